@@ -1,0 +1,59 @@
+/**
+ * An error caused by the user's input (scenario, trace, flags). The CLI prints its message
+ * as one line and exits non-zero, without a stack trace. Anything else is a bug and keeps its stack.
+ */
+export class InfersimError extends Error {
+  override readonly name = 'InfersimError';
+}
+
+/** `field: problem, got value` — the one shape every input error takes. */
+export function fieldError(field: string, problem: string, got?: unknown): InfersimError {
+  const shown = got === undefined ? '' : `, got ${formatValue(got)}`;
+  return new InfersimError(`${field}: ${problem}${shown}`);
+}
+
+export function formatValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null || typeof value !== 'object') return String(value);
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** The closest candidate by edit distance, when it is close enough to be a plausible typo. */
+export function didYouMean(input: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const d = editDistance(input.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = candidate;
+    }
+  }
+  const tolerance = Math.max(2, Math.floor(input.length / 3));
+  return bestDistance <= tolerance ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length];
+}
+
+/** "unknown gpu "h10" (did you mean "h100-sxm"?); known: a, b, c" */
+export function unknownNameError(field: string, value: string, known: readonly string[]): InfersimError {
+  const guess = didYouMean(value, known);
+  const hint = guess ? ` (did you mean ${JSON.stringify(guess)}?)` : '';
+  return new InfersimError(`${field}: unknown value ${JSON.stringify(value)}${hint}; known: ${known.join(', ')}`);
+}

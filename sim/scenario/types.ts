@@ -1,0 +1,89 @@
+/**
+ * The scenario as a user writes it, after validation: every key the schema knows, optional
+ * where the user may leave it out. `resolve.ts` turns this into a `ResolvedScenario` with all
+ * defaults filled (some depend on the GPU and model, so they cannot live in the schema).
+ */
+
+export type WeightDtype = 'fp32' | 'fp16' | 'bf16' | 'fp8' | 'int8' | 'int4';
+export type KvDtype = 'fp16' | 'bf16' | 'fp8';
+export type RouterName = 'round-robin' | 'least-outstanding' | 'random';
+export type SchedulerName = 'vllm';
+export type PreemptionMode = 'recompute' | 'swap';
+export type EngineUsage = 'server' | 'offline';
+export type TraceFormat = 'csv' | 'jsonl' | 'azure-2023' | 'mooncake' | 'vidur';
+
+/** Generic csv/jsonl traces name the columns that hold each field. */
+export interface TraceColumns {
+  /** Column with the arrival time. Omit for a trace with no timestamps (all arrive at t=0 unless `workload.arrival` is given). */
+  arrival?: string;
+  /** Unit of the arrival column. */
+  arrival_unit?: 's' | 'ms' | 'us';
+  input_tokens: string;
+  output_tokens: string;
+}
+
+export interface TraceSpec {
+  /** Absolute path (relative paths were resolved against the scenario file's folder). */
+  path: string;
+  format: TraceFormat;
+  columns?: TraceColumns;
+  /** Multiply arrival times by 1/speedup (replay a trace faster or slower). */
+  speedup?: number;
+}
+
+export type ArrivalSpec =
+  | { process: 'poisson'; rate_per_s: number }
+  | { process: 'gamma'; rate_per_s: number; cv: number }
+  | { process: 'constant'; rate_per_s: number }
+  | { process: 'burst' };
+
+export type LengthDist =
+  | { dist: 'fixed'; value: number }
+  | { dist: 'uniform'; min: number; max: number }
+  | { dist: 'normal'; mean: number; std: number; min?: number; max?: number }
+  | { dist: 'lognormal'; mean: number; sigma: number; min?: number; max?: number }
+  | { dist: 'zipf'; s: number; min: number; max: number }
+  /** Sample from the lengths column of a file (csv with header, or jsonl). */
+  | { dist: 'empirical'; path: string; column: string };
+
+export interface WorkloadSpec {
+  trace?: TraceSpec;
+  arrival?: ArrivalSpec;
+  /** Closed loop: this many requests in flight; the next is sent when one finishes. */
+  concurrency?: number;
+  input_tokens?: LengthDist;
+  output_tokens?: LengthDist;
+  num_requests?: number;
+  duration_s?: number;
+}
+
+export interface ScenarioInput {
+  seed?: number;
+  /** Catalog name, or an absolute path to a Hugging Face config.json. */
+  model: string;
+  hardware: {
+    gpu: string;
+    tensor_parallel?: number;
+    pipeline_parallel?: number;
+    gpu_memory_utilization?: number;
+  };
+  precision?: { weights?: WeightDtype; kv_cache?: KvDtype };
+  cluster?: { replicas?: number; router?: RouterName };
+  engine?: {
+    scheduler?: SchedulerName;
+    usage?: EngineUsage;
+    max_num_seqs?: number;
+    max_num_batched_tokens?: number;
+    block_size?: number;
+    enable_chunked_prefill?: boolean;
+    preemption?: PreemptionMode;
+    max_model_len?: number;
+    num_gpu_blocks_override?: number;
+    cuda_graphs?: boolean;
+  };
+  workload: WorkloadSpec;
+  slo?: { ttft_ms?: number; tpot_ms?: number; e2e_ms?: number };
+  metrics?: { warmup_s?: number };
+  cost?: { usd_per_gpu_hour?: number };
+  output?: { dir?: string; tokens?: boolean };
+}
