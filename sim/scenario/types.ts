@@ -80,6 +80,10 @@ export interface ScenarioInput {
     max_model_len?: number;
     num_gpu_blocks_override?: number;
     cuda_graphs?: boolean;
+    /** Server-side time before the scheduler sees a request (HTTP handling, tokenization), ms. */
+    frontend_input_ms?: number;
+    /** Server-side time from a token's step end to the client (detokenization, streaming), ms. */
+    frontend_output_ms?: number;
   };
   workload: WorkloadSpec;
   slo?: { ttft_ms?: number; tpot_ms?: number; e2e_ms?: number };

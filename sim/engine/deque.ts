@@ -1,0 +1,66 @@
+/** Ring-buffer double-ended queue: O(1) push/pop at both ends (waiting queues take preempted requests at the front). */
+export class Deque<T> {
+  private items: (T | undefined)[];
+  private head = 0;
+  private length = 0;
+
+  constructor(initialCapacity = 64) {
+    this.items = new Array(initialCapacity);
+  }
+
+  get size(): number {
+    return this.length;
+  }
+
+  pushBack(item: T): void {
+    if (this.length === this.items.length) this.grow();
+    this.items[(this.head + this.length) % this.items.length] = item;
+    this.length++;
+  }
+
+  pushFront(item: T): void {
+    if (this.length === this.items.length) this.grow();
+    this.head = (this.head - 1 + this.items.length) % this.items.length;
+    this.items[this.head] = item;
+    this.length++;
+  }
+
+  peekFront(): T | undefined {
+    return this.length === 0 ? undefined : this.items[this.head];
+  }
+
+  popFront(): T | undefined {
+    if (this.length === 0) return undefined;
+    const item = this.items[this.head];
+    this.items[this.head] = undefined;
+    this.head = (this.head + 1) % this.items.length;
+    this.length--;
+    return item;
+  }
+
+  at(index: number): T {
+    return this.items[(this.head + index) % this.items.length] as T;
+  }
+
+  /** Removes every item for which `drop` returns true, keeping order. */
+  removeWhere(drop: (item: T) => boolean): T[] {
+    const removed: T[] = [];
+    const kept: T[] = [];
+    for (let i = 0; i < this.length; i++) {
+      const item = this.at(i);
+      (drop(item) ? removed : kept).push(item);
+    }
+    this.items = new Array(Math.max(64, kept.length * 2));
+    this.head = 0;
+    this.length = 0;
+    for (const item of kept) this.pushBack(item);
+    return removed;
+  }
+
+  private grow(): void {
+    const grown: (T | undefined)[] = new Array(this.items.length * 2);
+    for (let i = 0; i < this.length; i++) grown[i] = this.items[(this.head + i) % this.items.length];
+    this.items = grown;
+    this.head = 0;
+  }
+}

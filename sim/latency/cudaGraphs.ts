@@ -1,0 +1,25 @@
+/**
+ * Batch sizes vLLM captures CUDA graphs for (vLLM >= 0.11 default: 1, 2, 4, then steps of 8 up to
+ * 256, then steps of 16), up to max_cudagraph_capture_size = min(2 × max_num_seqs, 512).
+ * A step whose token count is at most the largest size is padded up to the next captured size.
+ */
+export function cudaGraphCaptureSizes(max_num_seqs: number): number[] {
+  const largest = Math.min(2 * max_num_seqs, 512);
+  const sizes = [1, 2, 4];
+  for (let s = 8; s < 256; s += 8) sizes.push(s);
+  for (let s = 256; s <= 512; s += 16) sizes.push(s);
+  return sizes.filter((s) => s <= largest);
+}
+
+/** Smallest captured size ≥ tokens, or 0 when the step is too large to run from a graph. */
+export function paddedGraphSize(sizes: readonly number[], tokens: number): number {
+  if (sizes.length === 0 || tokens > sizes[sizes.length - 1]) return 0;
+  let lo = 0;
+  let hi = sizes.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sizes[mid] >= tokens) hi = mid;
+    else lo = mid + 1;
+  }
+  return sizes[lo];
+}
