@@ -1,0 +1,125 @@
+import { readFileSync } from 'node:fs';
+import type { ModelArchitecture } from './architecture.js';
+import { InfersimError, fieldError } from '../errors.js';
+
+/**
+ * Architectures whose shapes ModelArchitecture describes exactly: pre-norm RMSNorm decoders with
+ * a SwiGLU MLP and (grouped-query) multi-head attention. Values: model_type for the same family.
+ */
+const SUPPORTED = {
+  LlamaForCausalLM: 'llama',
+  MistralForCausalLM: 'mistral',
+  Qwen2ForCausalLM: 'qwen2',
+  MixtralForCausalLM: 'mixtral',
+} as const;
+type SupportedArchitecture = keyof typeof SUPPORTED;
+const SUPPORTED_NAMES = Object.keys(SUPPORTED) as SupportedArchitecture[];
+
+type Json = Record<string, unknown>;
+
+/** Read a Hugging Face config.json (Llama, Mistral, Qwen2, Mixtral families). */
+export function readHfConfig(path: string): ModelArchitecture {
+  const config = parseFile(path);
+  const field = (key: string) => `model (${path}) ${key}`;
+  const architecture = detectArchitecture(config, field('architectures'));
+
+  const positiveInt = (key: string): number => {
+    const value = config[key];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+      throw fieldError(field(key), 'must be a positive integer', value);
+    }
+    return value;
+  };
+  // Absent and null both mean "use the family default" (some configs write "head_dim": null).
+  const optionalPositiveInt = (key: string, fallback: number): number =>
+    config[key] === undefined || config[key] === null ? fallback : positiveInt(key);
+  const optionalBool = (key: string, fallback: boolean): boolean => {
+    const value = config[key];
+    if (value === undefined || value === null) return fallback;
+    if (typeof value !== 'boolean') throw fieldError(field(key), 'must be true or false', value);
+    return value;
+  };
+
+  const hidden = positiveInt('hidden_size');
+  const heads = positiveInt('num_attention_heads');
+  const kvHeads = optionalPositiveInt('num_key_value_heads', heads);
+  if (heads % kvHeads !== 0) {
+    throw fieldError(field('num_key_value_heads'), `must divide num_attention_heads (${heads})`, kvHeads);
+  }
+  if (config.head_dim == null && hidden % heads !== 0) {
+    throw fieldError(field('hidden_size'), `must be divisible by num_attention_heads (${heads}) when head_dim is absent`, hidden);
+  }
+
+  const arch: ModelArchitecture = {
+    name: path,
+    hidden_size: hidden,
+    intermediate_size: positiveInt('intermediate_size'),
+    num_hidden_layers: positiveInt('num_hidden_layers'),
+    num_attention_heads: heads,
+    num_key_value_heads: kvHeads,
+    head_dim: optionalPositiveInt('head_dim', hidden / heads),
+    vocab_size: positiveInt('vocab_size'),
+    max_position_embeddings: positiveInt('max_position_embeddings'),
+    // All four families use SwiGLU (hidden_act "silu"): gate, up and down projections.
+    gated_mlp: true,
+    // transformers' config classes for these families default to untied embeddings.
+    tie_word_embeddings: optionalBool('tie_word_embeddings', false),
+  };
+  // _name_or_path is often a local cache path; only an "owner/name" string documents the repo.
+  const source = config._name_or_path;
+  if (typeof source === 'string' && /^[\w.-]+\/[\w.-]+$/.test(source)) arch.hf_repo = source;
+
+  // Qwen2 always has q/k/v biases; Llama reads attention_bias; Mistral/Mixtral have none.
+  if (architecture === 'Qwen2ForCausalLM') arch.attention_bias = true;
+  else if (architecture === 'LlamaForCausalLM' && optionalBool('attention_bias', false)) arch.attention_bias = true;
+
+  if (architecture === 'MixtralForCausalLM') {
+    // Defaults as transformers' MixtralConfig.
+    arch.num_local_experts = optionalPositiveInt('num_local_experts', 8);
+    arch.num_experts_per_tok = optionalPositiveInt('num_experts_per_tok', 2);
+    if (arch.num_experts_per_tok > arch.num_local_experts) {
+      throw fieldError(field('num_experts_per_tok'), `must be <= num_local_experts (${arch.num_local_experts})`, arch.num_experts_per_tok);
+    }
+  }
+  return arch;
+}
+
+function parseFile(path: string): Json {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (error as Error).message;
+    throw new InfersimError(`model: cannot read Hugging Face config ${JSON.stringify(path)}: ${why}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new InfersimError(`model (${path}): not valid JSON: ${(error as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new InfersimError(`model (${path}): expected a JSON object (a Hugging Face config.json)`);
+  }
+  return parsed as Json;
+}
+
+/** `architectures` decides; `model_type` is the fallback for hand-written configs without it. */
+function detectArchitecture(config: Json, field: string): SupportedArchitecture {
+  const supportedList = `supported architectures: ${SUPPORTED_NAMES.join(', ')}`;
+  const declared = config.architectures;
+  if (declared !== undefined) {
+    if (!Array.isArray(declared) || declared.some((a) => typeof a !== 'string')) {
+      throw fieldError(field, 'must be a list of architecture names', declared);
+    }
+    const match = SUPPORTED_NAMES.find((name) => declared.includes(name));
+    if (match === undefined) throw fieldError(field, `unsupported architecture; ${supportedList}`, declared);
+    return match;
+  }
+  const byType = SUPPORTED_NAMES.find((name) => SUPPORTED[name] === config.model_type);
+  if (byType === undefined) {
+    throw fieldError(field, `missing, and model_type ${JSON.stringify(config.model_type)} is not a supported family; ${supportedList}`);
+  }
+  return byType;
+}
