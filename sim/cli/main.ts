@@ -1,0 +1,35 @@
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { InfersimError } from '../errors.js';
+import { runCommand, runCommandBuilder, type RunArgs } from './run.js';
+
+/** Input errors print one line; anything else is a bug and keeps its stack trace. */
+function guarded<A>(command: (args: A) => void): (args: A) => void {
+  return (args) => {
+    try {
+      command(args);
+    } catch (err) {
+      if (err instanceof InfersimError) {
+        console.error(`infersim: error: ${err.message}`);
+        process.exit(1);
+      }
+      throw err;
+    }
+  };
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await yargs(hideBin(argv))
+    .scriptName('infersim')
+    .command<RunArgs>('run <scenario>', 'simulate a scenario and write Arrow results', runCommandBuilder, guarded(runCommand))
+    .demandCommand(1, 'give a command, e.g. infersim run scenarios/quickstart.yaml')
+    .strict()
+    .help()
+    .fail((message, err, y) => {
+      if (err) throw err;
+      console.error(`infersim: error: ${message}\n`);
+      console.error(y.help());
+      process.exit(1);
+    })
+    .parseAsync();
+}

@@ -1,0 +1,52 @@
+import { basename, extname, resolve } from 'node:path';
+import type { Argv } from 'yargs';
+import { describeKvCapacity } from '../kv/capacity.js';
+import { formatSummaryTable } from '../metrics/table.js';
+import { runSimulation } from '../cluster/simulate.js';
+import { loadScenario } from '../scenario/load.js';
+import { resolveScenario } from '../scenario/resolve.js';
+
+export interface RunArgs {
+  scenario: string;
+  set?: string[];
+  out?: string;
+  seed?: number;
+  tokens?: boolean;
+  quiet?: boolean;
+}
+
+export function runCommandBuilder(y: Argv): Argv<RunArgs> {
+  return y
+    .positional('scenario', { type: 'string', demandOption: true, describe: 'scenario file (.yaml, .yml or .json)' })
+    .option('set', { type: 'string', array: true, describe: 'override a key: --set engine.max_num_seqs=64 (repeatable)' })
+    .option('out', { type: 'string', describe: 'output folder (default: output.dir, else out/<scenario name>)' })
+    .option('seed', { type: 'number', describe: 'override the scenario seed' })
+    .option('tokens', { type: 'boolean', describe: 'also write tokens.arrow (one row per output token)' })
+    .option('quiet', { type: 'boolean', describe: 'print only the output folder' }) as unknown as Argv<RunArgs>;
+}
+
+export function runCommand(args: RunArgs): void {
+  const { input } = loadScenario(args.scenario, { set: args.set, seed: args.seed, out: args.out });
+  const setup = resolveScenario(input);
+  const s = setup.scenario;
+  const outDir = s.output.dir ?? resolve('out', basename(args.scenario, extname(args.scenario)));
+  const writeTokens = args.tokens ?? s.output.tokens;
+  if (!args.quiet) {
+    const tp = s.hardware.tensor_parallel;
+    console.log(
+      `infersim: ${s.model} on ${s.cluster.replicas} × ${tp} ${s.hardware.gpu}, ${s.engine.scheduler} scheduler ` +
+        `(max_num_seqs ${s.engine.max_num_seqs}, max_num_batched_tokens ${s.engine.max_num_batched_tokens}, block ${s.engine.block_size})`,
+    );
+    console.log(describeKvCapacity(setup.kv, s.engine.max_model_len));
+  }
+  const result = runSimulation(setup, { outDir, writeTokens });
+  if (!args.quiet) {
+    console.log('');
+    console.log(formatSummaryTable(result.summary));
+    const t = result.totals;
+    console.log(
+      `\nsimulated ${t.requests} requests, ${t.steps} steps in ${result.summary.simulator?.wall_s.toFixed(2) ?? '?'} s wall`,
+    );
+  }
+  console.log(`wrote ${outDir}/{requests.arrow,iterations.arrow,summary.json${writeTokens ? ',tokens.arrow' : ''}}`);
+}

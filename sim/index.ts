@@ -1,0 +1,25 @@
+/**
+ * The programmatic API: `simulate(scenario)` runs one scenario and returns its summary and
+ * totals. The CLI is a thin layer over these functions.
+ */
+import { runSimulation, type RunHooks, type RunResult } from './cluster/simulate.js';
+import { resolveScenario } from './scenario/resolve.js';
+import type { ScenarioInput } from './scenario/types.js';
+import { parseScenarioObject } from './scenario/load.js';
+
+export { loadScenario, parseScenarioObject } from './scenario/load.js';
+export { resolveScenario, type ResolvedScenario, type RunSetup } from './scenario/resolve.js';
+export { runSimulation, latencyModelFor, type RunHooks, type RunResult, type RunTotals } from './cluster/simulate.js';
+export type { ScenarioInput } from './scenario/types.js';
+export type { Summary } from './metrics/summary.js';
+export type { RequestOutcome } from './metrics/records.js';
+export { InfersimError } from './errors.js';
+
+/**
+ * Validates a scenario object (as parsed from YAML/JSON, paths already absolute), fills
+ * defaults and runs it. Writes output files only when `hooks.outDir` is given.
+ */
+export function simulate(scenario: ScenarioInput | unknown, hooks: RunHooks = {}): RunResult {
+  const input = parseScenarioObject(scenario);
+  return runSimulation(resolveScenario(input), hooks);
+}

@@ -1,0 +1,115 @@
+import { InfersimError } from '../errors.js';
+import type { GpuSpec } from '../hardware/gpu.js';
+import type { ModelArchitecture } from '../model/architecture.js';
+import { bytesPerKvElement, bytesPerWeight, kvBytesPerTokenPerGpu, weightBytesPerGpu } from '../model/derived.js';
+import type { KvDtype, WeightDtype } from '../scenario/types.js';
+
+export interface KvCapacityInput {
+  arch: ModelArchitecture;
+  gpu: GpuSpec;
+  tensor_parallel: number;
+  pipeline_parallel: number;
+  weights: WeightDtype;
+  kv_cache: KvDtype;
+  gpu_memory_utilization: number;
+  block_size: number;
+  max_num_batched_tokens: number;
+  max_num_seqs: number;
+  cuda_graphs: boolean;
+  num_gpu_blocks_override?: number;
+}
+
+/** Memory of one GPU of a replica, split the way vLLM's startup profiling splits it. */
+export interface KvCapacity {
+  runtime_memory_bytes: number;
+  budget_bytes: number;
+  weight_bytes: number;
+  activation_peak_bytes: number;
+  non_torch_bytes: number;
+  cuda_graph_bytes: number;
+  kv_cache_bytes: number;
+  kv_bytes_per_token: number;
+  kv_bytes_per_block: number;
+  num_gpu_blocks: number;
+  kv_tokens: number;
+  overridden: boolean;
+}
+
+const GiB = 2 ** 30;
+
+/**
+ * Estimates of what vLLM's profiling run measures besides weights. They are typical figures from
+ * vLLM startup logs (e.g. "non_torch_memory takes 0.15GiB", "CUDA graphs take 0.5 GiB"), not
+ * datasheet facts; the KV pool is within a few percent of vLLM's report because weights dominate.
+ */
+const NON_TORCH_BYTES_TP1 = 0.15 * GiB;
+/** NCCL communicators and the custom all-reduce buffers when TP > 1. */
+const NON_TORCH_BYTES_TP_EXTRA = 0.4 * GiB;
+const CUDA_GRAPH_BYTES = 0.5 * GiB;
+
+/**
+ * vLLM profiles a forward pass of max_num_batched_tokens tokens and a sampler pass over
+ * max_num_seqs rows of fp32 logits; the peak is the larger. Forward peak: the MLP input, the
+ * gate/up output, the activation output and two residual-stream buffers are alive together.
+ */
+function activationPeakBytes(input: KvCapacityInput): number {
+  const { arch, tensor_parallel: tp } = input;
+  const activationBytes = input.weights === 'fp32' ? 4 : 2;
+  const mlpColumns = ((arch.gated_mlp ? 3 : 2) * arch.intermediate_size) / tp;
+  const forward = input.max_num_batched_tokens * (3 * arch.hidden_size + mlpColumns) * activationBytes;
+  const sampler = input.max_num_seqs * (arch.vocab_size / tp) * 4 * 2;
+  return Math.max(forward, sampler);
+}
+
+export function kvCapacity(input: KvCapacityInput): KvCapacity {
+  const { arch, gpu } = input;
+  const tp = input.tensor_parallel;
+  const pp = input.pipeline_parallel;
+  const runtime = gpu.runtime_memory_bytes;
+  const budget = runtime * input.gpu_memory_utilization;
+  const weights = weightBytesPerGpu(arch, bytesPerWeight(input.weights), tp, pp);
+  const activation = activationPeakBytes(input);
+  const nonTorch = NON_TORCH_BYTES_TP1 + (tp > 1 ? NON_TORCH_BYTES_TP_EXTRA : 0);
+  const graphs = input.cuda_graphs ? CUDA_GRAPH_BYTES : 0;
+  const kvBytes = budget - weights - activation - nonTorch - graphs;
+  const perToken = kvBytesPerTokenPerGpu(arch, bytesPerKvElement(input.kv_cache), tp, pp);
+  const perBlock = perToken * input.block_size;
+
+  if (input.num_gpu_blocks_override === undefined && kvBytes < perBlock) {
+    const need = (weights + activation + nonTorch + graphs) / GiB;
+    throw new InfersimError(
+      `model does not fit: ${arch.name} on ${gpu.name} at tensor_parallel ${tp}, pipeline_parallel ${pp} ` +
+        `(${input.weights} weights) needs ${need.toFixed(1)} GiB per GPU before any KV cache ` +
+        `(weights ${(weights / GiB).toFixed(1)} GiB), but gpu_memory_utilization ${input.gpu_memory_utilization} ` +
+        `of ${(runtime / GiB).toFixed(1)} GiB allows ${(budget / GiB).toFixed(1)} GiB; ` +
+        `raise hardware.tensor_parallel, use smaller precision.weights, or pick a larger GPU`,
+    );
+  }
+  const blocks = input.num_gpu_blocks_override ?? Math.floor(kvBytes / perBlock);
+  return {
+    runtime_memory_bytes: runtime,
+    budget_bytes: budget,
+    weight_bytes: weights,
+    activation_peak_bytes: activation,
+    non_torch_bytes: nonTorch,
+    cuda_graph_bytes: graphs,
+    kv_cache_bytes: blocks * perBlock,
+    kv_bytes_per_token: perToken,
+    kv_bytes_per_block: perBlock,
+    num_gpu_blocks: blocks,
+    kv_tokens: blocks * input.block_size,
+    overridden: input.num_gpu_blocks_override !== undefined,
+  };
+}
+
+/** The lines vLLM prints at startup about the KV cache, for the console. */
+export function describeKvCapacity(c: KvCapacity, max_model_len: number): string {
+  const concurrency = c.kv_tokens / max_model_len;
+  return (
+    `Model weights take ${(c.weight_bytes / GiB).toFixed(2)} GiB per GPU; ` +
+    `available KV cache memory: ${(c.kv_cache_bytes / GiB).toFixed(2)} GiB\n` +
+    `GPU KV cache size: ${c.kv_tokens.toLocaleString('en-US')} tokens (${c.num_gpu_blocks} blocks)` +
+    (c.overridden ? ' [num_gpu_blocks_override]' : '') +
+    `\nMaximum concurrency for ${max_model_len.toLocaleString('en-US')} tokens per request: ${concurrency.toFixed(2)}x`
+  );
+}

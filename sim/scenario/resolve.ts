@@ -1,0 +1,191 @@
+import { fieldError, InfersimError } from '../errors.js';
+import { getGpu } from '../hardware/catalog.js';
+import type { GpuSpec } from '../hardware/gpu.js';
+import { kvCapacity, type KvCapacity } from '../kv/capacity.js';
+import type { ModelArchitecture } from '../model/architecture.js';
+import { getModel } from '../model/catalog.js';
+import { validateParallelism } from '../model/derived.js';
+import type {
+  EngineUsage,
+  KvDtype,
+  PreemptionMode,
+  RouterName,
+  ScenarioInput,
+  SchedulerName,
+  WeightDtype,
+  WorkloadSpec,
+} from './types.js';
+
+/** Which engine behaviour the defaults and scheduler reproduce (written into summary.json). */
+export const EMULATES = 'vLLM V1 engine (v0.11-class): chunked prefill, recompute preemption, CUDA graphs';
+
+export interface ResolvedEngine {
+  scheduler: SchedulerName;
+  usage: EngineUsage;
+  max_num_seqs: number;
+  max_num_batched_tokens: number;
+  block_size: number;
+  enable_chunked_prefill: boolean;
+  preemption: PreemptionMode;
+  max_model_len: number;
+  num_gpu_blocks_override?: number;
+  cuda_graphs: boolean;
+  frontend_input_ms: number;
+  frontend_output_ms: number;
+}
+
+/** Every key filled: what the run actually used. */
+export interface ResolvedScenario {
+  seed: number;
+  model: string;
+  hardware: { gpu: string; tensor_parallel: number; pipeline_parallel: number; gpu_memory_utilization: number };
+  precision: { weights: WeightDtype; kv_cache: KvDtype };
+  cluster: { replicas: number; router: RouterName };
+  engine: ResolvedEngine;
+  workload: WorkloadSpec;
+  slo: { ttft_ms?: number; tpot_ms?: number; e2e_ms?: number };
+  metrics: { warmup_s: number };
+  cost: { usd_per_gpu_hour: number };
+  output: { dir?: string; tokens: boolean };
+  emulates: string;
+}
+
+export interface RunSetup {
+  scenario: ResolvedScenario;
+  arch: ModelArchitecture;
+  gpu: GpuSpec;
+  kv: KvCapacity;
+}
+
+/**
+ * Default server-side overheads (estimates, not measurements): request parsing and tokenization
+ * before the engine sees a request, detokenization and streaming of each token after its step.
+ */
+const DEFAULT_FRONTEND_INPUT_MS = 1.0;
+const DEFAULT_FRONTEND_OUTPUT_MS = 0.2;
+
+/**
+ * vLLM V1's defaults by GPU class and usage context (vllm/engine/arg_utils.py,
+ * `_set_default_args`): H100/H200-class GPUs get 8192 tokens / 1024 seqs as a server and
+ * 16384 / 1024 offline; A100 and smaller get 2048 / 256 and 8192 / 256.
+ */
+function engineDefaults(gpu: GpuSpec, usage: EngineUsage): { max_num_batched_tokens: number; max_num_seqs: number } {
+  if (gpu.vllm_default_class === 'large') {
+    return usage === 'server'
+      ? { max_num_batched_tokens: 8192, max_num_seqs: 1024 }
+      : { max_num_batched_tokens: 16384, max_num_seqs: 1024 };
+  }
+  return usage === 'server'
+    ? { max_num_batched_tokens: 2048, max_num_seqs: 256 }
+    : { max_num_batched_tokens: 8192, max_num_seqs: 256 };
+}
+
+export function resolveScenario(input: ScenarioInput): RunSetup {
+  const arch = getModel(input.model);
+  const gpu = getGpu(input.hardware.gpu);
+  const tp = input.hardware.tensor_parallel ?? 1;
+  const pp = input.hardware.pipeline_parallel ?? 1;
+  validateParallelism(arch, tp, pp);
+  if (pp > 1) {
+    throw fieldError(
+      'hardware.pipeline_parallel',
+      'pipeline parallelism is not modelled yet; use 1 (and tensor_parallel for multi-GPU replicas)',
+      pp,
+    );
+  }
+  if ((arch.num_local_experts ?? 1) > 1) {
+    throw new InfersimError(
+      `model: ${arch.name} is a mixture-of-experts model (${arch.num_local_experts} experts); ` +
+        'expert timing is not modelled yet, so MoE models cannot be simulated in this version',
+    );
+  }
+
+  const e = input.engine ?? {};
+  const usage = e.usage ?? 'server';
+  const scheduler = e.scheduler ?? 'vllm';
+  const preemption = e.preemption ?? 'recompute';
+  if (scheduler === 'vllm' && preemption === 'swap') {
+    throw fieldError('engine.preemption', 'the vllm (V1) scheduler only preempts by recompute; use recompute', preemption);
+  }
+  const block_size = e.block_size ?? 16;
+  if (scheduler === 'vllm' && block_size % 16 !== 0) {
+    throw fieldError('engine.block_size', 'must be a multiple of 16 for the vllm (V1) scheduler (FlashAttention backend)', block_size);
+  }
+  const max_model_len = e.max_model_len ?? arch.max_position_embeddings;
+  if (max_model_len > arch.max_position_embeddings) {
+    throw fieldError(
+      'engine.max_model_len',
+      `must be ≤ ${arch.name}'s max_position_embeddings (${arch.max_position_embeddings})`,
+      max_model_len,
+    );
+  }
+  const enable_chunked_prefill = e.enable_chunked_prefill ?? true;
+  const defaults = engineDefaults(gpu, usage);
+  // Without chunking a whole prompt must fit in one step, so vLLM raises the budget to max_model_len.
+  const defaultBudget = enable_chunked_prefill
+    ? defaults.max_num_batched_tokens
+    : Math.max(max_model_len, defaults.max_num_batched_tokens);
+  const max_num_batched_tokens = e.max_num_batched_tokens ?? defaultBudget;
+  if (!enable_chunked_prefill && max_num_batched_tokens < max_model_len) {
+    throw fieldError(
+      'engine.max_num_batched_tokens',
+      `must be ≥ max_model_len (${max_model_len}) when chunked prefill is disabled, or a long prompt could never run`,
+      max_num_batched_tokens,
+    );
+  }
+  const max_num_seqs = e.max_num_seqs ?? defaults.max_num_seqs;
+  const engine: ResolvedEngine = {
+    scheduler,
+    usage,
+    max_num_seqs,
+    max_num_batched_tokens,
+    block_size,
+    enable_chunked_prefill,
+    preemption,
+    max_model_len,
+    cuda_graphs: e.cuda_graphs ?? true,
+    frontend_input_ms: e.frontend_input_ms ?? DEFAULT_FRONTEND_INPUT_MS,
+    frontend_output_ms: e.frontend_output_ms ?? DEFAULT_FRONTEND_OUTPUT_MS,
+  };
+  if (e.num_gpu_blocks_override !== undefined) engine.num_gpu_blocks_override = e.num_gpu_blocks_override;
+
+  const precision = { weights: input.precision?.weights ?? 'bf16', kv_cache: input.precision?.kv_cache ?? 'bf16' } as const;
+  const gpu_memory_utilization = input.hardware.gpu_memory_utilization ?? 0.9;
+  const kv = kvCapacity({
+    arch,
+    gpu,
+    tensor_parallel: tp,
+    pipeline_parallel: pp,
+    weights: precision.weights,
+    kv_cache: precision.kv_cache,
+    gpu_memory_utilization,
+    block_size,
+    max_num_batched_tokens,
+    max_num_seqs,
+    cuda_graphs: engine.cuda_graphs,
+    num_gpu_blocks_override: engine.num_gpu_blocks_override,
+  });
+  if (kv.kv_tokens < max_model_len) {
+    throw new InfersimError(
+      `engine.max_model_len: ${max_model_len} tokens do not fit in the KV cache (${kv.kv_tokens} tokens = ` +
+        `${kv.num_gpu_blocks} blocks × ${block_size}); lower engine.max_model_len to ≤ ${kv.kv_tokens}, ` +
+        'raise hardware.gpu_memory_utilization or tensor_parallel, or use a larger GPU',
+    );
+  }
+
+  const scenario: ResolvedScenario = {
+    seed: input.seed ?? 0,
+    model: input.model,
+    hardware: { gpu: gpu.name, tensor_parallel: tp, pipeline_parallel: pp, gpu_memory_utilization },
+    precision,
+    cluster: { replicas: input.cluster?.replicas ?? 1, router: input.cluster?.router ?? 'round-robin' },
+    engine,
+    workload: input.workload,
+    slo: { ...(input.slo ?? {}) },
+    metrics: { warmup_s: input.metrics?.warmup_s ?? 0 },
+    cost: { usd_per_gpu_hour: input.cost?.usd_per_gpu_hour ?? gpu.usd_per_gpu_hour },
+    output: { dir: input.output?.dir, tokens: input.output?.tokens ?? false },
+    emulates: EMULATES,
+  };
+  return { scenario, arch, gpu, kv };
+}
