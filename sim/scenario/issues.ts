@@ -1,0 +1,133 @@
+import { z } from 'zod';
+import { InfersimError, didYouMean, formatValue } from '../errors.js';
+
+/** Every problem found, one line each; `message` holds the first plus a count of the rest. */
+export class ScenarioValidationError extends InfersimError {
+  constructor(readonly problems: readonly string[]) {
+    const more = problems.length - 1;
+    super(problems[0] + (more > 0 ? ` (and ${more} more problem${more === 1 ? '' : 's'})` : ''));
+  }
+}
+
+type Path = (string | number)[];
+
+interface Problem {
+  path: Path;
+  text: string;
+}
+
+/**
+ * Turns zod's issues into `<dotted.path>: <what is allowed>, got <value>` lines, ordered as the
+ * keys appear in the user's document (zod reports in schema order, which the user never sees).
+ */
+export function toValidationError(error: z.ZodError, data: unknown, schema: z.ZodTypeAny): ScenarioValidationError {
+  const problems = error.issues.flatMap((issue) => describe(issue, data, schema));
+  const seen = new Set<string>();
+  const unique = problems.filter((p) => {
+    const key = dotted(p.path);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  const ranked = unique.map((p) => ({ p, rank: documentRank(data, p.path) }));
+  ranked.sort((a, b) => compareRanks(a.rank, b.rank));
+  return new ScenarioValidationError(ranked.map(({ p }) => `${dotted(p.path)}: ${p.text}`));
+}
+
+function describe(issue: z.ZodIssue, data: unknown, schema: z.ZodTypeAny): Problem[] {
+  const path = issue.path;
+  if (issue.code === 'unrecognized_keys') {
+    const allowed = allowedKeys(schema, path, data);
+    return issue.keys.map((key) => {
+      const guess = didYouMean(key, allowed);
+      const hint = guess ? ` (did you mean ${JSON.stringify(guess)}?)` : '';
+      return { path: [...path, key], text: `unknown key${hint}; allowed: ${allowed.join(', ')}` };
+    });
+  }
+  const value = lookup(data, path);
+  if (!value.present) {
+    const options = issue.code === 'invalid_union_discriminator' ? `; one of ${issue.options.join(', ')}` : '';
+    return [{ path, text: `required${options}` }];
+  }
+  return [{ path, text: `${allowedText(issue)}, got ${formatValue(value.value)}` }];
+}
+
+function allowedText(issue: z.ZodIssue): string {
+  switch (issue.code) {
+    case 'custom':
+      return issue.message;
+    case 'invalid_union_discriminator':
+      return `must be one of ${issue.options.join(', ')}`;
+    case 'invalid_type':
+      return issue.expected === 'object' ? 'must be a mapping' : `must be of type ${issue.expected}`;
+    default:
+      // Unreachable with our schema (leaves are custom); keep some text rather than zod's prose.
+      return `is invalid (${issue.code})`;
+  }
+}
+
+function dotted(path: Path): string {
+  return path.length === 0 ? 'scenario' : path.join('.');
+}
+
+function lookup(data: unknown, path: Path): { present: boolean; value?: unknown } {
+  let node = data;
+  for (const key of path) {
+    if (!isRecord(node) || !Object.prototype.hasOwnProperty.call(node, key)) return { present: false };
+    node = node[key];
+  }
+  return { present: node !== undefined, value: node };
+}
+
+/** Position of each path segment among its siblings; missing keys sort after present ones. */
+function documentRank(data: unknown, path: Path): number[] {
+  const rank: number[] = [];
+  let node = data;
+  for (const key of path) {
+    const index = isRecord(node) ? Object.keys(node).indexOf(String(key)) : -1;
+    if (index < 0) {
+      rank.push(Infinity);
+      break;
+    }
+    rank.push(index);
+    node = (node as Record<string, unknown>)[key];
+  }
+  return rank;
+}
+
+function compareRanks(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
+  }
+  // A parent's own problem (e.g. "required" on a missing mapping) precedes its children's.
+  return a.length - b.length;
+}
+
+/** The keys the schema accepts at `path`, following discriminated unions by the data's tag. */
+function allowedKeys(schema: z.ZodTypeAny, path: Path, data: unknown): string[] {
+  let node: z.ZodTypeAny | undefined = schema;
+  let value = data;
+  for (const key of [...path, undefined]) {
+    node = unwrap(node, value);
+    if (key === undefined) break;
+    if (!(node instanceof z.ZodObject)) return [];
+    node = node.shape[key] as z.ZodTypeAny | undefined;
+    value = isRecord(value) ? value[key] : undefined;
+  }
+  return node instanceof z.ZodObject ? Object.keys(node.shape) : [];
+}
+
+function unwrap(node: z.ZodTypeAny | undefined, value: unknown): z.ZodTypeAny | undefined {
+  for (;;) {
+    if (node instanceof z.ZodOptional) node = node.unwrap();
+    else if (node instanceof z.ZodEffects) node = node.innerType();
+    else if (node instanceof z.ZodDiscriminatedUnion) {
+      const tag = isRecord(value) ? value[node.discriminator] : undefined;
+      node = node.optionsMap.get(tag as never);
+    } else return node;
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

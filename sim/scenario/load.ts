@@ -1,0 +1,84 @@
+import { dirname, resolve } from 'node:path';
+import { fieldError } from '../errors.js';
+import { toValidationError } from './issues.js';
+import { applyOverrides, parseSet, type Override } from './overrides.js';
+import { readScenarioFile } from './read.js';
+import { scenarioSchema } from './schema.js';
+import type { LengthDist, ScenarioInput } from './types.js';
+
+export { ScenarioValidationError } from './issues.js';
+
+export interface LoadOptions {
+  /** `key.path=value` overrides, applied in order. */
+  set?: string[];
+  /** Applied after `set`: the dedicated flag wins. */
+  seed?: number;
+  /** output.dir, applied after `set`. */
+  out?: string;
+  /** Where the command was run; file arguments and paths from flags resolve against it. */
+  cwd?: string;
+}
+
+export interface LoadedScenario {
+  input: ScenarioInput;
+  /** Absolute path of the scenario file. */
+  sourcePath: string;
+}
+
+/** Scenario file + command-line overrides → validated input with absolute paths. */
+export function loadScenario(file: string, opts: LoadOptions = {}): LoadedScenario {
+  const cwd = opts.cwd ?? process.cwd();
+  const sourcePath = resolve(cwd, file);
+  const overrides = (opts.set ?? []).map(parseSet);
+  if (opts.seed !== undefined) overrides.push({ key: ['seed'], value: opts.seed });
+  if (opts.out !== undefined) overrides.push({ key: ['output', 'dir'], value: opts.out });
+
+  const raw = readScenarioFile(sourcePath) ?? {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw fieldError('scenario', 'must be a mapping', raw);
+  }
+  const doc = raw as Record<string, unknown>;
+  applyOverrides(doc, overrides);
+  const input = parseScenarioObject(doc);
+
+  const fromFlags = (path: string[]): boolean =>
+    overrides.some(({ key }) => key.length <= path.length && key.every((part, i) => part === path[i]));
+  const absolute = (p: string, path: string[]): string => resolve(fromFlags(path) ? cwd : dirname(sourcePath), p);
+  return { input: resolvePaths(input, absolute), sourcePath };
+}
+
+/**
+ * Validation only (no files, no path resolution). A `null` value counts as absent, so an empty
+ * `engine:` block or `--set engine.block_size=null` means "use the default".
+ */
+export function parseScenarioObject(obj: unknown): ScenarioInput {
+  const data = withoutNulls(obj ?? {});
+  const result = scenarioSchema.safeParse(data);
+  if (!result.success) throw toValidationError(result.error, data, scenarioSchema);
+  return result.data;
+}
+
+type Absolute = (p: string, path: string[]) => string;
+
+function resolvePaths(input: ScenarioInput, absolute: Absolute): ScenarioInput {
+  const out = structuredClone(input);
+  if (out.model.toLowerCase().endsWith('.json')) out.model = absolute(out.model, ['model']);
+  const { workload } = out;
+  if (workload.trace) workload.trace.path = absolute(workload.trace.path, ['workload', 'trace', 'path']);
+  for (const side of ['input_tokens', 'output_tokens'] as const) {
+    const dist: LengthDist | undefined = workload[side];
+    if (dist?.dist === 'empirical') dist.path = absolute(dist.path, ['workload', side, 'path']);
+  }
+  if (out.output?.dir !== undefined) out.output.dir = absolute(out.output.dir, ['output', 'dir']);
+  return out;
+}
+
+function withoutNulls(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const copy: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(value)) {
+    if (child === null) continue;
+    Object.defineProperty(copy, key, { value: withoutNulls(child), enumerable: true, writable: true, configurable: true });
+  }
+  return copy;
+}
