@@ -1,0 +1,72 @@
+import { expect } from 'vitest';
+import type { RequestOutcome } from '../sim/metrics/records.js';
+import { simulate, type RunResult } from '../sim/index.js';
+import type { ScenarioInput } from '../sim/scenario/types.js';
+
+/** A small scenario; `patch` is merged one level deep per section. */
+export function scenario(patch: Partial<Record<keyof ScenarioInput, unknown>> = {}): ScenarioInput {
+  const base: Record<string, unknown> = {
+    seed: 7,
+    model: 'llama-3.1-8b',
+    hardware: { gpu: 'h100-sxm' },
+    workload: {
+      arrival: { process: 'poisson', rate_per_s: 20 },
+      input_tokens: { dist: 'uniform', min: 50, max: 2000 },
+      output_tokens: { dist: 'uniform', min: 1, max: 300 },
+      num_requests: 200,
+    },
+  };
+  for (const [key, value] of Object.entries(patch)) {
+    const old = base[key];
+    base[key] =
+      old && typeof old === 'object' && value && typeof value === 'object' && !Array.isArray(value)
+        ? { ...(old as object), ...(value as object) }
+        : value;
+  }
+  return base as unknown as ScenarioInput;
+}
+
+export interface Observed {
+  result: RunResult;
+  outcomes: RequestOutcome[];
+}
+
+/** Runs a scenario, keeping every request outcome (token times copied). */
+export function run(input: ScenarioInput, outDir?: string): Observed {
+  const outcomes: RequestOutcome[] = [];
+  const result = simulate(input, {
+    outDir,
+    onRequest: (o) => outcomes.push({ ...o, token_times_s: Array.from(o.token_times_s) }),
+  });
+  return { result, outcomes };
+}
+
+/** The invariants every run must satisfy, whatever the scenario. */
+export function expectInvariants({ result, outcomes }: Observed): void {
+  const t = result.totals;
+  expect(t.kv_blocks_used_at_end.every((b) => b === 0)).toBe(true);
+  expect(t.finished + t.rejected).toBe(t.requests);
+  expect(outcomes.length).toBe(t.requests);
+  expect(new Set(outcomes.map((o) => o.request_id)).size).toBe(outcomes.length);
+  // Every computed token is either part of a finished request's final KV (prompt + output − 1,
+  // the last output token is never fed back) or work thrown away by a preemption.
+  const finished = outcomes.filter((o) => o.status === 'finished');
+  const needed = finished.reduce((sum, o) => sum + o.input_tokens + o.output_tokens - 1, 0);
+  expect(t.prefill_tokens + t.decode_tokens).toBe(needed + t.recomputed_tokens);
+  expect(t.prompt_tokens_finished).toBe(finished.reduce((sum, o) => sum + o.input_tokens, 0));
+  if (t.preemptions === 0) {
+    expect(t.prefill_tokens).toBe(t.prompt_tokens_finished);
+    expect(t.recomputed_tokens).toBe(0);
+  }
+  for (const o of outcomes) {
+    expect(o.finish_s).toBeGreaterThanOrEqual(o.arrival_s);
+    const times = o.token_times_s as number[];
+    if (o.status === 'finished') {
+      expect(times.length).toBe(o.output_tokens);
+      expect(times[0]).toBeGreaterThan(o.arrival_s);
+      expect(o.first_scheduled_s).toBeGreaterThanOrEqual(o.arrival_s);
+      for (let i = 1; i < times.length; i++) expect(times[i]).toBeGreaterThan(times[i - 1]);
+      expect(o.finish_s).toBe(times[times.length - 1]);
+    }
+  }
+}
