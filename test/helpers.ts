@@ -3,7 +3,7 @@ import type { RequestOutcome } from '../sim/metrics/records.js';
 import { simulate, type RunResult } from '../sim/index.js';
 import type { ScenarioInput } from '../sim/scenario/types.js';
 
-/** A small scenario; `patch` is merged one level deep per section. */
+/** A small scenario; `patch` is merged one level deep per section, except `workload`, which it replaces. */
 export function scenario(patch: Partial<Record<keyof ScenarioInput, unknown>> = {}): ScenarioInput {
   const base: Record<string, unknown> = {
     seed: 7,
@@ -19,7 +19,7 @@ export function scenario(patch: Partial<Record<keyof ScenarioInput, unknown>> = 
   for (const [key, value] of Object.entries(patch)) {
     const old = base[key];
     base[key] =
-      old && typeof old === 'object' && value && typeof value === 'object' && !Array.isArray(value)
+      key !== 'workload' && old && typeof old === 'object' && value && typeof value === 'object' && !Array.isArray(value)
         ? { ...(old as object), ...(value as object) }
         : value;
   }

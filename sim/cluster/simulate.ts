@@ -165,6 +165,7 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
         status: 'rejected', finish_s: now_s,
       });
       stream.onFinished(request.id, now_s);
+      pullArrival();
       return;
     }
     const replica = replicas[index];
@@ -191,6 +192,7 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
       });
       stream.onFinished(seq.id, finish_s);
     }
+    pullArrival();
     requestSchedule(replica, now_s);
   };
 
@@ -206,13 +208,13 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
       switch (queue.poppedKind) {
         case STEP_END:
           completeStep(replicas[target], now_s);
-          pullArrival();
           break;
         case ARRIVAL: {
           const request = pending as Request;
           pending = undefined;
-          arrive(request, now_s);
+          // Queue the next arrival first: if it is at this same instant, scheduling must wait for it.
           pullArrival();
+          arrive(request, now_s);
           break;
         }
         case SCHEDULE: {
