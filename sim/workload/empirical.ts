@@ -1,0 +1,41 @@
+import { forEachCsvRecord } from './csv.js';
+import { missingColumnError, rowError, toCount } from './fields.js';
+import { forEachJsonlRecord } from './jsonl.js';
+import { readText } from './read-text.js';
+import { fieldError } from '../errors.js';
+
+/**
+ * The integer values of one column of a CSV (with header) or JSONL file; `.jsonl`/`.ndjson`
+ * means JSONL. Zeros become 1, since every request has at least one prompt and one output token.
+ */
+export function loadEmpiricalColumn(path: string, column: string, field: string): Int32Array {
+  const text = readText(path, `${field}.path`);
+  const values: number[] = [];
+  const take = (raw: unknown, line: number): void => {
+    const value = toCount(raw);
+    if (Number.isNaN(value)) throw rowError(path, line, `${column} must be a non-negative integer`, raw);
+    values.push(Math.max(1, value));
+  };
+  if (/\.(jsonl|ndjson)$/i.test(path)) {
+    forEachJsonlRecord(text, path, (row, line) => {
+      if (!(column in row)) {
+        if (values.length === 0) throw missingColumnError(`${field}.column`, column, path, Object.keys(row));
+        throw rowError(path, line, `missing ${JSON.stringify(column)}`);
+      }
+      take(row[column], line);
+    });
+  } else {
+    let at = -1;
+    forEachCsvRecord(text, path, (fields, line) => {
+      if (at === -1) {
+        const header = fields.map((name) => name.trim());
+        at = header.indexOf(column);
+        if (at === -1) throw missingColumnError(`${field}.column`, column, path, header);
+        return;
+      }
+      take(fields[at] ?? '', line);
+    });
+  }
+  if (values.length === 0) throw fieldError(`${field}.path`, `no values in column ${JSON.stringify(column)} of ${path}`);
+  return Int32Array.from(values);
+}

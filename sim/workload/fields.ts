@@ -1,0 +1,52 @@
+import { basename } from 'node:path';
+import { InfersimError, fieldError, formatValue } from '../errors.js';
+
+const INT32_MAX = 2 ** 31 - 1;
+
+/**
+ * `conv.csv line 17: GeneratedTokens must be ..., got "abc"`. Line numbers are the file's own
+ * (header = line 1), so an editor's "go to line" lands on the bad row.
+ */
+export function rowError(file: string, line: number, problem: string, got?: unknown): InfersimError {
+  const shown = got === undefined ? '' : `, got ${formatValue(got)}`;
+  return new InfersimError(`${basename(file)} line ${line}: ${problem}${shown}`);
+}
+
+export function missingColumnError(field: string, column: string, file: string, present: readonly string[]): InfersimError {
+  const list = present.length > 0 ? present.map((c) => JSON.stringify(c)).join(', ') : '(none)';
+  return fieldError(field, `column ${JSON.stringify(column)} not found in ${basename(file)}; columns present: ${list}`);
+}
+
+/**
+ * A non-negative integer token count from a CSV cell or JSON value, or NaN. The digit loop is the
+ * hot path for the benchmark trace; anything unusual ("12.0", " 7 ", "1e3") goes through Number.
+ */
+export function toCount(raw: unknown): number {
+  if (typeof raw === 'number') return Number.isInteger(raw) && raw >= 0 && raw <= INT32_MAX ? raw : NaN;
+  if (typeof raw !== 'string') return NaN;
+  const n = raw.length;
+  if (n === 0 || n > 9) return slowCount(raw);
+  let value = 0;
+  for (let i = 0; i < n; i++) {
+    const digit = raw.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return slowCount(raw);
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+function slowCount(raw: string): number {
+  const text = raw.trim();
+  if (text === '') return NaN;
+  const value = Number(text);
+  return Number.isInteger(value) && value >= 0 && value <= INT32_MAX ? value : NaN;
+}
+
+/** A finite, non-negative number (a timestamp) from a CSV cell or JSON value, or NaN. */
+export function toNonNegative(raw: unknown): number {
+  let value: number;
+  if (typeof raw === 'number') value = raw;
+  else if (typeof raw === 'string' && raw.trim() !== '') value = Number(raw);
+  else return NaN;
+  return Number.isFinite(value) && value >= 0 ? value : NaN;
+}

@@ -1,0 +1,72 @@
+import { rngStream } from '../engine/rng.js';
+import type { WorkloadSpec } from '../scenario/types.js';
+import { arrivalClock } from './arrivals.js';
+import { closedLoopStream } from './closed-loop.js';
+import { lengthSampler } from './lengths.js';
+import { openLoopStream } from './open-loop.js';
+import { loadTrace } from './trace.js';
+import type { TraceRequest, WorkloadInfo, WorkloadStream } from './types.js';
+import { validateWorkload } from './validate.js';
+
+export type { TraceRequest, TraceTable, WorkloadInfo, WorkloadStream } from './types.js';
+export { loadTrace, type TraceLimits } from './trace.js';
+export { arrivalClock, type ArrivalClock } from './arrivals.js';
+export { lengthSampler, type LengthSampler } from './lengths.js';
+export { validateWorkload } from './validate.js';
+
+/** What the stream needs from a source of lengths (a trace or two samplers). */
+interface Source {
+  make: (id: number, arrival_s: number) => TraceRequest;
+  /** Arrival times the source itself dictates (a timestamped trace in open loop). */
+  ownArrivals?: () => number;
+  info: Omit<WorkloadInfo, 'loop'>;
+}
+
+/**
+ * The workload as a lazy, arrival-ordered request stream. Random draws come from one seeded stream
+ * per purpose ('arrivals', 'input_tokens', 'output_tokens'), so changing one distribution leaves the
+ * others' draws unchanged. With a trace, `workload.arrival` (or `concurrency`) replaces the file's
+ * timestamps and the trace gives only the lengths, in arrival order.
+ */
+export function createRequestStream(spec: WorkloadSpec, seed: number): WorkloadStream {
+  validateWorkload(spec);
+  const source = spec.trace !== undefined ? traceSource(spec) : syntheticSource(spec, seed);
+  const max_requests = source.info.max_requests ?? Infinity;
+  const duration_s = spec.duration_s ?? Infinity;
+  if (spec.concurrency !== undefined) {
+    const stream = closedLoopStream({ concurrency: spec.concurrency, max_requests, duration_s, make: source.make });
+    return { ...stream, info: { ...source.info, loop: 'closed' } };
+  }
+  const nextArrival =
+    source.ownArrivals ?? (spec.arrival !== undefined ? arrivalClock(spec.arrival, rngStream(seed, 'arrivals')) : () => 0);
+  const stream = openLoopStream({ max_requests, duration_s, nextArrival, make: source.make });
+  return { ...stream, info: { ...source.info, loop: 'open' } };
+}
+
+function traceSource(spec: WorkloadSpec): Source {
+  const fileTimes = spec.arrival === undefined && spec.concurrency === undefined;
+  const table = loadTrace(spec.trace!, { num_requests: spec.num_requests, duration_s: fileTimes ? spec.duration_s : undefined });
+  const { input_tokens, output_tokens, hash_ids, arrival_s } = table;
+  const make =
+    hash_ids === undefined
+      ? (id: number, t: number): TraceRequest => ({ id, arrival_s: t, input_tokens: input_tokens[id], output_tokens: output_tokens[id] })
+      : (id: number, t: number): TraceRequest => ({
+          id,
+          arrival_s: t,
+          input_tokens: input_tokens[id],
+          output_tokens: output_tokens[id],
+          hash_ids: hash_ids[id],
+        });
+  let row = 0;
+  const ownArrivals = fileTimes && arrival_s !== undefined ? () => arrival_s[row++] : undefined;
+  return { make, ownArrivals, info: { source: 'trace', max_requests: table.length, zero_output_rows: table.zero_output_rows } };
+}
+
+function syntheticSource(spec: WorkloadSpec, seed: number): Source {
+  const input = lengthSampler(spec.input_tokens!, rngStream(seed, 'input_tokens'), 'workload.input_tokens');
+  const output = lengthSampler(spec.output_tokens!, rngStream(seed, 'output_tokens'), 'workload.output_tokens');
+  return {
+    make: (id, arrival_s) => ({ id, arrival_s, input_tokens: input(), output_tokens: output() }),
+    info: { source: 'synthetic', max_requests: spec.num_requests, zero_output_rows: 0 },
+  };
+}

@@ -1,0 +1,95 @@
+import { fieldError, unknownNameError } from '../errors.js';
+import type { TraceFormat, TraceSpec } from '../scenario/types.js';
+import { parseAzureTimestamp, type SplitTime } from './azure-time.js';
+import { toNonNegative } from './fields.js';
+import { readCsvTrace } from './trace-csv.js';
+import { readJsonlTrace } from './trace-jsonl.js';
+import type { TraceTable } from './types.js';
+
+const FORMATS: readonly TraceFormat[] = ['azure-2023', 'vidur', 'mooncake', 'csv', 'jsonl'];
+const UNIT_DIVISOR = { s: 1, ms: 1e3, us: 1e6 } as const;
+
+/** Parses `text` as the trace's format; times are as in the file (Azure: seconds after row 1), unsorted. */
+export function readTraceFormat(spec: TraceSpec, text: string): TraceTable {
+  const file = spec.path;
+  const named = (): string => `workload.trace.path (format ${spec.format})`;
+  switch (spec.format) {
+    case 'azure-2023':
+      return readCsvTrace(text, file, {
+        input: 'ContextTokens',
+        output: 'GeneratedTokens',
+        arrival: {
+          column: 'TIMESTAMP',
+          optional: false,
+          toSeconds: azureSecondsAfterFirstRow(),
+          problem: 'must be a date-time like "2023-11-16 18:15:46.6805900"',
+        },
+        field: named,
+      });
+    case 'vidur':
+      return readCsvTrace(text, file, {
+        input: 'num_prefill_tokens',
+        output: 'num_decode_tokens',
+        arrival: { column: 'arrived_at', optional: true, toSeconds: toNonNegative, problem: 'must be a non-negative number of seconds' },
+        field: named,
+      });
+    case 'mooncake':
+      return readJsonlTrace(text, file, {
+        input: 'input_length',
+        output: 'output_length',
+        arrival: 'timestamp',
+        arrivalDivisor: 1e3,
+        hashIds: 'hash_ids',
+        field: named,
+      });
+    case 'csv':
+    case 'jsonl':
+      return readGeneric(spec, text);
+    default:
+      throw unknownNameError('workload.trace.format', String(spec.format), FORMATS);
+  }
+}
+
+function readGeneric(spec: TraceSpec, text: string): TraceTable {
+  const columns = spec.columns;
+  if (columns === undefined) {
+    throw fieldError('workload.trace.columns', `required for format "${spec.format}": name the input_tokens and output_tokens columns (and arrival, if any)`);
+  }
+  const field = (role: string): string => `workload.trace.columns.${role === 'input' ? 'input_tokens' : role === 'output' ? 'output_tokens' : role}`;
+  const divisor = UNIT_DIVISOR[columns.arrival_unit ?? 's'];
+  if (spec.format === 'jsonl') {
+    return readJsonlTrace(text, spec.path, {
+      input: columns.input_tokens,
+      output: columns.output_tokens,
+      arrival: columns.arrival,
+      arrivalDivisor: divisor,
+      field,
+    });
+  }
+  const arrival = columns.arrival;
+  return readCsvTrace(text, spec.path, {
+    input: columns.input_tokens,
+    output: columns.output_tokens,
+    arrival:
+      arrival === undefined
+        ? undefined
+        : {
+            column: arrival,
+            optional: false,
+            toSeconds: (raw) => toNonNegative(raw) / divisor,
+            problem: `must be a non-negative number (${columns.arrival_unit ?? 's'})`,
+          },
+    field,
+  });
+}
+
+/** Differences whole seconds and fractions apart (see SplitTime) against the first row's time. */
+function azureSecondsAfterFirstRow(): (raw: string) => number {
+  let first: SplitTime | undefined;
+  const time: SplitTime = { whole_s: 0, fraction_s: 0 };
+  return (raw) => {
+    if (!parseAzureTimestamp(raw, time)) return NaN;
+    first ??= { ...time };
+    return time.whole_s - first.whole_s + (time.fraction_s - first.fraction_s);
+  };
+}

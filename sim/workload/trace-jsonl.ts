@@ -1,0 +1,48 @@
+import { missingColumnError, rowError, toNonNegative } from './fields.js';
+import { forEachJsonlRecord } from './jsonl.js';
+import { TraceBuilder } from './trace-builder.js';
+import type { TraceTable } from './types.js';
+
+/** Which keys of each JSON object hold each field. */
+export interface JsonlTraceLayout {
+  input: string;
+  output: string;
+  arrival?: string;
+  /** Timestamps are stored in seconds × divisor (1000 for ms). */
+  arrivalDivisor: number;
+  hashIds?: string;
+  field: (role: 'arrival' | 'input' | 'output' | 'hash_ids') => string;
+}
+
+export function readJsonlTrace(text: string, file: string, layout: JsonlTraceLayout): TraceTable {
+  const builder = new TraceBuilder(file, { arrival: layout.arrival, input: layout.input, output: layout.output }, layout.hashIds !== undefined);
+  let first = true;
+  forEachJsonlRecord(text, file, (row, line) => {
+    const get = (key: string, role: 'arrival' | 'input' | 'output' | 'hash_ids'): unknown => {
+      const value = row[key];
+      if (value !== undefined) return value;
+      // The first row stands for the file's columns; later gaps are bad rows.
+      if (first) throw missingColumnError(layout.field(role), key, file, Object.keys(row));
+      throw rowError(file, line, `missing ${JSON.stringify(key)}`);
+    };
+    let arrival_s = 0;
+    if (layout.arrival !== undefined) {
+      const raw = get(layout.arrival, 'arrival');
+      arrival_s = toNonNegative(raw) / layout.arrivalDivisor;
+      if (Number.isNaN(arrival_s)) throw rowError(file, line, `${layout.arrival} must be a non-negative number`, raw);
+    }
+    const input = get(layout.input, 'input');
+    const output = get(layout.output, 'output');
+    const hashIds = layout.hashIds === undefined ? undefined : checkHashIds(get(layout.hashIds, 'hash_ids'), layout.hashIds, file, line);
+    first = false;
+    builder.add(line, arrival_s, input, output, hashIds);
+  });
+  return builder.build();
+}
+
+function checkHashIds(value: unknown, key: string, file: string, line: number): number[] {
+  if (!Array.isArray(value) || !value.every((id) => Number.isInteger(id))) {
+    throw rowError(file, line, `${key} must be an array of integers`, value);
+  }
+  return value as number[];
+}

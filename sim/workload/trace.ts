@@ -1,0 +1,82 @@
+import { basename } from 'node:path';
+import { fieldError } from '../errors.js';
+import type { TraceSpec } from '../scenario/types.js';
+import { readText } from './read-text.js';
+import { readTraceFormat } from './trace-formats.js';
+import type { TraceTable } from './types.js';
+
+export interface TraceLimits {
+  /** Keep the first N rows in arrival order. */
+  num_requests?: number;
+  /** Keep rows arriving before this time (after rebasing and speedup). Ignored for traces without timestamps. */
+  duration_s?: number;
+}
+
+/**
+ * Reads a trace into columns in arrival order (stable sort when the file is not sorted).
+ * Only azure-2023 is rebased to start at t=0, since its timestamps are wall-clock dates; other
+ * formats already count from their own origin and keep it. `speedup` divides times.
+ */
+export function loadTrace(spec: TraceSpec, limits: TraceLimits = {}): TraceTable {
+  const text = readText(spec.path, 'workload.trace.path');
+  let table = readTraceFormat(spec, text);
+  if (table.length === 0) throw fieldError('workload.trace.path', `${basename(spec.path)} has no data rows`);
+  const times = table.arrival_s;
+  if (times !== undefined) {
+    if (!isSorted(times)) table = permuted(table, arrivalOrder(times));
+    const sorted = table.arrival_s!;
+    const origin = spec.format === 'azure-2023' ? sorted[0] : 0;
+    const speedup = spec.speedup ?? 1;
+    if (origin !== 0 || speedup !== 1) for (let i = 0; i < sorted.length; i++) sorted[i] = (sorted[i] - origin) / speedup;
+  }
+  let keep = table.length;
+  if (limits.num_requests !== undefined) keep = Math.min(keep, limits.num_requests);
+  if (limits.duration_s !== undefined && table.arrival_s !== undefined) {
+    keep = Math.min(keep, countBefore(table.arrival_s, limits.duration_s));
+  }
+  return keep === table.length ? table : truncated(table, keep);
+}
+
+function isSorted(times: Float64Array): boolean {
+  for (let i = 1; i < times.length; i++) if (times[i] < times[i - 1]) return false;
+  return true;
+}
+
+/** Row indices by time; equal times keep file order. */
+function arrivalOrder(times: Float64Array): number[] {
+  return Array.from(times, (_, i) => i).sort((a, b) => times[a] - times[b] || a - b);
+}
+
+function permuted(table: TraceTable, order: number[]): TraceTable {
+  const pick = <T extends Float64Array | Int32Array>(column: T): T => column.map((_, i) => column[order[i]]) as T;
+  return {
+    ...table,
+    arrival_s: table.arrival_s && pick(table.arrival_s),
+    input_tokens: pick(table.input_tokens),
+    output_tokens: pick(table.output_tokens),
+    hash_ids: table.hash_ids && order.map((i) => table.hash_ids![i]),
+  };
+}
+
+/** Rows with time < limit, in a sorted column (binary search). */
+function countBefore(times: Float64Array, limit_s: number): number {
+  let lo = 0;
+  let hi = times.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (times[mid] < limit_s) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function truncated(table: TraceTable, n: number): TraceTable {
+  return {
+    ...table,
+    length: n,
+    arrival_s: table.arrival_s?.subarray(0, n),
+    input_tokens: table.input_tokens.subarray(0, n),
+    output_tokens: table.output_tokens.subarray(0, n),
+    hash_ids: table.hash_ids?.slice(0, n),
+  };
+}

@@ -1,0 +1,35 @@
+import type { Request, RequestStream } from './request.js';
+
+/** A request read from a trace; formats that record prompt prefixes (Mooncake) keep them for prefix caching. */
+export interface TraceRequest extends Request {
+  /** One id per 512-token prompt block (Mooncake convention); equal ids mean a shared prefix. */
+  hash_ids?: number[];
+}
+
+/** A parsed trace held as columns, in arrival order once `loadTrace` returns it. */
+export interface TraceTable {
+  /** The file the rows came from, for messages. */
+  file: string;
+  length: number;
+  /** Undefined when the trace has no timestamps. */
+  arrival_s: Float64Array | undefined;
+  input_tokens: Int32Array;
+  output_tokens: Int32Array;
+  hash_ids: number[][] | undefined;
+  /** Rows whose output count was 0 and was raised to 1 (vLLM always emits at least one token). */
+  zero_output_rows: number;
+}
+
+export interface WorkloadInfo {
+  source: 'trace' | 'synthetic';
+  loop: 'open' | 'closed';
+  /** Upper bound on the requests the stream yields; exact unless `duration_s` also bounds it; undefined when only time bounds it. */
+  max_requests: number | undefined;
+  /** Trace rows whose output token count was 0, raised to 1. */
+  zero_output_rows: number;
+}
+
+export interface WorkloadStream extends RequestStream {
+  next(): TraceRequest | undefined;
+  readonly info: WorkloadInfo;
+}

@@ -1,0 +1,63 @@
+import { fieldError } from '../errors.js';
+import type { WorkloadSpec } from '../scenario/types.js';
+
+/**
+ * Combinations the schema cannot see. Parameter ranges of each distribution and arrival process are
+ * checked where they are built (lengths.ts, arrivals.ts), next to the code that relies on them.
+ */
+export function validateWorkload(spec: WorkloadSpec): void {
+  const { trace, arrival, concurrency, input_tokens, output_tokens, num_requests, duration_s } = spec;
+  if (trace !== undefined) {
+    if (input_tokens !== undefined) throw fieldError('workload.input_tokens', 'cannot be combined with workload.trace, which gives the lengths');
+    if (output_tokens !== undefined) throw fieldError('workload.output_tokens', 'cannot be combined with workload.trace, which gives the lengths');
+  } else {
+    if (input_tokens === undefined && output_tokens === undefined) {
+      throw fieldError('workload', 'needs a trace, or input_tokens and output_tokens for a synthetic workload');
+    }
+    if (input_tokens === undefined) throw fieldError('workload.input_tokens', 'required with workload.output_tokens');
+    if (output_tokens === undefined) throw fieldError('workload.output_tokens', 'required with workload.input_tokens');
+  }
+  if (concurrency !== undefined) {
+    if (!(Number.isInteger(concurrency) && concurrency >= 1)) throw fieldError('workload.concurrency', 'must be an integer ≥ 1', concurrency);
+    if (arrival !== undefined) {
+      throw fieldError('workload.concurrency', 'cannot be combined with workload.arrival: a closed loop sends each request when an earlier one finishes');
+    }
+  }
+  if (num_requests !== undefined && !(Number.isInteger(num_requests) && num_requests >= 1)) {
+    throw fieldError('workload.num_requests', 'must be an integer ≥ 1', num_requests);
+  }
+  if (duration_s !== undefined && !(Number.isFinite(duration_s) && duration_s > 0)) {
+    throw fieldError('workload.duration_s', 'must be a number > 0', duration_s);
+  }
+  if (trace === undefined) {
+    if (num_requests === undefined && duration_s === undefined) {
+      throw fieldError('workload.num_requests', 'a synthetic workload needs num_requests or duration_s (or both)');
+    }
+    if (arrival === undefined && concurrency === undefined) {
+      throw fieldError('workload.arrival', 'a synthetic workload needs an arrival process, or workload.concurrency for a closed loop');
+    }
+    if (arrival?.process === 'burst' && num_requests === undefined) {
+      throw fieldError('workload.num_requests', 'required with arrival process "burst": every request arrives at t = 0, so duration_s cannot bound it');
+    }
+  } else {
+    validateTrace(spec);
+  }
+}
+
+function validateTrace(spec: WorkloadSpec): void {
+  const trace = spec.trace!;
+  const { speedup, columns, format } = trace;
+  if (speedup !== undefined) {
+    if (!(Number.isFinite(speedup) && speedup > 0)) throw fieldError('workload.trace.speedup', 'must be a number > 0', speedup);
+    if (spec.arrival !== undefined || spec.concurrency !== undefined) {
+      throw fieldError('workload.trace.speedup', 'has no effect when workload.arrival or workload.concurrency sets the arrival times');
+    }
+  }
+  const generic = format === 'csv' || format === 'jsonl';
+  if (columns !== undefined && !generic) {
+    throw fieldError('workload.trace.columns', `only used with format csv or jsonl; format "${format}" has fixed columns`);
+  }
+  if (columns?.arrival_unit !== undefined && columns.arrival === undefined) {
+    throw fieldError('workload.trace.columns.arrival_unit', 'needs workload.trace.columns.arrival');
+  }
+}
