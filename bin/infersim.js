@@ -6,7 +6,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const compiled = fileURLToPath(new URL('../dist/sim/cli/main.js', import.meta.url));
 let entry;
-if (existsSync(compiled)) {
+// INFERSIM_FROM_SOURCE=1 forces the sources (tests use it so a stale build cannot mask a change).
+if (existsSync(compiled) && process.env.INFERSIM_FROM_SOURCE !== '1') {
   entry = pathToFileURL(compiled).href;
 } else {
   const { register } = await import('tsx/esm/api');

@@ -1,0 +1,97 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { infersim, ROOT } from './cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'infersim-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function scenarioFile(name: string, body: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, body);
+  return path;
+}
+
+const base = (extra = '', workload = '') => `
+seed: 1
+model: llama-3.1-8b
+hardware: { gpu: h100-sxm }
+${extra}
+workload:
+${workload || `  arrival: { process: poisson, rate_per_s: 5 }
+  input_tokens: { dist: fixed, value: 100 }
+  output_tokens: { dist: fixed, value: 10 }
+  num_requests: 5`}
+`;
+
+/** Bad input: exit 1, one clear line on stderr, no stack trace, no output folder. */
+function expectCleanFailure(file: string, pattern: RegExp, extraArgs: string[] = []) {
+  const out = join(dir, `out-${Math.random().toString(36).slice(2)}`);
+  const r = infersim(['run', file, '--out', out, ...extraArgs]);
+  expect(r.status).toBe(1);
+  const lines = r.stderr.trim().split('\n').filter((l) => !l.includes('Unknown user config'));
+  expect(lines.length).toBe(1);
+  expect(lines[0]).toMatch(pattern);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+  expect(existsSync(out)).toBe(false);
+  expect(existsSync(`${out}.tmp-${process.pid}`)).toBe(false);
+}
+
+describe('infersim run: bad input', () => {
+  it('unknown model lists the catalog', () => {
+    const f = scenarioFile('m.yaml', base().replace('llama-3.1-8b', 'llama-9'));
+    expectCleanFailure(f, /model: unknown value "llama-9".*known: .*llama-3\.1-8b/);
+  });
+
+  it('unknown GPU lists the catalog and suggests a name', () => {
+    const f = scenarioFile('g.yaml', base().replace('h100-sxm', 'h100'));
+    expectCleanFailure(f, /hardware\.gpu: unknown value "h100".*h100-sxm.*known: .*a100-sxm-80gb/);
+  });
+
+  it('zero or negative rates name the field and the value', () => {
+    const f = scenarioFile('r.yaml', base().replace('rate_per_s: 5', 'rate_per_s: -3'));
+    expectCleanFailure(f, /workload\.arrival\.rate_per_s: must be > 0, got -3/);
+    const z = scenarioFile('z.yaml', base().replace('rate_per_s: 5', 'rate_per_s: 0'));
+    expectCleanFailure(z, /workload\.arrival\.rate_per_s: must be > 0, got 0/);
+  });
+
+  it('missing trace file', () => {
+    const f = scenarioFile('t.yaml', base('', '  trace: { path: nowhere.csv, format: azure-2023 }'));
+    expectCleanFailure(f, /workload\.trace\.path: file not found: .*nowhere\.csv/);
+  });
+
+  it('malformed trace row gives the line number', () => {
+    writeFileSync(join(dir, 'bad.csv'), 'TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.6805900,100,10\n2023-11-16 18:15:47.0000000,abc,10\n');
+    const f = scenarioFile('b.yaml', base('', '  trace: { path: bad.csv, format: azure-2023 }'));
+    expectCleanFailure(f, /bad\.csv line 3: ContextTokens/);
+  });
+
+  it('a model that does not fit says how much memory it needs', () => {
+    const f = scenarioFile('fit.yaml', base().replace('llama-3.1-8b', 'llama-3.1-70b'));
+    expectCleanFailure(f, /model does not fit: llama-3\.1-70b .*tensor_parallel 1.* needs \d+\.\d GiB per GPU/);
+  });
+
+  it('unknown keys get a did-you-mean', () => {
+    const f = scenarioFile('k.yaml', base('engine: { max_num_seq: 64 }'));
+    expectCleanFailure(f, /engine\.max_num_seq: unknown key \(did you mean "max_num_seqs"\?\)/);
+  });
+
+  it('--set overrides are validated like the file', () => {
+    const f = scenarioFile('ok.yaml', base());
+    expectCleanFailure(f, /engine\.block_size: must be a multiple of 16/, ['--set', 'engine.block_size=24']);
+  });
+
+  it('a missing scenario file', () => {
+    expectCleanFailure(join(dir, 'nope.yaml'), /scenario: file not found/);
+  });
+
+  it('a good scenario exits 0 and writes the three files', () => {
+    const f = scenarioFile('good.yaml', base());
+    const out = join(dir, 'good-out');
+    const r = infersim(['run', f, '--out', out], ROOT);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/TTFT/);
+    for (const name of ['requests.arrow', 'iterations.arrow', 'summary.json']) expect(existsSync(join(out, name))).toBe(true);
+  });
+});
