@@ -1,0 +1,196 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
+import {
+  AsyncByteQueue,
+  Data,
+  DataType,
+  Dictionary,
+  Field,
+  Float64,
+  Int32,
+  RecordBatch,
+  RecordBatchFileWriter,
+  Schema,
+  Struct,
+  Uint32,
+  Utf8,
+  Vector,
+  makeData,
+  makeVector,
+} from 'apache-arrow';
+
+/**
+ * Column kinds the simulator needs. `f64` is nullable: NaN in the buffer is written as null
+ * (validity bitmap), so callers never handle nulls on the hot path. `dict` stores int32 codes
+ * into a fixed utf8 dictionary (readers see a categorical / dictionary<utf8> column).
+ */
+export type ColumnSpec =
+  | { readonly name: string; readonly kind: 'f64' | 'i32' | 'u32' }
+  | { readonly name: string; readonly kind: 'dict'; readonly values: readonly string[] };
+
+export type ColumnBuffer = Float64Array | Int32Array | Uint32Array;
+
+export const DEFAULT_BATCH_ROWS = 65_536;
+
+/**
+ * Streams rows into an Arrow IPC *file* with memory bounded by one batch: callers fill the
+ * typed-array `columns` at index `row`, call `endRow()`, and every `batchRows` rows a
+ * RecordBatch is built over those same buffers and written synchronously, so they can be reused.
+ */
+export class ArrowFileWriter {
+  readonly schema: Schema;
+  /** One buffer per column, in schema order; stable for the writer's lifetime. */
+  readonly columns: readonly ColumnBuffer[];
+  /** Index of the row being filled in the current batch. */
+  row = 0;
+  rowsWritten = 0;
+
+  private readonly specs: readonly ColumnSpec[];
+  private readonly dictionaries: (Vector<Utf8> | undefined)[];
+  private readonly validity: Uint8Array;
+  private readonly sink: FdSink;
+  private readonly writer = new RecordBatchFileWriter();
+  private batches = 0;
+  private closed = false;
+
+  constructor(
+    readonly path: string,
+    specs: readonly ColumnSpec[],
+    readonly batchRows = DEFAULT_BATCH_ROWS,
+  ) {
+    this.specs = specs;
+    // Explicit dictionary ids: the library's default is a process-global counter, which would
+    // make the bytes depend on how many writers were created before this one.
+    this.schema = new Schema(specs.map((s, i) => new Field(s.name, arrowType(s, i), s.kind === 'f64')));
+    this.columns = specs.map((s) => (s.kind === 'f64' ? new Float64Array(batchRows) : s.kind === 'u32' ? new Uint32Array(batchRows) : new Int32Array(batchRows)));
+    this.dictionaries = specs.map((s) => (s.kind === 'dict' ? makeVector(utf8Data(s.values)) : undefined));
+    this.validity = new Uint8Array((batchRows + 7) >> 3);
+    this.sink = new FdSink(openSync(path, 'w'));
+    this.writer.reset(this.sink);
+  }
+
+  endRow(): void {
+    if (++this.row === this.batchRows) this.flush();
+  }
+
+  /** Writes any buffered rows as one batch. */
+  flush(): void {
+    if (this.row === 0) return;
+    this.writeBatch(this.row);
+    this.rowsWritten += this.row;
+    this.row = 0;
+  }
+
+  /** Flushes, writes the footer and closes the file. An empty table still gets a schema-bearing, valid file. */
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    // Readers disagree on files with no record batch at all; one empty batch is valid everywhere.
+    if (this.batches === 0) this.writeBatch(0);
+    this.writer.close();
+    this.sink.flushToFd();
+    this.closed = true;
+    closeSync(this.sink.fd);
+  }
+
+  /** Releases the file descriptor without finishing the file (the caller deletes it). */
+  abort(): void {
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.sink.fd);
+  }
+
+  private writeBatch(length: number): void {
+    const children = this.specs.map((spec, i) => this.columnData(spec, i, length));
+    const data = makeData({ type: new Struct(this.schema.fields), length, nullCount: 0, children });
+    this.writer.write(new RecordBatch(this.schema, data));
+    this.batches++;
+  }
+
+  private columnData(spec: ColumnSpec, i: number, length: number): Data {
+    const type = this.schema.fields[i].type as DataType;
+    const buffer = this.columns[i];
+    if (spec.kind === 'dict') {
+      const codes = buffer.subarray(0, length) as Int32Array;
+      // The same dictionary instance in every batch, or the file writer sees a replacement dictionary.
+      return makeData({ type: type as Dictionary, length, nullCount: 0, data: codes, dictionary: this.dictionaries[i] });
+    }
+    if (spec.kind !== 'f64') return makeData({ type: type as Int32, length, nullCount: 0, data: buffer.subarray(0, length) as Int32Array });
+    const values = buffer as Float64Array;
+    let nullCount = 0;
+    for (let r = 0; r < length; r++) if (values[r] !== values[r]) nullCount++;
+    if (nullCount === 0) return makeData({ type: type as Float64, length, nullCount: 0, data: values.subarray(0, length) });
+    const bitmap = this.validity.subarray(0, (length + 7) >> 3);
+    bitmap.fill(0);
+    for (let r = 0; r < length; r++) {
+      if (values[r] === values[r]) bitmap[r >> 3] |= 1 << (r & 7);
+      // NaN payloads vary by how they were produced; a fixed 0 under the null keeps files byte-identical.
+      else values[r] = 0;
+    }
+    return makeData({ type: type as Float64, length, nullCount, nullBitmap: bitmap, data: values.subarray(0, length) });
+  }
+}
+
+/** Code of `value` in a dict column's fixed dictionary. */
+export function dictCode(spec: ColumnSpec, value: string): number {
+  if (spec.kind !== 'dict') throw new Error(`column ${spec.name} is not dictionary-encoded`);
+  const code = spec.values.indexOf(value);
+  if (code < 0) throw new Error(`column ${spec.name}: ${JSON.stringify(value)} is not one of ${spec.values.join(', ')}`);
+  return code;
+}
+
+function arrowType(spec: ColumnSpec, index: number): DataType {
+  switch (spec.kind) {
+    case 'f64':
+      return new Float64();
+    case 'i32':
+      return new Int32();
+    case 'u32':
+      return new Uint32();
+    case 'dict':
+      return new Dictionary(new Utf8(), new Int32(), index, false);
+  }
+}
+
+function utf8Data(values: readonly string[]): Data<Utf8> {
+  const encoded = values.map((v) => new TextEncoder().encode(v));
+  const valueOffsets = new Int32Array(values.length + 1);
+  encoded.forEach((bytes, i) => (valueOffsets[i + 1] = valueOffsets[i] + bytes.length));
+  const data = new Uint8Array(valueOffsets[values.length]);
+  encoded.forEach((bytes, i) => data.set(bytes, valueOffsets[i]));
+  return makeData({ type: new Utf8(), length: values.length, nullCount: 0, valueOffsets, data });
+}
+
+/**
+ * The writer's byte sink, made synchronous: the library queues chunks for async readers, which
+ * would hold the whole file in memory. Small chunks (message headers, padding) are coalesced so
+ * a batch costs a few write syscalls rather than dozens.
+ */
+class FdSink extends AsyncByteQueue {
+  private readonly staging = new Uint8Array(1 << 20);
+  private staged = 0;
+
+  constructor(readonly fd: number) {
+    super();
+  }
+
+  override write(value: unknown): void {
+    const chunk = value as Uint8Array;
+    if (chunk.byteLength === 0) return;
+    const large = chunk.byteLength >= this.staging.byteLength >> 2;
+    if (large || this.staged + chunk.byteLength > this.staging.byteLength) this.flushToFd();
+    if (large) return writeFully(this.fd, chunk);
+    this.staging.set(chunk, this.staged);
+    this.staged += chunk.byteLength;
+  }
+
+  flushToFd(): void {
+    if (this.staged === 0) return;
+    writeFully(this.fd, this.staging.subarray(0, this.staged));
+    this.staged = 0;
+  }
+}
+
+function writeFully(fd: number, bytes: Uint8Array): void {
+  let offset = 0;
+  while (offset < bytes.byteLength) offset += writeSync(fd, bytes, offset, bytes.byteLength - offset);
+}

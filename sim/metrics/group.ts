@@ -1,0 +1,167 @@
+import type { RequestOutcome, RequestRow } from './records.js';
+import { F64List } from './f64list.js';
+import { summarize, type Stats } from './stats.js';
+
+export interface SloTargets {
+  ttft_ms?: number;
+  tpot_ms?: number;
+  e2e_ms?: number;
+}
+
+/**
+ * A request meets the SLOs when it finished and every given target holds (≤). A request with
+ * one output token has no TPOT and meets a TPOT target; a finished request without any token has
+ * no TTFT and misses a TTFT target. With no targets, every finished request meets them.
+ */
+export function meetsSlo(row: RequestRow, slo: SloTargets): boolean {
+  if (row.status !== 'finished') return false;
+  if (slo.ttft_ms !== undefined && (row.ttft_s === null || row.ttft_s > slo.ttft_ms / 1000)) return false;
+  if (slo.tpot_ms !== undefined && row.tpot_s !== null && row.tpot_s > slo.tpot_ms / 1000) return false;
+  if (slo.e2e_ms !== undefined && (row.e2e_s === null || row.e2e_s > slo.e2e_ms / 1000)) return false;
+  return true;
+}
+
+/**
+ * Running totals and latency samples of one set of requests (a replica, or those rejected
+ * before routing). Latency samples hold only *measured* finished requests: those arriving at or
+ * after warmup that completed (timed-out and rejected ones are counted apart, as SLO misses).
+ * `itl_s` is filled by `requestRow`, which computes the gaps anyway; see `pooledGaps`.
+ */
+export class GroupAccumulator {
+  requests = 0;
+  finished = 0;
+  rejected = 0;
+  timed_out = 0;
+  preemptions = 0;
+  finished_input_tokens = 0;
+  finished_output_tokens = 0;
+  /** Prefix-cache tokens over requests that were scheduled at least once. */
+  scheduled_input_tokens = 0;
+  cached_tokens = 0;
+  measured = 0;
+  slo_met = 0;
+  readonly ttft_s = new F64List();
+  readonly tpot_s = new F64List();
+  readonly e2e_s = new F64List();
+  readonly queueing_delay_s = new F64List();
+  readonly itl_s = new F64List(1 << 14);
+
+  /** Where `requestRow` should append this request's gaps, if they belong in the ITL pool. */
+  pooledGaps(o: RequestOutcome, measured: boolean): F64List | undefined {
+    return measured && o.status === 'finished' ? this.itl_s : undefined;
+  }
+
+  add(o: RequestOutcome, row: RequestRow, measured: boolean, slo: SloTargets): void {
+    this.requests++;
+    this.preemptions += o.preemptions;
+    if (o.status === 'finished') {
+      this.finished++;
+      this.finished_input_tokens += o.input_tokens;
+      this.finished_output_tokens += o.output_tokens;
+    } else if (o.status === 'rejected') this.rejected++;
+    else this.timed_out++;
+    if (row.first_scheduled_s !== null) {
+      this.scheduled_input_tokens += o.input_tokens;
+      this.cached_tokens += o.cached_tokens;
+    }
+    if (!measured) return;
+    this.measured++;
+    if (meetsSlo(row, slo)) this.slo_met++;
+    if (o.status !== 'finished') return;
+    if (row.ttft_s !== null) this.ttft_s.push(row.ttft_s);
+    if (row.tpot_s !== null) this.tpot_s.push(row.tpot_s);
+    this.e2e_s.push(row.e2e_s as number);
+    if (row.first_scheduled_s !== null) this.queueing_delay_s.push(row.first_scheduled_s - row.arrival_s);
+  }
+}
+
+export interface GroupSummary {
+  requests: { total: number; finished: number; rejected: number; timed_out: number; measured: number };
+  /** Tokens of finished requests (input includes prefix-cache hits). */
+  tokens: { input: number; output: number };
+  throughput: { requests_per_s: number | null; output_tokens_per_s: number | null; total_tokens_per_s: number | null };
+  ttft_s: Stats;
+  tpot_s: Stats;
+  itl_s: Stats;
+  e2e_s: Stats;
+  queueing_delay_s: Stats;
+  slo: { met: number; attainment: number | null; goodput_req_per_s: number | null };
+  preemptions: number;
+  prefix_cache: { hit_rate: number | null; cached_tokens: number; input_tokens: number };
+}
+
+const METRICS = ['ttft_s', 'tpot_s', 'itl_s', 'e2e_s', 'queueing_delay_s'] as const;
+
+/**
+ * Summaries overall (every group) and per replica. Each metric's samples are joined once, group
+ * after group, so each replica's samples are a segment of the overall array: per-replica
+ * statistics need no copies of their own. Segments are summarized first, as selecting over the
+ * whole array reorders across them (and summarizing only reorders, so multisets are unchanged).
+ */
+export function summarizeRun(
+  replicas: readonly GroupAccumulator[],
+  unrouted: GroupAccumulator,
+  makespan_s: number | null,
+  window_s: number | null,
+): { overall: GroupSummary; per_replica: GroupSummary[] } {
+  const groups = [...replicas, unrouted];
+  const joined = METRICS.map((m) => joinSegments(groups.map((g) => g[m])));
+  // With one busy replica its segment is the whole array: summarize it once, not twice.
+  const memo = new Map<Float64Array, Stats>();
+  const stats = (values: Float64Array) => memo.get(values) ?? memo.set(values, summarize(values)).get(values)!;
+  const per_replica = replicas.map((g, r) => summarizeGroups([g], joined.map((j) => stats(j.segments[r])), makespan_s, window_s));
+  const overall = summarizeGroups(groups, joined.map((j) => stats(j.all)), makespan_s, window_s);
+  return { overall, per_replica };
+}
+
+function joinSegments(lists: readonly F64List[]): { all: Float64Array; segments: Float64Array[] } {
+  const nonEmpty = lists.filter((l) => l.length > 0);
+  if (nonEmpty.length <= 1) {
+    // A single replica's 4 M-gap pool is used where it lies, not copied again.
+    const only = nonEmpty[0]?.view() ?? new Float64Array(0);
+    return { all: only, segments: lists.map((l) => (l.length > 0 ? only : only.subarray(0, 0))) };
+  }
+  const all = new Float64Array(lists.reduce((n, l) => n + l.length, 0));
+  let at = 0;
+  const segments = lists.map((l) => {
+    l.copyTo(all, at);
+    at += l.length;
+    return all.subarray(at - l.length, at);
+  });
+  return { all, segments };
+}
+
+/** Counts of `groups` summed; latency statistics given (ordered as METRICS). */
+function summarizeGroups(groups: readonly GroupAccumulator[], latency: readonly Stats[], makespan_s: number | null, window_s: number | null): GroupSummary {
+  const sum = (f: (g: GroupAccumulator) => number) => groups.reduce((acc, g) => acc + f(g), 0);
+  const finished = sum((g) => g.finished);
+  const outputTokens = sum((g) => g.finished_output_tokens);
+  const inputTokens = sum((g) => g.finished_input_tokens);
+  const totalTokens = outputTokens + inputTokens;
+  const measured = sum((g) => g.measured);
+  const met = sum((g) => g.slo_met);
+  const scheduledInput = sum((g) => g.scheduled_input_tokens);
+  const cached = sum((g) => g.cached_tokens);
+  const [ttft_s, tpot_s, itl_s, e2e_s, queueing_delay_s] = latency;
+  return {
+    requests: { total: sum((g) => g.requests), finished, rejected: sum((g) => g.rejected), timed_out: sum((g) => g.timed_out), measured },
+    tokens: { input: inputTokens, output: outputTokens },
+    throughput: {
+      requests_per_s: rate(finished, makespan_s),
+      output_tokens_per_s: rate(outputTokens, makespan_s),
+      total_tokens_per_s: rate(totalTokens, makespan_s),
+    },
+    ttft_s,
+    tpot_s,
+    itl_s,
+    e2e_s,
+    queueing_delay_s,
+    slo: { met, attainment: measured > 0 ? met / measured : null, goodput_req_per_s: rate(met, window_s) },
+    preemptions: sum((g) => g.preemptions),
+    prefix_cache: { hit_rate: scheduledInput > 0 ? cached / scheduledInput : null, cached_tokens: cached, input_tokens: scheduledInput },
+  };
+}
+
+export function rate(count: number, seconds: number | null): number | null {
+  return seconds !== null && seconds > 0 ? count / seconds : null;
+}

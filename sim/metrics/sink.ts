@@ -1,0 +1,233 @@
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fieldError } from '../errors.js';
+import { ArrowFileWriter, dictCode, type ColumnBuffer } from './arrowFile.js';
+import { GroupAccumulator, type SloTargets } from './group.js';
+import { ITERATION_COLUMNS, REQUEST_COLUMNS, REQUEST_STATUSES, TOKEN_COLUMNS, requestRow, type IterationRecord, type RequestOutcome } from './records.js';
+import { buildSummary, summaryJson, type FinishContext, type Summary } from './summary.js';
+
+export interface MetricsSinkOptions {
+  /** Output folder; undefined computes the summary without writing anything. */
+  dir: string | undefined;
+  writeTokens: boolean;
+  replicas: number;
+  /** Requests arriving before this time are excluded from latency statistics and SLO figures (see Summary.warmup_s). */
+  warmup_s: number;
+  slo: SloTargets;
+  /** Rows per Arrow record batch. */
+  batchRows?: number;
+}
+
+/** The only names a folder may hold for `finish` to replace it: never delete someone's files. */
+const OUTPUT_FILES = new Set(['requests.arrow', 'iterations.arrow', 'tokens.arrow', 'summary.json']);
+
+const STATUS_COLUMN = REQUEST_COLUMNS.length - 1;
+const STATUS_CODES = new Map(REQUEST_STATUSES.map((s) => [s, dictCode(REQUEST_COLUMNS[STATUS_COLUMN], s)]));
+
+/**
+ * Receives every record of a run, streams them to Arrow files in `<dir>.tmp-<pid>` and on
+ * `finish` publishes that folder as `<dir>` (replacing a previous output folder). Call `abort`
+ * on error: it removes the temporary folder, so no half-written output remains.
+ * Rows are written in the order they are recorded (requests: in the order they leave).
+ * Memory: one Arrow batch per file, plus per-request latency scalars and the pooled ITL gaps.
+ */
+export class MetricsSink {
+  private readonly dir: string | undefined;
+  private readonly tmpDir: string | undefined;
+  private readonly requests: ArrowFileWriter | undefined;
+  private readonly iterations: ArrowFileWriter | undefined;
+  private readonly tokens: ArrowFileWriter | undefined;
+  private readonly groups: GroupAccumulator[];
+  private readonly unrouted = new GroupAccumulator();
+  private readonly warmup_s: number;
+  private readonly slo: SloTargets;
+  private state: 'open' | 'finished' | 'aborted' = 'open';
+  private firstArrival_s = Infinity;
+  private firstMeasuredArrival_s = Infinity;
+  private lastFinish_s = -Infinity;
+  private kvWeighted = 0;
+  private kvBusy_s = 0;
+  private kvMax = -Infinity;
+
+  constructor(opts: MetricsSinkOptions) {
+    this.warmup_s = opts.warmup_s;
+    this.slo = opts.slo;
+    this.groups = Array.from({ length: opts.replicas }, () => new GroupAccumulator());
+    if (opts.dir === undefined) return;
+    this.dir = resolve(opts.dir);
+    assertReplaceable(this.dir);
+    this.tmpDir = `${this.dir}.tmp-${process.pid}`;
+    rmSync(this.tmpDir, { recursive: true, force: true });
+    mkdirSync(this.tmpDir, { recursive: true });
+    try {
+      this.requests = new ArrowFileWriter(join(this.tmpDir, 'requests.arrow'), REQUEST_COLUMNS, opts.batchRows);
+      this.iterations = new ArrowFileWriter(join(this.tmpDir, 'iterations.arrow'), ITERATION_COLUMNS, opts.batchRows);
+      if (opts.writeTokens) this.tokens = new ArrowFileWriter(join(this.tmpDir, 'tokens.arrow'), TOKEN_COLUMNS, opts.batchRows);
+    } catch (err) {
+      this.abort();
+      throw err;
+    }
+  }
+
+  recordRequest(o: RequestOutcome): void {
+    this.assertOpen();
+    const group = o.replica === -1 ? this.unrouted : this.groups[o.replica];
+    if (group === undefined) throw new Error(`request ${o.request_id}: replica ${o.replica} outside 0..${this.groups.length - 1}`);
+    const measured = o.arrival_s >= this.warmup_s;
+    const row = requestRow(o, group.pooledGaps(o, measured));
+    group.add(o, row, measured, this.slo);
+    if (o.arrival_s < this.firstArrival_s) this.firstArrival_s = o.arrival_s;
+    if (measured && o.arrival_s < this.firstMeasuredArrival_s) this.firstMeasuredArrival_s = o.arrival_s;
+    if (o.finish_s > this.lastFinish_s) this.lastFinish_s = o.finish_s;
+
+    const w = this.requests;
+    if (w !== undefined) {
+      const c = w.columns;
+      const r = w.row;
+      // Order = REQUEST_COLUMNS; null becomes NaN, which the writer turns back into null.
+      c[0][r] = row.request_id;
+      c[1][r] = row.replica;
+      c[2][r] = row.arrival_s;
+      c[3][r] = row.input_tokens;
+      c[4][r] = row.output_tokens;
+      c[5][r] = row.cached_tokens;
+      c[6][r] = row.first_scheduled_s ?? NaN;
+      c[7][r] = row.first_token_s ?? NaN;
+      c[8][r] = row.finish_s;
+      c[9][r] = row.ttft_s ?? NaN;
+      c[10][r] = row.e2e_s ?? NaN;
+      c[11][r] = row.tpot_s ?? NaN;
+      c[12][r] = row.itl_mean_s ?? NaN;
+      c[13][r] = row.itl_p50_s ?? NaN;
+      c[14][r] = row.itl_p99_s ?? NaN;
+      c[15][r] = row.itl_max_s ?? NaN;
+      c[16][r] = row.preemptions;
+      c[STATUS_COLUMN][r] = STATUS_CODES.get(row.status) as number;
+      w.endRow();
+    }
+    const t = this.tokens;
+    if (t !== undefined) {
+      const times = o.token_times_s;
+      const [ids, index, time] = t.columns;
+      for (let i = 0; i < times.length; i++) {
+        ids[t.row] = o.request_id;
+        index[t.row] = i;
+        time[t.row] = times[i];
+        t.endRow();
+      }
+    }
+  }
+
+  /** Positional so the engine's hottest record allocates nothing; order = iterations.arrow columns. */
+  recordIteration(
+    replica: number, start_s: number, end_s: number, prefill_seqs: number, decode_seqs: number,
+    prefill_tokens: number, decode_tokens: number, kv_blocks_used: number, kv_blocks_total: number,
+    waiting: number, running: number, swapped: number, preempted: number,
+  ): void {
+    if (this.state !== 'open') this.assertOpen();
+    if (kv_blocks_total > 0) {
+      const used = kv_blocks_used / kv_blocks_total;
+      this.kvWeighted += used * (end_s - start_s);
+      this.kvBusy_s += end_s - start_s;
+      if (used > this.kvMax) this.kvMax = used;
+    }
+    const w = this.iterations;
+    if (w === undefined) return;
+    const c: readonly ColumnBuffer[] = w.columns;
+    const r = w.row;
+    c[0][r] = replica;
+    c[1][r] = start_s;
+    c[2][r] = end_s;
+    c[3][r] = prefill_seqs;
+    c[4][r] = decode_seqs;
+    c[5][r] = prefill_tokens;
+    c[6][r] = decode_tokens;
+    c[7][r] = kv_blocks_used;
+    c[8][r] = kv_blocks_total;
+    c[9][r] = waiting;
+    c[10][r] = running;
+    c[11][r] = swapped;
+    c[12][r] = preempted;
+    w.endRow();
+  }
+
+  recordIterationRecord(it: IterationRecord): void {
+    this.recordIteration(it.replica, it.start_s, it.end_s, it.prefill_seqs, it.decode_seqs, it.prefill_tokens, it.decode_tokens,
+      it.kv_blocks_used, it.kv_blocks_total, it.waiting, it.running, it.swapped, it.preempted);
+  }
+
+  /** Computes the summary; with a folder, also closes the files, writes summary.json and publishes `<dir>`. */
+  finish(ctx: FinishContext): Summary {
+    this.assertOpen();
+    try {
+      const kv = this.kvBusy_s > 0
+        // Weighted by iteration duration: idle time between iterations does not dilute the mean.
+        ? { source: 'iterations', mean_utilization: this.kvWeighted / this.kvBusy_s, max_utilization: this.kvMax }
+        : null;
+      const span = { first_arrival_s: this.firstArrival_s, first_measured_arrival_s: this.firstMeasuredArrival_s, last_finish_s: this.lastFinish_s };
+      const summary = buildSummary(this.groups, this.unrouted, span, this.slo, this.warmup_s, kv, ctx);
+      if (this.tmpDir !== undefined && this.dir !== undefined) {
+        this.requests?.close();
+        this.iterations?.close();
+        this.tokens?.close();
+        writeFileSync(join(this.tmpDir, 'summary.json'), summaryJson(summary));
+        publish(this.tmpDir, this.dir);
+      }
+      this.state = 'finished';
+      return summary;
+    } catch (err) {
+      this.abort();
+      throw err;
+    }
+  }
+
+  /** Discards everything written so far. Safe to call more than once; a no-op after `finish`. */
+  abort(): void {
+    if (this.state === 'finished') return;
+    this.state = 'aborted';
+    for (const w of [this.requests, this.iterations, this.tokens]) {
+      try {
+        w?.abort();
+      } catch {
+        // The descriptor is gone either way; removing the folder below is what matters.
+      }
+    }
+    if (this.tmpDir !== undefined) rmSync(this.tmpDir, { recursive: true, force: true });
+  }
+
+  private assertOpen(): void {
+    if (this.state !== 'open') throw new Error(`MetricsSink is ${this.state}`);
+  }
+}
+
+function assertReplaceable(dir: string): void {
+  if (!existsSync(dir)) return;
+  if (!statSync(dir).isDirectory()) throw fieldError('output.dir', 'exists and is not a folder', dir);
+  const foreign = readdirSync(dir).filter((name) => !OUTPUT_FILES.has(name));
+  if (foreign.length > 0) {
+    throw fieldError('output.dir', `holds files that are not infersim output (${foreign.slice(0, 3).join(', ')}); refusing to replace it`, dir);
+  }
+}
+
+/**
+ * rename(2) cannot replace a non-empty folder, so the old one is moved aside first and put back
+ * if the second rename fails; the window without `<dir>` is two renames long. `rename` is
+ * injectable so that recovery can be tested.
+ */
+export function publish(tmpDir: string, dir: string, rename: (from: string, to: string) => void = renameSync): void {
+  assertReplaceable(dir);
+  if (!existsSync(dir)) {
+    rename(tmpDir, dir);
+    return;
+  }
+  const aside = `${dir}.old-${process.pid}`;
+  rmSync(aside, { recursive: true, force: true });
+  rename(dir, aside);
+  try {
+    rename(tmpDir, dir);
+  } catch (err) {
+    rename(aside, dir);
+    throw err;
+  }
+  rmSync(aside, { recursive: true, force: true });
+}

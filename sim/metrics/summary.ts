@@ -1,0 +1,108 @@
+import { rate, summarizeRun, type GroupAccumulator, type GroupSummary, type SloTargets } from './group.js';
+
+export { formatSummaryTable } from './table.js';
+
+/** What the caller knows at the end of a run and the sink does not. */
+export interface FinishContext {
+  /** Overrides the makespan measured from the requests (last finish − first arrival). */
+  makespan_s?: number;
+  gpus: number;
+  usd_per_gpu_hour: number;
+  /** KV-cache figures from the engine, written verbatim; when absent, derived from iterations. */
+  kv?: Record<string, unknown>;
+  /** The resolved scenario, written verbatim. */
+  scenario?: unknown;
+  simulator?: { wall_s: number; events: number; events_per_s: number };
+  notes?: string[];
+}
+
+export interface Summary {
+  /** Last finish − first arrival over all requests (or `FinishContext.makespan_s`); null without requests. */
+  makespan_s: number | null;
+  /**
+   * Requests arriving before `warmup_s` are left out of every latency statistic, of SLO
+   * attainment and of goodput (`requests.measured` counts the rest). They stay in requests.arrow,
+   * in the request counts, throughput, tokens, preemptions, prefix-cache figures and cost.
+   */
+  warmup_s: number;
+  /** Goodput's denominator: end of run − first measured arrival (= makespan without warmup). */
+  measured_window_s: number | null;
+  slo_targets: { ttft_ms: number | null; tpot_ms: number | null; e2e_ms: number | null };
+  overall: GroupSummary;
+  /** Indexed by replica, 0..R−1. Throughput is over the run's makespan, so replicas sum to overall. */
+  per_replica: GroupSummary[];
+  /**
+   * The engine's KV figures verbatim, or else `{ source: 'iterations', mean_utilization,
+   * max_utilization }` from iterations.arrow's rows (mean weighted by iteration duration).
+   */
+  kv: Record<string, unknown> | null;
+  cost: {
+    gpus: number;
+    usd_per_gpu_hour: number;
+    gpu_hours: number | null;
+    usd_total: number | null;
+    usd_per_million_output_tokens: number | null;
+    usd_per_million_total_tokens: number | null;
+  };
+  simulator: { wall_s: number; events: number; events_per_s: number } | null;
+  notes: string[];
+  scenario: unknown;
+}
+
+export interface RunSpan {
+  first_arrival_s: number;
+  first_measured_arrival_s: number;
+  last_finish_s: number;
+}
+
+/**
+ * `replicas[r]` holds replica r's requests; `unrouted` those rejected before routing (they count
+ * only overall). Their latency samples are reordered in place.
+ */
+export function buildSummary(
+  replicas: readonly GroupAccumulator[],
+  unrouted: GroupAccumulator,
+  span: RunSpan,
+  slo: SloTargets,
+  warmup_s: number,
+  kvFromIterations: Record<string, unknown> | null,
+  ctx: FinishContext,
+): Summary {
+  const any = Number.isFinite(span.first_arrival_s);
+  const makespan_s = ctx.makespan_s ?? (any ? span.last_finish_s - span.first_arrival_s : null);
+  const end_s = makespan_s === null ? null : span.first_arrival_s + makespan_s;
+  const window_s = end_s !== null && Number.isFinite(span.first_measured_arrival_s) ? end_s - span.first_measured_arrival_s : null;
+  const { overall, per_replica } = summarizeRun(replicas, unrouted, makespan_s, window_s);
+  const gpu_hours = makespan_s === null ? null : (ctx.gpus * makespan_s) / 3600;
+  const usd_total = gpu_hours === null || !Number.isFinite(ctx.usd_per_gpu_hour) ? null : gpu_hours * ctx.usd_per_gpu_hour;
+  return {
+    makespan_s,
+    warmup_s,
+    measured_window_s: window_s,
+    slo_targets: { ttft_ms: slo.ttft_ms ?? null, tpot_ms: slo.tpot_ms ?? null, e2e_ms: slo.e2e_ms ?? null },
+    overall,
+    per_replica,
+    kv: ctx.kv ?? kvFromIterations,
+    cost: {
+      gpus: ctx.gpus,
+      usd_per_gpu_hour: ctx.usd_per_gpu_hour,
+      gpu_hours,
+      usd_total,
+      usd_per_million_output_tokens: perMillion(usd_total, overall.tokens.output),
+      usd_per_million_total_tokens: perMillion(usd_total, overall.tokens.output + overall.tokens.input),
+    },
+    simulator: ctx.simulator ?? null,
+    notes: ctx.notes ?? [],
+    scenario: ctx.scenario ?? null,
+  };
+}
+
+function perMillion(usd: number | null, tokens: number): number | null {
+  const perToken = usd === null ? null : rate(usd, tokens);
+  return perToken === null ? null : perToken * 1e6;
+}
+
+/** summary.json text: 2-space indent, key order as built, non-finite numbers as null. */
+export function summaryJson(summary: Summary): string {
+  return JSON.stringify(summary, (_key, value) => (typeof value === 'number' && !Number.isFinite(value) ? null : value), 2) + '\n';
+}

@@ -1,0 +1,60 @@
+import type { Stats } from './stats.js';
+import type { Summary } from './summary.js';
+
+/** A compact console rendering of a summary; '-' marks a value that is undefined (null). */
+export function formatSummaryTable(s: Summary): string {
+  const o = s.overall;
+  const r = o.requests;
+  const lines: string[] = [];
+  lines.push(
+    `requests     ${r.total} (finished ${r.finished}, rejected ${r.rejected}, timed out ${r.timed_out})` +
+      `  makespan ${num(s.makespan_s, 2)} s` +
+      (s.warmup_s > 0 ? `  warmup ${num(s.warmup_s, 2)} s (${r.measured} measured)` : ''),
+  );
+  lines.push(
+    `throughput   ${num(o.throughput.requests_per_s, 2)} req/s  ${num(o.throughput.output_tokens_per_s, 0)} output tok/s` +
+      `  ${num(o.throughput.total_tokens_per_s, 0)} total tok/s`,
+  );
+  lines.push(`latency ms   ${pad('p50')}${pad('p90')}${pad('p99')}${pad('mean')}`);
+  const row = (name: string, st: Stats) =>
+    `  ${name.padEnd(11)}${pad(ms(st.p50))}${pad(ms(st.p90))}${pad(ms(st.p99))}${pad(ms(st.mean))}`;
+  lines.push(row('TTFT', o.ttft_s), row('TPOT', o.tpot_s), row('ITL', o.itl_s), row('E2E', o.e2e_s), row('queueing', o.queueing_delay_s));
+  const kvMean = s.kv?.mean_utilization;
+  const kvMax = s.kv?.max_utilization;
+  lines.push(`KV use       mean ${pct(typeof kvMean === 'number' ? kvMean : null)}  max ${pct(typeof kvMax === 'number' ? kvMax : null)}` +
+    `  prefix-cache hits ${pct(o.prefix_cache.hit_rate)}`);
+  lines.push(`preemptions  ${o.preemptions}`);
+  const targets = [
+    s.slo_targets.ttft_ms !== null ? `TTFT ≤ ${s.slo_targets.ttft_ms} ms` : '',
+    s.slo_targets.tpot_ms !== null ? `TPOT ≤ ${s.slo_targets.tpot_ms} ms` : '',
+    s.slo_targets.e2e_ms !== null ? `E2E ≤ ${s.slo_targets.e2e_ms} ms` : '',
+  ].filter(Boolean);
+  lines.push(`SLO          ${targets.length ? targets.join(', ') : 'none (finished = met)'}: ${pct(o.slo.attainment)} attained` +
+    `  goodput ${num(o.slo.goodput_req_per_s, 2)} req/s`);
+  const c = s.cost;
+  lines.push(`cost         ${c.gpus} GPU × ${num(c.gpu_hours, 3)} h = $${num(c.usd_total, 2)}` +
+    `  $${num(c.usd_per_million_output_tokens, 3)}/M output tok  $${num(c.usd_per_million_total_tokens, 3)}/M total tok`);
+  if (s.per_replica.length > 1) {
+    lines.push(`per replica  ${pad('req/s')}${pad('TTFT p99')}${pad('TPOT p99')}${pad('SLO')}`);
+    s.per_replica.forEach((g, i) =>
+      lines.push(`  ${String(i).padEnd(11)}${pad(num(g.throughput.requests_per_s, 2))}${pad(ms(g.ttft_s.p99))}${pad(ms(g.tpot_s.p99))}${pad(pct(g.slo.attainment))}`),
+    );
+  }
+  return lines.join('\n');
+}
+
+function num(x: number | null, digits: number): string {
+  return x === null ? '-' : x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function ms(seconds: number | null): string {
+  return seconds === null ? '-' : num(seconds * 1000, seconds < 0.1 ? 2 : 1);
+}
+
+function pct(fraction: number | null): string {
+  return fraction === null ? '-' : `${(fraction * 100).toFixed(1)} %`;
+}
+
+function pad(text: string): string {
+  return text.padStart(10);
+}

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { F64List } from '../../sim/metrics/f64list.js';
+import { ITERATION_COLUMNS, REQUEST_COLUMNS, requestRow } from '../../sim/metrics/records.js';
+import { outcome } from './helpers.js';
+
+describe('requestRow', () => {
+  it('computes the hand-checked latencies of a 3-token request', () => {
+    const row = requestRow(outcome());
+    expect(row.first_token_s).toBe(1.5);
+    expect(row.first_scheduled_s).toBe(1.2);
+    expect(row.ttft_s).toBeCloseTo(0.5, 12);
+    expect(row.e2e_s).toBeCloseTo(0.8, 12);
+    expect(row.tpot_s).toBeCloseTo(0.15, 12);
+    // Gaps 0.1 and 0.2: type-7 p50 = 0.15, p99 = 0.1 + 0.99 × 0.1.
+    expect(row.itl_mean_s).toBeCloseTo(0.15, 12);
+    expect(row.itl_p50_s).toBeCloseTo(0.15, 12);
+    expect(row.itl_p99_s).toBeCloseTo(0.199, 12);
+    expect(row.itl_max_s).toBeCloseTo(0.2, 12);
+    expect(row.status).toBe('finished');
+  });
+
+  it('accepts token times as a Float64Array with the same result', () => {
+    expect(requestRow(outcome({ token_times_s: Float64Array.of(1.5, 1.6, 1.8) }))).toEqual(requestRow(outcome()));
+  });
+
+  it('gives a 1-token request a TTFT but null TPOT and ITL', () => {
+    const row = requestRow(outcome({ token_times_s: [1.25], output_tokens: 1, finish_s: 1.25 }));
+    expect(row.ttft_s).toBeCloseTo(0.25, 12);
+    expect(row.e2e_s).toBeCloseTo(0.25, 12);
+    expect(row.tpot_s).toBeNull();
+    expect([row.itl_mean_s, row.itl_p50_s, row.itl_p99_s, row.itl_max_s]).toEqual([null, null, null, null]);
+  });
+
+  it('leaves a rejected request with nulls wherever a latency is undefined', () => {
+    const row = requestRow(outcome({ status: 'rejected', replica: -1, token_times_s: [], output_tokens: 0, first_scheduled_s: NaN, finish_s: 1.0 }));
+    expect(row).toMatchObject({
+      replica: -1,
+      first_scheduled_s: null,
+      first_token_s: null,
+      finish_s: 1.0,
+      ttft_s: null,
+      e2e_s: null,
+      tpot_s: null,
+      itl_mean_s: null,
+      itl_max_s: null,
+      status: 'rejected',
+    });
+  });
+
+  it('keeps the measured TTFT and ITL of a timed-out request but no E2E or TPOT', () => {
+    const row = requestRow(outcome({ status: 'timed_out', finish_s: 5 }));
+    expect(row.ttft_s).toBeCloseTo(0.5, 12);
+    expect(row.itl_max_s).toBeCloseTo(0.2, 12);
+    expect(row.e2e_s).toBeNull();
+    expect(row.tpot_s).toBeNull();
+  });
+
+  it('uses exact ranks for the per-request p50 when the gap count is odd', () => {
+    // Gaps 0.3, 0.1, 0.2 (unsorted) → p50 = 0.2; p99: h = 1.98 → 0.2 + 0.98 × 0.1.
+    const row = requestRow(outcome({ token_times_s: [1, 1.3, 1.4, 1.6] }));
+    expect(row.itl_p50_s).toBeCloseTo(0.2, 12);
+    expect(row.itl_p99_s).toBeCloseTo(0.298, 12);
+    expect(row.itl_max_s).toBeCloseTo(0.3, 12);
+  });
+
+  it('appends the gaps, in token order, to a pool when asked', () => {
+    const pool = new F64List(1);
+    requestRow(outcome({ token_times_s: [1, 1.3, 1.4, 1.6] }), pool);
+    requestRow(outcome(), pool);
+    expect(Array.from(pool.view()).map((g) => Math.round(g * 10) / 10)).toEqual([0.3, 0.1, 0.2, 0.1, 0.2]);
+  });
+});
+
+describe('column lists', () => {
+  it('follow DESIGN.md order', () => {
+    expect(REQUEST_COLUMNS.map((c) => c.name).join(',')).toBe(
+      'request_id,replica,arrival_s,input_tokens,output_tokens,cached_tokens,first_scheduled_s,first_token_s,finish_s,' +
+        'ttft_s,e2e_s,tpot_s,itl_mean_s,itl_p50_s,itl_p99_s,itl_max_s,preemptions,status',
+    );
+    expect(ITERATION_COLUMNS.map((c) => c.name).join(',')).toBe(
+      'replica,start_s,end_s,prefill_seqs,decode_seqs,prefill_tokens,decode_tokens,kv_blocks_used,kv_blocks_total,waiting,running,swapped,preempted',
+    );
+  });
+});

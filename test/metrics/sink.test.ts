@@ -1,0 +1,182 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { tableFromIPC } from 'apache-arrow';
+import { describe, expect, it } from 'vitest';
+import { InfersimError } from '../../sim/errors.js';
+import { MetricsSink, publish } from '../../sim/metrics/sink.js';
+import { outcome, tempDirs } from './helpers.js';
+
+const CTX = { gpus: 1, usd_per_gpu_hour: 2 };
+
+function sinkAt(dir: string | undefined, writeTokens = false): MetricsSink {
+  return new MetricsSink({ dir, writeTokens, replicas: 2, warmup_s: 0, slo: { ttft_ms: 600 } });
+}
+
+/** The same small run every time: three requests (one rejected before routing) and three iterations. */
+function feed(sink: MetricsSink): void {
+  sink.recordIteration(0, 1.2, 1.5, 1, 0, 100, 0, 7, 100, 0, 1, 0, 0);
+  sink.recordIteration(1, 1.2, 1.4, 1, 0, 50, 0, 3, 100, 2, 1, 0, 0);
+  sink.recordIterationRecord({
+    replica: 0, start_s: 1.5, end_s: 1.6, prefill_seqs: 0, decode_seqs: 1, prefill_tokens: 0, decode_tokens: 1,
+    kv_blocks_used: 8, kv_blocks_total: 100, waiting: 0, running: 1, swapped: 0, preempted: 1,
+  });
+  sink.recordRequest(outcome({ request_id: 0, preemptions: 1 }));
+  sink.recordRequest(outcome({ request_id: 1, replica: 1, token_times_s: [1.4], output_tokens: 1, finish_s: 1.4 }));
+  sink.recordRequest(outcome({ request_id: 2, replica: -1, status: 'rejected', token_times_s: [], output_tokens: 0, first_scheduled_s: NaN, finish_s: 1.0 }));
+}
+
+const read = (path: string) => tableFromIPC(readFileSync(path));
+
+describe('MetricsSink files', () => {
+  const tmp = tempDirs();
+
+  it('writes requests.arrow with the contract columns, types, values and nulls', () => {
+    const dir = join(tmp(), 'out');
+    const sink = sinkAt(dir);
+    feed(sink);
+    sink.finish(CTX);
+    expect(readdirSync(dir).sort()).toEqual(['iterations.arrow', 'requests.arrow', 'summary.json']);
+    const t = read(join(dir, 'requests.arrow'));
+    expect(t.numRows).toBe(3);
+    const types = Object.fromEntries(t.schema.fields.map((f) => [f.name, String(f.type)]));
+    expect(types).toMatchObject({ request_id: 'Int32', replica: 'Int32', ttft_s: 'Float64', tpot_s: 'Float64', status: 'Dictionary<Int32, Utf8>' });
+    const rows = t.toArray().map((r) => r.toJSON());
+    expect(rows[0].ttft_s).toBeCloseTo(0.5, 12);
+    expect(rows[0].tpot_s).toBeCloseTo(0.15, 12);
+    expect(rows[0].itl_p50_s).toBeCloseTo(0.15, 12);
+    expect(rows[0].preemptions).toBe(1);
+    expect(rows[1]).toMatchObject({ request_id: 1, replica: 1, output_tokens: 1, tpot_s: null, itl_mean_s: null, status: 'finished' });
+    expect(rows[2]).toMatchObject({ replica: -1, first_scheduled_s: null, first_token_s: null, ttft_s: null, e2e_s: null, status: 'rejected' });
+  });
+
+  it('writes iterations.arrow in engine order with every column', () => {
+    const dir = join(tmp(), 'out');
+    const sink = sinkAt(dir);
+    feed(sink);
+    sink.finish(CTX);
+    const t = read(join(dir, 'iterations.arrow'));
+    expect(t.schema.fields.map((f) => f.name)).toHaveLength(13);
+    expect(t.toArray().map((r) => r.toJSON())[2]).toEqual({
+      replica: 0, start_s: 1.5, end_s: 1.6, prefill_seqs: 0, decode_seqs: 1, prefill_tokens: 0, decode_tokens: 1,
+      kv_blocks_used: 8, kv_blocks_total: 100, waiting: 0, running: 1, swapped: 0, preempted: 1,
+    });
+  });
+
+  it('writes tokens.arrow only when asked', () => {
+    const dir = join(tmp(), 'out');
+    const sink = sinkAt(dir, true);
+    feed(sink);
+    sink.finish(CTX);
+    const rows = read(join(dir, 'tokens.arrow')).toArray().map((r) => r.toJSON());
+    expect(rows).toEqual([
+      { request_id: 0, index: 0, time_s: 1.5 },
+      { request_id: 0, index: 1, time_s: 1.6 },
+      { request_id: 0, index: 2, time_s: 1.8 },
+      { request_id: 1, index: 0, time_s: 1.4 },
+    ]);
+  });
+
+  it('is deterministic: the same records give byte-identical files', () => {
+    const root = tmp();
+    for (const name of ['a', 'b']) {
+      const sink = sinkAt(join(root, name), true);
+      feed(sink);
+      sink.finish({ ...CTX, scenario: { seed: 1 } });
+    }
+    for (const file of ['requests.arrow', 'iterations.arrow', 'tokens.arrow', 'summary.json']) {
+      expect(readFileSync(join(root, 'a', file)).equals(readFileSync(join(root, 'b', file))), file).toBe(true);
+    }
+  });
+
+  it('writes into a temporary sibling until finish', () => {
+    const dir = join(tmp(), 'out');
+    const sink = sinkAt(dir);
+    feed(sink);
+    expect(existsSync(dir)).toBe(false);
+    expect(readdirSync(dirname(dir))).toEqual([`out.tmp-${process.pid}`]);
+    sink.finish(CTX);
+    expect(readdirSync(dirname(dir))).toEqual(['out']);
+  });
+
+  it('abort leaves no folder behind, and no-ops after finish', () => {
+    const dir = join(tmp(), 'nested', 'out');
+    const sink = sinkAt(dir);
+    feed(sink);
+    sink.abort();
+    sink.abort();
+    expect(readdirSync(dirname(dir))).toEqual([]);
+    expect(() => sink.recordRequest(outcome())).toThrow(/aborted/);
+    expect(() => sink.recordIteration(0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0)).toThrow(/aborted/);
+    const done = sinkAt(dir);
+    done.finish(CTX);
+    done.abort();
+    expect(existsSync(join(dir, 'summary.json'))).toBe(true);
+  });
+
+  it('a failure inside finish leaves neither the output nor the temporary folder', () => {
+    const dir = join(tmp(), 'out');
+    const sink = sinkAt(dir);
+    feed(sink);
+    expect(() => sink.finish({ ...CTX, scenario: { bad: 1n } })).toThrow(/BigInt/);
+    expect(readdirSync(dirname(dir))).toEqual([]);
+  });
+
+  it('finish replaces an existing output folder as a whole', () => {
+    const dir = join(tmp(), 'out');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'summary.json'), 'old');
+    writeFileSync(join(dir, 'tokens.arrow'), 'old');
+    const sink = sinkAt(dir);
+    feed(sink);
+    expect(readFileSync(join(dir, 'summary.json'), 'utf8')).toBe('old');
+    sink.finish(CTX);
+    expect(readdirSync(dir).sort()).toEqual(['iterations.arrow', 'requests.arrow', 'summary.json']);
+    expect(JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')).overall.requests.total).toBe(3);
+    expect(readdirSync(dirname(dir))).toEqual(['out']);
+  });
+
+  it('puts the old output folder back when publishing the new one fails', () => {
+    const root = tmp();
+    const dir = join(root, 'out');
+    const staged = join(root, 'staged');
+    mkdirSync(dir);
+    mkdirSync(staged);
+    writeFileSync(join(dir, 'summary.json'), 'old');
+    let calls = 0;
+    const failSecond = (from: string, to: string) => {
+      if (++calls === 2) throw new Error('EXDEV');
+      renameSync(from, to);
+    };
+    expect(() => publish(staged, dir, failSecond)).toThrow('EXDEV');
+    expect(readFileSync(join(dir, 'summary.json'), 'utf8')).toBe('old');
+    expect(readdirSync(root).sort()).toEqual(['out', 'staged']);
+  });
+
+  it('refuses to replace a folder holding anything but infersim output', () => {
+    const dir = join(tmp(), 'out');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'notes.md'), 'mine');
+    expect(() => sinkAt(dir)).toThrow(InfersimError);
+    expect(() => sinkAt(dir)).toThrow(/output\.dir: holds files that are not infersim output \(notes\.md\)/);
+    expect(readdirSync(dirname(dir))).toEqual(['out']);
+  });
+
+  it('writes nothing without a folder but still summarizes', () => {
+    const cwd = process.cwd();
+    const here = tmp();
+    process.chdir(here);
+    try {
+      const sink = sinkAt(undefined);
+      feed(sink);
+      expect(sink.finish(CTX).overall.requests.total).toBe(3);
+      expect(readdirSync(here)).toEqual([]);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  it('rejects a replica outside the configured range', () => {
+    const sink = sinkAt(undefined);
+    expect(() => sink.recordRequest(outcome({ replica: 2 }))).toThrow(/replica 2 outside 0\.\.1/);
+  });
+});
