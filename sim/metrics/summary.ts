@@ -8,7 +8,7 @@ export interface FinishContext {
   makespan_s?: number;
   gpus: number;
   usd_per_gpu_hour: number;
-  /** KV-cache figures from the engine, written verbatim; when absent, derived from iterations. */
+  /** KV-cache figures from the engine (capacity), merged over the utilization derived from iterations. */
   kv?: Record<string, unknown>;
   /** The resolved scenario, written verbatim. */
   scenario?: unknown;
@@ -82,7 +82,8 @@ export function buildSummary(
     slo_targets: { ttft_ms: slo.ttft_ms ?? null, tpot_ms: slo.tpot_ms ?? null, e2e_ms: slo.e2e_ms ?? null },
     overall,
     per_replica,
-    kv: ctx.kv ?? kvFromIterations,
+    // Utilization measured from the iterations, plus the engine's capacity figures.
+    kv: kvFromIterations === null && ctx.kv === undefined ? null : { ...(kvFromIterations ?? {}), ...(ctx.kv ?? {}) },
     cost: {
       gpus: ctx.gpus,
       usd_per_gpu_hour: ctx.usd_per_gpu_hour,

@@ -21,8 +21,9 @@ export function formatSummaryTable(s: Summary): string {
   lines.push(row('TTFT', o.ttft_s), row('TPOT', o.tpot_s), row('ITL', o.itl_s), row('E2E', o.e2e_s), row('queueing', o.queueing_delay_s));
   const kvMean = s.kv?.mean_utilization;
   const kvMax = s.kv?.max_utilization;
-  lines.push(`KV use       mean ${pct(typeof kvMean === 'number' ? kvMean : null)}  max ${pct(typeof kvMax === 'number' ? kvMax : null)}` +
-    `  prefix-cache hits ${pct(o.prefix_cache.hit_rate)}`);
+  // Prefix-cache hits only mean something once a run can hit (cached_tokens > 0 somewhere).
+  const hits = o.prefix_cache.hit_rate ? `  prefix-cache hits ${pct(o.prefix_cache.hit_rate)}` : '';
+  lines.push(`KV use       mean ${pct(typeof kvMean === 'number' ? kvMean : null)}  max ${pct(typeof kvMax === 'number' ? kvMax : null)}${hits}`);
   lines.push(`preemptions  ${o.preemptions}`);
   const targets = [
     s.slo_targets.ttft_ms !== null ? `TTFT ≤ ${s.slo_targets.ttft_ms} ms` : '',
