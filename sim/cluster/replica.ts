@@ -22,7 +22,6 @@ export class Replica implements ReplicaLoad {
   /** Set when a scheduling pass is queued for the current instant (avoids duplicates). */
   schedulePending = false;
   private inFlight: Sequence[] = [];
-  private stepStart_s = 0;
   readonly counters: ReplicaCounters = { steps: 0, prefill_tokens: 0, decode_tokens: 0, preemptions: 0 };
 
   constructor(
@@ -36,13 +35,12 @@ export class Replica implements ReplicaLoad {
     this.scheduler.enqueue(seq);
   }
 
-  /** Forms the next step at `now_s`; returns its duration, or -1 when nothing can run. */
+  /** Forms the next step at `now_s`; undefined when nothing can run. */
   startStep(now_s: number): StepPlan | undefined {
     const plan = this.scheduler.schedule(now_s);
     this.counters.preemptions += plan.preempted;
     if (plan.scheduled.length === 0) return undefined;
     this.inFlight = plan.scheduled.slice();
-    this.stepStart_s = now_s;
     this.busy = true;
     this.counters.steps++;
     this.counters.prefill_tokens += plan.batch.prefill_tokens;
@@ -55,8 +53,8 @@ export class Replica implements ReplicaLoad {
   }
 
   /**
-   * Applies the step that ended at `end_s`: advances each sequence, stamps emitted tokens with
-   * `token_time_s` and returns the sequences that finished (their blocks already freed).
+   * Applies the step that just ended: advances each sequence, stamps emitted tokens with
+   * `token_time_s` and appends the sequences that finished (blocks already freed) to `finished`.
    */
   completeStep(token_time_s: number, finished: Sequence[]): void {
     this.busy = false;
@@ -75,9 +73,5 @@ export class Replica implements ReplicaLoad {
     }
     if (anyFinished) this.scheduler.removeFinished();
     this.inFlight.length = 0;
-  }
-
-  get step_start_s(): number {
-    return this.stepStart_s;
   }
 }

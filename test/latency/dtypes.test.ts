@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { GPU_CATALOG } from '../../sim/hardware/catalog.js';
+import { addDecode, addPrefillChunk, emptyBatch } from '../../sim/latency/batch.js';
+import { gemmExecution } from '../../sim/latency/dtypeRates.js';
+import { DEFAULT_EFFICIENCY } from '../../sim/latency/efficiency.js';
+import { RooflineLatencyModel } from '../../sim/latency/roofline.js';
+import { MODEL_CATALOG } from '../../sim/model/catalog.js';
+import type { WeightDtype } from '../../sim/scenario/types.js';
+
+function op(gpu: string, weights: WeightDtype, batch: ReturnType<typeof emptyBatch>, name: string): number {
+  const m = new RooflineLatencyModel({
+    arch: MODEL_CATALOG['llama-3.1-8b'],
+    gpu: GPU_CATALOG[gpu],
+    tensor_parallel: 1,
+    weights,
+    kv_cache: 'bf16',
+    block_size: 16,
+    cuda_graphs: true,
+    max_num_seqs: 256,
+    efficiency: DEFAULT_EFFICIENCY,
+  });
+  return m.breakdown(batch).find((o) => o.name === name)!.time_s;
+}
+
+const prefill = emptyBatch();
+addPrefillChunk(prefill, 4096, 0, true);
+const decode = emptyBatch();
+addDecode(decode, 500);
+
+describe('weight dtypes', () => {
+  it('fp8 is W8A8 at the fp8 tensor rate on Hopper, weight-only at the bf16 rate on A100', () => {
+    expect(gemmExecution(GPU_CATALOG['h100-sxm'], 'fp8').peak_flops_per_s).toBe(GPU_CATALOG['h100-sxm'].tensor_flops_per_s.fp8);
+    expect(gemmExecution(GPU_CATALOG['a100-sxm-80gb'], 'fp8').peak_flops_per_s).toBe(GPU_CATALOG['a100-sxm-80gb'].tensor_flops_per_s.bf16);
+    // Compute-bound prefill: twice the rate halves the MLP time on H100, changes nothing on A100.
+    expect(op('h100-sxm', 'fp8', prefill, 'mlp_up_gate')).toBeCloseTo(op('h100-sxm', 'bf16', prefill, 'mlp_up_gate') / 2, 9);
+    expect(op('a100-sxm-80gb', 'fp8', prefill, 'mlp_up_gate')).toBeCloseTo(op('a100-sxm-80gb', 'bf16', prefill, 'mlp_up_gate'), 9);
+  });
+
+  it('memory-bound decode GEMMs scale with weight bytes: int4 < fp8 < bf16', () => {
+    const bf16 = op('a100-sxm-80gb', 'bf16', decode, 'mlp_down');
+    const fp8 = op('a100-sxm-80gb', 'fp8', decode, 'mlp_down');
+    const int4 = op('a100-sxm-80gb', 'int4', decode, 'mlp_down');
+    expect(fp8).toBeLessThan(bf16 * 0.51);
+    expect(int4).toBeLessThan(fp8 * 0.51);
+  });
+
+  it('int4 computes at the bf16 rate (W4A16)', () => {
+    expect(gemmExecution(GPU_CATALOG['h100-sxm'], 'int4').peak_flops_per_s).toBe(GPU_CATALOG['h100-sxm'].tensor_flops_per_s.bf16);
+  });
+});

@@ -1,0 +1,129 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { GPU_CATALOG } from '../../sim/hardware/catalog.js';
+import { MODEL_CATALOG } from '../../sim/model/catalog.js';
+import { weightBytesPerGpu } from '../../sim/model/derived.js';
+import { resolveScenario } from '../../sim/scenario/resolve.js';
+import type { ScenarioInput } from '../../sim/scenario/types.js';
+import { expectInvariants, run, scenario } from '../helpers.js';
+
+const resolve = (patch: Parameters<typeof scenario>[0]) => resolveScenario(scenario(patch) as ScenarioInput);
+
+describe('vLLM V1 defaults by GPU class and usage', () => {
+  it.each([
+    ['h100-sxm', 'server', 8192, 1024],
+    ['h200-sxm', 'server', 8192, 1024],
+    ['h100-sxm', 'offline', 16384, 1024],
+    ['a100-sxm-80gb', 'server', 2048, 256],
+    ['l4', 'server', 2048, 256],
+    ['a100-sxm-80gb', 'offline', 8192, 256],
+  ])('%s as %s: %i tokens / %i seqs per step', (gpu, usage, tokens, seqs) => {
+    const model = gpu === 'l4' ? 'llama-2-7b' : 'llama-3.1-8b';
+    const { scenario: s } = resolve({ model, hardware: { gpu }, engine: { usage, max_model_len: 4096 } });
+    expect(s.engine.max_num_batched_tokens).toBe(tokens);
+    expect(s.engine.max_num_seqs).toBe(seqs);
+    expect(s.engine.block_size).toBe(16);
+    expect(s.engine.enable_chunked_prefill).toBe(true);
+    expect(s.engine.cuda_graphs).toBe(true);
+    expect(s.engine.max_model_len).toBe(4096);
+    expect(s.hardware.gpu_memory_utilization).toBe(0.9);
+  });
+
+  it('max_model_len defaults to max_position_embeddings; without chunking the budget covers it', () => {
+    const { scenario: s } = resolve({ model: 'llama-2-7b', engine: { enable_chunked_prefill: false } });
+    expect(s.engine.max_model_len).toBe(4096);
+    expect(s.engine.max_num_batched_tokens).toBe(8192);
+    const { scenario: a } = resolve({ model: 'llama-2-7b', hardware: { gpu: 'a100-sxm-80gb' }, engine: { enable_chunked_prefill: false } });
+    expect(a.engine.max_num_batched_tokens).toBe(4096);
+  });
+});
+
+describe('KV capacity', () => {
+  it('splits the memory budget the way vLLM profiles it, in whole blocks', () => {
+    const { kv } = resolve({});
+    const gpu = GPU_CATALOG['h100-sxm'];
+    expect(kv.budget_bytes).toBe(gpu.runtime_memory_bytes * 0.9);
+    expect(kv.weight_bytes).toBe(weightBytesPerGpu(MODEL_CATALOG['llama-3.1-8b'], 2, 1, 1));
+    // 16 tokens × 131072 bytes per token (Llama-3.1-8B, bf16).
+    expect(kv.kv_bytes_per_block).toBe(16 * 131072);
+    const free = kv.budget_bytes - kv.weight_bytes - kv.activation_peak_bytes - kv.non_torch_bytes - kv.cuda_graph_bytes;
+    expect(kv.num_gpu_blocks).toBe(Math.floor(free / kv.kv_bytes_per_block));
+    expect(kv.kv_tokens).toBe(kv.num_gpu_blocks * 16);
+  });
+
+  it('halves the bytes per token with an fp8 KV cache and shards KV heads over TP', () => {
+    const bf16 = resolve({}).kv;
+    const fp8 = resolve({ precision: { kv_cache: 'fp8' } }).kv;
+    expect(fp8.kv_bytes_per_token).toBe(bf16.kv_bytes_per_token / 2);
+    const tp2 = resolve({ hardware: { gpu: 'h100-sxm', tensor_parallel: 2 } }).kv;
+    expect(tp2.kv_bytes_per_token).toBe(bf16.kv_bytes_per_token / 2);
+  });
+
+  it('num_gpu_blocks_override sets the pool directly', () => {
+    const { kv } = resolve({ engine: { num_gpu_blocks_override: 500, max_model_len: 8000 } });
+    expect(kv.num_gpu_blocks).toBe(500);
+    expect(kv.kv_tokens).toBe(8000);
+  });
+
+  it('fails at startup when one max_model_len sequence cannot fit', () => {
+    expect(() => resolve({ engine: { num_gpu_blocks_override: 100 } })).toThrow(
+      /engine\.max_model_len: 131072 tokens do not fit in the KV cache \(1600 tokens = 100 blocks × 16\)/,
+    );
+  });
+
+  it('a 70B model on one GPU does not fit and says what it needs', () => {
+    expect(() => resolve({ model: 'llama-3.1-70b' })).toThrow(/model does not fit: .* needs 1\d\d\.\d GiB per GPU/);
+    expect(() => resolve({ model: 'llama-3.1-70b', hardware: { gpu: 'h100-sxm', tensor_parallel: 4 } })).not.toThrow();
+  });
+});
+
+describe('features this version rejects clearly', () => {
+  it('pipeline parallelism', () => {
+    expect(() => resolve({ hardware: { gpu: 'h100-sxm', pipeline_parallel: 2 } })).toThrow(/hardware\.pipeline_parallel: .*not modelled/);
+  });
+  it('mixture-of-experts models', () => {
+    expect(() => resolve({ model: 'mixtral-8x7b', hardware: { gpu: 'h100-sxm', tensor_parallel: 2 } })).toThrow(/mixture-of-experts/);
+  });
+  it('swap preemption under the V1 scheduler', () => {
+    expect(() => resolve({ engine: { preemption: 'swap' } })).toThrow(/engine\.preemption: .*only preempts by recompute/);
+  });
+  it('block sizes that are not multiples of 16 under vllm', () => {
+    expect(() => resolve({ engine: { block_size: 8 } })).toThrow(/engine\.block_size: must be a multiple of 16/);
+  });
+  it('max_model_len beyond the model limit', () => {
+    expect(() => resolve({ model: 'llama-2-7b', engine: { max_model_len: 8192 } })).toThrow(/engine\.max_model_len: must be ≤/);
+  });
+});
+
+describe('a Hugging Face config.json as the model', () => {
+  it('runs like the catalog entry with the same fields', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'infersim-hf-'));
+    try {
+      const a = MODEL_CATALOG['llama-3.1-8b'];
+      const path = join(dir, 'config.json');
+      writeFileSync(
+        path,
+        JSON.stringify({
+          architectures: ['LlamaForCausalLM'],
+          hidden_act: 'silu',
+          hidden_size: a.hidden_size,
+          intermediate_size: a.intermediate_size,
+          num_hidden_layers: a.num_hidden_layers,
+          num_attention_heads: a.num_attention_heads,
+          num_key_value_heads: a.num_key_value_heads,
+          vocab_size: a.vocab_size,
+          max_position_embeddings: a.max_position_embeddings,
+          tie_word_embeddings: false,
+        }),
+      );
+      const fromFile = run(scenario({ model: path }));
+      const fromCatalog = run(scenario({}));
+      expectInvariants(fromFile);
+      expect(fromFile.outcomes.map((o) => o.finish_s)).toEqual(fromCatalog.outcomes.map((o) => o.finish_s));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
