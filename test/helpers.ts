@@ -58,15 +58,20 @@ export function expectInvariants({ result, outcomes }: Observed): void {
     expect(t.prefill_tokens).toBe(t.prompt_tokens_finished);
     expect(t.recomputed_tokens).toBe(0);
   }
+  // Plain checks collected into one assertion: the large scenarios have millions of tokens.
+  const violations: string[] = [];
+  const fail = (o: RequestOutcome, what: string) => violations.length < 10 && violations.push(`request ${o.request_id}: ${what}`);
   for (const o of outcomes) {
-    expect(o.finish_s).toBeGreaterThanOrEqual(o.arrival_s);
+    if (!(o.finish_s >= o.arrival_s)) fail(o, `finishes at ${o.finish_s} before arriving at ${o.arrival_s}`);
+    if (o.status !== 'finished') continue;
     const times = o.token_times_s as number[];
-    if (o.status === 'finished') {
-      expect(times.length).toBe(o.output_tokens);
-      expect(times[0]).toBeGreaterThan(o.arrival_s);
-      expect(o.first_scheduled_s).toBeGreaterThanOrEqual(o.arrival_s);
-      for (let i = 1; i < times.length; i++) expect(times[i]).toBeGreaterThan(times[i - 1]);
-      expect(o.finish_s).toBe(times[times.length - 1]);
+    if (times.length !== o.output_tokens) fail(o, `${times.length} token times for ${o.output_tokens} tokens`);
+    if (!(times[0] > o.arrival_s)) fail(o, `first token at ${times[0]}, arrival ${o.arrival_s}`);
+    if (!(o.first_scheduled_s >= o.arrival_s)) fail(o, `scheduled at ${o.first_scheduled_s} before arrival`);
+    for (let i = 1; i < times.length; i++) {
+      if (!(times[i] > times[i - 1])) fail(o, `token ${i} at ${times[i]} not after token ${i - 1} at ${times[i - 1]}`);
     }
+    if (o.finish_s !== times[times.length - 1]) fail(o, `finish ${o.finish_s} is not its last token time`);
   }
+  expect(violations).toEqual([]);
 }
