@@ -22,7 +22,13 @@ export interface LatencyEfficiency {
   /** Fixed latency of one all-reduce over NVLink / over PCIe, seconds. */
   all_reduce_latency_nvlink_s: number;
   all_reduce_latency_pcie_s: number;
-  /** CPU work per engine step (scheduling, input preparation, sampling bookkeeping, output processing). */
+  /**
+   * Fixed cost per engine step: CPU work (scheduling, input preparation, sampling bookkeeping,
+   * output processing) plus the duration floors of the many small kernels that a roofline does
+   * not see. For scale: Vidur's A100 CPU measurements of vLLM (V0 era, ../shared/data/measured/
+   * vidur/cpu_overhead) sum to about 0.8 ms + 42 µs per sequence for the CPU part alone; the
+   * default 2.5 ms is what reproduces vLLM's A100 nightly latency test (calibration.test.ts).
+   */
   cpu_step_s: number;
   cpu_per_seq_s: number;
   /** Host-side dispatch cost of one kernel when running eagerly (no CUDA graph): PyTorch + launch. */
