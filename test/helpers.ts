@@ -49,14 +49,16 @@ export function expectInvariants({ result, outcomes }: Observed): void {
   expect(outcomes.length).toBe(t.requests);
   expect(new Set(outcomes.map((o) => o.request_id)).size).toBe(outcomes.length);
   // Every computed token is either part of a finished request's final KV (prompt + output − 1,
-  // the last output token is never fed back) or work thrown away by a preemption.
+  // the last output token is never fed back) or work a preemption threw away.
   const finished = outcomes.filter((o) => o.status === 'finished');
   const needed = finished.reduce((sum, o) => sum + o.input_tokens + o.output_tokens - 1, 0);
-  expect(t.prefill_tokens + t.decode_tokens).toBe(needed + t.recomputed_tokens);
+  expect(t.prefill_tokens + t.decode_tokens).toBe(needed + t.discarded_tokens);
+  // Prefill tokens processed = prompt tokens + recomputed tokens.
   expect(t.prompt_tokens_finished).toBe(finished.reduce((sum, o) => sum + o.input_tokens, 0));
+  expect(t.prefill_tokens).toBe(t.prompt_tokens_finished + t.recomputed_tokens);
   if (t.preemptions === 0) {
-    expect(t.prefill_tokens).toBe(t.prompt_tokens_finished);
     expect(t.recomputed_tokens).toBe(0);
+    expect(t.discarded_tokens).toBe(0);
   }
   // Plain checks collected into one assertion: the large scenarios have millions of tokens.
   const violations: string[] = [];

@@ -1,4 +1,5 @@
 import { EventQueue } from '../engine/eventQueue.js';
+import { InfersimError } from '../errors.js';
 import { BlockManager } from '../kv/blockManager.js';
 import { RooflineLatencyModel } from '../latency/roofline.js';
 import { DEFAULT_EFFICIENCY, type LatencyEfficiency } from '../latency/efficiency.js';
@@ -45,8 +46,10 @@ export interface RunTotals {
   /** Σ prompt tokens and Σ output tokens of finished requests. */
   prompt_tokens_finished: number;
   output_tokens_finished: number;
-  /** Computed tokens discarded by recompute preemptions (they are computed again). */
+  /** Prefill tokens processed beyond each prompt's first pass (prefill tokens = prompts + these). */
   recomputed_tokens: number;
+  /** Computed tokens whose KV recompute preemptions threw away (all tokens = Σ(prompt + output − 1) + these). */
+  discarded_tokens: number;
   preemptions: number;
   /** Blocks still held on each replica after the run (must all be 0). */
   kv_blocks_used_at_end: number[];
@@ -86,7 +89,7 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
   };
   const replicas: Replica[] = [];
   for (let i = 0; i < s.cluster.replicas; i++) {
-    const kv = new BlockManager(setup.kv.num_gpu_blocks, s.engine.block_size);
+    const kv = new BlockManager(setup.kv.usable_blocks, s.engine.block_size);
     replicas.push(new Replica(i, SCHEDULERS[s.engine.scheduler](kv, limits), kv, latency));
   }
   const router = ROUTERS[s.cluster.router](s.seed);
@@ -114,6 +117,7 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
     prompt_tokens_finished: 0,
     output_tokens_finished: 0,
     recomputed_tokens: 0,
+    discarded_tokens: 0,
     preemptions: 0,
     kv_blocks_used_at_end: [],
     end_s: 0,
@@ -154,17 +158,39 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
     }
   };
 
+  // A closed loop whose requests are all rejected with zero frontend latency would resend forever
+  // at one instant; no real workload needs this many rejections without time passing.
+  let rejectionInstant_s = -1;
+  let rejectionsAtInstant = 0;
+  const noteRejection = (now_s: number): void => {
+    if (now_s !== rejectionInstant_s) {
+      rejectionInstant_s = now_s;
+      rejectionsAtInstant = 0;
+    }
+    if (++rejectionsAtInstant > 1_000_000) {
+      throw new InfersimError(
+        `workload: the simulation makes no progress: over a million requests rejected at t = ${now_s} s ` +
+          `(prompt + output > engine.max_model_len ${maxLen}) with zero frontend latency; check the length ` +
+          'distributions against engine.max_model_len, or give engine.frontend_output_ms a positive value',
+      );
+    }
+  };
+
   const arrive = (request: Request, now_s: number): void => {
     totals.requests++;
     const index = router.route(request, replicas);
     if (request.input_tokens + request.output_tokens > maxLen) {
       totals.rejected++;
+      // The error response takes the same output path as a token, so every request leaves at
+      // (event time + frontend output latency) and closed-loop completions stay in time order.
+      const finish_s = now_s + frontOut_s;
+      noteRejection(now_s);
       emit({
         request_id: request.id, replica: index, arrival_s: request.arrival_s, input_tokens: request.input_tokens,
         output_tokens: 0, cached_tokens: 0, first_scheduled_s: NaN, token_times_s: [], preemptions: 0,
-        status: 'rejected', finish_s: now_s,
+        status: 'rejected', finish_s,
       });
-      stream.onFinished(request.id, now_s);
+      stream.onFinished(request.id, finish_s);
       pullArrival();
       return;
     }
@@ -184,6 +210,7 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
       totals.prompt_tokens_finished += seq.prompt_tokens;
       totals.output_tokens_finished += seq.output_tokens;
       totals.recomputed_tokens += seq.recomputed_tokens;
+      totals.discarded_tokens += seq.discarded_tokens;
       const finish_s = seq.token_times_s[seq.output_tokens - 1];
       emit({
         request_id: seq.id, replica: seq.replica, arrival_s: seq.arrival_s, input_tokens: seq.prompt_tokens,
@@ -243,6 +270,7 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
       usd_per_gpu_hour: s.cost.usd_per_gpu_hour,
       kv: {
         num_gpu_blocks: setup.kv.num_gpu_blocks,
+        usable_blocks: setup.kv.usable_blocks,
         block_size: s.engine.block_size,
         kv_tokens: setup.kv.kv_tokens,
         kv_bytes_per_token: setup.kv.kv_bytes_per_token,

@@ -3,7 +3,7 @@ export interface GpuSpec {
   name: string;
   /** Marketing capacity, e.g. 80e9 for "80 GB". */
   memory_bytes: number;
-  /** Total memory as the CUDA runtime reports it (torch.cuda.mem_get_info()[1]); what vLLM budgets from. */
+  /** Total memory as the CUDA runtime reports it (torch.cuda.mem_get_info()[1]), below nvidia-smi's total; what vLLM budgets from. */
   runtime_memory_bytes: number;
   hbm_bandwidth_bytes_per_s: number;
   /** Dense tensor-core throughput per dtype, FLOP/s (int8: OP/s). Missing key = no tensor-core support. */
@@ -14,6 +14,8 @@ export interface GpuSpec {
   compute_capability: number;
   /** NVLink total (both directions) bandwidth per GPU; 0 when the GPU has none. */
   nvlink_bandwidth_bytes_per_s: number;
+  /** Largest tensor-parallel group NVLink connects all-to-all (8 on NVSwitch boards, 2 for a bridge, 0 without NVLink). */
+  nvlink_group_size: number;
   /** PCIe total (both directions) bandwidth. */
   pcie_bandwidth_bytes_per_s: number;
   /** Typical on-demand cloud price, USD per GPU-hour (a default; scenarios override it). */

@@ -31,6 +31,8 @@ export interface KvCapacity {
   kv_bytes_per_token: number;
   kv_bytes_per_block: number;
   num_gpu_blocks: number;
+  /** Blocks requests can hold: vLLM V1's block pool keeps one block back as its null block. */
+  usable_blocks: number;
   kv_tokens: number;
   overridden: boolean;
 }
@@ -57,7 +59,8 @@ function activationPeakBytes(input: KvCapacityInput): number {
   const activationBytes = input.weights === 'fp32' ? 4 : 2;
   const mlpColumns = ((arch.gated_mlp ? 3 : 2) * arch.intermediate_size) / tp;
   const forward = input.max_num_batched_tokens * (3 * arch.hidden_size + mlpColumns) * activationBytes;
-  const sampler = input.max_num_seqs * (arch.vocab_size / tp) * 4 * 2;
+  // Logits are gathered to the full vocabulary before sampling, whatever the TP degree.
+  const sampler = input.max_num_seqs * arch.vocab_size * 4 * 2;
   return Math.max(forward, sampler);
 }
 
@@ -97,6 +100,7 @@ export function kvCapacity(input: KvCapacityInput): KvCapacity {
     kv_bytes_per_token: perToken,
     kv_bytes_per_block: perBlock,
     num_gpu_blocks: blocks,
+    usable_blocks: Math.max(0, blocks - 1),
     kv_tokens: blocks * input.block_size,
     overridden: input.num_gpu_blocks_override !== undefined,
   };

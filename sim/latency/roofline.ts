@@ -56,6 +56,9 @@ export class RooflineLatencyModel implements LatencyModel {
   private readonly weightBytes: number;
   private readonly activationBytes: number;
   private readonly gemmPeak: number;
+  /** Quantized checkpoints keep the LM head in 16-bit: it runs at the bf16 rate (fp32 models: fp32). */
+  private readonly lmHeadWeightBytes: number;
+  private readonly lmHeadPeak: number;
   private readonly attentionPeak: number;
   private readonly hbm: number;
   private readonly headsPerGpu: number;
@@ -84,6 +87,9 @@ export class RooflineLatencyModel implements LatencyModel {
     this.weightBytes = bytesPerWeight(cfg.weights);
     this.activationBytes = exec.activation_bytes;
     this.gemmPeak = exec.peak_flops_per_s * eff.gemm_compute;
+    const lmHeadDtype = cfg.weights === 'fp32' ? 'fp32' : cfg.weights === 'fp16' ? 'fp16' : 'bf16';
+    this.lmHeadWeightBytes = bytesPerWeight(lmHeadDtype);
+    this.lmHeadPeak = gemmExecution(gpu, lmHeadDtype).peak_flops_per_s * eff.gemm_compute;
     this.attentionPeak = gpu.tensor_flops_per_s.bf16 * eff.attention_prefill_compute;
     this.hbm = gpu.hbm_bandwidth_bytes_per_s;
     const kvBytes = bytesPerKvElement(cfg.kv_cache);
@@ -97,7 +103,7 @@ export class RooflineLatencyModel implements LatencyModel {
       (arch.gated_mlp ? 3 : 2) * inter * ab +
       this.kvBytesPerTokenPerLayer;
     this.decodeAttentionBandwidth = this.hbm * decodeAttentionEfficiency(eff, cfg.block_size);
-    const nvlink = gpu.nvlink_bandwidth_bytes_per_s > 0;
+    const nvlink = gpu.nvlink_bandwidth_bytes_per_s > 0 && tp <= gpu.nvlink_group_size;
     const linkOneDirection = (nvlink ? gpu.nvlink_bandwidth_bytes_per_s : gpu.pcie_bandwidth_bytes_per_s) / 2;
     this.allReduceBandwidth = linkOneDirection * eff.all_reduce_link;
     this.allReduceLatency = nvlink ? eff.all_reduce_latency_nvlink_s : eff.all_reduce_latency_pcie_s;
@@ -118,10 +124,10 @@ export class RooflineLatencyModel implements LatencyModel {
     return OPS.map((name, i) => ({ name, time_s: this.times[i], source: 'modelled' as const }));
   }
 
-  private gemm(m: number, [n, k]: [number, number]): number {
+  private gemm(m: number, [n, k]: [number, number], weightBytes = this.weightBytes, peak = this.gemmPeak): number {
     const flops = 2 * m * n * k;
-    const bytes = n * k * this.weightBytes + (m * k + m * n) * this.activationBytes;
-    return Math.max(flops / this.gemmPeak, bytes / (this.hbm * this.cfg.efficiency.gemm_memory));
+    const bytes = n * k * weightBytes + (m * k + m * n) * this.activationBytes;
+    return Math.max(flops / peak, bytes / (this.hbm * this.cfg.efficiency.gemm_memory));
   }
 
   private fill(batch: BatchShape): void {
@@ -164,7 +170,7 @@ export class RooflineLatencyModel implements LatencyModel {
       // Logits in fp32, written then read by the sampler.
       const samplerBytes = batch.emitting_seqs * this.lmHead[0] * 4 * 2;
       t[I.lm_head_sampler] =
-        this.gemm(batch.emitting_seqs, this.lmHead) + samplerBytes / (this.hbm * eff.elementwise_memory);
+        this.gemm(batch.emitting_seqs, this.lmHead, this.lmHeadWeightBytes, this.lmHeadPeak) + samplerBytes / (this.hbm * eff.elementwise_memory);
     }
 
     if (graphSize > 0) {

@@ -165,10 +165,11 @@ export function resolveScenario(input: ScenarioInput): RunSetup {
     cuda_graphs: engine.cuda_graphs,
     num_gpu_blocks_override: engine.num_gpu_blocks_override,
   });
-  if (kv.kv_tokens < max_model_len) {
+  const usable_tokens = kv.usable_blocks * block_size;
+  if (usable_tokens < max_model_len) {
     throw new InfersimError(
-      `engine.max_model_len: ${max_model_len} tokens do not fit in the KV cache (${kv.kv_tokens} tokens = ` +
-        `${kv.num_gpu_blocks} blocks × ${block_size}); lower engine.max_model_len to ≤ ${kv.kv_tokens}, ` +
+      `engine.max_model_len: ${max_model_len} tokens do not fit in the KV cache (${usable_tokens} tokens = ` +
+        `${kv.usable_blocks} usable blocks × ${block_size}); lower engine.max_model_len to ≤ ${usable_tokens}, ` +
         'raise hardware.gpu_memory_utilization or tensor_parallel, or use a larger GPU',
     );
   }

@@ -17,7 +17,11 @@ export class Sequence {
   scheduled_tokens = 0;
   first_scheduled_s = NaN;
   preemptions = 0;
-  /** Computed tokens thrown away by preemptions (work done twice). */
+  /** Computed tokens whose KV a preemption threw away. */
+  discarded_tokens = 0;
+  /** Prompt positions prefilled at least once (prefill runs front to back, so a prefix). */
+  prompt_prefilled_tokens = 0;
+  /** Prefill work beyond each prompt position's first pass: re-prefilled prompt and output tokens. */
   recomputed_tokens = 0;
   readonly token_times_s: Float64Array;
 

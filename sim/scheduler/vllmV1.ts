@@ -94,6 +94,10 @@ export class VllmV1Scheduler implements ReplicaScheduler {
     seq.scheduled_tokens = n;
     this.plan.scheduled.push(seq);
     if (seq.in_prefill) {
+      const end = seq.computed_tokens + n;
+      const firstTime = Math.max(0, Math.min(end, seq.prompt_tokens) - Math.max(seq.computed_tokens, seq.prompt_prefilled_tokens));
+      seq.prompt_prefilled_tokens = Math.max(seq.prompt_prefilled_tokens, Math.min(end, seq.prompt_tokens));
+      seq.recomputed_tokens += n - firstTime;
       addPrefillChunk(this.plan.batch, n, seq.computed_tokens, seq.computed_tokens + n === seq.known_tokens);
     } else {
       addDecode(this.plan.batch, seq.computed_tokens + 1);
@@ -103,7 +107,7 @@ export class VllmV1Scheduler implements ReplicaScheduler {
   /** Recompute preemption: drop the KV, keep the streamed tokens, re-prefill prompt + output later. */
   private preempt(seq: Sequence): void {
     this.kv.free(seq);
-    seq.recomputed_tokens += seq.computed_tokens;
+    seq.discarded_tokens += seq.computed_tokens;
     seq.computed_tokens = 0;
     seq.prefill_end = seq.known_tokens;
     seq.preemptions++;

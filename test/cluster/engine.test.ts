@@ -52,6 +52,7 @@ describe('engine behaviour', () => {
       const t = observed.result.totals;
       expect(t.preemptions).toBeGreaterThan(0);
       expect(t.recomputed_tokens).toBeGreaterThan(0);
+      expect(t.discarded_tokens).toBeGreaterThan(0);
       expect(t.finished).toBe(60);
       const perRequest = observed.outcomes.reduce((sum, o) => sum + o.preemptions, 0);
       expect(perRequest).toBe(t.preemptions);
@@ -132,5 +133,46 @@ describe('engine behaviour', () => {
       expectInvariants(observed);
       expect(new Set(observed.outcomes.map((o) => o.replica))).toEqual(new Set([0, 1]));
     }
+  });
+});
+
+describe('regressions', () => {
+  it('closed loop with rejections on several replicas keeps completions in time order', () => {
+    for (const replicas of [1, 2, 4]) {
+      const observed = run(
+        scenario({
+          cluster: { replicas, router: 'random' },
+          engine: { max_model_len: 1024 },
+          workload: {
+            concurrency: 32,
+            input_tokens: { dist: 'uniform', min: 1, max: 1500 },
+            output_tokens: { dist: 'uniform', min: 1, max: 100 },
+            num_requests: 1500,
+          },
+        }),
+      );
+      expectInvariants(observed);
+      expect(observed.result.totals.rejected).toBeGreaterThan(0);
+      // A rejection leaves through the same frontend path as a token.
+      for (const o of observed.outcomes.filter((x) => x.status === 'rejected')) {
+        expect(o.finish_s - o.arrival_s).toBeCloseTo((1.0 + 0.2) / 1000, 12);
+      }
+    }
+  });
+
+  it('a closed loop that rejects everything at one instant stops with a clear error', () => {
+    expect(() =>
+      run(
+        scenario({
+          engine: { max_model_len: 1024, frontend_input_ms: 0, frontend_output_ms: 0 },
+          workload: {
+            concurrency: 4,
+            input_tokens: { dist: 'fixed', value: 2000 },
+            output_tokens: { dist: 'fixed', value: 10 },
+            duration_s: 10,
+          },
+        }),
+      ),
+    ).toThrow(/no progress/);
   });
 });

@@ -10,14 +10,27 @@ describe('GPU_CATALOG', () => {
     expect(Object.keys(GPU_CATALOG).sort()).toEqual([...NAMES].sort());
   });
 
-  it('uses nvidia-smi totals for runtime memory', () => {
-    // 81559 MiB = 85,520,809,984 bytes: the H100 total NVML reports
-    expect(GPU_CATALOG['h100-sxm'].runtime_memory_bytes).toBe(85_520_809_984);
-    expect(GPU_CATALOG['h200-sxm'].runtime_memory_bytes).toBe(143771 * MIB);
-    expect(GPU_CATALOG['a100-sxm-80gb'].runtime_memory_bytes).toBe(80 * 1024 * MIB);
-    expect(GPU_CATALOG['a100-sxm-40gb'].runtime_memory_bytes).toBe(40 * 1024 * MIB);
-    expect(GPU_CATALOG['l40s'].runtime_memory_bytes).toBe(46068 * MIB);
+  it('uses the runtime-reported totals, below the nvidia-smi totals', () => {
+    const GIB = 1024 * MIB;
+    // "GPU 0 has a total capacity of 79.11 GiB" (PyTorch OOM message on an H100 80GB).
+    expect(GPU_CATALOG['h100-sxm'].runtime_memory_bytes).toBe(Math.round(79.11 * GIB));
+    expect(GPU_CATALOG['a100-sxm-80gb'].runtime_memory_bytes).toBe(Math.round(79.35 * GIB));
+    const nvidiaSmiMiB: Record<string, number> = {
+      'h100-sxm': 81559, 'h100-pcie': 81559, 'h200-sxm': 143771, 'a100-sxm-80gb': 81920,
+      'a100-sxm-40gb': 40960, l40s: 46068, l4: 23034, a10g: 23028,
+    };
+    for (const [key, mib] of Object.entries(nvidiaSmiMiB)) {
+      const reserved = mib * MIB - GPU_CATALOG[key].runtime_memory_bytes;
+      expect(reserved, key).toBeGreaterThan(0.2 * GIB);
+      expect(reserved, key).toBeLessThan(0.8 * GIB);
+    }
     expect(GPU_CATALOG['h200-sxm'].memory_bytes).toBe(141e9);
+  });
+
+  it('joins TP groups over NVLink only as far as the topology reaches', () => {
+    expect(GPU_CATALOG['h100-sxm'].nvlink_group_size).toBe(8);
+    expect(GPU_CATALOG['h100-pcie'].nvlink_group_size).toBe(2);
+    for (const key of ['l40s', 'l4', 'a10g']) expect(GPU_CATALOG[key].nvlink_group_size, key).toBe(0);
   });
 
   it('has consistent entries with datasheet sources', () => {

@@ -100,3 +100,41 @@ describe('physical sanity of the roofline model', () => {
     expect(get(tp4, 'mlp_up_gate')).toBeCloseTo(get(tp1, 'mlp_up_gate') / 4, 9);
   });
 });
+
+describe('interconnect and LM head', () => {
+  const build = (gpu: string, tp: number, weights: 'bf16' | 'fp8' | 'int4' = 'bf16') =>
+    new RooflineLatencyModel({
+      arch: MODEL_CATALOG['llama-3.1-70b'],
+      gpu: GPU_CATALOG[gpu],
+      tensor_parallel: tp,
+      weights,
+      kv_cache: 'bf16',
+      block_size: 16,
+      cuda_graphs: true,
+      max_num_seqs: 256,
+      efficiency: DEFAULT_EFFICIENCY,
+    });
+  const time = (m: RooflineLatencyModel, name: string, b: ReturnType<typeof emptyBatch>) =>
+    m.breakdown(b).find((op) => op.name === name)!.time_s;
+
+  it('H100 PCIe all-reduces over NVLink within a bridged pair and over PCIe beyond it', () => {
+    const b = emptyBatch();
+    addPrefillChunk(b, 4096, 0, true);
+    const pcie = GPU_CATALOG['h100-pcie'];
+    const bytes = 4096 * 8192 * 2;
+    // TP4 crosses PCIe: the bandwidth term alone is 2·3/4 · bytes ÷ (one-direction PCIe × efficiency), per all-reduce.
+    const pcieFloor = 2 * 80 * ((1.5 * bytes) / ((pcie.pcie_bandwidth_bytes_per_s / 2) * DEFAULT_EFFICIENCY.all_reduce_link));
+    expect(time(build('h100-pcie', 4), 'tp_all_reduce', b)).toBeGreaterThanOrEqual(pcieFloor);
+    expect(time(build('h100-pcie', 4), 'tp_all_reduce', b)).toBeGreaterThan(3 * time(build('h100-sxm', 4), 'tp_all_reduce', b));
+    // TP2 stays on the bridge.
+    expect(time(build('h100-pcie', 2), 'tp_all_reduce', b)).toBeLessThan(pcieFloor / 2);
+  });
+
+  it('the LM head stays 16-bit in quantized checkpoints', () => {
+    const b = emptyBatch();
+    addDecode(b, 100);
+    const bf16 = time(build('h100-sxm', 4), 'lm_head_sampler', b);
+    expect(time(build('h100-sxm', 4, 'fp8'), 'lm_head_sampler', b)).toBe(bf16);
+    expect(time(build('h100-sxm', 4, 'int4'), 'lm_head_sampler', b)).toBe(bf16);
+  });
+});

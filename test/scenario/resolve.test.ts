@@ -62,14 +62,17 @@ describe('KV capacity', () => {
   });
 
   it('num_gpu_blocks_override sets the pool directly', () => {
-    const { kv } = resolve({ engine: { num_gpu_blocks_override: 500, max_model_len: 8000 } });
+    const { kv } = resolve({ engine: { num_gpu_blocks_override: 500, max_model_len: 7984 } });
     expect(kv.num_gpu_blocks).toBe(500);
     expect(kv.kv_tokens).toBe(8000);
+    // One block is vLLM V1's null block: 499 × 16 = 7984 tokens are usable.
+    expect(kv.usable_blocks).toBe(499);
+    expect(() => resolve({ engine: { num_gpu_blocks_override: 500, max_model_len: 7985 } })).toThrow(/7984 tokens = 499 usable blocks/);
   });
 
   it('fails at startup when one max_model_len sequence cannot fit', () => {
     expect(() => resolve({ engine: { num_gpu_blocks_override: 100 } })).toThrow(
-      /engine\.max_model_len: 131072 tokens do not fit in the KV cache \(1600 tokens = 100 blocks × 16\)/,
+      /engine\.max_model_len: 131072 tokens do not fit in the KV cache \(1584 tokens = 99 usable blocks × 16\)/,
     );
   });
 

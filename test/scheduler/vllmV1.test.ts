@@ -65,7 +65,7 @@ describe('vLLM V1 scheduler', () => {
     expect(plan.preempted).toBe(1);
     expect(plan.scheduled.map((s) => s.id)).toEqual([0]);
     expect(a.kv_blocks).toBe(3);
-    expect(b).toMatchObject({ kv_blocks: 0, computed_tokens: 0, preemptions: 1, recomputed_tokens: 16, prefill_end: 17 });
+    expect(b).toMatchObject({ kv_blocks: 0, computed_tokens: 0, preemptions: 1, discarded_tokens: 16, prefill_end: 17 });
     expect(sched.waiting_count).toBe(2);
     expect(sched.running_count).toBe(1);
   });
