@@ -20,6 +20,25 @@ export interface RooflineConfig {
   efficiency: LatencyEfficiency;
 }
 
+/**
+ * One GEMM [m × k] · [k × n]: a fixed kernel floor plus the larger of its compute time and its
+ * memory time (weights once, activations in and out). Peak and bandwidth are already derated.
+ */
+export function gemmTime_s(
+  m: number,
+  n: number,
+  k: number,
+  weight_bytes: number,
+  activation_bytes: number,
+  achieved_flops_per_s: number,
+  achieved_bytes_per_s: number,
+  floor_s: number,
+): number {
+  const flops = 2 * m * n * k;
+  const bytes = n * k * weight_bytes + (m * k + m * n) * activation_bytes;
+  return floor_s + Math.max(flops / achieved_flops_per_s, bytes / achieved_bytes_per_s);
+}
+
 /** Operator slots, in the order breakdowns are reported. */
 const OPS = [
   'qkv_proj',
@@ -125,9 +144,8 @@ export class RooflineLatencyModel implements LatencyModel {
   }
 
   private gemm(m: number, [n, k]: [number, number], weightBytes = this.weightBytes, peak = this.gemmPeak): number {
-    const flops = 2 * m * n * k;
-    const bytes = n * k * weightBytes + (m * k + m * n) * this.activationBytes;
-    return Math.max(flops / peak, bytes / (this.hbm * this.cfg.efficiency.gemm_memory));
+    const eff = this.cfg.efficiency;
+    return gemmTime_s(m, n, k, weightBytes, this.activationBytes, peak, this.hbm * eff.gemm_memory, eff.gemm_kernel_floor_s);
   }
 
   private fill(batch: BatchShape): void {

@@ -96,8 +96,10 @@ describe('physical sanity of the roofline model', () => {
     const get = (ops: typeof tp1, name: string) => ops.find((op) => op.name === name)!.time_s;
     expect(get(tp1, 'tp_all_reduce')).toBe(0);
     expect(get(tp4, 'tp_all_reduce')).toBeGreaterThan(0);
-    // Compute-bound at 2048 tokens: a quarter of the columns takes a quarter of the time.
-    expect(get(tp4, 'mlp_up_gate')).toBeCloseTo(get(tp1, 'mlp_up_gate') / 4, 9);
+    // Compute-bound at 2048 tokens: a quarter of the columns takes a quarter of the time
+    // (beyond each layer's fixed kernel floor).
+    const floor = 32 * DEFAULT_EFFICIENCY.gemm_kernel_floor_s;
+    expect(get(tp4, 'mlp_up_gate') - floor).toBeCloseTo((get(tp1, 'mlp_up_gate') - floor) / 4, 9);
   });
 });
 
