@@ -1,5 +1,6 @@
 import { basename, extname, resolve } from 'node:path';
 import type { Argv } from 'yargs';
+import { fieldError } from '../errors.js';
 import { describeKvCapacity } from '../kv/capacity.js';
 import { formatSummaryTable } from '../metrics/table.js';
 import { runSimulation } from '../cluster/simulate.js';
@@ -10,7 +11,7 @@ export interface RunArgs {
   scenario: string;
   set?: string[];
   out?: string;
-  seed?: number;
+  seed?: string;
   tokens?: boolean;
   quiet?: boolean;
 }
@@ -20,13 +21,21 @@ export function runCommandBuilder(y: Argv): Argv<RunArgs> {
     .positional('scenario', { type: 'string', demandOption: true, describe: 'scenario file (.yaml, .yml or .json)' })
     .option('set', { type: 'string', array: true, describe: 'override a key: --set engine.max_num_seqs=64 (repeatable)' })
     .option('out', { type: 'string', describe: 'output folder (default: output.dir, else out/<scenario name>)' })
-    .option('seed', { type: 'number', describe: 'override the scenario seed' })
+    .option('seed', { type: 'string', describe: 'override the scenario seed (integer ≥ 0)' })
     .option('tokens', { type: 'boolean', describe: 'also write tokens.arrow (one row per output token)' })
     .option('quiet', { type: 'boolean', describe: 'print only the output folder' }) as unknown as Argv<RunArgs>;
 }
 
+/** yargs would turn `--seed abc` into NaN; parse it here so the message shows what was typed. */
+function parseSeed(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const seed = Number(raw);
+  if (raw.trim() === '' || !Number.isSafeInteger(seed) || seed < 0) throw fieldError('--seed', 'must be an integer ≥ 0', raw);
+  return seed;
+}
+
 export function runCommand(args: RunArgs): void {
-  const { input } = loadScenario(args.scenario, { set: args.set, seed: args.seed, out: args.out });
+  const { input } = loadScenario(args.scenario, { set: args.set, seed: parseSeed(args.seed), out: args.out });
   const setup = resolveScenario(input);
   const s = setup.scenario;
   const outDir = s.output.dir ?? resolve('out', basename(args.scenario, extname(args.scenario)));

@@ -82,6 +82,11 @@ describe('infersim run: bad input', () => {
     expectCleanFailure(f, /engine\.block_size: must be a multiple of 16/, ['--set', 'engine.block_size=24']);
   });
 
+  it('a seed that is not a non-negative integer', () => {
+    const f = scenarioFile('seed.yaml', base());
+    expectCleanFailure(f, /--seed: must be an integer ≥ 0, got "abc"/, ['--seed', 'abc']);
+  });
+
   it('a missing scenario file', () => {
     expectCleanFailure(join(dir, 'nope.yaml'), /scenario: file not found/);
   });
