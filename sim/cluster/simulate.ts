@@ -1,6 +1,7 @@
 import { EventQueue } from '../engine/eventQueue.js';
 import { InfersimError } from '../errors.js';
 import { BlockManager } from '../kv/blockManager.js';
+import { addDecode, addPrefillChunk, emptyBatch } from '../latency/batch.js';
 import { RooflineLatencyModel } from '../latency/roofline.js';
 import { DEFAULT_EFFICIENCY, type LatencyEfficiency } from '../latency/efficiency.js';
 import type { LatencyModel } from '../latency/model.js';
@@ -61,6 +62,14 @@ export interface RunResult {
   summary: Summary;
   totals: RunTotals;
   latency: LatencyModel;
+}
+
+/** A small mixed batch, to ask a latency model which sources its operators come from. */
+function probeBatch() {
+  const b = emptyBatch();
+  addPrefillChunk(b, 128, 0, true);
+  addDecode(b, 128);
+  return b;
 }
 
 export function latencyModelFor(setup: RunSetup, efficiency: LatencyEfficiency = DEFAULT_EFFICIENCY): LatencyModel {
@@ -275,6 +284,12 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
         kv_tokens: setup.kv.kv_tokens,
         kv_bytes_per_token: setup.kv.kv_bytes_per_token,
         weight_bytes_per_gpu: setup.kv.weight_bytes,
+      },
+      latency: {
+        model: latency.description,
+        // Every operator is modelled (roofline); measured profiles will say "measured" per operator.
+        sources: [...new Set(latency.breakdown(probeBatch()).map((op) => op.source))],
+        efficiency: hooks.latency === undefined ? (hooks.efficiency ?? DEFAULT_EFFICIENCY) : null,
       },
       scenario: s,
       simulator: { wall_s, events: totals.events, events_per_s: totals.events / Math.max(wall_s, 1e-9) },

@@ -12,6 +12,8 @@ export interface FinishContext {
   kv?: Record<string, unknown>;
   /** The resolved scenario, written verbatim. */
   scenario?: unknown;
+  /** Which latency model timed the steps, whether its parts were measured or modelled, and its parameters. */
+  latency?: unknown;
   simulator?: { wall_s: number; events: number; events_per_s: number };
   notes?: string[];
 }
@@ -46,6 +48,7 @@ export interface Summary {
   };
   simulator: { wall_s: number; events: number; events_per_s: number } | null;
   notes: string[];
+  latency: unknown;
   scenario: unknown;
 }
 
@@ -94,6 +97,7 @@ export function buildSummary(
     },
     simulator: ctx.simulator ?? null,
     notes: ctx.notes ?? [],
+    latency: ctx.latency ?? null,
     scenario: ctx.scenario ?? null,
   };
 }
