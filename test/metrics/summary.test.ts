@@ -147,11 +147,12 @@ describe('summary.json and table', () => {
       scenario: { seed: 7, model: 'x' },
       simulator: { wall_s: 1.5, events: 3000, events_per_s: 2000 },
       notes: ['latency: roofline for attention'],
+      latency: { model: 'roofline', sources: ['modelled'] },
     };
     const s = run([timed(0, 0, 0.1, 0.01), outcome({ request_id: 1, cached_tokens: 50, preemptions: 2 })], { slo: { ttft_ms: 200 } }, ctx);
     const json = JSON.parse(summaryJson(s));
     expect(Object.keys(json)).toEqual([
-      'makespan_s', 'warmup_s', 'measured_window_s', 'slo_targets', 'overall', 'per_replica', 'kv', 'cost', 'simulator', 'notes', 'scenario',
+      'makespan_s', 'warmup_s', 'measured_window_s', 'slo_targets', 'overall', 'per_replica', 'kv', 'cost', 'simulator', 'notes', 'latency', 'scenario',
     ]);
     expect(Object.keys(json.overall)).toEqual([
       'requests', 'tokens', 'throughput', 'ttft_s', 'tpot_s', 'itl_s', 'e2e_s', 'queueing_delay_s', 'slo', 'preemptions', 'prefix_cache',
@@ -159,6 +160,7 @@ describe('summary.json and table', () => {
     expect(Object.keys(json.overall.ttft_s)).toEqual(['count', 'mean', 'p50', 'p90', 'p95', 'p99', 'max']);
     expect(json.kv).toEqual(ctx.kv);
     expect(json.scenario).toEqual({ seed: 7, model: 'x' });
+    expect(json.latency).toEqual({ model: 'roofline', sources: ['modelled'] });
     expect(json.overall.preemptions).toBe(2);
     expect(json.overall.prefix_cache.hit_rate).toBeCloseTo(50 / 200, 12);
 
