@@ -95,8 +95,7 @@ const METRICS = ['ttft_s', 'tpot_s', 'itl_s', 'e2e_s', 'queueing_delay_s'] as co
 /**
  * Summaries overall (every group) and per replica. Each metric's samples are joined once, group
  * after group, so each replica's samples are a segment of the overall array: per-replica
- * statistics need no copies of their own. Segments are summarized first, as selecting over the
- * whole array reorders across them (and summarizing only reorders, so multisets are unchanged).
+ * statistics need no joined copies of their own.
  */
 export function summarizeRun(
   replicas: readonly GroupAccumulator[],

@@ -1,6 +1,6 @@
 import type { ColumnSpec } from './arrowFile.js';
 import type { F64List } from './f64list.js';
-import { quantilesInPlace } from './stats.js';
+import { quantiles } from './stats.js';
 
 export type RequestStatus = 'finished' | 'rejected' | 'timed_out';
 export const REQUEST_STATUSES: readonly RequestStatus[] = ['finished', 'rejected', 'timed_out'];
@@ -136,7 +136,7 @@ export function requestRow(o: RequestOutcome, gapsOut?: F64List): RequestRow {
       if (g > max) max = g;
     }
     gapsOut?.append(gapScratch, gaps);
-    quantilesInPlace(gapScratch, gaps, ITL_PS, itlQuantiles);
+    quantiles(gapScratch, gaps, ITL_PS, itlQuantiles);
     itlMean = sum / gaps;
     itlP50 = itlQuantiles[0];
     itlP99 = itlQuantiles[1];
