@@ -46,10 +46,17 @@ function describe(issue: z.ZodIssue, data: unknown, schema: z.ZodTypeAny): Probl
   }
   const value = lookup(data, path);
   if (!value.present) {
-    const options = issue.code === 'invalid_union_discriminator' ? `; one of ${issue.options.join(', ')}` : '';
-    return [{ path, text: `required${options}` }];
+    return [{ path, text: `required${requiredHint(issue)}` }];
   }
   return [{ path, text: `${allowedText(issue)}, got ${formatValue(value.value)}` }];
+}
+
+/** What a missing key should hold, so the user need not look it up. */
+function requiredHint(issue: z.ZodIssue): string {
+  if (issue.code === 'invalid_union_discriminator') return `; one of ${issue.options.join(', ')}`;
+  if (issue.code === 'custom') return ` (${issue.message})`;
+  if (issue.code === 'invalid_type' && issue.expected === 'object') return ' (a mapping)';
+  return '';
 }
 
 function allowedText(issue: z.ZodIssue): string {

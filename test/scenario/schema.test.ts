@@ -76,11 +76,11 @@ describe('parseScenarioObject rejects with one actionable line', () => {
     ['boolean as string', (s) => (s.engine = { cuda_graphs: 'yes' }), 'engine.cuda_graphs: must be true or false, got "yes"'],
     ['scalar where a mapping goes', (s) => (s.hardware = 'h100'), 'hardware: must be a mapping, got "h100"'],
     ['empty model name', (s) => (s.model = ''), 'model: must be a non-empty string, got ""'],
-    ['missing gpu', (s) => delete s.hardware.gpu, 'hardware.gpu: required'],
-    ['missing workload', (s) => delete s.workload, 'workload: required'],
+    ['missing gpu', (s) => delete s.hardware.gpu, 'hardware.gpu: required (must be a non-empty string)'],
+    ['missing workload', (s) => delete s.workload, 'workload: required (a mapping)'],
     ['arrival process typo', (s) => (s.workload.arrival.process = 'posson'), 'workload.arrival.process: must be one of poisson, gamma, constant, burst, got "posson"'],
     ['arrival process missing', (s) => delete s.workload.arrival.process, 'workload.arrival.process: required; one of poisson, gamma, constant, burst'],
-    ['gamma without cv', (s) => (s.workload.arrival.process = 'gamma'), 'workload.arrival.cv: required'],
+    ['gamma without cv', (s) => (s.workload.arrival.process = 'gamma'), 'workload.arrival.cv: required (must be a number > 0)'],
     ['gamma with cv 0', (s) => (s.workload.arrival = { process: 'gamma', rate_per_s: 1, cv: 0 }), 'workload.arrival.cv: must be > 0, got 0'],
     ['burst given a rate', (s) => (s.workload.arrival = { process: 'burst', rate_per_s: 1 }), 'workload.arrival.rate_per_s: unknown key; allowed: process'],
     ['dist typo', (s) => (s.workload.output_tokens.dist = 'fixd'), 'workload.output_tokens.dist: must be one of fixed, uniform, normal, lognormal, zipf, empirical, got "fixd"'],
@@ -88,7 +88,7 @@ describe('parseScenarioObject rejects with one actionable line', () => {
     ['uniform min > max', (s) => (s.workload.input_tokens = { dist: 'uniform', min: 10, max: 5 }), 'workload.input_tokens.max: must be ≥ min (10), got 5'],
     ['zipf s of 0', (s) => (s.workload.input_tokens = { dist: 'zipf', s: 0, min: 1, max: 9 }), 'workload.input_tokens.s: must be > 0, got 0'],
     ['lognormal negative sigma', (s) => (s.workload.input_tokens = { dist: 'lognormal', mean: 5, sigma: -1 }), 'workload.input_tokens.sigma: must be > 0, got -1'],
-    ['empirical without column', (s) => (s.workload.input_tokens = { dist: 'empirical', path: 'x.csv' }), 'workload.input_tokens.column: required'],
+    ['empirical without column', (s) => (s.workload.input_tokens = { dist: 'empirical', path: 'x.csv' }), 'workload.input_tokens.column: required (must be a non-empty string)'],
     ['trace speedup 0', (s) => (s.workload.trace = { path: 'x', format: 'csv', speedup: 0 }), 'workload.trace.speedup: must be > 0, got 0'],
     ['zero duration', (s) => (s.workload.duration_s = 0), 'workload.duration_s: must be > 0, got 0'],
     ['negative warmup', (s) => (s.metrics = { warmup_s: -1 }), 'metrics.warmup_s: must be ≥ 0, got -1'],
@@ -127,7 +127,7 @@ describe('parseScenarioObject rejects with one actionable line', () => {
       'workload.num_requests: must be an integer ≥ 1, got 0',
       'hardware.tp_size: unknown key; allowed: gpu, tensor_parallel, pipeline_parallel, gpu_memory_utilization',
       'modle: unknown key (did you mean "model"?); allowed: seed, model, hardware, precision, cluster, engine, workload, slo, metrics, cost, output',
-      'model: required',
+      'model: required (must be a non-empty string)',
     ]);
     expect(err!.message).toBe('workload.num_requests: must be an integer ≥ 1, got 0 (and 3 more problems)');
   });
