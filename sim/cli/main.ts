@@ -25,10 +25,9 @@ export async function main(argv: string[]): Promise<void> {
     .demandCommand(1, 'give a command, e.g. infersim run scenarios/quickstart.yaml')
     .strict()
     .help()
-    .fail((message, err, y) => {
+    .fail((message, err) => {
       if (err) throw err;
-      console.error(`infersim: error: ${message}\n`);
-      console.error(y.help());
+      console.error(`infersim: error: ${message} (see infersim --help)`);
       process.exit(1);
     })
     .parseAsync();

@@ -6,6 +6,7 @@ import { formatSummaryTable } from '../metrics/table.js';
 import { runSimulation } from '../cluster/simulate.js';
 import { loadScenario } from '../scenario/load.js';
 import { resolveScenario } from '../scenario/resolve.js';
+import { createRequestStream } from '../workload/index.js';
 
 export interface RunArgs {
   scenario: string;
@@ -35,20 +36,26 @@ function parseSeed(raw: string | undefined): number | undefined {
 }
 
 export function runCommand(args: RunArgs): void {
-  const { input } = loadScenario(args.scenario, { set: args.set, seed: parseSeed(args.seed), out: args.out });
+  // --tokens is an override like --set, so summary.json's resolved scenario records it.
+  const set = [...(args.set ?? []), ...(args.tokens ? ['output.tokens=true'] : [])];
+  const { input } = loadScenario(args.scenario, { set, seed: parseSeed(args.seed), out: args.out });
   const setup = resolveScenario(input);
   const s = setup.scenario;
+  // Reads and checks the trace or generator settings now, so a bad workload fails before any output.
+  const stream = createRequestStream(s.workload, s.seed);
   const outDir = s.output.dir ?? resolve('out', basename(args.scenario, extname(args.scenario)));
-  const writeTokens = args.tokens ?? s.output.tokens;
-  if (!args.quiet) {
+  const writeTokens = s.output.tokens;
+  const printBanner = (): void => {
+    if (args.quiet) return;
     const tp = s.hardware.tensor_parallel;
+    const replicas = `${s.cluster.replicas} replica${s.cluster.replicas === 1 ? '' : 's'}`;
     console.log(
-      `infersim: ${s.model} on ${s.cluster.replicas} × ${tp} ${s.hardware.gpu}, ${s.engine.scheduler} scheduler ` +
+      `infersim: ${s.model} on ${replicas} × TP${tp} ${s.hardware.gpu}, ${s.engine.scheduler} scheduler ` +
         `(max_num_seqs ${s.engine.max_num_seqs}, max_num_batched_tokens ${s.engine.max_num_batched_tokens}, block ${s.engine.block_size})`,
     );
     console.log(describeKvCapacity(setup.kv, s.engine.max_model_len));
-  }
-  const result = runSimulation(setup, { outDir, writeTokens });
+  };
+  const result = runSimulation(setup, { outDir, writeTokens, stream, onStart: printBanner });
   if (!args.quiet) {
     console.log('');
     console.log(formatSummaryTable(result.summary));

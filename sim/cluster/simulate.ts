@@ -11,7 +11,7 @@ import type { Summary } from '../metrics/summary.js';
 import type { RunSetup } from '../scenario/resolve.js';
 import { SCHEDULERS } from '../scheduler/registry.js';
 import { Sequence } from '../scheduler/sequence.js';
-import { createRequestStream } from '../workload/index.js';
+import { createRequestStream, type WorkloadStream } from '../workload/index.js';
 import type { Request } from '../workload/request.js';
 import { Replica } from './replica.js';
 import { ROUTERS } from './routers.js';
@@ -33,6 +33,10 @@ export interface RunHooks {
   /** Override the latency model (tests, measured profiles). */
   latency?: LatencyModel;
   efficiency?: LatencyEfficiency;
+  /** Called once everything is set up and checked, just before the first event (the CLI prints its banner here). */
+  onStart?: () => void;
+  /** A request stream already built from the scenario's workload (the CLI builds it first, so input errors come before any output). */
+  stream?: WorkloadStream;
 }
 
 /** Totals for conservation checks: every token accounted for. */
@@ -102,7 +106,7 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
     replicas.push(new Replica(i, SCHEDULERS[s.engine.scheduler](kv, limits), kv, latency));
   }
   const router = ROUTERS[s.cluster.router](s.seed);
-  const stream = createRequestStream(s.workload, s.seed);
+  const stream = hooks.stream ?? createRequestStream(s.workload, s.seed);
   const sink = new MetricsSink({
     dir: hooks.outDir,
     writeTokens: hooks.writeTokens ?? false,
@@ -233,6 +237,7 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
   };
 
   try {
+    hooks.onStart?.();
     pullArrival();
     let now_s = 0;
     while (queue.size > 0) {

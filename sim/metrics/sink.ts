@@ -42,6 +42,7 @@ export class MetricsSink {
   private readonly warmup_s: number;
   private readonly slo: SloTargets;
   private state: 'open' | 'finished' | 'aborted' = 'open';
+  private createdRoot: string | undefined;
   private firstArrival_s = Infinity;
   private firstMeasuredArrival_s = Infinity;
   private lastFinish_s = -Infinity;
@@ -57,8 +58,14 @@ export class MetricsSink {
     this.dir = resolve(opts.dir);
     assertReplaceable(this.dir);
     this.tmpDir = `${this.dir}.tmp-${process.pid}`;
-    rmSync(this.tmpDir, { recursive: true, force: true });
-    mkdirSync(this.tmpDir, { recursive: true });
+    try {
+      rmSync(this.tmpDir, { recursive: true, force: true });
+      // The first folder mkdir creates: on abort it goes too, so a failed run leaves no new parents.
+      this.createdRoot = mkdirSync(this.tmpDir, { recursive: true });
+    } catch (err) {
+      const reason = (err as NodeJS.ErrnoException).code ?? String(err);
+      throw fieldError('output.dir', `cannot create the output folder (${reason})`, this.dir);
+    }
     try {
       this.requests = new ArrowFileWriter(join(this.tmpDir, 'requests.arrow'), REQUEST_COLUMNS, opts.batchRows);
       this.iterations = new ArrowFileWriter(join(this.tmpDir, 'iterations.arrow'), ITERATION_COLUMNS, opts.batchRows);
@@ -193,6 +200,9 @@ export class MetricsSink {
       }
     }
     if (this.tmpDir !== undefined) rmSync(this.tmpDir, { recursive: true, force: true });
+    if (this.createdRoot !== undefined && this.createdRoot !== this.tmpDir) {
+      rmSync(this.createdRoot, { recursive: true, force: true });
+    }
   }
 
   private assertOpen(): void {

@@ -32,7 +32,7 @@ export interface Summary {
   slo_targets: { ttft_ms: number | null; tpot_ms: number | null; e2e_ms: number | null };
   overall: GroupSummary;
   /** Indexed by replica, 0..R−1. Throughput is over the run's makespan, so replicas sum to overall. */
-  per_replica: GroupSummary[];
+  per_replica: (GroupSummary & { replica: number })[];
   /**
    * The engine's KV figures verbatim, or else `{ source: 'iterations', mean_utilization,
    * max_utilization }` from iterations.arrow's rows (mean weighted by iteration duration).
@@ -84,7 +84,8 @@ export function buildSummary(
     measured_window_s: window_s,
     slo_targets: { ttft_ms: slo.ttft_ms ?? null, tpot_ms: slo.tpot_ms ?? null, e2e_ms: slo.e2e_ms ?? null },
     overall,
-    per_replica,
+    // The index is also a field, so a consumer that filters or reorders entries keeps it.
+    per_replica: per_replica.map((group, replica) => ({ replica, ...group })),
     // Utilization measured from the iterations, plus the engine's capacity figures.
     kv: kvFromIterations === null && ctx.kv === undefined ? null : { ...(kvFromIterations ?? {}), ...(ctx.kv ?? {}) },
     cost: {

@@ -134,6 +134,14 @@ export function resolveScenario(input: ScenarioInput): RunSetup {
     );
   }
   const max_num_seqs = e.max_num_seqs ?? defaults.max_num_seqs;
+  // vLLM refuses this too: a step must be able to give every running sequence its decode token.
+  if (max_num_batched_tokens < max_num_seqs) {
+    throw fieldError(
+      'engine.max_num_batched_tokens',
+      `must be ≥ engine.max_num_seqs (${max_num_seqs}${e.max_num_seqs === undefined ? ', the default here' : ''})`,
+      max_num_batched_tokens,
+    );
+  }
   const engine: ResolvedEngine = {
     scheduler,
     usage,

@@ -1,6 +1,6 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { infersim, ROOT } from './cli.js';
 
@@ -35,7 +35,9 @@ function expectCleanFailure(file: string, pattern: RegExp, extraArgs: string[] =
   expect(lines[0]).toMatch(pattern);
   expect(r.stderr).not.toMatch(/\n\s+at /);
   expect(existsSync(out)).toBe(false);
-  expect(existsSync(`${out}.tmp-${process.pid}`)).toBe(false);
+  // The CLI names its temporary folder after its own pid: look for any.
+  const leftovers = existsSync(dirname(out)) ? readdirSync(dirname(out)).filter((f) => f.startsWith(`${basename(out)}.tmp-`)) : [];
+  expect(leftovers).toEqual([]);
 }
 
 describe('infersim run: bad input', () => {
@@ -85,6 +87,34 @@ describe('infersim run: bad input', () => {
   it('a seed that is not a non-negative integer', () => {
     const f = scenarioFile('seed.yaml', base());
     expectCleanFailure(f, /--seed: must be an integer ≥ 0, got "abc"/, ['--seed', 'abc']);
+  });
+
+  it('an output folder that cannot be created', () => {
+    writeFileSync(join(dir, 'a-file'), '');
+    const f = scenarioFile('od.yaml', base());
+    const r = infersim(['run', f, '--out', join(dir, 'a-file', 'sub')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/output\.dir: cannot create the output folder \(ENOTDIR\)/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stdout).toBe('');
+  });
+
+  it('a run that fails midway removes the parent folders it created', () => {
+    const f = scenarioFile(
+      'np.yaml',
+      base(
+        'engine: { max_model_len: 1024, frontend_input_ms: 0, frontend_output_ms: 0 }',
+        `  concurrency: 2
+  input_tokens: { dist: fixed, value: 2000 }
+  output_tokens: { dist: fixed, value: 10 }
+  duration_s: 10`,
+      ),
+    );
+    const parent = join(dir, 'new-parent');
+    const r = infersim(['run', f, '--out', join(parent, 'run1')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/no progress/);
+    expect(existsSync(parent)).toBe(false);
   });
 
   it('a missing scenario file', () => {

@@ -6,6 +6,7 @@ import { GPU_CATALOG } from '../../sim/hardware/catalog.js';
 import { MODEL_CATALOG } from '../../sim/model/catalog.js';
 import { weightBytesPerGpu } from '../../sim/model/derived.js';
 import { resolveScenario } from '../../sim/scenario/resolve.js';
+import { describeKvCapacity } from '../../sim/kv/capacity.js';
 import type { ScenarioInput } from '../../sim/scenario/types.js';
 import { expectInvariants, run, scenario } from '../helpers.js';
 
@@ -48,6 +49,13 @@ describe('KV capacity', () => {
     expect(kv.weight_bytes).toBe(weightBytesPerGpu(MODEL_CATALOG['llama-3.1-8b'], 2, 1, 1));
     // 16 tokens × 131072 bytes per token (Llama-3.1-8B, bf16).
     expect(kv.kv_bytes_per_block).toBe(16 * 131072);
+    // Activation peak: the larger of the forward pass at 8192 tokens, 8192 × (3·4096 + 3·14336) × 2 B
+    // = 905,969,664 B, and the sampler over 1024 rows of fp32 logits, 1024 × 128256 × 4 × 2 B.
+    expect(kv.activation_peak_bytes).toBe(1024 * 128256 * 4 * 2);
+    expect(resolve({ engine: { max_num_seqs: 256 } }).kv.activation_peak_bytes).toBe(8192 * (3 * 4096 + 3 * 14336) * 2);
+    expect(kv.non_torch_bytes).toBe(0.15 * 2 ** 30);
+    expect(kv.cuda_graph_bytes).toBe(0.5 * 2 ** 30);
+    expect(resolve({ engine: { cuda_graphs: false } }).kv.cuda_graph_bytes).toBe(0);
     const free = kv.budget_bytes - kv.weight_bytes - kv.activation_peak_bytes - kv.non_torch_bytes - kv.cuda_graph_bytes;
     expect(kv.num_gpu_blocks).toBe(Math.floor(free / kv.kv_bytes_per_block));
     expect(kv.kv_tokens).toBe(kv.num_gpu_blocks * 16);
@@ -68,6 +76,15 @@ describe('KV capacity', () => {
     // One block is vLLM V1's null block: 499 × 16 = 7984 tokens are usable.
     expect(kv.usable_blocks).toBe(499);
     expect(() => resolve({ engine: { num_gpu_blocks_override: 500, max_model_len: 7985 } })).toThrow(/7984 tokens = 499 usable blocks/);
+  });
+
+  it('prints the capacity the way vLLM does at startup', () => {
+    const { kv } = resolve({ engine: { num_gpu_blocks_override: 500, max_model_len: 4000 } });
+    const text = describeKvCapacity(kv, 4000);
+    expect(text).toContain('GPU KV cache size: 8,000 tokens (500 blocks) [num_gpu_blocks_override]');
+    expect(text).toContain('Maximum concurrency for 4,000 tokens per request: 2.00x');
+    // 500 blocks × 16 tokens × 131072 bytes = 1,048,576,000 bytes = 0.98 GiB.
+    expect(text).toContain('available KV cache memory: 0.98 GiB');
   });
 
   it('fails at startup when one max_model_len sequence cannot fit', () => {
@@ -94,6 +111,12 @@ describe('features this version rejects clearly', () => {
   });
   it('block sizes that are not multiples of 16 under vllm', () => {
     expect(() => resolve({ engine: { block_size: 8 } })).toThrow(/engine\.block_size: must be a multiple of 16/);
+  });
+  it('a token budget smaller than max_num_seqs', () => {
+    expect(() => resolve({ engine: { max_num_batched_tokens: 16 } })).toThrow(
+      /engine\.max_num_batched_tokens: must be ≥ engine\.max_num_seqs \(1024, the default here\), got 16/,
+    );
+    expect(() => resolve({ engine: { max_num_batched_tokens: 16, max_num_seqs: 16 } })).not.toThrow();
   });
   it('max_model_len beyond the model limit', () => {
     expect(() => resolve({ model: 'llama-2-7b', engine: { max_model_len: 8192 } })).toThrow(/engine\.max_model_len: must be ≤/);
