@@ -91,6 +91,24 @@ export function latencyModelFor(setup: RunSetup, efficiency: LatencyEfficiency =
   });
 }
 
+/**
+ * Checked at the end of every run, not only in tests: a violation is a simulator bug, reported
+ * as such rather than written out as results.
+ */
+function checkInvariants(t: RunTotals): void {
+  const leaked = t.kv_blocks_used_at_end.findIndex((blocks) => blocks !== 0);
+  if (leaked >= 0) throw new Error(`invariant broken: replica ${leaked} still holds ${t.kv_blocks_used_at_end[leaked]} KV blocks`);
+  if (t.finished + t.rejected !== t.requests) {
+    throw new Error(`invariant broken: ${t.requests} requests arrived but ${t.finished} finished and ${t.rejected} were rejected`);
+  }
+  const computed = t.prefill_tokens + t.decode_tokens;
+  const needed = t.prompt_tokens_finished + t.output_tokens_finished - t.finished + t.discarded_tokens;
+  if (computed !== needed) throw new Error(`invariant broken: ${computed} tokens computed, ${needed} accounted for`);
+  if (t.prefill_tokens !== t.prompt_tokens_finished + t.recomputed_tokens) {
+    throw new Error(`invariant broken: ${t.prefill_tokens} prefill tokens ≠ prompts ${t.prompt_tokens_finished} + recomputed ${t.recomputed_tokens}`);
+  }
+}
+
 export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult {
   const wallStart = performance.now();
   const s = setup.scenario;
@@ -278,6 +296,7 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
       }
     }
     if (!stream.exhausted()) throw new Error('the simulation ended before the workload was exhausted');
+    checkInvariants(totals);
     const wall_s = (performance.now() - wallStart) / 1000;
     const summary = sink.finish({
       gpus: s.cluster.replicas * s.hardware.tensor_parallel * s.hardware.pipeline_parallel,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { run, scenario } from '../helpers.js';
+import { expectInvariants, run, scenario } from '../helpers.js';
 
 /**
  * The one public end-to-end measurement in ../shared/README.md: vLLM's nightly latency test
@@ -9,7 +9,7 @@ import { run, scenario } from '../helpers.js';
  */
 describe('calibration against a published measurement', () => {
   it('8 × (32 in, 128 out) on Llama-3-8B / A100-80GB: mean E2E within 10 % of 1585.4 ms', () => {
-    const { outcomes } = run(
+    const observed = run(
       scenario({
         model: 'llama-3.1-8b',
         hardware: { gpu: 'a100-sxm-80gb' },
@@ -21,6 +21,8 @@ describe('calibration against a published measurement', () => {
         },
       }),
     );
+    expectInvariants(observed);
+    const { outcomes } = observed;
     const mean_ms = (outcomes.reduce((sum, o) => sum + (o.finish_s - o.arrival_s), 0) / outcomes.length) * 1000;
     expect(Math.abs(mean_ms - 1585.4) / 1585.4).toBeLessThan(0.1);
   });
