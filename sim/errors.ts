@@ -51,9 +51,28 @@ function editDistance(a: string, b: string): number {
   return row[b.length];
 }
 
-/** "unknown gpu "h10" (did you mean "h100-sxm"?); known: a, b, c" */
+/**
+ * `field: unknown value "x" (did you mean "y"?); known: a, b, c`. A known name the input
+ * abbreviates wins over the edit-distance guess: for "h100" edit distance alone suggests "a10g"
+ * (2 edits) over "h100-sxm" (4), and "a100-80gb" is too far from "a100-sxm-80gb" for any guess.
+ * An abbreviation is a prefix of the name, or a subset of its dash-separated parts; the order of
+ * `known` decides among several, so catalogs list the most common variant first.
+ */
 export function unknownNameError(field: string, value: string, known: readonly string[]): InfersimError {
-  const guess = didYouMean(value, known);
+  const guess = abbreviated(value, known) ?? didYouMean(value, known);
   const hint = guess ? ` (did you mean ${JSON.stringify(guess)}?)` : '';
   return new InfersimError(`${field}: unknown value ${JSON.stringify(value)}${hint}; known: ${known.join(', ')}`);
+}
+
+function abbreviated(value: string, known: readonly string[]): string | undefined {
+  const lower = value.trim().toLowerCase();
+  if (lower === '') return undefined;
+  const parts = lower.split('-');
+  return (
+    known.find((name) => name.toLowerCase().startsWith(lower)) ??
+    known.find((name) => {
+      const nameParts = name.toLowerCase().split('-');
+      return parts.every((part) => nameParts.includes(part));
+    })
+  );
 }

@@ -21,7 +21,7 @@ export class Replica implements ReplicaLoad {
   busy = false;
   /** Set when a scheduling pass is queued for the current instant (avoids duplicates). */
   schedulePending = false;
-  private inFlight: Sequence[] = [];
+  private inFlight: readonly Sequence[] = [];
   readonly counters: ReplicaCounters = { steps: 0, prefill_tokens: 0, decode_tokens: 0, preemptions: 0 };
 
   constructor(
@@ -40,7 +40,8 @@ export class Replica implements ReplicaLoad {
     const plan = this.scheduler.schedule(now_s);
     this.counters.preemptions += plan.preempted;
     if (plan.scheduled.length === 0) return undefined;
-    this.inFlight = plan.scheduled.slice();
+    // The scheduler reuses this array, but not before the step completes: no copy needed.
+    this.inFlight = plan.scheduled;
     this.busy = true;
     this.counters.steps++;
     this.counters.prefill_tokens += plan.batch.prefill_tokens;
@@ -72,6 +73,5 @@ export class Replica implements ReplicaLoad {
       }
     }
     if (anyFinished) this.scheduler.removeFinished();
-    this.inFlight.length = 0;
   }
 }

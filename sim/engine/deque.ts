@@ -38,25 +38,6 @@ export class Deque<T> {
     return item;
   }
 
-  at(index: number): T {
-    return this.items[(this.head + index) % this.items.length] as T;
-  }
-
-  /** Removes every item for which `drop` returns true, keeping order. */
-  removeWhere(drop: (item: T) => boolean): T[] {
-    const removed: T[] = [];
-    const kept: T[] = [];
-    for (let i = 0; i < this.length; i++) {
-      const item = this.at(i);
-      (drop(item) ? removed : kept).push(item);
-    }
-    this.items = new Array(Math.max(64, kept.length * 2));
-    this.head = 0;
-    this.length = 0;
-    for (const item of kept) this.pushBack(item);
-    return removed;
-  }
-
   private grow(): void {
     const grown: (T | undefined)[] = new Array(this.items.length * 2);
     for (let i = 0; i < this.length; i++) grown[i] = this.items[(this.head + i) % this.items.length];

@@ -1,5 +1,5 @@
 import type { GpuSpec } from './gpu.js';
-import { unknownCatalogName } from '../model/unknownName.js';
+import { unknownNameError } from '../errors.js';
 
 /*
  * Throughputs: NVIDIA datasheets, dense (the datasheets' starred figures are 2:4 sparse; halved
@@ -105,6 +105,6 @@ export const GPU_CATALOG: Record<string, GpuSpec> = {
 /** Catalog name, case-insensitive. Returns a copy, so callers may override fields. */
 export function getGpu(name: string): GpuSpec {
   const entry = GPU_CATALOG[name.toLowerCase()];
-  if (entry === undefined) throw unknownCatalogName('hardware.gpu', name, Object.keys(GPU_CATALOG));
+  if (entry === undefined) throw unknownNameError('hardware.gpu', name, Object.keys(GPU_CATALOG));
   return structuredClone(entry);
 }

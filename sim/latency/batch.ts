@@ -59,11 +59,3 @@ export function addDecode(batch: BatchShape, context_tokens: number): void {
   batch.decode_context_tokens += context_tokens;
   batch.emitting_seqs += 1;
 }
-
-export function batchTokens(batch: BatchShape): number {
-  return batch.prefill_tokens + batch.decode_tokens;
-}
-
-export function batchSeqs(batch: BatchShape): number {
-  return batch.prefill_seqs + batch.decode_seqs;
-}

@@ -1,6 +1,6 @@
 import type { ModelArchitecture } from './architecture.js';
 import { readHfConfig } from './hfConfig.js';
-import { unknownCatalogName } from './unknownName.js';
+import { unknownNameError } from '../errors.js';
 
 /**
  * Every figure is copied from the `config.json` in the entry's `hf_repo` (main branch).
@@ -94,6 +94,6 @@ function looksLikePath(name: string): boolean {
 export function getModel(name: string): ModelArchitecture {
   if (looksLikePath(name)) return readHfConfig(name);
   const entry = MODEL_CATALOG[name.toLowerCase()];
-  if (entry === undefined) throw unknownCatalogName('model', name, Object.keys(MODEL_CATALOG));
+  if (entry === undefined) throw unknownNameError('model', name, Object.keys(MODEL_CATALOG));
   return structuredClone(entry);
 }

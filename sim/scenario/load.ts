@@ -1,7 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import { fieldError } from '../errors.js';
 import { toValidationError } from './issues.js';
-import { applyOverrides, parseSet, type Override } from './overrides.js';
+import { applyOverrides, parseSet } from './overrides.js';
 import { readScenarioFile } from './read.js';
 import { scenarioSchema } from './schema.js';
 import type { LengthDist, ScenarioInput } from './types.js';

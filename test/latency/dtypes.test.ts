@@ -3,23 +3,11 @@ import { GPU_CATALOG } from '../../sim/hardware/catalog.js';
 import { addDecode, addPrefillChunk, emptyBatch } from '../../sim/latency/batch.js';
 import { gemmExecution } from '../../sim/latency/dtypeRates.js';
 import { DEFAULT_EFFICIENCY } from '../../sim/latency/efficiency.js';
-import { RooflineLatencyModel } from '../../sim/latency/roofline.js';
-import { MODEL_CATALOG } from '../../sim/model/catalog.js';
 import type { WeightDtype } from '../../sim/scenario/types.js';
+import { opTime, roofline } from './roofline.js';
 
 function op(gpu: string, weights: WeightDtype, batch: ReturnType<typeof emptyBatch>, name: string): number {
-  const m = new RooflineLatencyModel({
-    arch: MODEL_CATALOG['llama-3.1-8b'],
-    gpu: GPU_CATALOG[gpu],
-    tensor_parallel: 1,
-    weights,
-    kv_cache: 'bf16',
-    block_size: 16,
-    cuda_graphs: true,
-    max_num_seqs: 256,
-    efficiency: DEFAULT_EFFICIENCY,
-  });
-  return m.breakdown(batch).find((o) => o.name === name)!.time_s;
+  return opTime(roofline({ gpu, weights }), name, batch);
 }
 
 const prefill = emptyBatch();

@@ -2,24 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { GPU_CATALOG } from '../../sim/hardware/catalog.js';
 import { addDecode, addPrefillChunk, emptyBatch } from '../../sim/latency/batch.js';
 import { DEFAULT_EFFICIENCY } from '../../sim/latency/efficiency.js';
-import { RooflineLatencyModel } from '../../sim/latency/roofline.js';
+import type { RooflineLatencyModel } from '../../sim/latency/roofline.js';
+import { opTime, roofline } from './roofline.js';
 import { MODEL_CATALOG } from '../../sim/model/catalog.js';
 import { parameterCount, weightBytesPerGpu } from '../../sim/model/derived.js';
 
 const dense = ['llama-2-7b', 'llama-3.1-8b', 'llama-2-70b', 'qwen2.5-7b', 'mistral-7b'];
 
 function model(modelName: string, gpuName: string, tp: number, cuda_graphs = true) {
-  return new RooflineLatencyModel({
-    arch: MODEL_CATALOG[modelName],
-    gpu: GPU_CATALOG[gpuName],
-    tensor_parallel: tp,
-    weights: 'bf16',
-    kv_cache: 'bf16',
-    block_size: 16,
-    cuda_graphs,
-    max_num_seqs: 256,
-    efficiency: DEFAULT_EFFICIENCY,
-  });
+  return roofline({ model: modelName, gpu: gpuName, tensor_parallel: tp, cuda_graphs });
 }
 
 describe('physical sanity of the roofline model', () => {
@@ -59,18 +50,7 @@ describe('physical sanity of the roofline model', () => {
   });
 
   it('larger KV blocks make paged decode attention faster', () => {
-    const build = (block_size: number) =>
-      new RooflineLatencyModel({
-        arch: MODEL_CATALOG['llama-3.1-8b'],
-        gpu: GPU_CATALOG['h100-sxm'],
-        tensor_parallel: 1,
-        weights: 'bf16',
-        kv_cache: 'bf16',
-        block_size,
-        cuda_graphs: true,
-        max_num_seqs: 256,
-        efficiency: DEFAULT_EFFICIENCY,
-      });
+    const build = (block_size: number) => roofline({ block_size });
     const b = emptyBatch();
     for (let i = 0; i < 64; i++) addDecode(b, 4000);
     const attn = (bs: number) => build(bs).breakdown(b).find((op) => op.name === 'attention_decode')!.time_s;
@@ -105,19 +85,8 @@ describe('physical sanity of the roofline model', () => {
 
 describe('interconnect and LM head', () => {
   const build = (gpu: string, tp: number, weights: 'bf16' | 'fp8' | 'int4' = 'bf16') =>
-    new RooflineLatencyModel({
-      arch: MODEL_CATALOG['llama-3.1-70b'],
-      gpu: GPU_CATALOG[gpu],
-      tensor_parallel: tp,
-      weights,
-      kv_cache: 'bf16',
-      block_size: 16,
-      cuda_graphs: true,
-      max_num_seqs: 256,
-      efficiency: DEFAULT_EFFICIENCY,
-    });
-  const time = (m: RooflineLatencyModel, name: string, b: ReturnType<typeof emptyBatch>) =>
-    m.breakdown(b).find((op) => op.name === name)!.time_s;
+    roofline({ model: 'llama-3.1-70b', gpu, tensor_parallel: tp, weights });
+  const time = (m: RooflineLatencyModel, name: string, b: ReturnType<typeof emptyBatch>) => opTime(m, name, b);
 
   it('H100 PCIe all-reduces over NVLink within a bridged pair and over PCIe beyond it', () => {
     const b = emptyBatch();
