@@ -59,7 +59,6 @@ export class Replica implements ReplicaLoad {
    */
   completeStep(token_time_s: number, finished: Sequence[]): void {
     this.busy = false;
-    let anyFinished = false;
     for (const seq of this.inFlight) {
       seq.computed_tokens += seq.scheduled_tokens;
       seq.scheduled_tokens = 0;
@@ -68,10 +67,9 @@ export class Replica implements ReplicaLoad {
         if (seq.generated_tokens === seq.output_tokens) {
           this.kv.free(seq);
           finished.push(seq);
-          anyFinished = true;
         }
       }
     }
-    if (anyFinished) this.scheduler.removeFinished();
+    this.scheduler.afterStep();
   }
 }

@@ -10,6 +10,7 @@ import { MetricsSink } from '../metrics/sink.js';
 import type { Summary } from '../metrics/summary.js';
 import type { RunSetup } from '../scenario/resolve.js';
 import { SCHEDULERS } from '../scheduler/registry.js';
+import type { SchedulerLimits } from '../scheduler/scheduler.js';
 import { Sequence } from '../scheduler/sequence.js';
 import { createRequestStream, type WorkloadStream } from '../workload/index.js';
 import type { Request } from '../workload/request.js';
@@ -113,15 +114,23 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
   const wallStart = performance.now();
   const s = setup.scenario;
   const latency = hooks.latency ?? latencyModelFor(setup, hooks.efficiency);
-  const limits = {
+  const limits: SchedulerLimits = {
     max_num_seqs: s.engine.max_num_seqs,
     max_num_batched_tokens: s.engine.max_num_batched_tokens,
     enable_chunked_prefill: s.engine.enable_chunked_prefill,
+    preemption: s.engine.preemption,
+    scheduling_policy: 'fcfs',
+    max_model_len: s.engine.max_model_len,
+    orca_reservation: 'max',
+    max_batch_size: s.engine.max_num_seqs,
+    batch_timeout_s: 0,
   };
+  const factory = SCHEDULERS[s.engine.scheduler];
+  if (factory === undefined) throw new InfersimError(`engine.scheduler: ${s.engine.scheduler} is not implemented yet`);
   const replicas: Replica[] = [];
   for (let i = 0; i < s.cluster.replicas; i++) {
     const kv = new BlockManager(setup.kv.usable_blocks, s.engine.block_size);
-    replicas.push(new Replica(i, SCHEDULERS[s.engine.scheduler](kv, limits), kv, latency));
+    replicas.push(new Replica(i, factory.create(kv, limits), kv, latency));
   }
   const router = ROUTERS[s.cluster.router](s.seed);
   const stream = hooks.stream ?? createRequestStream(s.workload, s.seed);

@@ -44,4 +44,22 @@ export class Deque<T> {
     this.items = grown;
     this.head = 0;
   }
+
+  /** Removes the first occurrence of `item` (O(n); for rare withdrawals such as time-outs); false when absent. */
+  remove(item: T): boolean {
+    const cap = this.items.length;
+    for (let i = 0; i < this.length; i++) {
+      if (this.items[(this.head + i) % cap] !== item) continue;
+      for (let j = i; j < this.length - 1; j++) this.items[(this.head + j) % cap] = this.items[(this.head + j + 1) % cap];
+      this.items[(this.head + this.length - 1) % cap] = undefined;
+      this.length--;
+      return true;
+    }
+    return false;
+  }
+
+  /** The item at position `i` from the front (0 ≤ i < size). */
+  at(i: number): T {
+    return this.items[(this.head + i) % this.items.length] as T;
+  }
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ScenarioInput } from './types.js';
+import { SCHEDULER_NAMES, type ScenarioInput } from './types.js';
 
 /*
  * Leaves are `z.custom` with our own one-line message so that every failure of a leaf (wrong
@@ -118,18 +118,25 @@ export const scenarioSchema = z
       .optional(),
     engine: z
       .object({
-        scheduler: oneOf(['vllm']).optional(),
+        scheduler: oneOf(SCHEDULER_NAMES).optional(),
         usage: oneOf(['server', 'offline']).optional(),
         max_num_seqs: positiveInt.optional(),
         max_num_batched_tokens: positiveInt.optional(),
         block_size: positiveInt.optional(),
         enable_chunked_prefill: bool.optional(),
-        preemption: oneOf(['recompute', 'swap']).optional(),
+        preemption: oneOf(['recompute', 'swap', 'auto']).optional(),
         max_model_len: positiveInt.optional(),
         num_gpu_blocks_override: positiveInt.optional(),
         cuda_graphs: bool.optional(),
         frontend_input_ms: nonNegative.optional(),
         frontend_output_ms: nonNegative.optional(),
+        swap_space_gb: nonNegative.optional(),
+        enable_prefix_caching: bool.optional(),
+        orca_reservation: oneOf(['max', 'pow2', 'oracle']).optional(),
+        max_batch_size: positiveInt.optional(),
+        batch_timeout_ms: nonNegative.optional(),
+        max_queue_len: positiveInt.optional(),
+        scheduling_policy: oneOf(['fcfs', 'priority']).optional(),
       })
       .strict()
       .optional(),
@@ -142,6 +149,20 @@ export const scenarioSchema = z
         output_tokens: lengthDist.optional(),
         num_requests: positiveInt.optional(),
         duration_s: positive.optional(),
+        prefix: z.object({ groups: positiveInt, tokens: positiveInt, fraction: num({ gt: 0, lte: 1 }) }).strict().optional(),
+        sessions: z.object({ turns: lengthDist, think_time_s: nonNegative }).strict().optional(),
+        priority: z
+          .object({
+            classes: z
+              .array(z.object({ priority: num({ int: true, gte: -1e9, lte: 1e9 }), weight: positive, name: text.optional() }).strict())
+              .min(1, { message: 'must list at least one class' }),
+          })
+          .strict()
+          .optional(),
+        timeout_s: positive.optional(),
+        n: positiveInt.optional(),
+        best_of: positiveInt.optional(),
+        max_tokens: positiveInt.optional(),
       })
       .strict(),
     slo: z

@@ -7,8 +7,12 @@
 export type WeightDtype = 'fp32' | 'fp16' | 'bf16' | 'fp8' | 'int8' | 'int4';
 export type KvDtype = 'fp16' | 'bf16' | 'fp8';
 export type RouterName = 'round-robin' | 'least-outstanding' | 'random';
-export type SchedulerName = 'vllm';
-export type PreemptionMode = 'recompute' | 'swap';
+export type SchedulerName = 'vllm' | 'vllm-v0' | 'sarathi' | 'orca' | 'static' | 'dynamic';
+export const SCHEDULER_NAMES: readonly SchedulerName[] = ['vllm', 'vllm-v0', 'sarathi', 'orca', 'static', 'dynamic'];
+/** `auto` is vLLM V0's rule: recompute a single-sequence request, swap a group of samples (n > 1). */
+export type PreemptionMode = 'recompute' | 'swap' | 'auto';
+export type OrcaReservation = 'max' | 'pow2' | 'oracle';
+export type SchedulingPolicy = 'fcfs' | 'priority';
 export type EngineUsage = 'server' | 'offline';
 export type TraceFormat = 'csv' | 'jsonl' | 'azure-2023' | 'mooncake' | 'vidur';
 
@@ -55,6 +59,24 @@ export interface WorkloadSpec {
   output_tokens?: LengthDist;
   num_requests?: number;
   duration_s?: number;
+  /** Shared system prompts: `groups` prompts of `tokens` tokens, put in front of a `fraction` of requests (group drawn uniformly). */
+  prefix?: { groups: number; tokens: number; fraction: number };
+  /**
+   * Multi-turn sessions: each arrival (or closed-loop slot) starts a session of `turns` requests; turn
+   * t + 1's prompt is turn t's prompt + its answer + a new input_tokens draw, sent `think_time_s`
+   * after turn t completes.
+   */
+  sessions?: { turns: LengthDist; think_time_s: number };
+  /** Priority classes drawn per request by weight; lower `priority` is served first (vLLM's convention). */
+  priority?: { classes: { priority: number; weight: number; name?: string }[] };
+  /** A request still waiting (never scheduled) this long after arriving leaves as `timed_out`. */
+  timeout_s?: number;
+  /** Samples returned per request (OpenAI `n`). */
+  n?: number;
+  /** Samples generated per request (≥ n; the best n are returned). */
+  best_of?: number;
+  /** The client's max_tokens: longer outputs are cut to it; Orca reserves it. Default: max_model_len − prompt. */
+  max_tokens?: number;
 }
 
 export interface ScenarioInput {
@@ -84,6 +106,17 @@ export interface ScenarioInput {
     frontend_input_ms?: number;
     /** Server-side time from a token's step end to the client (detokenization, streaming), ms. */
     frontend_output_ms?: number;
+    /** CPU swap space per GPU, GiB (vLLM V0's swap_space). */
+    swap_space_gb?: number;
+    enable_prefix_caching?: boolean;
+    orca_reservation?: OrcaReservation;
+    /** Requests per batch for the request-level schedulers (static, dynamic). */
+    max_batch_size?: number;
+    /** How long the dynamic batcher waits to fill a batch, ms. */
+    batch_timeout_ms?: number;
+    /** Waiting requests a replica holds; arrivals beyond it are rejected. */
+    max_queue_len?: number;
+    scheduling_policy?: SchedulingPolicy;
   };
   workload: WorkloadSpec;
   slo?: { ttft_ms?: number; tpot_ms?: number; e2e_ms?: number };

@@ -3,6 +3,6 @@ import type { SchedulerFactory } from './scheduler.js';
 import { VllmV1Scheduler } from './vllmV1.js';
 
 /** One line per policy: adding a scheduler is one file plus one entry here. */
-export const SCHEDULERS: Record<SchedulerName, SchedulerFactory> = {
-  vllm: (kv, limits) => new VllmV1Scheduler(kv, limits),
+export const SCHEDULERS: Partial<Record<SchedulerName, SchedulerFactory>> = {
+  vllm: { create: (kv, limits) => new VllmV1Scheduler(kv, limits), samples: 'separate' },
 };

@@ -1,7 +1,7 @@
 import { Deque } from '../engine/deque.js';
 import type { BlockManager } from '../kv/blockManager.js';
 import { addDecode, addPrefillChunk, emptyBatch, resetBatch } from '../latency/batch.js';
-import type { ReplicaScheduler, SchedulerLimits, StepPlan } from './scheduler.js';
+import { emptyPlan, type ReplicaScheduler, type SchedulerLimits, type StepPlan } from './scheduler.js';
 import type { Sequence } from './sequence.js';
 
 /**
@@ -14,7 +14,7 @@ import type { Sequence } from './sequence.js';
 export class VllmV1Scheduler implements ReplicaScheduler {
   private readonly waiting = new Deque<Sequence>();
   private running: Sequence[] = [];
-  private readonly plan: StepPlan = { scheduled: [], batch: emptyBatch(), preempted: 0 };
+  private readonly plan: StepPlan = emptyPlan(emptyBatch());
 
   constructor(
     private readonly kv: BlockManager,
@@ -80,7 +80,11 @@ export class VllmV1Scheduler implements ReplicaScheduler {
     return plan;
   }
 
-  removeFinished(): void {
+  cancelWaiting(seq: Sequence): boolean {
+    return Number.isNaN(seq.first_scheduled_s) && this.waiting.remove(seq);
+  }
+
+  afterStep(): void {
     let kept = 0;
     const running = this.running;
     for (let i = 0; i < running.length; i++) {
@@ -94,10 +98,7 @@ export class VllmV1Scheduler implements ReplicaScheduler {
     seq.scheduled_tokens = n;
     this.plan.scheduled.push(seq);
     if (seq.in_prefill) {
-      const end = seq.computed_tokens + n;
-      const firstTime = Math.max(0, Math.min(end, seq.prompt_tokens) - Math.max(seq.computed_tokens, seq.prompt_prefilled_tokens));
-      seq.prompt_prefilled_tokens = Math.max(seq.prompt_prefilled_tokens, Math.min(end, seq.prompt_tokens));
-      seq.recomputed_tokens += n - firstTime;
+      seq.notePrefillChunk(n);
       addPrefillChunk(this.plan.batch, n, seq.computed_tokens, seq.computed_tokens + n === seq.known_tokens);
     } else {
       addDecode(this.plan.batch, seq.computed_tokens + 1);

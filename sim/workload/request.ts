@@ -4,7 +4,24 @@ export interface Request {
   id: number;
   arrival_s: number;
   input_tokens: number;
+  /** Tokens each sample generates (already cut to max_tokens). */
   output_tokens: number;
+  /**
+   * Prompt identity for prefix caching; a request with none of these has a unique prompt. Token
+   * position p is identified by, in order: Mooncake `hash_ids[⌊p/512⌋]` and p mod 512; the
+   * shared-prefix group and p, for p < prefix_tokens; the session and p (a session's turns extend
+   * one token stream, answers included); else the request itself.
+   */
+  prefix_group?: number;
+  prefix_tokens?: number;
+  session?: number;
+  /** Lower is served first; default 0. */
+  priority?: number;
+  /** The client's max_tokens, when the workload sets one. */
+  max_tokens?: number;
+  /** Samples returned (default 1) and generated (default n). */
+  n?: number;
+  best_of?: number;
 }
 
 /**

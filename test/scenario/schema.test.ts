@@ -5,7 +5,7 @@ import { parseScenarioObject, ScenarioValidationError } from '../../sim/scenario
 import { messageOf, validScenario } from './helpers.js';
 
 const ENGINE_KEYS =
-  'scheduler, usage, max_num_seqs, max_num_batched_tokens, block_size, enable_chunked_prefill, preemption, max_model_len, num_gpu_blocks_override, cuda_graphs, frontend_input_ms, frontend_output_ms';
+  'scheduler, usage, max_num_seqs, max_num_batched_tokens, block_size, enable_chunked_prefill, preemption, max_model_len, num_gpu_blocks_override, cuda_graphs, frontend_input_ms, frontend_output_ms, swap_space_gb, enable_prefix_caching, orca_reservation, max_batch_size, batch_timeout_ms, max_queue_len, scheduling_policy';
 
 function withChange(change: (s: Record<string, any>) => void): Record<string, any> {
   const s = validScenario();
@@ -63,7 +63,7 @@ describe('parseScenarioObject rejects with one actionable line', () => {
   it.each<[string, (s: Record<string, any>) => void, string]>([
     ['negative rate', (s) => (s.workload.arrival.rate_per_s = -3), 'workload.arrival.rate_per_s: must be > 0, got -3'],
     ['rate of the wrong type', (s) => (s.workload.arrival.rate_per_s = 'fast'), 'workload.arrival.rate_per_s: must be a number > 0, got "fast"'],
-    ['scheduler typo', (s) => (s.engine = { scheduler: 'vlm' }), 'engine.scheduler: must be one of vllm, got "vlm"'],
+    ['scheduler typo', (s) => (s.engine = { scheduler: 'vlm' }), 'engine.scheduler: must be one of vllm, vllm-v0, sarathi, orca, static, dynamic, got "vlm"'],
     ['weights dtype', (s) => (s.precision = { weights: 'fp9' }), 'precision.weights: must be one of fp32, fp16, bf16, fp8, int8, int4, got "fp9"'],
     ['kv dtype', (s) => (s.precision = { kv_cache: 'int4' }), 'precision.kv_cache: must be one of fp16, bf16, fp8, got "int4"'],
     ['router', (s) => (s.cluster = { router: 'rr' }), 'cluster.router: must be one of round-robin, least-outstanding, random, got "rr"'],
