@@ -1,51 +1,292 @@
-/** Anything that holds KV blocks (a sequence). */
-export interface KvHolder {
+import { BlockKeys, type KeyedHolder } from './blockKeys.js';
+
+/** Anything that holds KV blocks: a sequence, or a bare holder in tests. */
+export interface KvHolder extends KeyedHolder {
+  /** GPU block ids in token order; `kv_blocks` is their count. */
+  blocks: number[];
   kv_blocks: number;
+  /** Blocks held in the CPU swap pool while swapped out. */
+  swapped_blocks: number;
+  /** Tokens whose KV is in the cache (writes start here). */
+  computed_tokens: number;
 }
 
+export interface BlockManagerOptions {
+  /** Keep full blocks in a hash-keyed cache and reuse them across requests (vLLM's automatic prefix caching). */
+  prefix_caching?: boolean;
+  /** Blocks in the CPU swap pool (0: no swapping). */
+  swap_blocks?: number;
+}
+
+const NONE = -1;
+
 /**
- * Paged KV cache of one replica, as vLLM V1's KV-cache manager allocates it: a request holds
- * ceil(tokens / block_size) blocks for the tokens computed so far plus those scheduled this
- * step; allocation is all-or-nothing (a request that cannot get every block it needs gets none).
- * No watermark: V1 admits while blocks last and relies on preemption.
+ * The paged KV cache of one replica. Blocks have ids, reference counts and, once full and with
+ * prefix caching on, a content key. Free blocks sit in one queue ordered by release time: a
+ * request's blocks are released tail first, so the least recently used (and, within a request,
+ * the deepest) blocks are reused first; reusing a block that still holds a cache entry evicts it
+ * (vLLM V1's free-block queue and cached-block map, vllm/v1/core/block_pool.py).
+ *
+ * Allocation is all-or-nothing. A block shared by several holders (a prefix hit, or samples forked
+ * copy-on-write) is written only after copying when it is partly filled.
  */
 export class BlockManager {
+  readonly prefix_caching: boolean;
+  readonly swap_total_blocks: number;
+  private readonly refs: Int32Array;
+  /** Token slots filled in each block (for internal fragmentation). */
+  private readonly fill: Int32Array;
+  private readonly prev: Int32Array;
+  private readonly next: Int32Array;
+  private head = NONE;
+  private tail = NONE;
   private freeCount: number;
+  private readonly keys: BlockKeys;
+  private cachedFree = 0;
+  private unusedSlots = 0;
+  private swapUsed = 0;
+  /** Cumulative counters (the engine reports per-iteration differences). */
+  evicted_blocks = 0;
+  copied_blocks = 0;
+  private readonly hits: number[] = [];
 
   constructor(
     readonly total_blocks: number,
     readonly block_size: number,
+    options: BlockManagerOptions = {},
   ) {
-    this.freeCount = total_blocks;
+    this.prefix_caching = options.prefix_caching ?? false;
+    this.swap_total_blocks = options.swap_blocks ?? 0;
+    this.refs = new Int32Array(total_blocks);
+    this.fill = new Int32Array(total_blocks);
+    this.prev = new Int32Array(total_blocks);
+    this.next = new Int32Array(total_blocks);
+    this.keys = new BlockKeys(total_blocks, block_size);
+    this.freeCount = 0;
+    for (let b = 0; b < total_blocks; b++) this.pushFree(b);
   }
 
+  /** Blocks an allocation can take: truly free plus cached-free (evictable). */
   get free_blocks(): number {
     return this.freeCount;
   }
 
+  /** Blocks referenced by at least one holder. */
   get used_blocks(): number {
     return this.total_blocks - this.freeCount;
+  }
+
+  /** Free blocks that still hold a prefix-cache entry. */
+  get cached_blocks(): number {
+    return this.cachedFree;
+  }
+
+  get swapped_blocks(): number {
+    return this.swapUsed;
+  }
+
+  get swap_free_blocks(): number {
+    return this.swap_total_blocks - this.swapUsed;
+  }
+
+  /** Token slots in referenced blocks that hold no token. */
+  get unused_slots(): number {
+    return this.unusedSlots;
   }
 
   blocksFor(tokens: number): number {
     return Math.ceil(tokens / this.block_size);
   }
 
-  /** Grow `holder` to cover `total_tokens` slots; false (and no change) when the pool is short. */
-  allocateSlots(holder: KvHolder, total_tokens: number): boolean {
-    const needed = Math.ceil(total_tokens / this.block_size) - holder.kv_blocks;
-    if (needed <= 0) return true;
-    if (needed > this.freeCount) return false;
-    this.freeCount -= needed;
-    holder.kv_blocks += needed;
+  /**
+   * Tokens of `holder`'s first `known_tokens` found in the cache: whole blocks, at most
+   * known − 1 tokens (the last token is always computed, to produce logits). The hit blocks are
+   * kept for the next `allocateSlots` call on this holder, which must follow immediately.
+   */
+  lookupPrefix(holder: KvHolder, known_tokens: number): number {
+    this.hits.length = 0;
+    if (!this.prefix_caching || holder.kv_blocks > 0) return 0;
+    const maxBlocks = Math.floor((known_tokens - 1) / this.block_size);
+    for (let j = 0; j < maxBlocks; j++) {
+      const block = this.keys.lookup(holder, j);
+      if (block === NONE) break;
+      this.hits.push(block);
+    }
+    return this.hits.length * this.block_size;
+  }
+
+  /**
+   * Grows `holder` to cover `total_tokens` slots, first taking the blocks found by the preceding
+   * `lookupPrefix` when `use_hits` is set; false (and no change) when the pool is short.
+   */
+  allocateSlots(holder: KvHolder, total_tokens: number, use_hits = false): boolean {
+    const hits = use_hits ? this.hits : undefined;
+    const hitCount = hits?.length ?? 0;
+    const have = holder.kv_blocks + hitCount;
+    const needed = Math.max(0, this.blocksFor(total_tokens) - have);
+    const cow = this.needsCopy(holder, total_tokens);
+    let evictableHits = 0;
+    for (let i = 0; i < hitCount; i++) if (this.refs[hits![i]] === 0) evictableHits++;
+    if (needed + cow + evictableHits > this.freeCount) return false;
+
+    for (let i = 0; i < hitCount; i++) this.take(hits![i], holder);
+    if (cow === 1) this.copyLast(holder);
+    const start = holder.computed_tokens;
+    for (let i = 0; i < needed; i++) this.take(this.popFree(), holder);
+    this.setFill(holder, Math.max(start, hitCount * this.block_size), total_tokens);
+    if (this.prefix_caching) this.keys.register(holder, Math.floor(total_tokens / this.block_size));
+    if (hits !== undefined) hits.length = 0;
     return true;
   }
 
+  /** Releases every block of `holder`, tail first (so its deepest blocks are evicted first). */
   free(holder: KvHolder): void {
-    this.freeCount += holder.kv_blocks;
+    const blocks = holder.blocks;
+    for (let i = blocks.length - 1; i >= 0; i--) this.release(blocks[i]);
+    blocks.length = 0;
     holder.kv_blocks = 0;
-    if (this.freeCount > this.total_blocks) {
-      throw new Error(`KV block accounting broke: ${this.freeCount} free of ${this.total_blocks}`);
+    this.keys.forget(holder);
+    if (holder.swapped_blocks > 0) {
+      this.swapUsed -= holder.swapped_blocks;
+      holder.swapped_blocks = 0;
     }
+    if (this.freeCount > this.total_blocks) throw new Error(`KV block accounting broke: ${this.freeCount} free of ${this.total_blocks}`);
+  }
+
+  /** `child` shares every block of `parent` (a sample forked after the prompt pass). */
+  fork(parent: KvHolder, child: KvHolder): void {
+    for (const b of parent.blocks) {
+      if (this.refs[b] === 0) throw new Error(`fork of a free block ${b}`);
+      this.refs[b]++;
+      child.blocks.push(b);
+    }
+    child.kv_blocks = parent.kv_blocks;
+    this.keys.inherit(parent, child, Math.floor(parent.computed_tokens / this.block_size));
+  }
+
+  /** Moves `holder`'s blocks to the CPU pool; false (no change) when the pool lacks room. */
+  swapOut(holder: KvHolder): boolean {
+    const n = holder.kv_blocks;
+    if (n > this.swap_free_blocks) return false;
+    const blocks = holder.blocks;
+    for (let i = n - 1; i >= 0; i--) this.release(blocks[i]);
+    blocks.length = 0;
+    holder.kv_blocks = 0;
+    this.keys.forget(holder);
+    holder.swapped_blocks = n;
+    this.swapUsed += n;
+    return true;
+  }
+
+  /** Brings a swapped-out holder back to fresh GPU blocks; false (no change) when the pool is short. */
+  swapIn(holder: KvHolder): boolean {
+    const n = holder.swapped_blocks;
+    if (n > this.freeCount) return false;
+    for (let i = 0; i < n; i++) this.take(this.popFree(), holder);
+    this.setFill(holder, 0, holder.computed_tokens);
+    if (this.prefix_caching) this.keys.register(holder, Math.floor(holder.computed_tokens / this.block_size));
+    this.swapUsed -= n;
+    holder.swapped_blocks = 0;
+    return true;
+  }
+
+  /** Drops a swapped-out holder's CPU copy (it will be recomputed instead). */
+  dropSwapped(holder: KvHolder): void {
+    this.swapUsed -= holder.swapped_blocks;
+    holder.swapped_blocks = 0;
+  }
+
+  /** 1 when the next write lands in a partly filled block that another holder shares. */
+  private needsCopy(holder: KvHolder, total_tokens: number): number {
+    const start = holder.computed_tokens;
+    if (start % this.block_size === 0 || total_tokens <= start || holder.kv_blocks === 0) return 0;
+    const last = holder.blocks[holder.kv_blocks - 1];
+    return this.refs[last] > 1 ? 1 : 0;
+  }
+
+  /** Copy-on-write of the holder's last block. */
+  private copyLast(holder: KvHolder): void {
+    const i = holder.kv_blocks - 1;
+    const old = holder.blocks[i];
+    const copy = this.popFree();
+    this.refs[copy] = 1;
+    this.fill[copy] = this.fill[old];
+    this.unusedSlots += this.block_size - this.fill[copy];
+    holder.blocks[i] = copy;
+    this.release(old);
+    this.copied_blocks++;
+  }
+
+  /** Sets the fill of the holder's blocks covering tokens [from, to). */
+  private setFill(holder: KvHolder, from: number, to: number): void {
+    const B = this.block_size;
+    for (let j = Math.floor(from / B); j * B < to; j++) {
+      const b = holder.blocks[j];
+      const f = Math.min(B, to - j * B);
+      if (f > this.fill[b]) {
+        this.unusedSlots -= f - this.fill[b];
+        this.fill[b] = f;
+      }
+    }
+  }
+
+  private take(block: number, holder: KvHolder): void {
+    if (this.refs[block]++ === 0) {
+      if (this.inFreeList(block)) {
+        this.unlink(block);
+        if (this.keys.hasKey(block)) this.cachedFree--;
+      }
+      this.unusedSlots += this.block_size - this.fill[block];
+    }
+    holder.blocks.push(block);
+    holder.kv_blocks++;
+  }
+
+  private release(block: number): void {
+    if (--this.refs[block] > 0) return;
+    if (this.refs[block] < 0) throw new Error(`KV block ${block} released twice`);
+    this.unusedSlots -= this.block_size - this.fill[block];
+    if (this.keys.hasKey(block)) this.cachedFree++;
+    else this.fill[block] = 0;
+    this.pushFree(block);
+  }
+
+  /** Takes the least recently released block, evicting its cache entry if it has one. */
+  private popFree(): number {
+    const b = this.head;
+    if (b === NONE) throw new Error('KV pool exhausted after a successful capacity check');
+    this.unlink(b);
+    if (this.keys.hasKey(b)) {
+      this.keys.evict(b);
+      this.cachedFree--;
+      this.evicted_blocks++;
+    }
+    this.fill[b] = 0;
+    return b;
+  }
+
+  private inFreeList(b: number): boolean {
+    return this.prev[b] !== -2;
+  }
+
+  private pushFree(b: number): void {
+    this.prev[b] = this.tail;
+    this.next[b] = NONE;
+    if (this.tail === NONE) this.head = b;
+    else this.next[this.tail] = b;
+    this.tail = b;
+    this.freeCount++;
+  }
+
+  private unlink(b: number): void {
+    const p = this.prev[b];
+    const n = this.next[b];
+    if (p === NONE) this.head = n;
+    else this.next[p] = n;
+    if (n === NONE) this.tail = p;
+    else this.prev[n] = p;
+    this.prev[b] = -2;
+    this.next[b] = -2;
+    this.freeCount--;
   }
 }

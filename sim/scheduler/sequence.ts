@@ -1,3 +1,5 @@
+import type { KeyedHolder, TokenIdentity } from '../kv/blockKeys.js';
+import type { KvHolder } from '../kv/blockManager.js';
 import type { Request } from '../workload/request.js';
 
 /**
@@ -10,7 +12,7 @@ export interface SampleGroup {
 }
 
 /** A request (or one sample of it) inside a replica: its progress through prefill and decode, and what it holds. */
-export class Sequence {
+export class Sequence implements KvHolder, KeyedHolder {
   readonly id: number;
   readonly arrival_s: number;
   readonly prompt_tokens: number;
@@ -49,6 +51,10 @@ export class Sequence {
   /** Prefill work beyond each prompt position's first pass: re-prefilled prompt and output tokens. */
   recomputed_tokens = 0;
   readonly token_times_s: Float64Array;
+  readonly identity: TokenIdentity;
+  readonly block_keys: number[] = [];
+  readonly block_checks: number[] = [];
+  registered_blocks = 0;
 
   constructor(
     readonly request: Request,
@@ -63,6 +69,16 @@ export class Sequence {
     this.sample = sample;
     this.prefill_end = request.input_tokens;
     this.token_times_s = new Float64Array(request.output_tokens);
+    const r = request as Request & { hash_ids?: number[] };
+    this.identity = {
+      id: request.id,
+      sample,
+      prompt_tokens: request.input_tokens,
+      hash_ids: r.hash_ids,
+      prefix_group: request.prefix_group,
+      prefix_tokens: request.prefix_tokens,
+      session: request.session,
+    };
   }
 
   /** Prompt plus generated tokens: what the model has seen or must see. */

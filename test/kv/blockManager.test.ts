@@ -1,10 +1,34 @@
 import { describe, expect, it } from 'vitest';
-import { BlockManager } from '../../sim/kv/blockManager.js';
+import type { TokenIdentity } from '../../sim/kv/blockKeys.js';
+import { BlockManager, type KvHolder } from '../../sim/kv/blockManager.js';
 
-describe('BlockManager', () => {
+type Holder = KvHolder & { identity: TokenIdentity };
+
+function holder(identity: Partial<TokenIdentity> = {}): Holder {
+  return {
+    identity: { id: 0, sample: 0, prompt_tokens: 1000, ...identity },
+    blocks: [],
+    kv_blocks: 0,
+    swapped_blocks: 0,
+    computed_tokens: 0,
+    block_keys: [],
+    block_checks: [],
+    registered_blocks: 0,
+  };
+}
+
+/** Admits `h` with `known` tokens the way V1 does: prefix lookup, then allocate for the rest; returns hit tokens. */
+function admit(kv: BlockManager, h: Holder, known: number): number {
+  const hit = kv.lookupPrefix(h, known);
+  if (!kv.allocateSlots(h, known, true)) return -1;
+  h.computed_tokens = known;
+  return hit;
+}
+
+describe('BlockManager without prefix caching', () => {
   it('holds ceil(tokens / block_size) blocks and grows only by the difference', () => {
     const kv = new BlockManager(10, 16);
-    const seq = { kv_blocks: 0 };
+    const seq = holder();
     expect(kv.allocateSlots(seq, 17)).toBe(true);
     expect(seq.kv_blocks).toBe(2);
     expect(kv.allocateSlots(seq, 32)).toBe(true);
@@ -12,12 +36,14 @@ describe('BlockManager', () => {
     expect(kv.allocateSlots(seq, 33)).toBe(true);
     expect(seq.kv_blocks).toBe(3);
     expect(kv.free_blocks).toBe(7);
+    // 33 tokens in 3 blocks of 16: 15 slots unused.
+    expect(kv.unused_slots).toBe(15);
   });
 
   it('allocates all or nothing', () => {
     const kv = new BlockManager(4, 16);
-    const a = { kv_blocks: 0 };
-    const b = { kv_blocks: 0 };
+    const a = holder();
+    const b = holder({ id: 1 });
     expect(kv.allocateSlots(a, 48)).toBe(true);
     expect(kv.allocateSlots(b, 33)).toBe(false);
     expect(b.kv_blocks).toBe(0);
@@ -25,5 +51,143 @@ describe('BlockManager', () => {
     kv.free(a);
     expect(kv.free_blocks).toBe(4);
     expect(a.kv_blocks).toBe(0);
+    expect(kv.unused_slots).toBe(0);
+  });
+
+  it('never finds a prefix', () => {
+    const kv = new BlockManager(100, 16);
+    const a = holder({ prefix_group: 1, prefix_tokens: 512 });
+    admit(kv, a, 600);
+    kv.free(a);
+    expect(admit(kv, holder({ id: 1, prefix_group: 1, prefix_tokens: 512 }), 600)).toBe(0);
+    expect(kv.cached_blocks).toBe(0);
+  });
+});
+
+describe('BlockManager prefix cache', () => {
+  it('shares full blocks of a common system prompt, capped at prompt − 1 tokens', () => {
+    const kv = new BlockManager(100, 16, { prefix_caching: true });
+    const a = holder({ id: 0, prefix_group: 3, prefix_tokens: 100 });
+    expect(admit(kv, a, 150)).toBe(0);
+    expect(kv.used_blocks).toBe(10); // ceil(150 / 16)
+    // b shares the first 100 tokens: 6 full blocks (96 tokens); block 6 mixes shared and own tokens.
+    const b = holder({ id: 1, prefix_group: 3, prefix_tokens: 100 });
+    expect(admit(kv, b, 150)).toBe(96);
+    expect(kv.used_blocks).toBe(10 + 4);
+    // Another group shares nothing.
+    expect(admit(kv, holder({ id: 2, prefix_group: 4, prefix_tokens: 100 }), 150)).toBe(0);
+    // A prompt that is exactly 6 shared blocks still computes its last token: hit 80, not 96.
+    const d = holder({ id: 3, prefix_group: 3, prefix_tokens: 100 });
+    expect(admit(kv, d, 96)).toBe(80);
+  });
+
+  it('keeps released blocks as cached-free, reuses them on a hit and evicts least recently released first', () => {
+    const kv = new BlockManager(8, 16, { prefix_caching: true });
+    const a = holder({ id: 0, session: 7 });
+    admit(kv, a, 64); // 4 blocks, all full
+    kv.free(a);
+    expect(kv.used_blocks).toBe(0);
+    expect(kv.cached_blocks).toBe(4);
+    expect(kv.free_blocks).toBe(8);
+    // The next turn of session 7 extends the stream (100 tokens): all 4 of a's blocks hit.
+    const next = holder({ id: 1, session: 7 });
+    expect(admit(kv, next, 100)).toBe(64);
+    expect(kv.cached_blocks).toBe(0);
+    expect(kv.used_blocks).toBe(7);
+    kv.free(next);
+    expect(kv.cached_blocks).toBe(6); // blocks 0..5 are full and keyed; block 6 holds 4 tokens
+    // A 128-token unrelated request needs all 8 blocks: every cached entry is evicted.
+    const big = holder({ id: 2 });
+    const evictedBefore = kv.evicted_blocks;
+    expect(admit(kv, big, 128)).toBe(0);
+    expect(kv.evicted_blocks - evictedBefore).toBeGreaterThan(0);
+    expect(kv.cached_blocks).toBe(0);
+    kv.free(big);
+    expect(admit(kv, holder({ id: 3, session: 7 }), 64)).toBe(0);
+  });
+
+  it('evicts in release order, a request tail first', () => {
+    const kv = new BlockManager(4, 16, { prefix_caching: true });
+    const a = holder({ id: 0, session: 1 });
+    const b = holder({ id: 1, session: 2 });
+    admit(kv, a, 32);
+    admit(kv, b, 32);
+    kv.free(a); // released: a1, a0
+    kv.free(b); // then b1, b0
+    const c = holder({ id: 2 });
+    expect(admit(kv, c, 16)).toBe(0); // takes a1
+    expect(kv.evicted_blocks).toBe(1);
+    expect(admit(kv, holder({ id: 3, session: 1 }), 40)).toBe(16); // a0 survives, a1 is gone
+    // It took a0 back plus two new blocks, evicting b1 then b0.
+    expect(kv.evicted_blocks).toBe(3);
+    expect(kv.used_blocks).toBe(4);
+  });
+
+  it('Mooncake hash_ids: blocks match by 512-token id and offset', () => {
+    const kv = new BlockManager(400, 16, { prefix_caching: true });
+    const a = holder({ id: 0, hash_ids: [10, 11, 12] });
+    admit(kv, a, 1500);
+    // Same first two 512-blocks, different third: 1024 tokens shared (64 blocks).
+    expect(admit(kv, holder({ id: 1, hash_ids: [10, 11, 99] }), 1500)).toBe(1024);
+    // Different first id: the chain breaks at once even though later ids agree.
+    expect(admit(kv, holder({ id: 2, hash_ids: [5, 11, 12] }), 1500)).toBe(0);
+  });
+
+  it('counts evictable hits against the free pool (all or nothing)', () => {
+    const kv = new BlockManager(4, 16, { prefix_caching: true });
+    const a = holder({ id: 0, session: 1 });
+    admit(kv, a, 48);
+    kv.free(a);
+    const hog = holder({ id: 5 });
+    expect(kv.allocateSlots(hog, 16)).toBe(true); // takes the one never-used block
+    // b hits 2 cached blocks but needs 2 more: 2 evictable + 2 new > 3 free → refused, nothing changes.
+    const b = holder({ id: 1, session: 1 });
+    expect(admit(kv, b, 64)).toBe(-1);
+    expect(b.kv_blocks).toBe(0);
+    expect(kv.free_blocks).toBe(3);
+  });
+});
+
+describe('BlockManager copy-on-write and swap', () => {
+  it('a forked sample shares every block and copies the partly filled last one on its first write', () => {
+    const kv = new BlockManager(100, 16);
+    const parent = holder();
+    kv.allocateSlots(parent, 1000);
+    parent.computed_tokens = 1000;
+    const children = [1, 2, 3].map((s) => holder({ sample: s }));
+    for (const c of children) {
+      kv.fork(parent, c);
+      c.computed_tokens = 1000;
+    }
+    expect(kv.used_blocks).toBe(63); // ceil(1000 / 16): four samples, one prompt's blocks
+    for (const s of [parent, ...children]) expect(kv.allocateSlots(s, 1001)).toBe(true);
+    // Three writers copied the shared last block; the last writer found it unshared.
+    expect(kv.copied_blocks).toBe(3);
+    expect(kv.used_blocks).toBe(66);
+    for (const s of [parent, ...children]) kv.free(s);
+    expect(kv.used_blocks).toBe(0);
+    expect(kv.free_blocks).toBe(100);
+  });
+
+  it('swaps blocks out to the CPU pool and back, and refuses when a pool is short', () => {
+    const kv = new BlockManager(10, 16, { swap_blocks: 5 });
+    const a = holder();
+    kv.allocateSlots(a, 70);
+    a.computed_tokens = 70;
+    expect(kv.swapOut(a)).toBe(true);
+    expect(a.swapped_blocks).toBe(5);
+    expect(kv.swapped_blocks).toBe(5);
+    expect(kv.used_blocks).toBe(0);
+    const b = holder({ id: 1 });
+    kv.allocateSlots(b, 100);
+    expect(kv.swapOut(b)).toBe(false); // 7 blocks > 0 CPU blocks left
+    expect(kv.swapIn(a)).toBe(false); // 5 needed, 3 free
+    kv.free(b);
+    expect(kv.swapIn(a)).toBe(true);
+    expect(a.kv_blocks).toBe(5);
+    expect(kv.swapped_blocks).toBe(0);
+    expect(kv.unused_slots).toBe(80 - 70);
+    kv.free(a);
+    expect(kv.free_blocks).toBe(10);
   });
 });

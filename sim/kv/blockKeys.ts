@@ -1,0 +1,188 @@
+/**
+ * Content keys of full KV blocks, for prefix caching. The simulator never sees token ids, so a
+ * token is identified by where it came from (see `TokenIdentity`); a block's key chains the
+ * previous block's key with the identities of its tokens, so equal keys mean equal prefixes.
+ *
+ * Keys are 53-bit numbers built from two 32-bit hash lanes, and a third lane is kept per block
+ * as a check: a lookup hits only when both agree, so a false hit needs an ~85-bit collision. A
+ * collision of the 53-bit key alone merely leaves the second block uncached.
+ */
+
+/** Where a sequence's tokens come from; position p resolves to the first rule that applies. */
+export interface TokenIdentity {
+  /** Request id. */
+  id: number;
+  /** Sample index: samples > 0 have their own output tokens after the shared prompt. */
+  sample: number;
+  prompt_tokens: number;
+  /** Mooncake: one id per 512-token block of the prompt. */
+  hash_ids?: number[];
+  /** A shared system prompt of `prefix_tokens` tokens. */
+  prefix_group?: number;
+  prefix_tokens?: number;
+  /** A multi-turn session: its turns extend one token stream. */
+  session?: number;
+}
+
+export interface KeyedHolder {
+  readonly identity: TokenIdentity;
+  /** Keys of blocks 0, 1, … computed so far (content never changes, so they survive preemption). */
+  readonly block_keys: number[];
+  readonly block_checks: number[];
+  /** Blocks 0 … registered_blocks − 1 were offered to the cache (reset when the blocks are released). */
+  registered_blocks: number;
+}
+
+const MOONCAKE_BLOCK_TOKENS = 512;
+const NONE = -1;
+const TWO_21 = 2 ** 21;
+const TWO_32 = 2 ** 32;
+
+function mix(h: number, v: number): number {
+  h = Math.imul(h ^ v, 0x9e3779b1);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x85ebca77);
+  return h ^ (h >>> 13);
+}
+
+export class BlockKeys {
+  private readonly map = new Map<number, number>();
+  private readonly keyOf: Float64Array;
+  private readonly checkOf: Int32Array;
+  // Hash lanes of the block being keyed (fields, so computing a key allocates nothing).
+  private l1 = 0;
+  private l2 = 0;
+  private l3 = 0;
+
+  constructor(
+    total_blocks: number,
+    private readonly block_size: number,
+  ) {
+    this.keyOf = new Float64Array(total_blocks).fill(NaN);
+    this.checkOf = new Int32Array(total_blocks);
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  hasKey(block: number): boolean {
+    return this.keyOf[block] === this.keyOf[block];
+  }
+
+  /** The cached block holding `holder`'s block j, or −1. */
+  lookup(holder: KeyedHolder, j: number): number {
+    this.ensure(holder, j + 1);
+    const block = this.map.get(holder.block_keys[j]);
+    return block !== undefined && this.checkOf[block] === holder.block_checks[j] ? block : NONE;
+  }
+
+  /** Offers `holder`'s blocks below `full_blocks` (all full) to the cache. */
+  register(holder: KeyedHolder & { blocks: number[] }, full_blocks: number): void {
+    if (full_blocks <= holder.registered_blocks) return;
+    this.ensure(holder, full_blocks);
+    for (let j = holder.registered_blocks; j < full_blocks; j++) {
+      const block = holder.blocks[j];
+      const key = holder.block_keys[j];
+      if (this.hasKey(block) || this.map.has(key)) continue;
+      this.map.set(key, block);
+      this.keyOf[block] = key;
+      this.checkOf[block] = holder.block_checks[j];
+    }
+    holder.registered_blocks = full_blocks;
+  }
+
+  forget(holder: KeyedHolder): void {
+    holder.registered_blocks = 0;
+  }
+
+  /** A forked child shares its parent's first `full_blocks` blocks, already registered. */
+  inherit(parent: KeyedHolder, child: KeyedHolder, full_blocks: number): void {
+    child.registered_blocks = Math.min(parent.registered_blocks, full_blocks);
+  }
+
+  evict(block: number): void {
+    const key = this.keyOf[block];
+    if (this.map.get(key) === block) this.map.delete(key);
+    this.keyOf[block] = NaN;
+  }
+
+  /** Computes keys up to block `count` − 1. */
+  private ensure(holder: KeyedHolder, count: number): void {
+    const keys = holder.block_keys;
+    const checks = holder.block_checks;
+    const B = this.block_size;
+    for (let j = keys.length; j < count; j++) {
+      if (j === 0) {
+        this.l1 = 0x243f6a88;
+        this.l2 = 0x85a308d3;
+        this.l3 = 0x13198a2e;
+      } else {
+        const prev = keys[j - 1];
+        this.l1 = Math.floor(prev / TWO_21) | 0;
+        this.l2 = prev % TWO_21 | 0;
+        this.l3 = checks[j - 1];
+      }
+      this.mixTokens(holder.identity, j * B, (j + 1) * B);
+      keys.push((this.l1 >>> 0) * TWO_21 + (this.l2 >>> 11));
+      checks.push(this.l3);
+    }
+  }
+
+  /** Mixes the identities of tokens [start, end) into the lanes, one run of same-source tokens at a time. */
+  private mixTokens(id: TokenIdentity, start: number, end: number): void {
+    const prompt = id.prompt_tokens;
+    const ownOutput = id.sample > 0;
+    let p = start;
+    while (p < end) {
+      let tag: number;
+      let source: number;
+      let offset = p;
+      // Shared sources stop at the prompt's end for samples > 0, whose output is their own.
+      let runEnd = ownOutput && p < prompt ? Math.min(end, prompt) : end;
+      const hashIds = id.hash_ids;
+      if (ownOutput && p >= prompt) {
+        tag = 5;
+        source = id.id * 65536 + id.sample;
+      } else if (hashIds !== undefined && p < hashIds.length * MOONCAKE_BLOCK_TOKENS) {
+        tag = 1;
+        const k = Math.floor(p / MOONCAKE_BLOCK_TOKENS);
+        source = hashIds[k];
+        offset = p - k * MOONCAKE_BLOCK_TOKENS;
+        runEnd = Math.min(runEnd, (k + 1) * MOONCAKE_BLOCK_TOKENS);
+      } else if (id.prefix_group !== undefined && p < (id.prefix_tokens ?? 0)) {
+        tag = 2;
+        source = id.prefix_group;
+        runEnd = Math.min(runEnd, id.prefix_tokens as number);
+      } else if (id.session !== undefined) {
+        tag = 3;
+        source = id.session;
+      } else {
+        tag = 4;
+        source = id.id;
+      }
+      this.mixRun(tag, source, offset, runEnd - p);
+      p = runEnd;
+    }
+  }
+
+  private mixRun(tag: number, source: number, offset: number, length: number): void {
+    const lo = source | 0;
+    const hi = Math.floor(source / TWO_32) | 0;
+    let a = mix(this.l1, tag);
+    a = mix(a, lo);
+    a = mix(a, hi);
+    a = mix(a, offset);
+    this.l1 = mix(a, length);
+    let b = mix(this.l2 ^ 0x5bd1e995, length);
+    b = mix(b, offset);
+    b = mix(b, hi);
+    b = mix(b, lo);
+    this.l2 = mix(b, tag);
+    let c = mix(this.l3 + 0x68e31da4, offset ^ 0x1b873593);
+    c = mix(c, tag * 0x3c6ef372);
+    c = mix(c, lo ^ 0xcc9e2d51);
+    c = mix(c, hi);
+    this.l3 = mix(c, length ^ 0x7f4a7c15);
+  }
+}
