@@ -1,0 +1,145 @@
+import { Deque } from '../engine/deque.js';
+import type { BlockManager } from '../kv/blockManager.js';
+import { addDecode, addPrefillChunk, emptyBatch, resetBatch } from '../latency/batch.js';
+import { emptyPlan, type ReplicaScheduler, type SchedulerLimits, type StepPlan } from './scheduler.js';
+import type { Sequence } from './sequence.js';
+
+/** The smallest power of two ≥ n (1 for n ≤ 1). */
+export function nextPowerOfTwo(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+/**
+ * KV tokens reserved for `seq` at admission by the policies that reserve up front (Orca, static,
+ * dynamic), per `limits.orca_reservation`:
+ * - `max`: prompt + the client's max_tokens, else max_model_len (what a real server must assume);
+ * - `pow2`: prompt + the smallest power of two ≥ the output length, capped at `max`;
+ * - `oracle`: prompt + the exact output length (knows the future: a bound no real reservation beats).
+ * Every rule covers the prompt + output − 1 tokens a sequence ever holds, because the engine rejects
+ * prompt + output > max_model_len upstream and the workload cuts output to max_tokens.
+ */
+export function reservedTokens(seq: Sequence, limits: SchedulerLimits): number {
+  const max = seq.maxTotalTokens(limits.max_model_len);
+  switch (limits.orca_reservation) {
+    case 'max':
+      return max;
+    case 'pow2':
+      return Math.min(max, seq.prompt_tokens + nextPowerOfTwo(seq.output_tokens));
+    case 'oracle':
+      return seq.prompt_tokens + seq.output_tokens;
+  }
+}
+
+/** Schedules `seq`'s whole remaining prompt (no chunking) in `plan`. */
+export function addWholePrompt(plan: StepPlan, seq: Sequence, now_s: number): number {
+  const n = seq.known_tokens - seq.computed_tokens;
+  seq.scheduled_tokens = n;
+  seq.notePrefillChunk(n);
+  if (Number.isNaN(seq.first_scheduled_s)) seq.first_scheduled_s = now_s;
+  addPrefillChunk(plan.batch, n, seq.computed_tokens, true);
+  plan.scheduled.push(seq);
+  return n;
+}
+
+/**
+ * Schedules one decode token for `seq`. Its blocks were reserved at admission, so growing to the
+ * new context is a no-op; a failure means a reservation smaller than the sequence, a broken invariant.
+ */
+export function addDecodeToken(plan: StepPlan, kv: BlockManager, seq: Sequence): void {
+  const context = seq.computed_tokens + 1;
+  if (!kv.allocateSlots(seq, context)) {
+    throw new Error(`KV reservation of request ${seq.id} (${seq.kv_blocks} blocks) is short of its ${context}-token context`);
+  }
+  seq.scheduled_tokens = 1;
+  addDecode(plan.batch, context);
+  plan.scheduled.push(seq);
+}
+
+/** Keeps the sequences that have not generated every output token, in order (no allocation). */
+export function dropFinished(running: Sequence[]): void {
+  let kept = 0;
+  for (let i = 0; i < running.length; i++) {
+    const seq = running[i];
+    if (seq.generated_tokens < seq.output_tokens) running[kept++] = seq;
+  }
+  running.length = kept;
+}
+
+/**
+ * Request-level batching (static, dynamic): while a batch runs, nothing joins it; every step
+ * decodes its unfinished members until the last one finishes. A finished member's slot stays
+ * idle: it is no longer scheduled and costs nothing (a real padded engine such as
+ * FasterTransformer still computes it, so this is optimistic for the policy). Prompts are
+ * ragged, not padded, for the same reason. Then, when `readyToDispatch` allows, the next batch
+ * takes up to `max_batch_size` waiting requests FCFS whose KV reservation (`reservedTokens`,
+ * the `orca_reservation` rule) fits; the first that does not fit ends the batch (no skipping).
+ * The whole batch prefills its whole prompts in one step, with no token budget. Priorities are
+ * ignored (FCFS), nothing is preempted, nothing is swapped.
+ */
+export abstract class RequestLevelScheduler implements ReplicaScheduler {
+  protected readonly waiting = new Deque<Sequence>();
+  private readonly running: Sequence[] = [];
+  private readonly plan: StepPlan = emptyPlan(emptyBatch());
+
+  constructor(
+    private readonly kv: BlockManager,
+    protected readonly limits: SchedulerLimits,
+  ) {}
+
+  get waiting_count(): number {
+    return this.waiting.size;
+  }
+  get running_count(): number {
+    return this.running.length;
+  }
+  get swapped_count(): number {
+    return 0;
+  }
+
+  enqueue(seq: Sequence): void {
+    this.waiting.pushBack(seq);
+  }
+
+  /**
+   * Whether an idle replica dispatches the waiting requests now; when not, it sets
+   * `plan.wake_at_s` to the time it wants to be asked again.
+   */
+  protected abstract readyToDispatch(now_s: number, plan: StepPlan): boolean;
+
+  /** Called for each request taken from the front of the waiting queue into a batch. */
+  protected onDispatch(): void {}
+
+  schedule(now_s: number): StepPlan {
+    const plan = this.plan;
+    plan.scheduled.length = 0;
+    plan.preempted = 0;
+    plan.wake_at_s = NaN;
+    resetBatch(plan.batch);
+    const running = this.running;
+
+    if (running.length > 0) {
+      for (let i = 0; i < running.length; i++) addDecodeToken(plan, this.kv, running[i]);
+      return plan;
+    }
+    if (this.waiting.size === 0 || !this.readyToDispatch(now_s, plan)) return plan;
+    while (this.waiting.size > 0 && running.length < this.limits.max_batch_size) {
+      const seq = this.waiting.peekFront() as Sequence;
+      if (!this.kv.allocateSlots(seq, reservedTokens(seq, this.limits))) break;
+      this.waiting.popFront();
+      this.onDispatch();
+      running.push(seq);
+      addWholePrompt(plan, seq, now_s);
+    }
+    return plan;
+  }
+
+  afterStep(): void {
+    dropFinished(this.running);
+  }
+
+  cancelWaiting(seq: Sequence): boolean {
+    return Number.isNaN(seq.first_scheduled_s) && this.waiting.remove(seq);
+  }
+}
