@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { BlockManager } from '../../sim/kv/blockManager.js';
+import { DYNAMIC, DynamicScheduler } from '../../sim/scheduler/dynamic.js';
+import type { SchedulerLimits } from '../../sim/scheduler/scheduler.js';
+import { Sequence } from '../../sim/scheduler/sequence.js';
+
+const LIMITS: SchedulerLimits = {
+  max_num_seqs: 256,
+  max_num_batched_tokens: 8192,
+  enable_chunked_prefill: false,
+  preemption: 'recompute',
+  scheduling_policy: 'fcfs',
+  max_model_len: 1024,
+  orca_reservation: 'oracle',
+  max_batch_size: 3,
+  batch_timeout_s: 0.5,
+};
+
+function seq(id: number, prompt = 10, output = 2): Sequence {
+  return new Sequence({ id, arrival_s: 0, input_tokens: prompt, output_tokens: output }, 0);
+}
+
+function setup(limits: Partial<SchedulerLimits> = {}) {
+  const kv = new BlockManager(1000, 16);
+  return { kv, sched: new DynamicScheduler(kv, { ...LIMITS, ...limits }) };
+}
+
+/** Forms and applies one step the way the replica does; returns the scheduled ids. */
+function step(kv: BlockManager, sched: DynamicScheduler, now_s: number): number[] {
+  const plan = sched.schedule(now_s);
+  const ran = plan.scheduled.map((s) => s.id);
+  for (const s of plan.scheduled) {
+    s.computed_tokens += s.scheduled_tokens;
+    s.scheduled_tokens = 0;
+    if (s.computed_tokens === s.known_tokens) {
+      s.generated_tokens++;
+      if (s.generated_tokens === s.output_tokens) kv.free(s);
+    }
+  }
+  sched.afterStep();
+  return ran;
+}
+
+describe('dynamic batching', () => {
+  it('waits for the oldest request’s time-out, asking to be woken then', () => {
+    const { kv, sched } = setup();
+    sched.enqueue(seq(0));
+    let plan = sched.schedule(1);
+    expect(plan.scheduled).toEqual([]);
+    expect(plan.wake_at_s).toBe(1.5);
+    sched.enqueue(seq(1));
+    plan = sched.schedule(1.2);
+    expect(plan.scheduled).toEqual([]);
+    expect(plan.wake_at_s).toBe(1.5); // still the oldest's deadline
+    expect(step(kv, sched, 1.5)).toEqual([0, 1]);
+    expect(sched.schedule(1.6).wake_at_s).toBeNaN();
+  });
+
+  it('dispatches at once when max_batch_size requests wait', () => {
+    const { kv, sched } = setup();
+    sched.enqueue(seq(0));
+    expect(sched.schedule(0).scheduled).toEqual([]);
+    sched.enqueue(seq(1));
+    sched.enqueue(seq(2));
+    sched.enqueue(seq(3));
+    expect(step(kv, sched, 0.1)).toEqual([0, 1, 2]);
+    expect(sched.waiting_count).toBe(1);
+  });
+
+  it('with a zero time-out dispatches whatever waits, like static batching', () => {
+    const { kv, sched } = setup({ batch_timeout_s: 0 });
+    sched.enqueue(seq(0));
+    expect(step(kv, sched, 3)).toEqual([0]);
+  });
+
+  it('stamps requests that arrive during a batch, and holds them until the batch ends', () => {
+    const { kv, sched } = setup({ max_batch_size: 2, batch_timeout_s: 1 });
+    sched.enqueue(seq(0, 10, 3));
+    sched.enqueue(seq(1, 10, 3));
+    expect(step(kv, sched, 0)).toEqual([0, 1]);
+    sched.enqueue(seq(2));
+    expect(step(kv, sched, 0.1)).toEqual([0, 1]); // request 2 enters the queue at 0.1
+    expect(step(kv, sched, 0.2)).toEqual([0, 1]); // the batch ends
+    const plan = sched.schedule(0.3);
+    expect(plan.scheduled).toEqual([]);
+    expect(plan.wake_at_s).toBe(1.1);
+    expect(step(kv, sched, 1.1)).toEqual([2]);
+  });
+
+  it('cancelWaiting drops the request’s queue-entry time too', () => {
+    const { kv, sched } = setup();
+    const [a, b] = [seq(0), seq(1)];
+    sched.enqueue(a);
+    sched.schedule(0);
+    sched.enqueue(b);
+    expect(sched.schedule(0.4).wake_at_s).toBe(0.5);
+    expect(sched.cancelWaiting(a)).toBe(true);
+    expect(sched.cancelWaiting(a)).toBe(false);
+    expect(sched.schedule(0.5).wake_at_s).toBe(0.9);
+    expect(step(kv, sched, 0.9)).toEqual([1]);
+    expect(sched.cancelWaiting(b)).toBe(false);
+  });
+
+  it('cancelWaiting of a request no schedule call has seen yet', () => {
+    const { kv, sched } = setup();
+    const [a, b] = [seq(0), seq(1)];
+    sched.enqueue(a);
+    sched.schedule(0);
+    sched.enqueue(b);
+    expect(sched.cancelWaiting(b)).toBe(true);
+    expect(sched.schedule(0.2).wake_at_s).toBe(0.5);
+    expect(step(kv, sched, 0.5)).toEqual([0]);
+  });
+
+  it('has a factory for the registry', () => {
+    expect(DYNAMIC.samples).toBe('separate');
+    expect(DYNAMIC.create(new BlockManager(10, 16), LIMITS)).toBeInstanceOf(DynamicScheduler);
+  });
+});
