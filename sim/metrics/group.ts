@@ -22,10 +22,11 @@ export function meetsSlo(row: RequestRow, slo: SloTargets): boolean {
 }
 
 /**
- * Running totals and latency samples of one set of requests (a replica, or those rejected
- * before routing). Latency samples hold only *measured* finished requests: those arriving at or
- * after warmup that completed (timed-out and rejected ones are counted apart, as SLO misses).
- * `itl_s` is filled by `requestRow`, which computes the gaps anyway; see `pooledGaps`.
+ * Running totals and latency samples of one set of requests (a replica, those rejected before
+ * routing, or a priority class). Latency samples hold only *measured* finished requests: those
+ * arriving at or after warmup that completed (timed-out and rejected ones are counted apart, as
+ * SLO misses). `itl_s` is filled by `requestRow`, which computes the gaps anyway; see
+ * `pooledGaps` (a priority class's stays empty: its gaps are gathered from the replicas' pools).
  */
 export class GroupAccumulator {
   requests = 0;
@@ -34,8 +35,9 @@ export class GroupAccumulator {
   timed_out = 0;
   preemptions = 0;
   finished_input_tokens = 0;
+  /** Tokens the client received: output_tokens × samples. */
   finished_output_tokens = 0;
-  /** Prefix-cache tokens over requests that were scheduled at least once. */
+  /** Prefix-cache lookups over requests scheduled at least once: input_tokens × sequences. */
   scheduled_input_tokens = 0;
   cached_tokens = 0;
   measured = 0;
@@ -44,7 +46,12 @@ export class GroupAccumulator {
   readonly tpot_s = new F64List();
   readonly e2e_s = new F64List();
   readonly queueing_delay_s = new F64List();
-  readonly itl_s = new F64List(1 << 14);
+  readonly itl_s: F64List;
+
+  /** `gaps`: whether this group pools ITL gaps itself (a replica does, a priority class does not). */
+  constructor(gaps = true) {
+    this.itl_s = new F64List(gaps ? 1 << 14 : 1);
+  }
 
   /** Where `requestRow` should append this request's gaps, if they belong in the ITL pool. */
   pooledGaps(o: RequestOutcome, measured: boolean): F64List | undefined {
@@ -57,11 +64,12 @@ export class GroupAccumulator {
     if (o.status === 'finished') {
       this.finished++;
       this.finished_input_tokens += o.input_tokens;
-      this.finished_output_tokens += o.output_tokens;
+      this.finished_output_tokens += o.output_tokens * o.samples;
     } else if (o.status === 'rejected') this.rejected++;
     else this.timed_out++;
     if (row.first_scheduled_s !== null) {
-      this.scheduled_input_tokens += o.input_tokens;
+      // Every generated sequence's prompt is looked up in the prefix cache.
+      this.scheduled_input_tokens += o.input_tokens * o.sequences;
       this.cached_tokens += o.cached_tokens;
     }
     if (!measured) return;
@@ -77,7 +85,10 @@ export class GroupAccumulator {
 
 export interface GroupSummary {
   requests: { total: number; finished: number; rejected: number; timed_out: number; measured: number };
-  /** Tokens of finished requests (input includes prefix-cache hits). */
+  /**
+   * Tokens of finished requests: input once per request (prefix-cache hits included), output as
+   * received by the client (one sample's output_tokens × samples).
+   */
   tokens: { input: number; output: number };
   throughput: { requests_per_s: number | null; output_tokens_per_s: number | null; total_tokens_per_s: number | null };
   ttft_s: Stats;
@@ -87,6 +98,11 @@ export interface GroupSummary {
   queueing_delay_s: Stats;
   slo: { met: number; attainment: number | null; goodput_req_per_s: number | null };
   preemptions: number;
+  /**
+   * Over requests scheduled at least once: `input_tokens` = prompt tokens looked up, input_tokens
+   * × sequences (each generated sequence's prompt is one lookup); `cached_tokens` = those found;
+   * hit_rate = cached_tokens ÷ input_tokens.
+   */
   prefix_cache: { hit_rate: number | null; cached_tokens: number; input_tokens: number };
 }
 
@@ -128,6 +144,15 @@ function joinSegments(lists: readonly F64List[]): { all: Float64Array; segments:
     return all.subarray(at - l.length, at);
   });
   return { all, segments };
+}
+
+/**
+ * A priority class: its own TTFT/TPOT/E2E/queueing samples (reordered in place) and the ITL gaps
+ * gathered for it from the replicas' pools.
+ */
+export function summarizeClass(g: GroupAccumulator, itl_s: Stats, makespan_s: number | null, window_s: number | null): GroupSummary {
+  const latency = METRICS.map((m) => (m === 'itl_s' ? itl_s : summarize(g[m].view())));
+  return summarizeGroups([g], latency, makespan_s, window_s);
 }
 
 /** Counts of `groups` summed; latency statistics given (ordered as METRICS). */

@@ -12,23 +12,33 @@ export interface RequestOutcome {
   replica: number;
   arrival_s: number;
   input_tokens: number;
-  /** Tokens actually produced (fewer than requested when timed out). */
+  /**
+   * Tokens of one sample actually produced (fewer than requested when timed out): a request
+   * with `samples` > 1 returns `output_tokens × samples` tokens to the client.
+   */
   output_tokens: number;
+  /** Prompt tokens found in the prefix cache, summed over the request's `sequences` (each generated sequence's prompt is one lookup). */
   cached_tokens: number;
   /** NaN if never scheduled. */
   first_scheduled_s: number;
-  /** Emission time of each output token, ascending. */
+  /** The request's token times, one per output token index (not one per sample), ascending. */
   token_times_s: Float64Array | readonly number[];
   preemptions: number;
   status: RequestStatus;
   /** When the request left: completion, rejection or time-out. */
   finish_s: number;
+  /** Scheduling priority; lower is more important, 0 by default. */
+  priority: number;
+  /** Samples returned to the client (n), ≥ 1. */
+  samples: number;
+  /** Sequences generated (best_of), ≥ `samples`. */
+  sequences: number;
 }
 
 /**
  * One requests.arrow row. Definitions (DESIGN.md "Output contract"): ttft and e2e from arrival;
- * tpot = (e2e − ttft) ÷ (output_tokens − 1); ITL statistics over the gaps between consecutive
- * token times, type-7 percentiles (see stats.ts).
+ * tpot = (e2e − ttft) ÷ (output_tokens − 1), per sample stream (output_tokens is one sample's
+ * length); ITL statistics over the gaps between consecutive token times, type-7 percentiles (see stats.ts).
  * Null rules: first_token_s/ttft_s without a token; e2e_s and tpot_s unless finished (a cut-off
  * response has no end-to-end latency); tpot_s with ≤ 1 token; ITL fields with < 2 tokens.
  */
@@ -51,6 +61,8 @@ export interface RequestRow {
   itl_max_s: number | null;
   preemptions: number;
   status: RequestStatus;
+  priority: number;
+  samples: number;
 }
 
 /** One engine iteration (iterations.arrow row). */
@@ -68,6 +80,18 @@ export interface IterationRecord {
   running: number;
   swapped: number;
   preempted: number;
+  /** GPU blocks holding a prefix-cache entry and no reference: free, but reusable on a hit. */
+  kv_blocks_cached: number;
+  /** Blocks held in the CPU swap pool. */
+  kv_blocks_swapped: number;
+  /** Internal fragmentation: token slots of allocated GPU blocks that hold no token. */
+  kv_slots_unused: number;
+  /** Blocks moved CPU → GPU by this iteration. */
+  swap_in_blocks: number;
+  /** Blocks moved GPU → CPU by this iteration. */
+  swap_out_blocks: number;
+  /** Prefix-cache entries evicted by this iteration. */
+  kv_blocks_evicted: number;
 }
 
 // Integer columns are int32, not uint32: analysts subtract them (pandas/numpy wrap unsigned).
@@ -90,15 +114,18 @@ export const REQUEST_COLUMNS: readonly ColumnSpec[] = [
   { name: 'itl_max_s', kind: 'f64' },
   { name: 'preemptions', kind: 'i32' },
   { name: 'status', kind: 'dict', values: REQUEST_STATUSES },
+  { name: 'priority', kind: 'i32' },
+  { name: 'samples', kind: 'i32' },
 ];
 
 export const ITERATION_COLUMNS: readonly ColumnSpec[] = [
   { name: 'replica', kind: 'i32' },
   { name: 'start_s', kind: 'f64' },
   { name: 'end_s', kind: 'f64' },
-  ...['prefill_seqs', 'decode_seqs', 'prefill_tokens', 'decode_tokens', 'kv_blocks_used', 'kv_blocks_total', 'waiting', 'running', 'swapped', 'preempted'].map(
-    (name) => ({ name, kind: 'i32' }) as const,
-  ),
+  ...[
+    'prefill_seqs', 'decode_seqs', 'prefill_tokens', 'decode_tokens', 'kv_blocks_used', 'kv_blocks_total', 'waiting', 'running', 'swapped', 'preempted',
+    'kv_blocks_cached', 'kv_blocks_swapped', 'kv_slots_unused', 'swap_in_blocks', 'swap_out_blocks', 'kv_blocks_evicted',
+  ].map((name) => ({ name, kind: 'i32' }) as const),
 ];
 
 export const TOKEN_COLUMNS: readonly ColumnSpec[] = [
@@ -161,5 +188,7 @@ export function requestRow(o: RequestOutcome, gapsOut?: F64List): RequestRow {
     itl_max_s: itlMax,
     preemptions: o.preemptions,
     status: o.status,
+    priority: o.priority,
+    samples: o.samples,
   };
 }

@@ -3,8 +3,9 @@ import { join, resolve } from 'node:path';
 import { fieldError } from '../errors.js';
 import { ArrowFileWriter, dictCode, type ColumnBuffer } from './arrowFile.js';
 import { GroupAccumulator, type SloTargets } from './group.js';
+import { PriorityClasses } from './priority.js';
 import { ITERATION_COLUMNS, REQUEST_COLUMNS, REQUEST_STATUSES, TOKEN_COLUMNS, requestRow, type IterationRecord, type RequestOutcome } from './records.js';
-import { buildSummary, summaryJson, type FinishContext, type Summary } from './summary.js';
+import { buildSummary, summaryJson, type FinishContext, type KvFromIterations, type Summary } from './summary.js';
 
 export interface MetricsSinkOptions {
   /** Output folder; undefined computes the summary without writing anything. */
@@ -16,12 +17,14 @@ export interface MetricsSinkOptions {
   slo: SloTargets;
   /** Rows per Arrow record batch. */
   batchRows?: number;
+  /** Tokens per KV block; without it the summary's KV fragmentation is null. */
+  block_size?: number;
 }
 
 /** The only names a folder may hold for `finish` to replace it: never delete someone's files. */
 const OUTPUT_FILES = new Set(['requests.arrow', 'iterations.arrow', 'tokens.arrow', 'summary.json']);
 
-const STATUS_COLUMN = REQUEST_COLUMNS.length - 1;
+const STATUS_COLUMN = REQUEST_COLUMNS.findIndex((c) => c.name === 'status');
 const STATUS_CODES = new Map(REQUEST_STATUSES.map((s) => [s, dictCode(REQUEST_COLUMNS[STATUS_COLUMN], s)]));
 
 /**
@@ -39,6 +42,8 @@ export class MetricsSink {
   private readonly tokens: ArrowFileWriter | undefined;
   private readonly groups: GroupAccumulator[];
   private readonly unrouted = new GroupAccumulator();
+  private readonly priorities = new PriorityClasses();
+  private readonly blockSize: number;
   private readonly warmup_s: number;
   private readonly slo: SloTargets;
   private state: 'open' | 'finished' | 'aborted' = 'open';
@@ -46,13 +51,29 @@ export class MetricsSink {
   private firstArrival_s = Infinity;
   private firstMeasuredArrival_s = Infinity;
   private lastFinish_s = -Infinity;
-  private kvWeighted = 0;
+  private iterationCount = 0;
+  /** Σ duration of every iteration, and of those with a KV pool / holding a block. */
+  private busy_s = 0;
   private kvBusy_s = 0;
+  private fragBusy_s = 0;
+  /** Duration-weighted sums (value × duration) and maxima. */
+  private kvWeighted = 0;
   private kvMax = -Infinity;
+  private cachedWeighted = 0;
+  private cachedMax = -Infinity;
+  private swappedWeighted = 0;
+  private swappedMax = -Infinity;
+  private fragWeighted = 0;
+  private fragMax = -Infinity;
+  private swapIn = 0;
+  private swapOut = 0;
+  private evicted = 0;
 
   constructor(opts: MetricsSinkOptions) {
     this.warmup_s = opts.warmup_s;
     this.slo = opts.slo;
+    if (opts.block_size !== undefined && !(opts.block_size > 0)) throw new Error(`block_size ${opts.block_size} is not a positive number`);
+    this.blockSize = opts.block_size ?? 0;
     this.groups = Array.from({ length: opts.replicas }, () => new GroupAccumulator());
     if (opts.dir === undefined) return;
     this.dir = resolve(opts.dir);
@@ -80,9 +101,16 @@ export class MetricsSink {
     this.assertOpen();
     const group = o.replica === -1 ? this.unrouted : this.groups[o.replica];
     if (group === undefined) throw new Error(`request ${o.request_id}: replica ${o.replica} outside 0..${this.groups.length - 1}`);
+    if (!(Number.isInteger(o.priority) && Number.isInteger(o.samples) && Number.isInteger(o.sequences) && o.samples >= 1 && o.sequences >= o.samples)) {
+      throw new Error(`request ${o.request_id}: priority ${o.priority}, samples ${o.samples}, sequences ${o.sequences} (need integers, 1 ≤ samples ≤ sequences)`);
+    }
     const measured = o.arrival_s >= this.warmup_s;
-    const row = requestRow(o, group.pooledGaps(o, measured));
+    const pool = group.pooledGaps(o, measured);
+    const gapStart = pool?.length ?? 0;
+    const row = requestRow(o, pool);
     group.add(o, row, measured, this.slo);
+    const poolIndex = o.replica === -1 ? this.groups.length : o.replica;
+    this.priorities.add(o, row, measured, this.slo, poolIndex, gapStart, (pool?.length ?? 0) - gapStart);
     if (o.arrival_s < this.firstArrival_s) this.firstArrival_s = o.arrival_s;
     if (measured && o.arrival_s < this.firstMeasuredArrival_s) this.firstMeasuredArrival_s = o.arrival_s;
     if (o.finish_s > this.lastFinish_s) this.lastFinish_s = o.finish_s;
@@ -110,6 +138,8 @@ export class MetricsSink {
       c[15][r] = row.itl_max_s ?? NaN;
       c[16][r] = row.preemptions;
       c[STATUS_COLUMN][r] = STATUS_CODES.get(row.status) as number;
+      c[18][r] = row.priority;
+      c[19][r] = row.samples;
       w.endRow();
     }
     const t = this.tokens;
@@ -125,19 +155,40 @@ export class MetricsSink {
     }
   }
 
-  /** Positional so the engine's hottest record allocates nothing; order = iterations.arrow columns. */
+  /**
+   * Positional so the engine's hottest record allocates nothing; order = iterations.arrow columns
+   * (see IterationRecord). The last six default to 0 for engines without prefix caching or swap.
+   */
   recordIteration(
     replica: number, start_s: number, end_s: number, prefill_seqs: number, decode_seqs: number,
     prefill_tokens: number, decode_tokens: number, kv_blocks_used: number, kv_blocks_total: number,
     waiting: number, running: number, swapped: number, preempted: number,
+    kv_blocks_cached = 0, kv_blocks_swapped = 0, kv_slots_unused = 0,
+    swap_in_blocks = 0, swap_out_blocks = 0, kv_blocks_evicted = 0,
   ): void {
     if (this.state !== 'open') this.assertOpen();
+    const dt = end_s - start_s;
+    this.iterationCount++;
+    this.busy_s += dt;
     if (kv_blocks_total > 0) {
       const used = kv_blocks_used / kv_blocks_total;
-      this.kvWeighted += used * (end_s - start_s);
-      this.kvBusy_s += end_s - start_s;
+      this.kvWeighted += used * dt;
+      this.kvBusy_s += dt;
       if (used > this.kvMax) this.kvMax = used;
     }
+    this.cachedWeighted += kv_blocks_cached * dt;
+    if (kv_blocks_cached > this.cachedMax) this.cachedMax = kv_blocks_cached;
+    this.swappedWeighted += kv_blocks_swapped * dt;
+    if (kv_blocks_swapped > this.swappedMax) this.swappedMax = kv_blocks_swapped;
+    if (kv_blocks_used > 0 && this.blockSize > 0) {
+      const frag = kv_slots_unused / (kv_blocks_used * this.blockSize);
+      this.fragWeighted += frag * dt;
+      this.fragBusy_s += dt;
+      if (frag > this.fragMax) this.fragMax = frag;
+    }
+    this.swapIn += swap_in_blocks;
+    this.swapOut += swap_out_blocks;
+    this.evicted += kv_blocks_evicted;
     const w = this.iterations;
     if (w === undefined) return;
     const c: readonly ColumnBuffer[] = w.columns;
@@ -155,24 +206,27 @@ export class MetricsSink {
     c[10][r] = running;
     c[11][r] = swapped;
     c[12][r] = preempted;
+    c[13][r] = kv_blocks_cached;
+    c[14][r] = kv_blocks_swapped;
+    c[15][r] = kv_slots_unused;
+    c[16][r] = swap_in_blocks;
+    c[17][r] = swap_out_blocks;
+    c[18][r] = kv_blocks_evicted;
     w.endRow();
   }
 
   recordIterationRecord(it: IterationRecord): void {
     this.recordIteration(it.replica, it.start_s, it.end_s, it.prefill_seqs, it.decode_seqs, it.prefill_tokens, it.decode_tokens,
-      it.kv_blocks_used, it.kv_blocks_total, it.waiting, it.running, it.swapped, it.preempted);
+      it.kv_blocks_used, it.kv_blocks_total, it.waiting, it.running, it.swapped, it.preempted,
+      it.kv_blocks_cached, it.kv_blocks_swapped, it.kv_slots_unused, it.swap_in_blocks, it.swap_out_blocks, it.kv_blocks_evicted);
   }
 
   /** Computes the summary; with a folder, also closes the files, writes summary.json and publishes `<dir>`. */
   finish(ctx: FinishContext): Summary {
     this.assertOpen();
     try {
-      const kv = this.kvBusy_s > 0
-        // Weighted by iteration duration: idle time between iterations does not dilute the mean.
-        ? { source: 'iterations', mean_utilization: this.kvWeighted / this.kvBusy_s, max_utilization: this.kvMax }
-        : null;
       const span = { first_arrival_s: this.firstArrival_s, first_measured_arrival_s: this.firstMeasuredArrival_s, last_finish_s: this.lastFinish_s };
-      const summary = buildSummary(this.groups, this.unrouted, span, this.slo, this.warmup_s, kv, ctx);
+      const summary = buildSummary(this.groups, this.unrouted, this.priorities, span, this.slo, this.warmup_s, this.kvFigures(), ctx);
       if (this.tmpDir !== undefined && this.dir !== undefined) {
         this.requests?.close();
         this.iterations?.close();
@@ -203,6 +257,27 @@ export class MetricsSink {
     if (this.createdRoot !== undefined && this.createdRoot !== this.tmpDir) {
       rmSync(this.createdRoot, { recursive: true, force: true });
     }
+  }
+
+  private kvFigures(): KvFromIterations | null {
+    if (this.iterationCount === 0) return null;
+    // Weighted by iteration duration: idle time between iterations does not dilute a mean.
+    const mean = (weighted: number, busy_s: number) => (busy_s > 0 ? weighted / busy_s : null);
+    const max = (m: number) => (m === -Infinity ? null : m);
+    return {
+      source: 'iterations',
+      mean_utilization: mean(this.kvWeighted, this.kvBusy_s),
+      max_utilization: max(this.kvMax),
+      cached_blocks_mean: mean(this.cachedWeighted, this.busy_s),
+      cached_blocks_max: max(this.cachedMax),
+      swapped_blocks_mean: mean(this.swappedWeighted, this.busy_s),
+      swapped_blocks_max: max(this.swappedMax),
+      fragmentation_mean: mean(this.fragWeighted, this.fragBusy_s),
+      fragmentation_max: max(this.fragMax),
+      swap_in_blocks: this.swapIn,
+      swap_out_blocks: this.swapOut,
+      evicted_blocks: this.evicted,
+    };
   }
 
   private assertOpen(): void {

@@ -1,4 +1,5 @@
 import { rate, summarizeRun, type GroupAccumulator, type GroupSummary, type SloTargets } from './group.js';
+import type { PriorityClasses } from './priority.js';
 
 export { formatSummaryTable } from './table.js';
 
@@ -34,8 +35,14 @@ export interface Summary {
   /** Indexed by replica, 0..R−1. Throughput is over the run's makespan, so replicas sum to overall. */
   per_replica: (GroupSummary & { replica: number })[];
   /**
-   * The engine's KV figures verbatim, or else `{ source: 'iterations', mean_utilization,
-   * max_utilization }` from iterations.arrow's rows (mean weighted by iteration duration).
+   * One entry per priority value seen (lower = more important), ascending; always present, a
+   * single entry when every request has the same priority. Same rules as `overall` (warmup,
+   * throughput over the makespan), so the entries' counts and throughputs sum to overall.
+   */
+  per_priority: (GroupSummary & { priority: number })[];
+  /**
+   * `KvFromIterations` (null without iterations), with the engine's KV figures
+   * (`FinishContext.kv`: capacity, block size) merged over it.
    */
   kv: Record<string, unknown> | null;
   cost: {
@@ -52,6 +59,36 @@ export interface Summary {
   scenario: unknown;
 }
 
+/**
+ * summary.json `kv` figures derived from iterations.arrow's rows. Values per iteration are one
+ * replica's pool; a "mean" is weighted by iteration duration (idle time between iterations does
+ * not dilute it) over every iteration of every replica, a "max" is over iterations. Null where
+ * undefined (no iteration lasted any time; fragmentation without `MetricsSinkOptions.block_size`
+ * or without an iteration holding a block).
+ */
+export interface KvFromIterations {
+  source: 'iterations';
+  /** Fraction of the GPU pool's blocks in use (kv_blocks_used ÷ kv_blocks_total). */
+  mean_utilization: number | null;
+  max_utilization: number | null;
+  /** Blocks (count) in the GPU pool holding an unreferenced prefix-cache entry: free but reusable. */
+  cached_blocks_mean: number | null;
+  cached_blocks_max: number | null;
+  /** Blocks (count) held in the CPU swap pool. */
+  swapped_blocks_mean: number | null;
+  swapped_blocks_max: number | null;
+  /**
+   * Internal fragmentation, a fraction: kv_slots_unused ÷ (kv_blocks_used × block_size), over
+   * iterations holding at least one block (the mean's weights are those iterations' durations).
+   */
+  fragmentation_mean: number | null;
+  fragmentation_max: number | null;
+  /** Totals over the run, in blocks: moved CPU → GPU, GPU → CPU, and prefix-cache entries evicted. */
+  swap_in_blocks: number;
+  swap_out_blocks: number;
+  evicted_blocks: number;
+}
+
 export interface RunSpan {
   first_arrival_s: number;
   first_measured_arrival_s: number;
@@ -60,22 +97,27 @@ export interface RunSpan {
 
 /**
  * `replicas[r]` holds replica r's requests; `unrouted` those rejected before routing (they count
- * only overall). Their latency samples are reordered in place.
+ * only overall); `priorities` every request again, by priority. Their latency samples are
+ * reordered in place.
  */
 export function buildSummary(
   replicas: readonly GroupAccumulator[],
   unrouted: GroupAccumulator,
+  priorities: PriorityClasses,
   span: RunSpan,
   slo: SloTargets,
   warmup_s: number,
-  kvFromIterations: Record<string, unknown> | null,
+  kvFromIterations: KvFromIterations | null,
   ctx: FinishContext,
 ): Summary {
   const any = Number.isFinite(span.first_arrival_s);
   const makespan_s = ctx.makespan_s ?? (any ? span.last_finish_s - span.first_arrival_s : null);
   const end_s = makespan_s === null ? null : span.first_arrival_s + makespan_s;
   const window_s = end_s !== null && Number.isFinite(span.first_measured_arrival_s) ? end_s - span.first_measured_arrival_s : null;
+  // Gathered before summarizeRun, which reorders the pools in place.
+  const classGaps = priorities.gatherGaps([...replicas, unrouted].map((g) => g.itl_s));
   const { overall, per_replica } = summarizeRun(replicas, unrouted, makespan_s, window_s);
+  const per_priority = priorities.summarize(classGaps, overall.itl_s, makespan_s, window_s);
   const gpu_hours = makespan_s === null ? null : (ctx.gpus * makespan_s) / 3600;
   const usd_total = gpu_hours === null || !Number.isFinite(ctx.usd_per_gpu_hour) ? null : gpu_hours * ctx.usd_per_gpu_hour;
   return {
@@ -86,6 +128,7 @@ export function buildSummary(
     overall,
     // The index is also a field, so a consumer that filters or reorders entries keeps it.
     per_replica: per_replica.map((group, replica) => ({ replica, ...group })),
+    per_priority,
     // Utilization measured from the iterations, plus the engine's capacity figures.
     kv: kvFromIterations === null && ctx.kv === undefined ? null : { ...(kvFromIterations ?? {}), ...(ctx.kv ?? {}) },
     cost: {

@@ -19,11 +19,23 @@ export function formatSummaryTable(s: Summary): string {
   const row = (name: string, st: Stats) =>
     `  ${name.padEnd(11)}${pad(ms(st.p50))}${pad(ms(st.p90))}${pad(ms(st.p99))}${pad(ms(st.mean))}`;
   lines.push(row('TTFT', o.ttft_s), row('TPOT', o.tpot_s), row('ITL', o.itl_s), row('E2E', o.e2e_s), row('queueing', o.queueing_delay_s));
-  const kvMean = s.kv?.mean_utilization;
-  const kvMax = s.kv?.max_utilization;
-  // Prefix-cache hits only mean something once a run can hit (cached_tokens > 0 somewhere).
-  const hits = o.prefix_cache.hit_rate ? `  prefix-cache hits ${pct(o.prefix_cache.hit_rate)}` : '';
-  lines.push(`KV use       mean ${pct(typeof kvMean === 'number' ? kvMean : null)}  max ${pct(typeof kvMax === 'number' ? kvMax : null)}${hits}`);
+  const kv = (key: string): number | null => {
+    const v = s.kv?.[key];
+    return typeof v === 'number' ? v : null;
+  };
+  const frag = kv('fragmentation_mean');
+  lines.push(`KV use       mean ${pct(kv('mean_utilization'))}  max ${pct(kv('max_utilization'))}` +
+    (frag !== null ? `  fragmentation mean ${pct(frag)} max ${pct(kv('fragmentation_max'))}` : ''));
+  // Prefix-cache figures only mean something once a run can hit (a hit, or a cached block).
+  const pc = o.prefix_cache;
+  if (pc.hit_rate || kv('cached_blocks_max') || kv('evicted_blocks')) {
+    lines.push(`prefix cache hits ${pct(pc.hit_rate)} of ${pc.input_tokens} prompt tokens looked up` +
+      `  cached blocks mean ${num(kv('cached_blocks_mean'), 1)} max ${num(kv('cached_blocks_max'), 0)}  evicted ${num(kv('evicted_blocks'), 0)} blocks`);
+  }
+  if (kv('swap_in_blocks') || kv('swap_out_blocks') || kv('swapped_blocks_max')) {
+    lines.push(`swap         in ${num(kv('swap_in_blocks'), 0)} blocks  out ${num(kv('swap_out_blocks'), 0)} blocks` +
+      `  swapped mean ${num(kv('swapped_blocks_mean'), 1)} max ${num(kv('swapped_blocks_max'), 0)} blocks`);
+  }
   lines.push(`preemptions  ${o.preemptions}`);
   const targets = [
     s.slo_targets.ttft_ms !== null ? `TTFT ≤ ${s.slo_targets.ttft_ms} ms` : '',
@@ -40,6 +52,12 @@ export function formatSummaryTable(s: Summary): string {
     s.per_replica.forEach((g, i) =>
       lines.push(`  ${String(i).padEnd(11)}${pad(num(g.throughput.requests_per_s, 2))}${pad(ms(g.ttft_s.p99))}${pad(ms(g.tpot_s.p99))}${pad(pct(g.slo.attainment))}`),
     );
+  }
+  if (s.per_priority.length > 1) {
+    lines.push(`per priority ${pad('requests')}${pad('TTFT p50')}${pad('TTFT p99')}${pad('SLO')}`);
+    for (const g of s.per_priority) {
+      lines.push(`  ${String(g.priority).padEnd(11)}${pad(String(g.requests.total))}${pad(ms(g.ttft_s.p50))}${pad(ms(g.ttft_s.p99))}${pad(pct(g.slo.attainment))}`);
+    }
   }
   return lines.join('\n');
 }

@@ -18,6 +18,9 @@ export function outcome(over: Partial<RequestOutcome> = {}): RequestOutcome {
     preemptions: 0,
     status: 'finished',
     finish_s: token_times_s.length > 0 ? token_times_s[token_times_s.length - 1] : 2.0,
+    priority: 0,
+    samples: 1,
+    sequences: 1,
     ...over,
     token_times_s,
   };

@@ -19,6 +19,15 @@ describe('requestRow', () => {
     expect(row.status).toBe('finished');
   });
 
+  it('carries priority and samples, and keeps TPOT per sample stream with several samples', () => {
+    const row = requestRow(outcome({ priority: 3, samples: 4, sequences: 6 }));
+    expect(row.priority).toBe(3);
+    expect(row.samples).toBe(4);
+    // output_tokens is one sample's length (3): (1.8 − 1.5) ÷ 2, as for a single sample.
+    expect(row.tpot_s).toBeCloseTo(0.15, 12);
+    expect(row.itl_p50_s).toBeCloseTo(0.15, 12);
+  });
+
   it('accepts token times as a Float64Array with the same result', () => {
     expect(requestRow(outcome({ token_times_s: Float64Array.of(1.5, 1.6, 1.8) }))).toEqual(requestRow(outcome()));
   });
@@ -75,10 +84,13 @@ describe('column lists', () => {
   it('follow DESIGN.md order', () => {
     expect(REQUEST_COLUMNS.map((c) => c.name).join(',')).toBe(
       'request_id,replica,arrival_s,input_tokens,output_tokens,cached_tokens,first_scheduled_s,first_token_s,finish_s,' +
-        'ttft_s,e2e_s,tpot_s,itl_mean_s,itl_p50_s,itl_p99_s,itl_max_s,preemptions,status',
+        'ttft_s,e2e_s,tpot_s,itl_mean_s,itl_p50_s,itl_p99_s,itl_max_s,preemptions,status,priority,samples',
     );
     expect(ITERATION_COLUMNS.map((c) => c.name).join(',')).toBe(
-      'replica,start_s,end_s,prefill_seqs,decode_seqs,prefill_tokens,decode_tokens,kv_blocks_used,kv_blocks_total,waiting,running,swapped,preempted',
+      'replica,start_s,end_s,prefill_seqs,decode_seqs,prefill_tokens,decode_tokens,kv_blocks_used,kv_blocks_total,waiting,running,swapped,preempted,' +
+        'kv_blocks_cached,kv_blocks_swapped,kv_slots_unused,swap_in_blocks,swap_out_blocks,kv_blocks_evicted',
     );
+    expect(REQUEST_COLUMNS.slice(-2).map((c) => c.kind)).toEqual(['i32', 'i32']);
+    expect(ITERATION_COLUMNS.slice(13).every((c) => c.kind === 'i32')).toBe(true);
   });
 });

@@ -15,13 +15,14 @@ function sinkAt(dir: string | undefined, writeTokens = false): MetricsSink {
 /** The same small run every time: three requests (one rejected before routing) and three iterations. */
 function feed(sink: MetricsSink): void {
   sink.recordIteration(0, 1.2, 1.5, 1, 0, 100, 0, 7, 100, 0, 1, 0, 0);
-  sink.recordIteration(1, 1.2, 1.4, 1, 0, 50, 0, 3, 100, 2, 1, 0, 0);
+  sink.recordIteration(1, 1.2, 1.4, 1, 0, 50, 0, 3, 100, 2, 1, 0, 0, 5, 2, 13, 0, 2, 1);
   sink.recordIterationRecord({
     replica: 0, start_s: 1.5, end_s: 1.6, prefill_seqs: 0, decode_seqs: 1, prefill_tokens: 0, decode_tokens: 1,
     kv_blocks_used: 8, kv_blocks_total: 100, waiting: 0, running: 1, swapped: 0, preempted: 1,
+    kv_blocks_cached: 4, kv_blocks_swapped: 3, kv_slots_unused: 9, swap_in_blocks: 1, swap_out_blocks: 0, kv_blocks_evicted: 2,
   });
   sink.recordRequest(outcome({ request_id: 0, preemptions: 1 }));
-  sink.recordRequest(outcome({ request_id: 1, replica: 1, token_times_s: [1.4], output_tokens: 1, finish_s: 1.4 }));
+  sink.recordRequest(outcome({ request_id: 1, replica: 1, token_times_s: [1.4], output_tokens: 1, finish_s: 1.4, priority: 2, samples: 3, sequences: 5 }));
   sink.recordRequest(outcome({ request_id: 2, replica: -1, status: 'rejected', token_times_s: [], output_tokens: 0, first_scheduled_s: NaN, finish_s: 1.0 }));
 }
 
@@ -39,14 +40,19 @@ describe('MetricsSink files', () => {
     const t = read(join(dir, 'requests.arrow'));
     expect(t.numRows).toBe(3);
     const types = Object.fromEntries(t.schema.fields.map((f) => [f.name, String(f.type)]));
-    expect(types).toMatchObject({ request_id: 'Int32', replica: 'Int32', ttft_s: 'Float64', tpot_s: 'Float64', status: 'Dictionary<Int32, Utf8>' });
+    expect(types).toMatchObject({
+      request_id: 'Int32', replica: 'Int32', ttft_s: 'Float64', tpot_s: 'Float64', status: 'Dictionary<Int32, Utf8>', priority: 'Int32', samples: 'Int32',
+    });
+    // New columns are appended: status keeps its place, priority and samples come last.
+    expect(t.schema.fields.map((f) => f.name).slice(16)).toEqual(['preemptions', 'status', 'priority', 'samples']);
     const rows = t.toArray().map((r) => r.toJSON());
     expect(rows[0].ttft_s).toBeCloseTo(0.5, 12);
     expect(rows[0].tpot_s).toBeCloseTo(0.15, 12);
     expect(rows[0].itl_p50_s).toBeCloseTo(0.15, 12);
     expect(rows[0].preemptions).toBe(1);
-    expect(rows[1]).toMatchObject({ request_id: 1, replica: 1, output_tokens: 1, tpot_s: null, itl_mean_s: null, status: 'finished' });
-    expect(rows[2]).toMatchObject({ replica: -1, first_scheduled_s: null, first_token_s: null, ttft_s: null, e2e_s: null, status: 'rejected' });
+    expect(rows[0]).toMatchObject({ status: 'finished', priority: 0, samples: 1 });
+    expect(rows[1]).toMatchObject({ request_id: 1, replica: 1, output_tokens: 1, tpot_s: null, itl_mean_s: null, status: 'finished', priority: 2, samples: 3 });
+    expect(rows[2]).toMatchObject({ replica: -1, first_scheduled_s: null, first_token_s: null, ttft_s: null, e2e_s: null, status: 'rejected', priority: 0, samples: 1 });
   });
 
   it('writes iterations.arrow in engine order with every column', () => {
@@ -55,10 +61,19 @@ describe('MetricsSink files', () => {
     feed(sink);
     sink.finish(CTX);
     const t = read(join(dir, 'iterations.arrow'));
-    expect(t.schema.fields.map((f) => f.name)).toHaveLength(13);
-    expect(t.toArray().map((r) => r.toJSON())[2]).toEqual({
+    expect(t.schema.fields.map((f) => f.name)).toHaveLength(19);
+    expect(t.schema.fields.slice(13).map((f) => `${f.name}:${f.type}`)).toEqual([
+      'kv_blocks_cached:Int32', 'kv_blocks_swapped:Int32', 'kv_slots_unused:Int32', 'swap_in_blocks:Int32', 'swap_out_blocks:Int32', 'kv_blocks_evicted:Int32',
+    ]);
+    const rows = t.toArray().map((r) => r.toJSON());
+    // Positional, the six new arguments omitted: they default to 0.
+    expect(rows[0]).toMatchObject({ replica: 0, kv_blocks_used: 7, preempted: 0, kv_blocks_cached: 0, kv_blocks_swapped: 0, kv_slots_unused: 0, swap_in_blocks: 0, swap_out_blocks: 0, kv_blocks_evicted: 0 });
+    // Positional with all of them, in column order.
+    expect(rows[1]).toMatchObject({ replica: 1, waiting: 2, kv_blocks_cached: 5, kv_blocks_swapped: 2, kv_slots_unused: 13, swap_in_blocks: 0, swap_out_blocks: 2, kv_blocks_evicted: 1 });
+    expect(rows[2]).toEqual({
       replica: 0, start_s: 1.5, end_s: 1.6, prefill_seqs: 0, decode_seqs: 1, prefill_tokens: 0, decode_tokens: 1,
       kv_blocks_used: 8, kv_blocks_total: 100, waiting: 0, running: 1, swapped: 0, preempted: 1,
+      kv_blocks_cached: 4, kv_blocks_swapped: 3, kv_slots_unused: 9, swap_in_blocks: 1, swap_out_blocks: 0, kv_blocks_evicted: 2,
     });
   });
 
@@ -180,5 +195,14 @@ describe('MetricsSink files', () => {
   it('rejects a replica outside the configured range', () => {
     const sink = sinkAt(undefined);
     expect(() => sink.recordRequest(outcome({ replica: 2 }))).toThrow(/replica 2 outside 0\.\.1/);
+  });
+
+  it('rejects samples below 1, fewer sequences than samples, and non-integer priorities', () => {
+    const sink = sinkAt(undefined);
+    expect(() => sink.recordRequest(outcome({ samples: 0, sequences: 1 }))).toThrow(/samples 0/);
+    expect(() => sink.recordRequest(outcome({ samples: 3, sequences: 2 }))).toThrow(/1 ≤ samples ≤ sequences/);
+    expect(() => sink.recordRequest(outcome({ priority: 0.5 }))).toThrow(/priority 0\.5/);
+    expect(() => sinkAt(undefined).finish(CTX)).not.toThrow();
+    expect(() => new MetricsSink({ dir: undefined, writeTokens: false, replicas: 1, warmup_s: 0, slo: {}, block_size: 0 })).toThrow(/block_size/);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Not a test: times the metrics path alone on a synthetic run shaped like the Azure
  * conversation trace (20k requests × 200 tokens ≈ 4 M ITL gaps, 400k iterations).
- * Run: npx tsx test/metrics/sinkPerf.ts [replicas] [--tokens]
+ * Run: npx tsx test/metrics/sinkPerf.ts [replicas] [--tokens] [--priorities] (two priority classes)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { MetricsSink } from '../../sim/metrics/sink.js';
 
 const replicas = Number(process.argv[2] ?? 1);
+const classes = process.argv.includes('--priorities') ? 2 : 1;
 const REQUESTS = 20_000;
 const TOKENS = 200;
 const ITERATIONS = 400_000;
@@ -23,15 +24,16 @@ const outcomes = Array.from({ length: REQUESTS }, (_, i) => {
   return {
     request_id: i, replica: i % replicas, arrival_s, input_tokens: 1000, output_tokens: TOKENS, cached_tokens: 100,
     first_scheduled_s: arrival_s + 0.05, token_times_s: times, preemptions: 0, status: 'finished' as const, finish_s: times[TOKENS - 1],
+    priority: i % classes, samples: 1, sequences: 1,
   };
 });
 
 const root = mkdtempSync(join(tmpdir(), 'infersim-perf-'));
 const t0 = performance.now();
-const sink = new MetricsSink({ dir: join(root, 'out'), writeTokens: process.argv.includes('--tokens'), replicas, warmup_s: 0, slo: { ttft_ms: 300 } });
+const sink = new MetricsSink({ dir: join(root, 'out'), writeTokens: process.argv.includes('--tokens'), replicas, warmup_s: 0, slo: { ttft_ms: 300 }, block_size: 16 });
 const perRequest = ITERATIONS / REQUESTS;
 for (let i = 0, it = 0; i < REQUESTS; i++) {
-  for (let j = 0; j < perRequest; j++, it++) sink.recordIteration(it % replicas, it * 0.0025, it * 0.0025 + 0.002, 1, 64, 512, 64, 1000, 4000, 3, 64, 0, 0);
+  for (let j = 0; j < perRequest; j++, it++) sink.recordIteration(it % replicas, it * 0.0025, it * 0.0025 + 0.002, 1, 64, 512, 64, 1000, 4000, 3, 64, 0, 0, 200, 0, 500, 0, 0, 1);
   sink.recordRequest(outcomes[i]);
 }
 const t1 = performance.now();

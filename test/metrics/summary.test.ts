@@ -152,7 +152,7 @@ describe('summary.json and table', () => {
     const s = run([timed(0, 0, 0.1, 0.01), outcome({ request_id: 1, cached_tokens: 50, preemptions: 2 })], { slo: { ttft_ms: 200 } }, ctx);
     const json = JSON.parse(summaryJson(s));
     expect(Object.keys(json)).toEqual([
-      'makespan_s', 'warmup_s', 'measured_window_s', 'slo_targets', 'overall', 'per_replica', 'kv', 'cost', 'simulator', 'notes', 'latency', 'scenario',
+      'makespan_s', 'warmup_s', 'measured_window_s', 'slo_targets', 'overall', 'per_replica', 'per_priority', 'kv', 'cost', 'simulator', 'notes', 'latency', 'scenario',
     ]);
     expect(Object.keys(json.overall)).toEqual([
       'requests', 'tokens', 'throughput', 'ttft_s', 'tpot_s', 'itl_s', 'e2e_s', 'queueing_delay_s', 'slo', 'preemptions', 'prefix_cache',
@@ -179,5 +179,141 @@ describe('summary.json and table', () => {
     // Duration-weighted: (0.2 × 1 + 0.6 × 3) / 4.
     expect(s.kv).toMatchObject({ source: 'iterations', max_utilization: 0.6 });
     expect(s.kv?.mean_utilization).toBeCloseTo(0.5, 12);
+  });
+});
+
+describe('parallel samples', () => {
+  it('count output tokens once per sample returned, input tokens once per request', () => {
+    // Request 0 returns 3 samples of 2 tokens (best of 4); request 1 one sample of 2. Makespan 2 s.
+    const s = run([{ ...timed(0, 1, 0.1, 0.1), samples: 3, sequences: 4 }, timed(1, 2, 0.5, 0.5)]);
+    expect(s.overall.tokens).toEqual({ input: 200, output: 2 * 3 + 2 });
+    expect(s.overall.throughput.output_tokens_per_s).toBeCloseTo(8 / 2, 12);
+    expect(s.overall.throughput.total_tokens_per_s).toBeCloseTo(208 / 2, 12);
+    expect(s.cost.usd_per_million_output_tokens).toBeCloseTo(((8 / 3600) * 3.6 * 1e6) / 8, 6);
+    // TPOT stays per sample stream: (0.2 − 0.1) ÷ (2 − 1) for both.
+    expect(s.overall.tpot_s.max).toBeCloseTo(0.5, 12);
+    expect(s.overall.tpot_s.p50).toBeCloseTo(0.3, 12);
+  });
+
+  it('make every generated sequence a prefix-cache lookup, over requests scheduled at least once', () => {
+    const s = run([
+      outcome({ request_id: 0, input_tokens: 100, samples: 2, sequences: 4, cached_tokens: 150 }),
+      outcome({ request_id: 1, input_tokens: 200, cached_tokens: 50 }),
+      // Scheduled, then timed out: its lookups count.
+      outcome({ request_id: 2, input_tokens: 10, sequences: 2, cached_tokens: 4, status: 'timed_out', finish_s: 9 }),
+      // Never scheduled: no lookup at all.
+      rejected(3, 1, 0),
+    ]);
+    // (150 + 50 + 4) ÷ (100 × 4 + 200 + 10 × 2).
+    expect(s.overall.prefix_cache).toEqual({ hit_rate: 204 / 620, cached_tokens: 204, input_tokens: 620 });
+  });
+});
+
+describe('per-priority summaries', () => {
+  const p = (o: RequestOutcome, priority: number): RequestOutcome => ({ ...o, priority });
+
+  it('give one entry per priority seen, ascending, with warmup, SLO and pooled ITL per class', () => {
+    const outcomes = [
+      p(timed(0, 10, 0.1, 0.01, 0), 0),
+      p(timed(1, 11, 0.3, 0.02, 1), 0),
+      p(rejected(2, 12), 0),
+      p(timed(3, 10.5, 1.0, 0.05, 1), 5),
+      // Warm-up: counted, but not in latency statistics or SLO figures.
+      p(timed(4, 0, 9, 0.5, 0), 5),
+      p(outcome({ request_id: 5, replica: 0, arrival_s: 12, status: 'timed_out', token_times_s: [12.2, 12.3], output_tokens: 2, first_scheduled_s: 12, finish_s: 13 }), 5),
+      p(timed(6, 11, 0.2, 0.04, 0), 1),
+    ];
+    const s = run(outcomes, { replicas: 2, warmup_s: 10, slo: { ttft_ms: 500 } });
+    expect(s.per_priority.map((g) => g.priority)).toEqual([0, 1, 5]);
+    const [p0, p1, p5] = s.per_priority;
+    expect(p0.requests).toEqual({ total: 3, finished: 2, rejected: 1, timed_out: 0, measured: 3 });
+    expect(p5.requests).toEqual({ total: 3, finished: 2, rejected: 0, timed_out: 1, measured: 2 });
+    expect(p0.ttft_s).toMatchObject({ count: 2, p50: expect.closeTo(0.2, 9), max: expect.closeTo(0.3, 9) });
+    expect(p5.ttft_s).toMatchObject({ count: 1, max: expect.closeTo(1.0, 9) });
+    expect(p5.e2e_s.max).toBeCloseTo(1.05, 9);
+    expect(p1.queueing_delay_s.count).toBe(1);
+    // p0: 0.1 and 0.3 s meet 500 ms, the rejection misses; p5: 1.0 s misses, the time-out misses.
+    expect([p0.slo.met, p0.slo.attainment]).toEqual([2, 2 / 3]);
+    expect([p5.slo.met, p5.slo.attainment]).toEqual([0, 0]);
+    expect(p1.slo.attainment).toBe(1);
+    // ITL gaps gathered per class across both replicas' pools: p0 0.01 (r0) and 0.02 (r1); p5 only 0.05 (r1).
+    expect([p0.itl_s.count, p0.itl_s.p50, p0.itl_s.max]).toEqual([2, expect.closeTo(0.015, 9), expect.closeTo(0.02, 9)]);
+    expect([p5.itl_s.count, p5.itl_s.max]).toEqual([1, expect.closeTo(0.05, 9)]);
+    expect([p1.itl_s.count, p1.itl_s.max]).toEqual([1, expect.closeTo(0.04, 9)]);
+    // The pools' own statistics are unaffected by the gathering.
+    expect([s.overall.itl_s.count, s.overall.itl_s.max]).toEqual([4, expect.closeTo(0.05, 9)]);
+    expect(s.per_replica[1].itl_s.count).toBe(2);
+    // Classes partition the requests: counts and throughputs add up to overall.
+    const total = (f: (g: Summary['overall']) => number) => s.per_priority.reduce((acc, g) => acc + f(g), 0);
+    expect(total((g) => g.requests.total)).toBe(s.overall.requests.total);
+    expect(total((g) => g.slo.met)).toBe(s.overall.slo.met);
+    expect(total((g) => g.throughput.requests_per_s ?? 0)).toBeCloseTo(s.overall.throughput.requests_per_s ?? -1, 12);
+
+    const table = formatSummaryTable(s);
+    expect(table).toMatch(/per priority\s+requests\s+TTFT p50\s+TTFT p99\s+SLO/);
+    expect(table).toMatch(/\n {2}0 {10}\s+3\s+200\.0\s+298\.0\s+66\.7 %/);
+    expect(table).toMatch(/\n {2}5 {10}\s+3\s+1,000\.0\s+1,000\.0\s+0\.0 %/);
+  });
+
+  it('give a single entry equal to overall when every request has one priority', () => {
+    const s = run([timed(0, 0, 0.1, 0.01), timed(1, 1, 0.3, 0.02), rejected(2, 2)], { slo: { ttft_ms: 200 } });
+    expect(s.per_priority).toEqual([{ priority: 0, ...s.overall }]);
+    expect(formatSummaryTable(s)).not.toMatch(/per priority/);
+    expect(run([]).per_priority).toEqual([]);
+  });
+});
+
+describe('KV figures from iterations', () => {
+  function kvRun(block_size?: number): Summary {
+    const sink = new MetricsSink({ dir: undefined, writeTokens: false, replicas: 1, warmup_s: 0, slo: {}, block_size });
+    // used, total, …, cached, swapped, unused slots, swap in, swap out, evicted.
+    sink.recordIteration(0, 0, 1, 1, 0, 10, 0, 20, 100, 0, 1, 0, 0, 10, 0, 40, 0, 4, 1);
+    sink.recordIteration(0, 1, 4, 0, 1, 0, 1, 60, 100, 0, 1, 1, 0, 2, 4, 96, 4, 0, 2);
+    // Holds no block: its fragmentation is undefined and skipped.
+    sink.recordIteration(0, 4, 5, 0, 0, 0, 0, 0, 100, 0, 0, 0, 0, 30, 0, 0, 0, 0, 0);
+    return sink.finish({ ...CTX, kv: { block_size: 16, usable_blocks: 100 } });
+  }
+
+  it('weights means by iteration duration and totals the moves', () => {
+    const kv = kvRun(16).kv as Record<string, number>;
+    expect(Object.keys(kv)).toEqual([
+      'source', 'mean_utilization', 'max_utilization', 'cached_blocks_mean', 'cached_blocks_max', 'swapped_blocks_mean', 'swapped_blocks_max',
+      'fragmentation_mean', 'fragmentation_max', 'swap_in_blocks', 'swap_out_blocks', 'evicted_blocks', 'block_size', 'usable_blocks',
+    ]);
+    // (0.2 × 1 + 0.6 × 3 + 0 × 1) ÷ 5.
+    expect(kv.mean_utilization).toBeCloseTo(0.4, 12);
+    expect(kv.max_utilization).toBe(0.6);
+    // (10 × 1 + 2 × 3 + 30 × 1) ÷ 5 and (0 + 4 × 3 + 0) ÷ 5.
+    expect(kv.cached_blocks_mean).toBeCloseTo(9.2, 12);
+    expect(kv.cached_blocks_max).toBe(30);
+    expect(kv.swapped_blocks_mean).toBeCloseTo(2.4, 12);
+    expect(kv.swapped_blocks_max).toBe(4);
+    // 40 ÷ (20 × 16) = 0.125 for 1 s, 96 ÷ (60 × 16) = 0.1 for 3 s; the empty iteration is skipped.
+    expect(kv.fragmentation_mean).toBeCloseTo((0.125 * 1 + 0.1 * 3) / 4, 12);
+    expect(kv.fragmentation_max).toBe(0.125);
+    expect([kv.swap_in_blocks, kv.swap_out_blocks, kv.evicted_blocks]).toEqual([4, 4, 3]);
+    expect([kv.block_size, kv.usable_blocks]).toEqual([16, 100]);
+  });
+
+  it('leaves fragmentation null without a block size', () => {
+    const kv = kvRun().kv as Record<string, unknown>;
+    expect([kv.fragmentation_mean, kv.fragmentation_max]).toEqual([null, null]);
+    expect(kv.cached_blocks_mean).toBeCloseTo(9.2, 12);
+  });
+
+  it('shows fragmentation, the prefix cache and swap in the table', () => {
+    const s = kvRun(16);
+    const table = formatSummaryTable(s);
+    expect(table).toMatch(/KV use\s+mean 40\.0 %\s+max 60\.0 %\s+fragmentation mean 10\.6 % max 12\.5 %/);
+    expect(table).toMatch(/prefix cache hits - of 0 prompt tokens looked up\s+cached blocks mean 9\.2 max 30\s+evicted 3 blocks/);
+    expect(table).toMatch(/swap\s+in 4 blocks\s+out 4 blocks\s+swapped mean 2\.4 max 4 blocks/);
+    // Without caching or swap activity those lines stay out.
+    const plain = formatSummaryTable(run([timed(0, 0, 0.1, 0.01)]));
+    expect(plain).not.toMatch(/prefix cache|swap /);
+  });
+
+  it('shows the hit rate on its own line once a request hits', () => {
+    const table = formatSummaryTable(run([outcome({ cached_tokens: 50, sequences: 2, samples: 2 })]));
+    expect(table).toMatch(/prefix cache hits 25\.0 % of 200 prompt tokens looked up/);
   });
 });
