@@ -45,17 +45,19 @@ export function run(input: ScenarioInput, outDir?: string): Observed {
 export function expectInvariants({ result, outcomes }: Observed): void {
   const t = result.totals;
   expect(t.kv_blocks_used_at_end.every((b) => b === 0)).toBe(true);
-  expect(t.finished + t.rejected).toBe(t.requests);
+  expect(t.finished + t.rejected + t.timed_out).toBe(t.requests);
   expect(outcomes.length).toBe(t.requests);
   expect(new Set(outcomes.map((o) => o.request_id)).size).toBe(outcomes.length);
-  // Every computed token is either part of a finished request's final KV (prompt + output − 1,
-  // the last output token is never fed back) or work a preemption threw away.
+  // Every computed token is either part of a finished sequence's final KV (prompt + output − 1,
+  // the last output token is never fed back) or work a preemption threw away, less the tokens
+  // that came without compute (prefix-cache hits, prompts shared by forked samples).
   const finished = outcomes.filter((o) => o.status === 'finished');
-  const needed = finished.reduce((sum, o) => sum + o.input_tokens + o.output_tokens - 1, 0);
-  expect(t.prefill_tokens + t.decode_tokens).toBe(needed + t.discarded_tokens);
-  // Prefill tokens processed = prompt tokens + recomputed tokens.
-  expect(t.prompt_tokens_finished).toBe(finished.reduce((sum, o) => sum + o.input_tokens, 0));
-  expect(t.prefill_tokens).toBe(t.prompt_tokens_finished + t.recomputed_tokens);
+  const needed = finished.reduce((sum, o) => sum + o.sequences * (o.input_tokens + o.output_tokens - 1), 0);
+  expect(t.prefill_tokens + t.decode_tokens).toBe(needed + t.discarded_tokens - t.reused_tokens);
+  // Prefill tokens processed = prompt tokens − shared prompt tokens + recomputed tokens.
+  expect(t.prompt_tokens_finished).toBe(finished.reduce((sum, o) => sum + o.sequences * o.input_tokens, 0));
+  expect(t.prefill_tokens).toBe(t.prompt_tokens_finished - t.prompt_shared_tokens + t.recomputed_tokens);
+  expect(t.prompt_shared_tokens).toBeLessThanOrEqual(t.reused_tokens);
   if (t.preemptions === 0) {
     expect(t.recomputed_tokens).toBe(0);
     expect(t.discarded_tokens).toBe(0);

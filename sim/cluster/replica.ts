@@ -10,6 +10,17 @@ export interface ReplicaCounters {
   prefill_tokens: number;
   decode_tokens: number;
   preemptions: number;
+  swap_in_blocks: number;
+  swap_out_blocks: number;
+}
+
+/** What moving KV blocks costs on one GPU of the replica (each GPU moves its own shard in parallel). */
+export interface KvTransferCost {
+  bytes_per_block: number;
+  /** One direction of the host link (swap). */
+  pcie_bytes_per_s: number;
+  /** Device memory (a copy-on-write block copy reads and writes it). */
+  hbm_bytes_per_s: number;
 }
 
 /**
@@ -21,25 +32,41 @@ export class Replica implements ReplicaLoad {
   busy = false;
   /** Set when a scheduling pass is queued for the current instant (avoids duplicates). */
   schedulePending = false;
+  /** Time of the batching-timer wake-up already queued (NaN: none). */
+  wakeAt_s = NaN;
+  /** Requests routed here that have not had any sequence scheduled yet (the queue `max_queue_len` bounds). */
+  queued_requests = 0;
   private inFlight: readonly Sequence[] = [];
-  readonly counters: ReplicaCounters = { steps: 0, prefill_tokens: 0, decode_tokens: 0, preemptions: 0 };
+  readonly counters: ReplicaCounters = { steps: 0, prefill_tokens: 0, decode_tokens: 0, preemptions: 0, swap_in_blocks: 0, swap_out_blocks: 0 };
+  /** Blocks copied (copy-on-write) and cache entries evicted while forming the last step. */
+  lastCopied = 0;
+  lastEvicted = 0;
+  private copiedSeen = 0;
+  private evictedSeen = 0;
 
   constructor(
     readonly index: number,
     readonly scheduler: ReplicaScheduler,
     readonly kv: BlockManager,
     private readonly latency: LatencyModel,
+    private readonly transfer: KvTransferCost,
   ) {}
 
   admit(seq: Sequence): void {
     this.scheduler.enqueue(seq);
   }
 
-  /** Forms the next step at `now_s`; undefined when nothing can run. */
-  startStep(now_s: number): StepPlan | undefined {
+  /** Forms the next step at `now_s`; an empty `scheduled` means nothing can run now. */
+  startStep(now_s: number): StepPlan {
     const plan = this.scheduler.schedule(now_s);
     this.counters.preemptions += plan.preempted;
-    if (plan.scheduled.length === 0) return undefined;
+    this.counters.swap_in_blocks += plan.swap_in_blocks;
+    this.counters.swap_out_blocks += plan.swap_out_blocks;
+    this.lastCopied = this.kv.copied_blocks - this.copiedSeen;
+    this.copiedSeen = this.kv.copied_blocks;
+    this.lastEvicted = this.kv.evicted_blocks - this.evictedSeen;
+    this.evictedSeen = this.kv.evicted_blocks;
+    if (plan.scheduled.length === 0) return plan;
     // The scheduler reuses this array, but not before the step completes: no copy needed.
     this.inFlight = plan.scheduled;
     this.busy = true;
@@ -49,8 +76,13 @@ export class Replica implements ReplicaLoad {
     return plan;
   }
 
+  /** The model's time for the batch plus the KV moves that precede it (swaps over PCIe, block copies in HBM). */
   stepDuration_s(plan: StepPlan): number {
-    return this.latency.iterationTime_s(plan.batch);
+    const t = this.transfer;
+    const swapBlocks = plan.swap_in_blocks + plan.swap_out_blocks;
+    const swap_s = swapBlocks === 0 ? 0 : (swapBlocks * t.bytes_per_block) / t.pcie_bytes_per_s;
+    const copy_s = this.lastCopied === 0 ? 0 : (2 * this.lastCopied * t.bytes_per_block) / t.hbm_bytes_per_s;
+    return this.latency.iterationTime_s(plan.batch) + swap_s + copy_s;
   }
 
   /**

@@ -11,7 +11,7 @@ import type { Summary } from '../metrics/summary.js';
 import type { RunSetup } from '../scenario/resolve.js';
 import { SCHEDULERS } from '../scheduler/registry.js';
 import type { SchedulerLimits } from '../scheduler/scheduler.js';
-import { Sequence } from '../scheduler/sequence.js';
+import { Sequence, type SampleGroup } from '../scheduler/sequence.js';
 import { createRequestStream, type WorkloadStream } from '../workload/index.js';
 import type { Request } from '../workload/request.js';
 import { Replica } from './replica.js';
@@ -23,7 +23,8 @@ import { ROUTERS } from './routers.js';
  */
 const STEP_END = 0;
 const ARRIVAL = 1;
-const SCHEDULE = 2;
+const TIMEOUT = 2;
+const SCHEDULE = 3;
 
 export interface RunHooks {
   /** Every request as it leaves the system (finished or rejected). */
@@ -45,18 +46,29 @@ export interface RunTotals {
   requests: number;
   finished: number;
   rejected: number;
+  timed_out: number;
+  /** Sequences that finished (a request with best_of samples runs best_of of them). */
+  sequences_finished: number;
   steps: number;
   events: number;
   prefill_tokens: number;
   decode_tokens: number;
-  /** Σ prompt tokens and Σ output tokens of finished requests. */
+  /** Σ prompt tokens and Σ output tokens over the finished sequences (one prompt per sample). */
   prompt_tokens_finished: number;
   output_tokens_finished: number;
+  /** Prompt tokens whose first pass came without compute: prefix-cache hits and prompts shared by forked samples. */
+  prompt_shared_tokens: number;
+  /** Every token covered without compute (cache hits at any admission, fork sharing). */
+  reused_tokens: number;
   /** Prefill tokens processed beyond each prompt's first pass (prefill tokens = prompts + these). */
   recomputed_tokens: number;
-  /** Computed tokens whose KV recompute preemptions threw away (all tokens = Σ(prompt + output − 1) + these). */
+  /** Computed tokens whose KV recompute preemptions threw away (all tokens = Σ(prompt + output − 1) + these − reused). */
   discarded_tokens: number;
   preemptions: number;
+  swap_in_blocks: number;
+  swap_out_blocks: number;
+  /** Prefix-cache entries evicted to make room, over all replicas. */
+  evicted_blocks: number;
   /** Blocks still held on each replica after the run (must all be 0). */
   kv_blocks_used_at_end: number[];
   end_s: number;
@@ -99,39 +111,52 @@ export function latencyModelFor(setup: RunSetup, efficiency: LatencyEfficiency =
 function checkInvariants(t: RunTotals): void {
   const leaked = t.kv_blocks_used_at_end.findIndex((blocks) => blocks !== 0);
   if (leaked >= 0) throw new Error(`invariant broken: replica ${leaked} still holds ${t.kv_blocks_used_at_end[leaked]} KV blocks`);
-  if (t.finished + t.rejected !== t.requests) {
-    throw new Error(`invariant broken: ${t.requests} requests arrived but ${t.finished} finished and ${t.rejected} were rejected`);
+  if (t.finished + t.rejected + t.timed_out !== t.requests) {
+    throw new Error(
+      `invariant broken: ${t.requests} requests arrived but ${t.finished} finished, ${t.rejected} were rejected and ${t.timed_out} timed out`,
+    );
   }
   const computed = t.prefill_tokens + t.decode_tokens;
-  const needed = t.prompt_tokens_finished + t.output_tokens_finished - t.finished + t.discarded_tokens;
+  const needed = t.prompt_tokens_finished + t.output_tokens_finished - t.sequences_finished + t.discarded_tokens - t.reused_tokens;
   if (computed !== needed) throw new Error(`invariant broken: ${computed} tokens computed, ${needed} accounted for`);
-  if (t.prefill_tokens !== t.prompt_tokens_finished + t.recomputed_tokens) {
-    throw new Error(`invariant broken: ${t.prefill_tokens} prefill tokens ≠ prompts ${t.prompt_tokens_finished} + recomputed ${t.recomputed_tokens}`);
+  const prefillNeeded = t.prompt_tokens_finished - t.prompt_shared_tokens + t.recomputed_tokens;
+  if (t.prefill_tokens !== prefillNeeded) {
+    throw new Error(
+      `invariant broken: ${t.prefill_tokens} prefill tokens ≠ prompts ${t.prompt_tokens_finished} − shared ${t.prompt_shared_tokens} + recomputed ${t.recomputed_tokens}`,
+    );
   }
 }
 
 export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult {
   const wallStart = performance.now();
   const s = setup.scenario;
+  const e = s.engine;
   const latency = hooks.latency ?? latencyModelFor(setup, hooks.efficiency);
   const limits: SchedulerLimits = {
-    max_num_seqs: s.engine.max_num_seqs,
-    max_num_batched_tokens: s.engine.max_num_batched_tokens,
-    enable_chunked_prefill: s.engine.enable_chunked_prefill,
-    preemption: s.engine.preemption,
-    scheduling_policy: 'fcfs',
-    max_model_len: s.engine.max_model_len,
-    orca_reservation: 'max',
-    max_batch_size: s.engine.max_num_seqs,
-    batch_timeout_s: 0,
+    max_num_seqs: e.max_num_seqs,
+    max_num_batched_tokens: e.max_num_batched_tokens,
+    enable_chunked_prefill: e.enable_chunked_prefill,
+    preemption: e.preemption,
+    scheduling_policy: e.scheduling_policy,
+    max_model_len: e.max_model_len,
+    orca_reservation: e.orca_reservation,
+    max_batch_size: e.max_batch_size,
+    batch_timeout_s: e.batch_timeout_ms / 1000,
   };
-  const factory = SCHEDULERS[s.engine.scheduler];
-  if (factory === undefined) throw new InfersimError(`engine.scheduler: ${s.engine.scheduler} is not implemented yet`);
+  const factory = SCHEDULERS[e.scheduler];
+  if (factory === undefined) throw new InfersimError(`engine.scheduler: ${e.scheduler} is not implemented yet`);
+  const transfer = {
+    bytes_per_block: setup.kv.kv_bytes_per_block,
+    pcie_bytes_per_s: setup.gpu.pcie_bandwidth_bytes_per_s,
+    hbm_bytes_per_s: setup.gpu.hbm_bandwidth_bytes_per_s,
+  };
+  const swap_blocks = Math.floor((e.swap_space_gb * 2 ** 30) / setup.kv.kv_bytes_per_block);
   const replicas: Replica[] = [];
   for (let i = 0; i < s.cluster.replicas; i++) {
-    const kv = new BlockManager(setup.kv.usable_blocks, s.engine.block_size);
-    replicas.push(new Replica(i, factory.create(kv, limits), kv, latency));
+    const kv = new BlockManager(setup.kv.usable_blocks, e.block_size, { prefix_caching: e.enable_prefix_caching, swap_blocks });
+    replicas.push(new Replica(i, factory.create(kv, limits), kv, latency, transfer));
   }
+  const forkSamples = factory.samples === 'fork';
   const router = ROUTERS[s.cluster.router](s.seed);
   const stream = hooks.stream ?? createRequestStream(s.workload, s.seed);
   const sink = new MetricsSink({
@@ -140,25 +165,35 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
     replicas: replicas.length,
     warmup_s: s.metrics.warmup_s,
     slo: s.slo,
+    block_size: e.block_size,
   });
 
-  const frontIn_s = s.engine.frontend_input_ms / 1000;
-  const frontOut_s = s.engine.frontend_output_ms / 1000;
-  const maxLen = s.engine.max_model_len;
+  const frontIn_s = e.frontend_input_ms / 1000;
+  const frontOut_s = e.frontend_output_ms / 1000;
+  const maxLen = e.max_model_len;
+  const maxQueue = e.max_queue_len ?? Infinity;
+  const timeout_s = s.workload.timeout_s;
   const queue = new EventQueue();
   const totals: RunTotals = {
     requests: 0,
     finished: 0,
     rejected: 0,
+    timed_out: 0,
+    sequences_finished: 0,
     steps: 0,
     events: 0,
     prefill_tokens: 0,
     decode_tokens: 0,
     prompt_tokens_finished: 0,
     output_tokens_finished: 0,
+    prompt_shared_tokens: 0,
+    reused_tokens: 0,
     recomputed_tokens: 0,
     discarded_tokens: 0,
     preemptions: 0,
+    swap_in_blocks: 0,
+    swap_out_blocks: 0,
+    evicted_blocks: 0,
     kv_blocks_used_at_end: [],
     end_s: 0,
   };
@@ -167,22 +202,50 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
     hooks.onRequest?.(o);
   };
 
-  let pending: Request | undefined;
+  // Requests pulled from the stream whose arrival event is queued, by id.
+  const pending = new Map<number, Request>();
   const pullArrival = (): void => {
-    if (pending !== undefined) return;
-    pending = stream.next();
-    if (pending !== undefined) queue.push(pending.arrival_s + frontIn_s, ARRIVAL, ARRIVAL, 0);
+    const request = stream.next();
+    if (request === undefined) return;
+    pending.set(request.id, request);
+    queue.push(request.arrival_s + frontIn_s, ARRIVAL, ARRIVAL, request.id);
   };
+  const finishRequest = (id: number, finish_s: number): void => {
+    const released = stream.onFinished(id, finish_s);
+    for (let i = 0; i < released; i++) pullArrival();
+  };
+  // Leaders of requests that may still time out, by id (only with workload.timeout_s).
+  const waitingLeaders = new Map<number, Sequence>();
 
   const startStep = (replica: Replica, now_s: number): void => {
     const plan = replica.startStep(now_s);
-    if (plan === undefined) return;
+    const kv = replica.kv;
+    if (plan.scheduled.length === 0) {
+      const wake = plan.wake_at_s;
+      if (wake > now_s && !(replica.wakeAt_s <= wake && replica.wakeAt_s > now_s)) {
+        replica.wakeAt_s = wake;
+        queue.push(wake, SCHEDULE, SCHEDULE, replica.index);
+      }
+      return;
+    }
+    for (const seq of plan.scheduled) {
+      if (seq.first_scheduled_s !== now_s) continue;
+      // A request leaves the queue when its first sequence is scheduled.
+      const group = seq.group;
+      if (group !== undefined) {
+        if (group.started) continue;
+        group.started = true;
+      }
+      replica.queued_requests--;
+      if (timeout_s !== undefined) waitingLeaders.delete(seq.id);
+    }
     const end_s = now_s + replica.stepDuration_s(plan);
     const b = plan.batch;
     sink.recordIteration(
       replica.index, now_s, end_s, b.prefill_seqs, b.decode_seqs, b.prefill_tokens, b.decode_tokens,
-      replica.kv.used_blocks, replica.kv.total_blocks, replica.scheduler.waiting_count,
+      kv.used_blocks, kv.total_blocks, replica.scheduler.waiting_count,
       replica.scheduler.running_count, replica.scheduler.swapped_count, plan.preempted,
+      kv.cached_blocks, kv.swapped_blocks, kv.unused_slots, plan.swap_in_blocks, plan.swap_out_blocks, replica.lastEvicted,
     );
     queue.push(end_s, STEP_END, STEP_END, replica.index);
   };
@@ -210,34 +273,78 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
     if (++rejectionsAtInstant > 1_000_000) {
       throw new InfersimError(
         `workload: the simulation makes no progress: over a million requests rejected at t = ${now_s} s ` +
-          `(prompt + output > engine.max_model_len ${maxLen}) with zero frontend latency; check the length ` +
-          'distributions against engine.max_model_len, or give engine.frontend_output_ms a positive value',
+          `(prompt + output > engine.max_model_len ${maxLen}, or engine.max_queue_len full) with zero frontend latency; ` +
+          'check the workload against those limits, or give engine.frontend_output_ms a positive value',
       );
     }
+  };
+
+  /** A request that leaves without a token: rejected at arrival, or timed out while waiting. */
+  const leaveEarly = (request: Request, replica: number, status: 'rejected' | 'timed_out', now_s: number): void => {
+    if (status === 'rejected') totals.rejected++;
+    else totals.timed_out++;
+    // The error response takes the same output path as a token, so every request leaves at
+    // (event time + frontend output latency) and closed-loop completions stay in time order.
+    const finish_s = now_s + frontOut_s;
+    noteRejection(now_s);
+    emit({
+      request_id: request.id, replica, arrival_s: request.arrival_s, input_tokens: request.input_tokens,
+      output_tokens: 0, cached_tokens: 0, first_scheduled_s: NaN, token_times_s: [], preemptions: 0,
+      status, finish_s, priority: request.priority ?? 0, samples: request.n ?? 1, sequences: sequencesOf(request),
+    });
+    finishRequest(request.id, finish_s);
   };
 
   const arrive = (request: Request, now_s: number): void => {
     totals.requests++;
     const index = router.route(request, replicas);
-    if (request.input_tokens + request.output_tokens > maxLen) {
-      totals.rejected++;
-      // The error response takes the same output path as a token, so every request leaves at
-      // (event time + frontend output latency) and closed-loop completions stay in time order.
-      const finish_s = now_s + frontOut_s;
-      noteRejection(now_s);
-      emit({
-        request_id: request.id, replica: index, arrival_s: request.arrival_s, input_tokens: request.input_tokens,
-        output_tokens: 0, cached_tokens: 0, first_scheduled_s: NaN, token_times_s: [], preemptions: 0,
-        status: 'rejected', finish_s,
-      });
-      stream.onFinished(request.id, finish_s);
-      pullArrival();
+    const replica = replicas[index];
+    if (request.input_tokens + request.output_tokens > maxLen || replica.queued_requests >= maxQueue) {
+      leaveEarly(request, index, 'rejected', now_s);
       return;
     }
-    const replica = replicas[index];
     replica.outstanding++;
-    replica.admit(new Sequence(request, index));
+    replica.queued_requests++;
+    const count = sequencesOf(request);
+    const leader = new Sequence(request, index);
+    if (count > 1) {
+      const group: SampleGroup = { sequences: [leader], remaining: 1, started: false };
+      leader.group = group;
+      if (forkSamples) {
+        // One prompt pass; the other samples fork from it (none needed when one token ends every sample).
+        if (request.output_tokens > 1) leader.pending_forks = count - 1;
+      }
+    }
+    replica.admit(leader);
+    if (count > 1 && !forkSamples) {
+      const group = leader.group as SampleGroup;
+      for (let k = 1; k < count; k++) {
+        const sample = new Sequence(request, index, k);
+        sample.group = group;
+        group.sequences.push(sample);
+        group.remaining++;
+        replica.admit(sample);
+      }
+    }
+    if (timeout_s !== undefined) {
+      waitingLeaders.set(request.id, leader);
+      queue.push(request.arrival_s + timeout_s, TIMEOUT, TIMEOUT, request.id);
+    }
     requestSchedule(replica, now_s);
+  };
+
+  const timeOut = (id: number, now_s: number): void => {
+    const leader = waitingLeaders.get(id);
+    if (leader === undefined) return;
+    waitingLeaders.delete(id);
+    const replica = replicas[leader.replica];
+    const members = leader.group?.sequences ?? [leader];
+    for (const seq of members) {
+      if (!replica.scheduler.cancelWaiting(seq)) throw new Error(`request ${id}: time-out of a sequence that is not waiting`);
+    }
+    replica.outstanding--;
+    replica.queued_requests--;
+    leaveEarly(leader.request, leader.replica, 'timed_out', now_s);
   };
 
   const finished: Sequence[] = [];
@@ -245,21 +352,41 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
     finished.length = 0;
     replica.completeStep(now_s + frontOut_s, finished);
     for (const seq of finished) {
-      replica.outstanding--;
-      totals.finished++;
+      totals.sequences_finished++;
       totals.prompt_tokens_finished += seq.prompt_tokens;
       totals.output_tokens_finished += seq.output_tokens;
       totals.recomputed_tokens += seq.recomputed_tokens;
       totals.discarded_tokens += seq.discarded_tokens;
-      const finish_s = seq.token_times_s[seq.output_tokens - 1];
+      totals.prompt_shared_tokens += seq.prompt_shared_tokens;
+      totals.reused_tokens += seq.reused_tokens;
+      const group = seq.group;
+      if (group !== undefined && --group.remaining > 0) continue;
+      replica.outstanding--;
+      totals.finished++;
+      const members = group?.sequences;
+      const times = members === undefined ? seq.token_times_s : latestTokenTimes(members);
+      const finish_s = times[seq.output_tokens - 1];
+      let cached = seq.cached_tokens;
+      let preemptions = seq.preemptions;
+      let firstScheduled = seq.first_scheduled_s;
+      if (members !== undefined) {
+        cached = 0;
+        preemptions = 0;
+        for (const m of members) {
+          cached += m.cached_tokens;
+          preemptions += m.preemptions;
+          if (m.first_scheduled_s < firstScheduled) firstScheduled = m.first_scheduled_s;
+        }
+      }
+      const request = seq.request;
       emit({
         request_id: seq.id, replica: seq.replica, arrival_s: seq.arrival_s, input_tokens: seq.prompt_tokens,
-        output_tokens: seq.output_tokens, cached_tokens: 0, first_scheduled_s: seq.first_scheduled_s,
-        token_times_s: seq.token_times_s, preemptions: seq.preemptions, status: 'finished', finish_s,
+        output_tokens: seq.output_tokens, cached_tokens: cached, first_scheduled_s: firstScheduled,
+        token_times_s: times, preemptions, status: 'finished', finish_s,
+        priority: seq.priority, samples: request.n ?? 1, sequences: sequencesOf(request),
       });
-      stream.onFinished(seq.id, finish_s);
+      finishRequest(seq.id, finish_s);
     }
-    pullArrival();
     requestSchedule(replica, now_s);
   };
 
@@ -278,15 +405,19 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
           completeStep(replicas[target], now_s);
           break;
         case ARRIVAL: {
-          const request = pending as Request;
-          pending = undefined;
+          const request = pending.get(target) as Request;
+          pending.delete(target);
           // Queue the next arrival first: if it is at this same instant, scheduling must wait for it.
           pullArrival();
           arrive(request, now_s);
           break;
         }
+        case TIMEOUT:
+          timeOut(target, now_s);
+          break;
         case SCHEDULE: {
           const replica = replicas[target];
+          if (replica.wakeAt_s === now_s) replica.wakeAt_s = NaN;
           replica.schedulePending = false;
           if (!replica.busy) startStep(replica, now_s);
           break;
@@ -299,9 +430,15 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
       totals.prefill_tokens += r.counters.prefill_tokens;
       totals.decode_tokens += r.counters.decode_tokens;
       totals.preemptions += r.counters.preemptions;
-      totals.kv_blocks_used_at_end.push(r.kv.used_blocks);
-      if (r.scheduler.waiting_count + r.scheduler.running_count > 0) {
-        throw new Error(`replica ${r.index} stalled with ${r.scheduler.waiting_count} waiting and ${r.scheduler.running_count} running requests`);
+      totals.swap_in_blocks += r.counters.swap_in_blocks;
+      totals.swap_out_blocks += r.counters.swap_out_blocks;
+      totals.evicted_blocks += r.kv.evicted_blocks;
+      totals.kv_blocks_used_at_end.push(r.kv.used_blocks + r.kv.swapped_blocks);
+      const sched = r.scheduler;
+      if (sched.waiting_count + sched.running_count + sched.swapped_count > 0) {
+        throw new Error(
+          `replica ${r.index} stalled with ${sched.waiting_count} waiting, ${sched.running_count} running and ${sched.swapped_count} swapped sequences`,
+        );
       }
     }
     if (!stream.exhausted()) throw new Error('the simulation ended before the workload was exhausted');
@@ -313,10 +450,12 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
       kv: {
         num_gpu_blocks: setup.kv.num_gpu_blocks,
         usable_blocks: setup.kv.usable_blocks,
-        block_size: s.engine.block_size,
+        block_size: e.block_size,
         kv_tokens: setup.kv.kv_tokens,
         kv_bytes_per_token: setup.kv.kv_bytes_per_token,
         weight_bytes_per_gpu: setup.kv.weight_bytes,
+        swap_blocks,
+        prefix_caching: e.enable_prefix_caching,
       },
       latency: {
         model: latency.description,
@@ -333,4 +472,18 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
     sink.abort();
     throw err;
   }
+}
+
+function sequencesOf(request: Request): number {
+  return Math.max(request.n ?? 1, request.best_of ?? 1);
+}
+
+/** Token k of a multi-sample request reaches the client when every sample has emitted its token k. */
+function latestTokenTimes(members: readonly Sequence[]): Float64Array {
+  const times = Float64Array.from(members[0].token_times_s);
+  for (let m = 1; m < members.length; m++) {
+    const t = members[m].token_times_s;
+    for (let k = 0; k < times.length; k++) if (t[k] > times[k]) times[k] = t[k];
+  }
+  return times;
 }

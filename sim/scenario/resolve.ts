@@ -8,6 +8,8 @@ import { validateParallelism } from '../model/derived.js';
 import type {
   EngineUsage,
   KvDtype,
+  OrcaReservation,
+  SchedulingPolicy,
   PreemptionMode,
   RouterName,
   ScenarioInput,
@@ -16,11 +18,32 @@ import type {
   WorkloadSpec,
 } from './types.js';
 
-/** Which engine behaviour the defaults and scheduler reproduce (written into summary.json). */
-export const EMULATES = 'vLLM V1 engine (v0.11-class): chunked prefill, recompute preemption, CUDA graphs';
+/** Which engine behaviour the defaults and each scheduler reproduce (written into summary.json). */
+export const EMULATES: Record<SchedulerName, string> = {
+  vllm: 'vLLM V1 engine (v0.11-class): chunked prefill, recompute preemption, prefix caching, CUDA graphs',
+  'vllm-v0': 'vLLM V0 engine (v0.6-class, default scheduler): prefill-first steps, watermark admission, recompute or swap preemption, copy-on-write samples',
+  sarathi: 'Sarathi-Serve stall-free batching (vLLM V0 chunked-prefill scheduler): decodes first, then prefill chunks in one token budget',
+  orca: 'Orca (OSDI 2022): iteration-level scheduling, whole prompts, KV reserved at admission',
+  static: 'static request-level batching (FasterTransformer-style): a batch runs until its last request finishes',
+  dynamic: 'dynamic request-level batching (Triton-style): batches dispatched when full or when the oldest request times out',
+};
+
+/** Schedulers that page the KV cache and may preempt (the request-level ones reserve up front). */
+const PAGED: readonly SchedulerName[] = ['vllm', 'vllm-v0', 'sarathi'];
+/** vLLM's default CPU swap space per GPU, GiB (vllm/engine/arg_utils.py, `swap_space`). */
+const DEFAULT_SWAP_SPACE_GB = 4;
+/** Default wait of the dynamic batcher to fill a batch, ms (an assumption; Triton's own default is 0). */
+const DEFAULT_BATCH_TIMEOUT_MS = 10;
 
 export interface ResolvedEngine {
   scheduler: SchedulerName;
+  scheduling_policy: SchedulingPolicy;
+  enable_prefix_caching: boolean;
+  swap_space_gb: number;
+  orca_reservation: OrcaReservation;
+  max_batch_size: number;
+  batch_timeout_ms: number;
+  max_queue_len?: number;
   usage: EngineUsage;
   max_num_seqs: number;
   max_num_batched_tokens: number;
@@ -103,13 +126,48 @@ export function resolveScenario(input: ScenarioInput): RunSetup {
   const e = input.engine ?? {};
   const usage = e.usage ?? 'server';
   const scheduler = e.scheduler ?? 'vllm';
-  const preemption = e.preemption ?? 'recompute';
-  if (scheduler === 'vllm' && preemption === 'swap') {
-    throw fieldError('engine.preemption', 'the vllm (V1) scheduler only preempts by recompute; use recompute', preemption);
+  const preemption = e.preemption ?? (scheduler === 'vllm' ? 'recompute' : 'auto');
+  if (scheduler === 'vllm' && preemption !== 'recompute') {
+    throw fieldError(
+      'engine.preemption',
+      'the vllm (V1) scheduler only preempts by recompute; use recompute, or engine.scheduler vllm-v0, sarathi or orca for swap',
+      preemption,
+    );
+  }
+  if (!PAGED.includes(scheduler) && e.preemption !== undefined && e.preemption !== 'recompute') {
+    throw fieldError('engine.preemption', `the ${scheduler} scheduler reserves KV at admission and never preempts; leave it out`, e.preemption);
+  }
+  const enable_prefix_caching = e.enable_prefix_caching ?? scheduler === 'vllm';
+  if (enable_prefix_caching && !PAGED.includes(scheduler)) {
+    throw fieldError('engine.enable_prefix_caching', `needs a paged scheduler (${PAGED.join(', ')}); ${scheduler} reserves whole requests`, true);
+  }
+  for (const key of ['max_batch_size', 'batch_timeout_ms'] as const) {
+    if (e[key] !== undefined && scheduler !== 'static' && scheduler !== 'dynamic') {
+      throw fieldError(`engine.${key}`, `is used by the static and dynamic schedulers only (engine.scheduler is ${scheduler})`, e[key]);
+    }
+  }
+  if (e.batch_timeout_ms !== undefined && scheduler === 'static') {
+    throw fieldError('engine.batch_timeout_ms', 'is used by the dynamic scheduler only; static dispatches whatever is waiting', e.batch_timeout_ms);
+  }
+  if (e.orca_reservation !== undefined && PAGED.includes(scheduler)) {
+    throw fieldError('engine.orca_reservation', `is used by the orca, static and dynamic schedulers only (engine.scheduler is ${scheduler})`, e.orca_reservation);
+  }
+  if (e.swap_space_gb !== undefined && preemption === 'recompute') {
+    throw fieldError('engine.swap_space_gb', 'has no effect with engine.preemption recompute', e.swap_space_gb);
+  }
+  const scheduling_policy = e.scheduling_policy ?? (input.workload.priority !== undefined ? 'priority' : 'fcfs');
+  if (scheduling_policy === 'priority' && !PAGED.includes(scheduler)) {
+    throw fieldError('engine.scheduling_policy', `priority scheduling is modelled for ${PAGED.join(', ')}; ${scheduler} serves FCFS`, 'priority');
   }
   const block_size = e.block_size ?? 16;
-  if (scheduler === 'vllm' && block_size % 16 !== 0) {
-    throw fieldError('engine.block_size', 'must be a multiple of 16 for the vllm (V1) scheduler (FlashAttention backend)', block_size);
+  if (scheduler === 'vllm-v0' ? block_size % 8 !== 0 : block_size % 16 !== 0) {
+    throw fieldError(
+      'engine.block_size',
+      scheduler === 'vllm-v0'
+        ? 'must be a multiple of 8 for the vllm-v0 scheduler (8, 16, 32, … as V0 allowed)'
+        : `must be a multiple of 16 for the ${scheduler} scheduler (FlashAttention backend; only vllm-v0 also allows 8)`,
+      block_size,
+    );
   }
   const max_model_len = e.max_model_len ?? arch.max_position_embeddings;
   if (max_model_len > arch.max_position_embeddings) {
@@ -144,6 +202,12 @@ export function resolveScenario(input: ScenarioInput): RunSetup {
   }
   const engine: ResolvedEngine = {
     scheduler,
+    scheduling_policy,
+    enable_prefix_caching,
+    swap_space_gb: preemption === 'recompute' ? 0 : (e.swap_space_gb ?? DEFAULT_SWAP_SPACE_GB),
+    orca_reservation: e.orca_reservation ?? 'max',
+    max_batch_size: e.max_batch_size ?? max_num_seqs,
+    batch_timeout_ms: scheduler === 'dynamic' ? (e.batch_timeout_ms ?? DEFAULT_BATCH_TIMEOUT_MS) : 0,
     usage,
     max_num_seqs,
     max_num_batched_tokens,
@@ -156,6 +220,7 @@ export function resolveScenario(input: ScenarioInput): RunSetup {
     frontend_output_ms: e.frontend_output_ms ?? DEFAULT_FRONTEND_OUTPUT_MS,
   };
   if (e.num_gpu_blocks_override !== undefined) engine.num_gpu_blocks_override = e.num_gpu_blocks_override;
+  if (e.max_queue_len !== undefined) engine.max_queue_len = e.max_queue_len;
 
   const precision = { weights: input.precision?.weights ?? 'bf16', kv_cache: input.precision?.kv_cache ?? 'bf16' } as const;
   const gpu_memory_utilization = input.hardware.gpu_memory_utilization ?? 0.9;
@@ -194,7 +259,7 @@ export function resolveScenario(input: ScenarioInput): RunSetup {
     metrics: { warmup_s: input.metrics?.warmup_s ?? 0 },
     cost: { usd_per_gpu_hour: input.cost?.usd_per_gpu_hour ?? gpu.usd_per_gpu_hour },
     output: { dir: input.output?.dir, tokens: input.output?.tokens ?? false },
-    emulates: EMULATES,
+    emulates: EMULATES[scheduler],
   };
   return { scenario, arch, gpu, kv };
 }

@@ -9,6 +9,8 @@ import type { Request } from '../workload/request.js';
 export interface SampleGroup {
   readonly sequences: Sequence[];
   remaining: number;
+  /** Some sequence of the request has been scheduled (it left the queue). */
+  started: boolean;
 }
 
 /** A request (or one sample of it) inside a replica: its progress through prefill and decode, and what it holds. */

@@ -1,25 +1,31 @@
-import { Deque } from '../engine/deque.js';
 import type { BlockManager } from '../kv/blockManager.js';
 import { addDecode, addPrefillChunk, emptyBatch, resetBatch } from '../latency/batch.js';
-import { emptyPlan, type ReplicaScheduler, type SchedulerLimits, type StepPlan } from './scheduler.js';
+import { emptyPlan, type ReplicaScheduler, type SchedulerFactory, type SchedulerLimits, type StepPlan } from './scheduler.js';
 import type { Sequence } from './sequence.js';
+import { insertByPriority, waitQueue, type WaitQueue } from './waitQueue.js';
 
 /**
  * vLLM V1's scheduler (vllm/v1/core/sched/scheduler.py): one token budget per step shared by
  * decodes and prefill chunks. Running requests go first, in list order; a running request that
- * cannot get its blocks preempts the tail of the running list (possibly itself) by recompute.
- * Then, only if nothing was preempted, waiting requests are admitted FCFS while the budget,
- * `max_num_seqs` and KV blocks allow; a waiting request that lacks blocks stops admission.
+ * cannot get its blocks preempts (by recompute) the last running request, possibly itself. Under
+ * the priority policy the running list is kept in (priority, arrival) order, so its tail is the
+ * request V1 picks as victim (lowest priority, latest arrival) and already-scheduled requests are
+ * never unscheduled (V1 can do that; here a higher-priority request is never behind one it would evict). Then, only if nothing was preempted, waiting
+ * requests are admitted in queue order while the budget, `max_num_seqs` and KV blocks allow; a
+ * waiting request that lacks blocks stops admission. With prefix caching, an admitted request
+ * starts from its longest cached prefix and prefills only the rest.
  */
 export class VllmV1Scheduler implements ReplicaScheduler {
-  private readonly waiting = new Deque<Sequence>();
+  private readonly waiting: WaitQueue;
   private running: Sequence[] = [];
   private readonly plan: StepPlan = emptyPlan(emptyBatch());
 
   constructor(
     private readonly kv: BlockManager,
     private readonly limits: SchedulerLimits,
-  ) {}
+  ) {
+    this.waiting = waitQueue(limits.scheduling_policy);
+  }
 
   get waiting_count(): number {
     return this.waiting.size;
@@ -32,7 +38,7 @@ export class VllmV1Scheduler implements ReplicaScheduler {
   }
 
   enqueue(seq: Sequence): void {
-    this.waiting.pushBack(seq);
+    this.waiting.push(seq);
   }
 
   schedule(now_s: number): StepPlan {
@@ -41,6 +47,7 @@ export class VllmV1Scheduler implements ReplicaScheduler {
     plan.preempted = 0;
     resetBatch(plan.batch);
     let budget = this.limits.max_num_batched_tokens;
+    const policy = this.limits.scheduling_policy;
 
     const running = this.running;
     let i = 0;
@@ -64,15 +71,23 @@ export class VllmV1Scheduler implements ReplicaScheduler {
     }
 
     if (plan.preempted === 0) {
+      const kv = this.kv;
       while (this.waiting.size > 0 && budget > 0 && running.length < this.limits.max_num_seqs) {
-        const seq = this.waiting.peekFront() as Sequence;
-        const remaining = seq.known_tokens - seq.computed_tokens;
+        const seq = this.waiting.peek() as Sequence;
+        const hit = kv.lookupPrefix(seq, seq.known_tokens);
+        const remaining = seq.known_tokens - hit;
         if (!this.limits.enable_chunked_prefill && remaining > budget) break;
         const n = Math.min(remaining, budget);
-        if (!this.kv.allocateSlots(seq, seq.computed_tokens + n)) break;
-        this.waiting.popFront();
-        running.push(seq);
-        if (Number.isNaN(seq.first_scheduled_s)) seq.first_scheduled_s = now_s;
+        if (!kv.allocateSlots(seq, hit + n, true)) break;
+        this.waiting.pop();
+        if (policy === 'priority') insertByPriority(running, seq);
+        else running.push(seq);
+        const first = Number.isNaN(seq.first_scheduled_s);
+        if (first) {
+          seq.first_scheduled_s = now_s;
+          seq.cached_tokens = hit;
+        }
+        if (hit > 0) seq.coverWithoutCompute(hit);
         this.add(seq, n);
         budget -= n;
       }
@@ -115,3 +130,5 @@ export class VllmV1Scheduler implements ReplicaScheduler {
     this.waiting.pushFront(seq);
   }
 }
+
+export const VLLM_V1: SchedulerFactory = { create: (kv, limits) => new VllmV1Scheduler(kv, limits), samples: 'separate' };
