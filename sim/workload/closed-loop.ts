@@ -13,7 +13,8 @@ export interface ClosedLoopOptions {
 /**
  * Closed loop: `concurrency` clients each send a request at t = 0 and the next one the moment their
  * previous one leaves. The stream learns arrivals only through onFinished, so next() returns
- * undefined while nothing is released. Misreported completions are engine bugs and throw.
+ * undefined while nothing is released; onFinished returns 1 when it frees a client for one more request.
+ * Misreported completions are engine bugs and throw.
  */
 export function closedLoopStream(options: ClosedLoopOptions): RequestStream & { next(): TraceRequest | undefined } {
   const { concurrency, max_requests, duration_s, make } = options;
@@ -46,9 +47,10 @@ export function closedLoopStream(options: ClosedLoopOptions): RequestStream & { 
       if (!(time_s >= last_finish_s)) throw new Error(`closed-loop workload: completion at ${time_s} s is before an earlier one at ${last_finish_s} s`);
       last_finish_s = time_s;
       if (time_s >= duration_s) stopped = true;
-      if (stopped || released >= max_requests) return;
+      if (stopped || released >= max_requests) return 0;
       released++;
       releases_s.push(time_s);
+      return 1;
     },
   };
 }

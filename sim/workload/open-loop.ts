@@ -28,6 +28,7 @@ export function openLoopStream(options: OpenLoopOptions): RequestStream & { next
       return request;
     },
     exhausted,
-    onFinished() {},
+    // Completions release nothing: every arrival is already on the clock.
+    onFinished: () => 0,
   };
 }

@@ -25,20 +25,32 @@ export interface Request {
 }
 
 /**
- * A lazy, arrival-ordered stream of requests.
+ * A lazy stream of requests, pulled by the engine.
  *
- * Open-loop sources (traces, arrival processes) know every arrival up front and simply yield
- * them. Closed-loop sources (fixed concurrency) only learn the next arrival when an earlier
- * request completes, so the simulator reports completions back through `onFinished`.
+ * Open-loop sources (traces, arrival processes) know every arrival up front. Closed-loop clients and
+ * the later turns of multi-turn sessions exist only once an earlier request has left the system, which
+ * the engine reports through `onFinished`.
+ *
+ * Pull contract: the engine calls `next()` once at the start, once after each arrival it processes, and
+ * once per request that `onFinished` reports released, and keeps every pulled request that has not
+ * arrived yet in its event queue. Since `next()` always returns the earliest request it knows, the
+ * request due next is then always already in that queue, and the stream never buffers more than the
+ * engine asks for (an open loop holds one arrival of look-ahead).
  */
 export interface RequestStream {
   /**
-   * The next request in arrival order, or `undefined` when none is available *now*.
-   * Arrival times are non-decreasing across calls.
+   * The earliest-arriving request among those known and not yet returned, or `undefined` when none is
+   * known now. Ids are 0, 1, 2, … in the order of return. Arrivals are non-decreasing across calls except
+   * with sessions: a turn released by a completion may arrive before a request returned earlier (a
+   * future open-loop arrival), though never before the completion that released it.
    */
   next(): Request | undefined;
   /** True once the stream will never yield again, whatever completes. */
   exhausted(): boolean;
-  /** Tell a closed-loop stream that request `id` left the system (finished, rejected, timed out) at `time_s`. */
-  onFinished(id: number, time_s: number): void;
+  /**
+   * Request `id` left the system (finished, rejected, timed out) at `time_s`; calls come in
+   * non-decreasing time, once per returned request. Returns how many requests this completion released
+   * (0 or 1): a closed-loop client's next request, or a session's next turn. The engine pulls that many.
+   */
+  onFinished(id: number, time_s: number): number;
 }

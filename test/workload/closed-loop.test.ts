@@ -12,13 +12,13 @@ describe('closed loop (concurrency)', () => {
     expect(drain(stream).map((r) => [r.id, r.arrival_s])).toEqual([[0, 0], [1, 0], [2, 0]]);
     expect(stream.next()).toBeUndefined();
     expect(stream.exhausted()).toBe(false);
-    stream.onFinished(1, 2.5);
-    stream.onFinished(0, 3);
+    expect(stream.onFinished(1, 2.5)).toBe(1);
+    expect(stream.onFinished(0, 3)).toBe(1);
     expect(stream.exhausted()).toBe(false);
     expect(stream.next()).toMatchObject({ id: 3, arrival_s: 2.5 });
     expect(stream.next()).toMatchObject({ id: 4, arrival_s: 3 });
     expect(stream.exhausted()).toBe(true);
-    stream.onFinished(2, 4);
+    expect(stream.onFinished(2, 4)).toBe(0);
     expect(stream.next()).toBeUndefined();
   });
 
@@ -31,9 +31,9 @@ describe('closed loop (concurrency)', () => {
   it('duration_s: a completion at or after it releases nothing more', () => {
     const stream = createRequestStream({ ...lengths, concurrency: 2, duration_s: 10 }, 1);
     expect(drain(stream)).toHaveLength(2);
-    stream.onFinished(0, 9.5);
+    expect(stream.onFinished(0, 9.5)).toBe(1);
     expect(stream.next()).toMatchObject({ id: 2, arrival_s: 9.5 });
-    stream.onFinished(1, 10);
+    expect(stream.onFinished(1, 10)).toBe(0);
     expect(stream.next()).toBeUndefined();
     expect(stream.exhausted()).toBe(true);
   });
