@@ -1,10 +1,13 @@
 import { rngStream } from '../engine/rng.js';
 import type { WorkloadSpec } from '../scenario/types.js';
-import { arrivalClock } from './arrivals.js';
+import { arrivalClock, type ArrivalClock } from './arrivals.js';
 import { closedLoopStream } from './closed-loop.js';
 import { lengthSampler } from './lengths.js';
+import { requestLimiter } from './limits.js';
 import { openLoopStream } from './open-loop.js';
+import { sessionStream } from './sessions.js';
 import { loadTrace } from './trace.js';
+import { markTraits, priorityClasses, traitSampler, type Traits } from './traits.js';
 import type { TraceRequest, WorkloadInfo, WorkloadStream } from './types.js';
 import { validateWorkload } from './validate.js';
 
@@ -14,33 +17,67 @@ export { arrivalClock, type ArrivalClock } from './arrivals.js';
 export { lengthSampler, type LengthSampler } from './lengths.js';
 export { validateWorkload } from './validate.js';
 
+type MakeRequest = (id: number, arrival_s: number) => TraceRequest;
+
 /** What the stream needs from a source of lengths (a trace or two samplers). */
 interface Source {
-  make: (id: number, arrival_s: number) => TraceRequest;
+  make: MakeRequest;
   /** Arrival times the source itself dictates (a timestamped trace in open loop). */
   ownArrivals?: () => number;
   info: Omit<WorkloadInfo, 'loop'>;
 }
 
 /**
- * The workload as a lazy, arrival-ordered request stream. Random draws come from one seeded stream
- * per purpose ('arrivals', 'input_tokens', 'output_tokens'), so changing one distribution leaves the
- * others' draws unchanged. With a trace, `workload.arrival` (or `concurrency`) replaces the file's
- * timestamps and the trace gives only the lengths, in arrival order.
+ * The workload as a lazy request stream. Random draws come from one seeded stream per purpose
+ * ('arrivals', 'input_tokens', 'output_tokens', 'turns', 'prefix', 'priority'), so changing one
+ * setting leaves the others' draws unchanged. With a trace, `workload.arrival` (or `concurrency`)
+ * replaces the file's timestamps and the trace gives only the lengths, in arrival order.
  */
 export function createRequestStream(spec: WorkloadSpec, seed: number): WorkloadStream {
   validateWorkload(spec);
   const source = spec.trace !== undefined ? traceSource(spec) : syntheticSource(spec, seed);
   const max_requests = source.info.max_requests ?? Infinity;
   const duration_s = spec.duration_s ?? Infinity;
-  if (spec.concurrency !== undefined) {
-    const stream = closedLoopStream({ concurrency: spec.concurrency, max_requests, duration_s, make: source.make });
-    return { ...stream, info: { ...source.info, loop: 'closed' } };
-  }
-  const nextArrival =
+  const loop = spec.concurrency !== undefined ? 'closed' : 'open';
+  const priority_classes = priorityClasses(spec);
+  const info: WorkloadInfo = { ...source.info, loop, ...(priority_classes && { priority_classes }) };
+  const traits = traitSampler(spec, seed);
+  const limit = requestLimiter(spec, info);
+  const startClock = (): ArrivalClock =>
     source.ownArrivals ?? (spec.arrival !== undefined ? arrivalClock(spec.arrival, rngStream(seed, 'arrivals')) : () => 0);
-  const stream = openLoopStream({ max_requests, duration_s, nextArrival, make: source.make });
-  return { ...stream, info: { ...source.info, loop: 'open' } };
+
+  if (spec.sessions !== undefined) {
+    const stream = sessionStream({
+      max_requests,
+      duration_s,
+      think_time_s: spec.sessions.think_time_s,
+      nextStart: loop === 'open' ? startClock() : undefined,
+      concurrency: spec.concurrency,
+      turns: lengthSampler(spec.sessions.turns, rngStream(seed, 'turns'), 'workload.sessions.turns'),
+      make: source.make,
+      traits,
+      limit,
+    });
+    return { ...stream, info };
+  }
+  const make = decorated(source.make, traits, limit);
+  if (loop === 'closed') return { ...closedLoopStream({ concurrency: spec.concurrency!, max_requests, duration_s, make }), info };
+  return { ...openLoopStream({ max_requests, duration_s, nextArrival: startClock(), make }), info };
+}
+
+/** Without sessions every request is its own client: it draws its own traits. */
+function decorated(make: MakeRequest, traits: (() => Traits) | undefined, limit: ((r: TraceRequest) => void) | undefined): MakeRequest {
+  if (traits === undefined && limit === undefined) return make;
+  return (id, arrival_s) => {
+    const request = make(id, arrival_s);
+    if (traits !== undefined) {
+      const drawn = traits();
+      request.input_tokens += drawn.prefix_tokens ?? 0;
+      markTraits(request, drawn);
+    }
+    limit?.(request);
+    return request;
+  };
 }
 
 function traceSource(spec: WorkloadSpec): Source {

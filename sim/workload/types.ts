@@ -27,6 +27,10 @@ export interface WorkloadInfo {
   max_requests: number | undefined;
   /** Trace rows whose output token count was 0, raised to 1. */
   zero_output_rows: number;
+  /** The classes of `workload.priority`, when set; `name` defaults to `p<priority>`. */
+  priority_classes?: { priority: number; weight: number; name: string }[];
+  /** With `workload.max_tokens`: requests yielded so far whose output was cut to it (read it after the run). */
+  max_tokens_cut_rows?: number;
 }
 
 export interface WorkloadStream extends RequestStream {

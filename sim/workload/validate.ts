@@ -42,6 +42,54 @@ export function validateWorkload(spec: WorkloadSpec): void {
   } else {
     validateTrace(spec);
   }
+  validateClients(spec);
+}
+
+/** Keys that shape each client's requests: sessions, shared prefixes, priorities, sampling parameters. */
+function validateClients(spec: WorkloadSpec): void {
+  const { sessions, prefix, priority, n, best_of, max_tokens, timeout_s } = spec;
+  if (sessions !== undefined) {
+    if (spec.trace !== undefined) {
+      throw fieldError(
+        'workload.sessions',
+        'needs a synthetic workload (input_tokens and output_tokens): a trace gives whole requests, not the turns of a conversation',
+      );
+    }
+    if (!(Number.isFinite(sessions.think_time_s) && sessions.think_time_s >= 0)) {
+      throw fieldError('workload.sessions.think_time_s', 'must be a number ≥ 0', sessions.think_time_s);
+    }
+  }
+  if (prefix !== undefined) {
+    positiveInt(prefix.groups, 'workload.prefix.groups');
+    positiveInt(prefix.tokens, 'workload.prefix.tokens');
+    if (!(prefix.fraction > 0 && prefix.fraction <= 1)) throw fieldError('workload.prefix.fraction', 'must be in (0, 1]', prefix.fraction);
+  }
+  if (priority !== undefined) {
+    const { classes } = priority;
+    if (classes.length === 0) throw fieldError('workload.priority.classes', 'must list at least one class');
+    const seen = new Map<number, number>();
+    classes.forEach((c, i) => {
+      const field = `workload.priority.classes[${i}]`;
+      if (!Number.isInteger(c.priority)) throw fieldError(`${field}.priority`, 'must be an integer', c.priority);
+      if (!(Number.isFinite(c.weight) && c.weight > 0)) throw fieldError(`${field}.weight`, 'must be a number > 0', c.weight);
+      const first = seen.get(c.priority);
+      if (first !== undefined) throw fieldError(`${field}.priority`, `duplicates workload.priority.classes[${first}].priority`, c.priority);
+      seen.set(c.priority, i);
+    });
+  }
+  if (n !== undefined) positiveInt(n, 'workload.n');
+  if (best_of !== undefined) {
+    positiveInt(best_of, 'workload.best_of');
+    if (best_of < (n ?? 1)) throw fieldError('workload.best_of', `must be ≥ workload.n (${n})`, best_of);
+  }
+  if (max_tokens !== undefined) positiveInt(max_tokens, 'workload.max_tokens');
+  if (timeout_s !== undefined && !(Number.isFinite(timeout_s) && timeout_s > 0)) {
+    throw fieldError('workload.timeout_s', 'must be a number > 0', timeout_s);
+  }
+}
+
+function positiveInt(value: number, field: string): void {
+  if (!(Number.isInteger(value) && value >= 1)) throw fieldError(field, 'must be an integer ≥ 1', value);
 }
 
 function validateTrace(spec: WorkloadSpec): void {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { ArrivalSpec, LengthDist, WorkloadSpec } from '../../sim/scenario/types.js';
 import { createRequestStream } from '../../sim/workload/index.js';
 import type { TraceRequest } from '../../sim/workload/types.js';
-import { drain } from './helpers.js';
+import { drain, driveStream } from './helpers.js';
 
 const rate = fc.double({ min: 0.01, max: 1000, noNaN: true });
 const arrival: fc.Arbitrary<ArrivalSpec> = fc.oneof(
@@ -63,7 +63,7 @@ describe('any generated stream', () => {
             if (inFlight.length === 0) break;
             inFlight.sort((a, b) => a.finish_s - b.finish_s);
             const done = inFlight.shift()!;
-            stream.onFinished(done.id, done.finish_s);
+            expect(stream.onFinished(done.id, done.finish_s)).toBe(seen.length < n ? 1 : 0);
           }
           expect(stream.exhausted()).toBe(true);
           expect(seen).toHaveLength(n);
@@ -71,6 +71,65 @@ describe('any generated stream', () => {
         },
       ),
       { numRuns: 200 },
+    );
+  });
+
+  it('sessions, pulled as the engine pulls: ids in return order, nothing arrives in the past, turns follow their predecessors', () => {
+    fc.assert(
+      fc.property(
+        fc.option(fc.integer({ min: 1, max: 8 }), { nil: undefined }),
+        fc.constantFrom('poisson', 'constant', 'burst'),
+        fc.record({
+          num_requests: fc.option(fc.integer({ min: 1, max: 150 }), { nil: undefined }),
+          duration_s: fc.option(fc.double({ min: 0.1, max: 20, noNaN: true }), { nil: undefined }),
+        }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.constantFrom(0, 0.5, 3),
+        fc.array(fc.double({ min: 0, max: 5, noNaN: true }), { minLength: 1, maxLength: 30 }),
+        fc.boolean(),
+        fc.integer(),
+        (concurrency, process, bound, maxTurns, think_time_s, services_s, decorate, seed) => {
+          // A closed loop bounded by time alone never ends when services take no time.
+          const countNeeded = bound.duration_s === undefined || concurrency !== undefined || process === 'burst';
+          const num_requests = bound.num_requests ?? (countNeeded ? 60 : undefined);
+          const spec: WorkloadSpec = {
+            input_tokens: { dist: 'uniform', min: 1, max: 50 },
+            output_tokens: { dist: 'uniform', min: 1, max: 50 },
+            num_requests,
+            duration_s: bound.duration_s,
+            sessions: { turns: { dist: 'uniform', min: 1, max: maxTurns }, think_time_s },
+            ...(concurrency !== undefined ? { concurrency } : { arrival: process === 'burst' ? { process } : { process, rate_per_s: 3 } }),
+            ...(decorate && { prefix: { groups: 3, tokens: 20, fraction: 0.5 }, priority: { classes: [{ priority: 1, weight: 1 }, { priority: 2, weight: 1 }] } }),
+          };
+          const driven = driveStream(createRequestStream(spec, seed), (r) => services_s[r.id % services_s.length]);
+          if (bound.duration_s === undefined) expect(driven).toHaveLength(num_requests!);
+          const last = new Map<number, (typeof driven)[number]>();
+          let sessions = 0;
+          driven.forEach((d, i) => {
+            const r = d.request;
+            expect(r.id).toBe(i);
+            const previous = last.get(r.session!);
+            if (previous === undefined) {
+              expect(r.session).toBe(sessions++);
+              if (spec.duration_s !== undefined) expect(r.arrival_s).toBeLessThan(spec.duration_s);
+              expect(r.input_tokens - (r.prefix_tokens ?? 0)).toBeGreaterThanOrEqual(1);
+            } else {
+              const p = previous.request;
+              expect(r.arrival_s).toBe(previous.finish_s + think_time_s);
+              expect(r.input_tokens - p.input_tokens - p.output_tokens).toBeGreaterThanOrEqual(1);
+              expect([r.prefix_group, r.prefix_tokens, r.priority]).toEqual([p.prefix_group, p.prefix_tokens, p.priority]);
+            }
+            last.set(r.session!, d);
+          });
+          if (concurrency !== undefined) {
+            for (const d of driven) {
+              const outstanding = driven.filter((e) => e.pulled_s <= d.pulled_s && d.pulled_s < e.finish_s).length;
+              expect(outstanding).toBeLessThanOrEqual(concurrency);
+            }
+          }
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });

@@ -59,6 +59,14 @@ describe('synthetic request streams', () => {
     expect(stream.exhausted()).toBe(false);
   });
 
+  it('open loop: completions release nothing', () => {
+    const stream = createRequestStream({ ...base, num_requests: 2 }, 1);
+    const [a, b] = drain(stream);
+    expect(stream.onFinished(b.id, 1)).toBe(0);
+    expect(stream.onFinished(a.id, 2)).toBe(0);
+    expect(stream.exhausted()).toBe(true);
+  });
+
   it('burst: all num_requests at t = 0', () => {
     const requests = drain(createRequestStream({ ...base, arrival: { process: 'burst' }, num_requests: 64 }, 1));
     expect(requests).toHaveLength(64);
@@ -81,6 +89,11 @@ describe('workload validation', () => {
     ['zero concurrency', { ...base, arrival: undefined, concurrency: 0 }, 'workload.concurrency: must be an integer ≥ 1, got 0'],
     ['speedup with arrival', { trace: { ...trace, speedup: 2 }, arrival: { process: 'burst' } }, 'workload.trace.speedup: has no effect'],
     ['columns on a named format', { trace: { ...trace, columns: { input_tokens: 'a', output_tokens: 'b' } } }, 'workload.trace.columns: only used with format csv or jsonl'],
+    ['prefix fraction 0', { ...base, prefix: { groups: 2, tokens: 10, fraction: 0 } }, 'workload.prefix.fraction: must be in (0, 1], got 0'],
+    ['prefix groups 0', { ...base, prefix: { groups: 0, tokens: 10, fraction: 1 } }, 'workload.prefix.groups: must be an integer ≥ 1, got 0'],
+    ['no priority classes', { ...base, priority: { classes: [] } }, 'workload.priority.classes: must list at least one class'],
+    ['zero class weight', { ...base, priority: { classes: [{ priority: 1, weight: 0 }] } }, 'workload.priority.classes[0].weight: must be a number > 0, got 0'],
+    ['fractional max_tokens', { ...base, max_tokens: 1.5 }, 'workload.max_tokens: must be an integer ≥ 1, got 1.5'],
     ['uniform min > max', { ...base, output_tokens: { dist: 'uniform', min: 9, max: 2 } }, 'workload.output_tokens.min: must be ≤ max (2), got 9'],
   ])('%s', (_, spec, message) => {
     const error = errorOf(() => createRequestStream(spec, 1));
