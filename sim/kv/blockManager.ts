@@ -139,6 +139,20 @@ export class BlockManager {
     return true;
   }
 
+  /**
+   * Takes blocks for `reserved_tokens` up front (Orca, request-level batching), of which only
+   * `written_tokens` are filled now; later growth within the reservation takes no blocks.
+   * No cache entries: these policies run without prefix caching.
+   */
+  reserve(holder: KvHolder, reserved_tokens: number, written_tokens: number): boolean {
+    const needed = Math.max(0, this.blocksFor(reserved_tokens) - holder.kv_blocks);
+    if (needed > this.freeCount) return false;
+    const start = holder.computed_tokens;
+    for (let i = 0; i < needed; i++) this.take(this.popFree(), holder);
+    this.setFill(holder, start, written_tokens);
+    return true;
+  }
+
   /** Releases every block of `holder`, tail first (so its deepest blocks are evicted first). */
   free(holder: KvHolder): void {
     const blocks = holder.blocks;

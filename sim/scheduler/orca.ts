@@ -59,7 +59,7 @@ export class OrcaScheduler implements ReplicaScheduler {
       const seq = this.waiting.peekFront() as Sequence;
       const prompt = seq.known_tokens - seq.computed_tokens;
       if (plan.scheduled.length > 0 && tokens + prompt > this.limits.max_num_batched_tokens) break;
-      if (!this.kv.allocateSlots(seq, reservedTokens(seq, this.limits))) break;
+      if (!this.kv.reserve(seq, reservedTokens(seq, this.limits), seq.known_tokens)) break;
       this.waiting.popFront();
       running.push(seq);
       tokens += addWholePrompt(plan, seq, now_s);

@@ -126,7 +126,7 @@ export abstract class RequestLevelScheduler implements ReplicaScheduler {
     if (this.waiting.size === 0 || !this.readyToDispatch(now_s, plan)) return plan;
     while (this.waiting.size > 0 && running.length < this.limits.max_batch_size) {
       const seq = this.waiting.peekFront() as Sequence;
-      if (!this.kv.allocateSlots(seq, reservedTokens(seq, this.limits))) break;
+      if (!this.kv.reserve(seq, reservedTokens(seq, this.limits), seq.known_tokens)) break;
       this.waiting.popFront();
       this.onDispatch();
       running.push(seq);
