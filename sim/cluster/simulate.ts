@@ -144,7 +144,6 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
     batch_timeout_s: e.batch_timeout_ms / 1000,
   };
   const factory = SCHEDULERS[e.scheduler];
-  if (factory === undefined) throw new InfersimError(`engine.scheduler: ${e.scheduler} is not implemented yet`);
   const transfer = {
     bytes_per_block: setup.kv.kv_bytes_per_block,
     pcie_bytes_per_s: setup.gpu.pcie_bandwidth_bytes_per_s,
@@ -312,7 +311,7 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
       leader.group = group;
       if (forkSamples) {
         // One prompt pass; the other samples fork from it (none needed when one token ends every sample).
-        if (request.output_tokens > 1) leader.pending_forks = count - 1;
+        leader.pending_forks = count - 1;
       }
     }
     replica.admit(leader);
@@ -359,6 +358,16 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
       totals.discarded_tokens += seq.discarded_tokens;
       totals.prompt_shared_tokens += seq.prompt_shared_tokens;
       totals.reused_tokens += seq.reused_tokens;
+      if (seq.pending_forks > 0) {
+        // One token ends every sample: the forks would be born finished, sharing the prompt pass.
+        const k = seq.pending_forks;
+        seq.pending_forks = 0;
+        totals.sequences_finished += k;
+        totals.prompt_tokens_finished += k * seq.prompt_tokens;
+        totals.output_tokens_finished += k;
+        totals.prompt_shared_tokens += k * seq.prompt_tokens;
+        totals.reused_tokens += k * seq.prompt_tokens;
+      }
       const group = seq.group;
       if (group !== undefined && --group.remaining > 0) continue;
       replica.outstanding--;

@@ -103,6 +103,11 @@ function engineDefaults(gpu: GpuSpec, usage: EngineUsage): { max_num_batched_tok
     : { max_num_batched_tokens: 8192, max_num_seqs: 256 };
 }
 
+/** vLLM V0's defaults (vllm/config.py SchedulerConfig, v0.5–0.6): 256 sequences; a whole-prompt budget of max(max_model_len, 2048). */
+const V0_DEFAULTS = { max_num_batched_tokens: 2048, max_num_seqs: 256 };
+/** V0's default budget with chunked prefill (same source): 512 tokens, chosen there to balance ITL and TTFT. */
+const V0_CHUNKED_BUDGET = 512;
+
 export function resolveScenario(input: ScenarioInput): RunSetup {
   const arch = getModel(input.model);
   const gpu = getGpu(input.hardware.gpu);
@@ -177,11 +182,22 @@ export function resolveScenario(input: ScenarioInput): RunSetup {
       max_model_len,
     );
   }
-  const enable_chunked_prefill = e.enable_chunked_prefill ?? true;
-  const defaults = engineDefaults(gpu, usage);
+  // Only vllm and sarathi chunk prompts; the others run whole prompts by definition.
+  const chunks = scheduler === 'vllm' ? undefined : scheduler === 'sarathi';
+  if (chunks !== undefined && e.enable_chunked_prefill !== undefined && e.enable_chunked_prefill !== chunks) {
+    throw fieldError(
+      'engine.enable_chunked_prefill',
+      chunks
+        ? 'the sarathi scheduler always chunks prompts (that is its policy); leave it out or use vllm-v0 for whole prompts'
+        : `the ${scheduler} scheduler runs whole prompts; leave it out, or use sarathi (V0 with chunked prefill) or vllm`,
+      e.enable_chunked_prefill,
+    );
+  }
+  const enable_chunked_prefill = chunks ?? e.enable_chunked_prefill ?? true;
+  const defaults = scheduler === 'vllm' ? engineDefaults(gpu, usage) : V0_DEFAULTS;
   // Without chunking a whole prompt must fit in one step, so vLLM raises the budget to max_model_len.
   const defaultBudget = enable_chunked_prefill
-    ? defaults.max_num_batched_tokens
+    ? (scheduler === 'sarathi' ? V0_CHUNKED_BUDGET : defaults.max_num_batched_tokens)
     : Math.max(max_model_len, defaults.max_num_batched_tokens);
   const max_num_batched_tokens = e.max_num_batched_tokens ?? defaultBudget;
   if (!enable_chunked_prefill && max_num_batched_tokens < max_model_len) {
