@@ -17,7 +17,17 @@ function apply(scheduled: Sequence[]): void {
 
 function setup(blocks: number, budget: number, maxSeqs = 256, chunked = true) {
   const kv = new BlockManager(blocks, 16);
-  const sched = new VllmV1Scheduler(kv, { max_num_batched_tokens: budget, max_num_seqs: maxSeqs, enable_chunked_prefill: chunked });
+  const sched = new VllmV1Scheduler(kv, {
+    max_num_batched_tokens: budget,
+    max_num_seqs: maxSeqs,
+    enable_chunked_prefill: chunked,
+    preemption: 'recompute',
+    scheduling_policy: 'fcfs',
+    max_model_len: 1 << 20,
+    orca_reservation: 'max',
+    max_batch_size: maxSeqs,
+    batch_timeout_s: 0,
+  });
   return { kv, sched };
 }
 
