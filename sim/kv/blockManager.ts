@@ -117,9 +117,12 @@ export class BlockManager {
 
   /**
    * Grows `holder` to cover `total_tokens` slots, first taking the blocks found by the preceding
-   * `lookupPrefix` when `use_hits` is set; false (and no change) when the pool is short.
+   * `lookupPrefix` when `use_hits` is set; false (and no change) when the pool is short. Only the
+   * first `written_tokens` (default: all) are written by the coming step: they alone count as
+   * filled and only blocks they fill enter the prefix cache (V0 takes a whole prompt's blocks at
+   * admission but computes it chunk by chunk; a block must not be found before it is computed).
    */
-  allocateSlots(holder: KvHolder, total_tokens: number, use_hits = false): boolean {
+  allocateSlots(holder: KvHolder, total_tokens: number, use_hits = false, written_tokens = total_tokens): boolean {
     const hits = use_hits ? this.hits : undefined;
     const hitCount = hits?.length ?? 0;
     const have = holder.kv_blocks + hitCount;
@@ -133,8 +136,8 @@ export class BlockManager {
     if (cow === 1) this.copyLast(holder);
     const start = holder.computed_tokens;
     for (let i = 0; i < needed; i++) this.take(this.popFree(), holder);
-    this.setFill(holder, Math.max(start, hitCount * this.block_size), total_tokens);
-    if (this.prefix_caching) this.keys.register(holder, Math.floor(total_tokens / this.block_size));
+    this.setFill(holder, Math.max(start, hitCount * this.block_size), written_tokens);
+    if (this.prefix_caching) this.keys.register(holder, Math.floor(written_tokens / this.block_size));
     if (hits !== undefined) hits.length = 0;
     return true;
   }

@@ -112,7 +112,7 @@ export class VllmV0Scheduler implements ReplicaScheduler {
       // V0 allocates the whole prompt's blocks at admission, even when it runs in chunks.
       const needed = kv.blocksFor(seq.known_tokens) - seq.kv_blocks;
       if (kv.free_blocks - needed < this.watermark_blocks) break;
-      if (!kv.allocateSlots(seq, seq.known_tokens, true)) break;
+      if (!kv.allocateSlots(seq, seq.known_tokens, true, hit + n)) break;
       this.waiting.pop();
       this.addRunning(seq);
       if (Number.isNaN(seq.first_scheduled_s)) {
