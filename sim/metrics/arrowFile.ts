@@ -46,7 +46,8 @@ export class ArrowFileWriter {
 
   private readonly specs: readonly ColumnSpec[];
   private readonly dictionaries: (Vector<Utf8> | undefined)[];
-  private readonly validity: Uint8Array;
+  /** One validity bitmap per f64 column: a batch's columns are all built before it is written. */
+  private readonly validity: (Uint8Array | undefined)[];
   private readonly sink: FdSink;
   private readonly writer = new RecordBatchFileWriter();
   private batches = 0;
@@ -63,7 +64,7 @@ export class ArrowFileWriter {
     this.schema = new Schema(specs.map((s, i) => new Field(s.name, arrowType(s, i), s.kind === 'f64')));
     this.columns = specs.map((s) => (s.kind === 'f64' ? new Float64Array(batchRows) : s.kind === 'u32' ? new Uint32Array(batchRows) : new Int32Array(batchRows)));
     this.dictionaries = specs.map((s) => (s.kind === 'dict' ? makeVector(utf8Data(s.values)) : undefined));
-    this.validity = new Uint8Array((batchRows + 7) >> 3);
+    this.validity = specs.map((s) => (s.kind === 'f64' ? new Uint8Array((batchRows + 7) >> 3) : undefined));
     this.sink = new FdSink(openSync(path, 'w'));
     this.writer.reset(this.sink);
   }
@@ -119,7 +120,7 @@ export class ArrowFileWriter {
     let nullCount = 0;
     for (let r = 0; r < length; r++) if (values[r] !== values[r]) nullCount++;
     if (nullCount === 0) return makeData({ type: type as Float64, length, nullCount: 0, data: values.subarray(0, length) });
-    const bitmap = this.validity.subarray(0, (length + 7) >> 3);
+    const bitmap = (this.validity[i] as Uint8Array).subarray(0, (length + 7) >> 3);
     bitmap.fill(0);
     for (let r = 0; r < length; r++) {
       if (values[r] === values[r]) bitmap[r >> 3] |= 1 << (r & 7);

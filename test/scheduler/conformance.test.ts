@@ -250,8 +250,6 @@ function requestViolations({ outcomes }: Observed, requests: Table, s: ResolvedS
   const [id, status, arrival, scheduled, first, finish, tokens] = ['request_id', 'status', 'arrival_s', 'first_scheduled_s', 'first_token_s', 'finish_s', 'output_tokens'].map(get);
   for (let i = 0; i < requests.numRows; i++) {
     const [a, s0, f0, end] = [arrival(i), scheduled(i), first(i), finish(i)] as (number | null)[];
-    // One-token rows read back wrong (the shared-validity-bitmap bug, see the it.fails at the end).
-    if (status(i) === 'finished' && (tokens(i) as number) < 2) continue;
     if (status(i) !== 'finished') {
       if (s0 !== null || f0 !== null) fail(id(i) as number, `requests.arrow: ${status(i)} with a schedule time ${s0} or a first token ${f0}`);
       continue;
@@ -499,14 +497,9 @@ describe('every scheduler on random valid configurations', () => {
 });
 
 describe('requests.arrow for one-token requests', () => {
-  // BUG (sim/metrics/arrowFile.ts, ArrowFileWriter.columnData): every nullable f64 column of a
-  // batch takes its validity bitmap from the one shared `this.validity` buffer, which is
-  // overwritten column by column before the batch is written, so every f64 column that has a null
-  // ends up with the bitmap of the last such column (itl_max_s, null for requests with < 2 tokens).
-  // A finished one-token request then reads back first_scheduled_s, first_token_s, ttft_s and
-  // e2e_s as null.
-  // (The bitmap is used only when the column has a null of its own: here the rejected request's.)
-  it.fails('keeps first_scheduled_s and first_token_s of finished requests whose itl is null [bug: shared validity bitmap]', () => {
+  // Regression: every nullable f64 column once shared one validity bitmap, so a one-token
+  // request (null ITL) read back null schedule and first-token times.
+  it('keeps first_scheduled_s and first_token_s of finished requests whose itl is null', () => {
     const out = join(dir, 'one-token');
     const { outcomes } = run(
       scenario({
