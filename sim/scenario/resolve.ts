@@ -2,6 +2,7 @@ import { fieldError, InfersimError } from '../errors.js';
 import { getGpu } from '../hardware/catalog.js';
 import type { GpuSpec } from '../hardware/gpu.js';
 import { kvCapacity, type KvCapacity } from '../kv/capacity.js';
+import { V0_WATERMARK } from '../scheduler/vllmV0.js';
 import type { ModelArchitecture } from '../model/architecture.js';
 import { getModel } from '../model/catalog.js';
 import { validateParallelism } from '../model/derived.js';
@@ -261,6 +262,26 @@ export function resolveScenario(input: ScenarioInput): RunSetup {
         `${kv.usable_blocks} usable blocks × ${block_size}); lower engine.max_model_len to ≤ ${usable_tokens}, ` +
         'raise hardware.gpu_memory_utilization or tensor_parallel, or use a larger GPU',
     );
+  }
+
+  if (scheduler === 'vllm-v0' || scheduler === 'sarathi') {
+    // V0 keeps a watermark free at admission and refuses a prompt that could never pass it.
+    const watermark = Math.floor(V0_WATERMARK * kv.usable_blocks);
+    const admissible = (kv.usable_blocks - watermark) * block_size;
+    if (admissible < max_model_len) {
+      throw new InfersimError(
+        `engine.max_model_len: ${max_model_len} tokens exceed what the ${scheduler} scheduler can admit (${admissible} tokens: ` +
+          `${kv.usable_blocks} usable blocks less V0's 1 % watermark of ${watermark}, × ${block_size}); lower engine.max_model_len to ≤ ${admissible}`,
+      );
+    }
+    const samples = Math.max(input.workload.n ?? 1, input.workload.best_of ?? 1);
+    if (samples > max_num_seqs) {
+      throw fieldError(
+        input.workload.best_of !== undefined && input.workload.best_of >= (input.workload.n ?? 1) ? 'workload.best_of' : 'workload.n',
+        `must be ≤ engine.max_num_seqs (${max_num_seqs}): the ${scheduler} scheduler runs every sample of a request at once`,
+        samples,
+      );
+    }
   }
 
   const scenario: ResolvedScenario = {

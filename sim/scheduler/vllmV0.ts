@@ -98,13 +98,21 @@ export class VllmV0Scheduler implements ReplicaScheduler {
     if (forked !== undefined) for (const child of forked) this.addRunning(child);
   }
 
+  /** Seats taken: running sequences plus the samples their prompt passes will fork. */
+  private seatsTaken(): number {
+    let seats = this.running.length;
+    for (const seq of this.running) seats += seq.pending_forks;
+    return seats;
+  }
+
   /** New prompts in queue order while the budget, `max_num_seqs` and the watermark allow. */
   private admitWaiting(now_s: number, budget: { tokens: number }): void {
     const kv = this.kv;
+    let seats = this.seatsTaken();
     while (this.waiting.size > 0 && budget.tokens > 0) {
       const seq = this.waiting.peek() as Sequence;
-      // V0 counts a request's future samples against max_num_seqs at admission.
-      if (this.running.length + 1 + seq.pending_forks > this.limits.max_num_seqs) break;
+      // V0 counts every sample of a request against max_num_seqs at admission.
+      if (seats + 1 + seq.pending_forks > this.limits.max_num_seqs) break;
       const hit = kv.lookupPrefix(seq, seq.known_tokens);
       const remaining = seq.known_tokens - hit;
       if (!this.chunked && remaining > budget.tokens) break;
@@ -115,6 +123,7 @@ export class VllmV0Scheduler implements ReplicaScheduler {
       if (!kv.allocateSlots(seq, seq.known_tokens, true, hit + n)) break;
       this.waiting.pop();
       this.addRunning(seq);
+      seats += 1 + seq.pending_forks;
       if (Number.isNaN(seq.first_scheduled_s)) {
         seq.first_scheduled_s = now_s;
         seq.cached_tokens = hit;
@@ -161,7 +170,8 @@ export class VllmV0Scheduler implements ReplicaScheduler {
   /** Swapped-out sequences come back in order while blocks (above the watermark), budget and seats allow. */
   private swapIn(budget: { tokens: number }): void {
     const kv = this.kv;
-    while (this.swapped.size > 0 && budget.tokens > 0 && this.running.length < this.limits.max_num_seqs) {
+    let seats = this.seatsTaken();
+    while (this.swapped.size > 0 && budget.tokens > 0 && seats < this.limits.max_num_seqs) {
       const seq = this.swapped.peekFront() as Sequence;
       const blocks = seq.swapped_blocks;
       const extra = kv.blocksFor(seq.computed_tokens + 1) - kv.blocksFor(seq.computed_tokens);
@@ -170,6 +180,7 @@ export class VllmV0Scheduler implements ReplicaScheduler {
       if (!kv.swapIn(seq) || !kv.allocateSlots(seq, seq.computed_tokens + 1)) throw new Error(`swap-in of request ${seq.id} failed after the capacity check`);
       this.plan.swap_in_blocks += blocks;
       this.addRunning(seq);
+      seats++;
       const n = Math.min(seq.known_tokens - seq.computed_tokens, budget.tokens);
       this.add(seq, n);
       budget.tokens -= n;

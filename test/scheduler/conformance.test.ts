@@ -282,23 +282,10 @@ function twice(name: SchedulerName, input: ScenarioInput): () => Checked {
   };
 }
 
-/**
- * Known simulator bugs, by scheduler and workload: the limit a run breaks, and why. Such a check
- * runs as `it.fails` (and starts failing, to be flipped back, once the bug is fixed).
- */
-function knownSeatBug(name: SchedulerName, input: ScenarioInput): string | undefined {
-  const w = input.workload;
-  if (SCHEDULERS[name].samples === 'fork' && w.n === 3) {
-    return 'sim/scheduler/vllmV0.ts admitWaiting counts only the admitted request\'s own pending forks against max_num_seqs, not those of leaders already running in their prompt pass, so the forks overshoot it';
-  }
-  return undefined;
-}
-
 describe.each(NAMES)('scheduler %s conforms', (name) => {
   const caps = capsOf(name);
   describe.each(workloads(name, caps).map((w) => [w.label, w] as const))('%s', (_label, { input, exercises }) => {
     const result = twice(name, input);
-    const seatBug = knownSeatBug(name, input);
 
     it('keeps the invariants: conservation, each request leaves once, no leaked blocks', () => {
       const { observed, scenario: s } = result();
@@ -316,7 +303,7 @@ describe.each(NAMES)('scheduler %s conforms', (name) => {
       expect(files.iterations[0].equals(files.iterations[1])).toBe(true);
     });
 
-    it(`keeps every step within its limits${seatBug ? ' (seats: see the it.fails below)' : ''}`, () => {
+    it('keeps every step within its limits', () => {
       const { observed, scenario: s, files } = result();
       const iterations = tableFromIPC(files.iterations[0]);
       const t = observed.result.totals;
@@ -332,15 +319,10 @@ describe.each(NAMES)('scheduler %s conforms', (name) => {
       expect([prefill, decode]).toEqual([t.prefill_tokens, t.decode_tokens]);
       const v = stepViolations(iterations, s, caps);
       expect(v.other).toEqual([]);
-      if (seatBug === undefined) expect(v.seats).toEqual([]);
+      // Regression: V0 once counted only the admitted request's own samples, not those its
+      // running leaders would still fork, so forks overshot max_num_seqs.
+      expect(v.seats).toEqual([]);
     });
-
-    if (seatBug !== undefined) {
-      it.fails(`running ≤ max_num_seqs in every step [bug: ${seatBug}]`, () => {
-        const { scenario: s, files } = result();
-        expect(stepViolations(tableFromIPC(files.iterations[0]), s, caps).seats).toEqual([]);
-      });
-    }
 
     it('serves requests causally: scheduled after arrival, tokens after scheduling and in order', () => {
       const { observed, scenario: s, files } = result();
@@ -360,10 +342,7 @@ function servedOrRefused(input: ScenarioInput): 'served' | 'refused' {
   }
 }
 
-/**
- * Edge configurations every scheduler must either serve or refuse up front. Known failures run as
- * `it.fails`, naming the bug; they start failing (flip them to `it`) once it is fixed.
- */
+/** Edge configurations every scheduler must either serve or refuse up front (both once stalled the V0 family). */
 describe.each(NAMES)('scheduler %s at the edges of its limits', (name) => {
   const forks = SCHEDULERS[name].samples === 'fork';
   const burst = (input_tokens: number, output_tokens: number, extra: Record<string, unknown> = {}) => ({
@@ -371,26 +350,17 @@ describe.each(NAMES)('scheduler %s at the edges of its limits', (name) => {
     num_requests: 3, ...extra,
   });
 
-  // BUG (vllm-v0, sarathi): sim/scheduler/vllmV0.ts admitWaiting admits a request only when
-  // running + 1 + pending_forks ≤ max_num_seqs, so a request with more samples than max_num_seqs
-  // waits forever and runSimulation throws "replica 0 stalled with 3 waiting" (a plain Error);
-  // resolve accepts the scenario. V1, Orca and the request-level schedulers run samples as separate
-  // sequences and serve it.
-  (forks ? it.fails : it)(`serves (or refuses as an input error) a request whose samples outnumber max_num_seqs${forks ? ' [bug: stalls]' : ''}`, () => {
+  // V0 runs all samples at once: more samples than max_num_seqs is an input error there.
+  it('serves (or refuses as an input error) a request whose samples outnumber max_num_seqs', () => {
     const input = scenario({ engine: { scheduler: name, max_num_seqs: 2, max_model_len: 4096, num_gpu_blocks_override: 2000 }, workload: burst(100, 10, { n: 3 }) });
-    expect(servedOrRefused(input)).toBeDefined();
+    expect(servedOrRefused(input)).toBe(forks ? 'refused' : 'served');
   });
 
-  // BUG (vllm-v0, sarathi): resolve (sim/scenario/resolve.ts, the usable_tokens < max_model_len
-  // check) lets max_model_len fill the whole pool, but vllmV0.ts admitWaiting keeps the 1 %
-  // watermark free at admission, so a prompt needing more than total − watermark blocks is never
-  // admitted: a 199-block pool (override 200), max_model_len 3184 = 199 × 16 and a 3180-token
-  // prompt stalls ("replica 0 stalled with 3 waiting"). vLLM V0 refuses such a prompt
-  // (AllocStatus.NEVER, "exceeds the capacity of block_manager"); the simulator should reject it
-  // (or resolve should refuse the configuration) instead of crashing.
-  (forks ? it.fails : it)(`serves (or refuses) a prompt of max_model_len on a pool that just fits it${forks ? ' [bug: watermark stall]' : ''}`, () => {
+  // V0 keeps a 1 % watermark free at admission (vLLM V0 refuses such prompts as never admissible):
+  // resolve refuses a max_model_len that only fits without it.
+  it('serves (or refuses) a prompt of max_model_len on a pool that just fits it', () => {
     const input = scenario({ engine: { scheduler: name, max_model_len: 3184, num_gpu_blocks_override: 200 }, workload: burst(3180, 4) });
-    expect(servedOrRefused(input)).toBeDefined();
+    expect(servedOrRefused(input)).toBe(forks ? 'refused' : 'served');
   });
 });
 
