@@ -272,16 +272,15 @@ describe('vLLM V0 samples: copy-on-write forks', () => {
     expect(step(room.kv, room.sched).ran).toEqual([[0, 0, 40]]);
   });
 
-  // BUG: sim/scheduler/vllmV0.ts admitWaiting checks running.length + 1 + seq.pending_forks against
-  // max_num_seqs, but running.length omits the forks still pending on leaders already admitted (in
-  // this very step, or in flight under sarathi). Three leaders with one fork each pass the check
-  // (0+2, 1+2, 2+2 ≤ 4) and become 6 running sequences. vLLM V0 counts a group in its prompt
-  // stage as best_of sequences (SequenceGroup.get_max_num_running_seqs), so it admits only two.
-  it.fails('never lets forks push the running sequences past max_num_seqs [bug: pending forks of admitted leaders not counted]', () => {
+  // Regression: admission once checked running.length + 1 + pending_forks, omitting the forks still
+  // pending on leaders admitted earlier (in the same step, or in flight under sarathi): three
+  // leaders with one fork each passed (0+2, 1+2, 2+2 ≤ 4) and became 6 running sequences. vLLM V0
+  // counts a group in its prompt stage as best_of sequences (SequenceGroup.get_max_num_running_seqs).
+  it('counts the forks still pending on admitted leaders too: max_num_seqs 4 admits two 2-sample requests, not three', () => {
     const { kv, sched } = setup(100, { max_num_seqs: 4 });
     for (let i = 0; i < 3; i++) sched.enqueue(grouped(seq(i, 20), 1));
-    step(kv, sched);
-    expect(sched.running_count).toBeLessThanOrEqual(4);
+    expect(step(kv, sched).ran).toEqual([[0, 0, 20], [1, 0, 20]]);
+    expect([sched.running_count, sched.waiting_count]).toEqual([4, 1]);
   });
 
   it('has a factory for the registry that forks samples', () => {
