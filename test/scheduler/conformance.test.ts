@@ -404,12 +404,12 @@ const arbitraryConfig = fc
     const chunking = c.scheduler === 'vllm' ? c.chunked : resolveScenario(scenario({ engine: { scheduler: c.scheduler } })).scenario.engine.enable_chunked_prefill;
     const budget = chunking ? c.max_num_seqs + c.budget_extra : Math.max(c.max_model_len, c.max_num_seqs) + c.budget_extra;
     const samples = forksOf(c.scheduler)
-      // Known bug (see above): fork schedulers stall when a request's samples outnumber max_num_seqs.
+      // Fork schedulers run every sample of a request at once: resolve refuses more than max_num_seqs.
       ? { n: Math.min(c.n, c.max_num_seqs), best_of: Math.min(c.n + c.best_of_extra, c.max_num_seqs) }
       : { n: c.n, best_of: c.n + c.best_of_extra };
     const need = Math.ceil(c.max_model_len / block_size);
-    // One max-length sequence plus the null block; paged V0 policies also keep a 1 % watermark
-    // free at admission (known bug above: without this headroom a max-length prompt stalls).
+    // One max-length sequence plus the null block, plus the 1 % watermark the V0 policies keep free
+    // at admission (resolve refuses a max_model_len that fits only without it).
     const blocks = need + 1 + Math.ceil(need / 50) + c.extra_blocks;
     const engine: Record<string, unknown> = {
       scheduler: c.scheduler, block_size, max_model_len: c.max_model_len, num_gpu_blocks_override: blocks,
