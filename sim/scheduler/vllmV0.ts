@@ -23,7 +23,7 @@ export type V0StepPolicy = 'prefill-first' | 'stall-free';
  * blocks for a whole prompt (or chunk) taken at scheduling with a 1 % watermark at admission;
  * preemption of the last running sequence by recompute, or by swap to the CPU pool (`auto`:
  * swap for sequences of a multi-sample request, as V0 does; a full CPU pool falls back to
- * recompute). Nothing is admitted while anything is swapped out. Samples (n, best_of) fork
+ * recompute). The prefill-first policy admits nothing while anything is swapped out. Samples (n, best_of) fork
  * copy-on-write from the prompt pass.
  */
 export class VllmV0Scheduler implements ReplicaScheduler {
@@ -77,9 +77,11 @@ export class VllmV0Scheduler implements ReplicaScheduler {
         if (plan.preempted === 0) this.swapIn(budget);
       }
     } else {
+      // V0's chunked-prefill path (vllm/core/scheduler.py `_schedule_chunked_prefill`) admits new
+      // prompts even while sequences are swapped out, after the swap-ins.
       this.scheduleRunning(budget, true);
       if (plan.preempted === 0) this.swapIn(budget);
-      if (this.swapped.size === 0) this.admitWaiting(now_s, budget);
+      this.admitWaiting(now_s, budget);
     }
     return plan;
   }

@@ -144,7 +144,7 @@ describe('Sarathi stall-free batching (budget 512)', () => {
     expect([sched.waiting_count, sched.swapped_count, kv.free_blocks]).toEqual([1, 0, 37]);
   });
 
-  it('swaps out a decoding sample, admits no new prompt while it is out, then swaps it in before admitting', () => {
+  it('swaps out a decoding sample, still admits new prompts while it is out (V0 chunked path), then swaps it back in', () => {
     // A and B (a sample of a multi-sample request) have 32 tokens (2 blocks) each and fill 4 blocks.
     const { kv, sched } = setup(4, {}, 10);
     const a = seq(0, 32, 3);
@@ -157,15 +157,14 @@ describe('Sarathi stall-free batching (budget 512)', () => {
     expect(step(kv, sched)).toMatchObject({ ran: [[0, 1]], preempted: 1, swap_out: 2 });
     expect(b).toMatchObject({ swapped_blocks: 2, computed_tokens: 32, kv_blocks: 0 });
     expect(kv.free_blocks).toBe(1);
-    // C needs 1 block and 1 is free, but B is swapped out (and needs 2 + 1 blocks to come back): C waits.
+    // C needs 1 block and 1 is free: unlike prefill-first V0, the chunked path admits it although B is swapped out.
     sched.enqueue(seq(2, 5));
-    expect(step(kv, sched).ran).toEqual([[0, 1]]); // A's last token
-    expect([sched.waiting_count, sched.swapped_count]).toEqual([1, 1]);
-    // A's 3 blocks are free: B swaps back in and decodes (its 2nd output token) without recompute; then C is admitted.
+    expect(step(kv, sched).ran).toEqual([[0, 1], [2, 5]]); // A's last token and C's prompt
+    expect([sched.waiting_count, sched.swapped_count]).toEqual([0, 1]);
+    // A's 3 blocks are free: B swaps back in (2 blocks + 1 for its next token) and decodes without recompute.
     const plan = sched.schedule(3);
     expect(plan.swap_in_blocks).toBe(2);
-    expect(plan.scheduled.map((x) => [x.id, x.scheduled_tokens])).toEqual([[1, 1], [2, 5]]);
-    expect(plan.batch).toMatchObject({ decode_tokens: 1, prefill_tokens: 5 });
+    expect(plan.scheduled.map((x) => [x.id, x.scheduled_tokens])).toEqual([[2, 1], [1, 1]]);
     expect(b).toMatchObject({ computed_tokens: 32, kv_blocks: 3, discarded_tokens: 0 });
   });
 
