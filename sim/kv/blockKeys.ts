@@ -23,16 +23,23 @@ export interface TokenIdentity {
   prefix_tokens?: number;
   /** A multi-turn session: its turns extend one token stream. */
   session?: number;
+  /** Other sequences of the same request (its samples) may hold the same prompt tokens. */
+  shared_request?: boolean;
 }
 
 export interface KeyedHolder {
   readonly identity: TokenIdentity;
-  /** Map keys of blocks 0, 1, … computed so far (content never changes, so they survive preemption). */
+  /**
+   * Keys of blocks 0, 1, … computed so far (content never changes, so they survive preemption):
+   * k ≥ 0 for content other holders may share, ~k for content only this holder can have.
+   */
   readonly block_keys: number[];
   /** Two check lanes per block, interleaved. */
   readonly block_checks: number[];
   /** Blocks 0 … registered_blocks − 1 were offered to the cache (reset when the blocks are released). */
   registered_blocks: number;
+  /** The blocks this holder released when preempted: where its private content may still be cached. */
+  readonly released_blocks: number[];
 }
 
 const MOONCAKE_BLOCK_TOKENS = 512;
@@ -52,6 +59,14 @@ export class BlockKeys {
   /** Map key of each block's cache entry, −1 for none. */
   private readonly keyOf: Int32Array;
   private readonly checkOf: Int32Array;
+  /**
+   * Blocks whose content only their holder can have (a single-sample request's own tokens) are
+   * kept out of the map: only that holder, re-admitted after a preemption, can hit them, and it
+   * knows where they are. Their entries cost no map operations.
+   */
+  private readonly privateOf: Uint8Array;
+  /** Whether the block being keyed holds only tokens unique to its holder. */
+  private private = true;
   // Hash lanes of the block being keyed (fields, so computing a key allocates nothing).
   private l1 = 0;
   private l2 = 0;
@@ -63,6 +78,7 @@ export class BlockKeys {
   ) {
     this.keyOf = new Int32Array(total_blocks).fill(NONE);
     this.checkOf = new Int32Array(2 * total_blocks);
+    this.privateOf = new Uint8Array(total_blocks);
   }
 
   get size(): number {
@@ -76,7 +92,13 @@ export class BlockKeys {
   /** The cached block holding `holder`'s block j, or −1. */
   lookup(holder: KeyedHolder, j: number): number {
     this.ensure(holder, j + 1);
-    const block = this.map.get(holder.block_keys[j]);
+    const key = holder.block_keys[j];
+    let block: number | undefined;
+    if (key >= 0) block = this.map.get(key);
+    else {
+      block = holder.released_blocks[j];
+      if (block === undefined || this.privateOf[block] === 0 || this.keyOf[block] !== ~key) return NONE;
+    }
     if (block === undefined) return NONE;
     const c = holder.block_checks;
     return this.checkOf[2 * block] === c[2 * j] && this.checkOf[2 * block + 1] === c[2 * j + 1] ? block : NONE;
@@ -88,9 +110,16 @@ export class BlockKeys {
     this.ensure(holder, full_blocks);
     for (let j = holder.registered_blocks; j < full_blocks; j++) {
       const block = holder.blocks[j];
-      const key = holder.block_keys[j];
-      if (this.hasKey(block) || this.map.has(key)) continue;
-      this.map.set(key, block);
+      let key = holder.block_keys[j];
+      if (this.hasKey(block)) continue;
+      if (key >= 0) {
+        if (this.map.has(key)) continue;
+        this.map.set(key, block);
+        this.privateOf[block] = 0;
+      } else {
+        key = ~key;
+        this.privateOf[block] = 1;
+      }
       this.keyOf[block] = key;
       this.checkOf[2 * block] = holder.block_checks[2 * j];
       this.checkOf[2 * block + 1] = holder.block_checks[2 * j + 1];
@@ -109,7 +138,7 @@ export class BlockKeys {
 
   evict(block: number): void {
     const key = this.keyOf[block];
-    if (this.map.get(key) === block) this.map.delete(key);
+    if (this.privateOf[block] === 0 && this.map.get(key) === block) this.map.delete(key);
     this.keyOf[block] = NONE;
   }
 
@@ -128,8 +157,10 @@ export class BlockKeys {
         this.l2 = checks[2 * j - 2];
         this.l3 = checks[2 * j - 1];
       }
+      this.private = true;
       this.mixTokens(holder.identity, j * B, (j + 1) * B);
-      keys.push(this.l1 & MAP_KEY_MASK);
+      const key = this.l1 & MAP_KEY_MASK;
+      keys.push(this.private ? ~key : key);
       checks.push(this.l2, this.l3);
     }
   }
@@ -166,6 +197,8 @@ export class BlockKeys {
         tag = 4;
         source = id.id;
       }
+      // Shared sources, and a multi-sample request's prompt, may be held by other sequences.
+      if (tag < 4 || (tag === 4 && id.shared_request === true)) this.private = false;
       this.mixRun(tag, source, offset, runEnd - p);
       p = runEnd;
     }

@@ -156,9 +156,18 @@ export class BlockManager {
     return true;
   }
 
-  /** Releases every block of `holder`, tail first (so its deepest blocks are evicted first). */
-  free(holder: KvHolder): void {
+  /**
+   * Releases every block of `holder`, tail first (so its deepest blocks are evicted first). With
+   * `will_return` (a recompute preemption), the holder remembers where its blocks were, so that
+   * its private content can be found again while it stays cached.
+   */
+  free(holder: KvHolder, will_return = false): void {
     const blocks = holder.blocks;
+    if (will_return && this.prefix_caching) {
+      const kept = holder.released_blocks;
+      kept.length = 0;
+      for (let i = 0; i < blocks.length; i++) kept.push(blocks[i]);
+    }
     for (let i = blocks.length - 1; i >= 0; i--) this.release(blocks[i]);
     blocks.length = 0;
     holder.kv_blocks = 0;

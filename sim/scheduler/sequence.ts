@@ -57,6 +57,7 @@ export class Sequence implements KvHolder, KeyedHolder {
   readonly block_keys: number[] = [];
   readonly block_checks: number[] = [];
   registered_blocks = 0;
+  readonly released_blocks: number[] = [];
 
   constructor(
     readonly request: Request,
@@ -80,6 +81,7 @@ export class Sequence implements KvHolder, KeyedHolder {
       prefix_group: request.prefix_group,
       prefix_tokens: request.prefix_tokens,
       session: request.session,
+      shared_request: Math.max(request.n ?? 1, request.best_of ?? 1) > 1,
     };
   }
 

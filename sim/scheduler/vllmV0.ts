@@ -219,7 +219,7 @@ export class VllmV0Scheduler implements ReplicaScheduler {
         return;
       }
     }
-    this.kv.free(seq);
+    this.kv.free(seq, true);
     seq.discarded_tokens += seq.computed_tokens;
     seq.computed_tokens = 0;
     seq.prefill_end = seq.known_tokens;

@@ -122,7 +122,7 @@ export class VllmV1Scheduler implements ReplicaScheduler {
 
   /** Recompute preemption: drop the KV, keep the streamed tokens, re-prefill prompt + output later. */
   private preempt(seq: Sequence): void {
-    this.kv.free(seq);
+    this.kv.free(seq, true);
     seq.discarded_tokens += seq.computed_tokens;
     seq.computed_tokens = 0;
     seq.prefill_end = seq.known_tokens;

@@ -14,6 +14,7 @@ function holder(identity: Partial<TokenIdentity> = {}): Holder {
     block_keys: [],
     block_checks: [],
     registered_blocks: 0,
+    released_blocks: [],
   };
 }
 
@@ -121,6 +122,30 @@ describe('BlockManager prefix cache', () => {
     // It took a0 back plus two new blocks, evicting b1 then b0.
     expect(kv.evicted_blocks).toBe(3);
     expect(kv.used_blocks).toBe(4);
+  });
+
+  it('a preempted request finds its own (private) blocks again until they are evicted', () => {
+    const kv = new BlockManager(8, 16, { prefix_caching: true });
+    const a = holder({ id: 0 });
+    admit(kv, a, 64);
+    kv.free(a, true); // recompute preemption: a will come back
+    a.computed_tokens = 0;
+    expect(kv.cached_blocks).toBe(4);
+    // Nobody else can hit a's unique tokens…
+    const b = holder({ id: 1 });
+    expect(admit(kv, b, 64)).toBe(0);
+    kv.free(b);
+    // …but a can, as long as its blocks were not reused: here 4 never-used blocks went first.
+    expect(admit(kv, a, 70)).toBe(64);
+  });
+
+  it('a request that finished leaves no way back to its private blocks', () => {
+    const kv = new BlockManager(8, 16, { prefix_caching: true });
+    const a = holder({ id: 0 });
+    admit(kv, a, 64);
+    kv.free(a);
+    a.computed_tokens = 0;
+    expect(admit(kv, a, 70)).toBe(0);
   });
 
   it('Mooncake hash_ids: blocks match by 512-token id and offset', () => {
