@@ -123,6 +123,22 @@ export class BlockManager {
    * admission but computes it chunk by chunk; a block must not be found before it is computed).
    */
   allocateSlots(holder: KvHolder, total_tokens: number, use_hits = false, written_tokens = total_tokens): boolean {
+    // Fast path, the common decode step: one token into a block the holder already has alone.
+    const B = this.block_size;
+    const start = holder.computed_tokens;
+    if (!use_hits && total_tokens === start + 1 && written_tokens === total_tokens && total_tokens <= holder.kv_blocks * B) {
+      const j = Math.floor(start / B);
+      const b = holder.blocks[j];
+      if (this.refs[b] === 1 || start % B === 0) {
+        const f = total_tokens - j * B;
+        if (f > this.fill[b]) {
+          this.unusedSlots -= f - this.fill[b];
+          this.fill[b] = f;
+        }
+        if (this.prefix_caching && f === B) this.keys.register(holder, j + 1);
+        return true;
+      }
+    }
     const hits = use_hits ? this.hits : undefined;
     const hitCount = hits?.length ?? 0;
     const have = holder.kv_blocks + hitCount;
@@ -134,7 +150,6 @@ export class BlockManager {
 
     for (let i = 0; i < hitCount; i++) this.take(hits![i], holder);
     if (cow === 1) this.copyLast(holder);
-    const start = holder.computed_tokens;
     for (let i = 0; i < needed; i++) this.take(this.popFree(), holder);
     this.setFill(holder, Math.max(start, hitCount * this.block_size), written_tokens);
     if (this.prefix_caching) this.keys.register(holder, Math.floor(written_tokens / this.block_size));
