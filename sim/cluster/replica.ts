@@ -72,7 +72,7 @@ export class Replica implements ReplicaLoad {
     this.busy = true;
     this.counters.steps++;
     this.counters.prefill_tokens += plan.batch.prefill_tokens;
-    this.counters.decode_tokens += plan.batch.decode_tokens;
+    this.counters.decode_tokens += plan.batch.decode_tokens - plan.padding_seqs;
     return plan;
   }
 

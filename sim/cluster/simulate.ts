@@ -241,7 +241,8 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
     const end_s = now_s + replica.stepDuration_s(plan);
     const b = plan.batch;
     sink.recordIteration(
-      replica.index, now_s, end_s, b.prefill_seqs, b.decode_seqs, b.prefill_tokens, b.decode_tokens,
+      // Padding rows of a static batch cost time (in end_s) but are no sequence's tokens.
+      replica.index, now_s, end_s, b.prefill_seqs, b.decode_seqs - plan.padding_seqs, b.prefill_tokens, b.decode_tokens - plan.padding_seqs,
       kv.used_blocks, kv.total_blocks, replica.scheduler.waiting_count,
       replica.scheduler.running_count, replica.scheduler.swapped_count, plan.preempted,
       kv.cached_blocks, kv.swapped_blocks, kv.unused_slots, plan.swap_in_blocks, plan.swap_out_blocks, replica.lastEvicted,

@@ -69,10 +69,11 @@ export function dropFinished(running: Sequence[]): void {
 
 /**
  * Request-level batching (static, dynamic): while a batch runs, nothing joins it; every step
- * decodes its unfinished members until the last one finishes. A finished member's slot stays
- * idle: it is no longer scheduled and costs nothing (a real padded engine such as
- * FasterTransformer still computes it, so this is optimistic for the policy). Prompts are
- * ragged, not padded, for the same reason. Then, when `readyToDispatch` allows, the next batch
+ * decodes its unfinished members until the last one finishes. A finished member's row is padding
+ * that the GPU still computes, as in FasterTransformer's fixed batch: it costs a decode row whose
+ * context keeps growing, and emits nothing (its KV blocks are released at once, which changes
+ * nothing since no request can join the batch). Prompts run unpadded (FasterTransformer's
+ * "remove padding" mode). Then, when `readyToDispatch` allows, the next batch
  * takes up to `max_batch_size` waiting requests FCFS whose KV reservation (`reservedTokens`,
  * the `orca_reservation` rule) fits; the first that does not fit ends the batch (no skipping).
  * The whole batch prefills its whole prompts in one step, with no token budget. Priorities are
@@ -81,6 +82,8 @@ export function dropFinished(running: Sequence[]): void {
 export abstract class RequestLevelScheduler implements ReplicaScheduler {
   protected readonly waiting = new Deque<Sequence>();
   private readonly running: Sequence[] = [];
+  /** Context lengths of the padding rows: finished members of the running batch. */
+  private readonly padding: number[] = [];
   private readonly plan: StepPlan = emptyPlan(emptyBatch());
 
   constructor(
@@ -116,13 +119,18 @@ export abstract class RequestLevelScheduler implements ReplicaScheduler {
     plan.scheduled.length = 0;
     plan.preempted = 0;
     plan.wake_at_s = NaN;
+    plan.padding_seqs = 0;
     resetBatch(plan.batch);
     const running = this.running;
 
     if (running.length > 0) {
       for (let i = 0; i < running.length; i++) addDecodeToken(plan, this.kv, running[i]);
+      const padding = this.padding;
+      for (let i = 0; i < padding.length; i++) addDecode(plan.batch, ++padding[i]);
+      plan.padding_seqs = padding.length;
       return plan;
     }
+    this.padding.length = 0;
     if (this.waiting.size === 0 || !this.readyToDispatch(now_s, plan)) return plan;
     while (this.waiting.size > 0 && running.length < this.limits.max_batch_size) {
       const seq = this.waiting.peekFront() as Sequence;
@@ -136,7 +144,14 @@ export abstract class RequestLevelScheduler implements ReplicaScheduler {
   }
 
   afterStep(): void {
-    dropFinished(this.running);
+    const running = this.running;
+    let kept = 0;
+    for (let i = 0; i < running.length; i++) {
+      const seq = running[i];
+      if (seq.generated_tokens < seq.output_tokens) running[kept++] = seq;
+      else this.padding.push(seq.computed_tokens);
+    }
+    running.length = kept;
   }
 
   cancelWaiting(seq: Sequence): boolean {

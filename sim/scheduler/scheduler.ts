@@ -15,10 +15,15 @@ export interface StepPlan {
   swap_out_blocks: number;
   /** When `scheduled` is empty: the time the policy wants to be asked again (a batching timer); NaN for "on the next event". */
   wake_at_s: number;
+  /**
+   * Decode rows in `batch` that belong to no sequence: finished members of a padded static batch,
+   * which the GPU still computes. They cost time but produce no token.
+   */
+  padding_seqs: number;
 }
 
 export function emptyPlan(batch: BatchShape): StepPlan {
-  return { scheduled: [], batch, preempted: 0, swap_in_blocks: 0, swap_out_blocks: 0, wake_at_s: NaN };
+  return { scheduled: [], batch, preempted: 0, swap_in_blocks: 0, swap_out_blocks: 0, wake_at_s: NaN, padding_seqs: 0 };
 }
 
 export interface SchedulerLimits {

@@ -55,7 +55,7 @@ describe('static batching', () => {
     expect(kv.used_blocks).toBe(24);
   });
 
-  it('decodes the batch until its last request finishes; finished slots stay idle, nobody joins', () => {
+  it('decodes the batch until its last request finishes; finished slots are padding rows, nobody joins', () => {
     const { kv, sched } = setup(1000);
     sched.enqueue(seq(0, 10, 2));
     sched.enqueue(seq(1, 10, 4));
@@ -63,7 +63,12 @@ describe('static batching', () => {
     sched.enqueue(seq(2, 10, 1));
     const plan = sched.schedule(1);
     expect(plan.batch).toMatchObject({ decode_seqs: 2, decode_context_tokens: 22, prefill_seqs: 0 });
-    step(kv, sched); // applies the plan above: request 0 finishes
+    expect(plan.padding_seqs).toBe(0);
+    step(kv, sched); // applies the plan above: request 0 finishes with 11 tokens in its KV
+    // Request 0's row is still computed (context 12, then 13), but it is no sequence's work.
+    const padded = sched.schedule(2);
+    expect(padded.padding_seqs).toBe(1);
+    expect(padded.batch).toMatchObject({ decode_seqs: 2, decode_context_tokens: 12 + 12 });
     expect(step(kv, sched)).toEqual([[1, 1]]);
     expect([sched.running_count, sched.waiting_count]).toEqual([1, 1]);
     expect(step(kv, sched)).toEqual([[1, 1]]); // request 1's 4th token
