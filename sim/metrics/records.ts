@@ -63,6 +63,8 @@ export interface RequestRow {
   status: RequestStatus;
   priority: number;
   samples: number;
+  /** Sequences generated (best_of): the prompt lookups `cached_tokens` sums over. */
+  sequences: number;
 }
 
 /** One engine iteration (iterations.arrow row). */
@@ -116,6 +118,7 @@ export const REQUEST_COLUMNS: readonly ColumnSpec[] = [
   { name: 'status', kind: 'dict', values: REQUEST_STATUSES },
   { name: 'priority', kind: 'i32' },
   { name: 'samples', kind: 'i32' },
+  { name: 'sequences', kind: 'i32' },
 ];
 
 export const ITERATION_COLUMNS: readonly ColumnSpec[] = [
@@ -190,5 +193,6 @@ export function requestRow(o: RequestOutcome, gapsOut?: F64List): RequestRow {
     status: o.status,
     priority: o.priority,
     samples: o.samples,
+    sequences: o.sequences,
   };
 }

@@ -140,6 +140,7 @@ export class MetricsSink {
       c[STATUS_COLUMN][r] = STATUS_CODES.get(row.status) as number;
       c[18][r] = row.priority;
       c[19][r] = row.samples;
+      c[20][r] = row.sequences;
       w.endRow();
     }
     const t = this.tokens;

@@ -44,14 +44,14 @@ describe('MetricsSink files', () => {
       request_id: 'Int32', replica: 'Int32', ttft_s: 'Float64', tpot_s: 'Float64', status: 'Dictionary<Int32, Utf8>', priority: 'Int32', samples: 'Int32',
     });
     // New columns are appended: status keeps its place, priority and samples come last.
-    expect(t.schema.fields.map((f) => f.name).slice(16)).toEqual(['preemptions', 'status', 'priority', 'samples']);
+    expect(t.schema.fields.map((f) => f.name).slice(16)).toEqual(['preemptions', 'status', 'priority', 'samples', 'sequences']);
     const rows = t.toArray().map((r) => r.toJSON());
     expect(rows[0].ttft_s).toBeCloseTo(0.5, 12);
     expect(rows[0].tpot_s).toBeCloseTo(0.15, 12);
     expect(rows[0].itl_p50_s).toBeCloseTo(0.15, 12);
     expect(rows[0].preemptions).toBe(1);
     expect(rows[0]).toMatchObject({ status: 'finished', priority: 0, samples: 1 });
-    expect(rows[1]).toMatchObject({ request_id: 1, replica: 1, output_tokens: 1, tpot_s: null, itl_mean_s: null, status: 'finished', priority: 2, samples: 3 });
+    expect(rows[1]).toMatchObject({ request_id: 1, replica: 1, output_tokens: 1, tpot_s: null, itl_mean_s: null, status: 'finished', priority: 2, samples: 3, sequences: 5 });
     expect(rows[2]).toMatchObject({ replica: -1, first_scheduled_s: null, first_token_s: null, ttft_s: null, e2e_s: null, status: 'rejected', priority: 0, samples: 1 });
   });
 
