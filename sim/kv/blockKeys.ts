@@ -54,6 +54,20 @@ function mix(h: number, v: number): number {
   return h ^ (h >>> 13);
 }
 
+/**
+ * The first token from which every token is unique to its holder: past every shared source
+ * (Mooncake blocks, a system prompt, a multi-sample request's prompt); never within a session,
+ * whose later turns share everything. Shared sources are all prefixes, so this is one boundary.
+ */
+function privateFromToken(id: TokenIdentity): number {
+  if (id.session !== undefined) return Infinity;
+  let from = 0;
+  if (id.hash_ids !== undefined) from = id.hash_ids.length * MOONCAKE_BLOCK_TOKENS;
+  if (id.prefix_group !== undefined) from = Math.max(from, id.prefix_tokens ?? 0);
+  if (id.shared_request === true || id.sample > 0) from = Math.max(from, id.prompt_tokens);
+  return from;
+}
+
 export class BlockKeys {
   private readonly map = new Map<number, number>();
   /** Map key of each block's cache entry, −1 for none. */
@@ -65,8 +79,6 @@ export class BlockKeys {
    * knows where they are. Their entries cost no map operations.
    */
   private readonly privateOf: Uint8Array;
-  /** Whether the block being keyed holds only tokens unique to its holder. */
-  private private = true;
   // Hash lanes of the block being keyed (fields, so computing a key allocates nothing).
   private l1 = 0;
   private l2 = 0;
@@ -147,7 +159,16 @@ export class BlockKeys {
     const keys = holder.block_keys;
     const checks = holder.block_checks;
     const B = this.block_size;
+    const id = holder.identity;
+    const privateFrom = privateFromToken(id);
     for (let j = keys.length; j < count; j++) {
+      if (j * B >= privateFrom) {
+        // Only this holder has these tokens and only it looks them up: (request, sample, j)
+        // identifies them exactly, with no hashing.
+        keys.push(~(id.id & MAP_KEY_MASK));
+        checks.push(j, id.sample * 256 + Math.floor(id.id / 2 ** 30));
+        continue;
+      }
       if (j === 0) {
         this.l1 = 0x243f6a88;
         this.l2 = 0x85a308d3;
@@ -157,13 +178,12 @@ export class BlockKeys {
         this.l2 = checks[2 * j - 2];
         this.l3 = checks[2 * j - 1];
       }
-      this.private = true;
-      this.mixTokens(holder.identity, j * B, (j + 1) * B);
-      const key = this.l1 & MAP_KEY_MASK;
-      keys.push(this.private ? ~key : key);
+      this.mixTokens(id, j * B, (j + 1) * B);
+      keys.push(this.l1 & MAP_KEY_MASK);
       checks.push(this.l2, this.l3);
     }
   }
+
 
   /** Mixes the identities of tokens [start, end) into the lanes, one run of same-source tokens at a time. */
   private mixTokens(id: TokenIdentity, start: number, end: number): void {
@@ -197,8 +217,6 @@ export class BlockKeys {
         tag = 4;
         source = id.id;
       }
-      // Shared sources, and a multi-sample request's prompt, may be held by other sequences.
-      if (tag < 4 || (tag === 4 && id.shared_request === true)) this.private = false;
       this.mixRun(tag, source, offset, runEnd - p);
       p = runEnd;
     }
