@@ -66,22 +66,28 @@ function allowedText(issue: z.ZodIssue): string {
     case 'invalid_union_discriminator':
       return `must be one of ${issue.options.join(', ')}`;
     case 'invalid_type':
-      return issue.expected === 'object' ? 'must be a mapping' : `must be of type ${issue.expected}`;
+      if (issue.expected === 'object') return 'must be a mapping';
+      return issue.expected === 'array' ? 'must be a list' : `must be of type ${issue.expected}`;
+    case 'too_small':
+      // Lists (priority classes) are the only sized values the schema does not check itself.
+      return issue.type === 'array' ? `must list at least ${issue.minimum} item${issue.minimum === 1 ? '' : 's'}` : `must be ≥ ${issue.minimum}`;
     default:
       // Unreachable with our schema (leaves are custom); keep some text rather than zod's prose.
       return `is invalid (${issue.code})`;
   }
 }
 
+/** `workload.priority.classes[0].weight`: list indices in brackets. */
 function dotted(path: Path): string {
-  return path.length === 0 ? 'scenario' : path.join('.');
+  if (path.length === 0) return 'scenario';
+  return path.map((key, i) => (typeof key === 'number' ? `[${key}]` : i === 0 ? key : `.${key}`)).join('');
 }
 
 function lookup(data: unknown, path: Path): { present: boolean; value?: unknown } {
   let node = data;
   for (const key of path) {
-    if (!isRecord(node) || !Object.prototype.hasOwnProperty.call(node, key)) return { present: false };
-    node = node[key];
+    if ((!isRecord(node) && !Array.isArray(node)) || !Object.prototype.hasOwnProperty.call(node, key)) return { present: false };
+    node = (node as Record<string | number, unknown>)[key];
   }
   return { present: node !== undefined, value: node };
 }

@@ -71,3 +71,15 @@ describe('engine keys rejected with the field, the value and what is allowed', (
     expect(() => parseScenarioObject(scenario({ engine: e }) as unknown as Record<string, unknown>)).toThrow(message);
   });
 });
+
+describe('workload list keys', () => {
+  it.each<[string, Record<string, unknown>, string]>([
+    ['no classes', { classes: [] }, 'workload.priority.classes: must list at least 1 item, got []'],
+    ['not a list', { classes: 3 }, 'workload.priority.classes: must be a list, got 3'],
+    ['a class without weight', { classes: [{ priority: 1 }] }, 'workload.priority.classes[0].weight: required (must be a number > 0)'],
+    ['a fractional priority', { classes: [{ priority: 0.5, weight: 1 }] }, 'workload.priority.classes[0].priority: must be an integer ≥ -1000000000 and ≤ 1000000000, got 0.5'],
+  ])('%s', (_name, priority, message) => {
+    const input = scenario({ workload: { ...scenario().workload, priority } });
+    expect(() => parseScenarioObject(input as unknown as Record<string, unknown>)).toThrow(message);
+  });
+});
