@@ -29,7 +29,7 @@ export function formatSummaryTable(s: Summary): string {
   // Prefix-cache figures only mean something once a run can hit (a hit, or a cached block).
   const pc = o.prefix_cache;
   if (pc.hit_rate || kv('cached_blocks_max') || kv('evicted_blocks')) {
-    lines.push(`prefix cache hits ${pct(pc.hit_rate)} of ${pc.input_tokens} prompt tokens looked up` +
+    lines.push(`prefix cache hits ${pct(pc.hit_rate)} of ${num(pc.input_tokens, 0)} prompt tokens looked up` +
       `  cached blocks mean ${num(kv('cached_blocks_mean'), 1)} max ${num(kv('cached_blocks_max'), 0)}  evicted ${num(kv('evicted_blocks'), 0)} blocks`);
   }
   if (kv('swap_in_blocks') || kv('swap_out_blocks') || kv('swapped_blocks_max')) {
