@@ -49,9 +49,17 @@ export function runCommand(args: RunArgs): void {
     if (args.quiet) return;
     const tp = s.hardware.tensor_parallel;
     const replicas = `${s.cluster.replicas} replica${s.cluster.replicas === 1 ? '' : 's'}`;
+    const e = s.engine;
+    const requestLevel = e.scheduler === 'orca' || e.scheduler === 'static' || e.scheduler === 'dynamic';
+    const policy = requestLevel
+      ? `KV reserved per request: ${e.orca_reservation}` +
+        (e.scheduler === 'orca' ? '' : `, batches of ${e.max_batch_size}`) +
+        (e.scheduler === 'dynamic' ? ` or ${e.batch_timeout_ms} ms` : '')
+      : `preemption ${e.preemption}${e.swap_space_gb > 0 ? ` (${e.swap_space_gb} GiB swap)` : ''}, ` +
+        `prefix caching ${e.enable_prefix_caching ? 'on' : 'off'}${e.scheduling_policy === 'priority' ? ', priority policy' : ''}`;
     console.log(
-      `infersim: ${s.model} on ${replicas} × TP${tp} ${s.hardware.gpu}, ${s.engine.scheduler} scheduler ` +
-        `(max_num_seqs ${s.engine.max_num_seqs}, max_num_batched_tokens ${s.engine.max_num_batched_tokens}, block ${s.engine.block_size})`,
+      `infersim: ${s.model} on ${replicas} × TP${tp} ${s.hardware.gpu}, ${e.scheduler} scheduler ` +
+        `(max_num_seqs ${e.max_num_seqs}, max_num_batched_tokens ${e.max_num_batched_tokens}, block ${e.block_size}; ${policy})`,
     );
     console.log(describeKvCapacity(setup.kv, s.engine.max_model_len));
   };
