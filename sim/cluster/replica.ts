@@ -17,8 +17,8 @@ export interface ReplicaCounters {
 /** What moving KV blocks costs on one GPU of the replica (each GPU moves its own shard in parallel). */
 export interface KvTransferCost {
   bytes_per_block: number;
-  /** One direction of the host link (swap). */
-  pcie_bytes_per_s: number;
+  /** One direction of the host link: a swap moves blocks one way. */
+  pcie_one_direction_bytes_per_s: number;
   /** Device memory (a copy-on-write block copy reads and writes it). */
   hbm_bytes_per_s: number;
 }
@@ -52,7 +52,8 @@ export class Replica implements ReplicaLoad {
     private readonly transfer: KvTransferCost,
   ) {}
 
-  admit(seq: Sequence): void {
+  admit(seq: Sequence, now_s: number): void {
+    seq.enqueued_s = now_s;
     this.scheduler.enqueue(seq);
   }
 
@@ -80,7 +81,7 @@ export class Replica implements ReplicaLoad {
   stepDuration_s(plan: StepPlan): number {
     const t = this.transfer;
     const swapBlocks = plan.swap_in_blocks + plan.swap_out_blocks;
-    const swap_s = swapBlocks === 0 ? 0 : (swapBlocks * t.bytes_per_block) / t.pcie_bytes_per_s;
+    const swap_s = swapBlocks === 0 ? 0 : (swapBlocks * t.bytes_per_block) / t.pcie_one_direction_bytes_per_s;
     const copy_s = this.lastCopied === 0 ? 0 : (2 * this.lastCopied * t.bytes_per_block) / t.hbm_bytes_per_s;
     return this.latency.iterationTime_s(plan.batch) + swap_s + copy_s;
   }

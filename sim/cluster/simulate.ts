@@ -146,7 +146,8 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
   const factory = SCHEDULERS[e.scheduler];
   const transfer = {
     bytes_per_block: setup.kv.kv_bytes_per_block,
-    pcie_bytes_per_s: setup.gpu.pcie_bandwidth_bytes_per_s,
+    // The catalog gives PCIe's total over both directions.
+    pcie_one_direction_bytes_per_s: setup.gpu.pcie_bandwidth_bytes_per_s / 2,
     hbm_bytes_per_s: setup.gpu.hbm_bandwidth_bytes_per_s,
   };
   const swap_blocks = Math.floor((e.swap_space_gb * 2 ** 30) / setup.kv.kv_bytes_per_block);
@@ -315,7 +316,7 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
         leader.pending_forks = count - 1;
       }
     }
-    replica.admit(leader);
+    replica.admit(leader, now_s);
     if (count > 1 && !forkSamples) {
       const group = leader.group as SampleGroup;
       for (let k = 1; k < count; k++) {
@@ -323,19 +324,21 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
         sample.group = group;
         group.sequences.push(sample);
         group.remaining++;
-        replica.admit(sample);
+        replica.admit(sample, now_s);
       }
     }
     if (timeout_s !== undefined) {
       waitingLeaders.set(request.id, leader);
-      queue.push(request.arrival_s + timeout_s, TIMEOUT, TIMEOUT, request.id);
+      // A time-out shorter than the frontend's input latency expires as soon as the engine sees the request.
+      queue.push(Math.max(now_s, request.arrival_s + timeout_s), TIMEOUT, TIMEOUT, request.id);
     }
     requestSchedule(replica, now_s);
   };
 
-  const timeOut = (id: number, now_s: number): void => {
+  /** False for a stale time-out (the request was scheduled in time), which is not counted as an event. */
+  const timeOut = (id: number, now_s: number): boolean => {
     const leader = waitingLeaders.get(id);
-    if (leader === undefined) return;
+    if (leader === undefined) return false;
     waitingLeaders.delete(id);
     const replica = replicas[leader.replica];
     const members = leader.group?.sequences ?? [leader];
@@ -345,6 +348,7 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
     replica.outstanding--;
     replica.queued_requests--;
     leaveEarly(leader.request, leader.replica, 'timed_out', now_s);
+    return true;
   };
 
   const finished: Sequence[] = [];
@@ -394,6 +398,7 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
         output_tokens: seq.output_tokens, cached_tokens: cached, first_scheduled_s: firstScheduled,
         token_times_s: times, preemptions, status: 'finished', finish_s,
         priority: seq.priority, samples: request.n ?? 1, sequences: sequencesOf(request),
+        prompt_lookups: forkSamples ? 1 : sequencesOf(request),
       });
       finishRequest(seq.id, finish_s);
     }
@@ -404,11 +409,14 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
     hooks.onStart?.();
     pullArrival();
     let now_s = 0;
+    let lastEvent_s = 0;
     while (queue.size > 0) {
       const t = queue.pop();
       if (t < now_s) throw new Error(`simulated time went back: ${t} after ${now_s}`);
       now_s = t;
       totals.events++;
+      const prevEvent_s = lastEvent_s;
+      lastEvent_s = now_s;
       const target = queue.poppedTarget;
       switch (queue.poppedKind) {
         case STEP_END:
@@ -423,7 +431,11 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
           break;
         }
         case TIMEOUT:
-          timeOut(target, now_s);
+          if (!timeOut(target, now_s)) {
+            // Time-out events are not withdrawn when a request starts in time: skipping them is bookkeeping, not simulation.
+            totals.events--;
+            lastEvent_s = prevEvent_s;
+          }
           break;
         case SCHEDULE: {
           const replica = replicas[target];
@@ -434,7 +446,7 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
         }
       }
     }
-    totals.end_s = now_s;
+    totals.end_s = lastEvent_s;
     for (const r of replicas) {
       totals.steps += r.counters.steps;
       totals.prefill_tokens += r.counters.prefill_tokens;

@@ -9,7 +9,11 @@
  * uncached (about n²/2³¹ blocks for n cached blocks: under one in a cache of 30 000).
  */
 
-/** Where a sequence's tokens come from; position p resolves to the first rule that applies. */
+/**
+ * Where a sequence's tokens come from; position p resolves to the first rule that applies: a
+ * sample's own output; the system prompt (p < prefix_tokens); Mooncake ids over the trace's
+ * prompt that follows it; the session; the request.
+ */
 export interface TokenIdentity {
   /** Request id. */
   id: number;
@@ -62,8 +66,8 @@ function mix(h: number, v: number): number {
 function privateFromToken(id: TokenIdentity): number {
   if (id.session !== undefined) return Infinity;
   let from = 0;
-  if (id.hash_ids !== undefined) from = id.hash_ids.length * MOONCAKE_BLOCK_TOKENS;
-  if (id.prefix_group !== undefined) from = Math.max(from, id.prefix_tokens ?? 0);
+  if (id.prefix_group !== undefined) from = id.prefix_tokens ?? 0;
+  if (id.hash_ids !== undefined) from = Math.min(id.prompt_tokens, from + id.hash_ids.length * MOONCAKE_BLOCK_TOKENS);
   if (id.shared_request === true || id.sample > 0) from = Math.max(from, id.prompt_tokens);
   return from;
 }
@@ -189,6 +193,9 @@ export class BlockKeys {
   private mixTokens(id: TokenIdentity, start: number, end: number): void {
     const prompt = id.prompt_tokens;
     const ownOutput = id.sample > 0;
+    const hashBase = id.prefix_group !== undefined ? (id.prefix_tokens ?? 0) : 0;
+    // Output tokens are never Mooncake prompt content, even where the last id's 512 tokens run past the prompt.
+    const hashEnd = Math.min(prompt, hashBase + (id.hash_ids?.length ?? 0) * MOONCAKE_BLOCK_TOKENS);
     let p = start;
     while (p < end) {
       let tag: number;
@@ -200,16 +207,17 @@ export class BlockKeys {
       if (ownOutput && p >= prompt) {
         tag = 5;
         source = id.id * 65536 + id.sample;
-      } else if (hashIds !== undefined && p < hashIds.length * MOONCAKE_BLOCK_TOKENS) {
-        tag = 1;
-        const k = Math.floor(p / MOONCAKE_BLOCK_TOKENS);
-        source = hashIds[k];
-        offset = p - k * MOONCAKE_BLOCK_TOKENS;
-        runEnd = Math.min(runEnd, (k + 1) * MOONCAKE_BLOCK_TOKENS);
       } else if (id.prefix_group !== undefined && p < (id.prefix_tokens ?? 0)) {
         tag = 2;
         source = id.prefix_group;
         runEnd = Math.min(runEnd, id.prefix_tokens as number);
+      } else if (hashIds !== undefined && p >= hashBase && p < hashEnd) {
+        // Mooncake ids cover the trace's own prompt, after any system prompt put in front of it.
+        tag = 1;
+        const k = Math.floor((p - hashBase) / MOONCAKE_BLOCK_TOKENS);
+        source = hashIds[k];
+        offset = p - hashBase - k * MOONCAKE_BLOCK_TOKENS;
+        runEnd = Math.min(runEnd, hashBase + (k + 1) * MOONCAKE_BLOCK_TOKENS, hashEnd);
       } else if (id.session !== undefined) {
         tag = 3;
         source = id.session;

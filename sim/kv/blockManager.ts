@@ -238,12 +238,6 @@ export class BlockManager {
     return true;
   }
 
-  /** Drops a swapped-out holder's CPU copy (it will be recomputed instead). */
-  dropSwapped(holder: KvHolder): void {
-    this.swapUsed -= holder.swapped_blocks;
-    holder.swapped_blocks = 0;
-  }
-
   /** 1 when the next write lands in a partly filled block that another holder shares. */
   private needsCopy(holder: KvHolder, total_tokens: number): number {
     const start = holder.computed_tokens;

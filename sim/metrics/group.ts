@@ -37,7 +37,7 @@ export class GroupAccumulator {
   finished_input_tokens = 0;
   /** Tokens the client received: output_tokens × samples. */
   finished_output_tokens = 0;
-  /** Prefix-cache lookups over requests scheduled at least once: input_tokens × sequences. */
+  /** Prefix-cache lookups over requests scheduled at least once: input_tokens × prompt_lookups. */
   scheduled_input_tokens = 0;
   cached_tokens = 0;
   measured = 0;
@@ -69,7 +69,7 @@ export class GroupAccumulator {
     else this.timed_out++;
     if (row.first_scheduled_s !== null) {
       // Every generated sequence's prompt is looked up in the prefix cache.
-      this.scheduled_input_tokens += o.input_tokens * o.sequences;
+      this.scheduled_input_tokens += o.input_tokens * (o.prompt_lookups ?? o.sequences);
       this.cached_tokens += o.cached_tokens;
     }
     if (!measured) return;
@@ -100,7 +100,8 @@ export interface GroupSummary {
   preemptions: number;
   /**
    * Over requests scheduled at least once: `input_tokens` = prompt tokens looked up, input_tokens
-   * × sequences (each generated sequence's prompt is one lookup); `cached_tokens` = those found;
+   * × prompt_lookups (each sequence that looked its prompt up: every sample under V1, the one prompt
+   * pass when samples fork); `cached_tokens` = those found;
    * hit_rate = cached_tokens ÷ input_tokens.
    */
   prefix_cache: { hit_rate: number | null; cached_tokens: number; input_tokens: number };

@@ -31,6 +31,11 @@ export interface RequestOutcome {
   priority: number;
   /** Samples returned to the client (n), ≥ 1. */
   samples: number;
+  /**
+   * Sequences that looked the prompt up in the prefix cache: `sequences` when samples run
+   * separately (V1), 1 when they fork from one prompt pass (V0). Default: `sequences`.
+   */
+  prompt_lookups?: number;
   /** Sequences generated (best_of), ≥ `samples`. */
   sequences: number;
 }

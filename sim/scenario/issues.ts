@@ -123,6 +123,11 @@ function allowedKeys(schema: z.ZodTypeAny, path: Path, data: unknown): string[] 
   for (const key of [...path, undefined]) {
     node = unwrap(node, value);
     if (key === undefined) break;
+    if (typeof key === 'number' && node instanceof z.ZodArray) {
+      node = node.element as z.ZodTypeAny;
+      value = Array.isArray(value) ? value[key] : undefined;
+      continue;
+    }
     if (!(node instanceof z.ZodObject)) return [];
     node = node.shape[key] as z.ZodTypeAny | undefined;
     value = isRecord(value) ? value[key] : undefined;

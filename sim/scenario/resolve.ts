@@ -132,19 +132,28 @@ export function resolveScenario(input: ScenarioInput): RunSetup {
   const e = input.engine ?? {};
   const usage = e.usage ?? 'server';
   const scheduler = e.scheduler ?? 'vllm';
-  const preemption = e.preemption ?? (scheduler === 'vllm' ? 'recompute' : 'auto');
+  const paged = PAGED.includes(scheduler);
+  // Only the V0 family swaps; V1 recomputes, and the reserving schedulers never preempt at all.
+  const preemption = e.preemption ?? (scheduler === 'vllm-v0' || scheduler === 'sarathi' ? 'auto' : 'recompute');
   if (scheduler === 'vllm' && preemption !== 'recompute') {
     throw fieldError(
       'engine.preemption',
-      'the vllm (V1) scheduler only preempts by recompute; use recompute, or engine.scheduler vllm-v0, sarathi or orca for swap',
+      'the vllm (V1) scheduler only preempts by recompute; use recompute, or engine.scheduler vllm-v0 or sarathi for swap',
       preemption,
     );
   }
-  if (!PAGED.includes(scheduler) && e.preemption !== undefined && e.preemption !== 'recompute') {
-    throw fieldError('engine.preemption', `the ${scheduler} scheduler reserves KV at admission and never preempts; leave it out`, e.preemption);
+  if (!paged && e.preemption !== undefined) {
+    throw fieldError(
+      'engine.preemption',
+      `the ${scheduler} scheduler reserves each request's KV at admission, so it never runs short and never preempts; leave it out`,
+      e.preemption,
+    );
+  }
+  if (!paged && e.swap_space_gb !== undefined) {
+    throw fieldError('engine.swap_space_gb', `the ${scheduler} scheduler never preempts, so it never swaps; leave it out`, e.swap_space_gb);
   }
   const enable_prefix_caching = e.enable_prefix_caching ?? scheduler === 'vllm';
-  if (enable_prefix_caching && !PAGED.includes(scheduler)) {
+  if (enable_prefix_caching && !paged) {
     throw fieldError('engine.enable_prefix_caching', `needs a paged scheduler (${PAGED.join(', ')}); ${scheduler} reserves whole requests`, true);
   }
   for (const key of ['max_batch_size', 'batch_timeout_ms'] as const) {
@@ -155,15 +164,17 @@ export function resolveScenario(input: ScenarioInput): RunSetup {
   if (e.batch_timeout_ms !== undefined && scheduler === 'static') {
     throw fieldError('engine.batch_timeout_ms', 'is used by the dynamic scheduler only; static dispatches whatever is waiting', e.batch_timeout_ms);
   }
-  if (e.orca_reservation !== undefined && PAGED.includes(scheduler)) {
+  if (e.orca_reservation !== undefined && paged) {
     throw fieldError('engine.orca_reservation', `is used by the orca, static and dynamic schedulers only (engine.scheduler is ${scheduler})`, e.orca_reservation);
   }
   if (e.swap_space_gb !== undefined && preemption === 'recompute') {
     throw fieldError('engine.swap_space_gb', 'has no effect with engine.preemption recompute', e.swap_space_gb);
   }
   const scheduling_policy = e.scheduling_policy ?? (input.workload.priority !== undefined ? 'priority' : 'fcfs');
-  if (scheduling_policy === 'priority' && !PAGED.includes(scheduler)) {
-    throw fieldError('engine.scheduling_policy', `priority scheduling is modelled for ${PAGED.join(', ')}; ${scheduler} serves FCFS`, 'priority');
+  if (scheduling_policy === 'priority' && !paged) {
+    const why = `priority scheduling is modelled for ${PAGED.join(', ')}; ${scheduler} serves FCFS`;
+    if (e.scheduling_policy === 'priority') throw fieldError('engine.scheduling_policy', why, 'priority');
+    throw fieldError('workload.priority', `${why}: drop the classes or pick one of those schedulers`);
   }
   const block_size = e.block_size ?? 16;
   if (scheduler === 'vllm-v0' ? block_size % 8 !== 0 : block_size % 16 !== 0) {

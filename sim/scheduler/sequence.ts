@@ -38,6 +38,8 @@ export class Sequence implements KvHolder, KeyedHolder {
   swapped_blocks = 0;
   /** New tokens scheduled in the current step. */
   scheduled_tokens = 0;
+  /** When the engine handed it to the scheduler (arrival + frontend time). */
+  enqueued_s = NaN;
   first_scheduled_s = NaN;
   preemptions = 0;
   /** Prompt tokens found in the prefix cache at first admission (what requests.arrow reports). */

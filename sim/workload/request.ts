@@ -8,9 +8,10 @@ export interface Request {
   output_tokens: number;
   /**
    * Prompt identity for prefix caching; a request with none of these has a unique prompt. Token
-   * position p is identified by, in order: Mooncake `hash_ids[⌊p/512⌋]` and p mod 512; the
-   * shared-prefix group and p, for p < prefix_tokens; the session and p (a session's turns extend
-   * one token stream, answers included); else the request itself.
+   * position p is identified by, in order: the shared-prefix group and p, for p < prefix_tokens;
+   * Mooncake `hash_ids[⌊(p − prefix_tokens)/512⌋]` and the offset in that block, within the
+   * prompt; the session and p (a session's turns extend one token stream, answers included);
+   * else the request itself.
    */
   prefix_group?: number;
   prefix_tokens?: number;

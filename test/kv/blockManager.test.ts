@@ -150,12 +150,28 @@ describe('BlockManager prefix cache', () => {
 
   it('Mooncake hash_ids: blocks match by 512-token id and offset', () => {
     const kv = new BlockManager(400, 16, { prefix_caching: true });
-    const a = holder({ id: 0, hash_ids: [10, 11, 12] });
+    const a = holder({ id: 0, prompt_tokens: 1500, hash_ids: [10, 11, 12] });
     admit(kv, a, 1500);
     // Same first two 512-blocks, different third: 1024 tokens shared (64 blocks).
-    expect(admit(kv, holder({ id: 1, hash_ids: [10, 11, 99] }), 1500)).toBe(1024);
+    expect(admit(kv, holder({ id: 1, prompt_tokens: 1500, hash_ids: [10, 11, 99] }), 1500)).toBe(1024);
     // Different first id: the chain breaks at once even though later ids agree.
-    expect(admit(kv, holder({ id: 2, hash_ids: [5, 11, 12] }), 1500)).toBe(0);
+    expect(admit(kv, holder({ id: 2, prompt_tokens: 1500, hash_ids: [5, 11, 12] }), 1500)).toBe(0);
+  });
+
+  it('Mooncake ids never cover output tokens, even where the last id runs past the prompt', () => {
+    const kv = new BlockManager(100, 16, { prefix_caching: true });
+    const a = holder({ id: 0, prompt_tokens: 100, hash_ids: [7] });
+    admit(kv, a, 140); // prompt + 40 generated tokens
+    // Same prompt, its own 40 tokens: only the 6 blocks wholly inside the prompt are shared.
+    expect(admit(kv, holder({ id: 1, prompt_tokens: 100, hash_ids: [7] }), 140)).toBe(96);
+  });
+
+  it('a system prompt put in front of a Mooncake prompt: the group first, the ids after it', () => {
+    const kv = new BlockManager(1000, 16, { prefix_caching: true });
+    const request = (id: number, hash: number) => holder({ id, prompt_tokens: 1512, prefix_group: 3, prefix_tokens: 1000, hash_ids: [hash] });
+    admit(kv, request(0, 5), 1512);
+    expect(admit(kv, request(1, 6), 1512)).toBe(992); // the 62 whole blocks of the system prompt
+    expect(admit(kv, request(2, 5), 1512)).toBe(1504); // everything but the last, partial block
   });
 
   it('counts evictable hits against the free pool (all or nothing)', () => {

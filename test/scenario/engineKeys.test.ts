@@ -32,6 +32,17 @@ describe('scheduler-family defaults', () => {
     }).scenario;
     expect(s.engine.scheduling_policy).toBe('priority');
   });
+  it('priority classes under a FCFS-only scheduler name the key the user wrote', () => {
+    expect(() =>
+      resolve({
+        engine: { scheduler: 'orca', max_model_len: 4096 },
+        workload: { ...scenario().workload, priority: { classes: [{ priority: 0, weight: 1 }] } },
+      }),
+    ).toThrow(/^workload\.priority: priority scheduling is modelled for vllm, vllm-v0, sarathi; orca serves FCFS: drop the classes/);
+  });
+  it('the reserving schedulers resolve to no preemption and no swap space', () => {
+    expect(engine({ scheduler: 'orca' })).toMatchObject({ preemption: 'recompute', swap_space_gb: 0 });
+  });
   it('the summary names the engine each policy emulates', () => {
     expect(resolve({ engine: { scheduler: 'sarathi' } }).scenario.emulates).toMatch(/Sarathi-Serve/);
     expect(resolve({ engine: { scheduler: 'orca', max_model_len: 4096 } }).scenario.emulates).toMatch(/Orca/);
@@ -42,7 +53,8 @@ describe('engine keys rejected with the field, the value and what is allowed', (
   it.each<[string, Record<string, unknown>, RegExp]>([
     ['swap under vllm', { preemption: 'swap' }, /^engine\.preemption: the vllm \(V1\) scheduler only preempts by recompute.*got "swap"$/],
     ['auto under vllm', { preemption: 'auto' }, /^engine\.preemption: .*only preempts by recompute/],
-    ['preemption under orca', { scheduler: 'orca', preemption: 'swap' }, /^engine\.preemption: the orca scheduler reserves KV at admission and never preempts/],
+    ['preemption under orca', { scheduler: 'orca', preemption: 'swap' }, /^engine\.preemption: the orca scheduler reserves each request's KV at admission, so it never runs short and never preempts; leave it out, got "swap"$/],
+    ['swap space under static', { scheduler: 'static', swap_space_gb: 2 }, /^engine\.swap_space_gb: the static scheduler never preempts, so it never swaps; leave it out, got 2$/],
     ['prefix caching under static', { scheduler: 'static', enable_prefix_caching: true }, /^engine\.enable_prefix_caching: needs a paged scheduler \(vllm, vllm-v0, sarathi\)/],
     ['batch size under vllm', { max_batch_size: 8 }, /^engine\.max_batch_size: is used by the static and dynamic schedulers only \(engine\.scheduler is vllm\), got 8$/],
     ['batch timeout under static', { scheduler: 'static', batch_timeout_ms: 5 }, /^engine\.batch_timeout_ms: is used by the dynamic scheduler only/],
@@ -77,6 +89,7 @@ describe('workload list keys', () => {
     ['no classes', { classes: [] }, 'workload.priority.classes: must list at least 1 item, got []'],
     ['not a list', { classes: 3 }, 'workload.priority.classes: must be a list, got 3'],
     ['a class without weight', { classes: [{ priority: 1 }] }, 'workload.priority.classes[0].weight: required (must be a number > 0)'],
+    ['an unknown key in a class', { classes: [{ priority: 0, weight: 1, extra: 1 }] }, 'workload.priority.classes[0].extra: unknown key; allowed: priority, weight, name'],
     ['a fractional priority', { classes: [{ priority: 0.5, weight: 1 }] }, 'workload.priority.classes[0].priority: must be an integer ≥ -1000000000 and ≤ 1000000000, got 0.5'],
   ])('%s', (_name, priority, message) => {
     const input = scenario({ workload: { ...scenario().workload, priority } });

@@ -16,8 +16,11 @@ const LIMITS: SchedulerLimits = {
   batch_timeout_s: 0.5,
 };
 
-function seq(id: number, prompt = 10, output = 2): Sequence {
-  return new Sequence({ id, arrival_s: 0, input_tokens: prompt, output_tokens: output }, 0);
+/** A request that reached the engine at `enqueued_s` (the engine stamps it on admission). */
+function seq(id: number, enqueued_s: number, prompt = 10, output = 2): Sequence {
+  const s = new Sequence({ id, arrival_s: enqueued_s, input_tokens: prompt, output_tokens: output }, 0);
+  s.enqueued_s = enqueued_s;
+  return s;
 }
 
 function setup(limits: Partial<SchedulerLimits> = {}) {
@@ -44,11 +47,11 @@ function step(kv: BlockManager, sched: DynamicScheduler, now_s: number): number[
 describe('dynamic batching', () => {
   it('waits for the oldest request’s time-out, asking to be woken then', () => {
     const { kv, sched } = setup();
-    sched.enqueue(seq(0));
+    sched.enqueue(seq(0, 1));
     let plan = sched.schedule(1);
     expect(plan.scheduled).toEqual([]);
     expect(plan.wake_at_s).toBe(1.5);
-    sched.enqueue(seq(1));
+    sched.enqueue(seq(1, 1.2));
     plan = sched.schedule(1.2);
     expect(plan.scheduled).toEqual([]);
     expect(plan.wake_at_s).toBe(1.5); // still the oldest's deadline
@@ -58,40 +61,37 @@ describe('dynamic batching', () => {
 
   it('dispatches at once when max_batch_size requests wait', () => {
     const { kv, sched } = setup();
-    sched.enqueue(seq(0));
+    sched.enqueue(seq(0, 0));
     expect(sched.schedule(0).scheduled).toEqual([]);
-    sched.enqueue(seq(1));
-    sched.enqueue(seq(2));
-    sched.enqueue(seq(3));
+    sched.enqueue(seq(1, 0.1));
+    sched.enqueue(seq(2, 0.1));
+    sched.enqueue(seq(3, 0.1));
     expect(step(kv, sched, 0.1)).toEqual([0, 1, 2]);
     expect(sched.waiting_count).toBe(1);
   });
 
   it('with a zero time-out dispatches whatever waits, like static batching', () => {
     const { kv, sched } = setup({ batch_timeout_s: 0 });
-    sched.enqueue(seq(0));
+    sched.enqueue(seq(0, 3));
     expect(step(kv, sched, 3)).toEqual([0]);
   });
 
-  it('stamps requests that arrive during a batch, and holds them until the batch ends', () => {
-    const { kv, sched } = setup({ max_batch_size: 2, batch_timeout_s: 1 });
-    sched.enqueue(seq(0, 10, 3));
-    sched.enqueue(seq(1, 10, 3));
+  it('counts the wait from when a request reached the engine, even while a batch was running', () => {
+    const { kv, sched } = setup({ max_batch_size: 2, batch_timeout_s: 0.5 });
+    sched.enqueue(seq(0, 0, 10, 3));
+    sched.enqueue(seq(1, 0, 10, 3));
     expect(step(kv, sched, 0)).toEqual([0, 1]);
-    sched.enqueue(seq(2));
-    expect(step(kv, sched, 0.1)).toEqual([0, 1]); // request 2 enters the queue at 0.1
-    expect(step(kv, sched, 0.2)).toEqual([0, 1]); // the batch ends
-    const plan = sched.schedule(0.3);
-    expect(plan.scheduled).toEqual([]);
-    expect(plan.wake_at_s).toBe(1.1);
-    expect(step(kv, sched, 1.1)).toEqual([2]);
+    sched.enqueue(seq(2, 0.1)); // arrives during the batch
+    expect(step(kv, sched, 1)).toEqual([0, 1]);
+    expect(step(kv, sched, 2)).toEqual([0, 1]); // the batch ends
+    // Request 2 has waited since 0.1, longer than its 0.5 s time-out: it goes at once.
+    expect(step(kv, sched, 3)).toEqual([2]);
   });
 
-  it('cancelWaiting drops the request’s queue-entry time too', () => {
+  it('cancelWaiting withdraws a waiting request; the next oldest sets the deadline', () => {
     const { kv, sched } = setup();
-    const [a, b] = [seq(0), seq(1)];
+    const [a, b] = [seq(0, 0), seq(1, 0.4)];
     sched.enqueue(a);
-    sched.schedule(0);
     sched.enqueue(b);
     expect(sched.schedule(0.4).wake_at_s).toBe(0.5);
     expect(sched.cancelWaiting(a)).toBe(true);
@@ -99,17 +99,6 @@ describe('dynamic batching', () => {
     expect(sched.schedule(0.5).wake_at_s).toBe(0.9);
     expect(step(kv, sched, 0.9)).toEqual([1]);
     expect(sched.cancelWaiting(b)).toBe(false);
-  });
-
-  it('cancelWaiting of a request no schedule call has seen yet', () => {
-    const { kv, sched } = setup();
-    const [a, b] = [seq(0), seq(1)];
-    sched.enqueue(a);
-    sched.schedule(0);
-    sched.enqueue(b);
-    expect(sched.cancelWaiting(b)).toBe(true);
-    expect(sched.schedule(0.2).wake_at_s).toBe(0.5);
-    expect(step(kv, sched, 0.5)).toEqual([0]);
   });
 
   it('has a factory for the registry', () => {
