@@ -221,6 +221,13 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
     const plan = replica.startStep(now_s);
     const kv = replica.kv;
     if (plan.scheduled.length === 0) {
+      if (plan.preempted > 0) {
+        // Everything running was preempted (a request whose samples no longer fit together): like
+        // vLLM's engine loop, ask again at once, now that the blocks are free.
+        replica.schedulePending = true;
+        queue.push(now_s, SCHEDULE, SCHEDULE, replica.index);
+        return;
+      }
       const wake = plan.wake_at_s;
       if (wake > now_s && !(replica.wakeAt_s <= wake && replica.wakeAt_s > now_s)) {
         replica.wakeAt_s = wake;

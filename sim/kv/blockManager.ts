@@ -5,10 +5,19 @@ export interface KvHolder extends KeyedHolder {
   /** GPU block ids in token order; `kv_blocks` is their count. */
   blocks: number[];
   kv_blocks: number;
-  /** Blocks held in the CPU swap pool while swapped out. */
+  /** Blocks held in the CPU swap pool while swapped out (its own count; shared ones are stored once). */
   swapped_blocks: number;
+  /** While swapped out: for each of its blocks, the slot in its group's CPU copy. */
+  swap_slots: number[];
+  swap_record: SwapRecord | undefined;
   /** Tokens whose KV is in the cache (writes start here). */
   computed_tokens: number;
+}
+
+/** One swapped-out group's CPU copy: its distinct blocks and how full each was. */
+export interface SwapRecord {
+  blocks: number;
+  fill: number[];
 }
 
 export interface BlockManagerOptions {
@@ -194,10 +203,7 @@ export class BlockManager {
     blocks.length = 0;
     holder.kv_blocks = 0;
     this.keys.forget(holder);
-    if (holder.swapped_blocks > 0) {
-      this.swapUsed -= holder.swapped_blocks;
-      holder.swapped_blocks = 0;
-    }
+    if (holder.swap_record !== undefined) throw new Error('free of a swapped-out holder');
     if (this.freeCount > this.total_blocks) throw new Error(`KV block accounting broke: ${this.freeCount} free of ${this.total_blocks}`);
   }
 
@@ -212,30 +218,70 @@ export class BlockManager {
     this.keys.inherit(parent, child, Math.floor(parent.computed_tokens / this.block_size));
   }
 
-  /** Moves `holder`'s blocks to the CPU pool; false (no change) when the pool lacks room. */
-  swapOut(holder: KvHolder): boolean {
-    const n = holder.kv_blocks;
-    if (n > this.swap_free_blocks) return false;
-    const blocks = holder.blocks;
-    for (let i = n - 1; i >= 0; i--) this.release(blocks[i]);
-    blocks.length = 0;
-    holder.kv_blocks = 0;
-    this.keys.forget(holder);
-    holder.swapped_blocks = n;
-    this.swapUsed += n;
-    return true;
+  /**
+   * Blocks `holder` must take to grow to `total_tokens`: new blocks plus a copy when its first
+   * write lands in a partly filled block it shares. (Of several samples sharing that block, the
+   * last one to write needs no copy: this counts one for each, an upper bound.)
+   */
+  growthBlocks(holder: KvHolder, total_tokens: number): number {
+    return Math.max(0, this.blocksFor(total_tokens) - holder.kv_blocks) + this.needsCopy(holder, total_tokens);
   }
 
-  /** Brings a swapped-out holder back to fresh GPU blocks; false (no change) when the pool is short. */
-  swapIn(holder: KvHolder): boolean {
-    const n = holder.swapped_blocks;
-    if (n > this.freeCount) return false;
-    for (let i = 0; i < n; i++) this.take(this.popFree(), holder);
-    this.setFill(holder, 0, holder.computed_tokens);
-    if (this.prefix_caching) this.keys.register(holder, Math.floor(holder.computed_tokens / this.block_size));
-    this.swapUsed -= n;
-    holder.swapped_blocks = 0;
-    return true;
+  /** Distinct GPU blocks the holders hold together (shared ones once). */
+  distinctBlocks(holders: readonly KvHolder[]): number {
+    if (holders.length === 1) return holders[0].kv_blocks;
+    const seen = new Set<number>();
+    for (const h of holders) for (const b of h.blocks) seen.add(b);
+    return seen.size;
+  }
+
+  /**
+   * Moves the blocks of `holders` (the running samples of one request, or one sequence) to the
+   * CPU pool: each distinct block once, shared blocks staying shared. Returns the blocks moved,
+   * or −1 (no change) when the pool lacks room.
+   */
+  swapOut(holders: readonly KvHolder[]): number {
+    const slotOf = new Map<number, number>();
+    for (const h of holders) for (const b of h.blocks) if (!slotOf.has(b)) slotOf.set(b, slotOf.size);
+    const distinct = slotOf.size;
+    if (distinct > this.swap_free_blocks) return -1;
+    const record: SwapRecord = { blocks: distinct, fill: new Array<number>(distinct) };
+    for (const [b, slot] of slotOf) record.fill[slot] = this.fill[b];
+    for (const h of holders) {
+      const blocks = h.blocks;
+      h.swap_slots = blocks.map((b) => slotOf.get(b) as number);
+      h.swap_record = record;
+      h.swapped_blocks = h.kv_blocks;
+      for (let i = blocks.length - 1; i >= 0; i--) this.release(blocks[i]);
+      blocks.length = 0;
+      h.kv_blocks = 0;
+      this.keys.forget(h);
+    }
+    this.swapUsed += distinct;
+    return distinct;
+  }
+
+  /** Brings swapped-out `holders` (as swapped out together) back to fresh GPU blocks; the blocks moved, or −1 (no change) when the GPU pool is short. */
+  swapIn(holders: readonly KvHolder[]): number {
+    const record = holders[0].swap_record;
+    if (record === undefined) throw new Error('swap-in of a holder that is not swapped out');
+    if (record.blocks > this.freeCount) return -1;
+    const fresh: number[] = [];
+    for (let k = 0; k < record.blocks; k++) {
+      const b = this.popFree();
+      this.fill[b] = record.fill[k];
+      fresh.push(b);
+    }
+    for (const h of holders) {
+      if (h.swap_record !== record) throw new Error('holders swapped in together were not swapped out together');
+      for (const slot of h.swap_slots) this.take(fresh[slot], h);
+      h.swap_slots = [];
+      h.swap_record = undefined;
+      h.swapped_blocks = 0;
+      if (this.prefix_caching) this.keys.register(h, Math.floor(h.computed_tokens / this.block_size));
+    }
+    this.swapUsed -= record.blocks;
+    return record.blocks;
   }
 
   /** 1 when the next write lands in a partly filled block that another holder shares. */

@@ -1,5 +1,5 @@
 import type { KeyedHolder, TokenIdentity } from '../kv/blockKeys.js';
-import type { KvHolder } from '../kv/blockManager.js';
+import type { KvHolder, SwapRecord } from '../kv/blockManager.js';
 import type { Request } from '../workload/request.js';
 
 /**
@@ -36,6 +36,8 @@ export class Sequence implements KvHolder, KeyedHolder {
   kv_blocks = 0;
   /** CPU swap blocks held while swapped out. */
   swapped_blocks = 0;
+  swap_slots: number[] = [];
+  swap_record: SwapRecord | undefined = undefined;
   /** New tokens scheduled in the current step. */
   scheduled_tokens = 0;
   /** When the engine handed it to the scheduler (arrival + frontend time). */

@@ -18,18 +18,27 @@ export const V0_WATERMARK = 0.01;
  */
 export type V0StepPolicy = 'prefill-first' | 'stall-free';
 
+interface Budget {
+  tokens: number;
+}
+
 /**
  * vLLM V0's scheduler family (vllm/core/scheduler.py): waiting, running and swapped queues; KV
- * blocks for a whole prompt (or chunk) taken at scheduling with a 1 % watermark at admission;
- * preemption of the last running sequence by recompute, or by swap to the CPU pool (`auto`:
- * swap for sequences of a multi-sample request, as V0 does; a full CPU pool falls back to
- * recompute). The prefill-first policy admits nothing while anything is swapped out. Samples (n, best_of) fork
- * copy-on-write from the prompt pass.
+ * blocks for a whole prompt taken at admission with a 1 % watermark. A request is the unit of
+ * scheduling and preemption, as V0's sequence group is: its running samples decode together,
+ * and when blocks run short the last running request is preempted whole, by recompute, or by
+ * swap to the CPU pool (`auto`: swap while more than one of its samples runs, as V0 does; a full
+ * CPU pool falls back to recompute). A swapped request keeps its samples' shared blocks shared.
+ * Samples (n, best_of) fork copy-on-write from the prompt pass and sit next to their parent in
+ * the running list. Under the priority policy, prefill-first preempts lower-priority requests
+ * for a higher-priority prompt that cannot be admitted (V0's `_schedule_priority_preemption`).
  */
 export class VllmV0Scheduler implements ReplicaScheduler {
   private readonly waiting: WaitQueue;
   private running: Sequence[] = [];
-  private readonly swapped = new Deque<Sequence>();
+  /** Requests swapped out, each as the samples swapped out together. */
+  private readonly swapped = new Deque<Sequence[]>();
+  private swappedSequences = 0;
   private readonly plan: StepPlan = emptyPlan(emptyBatch());
   private readonly watermark_blocks: number;
   private readonly chunked: boolean;
@@ -51,7 +60,7 @@ export class VllmV0Scheduler implements ReplicaScheduler {
     return this.running.length;
   }
   get swapped_count(): number {
-    return this.swapped.size;
+    return this.swappedSequences;
   }
 
   enqueue(seq: Sequence): void {
@@ -69,16 +78,17 @@ export class VllmV0Scheduler implements ReplicaScheduler {
     plan.swap_in_blocks = 0;
     plan.swap_out_blocks = 0;
     resetBatch(plan.batch);
-    const budget = { tokens: this.limits.max_num_batched_tokens };
+    const budget: Budget = { tokens: this.limits.max_num_batched_tokens };
     if (this.policy === 'prefill-first') {
       if (this.swapped.size === 0) this.admitWaiting(now_s, budget);
       if (plan.scheduled.length === 0) {
+        if (this.limits.scheduling_policy === 'priority') this.preemptForPriority(budget);
         this.scheduleRunning(budget, false);
         if (plan.preempted === 0) this.swapIn(budget);
       }
     } else {
       // V0's chunked-prefill path (vllm/core/scheduler.py `_schedule_chunked_prefill`) admits new
-      // prompts even while sequences are swapped out, after the swap-ins.
+      // prompts even while requests are swapped out, after the swap-ins.
       this.scheduleRunning(budget, true);
       if (plan.preempted === 0) this.swapIn(budget);
       this.admitWaiting(now_s, budget);
@@ -87,17 +97,15 @@ export class VllmV0Scheduler implements ReplicaScheduler {
   }
 
   afterStep(): void {
-    const running = this.running;
-    let kept = 0;
-    let forked: Sequence[] | undefined;
-    for (let i = 0; i < running.length; i++) {
-      const seq = running[i];
+    const before = this.running;
+    const after: Sequence[] = [];
+    for (const seq of before) {
       if (seq.generated_tokens >= seq.output_tokens) continue;
-      running[kept++] = seq;
-      if (seq.pending_forks > 0 && seq.generated_tokens > 0) (forked ??= []).push(...forkSamples(seq, this.kv));
+      after.push(seq);
+      // Forked samples sit right after their parent: a request's samples stay together.
+      if (seq.pending_forks > 0 && seq.generated_tokens > 0) after.push(...forkSamples(seq, this.kv));
     }
-    running.length = kept;
-    if (forked !== undefined) for (const child of forked) this.addRunning(child);
+    this.running = after;
   }
 
   /** Seats taken: running sequences plus the samples their prompt passes will fork. */
@@ -108,7 +116,7 @@ export class VllmV0Scheduler implements ReplicaScheduler {
   }
 
   /** New prompts in queue order while the budget, `max_num_seqs` and the watermark allow. */
-  private admitWaiting(now_s: number, budget: { tokens: number }): void {
+  private admitWaiting(now_s: number, budget: Budget): void {
     const kv = this.kv;
     let seats = this.seatsTaken();
     while (this.waiting.size > 0 && budget.tokens > 0) {
@@ -137,12 +145,15 @@ export class VllmV0Scheduler implements ReplicaScheduler {
   }
 
   /**
-   * Running sequences: decodes (and, when chunking, the next chunk of prompts in flight). A
-   * sequence that cannot get its slots preempts the last running sequence, possibly itself.
+   * Running requests, in list order: decodes (and, when chunking, then the next chunk of prompts
+   * in flight). A request's running samples are scheduled together; when the blocks they need
+   * are short, the last running request is preempted whole, possibly this one.
    */
-  private scheduleRunning(budget: { tokens: number }, chunked: boolean): void {
+  private scheduleRunning(budget: Budget, chunked: boolean): void {
     const running = this.running;
-    // Stall-free: every decode before any prefill chunk; prefill-first has no chunks in flight.
+    const kv = this.kv;
+    // Stall-free: every decode before any prefill chunk. A chunk's blocks were taken at
+    // admission, so the chunk pass never preempts (and never evicts a request scheduled in pass 0).
     for (let pass = 0; pass < (chunked ? 2 : 1); pass++) {
       let i = 0;
       while (i < running.length && budget.tokens > 0) {
@@ -151,41 +162,95 @@ export class VllmV0Scheduler implements ReplicaScheduler {
           i++;
           continue;
         }
-        const n = Math.min(seq.known_tokens - seq.computed_tokens, budget.tokens);
-        let scheduled = true;
-        while (!this.kv.allocateSlots(seq, seq.computed_tokens + n)) {
-          const victim = running.pop() as Sequence;
-          this.preempt(victim);
-          if (victim === seq) {
-            scheduled = false;
-            break;
-          }
+        const members = this.runningMembers(seq, i);
+        let tokens = 0;
+        let blocks = 0;
+        for (const m of members) {
+          const n = Math.min(m.known_tokens - m.computed_tokens, budget.tokens - tokens);
+          tokens += n;
+          blocks += kv.growthBlocks(m, m.computed_tokens + n);
         }
-        if (!scheduled) return;
-        this.add(seq, n);
-        budget.tokens -= n;
-        i++;
+        if (tokens > budget.tokens || (members.length > 1 && tokens < members.length)) return;
+        while (blocks > kv.free_blocks) {
+          if (pass === 1) return;
+          const victim = this.popVictim();
+          this.preempt(victim);
+          if (victim.includes(seq)) return;
+        }
+        for (const m of members) {
+          const n = Math.min(m.known_tokens - m.computed_tokens, budget.tokens);
+          if (!kv.allocateSlots(m, m.computed_tokens + n)) throw new Error(`request ${m.id}: blocks short after the capacity check`);
+          this.add(m, n);
+          budget.tokens -= n;
+        }
+        i += members.length;
       }
     }
   }
 
-  /** Swapped-out sequences come back in order while blocks (above the watermark), budget and seats allow. */
-  private swapIn(budget: { tokens: number }): void {
+  /** The running samples of `seq`'s request (contiguous from index `at`), or `seq` alone. */
+  private runningMembers(seq: Sequence, at: number): Sequence[] {
+    const group = seq.group;
+    if (group === undefined) return [seq];
+    const members = [seq];
+    for (let j = at + 1; j < this.running.length && this.running[j].group === group; j++) members.push(this.running[j]);
+    return members;
+  }
+
+  /** Takes the last running request (all its running samples) off the running list. */
+  private popVictim(): Sequence[] {
+    const running = this.running;
+    const last = running.pop() as Sequence;
+    const victim = [last];
+    if (last.group !== undefined) {
+      while (running.length > 0 && running[running.length - 1].group === last.group) victim.unshift(running.pop() as Sequence);
+    }
+    return victim;
+  }
+
+  /** Swapped-out requests come back in order while blocks (above the watermark), budget and seats allow. */
+  private swapIn(budget: Budget): void {
     const kv = this.kv;
     let seats = this.seatsTaken();
-    while (this.swapped.size > 0 && budget.tokens > 0 && seats < this.limits.max_num_seqs) {
-      const seq = this.swapped.peekFront() as Sequence;
-      const blocks = seq.swapped_blocks;
-      const extra = kv.blocksFor(seq.computed_tokens + 1) - kv.blocksFor(seq.computed_tokens);
-      if (kv.free_blocks - blocks - extra < this.watermark_blocks) break;
+    while (this.swapped.size > 0) {
+      const unit = this.swapped.peekFront() as Sequence[];
+      if (seats + unit.length > this.limits.max_num_seqs || unit.length > budget.tokens) break;
+      // Its blocks, plus for each sample a block (or a copy of a shared one) for its next token.
+      const record = unit[0].swap_record;
+      if (record === undefined) throw new Error(`request ${unit[0].id} is in the swapped queue but not swapped out`);
+      if (kv.free_blocks - record.blocks - unit.length < this.watermark_blocks) break;
       this.swapped.popFront();
-      if (!kv.swapIn(seq) || !kv.allocateSlots(seq, seq.computed_tokens + 1)) throw new Error(`swap-in of request ${seq.id} failed after the capacity check`);
-      this.plan.swap_in_blocks += blocks;
-      this.addRunning(seq);
-      seats++;
-      const n = Math.min(seq.known_tokens - seq.computed_tokens, budget.tokens);
-      this.add(seq, n);
-      budget.tokens -= n;
+      this.swappedSequences -= unit.length;
+      const moved = kv.swapIn(unit);
+      if (moved < 0) throw new Error(`swap-in of request ${unit[0].id} failed after the capacity check`);
+      this.plan.swap_in_blocks += moved;
+      for (const m of unit) {
+        if (!kv.allocateSlots(m, m.computed_tokens + 1)) throw new Error(`request ${m.id}: blocks short after swap-in`);
+        this.addRunning(m);
+        this.add(m, 1);
+        budget.tokens -= 1;
+        seats++;
+      }
+    }
+  }
+
+  /**
+   * V0's `_schedule_priority_preemption`: while the head of the waiting queue outranks the last
+   * running request and cannot be admitted, preempt that request.
+   */
+  private preemptForPriority(budget: Budget): void {
+    const head = this.waiting.peek();
+    if (head === undefined) return;
+    const kv = this.kv;
+    while (this.running.length > 0) {
+      const last = this.running[this.running.length - 1];
+      if (!(head.priority < last.priority)) return;
+      const fits =
+        kv.free_blocks - (kv.blocksFor(head.known_tokens) - head.kv_blocks) >= this.watermark_blocks &&
+        this.seatsTaken() + 1 + head.pending_forks <= this.limits.max_num_seqs &&
+        head.known_tokens - head.computed_tokens <= budget.tokens;
+      if (fits) return;
+      this.preempt(this.popVictim());
     }
   }
 
@@ -205,25 +270,33 @@ export class VllmV0Scheduler implements ReplicaScheduler {
     }
   }
 
-  private preempt(seq: Sequence): void {
+  /** Preempts a request (its running samples) by swap or recompute; counted once per request. */
+  private preempt(victim: Sequence[]): void {
     this.plan.preempted++;
-    seq.preemptions++;
+    victim[0].preemptions++;
     const mode = this.limits.preemption;
-    const swap = mode === 'swap' || (mode === 'auto' && seq.group !== undefined);
-    // A sequence whose prompt pass is unfinished has nothing worth swapping; recompute it.
-    if (swap && !seq.in_prefill) {
-      const blocks = seq.kv_blocks;
-      if (this.kv.swapOut(seq)) {
-        this.plan.swap_out_blocks += blocks;
-        this.swapped.pushBack(seq);
+    const swap = mode === 'swap' || (mode === 'auto' && victim.length > 1);
+    // A request whose prompt pass is unfinished has nothing worth swapping, and one that could
+    // never come back (its blocks plus one per sample exceed the pool) would wait forever: both
+    // are recomputed instead, sample by sample.
+    const returnable = this.kv.distinctBlocks(victim) + victim.length <= this.kv.total_blocks - this.watermark_blocks;
+    if (swap && returnable && !victim.some((m) => m.in_prefill)) {
+      const moved = this.kv.swapOut(victim);
+      if (moved >= 0) {
+        this.plan.swap_out_blocks += moved;
+        this.swapped.pushBack(victim);
+        this.swappedSequences += victim.length;
         return;
       }
     }
-    this.kv.free(seq, true);
-    seq.discarded_tokens += seq.computed_tokens;
-    seq.computed_tokens = 0;
-    seq.prefill_end = seq.known_tokens;
-    this.waiting.pushFront(seq);
+    for (let k = victim.length - 1; k >= 0; k--) {
+      const seq = victim[k];
+      this.kv.free(seq, true);
+      seq.discarded_tokens += seq.computed_tokens;
+      seq.computed_tokens = 0;
+      seq.prefill_end = seq.known_tokens;
+      this.waiting.pushFront(seq);
+    }
   }
 }
 

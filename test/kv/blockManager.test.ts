@@ -10,6 +10,8 @@ function holder(identity: Partial<TokenIdentity> = {}): Holder {
     blocks: [],
     kv_blocks: 0,
     swapped_blocks: 0,
+    swap_slots: [],
+    swap_record: undefined,
     computed_tokens: 0,
     block_keys: [],
     block_checks: [],
@@ -215,20 +217,48 @@ describe('BlockManager copy-on-write and swap', () => {
     const a = holder();
     kv.allocateSlots(a, 70);
     a.computed_tokens = 70;
-    expect(kv.swapOut(a)).toBe(true);
+    expect(kv.swapOut([a])).toBe(5);
     expect(a.swapped_blocks).toBe(5);
     expect(kv.swapped_blocks).toBe(5);
     expect(kv.used_blocks).toBe(0);
     const b = holder({ id: 1 });
     kv.allocateSlots(b, 100);
-    expect(kv.swapOut(b)).toBe(false); // 7 blocks > 0 CPU blocks left
-    expect(kv.swapIn(a)).toBe(false); // 5 needed, 3 free
+    expect(kv.swapOut([b])).toBe(-1); // 7 blocks > 0 CPU blocks left
+    expect(kv.swapIn([a])).toBe(-1); // 5 needed, 3 free
     kv.free(b);
-    expect(kv.swapIn(a)).toBe(true);
+    expect(kv.swapIn([a])).toBe(5);
     expect(a.kv_blocks).toBe(5);
     expect(kv.swapped_blocks).toBe(0);
     expect(kv.unused_slots).toBe(80 - 70);
     kv.free(a);
     expect(kv.free_blocks).toBe(10);
   });
+
+  it('swaps forked samples as one request: shared blocks move once and come back shared', () => {
+    const kv = new BlockManager(100, 16, { swap_blocks: 100 });
+    const parent = holder();
+    kv.allocateSlots(parent, 40); // 3 blocks, the last one holds 8 tokens
+    parent.computed_tokens = 40;
+    const child = holder({ sample: 1 });
+    kv.fork(parent, child);
+    child.computed_tokens = 40;
+    for (const s of [parent, child]) {
+      kv.allocateSlots(s, 41);
+      s.computed_tokens = 41;
+    }
+    expect(kv.copied_blocks).toBe(1);
+    expect(kv.used_blocks).toBe(4); // 2 shared + one partial block each
+    expect(kv.swapOut([parent, child])).toBe(4);
+    expect(kv.swapped_blocks).toBe(4);
+    expect(kv.used_blocks).toBe(0);
+    expect(kv.swapIn([parent, child])).toBe(4);
+    expect(kv.used_blocks).toBe(4);
+    expect(parent.blocks.slice(0, 2)).toEqual(child.blocks.slice(0, 2));
+    expect(kv.unused_slots).toBe(2 * (16 - 9));
+    kv.free(parent);
+    expect(kv.used_blocks).toBe(3); // the shared blocks live on with the child
+    kv.free(child);
+    expect(kv.free_blocks).toBe(100);
+  });
+
 });

@@ -146,7 +146,7 @@ describe('Sarathi stall-free batching (budget 512)', () => {
 
   it('swaps out a decoding sample, still admits new prompts while it is out (V0 chunked path), then swaps it back in', () => {
     // A and B (a sample of a multi-sample request) have 32 tokens (2 blocks) each and fill 4 blocks.
-    const { kv, sched } = setup(4, {}, 10);
+    const { kv, sched } = setup(4, { preemption: 'swap' }, 10);
     const a = seq(0, 32, 3);
     const b = seq(1, 32, 5);
     b.group = { sequences: [b], remaining: 1, started: false };

@@ -166,13 +166,35 @@ describe('vLLM V0 preemption', () => {
     expect(sched.waiting_count).toBe(1);
   });
 
-  it('preempts a sequence of a multi-sample request by swap (auto), keeping its computed tokens', () => {
-    const { kv, sched, a, b } = full(10, {}, true);
-    expect(step(kv, sched)).toMatchObject({ ran: [[0, 0, 1]], preempted: 1, swap_out: 1 });
-    expect(a.kv_blocks).toBe(3);
-    expect(b).toMatchObject({ kv_blocks: 0, swapped_blocks: 1, computed_tokens: 16, generated_tokens: 1, discarded_tokens: 0, preemptions: 1 });
-    expect([sched.waiting_count, sched.running_count, sched.swapped_count]).toEqual([0, 1, 1]);
-    expect([kv.swapped_blocks, kv.swap_free_blocks]).toEqual([1, 9]);
+  it('auto recomputes a request with a single running sample, as V0 does (get_max_num_running_seqs() == 1)', () => {
+    const { kv, sched, b } = full(10, {}, true);
+    expect(step(kv, sched)).toMatchObject({ ran: [[0, 0, 1]], preempted: 1, swap_out: 0 });
+    expect(b).toMatchObject({ swapped_blocks: 0, computed_tokens: 0, discarded_tokens: 16 });
+  });
+
+  it('auto swaps a request whose samples run together, as one unit: shared blocks move once and stay shared', () => {
+    const { kv, sched } = setup(6, {}, 10);
+    const a = seq(0, 32, 20);
+    const leader = grouped(seq(1, 40, 20), 1);
+    sched.enqueue(a);
+    sched.enqueue(leader);
+    expect(step(kv, sched).ran).toEqual([[0, 0, 32], [1, 0, 40]]); // 2 + 3 blocks
+    const child = sched['running'][2] as Sequence; // forked after the prompt pass, next to its parent
+    expect([child.id, child.sample]).toEqual([1, 1]);
+    // A's 33rd token takes the last block; the pair's 41st tokens need a copy of their shared
+    // partial block: nothing left, so the last running request — the pair — is swapped out whole.
+    expect(step(kv, sched)).toMatchObject({ ran: [[0, 0, 1]], preempted: 1, swap_out: 3 });
+    expect([sched.running_count, sched.swapped_count, kv.swapped_blocks]).toEqual([1, 2, 3]);
+    expect(leader).toMatchObject({ computed_tokens: 40, discarded_tokens: 0, preemptions: 1 });
+    expect(child).toMatchObject({ computed_tokens: 40, discarded_tokens: 0, preemptions: 0 });
+    while (a.generated_tokens < a.output_tokens) step(kv, sched);
+    expect(kv.used_blocks).toBe(0);
+    // Back in together: 3 blocks over PCIe; the shared full blocks are shared again, and the
+    // first writer of the partial block copies it.
+    expect(step(kv, sched)).toMatchObject({ ran: [[1, 0, 1], [1, 1, 1]], swap_in: 3 });
+    expect(leader.blocks.slice(0, 2)).toEqual(child.blocks.slice(0, 2));
+    expect(kv.used_blocks).toBe(4);
+    expect([leader.recomputed_tokens, child.recomputed_tokens]).toEqual([0, 0]);
   });
 
   it('swaps every victim under preemption swap, single-sample ones included', () => {
@@ -209,7 +231,7 @@ describe('vLLM V0 preemption', () => {
   });
 
   it('resumes a swapped sequence by swap-in, without recompute, and admits nothing new while one is swapped out', () => {
-    const { kv, sched, b } = full(10, {}, true);
+    const { kv, sched, b } = full(10, { preemption: 'swap' }, true);
     step(kv, sched); // B swapped out
     const c = seq(2, 5, 5);
     sched.enqueue(c);
@@ -221,6 +243,28 @@ describe('vLLM V0 preemption', () => {
     expect([sched.waiting_count, sched.swapped_count, kv.swapped_blocks]).toEqual([1, 0, 0]);
     // Nothing swapped any more: C's prompt gets a prefill-only step.
     expect(step(kv, sched).ran).toEqual([[2, 0, 5]]);
+  });
+
+  it('under the priority policy, a higher-priority prompt that cannot be admitted preempts lower-priority work at once', () => {
+    const { kv, sched } = setup(100, { scheduling_policy: 'priority', max_num_batched_tokens: 2048 });
+    const low = seq(0, 1200, 200, { priority: 5 });
+    sched.enqueue(low);
+    expect(step(kv, sched).ran).toEqual([[0, 0, 1200]]); // 75 blocks
+    const high = seq(1, 800, 5, { priority: 0, arrival_s: 1 });
+    sched.enqueue(high); // needs 50 blocks, 25 are free
+    // No prefill fits, so V0's priority preemption recomputes the low-priority request…
+    expect(step(kv, sched)).toMatchObject({ ran: [], preempted: 1 });
+    expect(low).toMatchObject({ computed_tokens: 0, preemptions: 1 });
+    // …and the high-priority prompt is admitted in the next step.
+    expect(step(kv, sched).ran).toEqual([[1, 0, 800]]);
+  });
+
+  it('priority preemption never evicts work of equal or higher priority', () => {
+    const { kv, sched } = setup(100, { scheduling_policy: 'priority', max_num_batched_tokens: 2048 });
+    sched.enqueue(seq(0, 1200, 200, { priority: 0 }));
+    step(kv, sched);
+    sched.enqueue(seq(1, 800, 5, { priority: 0, arrival_s: 1 }));
+    expect(step(kv, sched)).toMatchObject({ ran: [[0, 0, 1]], preempted: 0 });
   });
 
   it('under the priority policy, preempts the lowest-priority running sequence even when it arrived first', () => {
