@@ -103,8 +103,8 @@ export const GPU_CATALOG: Record<string, GpuSpec> = {
 };
 
 /** Catalog name, case-insensitive. Returns a copy, so callers may override fields. */
-export function getGpu(name: string): GpuSpec {
+export function getGpu(name: string, field = 'hardware.gpu'): GpuSpec {
   const entry = GPU_CATALOG[name.toLowerCase()];
-  if (entry === undefined) throw unknownNameError('hardware.gpu', name, Object.keys(GPU_CATALOG));
+  if (entry === undefined) throw unknownNameError(field, name, Object.keys(GPU_CATALOG));
   return structuredClone(entry);
 }

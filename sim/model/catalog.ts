@@ -91,9 +91,9 @@ function looksLikePath(name: string): boolean {
 }
 
 /** Catalog name (case-insensitive) or path to a Hugging Face config.json. Returns a copy. */
-export function getModel(name: string): ModelArchitecture {
+export function getModel(name: string, field = 'model'): ModelArchitecture {
   if (looksLikePath(name)) return readHfConfig(name);
   const entry = MODEL_CATALOG[name.toLowerCase()];
-  if (entry === undefined) throw unknownNameError('model', name, Object.keys(MODEL_CATALOG));
+  if (entry === undefined) throw unknownNameError(field, name, Object.keys(MODEL_CATALOG));
   return structuredClone(entry);
 }

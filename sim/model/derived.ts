@@ -83,24 +83,29 @@ function tpFits(arch: ModelArchitecture, tp: number): boolean {
 }
 
 /** Throws a field error unless vLLM could shard `arch` with this tensor/pipeline parallelism. */
-export function validateParallelism(arch: ModelArchitecture, tp: number, pp: number): void {
-  if (!Number.isInteger(tp) || tp < 1) throw fieldError('hardware.tensor_parallel', 'must be a positive integer', tp);
-  if (!Number.isInteger(pp) || pp < 1) throw fieldError('hardware.pipeline_parallel', 'must be a positive integer', pp);
+export function validateParallelism(
+  arch: ModelArchitecture,
+  tp: number,
+  pp: number,
+  fields = { tp: 'hardware.tensor_parallel', pp: 'hardware.pipeline_parallel' },
+): void {
+  if (!Number.isInteger(tp) || tp < 1) throw fieldError(fields.tp, 'must be a positive integer', tp);
+  if (!Number.isInteger(pp) || pp < 1) throw fieldError(fields.pp, 'must be a positive integer', pp);
   const heads = arch.num_attention_heads;
   const kv = arch.num_key_value_heads;
   const allowed = Array.from({ length: heads }, (_, i) => i + 1).filter((t) => tpFits(arch, t));
   const allowedText = `allowed for ${arch.name}: ${allowed.join(', ')}`;
   if (heads % tp !== 0) {
-    throw fieldError('hardware.tensor_parallel', `must divide num_attention_heads (${heads}); ${allowedText}`, tp);
+    throw fieldError(fields.tp, `must divide num_attention_heads (${heads}); ${allowedText}`, tp);
   }
   if (!tpFits(arch, tp)) {
     throw fieldError(
-      'hardware.tensor_parallel',
+      fields.tp,
       `must divide num_key_value_heads (${kv}) or be a multiple of it; ${allowedText}`,
       tp,
     );
   }
   if (pp > arch.num_hidden_layers) {
-    throw fieldError('hardware.pipeline_parallel', `must be <= num_hidden_layers (${arch.num_hidden_layers}) of ${arch.name}`, pp);
+    throw fieldError(fields.pp, `must be <= num_hidden_layers (${arch.num_hidden_layers}) of ${arch.name}`, pp);
   }
 }

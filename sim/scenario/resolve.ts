@@ -93,7 +93,7 @@ const DEFAULT_FRONTEND_OUTPUT_MS = 0.2;
  * `_set_default_args`): H100/H200-class GPUs get 8192 tokens / 1024 seqs as a server and
  * 16384 / 1024 offline; A100 and smaller get 2048 / 256 and 8192 / 256.
  */
-function engineDefaults(gpu: GpuSpec, usage: EngineUsage): { max_num_batched_tokens: number; max_num_seqs: number } {
+export function engineDefaults(gpu: GpuSpec, usage: EngineUsage): { max_num_batched_tokens: number; max_num_seqs: number } {
   if (gpu.vllm_default_class === 'large') {
     return usage === 'server'
       ? { max_num_batched_tokens: 8192, max_num_seqs: 1024 }

@@ -1,0 +1,89 @@
+import type { Argv } from 'yargs';
+import { fieldError } from '../errors.js';
+import { getGpu } from '../hardware/catalog.js';
+import { DEFAULT_EFFICIENCY } from '../latency/efficiency.js';
+import { RooflineLatencyModel } from '../latency/roofline.js';
+import { getModel } from '../model/catalog.js';
+import { validateParallelism } from '../model/derived.js';
+import { engineDefaults } from '../scenario/resolve.js';
+import type { KvDtype, WeightDtype } from '../scenario/types.js';
+import { batchOf, parseDecode, parsePrefill } from './batchSpec.js';
+
+export interface PredictArgs {
+  model: string;
+  gpu: string;
+  tp: number;
+  pp: number;
+  prefill?: string;
+  decode?: string;
+  dtype: string;
+  'kv-dtype'?: string;
+  'block-size': number;
+  'cuda-graphs': boolean;
+  'max-num-seqs'?: number;
+  json?: boolean;
+}
+
+const WEIGHT_DTYPES: readonly WeightDtype[] = ['fp32', 'fp16', 'bf16', 'fp8', 'int8', 'int4'];
+const KV_DTYPES: readonly KvDtype[] = ['fp16', 'bf16', 'fp8'];
+
+export function predictCommandBuilder(y: Argv): Argv<PredictArgs> {
+  return y
+    .option('model', { type: 'string', demandOption: true, describe: 'catalog name or path to a Hugging Face config.json' })
+    .option('gpu', { type: 'string', demandOption: true, describe: 'GPU catalog name, e.g. h100-sxm' })
+    .option('tp', { type: 'number', default: 1, describe: 'tensor-parallel size' })
+    .option('pp', { type: 'number', default: 1, describe: 'pipeline-parallel size (only 1 is modelled)' })
+    .option('prefill', { type: 'string', describe: 'prompt lengths in the batch, e.g. 2048,512' })
+    .option('decode', { type: 'string', describe: 'decode contexts, e.g. 1024x32 (32 sequences at 1024)' })
+    .option('dtype', { type: 'string', default: 'bf16', describe: `weights: ${WEIGHT_DTYPES.join(', ')}` })
+    .option('kv-dtype', { type: 'string', describe: `KV cache: ${KV_DTYPES.join(', ')} (default: fp16 for fp16 weights, else bf16)` })
+    .option('block-size', { type: 'number', default: 16, describe: 'KV block size (decode attention efficiency)' })
+    .option('cuda-graphs', { type: 'boolean', default: true, describe: 'decode batches replay CUDA graphs (--no-cuda-graphs: eager)' })
+    .option('max-num-seqs', { type: 'number', describe: 'largest CUDA-graph capture size (default: vLLM V1 for the GPU class)' })
+    .option('json', { type: 'boolean', describe: 'print { total_s, ops: [{ name, time_s, source }] }' }) as unknown as Argv<PredictArgs>;
+}
+
+function positiveInt(field: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) throw fieldError(field, 'must be a positive integer', value);
+  return value;
+}
+
+/** One iteration's predicted time with its per-operator breakdown. */
+export function predictCommand(args: PredictArgs): void {
+  const arch = getModel(args.model, '--model');
+  const gpu = getGpu(args.gpu, '--gpu');
+  const tp = positiveInt('--tp', args.tp);
+  const pp = positiveInt('--pp', args.pp);
+  validateParallelism(arch, tp, pp, { tp: '--tp', pp: '--pp' });
+  if (pp > 1) throw fieldError('--pp', 'pipeline parallelism is not modelled yet; use 1', pp);
+  const weights = args.dtype as WeightDtype;
+  if (!WEIGHT_DTYPES.includes(weights)) throw fieldError('--dtype', `must be one of ${WEIGHT_DTYPES.join(', ')}`, args.dtype);
+  const kv = (args['kv-dtype'] ?? (weights === 'fp16' ? 'fp16' : 'bf16')) as KvDtype;
+  if (!KV_DTYPES.includes(kv)) throw fieldError('--kv-dtype', `must be one of ${KV_DTYPES.join(', ')}`, args['kv-dtype']);
+  const block_size = positiveInt('--block-size', args['block-size']);
+  const prompts = parsePrefill(args.prefill);
+  const decodes = parseDecode(args.decode);
+  if (prompts.length + decodes.length === 0) throw fieldError('--prefill', 'give --prefill and/or --decode: the batch is empty');
+  const max_num_seqs = positiveInt('--max-num-seqs', args['max-num-seqs'] ?? engineDefaults(gpu, 'server').max_num_seqs);
+
+  const model = new RooflineLatencyModel({
+    arch, gpu, tensor_parallel: tp, weights, kv_cache: kv, block_size,
+    cuda_graphs: args['cuda-graphs'], max_num_seqs, efficiency: DEFAULT_EFFICIENCY,
+  });
+  const batch = batchOf(prompts, decodes);
+  const ops = model.breakdown(batch);
+  const total_s = model.iterationTime_s(batch);
+  if (args.json) {
+    console.log(JSON.stringify({ total_s, ops: ops.map(({ name, time_s, source }) => ({ name, time_s, source })) }, null, 2));
+    return;
+  }
+  console.log(`${arch.name} on ${tp} × ${gpu.name}, ${weights} weights, ${kv} KV: ${prompts.length} prefill (${batch.prefill_tokens} tokens), ${decodes.length} decode`);
+  console.log(`latency model: ${model.description}`);
+  const width = Math.max(...ops.map((o) => o.name.length), 5);
+  console.log(`${'op'.padEnd(width)}  ${'ms'.padStart(10)}  ${'share'.padStart(7)}  source`);
+  for (const op of ops) {
+    const share = total_s > 0 ? (100 * op.time_s) / total_s : 0;
+    console.log(`${op.name.padEnd(width)}  ${(op.time_s * 1000).toFixed(4).padStart(10)}  ${share.toFixed(1).padStart(6)} %  ${op.source}`);
+  }
+  console.log(`${'total'.padEnd(width)}  ${(total_s * 1000).toFixed(4).padStart(10)}`);
+}

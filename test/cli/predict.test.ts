@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { batchOf, parseDecode, parsePrefill } from '../../sim/cli/batchSpec.js';
+import { GPU_CATALOG } from '../../sim/hardware/catalog.js';
+import { decodeAttentionEfficiency, DEFAULT_EFFICIENCY } from '../../sim/latency/efficiency.js';
+import { MODEL_CATALOG } from '../../sim/model/catalog.js';
+import { kvBytesPerToken, weightBytesPerGpu } from '../../sim/model/derived.js';
+import { infersim } from './cli.js';
+
+interface Prediction {
+  total_s: number;
+  ops: { name: string; time_s: number; source: string }[];
+}
+
+const predict = (args: string[]): Prediction => {
+  const r = infersim(['predict', ...args, '--json']);
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  return JSON.parse(r.stdout) as Prediction;
+};
+
+describe('batch specs', () => {
+  it('reads prompt lengths and decode contexts with counts', () => {
+    expect(parsePrefill('2048,512')).toEqual([2048, 512]);
+    expect(parseDecode('1024x3,512')).toEqual([1024, 1024, 1024, 512]);
+    const b = batchOf([2048, 512], parseDecode('1024x32'));
+    expect(b).toMatchObject({ prefill_seqs: 2, prefill_tokens: 2560, decode_seqs: 32, decode_tokens: 32, decode_context_tokens: 32 * 1024, emitting_seqs: 34 });
+  });
+  it.each([
+    ['--prefill', () => parsePrefill('2048,,512'), '--prefill: must be prompt lengths as positive integers separated by commas (e.g. 2048,512), got "2048,,512"'],
+    ['--prefill', () => parsePrefill('0'), '--prefill: must be prompt lengths'],
+    ['--decode', () => parseDecode('1024x'), '--decode: must be contexts, each optionally ×count, separated by commas (e.g. 1024x32,512), got "1024x"'],
+    ['--decode', () => parseDecode('1024x0'), '--decode: must be contexts'],
+  ])('rejects a bad %s', (_flag, parse, message) => {
+    expect(parse).toThrow(message);
+  });
+});
+
+describe('infersim predict', () => {
+  it('Llama-2-7B fp16 on H100, one decode at 1024: the memory roofline plus overheads, breakdown summing to the total', () => {
+    const p = predict(['--model', 'llama-2-7b', '--gpu', 'h100-sxm', '--dtype', 'fp16', '--decode', '1024']);
+    const sum = p.ops.reduce((s, op) => s + op.time_s, 0);
+    expect(sum).toBeCloseTo(p.total_s, 12);
+    // Hand-built expectation: every weight and the 1024-token KV read once from HBM at the
+    // model's bandwidth efficiencies, plus the overhead terms the breakdown names.
+    const arch = MODEL_CATALOG['llama-2-7b'];
+    const hbm = GPU_CATALOG['h100-sxm'].hbm_bandwidth_bytes_per_s;
+    const weights_s = weightBytesPerGpu(arch, 2, 1, 1) / (hbm * DEFAULT_EFFICIENCY.gemm_memory);
+    const kv_s = (kvBytesPerToken(arch, 2) * 1024) / (hbm * decodeAttentionEfficiency(DEFAULT_EFFICIENCY, 16));
+    const overhead_s = p.ops.filter((op) => /overhead/.test(op.name)).reduce((s, op) => s + op.time_s, 0);
+    expect(overhead_s).toBeGreaterThan(0);
+    const expected = weights_s + kv_s + overhead_s;
+    expect(Math.abs(p.total_s - expected) / expected).toBeLessThan(0.15);
+    expect(p.ops.every((op) => op.source === 'modelled')).toBe(true);
+  });
+
+  it('grows with the batch: a prefill of 2048 + 512 tokens and 32 decodes costs more than one decode', () => {
+    const one = predict(['--model', 'llama-3.1-8b', '--gpu', 'h100-sxm', '--decode', '1024']);
+    const big = predict(['--model', 'llama-3.1-8b', '--gpu', 'h100-sxm', '--prefill', '2048,512', '--decode', '1024x32']);
+    expect(big.total_s).toBeGreaterThan(one.total_s);
+    expect(big.ops.find((op) => op.name === 'attention_prefill')!.time_s).toBeGreaterThan(0);
+  });
+
+  it('prints a table by default', () => {
+    const r = infersim(['predict', '--model', 'llama-2-7b', '--gpu', 'a100-sxm-80gb', '--tp', '2', '--decode', '512x8']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^total\s+\d+\.\d+$/m);
+    expect(r.stdout).toMatch(/mlp_up_gate/);
+  });
+
+  it.each([
+    [['--model', 'llama-2-7b', '--gpu', 'h100', '--decode', '1'], /^infersim: error: --gpu: unknown value "h100" \(did you mean "h100-sxm"\?\)/],
+    [['--model', 'llama-2-7b', '--gpu', 'h100-sxm', '--tp', '3', '--decode', '1'], /^infersim: error: --tp: must divide num_attention_heads \(32\)/],
+    [['--model', 'llama-2-7b', '--gpu', 'h100-sxm', '--pp', '2', '--decode', '1'], /^infersim: error: --pp: pipeline parallelism is not modelled yet; use 1, got 2/],
+    [['--model', 'llama-2-7b', '--gpu', 'h100-sxm', '--dtype', 'fp4', '--decode', '1'], /^infersim: error: --dtype: must be one of fp32, fp16, bf16, fp8, int8, int4, got "fp4"/],
+    [['--model', 'llama-2-7b', '--gpu', 'h100-sxm'], /^infersim: error: --prefill: give --prefill and\/or --decode: the batch is empty/],
+  ])('rejects bad input in one line: %j', (args, message) => {
+    const r = infersim(['predict', ...args]);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(message);
+  });
+});
