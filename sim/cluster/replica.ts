@@ -41,6 +41,9 @@ export class Replica implements ReplicaLoad {
   /** Blocks copied (copy-on-write) and cache entries evicted while forming the last step. */
   lastCopied = 0;
   lastEvicted = 0;
+  /** Preemptions and swap-outs of a step that only preempted: charged to the next step that runs. */
+  private carriedPreempted = 0;
+  private carriedSwapOut = 0;
   private copiedSeen = 0;
   private evictedSeen = 0;
 
@@ -67,7 +70,18 @@ export class Replica implements ReplicaLoad {
     this.copiedSeen = this.kv.copied_blocks;
     this.lastEvicted = this.kv.evicted_blocks - this.evictedSeen;
     this.evictedSeen = this.kv.evicted_blocks;
-    if (plan.scheduled.length === 0) return plan;
+    if (plan.scheduled.length === 0) {
+      this.carriedPreempted += plan.preempted;
+      this.carriedSwapOut += plan.swap_out_blocks;
+      return plan;
+    }
+    if (this.carriedPreempted + this.carriedSwapOut > 0) {
+      // Counted above when they happened; the step that follows records them and pays the PCIe time.
+      plan.preempted += this.carriedPreempted;
+      plan.swap_out_blocks += this.carriedSwapOut;
+      this.carriedPreempted = 0;
+      this.carriedSwapOut = 0;
+    }
     // The scheduler reuses this array, but not before the step completes: no copy needed.
     this.inFlight = plan.scheduled;
     this.busy = true;

@@ -165,12 +165,15 @@ export class VllmV0Scheduler implements ReplicaScheduler {
         const members = this.runningMembers(seq, i);
         let tokens = 0;
         let blocks = 0;
+        let starved = false;
         for (const m of members) {
           const n = Math.min(m.known_tokens - m.computed_tokens, budget.tokens - tokens);
+          if (n <= 0) starved = true;
           tokens += n;
           blocks += kv.growthBlocks(m, m.computed_tokens + n);
         }
-        if (tokens > budget.tokens || (members.length > 1 && tokens < members.length)) return;
+        // A request's samples run together or not at all; the next pass may still fit a chunk.
+        if (starved) break;
         while (blocks > kv.free_blocks) {
           if (pass === 1) return;
           const victim = this.popVictim();
@@ -188,16 +191,25 @@ export class VllmV0Scheduler implements ReplicaScheduler {
     }
   }
 
-  /** The running samples of `seq`'s request (contiguous from index `at`), or `seq` alone. */
+  /**
+   * The samples of `seq`'s request that decode with it this step: those right after it in the
+   * running list, unscheduled and decoding (after a recompute fallback a request's samples can be
+   * split across phases; a sample in its prompt pass goes on its own).
+   */
   private runningMembers(seq: Sequence, at: number): Sequence[] {
     const group = seq.group;
-    if (group === undefined) return [seq];
+    // Only decoding samples move together; a prompt pass (or a recomputed sample's re-prefill) goes alone.
+    if (group === undefined || seq.in_prefill) return [seq];
     const members = [seq];
-    for (let j = at + 1; j < this.running.length && this.running[j].group === group; j++) members.push(this.running[j]);
+    for (let j = at + 1; j < this.running.length; j++) {
+      const m = this.running[j];
+      if (m.group !== group || m.scheduled_tokens > 0 || m.in_prefill) break;
+      members.push(m);
+    }
     return members;
   }
 
-  /** Takes the last running request (all its running samples) off the running list. */
+  /** Takes the last running request (its samples at the end of the running list) off the list. */
   private popVictim(): Sequence[] {
     const running = this.running;
     const last = running.pop() as Sequence;
@@ -205,6 +217,8 @@ export class VllmV0Scheduler implements ReplicaScheduler {
     if (last.group !== undefined) {
       while (running.length > 0 && running[running.length - 1].group === last.group) victim.unshift(running.pop() as Sequence);
     }
+    // Requests are scheduled in list order, so the tail was not scheduled in this step yet.
+    if (victim.some((m) => m.scheduled_tokens > 0)) throw new Error(`request ${last.id}: preempted after being scheduled in the same step`);
     return victim;
   }
 
@@ -250,7 +264,9 @@ export class VllmV0Scheduler implements ReplicaScheduler {
         this.seatsTaken() + 1 + head.pending_forks <= this.limits.max_num_seqs &&
         head.known_tokens - head.computed_tokens <= budget.tokens;
       if (fits) return;
-      this.preempt(this.popVictim());
+      // Recompute, as V0 puts these victims back in the waiting queue: swapped out, the victim
+      // would block admission (nothing is admitted while a request is swapped) and come back in.
+      this.preempt(this.popVictim(), 'recompute');
     }
   }
 
@@ -271,10 +287,9 @@ export class VllmV0Scheduler implements ReplicaScheduler {
   }
 
   /** Preempts a request (its running samples) by swap or recompute; counted once per request. */
-  private preempt(victim: Sequence[]): void {
+  private preempt(victim: Sequence[], mode = this.limits.preemption): void {
     this.plan.preempted++;
     victim[0].preemptions++;
-    const mode = this.limits.preemption;
     const swap = mode === 'swap' || (mode === 'auto' && victim.length > 1);
     // A request whose prompt pass is unfinished has nothing worth swapping, and one that could
     // never come back (its blocks plus one per sample exceed the pool) would wait forever: both
