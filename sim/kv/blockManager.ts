@@ -153,7 +153,6 @@ export class BlockManager {
 
   /** Everything but the one-token fast path, kept apart so that the fast path stays small enough to inline. */
   private allocateSlow(holder: KvHolder, total_tokens: number, use_hits: boolean, written_tokens: number): boolean {
-    const B = this.block_size;
     const start = holder.computed_tokens;
     const hits = use_hits ? this.hits : undefined;
     const hitCount = hits?.length ?? 0;

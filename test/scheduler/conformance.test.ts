@@ -247,7 +247,7 @@ function requestViolations({ outcomes }: Observed, requests: Table, s: ResolvedS
     if (c === null) throw new Error(`no column ${name}`);
     return (i: number) => c.get(i) as number | string | null;
   };
-  const [id, status, arrival, scheduled, first, finish, tokens] = ['request_id', 'status', 'arrival_s', 'first_scheduled_s', 'first_token_s', 'finish_s', 'output_tokens'].map(get);
+  const [id, status, arrival, scheduled, first, finish] = ['request_id', 'status', 'arrival_s', 'first_scheduled_s', 'first_token_s', 'finish_s'].map(get);
   for (let i = 0; i < requests.numRows; i++) {
     const [a, s0, f0, end] = [arrival(i), scheduled(i), first(i), finish(i)] as (number | null)[];
     if (status(i) !== 'finished') {
