@@ -20,6 +20,11 @@ function guarded<A>(command: (args: A) => void): (args: A) => void {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // `infersim predict … | head` closes the pipe early: that is the reader's choice, not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   await yargs(hideBin(argv))
     .scriptName('infersim')
     .command<RunArgs>('run <scenario>', 'simulate a scenario and write Arrow results', runCommandBuilder, guarded(runCommand))

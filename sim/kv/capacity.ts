@@ -57,7 +57,9 @@ const CUDA_GRAPH_BYTES = 0.5 * GiB;
 function activationPeakBytes(input: KvCapacityInput): number {
   const { arch, tensor_parallel: tp } = input;
   const activationBytes = input.weights === 'fp32' ? 4 : 2;
-  const mlpColumns = ((arch.gated_mlp ? 3 : 2) * arch.intermediate_size) / tp;
+  // A MoE layer holds the gate/up and activation outputs of every token's top-k experts.
+  const topK = (arch.num_local_experts ?? 1) > 1 ? (arch.num_experts_per_tok ?? 1) : 1;
+  const mlpColumns = (topK * (arch.gated_mlp ? 3 : 2) * arch.intermediate_size) / tp;
   const forward = input.max_num_batched_tokens * (3 * arch.hidden_size + mlpColumns) * activationBytes;
   // Logits are gathered to the full vocabulary before sampling, whatever the TP degree.
   const sampler = input.max_num_seqs * arch.vocab_size * 4 * 2;

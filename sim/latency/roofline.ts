@@ -72,6 +72,10 @@ export class RooflineLatencyModel implements LatencyModel {
   private readonly upGate: [number, number];
   private readonly down: [number, number];
   private readonly lmHead: [number, number];
+  /** Mixture of experts: experts per layer (1 for a dense MLP) and experts each token is routed to. */
+  private readonly experts: number;
+  private readonly topK: number;
+  private readonly router: [number, number];
   private readonly weightBytes: number;
   private readonly activationBytes: number;
   private readonly gemmPeak: number;
@@ -102,6 +106,9 @@ export class RooflineLatencyModel implements LatencyModel {
     this.upGate = [(arch.gated_mlp ? 2 : 1) * inter, h];
     this.down = [h, inter];
     this.lmHead = [arch.vocab_size / tp, h];
+    this.experts = arch.num_local_experts ?? 1;
+    this.topK = this.experts > 1 ? (arch.num_experts_per_tok ?? 1) : 1;
+    this.router = [this.experts, h];
     const exec = gemmExecution(gpu, cfg.weights);
     this.weightBytes = bytesPerWeight(cfg.weights);
     this.activationBytes = exec.activation_bytes;
@@ -119,7 +126,7 @@ export class RooflineLatencyModel implements LatencyModel {
     this.elementwiseBytesPerToken =
       2 * 4 * h * ab +
       2 * (this.headsPerGpu + kvHeadsPerGpu) * d * ab +
-      (arch.gated_mlp ? 3 : 2) * inter * ab +
+      this.topK * (arch.gated_mlp ? 3 : 2) * inter * ab +
       this.kvBytesPerTokenPerLayer;
     this.decodeAttentionBandwidth = this.hbm * decodeAttentionEfficiency(eff, cfg.block_size);
     const nvlink = gpu.nvlink_bandwidth_bytes_per_s > 0 && tp <= gpu.nvlink_group_size;
@@ -128,6 +135,7 @@ export class RooflineLatencyModel implements LatencyModel {
     this.allReduceLatency = nvlink ? eff.all_reduce_latency_nvlink_s : eff.all_reduce_latency_pcie_s;
     this.description =
       `roofline: ${gpu.name}, TP${tp}, weights ${exec.mode}, kv ${cfg.kv_cache}, ` +
+      (this.experts > 1 ? `MoE top-${this.topK} of ${this.experts}, ` : '') +
       `block ${cfg.block_size}, CUDA graphs ${cfg.cuda_graphs ? 'on' : 'off'}`;
   }
 
@@ -148,6 +156,21 @@ export class RooflineLatencyModel implements LatencyModel {
     return gemmTime_s(m, n, k, weightBytes, this.activationBytes, peak, this.hbm * eff.gemm_memory, eff.gemm_kernel_floor_s);
   }
 
+  /**
+   * A fused MoE GEMM (vLLM's fused_moe, every expert sharded by TP): `m` tokens each routed to
+   * top-k experts give m·k token-expert rows of compute, and each expert hit is read once. With
+   * uniform routing the expected number of distinct experts hit is E · (1 − (1 − k/E)^m): one
+   * decode token reads k experts' weights, a large batch reads them all.
+   */
+  private expertGemm(m: number, [n, k]: [number, number]): number {
+    const eff = this.cfg.efficiency;
+    const rows = m * this.topK;
+    const hit = this.experts * (1 - Math.pow(1 - this.topK / this.experts, m));
+    const flops = 2 * rows * n * k;
+    const bytes = hit * n * k * this.weightBytes + rows * (k + n) * this.activationBytes;
+    return eff.gemm_kernel_floor_s + Math.max(flops / this.gemmPeak, bytes / (this.hbm * eff.gemm_memory));
+  }
+
   private fill(batch: BatchShape): void {
     const eff = this.cfg.efficiency;
     const t = this.times;
@@ -162,8 +185,14 @@ export class RooflineLatencyModel implements LatencyModel {
 
     t[I.qkv_proj] = L * this.gemm(m, this.qkv);
     t[I.o_proj] = L * this.gemm(m, this.o);
-    t[I.mlp_up_gate] = L * this.gemm(m, this.upGate);
-    t[I.mlp_down] = L * this.gemm(m, this.down);
+    if (this.experts > 1) {
+      // The router's logits are a small 16-bit GEMM; it is charged to mlp_up_gate.
+      t[I.mlp_up_gate] = L * (this.gemm(m, this.router, 2) + this.expertGemm(m, this.upGate));
+      t[I.mlp_down] = L * this.expertGemm(m, this.down);
+    } else {
+      t[I.mlp_up_gate] = L * this.gemm(m, this.upGate);
+      t[I.mlp_down] = L * this.gemm(m, this.down);
+    }
     t[I.norms_rope_activation] = (L * m * this.elementwiseBytesPerToken) / (this.hbm * eff.elementwise_memory);
 
     if (batch.prefill_seqs > 0) {

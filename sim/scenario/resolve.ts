@@ -122,12 +122,6 @@ export function resolveScenario(input: ScenarioInput): RunSetup {
       pp,
     );
   }
-  if ((arch.num_local_experts ?? 1) > 1) {
-    throw new InfersimError(
-      `model: ${arch.name} is a mixture-of-experts model (${arch.num_local_experts} experts); ` +
-        'expert timing is not modelled yet, so MoE models cannot be simulated in this version',
-    );
-  }
 
   const e = input.engine ?? {};
   const usage = e.usage ?? 'server';

@@ -103,9 +103,6 @@ describe('features this version rejects clearly', () => {
   it('pipeline parallelism', () => {
     expect(() => resolve({ hardware: { gpu: 'h100-sxm', pipeline_parallel: 2 } })).toThrow(/hardware\.pipeline_parallel: .*not modelled/);
   });
-  it('mixture-of-experts models', () => {
-    expect(() => resolve({ model: 'mixtral-8x7b', hardware: { gpu: 'h100-sxm', tensor_parallel: 2 } })).toThrow(/mixture-of-experts/);
-  });
   it('swap preemption under the V1 scheduler', () => {
     expect(() => resolve({ engine: { preemption: 'swap' } })).toThrow(/engine\.preemption: .*only preempts by recompute/);
   });
