@@ -1,8 +1,7 @@
 import { Deque } from '../engine/deque.js';
 import type { BlockManager } from '../kv/blockManager.js';
-import { emptyBatch, resetBatch } from '../latency/batch.js';
 import { addDecodeToken, addWholePrompt, dropFinished, reservedTokens } from './requestLevel.js';
-import { emptyPlan, type ReplicaScheduler, type SchedulerFactory, type SchedulerLimits, type StepPlan } from './scheduler.js';
+import { emptyPlan, resetPlan, type ReplicaScheduler, type SchedulerFactory, type SchedulerLimits, type StepPlan } from './scheduler.js';
 import type { Sequence } from './sequence.js';
 
 /**
@@ -24,7 +23,7 @@ import type { Sequence } from './sequence.js';
 export class OrcaScheduler implements ReplicaScheduler {
   private readonly waiting = new Deque<Sequence>();
   private readonly running: Sequence[] = [];
-  private readonly plan: StepPlan = emptyPlan(emptyBatch());
+  private readonly plan: StepPlan = emptyPlan();
 
   constructor(
     private readonly kv: BlockManager,
@@ -47,10 +46,7 @@ export class OrcaScheduler implements ReplicaScheduler {
 
   schedule(now_s: number): StepPlan {
     const plan = this.plan;
-    plan.scheduled.length = 0;
-    plan.preempted = 0;
-    plan.wake_at_s = NaN;
-    resetBatch(plan.batch);
+    resetPlan(plan);
     const running = this.running;
     for (let i = 0; i < running.length; i++) addDecodeToken(plan, this.kv, running[i]);
 

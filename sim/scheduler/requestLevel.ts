@@ -1,7 +1,7 @@
 import { Deque } from '../engine/deque.js';
 import type { BlockManager } from '../kv/blockManager.js';
-import { addDecode, addPrefillChunk, emptyBatch, resetBatch } from '../latency/batch.js';
-import { emptyPlan, type ReplicaScheduler, type SchedulerLimits, type StepPlan } from './scheduler.js';
+import { addDecode, addPrefillChunk } from '../latency/batch.js';
+import { emptyPlan, resetPlan, type ReplicaScheduler, type SchedulerLimits, type StepPlan } from './scheduler.js';
 import type { Sequence } from './sequence.js';
 
 /** The smallest power of two ≥ n (1 for n ≤ 1). */
@@ -84,7 +84,7 @@ export abstract class RequestLevelScheduler implements ReplicaScheduler {
   private readonly running: Sequence[] = [];
   /** Context lengths of the padding rows: finished members of the running batch. */
   private readonly padding: number[] = [];
-  private readonly plan: StepPlan = emptyPlan(emptyBatch());
+  private readonly plan: StepPlan = emptyPlan();
 
   constructor(
     private readonly kv: BlockManager,
@@ -116,11 +116,7 @@ export abstract class RequestLevelScheduler implements ReplicaScheduler {
 
   schedule(now_s: number): StepPlan {
     const plan = this.plan;
-    plan.scheduled.length = 0;
-    plan.preempted = 0;
-    plan.wake_at_s = NaN;
-    plan.padding_seqs = 0;
-    resetBatch(plan.batch);
+    resetPlan(plan);
     const running = this.running;
 
     if (running.length > 0) {

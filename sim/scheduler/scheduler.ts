@@ -1,5 +1,5 @@
 import type { BlockManager } from '../kv/blockManager.js';
-import type { BatchShape } from '../latency/batch.js';
+import { emptyBatch, resetBatch, type BatchShape } from '../latency/batch.js';
 import type { OrcaReservation, PreemptionMode, SchedulingPolicy } from '../scenario/types.js';
 import type { Sequence } from './sequence.js';
 
@@ -22,8 +22,19 @@ export interface StepPlan {
   padding_seqs: number;
 }
 
-export function emptyPlan(batch: BatchShape): StepPlan {
+export function emptyPlan(batch: BatchShape = emptyBatch()): StepPlan {
   return { scheduled: [], batch, preempted: 0, swap_in_blocks: 0, swap_out_blocks: 0, wake_at_s: NaN, padding_seqs: 0 };
+}
+
+/** Clears a reused plan for the next step: every field, so no policy can leak a value into the next step. */
+export function resetPlan(plan: StepPlan): void {
+  plan.scheduled.length = 0;
+  resetBatch(plan.batch);
+  plan.preempted = 0;
+  plan.swap_in_blocks = 0;
+  plan.swap_out_blocks = 0;
+  plan.wake_at_s = NaN;
+  plan.padding_seqs = 0;
 }
 
 export interface SchedulerLimits {

@@ -1,8 +1,8 @@
 import { Deque } from '../engine/deque.js';
 import type { BlockManager } from '../kv/blockManager.js';
-import { addDecode, addPrefillChunk, emptyBatch, resetBatch } from '../latency/batch.js';
+import { addDecode, addPrefillChunk } from '../latency/batch.js';
 import { forkSamples } from './fork.js';
-import { emptyPlan, type ReplicaScheduler, type SchedulerFactory, type SchedulerLimits, type StepPlan } from './scheduler.js';
+import { emptyPlan, resetPlan, type ReplicaScheduler, type SchedulerFactory, type SchedulerLimits, type StepPlan } from './scheduler.js';
 import type { Sequence } from './sequence.js';
 import { insertByPriority, waitQueue, type WaitQueue } from './waitQueue.js';
 
@@ -39,7 +39,7 @@ export class VllmV0Scheduler implements ReplicaScheduler {
   /** Requests swapped out, each as the samples swapped out together. */
   private readonly swapped = new Deque<Sequence[]>();
   private swappedSequences = 0;
-  private readonly plan: StepPlan = emptyPlan(emptyBatch());
+  private readonly plan: StepPlan = emptyPlan();
   private readonly watermark_blocks: number;
   private readonly chunked: boolean;
 
@@ -73,11 +73,7 @@ export class VllmV0Scheduler implements ReplicaScheduler {
 
   schedule(now_s: number): StepPlan {
     const plan = this.plan;
-    plan.scheduled.length = 0;
-    plan.preempted = 0;
-    plan.swap_in_blocks = 0;
-    plan.swap_out_blocks = 0;
-    resetBatch(plan.batch);
+    resetPlan(plan);
     const budget: Budget = { tokens: this.limits.max_num_batched_tokens };
     if (this.policy === 'prefill-first') {
       if (this.swapped.size === 0) this.admitWaiting(now_s, budget);
@@ -97,15 +93,24 @@ export class VllmV0Scheduler implements ReplicaScheduler {
   }
 
   afterStep(): void {
-    const before = this.running;
-    const after: Sequence[] = [];
-    for (const seq of before) {
+    const running = this.running;
+    let kept = 0;
+    let forks = false;
+    for (let i = 0; i < running.length; i++) {
+      const seq = running[i];
       if (seq.generated_tokens >= seq.output_tokens) continue;
-      after.push(seq);
-      // Forked samples sit right after their parent: a request's samples stay together.
-      if (seq.pending_forks > 0 && seq.generated_tokens > 0) after.push(...forkSamples(seq, this.kv));
+      running[kept++] = seq;
+      if (seq.pending_forks > 0 && seq.generated_tokens > 0) forks = true;
     }
-    this.running = after;
+    running.length = kept;
+    if (!forks) return;
+    // Forked samples sit right after their parent: a request's samples stay together.
+    const withForks: Sequence[] = [];
+    for (const seq of running) {
+      withForks.push(seq);
+      if (seq.pending_forks > 0 && seq.generated_tokens > 0) withForks.push(...forkSamples(seq, this.kv));
+    }
+    this.running = withForks;
   }
 
   /** Seats taken: running sequences plus the samples their prompt passes will fork. */
@@ -162,11 +167,13 @@ export class VllmV0Scheduler implements ReplicaScheduler {
           i++;
           continue;
         }
-        const members = this.runningMembers(seq, i);
+        // The unit is running[i, end): the request's samples that move together this step.
+        const end = i + this.runningMembers(seq, i);
         let tokens = 0;
         let blocks = 0;
         let starved = false;
-        for (const m of members) {
+        for (let j = i; j < end; j++) {
+          const m = running[j];
           const n = Math.min(m.known_tokens - m.computed_tokens, budget.tokens - tokens);
           if (n <= 0) starved = true;
           tokens += n;
@@ -180,33 +187,34 @@ export class VllmV0Scheduler implements ReplicaScheduler {
           this.preempt(victim);
           if (victim.includes(seq)) return;
         }
-        for (const m of members) {
+        for (let j = i; j < end; j++) {
+          const m = running[j];
           const n = Math.min(m.known_tokens - m.computed_tokens, budget.tokens);
           if (!kv.allocateSlots(m, m.computed_tokens + n)) throw new Error(`request ${m.id}: blocks short after the capacity check`);
           this.add(m, n);
           budget.tokens -= n;
         }
-        i += members.length;
+        i = end;
       }
     }
   }
 
   /**
-   * The samples of `seq`'s request that decode with it this step: those right after it in the
+   * How many samples of `seq`'s request (itself included) decode with it this step: those right after it in the
    * running list, unscheduled and decoding (after a recompute fallback a request's samples can be
    * split across phases; a sample in its prompt pass goes on its own).
    */
-  private runningMembers(seq: Sequence, at: number): Sequence[] {
+  private runningMembers(seq: Sequence, at: number): number {
     const group = seq.group;
     // Only decoding samples move together; a prompt pass (or a recomputed sample's re-prefill) goes alone.
-    if (group === undefined || seq.in_prefill) return [seq];
-    const members = [seq];
+    if (group === undefined || seq.in_prefill) return 1;
+    let count = 1;
     for (let j = at + 1; j < this.running.length; j++) {
       const m = this.running[j];
       if (m.group !== group || m.scheduled_tokens > 0 || m.in_prefill) break;
-      members.push(m);
+      count++;
     }
-    return members;
+    return count;
   }
 
   /** Takes the last running request (its samples at the end of the running list) off the list. */

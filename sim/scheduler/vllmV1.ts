@@ -1,6 +1,6 @@
 import type { BlockManager } from '../kv/blockManager.js';
-import { addDecode, addPrefillChunk, emptyBatch, resetBatch } from '../latency/batch.js';
-import { emptyPlan, type ReplicaScheduler, type SchedulerFactory, type SchedulerLimits, type StepPlan } from './scheduler.js';
+import { addDecode, addPrefillChunk } from '../latency/batch.js';
+import { emptyPlan, resetPlan, type ReplicaScheduler, type SchedulerFactory, type SchedulerLimits, type StepPlan } from './scheduler.js';
 import type { Sequence } from './sequence.js';
 import { insertByPriority, waitQueue, type WaitQueue } from './waitQueue.js';
 
@@ -18,7 +18,7 @@ import { insertByPriority, waitQueue, type WaitQueue } from './waitQueue.js';
 export class VllmV1Scheduler implements ReplicaScheduler {
   private readonly waiting: WaitQueue;
   private running: Sequence[] = [];
-  private readonly plan: StepPlan = emptyPlan(emptyBatch());
+  private readonly plan: StepPlan = emptyPlan();
 
   constructor(
     private readonly kv: BlockManager,
@@ -43,9 +43,7 @@ export class VllmV1Scheduler implements ReplicaScheduler {
 
   schedule(now_s: number): StepPlan {
     const plan = this.plan;
-    plan.scheduled.length = 0;
-    plan.preempted = 0;
-    resetBatch(plan.batch);
+    resetPlan(plan);
     let budget = this.limits.max_num_batched_tokens;
     const policy = this.limits.scheduling_policy;
 

@@ -3,6 +3,7 @@ import { BlockManager } from '../../sim/kv/blockManager.js';
 import { DYNAMIC, DynamicScheduler } from '../../sim/scheduler/dynamic.js';
 import type { SchedulerLimits } from '../../sim/scheduler/scheduler.js';
 import { Sequence } from '../../sim/scheduler/sequence.js';
+import { applyPlan } from './helpers.js';
 
 const LIMITS: SchedulerLimits = {
   max_num_seqs: 256,
@@ -32,15 +33,7 @@ function setup(limits: Partial<SchedulerLimits> = {}) {
 function step(kv: BlockManager, sched: DynamicScheduler, now_s: number): number[] {
   const plan = sched.schedule(now_s);
   const ran = plan.scheduled.map((s) => s.id);
-  for (const s of plan.scheduled) {
-    s.computed_tokens += s.scheduled_tokens;
-    s.scheduled_tokens = 0;
-    if (s.computed_tokens === s.known_tokens) {
-      s.generated_tokens++;
-      if (s.generated_tokens === s.output_tokens) kv.free(s);
-    }
-  }
-  sched.afterStep();
+  applyPlan(kv, sched, plan);
   return ran;
 }
 

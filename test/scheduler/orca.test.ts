@@ -4,6 +4,7 @@ import { ORCA, OrcaScheduler } from '../../sim/scheduler/orca.js';
 import { nextPowerOfTwo, reservedTokens } from '../../sim/scheduler/requestLevel.js';
 import type { SchedulerLimits } from '../../sim/scheduler/scheduler.js';
 import { Sequence } from '../../sim/scheduler/sequence.js';
+import { applyPlan } from './helpers.js';
 
 const LIMITS: SchedulerLimits = {
   max_num_seqs: 256,
@@ -32,15 +33,7 @@ function step(kv: BlockManager, sched: OrcaScheduler, now_s = 0): number[][] {
   const plan = sched.schedule(now_s);
   expect(plan.preempted).toBe(0);
   const ran = plan.scheduled.map((s) => [s.id, s.scheduled_tokens]);
-  for (const s of plan.scheduled) {
-    s.computed_tokens += s.scheduled_tokens;
-    s.scheduled_tokens = 0;
-    if (s.computed_tokens === s.known_tokens) {
-      s.generated_tokens++;
-      if (s.generated_tokens === s.output_tokens) kv.free(s);
-    }
-  }
-  sched.afterStep();
+  applyPlan(kv, sched, plan);
   return ran;
 }
 

@@ -3,6 +3,7 @@ import { BlockManager } from '../../sim/kv/blockManager.js';
 import type { SchedulerLimits } from '../../sim/scheduler/scheduler.js';
 import { Sequence } from '../../sim/scheduler/sequence.js';
 import { SARATHI, VllmV0Scheduler } from '../../sim/scheduler/vllmV0.js';
+import { applyPlan } from './helpers.js';
 
 /** Sarathi-Serve's stall-free batching (V0's `stall-free` policy), driven step by step with hand-computed expectations. */
 
@@ -47,15 +48,7 @@ function step(kv: BlockManager, sched: VllmV0Scheduler, now_s = 0): Ran {
     preempted: plan.preempted,
     swap_out: plan.swap_out_blocks,
   };
-  for (const s of plan.scheduled) {
-    s.computed_tokens += s.scheduled_tokens;
-    s.scheduled_tokens = 0;
-    if (s.computed_tokens === s.known_tokens) {
-      s.token_times_s[s.generated_tokens++] = now_s + 1;
-      if (s.generated_tokens === s.output_tokens) kv.free(s);
-    }
-  }
-  sched.afterStep();
+  applyPlan(kv, sched, plan, now_s + 1);
   return out;
 }
 

@@ -3,6 +3,7 @@ import { BlockManager } from '../../sim/kv/blockManager.js';
 import type { SchedulerLimits } from '../../sim/scheduler/scheduler.js';
 import { Sequence } from '../../sim/scheduler/sequence.js';
 import { V0_WATERMARK, VLLM_V0, VllmV0Scheduler } from '../../sim/scheduler/vllmV0.js';
+import { applyPlan } from './helpers.js';
 
 /** vLLM V0's default scheduler (`prefill-first`), driven step by step with hand-computed expectations. */
 
@@ -59,15 +60,7 @@ function step(kv: BlockManager, sched: VllmV0Scheduler, now_s = 0): Ran {
     swap_in: plan.swap_in_blocks,
     swap_out: plan.swap_out_blocks,
   };
-  for (const s of plan.scheduled) {
-    s.computed_tokens += s.scheduled_tokens;
-    s.scheduled_tokens = 0;
-    if (s.computed_tokens === s.known_tokens) {
-      s.token_times_s[s.generated_tokens++] = now_s + 1;
-      if (s.generated_tokens === s.output_tokens) kv.free(s);
-    }
-  }
-  sched.afterStep();
+  applyPlan(kv, sched, plan, now_s + 1);
   return out;
 }
 
