@@ -1,0 +1,135 @@
+import { z } from 'zod';
+
+/*
+ * The profile file format, `infersim-profile/1` (documented in profiles/README.md). Validation is
+ * strict (unknown keys are errors) so a typo in a hand-edited profile surfaces instead of being
+ * silently ignored.
+ */
+
+const positive = z.number().finite().positive();
+const nonNegative = z.number().finite().nonnegative();
+const count = z.number().int().positive();
+
+export const PROFILE_FORMAT = 'infersim-profile/1';
+export const PROFILE_SOURCES = ['measured', 'analytic', 'fitted'] as const;
+export const GEMM_DTYPES = ['bf16', 'fp16', 'fp8', 'int8'] as const;
+export const LINKS = ['nvlink', 'pcie'] as const;
+export const UNCERTAINTY_KEYS = [
+  'gemm',
+  'attention_prefill',
+  'attention_decode',
+  'elementwise',
+  'all_reduce',
+  'send_recv',
+  'cpu',
+  'iteration',
+] as const;
+
+const spread = { p10_s: positive.optional(), p90_s: positive.optional(), kernel: z.string().min(1).optional() };
+
+const gemmRow = z.object({ dtype: z.enum(GEMM_DTYPES), m: count, n: count, k: count, time_s: positive, ...spread }).strict();
+
+const attentionPrefillRow = z
+  .object({
+    dtype: z.enum(GEMM_DTYPES),
+    seqs: count,
+    query_tokens: count,
+    context_tokens: count,
+    heads: count,
+    kv_heads: count,
+    head_dim: count,
+    causal: z.boolean().optional(),
+    time_s: positive,
+    ...spread,
+  })
+  .strict()
+  .refine((r) => r.context_tokens >= r.query_tokens, { message: 'context_tokens must be ≥ query_tokens', path: ['context_tokens'] });
+
+const attentionDecodeRow = z
+  .object({
+    dtype: z.enum(GEMM_DTYPES),
+    seqs: count,
+    context_tokens: count,
+    heads: count,
+    kv_heads: count,
+    head_dim: count,
+    block_size: count,
+    time_s: positive,
+    ...spread,
+  })
+  .strict();
+
+const elementwiseRow = z.object({ op: z.string().min(1), bytes: count, time_s: positive, ...spread }).strict();
+const memcpyRow = z.object({ direction: z.enum(['d2d', 'h2d', 'd2h']), bytes: count, time_s: positive, ...spread }).strict();
+const allReduceRow = z.object({ bytes: count, group_size: z.number().int().min(2), link: z.enum(LINKS), time_s: positive, ...spread }).strict();
+const sendRecvRow = z.object({ bytes: count, link: z.enum(LINKS), time_s: positive, ...spread }).strict();
+
+const band = z
+  .object({
+    low: z.number().finite().max(0),
+    high: z.number().finite().min(0),
+    median_abs: nonNegative.optional(),
+    p90_abs: nonNegative.optional(),
+    n: z.number().int().nonnegative().optional(),
+    basis: z.string().optional(),
+  })
+  .strict();
+
+export const profileSchema = z
+  .object({
+    format: z.literal(PROFILE_FORMAT),
+    source: z.enum(PROFILE_SOURCES),
+    gpu: z
+      .object({
+        catalog: z.string().min(1),
+        name: z.string().min(1),
+        memory_bytes: count.optional(),
+        sm_count: count.optional(),
+        sm_clock_mhz: positive.optional(),
+        memory_clock_mhz: positive.optional(),
+        compute_capability: z.string().optional(),
+        driver_version: z.string().optional(),
+        cuda_version: z.string().optional(),
+      })
+      .strict(),
+    provenance: z
+      .object({
+        description: z.string().min(1),
+        date: z.string().min(1),
+        probe_version: z.string().optional(),
+        command: z.string().optional(),
+        grid: z.string().optional(),
+        parts: z.array(z.string()).optional(),
+        references: z.array(z.string()).optional(),
+      })
+      .strict(),
+    efficiency: z.record(z.string(), z.union([nonNegative, z.record(z.string(), nonNegative)])).optional(),
+    uncertainty: z.object(Object.fromEntries(UNCERTAINTY_KEYS.map((k) => [k, band.optional()]))).strict().optional(),
+    tables: z
+      .object({
+        gemm: z.array(gemmRow).optional(),
+        attention_prefill: z.array(attentionPrefillRow).optional(),
+        attention_decode: z.array(attentionDecodeRow).optional(),
+        elementwise: z.array(elementwiseRow).optional(),
+        memcpy: z.array(memcpyRow).optional(),
+        all_reduce: z.array(allReduceRow).optional(),
+        send_recv: z.array(sendRecvRow).optional(),
+      })
+      .strict()
+      .optional(),
+    scalars: z
+      .object({ kernel_launch_s: positive.optional(), cpu_step_s: nonNegative.optional(), cpu_per_seq_s: nonNegative.optional() })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type Profile = z.infer<typeof profileSchema>;
+export type GemmRow = z.infer<typeof gemmRow>;
+export type AttentionPrefillRow = z.infer<typeof attentionPrefillRow>;
+export type AttentionDecodeRow = z.infer<typeof attentionDecodeRow>;
+export type ElementwiseRow = z.infer<typeof elementwiseRow>;
+export type AllReduceRow = z.infer<typeof allReduceRow>;
+export type SendRecvRow = z.infer<typeof sendRecvRow>;
+export type UncertaintyBand = z.infer<typeof band>;
+export type UncertaintyKey = (typeof UNCERTAINTY_KEYS)[number];
