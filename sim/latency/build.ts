@@ -6,6 +6,8 @@ import { RooflineLatencyModel, type RooflineConfig } from './roofline.js';
 export interface LatencyOptions extends Omit<RooflineConfig, 'efficiency'> {
   /** Profile name (in profiles/, without .json) or path to a profile file; absent: the best shipped profile for the GPU. */
   profile?: string;
+  /** Multiplies every operator time (default 1): re-runs at the edges of the uncertainty band use 1 + low and 1 + high. */
+  time_scale?: number;
 }
 
 /** The latency model for these options: one entry point for `run`, `predict` and probe validation. */

@@ -18,6 +18,8 @@ export interface RooflineConfig {
   cuda_graphs: boolean;
   max_num_seqs: number;
   efficiency: LatencyEfficiency;
+  /** Every operator time is multiplied by this (1 by default): runs at an uncertainty band's edges use it. */
+  time_scale?: number;
 }
 
 /**
@@ -231,5 +233,7 @@ export class RooflineLatencyModel implements LatencyModel {
       t[I.launch_overhead] = Math.max(0, dispatch - gpuTime);
     }
     t[I.cpu_overhead] = eff.cpu_step_s + eff.cpu_per_seq_s * seqs;
+    const scale = this.cfg.time_scale ?? 1;
+    if (scale !== 1) for (let i = 0; i < OPS.length; i++) t[i] *= scale;
   }
 }
