@@ -2,8 +2,8 @@ import { EventQueue } from '../engine/eventQueue.js';
 import { InfersimError } from '../errors.js';
 import { BlockManager } from '../kv/blockManager.js';
 import { addDecode, addPrefillChunk, emptyBatch } from '../latency/batch.js';
-import { RooflineLatencyModel } from '../latency/roofline.js';
-import { DEFAULT_EFFICIENCY, type LatencyEfficiency } from '../latency/efficiency.js';
+import { buildLatencyModel } from '../latency/build.js';
+import type { LatencyEfficiency } from '../latency/efficiency.js';
 import type { LatencyModel } from '../latency/model.js';
 import type { RequestOutcome } from '../metrics/records.js';
 import { MetricsSink } from '../metrics/sink.js';
@@ -34,7 +34,7 @@ export interface RunHooks {
   writeTokens?: boolean;
   /** Override the latency model (tests, measured profiles). */
   latency?: LatencyModel;
-  efficiency?: LatencyEfficiency;
+  efficiency?: Partial<LatencyEfficiency>;
   /** Called once everything is set up and checked, just before the first event (the CLI prints its banner here). */
   onStart?: () => void;
   /** A request stream already built from the scenario's workload (the CLI builds it first, so input errors come before any output). */
@@ -89,9 +89,9 @@ function probeBatch() {
   return b;
 }
 
-export function latencyModelFor(setup: RunSetup, efficiency: LatencyEfficiency = DEFAULT_EFFICIENCY): LatencyModel {
+export function latencyModelFor(setup: RunSetup, efficiency?: Partial<LatencyEfficiency>, time_scale?: number): LatencyModel {
   const s = setup.scenario;
-  return new RooflineLatencyModel({
+  return buildLatencyModel({
     arch: setup.arch,
     gpu: setup.gpu,
     tensor_parallel: s.hardware.tensor_parallel,
@@ -100,7 +100,9 @@ export function latencyModelFor(setup: RunSetup, efficiency: LatencyEfficiency =
     block_size: s.engine.block_size,
     cuda_graphs: s.engine.cuda_graphs,
     max_num_seqs: s.engine.max_num_seqs,
+    profile: s.hardware.profile,
     efficiency,
+    time_scale,
   });
 }
 
@@ -490,7 +492,8 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
         model: latency.description,
         // Every operator is modelled (roofline); measured profiles will say "measured" per operator.
         sources: [...new Set(latency.breakdown(probeBatch()).map((op) => op.source))],
-        efficiency: hooks.latency === undefined ? (hooks.efficiency ?? DEFAULT_EFFICIENCY) : null,
+        profile: hooks.latency === undefined ? s.hardware.profile : null,
+        efficiency: hooks.latency === undefined ? (hooks.efficiency ?? null) : null,
       },
       scenario: s,
       simulator: { wall_s, events: totals.events, events_per_s: totals.events / Math.max(wall_s, 1e-9) },

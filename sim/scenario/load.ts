@@ -1,5 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import { fieldError } from '../errors.js';
+import { isProfilePath } from '../latency/profile/load.js';
 import { toValidationError } from './issues.js';
 import { applyOverrides, parseSet } from './overrides.js';
 import { readScenarioFile } from './read.js';
@@ -69,6 +70,8 @@ function resolvePaths(input: ScenarioInput, absolute: Absolute): ScenarioInput {
     const dist: LengthDist | undefined = workload[side];
     if (dist?.dist === 'empirical') dist.path = absolute(dist.path, ['workload', side, 'path']);
   }
+  const profile = out.hardware.profile;
+  if (profile !== undefined && isProfilePath(profile)) out.hardware.profile = absolute(profile, ['hardware', 'profile']);
   if (out.output?.dir !== undefined) out.output.dir = absolute(out.output.dir, ['output', 'dir']);
   return out;
 }

@@ -1,5 +1,6 @@
 import { fieldError, InfersimError } from '../errors.js';
 import { getGpu } from '../hardware/catalog.js';
+import { defaultProfileFor, loadProfile } from '../latency/profile/load.js';
 import type { GpuSpec } from '../hardware/gpu.js';
 import { kvCapacity, type KvCapacity } from '../kv/capacity.js';
 import { V0_WATERMARK } from '../scheduler/vllmV0.js';
@@ -62,7 +63,8 @@ export interface ResolvedEngine {
 export interface ResolvedScenario {
   seed: number;
   model: string;
-  hardware: { gpu: string; tensor_parallel: number; pipeline_parallel: number; gpu_memory_utilization: number };
+  /** `profile`: the latency profile used (a shipped name or a path), null when none is shipped for the GPU. */
+  hardware: { gpu: string; tensor_parallel: number; pipeline_parallel: number; gpu_memory_utilization: number; profile: string | null };
   precision: { weights: WeightDtype; kv_cache: KvDtype };
   cluster: { replicas: number; router: RouterName };
   engine: ResolvedEngine;
@@ -246,6 +248,9 @@ export function resolveScenario(input: ScenarioInput): RunSetup {
 
   const precision = { weights: input.precision?.weights ?? 'bf16', kv_cache: input.precision?.kv_cache ?? 'bf16' } as const;
   const gpu_memory_utilization = input.hardware.gpu_memory_utilization ?? 0.9;
+  // Loading checks the file (format, GPU) now, before any output is written.
+  const profile =
+    input.hardware.profile !== undefined ? loadProfile(input.hardware.profile, gpu.name).ref : (defaultProfileFor(gpu.name)?.ref ?? null);
   const kv = kvCapacity({
     arch,
     gpu,
@@ -292,7 +297,7 @@ export function resolveScenario(input: ScenarioInput): RunSetup {
   const scenario: ResolvedScenario = {
     seed: input.seed ?? 0,
     model: input.model,
-    hardware: { gpu: gpu.name, tensor_parallel: tp, pipeline_parallel: pp, gpu_memory_utilization },
+    hardware: { gpu: gpu.name, tensor_parallel: tp, pipeline_parallel: pp, gpu_memory_utilization, profile },
     precision,
     cluster: { replicas: input.cluster?.replicas ?? 1, router: input.cluster?.router ?? 'round-robin' },
     engine,

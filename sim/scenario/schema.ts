@@ -100,6 +100,7 @@ export const scenarioSchema = z
         tensor_parallel: positiveInt.optional(),
         pipeline_parallel: positiveInt.optional(),
         gpu_memory_utilization: num({ gt: 0, lte: 1 }).optional(),
+        profile: text.optional(),
       })
       .strict(),
     precision: z

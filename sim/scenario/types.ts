@@ -88,6 +88,8 @@ export interface ScenarioInput {
     tensor_parallel?: number;
     pipeline_parallel?: number;
     gpu_memory_utilization?: number;
+    /** Latency profile: a name in profiles/ (without .json) or a path to a profile file; absent: the best shipped one for the GPU. */
+    profile?: string;
   };
   precision?: { weights?: WeightDtype; kv_cache?: KvDtype };
   cluster?: { replicas?: number; router?: RouterName };

@@ -1,0 +1,99 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InfersimError, unknownNameError } from '../../errors.js';
+import { toValidationError } from '../../scenario/issues.js';
+import { profileSchema, type Profile } from './schema.js';
+
+/** The shipped profiles folder, from the sources (sim/latency/profile) or the build (dist/sim/latency/profile). */
+export const PROFILES_DIR: string = (() => {
+  const candidates = ['../../../profiles/', '../../../../profiles/'].map((rel) => fileURLToPath(new URL(rel, import.meta.url)));
+  return candidates.find((dir) => existsSync(dir)) ?? candidates[0];
+})();
+
+/** A reference is a path when it names a file (`.json`) or a folder; otherwise it is a shipped profile's name. */
+export function isProfilePath(ref: string): boolean {
+  return ref.toLowerCase().endsWith('.json') || ref.includes('/') || ref.includes('\\');
+}
+
+export interface LoadedProfile {
+  profile: Profile;
+  /** The shipped name (file name without .json) or the path it was read from. */
+  ref: string;
+}
+
+/** Shipped profile names, sorted: `<gpu>.<source>` for every file in profiles/. */
+export function shippedProfileNames(): string[] {
+  if (!existsSync(PROFILES_DIR)) return [];
+  return readdirSync(PROFILES_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -'.json'.length))
+    .sort();
+}
+
+// Profiles are immutable once read: sweeps and band re-runs parse each file once per process.
+const cache = new Map<string, LoadedProfile>();
+
+/** Reads and validates a profile file; errors name the file and the offending key. */
+export function readProfileFile(path: string, field = 'profile'): Profile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InfersimError(`${field}: cannot read ${JSON.stringify(path)} (${code === 'ENOENT' ? 'no such file' : code ?? String(err)})`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new InfersimError(`${field}: ${path} is not valid JSON (${(err as Error).message})`);
+  }
+  const parsed = profileSchema.safeParse(data);
+  if (!parsed.success) {
+    const problem = toValidationError(parsed.error, data, profileSchema);
+    throw new InfersimError(`${field}: ${basename(path)}: ${problem.message}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * The profile a reference names, checked against the GPU it will time: a profile measured on one
+ * GPU model says nothing reliable about another.
+ */
+export function loadProfile(ref: string, gpu: string, field = 'hardware.profile'): LoadedProfile {
+  const key = `${ref}\u0000${gpu}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  let path: string;
+  if (isProfilePath(ref)) {
+    path = ref;
+  } else {
+    const names = shippedProfileNames();
+    if (!names.includes(ref)) throw unknownNameError(field, ref, names);
+    path = `${PROFILES_DIR}${ref}.json`;
+  }
+  const profile = readProfileFile(path, field);
+  if (profile.gpu.catalog !== gpu) {
+    throw new InfersimError(
+      `${field}: ${JSON.stringify(ref)} is a profile of ${profile.gpu.catalog}, but hardware.gpu is ${gpu}; ` +
+        `pick a profile of ${gpu} (shipped: ${shippedProfileNames().filter((n) => n.startsWith(gpu + '.')).join(', ') || 'none'})`,
+    );
+  }
+  const loaded = { profile, ref };
+  cache.set(key, loaded);
+  return loaded;
+}
+
+/** Preference when a scenario names no profile: our own measurements, then fitted coefficients, then datasheet figures. */
+const PREFERENCE = ['measured', 'fitted', 'analytic'] as const;
+
+/** The best shipped profile for a GPU, or undefined when none is shipped (the built-in roofline defaults then apply). */
+export function defaultProfileFor(gpu: string): LoadedProfile | undefined {
+  const names = new Set(shippedProfileNames());
+  for (const source of PREFERENCE) {
+    const name = `${gpu}.${source}`;
+    if (names.has(name)) return loadProfile(name, gpu);
+  }
+  return undefined;
+}
