@@ -4,10 +4,10 @@ import { BlockManager } from '../kv/blockManager.js';
 import { addDecode, addPrefillChunk, emptyBatch } from '../latency/batch.js';
 import { buildLatencyModel } from '../latency/build.js';
 import type { LatencyEfficiency } from '../latency/efficiency.js';
-import type { LatencyModel } from '../latency/model.js';
+import type { LatencyBand, LatencyModel } from '../latency/model.js';
 import type { RequestOutcome } from '../metrics/records.js';
 import { MetricsSink } from '../metrics/sink.js';
-import type { Summary } from '../metrics/summary.js';
+import type { Summary, UncertaintySummary } from '../metrics/summary.js';
 import type { RunSetup } from '../scenario/resolve.js';
 import { SCHEDULERS } from '../scheduler/registry.js';
 import type { SchedulerLimits } from '../scheduler/scheduler.js';
@@ -16,6 +16,7 @@ import { createRequestStream, type WorkloadStream } from '../workload/index.js';
 import type { Request } from '../workload/request.js';
 import { Replica } from './replica.js';
 import { ROUTERS } from './routers.js';
+import { runAtBandEdges, scaledLatencyModel, uncertaintySkipReason } from './uncertainty.js';
 
 /**
  * Event kinds double as tie-break priorities at one instant: step completions first, then
@@ -475,6 +476,22 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
     if (!stream.exhausted()) throw new Error('the simulation ended before the workload was exhausted');
     checkInvariants(totals);
     const wall_s = (performance.now() - wallStart) / 1000;
+    // Re-runs at the latency band's edges, before `finish` so summary.json carries their bounds.
+    const skipReason = uncertaintySkipReason(s, latency);
+    let uncertainty: UncertaintySummary | null = null;
+    let uncertainty_wall_s: number | null = null;
+    if (skipReason === null) {
+      const bandStart = performance.now();
+      // The band runs must not recurse, and report nothing but their summaries.
+      const bandSetup: RunSetup = { ...setup, scenario: { ...s, metrics: { ...s.metrics, uncertainty: false } } };
+      const override = hooks.latency;
+      uncertainty = runAtBandEdges(latency.uncertainty as LatencyBand, (time_scale) =>
+        runSimulation(bandSetup, {
+          latency: override === undefined ? latencyModelFor(setup, hooks.efficiency, time_scale) : scaledLatencyModel(override, time_scale),
+        }).summary,
+      );
+      uncertainty_wall_s = (performance.now() - bandStart) / 1000;
+    }
     const summary = sink.finish({
       gpus: s.cluster.replicas * s.hardware.tensor_parallel * s.hardware.pipeline_parallel,
       usd_per_gpu_hour: s.cost.usd_per_gpu_hour,
@@ -496,8 +513,9 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
         efficiency: hooks.latency === undefined ? (hooks.efficiency ?? null) : null,
       },
       scenario: s,
-      simulator: { wall_s, events: totals.events, events_per_s: totals.events / Math.max(wall_s, 1e-9) },
-      notes: [`latency: ${latency.description}`, `emulates: ${s.emulates}`],
+      simulator: { wall_s, events: totals.events, events_per_s: totals.events / Math.max(wall_s, 1e-9), uncertainty_wall_s },
+      notes: [`latency: ${latency.description}`, `emulates: ${s.emulates}`, ...(skipReason === null ? [] : [skipReason])],
+      uncertainty,
     });
     return { setup, summary, totals, latency };
   } catch (err) {

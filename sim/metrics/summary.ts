@@ -1,3 +1,4 @@
+import type { LatencyBand } from '../latency/model.js';
 import { rate, summarizeRun, type GroupAccumulator, type GroupSummary, type SloTargets } from './group.js';
 import type { PriorityClasses } from './priority.js';
 
@@ -15,8 +16,51 @@ export interface FinishContext {
   scenario?: unknown;
   /** Which latency model timed the steps, whether its parts were measured or modelled, and its parameters. */
   latency?: unknown;
-  simulator?: { wall_s: number; events: number; events_per_s: number };
+  simulator?: SimulatorFigures;
   notes?: string[];
+  /** Bounds from the runs at the latency band's edges; null (or absent) when there were none. */
+  uncertainty?: UncertaintySummary | null;
+}
+
+export interface SimulatorFigures {
+  /** The main run's wall time (the band runs' is `uncertainty_wall_s`). */
+  wall_s: number;
+  events: number;
+  events_per_s: number;
+  /** Wall time of the re-runs at the latency band's edges; null when there were none. */
+  uncertainty_wall_s?: number | null;
+}
+
+/** A figure's range over the runs at the band's two edges: their minimum and maximum (null where both are null). */
+export interface Bounds {
+  low: number | null;
+  high: number | null;
+}
+
+export interface StatBounds {
+  p50: Bounds;
+  p90: Bounds;
+  p99: Bounds;
+  mean: Bounds;
+}
+
+/**
+ * summary.json `uncertainty`: the run repeated (same seed, same workload) with every iteration
+ * time multiplied by 1 + band.low and by 1 + band.high; each bound is the min (low) and max
+ * (high) of the two runs' figure. Under queueing a percentile need not move monotonically with
+ * the time scale (batches form differently), so low/high are not "the low-edge run" and "the
+ * high-edge run", and the main run's figure is not guaranteed to lie between them.
+ */
+export interface UncertaintySummary {
+  method: 're-run at band edges';
+  band: LatencyBand;
+  /** The iteration-time multipliers of the two runs: 1 + band.low and 1 + band.high. */
+  time_scale: { low: number; high: number };
+  ttft_s: StatBounds;
+  tpot_s: StatBounds;
+  itl_s: StatBounds;
+  e2e_s: StatBounds;
+  throughput: { requests_per_s: Bounds; output_tokens_per_s: Bounds };
 }
 
 export interface Summary {
@@ -53,7 +97,9 @@ export interface Summary {
     usd_per_million_output_tokens: number | null;
     usd_per_million_total_tokens: number | null;
   };
-  simulator: { wall_s: number; events: number; events_per_s: number } | null;
+  /** See UncertaintySummary; null when metrics.uncertainty is false or the latency model states no band (`notes` says which). */
+  uncertainty: UncertaintySummary | null;
+  simulator: SimulatorFigures | null;
   notes: string[];
   latency: unknown;
   scenario: unknown;
@@ -139,6 +185,7 @@ export function buildSummary(
       usd_per_million_output_tokens: perMillion(usd_total, overall.tokens.output),
       usd_per_million_total_tokens: perMillion(usd_total, overall.tokens.output + overall.tokens.input),
     },
+    uncertainty: ctx.uncertainty ?? null,
     simulator: ctx.simulator ?? null,
     notes: ctx.notes ?? [],
     latency: ctx.latency ?? null,

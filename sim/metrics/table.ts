@@ -1,5 +1,5 @@
 import type { Stats } from './stats.js';
-import type { Summary } from './summary.js';
+import type { Bounds, StatBounds, Summary } from './summary.js';
 
 /** A compact console rendering of a summary; '-' marks a value that is undefined (null). */
 export function formatSummaryTable(s: Summary): string {
@@ -11,14 +11,37 @@ export function formatSummaryTable(s: Summary): string {
       `  makespan ${num(s.makespan_s, 2)} s` +
       (s.warmup_s > 0 ? `  warmup ${num(s.warmup_s, 2)} s (${r.measured} measured)` : ''),
   );
+  const u = s.uncertainty;
+  // With an uncertainty band, each figure it covers is followed by its bounds: `123.4 [110.2 – 135.9]`.
+  const withBounds = (text: string, b: Bounds | undefined, fmt: (x: number | null) => string): string =>
+    b === undefined ? text : `${text} [${fmt(b.low)} – ${fmt(b.high)}]`;
   lines.push(
-    `throughput   ${num(o.throughput.requests_per_s, 2)} req/s  ${num(o.throughput.output_tokens_per_s, 0)} output tok/s` +
+    `throughput   ${withBounds(num(o.throughput.requests_per_s, 2), u?.throughput.requests_per_s, (x) => num(x, 2))} req/s` +
+      `  ${withBounds(num(o.throughput.output_tokens_per_s, 0), u?.throughput.output_tokens_per_s, (x) => num(x, 0))} output tok/s` +
       `  ${num(o.throughput.total_tokens_per_s, 0)} total tok/s`,
   );
-  lines.push(`latency ms   ${pad('p50')}${pad('p90')}${pad('p99')}${pad('mean')}`);
-  const row = (name: string, st: Stats) =>
-    `  ${name.padEnd(11)}${pad(ms(st.p50))}${pad(ms(st.p90))}${pad(ms(st.p99))}${pad(ms(st.mean))}`;
-  lines.push(row('TTFT', o.ttft_s), row('TPOT', o.tpot_s), row('ITL', o.itl_s), row('E2E', o.e2e_s), row('queueing', o.queueing_delay_s));
+  const cols = ['p50', 'p90', 'p99', 'mean'] as const;
+  const row = (name: string, st: Stats, b?: StatBounds): string[] => [name, ...cols.map((c) => withBounds(ms(st[c]), b?.[c], ms))];
+  const grid = [
+    ['latency ms', ...cols],
+    row('TTFT', o.ttft_s, u?.ttft_s),
+    row('TPOT', o.tpot_s, u?.tpot_s),
+    row('ITL', o.itl_s, u?.itl_s),
+    row('E2E', o.e2e_s, u?.e2e_s),
+    row('queueing', o.queueing_delay_s),
+  ];
+  // Columns are 10 wide, wider where bounds need it.
+  const widths = cols.map((_, i) => Math.max(10, ...grid.map((r) => r[i + 1].length + 2)));
+  grid.forEach((r, k) => lines.push((k === 0 ? r[0].padEnd(13) : `  ${r[0].padEnd(11)}`) + widths.map((w, i) => r[i + 1].padStart(w)).join('')));
+  if (u !== null) {
+    lines.push(
+      `bounds       [low – high]: min and max of two re-runs with every iteration time × ${u.time_scale.low.toFixed(3)} and × ${u.time_scale.high.toFixed(3)}` +
+        ` (latency error band ${signedPct(u.band.low)} / ${signedPct(u.band.high)}; basis: ${u.band.basis})`,
+    );
+  } else {
+    const why = s.notes.find((n) => n.startsWith('uncertainty: '));
+    if (why !== undefined) lines.push(`bounds       ${why.slice('uncertainty: '.length)}`);
+  }
   const kv = (key: string): number | null => {
     const v = s.kv?.[key];
     return typeof v === 'number' ? v : null;
@@ -72,6 +95,10 @@ function ms(seconds: number | null): string {
 
 function pct(fraction: number | null): string {
   return fraction === null ? '-' : `${(fraction * 100).toFixed(1)} %`;
+}
+
+function signedPct(fraction: number): string {
+  return `${fraction < 0 ? '−' : '+'}${(Math.abs(fraction) * 100).toFixed(1)} %`;
 }
 
 function pad(text: string): string {

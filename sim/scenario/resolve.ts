@@ -70,7 +70,7 @@ export interface ResolvedScenario {
   engine: ResolvedEngine;
   workload: WorkloadSpec;
   slo: { ttft_ms?: number; tpot_ms?: number; e2e_ms?: number };
-  metrics: { warmup_s: number };
+  metrics: { warmup_s: number; uncertainty: boolean };
   cost: { usd_per_gpu_hour: number };
   output: { dir?: string; tokens: boolean };
   emulates: string;
@@ -303,7 +303,7 @@ export function resolveScenario(input: ScenarioInput): RunSetup {
     engine,
     workload: input.workload,
     slo: { ...(input.slo ?? {}) },
-    metrics: { warmup_s: input.metrics?.warmup_s ?? 0 },
+    metrics: { warmup_s: input.metrics?.warmup_s ?? 0, uncertainty: input.metrics?.uncertainty ?? true },
     cost: { usd_per_gpu_hour: input.cost?.usd_per_gpu_hour ?? gpu.usd_per_gpu_hour },
     output: { dir: input.output?.dir, tokens: input.output?.tokens ?? false },
     emulates: EMULATES[scheduler],

@@ -170,7 +170,7 @@ export const scenarioSchema = z
       .object({ ttft_ms: positive.optional(), tpot_ms: positive.optional(), e2e_ms: positive.optional() })
       .strict()
       .optional(),
-    metrics: z.object({ warmup_s: nonNegative.optional() }).strict().optional(),
+    metrics: z.object({ warmup_s: nonNegative.optional(), uncertainty: bool.optional() }).strict().optional(),
     cost: z.object({ usd_per_gpu_hour: nonNegative.optional() }).strict().optional(),
     output: z.object({ dir: text.optional(), tokens: bool.optional() }).strict().optional(),
   })

@@ -122,7 +122,11 @@ export interface ScenarioInput {
   };
   workload: WorkloadSpec;
   slo?: { ttft_ms?: number; tpot_ms?: number; e2e_ms?: number };
-  metrics?: { warmup_s?: number };
+  metrics?: {
+    warmup_s?: number;
+    /** Re-run at the edges of the latency model's error band and report low/high bounds (default true). */
+    uncertainty?: boolean;
+  };
   cost?: { usd_per_gpu_hour?: number };
   output?: { dir?: string; tokens?: boolean };
 }

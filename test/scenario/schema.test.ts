@@ -37,7 +37,7 @@ describe('parseScenarioObject accepts', () => {
         duration_s: 60,
       },
       slo: { ttft_ms: 200, tpot_ms: 50, e2e_ms: 10_000 },
-      metrics: { warmup_s: 0 },
+      metrics: { warmup_s: 0, uncertainty: true },
       cost: { usd_per_gpu_hour: 0 },
       output: { dir: '/out', tokens: true },
     };
