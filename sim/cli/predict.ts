@@ -1,8 +1,9 @@
 import type { Argv } from 'yargs';
 import { fieldError } from '../errors.js';
 import { getGpu } from '../hardware/catalog.js';
-import { DEFAULT_EFFICIENCY } from '../latency/efficiency.js';
-import { RooflineLatencyModel } from '../latency/roofline.js';
+import { resolve } from 'node:path';
+import { buildLatencyModel } from '../latency/build.js';
+import { isProfilePath } from '../latency/profile/load.js';
 import { getModel } from '../model/catalog.js';
 import { validateParallelism } from '../model/derived.js';
 import { engineDefaults } from '../scenario/resolve.js';
@@ -22,6 +23,7 @@ export interface PredictArgs {
   'cuda-graphs': boolean;
   'max-num-seqs'?: number;
   json?: boolean;
+  profile?: string;
 }
 
 const WEIGHT_DTYPES: readonly WeightDtype[] = ['fp32', 'fp16', 'bf16', 'fp8', 'int8', 'int4'];
@@ -40,6 +42,7 @@ export function predictCommandBuilder(y: Argv): Argv<PredictArgs> {
     .option('block-size', { type: 'number', default: 16, describe: 'KV block size (decode attention efficiency)' })
     .option('cuda-graphs', { type: 'boolean', default: true, describe: 'decode batches replay CUDA graphs (--no-cuda-graphs: eager)' })
     .option('max-num-seqs', { type: 'number', describe: 'largest CUDA-graph capture size (default: vLLM V1 for the GPU class)' })
+    .option('profile', { type: 'string', describe: 'latency profile: a name in profiles/ or a path (default: the best shipped one for the GPU)' })
     .option('json', { type: 'boolean', describe: 'print { total_s, ops: [{ name, time_s, source }] }' }) as unknown as Argv<PredictArgs>;
 }
 
@@ -66,9 +69,11 @@ export function predictCommand(args: PredictArgs): void {
   if (prompts.length + decodes.length === 0) throw fieldError('--prefill', 'give --prefill and/or --decode: the batch is empty');
   const max_num_seqs = positiveInt('--max-num-seqs', args['max-num-seqs'] ?? engineDefaults(gpu, 'server').max_num_seqs);
 
-  const model = new RooflineLatencyModel({
+  const model = buildLatencyModel({
     arch, gpu, tensor_parallel: tp, weights, kv_cache: kv, block_size,
-    cuda_graphs: args['cuda-graphs'], max_num_seqs, efficiency: DEFAULT_EFFICIENCY,
+    cuda_graphs: args['cuda-graphs'], max_num_seqs,
+    profile_field: '--profile',
+    profile: args.profile === undefined ? undefined : isProfilePath(args.profile) ? resolve(args.profile) : args.profile,
   });
   const batch = batchOf(prompts, decodes);
   const ops = model.breakdown(batch);

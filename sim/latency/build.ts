@@ -1,25 +1,40 @@
 import { DEFAULT_EFFICIENCY, type LatencyEfficiency } from './efficiency.js';
-import type { LatencyModel } from './model.js';
-import { defaultProfileFor, loadProfile } from './profile/load.js';
+import type { LatencyBand, LatencyModel } from './model.js';
+import { defaultProfileFor, loadProfile, type LoadedProfile } from './profile/load.js';
+import { ProfileTables } from './profile/tables.js';
 import { RooflineLatencyModel, type RooflineConfig } from './roofline.js';
 
 /** Everything that picks and configures a latency model for one engine (a TP group). */
-export interface LatencyOptions extends Omit<RooflineConfig, 'efficiency'> {
+export interface LatencyOptions extends Omit<RooflineConfig, 'efficiency' | 'tables' | 'uncertainty' | 'profile_ref'> {
   /**
    * Profile name (in profiles/, without .json) or path to a profile file; undefined: the best
    * shipped profile for the GPU; null: none (the built-in roofline defaults).
    */
   profile?: string | null;
+  /** The input field the profile came from, for error messages (default hardware.profile). */
+  profile_field?: string;
   /** Efficiency knobs that override the profile's (calibration studies, tests). */
   efficiency?: Partial<LatencyEfficiency>;
   /** Multiplies every operator time (default 1): re-runs at the edges of the uncertainty band use 1 + low and 1 + high. */
   time_scale?: number;
 }
 
+export function resolveProfile(profile: string | null | undefined, gpu: string, field?: string): LoadedProfile | undefined {
+  if (profile === null) return undefined;
+  return profile === undefined ? defaultProfileFor(gpu) : loadProfile(profile, gpu, field);
+}
+
+/** The iteration-level band a profile states, with its provenance. */
+export function profileBand(loaded: LoadedProfile | undefined): LatencyBand | undefined {
+  const band = loaded?.profile.uncertainty?.iteration;
+  if (!band) return undefined;
+  return { low: band.low, high: band.high, basis: `${loaded!.ref}: ${band.basis ?? 'validation residuals'}` };
+}
+
 /** The latency model for these options: one entry point for `run`, `predict` and probe validation. */
 export function buildLatencyModel(opts: LatencyOptions): LatencyModel {
-  const gpu = opts.gpu.name;
-  const loaded = opts.profile === null ? undefined : opts.profile === undefined ? defaultProfileFor(gpu) : loadProfile(opts.profile, gpu);
+  const loaded = resolveProfile(opts.profile, opts.gpu.name, opts.profile_field);
   const efficiency = { ...DEFAULT_EFFICIENCY, ...(loaded?.profile.efficiency as Partial<LatencyEfficiency> | undefined), ...opts.efficiency };
-  return new RooflineLatencyModel({ ...opts, efficiency });
+  const tables = loaded?.profile.tables ? new ProfileTables(loaded.profile) : undefined;
+  return new RooflineLatencyModel({ ...opts, efficiency, tables, uncertainty: profileBand(loaded), profile_ref: loaded?.ref });
 }

@@ -7,6 +7,8 @@ export interface GemmExecution {
   /** Bytes per activation element read or written by GEMMs and elementwise kernels. */
   activation_bytes: number;
   mode: string;
+  /** The profile GEMM table this execution is measured in; absent for modes a probe does not time (weight-only, fp32). */
+  table_dtype?: 'bf16' | 'fp16' | 'fp8' | 'int8';
 }
 
 /**
@@ -21,17 +23,17 @@ export function gemmExecution(gpu: GpuSpec, weights: WeightDtype): GemmExecution
     case 'fp32':
       return { peak_flops_per_s: gpu.fp32_flops_per_s, activation_bytes: 4, mode: 'fp32 (CUDA cores)' };
     case 'fp16':
-      return { peak_flops_per_s: gpu.tensor_flops_per_s.fp16, activation_bytes: 2, mode: 'fp16' };
+      return { peak_flops_per_s: gpu.tensor_flops_per_s.fp16, activation_bytes: 2, mode: 'fp16', table_dtype: 'fp16' };
     case 'bf16':
-      return { peak_flops_per_s: bf16, activation_bytes: 2, mode: 'bf16' };
+      return { peak_flops_per_s: bf16, activation_bytes: 2, mode: 'bf16', table_dtype: 'bf16' };
     case 'fp8':
       if (gpu.compute_capability >= 8.9 && gpu.tensor_flops_per_s.fp8) {
-        return { peak_flops_per_s: gpu.tensor_flops_per_s.fp8, activation_bytes: 2, mode: 'fp8 W8A8' };
+        return { peak_flops_per_s: gpu.tensor_flops_per_s.fp8, activation_bytes: 2, mode: 'fp8 W8A8', table_dtype: 'fp8' };
       }
       return { peak_flops_per_s: bf16, activation_bytes: 2, mode: 'fp8 weight-only at the bf16 rate' };
     case 'int8':
       if (gpu.tensor_flops_per_s.int8) {
-        return { peak_flops_per_s: gpu.tensor_flops_per_s.int8, activation_bytes: 2, mode: 'int8 W8A8' };
+        return { peak_flops_per_s: gpu.tensor_flops_per_s.int8, activation_bytes: 2, mode: 'int8 W8A8', table_dtype: 'int8' };
       }
       return { peak_flops_per_s: bf16, activation_bytes: 2, mode: 'int8 weight-only at the bf16 rate' };
     case 'int4':

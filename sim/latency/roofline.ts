@@ -4,9 +4,11 @@ import type { KvDtype, WeightDtype } from '../scenario/types.js';
 import { bytesPerKvElement, bytesPerWeight } from '../model/derived.js';
 import type { BatchShape } from './batch.js';
 import { cudaGraphCaptureSizes, paddedGraphSize } from './cudaGraphs.js';
-import { gemmExecution } from './dtypeRates.js';
+import { gemmExecution, type GemmExecution } from './dtypeRates.js';
 import { decodeAttentionEfficiency, type LatencyEfficiency } from './efficiency.js';
-import type { LatencyModel, OperatorTime } from './model.js';
+import type { LatencyBand, LatencyModel, OperatorTime } from './model.js';
+import type { LogSeries } from './profile/interpolate.js';
+import type { ProfileTables } from './profile/tables.js';
 
 export interface RooflineConfig {
   arch: ModelArchitecture;
@@ -20,6 +22,19 @@ export interface RooflineConfig {
   efficiency: LatencyEfficiency;
   /** Every operator time is multiplied by this (1 by default): runs at an uncertainty band's edges use it. */
   time_scale?: number;
+  /** Measured operator tables; operators they cover are looked up instead of modelled. */
+  tables?: ProfileTables;
+  /** The profile's name or path, for the description. */
+  profile_ref?: string;
+  /** The model's error band, from the profile (carried through for the engine's summary). */
+  uncertainty?: LatencyBand;
+}
+
+/** A GEMM weight shape [N, K] with its measured time over M, when the profile has one. */
+interface GemmShape {
+  n: number;
+  k: number;
+  series?: LogSeries;
 }
 
 /**
@@ -58,26 +73,32 @@ const OPS = [
 type Op = (typeof OPS)[number];
 const I: Record<Op, number> = Object.fromEntries(OPS.map((name, i) => [name, i])) as Record<Op, number>;
 
+/** Elementwise kernels per layer the profile's bandwidth curve is applied to: two fused add+norms, rotary, the activation, the KV-cache write. */
+const ELEMENTWISE_KERNELS_PER_LAYER = 5;
+
 /**
- * Iteration time as the sum of per-operator rooflines: each operator takes
+ * Iteration time as the sum of per-operator times: each operator is looked up in the profile's
+ * measured tables where they cover its shape, else modelled by a roofline,
  * max(FLOPs ÷ (peak × efficiency), bytes ÷ (HBM bandwidth × efficiency)), per layer, times the
- * number of layers, plus tensor-parallel all-reduces, the LM head for emitting sequences, launch
+ * number of layers; plus tensor-parallel all-reduces, the LM head for emitting sequences, launch
  * overhead (CUDA graph replay, or eager dispatch that the GPU work may hide), and CPU work.
  */
 export class RooflineLatencyModel implements LatencyModel {
   private readonly times = new Float64Array(OPS.length);
+  /** 1 where this step's operator time came from a measured table. */
+  private readonly measured = new Uint8Array(OPS.length);
   private readonly layers: number;
   private readonly captureSizes: number[];
-  // Per-GPU GEMM shapes (N, K) of one layer.
-  private readonly qkv: [number, number];
-  private readonly o: [number, number];
-  private readonly upGate: [number, number];
-  private readonly down: [number, number];
-  private readonly lmHead: [number, number];
+  // Per-GPU GEMM shapes of one layer.
+  private readonly qkv: GemmShape;
+  private readonly o: GemmShape;
+  private readonly upGate: GemmShape;
+  private readonly down: GemmShape;
+  private readonly lmHead: GemmShape;
   /** Mixture of experts: experts per layer (1 for a dense MLP) and experts each token is routed to. */
   private readonly experts: number;
   private readonly topK: number;
-  private readonly router: [number, number];
+  private readonly router: GemmShape;
   private readonly weightBytes: number;
   private readonly activationBytes: number;
   private readonly gemmPeak: number;
@@ -92,32 +113,47 @@ export class RooflineLatencyModel implements LatencyModel {
   private readonly decodeAttentionBandwidth: number;
   private readonly allReduceBandwidth: number;
   private readonly allReduceLatency: number;
+  private readonly prefillTable?: (q: number, context: number, pairs: number) => number;
+  private readonly decodeTable?: (seqs: number, context: number) => number;
+  private readonly elementwiseTable?: LogSeries;
+  private readonly allReduceTable?: LogSeries;
+  private readonly cpuMeasured: boolean;
   readonly description: string;
+  readonly uncertainty?: LatencyBand;
 
   constructor(private readonly cfg: RooflineConfig) {
-    const { arch, gpu, tensor_parallel: tp, efficiency: eff } = cfg;
+    const { arch, gpu, tensor_parallel: tp, efficiency: eff, tables } = cfg;
+    this.uncertainty = cfg.uncertainty;
     this.layers = arch.num_hidden_layers;
     this.captureSizes = cfg.cuda_graphs ? cudaGraphCaptureSizes(cfg.max_num_seqs) : [];
     const h = arch.hidden_size;
     const d = arch.head_dim;
     this.headsPerGpu = arch.num_attention_heads / tp;
     const kvHeadsPerGpu = Math.max(1, arch.num_key_value_heads / tp);
-    this.qkv = [((arch.num_attention_heads + 2 * arch.num_key_value_heads) * d) / tp, h];
-    this.o = [h, (arch.num_attention_heads * d) / tp];
+    const exec = gemmExecution(gpu, cfg.weights);
+    const lmHeadDtype = cfg.weights === 'fp32' ? 'fp32' : cfg.weights === 'fp16' ? 'fp16' : 'bf16';
+    const lmExec = gemmExecution(gpu, lmHeadDtype);
+    // bf16 and fp16 run at one tensor rate on every catalog GPU: either table stands in for the other.
+    const twin = (dtype: GemmExecution['table_dtype']) => (dtype === 'bf16' ? 'fp16' : dtype === 'fp16' ? 'bf16' : undefined);
+    const shape = (n: number, k: number, dtype = exec.table_dtype): GemmShape => {
+      if (!tables || dtype === undefined) return { n, k };
+      const series = tables.gemmSeries(dtype, n, k) ?? (twin(dtype) ? tables.gemmSeries(twin(dtype)!, n, k) : undefined);
+      return { n, k, series };
+    };
+    this.qkv = shape(((arch.num_attention_heads + 2 * arch.num_key_value_heads) * d) / tp, h);
+    this.o = shape(h, (arch.num_attention_heads * d) / tp);
     const inter = arch.intermediate_size / tp;
-    this.upGate = [(arch.gated_mlp ? 2 : 1) * inter, h];
-    this.down = [h, inter];
-    this.lmHead = [arch.vocab_size / tp, h];
+    this.upGate = shape((arch.gated_mlp ? 2 : 1) * inter, h);
+    this.down = shape(h, inter);
+    this.lmHead = shape(arch.vocab_size / tp, h, lmExec.table_dtype);
     this.experts = arch.num_local_experts ?? 1;
     this.topK = this.experts > 1 ? (arch.num_experts_per_tok ?? 1) : 1;
-    this.router = [this.experts, h];
-    const exec = gemmExecution(gpu, cfg.weights);
+    this.router = shape(this.experts, h, lmExec.table_dtype);
     this.weightBytes = bytesPerWeight(cfg.weights);
     this.activationBytes = exec.activation_bytes;
     this.gemmPeak = exec.peak_flops_per_s * eff.gemm_compute;
-    const lmHeadDtype = cfg.weights === 'fp32' ? 'fp32' : cfg.weights === 'fp16' ? 'fp16' : 'bf16';
     this.lmHeadWeightBytes = bytesPerWeight(lmHeadDtype);
-    this.lmHeadPeak = gemmExecution(gpu, lmHeadDtype).peak_flops_per_s * eff.gemm_compute;
+    this.lmHeadPeak = lmExec.peak_flops_per_s * eff.gemm_compute;
     this.attentionPeak = gpu.tensor_flops_per_s.bf16 * eff.attention_prefill_compute;
     this.hbm = gpu.hbm_bandwidth_bytes_per_s;
     const kvBytes = bytesPerKvElement(cfg.kv_cache);
@@ -135,8 +171,22 @@ export class RooflineLatencyModel implements LatencyModel {
     const linkOneDirection = (nvlink ? gpu.nvlink_bandwidth_bytes_per_s : gpu.pcie_bandwidth_bytes_per_s) / 2;
     this.allReduceBandwidth = linkOneDirection * eff.all_reduce_link;
     this.allReduceLatency = nvlink ? eff.all_reduce_latency_nvlink_s : eff.all_reduce_latency_pcie_s;
+
+    const attnDtype = lmExec.table_dtype;
+    if (tables && attnDtype) {
+      this.prefillTable = tables.prefillAttention(attnDtype, this.headsPerGpu, kvHeadsPerGpu, d) ?? tables.prefillAttention(twin(attnDtype)!, this.headsPerGpu, kvHeadsPerGpu, d);
+      const decode = tables.decodeAttention(attnDtype, this.headsPerGpu, kvHeadsPerGpu, d, cfg.block_size) ?? tables.decodeAttention(twin(attnDtype)!, this.headsPerGpu, kvHeadsPerGpu, d, cfg.block_size);
+      // Tables are measured with a 16-bit cache; an fp8 cache reads half the bytes.
+      const kvScale = kvBytes / 2;
+      if (decode) this.decodeTable = kvScale === 1 ? decode : (seqs, context) => decode(seqs, context) * kvScale;
+    }
+    this.elementwiseTable = tables?.elementwiseSeries();
+    if (tp > 1) this.allReduceTable = tables?.allReduceSeries(tp, nvlink ? 'nvlink' : 'pcie');
+    this.cpuMeasured = tables?.cpuStep_s !== undefined;
+
+    const covered = tables ? ` + ${tables.measured ? 'measured' : 'tabulated'} tables where they cover a shape` : '';
     this.description =
-      `roofline: ${gpu.name}, TP${tp}, weights ${exec.mode}, kv ${cfg.kv_cache}, ` +
+      `${cfg.profile_ref ? `profile ${cfg.profile_ref}: ` : ''}roofline${covered}; ${gpu.name}, TP${tp}, weights ${exec.mode}, kv ${cfg.kv_cache}, ` +
       (this.experts > 1 ? `MoE top-${this.topK} of ${this.experts}, ` : '') +
       `block ${cfg.block_size}, CUDA graphs ${cfg.cuda_graphs ? 'on' : 'off'}`;
   }
@@ -150,26 +200,54 @@ export class RooflineLatencyModel implements LatencyModel {
 
   breakdown(batch: BatchShape): OperatorTime[] {
     this.fill(batch);
-    return OPS.map((name, i) => ({ name, time_s: this.times[i], source: 'modelled' as const }));
+    const measuredSource = this.cfg.tables?.measured ?? false;
+    return OPS.map((name, i) => ({
+      name,
+      time_s: this.times[i],
+      source: measuredSource && this.measured[i] === 1 ? ('measured' as const) : ('modelled' as const),
+    }));
   }
 
-  private gemm(m: number, [n, k]: [number, number], weightBytes = this.weightBytes, peak = this.gemmPeak): number {
+  private rooflineGemm(m: number, { n, k }: GemmShape, weightBytes: number, peak: number): number {
     const eff = this.cfg.efficiency;
     return gemmTime_s(m, n, k, weightBytes, this.activationBytes, peak, this.hbm * eff.gemm_memory, eff.gemm_kernel_floor_s);
+  }
+
+  /**
+   * One GEMM, from the profile's series when it covers m (marking `op` measured), else the
+   * roofline; beyond the series' range the roofline is scaled to meet the table at its edge, so
+   * the time stays continuous where the table ends.
+   */
+  private gemm(op: number, m: number, shape: GemmShape, weightBytes = this.weightBytes, peak = this.gemmPeak): number {
+    const series = shape.series;
+    if (series === undefined) return this.rooflineGemm(m, shape, weightBytes, peak);
+    const t = series.at(m);
+    if (t > 0) {
+      this.measured[op] = 1;
+      return t;
+    }
+    const edge = m > series.maxX ? series.maxX : series.minX;
+    return (series.at(edge) * this.rooflineGemm(m, shape, weightBytes, peak)) / this.rooflineGemm(edge, shape, weightBytes, peak);
   }
 
   /**
    * A fused MoE GEMM (vLLM's fused_moe, every expert sharded by TP): `m` tokens each routed to
    * top-k experts give m·k token-expert rows of compute, and each expert hit is read once. With
    * uniform routing the expected number of distinct experts hit is E · (1 − (1 − k/E)^m): one
-   * decode token reads k experts' weights, a large batch reads them all.
+   * decode token reads k experts' weights, a large batch reads them all. From a table: the
+   * experts hit, each a GEMM of its share of the rows.
    */
-  private expertGemm(m: number, [n, k]: [number, number]): number {
+  private expertGemm(op: number, m: number, shape: GemmShape): number {
     const eff = this.cfg.efficiency;
     const rows = m * this.topK;
     const hit = this.experts * (1 - Math.pow(1 - this.topK / this.experts, m));
-    const flops = 2 * rows * n * k;
-    const bytes = hit * n * k * this.weightBytes + rows * (k + n) * this.activationBytes;
+    const perExpert = shape.series?.at(rows / hit) ?? NaN;
+    if (perExpert > 0) {
+      this.measured[op] = 1;
+      return hit * perExpert;
+    }
+    const flops = 2 * rows * shape.n * shape.k;
+    const bytes = hit * shape.n * shape.k * this.weightBytes + rows * (shape.k + shape.n) * this.activationBytes;
     return eff.gemm_kernel_floor_s + Math.max(flops / this.gemmPeak, bytes / (this.hbm * eff.gemm_memory));
   }
 
@@ -180,46 +258,81 @@ export class RooflineLatencyModel implements LatencyModel {
     const tokens = batch.prefill_tokens + batch.decode_tokens;
     const seqs = batch.prefill_seqs + batch.decode_seqs;
     t.fill(0);
+    this.measured.fill(0);
     if (tokens === 0) return;
     const graphSize = paddedGraphSize(this.captureSizes, tokens);
     // A captured graph runs at its captured batch size: padding slots cost GEMM and elementwise time.
     const m = graphSize > 0 ? graphSize : tokens;
 
-    t[I.qkv_proj] = L * this.gemm(m, this.qkv);
-    t[I.o_proj] = L * this.gemm(m, this.o);
+    t[I.qkv_proj] = L * this.gemm(I.qkv_proj, m, this.qkv);
+    t[I.o_proj] = L * this.gemm(I.o_proj, m, this.o);
     if (this.experts > 1) {
       // The router's logits are a small 16-bit GEMM; it is charged to mlp_up_gate.
-      t[I.mlp_up_gate] = L * (this.gemm(m, this.router, 2) + this.expertGemm(m, this.upGate));
-      t[I.mlp_down] = L * this.expertGemm(m, this.down);
+      const router = this.gemm(I.mlp_up_gate, m, this.router, 2, this.lmHeadPeak);
+      const routerMeasured = this.measured[I.mlp_up_gate];
+      this.measured[I.mlp_up_gate] = 0;
+      t[I.mlp_up_gate] = L * (router + this.expertGemm(I.mlp_up_gate, m, this.upGate));
+      // Measured only when both parts were.
+      this.measured[I.mlp_up_gate] &= routerMeasured;
+      t[I.mlp_down] = L * this.expertGemm(I.mlp_down, m, this.down);
     } else {
-      t[I.mlp_up_gate] = L * this.gemm(m, this.upGate);
-      t[I.mlp_down] = L * this.gemm(m, this.down);
+      t[I.mlp_up_gate] = L * this.gemm(I.mlp_up_gate, m, this.upGate);
+      t[I.mlp_down] = L * this.gemm(I.mlp_down, m, this.down);
     }
-    t[I.norms_rope_activation] = (L * m * this.elementwiseBytesPerToken) / (this.hbm * eff.elementwise_memory);
+    const elementwiseBytes = m * this.elementwiseBytesPerToken;
+    const perKernel = this.elementwiseTable?.at(elementwiseBytes / ELEMENTWISE_KERNELS_PER_LAYER) ?? NaN;
+    if (perKernel > 0) {
+      t[I.norms_rope_activation] = L * ELEMENTWISE_KERNELS_PER_LAYER * perKernel;
+      this.measured[I.norms_rope_activation] = 1;
+    } else {
+      t[I.norms_rope_activation] = (L * elementwiseBytes) / (this.hbm * eff.elementwise_memory);
+    }
 
     if (batch.prefill_seqs > 0) {
-      const flops = 4 * this.headsPerGpu * this.cfg.arch.head_dim * batch.prefill_attention_pairs;
-      const bytes = batch.prefill_context_tokens * this.kvBytesPerTokenPerLayer;
-      const perLayer = Math.max(flops / this.attentionPeak, bytes / (this.hbm * eff.gemm_memory));
-      t[I.attention_prefill] = L * (perLayer + eff.attention_kernel_floor_s);
+      const q = batch.prefill_tokens / batch.prefill_seqs;
+      const context = batch.prefill_context_tokens / batch.prefill_seqs;
+      const looked = this.prefillTable?.(q, context, batch.prefill_attention_pairs) ?? NaN;
+      if (looked > 0) {
+        t[I.attention_prefill] = L * looked;
+        this.measured[I.attention_prefill] = 1;
+      } else {
+        const flops = 4 * this.headsPerGpu * this.cfg.arch.head_dim * batch.prefill_attention_pairs;
+        const bytes = batch.prefill_context_tokens * this.kvBytesPerTokenPerLayer;
+        const perLayer = Math.max(flops / this.attentionPeak, bytes / (this.hbm * eff.gemm_memory));
+        t[I.attention_prefill] = L * (perLayer + eff.attention_kernel_floor_s);
+      }
     }
     if (batch.decode_seqs > 0) {
-      const bytes = batch.decode_context_tokens * this.kvBytesPerTokenPerLayer;
-      t[I.attention_decode] = L * (bytes / this.decodeAttentionBandwidth + eff.attention_kernel_floor_s);
+      const looked = this.decodeTable?.(batch.decode_seqs, batch.decode_context_tokens / batch.decode_seqs) ?? NaN;
+      if (looked > 0) {
+        t[I.attention_decode] = L * looked;
+        this.measured[I.attention_decode] = 1;
+      } else {
+        const bytes = batch.decode_context_tokens * this.kvBytesPerTokenPerLayer;
+        t[I.attention_decode] = L * (bytes / this.decodeAttentionBandwidth + eff.attention_kernel_floor_s);
+      }
     }
 
     const tp = this.cfg.tensor_parallel;
     if (tp > 1) {
       const bytes = m * this.cfg.arch.hidden_size * this.activationBytes;
-      const one = this.allReduceLatency + ((2 * (tp - 1)) / tp) * (bytes / this.allReduceBandwidth);
+      const looked = this.allReduceTable?.at(bytes) ?? NaN;
+      let one: number;
+      if (looked > 0) {
+        one = looked;
+        this.measured[I.tp_all_reduce] = 1;
+      } else {
+        one = this.allReduceLatency + ((2 * (tp - 1)) / tp) * (bytes / this.allReduceBandwidth);
+      }
       t[I.tp_all_reduce] = 2 * L * one;
     }
 
     if (batch.emitting_seqs > 0) {
       // Logits in fp32, written then read by the sampler.
-      const samplerBytes = batch.emitting_seqs * this.lmHead[0] * 4 * 2;
+      const samplerBytes = batch.emitting_seqs * this.lmHead.n * 4 * 2;
       t[I.lm_head_sampler] =
-        this.gemm(batch.emitting_seqs, this.lmHead, this.lmHeadWeightBytes, this.lmHeadPeak) + samplerBytes / (this.hbm * eff.elementwise_memory);
+        this.gemm(I.lm_head_sampler, batch.emitting_seqs, this.lmHead, this.lmHeadWeightBytes, this.lmHeadPeak) +
+        samplerBytes / (this.hbm * eff.elementwise_memory);
     }
 
     if (graphSize > 0) {
@@ -232,7 +345,9 @@ export class RooflineLatencyModel implements LatencyModel {
       const dispatch = L * eff.kernels_per_layer * eff.eager_dispatch_per_kernel_s;
       t[I.launch_overhead] = Math.max(0, dispatch - gpuTime);
     }
-    t[I.cpu_overhead] = eff.cpu_step_s + eff.cpu_per_seq_s * seqs;
+    const tables = this.cfg.tables;
+    t[I.cpu_overhead] = (tables?.cpuStep_s ?? eff.cpu_step_s) + (tables?.cpuPerSeq_s ?? eff.cpu_per_seq_s) * seqs;
+    if (this.cpuMeasured) this.measured[I.cpu_overhead] = 1;
     const scale = this.cfg.time_scale ?? 1;
     if (scale !== 1) for (let i = 0; i < OPS.length; i++) t[i] *= scale;
   }

@@ -1,0 +1,189 @@
+import { bracket, LogSeries, logWeight } from './interpolate.js';
+import type { AttentionDecodeRow, AttentionPrefillRow, GemmRow, Profile } from './schema.js';
+
+type GemmDtype = GemmRow['dtype'];
+
+/** Kernels that engines run (FlashAttention, FlashInfer, PyTorch's flash SDPA); preferred over our own probe kernels. */
+const ENGINE_LIKE_KERNELS = ['torch-sdpa-flash', 'flash-attn', 'flashinfer'];
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/** One series from (x, y) points, taking the median of repeated x. */
+function seriesOf(points: [number, number][]): LogSeries {
+  const byX = new Map<number, number[]>();
+  for (const [x, y] of points) {
+    const list = byX.get(x);
+    if (list) list.push(y);
+    else byX.set(x, [y]);
+  }
+  return new LogSeries([...byX].map(([x, ys]) => [x, median(ys)] as [number, number]));
+}
+
+/** Rows of the engine-like kernels when there are any, else all rows. */
+function preferEngineLike<R extends { kernel?: string }>(rows: readonly R[]): R[] {
+  const engine = rows.filter((r) => r.kernel !== undefined && ENGINE_LIKE_KERNELS.includes(r.kernel));
+  return engine.length > 0 ? engine : [...rows];
+}
+
+/** A 2-D table: for each sorted outer value, a series over the inner axis; bilinear in log space. */
+class LogGrid {
+  private readonly outer: number[];
+  constructor(private readonly series: Map<number, LogSeries>) {
+    this.outer = [...series.keys()].sort((a, b) => a - b);
+  }
+
+  /** NaN outside the grid. */
+  at(outerValue: number, innerValue: number): number {
+    const br = bracket(this.outer, outerValue);
+    if (br === undefined) return NaN;
+    const lo = this.series.get(br[0])!.at(innerValue);
+    const hi = this.series.get(br[1])!.at(innerValue);
+    if (!(lo > 0) || !(hi > 0)) return NaN;
+    const w = logWeight(br, outerValue);
+    return Math.exp((1 - w) * Math.log(lo) + w * Math.log(hi));
+  }
+}
+
+/** Attention rows of one head configuration, scaled from the nearest measured one when it differs. */
+interface HeadMatch<R> {
+  rows: R[];
+  /** Multiply the table's time by this to get the asked configuration's (work scales with heads). */
+  scale: number;
+}
+
+function matchHeads<R extends { heads: number; kv_heads: number }>(rows: readonly R[], heads: number, kvHeads: number, memoryBound: boolean): HeadMatch<R> | undefined {
+  const exact = rows.filter((r) => r.heads === heads && r.kv_heads === kvHeads);
+  if (exact.length > 0) return { rows: exact, scale: 1 };
+  // Same GQA ratio, nearest head count: time scales with the heads (compute) or KV heads (reads).
+  const ratio = heads / kvHeads;
+  const sameRatio = rows.filter((r) => r.heads / r.kv_heads === ratio);
+  if (sameRatio.length === 0) return undefined;
+  let best = sameRatio[0].heads;
+  for (const r of sameRatio) if (Math.abs(Math.log(r.heads / heads)) < Math.abs(Math.log(best / heads))) best = r.heads;
+  const chosen = sameRatio.filter((r) => r.heads === best);
+  const scale = memoryBound ? kvHeads / chosen[0].kv_heads : heads / best;
+  return { rows: chosen, scale };
+}
+
+/**
+ * The measured tables of one profile, indexed for the shapes of one model on one parallel layout.
+ * Everything is prepared at construction, so a lookup per engine step is a binary search.
+ * Lookups return NaN where the profile has no data; the latency model then uses its roofline.
+ */
+export class ProfileTables {
+  private readonly gemmByDtype = new Map<GemmDtype, GemmRow[]>();
+
+  constructor(private readonly profile: Profile) {
+    for (const row of profile.tables?.gemm ?? []) {
+      const list = this.gemmByDtype.get(row.dtype);
+      if (list) list.push(row);
+      else this.gemmByDtype.set(row.dtype, [row]);
+    }
+  }
+
+  get measured(): boolean {
+    return this.profile.source === 'measured';
+  }
+
+  /**
+   * GEMM time over m for a fixed (n, k): the measured series when the table holds that exact
+   * weight shape, else log-bilinear between the four neighbouring (n, k) series of a grid.
+   */
+  gemmSeries(dtype: GemmDtype, n: number, k: number): LogSeries | undefined {
+    const rows = this.gemmByDtype.get(dtype);
+    if (!rows) return undefined;
+    const exact = rows.filter((r) => r.n === n && r.k === k);
+    if (exact.length > 0) return seriesOf(exact.map((r) => [r.m, r.time_s]));
+    const ns = [...new Set(rows.map((r) => r.n))].sort((a, b) => a - b);
+    const ks = [...new Set(rows.map((r) => r.k))].sort((a, b) => a - b);
+    const bn = bracket(ns, n);
+    const bk = bracket(ks, k);
+    if (!bn || !bk) return undefined;
+    const corner = (cn: number, ck: number): LogSeries | undefined => {
+      const c = rows.filter((r) => r.n === cn && r.k === ck);
+      return c.length > 0 ? seriesOf(c.map((r) => [r.m, r.time_s])) : undefined;
+    };
+    const corners = [corner(bn[0], bk[0]), corner(bn[1], bk[0]), corner(bn[0], bk[1]), corner(bn[1], bk[1])];
+    if (corners.some((c) => c === undefined)) return undefined;
+    const cs = corners as LogSeries[];
+    const lo = Math.max(...cs.map((c) => c.minX));
+    const hi = Math.min(...cs.map((c) => c.maxX));
+    const ms = [...new Set(cs.flatMap((c) => Array.from(c.logX, (l) => Math.round(Math.exp(l)))))].filter((m) => m >= lo && m <= hi);
+    const wn = logWeight(bn, n);
+    const wk = logWeight(bk, k);
+    const points = ms.map((m): [number, number] => {
+      const [a, b, c, d] = cs.map((s) => Math.log(s.at(m)));
+      const logT = (1 - wk) * ((1 - wn) * a + wn * b) + wk * ((1 - wn) * c + wn * d);
+      return [m, Math.exp(logT)];
+    });
+    return points.length > 0 && points.every(([, t]) => t > 0) ? new LogSeries(points) : undefined;
+  }
+
+  /**
+   * Prefill attention for one layer: the table's time for one sequence at the batch's mean chunk
+   * (query q̄ after cached context), scaled by the batch's query-key pairs over that sequence's.
+   */
+  prefillAttention(dtype: GemmDtype, heads: number, kvHeads: number, headDim: number): ((q: number, context: number, pairs: number) => number) | undefined {
+    const rows = preferEngineLike((this.profile.tables?.attention_prefill ?? []).filter((r) => r.dtype === dtype && r.head_dim === headDim && r.seqs === 1));
+    const match = matchHeads<AttentionPrefillRow>(rows, heads, kvHeads, false);
+    if (!match) return undefined;
+    const byQuery = new Map<number, [number, number][]>();
+    for (const r of match.rows) {
+      const list = byQuery.get(r.query_tokens) ?? [];
+      list.push([r.context_tokens, r.time_s]);
+      byQuery.set(r.query_tokens, list);
+    }
+    const grid = new LogGrid(new Map([...byQuery].map(([q, pts]) => [q, seriesOf(pts)])));
+    const scale = match.scale;
+    return (q, context, pairs) => {
+      const one = grid.at(q, context);
+      const onePairs = q * (context - q + (q + 1) / 2);
+      return one * scale * Math.max(1, pairs / onePairs);
+    };
+  }
+
+  /** Paged decode attention for one layer over (sequences, mean context), at the nearest measured block size. */
+  decodeAttention(dtype: GemmDtype, heads: number, kvHeads: number, headDim: number, blockSize: number): ((seqs: number, context: number) => number) | undefined {
+    const all = (this.profile.tables?.attention_decode ?? []).filter((r) => r.dtype === dtype && r.head_dim === headDim);
+    if (all.length === 0) return undefined;
+    const sizes = [...new Set(all.map((r) => r.block_size))];
+    const nearest = sizes.reduce((a, b) => (Math.abs(Math.log(b / blockSize)) < Math.abs(Math.log(a / blockSize)) ? b : a));
+    const rows = preferEngineLike(all.filter((r) => r.block_size === nearest));
+    const match = matchHeads<AttentionDecodeRow>(rows, heads, kvHeads, true);
+    if (!match) return undefined;
+    const bySeqs = new Map<number, [number, number][]>();
+    for (const r of match.rows) {
+      const list = bySeqs.get(r.seqs) ?? [];
+      list.push([r.context_tokens, r.time_s]);
+      bySeqs.set(r.seqs, list);
+    }
+    const grid = new LogGrid(new Map([...bySeqs].map(([s, pts]) => [s, seriesOf(pts)])));
+    const scale = match.scale;
+    return (seqs, context) => grid.at(seqs, context) * scale;
+  }
+
+  /** A memory-bound kernel's time by bytes moved (RMSNorm rows preferred: the most common such kernel). */
+  elementwiseSeries(): LogSeries | undefined {
+    const rows = this.profile.tables?.elementwise ?? [];
+    if (rows.length === 0) return undefined;
+    const norm = rows.filter((r) => r.op === 'rmsnorm');
+    return seriesOf((norm.length > 0 ? norm : rows).map((r) => [r.bytes, r.time_s]));
+  }
+
+  allReduceSeries(groupSize: number, link: 'nvlink' | 'pcie'): LogSeries | undefined {
+    const rows = (this.profile.tables?.all_reduce ?? []).filter((r) => r.group_size === groupSize && r.link === link);
+    return rows.length > 0 ? seriesOf(rows.map((r) => [r.bytes, r.time_s])) : undefined;
+  }
+
+  get cpuStep_s(): number | undefined {
+    return this.profile.scalars?.cpu_step_s;
+  }
+
+  get cpuPerSeq_s(): number | undefined {
+    return this.profile.scalars?.cpu_per_seq_s;
+  }
+}
