@@ -68,8 +68,10 @@ export function runCommand(args: RunArgs): void {
     console.log('');
     console.log(formatSummaryTable(result.summary));
     const t = result.totals;
+    const band_s = result.summary.simulator?.uncertainty_wall_s;
     console.log(
-      `\nsimulated ${t.requests} requests, ${t.steps} steps in ${result.summary.simulator?.wall_s.toFixed(2) ?? '?'} s wall`,
+      `\nsimulated ${t.requests} requests, ${t.steps} steps in ${result.summary.simulator?.wall_s.toFixed(2) ?? '?'} s wall` +
+        (typeof band_s === 'number' ? ` (+ ${band_s.toFixed(2)} s for the two runs at the latency band's edges)` : ''),
     );
   }
   console.log(`wrote ${outDir}/{requests.arrow,iterations.arrow,summary.json${writeTokens ? ',tokens.arrow' : ''}}`);
