@@ -8,6 +8,7 @@ import type { LatencyBand, LatencyModel } from '../../sim/latency/model.js';
 import { formatSummaryTable } from '../../sim/metrics/table.js';
 import type { Bounds, Summary } from '../../sim/metrics/summary.js';
 import type { ScenarioInput } from '../../sim/scenario/types.js';
+import { infersim } from '../cli/cli.js';
 import { scenario } from '../helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'infersim-uncertainty-'));
@@ -126,6 +127,17 @@ describe('no uncertainty bounds', () => {
     expect(model.calls).toBe(N * OUT);
     expect(summary.notes).toContain('uncertainty: none (the latency model states no error band)');
     expect(JSON.parse(JSON.stringify(summary)).uncertainty).toBeNull();
+  });
+
+  it('infersim run --set metrics.uncertainty=false: null in summary.json, the reason in the printed summary', () => {
+    const out = join(dir, 'cli');
+    const r = infersim(['run', 'scenarios/quickstart.yaml', '--out', out, '--set', 'workload.num_requests=20', '--set', 'metrics.uncertainty=false']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/\nbounds\s+none \(metrics\.uncertainty is false\)\n/);
+    const json = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    expect(json.uncertainty).toBeNull();
+    expect(json.scenario.metrics.uncertainty).toBe(false);
   });
 
   it('the key defaults to true and rejects a non-boolean', () => {
