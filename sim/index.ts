@@ -11,7 +11,7 @@ export { loadScenario, parseScenarioObject } from './scenario/load.js';
 export { resolveScenario, type ResolvedScenario, type RunSetup } from './scenario/resolve.js';
 export { runSimulation, latencyModelFor, type RunHooks, type RunResult, type RunTotals } from './cluster/simulate.js';
 export type { ScenarioInput } from './scenario/types.js';
-export type { Summary } from './metrics/summary.js';
+export type { Summary, UncertaintySummary } from './metrics/summary.js';
 export type { RequestOutcome } from './metrics/records.js';
 export { InfersimError } from './errors.js';
 
