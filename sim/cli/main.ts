@@ -2,6 +2,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { InfersimError } from '../errors.js';
 import { predictCommand, predictCommandBuilder, type PredictArgs } from './predict.js';
+import { profileCommandBuilder } from './profile.js';
 import { runCommand, runCommandBuilder, type RunArgs } from './run.js';
 
 /** Input errors print one line; anything else is a bug and keeps its stack trace. */
@@ -29,6 +30,7 @@ export async function main(argv: string[]): Promise<void> {
     .scriptName('infersim')
     .command<RunArgs>('run <scenario>', 'simulate a scenario and write Arrow results', runCommandBuilder, guarded(runCommand))
     .command<PredictArgs>('predict', 'time one engine iteration of a batch, operator by operator', predictCommandBuilder, guarded(predictCommand))
+    .command('profile', 'latency profiles: import another tool\'s measurements, validate a profile, fit one', profileCommandBuilder)
     .demandCommand(1, 'give a command, e.g. infersim run scenarios/quickstart.yaml')
     .strict()
     .help()

@@ -24,6 +24,12 @@ export interface LatencyEfficiency {
   decode_attention_memory_by_block_size: Readonly<Record<number, number>>;
   /** Norms, activation, rotary embedding and KV-cache writes as a fraction of HBM bandwidth. */
   elementwise_memory: number;
+  /**
+   * Fixed time of one elementwise kernel (a small kernel cannot finish faster, however few bytes it
+   * moves). 0 in the defaults, whose cpu_step_s absorbed these floors; fitted profiles state it and
+   * recalibrate cpu_step_s accordingly.
+   */
+  elementwise_kernel_floor_s: number;
   /** Fixed floor of one attention kernel launch on the GPU, seconds per layer. */
   attention_kernel_floor_s: number;
   /** Achieved fraction of one-direction link bandwidth in all-reduce. */
@@ -56,6 +62,7 @@ export const DEFAULT_EFFICIENCY: LatencyEfficiency = {
   // Larger blocks mean fewer, longer contiguous reads per sequence in the paged kernel.
   decode_attention_memory_by_block_size: { 8: 0.45, 16: 0.55, 32: 0.62, 64: 0.66, 128: 0.68 },
   elementwise_memory: 0.7,
+  elementwise_kernel_floor_s: 0,
   attention_kernel_floor_s: 4e-6,
   all_reduce_link: 0.7,
   all_reduce_latency_nvlink_s: 8e-6,

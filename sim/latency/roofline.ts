@@ -56,6 +56,31 @@ export function gemmTime_s(
   return floor_s + Math.max(flops / achieved_flops_per_s, bytes / achieved_bytes_per_s);
 }
 
+/** A ring all-reduce of `bytes` per GPU over `tp` GPUs: a fixed latency plus 2(tp−1)/tp of the data over one link direction. */
+export function allReduceTime_s(bytes: number, tp: number, achieved_bytes_per_s: number, latency_s: number): number {
+  return latency_s + ((2 * (tp - 1)) / tp) * (bytes / achieved_bytes_per_s);
+}
+
+/** The link an all-reduce over `tp` GPUs runs on, and its achieved one-direction bandwidth and latency. */
+export function allReduceLink(gpu: GpuSpec, tp: number, eff: LatencyEfficiency): { link: 'nvlink' | 'pcie'; bandwidth_bytes_per_s: number; latency_s: number } {
+  const nvlink = gpu.nvlink_bandwidth_bytes_per_s > 0 && tp <= gpu.nvlink_group_size;
+  const oneDirection = (nvlink ? gpu.nvlink_bandwidth_bytes_per_s : gpu.pcie_bandwidth_bytes_per_s) / 2;
+  return {
+    link: nvlink ? 'nvlink' : 'pcie',
+    bandwidth_bytes_per_s: oneDirection * eff.all_reduce_link,
+    latency_s: nvlink ? eff.all_reduce_latency_nvlink_s : eff.all_reduce_latency_pcie_s,
+  };
+}
+
+/**
+ * A time outside a measured series' range: the roofline, scaled to meet the series at its nearest
+ * edge so the time stays continuous where the table ends.
+ */
+export function beyondSeries(series: LogSeries, x: number, roofline: (x: number) => number): number {
+  const edge = x > series.maxX ? series.maxX : series.minX;
+  return (series.at(edge) * roofline(x)) / roofline(edge);
+}
+
 /** Operator slots, in the order breakdowns are reported. */
 const OPS = [
   'qkv_proj',
@@ -167,10 +192,9 @@ export class RooflineLatencyModel implements LatencyModel {
       this.topK * (arch.gated_mlp ? 3 : 2) * inter * ab +
       this.kvBytesPerTokenPerLayer;
     this.decodeAttentionBandwidth = this.hbm * decodeAttentionEfficiency(eff, cfg.block_size);
-    const nvlink = gpu.nvlink_bandwidth_bytes_per_s > 0 && tp <= gpu.nvlink_group_size;
-    const linkOneDirection = (nvlink ? gpu.nvlink_bandwidth_bytes_per_s : gpu.pcie_bandwidth_bytes_per_s) / 2;
-    this.allReduceBandwidth = linkOneDirection * eff.all_reduce_link;
-    this.allReduceLatency = nvlink ? eff.all_reduce_latency_nvlink_s : eff.all_reduce_latency_pcie_s;
+    const link = allReduceLink(gpu, tp, eff);
+    this.allReduceBandwidth = link.bandwidth_bytes_per_s;
+    this.allReduceLatency = link.latency_s;
 
     const attnDtype = lmExec.table_dtype;
     if (tables && attnDtype) {
@@ -181,7 +205,7 @@ export class RooflineLatencyModel implements LatencyModel {
       if (decode) this.decodeTable = kvScale === 1 ? decode : (seqs, context) => decode(seqs, context) * kvScale;
     }
     this.elementwiseTable = tables?.elementwiseSeries();
-    if (tp > 1) this.allReduceTable = tables?.allReduceSeries(tp, nvlink ? 'nvlink' : 'pcie');
+    if (tp > 1) this.allReduceTable = tables?.allReduceSeries(tp, link.link);
     this.cpuMeasured = tables?.cpuStep_s !== undefined;
 
     const covered = tables ? ` + ${tables.measured ? 'measured' : 'tabulated'} tables where they cover a shape` : '';
@@ -226,8 +250,7 @@ export class RooflineLatencyModel implements LatencyModel {
       this.measured[op] = 1;
       return t;
     }
-    const edge = m > series.maxX ? series.maxX : series.minX;
-    return (series.at(edge) * this.rooflineGemm(m, shape, weightBytes, peak)) / this.rooflineGemm(edge, shape, weightBytes, peak);
+    return beyondSeries(series, m, (x) => this.rooflineGemm(x, shape, weightBytes, peak));
   }
 
   /**
@@ -285,7 +308,7 @@ export class RooflineLatencyModel implements LatencyModel {
       t[I.norms_rope_activation] = L * ELEMENTWISE_KERNELS_PER_LAYER * perKernel;
       this.measured[I.norms_rope_activation] = 1;
     } else {
-      t[I.norms_rope_activation] = (L * elementwiseBytes) / (this.hbm * eff.elementwise_memory);
+      t[I.norms_rope_activation] = L * (ELEMENTWISE_KERNELS_PER_LAYER * eff.elementwise_kernel_floor_s + elementwiseBytes / (this.hbm * eff.elementwise_memory));
     }
 
     if (batch.prefill_seqs > 0) {
@@ -322,7 +345,7 @@ export class RooflineLatencyModel implements LatencyModel {
         one = looked;
         this.measured[I.tp_all_reduce] = 1;
       } else {
-        one = this.allReduceLatency + ((2 * (tp - 1)) / tp) * (bytes / this.allReduceBandwidth);
+        one = allReduceTime_s(bytes, tp, this.allReduceBandwidth, this.allReduceLatency);
       }
       t[I.tp_all_reduce] = 2 * L * one;
     }

@@ -1,0 +1,171 @@
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Argv } from 'yargs';
+import { fieldError, InfersimError } from '../errors.js';
+import { getGpu } from '../hardware/catalog.js';
+import { resolveProfile } from '../latency/build.js';
+import { fitVidurProfile } from '../latency/profile/fit.js';
+import { isProfilePath } from '../latency/profile/load.js';
+import { profileSchema, type Profile } from '../latency/profile/schema.js';
+import { compareCollectives, compareCompute, errorTable, formatErrorTable, OperatorPredictor } from '../latency/profile/validate.js';
+import { importVidur, readVidurCompute, readVidurNetwork, VIDUR_GPU_DIRS } from '../latency/profile/vidur.js';
+
+/** Profile JSON written whole or not at all: a temp file renamed into place. */
+export function writeProfile(path: string, profile: Profile): void {
+  const checked = profileSchema.safeParse(profile);
+  if (!checked.success) throw new Error(`internal: generated profile does not match the schema: ${checked.error.issues[0]?.message}`);
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(profile, null, 1) + '\n');
+  renameSync(tmp, path);
+}
+
+const list = (value: string | undefined): string[] | undefined =>
+  value === undefined ? undefined : value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+
+function vidurGpu(value: string): string {
+  getGpu(value, '--gpu');
+  if (!(value in VIDUR_GPU_DIRS)) throw fieldError('--gpu', `Vidur's data covers ${Object.keys(VIDUR_GPU_DIRS).join(', ')}`, value);
+  return value;
+}
+
+function checkFormat(format: string): void {
+  if (format !== 'vidur') throw fieldError('FORMAT', 'only "vidur" (microsoft/vidur data/profiling CSVs) can be imported', format);
+}
+
+interface ImportArgs {
+  format: string;
+  dir: string;
+  gpu: string;
+  out: string;
+  models?: string;
+}
+
+interface ValidateArgs {
+  vidur: string;
+  gpu: string;
+  profile?: string;
+  models?: string;
+  'per-model': boolean;
+  json?: boolean;
+}
+
+interface FitArgs {
+  format: string;
+  dir: string;
+  gpu: string;
+  train: string;
+  out?: string;
+  'cpu-step-s'?: number;
+}
+
+export function profileCommandBuilder(y: Argv): Argv {
+  return y
+    .command<ImportArgs>(
+      'import <format> <dir>',
+      "convert another tool's profiling data into a profile file (vidur: its data/profiling folder)",
+      (c) =>
+        c
+          .positional('format', { type: 'string', demandOption: true, describe: 'vidur' })
+          .positional('dir', { type: 'string', demandOption: true, describe: "Vidur's data/profiling folder (compute/, network/, cpu_overhead/)" })
+          .option('gpu', { type: 'string', demandOption: true, describe: `catalog GPU: ${Object.keys(VIDUR_GPU_DIRS).join(', ')}` })
+          .option('out', { type: 'string', demandOption: true, describe: 'profile file to write (.json)' })
+          .option('models', { type: 'string', describe: 'only these model folders, comma-separated' }) as unknown as Argv<ImportArgs>,
+      guardedSync(importCommand),
+    )
+    .command<ValidateArgs>(
+      'validate',
+      'compare a profile\'s operator predictions with measured CSVs: median and p90 error per operator and model',
+      (c) =>
+        c
+          .option('vidur', { type: 'string', demandOption: true, describe: "Vidur's data/profiling folder with the measurements" })
+          .option('gpu', { type: 'string', demandOption: true, describe: `catalog GPU: ${Object.keys(VIDUR_GPU_DIRS).join(', ')}` })
+          .option('profile', { type: 'string', describe: 'profile name or path (default: the best shipped one for the GPU)' })
+          .option('models', { type: 'string', describe: 'only these model folders (default: the models the profile was not fitted on, else all)' })
+          .option('per-model', { type: 'boolean', default: true, describe: 'also break errors down by model' })
+          .option('json', { type: 'boolean', describe: 'print the error rows as JSON' }) as unknown as Argv<ValidateArgs>,
+      guardedSync(validateCommand),
+    )
+    .command<FitArgs>(
+      'fit <format> <dir>',
+      'fit roofline efficiencies to measurements on some models and report the error on the others',
+      (c) =>
+        c
+          .positional('format', { type: 'string', demandOption: true, describe: 'vidur' })
+          .positional('dir', { type: 'string', demandOption: true, describe: "Vidur's data/profiling folder" })
+          .option('gpu', { type: 'string', demandOption: true, describe: `catalog GPU: ${Object.keys(VIDUR_GPU_DIRS).join(', ')}` })
+          .option('train', { type: 'string', demandOption: true, describe: 'model folders to fit on, comma-separated; the rest are held out' })
+          .option('cpu-step-s', { type: 'number', describe: 'engine CPU time per step to record in the profile (calibrated separately)' })
+          .option('out', { type: 'string', describe: 'profile file to write (.json); without it only the error tables print' }) as unknown as Argv<FitArgs>,
+      guardedSync(fitCommand),
+    )
+    .demandCommand(1, 'give a profile command: import, validate or fit');
+}
+
+/** Same contract as main's guard: input errors print one line. */
+function guardedSync<A>(command: (args: A) => void): (args: A) => void {
+  return (args) => {
+    try {
+      command(args);
+    } catch (err) {
+      if (err instanceof InfersimError) {
+        console.error(`infersim: error: ${err.message}`);
+        process.exit(1);
+      }
+      throw err;
+    }
+  };
+}
+
+function importCommand(args: ImportArgs): void {
+  checkFormat(args.format);
+  const gpu = vidurGpu(args.gpu);
+  if (!args.out.toLowerCase().endsWith('.json')) throw fieldError('--out', 'must name a .json file', args.out);
+  const profile = importVidur(resolve(args.dir), gpu, { models: list(args.models) });
+  writeProfile(resolve(args.out), profile);
+  const t = profile.tables ?? {};
+  const counts = Object.entries(t).map(([name, rows]) => `${(rows as unknown[]).length} ${name}`).join(', ');
+  console.log(`wrote ${args.out}: measured profile of ${gpu} from Vidur (${counts})`);
+}
+
+/** Models named in a fitted profile's provenance as trained on: validation defaults to the others. */
+function trainedModels(profile: Profile | undefined): string[] {
+  const match = /trained on ([^;]*?); errors/.exec(profile?.provenance.description ?? '');
+  return match ? match[1].split(',').map((s) => s.trim()) : [];
+}
+
+function validateCommand(args: ValidateArgs): void {
+  const gpu = vidurGpu(args.gpu);
+  const profileRef = args.profile === undefined ? undefined : isProfilePath(args.profile) ? resolve(args.profile) : args.profile;
+  const loaded = resolveProfile(profileRef, gpu, '--profile');
+  const root = resolve(args.vidur);
+  const trained = trainedModels(loaded?.profile);
+  const models = list(args.models);
+  const compute = readVidurCompute(root, gpu, models ? { models } : { exclude: trained });
+  const net = readVidurNetwork(root, gpu);
+  const predictor = new OperatorPredictor(getGpu(gpu), loaded?.profile);
+  const rows = errorTable([...compareCompute(compute, predictor), ...compareCollectives(net, predictor)]).filter((r) => args['per-model'] || r.model === 'all');
+  if (args.json) {
+    console.log(JSON.stringify({ gpu, profile: loaded?.ref ?? null, models: [...new Set(compute.map((r) => r.model))], rows }, null, 1));
+    return;
+  }
+  const scope = models ? models.join(', ') : trained.length > 0 ? `models not used in fitting (${[...new Set(compute.map((r) => r.model))].join(', ')})` : 'all models';
+  console.log(`profile ${loaded?.ref ?? '(built-in defaults)'} on ${gpu} against Vidur measurements, ${scope}`);
+  console.log(formatErrorTable(rows));
+}
+
+function fitCommand(args: FitArgs): void {
+  checkFormat(args.format);
+  const gpu = vidurGpu(args.gpu);
+  const train = list(args.train) ?? [];
+  if (train.length === 0) throw fieldError('--train', 'name at least one model folder to fit on', args.train);
+  const extra = args['cpu-step-s'] !== undefined ? { cpu_step_s: args['cpu-step-s'] } : {};
+  const report = fitVidurProfile(resolve(args.dir), gpu, train, extra);
+  console.log(`fitted on ${train.join(', ')}: ${JSON.stringify(report.profile.efficiency)}`);
+  console.log('\nheld-out models and message sizes:');
+  console.log(formatErrorTable(report.held_out.filter((r) => r.model === 'all')));
+  if (args.out) {
+    writeProfile(resolve(args.out), report.profile);
+    console.log(`\nwrote ${args.out}`);
+  }
+}

@@ -1,0 +1,152 @@
+import type { GpuSpec } from '../../hardware/gpu.js';
+import { DEFAULT_EFFICIENCY, type LatencyEfficiency } from '../efficiency.js';
+import { allReduceLink, allReduceTime_s, beyondSeries, gemmTime_s } from '../roofline.js';
+import type { LogSeries } from './interpolate.js';
+import type { Profile } from './schema.js';
+import { ProfileTables } from './tables.js';
+import {
+  elementwiseBytes,
+  gemmShape,
+  VIDUR_GEMM_OPS,
+  type VidurCollective,
+  type VidurGemmOp,
+  type VidurRecord,
+  type VidurElementwiseOp,
+} from './vidur.js';
+
+/**
+ * Operator-level predictions of one profile, the way the latency model makes them (a table where
+ * it covers the shape, else the roofline with the profile's efficiencies), for comparison with
+ * measurements.
+ */
+export class OperatorPredictor {
+  readonly efficiency: LatencyEfficiency;
+  private readonly tables?: ProfileTables;
+  private readonly gemmCache = new Map<string, LogSeries | undefined>();
+  private readonly elementwise?: LogSeries;
+
+  constructor(
+    readonly gpu: GpuSpec,
+    profile: Profile | undefined,
+    efficiency?: Partial<LatencyEfficiency>,
+  ) {
+    this.efficiency = { ...DEFAULT_EFFICIENCY, ...(profile?.efficiency as Partial<LatencyEfficiency> | undefined), ...efficiency };
+    if (profile?.tables) this.tables = new ProfileTables(profile);
+    this.elementwise = this.tables?.elementwiseSeries();
+  }
+
+  /** A 16-bit GEMM (Vidur measures fp16). */
+  gemm_s(m: number, n: number, k: number): number {
+    const e = this.efficiency;
+    const roofline = (x: number): number =>
+      gemmTime_s(x, n, k, 2, 2, this.gpu.tensor_flops_per_s.fp16 * e.gemm_compute, this.gpu.hbm_bandwidth_bytes_per_s * e.gemm_memory, e.gemm_kernel_floor_s);
+    if (!this.tables) return roofline(m);
+    const key = `${n}x${k}`;
+    if (!this.gemmCache.has(key)) this.gemmCache.set(key, this.tables.gemmSeries('fp16', n, k) ?? this.tables.gemmSeries('bf16', n, k));
+    const series = this.gemmCache.get(key);
+    if (!series) return roofline(m);
+    const t = series.at(m);
+    return t > 0 ? t : beyondSeries(series, m, roofline);
+  }
+
+  elementwise_s(bytes: number): number {
+    const t = this.elementwise?.at(bytes) ?? NaN;
+    return t > 0 ? t : this.efficiency.elementwise_kernel_floor_s + bytes / (this.gpu.hbm_bandwidth_bytes_per_s * this.efficiency.elementwise_memory);
+  }
+
+  allReduce_s(bytes: number, group: number): number {
+    const link = allReduceLink(this.gpu, group, this.efficiency);
+    const roofline = (b: number): number => allReduceTime_s(b, group, link.bandwidth_bytes_per_s, link.latency_s);
+    const series = this.tables?.allReduceSeries(group, link.link);
+    if (!series) return roofline(bytes);
+    const t = series.at(bytes);
+    return t > 0 ? t : beyondSeries(series, bytes, roofline);
+  }
+}
+
+/** One comparison: a measured time and the profile's prediction for it. */
+export interface Comparison {
+  /** Operator class: the Vidur op name for compute, `all_reduce` for collectives. */
+  op: string;
+  kind: 'gemm' | 'elementwise' | 'all_reduce';
+  model: string;
+  measured_s: number;
+  predicted_s: number;
+}
+
+export function compareCompute(records: readonly VidurRecord[], predictor: OperatorPredictor): Comparison[] {
+  return records.map((r) => {
+    if ((VIDUR_GEMM_OPS as readonly string[]).includes(r.op)) {
+      const [n, k] = gemmShape(r.op as VidurGemmOp, r.dims, r.tp);
+      return { op: r.op, kind: 'gemm' as const, model: r.model, measured_s: r.time_s, predicted_s: predictor.gemm_s(r.tokens, n, k) };
+    }
+    const bytes = elementwiseBytes(r.op as VidurElementwiseOp, r.dims, r.tp, r.tokens);
+    return { op: r.op, kind: 'elementwise' as const, model: r.model, measured_s: r.time_s, predicted_s: predictor.elementwise_s(bytes) };
+  });
+}
+
+export function compareCollectives(rows: readonly VidurCollective[], predictor: OperatorPredictor): Comparison[] {
+  return rows
+    .filter((c) => c.collective === 'all_reduce')
+    .map((c) => ({ op: 'all_reduce', kind: 'all_reduce' as const, model: `${c.group_size} GPUs`, measured_s: c.time_s, predicted_s: predictor.allReduce_s(c.bytes, c.group_size) }));
+}
+
+export interface ErrorStats {
+  n: number;
+  /** Median and 90th percentile of |predicted − measured| ÷ measured. */
+  median_abs: number;
+  p90_abs: number;
+  /** 10th and 90th percentiles of (predicted − measured) ÷ measured: the band's edges. */
+  p10_signed: number;
+  p90_signed: number;
+}
+
+function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+export function errorStats(comparisons: readonly Comparison[]): ErrorStats {
+  const signed = comparisons.map((c) => (c.predicted_s - c.measured_s) / c.measured_s).sort((a, b) => a - b);
+  const abs = signed.map(Math.abs).sort((a, b) => a - b);
+  return { n: signed.length, median_abs: quantile(abs, 0.5), p90_abs: quantile(abs, 0.9), p10_signed: quantile(signed, 0.1), p90_signed: quantile(signed, 0.9) };
+}
+
+export interface ErrorRow extends ErrorStats {
+  op: string;
+  /** A model name, a group size for collectives, or `all`. */
+  model: string;
+}
+
+/** Error statistics per operator (all models together) and per operator and model. */
+export function errorTable(comparisons: readonly Comparison[]): ErrorRow[] {
+  const groups = new Map<string, Comparison[]>();
+  const add = (key: string, c: Comparison): void => {
+    const list = groups.get(key);
+    if (list) list.push(c);
+    else groups.set(key, [c]);
+  };
+  for (const c of comparisons) {
+    add(`${c.op}\u0000all`, c);
+    add(`${c.op}\u0000${c.model}`, c);
+  }
+  const opOrder = [...new Set(comparisons.map((c) => c.op))];
+  return [...groups]
+    .map(([key, list]) => {
+      const [op, model] = key.split('\u0000');
+      return { op, model, ...errorStats(list) };
+    })
+    .sort((a, b) => opOrder.indexOf(a.op) - opOrder.indexOf(b.op) || (a.model === 'all' ? -1 : b.model === 'all' ? 1 : a.model.localeCompare(b.model)));
+}
+
+export function formatErrorTable(rows: readonly ErrorRow[]): string {
+  const pct = (v: number): string => (Number.isFinite(v) ? `${(v * 100).toFixed(1)} %` : '—');
+  const header = ['operator', 'model', 'n', 'median |err|', 'p90 |err|', 'p10 err', 'p90 err'];
+  const body = rows.map((r) => [r.op, r.model, String(r.n), pct(r.median_abs), pct(r.p90_abs), pct(r.p10_signed), pct(r.p90_signed)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(header), ...body.map(line)].join('\n');
+}
