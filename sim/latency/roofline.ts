@@ -8,6 +8,7 @@ import { gemmExecution, type GemmExecution } from './dtypeRates.js';
 import { decodeAttentionEfficiency, type LatencyEfficiency } from './efficiency.js';
 import type { LatencyBand, LatencyModel, OperatorTime } from './model.js';
 import type { LogSeries } from './profile/interpolate.js';
+import type { GemmRole } from './profile/schema.js';
 import type { ProfileTables } from './profile/tables.js';
 
 export interface RooflineConfig {
@@ -35,6 +36,8 @@ interface GemmShape {
   n: number;
   k: number;
   series?: LogSeries;
+  /** False when the series is extrapolated across weight shapes beyond the measured ones. */
+  measured?: boolean;
 }
 
 /**
@@ -160,27 +163,30 @@ export class RooflineLatencyModel implements LatencyModel {
     const lmExec = gemmExecution(gpu, lmHeadDtype);
     // bf16 and fp16 run at one tensor rate on every catalog GPU: either table stands in for the other.
     const twin = (dtype: GemmExecution['table_dtype']) => (dtype === 'bf16' ? 'fp16' : dtype === 'fp16' ? 'bf16' : undefined);
-    const shape = (n: number, k: number, dtype = exec.table_dtype): GemmShape => {
-      if (!tables || dtype === undefined) return { n, k };
-      const series = tables.gemmSeries(dtype, n, k) ?? (twin(dtype) ? tables.gemmSeries(twin(dtype)!, n, k) : undefined);
-      return { n, k, series };
-    };
-    this.qkv = shape(((arch.num_attention_heads + 2 * arch.num_key_value_heads) * d) / tp, h);
-    this.o = shape(h, (arch.num_attention_heads * d) / tp);
-    const inter = arch.intermediate_size / tp;
-    this.upGate = shape((arch.gated_mlp ? 2 : 1) * inter, h);
-    this.down = shape(h, inter);
-    this.lmHead = shape(arch.vocab_size / tp, h, lmExec.table_dtype);
-    this.experts = arch.num_local_experts ?? 1;
-    this.topK = this.experts > 1 ? (arch.num_experts_per_tok ?? 1) : 1;
-    this.router = shape(this.experts, h, lmExec.table_dtype);
+    this.hbm = gpu.hbm_bandwidth_bytes_per_s;
     this.weightBytes = bytesPerWeight(cfg.weights);
     this.activationBytes = exec.activation_bytes;
     this.gemmPeak = exec.peak_flops_per_s * eff.gemm_compute;
     this.lmHeadWeightBytes = bytesPerWeight(lmHeadDtype);
     this.lmHeadPeak = lmExec.peak_flops_per_s * eff.gemm_compute;
+    const shape = (n: number, k: number, role: GemmRole | undefined, lmHead = false): GemmShape => {
+      const dtype = lmHead ? lmExec.table_dtype : exec.table_dtype;
+      if (!tables || dtype === undefined) return { n, k };
+      const [wb, peak] = lmHead ? [this.lmHeadWeightBytes, this.lmHeadPeak] : [this.weightBytes, this.gemmPeak];
+      const roofline = (m: number, rn: number, rk: number): number => this.rooflineGemm(m, { n: rn, k: rk }, wb, peak);
+      const found = tables.gemmSeries(dtype, n, k, role, roofline) ?? (twin(dtype) ? tables.gemmSeries(twin(dtype)!, n, k, role, roofline) : undefined);
+      return found ? { n, k, series: found.series, measured: found.measured } : { n, k };
+    };
+    this.qkv = shape(((arch.num_attention_heads + 2 * arch.num_key_value_heads) * d) / tp, h, 'qkv');
+    this.o = shape(h, (arch.num_attention_heads * d) / tp, 'o');
+    const inter = arch.intermediate_size / tp;
+    this.upGate = shape((arch.gated_mlp ? 2 : 1) * inter, h, 'up');
+    this.down = shape(h, inter, 'down');
+    this.lmHead = shape(arch.vocab_size / tp, h, 'lm_head', true);
+    this.experts = arch.num_local_experts ?? 1;
+    this.topK = this.experts > 1 ? (arch.num_experts_per_tok ?? 1) : 1;
+    this.router = shape(this.experts, h, undefined, true);
     this.attentionPeak = gpu.tensor_flops_per_s.bf16 * eff.attention_prefill_compute;
-    this.hbm = gpu.hbm_bandwidth_bytes_per_s;
     const kvBytes = bytesPerKvElement(cfg.kv_cache);
     this.kvBytesPerTokenPerLayer = 2 * kvHeadsPerGpu * d * kvBytes;
     const ab = this.activationBytes;
@@ -247,7 +253,7 @@ export class RooflineLatencyModel implements LatencyModel {
     if (series === undefined) return this.rooflineGemm(m, shape, weightBytes, peak);
     const t = series.at(m);
     if (t > 0) {
-      this.measured[op] = 1;
+      if (shape.measured) this.measured[op] = 1;
       return t;
     }
     return beyondSeries(series, m, (x) => this.rooflineGemm(x, shape, weightBytes, peak));
@@ -266,7 +272,7 @@ export class RooflineLatencyModel implements LatencyModel {
     const hit = this.experts * (1 - Math.pow(1 - this.topK / this.experts, m));
     const perExpert = shape.series?.at(rows / hit) ?? NaN;
     if (perExpert > 0) {
-      this.measured[op] = 1;
+      if (shape.measured) this.measured[op] = 1;
       return hit * perExpert;
     }
     const flops = 2 * rows * shape.n * shape.k;

@@ -128,3 +128,41 @@ export function fitVidurProfile(root: string, gpu: string, train: readonly strin
   };
   return { profile, train: trainRows, held_out: heldRows };
 }
+
+/**
+ * An `analytic` profile: datasheet peaks (the GPU catalog's figures) with the default
+ * efficiencies. Its band is the defaults' error on the GPUs that have public measurements, the
+ * widest of them: an optimistic estimate for a GPU nobody has measured here.
+ */
+export function analyticProfile(gpu: string, bands: readonly UncertaintyBand[], now = new Date()): Profile {
+  const spec = getGpu(gpu);
+  const widest = (pick: (b: UncertaintyBand) => number, f: (...v: number[]) => number): number => Number(f(...bands.map(pick)).toFixed(4));
+  const iteration: UncertaintyBand | undefined =
+    bands.length > 0
+      ? {
+          low: widest((b) => b.low, Math.min),
+          high: widest((b) => b.high, Math.max),
+          basis: `widest p10–p90 GEMM error of the default efficiencies on the measured GPUs (${bands.map((b) => b.basis).join('; ')}); not validated on ${gpu}`,
+        }
+      : undefined;
+  return {
+    format: PROFILE_FORMAT,
+    source: 'analytic',
+    gpu: { catalog: gpu, name: spec.name, memory_bytes: spec.memory_bytes },
+    provenance: {
+      description: `Datasheet peaks of ${gpu} with infersim's default roofline efficiencies (sim/latency/efficiency.ts); no measurement of this GPU.`,
+      date: now.toISOString(),
+      command: `infersim profile analytic --gpu ${gpu}`,
+      references: spec.sources,
+    },
+    efficiency: { ...new OperatorPredictor(spec, undefined).efficiency } as Record<string, number | Record<string, number>>,
+    ...(iteration ? { uncertainty: { iteration } } : {}),
+  };
+}
+
+/** The default efficiencies' held-out-free error on one measured GPU: all Vidur models, GEMMs. */
+export function defaultsGemmBand(root: string, gpu: string): UncertaintyBand {
+  const predictor = new OperatorPredictor(getGpu(gpu), undefined);
+  const cs = compareCompute(readVidurCompute(root, gpu), predictor).filter((c) => c.kind === 'gemm');
+  return band(cs, `${VIDUR_GPU_DIRS[gpu]}: all Vidur models`);
+}

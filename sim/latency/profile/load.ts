@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InfersimError, unknownNameError } from '../../errors.js';
+import { didYouMean, InfersimError, unknownNameError } from '../../errors.js';
+import { DEFAULT_EFFICIENCY } from '../efficiency.js';
 import { toValidationError } from '../../scenario/issues.js';
 import { profileSchema, type Profile } from './schema.js';
 
@@ -53,6 +54,13 @@ export function readProfileFile(path: string, field = 'profile'): Profile {
   if (!parsed.success) {
     const problem = toValidationError(parsed.error, data, profileSchema);
     throw new InfersimError(`${field}: ${basename(path)}: ${problem.message}`);
+  }
+  const known = Object.keys(DEFAULT_EFFICIENCY);
+  for (const key of Object.keys(parsed.data.efficiency ?? {})) {
+    if (!known.includes(key)) {
+      const guess = didYouMean(key, known);
+      throw new InfersimError(`${field}: ${basename(path)}: efficiency.${key}: unknown knob${guess ? ` (did you mean ${JSON.stringify(guess)}?)` : ''}; known: ${known.join(', ')}`);
+    }
   }
   return parsed.data;
 }

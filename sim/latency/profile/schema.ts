@@ -27,7 +27,16 @@ export const UNCERTAINTY_KEYS = [
 
 const spread = { p10_s: positive.optional(), p90_s: positive.optional(), kernel: z.string().min(1).optional() };
 
-const gemmRow = z.object({ dtype: z.enum(GEMM_DTYPES), m: count, n: count, k: count, time_s: positive, ...spread }).strict();
+/**
+ * What a GEMM computes in a transformer layer, when a table row knows it: the input data differs by
+ * role (the down projection reads SiLU·up activations), and on H100 that alone shifts the time by
+ * several percent at one shape (data-dependent power and clocks), so lookups prefer rows of the role.
+ */
+export const GEMM_ROLES = ['qkv', 'o', 'up', 'down', 'lm_head'] as const;
+
+const gemmRow = z
+  .object({ dtype: z.enum(GEMM_DTYPES), m: count, n: count, k: count, role: z.enum(GEMM_ROLES).optional(), time_s: positive, ...spread })
+  .strict();
 
 const attentionPrefillRow = z
   .object({
@@ -126,6 +135,7 @@ export const profileSchema = z
 
 export type Profile = z.infer<typeof profileSchema>;
 export type GemmRow = z.infer<typeof gemmRow>;
+export type GemmRole = (typeof GEMM_ROLES)[number];
 export type AttentionPrefillRow = z.infer<typeof attentionPrefillRow>;
 export type AttentionDecodeRow = z.infer<typeof attentionDecodeRow>;
 export type ElementwiseRow = z.infer<typeof elementwiseRow>;

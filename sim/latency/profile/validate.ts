@@ -2,12 +2,13 @@ import type { GpuSpec } from '../../hardware/gpu.js';
 import { DEFAULT_EFFICIENCY, type LatencyEfficiency } from '../efficiency.js';
 import { allReduceLink, allReduceTime_s, beyondSeries, gemmTime_s } from '../roofline.js';
 import type { LogSeries } from './interpolate.js';
-import type { Profile } from './schema.js';
+import type { GemmRole, Profile } from './schema.js';
 import { ProfileTables } from './tables.js';
 import {
   elementwiseBytes,
   gemmShape,
   VIDUR_GEMM_OPS,
+  VIDUR_GEMM_ROLES,
   type VidurCollective,
   type VidurGemmOp,
   type VidurRecord,
@@ -35,14 +36,18 @@ export class OperatorPredictor {
     this.elementwise = this.tables?.elementwiseSeries();
   }
 
-  /** A 16-bit GEMM (Vidur measures fp16). */
-  gemm_s(m: number, n: number, k: number): number {
+  /** A 16-bit GEMM (Vidur measures fp16) of a role in the layer. */
+  gemm_s(m: number, n: number, k: number, role?: GemmRole): number {
     const e = this.efficiency;
-    const roofline = (x: number): number =>
-      gemmTime_s(x, n, k, 2, 2, this.gpu.tensor_flops_per_s.fp16 * e.gemm_compute, this.gpu.hbm_bandwidth_bytes_per_s * e.gemm_memory, e.gemm_kernel_floor_s);
+    const rooflineAt = (x: number, rn: number, rk: number): number =>
+      gemmTime_s(x, rn, rk, 2, 2, this.gpu.tensor_flops_per_s.fp16 * e.gemm_compute, this.gpu.hbm_bandwidth_bytes_per_s * e.gemm_memory, e.gemm_kernel_floor_s);
+    const roofline = (x: number): number => rooflineAt(x, n, k);
     if (!this.tables) return roofline(m);
-    const key = `${n}x${k}`;
-    if (!this.gemmCache.has(key)) this.gemmCache.set(key, this.tables.gemmSeries('fp16', n, k) ?? this.tables.gemmSeries('bf16', n, k));
+    const key = `${n}x${k}x${role}`;
+    if (!this.gemmCache.has(key)) {
+      const found = this.tables.gemmSeries('fp16', n, k, role, rooflineAt) ?? this.tables.gemmSeries('bf16', n, k, role, rooflineAt);
+      this.gemmCache.set(key, found?.series);
+    }
     const series = this.gemmCache.get(key);
     if (!series) return roofline(m);
     const t = series.at(m);
@@ -78,7 +83,7 @@ export function compareCompute(records: readonly VidurRecord[], predictor: Opera
   return records.map((r) => {
     if ((VIDUR_GEMM_OPS as readonly string[]).includes(r.op)) {
       const [n, k] = gemmShape(r.op as VidurGemmOp, r.dims, r.tp);
-      return { op: r.op, kind: 'gemm' as const, model: r.model, measured_s: r.time_s, predicted_s: predictor.gemm_s(r.tokens, n, k) };
+      return { op: r.op, kind: 'gemm' as const, model: r.model, measured_s: r.time_s, predicted_s: predictor.gemm_s(r.tokens, n, k, VIDUR_GEMM_ROLES[r.op as VidurGemmOp]) };
     }
     const bytes = elementwiseBytes(r.op as VidurElementwiseOp, r.dims, r.tp, r.tokens);
     return { op: r.op, kind: 'elementwise' as const, model: r.model, measured_s: r.time_s, predicted_s: predictor.elementwise_s(bytes) };

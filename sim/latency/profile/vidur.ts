@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InfersimError } from '../../errors.js';
 import { forEachCsvRecord } from '../../workload/csv.js';
-import type { Profile } from './schema.js';
+import type { GemmRole, Profile } from './schema.js';
 import { PROFILE_FORMAT } from './schema.js';
 
 /*
@@ -18,6 +18,7 @@ export const VIDUR_GPU_DIRS: Readonly<Record<string, string>> = { 'h100-sxm': 'h
 /** The four projection GEMMs Vidur times per layer, as (N, K) of the per-GPU weight. */
 export const VIDUR_GEMM_OPS = ['attn_pre_proj', 'attn_post_proj', 'mlp_up_proj', 'mlp_down_proj'] as const;
 export type VidurGemmOp = (typeof VIDUR_GEMM_OPS)[number];
+export const VIDUR_GEMM_ROLES: Readonly<Record<VidurGemmOp, GemmRole>> = { attn_pre_proj: 'qkv', attn_post_proj: 'o', mlp_up_proj: 'up', mlp_down_proj: 'down' };
 
 /** Memory-bound kernels Vidur times, with the bytes each moves per token (read + write, fp16). */
 export const VIDUR_ELEMENTWISE_OPS = ['input_layernorm', 'post_attention_layernorm', 'attn_rope', 'mlp_act', 'add'] as const;
@@ -270,13 +271,14 @@ function readVidurAttention(root: string, gpu: string, sel: VidurSelection): Pic
 export function importVidur(root: string, gpu: string, sel: VidurSelection = {}, now = new Date()): Profile {
   const compute = readVidurCompute(root, gpu, sel);
   if (compute.length === 0) throw new InfersimError(`${join(root, 'compute', VIDUR_GPU_DIRS[gpu])}: no mlp.csv rows for the selected models`);
-  const gemm = new Map<string, { m: number; n: number; k: number; times: number[] }>();
+  const gemm = new Map<string, { m: number; n: number; k: number; role: GemmRole; times: number[] }>();
   const elementwise: NonNullable<NonNullable<Profile['tables']>['elementwise']> = [];
   for (const r of compute) {
     if ((VIDUR_GEMM_OPS as readonly string[]).includes(r.op)) {
       const [n, k] = gemmShape(r.op as VidurGemmOp, r.dims, r.tp);
-      const key = `${r.tokens}x${n}x${k}`;
-      const entry = gemm.get(key) ?? { m: r.tokens, n, k, times: [] };
+      const role = VIDUR_GEMM_ROLES[r.op as VidurGemmOp];
+      const key = `${r.tokens}x${n}x${k}x${role}`;
+      const entry = gemm.get(key) ?? { m: r.tokens, n, k, role, times: [] };
       entry.times.push(r.time_s);
       gemm.set(key, entry);
     } else {
@@ -302,7 +304,7 @@ export function importVidur(root: string, gpu: string, sel: VidurSelection = {},
       references: ['https://github.com/microsoft/vidur (data/profiling)'],
     },
     tables: {
-      gemm: [...gemm.values()].map(({ m, n, k, times }) => ({ dtype: 'fp16' as const, m, n, k, time_s: times.sort((a, b) => a - b)[times.length >> 1] })),
+      gemm: [...gemm.values()].map(({ m, n, k, role, times }) => ({ dtype: 'fp16' as const, m, n, k, role, time_s: times.sort((a, b) => a - b)[times.length >> 1] })),
       ...readVidurAttention(root, gpu, sel),
       ...(elementwise.length ? { elementwise } : {}),
       ...(net.some((c) => c.collective === 'all_reduce')
