@@ -4,7 +4,7 @@ import type { Argv } from 'yargs';
 import { fieldError, InfersimError } from '../errors.js';
 import { getGpu } from '../hardware/catalog.js';
 import { resolveProfile } from '../latency/build.js';
-import { fitVidurProfile } from '../latency/profile/fit.js';
+import { analyticProfile, defaultsGemmBand, fitVidurProfile } from '../latency/profile/fit.js';
 import { isProfilePath } from '../latency/profile/load.js';
 import { profileSchema, type Profile } from '../latency/profile/schema.js';
 import { compareCollectives, compareCompute, errorTable, formatErrorTable, OperatorPredictor } from '../latency/profile/validate.js';
@@ -48,6 +48,12 @@ interface ValidateArgs {
   models?: string;
   'per-model': boolean;
   json?: boolean;
+}
+
+interface AnalyticArgs {
+  gpu: string;
+  vidur?: string;
+  out: string;
 }
 
 interface FitArgs {
@@ -99,7 +105,17 @@ export function profileCommandBuilder(y: Argv): Argv {
           .option('out', { type: 'string', describe: 'profile file to write (.json); without it only the error tables print' }) as unknown as Argv<FitArgs>,
       guardedSync(fitCommand),
     )
-    .demandCommand(1, 'give a profile command: import, validate or fit');
+    .command<AnalyticArgs>(
+      'analytic',
+      'write the datasheet-based profile of a catalog GPU (default efficiencies; band from the measured GPUs)',
+      (c) =>
+        c
+          .option('gpu', { type: 'string', demandOption: true, describe: 'catalog GPU' })
+          .option('vidur', { type: 'string', describe: "Vidur's data/profiling folder, for the error band of the defaults" })
+          .option('out', { type: 'string', demandOption: true, describe: 'profile file to write (.json)' }) as unknown as Argv<AnalyticArgs>,
+      guardedSync(analyticCommand),
+    )
+    .demandCommand(1, 'give a profile command: import, validate, fit or analytic');
 }
 
 /** Same contract as main's guard: input errors print one line. */
@@ -168,4 +184,11 @@ function fitCommand(args: FitArgs): void {
     writeProfile(resolve(args.out), report.profile);
     console.log(`\nwrote ${args.out}`);
   }
+}
+
+function analyticCommand(args: AnalyticArgs): void {
+  getGpu(args.gpu, '--gpu');
+  const bands = args.vidur ? Object.keys(VIDUR_GPU_DIRS).map((g) => defaultsGemmBand(resolve(args.vidur!), g)) : [];
+  writeProfile(resolve(args.out), analyticProfile(args.gpu, bands));
+  console.log(`wrote ${args.out}: analytic profile of ${args.gpu}`);
 }
