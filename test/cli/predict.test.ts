@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { batchOf, parseDecode, parsePrefill } from '../../sim/cli/batchSpec.js';
 import { GPU_CATALOG } from '../../sim/hardware/catalog.js';
-import { decodeAttentionEfficiency, DEFAULT_EFFICIENCY } from '../../sim/latency/efficiency.js';
+import { readFileSync } from 'node:fs';
+import { decodeAttentionEfficiency, DEFAULT_EFFICIENCY, type LatencyEfficiency } from '../../sim/latency/efficiency.js';
 import { MODEL_CATALOG } from '../../sim/model/catalog.js';
 import { kvBytesPerToken, weightBytesPerGpu } from '../../sim/model/derived.js';
 import { infersim } from './cli.js';
@@ -36,22 +37,31 @@ describe('batch specs', () => {
 });
 
 describe('infersim predict', () => {
-  it('Llama-2-7B fp16 on H100, one decode at 1024: the memory roofline plus overheads, breakdown summing to the total', () => {
-    const p = predict(['--model', 'llama-2-7b', '--gpu', 'h100-sxm', '--dtype', 'fp16', '--decode', '1024']);
-    const sum = p.ops.reduce((s, op) => s + op.time_s, 0);
-    expect(sum).toBeCloseTo(p.total_s, 12);
-    // Hand-built expectation: every weight and the 1024-token KV read once from HBM at the
-    // model's bandwidth efficiencies, plus the overhead terms the breakdown names.
-    const arch = MODEL_CATALOG['llama-2-7b'];
-    const hbm = GPU_CATALOG['h100-sxm'].hbm_bandwidth_bytes_per_s;
-    const weights_s = weightBytesPerGpu(arch, 2, 1, 1) / (hbm * DEFAULT_EFFICIENCY.gemm_memory);
-    const kv_s = (kvBytesPerToken(arch, 2) * 1024) / (hbm * decodeAttentionEfficiency(DEFAULT_EFFICIENCY, 16));
-    const overhead_s = p.ops.filter((op) => /overhead/.test(op.name)).reduce((s, op) => s + op.time_s, 0);
-    expect(overhead_s).toBeGreaterThan(0);
-    const expected = weights_s + kv_s + overhead_s;
-    expect(Math.abs(p.total_s - expected) / expected).toBeLessThan(0.15);
-    expect(p.ops.every((op) => op.source === 'modelled')).toBe(true);
-  });
+  it.each(['h100-sxm.fitted', 'h100-sxm.analytic'])(
+    'Llama-2-7B fp16 on H100 (%s), one decode at 1024: within 15 percent of the memory roofline at the profile\'s efficiencies plus overheads; breakdown sums to the total',
+    (profile) => {
+      const p = predict(['--model', 'llama-2-7b', '--gpu', 'h100-sxm', '--dtype', 'fp16', '--decode', '1024', '--profile', profile]);
+      const sum = p.ops.reduce((s, op) => s + op.time_s, 0);
+      expect(sum).toBeCloseTo(p.total_s, 12);
+      // Hand-built expectation: every weight and the 1024-token KV read once from HBM at the
+      // profile's bandwidth efficiencies, plus the overhead terms the breakdown names.
+      const file = JSON.parse(readFileSync(new URL(`../../profiles/${profile}.json`, import.meta.url), 'utf8')) as { efficiency: Partial<LatencyEfficiency> };
+      const eff = { ...DEFAULT_EFFICIENCY, ...file.efficiency } as LatencyEfficiency;
+      const arch = MODEL_CATALOG['llama-2-7b'];
+      const hbm = GPU_CATALOG['h100-sxm'].hbm_bandwidth_bytes_per_s;
+      const weights_s = weightBytesPerGpu(arch, 2, 1, 1) / (hbm * eff.gemm_memory);
+      const kv_s = (kvBytesPerToken(arch, 2) * 1024) / (hbm * decodeAttentionEfficiency(eff, 16));
+      const overhead_s = p.ops.filter((op) => /overhead/.test(op.name)).reduce((s, op) => s + op.time_s, 0);
+      expect(overhead_s).toBeGreaterThan(0);
+      // Fixed per-kernel floors are overhead terms too: 4 GEMMs, 5 elementwise kernels and the
+      // attention kernel per layer, plus the LM head's GEMM.
+      const floors_s = arch.num_hidden_layers * (4 * eff.gemm_kernel_floor_s + 5 * eff.elementwise_kernel_floor_s + eff.attention_kernel_floor_s) + eff.gemm_kernel_floor_s;
+      const expected = weights_s + kv_s + overhead_s + floors_s;
+      expect(Math.abs(p.total_s - expected) / expected).toBeLessThan(0.15);
+      // Coefficient profiles have no tables: every operator is modelled.
+      expect(p.ops.every((op) => op.source === 'modelled')).toBe(true);
+    },
+  );
 
   it('grows with the batch: a prefill of 2048 + 512 tokens and 32 decodes costs more than one decode', () => {
     const one = predict(['--model', 'llama-3.1-8b', '--gpu', 'h100-sxm', '--decode', '1024']);

@@ -4,7 +4,7 @@ import type { LatencyEfficiency } from '../efficiency.js';
 import { nelderMead } from './nelderMead.js';
 import { PROFILE_FORMAT, type Profile, type UncertaintyBand } from './schema.js';
 import { compareCollectives, compareCompute, errorStats, errorTable, OperatorPredictor, type Comparison, type ErrorRow } from './validate.js';
-import { readVidurCompute, readVidurNetwork, VIDUR_GPU_DIRS, type VidurCollective, type VidurRecord } from './vidur.js';
+import { fitLine, readVidurCompute, readVidurCpu, readVidurNetwork, VIDUR_GPU_DIRS, type VidurCollective, type VidurRecord } from './vidur.js';
 
 type Knob = keyof LatencyEfficiency;
 
@@ -58,6 +58,27 @@ export interface FitReport {
   held_out: ErrorRow[];
 }
 
+/**
+ * Engine CPU time per step (scheduling, input preparation, sampling, output processing): a line
+ * over the batch size through Vidur's TP1 measurements of vLLM. It is the host's, not the GPU's,
+ * so a GPU without its own CPU measurements takes another Vidur GPU's host figures.
+ */
+function cpuOverhead(root: string, gpu: string): { efficiency: Partial<LatencyEfficiency>; note: string } {
+  for (const source of [gpu, ...Object.keys(VIDUR_GPU_DIRS).filter((g) => g !== gpu)]) {
+    const rows = readVidurCpu(root, source).filter((r) => r.tp === 1);
+    if (rows.length < 2) continue;
+    const line = fitLine(rows.map((r) => [r.batch_size, r.time_s]));
+    if (!(line.intercept > 0 && line.slope >= 0)) continue;
+    const cpu_step_s = Number(line.intercept.toPrecision(4));
+    const cpu_per_seq_s = Number(line.slope.toPrecision(4));
+    return {
+      efficiency: { cpu_step_s, cpu_per_seq_s },
+      note: `CPU per step: ${cpu_step_s * 1e3} ms + ${cpu_per_seq_s * 1e6} µs per sequence, a line through Vidur's TP1 vLLM measurements on its ${VIDUR_GPU_DIRS[source].toUpperCase()} hosts.`,
+    };
+  }
+  return { efficiency: {}, note: 'CPU per step: the defaults (no CPU measurements found).' };
+}
+
 /** Collectives are model-free: every other message size trains, the rest are held out. */
 function splitCollectives(net: readonly VidurCollective[]): [VidurCollective[], VidurCollective[]] {
   const sizes = [...new Set(net.map((c) => c.bytes))].sort((a, b) => a - b);
@@ -87,7 +108,9 @@ export function fitVidurProfile(root: string, gpu: string, train: readonly strin
   const net = readVidurNetwork(root, gpu).filter((c) => c.collective === 'all_reduce');
   const [netTrain, netTest] = splitCollectives(net);
 
+  const cpu = cpuOverhead(root, gpu);
   const efficiency: Partial<LatencyEfficiency> = {
+    ...cpu.efficiency,
     ...fitKnobs(gpu, 'gemm', trainRecords, netTrain),
     ...fitKnobs(gpu, 'elementwise', trainRecords, netTrain),
     ...(netTrain.length > 0 ? fitKnobs(gpu, 'all_reduce', trainRecords, netTrain) : {}),
@@ -109,7 +132,7 @@ export function fitVidurProfile(root: string, gpu: string, train: readonly strin
       description:
         `Roofline efficiencies fitted (mean absolute log error, Nelder–Mead) to microsoft/vidur's public per-operator measurements ` +
         `on ${VIDUR_GPU_DIRS[gpu].toUpperCase()} (fp16): trained on ${train.join(', ')}; errors reported on ${heldOutModels.join(', ')}. ` +
-        `All-reduce: trained on every other message size, tested on the rest.`,
+        `All-reduce: trained on every other message size, tested on the rest. ${cpu.note}`,
       date: now.toISOString(),
       command: `infersim profile fit vidur <vidur data/profiling> --gpu ${gpu} --train ${train.join(',')}`,
       references: [
