@@ -4,7 +4,7 @@ import type { Argv } from 'yargs';
 import { fieldError, InfersimError } from '../errors.js';
 import { getGpu } from '../hardware/catalog.js';
 import { resolveProfile } from '../latency/build.js';
-import { analyticProfile, defaultsGemmBand, fitVidurProfile } from '../latency/profile/fit.js';
+import { analyticProfile, defaultsGemmBand, fitVidurProfile, splitCollectives } from '../latency/profile/fit.js';
 import { isProfilePath } from '../latency/profile/load.js';
 import { profileSchema, type Profile } from '../latency/profile/schema.js';
 import { compareCollectives, compareCompute, errorTable, formatErrorTable, OperatorPredictor } from '../latency/profile/validate.js';
@@ -158,14 +158,17 @@ function validateCommand(args: ValidateArgs): void {
   const trained = trainedModels(loaded?.profile);
   const models = list(args.models);
   const compute = readVidurCompute(root, gpu, models ? { models } : { exclude: trained });
-  const net = readVidurNetwork(root, gpu);
+  // A fitted profile's all-reduce coefficients saw every other message size: validate on the rest.
+  const allNet = readVidurNetwork(root, gpu);
+  const net = trained.length > 0 ? splitCollectives(allNet.filter((c) => c.collective === 'all_reduce'))[1] : allNet;
   const predictor = new OperatorPredictor(getGpu(gpu), loaded?.profile);
   const rows = errorTable([...compareCompute(compute, predictor), ...compareCollectives(net, predictor)]).filter((r) => args['per-model'] || r.model === 'all');
   if (args.json) {
     console.log(JSON.stringify({ gpu, profile: loaded?.ref ?? null, models: [...new Set(compute.map((r) => r.model))], rows }, null, 1));
     return;
   }
-  const scope = models ? models.join(', ') : trained.length > 0 ? `models not used in fitting (${[...new Set(compute.map((r) => r.model))].join(', ')})` : 'all models';
+  const heldOut = `models not used in fitting (${[...new Set(compute.map((r) => r.model))].join(', ')}) and message sizes not used in fitting`;
+  const scope = models ? models.join(', ') : trained.length > 0 ? heldOut : 'all models';
   console.log(`profile ${loaded?.ref ?? '(built-in defaults)'} on ${gpu} against Vidur measurements, ${scope}`);
   console.log(formatErrorTable(rows));
 }

@@ -80,7 +80,7 @@ function cpuOverhead(root: string, gpu: string): { efficiency: Partial<LatencyEf
 }
 
 /** Collectives are model-free: every other message size trains, the rest are held out. */
-function splitCollectives(net: readonly VidurCollective[]): [VidurCollective[], VidurCollective[]] {
+export function splitCollectives(net: readonly VidurCollective[]): [VidurCollective[], VidurCollective[]] {
   const sizes = [...new Set(net.map((c) => c.bytes))].sort((a, b) => a - b);
   const trainSizes = new Set(sizes.filter((_, i) => i % 2 === 0));
   return [net.filter((c) => trainSizes.has(c.bytes)), net.filter((c) => !trainSizes.has(c.bytes))];
