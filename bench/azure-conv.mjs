@@ -16,6 +16,8 @@ if (process.argv[2] === '--child') {
   const lib = await import('../dist/sim/index.js');
   const tImported = performance.now();
   const { input } = lib.loadScenario(scenarioFile);
+  // 'core': the main run alone, without the two re-runs at the latency band's edges.
+  if (process.argv[4] === 'core') input.metrics = { ...(input.metrics ?? {}), uncertainty: false };
   const result = lib.runSimulation(lib.resolveScenario(input), { outDir: process.argv[3] });
   const t1 = performance.now();
   console.log(
@@ -40,28 +42,38 @@ if (process.argv[2] === '--child') {
     process.exit(1);
   }
   const dir = mkdtempSync(join(tmpdir(), 'infersim-bench-'));
-  const samples = [];
-  for (let i = 0; i < runs; i++) {
-    const start = performance.now();
-    const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', join(dir, `out${i}`)], { encoding: 'utf8' });
-    const wall_s = (performance.now() - start) / 1000;
-    if (child.status !== 0) {
-      console.error(child.stderr);
-      process.exit(1);
+  const measure = (mode) => {
+    const samples = [];
+    for (let i = 0; i < runs; i++) {
+      const start = performance.now();
+      const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', join(dir, `out-${mode}-${i}`), mode], { encoding: 'utf8' });
+      const wall_s = (performance.now() - start) / 1000;
+      if (child.status !== 0) {
+        console.error(child.stderr);
+        process.exit(1);
+      }
+      samples.push({ ...JSON.parse(child.stdout.trim().split('\n').pop()), wall_s });
     }
-    samples.push({ ...JSON.parse(child.stdout.trim().split('\n').pop()), wall_s });
-  }
-  rmSync(dir, { recursive: true, force: true });
-  const median = (key) => {
+    return samples;
+  };
+  const median = (samples, key) => {
     const v = samples.map((s) => s[key]).sort((a, b) => a - b);
     return v[Math.floor(v.length / 2)];
   };
-  const s = samples[0];
+  const report = (title, samples) => {
+    console.log(title);
+    console.log(`  whole process (start, load, simulate, write outputs, exit): ${median(samples, 'wall_s').toFixed(2)} s`);
+    console.log(`  simulation + outputs (after module load):                  ${median(samples, 'run_s').toFixed(2)} s`);
+    console.log(`  simulated requests per wall second:                        ${Math.round(samples[0].requests / median(samples, 'run_s')).toLocaleString('en-US')}`);
+    console.log(`  events per wall second:                                    ${Math.round(samples[0].events / median(samples, 'run_s')).toLocaleString('en-US')}`);
+    console.log(`  peak RSS:                                                  ${median(samples, 'max_rss_mib').toFixed(0)} MiB`);
+  };
+  const core = measure('core');
+  const withBands = measure('bands');
+  rmSync(dir, { recursive: true, force: true });
+  const s = core[0];
   console.log(`Azure conv trace on Llama-2-7B / H100: ${s.requests} requests (${s.rejected} rejected by max_model_len 4096), ${s.steps} steps, ${s.events} events`);
-  console.log(`median of ${runs} fresh processes:`);
-  console.log(`  whole process (start, load, simulate, write outputs, exit): ${median('wall_s').toFixed(2)} s`);
-  console.log(`  simulation + outputs (after module load):                  ${median('run_s').toFixed(2)} s`);
-  console.log(`  simulated requests per wall second:                        ${Math.round(s.requests / median('run_s')).toLocaleString('en-US')}`);
-  console.log(`  events per wall second:                                    ${Math.round(s.events / median('run_s')).toLocaleString('en-US')}`);
-  console.log(`  peak RSS:                                                  ${median('max_rss_mib').toFixed(0)} MiB`);
+  report(`median of ${runs} fresh processes, main run only (metrics.uncertainty: false):`, core);
+  report(`median of ${runs} fresh processes, with the two re-runs at the latency band's edges (the default):`, withBands);
+  console.log(`  ratio with bands / main run only (simulation + outputs):    ${(median(withBands, 'run_s') / median(core, 'run_s')).toFixed(2)}×`);
 }
