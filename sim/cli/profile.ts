@@ -7,8 +7,8 @@ import { resolveProfile } from '../latency/build.js';
 import { analyticProfile, defaultsGemmBand, fitVidurProfile, splitCollectives } from '../latency/profile/fit.js';
 import { isProfilePath } from '../latency/profile/load.js';
 import { profileSchema, type Profile } from '../latency/profile/schema.js';
-import { compareCollectives, compareCompute, errorTable, formatErrorTable, OperatorPredictor } from '../latency/profile/validate.js';
-import { importVidur, readVidurCompute, readVidurNetwork, VIDUR_GPU_DIRS } from '../latency/profile/vidur.js';
+import { compareCollectives, compareCompute, compareCpu, errorTable, formatErrorTable, OperatorPredictor } from '../latency/profile/validate.js';
+import { importVidur, readVidurCompute, readVidurCpu, readVidurNetwork, VIDUR_GPU_DIRS } from '../latency/profile/vidur.js';
 
 /** Profile JSON written whole or not at all: a temp file renamed into place. */
 export function writeProfile(path: string, profile: Profile): void {
@@ -162,7 +162,8 @@ function validateCommand(args: ValidateArgs): void {
   const allNet = readVidurNetwork(root, gpu);
   const net = trained.length > 0 ? splitCollectives(allNet.filter((c) => c.collective === 'all_reduce'))[1] : allNet;
   const predictor = new OperatorPredictor(getGpu(gpu), loaded?.profile);
-  const rows = errorTable([...compareCompute(compute, predictor), ...compareCollectives(net, predictor)]).filter((r) => args['per-model'] || r.model === 'all');
+  const cpu = compareCpu(readVidurCpu(root, gpu), loaded?.profile, predictor.efficiency);
+  const rows = errorTable([...compareCompute(compute, predictor), ...compareCollectives(net, predictor), ...cpu]).filter((r) => args['per-model'] || r.model === 'all');
   if (args.json) {
     console.log(JSON.stringify({ gpu, profile: loaded?.ref ?? null, models: [...new Set(compute.map((r) => r.model))], rows }, null, 1));
     return;

@@ -9,7 +9,7 @@ import { fitLine, readVidurCompute, readVidurCpu, readVidurNetwork, VIDUR_GPU_DI
 type Knob = keyof LatencyEfficiency;
 
 /** The coefficients fitted per operator class: a handful each, never a table. */
-export const FITTED_KNOBS: Record<Comparison['kind'], Knob[]> = {
+export const FITTED_KNOBS: Record<Exclude<Comparison['kind'], 'cpu'>, Knob[]> = {
   gemm: ['gemm_compute', 'gemm_memory', 'gemm_kernel_floor_s'],
   elementwise: ['elementwise_memory', 'elementwise_kernel_floor_s'],
   all_reduce: ['all_reduce_link', 'all_reduce_latency_nvlink_s'],
@@ -22,7 +22,7 @@ const START: Partial<Record<Knob, number>> = {
   all_reduce_latency_nvlink_s: 1e-5,
 };
 
-function compare(kind: Comparison['kind'], compute: readonly VidurRecord[], net: readonly VidurCollective[], predictor: OperatorPredictor): Comparison[] {
+function compare(kind: Exclude<Comparison['kind'], 'cpu'>, compute: readonly VidurRecord[], net: readonly VidurCollective[], predictor: OperatorPredictor): Comparison[] {
   if (kind === 'all_reduce') return compareCollectives(net, predictor);
   return compareCompute(compute, predictor).filter((c) => c.kind === kind);
 }
@@ -31,7 +31,7 @@ function compare(kind: Comparison['kind'], compute: readonly VidurRecord[], net:
  * Efficiencies minimising the mean absolute log error of one operator class: log error treats
  * a 2× over- and under-prediction alike, and its mean is robust enough with thousands of points.
  */
-function fitKnobs(gpu: string, kind: Comparison['kind'], compute: readonly VidurRecord[], net: readonly VidurCollective[]): Partial<LatencyEfficiency> {
+function fitKnobs(gpu: string, kind: Exclude<Comparison['kind'], 'cpu'>, compute: readonly VidurRecord[], net: readonly VidurCollective[]): Partial<LatencyEfficiency> {
   const spec = getGpu(gpu);
   const knobs = FITTED_KNOBS[kind];
   const base = new OperatorPredictor(spec, undefined).efficiency;

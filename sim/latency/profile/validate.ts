@@ -10,6 +10,7 @@ import {
   VIDUR_GEMM_OPS,
   VIDUR_GEMM_ROLES,
   type VidurCollective,
+  type VidurCpuOverhead,
   type VidurGemmOp,
   type VidurRecord,
   type VidurElementwiseOp,
@@ -73,7 +74,7 @@ export class OperatorPredictor {
 export interface Comparison {
   /** Operator class: the Vidur op name for compute, `all_reduce` for collectives. */
   op: string;
-  kind: 'gemm' | 'elementwise' | 'all_reduce';
+  kind: 'gemm' | 'elementwise' | 'all_reduce' | 'cpu';
   model: string;
   measured_s: number;
   predicted_s: number;
@@ -94,6 +95,15 @@ export function compareCollectives(rows: readonly VidurCollective[], predictor: 
   return rows
     .filter((c) => c.collective === 'all_reduce')
     .map((c) => ({ op: 'all_reduce', kind: 'all_reduce' as const, model: `${c.group_size} GPUs`, measured_s: c.time_s, predicted_s: predictor.allReduce_s(c.bytes, c.group_size) }));
+}
+
+/** Engine CPU time per step (TP1: the profile's CPU terms describe one process) against Vidur's vLLM measurements. */
+export function compareCpu(rows: readonly VidurCpuOverhead[], profile: Profile | undefined, efficiency: LatencyEfficiency): Comparison[] {
+  const step = profile?.scalars?.cpu_step_s ?? efficiency.cpu_step_s;
+  const perSeq = profile?.scalars?.cpu_per_seq_s ?? efficiency.cpu_per_seq_s;
+  return rows
+    .filter((r) => r.tp === 1)
+    .map((r) => ({ op: 'cpu_overhead', kind: 'cpu' as const, model: r.model.split('/').pop()!, measured_s: r.time_s, predicted_s: step + perSeq * r.batch_size }));
 }
 
 export interface ErrorStats {
