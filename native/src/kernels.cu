@@ -402,17 +402,19 @@ __global__ void __launch_bounds__(128) decodeKernel(DecodeArgs a) {
     return cache + ((size_t(blk) * a.block_size + t % a.block_size) * a.kv_heads + kvh) * D;
   };
 
-  // Scores: 8 half-warps, 4 tokens in flight each.
-  for (int tb = t0 + hw; tb < t1; tb += 8 * 4) {
+  // Scores: 8 half-warps, 4 tokens in flight each. The loop bound is uniform across a warp (both
+  // half-warps run every trip) because the shuffles below need all 32 lanes.
+  const int half = hw & 1;
+  for (int tb = t0 + (hw & ~1); tb < t1; tb += 8 * 4) {
     V8 kv[4];
 #pragma unroll
     for (int u = 0; u < 4; u++) {
-      int t = tb + u * 8;
+      int t = tb + half + u * 8;
       if (t < t1) kv[u] = *reinterpret_cast<const V8*>(rowPtr(kc, t) + lane16 * 8);
     }
 #pragma unroll
     for (int u = 0; u < 4; u++) {
-      int t = tb + u * 8;
+      int t = tb + half + u * 8;
       float kf[8];
 #pragma unroll
       for (int e = 0; e < 8; e++) kf[e] = __bfloat162float(kv[u].h[e]);

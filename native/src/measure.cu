@@ -21,13 +21,11 @@ static std::string driverVersion() {
   std::string line;
   if (f && std::getline(f, line)) {
     // "NVRM version: NVIDIA UNIX x86_64 Kernel Module  580.82.07  …"
-    auto pos = line.find("Kernel Module");
-    if (pos != std::string::npos) {
-      std::istringstream is(line.substr(pos + 13));
-      std::string v;
-      is >> v;
-      if (!v.empty()) return v;
-    }
+    // "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  580.159.04  Release Build …": the first dotted number.
+    std::istringstream is(line);
+    std::string w;
+    while (is >> w)
+      if (!w.empty() && isdigit((unsigned char)w[0]) && w.find('.') != std::string::npos) return w;
   }
   int v = 0;
   cudaDriverGetVersion(&v);
