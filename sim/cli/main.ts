@@ -1,9 +1,11 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { InfersimError } from '../errors.js';
+import { calibrateCommand, calibrateCommandBuilder, type CalibrateArgs } from './calibrate.js';
 import { predictCommand, predictCommandBuilder, type PredictArgs } from './predict.js';
 import { profileCommandBuilder } from './profile.js';
 import { runCommand, runCommandBuilder, type RunArgs } from './run.js';
+import { validateProbeCommand, validateProbeCommandBuilder, type ValidateProbeArgs } from './validateProbe.js';
 
 /** Input errors print one line; anything else is a bug and keeps its stack trace. */
 function guarded<A>(command: (args: A) => void): (args: A) => void {
@@ -31,6 +33,8 @@ export async function main(argv: string[]): Promise<void> {
     .command<RunArgs>('run <scenario>', 'simulate a scenario and write Arrow results', runCommandBuilder, guarded(runCommand))
     .command<PredictArgs>('predict', 'time one engine iteration of a batch, operator by operator', predictCommandBuilder, guarded(predictCommand))
     .command('profile', 'latency profiles: import another tool\'s measurements, validate a profile, fit one', profileCommandBuilder)
+    .command<CalibrateArgs>('calibrate', 'measure this machine\'s GPU into a latency profile (native CUDA probe)', calibrateCommandBuilder, guarded(calibrateCommand))
+    .command<ValidateProbeArgs>('validate', 'compare infersim-probe iteration timings with the prediction', validateProbeCommandBuilder, guarded(validateProbeCommand))
     .demandCommand(1, 'give a command, e.g. infersim run scenarios/quickstart.yaml')
     .strict()
     .help()
