@@ -5,9 +5,9 @@ import { fieldError, InfersimError } from '../errors.js';
 import { getGpu } from '../hardware/catalog.js';
 import { resolveProfile } from '../latency/build.js';
 import { analyticProfile, defaultsGemmBand, fitVidurProfile, splitCollectives } from '../latency/profile/fit.js';
-import { isProfilePath } from '../latency/profile/load.js';
-import { profileSchema, type Profile } from '../latency/profile/schema.js';
-import { compareCollectives, compareCompute, compareCpu, errorTable, formatErrorTable, OperatorPredictor } from '../latency/profile/validate.js';
+import { isProfilePath, PROFILES_DIR, readProfileFile } from '../latency/profile/load.js';
+import { profileSchema, type Profile, type UncertaintyBand } from '../latency/profile/schema.js';
+import { compareCollectives, compareCompute, compareCpu, errorTable, formatErrorTable, OperatorPredictor, type ErrorRow } from '../latency/profile/validate.js';
 import { importVidur, readVidurCompute, readVidurCpu, readVidurNetwork, VIDUR_GPU_DIRS } from '../latency/profile/vidur.js';
 
 /** Profile JSON written whole or not at all: a temp file renamed into place. */
@@ -48,6 +48,7 @@ interface ValidateArgs {
   models?: string;
   'per-model': boolean;
   json?: boolean;
+  record?: boolean;
 }
 
 interface AnalyticArgs {
@@ -89,7 +90,8 @@ export function profileCommandBuilder(y: Argv): Argv {
           .option('profile', { type: 'string', describe: 'profile name or path (default: the best shipped one for the GPU)' })
           .option('models', { type: 'string', describe: 'only these model folders (default: the models the profile was not fitted on, else all)' })
           .option('per-model', { type: 'boolean', default: true, describe: 'also break errors down by model' })
-          .option('json', { type: 'boolean', describe: 'print the error rows as JSON' }) as unknown as Argv<ValidateArgs>,
+          .option('json', { type: 'boolean', describe: 'print the error rows as JSON' })
+          .option('record', { type: 'boolean', describe: "write the errors' p10–p90 into the profile file as its uncertainty bands" }) as unknown as Argv<ValidateArgs>,
       guardedSync(validateCommand),
     )
     .command<FitArgs>(
@@ -164,6 +166,7 @@ function validateCommand(args: ValidateArgs): void {
   const predictor = new OperatorPredictor(getGpu(gpu), loaded?.profile);
   const cpu = compareCpu(readVidurCpu(root, gpu), loaded?.profile, predictor.efficiency);
   const rows = errorTable([...compareCompute(compute, predictor), ...compareCollectives(net, predictor), ...cpu]).filter((r) => args['per-model'] || r.model === 'all');
+  if (args.record) recordBands(loaded, rows, gpu);
   if (args.json) {
     console.log(JSON.stringify({ gpu, profile: loaded?.ref ?? null, models: [...new Set(compute.map((r) => r.model))], rows }, null, 1));
     return;
@@ -195,4 +198,34 @@ function analyticCommand(args: AnalyticArgs): void {
   const bands = args.vidur ? Object.keys(VIDUR_GPU_DIRS).map((g) => defaultsGemmBand(resolve(args.vidur!), g)) : [];
   writeProfile(resolve(args.out), analyticProfile(args.gpu, bands));
   console.log(`wrote ${args.out}: analytic profile of ${args.gpu}`);
+}
+
+/**
+ * Writes the validation's p10–p90 signed errors into the profile file as its bands: GEMMs (all
+ * four projections together), elementwise kernels, all-reduce, and the iteration (the GEMM band:
+ * GEMMs are most of an iteration's GPU time).
+ */
+function recordBands(loaded: ReturnType<typeof resolveProfile>, rows: readonly ErrorRow[], gpu: string): void {
+  if (!loaded) throw fieldError('--record', 'needs a profile to write into (give --profile)');
+  const path = isProfilePath(loaded.ref) ? loaded.ref : `${PROFILES_DIR}${loaded.ref}.json`;
+  const own = readProfileFile(path, '--profile');
+  const pooled = (ops: readonly string[]): UncertaintyBand | undefined => {
+    const rs = rows.filter((r) => r.model === 'all' && ops.includes(r.op));
+    if (rs.length === 0) return undefined;
+    // Pool by weighting each operator's percentiles by its row count.
+    const n = rs.reduce((s, r) => s + r.n, 0);
+    const avg = (pick: (r: ErrorRow) => number): number => Number((rs.reduce((s, r) => s + pick(r) * r.n, 0) / n).toFixed(4));
+    return { low: Math.min(0, avg((r) => r.p10_signed)), high: Math.max(0, avg((r) => r.p90_signed)), median_abs: avg((r) => r.median_abs), p90_abs: avg((r) => r.p90_abs), n, basis: '' };
+  };
+  const source = `Vidur's ${VIDUR_GPU_DIRS[gpu].toUpperCase()} measurements (microsoft/vidur, a PyTorch/vLLM stack)`;
+  const gemm = pooled(['attn_pre_proj', 'attn_post_proj', 'mlp_up_proj', 'mlp_down_proj']);
+  const elementwise = pooled(['input_layernorm', 'post_attention_layernorm', 'attn_rope', 'mlp_act']);
+  const allReduce = pooled(['all_reduce']);
+  const uncertainty: NonNullable<Profile['uncertainty']> = { ...(own.uncertainty ?? {}) };
+  if (gemm) uncertainty.gemm = { ...gemm, basis: `p10–p90 of GEMM errors against ${source}` };
+  if (elementwise) uncertainty.elementwise = { ...elementwise, basis: `p10–p90 of elementwise errors against ${source}` };
+  if (allReduce) uncertainty.all_reduce = { ...allReduce, basis: `p10–p90 of all-reduce errors against ${source}` };
+  if (gemm) uncertainty.iteration = { ...gemm, basis: `GEMM band (GEMMs dominate iteration time): p10–p90 of GEMM errors against ${source}` };
+  writeProfile(path, { ...own, uncertainty });
+  console.log(`recorded bands in ${path}`);
 }

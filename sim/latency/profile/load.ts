@@ -34,6 +34,8 @@ export function shippedProfileNames(): string[] {
 
 // Profiles are immutable once read: sweeps and band re-runs parse each file once per process.
 const cache = new Map<string, LoadedProfile>();
+// Profiles whose base is being loaded: a base chain that comes back to one of them is a cycle.
+const resolving = new Set<string>();
 
 /** Reads and validates a profile file; errors name the file and the offending key. */
 export function readProfileFile(path: string, field = 'profile'): Profile {
@@ -88,7 +90,22 @@ export function loadProfile(ref: string, gpu: string, field = 'hardware.profile'
         `pick a profile of ${gpu} (shipped: ${shippedProfileNames().filter((n) => n.startsWith(gpu + '.')).join(', ') || 'none'})`,
     );
   }
-  const loaded = { profile, ref };
+  let merged = profile;
+  if (profile.base !== undefined) {
+    if (isProfilePath(profile.base) || profile.base === ref || resolving.has(profile.base)) {
+      throw new InfersimError(`${field}: ${JSON.stringify(ref)}: base must name another shipped profile, got ${JSON.stringify(profile.base)}`);
+    }
+    // The base's own coefficients (and its base's) first, this profile's over them.
+    resolving.add(ref);
+    let base: Profile;
+    try {
+      base = loadProfile(profile.base, gpu, `${field} (base of ${ref})`).profile;
+    } finally {
+      resolving.delete(ref);
+    }
+    merged = { ...profile, efficiency: { ...(base.efficiency ?? {}), ...(profile.efficiency ?? {}) } };
+  }
+  const loaded = { profile: merged, ref };
   cache.set(key, loaded);
   return loaded;
 }

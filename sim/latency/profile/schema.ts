@@ -112,6 +112,8 @@ export const profileSchema = z
         references: z.array(z.string()).optional(),
       })
       .strict(),
+    /** A shipped profile of the same GPU whose coefficients stand in where this one has none (e.g. a probe's tables on a fitted profile). */
+    base: z.string().min(1).optional(),
     efficiency: z.record(z.string(), z.union([nonNegative, z.record(z.string(), nonNegative)])).optional(),
     uncertainty: z.object(Object.fromEntries(UNCERTAINTY_KEYS.map((k) => [k, band.optional()]))).strict().optional(),
     tables: z
