@@ -13,6 +13,9 @@ using bf16 = uint16_t;  // storage type on the host side; device code uses __nv_
 void fillBf16(void* p, size_t n, uint32_t seed, float scale, cudaStream_t s);
 void fillBytes(void* p, size_t n, uint32_t seed, uint8_t mask, cudaStream_t s);
 void empty(cudaStream_t s);
+// Reads `bytes` (a multiple of 16) so L2 holds clean lines of this buffer only: evicts what an op
+// timed next would otherwise find cached, without leaving dirty lines to write back during it.
+void flushL2(const void* p, size_t bytes, cudaStream_t s);
 
 // x[rows × hidden] (and residual when given: residual += x first, then y = norm(residual)·w).
 void addRmsnorm(const void* x, void* residual, const void* w, void* y, int rows, int hidden, cudaStream_t s);

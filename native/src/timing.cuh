@@ -1,7 +1,11 @@
 // Timing with CUDA events: warm-ups, then repetitions each preceded by an L2 flush (weights and
-// KV blocks of a real layer are not in L2 when it starts), median and the p10/p90 spread.
+// KV blocks of a real layer are not in L2 when it starts), median and the p10/p90 spread. The flush
+// reads a buffer twice the L2 size: a write flush (memset) would leave dirty lines whose write-back
+// would steal HBM bandwidth from the op being timed.
 #pragma once
 #include <cuda_runtime_api.h>
+
+#include "kernels.cuh"
 
 #include <algorithm>
 #include <functional>
@@ -35,6 +39,7 @@ class Timer {
   Timer(cudaStream_t s, size_t l2_bytes, double target_s, int min_reps, int max_reps)
       : stream(s), flush_bytes(std::max<size_t>(2 * l2_bytes, 64u << 20)), target(target_s), min_reps(min_reps), max_reps(max_reps) {
     CK(cudaMalloc(&flush, flush_bytes));
+    CK(cudaMemsetAsync(flush, 0, flush_bytes, stream));
     events.resize(2 * size_t(max_reps) + 2);
     for (auto& e : events) CK(cudaEventCreate(&e));
   }
@@ -54,7 +59,7 @@ class Timer {
     CK(cudaEventElapsedTime(&ms, events[0], events[1]));
     int reps = int(std::clamp(target / std::max(1e-6, ms * 1e-3), double(min_reps), double(max_reps)));
     for (int r = 0; r < reps; r++) {
-      CK(cudaMemsetAsync(flush, r & 0xff, flush_bytes, stream));
+      k::flushL2(flush, flush_bytes, stream);
       CK(cudaEventRecord(events[2 * r], stream));
       op();
       CK(cudaEventRecord(events[2 * r + 1], stream));
