@@ -10,13 +10,26 @@ import { profileSchema, type Profile, type UncertaintyBand } from '../latency/pr
 import { compareCollectives, compareCompute, compareCpu, errorTable, formatErrorTable, OperatorPredictor, type ErrorRow } from '../latency/profile/validate.js';
 import { importVidur, readVidurCompute, readVidurCpu, readVidurNetwork, VIDUR_GPU_DIRS } from '../latency/profile/vidur.js';
 
+/** Readable JSON: the header indented, each table row on one line (tables run to thousands of rows). */
+export function formatProfile(profile: Profile): string {
+  const indent = (text: string): string => text.replace(/\n/g, '\n ');
+  const entries = Object.entries(profile).map(([key, value]) => {
+    if (key !== 'tables') return ` ${JSON.stringify(key)}: ${indent(JSON.stringify(value, null, 1))}`;
+    const tables = Object.entries(value as Record<string, unknown[]>).map(
+      ([name, rows]) => `  ${JSON.stringify(name)}: [\n${rows.map((row) => `   ${JSON.stringify(row)}`).join(',\n')}\n  ]`,
+    );
+    return ` "tables": {\n${tables.join(',\n')}\n }`;
+  });
+  return `{\n${entries.join(',\n')}\n}\n`;
+}
+
 /** Profile JSON written whole or not at all: a temp file renamed into place. */
 export function writeProfile(path: string, profile: Profile): void {
   const checked = profileSchema.safeParse(profile);
   if (!checked.success) throw new Error(`internal: generated profile does not match the schema: ${checked.error.issues[0]?.message}`);
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(profile, null, 1) + '\n');
+  writeFileSync(tmp, formatProfile(profile));
   renameSync(tmp, path);
 }
 
