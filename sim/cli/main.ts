@@ -5,6 +5,7 @@ import { calibrateCommand, calibrateCommandBuilder, type CalibrateArgs } from '.
 import { predictCommand, predictCommandBuilder, type PredictArgs } from './predict.js';
 import { profileCommandBuilder } from './profile.js';
 import { runCommand, runCommandBuilder, type RunArgs } from './run.js';
+import { sweepCommandBuilder } from './sweep.js';
 import { validateProbeCommand, validateProbeCommandBuilder, type ValidateProbeArgs } from './validateProbe.js';
 
 /** Input errors print one line; anything else is a bug and keeps its stack trace. */
@@ -31,6 +32,7 @@ export async function main(argv: string[]): Promise<void> {
   await yargs(hideBin(argv))
     .scriptName('infersim')
     .command<RunArgs>('run <scenario>', 'simulate a scenario and write Arrow results', runCommandBuilder, guarded(runCommand))
+    .command('sweep', 'run a scenario over a grid of settings in parallel (resumable, shardable); sweep merge combines shards', sweepCommandBuilder)
     .command<PredictArgs>('predict', 'time one engine iteration of a batch, operator by operator', predictCommandBuilder, guarded(predictCommand))
     .command('profile', 'latency profiles: import another tool\'s measurements, validate a profile, fit one', profileCommandBuilder)
     .command<CalibrateArgs>('calibrate', 'measure this machine\'s GPU into a latency profile (native CUDA probe)', calibrateCommandBuilder, guarded(calibrateCommand))

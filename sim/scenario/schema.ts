@@ -90,6 +90,11 @@ const trace = z
   })
   .strict();
 
+const sweepLists = z.record(
+  z.string(),
+  z.custom<unknown[]>((v) => Array.isArray(v) && v.length > 0, { message: 'must be a non-empty list of values' }),
+);
+
 export const scenarioSchema = z
   .object({
     seed: intAtLeast(0).optional(),
@@ -173,6 +178,11 @@ export const scenarioSchema = z
     metrics: z.object({ warmup_s: nonNegative.optional(), uncertainty: bool.optional() }).strict().optional(),
     cost: z.object({ usd_per_gpu_hour: nonNegative.optional() }).strict().optional(),
     output: z.object({ dir: text.optional(), tokens: bool.optional() }).strict().optional(),
+    // Read by `infersim sweep` only (keys are dotted paths; each list's values are checked per point, as --set values are).
+    sweep: z
+      .object({ grid: sweepLists.optional(), zip: sweepLists.optional() })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -129,4 +129,9 @@ export interface ScenarioInput {
   };
   cost?: { usd_per_gpu_hour?: number };
   output?: { dir?: string; tokens?: boolean };
+  /**
+   * Used by `infersim sweep` only (`infersim run` ignores it): dotted key paths, each with the
+   * values to sweep; `grid` lists form a cartesian product, `zip` lists advance together.
+   */
+  sweep?: { grid?: Record<string, unknown[]>; zip?: Record<string, unknown[]> };
 }

@@ -1,0 +1,121 @@
+import { basename, extname, resolve } from 'node:path';
+import type { Argv } from 'yargs';
+import { fieldError, InfersimError } from '../errors.js';
+import { parseListFlag } from '../sweep/grid.js';
+import { mergeSweeps } from '../sweep/merge.js';
+import { parseShard, runSweep } from '../sweep/run.js';
+
+export interface SweepArgs {
+  scenario: string;
+  grid?: string[];
+  zip?: string[];
+  set?: string[];
+  seed?: string;
+  jobs?: string;
+  out?: string;
+  shard?: string;
+  keepRuns?: boolean;
+  findMaxRate?: boolean;
+  target?: string;
+}
+
+export interface SweepMergeArgs {
+  dirs: string[];
+  out: string;
+}
+
+/** `infersim sweep SCENARIO …` and `infersim sweep merge DIR… --out DIR`. */
+export function sweepCommandBuilder(y: Argv): Argv {
+  return y
+    .command<SweepMergeArgs>(
+      'merge <dirs..>',
+      'combine sweep folders (shards of one sweep) into one sweep.arrow',
+      (m) =>
+        m
+          .positional('dirs', { type: 'string', array: true, demandOption: true, describe: 'sweep output folders' })
+          .option('out', { type: 'string', demandOption: true, describe: 'folder for the merged sweep' }) as unknown as Argv<SweepMergeArgs>,
+      guardedAsync(mergeCommand),
+    )
+    .command<SweepArgs>('$0 <scenario>', 'run a scenario over a grid of key values', sweepOptions, guardedAsync(sweepCommand));
+}
+
+function sweepOptions(y: Argv): Argv<SweepArgs> {
+  return y
+    .positional('scenario', { type: 'string', demandOption: true, describe: 'scenario file (.yaml, .yml or .json)' })
+    .option('grid', { type: 'string', array: true, describe: 'a key and its values: --grid engine.max_num_seqs=8,16,32 (repeatable; cartesian product)' })
+    .option('zip', { type: 'string', array: true, describe: 'lists that advance together: --zip model=a,b --zip hardware.gpu=x,y' })
+    .option('set', { type: 'string', array: true, describe: 'override a key at every point: --set workload.num_requests=2000' })
+    .option('seed', { type: 'string', describe: 'override the scenario seed (integer ≥ 0)' })
+    .option('jobs', { type: 'string', describe: 'worker threads (default: the number of cores)' })
+    .option('out', { type: 'string', describe: 'output folder (default: out/<scenario name>-sweep)' })
+    .option('shard', { type: 'string', describe: 'run slice K of N (points with index % N = K − 1): --shard 2/3' })
+    .option('keep-runs', { type: 'boolean', describe: "keep each point's output folder under <out>/runs/<index>/" })
+    .option('find-max-rate', { type: 'boolean', describe: 'per point, the highest workload.arrival.rate_per_s keeping SLO attainment ≥ --target' })
+    .option('target', { type: 'string', describe: 'SLO attainment for --find-max-rate (default 0.9)' }) as unknown as Argv<SweepArgs>;
+}
+
+/** Input errors print one line and exit 1, as every infersim command does; anything else is a bug and keeps its stack. */
+function guardedAsync<A>(command: (args: A) => Promise<void>): (args: A) => Promise<void> {
+  return async (args) => {
+    try {
+      await command(args);
+    } catch (err) {
+      if (err instanceof InfersimError) {
+        console.error(`infersim: error: ${err.message}`);
+        process.exit(1);
+      }
+      throw err;
+    }
+  };
+}
+
+function parseCount(flag: string, raw: string | undefined, min: number): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isSafeInteger(n) || n < min) throw fieldError(flag, `must be an integer ≥ ${min}`, raw);
+  return n;
+}
+
+function parseTarget(raw: string | undefined, findMaxRate: boolean): number {
+  if (raw === undefined) return 0.9;
+  if (!findMaxRate) throw new InfersimError('--target: is used with --find-max-rate only');
+  const t = Number(raw);
+  if (raw.trim() === '' || !(t > 0 && t <= 1)) throw fieldError('--target', 'must be a fraction > 0 and ≤ 1 (0.9 = 90 % of requests meet the SLO)', raw);
+  return t;
+}
+
+export async function sweepCommand(args: SweepArgs): Promise<void> {
+  const out = args.out ?? resolve('out', `${basename(args.scenario, extname(args.scenario))}-sweep`);
+  const findMaxRate = args.findMaxRate === true;
+  const target = parseTarget(args.target, findMaxRate);
+  const options = {
+    scenario: args.scenario,
+    grid: (args.grid ?? []).map((g) => parseListFlag('--grid', g)),
+    zip: (args.zip ?? []).map((z) => parseListFlag('--zip', z)),
+    set: args.set,
+    seed: parseCount('--seed', args.seed, 0),
+    jobs: parseCount('--jobs', args.jobs, 1),
+    shard: args.shard === undefined ? null : parseShard(args.shard),
+    keepRuns: args.keepRuns === true,
+    findMaxRate: findMaxRate ? { target, precision: 0.02 } : undefined,
+    out,
+  };
+  // Ctrl-C: finished points are already on disk; the ones in flight are lost with their threads.
+  process.once('SIGINT', () => {
+    process.stderr.write(`\ninfersim: interrupted; finished points are kept in ${resolve(out)}/points: rerun the same command to resume\n`);
+    process.exit(130);
+  });
+  const result = await runSweep(options);
+  const failed = result.records.filter((r) => r.status === 'failed').length;
+  console.log(result.report);
+  console.log(
+    `\nwrote ${result.arrow} (${result.records.length} points${options.shard ? ` of ${result.plan.values.length}, shard ${options.shard.k}/${options.shard.n}` : ''}: ` +
+      `${result.records.length - failed} ok, ${failed} failed; ${result.ran} run now, ${result.skipped} already recorded)`,
+  );
+}
+
+export async function mergeCommand(args: SweepMergeArgs): Promise<void> {
+  const result = mergeSweeps(args.dirs, args.out);
+  console.log(result.report);
+  console.log(`\nwrote ${result.arrow} (${result.records.length} points merged from ${args.dirs.length} folders)`);
+}

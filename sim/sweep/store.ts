@@ -1,0 +1,193 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fieldError, InfersimError } from '../errors.js';
+import type { KeyKind } from './grid.js';
+import type { MaxRateResult, MetricName, PointMetrics, PointOutcome } from './point.js';
+import type { SweepPlan } from './plan.js';
+import { sweepTableBytes } from './table.js';
+
+/** points/<index>.json: one finished point, written atomically as soon as it finishes. */
+export interface PointRecord {
+  plan: string;
+  index: number;
+  /** Aligned with the plan's keys. */
+  values: unknown[];
+  status: 'ok' | 'failed';
+  error: string | null;
+  metrics: PointMetrics | null;
+  max_rate: MaxRateResult | null;
+  wall_s: number;
+}
+
+export interface Shard {
+  /** 1-based. */
+  k: number;
+  n: number;
+}
+
+/** sweep.json: what was swept; enough for `sweep merge` to check that folders belong together. */
+export interface SweepManifest {
+  format: 'infersim-sweep';
+  version: 1;
+  scenario: string;
+  set: string[];
+  seed: number | null;
+  fingerprint: string;
+  keys: string[];
+  kinds: string[];
+  grid: Record<string, unknown[]>;
+  zip: Record<string, unknown[]>;
+  /** Point i's values, aligned with `keys`. */
+  values: unknown[][];
+  points: number;
+  find_max_rate: { target: number; precision: number } | null;
+  /** The report's latency axis and whether the scenario has an SLO. */
+  report: { latency: string; slo: boolean };
+  /** This folder's slice (points with index % n == k − 1), null for the whole sweep. */
+  shard: Shard | null;
+  /** `sweep merge` only: the folders combined. */
+  merged_from?: string[];
+}
+
+const SWEEP_JSON = 'sweep.json';
+const SWEEP_ARROW = 'sweep.arrow';
+const OWN = new Set([SWEEP_JSON, SWEEP_ARROW, 'points', 'runs']);
+
+/** The plan a folder's sweep.json describes (for `sweep merge`, which has no scenario file to read). */
+export function planFromManifest(m: SweepManifest): SweepPlan {
+  return {
+    scenario: m.scenario,
+    set: m.set,
+    seed: m.seed,
+    keys: m.keys,
+    kinds: m.kinds as KeyKind[],
+    values: m.values,
+    grid: m.grid,
+    zip: m.zip,
+    findMaxRate: m.find_max_rate,
+    latency: m.report.latency as MetricName,
+    slo: m.report.slo,
+    fingerprint: m.fingerprint,
+  };
+}
+
+export function manifestFor(plan: SweepPlan, shard: Shard | null): SweepManifest {
+  return {
+    format: 'infersim-sweep',
+    version: 1,
+    scenario: plan.scenario,
+    set: plan.set,
+    seed: plan.seed,
+    fingerprint: plan.fingerprint,
+    keys: plan.keys,
+    kinds: plan.kinds,
+    grid: plan.grid,
+    zip: plan.zip,
+    values: plan.values,
+    points: plan.values.length,
+    find_max_rate: plan.findMaxRate,
+    report: { latency: plan.latency, slo: plan.slo },
+    shard,
+  };
+}
+
+/** Writes `text` to `file` through a temporary file and a rename: readers see the old file or the new one, never half of one. */
+export function writeAtomic(file: string, data: string | Uint8Array): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, file);
+}
+
+export function readManifest(dir: string): SweepManifest | undefined {
+  const file = join(dir, SWEEP_JSON);
+  if (!existsSync(file)) return undefined;
+  try {
+    const m = JSON.parse(readFileSync(file, 'utf8')) as SweepManifest;
+    if (m.format !== 'infersim-sweep') throw new Error('not a sweep manifest');
+    return m;
+  } catch {
+    throw fieldError('--out', `${file} is not an infersim sweep.json`, dir);
+  }
+}
+
+/**
+ * Prepares `dir` for the sweep: creates it, refuses a folder holding anything else or another
+ * sweep (a changed scenario file, overrides or grid would mix results), removes temporary files
+ * a killed run left, and writes sweep.json.
+ */
+export function openSweepDir(dir: string, plan: SweepPlan, shard: Shard | null): void {
+  if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) throw fieldError('--out', 'exists and is not a folder', dir);
+    const old = readManifest(dir);
+    const foreign = readdirSync(dir).filter((f) => !OWN.has(f) && !f.startsWith(`${SWEEP_JSON}.tmp-`) && !f.startsWith(`${SWEEP_ARROW}.tmp-`));
+    if (old === undefined && foreign.length > 0) {
+      throw fieldError('--out', `holds files that are not sweep output (${foreign.slice(0, 3).join(', ')}); choose another folder`, dir);
+    }
+    if (old !== undefined && old.fingerprint !== plan.fingerprint) {
+      throw fieldError(
+        '--out',
+        'holds a different sweep (its scenario file, --set/--seed, grid or mode differ); choose another folder or delete it',
+        dir,
+      );
+    }
+  }
+  const points = join(dir, 'points');
+  mkdirSync(points, { recursive: true });
+  for (const name of readdirSync(points)) if (name.includes('.tmp-')) rmSync(join(points, name), { force: true });
+  for (const name of readdirSync(dir)) if (name.includes('.tmp-')) rmSync(join(dir, name), { force: true });
+  writeAtomic(join(dir, SWEEP_JSON), JSON.stringify(manifestFor(plan, shard), null, 2) + '\n');
+}
+
+export function recordFor(plan: SweepPlan, o: PointOutcome): PointRecord {
+  return {
+    plan: plan.fingerprint,
+    index: o.index,
+    values: plan.values[o.index],
+    status: o.status,
+    error: o.error,
+    metrics: o.metrics,
+    max_rate: o.maxRate,
+    wall_s: o.wall_s,
+  };
+}
+
+export function pointFile(dir: string, index: number): string {
+  return join(dir, 'points', `${index}.json`);
+}
+
+export function writePoint(dir: string, record: PointRecord): void {
+  writeAtomic(pointFile(dir, record.index), JSON.stringify(record) + '\n');
+}
+
+/** The finished points in `dir` that belong to sweep `fingerprint` (anything else there is ignored). */
+export function readPoints(dir: string, fingerprint: string, total: number): Map<number, PointRecord> {
+  const found = new Map<number, PointRecord>();
+  const points = join(dir, 'points');
+  if (!existsSync(points)) return found;
+  for (const name of readdirSync(points)) {
+    const m = /^(\d+)\.json$/.exec(name);
+    if (!m) continue;
+    let record: PointRecord;
+    try {
+      record = JSON.parse(readFileSync(join(points, name), 'utf8')) as PointRecord;
+    } catch {
+      continue;
+    }
+    const index = Number(m[1]);
+    if (record.plan === fingerprint && record.index === index && index < total) found.set(index, record);
+  }
+  return found;
+}
+
+export function writeSweepArrow(dir: string, plan: SweepPlan, records: readonly PointRecord[]): string {
+  const file = join(dir, SWEEP_ARROW);
+  writeAtomic(file, sweepTableBytes(plan, records));
+  return file;
+}
+
+export function assertComplete(plan: SweepPlan, records: ReadonlyMap<number, PointRecord>, indices: readonly number[], what: string): void {
+  const missing = indices.filter((i) => !records.has(i));
+  if (missing.length > 0) {
+    throw new InfersimError(`${what}: ${missing.length} of ${plan.values.length} points missing (first: ${missing.slice(0, 5).join(', ')})`);
+  }
+}
