@@ -14,6 +14,11 @@ export type { ScenarioInput } from './scenario/types.js';
 export type { Summary, UncertaintySummary } from './metrics/summary.js';
 export type { RequestOutcome } from './metrics/records.js';
 export { InfersimError } from './errors.js';
+export { runSweep, parseShard, type RunSweepOptions, type SweepResult } from './sweep/run.js';
+export { mergeSweeps, type MergeResult } from './sweep/merge.js';
+export { parseListFlag, type SweptList } from './sweep/grid.js';
+export type { SweepPlan, FindMaxRate } from './sweep/plan.js';
+export type { PointRecord, SweepManifest } from './sweep/store.js';
 
 /**
  * Validates a scenario object (as parsed from YAML/JSON, paths already absolute), fills
