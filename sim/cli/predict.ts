@@ -73,6 +73,7 @@ export function predictCommand(args: PredictArgs): void {
     arch, gpu, tensor_parallel: tp, weights, kv_cache: kv, block_size,
     cuda_graphs: args['cuda-graphs'], max_num_seqs,
     profile_field: '--profile',
+    gpu_field: '--gpu',
     profile: args.profile === undefined ? undefined : isProfilePath(args.profile) ? resolve(args.profile) : args.profile,
   });
   const batch = batchOf(prompts, decodes);

@@ -7,7 +7,7 @@ import { resolveProfile } from '../latency/build.js';
 import { analyticProfile, defaultsGemmBand, fitVidurProfile, splitCollectives } from '../latency/profile/fit.js';
 import { isProfilePath, PROFILES_DIR, readProfileFile } from '../latency/profile/load.js';
 import { profileSchema, type Profile, type UncertaintyBand } from '../latency/profile/schema.js';
-import { compareCollectives, compareCompute, compareCpu, errorTable, formatErrorTable, OperatorPredictor, type ErrorRow } from '../latency/profile/validate.js';
+import { compareCollectives, compareCompute, compareCpu, errorStats, errorTable, formatErrorTable, OperatorPredictor, type Comparison } from '../latency/profile/validate.js';
 import { importVidur, readVidurCompute, readVidurCpu, readVidurNetwork, VIDUR_GPU_DIRS } from '../latency/profile/vidur.js';
 
 /** Readable JSON: the header indented, each table row on one line (tables run to thousands of rows). */
@@ -167,19 +167,26 @@ function trainedModels(profile: Profile | undefined): string[] {
 
 function validateCommand(args: ValidateArgs): void {
   const gpu = vidurGpu(args.gpu);
+  // --record rewrites a profile file: only the one the user named.
+  if (args.record && args.profile === undefined) throw fieldError('--record', 'needs --profile naming the profile file to write the bands into');
   const profileRef = args.profile === undefined ? undefined : isProfilePath(args.profile) ? resolve(args.profile) : args.profile;
-  const loaded = resolveProfile(profileRef, gpu, '--profile');
+  const loaded = resolveProfile(profileRef, gpu, '--profile', '--gpu');
   const root = resolve(args.vidur);
   const trained = trainedModels(loaded?.profile);
   const models = list(args.models);
+  if (models) {
+    const known = [...new Set(readVidurCompute(root, gpu).map((r) => r.model))];
+    const unknown = models.filter((m) => !known.includes(m));
+    if (unknown.length > 0) throw fieldError('--models', `unknown model folder; the data has ${known.join(', ')}`, unknown.join(','));
+  }
   const compute = readVidurCompute(root, gpu, models ? { models } : { exclude: trained });
   // A fitted profile's all-reduce coefficients saw every other message size: validate on the rest.
   const allNet = readVidurNetwork(root, gpu);
   const net = trained.length > 0 ? splitCollectives(allNet.filter((c) => c.collective === 'all_reduce'))[1] : allNet;
   const predictor = new OperatorPredictor(getGpu(gpu), loaded?.profile);
-  const cpu = compareCpu(readVidurCpu(root, gpu), loaded?.profile, predictor.efficiency);
-  const rows = errorTable([...compareCompute(compute, predictor), ...compareCollectives(net, predictor), ...cpu]).filter((r) => args['per-model'] || r.model === 'all');
-  if (args.record) recordBands(loaded, rows, gpu);
+  const comparisons = [...compareCompute(compute, predictor), ...compareCollectives(net, predictor), ...compareCpu(readVidurCpu(root, gpu), predictor.efficiency)];
+  const rows = errorTable(comparisons).filter((r) => args['per-model'] || r.model === 'all');
+  if (args.record) recordBands(loaded!.ref, comparisons, gpu);
   if (args.json) {
     console.log(JSON.stringify({ gpu, profile: loaded?.ref ?? null, models: [...new Set(compute.map((r) => r.model))], rows }, null, 1));
     return;
@@ -195,7 +202,10 @@ function fitCommand(args: FitArgs): void {
   const gpu = vidurGpu(args.gpu);
   const train = list(args.train) ?? [];
   if (train.length === 0) throw fieldError('--train', 'name at least one model folder to fit on', args.train);
-  const extra = args['cpu-step-s'] !== undefined ? { cpu_step_s: args['cpu-step-s'] } : {};
+  const cpuStep = args['cpu-step-s'];
+  if (cpuStep !== undefined && !(Number.isFinite(cpuStep) && cpuStep >= 0)) throw fieldError('--cpu-step-s', 'must be a number of seconds ≥ 0', cpuStep);
+  if (args.out !== undefined && !args.out.toLowerCase().endsWith('.json')) throw fieldError('--out', 'must name a .json file', args.out);
+  const extra = cpuStep !== undefined ? { cpu_step_s: cpuStep } : {};
   const report = fitVidurProfile(resolve(args.dir), gpu, train, extra);
   console.log(`fitted on ${train.join(', ')}: ${JSON.stringify(report.profile.efficiency)}`);
   console.log('\nheld-out models and message sizes:');
@@ -208,37 +218,36 @@ function fitCommand(args: FitArgs): void {
 
 function analyticCommand(args: AnalyticArgs): void {
   getGpu(args.gpu, '--gpu');
+  if (!args.out.toLowerCase().endsWith('.json')) throw fieldError('--out', 'must name a .json file', args.out);
   const bands = args.vidur ? Object.keys(VIDUR_GPU_DIRS).map((g) => defaultsGemmBand(resolve(args.vidur!), g)) : [];
   writeProfile(resolve(args.out), analyticProfile(args.gpu, bands));
   console.log(`wrote ${args.out}: analytic profile of ${args.gpu}`);
 }
 
 /**
- * Writes the validation's p10–p90 signed errors into the profile file as its bands: GEMMs (all
- * four projections together), elementwise kernels, all-reduce, and the iteration (the GEMM band:
- * GEMMs are most of an iteration's GPU time).
+ * Writes the validation's p10–p90 signed errors into the profile file as its bands, each over the
+ * pooled errors of its class: GEMMs (the four projections together), elementwise kernels,
+ * all-reduce, and the iteration (the GEMM band: GEMMs are most of an iteration's GPU time).
  */
-function recordBands(loaded: ReturnType<typeof resolveProfile>, rows: readonly ErrorRow[], gpu: string): void {
-  if (!loaded) throw fieldError('--record', 'needs a profile to write into (give --profile)');
-  const path = isProfilePath(loaded.ref) ? loaded.ref : `${PROFILES_DIR}${loaded.ref}.json`;
+function recordBands(ref: string, comparisons: readonly Comparison[], gpu: string): void {
+  const path = isProfilePath(ref) ? ref : `${PROFILES_DIR}${ref}.json`;
   const own = readProfileFile(path, '--profile');
-  const pooled = (ops: readonly string[]): UncertaintyBand | undefined => {
-    const rs = rows.filter((r) => r.model === 'all' && ops.includes(r.op));
-    if (rs.length === 0) return undefined;
-    // Pool by weighting each operator's percentiles by its row count.
-    const n = rs.reduce((s, r) => s + r.n, 0);
-    const avg = (pick: (r: ErrorRow) => number): number => Number((rs.reduce((s, r) => s + pick(r) * r.n, 0) / n).toFixed(4));
-    return { low: Math.min(0, avg((r) => r.p10_signed)), high: Math.max(0, avg((r) => r.p90_signed)), median_abs: avg((r) => r.median_abs), p90_abs: avg((r) => r.p90_abs), n, basis: '' };
-  };
   const source = `Vidur's ${VIDUR_GPU_DIRS[gpu].toUpperCase()} measurements (microsoft/vidur, a PyTorch/vLLM stack)`;
-  const gemm = pooled(['attn_pre_proj', 'attn_post_proj', 'mlp_up_proj', 'mlp_down_proj']);
-  const elementwise = pooled(['input_layernorm', 'post_attention_layernorm', 'attn_rope', 'mlp_act']);
-  const allReduce = pooled(['all_reduce']);
+  const band = (kind: Comparison['kind'], what: string): UncertaintyBand | undefined => {
+    const cs = comparisons.filter((c) => c.kind === kind);
+    if (cs.length === 0) return undefined;
+    const st = errorStats(cs);
+    const r = (v: number): number => Number(v.toFixed(4));
+    return { low: r(Math.min(0, st.p10_signed)), high: r(Math.max(0, st.p90_signed)), median_abs: r(st.median_abs), p90_abs: r(st.p90_abs), n: st.n, basis: `p10–p90 of ${what} errors against ${source}` };
+  };
   const uncertainty: NonNullable<Profile['uncertainty']> = { ...(own.uncertainty ?? {}) };
-  if (gemm) uncertainty.gemm = { ...gemm, basis: `p10–p90 of GEMM errors against ${source}` };
-  if (elementwise) uncertainty.elementwise = { ...elementwise, basis: `p10–p90 of elementwise errors against ${source}` };
-  if (allReduce) uncertainty.all_reduce = { ...allReduce, basis: `p10–p90 of all-reduce errors against ${source}` };
-  if (gemm) uncertainty.iteration = { ...gemm, basis: `GEMM band (GEMMs dominate iteration time): p10–p90 of GEMM errors against ${source}` };
+  const gemm = band('gemm', 'GEMM');
+  const elementwise = band('elementwise', 'elementwise');
+  const allReduce = band('all_reduce', 'all-reduce');
+  if (gemm) uncertainty.gemm = gemm;
+  if (elementwise) uncertainty.elementwise = elementwise;
+  if (allReduce) uncertainty.all_reduce = allReduce;
+  if (gemm) uncertainty.iteration = { ...gemm, basis: `GEMM band (GEMMs dominate iteration time): ${gemm.basis}` };
   writeProfile(path, { ...own, uncertainty });
   console.log(`recorded bands in ${path}`);
 }

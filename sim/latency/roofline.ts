@@ -9,7 +9,7 @@ import { decodeAttentionEfficiency, type LatencyEfficiency } from './efficiency.
 import type { LatencyBand, LatencyModel, OperatorTime } from './model.js';
 import type { LogSeries } from './profile/interpolate.js';
 import type { GemmRole } from './profile/schema.js';
-import type { ProfileTables } from './profile/tables.js';
+import type { ProfileTables, TimedLookup } from './profile/tables.js';
 
 export interface RooflineConfig {
   arch: ModelArchitecture;
@@ -25,6 +25,8 @@ export interface RooflineConfig {
   time_scale?: number;
   /** Measured operator tables; operators they cover are looked up instead of modelled. */
   tables?: ProfileTables;
+  /** The CPU terms (cpu_step_s, cpu_per_seq_s in the efficiency) were measured, not modelled. */
+  cpu_measured?: boolean;
   /** The profile's name or path, for the description. */
   profile_ref?: string;
   /** The model's error band, from the profile (carried through for the engine's summary). */
@@ -141,8 +143,8 @@ export class RooflineLatencyModel implements LatencyModel {
   private readonly decodeAttentionBandwidth: number;
   private readonly allReduceBandwidth: number;
   private readonly allReduceLatency: number;
-  private readonly prefillTable?: (q: number, context: number, pairs: number) => number;
-  private readonly decodeTable?: (seqs: number, context: number) => number;
+  private readonly prefillTable?: (q: number, context: number, pairs: number) => TimedLookup;
+  private readonly decodeTable?: (seqs: number, context: number) => TimedLookup;
   private readonly elementwiseTable?: LogSeries;
   private readonly allReduceTable?: LogSeries;
   private readonly cpuMeasured: boolean;
@@ -204,15 +206,32 @@ export class RooflineLatencyModel implements LatencyModel {
 
     const attnDtype = lmExec.table_dtype;
     if (tables && attnDtype) {
-      this.prefillTable = tables.prefillAttention(attnDtype, this.headsPerGpu, kvHeadsPerGpu, d) ?? tables.prefillAttention(twin(attnDtype)!, this.headsPerGpu, kvHeadsPerGpu, d);
-      const decode = tables.decodeAttention(attnDtype, this.headsPerGpu, kvHeadsPerGpu, d, cfg.block_size) ?? tables.decodeAttention(twin(attnDtype)!, this.headsPerGpu, kvHeadsPerGpu, d, cfg.block_size);
-      // Tables are measured with a 16-bit cache; an fp8 cache reads half the bytes.
+      const heads = this.headsPerGpu;
+      const prefillRoofline = (q: number, context: number): number => this.prefillRoofline(q * (context - q + (q + 1) / 2), context);
+      // Tables are measured with a 16-bit cache; the roofline here reads that cache too.
+      const kv16 = this.kvBytesPerTokenPerLayer * (2 / kvBytes);
+      const decodeRoofline = (seqs: number, context: number): number =>
+        (seqs * context * kv16) / this.decodeAttentionBandwidth + eff.attention_kernel_floor_s;
+      this.prefillTable =
+        tables.prefillAttention(attnDtype, heads, kvHeadsPerGpu, d, prefillRoofline) ?? tables.prefillAttention(twin(attnDtype)!, heads, kvHeadsPerGpu, d, prefillRoofline);
+      const decode =
+        tables.decodeAttention(attnDtype, heads, kvHeadsPerGpu, d, cfg.block_size, decodeRoofline) ??
+        tables.decodeAttention(twin(attnDtype)!, heads, kvHeadsPerGpu, d, cfg.block_size, decodeRoofline);
+      // An fp8 cache reads half the bytes of the 16-bit cache the table was measured with.
       const kvScale = kvBytes / 2;
-      if (decode) this.decodeTable = kvScale === 1 ? decode : (seqs, context) => decode(seqs, context) * kvScale;
+      if (decode) {
+        this.decodeTable =
+          kvScale === 1
+            ? decode
+            : (seqs, context) => {
+                const r = decode(seqs, context);
+                return { time_s: r.time_s * kvScale, measured: r.measured };
+              };
+      }
     }
     this.elementwiseTable = tables?.elementwiseSeries();
     if (tp > 1) this.allReduceTable = tables?.allReduceSeries(tp, link.link);
-    this.cpuMeasured = tables?.cpuStep_s !== undefined;
+    this.cpuMeasured = cfg.cpu_measured ?? false;
 
     const covered = tables ? ` + ${tables.measured ? 'measured' : 'tabulated'} tables where they cover a shape` : '';
     this.description =
@@ -236,6 +255,14 @@ export class RooflineLatencyModel implements LatencyModel {
       time_s: this.times[i],
       source: measuredSource && this.measured[i] === 1 ? ('measured' as const) : ('modelled' as const),
     }));
+  }
+
+  /** Modelled prefill attention of one layer: causal query-key pairs at the attention peak, or the KV read, plus a kernel floor. */
+  private prefillRoofline(pairs: number, contextTokens: number): number {
+    const eff = this.cfg.efficiency;
+    const flops = 4 * this.headsPerGpu * this.cfg.arch.head_dim * pairs;
+    const bytes = contextTokens * this.kvBytesPerTokenPerLayer;
+    return Math.max(flops / this.attentionPeak, bytes / (this.hbm * eff.gemm_memory)) + eff.attention_kernel_floor_s;
   }
 
   private rooflineGemm(m: number, { n, k }: GemmShape, weightBytes: number, peak: number): number {
@@ -270,10 +297,12 @@ export class RooflineLatencyModel implements LatencyModel {
     const eff = this.cfg.efficiency;
     const rows = m * this.topK;
     const hit = this.experts * (1 - Math.pow(1 - this.topK / this.experts, m));
-    const perExpert = shape.series?.at(rows / hit) ?? NaN;
-    if (perExpert > 0) {
-      if (shape.measured) this.measured[op] = 1;
-      return hit * perExpert;
+    const series = shape.series;
+    if (series) {
+      const perExpert = series.at(rows / hit);
+      if (perExpert > 0 && shape.measured) this.measured[op] = 1;
+      if (perExpert > 0) return hit * perExpert;
+      return hit * beyondSeries(series, rows / hit, (x) => this.rooflineGemm(x, shape, this.weightBytes, this.gemmPeak));
     }
     const flops = 2 * rows * shape.n * shape.k;
     const bytes = hit * shape.n * shape.k * this.weightBytes + rows * (shape.k + shape.n) * this.activationBytes;
@@ -309,33 +338,34 @@ export class RooflineLatencyModel implements LatencyModel {
       t[I.mlp_down] = L * this.gemm(I.mlp_down, m, this.down);
     }
     const elementwiseBytes = m * this.elementwiseBytesPerToken;
-    const perKernel = this.elementwiseTable?.at(elementwiseBytes / ELEMENTWISE_KERNELS_PER_LAYER) ?? NaN;
-    if (perKernel > 0) {
+    const elementwiseKernel = (bytes: number): number => eff.elementwise_kernel_floor_s + bytes / (this.hbm * eff.elementwise_memory);
+    const ew = this.elementwiseTable;
+    if (ew) {
+      const perKernelBytes = elementwiseBytes / ELEMENTWISE_KERNELS_PER_LAYER;
+      const looked = ew.at(perKernelBytes);
+      if (looked > 0) this.measured[I.norms_rope_activation] = 1;
+      const perKernel = looked > 0 ? looked : beyondSeries(ew, perKernelBytes, elementwiseKernel);
       t[I.norms_rope_activation] = L * ELEMENTWISE_KERNELS_PER_LAYER * perKernel;
-      this.measured[I.norms_rope_activation] = 1;
     } else {
-      t[I.norms_rope_activation] = L * (ELEMENTWISE_KERNELS_PER_LAYER * eff.elementwise_kernel_floor_s + elementwiseBytes / (this.hbm * eff.elementwise_memory));
+      t[I.norms_rope_activation] = L * ELEMENTWISE_KERNELS_PER_LAYER * elementwiseKernel(elementwiseBytes / ELEMENTWISE_KERNELS_PER_LAYER);
     }
 
     if (batch.prefill_seqs > 0) {
       const q = batch.prefill_tokens / batch.prefill_seqs;
       const context = batch.prefill_context_tokens / batch.prefill_seqs;
-      const looked = this.prefillTable?.(q, context, batch.prefill_attention_pairs) ?? NaN;
-      if (looked > 0) {
-        t[I.attention_prefill] = L * looked;
-        this.measured[I.attention_prefill] = 1;
+      if (this.prefillTable) {
+        const looked = this.prefillTable(q, context, batch.prefill_attention_pairs);
+        t[I.attention_prefill] = L * looked.time_s;
+        if (looked.measured) this.measured[I.attention_prefill] = 1;
       } else {
-        const flops = 4 * this.headsPerGpu * this.cfg.arch.head_dim * batch.prefill_attention_pairs;
-        const bytes = batch.prefill_context_tokens * this.kvBytesPerTokenPerLayer;
-        const perLayer = Math.max(flops / this.attentionPeak, bytes / (this.hbm * eff.gemm_memory));
-        t[I.attention_prefill] = L * (perLayer + eff.attention_kernel_floor_s);
+        t[I.attention_prefill] = L * this.prefillRoofline(batch.prefill_attention_pairs, batch.prefill_context_tokens);
       }
     }
     if (batch.decode_seqs > 0) {
-      const looked = this.decodeTable?.(batch.decode_seqs, batch.decode_context_tokens / batch.decode_seqs) ?? NaN;
-      if (looked > 0) {
-        t[I.attention_decode] = L * looked;
-        this.measured[I.attention_decode] = 1;
+      if (this.decodeTable) {
+        const looked = this.decodeTable(batch.decode_seqs, batch.decode_context_tokens / batch.decode_seqs);
+        t[I.attention_decode] = L * looked.time_s;
+        if (looked.measured) this.measured[I.attention_decode] = 1;
       } else {
         const bytes = batch.decode_context_tokens * this.kvBytesPerTokenPerLayer;
         t[I.attention_decode] = L * (bytes / this.decodeAttentionBandwidth + eff.attention_kernel_floor_s);
@@ -345,13 +375,15 @@ export class RooflineLatencyModel implements LatencyModel {
     const tp = this.cfg.tensor_parallel;
     if (tp > 1) {
       const bytes = m * this.cfg.arch.hidden_size * this.activationBytes;
-      const looked = this.allReduceTable?.at(bytes) ?? NaN;
+      const modelled = (b: number): number => allReduceTime_s(b, tp, this.allReduceBandwidth, this.allReduceLatency);
+      const table = this.allReduceTable;
       let one: number;
-      if (looked > 0) {
-        one = looked;
-        this.measured[I.tp_all_reduce] = 1;
+      if (table) {
+        const looked = table.at(bytes);
+        if (looked > 0) this.measured[I.tp_all_reduce] = 1;
+        one = looked > 0 ? looked : beyondSeries(table, bytes, modelled);
       } else {
-        one = allReduceTime_s(bytes, tp, this.allReduceBandwidth, this.allReduceLatency);
+        one = modelled(bytes);
       }
       t[I.tp_all_reduce] = 2 * L * one;
     }
@@ -374,8 +406,7 @@ export class RooflineLatencyModel implements LatencyModel {
       const dispatch = L * eff.kernels_per_layer * eff.eager_dispatch_per_kernel_s;
       t[I.launch_overhead] = Math.max(0, dispatch - gpuTime);
     }
-    const tables = this.cfg.tables;
-    t[I.cpu_overhead] = (tables?.cpuStep_s ?? eff.cpu_step_s) + (tables?.cpuPerSeq_s ?? eff.cpu_per_seq_s) * seqs;
+    t[I.cpu_overhead] = eff.cpu_step_s + eff.cpu_per_seq_s * seqs;
     if (this.cpuMeasured) this.measured[I.cpu_overhead] = 1;
     const scale = this.cfg.time_scale ?? 1;
     if (scale !== 1) for (let i = 0; i < OPS.length; i++) t[i] *= scale;

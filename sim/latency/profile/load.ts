@@ -1,9 +1,9 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import type { z } from 'zod';
 import { fileURLToPath } from 'node:url';
-import { didYouMean, InfersimError, unknownNameError } from '../../errors.js';
+import { didYouMean, formatValue, InfersimError, unknownNameError } from '../../errors.js';
 import { DEFAULT_EFFICIENCY } from '../efficiency.js';
-import { toValidationError } from '../../scenario/issues.js';
 import { profileSchema, type Profile } from './schema.js';
 
 /** The shipped profiles folder, from the sources (sim/latency/profile) or the build (dist/sim/latency/profile). */
@@ -12,7 +12,7 @@ export const PROFILES_DIR: string = (() => {
   return candidates.find((dir) => existsSync(dir)) ?? candidates[0];
 })();
 
-/** A reference is a path when it names a file (`.json`) or a folder; otherwise it is a shipped profile's name. */
+/** A reference is a path when it ends in `.json` or contains a path separator; otherwise it is a shipped profile's name. */
 export function isProfilePath(ref: string): boolean {
   return ref.toLowerCase().endsWith('.json') || ref.includes('/') || ref.includes('\\');
 }
@@ -37,12 +37,54 @@ const cache = new Map<string, LoadedProfile>();
 // Profiles whose base is being loaded: a base chain that comes back to one of them is a cycle.
 const resolving = new Set<string>();
 
+/** Knobs that are fractions of a datasheet peak: (0, 1]. Every other number is a time or a count: ≥ 0. */
+const FRACTION_KNOBS = new Set(['gemm_compute', 'gemm_memory', 'attention_prefill_compute', 'elementwise_memory', 'all_reduce_link']);
+
+/** One line per problem with an efficiency knob: unknown name, wrong type, out of range. */
+function checkEfficiency(efficiency: Record<string, unknown>): string | undefined {
+  const known = Object.keys(DEFAULT_EFFICIENCY);
+  for (const [key, value] of Object.entries(efficiency)) {
+    if (!known.includes(key)) {
+      const guess = didYouMean(key, known);
+      return `efficiency.${key}: unknown knob${guess ? ` (did you mean ${JSON.stringify(guess)}?)` : ''}; known: ${known.join(', ')}`;
+    }
+    if (key === 'decode_attention_memory_by_block_size') {
+      const table = value as Record<string, unknown>;
+      if (typeof value !== 'object' || value === null || Object.keys(table).length === 0) {
+        return `efficiency.${key}: must map block sizes to fractions in (0, 1], e.g. {"16": 0.55}, got ${formatValue(value)}`;
+      }
+      for (const [size, f] of Object.entries(table)) {
+        if (!/^[1-9][0-9]*$/.test(size)) return `efficiency.${key}: keys must be block sizes (positive integers), got ${JSON.stringify(size)}`;
+        if (typeof f !== 'number' || !(f > 0 && f <= 1)) return `efficiency.${key}.${size}: must be a fraction in (0, 1], got ${formatValue(f)}`;
+      }
+      continue;
+    }
+    if (typeof value !== 'number') return `efficiency.${key}: must be a number, got ${formatValue(value)}`;
+    if (FRACTION_KNOBS.has(key) && !(value > 0 && value <= 1)) return `efficiency.${key}: must be a fraction of the peak in (0, 1], got ${value}`;
+    if (key === 'kernels_per_layer' && !(value > 0)) return `efficiency.${key}: must be > 0, got ${value}`;
+  }
+  return undefined;
+}
+
+/** `path.to.key: message, got value` for each zod issue; the first is reported. */
+function schemaProblem(error: z.ZodError, data: unknown): string {
+  const issue = error.issues[0];
+  let value: unknown = data;
+  for (const part of issue.path) value = value !== null && typeof value === 'object' ? (value as Record<string | number, unknown>)[part] : undefined;
+  const where = issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('') || '(top level)';
+  const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more problem${error.issues.length > 2 ? 's' : ''})` : '';
+  const got = value === undefined ? '' : `, got ${formatValue(value)}`;
+  return `${where}: ${issue.message}${got}${more}`;
+}
+
 /** Reads and validates a profile file; errors name the file and the offending key. */
 export function readProfileFile(path: string, field = 'profile'): Profile {
   let text: string;
   try {
+    if (statSync(path).isDirectory()) throw new InfersimError(`${field}: ${JSON.stringify(path)} is a folder; give a profile file (.json)`);
     text = readFileSync(path, 'utf8');
   } catch (err) {
+    if (err instanceof InfersimError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     throw new InfersimError(`${field}: cannot read ${JSON.stringify(path)} (${code === 'ENOENT' ? 'no such file' : code ?? String(err)})`);
   }
@@ -52,18 +94,13 @@ export function readProfileFile(path: string, field = 'profile'): Profile {
   } catch (err) {
     throw new InfersimError(`${field}: ${path} is not valid JSON (${(err as Error).message})`);
   }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new InfersimError(`${field}: ${basename(path)}: a profile is a JSON object (see profiles/README.md), got ${Array.isArray(data) ? 'an array' : formatValue(data)}`);
+  }
   const parsed = profileSchema.safeParse(data);
-  if (!parsed.success) {
-    const problem = toValidationError(parsed.error, data, profileSchema);
-    throw new InfersimError(`${field}: ${basename(path)}: ${problem.message}`);
-  }
-  const known = Object.keys(DEFAULT_EFFICIENCY);
-  for (const key of Object.keys(parsed.data.efficiency ?? {})) {
-    if (!known.includes(key)) {
-      const guess = didYouMean(key, known);
-      throw new InfersimError(`${field}: ${basename(path)}: efficiency.${key}: unknown knob${guess ? ` (did you mean ${JSON.stringify(guess)}?)` : ''}; known: ${known.join(', ')}`);
-    }
-  }
+  if (!parsed.success) throw new InfersimError(`${field}: ${basename(path)}: ${schemaProblem(parsed.error, data)}`);
+  const problem = checkEfficiency(parsed.data.efficiency ?? {});
+  if (problem) throw new InfersimError(`${field}: ${basename(path)}: ${problem}`);
   return parsed.data;
 }
 
@@ -71,29 +108,39 @@ export function readProfileFile(path: string, field = 'profile'): Profile {
  * The profile a reference names, checked against the GPU it will time: a profile measured on one
  * GPU model says nothing reliable about another.
  */
-export function loadProfile(ref: string, gpu: string, field = 'hardware.profile'): LoadedProfile {
-  const key = `${ref}\u0000${gpu}`;
-  const hit = cache.get(key);
-  if (hit) return hit;
+export function loadProfile(ref: string, gpu: string, field = 'hardware.profile', gpuField = 'hardware.gpu'): LoadedProfile {
   let path: string;
   if (isProfilePath(ref)) {
-    path = ref;
+    path = resolve(ref);
   } else {
     const names = shippedProfileNames();
     if (!names.includes(ref)) throw unknownNameError(field, ref, names);
     path = `${PROFILES_DIR}${ref}.json`;
   }
+  // Keyed by the file and its modification time: a profile rewritten in the same process is read again.
+  let mtime = 0;
+  try {
+    mtime = statSync(path).mtimeMs;
+  } catch {
+    // readProfileFile reports the missing file.
+  }
+  const key = `${path}\u0000${mtime}\u0000${gpu}\u0000${ref}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
   const profile = readProfileFile(path, field);
   if (profile.gpu.catalog !== gpu) {
     throw new InfersimError(
-      `${field}: ${JSON.stringify(ref)} is a profile of ${profile.gpu.catalog}, but hardware.gpu is ${gpu}; ` +
+      `${field}: ${JSON.stringify(ref)} is a profile of ${profile.gpu.catalog}, but ${gpuField} is ${gpu}; ` +
         `pick a profile of ${gpu} (shipped: ${shippedProfileNames().filter((n) => n.startsWith(gpu + '.')).join(', ') || 'none'})`,
     );
   }
   let merged = profile;
   if (profile.base !== undefined) {
-    if (isProfilePath(profile.base) || profile.base === ref || resolving.has(profile.base)) {
+    if (isProfilePath(profile.base) || profile.base === ref) {
       throw new InfersimError(`${field}: ${JSON.stringify(ref)}: base must name another shipped profile, got ${JSON.stringify(profile.base)}`);
+    }
+    if (resolving.has(profile.base)) {
+      throw new InfersimError(`${field}: ${JSON.stringify(ref)}: base profiles form a cycle: ${[...resolving, ref, profile.base].join(' → ')}`);
     }
     // The base's own coefficients (and its base's) first, this profile's over them.
     resolving.add(ref);
@@ -103,7 +150,13 @@ export function loadProfile(ref: string, gpu: string, field = 'hardware.profile'
     } finally {
       resolving.delete(ref);
     }
-    merged = { ...profile, efficiency: { ...(base.efficiency ?? {}), ...(profile.efficiency ?? {}) } };
+    // Key by key: what this profile states wins, the rest comes from the base.
+    merged = {
+      ...profile,
+      efficiency: { ...(base.efficiency ?? {}), ...(profile.efficiency ?? {}) },
+      ...(base.scalars || profile.scalars ? { scalars: { ...(base.scalars ?? {}), ...(profile.scalars ?? {}) } } : {}),
+      ...(base.uncertainty || profile.uncertainty ? { uncertainty: { ...(base.uncertainty ?? {}), ...(profile.uncertainty ?? {}) } } : {}),
+    };
   }
   const loaded = { profile: merged, ref };
   cache.set(key, loaded);

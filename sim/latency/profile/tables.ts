@@ -37,29 +37,75 @@ function seriesOf(points: [number, number][]): LogSeries {
   return new LogSeries([...byX].map(([x, ys]) => [x, median(ys)] as [number, number]));
 }
 
-/** Rows of the engine-like kernels when there are any, else all rows. */
-function preferEngineLike<R extends { kernel?: string }>(rows: readonly R[]): R[] {
-  const engine = rows.filter((r) => r.kernel !== undefined && ENGINE_LIKE_KERNELS.includes(r.kernel));
-  return engine.length > 0 ? engine : [...rows];
+function isEngineLike(kernel: string | undefined): boolean {
+  return kernel !== undefined && ENGINE_LIKE_KERNELS.includes(kernel);
 }
 
-/** A 2-D table: for each sorted outer value, a series over the inner axis; bilinear in log space. */
+/** A time looked up in a table, and whether the shape lay inside the measured data (else it was extrapolated). */
+export interface TimedLookup {
+  time_s: number;
+  measured: boolean;
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return v < lo ? lo : v > hi ? hi : v;
+}
+
+/**
+ * A 2-D table: for each sorted outer value, a series over the inner axis; bilinear in log space.
+ * Outside the data (beyond the outer values, or beyond a row's own inner range) the lookup
+ * clamps to the nearest measured point and scales by the roofline's ratio between the asked and
+ * the clamped shape, so times stay continuous and monotone where the table ends.
+ */
 class LogGrid {
   private readonly outer: number[];
   constructor(private readonly series: Map<number, LogSeries>) {
     this.outer = [...series.keys()].sort((a, b) => a - b);
   }
 
-  /** NaN outside the grid. */
-  at(outerValue: number, innerValue: number): number {
-    const br = bracket(this.outer, outerValue);
-    if (br === undefined) return NaN;
-    const lo = this.series.get(br[0])!.at(innerValue);
-    const hi = this.series.get(br[1])!.at(innerValue);
-    if (!(lo > 0) || !(hi > 0)) return NaN;
-    const w = logWeight(br, outerValue);
-    return Math.exp((1 - w) * Math.log(lo) + w * Math.log(hi));
+  lookup(outerValue: number, innerValue: number, roofline: (outer: number, inner: number) => number): TimedLookup {
+    const o = this.outer;
+    const oc = clamp(outerValue, o[0], o[o.length - 1]);
+    let measured = oc === outerValue;
+    const br = bracket(o, oc)!;
+    const rowTime = (rowOuter: number): number => {
+      const row = this.series.get(rowOuter)!;
+      const ic = clamp(innerValue, row.minX, row.maxX);
+      if (ic !== innerValue) measured = false;
+      const t = row.at(ic);
+      return ic === innerValue ? t : (t * roofline(rowOuter, innerValue)) / roofline(rowOuter, ic);
+    };
+    const lo = rowTime(br[0]);
+    const hi = br[1] === br[0] ? lo : rowTime(br[1]);
+    const w = logWeight(br, oc);
+    const atClamped = Math.exp((1 - w) * Math.log(lo) + w * Math.log(hi));
+    const time_s = oc === outerValue ? atClamped : (atClamped * roofline(outerValue, innerValue)) / roofline(oc, innerValue);
+    return { time_s, measured };
   }
+}
+
+/** One grid from rows, keyed by an outer and an inner coordinate each row defines. */
+function gridOf<R extends { time_s: number }>(rows: readonly R[], outer: (r: R) => number, inner: (r: R) => number): LogGrid | undefined {
+  if (rows.length === 0) return undefined;
+  const byOuter = new Map<number, [number, number][]>();
+  for (const r of rows) {
+    const list = byOuter.get(outer(r)) ?? [];
+    list.push([inner(r), r.time_s]);
+    byOuter.set(outer(r), list);
+  }
+  return new LogGrid(new Map([...byOuter].map(([k, pts]) => [k, seriesOf(pts)])));
+}
+
+/**
+ * Engine-like kernels first, shape by shape: where their grid covers the shape it answers; where
+ * only our own kernels' grid does, that one; else the engine-like grid extrapolated.
+ */
+function preferEngineLike(engine: LogGrid | undefined, own: LogGrid | undefined, outer: number, inner: number, roofline: (o: number, i: number) => number): TimedLookup | undefined {
+  const first = engine?.lookup(outer, inner, roofline);
+  if (first?.measured) return first;
+  const second = own?.lookup(outer, inner, roofline);
+  if (second?.measured) return second;
+  return first ?? second;
 }
 
 /** Attention rows of one head configuration, scaled from the nearest measured one when it differs. */
@@ -118,11 +164,13 @@ export class ProfileTables {
     if (!all) return undefined;
     const ofRole = role === undefined ? [] : all.filter((r) => r.role === role);
     const rows = ofRole.length > 0 ? ofRole : all;
+    // Borrowed from other roles' rows (e.g. an LM head from a table of layer projections): modelled.
+    const roleCovered = role === undefined || ofRole.length > 0 || all.every((r) => r.role === undefined);
     const exact = rows.filter((r) => r.n === n && r.k === k);
-    if (exact.length > 0) return { series: seriesOf(exact.map((r) => [r.m, r.time_s])), measured: true };
+    if (exact.length > 0) return { series: seriesOf(exact.map((r) => [r.m, r.time_s])), measured: roleCovered };
     const grid = this.gridSeries(rows, n, k);
-    if (grid) return { series: grid, measured: true };
-    return roofline ? this.scatteredSeries(rows, n, k, roofline) : undefined;
+    if (grid) return { series: grid, measured: roleCovered };
+    return roofline ? this.scatteredSeries(rows, n, k, roofline, roleCovered) : undefined;
   }
 
   private gridSeries(rows: readonly GemmRow[], n: number, k: number): LogSeries | undefined {
@@ -151,7 +199,7 @@ export class ProfileTables {
     return points.length > 0 && points.every(([, t]) => t > 0) ? new LogSeries(points) : undefined;
   }
 
-  private scatteredSeries(rows: readonly GemmRow[], n: number, k: number, roofline: (m: number, n: number, k: number) => number): GemmLookup | undefined {
+  private scatteredSeries(rows: readonly GemmRow[], n: number, k: number, roofline: (m: number, n: number, k: number) => number, roleCovered: boolean): GemmLookup | undefined {
     const shapes = new Map<string, { n: number; k: number; points: [number, number][] }>();
     for (const r of rows) {
       const key = `${r.n}x${r.k}`;
@@ -179,50 +227,63 @@ export class ProfileTables {
     const allN = [...shapes.values()].map((s) => s.n);
     const allK = [...shapes.values()].map((s) => s.k);
     const inside = n >= Math.min(...allN) && n <= Math.max(...allN) && k >= Math.min(...allK) && k <= Math.max(...allK);
-    return { series: new LogSeries(points), measured: inside };
+    return { series: new LogSeries(points), measured: inside && roleCovered };
   }
 
   /**
-   * Prefill attention for one layer: the table's time for one sequence at the batch's mean chunk
-   * (query q̄ after cached context), scaled by the batch's query-key pairs over that sequence's.
+   * Prefill attention for one layer. The table's grid is over (query tokens q, context ÷ q): a
+   * rectangle, where (q, context) would be a triangle (context ≥ q). The batch is looked up at its
+   * mean chunk and scaled by its query-key pairs over that chunk's. `roofline(q, context)` is the
+   * modelled time of one such chunk, for extrapolating beyond the table.
    */
-  prefillAttention(dtype: GemmDtype, heads: number, kvHeads: number, headDim: number): ((q: number, context: number, pairs: number) => number) | undefined {
-    const rows = preferEngineLike((this.profile.tables?.attention_prefill ?? []).filter((r) => r.dtype === dtype && r.head_dim === headDim && r.seqs === 1));
+  prefillAttention(
+    dtype: GemmDtype,
+    heads: number,
+    kvHeads: number,
+    headDim: number,
+    roofline: (q: number, context: number) => number,
+  ): ((q: number, context: number, pairs: number) => TimedLookup) | undefined {
+    const rows = (this.profile.tables?.attention_prefill ?? []).filter((r) => r.dtype === dtype && r.head_dim === headDim && r.seqs === 1);
     const match = matchHeads<AttentionPrefillRow>(rows, heads, kvHeads, false);
     if (!match) return undefined;
-    const byQuery = new Map<number, [number, number][]>();
-    for (const r of match.rows) {
-      const list = byQuery.get(r.query_tokens) ?? [];
-      list.push([r.context_tokens, r.time_s]);
-      byQuery.set(r.query_tokens, list);
-    }
-    const grid = new LogGrid(new Map([...byQuery].map(([q, pts]) => [q, seriesOf(pts)])));
+    const grid = (rs: AttentionPrefillRow[]) => gridOf(rs, (r) => r.query_tokens, (r) => r.context_tokens / r.query_tokens);
+    const engine = grid(match.rows.filter((r) => isEngineLike(r.kernel)));
+    const own = grid(match.rows.filter((r) => !isEngineLike(r.kernel)));
+    const byRatio = (q: number, ratio: number): number => roofline(q, q * ratio);
     const scale = match.scale;
     return (q, context, pairs) => {
-      const one = grid.at(q, context);
+      const one = preferEngineLike(engine, own, q, context / q, byRatio)!;
       const onePairs = q * (context - q + (q + 1) / 2);
-      return one * scale * Math.max(1, pairs / onePairs);
+      return { time_s: one.time_s * scale * (pairs / onePairs), measured: one.measured };
     };
   }
 
-  /** Paged decode attention for one layer over (sequences, mean context), at the nearest measured block size. */
-  decodeAttention(dtype: GemmDtype, heads: number, kvHeads: number, headDim: number, blockSize: number): ((seqs: number, context: number) => number) | undefined {
+  /**
+   * Paged decode attention for one layer over (sequences, mean context), at the nearest measured
+   * block size. `roofline(seqs, context)` extrapolates beyond the table.
+   */
+  decodeAttention(
+    dtype: GemmDtype,
+    heads: number,
+    kvHeads: number,
+    headDim: number,
+    blockSize: number,
+    roofline: (seqs: number, context: number) => number,
+  ): ((seqs: number, context: number) => TimedLookup) | undefined {
     const all = (this.profile.tables?.attention_decode ?? []).filter((r) => r.dtype === dtype && r.head_dim === headDim);
     if (all.length === 0) return undefined;
     const sizes = [...new Set(all.map((r) => r.block_size))];
     const nearest = sizes.reduce((a, b) => (Math.abs(Math.log(b / blockSize)) < Math.abs(Math.log(a / blockSize)) ? b : a));
-    const rows = preferEngineLike(all.filter((r) => r.block_size === nearest));
-    const match = matchHeads<AttentionDecodeRow>(rows, heads, kvHeads, true);
+    const match = matchHeads<AttentionDecodeRow>(all.filter((r) => r.block_size === nearest), heads, kvHeads, true);
     if (!match) return undefined;
-    const bySeqs = new Map<number, [number, number][]>();
-    for (const r of match.rows) {
-      const list = bySeqs.get(r.seqs) ?? [];
-      list.push([r.context_tokens, r.time_s]);
-      bySeqs.set(r.seqs, list);
-    }
-    const grid = new LogGrid(new Map([...bySeqs].map(([s, pts]) => [s, seriesOf(pts)])));
+    const grid = (rs: AttentionDecodeRow[]) => gridOf(rs, (r) => r.seqs, (r) => r.context_tokens);
+    const engine = grid(match.rows.filter((r) => isEngineLike(r.kernel)));
+    const own = grid(match.rows.filter((r) => !isEngineLike(r.kernel)));
     const scale = match.scale;
-    return (seqs, context) => grid.at(seqs, context) * scale;
+    return (seqs, context) => {
+      const one = preferEngineLike(engine, own, seqs, context, roofline)!;
+      return { time_s: one.time_s * scale, measured: one.measured };
+    };
   }
 
   /** A memory-bound kernel's time by bytes moved (RMSNorm rows preferred: the most common such kernel). */
@@ -236,13 +297,5 @@ export class ProfileTables {
   allReduceSeries(groupSize: number, link: 'nvlink' | 'pcie'): LogSeries | undefined {
     const rows = (this.profile.tables?.all_reduce ?? []).filter((r) => r.group_size === groupSize && r.link === link);
     return rows.length > 0 ? seriesOf(rows.map((r) => [r.bytes, r.time_s])) : undefined;
-  }
-
-  get cpuStep_s(): number | undefined {
-    return this.profile.scalars?.cpu_step_s;
-  }
-
-  get cpuPerSeq_s(): number | undefined {
-    return this.profile.scalars?.cpu_per_seq_s;
   }
 }

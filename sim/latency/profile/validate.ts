@@ -1,5 +1,6 @@
 import type { GpuSpec } from '../../hardware/gpu.js';
-import { DEFAULT_EFFICIENCY, type LatencyEfficiency } from '../efficiency.js';
+import { profileEfficiency } from '../build.js';
+import type { LatencyEfficiency } from '../efficiency.js';
 import { allReduceLink, allReduceTime_s, beyondSeries, gemmTime_s } from '../roofline.js';
 import type { LogSeries } from './interpolate.js';
 import type { GemmRole, Profile } from './schema.js';
@@ -32,7 +33,7 @@ export class OperatorPredictor {
     profile: Profile | undefined,
     efficiency?: Partial<LatencyEfficiency>,
   ) {
-    this.efficiency = { ...DEFAULT_EFFICIENCY, ...(profile?.efficiency as Partial<LatencyEfficiency> | undefined), ...efficiency };
+    this.efficiency = profileEfficiency(profile, efficiency);
     if (profile?.tables) this.tables = new ProfileTables(profile);
     this.elementwise = this.tables?.elementwiseSeries();
   }
@@ -56,8 +57,11 @@ export class OperatorPredictor {
   }
 
   elementwise_s(bytes: number): number {
-    const t = this.elementwise?.at(bytes) ?? NaN;
-    return t > 0 ? t : this.efficiency.elementwise_kernel_floor_s + bytes / (this.gpu.hbm_bandwidth_bytes_per_s * this.efficiency.elementwise_memory);
+    const modelled = (b: number): number => this.efficiency.elementwise_kernel_floor_s + b / (this.gpu.hbm_bandwidth_bytes_per_s * this.efficiency.elementwise_memory);
+    const series = this.elementwise;
+    if (!series) return modelled(bytes);
+    const t = series.at(bytes);
+    return t > 0 ? t : beyondSeries(series, bytes, modelled);
   }
 
   allReduce_s(bytes: number, group: number): number {
@@ -98,9 +102,9 @@ export function compareCollectives(rows: readonly VidurCollective[], predictor: 
 }
 
 /** Engine CPU time per step (TP1: the profile's CPU terms describe one process) against Vidur's vLLM measurements. */
-export function compareCpu(rows: readonly VidurCpuOverhead[], profile: Profile | undefined, efficiency: LatencyEfficiency): Comparison[] {
-  const step = profile?.scalars?.cpu_step_s ?? efficiency.cpu_step_s;
-  const perSeq = profile?.scalars?.cpu_per_seq_s ?? efficiency.cpu_per_seq_s;
+export function compareCpu(rows: readonly VidurCpuOverhead[], efficiency: LatencyEfficiency): Comparison[] {
+  const step = efficiency.cpu_step_s;
+  const perSeq = efficiency.cpu_per_seq_s;
   return rows
     .filter((r) => r.tp === 1)
     .map((r) => ({ op: 'cpu_overhead', kind: 'cpu' as const, model: r.model.split('/').pop()!, measured_s: r.time_s, predicted_s: step + perSeq * r.batch_size }));

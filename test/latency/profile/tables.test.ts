@@ -65,30 +65,81 @@ describe('profile GEMM tables', () => {
 });
 
 describe('attention tables', () => {
+  // Decode time = 1 µs × seqs × context / 512, and a roofline following the same law: beyond the
+  // table, the anchored extrapolation must reproduce the law exactly.
+  const law = (seqs: number, context: number) => 1e-6 * seqs * (context / 512);
+  const decodeRows = [];
+  for (const seqs of [1, 4]) for (const context_tokens of [512, 2048]) {
+    decodeRows.push({ dtype: 'bf16' as const, seqs, context_tokens, heads: 32, kv_heads: 8, head_dim: 128, block_size: 16, time_s: law(seqs, context_tokens) });
+  }
+  const decodeTables = new ProfileTables(powerLawProfile({ attention_decode: decodeRows }));
+
   it('decode: bilinear over (sequences, context) in log space, scaled by KV heads for another head count of the same GQA ratio', () => {
-    const decode = [];
-    for (const seqs of [1, 4]) for (const context_tokens of [512, 2048]) {
-      decode.push({ dtype: 'bf16' as const, seqs, context_tokens, heads: 32, kv_heads: 8, head_dim: 128, block_size: 16, time_s: 1e-6 * seqs * (context_tokens / 512) });
-    }
-    const t = new ProfileTables(powerLawProfile({ attention_decode: decode }));
-    expect(t.decodeAttention('bf16', 32, 8, 128, 16)!(2, 1024)).toBeCloseTo(4e-6, 15);
+    const d = decodeTables.decodeAttention('bf16', 32, 8, 128, 16, law)!;
+    expect(d(2, 1024).time_s).toBeCloseTo(4e-6, 15);
+    expect(d(2, 1024).measured).toBe(true);
     // Half the KV heads read half the bytes.
-    expect(t.decodeAttention('bf16', 16, 4, 128, 16)!(2, 1024)).toBeCloseTo(2e-6, 15);
-    expect(t.decodeAttention('bf16', 32, 8, 128, 16)!(8, 1024)).toBeNaN();
+    expect(decodeTables.decodeAttention('bf16', 16, 4, 128, 16, law)!(2, 1024).time_s).toBeCloseTo(2e-6, 15);
     // Another GQA ratio has no measured counterpart.
-    expect(t.decodeAttention('bf16', 32, 32, 128, 16)).toBeUndefined();
+    expect(decodeTables.decodeAttention('bf16', 32, 32, 128, 16, law)).toBeUndefined();
   });
-  it('prefill: engine-like kernels win over our own where both cover a shape', () => {
+
+  it('decode beyond the table: clamped to the nearest measured point and scaled by the roofline, so it stays continuous (and modelled)', () => {
+    const d = decodeTables.decodeAttention('bf16', 32, 8, 128, 16, law)!;
+    expect(d(8, 1024)).toEqual({ time_s: expect.closeTo(law(8, 1024), 15), measured: false });
+    expect(d(2, 4096)).toEqual({ time_s: expect.closeTo(law(2, 4096), 15), measured: false });
+    expect(d(2, 100)).toEqual({ time_s: expect.closeTo(law(2, 100), 15), measured: false });
+  });
+
+  it('prefill: grid over (query, context ÷ query), a batch scaled by its query-key pairs, engine-like kernels first shape by shape', () => {
+    const pairs = (q: number, c: number) => q * (c - q + (q + 1) / 2);
+    const C = 1e-10;
     const row = { dtype: 'bf16' as const, seqs: 1, heads: 32, kv_heads: 8, head_dim: 128 };
-    const prefill = [
-      { ...row, query_tokens: 512, context_tokens: 512, time_s: 1e-4, kernel: 'infersim-tiled' },
-      { ...row, query_tokens: 512, context_tokens: 512, time_s: 5e-5, kernel: 'torch-sdpa-flash' },
-    ];
-    const t = new ProfileTables(powerLawProfile({ attention_prefill: prefill }));
-    const pairs = 512 * (0 + 513 / 2);
-    expect(t.prefillAttention('bf16', 32, 8, 128)!(512, 512, pairs)).toBeCloseTo(5e-5, 15);
-    // Two such prompts: twice the query-key pairs.
-    expect(t.prefillAttention('bf16', 32, 8, 128)!(512, 512, 2 * pairs)).toBeCloseTo(1e-4, 15);
+    const prefill = [];
+    for (const q of [512, 2048]) for (const ratio of [1, 2]) prefill.push({ ...row, query_tokens: q, context_tokens: q * ratio, time_s: C * pairs(q, q * ratio), kernel: 'infersim-tiled' });
+    // The engine-like kernel, twice as fast, measured at one shape only.
+    prefill.push({ ...row, query_tokens: 512, context_tokens: 512, time_s: (C / 2) * pairs(512, 512), kernel: 'torch-sdpa-flash' });
+    const p = new ProfileTables(powerLawProfile({ attention_prefill: prefill })).prefillAttention('bf16', 32, 8, 128, (q, c) => C * pairs(q, c))!;
+    expect(p(512, 512, pairs(512, 512))).toEqual({ time_s: expect.closeTo((C / 2) * pairs(512, 512), 18), measured: true });
+    // Two such prompts: twice the pairs, twice the time.
+    expect(p(512, 512, 2 * pairs(512, 512)).time_s).toBeCloseTo(C * pairs(512, 512), 18);
+    // Our kernel's grid answers where the engine-like one has no data.
+    expect(p(2048, 4096, pairs(2048, 4096))).toEqual({ time_s: expect.closeTo(C * pairs(2048, 4096), 15), measured: true });
+    // A fresh 1024-token prompt lies between grid rows (the (q, context) triangle would miss it);
+    // q(q+1)/2 is nearly a power law, so log interpolation is within 0.1 %.
+    const mid = p(1024, 1024, pairs(1024, 1024));
+    expect(mid.measured).toBe(true);
+    expect(mid.time_s / (C * pairs(1024, 1024))).toBeCloseTo(1, 3);
+    // A short chunk after a long cached context beside a fresh prompt: the mean chunk lies beyond
+    // both grids (context ÷ query ≈ 16), so the roofline (∝ pairs here) is anchored at the edge of
+    // the preferred, engine-like grid, whose kernel is twice as fast; then scaled by the true
+    // pairs, with no floor at one chunk's worth.
+    const mixed = pairs(4000, 4000) + pairs(16, 60016);
+    const batch = p((4000 + 16) / 2, (4000 + 60016) / 2, mixed);
+    expect(batch.measured).toBe(false);
+    expect(batch.time_s / ((C / 2) * mixed)).toBeCloseTo(1, 10);
+  });
+});
+
+describe('GEMMs across scattered shapes', () => {
+  // Two measured shapes at 2× and 8× a stand-in roofline m·n·k.
+  const rows = [];
+  for (const m of [1, 10]) {
+    rows.push({ dtype: 'fp16' as const, m, n: 1000, k: 1000, role: 'up' as const, time_s: 2 * m * 1000 * 1000 });
+    rows.push({ dtype: 'fp16' as const, m, n: 4000, k: 1000, role: 'up' as const, time_s: 8 * m * 4000 * 1000 });
+  }
+  const t = new ProfileTables({ ...powerLawProfile(), tables: { gemm: rows } });
+  const roof = (m: number, n: number, k: number) => m * n * k;
+
+  it('the roofline times the geometric mean of the nearest shapes\' ratios, weighted by log distance', () => {
+    // n = 2000 lies a factor 2 from both: equal weights, ratio √(2·8) = 4.
+    const found = t.gemmSeries('fp16', 2000, 1000, 'up', roof)!;
+    expect(found.series.at(10)).toBeCloseTo(4 * 10 * 2000 * 1000, 3);
+    expect(found.measured).toBe(true);
+  });
+  it('counts as modelled outside the measured shapes, or for a role the table does not have', () => {
+    expect(t.gemmSeries('fp16', 8000, 1000, 'up', roof)!.measured).toBe(false);
+    expect(t.gemmSeries('fp16', 2000, 1000, 'lm_head', roof)!.measured).toBe(false);
   });
 });
 
@@ -151,5 +202,55 @@ describe('loading profiles', () => {
     writeFileSync(join(dir, 'x.json'), '{ not json');
     expect(() => loadProfile(join(dir, 'x.json'), 'h100-sxm')).toThrow(/hardware\.profile: .*x\.json is not valid JSON/);
     expect(() => loadProfile('h100-sxm.nonsense', 'h100-sxm')).toThrow(/hardware\.profile: unknown value "h100-sxm\.nonsense"/);
+  });
+
+  it('checks efficiency knobs: names, types and ranges', () => {
+    const withEff = (efficiency: Record<string, unknown>) => writeTemp({ ...powerLawProfile(), efficiency });
+    expect(() => loadProfile(withEff({ gemm_compue: 0.7 }), 'h100-sxm')).toThrow(/efficiency\.gemm_compue: unknown knob \(did you mean "gemm_compute"\?\)/);
+    expect(() => loadProfile(withEff({ gemm_compute: 70 }), 'h100-sxm')).toThrow(/efficiency\.gemm_compute: must be a fraction of the peak in \(0, 1\], got 70/);
+    expect(() => loadProfile(withEff({ gemm_memory: 0 }), 'h100-sxm')).toThrow(/efficiency\.gemm_memory: must be a fraction/);
+    expect(() => loadProfile(withEff({ gemm_compute: { a: 1 } }), 'h100-sxm')).toThrow(/efficiency\.gemm_compute: must be a number, got \{"a":1\}/);
+    expect(() => loadProfile(withEff({ decode_attention_memory_by_block_size: 0.5 }), 'h100-sxm')).toThrow(/must map block sizes to fractions/);
+    expect(() => loadProfile(withEff({ decode_attention_memory_by_block_size: { x: 0.5 } }), 'h100-sxm')).toThrow(/keys must be block sizes/);
+  });
+
+  it('says what a profile is when the file holds something else, and lists the allowed sources', () => {
+    expect(() => loadProfile(writeTemp([1, 2]), 'h100-sxm')).toThrow(/a profile is a JSON object \(see profiles\/README\.md\), got an array/);
+    expect(() => loadProfile(writeTemp({ ...powerLawProfile(), source: 'measrued' }), 'h100-sxm')).toThrow(/source: .*'measured' \| 'analytic' \| 'fitted'.*got "measrued"/);
+  });
+
+  it('a base profile fills in coefficients and bands key by key; a profile cannot be its own base', () => {
+    const path = writeTemp({ ...powerLawProfile(), base: 'h100-sxm.fitted', efficiency: { gemm_compute: 0.5 } });
+    const loaded = loadProfile(path, 'h100-sxm');
+    const fitted = loadProfile('h100-sxm.fitted', 'h100-sxm').profile;
+    expect(loaded.profile.efficiency!.gemm_compute).toBe(0.5);
+    expect(loaded.profile.efficiency!.gemm_memory).toBe(fitted.efficiency!.gemm_memory);
+    expect(loaded.profile.uncertainty!.iteration).toEqual(fitted.uncertainty!.iteration);
+    expect(() => loadProfile(writeTemp({ ...powerLawProfile(), base: 'x/y.json' }), 'h100-sxm')).toThrow(/base must name another shipped profile, got "x\/y\.json"/);
+  });
+});
+
+describe('dtypes and caches on tables', () => {
+  const arch = getModel('llama-3.1-8b');
+  const gpu = getGpu('h100-sxm');
+  const decode = [];
+  for (const seqs of [1, 64]) for (const context_tokens of [128, 8192]) {
+    decode.push({ dtype: 'bf16' as const, seqs, context_tokens, heads: 32, kv_heads: 8, head_dim: 128, block_size: 16, time_s: 1e-6 * seqs * (context_tokens / 128) });
+  }
+  const path = writeTemp(powerLawProfile({ attention_decode: decode }));
+  const build = (kv: 'bf16' | 'fp8', weights: 'bf16' | 'fp16') =>
+    buildLatencyModel({ arch, gpu, tensor_parallel: 1, weights, kv_cache: kv, block_size: 16, cuda_graphs: false, max_num_seqs: 256, profile: path });
+  const b = emptyBatch();
+  addDecode(b, 1024);
+  const op = (model: ReturnType<typeof build>, name: string) => model.breakdown(b).find((o) => o.name === name)!;
+
+  it('an fp8 KV cache reads half the bytes of the 16-bit cache the decode table measured', () => {
+    expect(op(build('fp8', 'bf16'), 'attention_decode').time_s / op(build('bf16', 'bf16'), 'attention_decode').time_s).toBeCloseTo(0.5, 12);
+    expect(op(build('fp8', 'bf16'), 'attention_decode').source).toBe('measured');
+  });
+  it('fp16 weights use a bf16 table (one tensor rate on every catalog GPU)', () => {
+    const fp16 = op(build('bf16', 'fp16'), 'qkv_proj');
+    expect(fp16.source).toBe('measured');
+    expect(fp16.time_s).toBeCloseTo(op(build('bf16', 'bf16'), 'qkv_proj').time_s, 15);
   });
 });
