@@ -507,10 +507,10 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
       },
       latency: {
         model: latency.description,
-        // Every operator is modelled (roofline); measured profiles will say "measured" per operator.
+        // Which of a small mixed batch's operators came from measured tables, and which were modelled.
         sources: [...new Set(latency.breakdown(probeBatch()).map((op) => op.source))],
         profile: hooks.latency === undefined ? s.hardware.profile : null,
-        efficiency: hooks.latency === undefined ? (hooks.efficiency ?? null) : null,
+        efficiency: latency.parameters ?? null,
       },
       scenario: s,
       simulator: { wall_s, events: totals.events, events_per_s: totals.events / Math.max(wall_s, 1e-9), uncertainty_wall_s },

@@ -26,4 +26,6 @@ export interface LatencyModel {
   readonly description: string;
   /** The error band of this model's iteration times, where its profile states one. */
   readonly uncertainty?: LatencyBand;
+  /** The coefficients the model runs with (its profile's, merged over the defaults), for summaries. */
+  readonly parameters?: unknown;
 }

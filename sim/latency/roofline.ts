@@ -151,6 +151,10 @@ export class RooflineLatencyModel implements LatencyModel {
   readonly description: string;
   readonly uncertainty?: LatencyBand;
 
+  get parameters(): LatencyEfficiency {
+    return this.cfg.efficiency;
+  }
+
   constructor(private readonly cfg: RooflineConfig) {
     const { arch, gpu, tensor_parallel: tp, efficiency: eff, tables } = cfg;
     this.uncertainty = cfg.uncertainty;

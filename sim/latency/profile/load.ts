@@ -32,7 +32,7 @@ export function shippedProfileNames(): string[] {
     .sort();
 }
 
-// Profiles are immutable once read: sweeps and band re-runs parse each file once per process.
+// Parsed profiles by file and modification time: sweeps and band re-runs read each file once per process.
 const cache = new Map<string, LoadedProfile>();
 // Profiles whose base is being loaded: a base chain that comes back to one of them is a cycle.
 const resolving = new Set<string>();
