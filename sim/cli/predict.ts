@@ -79,8 +79,11 @@ export function predictCommand(args: PredictArgs): void {
   const batch = batchOf(prompts, decodes);
   const ops = model.breakdown(batch);
   const total_s = model.iterationTime_s(batch);
+  // The profile's error band around the total (absent when the profile states none).
+  const u = model.uncertainty;
+  const band = u ? { low_s: total_s * (1 + u.low), high_s: total_s * (1 + u.high), low: u.low, high: u.high, basis: u.basis } : null;
   if (args.json) {
-    console.log(JSON.stringify({ total_s, ops: ops.map(({ name, time_s, source }) => ({ name, time_s, source })) }, null, 2));
+    console.log(JSON.stringify({ total_s, ops: ops.map(({ name, time_s, source }) => ({ name, time_s, source })), band }, null, 2));
     return;
   }
   console.log(`${arch.name} on ${tp} × ${gpu.name}, ${weights} weights, ${kv} KV: ${prompts.length} prefill (${batch.prefill_tokens} tokens), ${decodes.length} decode`);
@@ -92,4 +95,8 @@ export function predictCommand(args: PredictArgs): void {
     console.log(`${op.name.padEnd(width)}  ${(op.time_s * 1000).toFixed(4).padStart(10)}  ${share.toFixed(1).padStart(6)} %  ${op.source}`);
   }
   console.log(`${'total'.padEnd(width)}  ${(total_s * 1000).toFixed(4).padStart(10)}`);
+  if (band) {
+    const pct = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v * 100).toFixed(1)} %`;
+    console.log(`band ${(band.low_s * 1000).toFixed(4)} – ${(band.high_s * 1000).toFixed(4)} ms (${pct(band.low)} / ${pct(band.high)}; ${band.basis})`);
+  }
 }

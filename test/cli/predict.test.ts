@@ -10,6 +10,7 @@ import { infersim } from './cli.js';
 interface Prediction {
   total_s: number;
   ops: { name: string; time_s: number; source: string }[];
+  band: { low_s: number; high_s: number } | null;
 }
 
 const predict = (args: string[]): Prediction => {
@@ -60,6 +61,10 @@ describe('infersim predict', () => {
       expect(Math.abs(p.total_s - expected) / expected).toBeLessThan(0.15);
       // Coefficient profiles have no tables: every operator is modelled.
       expect(p.ops.every((op) => op.source === 'modelled')).toBe(true);
+      // The profile's iteration band, applied to the total.
+      const band = (file as unknown as { uncertainty: { iteration: { low: number; high: number } } }).uncertainty.iteration;
+      expect(p.band!.low_s).toBeCloseTo(p.total_s * (1 + band.low), 15);
+      expect(p.band!.high_s).toBeCloseTo(p.total_s * (1 + band.high), 15);
     },
   );
 
