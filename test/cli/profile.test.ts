@@ -157,3 +157,20 @@ describe('hardware.profile in a scenario', () => {
     expect(existsSync(join(dir, 'out'))).toBe(false);
   });
 });
+
+const vidur = join(ROOT, '..', 'shared', 'data', 'measured', 'vidur');
+if (!existsSync(vidur)) console.warn(`skipping profile validate on real data: ${vidur} is absent (../shared/data is not checked out)`);
+describe.skipIf(!existsSync(vidur))('infersim profile validate on the real Vidur data', () => {
+  it('defaults to the shipped fitted profile and the models it was not fitted on, one row per operator and model', () => {
+    const r = infersim(['profile', 'validate', '--vidur', vidur, '--gpu', 'a100-sxm-80gb', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout) as { profile: string; models: string[]; rows: { op: string; model: string; n: number; median_abs: number }[] };
+    expect(out.profile).toBe('a100-sxm-80gb.fitted');
+    expect(out.models.sort()).toEqual(['Llama-2-70b-hf', 'Meta-Llama-3-70B', 'Meta-Llama-3-8B', 'internlm-20b']);
+    for (const op of ['attn_pre_proj', 'attn_post_proj', 'mlp_up_proj', 'mlp_down_proj', 'all_reduce', 'cpu_overhead']) {
+      expect(out.rows.some((row) => row.op === op && row.model === 'all' && row.n > 0), op).toBe(true);
+    }
+    expect(out.rows.some((row) => row.op === 'mlp_down_proj' && row.model === 'Meta-Llama-3-8B')).toBe(true);
+  });
+});
