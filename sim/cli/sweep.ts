@@ -15,6 +15,7 @@ export interface SweepArgs {
   out?: string;
   shard?: string;
   keepRuns?: boolean;
+  retryFailed?: boolean;
   findMaxRate?: boolean;
   target?: string;
 }
@@ -46,10 +47,11 @@ function sweepOptions(y: Argv): Argv<SweepArgs> {
     .option('zip', { type: 'string', array: true, describe: 'lists that advance together: --zip model=a,b --zip hardware.gpu=x,y' })
     .option('set', { type: 'string', array: true, describe: 'override a key at every point: --set workload.num_requests=2000' })
     .option('seed', { type: 'string', describe: 'override the scenario seed (integer ≥ 0)' })
-    .option('jobs', { type: 'string', describe: 'worker threads (default: the number of cores)' })
+    .option('jobs', { type: 'string', describe: 'points run at once, each in a worker process (default: the number of cores)' })
     .option('out', { type: 'string', describe: 'output folder (default: out/<scenario name>-sweep)' })
     .option('shard', { type: 'string', describe: 'run slice K of N (points with index % N = K − 1): --shard 2/3' })
     .option('keep-runs', { type: 'boolean', describe: "keep each point's output folder under <out>/runs/<index>/" })
+    .option('retry-failed', { type: 'boolean', describe: 'rerun points an earlier run recorded as failed' })
     .option('find-max-rate', { type: 'boolean', describe: 'per point, the highest workload.arrival.rate_per_s keeping SLO attainment ≥ --target' })
     .option('target', { type: 'string', describe: 'SLO attainment for --find-max-rate (default 0.9)' }) as unknown as Argv<SweepArgs>;
 }
@@ -97,25 +99,36 @@ export async function sweepCommand(args: SweepArgs): Promise<void> {
     jobs: parseCount('--jobs', args.jobs, 1),
     shard: args.shard === undefined ? null : parseShard(args.shard),
     keepRuns: args.keepRuns === true,
+    retryFailed: args.retryFailed === true,
     findMaxRate: findMaxRate ? { target, precision: 0.02 } : undefined,
     out,
   };
-  // Ctrl-C: finished points are already on disk; the ones in flight are lost with their threads.
+  // Ctrl-C: finished points are already on disk; the ones in flight are lost with their worker processes (ended on exit).
   process.once('SIGINT', () => {
     process.stderr.write(`\ninfersim: interrupted; finished points are kept in ${resolve(out)}/points: rerun the same command to resume\n`);
     process.exit(130);
   });
   const result = await runSweep(options);
   const failed = result.records.filter((r) => r.status === 'failed').length;
+  const total = result.plan.values.length;
+  const shardNote = options.shard ? ` of ${total}, shard ${options.shard.k}/${options.shard.n}` : '';
   console.log(result.report);
-  console.log(
-    `\nwrote ${result.arrow} (${result.records.length} points${options.shard ? ` of ${result.plan.values.length}, shard ${options.shard.k}/${options.shard.n}` : ''}: ` +
-      `${result.records.length - failed} ok, ${failed} failed; ${result.ran} run now, ${result.skipped} already recorded)`,
-  );
+  const counts = `${result.records.length - failed} ok, ${failed} failed; ${result.ran} run now, ${result.skipped} already recorded`;
+  if (result.arrow !== null) {
+    console.log(`\nwrote ${result.arrow} (${result.records.length} points${shardNote}: ${counts})`);
+    return;
+  }
+  const expected = result.records.length + result.crashed.length + result.notRun.length;
+  console.log(`\n${result.records.length} of ${expected} points recorded in ${result.dir}/points${shardNote} (${counts}); sweep.arrow not written`);
+  for (const c of result.crashed.slice(0, 3)) console.error(`infersim: error: point ${c.index} crashed (not recorded): ${c.error}`);
+  if (result.crashed.length > 3) console.error(`infersim: error: … and ${result.crashed.length - 3} more crashed points`);
+  if (result.stopped !== null) console.error(`infersim: error: sweep stopped: ${result.stopped}; ${result.notRun.length} points not started`);
+  console.error(`infersim: error: ${result.crashed.length} point${result.crashed.length === 1 ? '' : 's'} crashed${result.notRun.length ? `, ${result.notRun.length} not run` : ''}; rerun the same command to retry them`);
+  process.exitCode = 1;
 }
 
 export async function mergeCommand(args: SweepMergeArgs): Promise<void> {
-  const result = mergeSweeps(args.dirs, args.out);
+  const result = await mergeSweeps(args.dirs, args.out);
   console.log(result.report);
   console.log(`\nwrote ${result.arrow} (${result.records.length} points merged from ${args.dirs.length} folders)`);
 }

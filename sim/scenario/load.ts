@@ -14,6 +14,13 @@ export interface LoadOptions {
   set?: string[];
   /** Applied after `set`: the dedicated flag wins. */
   seed?: number;
+  /**
+   * Already-parsed overrides (a sweep point's values), applied after `set` and `seed`. Paths in
+   * them resolve against the cwd like `--set` values, except those marked `fromFile` (declared
+   * by the scenario file itself, e.g. its `sweep:` section): those resolve against the file's
+   * folder, like the rest of the file.
+   */
+  values?: { key: string[]; value: unknown; fromFile?: boolean }[];
   /** output.dir, applied after `set`. */
   out?: string;
   /** Where the command was run; file arguments and paths from flags resolve against it. */
@@ -30,8 +37,9 @@ export interface LoadedScenario {
 export function loadScenario(file: string, opts: LoadOptions = {}): LoadedScenario {
   const cwd = opts.cwd ?? process.cwd();
   const sourcePath = resolve(cwd, file);
-  const overrides = (opts.set ?? []).map(parseSet);
+  const overrides: { key: string[]; value: unknown; fromFile?: boolean }[] = (opts.set ?? []).map(parseSet);
   if (opts.seed !== undefined) overrides.push({ key: ['seed'], value: opts.seed });
+  for (const v of opts.values ?? []) overrides.push({ key: v.key, value: v.value, fromFile: v.fromFile });
   if (opts.out !== undefined) overrides.push({ key: ['output', 'dir'], value: opts.out });
 
   const raw = readScenarioFile(sourcePath) ?? {};
@@ -42,8 +50,11 @@ export function loadScenario(file: string, opts: LoadOptions = {}): LoadedScenar
   applyOverrides(doc, overrides);
   const input = parseScenarioObject(doc);
 
-  const fromFlags = (path: string[]): boolean =>
-    overrides.some(({ key }) => key.length <= path.length && key.every((part, i) => part === path[i]));
+  // The last override covering a path decides where it came from; none: the file.
+  const fromFlags = (path: string[]): boolean => {
+    const last = [...overrides].reverse().find(({ key }) => key.length <= path.length && key.every((part, i) => part === path[i]));
+    return last !== undefined && last.fromFile !== true;
+  };
   const absolute = (p: string, path: string[]): string => resolve(fromFlags(path) ? cwd : dirname(sourcePath), p);
   return { input: resolvePaths(input, absolute), sourcePath };
 }

@@ -5,6 +5,8 @@ import { parseSet } from '../scenario/overrides.js';
 export interface SweptList {
   key: string;
   values: unknown[];
+  /** Declared by the scenario file's `sweep:` section: paths among the values resolve against the file's folder. */
+  fromFile?: boolean;
 }
 
 /** The Arrow type a swept key's column gets, from all of its planned values (nulls aside). */
@@ -33,6 +35,7 @@ export function parseListFlag(flag: '--grid' | '--zip', raw: string): SweptList 
   const eq = raw.indexOf('=');
   if (eq < 0) throw new InfersimError(`${flag}: expected key.path=value1,value2,…, got ${JSON.stringify(raw)}`);
   const key = raw.slice(0, eq).trim();
+  checkKey(flag, key, raw);
   const items = splitTopLevel(raw.slice(eq + 1));
   if (items.some((item) => item.trim() === '')) {
     throw new InfersimError(`${flag} ${key}: expected a comma-separated list of values with none empty, got ${JSON.stringify(raw.slice(eq + 1))}`);
@@ -45,14 +48,15 @@ export function parseListFlag(flag: '--grid' | '--zip', raw: string): SweptList 
       throw err;
     }
   });
-  checkKey(flag, key);
   return { key, values };
 }
 
-function checkKey(where: string, key: string): void {
+/** `shown`: what the error quotes (the whole flag value for a flag, the key for the file's section). */
+function checkKey(where: string, key: string, shown: string = key): void {
   const parts = key.split('.');
-  if (key === '' || parts.some((p) => p.trim() === '')) {
-    throw new InfersimError(`${where}: expected key.path=value1,value2,… (the key path has an empty part), got ${JSON.stringify(key)}`);
+  if (key === '') throw new InfersimError(`${where}: expected key.path=value1,value2,… (the key is empty), got ${JSON.stringify(shown)}`);
+  if (parts.some((p) => p.trim() === '')) {
+    throw new InfersimError(`${where}: expected key.path=value1,value2,… (the key path has an empty part), got ${JSON.stringify(shown)}`);
   }
   if (RESERVED.includes(parts[0].trim())) {
     throw new InfersimError(`${where} ${key}: ${parts[0]}.* cannot be swept (the sweep decides where each point writes)`);
@@ -100,7 +104,7 @@ export function combineGrid(
   const fromFile = (lists: Record<string, unknown[]> | undefined, section: string): SweptList[] =>
     Object.entries(lists ?? {}).map(([key, values]) => {
       checkKey(`sweep.${section}`, key);
-      return { key, values };
+      return { key, values, fromFile: true };
     });
   const merge = (base: SweptList[], flags: readonly SweptList[], others: readonly SweptList[]): SweptList[] => {
     const flagged = new Map(flags.map((l) => [l.key, l]));
@@ -115,7 +119,8 @@ export function combineGrid(
   if (both) throw new InfersimError(`sweep: ${both.key} is both a grid key and a zip key; list it in one of them`);
   if (zip.length > 0 && zip.some((z) => z.values.length !== zip[0].values.length)) {
     const lengths = zip.map((z) => `${z.key} has ${z.values.length}`).join(', ');
-    throw new InfersimError(`--zip: zipped lists advance together and must have equal lengths: ${lengths}`);
+    const where = zip.every((z) => z.fromFile) ? 'sweep.zip' : zip.some((z) => z.fromFile) ? 'sweep.zip/--zip' : '--zip';
+    throw new InfersimError(`${where}: zipped lists advance together and must have equal lengths: ${lengths}`);
   }
   const keys = [...zip, ...grid].map((l) => l.key);
   if (keys.length === 0) {
@@ -139,11 +144,6 @@ export function keyKind(values: readonly unknown[]): KeyKind {
   if (present.length > 0 && present.every((v) => typeof v === 'number')) return 'float64';
   if (present.length > 0 && present.every((v) => typeof v === 'boolean')) return 'bool';
   return 'utf8';
-}
-
-/** `key=value` as `--set` reads it (JSON is YAML, so the value's type survives the trip). */
-export function setText(key: string, value: unknown): string {
-  return `${key}=${JSON.stringify(value)}`;
 }
 
 /** `engine.max_num_seqs=8 engine.block_size=16`, for progress lines and reports. */

@@ -1,9 +1,8 @@
-import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InfersimError } from '../errors.js';
 import { formatReport } from './report.js';
 import { shardIndices } from './run.js';
-import { manifestFor, openSweepDir, planFromManifest, readManifest, readPoints, writePoint, writeSweepArrow, type PointRecord } from './store.js';
+import { manifestFor, openSweepDir, planFromManifest, readManifest, readPoints, writeAtomic, writePoint, writeSweepArrow, type PointRecord } from './store.js';
 import type { SweepPlan } from './plan.js';
 
 export interface MergeResult {
@@ -19,11 +18,11 @@ export interface MergeResult {
  * are copied into `out/points` and sweep.arrow is built from them, so it equals a single-machine
  * run's except for wall_s. Refuses folders of different sweeps and an incomplete union.
  */
-export function mergeSweeps(dirs: readonly string[], out: string, cwd = process.cwd()): MergeResult {
+export async function mergeSweeps(dirs: readonly string[], out: string, cwd = process.cwd()): Promise<MergeResult> {
   if (dirs.length === 0) throw new InfersimError('sweep merge: give the sweep folders to combine');
   const folders = dirs.map((d) => resolve(cwd, d));
   const manifests = folders.map((dir) => {
-    const m = readManifest(dir);
+    const m = readManifest(dir, 'sweep merge');
     if (m === undefined) throw new InfersimError(`sweep merge: ${dir} has no sweep.json (not a sweep output folder)`);
     return m;
   });
@@ -31,7 +30,7 @@ export function mergeSweeps(dirs: readonly string[], out: string, cwd = process.
   manifests.forEach((m, i) => {
     if (m.fingerprint !== first.fingerprint) {
       throw new InfersimError(
-        `sweep merge: ${folders[i]} holds a different sweep than ${folders[0]} (scenario file, --set/--seed, grid or mode differ: plan ${m.fingerprint} vs ${first.fingerprint})`,
+        `sweep merge: ${folders[i]} holds a different sweep than ${folders[0]} (scenario, --set/--seed, grid, mode, the files it reads or the infersim version differ: plan ${m.fingerprint} vs ${first.fingerprint})`,
       );
     }
   });
@@ -53,8 +52,8 @@ export function mergeSweeps(dirs: readonly string[], out: string, cwd = process.
   openSweepDir(dir, plan, null);
   const ordered = all.map((i) => records.get(i) as PointRecord);
   for (const r of ordered) writePoint(dir, r);
-  writeFileSync(join(dir, 'sweep.json'), JSON.stringify({ ...manifestFor(plan, null), merged_from: folders }, null, 2) + '\n');
-  const arrow = writeSweepArrow(dir, plan, ordered);
+  writeAtomic(join(dir, 'sweep.json'), JSON.stringify({ ...manifestFor(plan, null), merged_from: folders }, null, 2) + '\n');
+  const arrow = await writeSweepArrow(dir, plan, ordered);
   const report = formatReport(ordered, { keys: plan.keys, latency: plan.latency, slo: plan.slo, findMaxRate: plan.findMaxRate !== null });
   return { dir, plan, records: ordered, arrow, report };
 }

@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isProfilePath } from '../latency/profile/load.js';
 import { InfersimError } from '../errors.js';
 import { loadScenario } from '../scenario/load.js';
 import type { ScenarioInput } from '../scenario/types.js';
 import type { MetricName } from './point.js';
 import { latencyMetricFor } from './report.js';
-import { combineGrid, expandGrid, keyKind, setText, type KeyKind, type SweptList } from './grid.js';
+import { combineGrid, expandGrid, keyKind, type KeyKind, type SweptList } from './grid.js';
 
 export const RATE_KEY = 'workload.arrival.rate_per_s';
 
@@ -44,20 +47,37 @@ export interface SweepPlan {
   latency: MetricName;
   slo: boolean;
   /**
-   * Hash of what decides every point's result: the scenario file's text, the overrides, the
-   * swept values and the mode. Point files, shards and reruns must carry the same one.
+   * Hash of what decides every point's result: infersim's version, every point's resolved
+   * scenario (file, `--set`/`--seed`, swept values; paths absolute), the size and modification
+   * time of the files they read, and the mode. Point files, shards and reruns must carry the
+   * same one.
    */
   fingerprint: string;
 }
 
-export function buildPlan(opts: SweepOptions): SweepPlan {
+/** A plan and every point's scenario (all points, whatever the shard: the fingerprint covers them all). */
+export interface BuiltPlan {
+  plan: SweepPlan;
+  /** `inputs[i]` = point i's scenario, as its worker runs it. */
+  inputs: ScenarioInput[];
+}
+
+export function buildPlan(opts: SweepOptions): BuiltPlan {
   const cwd = opts.cwd ?? process.cwd();
   const set = opts.set ?? [];
   const base = loadScenario(opts.scenario, { set, seed: opts.seed, cwd });
   const grid = combineGrid(base.input.sweep, opts.grid ?? [], opts.zip ?? []);
+  if (opts.seed !== undefined) {
+    const swept = [...grid.zip, ...grid.grid].find((l) => l.key === 'seed');
+    if (swept) {
+      const where = swept.fromFile ? `the scenario's sweep.${grid.zip.includes(swept) ? 'zip' : 'grid'}` : grid.zip.includes(swept) ? '--zip' : '--grid';
+      throw new InfersimError(`--seed: the sweep varies seed itself (${where} seed=${swept.values.map((v) => JSON.stringify(v)).join(',')}); drop --seed or the seed list`);
+    }
+  }
   const values = expandGrid(grid);
   const findMaxRate = opts.findMaxRate ?? null;
   if (findMaxRate) checkFindMaxRate(base.input, grid.keys, findMaxRate);
+  const lists = [...grid.zip, ...grid.grid];
   const plan: SweepPlan = {
     scenario: base.sourcePath,
     set,
@@ -72,28 +92,67 @@ export function buildPlan(opts: SweepOptions): SweepPlan {
     slo: Object.keys(base.input.slo ?? {}).length > 0,
     fingerprint: '',
   };
-  const text = readFileSync(base.sourcePath, 'utf8');
-  plan.fingerprint = createHash('sha256')
-    .update(JSON.stringify({ text, set, seed: plan.seed, keys: plan.keys, values, findMaxRate }))
-    .digest('hex')
-    .slice(0, 16);
-  return plan;
+  const inputs = values.map((point) => {
+    const pointValues = grid.keys.map((key, k) => ({ key: key.split('.').map((p) => p.trim()), value: point[k], fromFile: lists[k].fromFile === true }));
+    const { input } = loadScenario(opts.scenario, { set, seed: opts.seed, values: pointValues, cwd });
+    if (input.metrics?.uncertainty === undefined) input.metrics = { ...(input.metrics ?? {}), uncertainty: false };
+    delete input.sweep;
+    delete input.output;
+    return input;
+  });
+  plan.fingerprint = fingerprint({ version: infersimVersion(), keys: plan.keys, values, findMaxRate, inputs, files: referencedFiles(inputs) });
+  return { plan, inputs };
+}
+
+/** JSON that keeps what JSON.stringify would turn into null (±Infinity, NaN) distinct. */
+function fingerprint(what: unknown): string {
+  const text = JSON.stringify(what, (_, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? `number:${v}` : v));
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
 /**
- * Point i's scenario: the file, then `--set`, then the point's values, exactly as
- * `infersim run --set …` would load it (same typing, same errors naming the key). The main
- * thread loads every point before any runs, so a typo in a key stops the sweep at once; errors
- * only resolving can find (an invalid combination, a model that does not fit) are the point's.
- * Band re-runs are off unless the file, `--set` or the grid turns them on: they triple a point's cost.
+ * Files the points read (model config, trace, empirical length tables, latency profile), each
+ * with its size and modification time: an edited trace makes a different sweep. (A profile's
+ * `base` profiles are not followed.)
  */
-export function loadPoint(plan: SweepPlan, index: number, cwd = process.cwd()): ScenarioInput {
-  const pointSet = plan.keys.map((key, k) => setText(key, plan.values[index][k]));
-  const { input } = loadScenario(plan.scenario, { set: [...plan.set, ...pointSet], seed: plan.seed ?? undefined, cwd });
-  if (input.metrics?.uncertainty === undefined) input.metrics = { ...(input.metrics ?? {}), uncertainty: false };
-  delete input.sweep;
-  delete input.output;
-  return input;
+function referencedFiles(inputs: readonly ScenarioInput[]): [string, number | null, number | null][] {
+  const paths = new Set<string>();
+  for (const input of inputs) {
+    if (input.model.toLowerCase().endsWith('.json')) paths.add(input.model);
+    const w = input.workload;
+    if (w.trace) paths.add(w.trace.path);
+    for (const side of ['input_tokens', 'output_tokens'] as const) {
+      const dist = w[side];
+      if (dist?.dist === 'empirical') paths.add(dist.path);
+    }
+    const profile = input.hardware.profile;
+    if (profile !== undefined && isProfilePath(profile)) paths.add(profile);
+  }
+  return [...paths].sort().map((p) => {
+    try {
+      const st = statSync(p);
+      return [p, st.size, st.mtimeMs];
+    } catch {
+      return [p, null, null];
+    }
+  });
+}
+
+let version: string | undefined;
+
+/** infersim's version (package.json, found upwards from this module: sim/sweep/ or dist/sim/sweep/). */
+export function infersimVersion(): string {
+  if (version !== undefined) return version;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let up = 0; up < 5; up++, dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'infersim') return (version = String(pkg.version));
+    } catch {
+      // not here; one folder up
+    }
+  }
+  return (version = 'unknown');
 }
 
 function checkFindMaxRate(input: ScenarioInput, keys: readonly string[], f: FindMaxRate): void {

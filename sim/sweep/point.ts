@@ -44,7 +44,12 @@ export interface PointJob {
 
 export interface PointOutcome {
   index: number;
-  status: 'ok' | 'failed';
+  /**
+   * ok; failed: an input error (InfersimError: an invalid combination, a model that does not
+   * fit), deterministic, so recorded as finished; crashed: an internal error or a worker that
+   * died, never recorded as finished (a rerun retries the point).
+   */
+  status: 'ok' | 'failed' | 'crashed';
   /** The error's one-line message; null when ok. */
   error: string | null;
   metrics: PointMetrics | null;
@@ -79,7 +84,7 @@ function simulateOnce(input: ScenarioInput, outDir?: string): Summary {
   return runSimulation(resolveScenario(input), { outDir }).summary;
 }
 
-/** Runs one point; a failure (input error or bug) becomes a failed outcome, never a throw. */
+/** Runs one point; an input error becomes a failed outcome, anything else a crashed one, never a throw. */
 export function runPoint(job: PointJob): PointOutcome {
   const start = performance.now();
   const done = (o: Omit<PointOutcome, 'index' | 'wall_s'>): PointOutcome => ({ index: job.index, ...o, wall_s: (performance.now() - start) / 1000 });
@@ -90,8 +95,9 @@ export function runPoint(job: PointJob): PointOutcome {
     }
     return done({ status: 'ok', error: null, metrics: pointMetrics(simulateOnce(job.input, job.outDir)), maxRate: null });
   } catch (err) {
-    const message = err instanceof InfersimError ? err.message : `internal error (please report): ${err instanceof Error ? err.message : String(err)}`;
-    return done({ status: 'failed', error: message.split('\n')[0], metrics: null, maxRate: null });
+    if (err instanceof InfersimError) return done({ status: 'failed', error: err.message.split('\n')[0], metrics: null, maxRate: null });
+    const message = `internal error (please report): ${err instanceof Error ? err.message : String(err)}`;
+    return done({ status: 'crashed', error: message.split('\n')[0], metrics: null, maxRate: null });
   }
 }
 

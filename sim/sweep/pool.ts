@@ -1,91 +1,180 @@
-import { Worker } from 'node:worker_threads';
+import { fork, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { PointJob, PointOutcome } from './point.js';
 
 /**
- * How to start a worker. Compiled (dist/): the worker's .js file directly. From the TypeScript
- * sources (tests, `INFERSIM_FROM_SOURCE=1`, a checkout without a build): a small bootstrap that
- * registers tsx in the worker before importing worker.ts. On Node 20, hooks registered in the
- * main thread do not reach workers, and `execArgv: ['--import', 'tsx']` registers them too late
- * for the worker's own entry module, so the bootstrap imports it after registering.
+ * Young-generation size (MB per semi-space) for worker processes: a point allocates many
+ * short-lived objects, and V8's default (16 MB) scavenges often enough to cost 5–8 % CPU.
  */
-function startWorker(): Worker {
+const SEMI_SPACE_MB = 32;
+
+/**
+ * How to start a worker process. Compiled (dist/): worker.js with plain node. From the
+ * TypeScript sources (tests, `INFERSIM_FROM_SOURCE=1`, a checkout without a build): worker.ts
+ * with tsx's loader registered by `--import` (in a child process, unlike a worker thread, that
+ * registers it before the entry module loads).
+ */
+function startWorker(): ChildProcess {
   const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./worker.js', here));
-  const entry = new URL('./worker.ts', here).href;
-  const code =
-    `import(${JSON.stringify(tsxApi())}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })` +
-    `.catch((err) => { process.nextTick(() => { throw err; }); });`;
-  return new Worker(code, { eval: true });
+  const source = here.endsWith('.ts');
+  const entry = fileURLToPath(new URL(source ? './worker.ts' : './worker.js', here));
+  const execArgv = [`--max-semi-space-size=${SEMI_SPACE_MB}`, ...(source ? ['--import', tsxLoader()] : [])];
+  // 'advanced' serialization (structured clone): Infinity and the like survive the trip, as they did between threads.
+  return fork(entry, [], { execArgv, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 }
 
-function tsxApi(): string {
+function tsxLoader(): string {
   const meta = import.meta as ImportMeta & { resolve?: (specifier: string) => string };
-  if (typeof meta.resolve === 'function') return meta.resolve('tsx/esm/api');
-  // Hosts without import.meta.resolve (some test runners): the ESM build beside tsx's package.json.
-  return new URL('dist/esm/api/index.mjs', pathToFileURL(createRequire(import.meta.url).resolve('tsx/package.json'))).href;
+  if (typeof meta.resolve === 'function') return meta.resolve('tsx');
+  // Hosts without import.meta.resolve (some test runners): the loader beside tsx's package.json.
+  return new URL('dist/loader.mjs', pathToFileURL(createRequire(import.meta.url).resolve('tsx/package.json'))).href;
 }
 
 /**
- * Runs jobs on up to `jobs` worker threads, each kept for many points (a worker's start, and in
- * source mode its TypeScript compile, is paid once). `onDone` sees outcomes as they finish, in
- * completion order. A worker that dies mid-point (out of memory, a native crash) fails that
- * point and is replaced.
+ * What became of a job. `done`: the worker answered (ok, failed, or crashed by an internal
+ * error the worker caught). `died`: the worker process ended mid-point (out of memory, a native
+ * crash, a module that would not load), reported as a crashed outcome.
  */
-export async function runPool(jobsList: readonly PointJob[], jobs: number, onDone: (o: PointOutcome) => void): Promise<void> {
-  const queue = [...jobsList];
-  const workers: Worker[] = [];
-  const width = Math.max(1, Math.min(jobs, queue.length));
-  try {
-    await Promise.all(Array.from({ length: width }, () => drive()));
-  } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
-  }
-
-  async function drive(): Promise<void> {
-    let worker: Worker | undefined;
-    for (let job = queue.shift(); job !== undefined; job = queue.shift()) {
-      worker ??= spawn();
-      const outcome = await runOn(worker, job);
-      if (outcome.crashed) worker = undefined;
-      onDone(outcome.outcome);
-    }
-  }
-
-  function spawn(): Worker {
-    const w = startWorker();
-    workers.push(w);
-    return w;
-  }
+export interface PoolResult {
+  /** Set when the pool stopped early: a fresh worker died before finishing any point (it would likely die again). */
+  stopped: string | null;
+  /** Jobs never started because the pool stopped. */
+  notRun: number[];
 }
 
-function runOn(worker: Worker, job: PointJob): Promise<{ outcome: PointOutcome; crashed: boolean }> {
+export interface Pool {
+  /**
+   * Runs jobs on the pool's workers, each kept for many points (a worker's start, and in source
+   * mode its TypeScript compile, is paid once). `onDone` sees outcomes as they finish, in
+   * completion order, including crashed ones. A worker that dies mid-point crashes that point
+   * and is replaced, unless it had not finished a point yet: then the pool stops taking jobs
+   * (the points in flight finish) and says why. If `onDone` throws, the pool shuts down at once
+   * (no further outcomes, no new workers) and `run` rejects with that error.
+   */
+  run(jobs: readonly PointJob[], onDone: (o: PointOutcome) => void): Promise<PoolResult>;
+  /** Ends every worker (idempotent). */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts `size` worker processes at once, so they load the simulator while the caller builds its
+ * plan. Worker processes rather than threads: on identical work they scale better (each has its
+ * own heap and garbage collector threads).
+ */
+export function startPool(size: number): Pool {
+  const idle: ChildProcess[] = [];
+  const all = new Set<ChildProcess>();
+  let shutdown = false;
+
+  const spawn = (): ChildProcess => {
+    const w = startWorker();
+    all.add(w);
+    live.add(w);
+    w.once('exit', () => live.delete(w));
+    // An idle worker's failure is noticed when it is next given a job; never an unhandled 'error'.
+    w.on('error', () => undefined);
+    w.once('exit', () => all.delete(w));
+    return w;
+  };
+  for (let i = 0; i < size; i++) idle.push(spawn());
+
+  const close = async (): Promise<void> => {
+    shutdown = true;
+    idle.length = 0;
+    await Promise.all(
+      [...all].map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            if (w.exitCode !== null || w.signalCode !== null) return resolve();
+            w.once('exit', () => resolve());
+            w.kill('SIGKILL');
+          }),
+      ),
+    );
+  };
+
+  const run = async (jobsList: readonly PointJob[], onDone: (o: PointOutcome) => void): Promise<PoolResult> => {
+    const queue = [...jobsList];
+    let stopped: string | null = null;
+    let failure: { err: unknown } | undefined;
+    const width = Math.max(1, Math.min(size, queue.length));
+    // Workers beyond what the jobs need are not kept waiting.
+    for (const w of idle.splice(width)) w.kill('SIGKILL');
+
+    const drive = async (): Promise<void> => {
+      let worker: ChildProcess | undefined = idle.shift();
+      let finished = 0;
+      while (!shutdown && stopped === null) {
+        const job = queue.shift();
+        if (job === undefined) break;
+        worker ??= spawn();
+        const result = await runOn(worker, job);
+        // Shut down meanwhile (onDone threw elsewhere, or close()): the exit we saw is our own kill.
+        if (shutdown) return;
+        if (result.died) {
+          worker = undefined;
+          if (finished === 0) stopped ??= `a new worker process died before finishing any point (${result.outcome.error})`;
+        } else finished++;
+        try {
+          onDone(result.outcome);
+        } catch (err) {
+          failure ??= { err };
+          await close();
+          return;
+        }
+      }
+      if (worker) idle.push(worker);
+    };
+
+    await Promise.all(Array.from({ length: width }, () => drive()));
+    if (failure) throw failure.err;
+    return { stopped, notRun: queue.map((j) => j.index) };
+  };
+
+  return { run, close };
+}
+
+/** Every worker process not yet ended, of every pool: `process.exit` (Ctrl-C, an error) ends them too. */
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const w of live) w.kill('SIGKILL');
+});
+
+function runOn(worker: ChildProcess, job: PointJob): Promise<{ outcome: PointOutcome; died: boolean }> {
   const start = performance.now();
   return new Promise((resolve) => {
-    const finish = (outcome: PointOutcome, crashed: boolean) => {
-      worker.off('message', onMessage);
-      worker.off('error', onError);
-      worker.off('exit', onExit);
-      resolve({ outcome, crashed });
-    };
-    const failed = (why: string): PointOutcome => ({
+    let settled = false;
+    const crashed = (why: string): PointOutcome => ({
       index: job.index,
-      status: 'failed',
+      status: 'crashed',
       error: why,
       metrics: null,
       maxRate: null,
       wall_s: (performance.now() - start) / 1000,
     });
-    const onMessage = (o: PointOutcome) => finish(o, false);
-    const onError = (err: Error) => {
-      void worker.terminate();
-      finish(failed(`internal error (worker): ${err.message.split('\n')[0]}`), true);
+    const finish = (outcome: PointOutcome, died: boolean) => {
+      if (settled) return;
+      settled = true;
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+      if (died && worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL');
+      resolve({ outcome, died });
     };
-    const onExit = (code: number) => finish(failed(`worker exited with code ${code}`), true);
+    const onMessage = (o: PointOutcome) => finish(o, false);
+    const onError = (err: Error) => finish(crashed(`worker process error: ${err.message.split('\n')[0]}`), true);
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
+      finish(crashed(`worker process ${signal ? `killed by ${signal}` : `exited with code ${code}`}`), true);
     worker.on('message', onMessage);
     worker.on('error', onError);
     worker.on('exit', onExit);
-    worker.postMessage(job);
+    if (worker.exitCode !== null || worker.signalCode !== null || !worker.connected) {
+      finish(crashed(`worker process ${worker.signalCode ? `killed by ${worker.signalCode}` : `exited with code ${worker.exitCode}`} before the point started`), true);
+      return;
+    }
+    worker.send(job, (err) => {
+      if (err) onError(err);
+    });
   });
 }

@@ -1,8 +1,16 @@
 import { describePoint } from './grid.js';
-import type { PointRecord } from './store.js';
+
+/** A finished point as progress shows it (a record, or a crashed outcome that is not recorded). */
+export interface ProgressPoint {
+  index: number;
+  values: readonly unknown[];
+  status: 'ok' | 'failed' | 'crashed';
+  error: string | null;
+  wall_s: number;
+}
 
 export interface Progress {
-  done(record: PointRecord): void;
+  done(point: ProgressPoint): void;
   end(): void;
 }
 
@@ -17,13 +25,14 @@ export function createProgress(total: number, skipped: number, keys: readonly st
   let finished = skipped;
   let ranHere = 0;
   let failed = 0;
+  let crashed = 0;
   const tty = stream.isTTY === true;
   const draw = () => {
     const width = 24;
     const filled = total === 0 ? width : Math.round((finished / total) * width);
     const elapsed = (performance.now() - start) / 1000;
     const eta = ranHere === 0 ? '?' : clock((elapsed / ranHere) * (total - finished));
-    const bar = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${finished}/${total} points` + (failed ? `  ${failed} failed` : '') + `  ETA ${eta}`;
+    const bar = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${finished}/${total} points` + (failed ? `  ${failed} failed` : '') + (crashed ? `  ${crashed} crashed` : '') + `  ETA ${eta}`;
     stream.write(`\r${bar}\x1b[K`);
   };
   if (tty) draw();
@@ -32,8 +41,10 @@ export function createProgress(total: number, skipped: number, keys: readonly st
       finished++;
       ranHere++;
       if (r.status === 'failed') failed++;
+      if (r.status === 'crashed') crashed++;
       if (tty) return draw();
-      const what = r.status === 'ok' ? `ok in ${r.wall_s.toFixed(2)} s` : `failed: ${r.error}`;
+      const what =
+        r.status === 'ok' ? `ok in ${r.wall_s.toFixed(2)} s` : r.status === 'failed' ? `failed: ${r.error}` : `crashed (not recorded; a rerun retries it): ${r.error}`;
       stream.write(`[${finished}/${total}] point ${r.index} (${describePoint(keys, r.values)}): ${what}\n`);
     },
     end() {

@@ -53,15 +53,17 @@ export function formatReport(records: readonly PointRecord[], spec: ReportSpec):
   const front = paretoFront(records, spec.latency);
   const latencyLabel = LABEL[spec.latency] ?? spec.latency;
   lines.push(`Pareto front (output tok/s vs ${latencyLabel}): ${front.length} of ${records.length - failed.length} completed points`);
-  const header = ['point', ...spec.keys, ...(spec.findMaxRate ? ['max rate/s'] : []), 'out tok/s', latencyLabel, 'goodput/s', 'SLO %'];
+  // Without an SLO, goodput is the throughput and attainment 100 %: show requests/s instead.
+  const header = ['point', ...spec.keys, ...(spec.findMaxRate ? ['max rate/s'] : []), 'out tok/s', latencyLabel, ...(spec.slo ? ['goodput/s', 'SLO %'] : ['req/s'])];
   const rows = front.map((r) => [
     String(r.index),
     ...r.values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))),
     ...(spec.findMaxRate ? [fmt(r.max_rate?.max_rate_per_s)] : []),
     fmt(r.metrics?.output_tokens_per_s),
     fmt(r.metrics?.[spec.latency]),
-    fmt(r.metrics?.goodput_req_per_s),
-    r.metrics?.slo_attainment == null ? '—' : (100 * r.metrics.slo_attainment).toFixed(1),
+    ...(spec.slo
+      ? [fmt(r.metrics?.goodput_req_per_s), r.metrics?.slo_attainment == null ? '—' : (100 * r.metrics.slo_attainment).toFixed(1)]
+      : [fmt(r.metrics?.requests_per_s)]),
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c].length)));
   for (const row of [header, ...rows]) lines.push('  ' + row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '));
@@ -72,7 +74,9 @@ export function formatReport(records: readonly PointRecord[], spec: ReportSpec):
     const m = best.metrics;
     const figures = spec.findMaxRate
       ? `${fmt(best.max_rate?.max_rate_per_s)} req/s with SLO attainment ${m?.slo_attainment == null ? '—' : (100 * m.slo_attainment).toFixed(1) + ' %'}`
-      : `goodput ${fmt(m?.goodput_req_per_s)} req/s, SLO attainment ${m?.slo_attainment == null ? '—' : (100 * m.slo_attainment).toFixed(1) + ' %'}, ${fmt(m?.output_tokens_per_s)} output tok/s`;
+      : !spec.slo
+        ? `${fmt(m?.output_tokens_per_s)} output tok/s, ${fmt(m?.requests_per_s)} req/s`
+        : `goodput ${fmt(m?.goodput_req_per_s)} req/s, SLO attainment ${m?.slo_attainment == null ? '—' : (100 * m.slo_attainment).toFixed(1) + ' %'}, ${fmt(m?.output_tokens_per_s)} output tok/s`;
     lines.push(`${what}: point ${best.index} (${describePoint(spec.keys, best.values)}): ${figures}`);
   }
   if (failed.length > 0) {

@@ -1,9 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { InfersimError } from '../errors.js';
-import type { ScenarioInput } from '../scenario/types.js';
-import { buildPlan, loadPoint, type SweepOptions, type SweepPlan } from './plan.js';
-import { runPool } from './pool.js';
+import type { PointOutcome } from './point.js';
+import { buildPlan, type SweepOptions, type SweepPlan } from './plan.js';
+import { startPool } from './pool.js';
 import { createProgress } from './progress.js';
 import { formatReport } from './report.js';
 import { openSweepDir, readPoints, recordFor, writePoint, writeSweepArrow, type PointRecord, type Shard } from './store.js';
@@ -11,12 +11,14 @@ import { openSweepDir, readPoints, recordFor, writePoint, writeSweepArrow, type 
 export interface RunSweepOptions extends SweepOptions {
   /** Output folder: sweep.json, points/, sweep.arrow (and runs/ with keepRuns). */
   out: string;
-  /** Worker threads; default os.availableParallelism(). */
+  /** Worker processes; default os.availableParallelism(). */
   jobs?: number;
   /** Run only points with index % n == k − 1. */
   shard?: Shard | null;
   /** Keep each point's full output folder under `<out>/runs/<index>/`. */
   keepRuns?: boolean;
+  /** Rerun points recorded as failed (after a fix that makes them pass, say). */
+  retryFailed?: boolean;
   /** Progress lines (or a bar on a terminal) on stderr; default true. */
   progress?: boolean;
 }
@@ -24,12 +26,18 @@ export interface RunSweepOptions extends SweepOptions {
 export interface SweepResult {
   dir: string;
   plan: SweepPlan;
-  /** This run's points (its shard's), by index, including those found finished in `dir`. */
+  /** This run's recorded points (its shard's), by index, including those found finished in `dir`. */
   records: PointRecord[];
-  /** Points simulated by this call, and points skipped because `dir` already had them. */
+  /** Points simulated by this call (crashed ones included), and points skipped because `dir` already had them. */
   ran: number;
   skipped: number;
-  arrow: string;
+  /** Points that crashed this time (an internal error, a worker that died): not recorded, so a rerun retries them. */
+  crashed: PointOutcome[];
+  /** Why the sweep stopped early (a fresh worker died before finishing a point), and the points it did not start. */
+  stopped: string | null;
+  notRun: number[];
+  /** sweep.arrow, written only when every point of the shard is recorded; null otherwise. */
+  arrow: string | null;
   /** The Pareto front and the best point, as printed by the CLI. */
   report: string;
 }
@@ -49,39 +57,52 @@ export function shardIndices(total: number, shard: Shard | null): number[] {
 }
 
 /**
- * Runs a sweep into `opts.out`. Every point is loaded first (a bad key or value stops the sweep
+ * Runs a sweep into `opts.out`. The worker processes start first (they load the simulator while
+ * the plan is built); every point is loaded before any runs (a bad key or value stops the sweep
  * before anything runs), points already recorded in the folder by an earlier run of the same
- * sweep are skipped, and each point is recorded atomically as it finishes; sweep.arrow is
- * rebuilt from the point files at the end.
+ * sweep are skipped (failed ones too, unless `retryFailed`), and each point is recorded
+ * atomically as it finishes; sweep.arrow is rebuilt from the point files at the end, when all
+ * of them are there.
  */
 export async function runSweep(opts: RunSweepOptions): Promise<SweepResult> {
   const cwd = opts.cwd ?? process.cwd();
   const jobs = opts.jobs ?? availableParallelism();
   if (!(Number.isSafeInteger(jobs) && jobs >= 1)) throw new InfersimError(`--jobs: must be an integer ≥ 1, got ${jobs}`);
-  const plan = buildPlan({ ...opts, cwd });
-  const shard = opts.shard ?? null;
-  const indices = shardIndices(plan.values.length, shard);
-  const inputs = new Map<number, ScenarioInput>(indices.map((i) => [i, loadPoint(plan, i, cwd)]));
-  const dir = resolve(cwd, opts.out);
-  openSweepDir(dir, plan, shard);
-  const records = readPoints(dir, plan.fingerprint, plan.values.length);
-  const todo = indices.filter((i) => !records.has(i));
-  const progress = opts.progress === false ? undefined : createProgress(indices.length, indices.length - todo.length, plan.keys);
-  const jobsList = todo.map((index) => ({
-    index,
-    input: inputs.get(index) as ScenarioInput,
-    outDir: opts.keepRuns ? join(dir, 'runs', String(index)) : undefined,
-    findMaxRate: plan.findMaxRate,
-  }));
-  await runPool(jobsList, jobs, (outcome) => {
-    const record = recordFor(plan, outcome);
-    writePoint(dir, record);
-    records.set(outcome.index, record);
-    progress?.done(record);
-  });
-  progress?.end();
-  const mine = indices.map((i) => records.get(i) as PointRecord);
-  const arrow = writeSweepArrow(dir, plan, mine);
-  const report = formatReport(mine, { keys: plan.keys, latency: plan.latency, slo: plan.slo, findMaxRate: plan.findMaxRate !== null });
-  return { dir, plan, records: mine, ran: todo.length, skipped: indices.length - todo.length, arrow, report };
+  const pool = startPool(jobs);
+  try {
+    const { plan, inputs } = buildPlan({ ...opts, cwd });
+    const shard = opts.shard ?? null;
+    const indices = shardIndices(plan.values.length, shard);
+    const dir = resolve(cwd, opts.out);
+    openSweepDir(dir, plan, shard);
+    const records = readPoints(dir, plan.fingerprint, plan.values.length);
+    if (opts.retryFailed) for (const i of indices) if (records.get(i)?.status === 'failed') records.delete(i);
+    const todo = indices.filter((i) => !records.has(i));
+    const progress = opts.progress === false ? undefined : createProgress(indices.length, indices.length - todo.length, plan.keys);
+    const jobsList = todo.map((index) => ({
+      index,
+      input: inputs[index],
+      outDir: opts.keepRuns ? join(dir, 'runs', String(index)) : undefined,
+      findMaxRate: plan.findMaxRate,
+    }));
+    const crashed: PointOutcome[] = [];
+    const { stopped, notRun } = await pool.run(jobsList, (outcome) => {
+      if (outcome.status === 'crashed') {
+        crashed.push(outcome);
+        progress?.done({ ...outcome, values: plan.values[outcome.index] });
+        return;
+      }
+      const record = recordFor(plan, { ...outcome, status: outcome.status });
+      writePoint(dir, record);
+      records.set(outcome.index, record);
+      progress?.done(record);
+    });
+    progress?.end();
+    const mine = indices.flatMap((i) => records.get(i) ?? []);
+    const arrow = mine.length === indices.length ? await writeSweepArrow(dir, plan, mine) : null;
+    const report = formatReport(mine, { keys: plan.keys, latency: plan.latency, slo: plan.slo, findMaxRate: plan.findMaxRate !== null });
+    return { dir, plan, records: mine, ran: todo.length - notRun.length, skipped: indices.length - todo.length, crashed, stopped, notRun, arrow, report };
+  } finally {
+    await pool.close();
+  }
 }

@@ -4,7 +4,6 @@ import { fieldError, InfersimError } from '../errors.js';
 import type { KeyKind } from './grid.js';
 import type { MaxRateResult, MetricName, PointMetrics, PointOutcome } from './point.js';
 import type { SweepPlan } from './plan.js';
-import { sweepTableBytes } from './table.js';
 
 /** points/<index>.json: one finished point, written atomically as soon as it finishes. */
 export interface PointRecord {
@@ -98,7 +97,8 @@ export function writeAtomic(file: string, data: string | Uint8Array): void {
   renameSync(tmp, file);
 }
 
-export function readManifest(dir: string): SweepManifest | undefined {
+/** `where` names the folder's role in errors: `--out`, or `sweep merge` for an input folder. */
+export function readManifest(dir: string, where = '--out'): SweepManifest | undefined {
   const file = join(dir, SWEEP_JSON);
   if (!existsSync(file)) return undefined;
   try {
@@ -106,9 +106,11 @@ export function readManifest(dir: string): SweepManifest | undefined {
     if (m.format !== 'infersim-sweep') throw new Error('not a sweep manifest');
     return m;
   } catch {
-    throw fieldError('--out', `${file} is not an infersim sweep.json`, dir);
+    throw new InfersimError(`${where}: ${file} is not an infersim sweep.json`);
   }
 }
+
+const shardText = (s: Shard | null | undefined): string => (s ? `shard ${s.k}/${s.n}` : 'the whole sweep');
 
 /**
  * Prepares `dir` for the sweep: creates it, refuses a folder holding anything else or another
@@ -126,7 +128,14 @@ export function openSweepDir(dir: string, plan: SweepPlan, shard: Shard | null):
     if (old !== undefined && old.fingerprint !== plan.fingerprint) {
       throw fieldError(
         '--out',
-        'holds a different sweep (its scenario file, --set/--seed, grid or mode differ); choose another folder or delete it',
+        'holds a different sweep (its scenario, --set/--seed, grid, mode, the files it reads or the infersim version differ); choose another folder or delete it',
+        dir,
+      );
+    }
+    if (old !== undefined && old.merged_from === undefined && (old.shard?.k !== shard?.k || old.shard?.n !== shard?.n)) {
+      throw fieldError(
+        '--out',
+        `holds ${shardText(old.shard)} of this sweep, not ${shardText(shard)}; give ${old.shard ? `--shard ${old.shard.k}/${old.shard.n}` : 'no --shard'} to resume it, or choose another folder`,
         dir,
       );
     }
@@ -135,10 +144,14 @@ export function openSweepDir(dir: string, plan: SweepPlan, shard: Shard | null):
   mkdirSync(points, { recursive: true });
   for (const name of readdirSync(points)) if (name.includes('.tmp-')) rmSync(join(points, name), { force: true });
   for (const name of readdirSync(dir)) if (name.includes('.tmp-')) rmSync(join(dir, name), { force: true });
+  // --keep-runs folders a killed run was still writing (runs/<index>.tmp-<pid>).
+  const runs = join(dir, 'runs');
+  if (existsSync(runs)) for (const name of readdirSync(runs)) if (name.includes('.tmp-')) rmSync(join(runs, name), { recursive: true, force: true });
   writeAtomic(join(dir, SWEEP_JSON), JSON.stringify(manifestFor(plan, shard), null, 2) + '\n');
 }
 
-export function recordFor(plan: SweepPlan, o: PointOutcome): PointRecord {
+/** The record of a finished point (ok or failed; a crashed point is never recorded). */
+export function recordFor(plan: SweepPlan, o: PointOutcome & { status: 'ok' | 'failed' }): PointRecord {
   return {
     plan: plan.fingerprint,
     index: o.index,
@@ -179,7 +192,9 @@ export function readPoints(dir: string, fingerprint: string, total: number): Map
   return found;
 }
 
-export function writeSweepArrow(dir: string, plan: SweepPlan, records: readonly PointRecord[]): string {
+/** Builds sweep.arrow (apache-arrow is loaded here, on first use, not at the CLI's start). */
+export async function writeSweepArrow(dir: string, plan: SweepPlan, records: readonly PointRecord[]): Promise<string> {
+  const { sweepTableBytes } = await import('./table.js');
   const file = join(dir, SWEEP_ARROW);
   writeAtomic(file, sweepTableBytes(plan, records));
   return file;
