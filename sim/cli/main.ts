@@ -1,12 +1,63 @@
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { InfersimError } from '../errors.js';
-import { calibrateCommand, calibrateCommandBuilder, type CalibrateArgs } from './calibrate.js';
-import { predictCommand, predictCommandBuilder, type PredictArgs } from './predict.js';
-import { profileCommandBuilder } from './profile.js';
-import { runCommand, runCommandBuilder, type RunArgs } from './run.js';
-import { sweepCommandBuilder } from './sweep.js';
-import { validateProbeCommand, validateProbeCommandBuilder, type ValidateProbeArgs } from './validateProbe.js';
+
+/**
+ * The commands. Only the one being run is imported (with its dependencies: the simulator,
+ * apache-arrow, zod schemas…); the others are registered by name and description alone, which
+ * is all `--help` and yargs's checks need. That saves a few hundred milliseconds at every start
+ * (and lets `infersim sweep` start its workers sooner).
+ */
+interface CommandSpec {
+  usage: string;
+  describe: string;
+  load: () => Promise<{ builder: (y: Argv) => Argv; handler?: (args: never) => void | Promise<void> }>;
+}
+
+const COMMANDS: Record<string, CommandSpec> = {
+  run: {
+    usage: 'run <scenario>',
+    describe: 'simulate a scenario and write Arrow results',
+    load: async () => {
+      const m = await import('./run.js');
+      return { builder: m.runCommandBuilder, handler: guarded(m.runCommand) };
+    },
+  },
+  sweep: {
+    usage: 'sweep',
+    describe: 'run a scenario over a grid of settings in parallel (resumable, shardable); sweep merge combines shards',
+    load: async () => ({ builder: (await import('./sweep.js')).sweepCommandBuilder }),
+  },
+  predict: {
+    usage: 'predict',
+    describe: 'time one engine iteration of a batch, operator by operator',
+    load: async () => {
+      const m = await import('./predict.js');
+      return { builder: m.predictCommandBuilder, handler: guarded(m.predictCommand) };
+    },
+  },
+  profile: {
+    usage: 'profile',
+    describe: "latency profiles: import another tool's measurements, validate a profile, fit one",
+    load: async () => ({ builder: (await import('./profile.js')).profileCommandBuilder }),
+  },
+  calibrate: {
+    usage: 'calibrate',
+    describe: "measure this machine's GPU into a latency profile (native CUDA probe)",
+    load: async () => {
+      const m = await import('./calibrate.js');
+      return { builder: m.calibrateCommandBuilder, handler: guarded(m.calibrateCommand) };
+    },
+  },
+  validate: {
+    usage: 'validate',
+    describe: 'compare infersim-probe iteration timings with the prediction',
+    load: async () => {
+      const m = await import('./validateProbe.js');
+      return { builder: m.validateProbeCommandBuilder, handler: guarded(m.validateProbeCommand) };
+    },
+  },
+};
 
 /** Input errors print one line; anything else is a bug and keeps its stack trace. */
 function guarded<A>(command: (args: A) => void): (args: A) => void {
@@ -29,14 +80,19 @@ export async function main(argv: string[]): Promise<void> {
     if (err.code === 'EPIPE') process.exit(0);
     throw err;
   });
-  await yargs(hideBin(argv))
-    .scriptName('infersim')
-    .command<RunArgs>('run <scenario>', 'simulate a scenario and write Arrow results', runCommandBuilder, guarded(runCommand))
-    .command('sweep', 'run a scenario over a grid of settings in parallel (resumable, shardable); sweep merge combines shards', sweepCommandBuilder)
-    .command<PredictArgs>('predict', 'time one engine iteration of a batch, operator by operator', predictCommandBuilder, guarded(predictCommand))
-    .command('profile', 'latency profiles: import another tool\'s measurements, validate a profile, fit one', profileCommandBuilder)
-    .command<CalibrateArgs>('calibrate', 'measure this machine\'s GPU into a latency profile (native CUDA probe)', calibrateCommandBuilder, guarded(calibrateCommand))
-    .command<ValidateProbeArgs>('validate', 'compare infersim-probe iteration timings with the prediction', validateProbeCommandBuilder, guarded(validateProbeCommand))
+  const args = hideBin(argv);
+  // The command being run: the first argument that is not an option.
+  const chosen = args.find((a) => !a.startsWith('-'));
+  let y = yargs(args).scriptName('infersim');
+  for (const [name, spec] of Object.entries(COMMANDS)) {
+    if (name === chosen) {
+      const { builder, handler } = await spec.load();
+      y = handler ? y.command(spec.usage, spec.describe, builder, handler as (args: unknown) => void) : y.command(spec.usage, spec.describe, builder);
+    } else {
+      y = y.command(spec.usage, spec.describe, (c) => c, () => undefined);
+    }
+  }
+  await y
     .demandCommand(1, 'give a command, e.g. infersim run scenarios/quickstart.yaml')
     .strict()
     .help()
