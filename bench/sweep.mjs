@@ -1,10 +1,11 @@
-// `npm run bench:sweep`: the same sweep (8 points, a 10,000-request burst on Llama-3.1-8B / H100)
+// `npm run bench:sweep`: the same sweep (8 points, a 20,000-request burst on Llama-3.1-8B / H100)
 // with --jobs 1 and --jobs 2, alternating, 3 times each, in fresh processes from the compiled
 // build; prints each time, the medians and the speed-up. Whole-process wall time (start, the
-// workers' start, every point, sweep.arrow, exit).
+// workers' start, every point, sweep.arrow, exit). BENCH_REQUESTS and BENCH_REPEATS change the size
+// and the number of runs; the machine's load average is printed, since other work skews the figures.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,7 +21,7 @@ workload:
   arrival: { process: burst }
   input_tokens: { dist: uniform, min: 50, max: 400 }
   output_tokens: { dist: uniform, min: 20, max: 200 }
-  num_requests: ${Number(process.env.BENCH_REQUESTS ?? 10000)}
+  num_requests: ${Number(process.env.BENCH_REQUESTS ?? 20000)}
 slo: { ttft_ms: 2000, tpot_ms: 50 }
 `,
 );
@@ -39,7 +40,7 @@ for (let r = 0; r < repeats; r++) {
     const s = Number(process.hrtime.bigint() - start) / 1e9;
     if (p.status !== 0) throw new Error(`sweep failed: ${p.stderr}`);
     times[jobs].push(s);
-    console.log(`--jobs ${jobs}: ${s.toFixed(2)} s`);
+    console.log(`--jobs ${jobs}: ${s.toFixed(2)} s (load average ${loadavg()[0].toFixed(2)})`);
     rmSync(out, { recursive: true, force: true });
   }
 }

@@ -1,9 +1,10 @@
+import { availableParallelism } from 'node:os';
 import { basename, extname, resolve } from 'node:path';
 import type { Argv } from 'yargs';
+import type { Pool } from '../sweep/pool.js';
 import { fieldError, InfersimError } from '../errors.js';
-import { parseListFlag } from '../sweep/grid.js';
-import { mergeSweeps } from '../sweep/merge.js';
-import { parseShard, runSweep } from '../sweep/run.js';
+// The sweep's modules (the planner, the scenario loader, Arrow) are imported by the handlers, after
+// the worker processes are started: the workers load the simulator while this process loads the rest.
 
 export interface SweepArgs {
   scenario: string;
@@ -90,13 +91,26 @@ export async function sweepCommand(args: SweepArgs): Promise<void> {
   const out = args.out ?? resolve('out', `${basename(args.scenario, extname(args.scenario))}-sweep`);
   const findMaxRate = args.findMaxRate === true;
   const target = parseTarget(args.target, findMaxRate);
+  const jobs = parseCount('--jobs', args.jobs, 1) ?? availableParallelism();
+  const { startPool } = await import('../sweep/pool.js');
+  const pool = startPool(jobs);
+  try {
+    await sweepWith(args, out, findMaxRate, target, jobs, pool);
+  } finally {
+    await pool.close();
+  }
+}
+
+async function sweepWith(args: SweepArgs, out: string, findMaxRate: boolean, target: number, jobs: number, pool: Pool): Promise<void> {
+  const [{ parseListFlag }, { parseShard, runSweep }] = await Promise.all([import('../sweep/grid.js'), import('../sweep/run.js')]);
   const options = {
     scenario: args.scenario,
     grid: (args.grid ?? []).map((g) => parseListFlag('--grid', g)),
     zip: (args.zip ?? []).map((z) => parseListFlag('--zip', z)),
     set: args.set,
     seed: parseCount('--seed', args.seed, 0),
-    jobs: parseCount('--jobs', args.jobs, 1),
+    jobs,
+    pool,
     shard: args.shard === undefined ? null : parseShard(args.shard),
     keepRuns: args.keepRuns === true,
     retryFailed: args.retryFailed === true,
@@ -128,6 +142,7 @@ export async function sweepCommand(args: SweepArgs): Promise<void> {
 }
 
 export async function mergeCommand(args: SweepMergeArgs): Promise<void> {
+  const { mergeSweeps } = await import('../sweep/merge.js');
   const result = await mergeSweeps(args.dirs, args.out);
   console.log(result.report);
   console.log(`\nwrote ${result.arrow} (${result.records.length} points merged from ${args.dirs.length} folders)`);

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { InfersimError } from '../errors.js';
 import type { PointOutcome } from './point.js';
 import { buildPlan, type SweepOptions, type SweepPlan } from './plan.js';
-import { startPool } from './pool.js';
+import { startPool, type Pool } from './pool.js';
 import { createProgress } from './progress.js';
 import { formatReport } from './report.js';
 import { openSweepDir, readPoints, recordFor, writePoint, writeSweepArrow, type PointRecord, type Shard } from './store.js';
@@ -13,6 +13,8 @@ export interface RunSweepOptions extends SweepOptions {
   out: string;
   /** Worker processes; default os.availableParallelism(). */
   jobs?: number;
+  /** Workers already started (by the CLI, before it loads the planner), `jobs` of them; closed at the end either way. */
+  pool?: Pool;
   /** Run only points with index % n == k − 1. */
   shard?: Shard | null;
   /** Keep each point's full output folder under `<out>/runs/<index>/`. */
@@ -68,7 +70,7 @@ export async function runSweep(opts: RunSweepOptions): Promise<SweepResult> {
   const cwd = opts.cwd ?? process.cwd();
   const jobs = opts.jobs ?? availableParallelism();
   if (!(Number.isSafeInteger(jobs) && jobs >= 1)) throw new InfersimError(`--jobs: must be an integer ≥ 1, got ${jobs}`);
-  const pool = startPool(jobs);
+  const pool = opts.pool ?? startPool(jobs);
   try {
     const { plan, inputs } = buildPlan({ ...opts, cwd });
     const shard = opts.shard ?? null;
@@ -86,7 +88,7 @@ export async function runSweep(opts: RunSweepOptions): Promise<SweepResult> {
       findMaxRate: plan.findMaxRate,
     }));
     const crashed: PointOutcome[] = [];
-    const { stopped, notRun } = await pool.run(jobsList, (outcome) => {
+    const running = pool.run(jobsList, (outcome) => {
       if (outcome.status === 'crashed') {
         crashed.push(outcome);
         progress?.done({ ...outcome, values: plan.values[outcome.index] });
@@ -97,6 +99,9 @@ export async function runSweep(opts: RunSweepOptions): Promise<SweepResult> {
       records.set(outcome.index, record);
       progress?.done(record);
     });
+    // apache-arrow (for sweep.arrow) loads while the workers run, instead of after them.
+    void import('./table.js').catch(() => undefined);
+    const { stopped, notRun } = await running;
     progress?.end();
     const mine = indices.flatMap((i) => records.get(i) ?? []);
     const arrow = mine.length === indices.length ? await writeSweepArrow(dir, plan, mine) : null;
