@@ -1,6 +1,6 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { InfersimError } from '../errors.js';
+import { guarded } from './guarded.js';
 
 /**
  * The commands. Only the one being run is imported (with its dependencies: the simulator,
@@ -58,21 +58,6 @@ const COMMANDS: Record<string, CommandSpec> = {
     },
   },
 };
-
-/** Input errors print one line; anything else is a bug and keeps its stack trace. */
-function guarded<A>(command: (args: A) => void): (args: A) => void {
-  return (args) => {
-    try {
-      command(args);
-    } catch (err) {
-      if (err instanceof InfersimError) {
-        console.error(`infersim: error: ${err.message}`);
-        process.exit(1);
-      }
-      throw err;
-    }
-  };
-}
 
 export async function main(argv: string[]): Promise<void> {
   // `infersim predict … | head` closes the pipe early: that is the reader's choice, not an error.

@@ -1,13 +1,14 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { fieldError, InfersimError } from '../errors.js';
+import { fieldError } from '../errors.js';
+import { guarded } from './guarded.js';
 import { getGpu } from '../hardware/catalog.js';
 import { resolveProfile } from '../latency/build.js';
 import { analyticProfile, defaultsGemmBand, fitVidurProfile, splitCollectives } from '../latency/profile/fit.js';
 import { isProfilePath, PROFILES_DIR, readProfileFile } from '../latency/profile/load.js';
-import { profileSchema, type Profile, type UncertaintyBand } from '../latency/profile/schema.js';
-import { compareCollectives, compareCompute, compareCpu, errorStats, errorTable, formatErrorTable, OperatorPredictor, type Comparison } from '../latency/profile/validate.js';
+import { profileSchema, type Profile } from '../latency/profile/schema.js';
+import { bandsAgainst, compareCollectives, compareCompute, compareCpu, errorTable, formatErrorTable, OperatorPredictor, type Comparison } from '../latency/profile/validate.js';
 import { importVidur, readVidurCompute, readVidurCpu, readVidurNetwork, VIDUR_GPU_DIRS } from '../latency/profile/vidur.js';
 
 /** Readable JSON: the header indented, each table row on one line (tables run to thousands of rows). */
@@ -91,7 +92,7 @@ export function profileCommandBuilder(y: Argv): Argv {
           .option('gpu', { type: 'string', demandOption: true, describe: `catalog GPU: ${Object.keys(VIDUR_GPU_DIRS).join(', ')}` })
           .option('out', { type: 'string', demandOption: true, describe: 'profile file to write (.json)' })
           .option('models', { type: 'string', describe: 'only these model folders, comma-separated' }) as unknown as Argv<ImportArgs>,
-      guardedSync(importCommand),
+      guarded(importCommand),
     )
     .command<ValidateArgs>(
       'validate',
@@ -105,7 +106,7 @@ export function profileCommandBuilder(y: Argv): Argv {
           .option('per-model', { type: 'boolean', default: true, describe: 'also break errors down by model' })
           .option('json', { type: 'boolean', describe: 'print the error rows as JSON' })
           .option('record', { type: 'boolean', describe: "write the errors' p10–p90 into the profile file as its uncertainty bands" }) as unknown as Argv<ValidateArgs>,
-      guardedSync(validateCommand),
+      guarded(validateCommand),
     )
     .command<FitArgs>(
       'fit <format> <dir>',
@@ -118,7 +119,7 @@ export function profileCommandBuilder(y: Argv): Argv {
           .option('train', { type: 'string', demandOption: true, describe: 'model folders to fit on, comma-separated; the rest are held out' })
           .option('cpu-step-s', { type: 'number', describe: 'engine CPU time per step to record in the profile (calibrated separately)' })
           .option('out', { type: 'string', describe: 'profile file to write (.json); without it only the error tables print' }) as unknown as Argv<FitArgs>,
-      guardedSync(fitCommand),
+      guarded(fitCommand),
     )
     .command<AnalyticArgs>(
       'analytic',
@@ -128,24 +129,9 @@ export function profileCommandBuilder(y: Argv): Argv {
           .option('gpu', { type: 'string', demandOption: true, describe: 'catalog GPU' })
           .option('vidur', { type: 'string', describe: "Vidur's data/profiling folder, for the error band of the defaults" })
           .option('out', { type: 'string', demandOption: true, describe: 'profile file to write (.json)' }) as unknown as Argv<AnalyticArgs>,
-      guardedSync(analyticCommand),
+      guarded(analyticCommand),
     )
     .demandCommand(1, 'give a profile command: import, validate, fit or analytic');
-}
-
-/** Same contract as main's guard: input errors print one line. */
-function guardedSync<A>(command: (args: A) => void): (args: A) => void {
-  return (args) => {
-    try {
-      command(args);
-    } catch (err) {
-      if (err instanceof InfersimError) {
-        console.error(`infersim: error: ${err.message}`);
-        process.exit(1);
-      }
-      throw err;
-    }
-  };
 }
 
 function importCommand(args: ImportArgs): void {
@@ -161,8 +147,7 @@ function importCommand(args: ImportArgs): void {
 
 /** Models named in a fitted profile's provenance as trained on: validation defaults to the others. */
 function trainedModels(profile: Profile | undefined): string[] {
-  const match = /trained on ([^;]*?); errors/.exec(profile?.provenance.description ?? '');
-  return match ? match[1].split(',').map((s) => s.trim()) : [];
+  return profile?.provenance.trained_on ?? [];
 }
 
 function validateCommand(args: ValidateArgs): void {
@@ -233,21 +218,7 @@ function recordBands(ref: string, comparisons: readonly Comparison[], gpu: strin
   const path = isProfilePath(ref) ? ref : `${PROFILES_DIR}${ref}.json`;
   const own = readProfileFile(path, '--profile');
   const source = `Vidur's ${VIDUR_GPU_DIRS[gpu].toUpperCase()} measurements (microsoft/vidur, a PyTorch/vLLM stack)`;
-  const band = (kind: Comparison['kind'], what: string): UncertaintyBand | undefined => {
-    const cs = comparisons.filter((c) => c.kind === kind);
-    if (cs.length === 0) return undefined;
-    const st = errorStats(cs);
-    const r = (v: number): number => Number(v.toFixed(4));
-    return { low: r(Math.min(0, st.p10_signed)), high: r(Math.max(0, st.p90_signed)), median_abs: r(st.median_abs), p90_abs: r(st.p90_abs), n: st.n, basis: `p10–p90 of ${what} errors against ${source}` };
-  };
-  const uncertainty: NonNullable<Profile['uncertainty']> = { ...(own.uncertainty ?? {}) };
-  const gemm = band('gemm', 'GEMM');
-  const elementwise = band('elementwise', 'elementwise');
-  const allReduce = band('all_reduce', 'all-reduce');
-  if (gemm) uncertainty.gemm = gemm;
-  if (elementwise) uncertainty.elementwise = elementwise;
-  if (allReduce) uncertainty.all_reduce = allReduce;
-  if (gemm) uncertainty.iteration = { ...gemm, basis: `GEMM band (GEMMs dominate iteration time): ${gemm.basis}` };
+  const uncertainty = { ...(own.uncertainty ?? {}), ...bandsAgainst(comparisons, source) };
   writeProfile(path, { ...own, uncertainty });
   console.log(`recorded bands in ${path}`);
 }

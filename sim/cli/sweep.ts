@@ -3,6 +3,7 @@ import { basename, extname, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import type { Pool } from '../sweep/pool.js';
 import { fieldError, InfersimError } from '../errors.js';
+import { guarded } from './guarded.js';
 // The sweep's modules (the planner, the scenario loader, Arrow) are imported by the handlers, after
 // the worker processes are started: the workers load the simulator while this process loads the rest.
 
@@ -36,9 +37,9 @@ export function sweepCommandBuilder(y: Argv): Argv {
         m
           .positional('dirs', { type: 'string', array: true, demandOption: true, describe: 'sweep output folders' })
           .option('out', { type: 'string', demandOption: true, describe: 'folder for the merged sweep' }) as unknown as Argv<SweepMergeArgs>,
-      guardedAsync(mergeCommand),
+      guarded(mergeCommand),
     )
-    .command<SweepArgs>('$0 <scenario>', 'run a scenario over a grid of key values', sweepOptions, guardedAsync(sweepCommand));
+    .command<SweepArgs>('$0 <scenario>', 'run a scenario over a grid of key values', sweepOptions, guarded(sweepCommand));
 }
 
 function sweepOptions(y: Argv): Argv<SweepArgs> {
@@ -55,21 +56,6 @@ function sweepOptions(y: Argv): Argv<SweepArgs> {
     .option('retry-failed', { type: 'boolean', describe: 'rerun points an earlier run recorded as failed' })
     .option('find-max-rate', { type: 'boolean', describe: 'per point, the highest workload.arrival.rate_per_s keeping SLO attainment ≥ --target' })
     .option('target', { type: 'string', describe: 'SLO attainment for --find-max-rate (default 0.9)' }) as unknown as Argv<SweepArgs>;
-}
-
-/** Input errors print one line and exit 1, as every infersim command does; anything else is a bug and keeps its stack. */
-function guardedAsync<A>(command: (args: A) => Promise<void>): (args: A) => Promise<void> {
-  return async (args) => {
-    try {
-      await command(args);
-    } catch (err) {
-      if (err instanceof InfersimError) {
-        console.error(`infersim: error: ${err.message}`);
-        process.exit(1);
-      }
-      throw err;
-    }
-  };
 }
 
 function parseCount(flag: string, raw: string | undefined, min: number): number | undefined {

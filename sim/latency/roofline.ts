@@ -269,6 +269,13 @@ export class RooflineLatencyModel implements LatencyModel {
     return Math.max(flops / this.attentionPeak, bytes / (this.hbm * eff.gemm_memory)) + eff.attention_kernel_floor_s;
   }
 
+  // Arrow properties, made once: the step loop passes them to beyondSeries without allocating.
+  /** Modelled time of one elementwise kernel moving `bytes`. */
+  private readonly elementwiseKernel = (bytes: number): number =>
+    this.cfg.efficiency.elementwise_kernel_floor_s + bytes / (this.hbm * this.cfg.efficiency.elementwise_memory);
+  /** Modelled time of one TP all-reduce of `bytes` per GPU. */
+  private readonly allReduce = (bytes: number): number => allReduceTime_s(bytes, this.cfg.tensor_parallel, this.allReduceBandwidth, this.allReduceLatency);
+
   private rooflineGemm(m: number, { n, k }: GemmShape, weightBytes: number, peak: number): number {
     const eff = this.cfg.efficiency;
     return gemmTime_s(m, n, k, weightBytes, this.activationBytes, peak, this.hbm * eff.gemm_memory, eff.gemm_kernel_floor_s);
@@ -342,16 +349,15 @@ export class RooflineLatencyModel implements LatencyModel {
       t[I.mlp_down] = L * this.gemm(I.mlp_down, m, this.down);
     }
     const elementwiseBytes = m * this.elementwiseBytesPerToken;
-    const elementwiseKernel = (bytes: number): number => eff.elementwise_kernel_floor_s + bytes / (this.hbm * eff.elementwise_memory);
     const ew = this.elementwiseTable;
     if (ew) {
       const perKernelBytes = elementwiseBytes / ELEMENTWISE_KERNELS_PER_LAYER;
       const looked = ew.at(perKernelBytes);
       if (looked > 0) this.measured[I.norms_rope_activation] = 1;
-      const perKernel = looked > 0 ? looked : beyondSeries(ew, perKernelBytes, elementwiseKernel);
+      const perKernel = looked > 0 ? looked : beyondSeries(ew, perKernelBytes, this.elementwiseKernel);
       t[I.norms_rope_activation] = L * ELEMENTWISE_KERNELS_PER_LAYER * perKernel;
     } else {
-      t[I.norms_rope_activation] = L * ELEMENTWISE_KERNELS_PER_LAYER * elementwiseKernel(elementwiseBytes / ELEMENTWISE_KERNELS_PER_LAYER);
+      t[I.norms_rope_activation] = L * ELEMENTWISE_KERNELS_PER_LAYER * this.elementwiseKernel(elementwiseBytes / ELEMENTWISE_KERNELS_PER_LAYER);
     }
 
     if (batch.prefill_seqs > 0) {
@@ -379,15 +385,14 @@ export class RooflineLatencyModel implements LatencyModel {
     const tp = this.cfg.tensor_parallel;
     if (tp > 1) {
       const bytes = m * this.cfg.arch.hidden_size * this.activationBytes;
-      const modelled = (b: number): number => allReduceTime_s(b, tp, this.allReduceBandwidth, this.allReduceLatency);
       const table = this.allReduceTable;
       let one: number;
       if (table) {
         const looked = table.at(bytes);
         if (looked > 0) this.measured[I.tp_all_reduce] = 1;
-        one = looked > 0 ? looked : beyondSeries(table, bytes, modelled);
+        one = looked > 0 ? looked : beyondSeries(table, bytes, this.allReduce);
       } else {
-        one = modelled(bytes);
+        one = this.allReduce(bytes);
       }
       t[I.tp_all_reduce] = 2 * L * one;
     }

@@ -15,21 +15,12 @@ import { startPool } from '../../sim/sweep/pool.js';
 import { bestPoint, formatReport } from '../../sim/sweep/report.js';
 import type { PointRecord } from '../../sim/sweep/store.js';
 import { infersim, ROOT } from '../cli/cli.js';
+import { SMALL_SCENARIO } from './fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'infersim-sweep-review-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const SMALL = `
-seed: 1
-model: llama-3.1-8b
-hardware: { gpu: h100-sxm }
-workload:
-  arrival: { process: poisson, rate_per_s: 20 }
-  input_tokens: { dist: fixed, value: 200 }
-  output_tokens: { dist: fixed, value: 50 }
-  num_requests: 200
-slo: { ttft_ms: 300, tpot_ms: 40 }
-`;
+const SMALL = SMALL_SCENARIO;
 const small = join(dir, 'small.yaml');
 writeFileSync(small, SMALL);
 

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadScenario } from '../../sim/scenario/load.js';
 import { resolveScenario } from '../../sim/scenario/resolve.js';
 import { infersim, ROOT } from '../cli/cli.js';
+import { SMALL_SCENARIO } from './fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'infersim-sweep-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -188,17 +189,7 @@ describe('infersim sweep: a 6×3 grid', () => {
   });
 });
 
-const SMALL = `
-seed: 1
-model: llama-3.1-8b
-hardware: { gpu: h100-sxm }
-workload:
-  arrival: { process: poisson, rate_per_s: 20 }
-  input_tokens: { dist: fixed, value: 200 }
-  output_tokens: { dist: fixed, value: 50 }
-  num_requests: 200
-slo: { ttft_ms: 300, tpot_ms: 40 }
-`;
+const SMALL = SMALL_SCENARIO;
 
 describe('infersim sweep: failures, values and flags', () => {
   const small = join(dir, 'small.yaml');

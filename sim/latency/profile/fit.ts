@@ -3,7 +3,7 @@ import { getGpu } from '../../hardware/catalog.js';
 import type { LatencyEfficiency } from '../efficiency.js';
 import { nelderMead } from './nelderMead.js';
 import { PROFILE_FORMAT, type Profile, type UncertaintyBand } from './schema.js';
-import { compareCollectives, compareCompute, errorStats, errorTable, OperatorPredictor, type Comparison, type ErrorRow } from './validate.js';
+import { compareCollectives, compareCompute, errorBand, errorTable, OperatorPredictor, type Comparison, type ErrorRow } from './validate.js';
 import { fitLine, readVidurCompute, readVidurCpu, readVidurNetwork, VIDUR_GPU_DIRS, type VidurCollective, type VidurRecord } from './vidur.js';
 
 type Knob = keyof LatencyEfficiency;
@@ -86,12 +86,6 @@ export function splitCollectives(net: readonly VidurCollective[]): [VidurCollect
   return [net.filter((c) => trainSizes.has(c.bytes)), net.filter((c) => !trainSizes.has(c.bytes))];
 }
 
-function band(comparisons: readonly Comparison[], basis: string): UncertaintyBand {
-  const s = errorStats(comparisons);
-  const round = (v: number): number => Number(v.toFixed(4));
-  return { low: round(Math.min(0, s.p10_signed)), high: round(Math.max(0, s.p90_signed)), median_abs: round(s.median_abs), p90_abs: round(s.p90_abs), n: s.n, basis };
-}
-
 /**
  * A `fitted` profile from Vidur's measurements of one GPU: roofline efficiencies fitted on the
  * `train` models, error bands from the models held out (the p10–p90 of the signed relative error).
@@ -123,7 +117,7 @@ export function fitVidurProfile(root: string, gpu: string, train: readonly strin
   const heldRows = errorTable([...testCompute, ...testNet]);
 
   const heldOutBasis = `held-out Vidur ${VIDUR_GPU_DIRS[gpu]} models (${heldOutModels.join(', ')})`;
-  const gemmBand = band(testCompute.filter((c) => c.kind === 'gemm'), `p10–p90 of GEMM errors on ${heldOutBasis}`);
+  const gemmBand = errorBand(testCompute.filter((c) => c.kind === 'gemm'), `p10–p90 of GEMM errors on ${heldOutBasis}`);
   const profile: Profile = {
     format: PROFILE_FORMAT,
     source: 'fitted',
@@ -134,6 +128,7 @@ export function fitVidurProfile(root: string, gpu: string, train: readonly strin
         `on ${VIDUR_GPU_DIRS[gpu].toUpperCase()} (fp16): trained on ${train.join(', ')}; errors reported on ${heldOutModels.join(', ')}. ` +
         `All-reduce: trained on every other message size, tested on the rest. ${cpu.note}`,
       date: now.toISOString(),
+      trained_on: [...train],
       command: `infersim profile fit vidur <vidur data/profiling> --gpu ${gpu} --train ${train.join(',')}`,
       references: [
         'microsoft/vidur data/profiling/compute and network (MIT): real A100-80GB and H100-80GB measurements',
@@ -143,8 +138,8 @@ export function fitVidurProfile(root: string, gpu: string, train: readonly strin
     efficiency: efficiency as Record<string, number>,
     uncertainty: {
       gemm: gemmBand,
-      elementwise: band(testCompute.filter((c) => c.kind === 'elementwise'), `p10–p90 of elementwise errors on ${heldOutBasis}`),
-      ...(testNet.length > 0 ? { all_reduce: band(testNet, 'p10–p90 of all-reduce errors on held-out message sizes') } : {}),
+      elementwise: errorBand(testCompute.filter((c) => c.kind === 'elementwise'), `p10–p90 of elementwise errors on ${heldOutBasis}`),
+      ...(testNet.length > 0 ? { all_reduce: errorBand(testNet, 'p10–p90 of all-reduce errors on held-out message sizes') } : {}),
       // GEMMs are most of an iteration's GPU time, so their held-out band stands for the iteration's.
       iteration: { ...gemmBand, basis: `GEMM band (GEMMs dominate iteration time): ${gemmBand.basis}` },
     },
@@ -187,5 +182,5 @@ export function analyticProfile(gpu: string, bands: readonly UncertaintyBand[], 
 export function defaultsGemmBand(root: string, gpu: string): UncertaintyBand {
   const predictor = new OperatorPredictor(getGpu(gpu), undefined);
   const cs = compareCompute(readVidurCompute(root, gpu), predictor).filter((c) => c.kind === 'gemm');
-  return band(cs, `${VIDUR_GPU_DIRS[gpu]}: all Vidur models`);
+  return errorBand(cs, `${VIDUR_GPU_DIRS[gpu]}: all Vidur models`);
 }

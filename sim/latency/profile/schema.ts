@@ -110,6 +110,8 @@ export const profileSchema = z
         grid: z.string().optional(),
         parts: z.array(z.string()).optional(),
         references: z.array(z.string()).optional(),
+        /** Fitted profiles: the models the coefficients were fitted on (validation holds them out). */
+        trained_on: z.array(z.string()).optional(),
       })
       .strict(),
     /** A shipped profile of the same GPU whose coefficients stand in where this one has none (e.g. a probe's tables on a fitted profile). */

@@ -3,7 +3,7 @@ import { profileEfficiency } from '../build.js';
 import type { LatencyEfficiency } from '../efficiency.js';
 import { allReduceLink, allReduceTime_s, beyondSeries, gemmTime_s } from '../roofline.js';
 import type { LogSeries } from './interpolate.js';
-import type { GemmRole, Profile } from './schema.js';
+import type { GemmRole, Profile, UncertaintyBand } from './schema.js';
 import { ProfileTables } from './tables.js';
 import {
   elementwiseBytes,
@@ -168,4 +168,32 @@ export function formatErrorTable(rows: readonly ErrorRow[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [line(header), ...body.map(line)].join('\n');
+}
+
+/** The p10–p90 of the signed relative errors as a band (0 always inside), with its statistics. */
+export function errorBand(comparisons: readonly Comparison[], basis: string): UncertaintyBand {
+  const s = errorStats(comparisons);
+  const round = (v: number): number => Number(v.toFixed(4));
+  return { low: round(Math.min(0, s.p10_signed)), high: round(Math.max(0, s.p90_signed)), median_abs: round(s.median_abs), p90_abs: round(s.p90_abs), n: s.n, basis };
+}
+
+/**
+ * Bands per operator class from a validation against `source`: GEMMs (the four projections
+ * together), elementwise kernels, all-reduce, and the iteration (the GEMM band: GEMMs are most of
+ * an iteration's GPU time). Classes without comparisons are left out.
+ */
+export function bandsAgainst(comparisons: readonly Comparison[], source: string): NonNullable<Profile['uncertainty']> {
+  const out: NonNullable<Profile['uncertainty']> = {};
+  const of = (kind: Comparison['kind'], what: string): UncertaintyBand | undefined => {
+    const cs = comparisons.filter((c) => c.kind === kind);
+    return cs.length > 0 ? errorBand(cs, `p10–p90 of ${what} errors against ${source}`) : undefined;
+  };
+  const gemm = of('gemm', 'GEMM');
+  const elementwise = of('elementwise', 'elementwise');
+  const allReduce = of('all_reduce', 'all-reduce');
+  if (gemm) out.gemm = gemm;
+  if (elementwise) out.elementwise = elementwise;
+  if (allReduce) out.all_reduce = allReduce;
+  if (gemm) out.iteration = { ...gemm, basis: `GEMM band (GEMMs dominate iteration time): ${gemm.basis}` };
+  return out;
 }
