@@ -110,7 +110,7 @@ export class Replica implements ReplicaLoad {
       seq.computed_tokens += seq.scheduled_tokens;
       seq.scheduled_tokens = 0;
       if (seq.computed_tokens === seq.known_tokens) {
-        seq.token_times_s[seq.generated_tokens++] = token_time_s;
+        seq.stampToken(token_time_s);
         if (seq.generated_tokens === seq.output_tokens) {
           this.kv.free(seq);
           finished.push(seq);

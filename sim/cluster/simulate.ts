@@ -17,6 +17,7 @@ import type { Request } from '../workload/request.js';
 import { Replica } from './replica.js';
 import { ROUTERS } from './routers.js';
 import { runAtBandEdges, scaledLatencyModel, uncertaintySkipReason } from './uncertainty.js';
+import { clearKeepingStorage } from '../engine/arrays.js';
 
 /**
  * Event kinds double as tie-break priorities at one instant: step completions first, then
@@ -363,7 +364,7 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
 
   const finished: Sequence[] = [];
   const completeStep = (replica: Replica, now_s: number): void => {
-    finished.length = 0;
+    clearKeepingStorage(finished);
     replica.completeStep(now_s + frontOut_s, finished);
     for (const seq of finished) {
       totals.sequences_finished++;

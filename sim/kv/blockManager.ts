@@ -1,4 +1,5 @@
 import { BlockKeys, type KeyedHolder } from './blockKeys.js';
+import { clearKeepingStorage } from '../engine/arrays.js';
 
 /** Anything that holds KV blocks: a sequence, or a bare holder in tests. */
 export interface KvHolder extends KeyedHolder {
@@ -113,7 +114,7 @@ export class BlockManager {
    * kept for the next `allocateSlots` call on this holder, which must follow immediately.
    */
   lookupPrefix(holder: KvHolder, known_tokens: number): number {
-    this.hits.length = 0;
+    clearKeepingStorage(this.hits);
     if (!this.prefix_caching || holder.kv_blocks > 0) return 0;
     const maxBlocks = Math.floor((known_tokens - 1) / this.block_size);
     for (let j = 0; j < maxBlocks; j++) {
@@ -168,7 +169,7 @@ export class BlockManager {
     for (let i = 0; i < needed; i++) this.take(this.popFree(), holder);
     this.setFill(holder, Math.max(start, hitCount * this.block_size), written_tokens);
     if (this.prefix_caching) this.keys.register(holder, Math.floor(written_tokens / this.block_size));
-    if (hits !== undefined) hits.length = 0;
+    if (hits !== undefined) clearKeepingStorage(hits);
     return true;
   }
 

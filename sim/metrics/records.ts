@@ -1,6 +1,6 @@
 import type { ColumnSpec } from './arrowFile.js';
 import type { F64List } from './f64list.js';
-import { quantiles } from './stats.js';
+import { quantilesInPlace } from './stats.js';
 
 export type RequestStatus = 'finished' | 'rejected' | 'timed_out';
 export const REQUEST_STATUSES: readonly RequestStatus[] = ['finished', 'rejected', 'timed_out'];
@@ -171,7 +171,8 @@ export function requestRow(o: RequestOutcome, gapsOut?: F64List): RequestRow {
       if (g > max) max = g;
     }
     gapsOut?.append(gapScratch, gaps);
-    quantiles(gapScratch, gaps, ITL_PS, itlQuantiles);
+    // After the gaps are pooled in token order: this reorders the scratch.
+    quantilesInPlace(gapScratch, gaps, ITL_PS, itlQuantiles);
     itlMean = sum / gaps;
     itlP50 = itlQuantiles[0];
     itlP99 = itlQuantiles[1];

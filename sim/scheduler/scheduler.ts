@@ -2,6 +2,7 @@ import type { BlockManager } from '../kv/blockManager.js';
 import { emptyBatch, resetBatch, type BatchShape } from '../latency/batch.js';
 import type { OrcaReservation, PreemptionMode, SchedulingPolicy } from '../scenario/types.js';
 import type { Sequence } from './sequence.js';
+import { clearKeepingStorage } from '../engine/arrays.js';
 
 /** One engine step as a scheduler decided it. Arrays are reused between steps: copy to keep. */
 export interface StepPlan {
@@ -28,7 +29,7 @@ export function emptyPlan(batch: BatchShape = emptyBatch()): StepPlan {
 
 /** Clears a reused plan for the next step: every field, so no policy can leak a value into the next step. */
 export function resetPlan(plan: StepPlan): void {
-  plan.scheduled.length = 0;
+  clearKeepingStorage(plan.scheduled);
   resetBatch(plan.batch);
   plan.preempted = 0;
   plan.swap_in_blocks = 0;

@@ -2,6 +2,8 @@ import type { KeyedHolder, TokenIdentity } from '../kv/blockKeys.js';
 import type { KvHolder, SwapRecord } from '../kv/blockManager.js';
 import type { Request } from '../workload/request.js';
 
+const NO_TOKENS = new Float64Array(0);
+
 /**
  * The samples of one request that run as several sequences; the request leaves when the last
  * one finishes. Token k of the request is stamped when every sequence has emitted its token k.
@@ -56,7 +58,12 @@ export class Sequence implements KvHolder, KeyedHolder {
   reused_tokens = 0;
   /** Prefill work beyond each prompt position's first pass: re-prefilled prompt and output tokens. */
   recomputed_tokens = 0;
-  readonly token_times_s: Float64Array;
+  /**
+   * When each output token was emitted, by index; empty until the first token (`stampToken`). A
+   * queued sequence holds no buffer: under a burst, every request waits at once, and their
+   * buffers were half the simulator's memory and most of its page faults.
+   */
+  token_times_s: Float64Array = NO_TOKENS;
   readonly identity: TokenIdentity;
   readonly block_keys: number[] = [];
   readonly block_checks: number[] = [];
@@ -75,7 +82,6 @@ export class Sequence implements KvHolder, KeyedHolder {
     this.priority = request.priority ?? 0;
     this.sample = sample;
     this.prefill_end = request.input_tokens;
-    this.token_times_s = new Float64Array(request.output_tokens);
     const r = request as Request & { hash_ids?: number[] };
     this.identity = {
       id: request.id,
@@ -87,6 +93,12 @@ export class Sequence implements KvHolder, KeyedHolder {
       session: request.session,
       shared_request: Math.max(request.n ?? 1, request.best_of ?? 1) > 1,
     };
+  }
+
+  /** Records the emission of the next output token at `time_s`. */
+  stampToken(time_s: number): void {
+    if (this.generated_tokens === 0) this.token_times_s = new Float64Array(this.output_tokens);
+    this.token_times_s[this.generated_tokens++] = time_s;
   }
 
   /** Prompt plus generated tokens: what the model has seen or must see. */

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { quantileSorted as ssQuantileSorted } from 'simple-statistics';
 import { describe, expect, it } from 'vitest';
 import { F64List } from '../../sim/metrics/f64list.js';
-import { quantileSorted, quantiles, summarize } from '../../sim/metrics/stats.js';
+import { quantileSorted, quantiles, quantilesInPlace, summarize } from '../../sim/metrics/stats.js';
 
 const PS = [0, 0.01, 0.5, 0.9, 0.95, 0.99, 1];
 
@@ -28,7 +28,12 @@ describe('quantiles', () => {
         const out = new Float64Array(PS.length);
         quantiles(a, a.length, PS, out);
         // Same formula, same operands: equal to the last bit.
-        expect(Array.from(out)).toEqual(reference(Float64Array.from(xs), PS));
+        const want = reference(Float64Array.from(xs), PS);
+        expect(Array.from(out)).toEqual(want);
+        // In place (one request's gaps), on the first n values of a longer scratch array.
+        const scratch = Float64Array.from([...xs, -Infinity, Infinity]);
+        quantilesInPlace(scratch, xs.length, PS, out);
+        expect(Array.from(out)).toEqual(want);
       }),
     );
   });

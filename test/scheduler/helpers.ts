@@ -11,7 +11,7 @@ export function applyPlan(kv: BlockManager, sched: ReplicaScheduler, plan: StepP
     s.computed_tokens += s.scheduled_tokens;
     s.scheduled_tokens = 0;
     if (s.computed_tokens === s.known_tokens) {
-      s.token_times_s[s.generated_tokens++] = token_time_s;
+      s.stampToken(token_time_s);
       if (s.generated_tokens === s.output_tokens) kv.free(s);
     }
   }
