@@ -125,6 +125,8 @@ export function summarizeRun(
   // With one busy replica its segment is the whole array: summarize it once, not twice.
   const memo = new Map<Float64Array, Stats>();
   const stats = (values: Float64Array) => memo.get(values) ?? memo.set(values, summarize(values)).get(values)!;
+  // Replicas before the whole: summarizing reorders values, within each segment first (which leaves
+  // the whole's multiset as it was), then across the whole (which would mix the segments).
   const per_replica = replicas.map((g, r) => summarizeGroups([g], joined.map((j) => stats(j.segments[r])), makespan_s, window_s));
   const overall = summarizeGroups(groups, joined.map((j) => stats(j.all)), makespan_s, window_s);
   return { overall, per_replica };

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { quantileSorted as ssQuantileSorted } from 'simple-statistics';
 import { describe, expect, it } from 'vitest';
 import { F64List } from '../../sim/metrics/f64list.js';
-import { quantileSorted, quantiles, quantilesInPlace, summarize } from '../../sim/metrics/stats.js';
+import { quantileSorted, quantilesInPlace, summarize } from '../../sim/metrics/stats.js';
 
 const PS = [0, 0.01, 0.5, 0.9, 0.95, 0.99, 1];
 
@@ -26,14 +26,17 @@ describe('quantiles', () => {
       fc.property(fc.array(fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }), { minLength: 1, maxLength: 300 }), (xs) => {
         const a = Float64Array.from(xs);
         const out = new Float64Array(PS.length);
-        quantiles(a, a.length, PS, out);
+        quantilesInPlace(a, a.length, PS, out);
         // Same formula, same operands: equal to the last bit.
         const want = reference(Float64Array.from(xs), PS);
         expect(Array.from(out)).toEqual(want);
-        // In place (one request's gaps), on the first n values of a longer scratch array.
-        const scratch = Float64Array.from([...xs, -Infinity, Infinity]);
+        // Reordered, not changed.
+        expect(Array.from(a).sort((x, y) => x - y)).toEqual([...xs].sort((x, y) => x - y));
+        // On the first n values of a longer scratch array (one request's gaps), the rest untouched.
+        const scratch = Float64Array.from([...xs, -Infinity, Infinity, -5]);
         quantilesInPlace(scratch, xs.length, PS, out);
         expect(Array.from(out)).toEqual(want);
+        expect(Array.from(scratch.subarray(xs.length))).toEqual([-Infinity, Infinity, -5]);
       }),
     );
   });
@@ -41,7 +44,7 @@ describe('quantiles', () => {
   it('agrees with quantileSorted on sorted input', () => {
     const sorted = Array.from(gaps(999, 3)).sort((a, b) => a - b);
     const out = new Float64Array(PS.length);
-    quantiles(Float64Array.from(sorted), sorted.length, PS, out);
+    quantilesInPlace(Float64Array.from(sorted), sorted.length, PS, out);
     expect(Array.from(out)).toEqual(PS.map((p) => quantileSorted(sorted, p)));
   });
 
@@ -50,7 +53,7 @@ describe('quantiles', () => {
       const a = gaps(n, n);
       const want = reference(a, PS);
       const out = new Float64Array(PS.length);
-      quantiles(a, n, PS, out);
+      quantilesInPlace(a, n, PS, out);
       expect(Array.from(out)).toEqual(want);
     }
   });
@@ -58,8 +61,24 @@ describe('quantiles', () => {
   it('uses only the first n values', () => {
     const a = Float64Array.of(3, 1, 2, 100, 200);
     const out = [0];
-    quantiles(a, 3, [1], out);
+    quantilesInPlace(a, 3, [1], out);
     expect(out[0]).toBe(3);
+    // n = 1 at the front of a longer array: the one value, whatever the rest holds.
+    quantilesInPlace(Float64Array.of(7, 1, 0), 1, [0.5], out);
+    expect(out[0]).toBe(7);
+  });
+
+  it('selects repeated and adjacent ranks once, in any run of equal probabilities', () => {
+    const values = Float64Array.of(9, 4, 7, 1, 8, 2, 6, 3, 5, 0);
+    const ps = [0.1, 0.1, 0.5, 0.55, 0.99, 1];
+    const out = new Float64Array(ps.length);
+    quantilesInPlace(values, values.length, ps, out);
+    // Sorted 0..9: h = 0.9, 0.9, 4.5, 4.95, 8.91, 9.
+    [0.9, 0.9, 4.5, 4.95, 8.91, 9].forEach((q, i) => expect(out[i]).toBeCloseTo(q, 12));
+  });
+
+  it('refuses probabilities out of order', () => {
+    expect(() => quantilesInPlace(Float64Array.of(1, 2, 3), 3, [0.9, 0.5], [0, 0])).toThrow(/ascend/);
   });
 });
 
