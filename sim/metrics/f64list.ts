@@ -2,8 +2,8 @@
  * An append-only list of float64 in typed-array chunks. Chunks double in size up to a cap and
  * are never copied while the list grows: growing one array by doubling (copy, plus fresh pages
  * the VM must fault in, plus the GCs V8 runs on external-memory growth) cost ~120 ms per 4 M
- * ITL gaps on this machine class, more than selecting their percentiles. `view()` joins the
- * chunks once, when the summary needs one contiguous array.
+ * ITL gaps on this machine class, more than selecting their percentiles. The summary reads the
+ * chunks where they lie (`chunks()`); `view()` joins them, for callers that need one array.
  */
 export class F64List {
   length = 0;
@@ -46,6 +46,23 @@ export class F64List {
       at += chunk.length;
     }
     target.set(this.current.subarray(0, this.fill), at);
+  }
+
+  /** The values as they lie, in order: the full chunks, then the filled part of the current one. No copy. */
+  chunks(): Float64Array[] {
+    return [...this.full, this.current.subarray(0, this.fill)];
+  }
+
+  /** Copies values [start, start + count) into target[at..). */
+  copyRange(start: number, count: number, target: Float64Array, at: number): void {
+    let chunkStart = 0;
+    for (const chunk of this.chunks()) {
+      const from = Math.max(start, chunkStart);
+      const to = Math.min(start + count, chunkStart + chunk.length);
+      if (from < to) target.set(chunk.subarray(from - chunkStart, to - chunkStart), at + from - start);
+      chunkStart += chunk.length;
+      if (chunkStart >= start + count) break;
+    }
   }
 
   /** All values, contiguous. Later appends go on after them. */

@@ -110,9 +110,9 @@ export interface GroupSummary {
 const METRICS = ['ttft_s', 'tpot_s', 'itl_s', 'e2e_s', 'queueing_delay_s'] as const;
 
 /**
- * Summaries overall (every group) and per replica. Each metric's samples are joined once, group
- * after group, so each replica's samples are a segment of the overall array: per-replica
- * statistics need no joined copies of their own.
+ * Summaries overall (every group) and per replica. Statistics read each list's chunks where they
+ * lie: the overall ones take every group's chunks in turn, so nothing is joined or copied (a
+ * million requests pool ~1.3 GB of ITL gaps, which a joined copy would double).
  */
 export function summarizeRun(
   replicas: readonly GroupAccumulator[],
@@ -121,40 +121,24 @@ export function summarizeRun(
   window_s: number | null,
 ): { overall: GroupSummary; per_replica: GroupSummary[] } {
   const groups = [...replicas, unrouted];
-  const joined = METRICS.map((m) => joinSegments(groups.map((g) => g[m])));
-  // With one busy replica its segment is the whole array: summarize it once, not twice.
-  const memo = new Map<Float64Array, Stats>();
-  const stats = (values: Float64Array) => memo.get(values) ?? memo.set(values, summarize(values)).get(values)!;
-  // Replicas before the whole: summarizing reorders values, within each segment first (which leaves
-  // the whole's multiset as it was), then across the whole (which would mix the segments).
-  const per_replica = replicas.map((g, r) => summarizeGroups([g], joined.map((j) => stats(j.segments[r])), makespan_s, window_s));
-  const overall = summarizeGroups(groups, joined.map((j) => stats(j.all)), makespan_s, window_s);
+  const perReplica = replicas.map((g) => METRICS.map((m) => summarize(g[m].chunks())));
+  const overallLatency = METRICS.map((m, k) => {
+    const busy = groups.filter((g) => g[m].length > 0);
+    // One busy replica: its statistics are the whole's, already computed.
+    const only = busy.length === 1 ? replicas.indexOf(busy[0]) : -1;
+    return only >= 0 ? perReplica[only][k] : summarize(busy.flatMap((g) => g[m].chunks()));
+  });
+  const per_replica = replicas.map((g, r) => summarizeGroups([g], perReplica[r], makespan_s, window_s));
+  const overall = summarizeGroups(groups, overallLatency, makespan_s, window_s);
   return { overall, per_replica };
 }
 
-function joinSegments(lists: readonly F64List[]): { all: Float64Array; segments: Float64Array[] } {
-  const nonEmpty = lists.filter((l) => l.length > 0);
-  if (nonEmpty.length <= 1) {
-    // A single replica's 4 M-gap pool is used where it lies, not copied again.
-    const only = nonEmpty[0]?.view() ?? new Float64Array(0);
-    return { all: only, segments: lists.map((l) => (l.length > 0 ? only : only.subarray(0, 0))) };
-  }
-  const all = new Float64Array(lists.reduce((n, l) => n + l.length, 0));
-  let at = 0;
-  const segments = lists.map((l) => {
-    l.copyTo(all, at);
-    at += l.length;
-    return all.subarray(at - l.length, at);
-  });
-  return { all, segments };
-}
-
 /**
- * A priority class: its own TTFT/TPOT/E2E/queueing samples (reordered in place) and the ITL gaps
- * gathered for it from the replicas' pools.
+ * A priority class: its own TTFT/TPOT/E2E/queueing samples and the ITL gaps gathered for it from
+ * the replicas' pools.
  */
 export function summarizeClass(g: GroupAccumulator, itl_s: Stats, makespan_s: number | null, window_s: number | null): GroupSummary {
-  const latency = METRICS.map((m) => (m === 'itl_s' ? itl_s : summarize(g[m].view())));
+  const latency = METRICS.map((m) => (m === 'itl_s' ? itl_s : summarize(g[m].chunks())));
   return summarizeGroups([g], latency, makespan_s, window_s);
 }
 

@@ -24,20 +24,16 @@ export class PriorityClasses {
     if (gapCount > 0) c.gaps.push(pool, gapStart, gapCount);
   }
 
-  /**
-   * Each class's ITL gaps, joined; undefined with fewer than two classes. Call before anything
-   * reorders the pools (summarizing them selects percentiles in place).
-   */
+  /** Each class's ITL gaps, joined; undefined with fewer than two classes. */
   gatherGaps(pools: readonly F64List[]): Map<number, Float64Array> | undefined {
     if (this.classes.size < 2) return undefined;
-    const views = pools.map((p) => p.view());
     const gathered = new Map<number, Float64Array>();
     for (const [priority, { gaps }] of this.classes) {
       let total = 0;
       for (let i = 2; i < gaps.length; i += 3) total += gaps[i];
       const out = new Float64Array(total);
       for (let i = 0, at = 0; i < gaps.length; i += 3) {
-        out.set(views[gaps[i]].subarray(gaps[i + 1], gaps[i + 1] + gaps[i + 2]), at);
+        pools[gaps[i]].copyRange(gaps[i + 1], gaps[i + 2], out, at);
         at += gaps[i + 2];
       }
       gathered.set(priority, out);
@@ -56,7 +52,7 @@ export class PriorityClasses {
       .sort((a, b) => a - b)
       .map((priority) => {
         const gaps = gathered?.get(priority);
-        const itl = gaps === undefined ? overallItl : summarize(gaps);
+        const itl = gaps === undefined ? overallItl : summarize([gaps]);
         return { priority, ...summarizeClass((this.classes.get(priority) as PriorityClass).acc, itl, makespan_s, window_s) };
       });
   }

@@ -1,6 +1,6 @@
 import type { ColumnSpec } from './arrowFile.js';
 import type { F64List } from './f64list.js';
-import { quantilesInPlace } from './stats.js';
+import { quantilesInPlace } from './select.js';
 
 export type RequestStatus = 'finished' | 'rejected' | 'timed_out';
 export const REQUEST_STATUSES: readonly RequestStatus[] = ['finished', 'rejected', 'timed_out'];

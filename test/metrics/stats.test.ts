@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { quantileSorted as ssQuantileSorted } from 'simple-statistics';
 import { describe, expect, it } from 'vitest';
 import { F64List } from '../../sim/metrics/f64list.js';
-import { quantileSorted, quantilesInPlace, summarize } from '../../sim/metrics/stats.js';
+import { quantilesInPlace } from '../../sim/metrics/select.js';
+import { quantileSorted, summarize } from '../../sim/metrics/stats.js';
 
 const PS = [0, 0.01, 0.5, 0.9, 0.95, 0.99, 1];
 
@@ -84,7 +85,7 @@ describe('quantiles', () => {
 
 describe('summarize', () => {
   it('gives hand-checked stats on a small set', () => {
-    const s = summarize(Float64Array.of(1.0, 0.3, 0.1, 0.4, 0.2));
+    const s = summarize([Float64Array.of(1.0, 0.3), Float64Array.of(0.1, 0.4, 0.2)]);
     expect(s.count).toBe(5);
     expect(s.mean).toBeCloseTo(0.4, 12);
     expect(s.p50).toBeCloseTo(0.3, 12);
@@ -95,7 +96,7 @@ describe('summarize', () => {
   });
 
   it('reports an empty set as nulls, not NaN', () => {
-    expect(summarize(new Float64Array(0))).toEqual({ count: 0, mean: null, p50: null, p90: null, p95: null, p99: null, max: null });
+    expect(summarize([new Float64Array(0)])).toEqual({ count: 0, mean: null, p50: null, p90: null, p95: null, p99: null, max: null });
   });
 });
 
@@ -111,5 +112,18 @@ describe('F64List', () => {
     expect(Array.from(l.view())).toEqual(want);
     l.push(-1);
     expect(Array.from(l.view())).toEqual([...want, -1]);
+  });
+
+  it('gives its chunks where they lie, and any range copied out of them', () => {
+    const l = new F64List(2, 4);
+    for (let i = 0; i < 11; i++) l.push(i);
+    const chunks = l.chunks();
+    expect(chunks.map((c) => c.length)).toEqual([2, 4, 4, 1]);
+    expect(chunks.flatMap((c) => Array.from(c))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    for (const [start, count] of [[0, 11], [1, 6], [5, 1], [6, 4], [10, 1], [3, 0]]) {
+      const out = new Float64Array(count + 2).fill(-1);
+      l.copyRange(start, count, out, 1);
+      expect(Array.from(out)).toEqual([-1, ...Array.from({ length: count }, (_, i) => start + i), -1]);
+    }
   });
 });

@@ -1,0 +1,90 @@
+import fc from 'fast-check';
+import { quantileSorted } from 'simple-statistics';
+import { describe, expect, it } from 'vitest';
+import { quantilesOfChunks } from '../../sim/metrics/select.js';
+
+const PS = [0, 0.01, 0.5, 0.9, 0.95, 0.99, 1];
+
+function reference(chunks: readonly Float64Array[], ps: readonly number[]): number[] {
+  const sorted = chunks.flatMap((c) => Array.from(c)).sort((a, b) => a - b);
+  return ps.map((p) => quantileSorted(sorted, p));
+}
+
+/** Splits `values` into chunks of the given sizes (cycled), as views into larger buffers like a pool's. */
+function chunked(values: Float64Array, sizes: readonly number[]): Float64Array[] {
+  const out: Float64Array[] = [];
+  for (let at = 0, k = 0; at < values.length; k++) {
+    const size = Math.min(sizes[k % sizes.length], values.length - at);
+    const buffer = new Float64Array(size + 3);
+    buffer.set(values.subarray(at, at + size), 1);
+    out.push(buffer.subarray(1, 1 + size));
+    at += size;
+  }
+  return out;
+}
+
+function lcg(seed: number): () => number {
+  let x = seed >>> 0;
+  return () => {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    return x / 2 ** 32;
+  };
+}
+
+describe('quantilesOfChunks', () => {
+  it('matches the sorted reference on small arbitrary sets, any chunking', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }), { minLength: 1, maxLength: 300 }),
+        fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 5 }),
+        (xs, sizes) => {
+          const chunks = chunked(Float64Array.from(xs), sizes);
+          const before = chunks.map((c) => Array.from(c));
+          const out = new Float64Array(PS.length);
+          quantilesOfChunks(chunks, PS, out);
+          expect(Array.from(out)).toEqual(reference(chunks, PS));
+          expect(chunks.map((c) => Array.from(c))).toEqual(before);
+        },
+      ),
+    );
+  });
+
+  // Above the join threshold (65,536 values): the radix passes.
+  it('matches the reference on large sets with both signs, wide ranges, zeros and heavy duplicates', () => {
+    const rnd = lcg(7);
+    const n = 300_001;
+    const mixed = Float64Array.from({ length: n }, (_, i) => {
+      const u = rnd();
+      if (i % 11 === 0) return 0;
+      if (i % 7 === 0) return 0.0123; // one value held by a seventh of the set
+      return (u < 0.3 ? -1 : 1) * Math.exp(40 * (rnd() - 0.5));
+    });
+    for (const sizes of [[n], [1000, 65536, 7], [3]]) {
+      const chunks = chunked(mixed, sizes);
+      const out = new Float64Array(PS.length);
+      quantilesOfChunks(chunks, PS, out);
+      expect(Array.from(out)).toEqual(reference(chunks, PS));
+    }
+  });
+
+  it('resolves a bin of over a million equal or nearly equal values through all 64 bits', () => {
+    const n = 1_500_000;
+    const rnd = lcg(3);
+    // Gaps of one step duration, shared by every sequence of the step, and ulp-level neighbours.
+    const values = Float64Array.from({ length: n }, () => {
+      const u = rnd();
+      return u < 0.6 ? 0.021 : u < 0.8 ? 0.021 + 2 ** -58 : u < 0.9 ? 0.021 - 2 ** -58 : 0.5 * rnd();
+    });
+    const chunks = chunked(values, [1 << 20]);
+    const ps = [0.05, 0.1, 0.5, 0.85, 0.95, 0.999];
+    const out = new Float64Array(ps.length);
+    quantilesOfChunks(chunks, ps, out);
+    expect(Array.from(out)).toEqual(reference(chunks, ps));
+  });
+
+  it('refuses an empty set and probabilities out of order', () => {
+    expect(() => quantilesOfChunks([new Float64Array(0)], [0.5], [0])).toThrow(/no values/);
+    const big = [new Float64Array(70_000).fill(1)];
+    expect(() => quantilesOfChunks(big, [0.9, 0.5], [0, 0])).toThrow(/ascend/);
+  });
+});
