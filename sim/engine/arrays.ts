@@ -1,8 +1,10 @@
 /**
  * Empties a list that is refilled at once (the scheduled sequences of a step, the sequences a
  * step finished), keeping its storage. `list.length = 0` makes V8 drop the backing store, so each
- * refill reallocates it: on a 256-sequence batch that was most of the simulator's garbage (Node 20,
- * 200,000 refills of 256: 1,183 young-generation collections that way, none this way).
+ * refill reallocates it: on a 256-sequence batch that was most of the simulator's garbage. Popping
+ * keeps the storage once the code is optimized (unoptimized, V8 still shrinks it): on Node 20,
+ * 200,000 refills of 256 ran 1,183 young-generation collections with `length = 0` and 2 to 689
+ * this way, depending on how soon the loop was optimized.
  */
 export function clearKeepingStorage<T>(list: T[]): void {
   while (list.length > 0) list.pop();

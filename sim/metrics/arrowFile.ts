@@ -55,8 +55,9 @@ export class ArrowFileWriter {
     this.columns = specs.map((s) => (s.kind === 'f64' ? new Float64Array(batchRows) : s.kind === 'u32' ? new Uint32Array(batchRows) : new Int32Array(batchRows)));
     this.dictionaries = specs.map((s) => (s.kind === 'dict' ? makeVector(utf8Data(arrow, s.values)) : undefined));
     this.validity = specs.map((s) => (s.kind === 'f64' ? new Uint8Array((batchRows + 7) >> 3) : undefined));
-    this.sink = new FdSink(openSync(path, 'w'));
+    // The writer before the file: nothing after openSync may throw and leak the descriptor.
     this.writer = new arrow.RecordBatchFileWriter();
+    this.sink = new FdSink(openSync(path, 'w'));
     this.writer.reset(this.sink);
   }
 

@@ -139,6 +139,24 @@ describe('per-replica summaries', () => {
   });
 });
 
+describe('overall statistics over several replicas', () => {
+  it('add every sample in record order, replica by replica, and select the pooled percentiles exactly', () => {
+    // Values whose float sum depends on the order they are added in.
+    let x = 12345;
+    const next = () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648) * 3;
+    const outcomes = Array.from({ length: 120 }, (_, i) => timed(i, i, 0.1 + next() * (i % 5 === 0 ? 1e6 : 1), 0.01 + next() / 100, i % 3));
+    const s = run(outcomes, { replicas: 3 });
+    const byReplica = [0, 1, 2].map((r) => outcomes.filter((o) => o.replica === r).map((o) => (o.token_times_s[0] as number) - o.arrival_s));
+    let sum = 0;
+    for (const v of byReplica.flat()) sum += v;
+    expect(s.overall.ttft_s.mean).toBe(sum / 120);
+    const sorted = byReplica.flat().sort((a, b) => a - b);
+    const h = 119 * 0.9;
+    expect(s.overall.ttft_s.p90).toBe(sorted[Math.floor(h)] + (h - Math.floor(h)) * (sorted[Math.floor(h) + 1] - sorted[Math.floor(h)]));
+    expect(s.per_replica.map((r) => r.ttft_s.count)).toEqual([40, 40, 40]);
+  });
+});
+
 describe('summary.json and table', () => {
   it('passes ctx extras through and keeps a stable key order', () => {
     const ctx: FinishContext = {
