@@ -106,11 +106,12 @@ export class Replica implements ReplicaLoad {
    */
   completeStep(token_time_s: number, finished: Sequence[]): void {
     this.busy = false;
+    const step = this.counters.steps - 1;
     for (const seq of this.inFlight) {
       seq.computed_tokens += seq.scheduled_tokens;
       seq.scheduled_tokens = 0;
       if (seq.computed_tokens === seq.known_tokens) {
-        seq.stampToken(token_time_s);
+        seq.stampToken(token_time_s, step);
         if (seq.generated_tokens === seq.output_tokens) {
           this.kv.free(seq);
           finished.push(seq);

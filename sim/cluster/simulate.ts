@@ -365,7 +365,10 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
   const finished: Sequence[] = [];
   const completeStep = (replica: Replica, now_s: number): void => {
     clearKeepingStorage(finished);
-    replica.completeStep(now_s + frontOut_s, finished);
+    const stamp_s = now_s + frontOut_s;
+    // Before any request of this step is recorded: its pooled gaps refer to this stamp.
+    sink.recordStepStamp(replica.index, replica.counters.steps - 1, stamp_s);
+    replica.completeStep(stamp_s, finished);
     for (const seq of finished) {
       totals.sequences_finished++;
       totals.prompt_tokens_finished += seq.prompt_tokens;
@@ -407,7 +410,7 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
       emit({
         request_id: seq.id, replica: seq.replica, arrival_s: seq.arrival_s, input_tokens: seq.prompt_tokens,
         output_tokens: seq.output_tokens, cached_tokens: cached, first_scheduled_s: firstScheduled,
-        token_times_s: times, preemptions, status: 'finished', finish_s,
+        token_times_s: times, token_steps: members === undefined ? seq.token_steps : undefined, preemptions, status: 'finished', finish_s,
         priority: seq.priority, samples: request.n ?? 1, sequences: sequencesOf(request),
         prompt_lookups: forkSamples ? 1 : sequencesOf(request),
       });

@@ -53,6 +53,11 @@ export class F64List {
     return [...this.full, this.current.subarray(0, this.fill)];
   }
 
+  /** The values for `summarize`: its chunks. */
+  samples(): Float64Array[] {
+    return this.chunks();
+  }
+
   /** Copies values [start, start + count) into target[at..). */
   copyRange(start: number, count: number, target: Float64Array, at: number): void {
     let chunkStart = 0;

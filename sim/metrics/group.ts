@@ -1,5 +1,6 @@
 import type { RequestOutcome, RequestRow } from './records.js';
 import { F64List } from './f64list.js';
+import { GapPool, StepStamps } from './gapPool.js';
 import { summarize, type Stats } from './stats.js';
 
 export interface SloTargets {
@@ -26,7 +27,7 @@ export function meetsSlo(row: RequestRow, slo: SloTargets): boolean {
  * routing, or a priority class). Latency samples hold only *measured* finished requests: those
  * arriving at or after warmup that completed (timed-out and rejected ones are counted apart, as
  * SLO misses). `itl_s` is filled by `requestRow`, which computes the gaps anyway; see
- * `pooledGaps` (a priority class's stays empty: its gaps are gathered from the replicas' pools).
+ * `pooledGaps` (a priority class's stays empty: PriorityClasses pools its gaps per replica).
  */
 export class GroupAccumulator {
   requests = 0;
@@ -46,15 +47,15 @@ export class GroupAccumulator {
   readonly tpot_s = new F64List();
   readonly e2e_s = new F64List();
   readonly queueing_delay_s = new F64List();
-  readonly itl_s: F64List;
+  readonly itl_s: GapPool;
 
-  /** `gaps`: whether this group pools ITL gaps itself (a replica does, a priority class does not). */
-  constructor(gaps = true) {
-    this.itl_s = new F64List(gaps ? 1 << 14 : 1);
+  /** `stamps`: the replica's step stamps, against which its ITL gaps are pooled (none: a group that pools none). */
+  constructor(stamps: StepStamps = new StepStamps()) {
+    this.itl_s = new GapPool(stamps);
   }
 
-  /** Where `requestRow` should append this request's gaps, if they belong in the ITL pool. */
-  pooledGaps(o: RequestOutcome, measured: boolean): F64List | undefined {
+  /** Where `requestRow` should pool this request's gaps, if they belong in the ITL pool. */
+  pooledGaps(o: RequestOutcome, measured: boolean): GapPool | undefined {
     return measured && o.status === 'finished' ? this.itl_s : undefined;
   }
 
@@ -121,12 +122,12 @@ export function summarizeRun(
   window_s: number | null,
 ): { overall: GroupSummary; per_replica: GroupSummary[] } {
   const groups = [...replicas, unrouted];
-  const perReplica = replicas.map((g) => METRICS.map((m) => summarize(g[m].chunks())));
+  const perReplica = replicas.map((g) => METRICS.map((m) => summarize(g[m].samples())));
   const overallLatency = METRICS.map((m, k) => {
     const busy = groups.filter((g) => g[m].length > 0);
     // One busy replica: its statistics are the whole's, already computed.
     const only = busy.length === 1 ? replicas.indexOf(busy[0]) : -1;
-    return only >= 0 ? perReplica[only][k] : summarize(busy.flatMap((g) => g[m].chunks()));
+    return only >= 0 ? perReplica[only][k] : summarize(busy.flatMap((g) => g[m].samples()));
   });
   const per_replica = replicas.map((g, r) => summarizeGroups([g], perReplica[r], makespan_s, window_s));
   const overall = summarizeGroups(groups, overallLatency, makespan_s, window_s);
@@ -138,7 +139,7 @@ export function summarizeRun(
  * the replicas' pools.
  */
 export function summarizeClass(g: GroupAccumulator, itl_s: Stats, makespan_s: number | null, window_s: number | null): GroupSummary {
-  const latency = METRICS.map((m) => (m === 'itl_s' ? itl_s : summarize(g[m].chunks())));
+  const latency = METRICS.map((m) => (m === 'itl_s' ? itl_s : summarize(g[m].samples())));
   return summarizeGroups([g], latency, makespan_s, window_s);
 }
 

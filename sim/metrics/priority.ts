@@ -1,49 +1,48 @@
-import type { F64List } from './f64list.js';
+import { GapPool } from './gapPool.js';
 import { GroupAccumulator, summarizeClass, type GroupSummary, type SloTargets } from './group.js';
 import type { RequestOutcome, RequestRow } from './records.js';
 import { summarize, type Stats } from './stats.js';
 
 interface PriorityClass {
   readonly acc: GroupAccumulator;
-  /** Triples (pool, start, count): where each of the class's requests put its ITL gaps. */
-  readonly gaps: number[];
+  /** The class's ITL gaps, one pool per replica. */
+  readonly gaps: (GapPool | undefined)[];
 }
 
 /**
- * Requests by priority class. A class keeps its own latency scalars but no copy of its ITL gaps:
- * it notes where each request's gaps lie in a replica's pool, and `gatherGaps` copies them out at
- * the end, only when there is more than one class (a single class's gaps are every gap).
+ * Requests by priority class: each keeps its own latency scalars and, once there are two classes,
+ * pools its ITL gaps per replica (memory per engine step, see GapPool). While there is one class
+ * its gaps are every gap, already pooled by the replicas: the second class to appear starts the
+ * first one's pools as copies of the replicas'.
  */
 export class PriorityClasses {
   private readonly classes = new Map<number, PriorityClass>();
 
-  add(o: RequestOutcome, row: RequestRow, measured: boolean, slo: SloTargets, pool: number, gapStart: number, gapCount: number): void {
-    let c = this.classes.get(o.priority);
-    if (c === undefined) this.classes.set(o.priority, (c = { acc: new GroupAccumulator(false), gaps: [] }));
-    c.acc.add(o, row, measured, slo);
-    if (gapCount > 0) c.gaps.push(pool, gapStart, gapCount);
+  /** `replicaPools`: each replica's ITL pool, filled before `add` sees the request. */
+  constructor(private readonly replicaPools: readonly GapPool[]) {}
+
+  /**
+   * Call with each request's priority before the replicas pool its gaps: when it is the second
+   * class to appear, the first class's pools start as copies of the replicas' (every gap so far).
+   */
+  prepare(priority: number): void {
+    if (this.classes.size !== 1 || this.classes.has(priority)) return;
+    const first = this.classes.values().next().value as PriorityClass;
+    first.gaps.push(...this.replicaPools.map((p) => p.clone()));
   }
 
-  /** Each class's ITL gaps, joined; undefined with fewer than two classes. */
-  gatherGaps(pools: readonly F64List[]): Map<number, Float64Array> | undefined {
-    if (this.classes.size < 2) return undefined;
-    const gathered = new Map<number, Float64Array>();
-    for (const [priority, { gaps }] of this.classes) {
-      let total = 0;
-      for (let i = 2; i < gaps.length; i += 3) total += gaps[i];
-      const out = new Float64Array(total);
-      for (let i = 0, at = 0; i < gaps.length; i += 3) {
-        pools[gaps[i]].copyRange(gaps[i + 1], gaps[i + 2], out, at);
-        at += gaps[i + 2];
-      }
-      gathered.set(priority, out);
-    }
-    return gathered;
+  /** `pooled`: the request's gaps belong in the ITL statistics (measured and finished, on a replica). */
+  add(o: RequestOutcome, row: RequestRow, measured: boolean, slo: SloTargets, pooled: boolean): void {
+    let c = this.classes.get(o.priority);
+    if (c === undefined) this.classes.set(o.priority, (c = { acc: new GroupAccumulator(), gaps: [] }));
+    c.acc.add(o, row, measured, slo);
+    if (!pooled || this.classes.size < 2) return;
+    const pool = (c.gaps[o.replica] ??= new GapPool(this.replicaPools[o.replica].stamps));
+    pool.add(o.token_times_s, o.token_steps, o.token_times_s.length);
   }
 
   /** One summary per class, by priority ascending. `overallItl` stands in for a lone class's ITL. */
   summarize(
-    gathered: Map<number, Float64Array> | undefined,
     overallItl: Stats,
     makespan_s: number | null,
     window_s: number | null,
@@ -51,8 +50,8 @@ export class PriorityClasses {
     return [...this.classes.keys()]
       .sort((a, b) => a - b)
       .map((priority) => {
-        const gaps = gathered?.get(priority);
-        const itl = gaps === undefined ? overallItl : summarize([gaps]);
+        const pools = (this.classes.get(priority) as PriorityClass).gaps;
+        const itl = this.classes.size < 2 ? overallItl : summarize(pools.flatMap((p) => p?.samples() ?? []));
         return { priority, ...summarizeClass((this.classes.get(priority) as PriorityClass).acc, itl, makespan_s, window_s) };
       });
   }

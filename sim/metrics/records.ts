@@ -1,5 +1,5 @@
 import type { ColumnSpec } from './arrowFile.js';
-import type { F64List } from './f64list.js';
+import type { GapPool } from './gapPool.js';
 import { quantilesInPlace } from './select.js';
 
 export type RequestStatus = 'finished' | 'rejected' | 'timed_out';
@@ -23,6 +23,11 @@ export interface RequestOutcome {
   first_scheduled_s: number;
   /** The request's token times, one per output token index (not one per sample), ascending. */
   token_times_s: Float64Array | readonly number[];
+  /**
+   * The replica step that stamped each token (see MetricsSink.recordStepStamp; −1 where unknown),
+   * when one sequence produced them all; lets the sink count a gap per step instead of keeping it.
+   */
+  token_steps?: Int32Array | readonly number[];
   preemptions: number;
   status: RequestStatus;
   /** When the request left: completion, rejection or time-out. */
@@ -146,8 +151,8 @@ let gapScratch = new Float64Array(1024);
 const ITL_PS = [0.5, 0.99];
 const itlQuantiles = [0, 0];
 
-/** Builds the requests.arrow row for an outcome; appends its inter-token gaps to `gapsOut` if given. */
-export function requestRow(o: RequestOutcome, gapsOut?: F64List): RequestRow {
+/** Builds the requests.arrow row for an outcome; pools its inter-token gaps in `gapsOut` if given. */
+export function requestRow(o: RequestOutcome, gapsOut?: GapPool): RequestRow {
   const times = o.token_times_s;
   const tokens = times.length;
   const finished = o.status === 'finished';
@@ -170,8 +175,7 @@ export function requestRow(o: RequestOutcome, gapsOut?: F64List): RequestRow {
       sum += g;
       if (g > max) max = g;
     }
-    gapsOut?.append(gapScratch, gaps);
-    // After the gaps are pooled in token order: this reorders the scratch.
+    gapsOut?.add(times, o.token_steps, tokens);
     quantilesInPlace(gapScratch, gaps, ITL_PS, itlQuantiles);
     itlMean = sum / gaps;
     itlP50 = itlQuantiles[0];

@@ -65,22 +65,33 @@ interface Target {
   done: boolean;
 }
 
-/**
- * Type-7 quantiles, for the ascending probabilities `ps`, of every value in `chunks` (n ≥ 1 in
- * all, no NaN), written to `out`. The chunks are left as they are.
- */
-export function quantilesOfChunks(chunks: readonly Float64Array[], ps: readonly number[], out: Float64Array | number[]): void {
+/** Values that each stand for `weights[i]` equal samples (inter-token gaps counted per engine step). */
+export interface WeightedValues {
+  readonly values: Float64Array;
+  readonly weights: Int32Array;
+}
+
+/** Samples: plain values (one sample each) or weighted ones. */
+export type Samples = Float64Array | WeightedValues;
+
+/** The number of samples in `s`. */
+export function sampleCount(s: Samples): number {
+  if (s instanceof Float64Array) return s.length;
   let n = 0;
-  for (const c of chunks) n += c.length;
+  for (let i = 0; i < s.weights.length; i++) n += s.weights[i];
+  return n;
+}
+
+/**
+ * Type-7 quantiles, for the ascending probabilities `ps`, of every sample in `sources` (n ≥ 1 in
+ * all, no NaN), written to `out`. The sources are left as they are.
+ */
+export function quantilesOfChunks(sources: readonly Samples[], ps: readonly number[], out: Float64Array | number[]): void {
+  let n = 0;
+  for (const c of sources) n += sampleCount(c);
   if (n === 0) throw new Error('quantilesOfChunks: no values');
   if (n < JOIN_BELOW || !LITTLE_ENDIAN) {
-    const joined = new Float64Array(n);
-    let at = 0;
-    for (const c of chunks) {
-      joined.set(c, at);
-      at += c.length;
-    }
-    quantilesInPlace(joined, n, ps, out);
+    quantilesInPlace(joinSamples(sources, n), n, ps, out);
     return;
   }
   const last = n - 1;
@@ -92,7 +103,7 @@ export function quantilesOfChunks(chunks: readonly Float64Array[], ps: readonly 
     ranks.push(lo);
     if (h > lo) ranks.push(lo + 1);
   }
-  const values = orderStatistics(chunks, [...new Set(ranks)], n);
+  const values = orderStatistics(sources.map(asWeighted), [...new Set(ranks)], n);
   for (let i = 0; i < ps.length; i++) {
     const h = last * ps[i];
     const lo = Math.floor(h);
@@ -102,9 +113,35 @@ export function quantilesOfChunks(chunks: readonly Float64Array[], ps: readonly 
   }
 }
 
-/** The values at the given 0-based ranks (ascending order) of the n values in `chunks`. */
-function orderStatistics(chunks: readonly Float64Array[], ranks: readonly number[], n: number): Map<number, number> {
-  const words = chunks.map((c) => new Uint32Array(c.buffer, c.byteOffset, c.length * 2));
+/** Every sample as one array, weighted values repeated. */
+function joinSamples(sources: readonly Samples[], n: number): Float64Array {
+  const joined = new Float64Array(n);
+  let at = 0;
+  for (const c of sources) {
+    if (c instanceof Float64Array) {
+      joined.set(c, at);
+      at += c.length;
+    } else {
+      for (let i = 0; i < c.values.length; i++) joined.fill(c.values[i], at, (at += c.weights[i]));
+    }
+  }
+  return joined;
+}
+
+interface Source {
+  values: Float64Array;
+  /** Undefined: every value weighs 1. */
+  weights: Int32Array | undefined;
+  words: Uint32Array;
+}
+
+function asWeighted(s: Samples): Source {
+  const values = s instanceof Float64Array ? s : s.values;
+  return { values, weights: s instanceof Float64Array ? undefined : s.weights, words: new Uint32Array(values.buffer, values.byteOffset, values.length * 2) };
+}
+
+/** The values at the given 0-based ranks (ascending order) of the n samples in `sources`. */
+function orderStatistics(sources: readonly Source[], ranks: readonly number[], n: number): Map<number, number> {
   const targets: Target[] = ranks.map((rank) => ({ rank, digits: [], count: n, value: NaN, done: false }));
   for (let level = 0; level < 4 && targets.some((t) => !t.done); level++) {
     // Targets still open, grouped by their known digits: one histogram (or one copy) per group.
@@ -114,33 +151,22 @@ function orderStatistics(chunks: readonly Float64Array[], ranks: readonly number
       const key = t.digits.join(',');
       let g = byDigits.get(key);
       if (g === undefined) {
+        // A bin of few samples holds few values: copy them out.
         const collect = level > 0 && t.count <= COLLECT_MAX;
-        g = {
-          digits: t.digits,
-          members: [],
-          histogram: collect ? undefined : new Float64Array(DIGIT_BINS),
-          collected: collect ? new Float64Array(t.count) : undefined,
-          filled: 0,
-        };
+        g = { digits: t.digits, members: [], histogram: collect ? undefined : new Float64Array(DIGIT_BINS), values: [], weights: [] };
         byDigits.set(key, g);
       }
       g.members.push(t);
     }
     const groups = [...byDigits.values()];
-    if (level === 0) countTopDigits(words, groups[0].histogram as Float64Array);
-    else scanGroups(chunks, words, groups, level);
+    if (level === 0) countTopDigits(sources, groups[0].histogram as Float64Array);
+    else scanGroups(sources, groups, level);
     for (const g of groups) {
-      const got = g.collected;
-      if (got !== undefined) {
-        if (g.filled !== got.length) throw new Error(`quantilesOfChunks: a bin counted ${got.length} values but held ${g.filled}`);
-        for (const t of g.members) {
-          quickselect(got as unknown as number[], t.rank, 0, got.length - 1);
-          t.value = got[t.rank];
-          t.done = true;
-        }
+      if (g.histogram === undefined) {
+        resolveCollected(g);
         continue;
       }
-      const hist = g.histogram as Float64Array;
+      const hist = g.histogram;
       for (const t of g.members) {
         let below = 0;
         let d = 0;
@@ -158,13 +184,40 @@ function orderStatistics(chunks: readonly Float64Array[], ranks: readonly number
   return new Map(targets.map((t, i) => [ranks[i], t.value]));
 }
 
+/** Each member's value among a bin's copied-out samples. */
+function resolveCollected(g: Group): void {
+  const { values, weights } = g;
+  let total = 0;
+  for (const w of weights) total += w;
+  if (total !== g.members[0].count) throw new Error(`quantilesOfChunks: a bin counted ${g.members[0].count} samples but held ${total}`);
+  if (total === values.length) {
+    // Unweighted (or every weight 1): select in place.
+    const got = Float64Array.from(values);
+    for (const t of g.members) {
+      quickselect(got as unknown as number[], t.rank, 0, got.length - 1);
+      t.value = got[t.rank];
+      t.done = true;
+    }
+    return;
+  }
+  const order = Array.from(values.keys()).sort((a, b) => values[a] - values[b]);
+  for (const t of g.members) {
+    let below = 0;
+    let k = 0;
+    while (below + weights[order[k]] <= t.rank) below += weights[order[k++]];
+    t.value = values[order[k]];
+    t.done = true;
+  }
+}
+
 interface Group {
   digits: number[];
   members: Target[];
-  /** Counts of the next digit, or, for a bin small enough, its values copied out. */
+  /** Sample counts of the next digit; undefined when the bin is small enough to copy out. */
   histogram: Float64Array | undefined;
-  collected: Float64Array | undefined;
-  filled: number;
+  /** The copied-out values and their weights. */
+  values: number[];
+  weights: number[];
 }
 
 /** High 32 bits of the sortable key of the float64 whose high word is `hi`. */
@@ -178,9 +231,10 @@ function keyLow(hi: number, lo: number): number {
 }
 
 /** Level 0: the top 16 bits of every value. */
-function countTopDigits(words: readonly Uint32Array[], histogram: Float64Array): void {
-  for (const w of words) {
-    for (let i = 1, len = w.length; i < len; i += 2) histogram[keyHigh(w[i]) >>> 16]++;
+function countTopDigits(sources: readonly Source[], histogram: Float64Array): void {
+  for (const { words: w, weights } of sources) {
+    if (weights === undefined) for (let i = 1, len = w.length; i < len; i += 2) histogram[keyHigh(w[i]) >>> 16]++;
+    else for (let i = 0, len = weights.length; i < len; i++) histogram[keyHigh(w[2 * i + 1]) >>> 16] += weights[i];
   }
 }
 
@@ -188,14 +242,12 @@ function countTopDigits(words: readonly Uint32Array[], histogram: Float64Array):
  * Levels 1–3: for each value whose known digits match a group's, count its next digit there (or
  * copy it out). Level 1 matches 16 bits through a table; levels 2 and 3 compare with each group.
  */
-function scanGroups(chunks: readonly Float64Array[], words: readonly Uint32Array[], groups: readonly Group[], level: number): void {
+function scanGroups(sources: readonly Source[], groups: readonly Group[], level: number): void {
   const slotOfTop = level === 1 ? new Int16Array(DIGIT_BINS).fill(-1) : undefined;
   if (slotOfTop !== undefined) groups.forEach((g, i) => (slotOfTop[g.digits[0]] = i));
   const wantHi = groups.map((g) => (level === 1 ? 0 : ((g.digits[0] << 16) | g.digits[1]) >>> 0));
   const wantLoTop = groups.map((g) => (level === 3 ? g.digits[2] : -1));
-  for (let c = 0; c < chunks.length; c++) {
-    const w = words[c];
-    const values = chunks[c];
+  for (const { values, weights, words: w } of sources) {
     for (let i = 0, len = values.length; i < len; i++) {
       const hi = w[2 * i + 1];
       const keyHi = keyHigh(hi);
@@ -211,11 +263,14 @@ function scanGroups(chunks: readonly Float64Array[], words: readonly Uint32Array
       }
       if (slot < 0) continue;
       const g = groups[slot];
+      const weight = weights === undefined ? 1 : weights[i];
       const hist = g.histogram;
-      if (hist === undefined) (g.collected as Float64Array)[g.filled++] = values[i];
-      else if (level === 1) hist[keyHi & 0xffff]++;
-      else if (level === 2) hist[keyLow(hi, w[2 * i]) >>> 16]++;
-      else hist[keyLow(hi, w[2 * i]) & 0xffff]++;
+      if (hist === undefined) {
+        g.values.push(values[i]);
+        g.weights.push(weight);
+      } else if (level === 1) hist[keyHi & 0xffff] += weight;
+      else if (level === 2) hist[keyLow(hi, w[2 * i]) >>> 16] += weight;
+      else hist[keyLow(hi, w[2 * i]) & 0xffff] += weight;
     }
   }
 }

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, write
 import { join, resolve } from 'node:path';
 import { fieldError } from '../errors.js';
 import { ArrowFileWriter, dictCode, type ColumnBuffer } from './arrowFile.js';
+import { StepStamps } from './gapPool.js';
 import { GroupAccumulator, type SloTargets } from './group.js';
 import { PriorityClasses } from './priority.js';
 import { ITERATION_COLUMNS, REQUEST_COLUMNS, REQUEST_STATUSES, TOKEN_COLUMNS, requestRow, type IterationRecord, type RequestOutcome } from './records.js';
@@ -42,7 +43,9 @@ export class MetricsSink {
   private readonly tokens: ArrowFileWriter | undefined;
   private readonly groups: GroupAccumulator[];
   private readonly unrouted = new GroupAccumulator();
-  private readonly priorities = new PriorityClasses();
+  /** Each replica's step stamps (see recordStepStamp). */
+  private readonly stamps: StepStamps[];
+  private readonly priorities: PriorityClasses;
   private readonly blockSize: number;
   private readonly warmup_s: number;
   private readonly slo: SloTargets;
@@ -74,7 +77,9 @@ export class MetricsSink {
     this.slo = opts.slo;
     if (opts.block_size !== undefined && !(opts.block_size > 0)) throw new Error(`block_size ${opts.block_size} is not a positive number`);
     this.blockSize = opts.block_size ?? 0;
-    this.groups = Array.from({ length: opts.replicas }, () => new GroupAccumulator());
+    this.stamps = Array.from({ length: opts.replicas }, () => new StepStamps());
+    this.groups = this.stamps.map((s) => new GroupAccumulator(s));
+    this.priorities = new PriorityClasses(this.groups.map((g) => g.itl_s));
     if (opts.dir === undefined) return;
     this.dir = resolve(opts.dir);
     assertReplaceable(this.dir);
@@ -106,11 +111,10 @@ export class MetricsSink {
     }
     const measured = o.arrival_s >= this.warmup_s;
     const pool = group.pooledGaps(o, measured);
-    const gapStart = pool?.length ?? 0;
+    this.priorities.prepare(o.priority);
     const row = requestRow(o, pool);
     group.add(o, row, measured, this.slo);
-    const poolIndex = o.replica === -1 ? this.groups.length : o.replica;
-    this.priorities.add(o, row, measured, this.slo, poolIndex, gapStart, (pool?.length ?? 0) - gapStart);
+    this.priorities.add(o, row, measured, this.slo, pool !== undefined && o.replica >= 0);
     if (o.arrival_s < this.firstArrival_s) this.firstArrival_s = o.arrival_s;
     if (measured && o.arrival_s < this.firstMeasuredArrival_s) this.firstMeasuredArrival_s = o.arrival_s;
     if (o.finish_s > this.lastFinish_s) this.lastFinish_s = o.finish_s;
@@ -154,6 +158,15 @@ export class MetricsSink {
         t.endRow();
       }
     }
+  }
+
+  /**
+   * The time replica `replica`'s step `step` (0, 1, … in order) stamped its tokens with. Call it as
+   * the step completes, before recording any request it finishes: token gaps between consecutive
+   * steps are pooled as counts against these stamps.
+   */
+  recordStepStamp(replica: number, step: number, stamp_s: number): void {
+    this.stamps[replica].push(step, stamp_s);
   }
 
   /**

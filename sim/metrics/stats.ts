@@ -1,4 +1,4 @@
-import { quantilesOfChunks } from './select.js';
+import { quantilesOfChunks, type Samples } from './select.js';
 
 /**
  * Percentile definition (used everywhere in infersim): linear interpolation between closest
@@ -32,23 +32,36 @@ export interface Stats {
 const SUMMARY_PS = [0.5, 0.9, 0.95, 0.99];
 
 /**
- * Stats of the values in `chunks` (a list's chunks, or several lists', taken in order), which it
- * leaves as they are. NaN must already be filtered out by the caller.
+ * Stats of the samples in `sources` (a list's chunks, or several lists', taken in order; weighted
+ * values count that many times), which it leaves as they are. NaN must already be filtered out by
+ * the caller.
  */
-export function summarize(chunks: readonly Float64Array[]): Stats {
+export function summarize(sources: readonly Samples[]): Stats {
   let n = 0;
   let sum = 0;
   let max = -Infinity;
-  for (const values of chunks) {
-    n += values.length;
+  for (const s of sources) {
+    if (s instanceof Float64Array) {
+      n += s.length;
+      for (let i = 0; i < s.length; i++) {
+        const v = s[i];
+        sum += v;
+        if (v > max) max = v;
+      }
+      continue;
+    }
+    const { values, weights } = s;
     for (let i = 0; i < values.length; i++) {
+      const w = weights[i];
+      if (w === 0) continue;
       const v = values[i];
-      sum += v;
+      n += w;
+      sum += v * w;
       if (v > max) max = v;
     }
   }
   if (n === 0) return { count: 0, mean: null, p50: null, p90: null, p95: null, p99: null, max: null };
   const q = [0, 0, 0, 0];
-  quantilesOfChunks(chunks, SUMMARY_PS, q);
+  quantilesOfChunks(sources, SUMMARY_PS, q);
   return { count: n, mean: sum / n, p50: q[0], p90: q[1], p95: q[2], p99: q[3], max };
 }

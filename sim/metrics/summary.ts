@@ -160,10 +160,8 @@ export function buildSummary(
   const makespan_s = ctx.makespan_s ?? (any ? span.last_finish_s - span.first_arrival_s : null);
   const end_s = makespan_s === null ? null : span.first_arrival_s + makespan_s;
   const window_s = end_s !== null && Number.isFinite(span.first_measured_arrival_s) ? end_s - span.first_measured_arrival_s : null;
-  // Gathered before summarizeRun, which reorders the pools in place.
-  const classGaps = priorities.gatherGaps([...replicas, unrouted].map((g) => g.itl_s));
   const { overall, per_replica } = summarizeRun(replicas, unrouted, makespan_s, window_s);
-  const per_priority = priorities.summarize(classGaps, overall.itl_s, makespan_s, window_s);
+  const per_priority = priorities.summarize(overall.itl_s, makespan_s, window_s);
   const gpu_hours = makespan_s === null ? null : (ctx.gpus * makespan_s) / 3600;
   const usd_total = gpu_hours === null || !Number.isFinite(ctx.usd_per_gpu_hour) ? null : gpu_hours * ctx.usd_per_gpu_hour;
   return {

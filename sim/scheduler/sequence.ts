@@ -3,6 +3,7 @@ import type { KvHolder, SwapRecord } from '../kv/blockManager.js';
 import type { Request } from '../workload/request.js';
 
 const NO_TOKENS = new Float64Array(0);
+const NO_STEPS = new Int32Array(0);
 
 /**
  * The samples of one request that run as several sequences; the request leaves when the last
@@ -64,6 +65,8 @@ export class Sequence implements KvHolder, KeyedHolder {
    * buffers were half the simulator's memory and most of its page faults.
    */
   token_times_s: Float64Array = NO_TOKENS;
+  /** The replica step that emitted each output token (−1 where unknown), beside `token_times_s`. */
+  token_steps: Int32Array = NO_STEPS;
   readonly identity: TokenIdentity;
   readonly block_keys: number[] = [];
   readonly block_checks: number[] = [];
@@ -95,9 +98,16 @@ export class Sequence implements KvHolder, KeyedHolder {
     };
   }
 
-  /** Records the emission of the next output token at `time_s`. */
-  stampToken(time_s: number): void {
-    if (this.generated_tokens === 0) this.token_times_s = new Float64Array(this.output_tokens);
+  /** Records the emission of the next output token at `time_s`, by the replica's step `step` (−1: unknown). */
+  stampToken(time_s: number, step = -1): void {
+    if (this.generated_tokens === 0) {
+      // One buffer for both: an ArrayBuffer's allocation costs more than its size.
+      const n = this.output_tokens;
+      const buffer = new ArrayBuffer(n * 12);
+      this.token_times_s = new Float64Array(buffer, 0, n);
+      this.token_steps = new Int32Array(buffer, n * 8, n);
+    }
+    this.token_steps[this.generated_tokens] = step;
     this.token_times_s[this.generated_tokens++] = time_s;
   }
 

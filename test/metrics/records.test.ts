@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { F64List } from '../../sim/metrics/f64list.js';
+import { GapPool, StepStamps } from '../../sim/metrics/gapPool.js';
 import { ITERATION_COLUMNS, REQUEST_COLUMNS, requestRow } from '../../sim/metrics/records.js';
 import { outcome } from './helpers.js';
 
@@ -72,11 +72,26 @@ describe('requestRow', () => {
     expect(row.itl_max_s).toBeCloseTo(0.3, 12);
   });
 
-  it('appends the gaps, in token order, to a pool when asked', () => {
-    const pool = new F64List(1);
+  it('pools the gaps: as values without token steps, as per-step counts between consecutive steps', () => {
+    const stamps = new StepStamps();
+    [1, 1.3, 1.4, 1.6, 2.0].forEach((t, s) => stamps.push(s, t));
+    const pool = new GapPool(stamps);
     requestRow(outcome({ token_times_s: [1, 1.3, 1.4, 1.6] }), pool);
-    requestRow(outcome(), pool);
-    expect(Array.from(pool.view()).map((g) => Math.round(g * 10) / 10)).toEqual([0.3, 0.1, 0.2, 0.1, 0.2]);
+    // Steps 1 → 2 are consecutive: a count at step 2; 2 → 4 skip a step: a value.
+    requestRow(outcome({ token_times_s: [1.3, 1.4, 2.0], token_steps: [1, 2, 4] }), pool);
+    requestRow(outcome({ token_times_s: [1.3, 1.4], token_steps: [1, 2] }), pool);
+    expect(pool.length).toBe(6);
+    const [perStep, ...values] = pool.samples();
+    expect(perStep).toEqual({ values: Float64Array.of(1.4 - 1.3), weights: Int32Array.of(2) });
+    expect(values.flatMap((c) => Array.from(c as Float64Array))).toEqual([1.3 - 1, 1.4 - 1.3, 1.6 - 1.4, 2.0 - 1.4]);
+  });
+
+  it('refuses token steps whose stamps are not the token times', () => {
+    const stamps = new StepStamps();
+    [1, 1.3].forEach((t, s) => stamps.push(s, t));
+    const pool = new GapPool(stamps);
+    expect(() => requestRow(outcome({ token_times_s: [1, 1.31], token_steps: [0, 1] }), pool)).toThrow(/not the stamps of steps 0, 1/);
+    expect(() => stamps.push(3, 2)).toThrow(/out of order/);
   });
 });
 

@@ -82,6 +82,43 @@ describe('quantilesOfChunks', () => {
     expect(Array.from(out)).toEqual(reference(chunks, ps));
   });
 
+  it('counts weighted values as that many equal samples, mixed with plain ones', () => {
+    const rnd = lcg(11);
+    for (const scale of [1, 40]) {
+      // scale 40 pushes the total past the join threshold: the radix passes with weights.
+      const stepValues = Float64Array.from({ length: 3000 }, () => 0.01 + Math.floor(rnd() * 500) / 1e5);
+      const weights = Int32Array.from({ length: 3000 }, (_, i) => (i % 17 === 0 ? 0 : 1 + Math.floor(rnd() * scale)));
+      const plain = Float64Array.from({ length: 2000 }, () => rnd() * 0.2);
+      const expanded = [...plain];
+      stepValues.forEach((v, i) => {
+        for (let k = 0; k < weights[i]; k++) expanded.push(v);
+      });
+      const out = new Float64Array(PS.length);
+      quantilesOfChunks([{ values: stepValues, weights }, plain], PS, out);
+      expect(Array.from(out)).toEqual(reference([Float64Array.from(expanded)], PS));
+    }
+  });
+
+  it('finds ranks inside one value of enormous weight, and inside a small bin of weighted values', () => {
+    const values = Float64Array.of(0.5, 0.020001, 0.02, 0.3);
+    const weights = Int32Array.of(3, 2_000_000, 5_000_000, 1);
+    const out = new Float64Array(PS.length);
+    quantilesOfChunks([{ values, weights }], PS, out);
+    const sorted = [0.02, 0.020001, 0.3, 0.5];
+    const counts = [5_000_000, 2_000_000, 1, 3];
+    const at = (rank: number) => {
+      for (let i = 0, below = 0; ; below += counts[i++]) if (rank < below + counts[i]) return sorted[i];
+    };
+    const n = 7_000_004;
+    expect(Array.from(out)).toEqual(
+      PS.map((p) => {
+        const h = (n - 1) * p;
+        const lo = Math.floor(h);
+        return h > lo ? at(lo) + (h - lo) * (at(lo + 1) - at(lo)) : at(lo);
+      }),
+    );
+  });
+
   it('refuses an empty set and probabilities out of order', () => {
     expect(() => quantilesOfChunks([new Float64Array(0)], [0.5], [0])).toThrow(/no values/);
     const big = [new Float64Array(70_000).fill(1)];
