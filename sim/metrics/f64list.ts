@@ -3,7 +3,7 @@
  * are never copied while the list grows: growing one array by doubling (copy, plus fresh pages
  * the VM must fault in, plus the GCs V8 runs on external-memory growth) cost ~120 ms per 4 M
  * ITL gaps on this machine class, more than selecting their percentiles. The summary reads the
- * chunks where they lie (`chunks()`); `view()` joins them, for callers that need one array.
+ * chunks where they lie (`chunks()`).
  */
 export class F64List {
   length = 0;
@@ -38,16 +38,6 @@ export class F64List {
     this.length += n;
   }
 
-  /** Copies every value into target[offset..offset + length). */
-  copyTo(target: Float64Array, offset: number): void {
-    let at = offset;
-    for (const chunk of this.full) {
-      target.set(chunk, at);
-      at += chunk.length;
-    }
-    target.set(this.current.subarray(0, this.fill), at);
-  }
-
   /** The values as they lie, in order: the full chunks, then the filled part of the current one. No copy. */
   chunks(): Float64Array[] {
     return [...this.full, this.current.subarray(0, this.fill)];
@@ -56,30 +46,6 @@ export class F64List {
   /** The values for `summarize`: its chunks. */
   samples(): Float64Array[] {
     return this.chunks();
-  }
-
-  /** Copies values [start, start + count) into target[at..). */
-  copyRange(start: number, count: number, target: Float64Array, at: number): void {
-    let chunkStart = 0;
-    for (const chunk of this.chunks()) {
-      const from = Math.max(start, chunkStart);
-      const to = Math.min(start + count, chunkStart + chunk.length);
-      if (from < to) target.set(chunk.subarray(from - chunkStart, to - chunkStart), at + from - start);
-      chunkStart += chunk.length;
-      if (chunkStart >= start + count) break;
-    }
-  }
-
-  /** All values, contiguous. Later appends go on after them. */
-  view(): Float64Array {
-    if (this.full.length > 0) {
-      const joined = new Float64Array(this.length);
-      this.copyTo(joined, 0);
-      this.full = [];
-      this.current = joined;
-      this.fill = this.length;
-    }
-    return this.current.subarray(0, this.fill);
   }
 
   private nextChunk(): void {
