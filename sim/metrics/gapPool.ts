@@ -21,6 +21,7 @@ export class StepStamps {
   }
 
   at(step: number): number {
+    if (!(step >= 0 && step < this.length)) throw new Error(`step ${step} has no stamp (${this.length} steps stamped)`);
     return this.stamps[step];
   }
 }

@@ -184,29 +184,54 @@ function orderStatistics(sources: readonly Source[], ranks: readonly number[], n
   return new Map(targets.map((t, i) => [ranks[i], t.value]));
 }
 
-/** Each member's value among a bin's copied-out samples. */
+/**
+ * Each member's value among a bin's copied-out samples. Values of weight 1 (the many) are sorted
+ * natively; weighted ones (the few) by index; a merge of the two walks to each rank.
+ */
 function resolveCollected(g: Group): void {
   const { values, weights } = g;
   let total = 0;
-  for (const w of weights) total += w;
+  let plainCount = 0;
+  for (const w of weights) {
+    total += w;
+    if (w === 1) plainCount++;
+  }
   if (total !== g.members[0].count) throw new Error(`quantilesOfChunks: a bin counted ${g.members[0].count} samples but held ${total}`);
-  if (total === values.length) {
-    // Unweighted (or every weight 1): select in place.
-    const got = Float64Array.from(values);
+  const plain = new Float64Array(plainCount);
+  const weighted: number[] = [];
+  for (let i = 0, p = 0; i < values.length; i++) {
+    if (weights[i] === 1) plain[p++] = values[i];
+    else if (weights[i] > 1) weighted.push(i);
+  }
+  if (weighted.length === 0) {
     for (const t of g.members) {
-      quickselect(got as unknown as number[], t.rank, 0, got.length - 1);
-      t.value = got[t.rank];
+      quickselect(plain as unknown as number[], t.rank, 0, plain.length - 1);
+      t.value = plain[t.rank];
       t.done = true;
     }
     return;
   }
-  const order = Array.from(values.keys()).sort((a, b) => values[a] - values[b]);
-  for (const t of g.members) {
-    let below = 0;
-    let k = 0;
-    while (below + weights[order[k]] <= t.rank) below += weights[order[k++]];
-    t.value = values[order[k]];
-    t.done = true;
+  plain.sort();
+  weighted.sort((a, b) => values[a] - values[b]);
+  // Members ascend by rank (their ranks were listed ascending and share this bin's prefix).
+  const members = [...g.members].sort((a, b) => a.rank - b.rank);
+  let below = 0;
+  let p = 0;
+  let w = 0;
+  for (const t of members) {
+    for (;;) {
+      const takePlain = w === weighted.length || (p < plain.length && plain[p] <= values[weighted[w]]);
+      const value = takePlain ? plain[p] : values[weighted[w]];
+      const weight = takePlain ? 1 : weights[weighted[w]];
+      if (below + weight > t.rank) {
+        t.value = value;
+        t.done = true;
+        break;
+      }
+      below += weight;
+      if (takePlain) p++;
+      else w++;
+    }
   }
 }
 

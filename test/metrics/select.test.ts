@@ -119,6 +119,20 @@ describe('quantilesOfChunks', () => {
     );
   });
 
+  it('ignores values of weight 0 and mixes weighted values into a bin of plain ones', () => {
+    // Above the join threshold, and all in one bin: the copied-out bin holds plain and weighted values.
+    const plain = Float64Array.from({ length: 70_000 }, (_, i) => 1 + (i + 1) * 1e-13);
+    const sources = [plain, { values: Float64Array.of(1 + 1e-8, 1, 1 + 3.5e-9), weights: Int32Array.of(0, 2, 40_000) }];
+    const expanded = [...plain, 1, 1, ...Array.from({ length: 40_000 }, () => 1 + 3.5e-9)];
+    const out = new Float64Array(PS.length);
+    quantilesOfChunks(sources, PS, out);
+    expect(Array.from(out)).toEqual(reference([Float64Array.from(expanded)], PS));
+    // Weights 0 and 2 add up to the number of weighted values: not the same as two weights of 1.
+    const tricky = [plain, { values: Float64Array.of(1 + 1e-8, 1), weights: Int32Array.of(0, 2) }];
+    quantilesOfChunks(tricky, PS, out);
+    expect(Array.from(out)).toEqual(reference([Float64Array.from([...plain, 1, 1])], PS));
+  });
+
   it('refuses an empty set and probabilities out of order', () => {
     expect(() => quantilesOfChunks([new Float64Array(0)], [0.5], [0])).toThrow(/no values/);
     const big = [new Float64Array(70_000).fill(1)];
