@@ -392,7 +392,8 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
       replica.outstanding--;
       totals.finished++;
       const members = group?.sequences;
-      const times = members === undefined ? seq.token_times_s : latestTokenTimes(members);
+      const merged = members === undefined ? undefined : latestTokens(members);
+      const times = merged === undefined ? seq.token_times_s : merged.times;
       const finish_s = times[seq.output_tokens - 1];
       let cached = seq.cached_tokens;
       let preemptions = seq.preemptions;
@@ -410,7 +411,7 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
       emit({
         request_id: seq.id, replica: seq.replica, arrival_s: seq.arrival_s, input_tokens: seq.prompt_tokens,
         output_tokens: seq.output_tokens, cached_tokens: cached, first_scheduled_s: firstScheduled,
-        token_times_s: times, token_steps: members === undefined ? seq.token_steps : undefined, preemptions, status: 'finished', finish_s,
+        token_times_s: times, token_steps: merged === undefined ? seq.token_steps : merged.steps, preemptions, status: 'finished', finish_s,
         priority: seq.priority, samples: request.n ?? 1, sequences: sequencesOf(request),
         prompt_lookups: forkSamples ? 1 : sequencesOf(request),
       });
@@ -535,12 +536,22 @@ function sequencesOf(request: Request): number {
   return Math.max(request.n ?? 1, request.best_of ?? 1);
 }
 
-/** Token k of a multi-sample request reaches the client when every sample has emitted its token k. */
-function latestTokenTimes(members: readonly Sequence[]): Float64Array {
+/**
+ * Token k of a multi-sample request reaches the client when every sample has emitted its token k:
+ * its time, and the step that emitted it last (all samples run on one replica).
+ */
+function latestTokens(members: readonly Sequence[]): { times: Float64Array; steps: Int32Array } {
   const times = Float64Array.from(members[0].token_times_s);
+  const steps = Int32Array.from(members[0].token_steps);
   for (let m = 1; m < members.length; m++) {
     const t = members[m].token_times_s;
-    for (let k = 0; k < times.length; k++) if (t[k] > times[k]) times[k] = t[k];
+    const s = members[m].token_steps;
+    for (let k = 0; k < times.length; k++) {
+      if (t[k] > times[k]) {
+        times[k] = t[k];
+        steps[k] = s[k];
+      }
+    }
   }
-  return times;
+  return { times, steps };
 }

@@ -30,7 +30,7 @@ export class StepStamps {
  * The inter-token gaps of a set of requests on one replica, kept exactly in memory that grows with
  * engine steps, not with tokens. A gap between tokens of consecutive steps s − 1 and s is the same
  * number for every sequence decoding through both (stamp[s] − stamp[s − 1]), so it is counted per
- * step; other gaps (a token after a preemption, samples merged into one stream) are kept as values.
+ * step; other gaps (a token after a preemption or a swap, a step skipped) are kept as values.
  * Pooling every gap as a value cost 8 bytes per output token: 1.3 GB for a million requests.
  */
 export class GapPool {

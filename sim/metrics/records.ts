@@ -24,8 +24,8 @@ export interface RequestOutcome {
   /** The request's token times, one per output token index (not one per sample), ascending. */
   token_times_s: Float64Array | readonly number[];
   /**
-   * The replica step that stamped each token (see MetricsSink.recordStepStamp; −1 where unknown),
-   * when one sequence produced them all; lets the sink count a gap per step instead of keeping it.
+   * The replica step that stamped each token (see MetricsSink.recordStepStamp; −1 where unknown):
+   * lets the sink count a gap between consecutive steps instead of keeping its value.
    */
   token_steps?: Int32Array | readonly number[];
   preemptions: number;
