@@ -66,7 +66,7 @@ interface Target {
 }
 
 /** Values that each stand for `weights[i]` equal samples (inter-token gaps counted per engine step). */
-export interface WeightedValues {
+interface WeightedValues {
   readonly values: Float64Array;
   readonly weights: Int32Array;
 }
@@ -75,7 +75,7 @@ export interface WeightedValues {
 export type Samples = Float64Array | WeightedValues;
 
 /** The number of samples in `s`. */
-export function sampleCount(s: Samples): number {
+function sampleCount(s: Samples): number {
   if (s instanceof Float64Array) return s.length;
   let n = 0;
   for (let i = 0; i < s.weights.length; i++) n += s.weights[i];

@@ -15,7 +15,7 @@ import { startPool } from '../../sim/sweep/pool.js';
 import { bestPoint, formatReport } from '../../sim/sweep/report.js';
 import type { PointRecord } from '../../sim/sweep/store.js';
 import { infersim, ROOT } from '../cli/cli.js';
-import { SMALL_SCENARIO } from './fixtures.js';
+import { expectSweepError, SMALL_SCENARIO } from './fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'infersim-sweep-review-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -42,14 +42,7 @@ const recorded = (out: string): number[] =>
     : [];
 
 /** Exit 1 and exactly one error line on stderr. */
-function expectOneLine(args: string[], pattern: RegExp): void {
-  const out = join(dir, `bad-${Math.random().toString(36).slice(2)}`);
-  const r = infersim(['sweep', ...args, '--out', out]);
-  expect(r.status).toBe(1);
-  const lines = r.stderr.trim().split('\n').filter((l) => !l.includes('Unknown user config'));
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(pattern);
-}
+const expectOneLine = (args: string[], pattern: RegExp): void => void expectSweepError(dir, args, pattern);
 
 describe('sweep review fixes: values, seed, paths, fingerprint', () => {
   it('--seed with a swept seed is refused (flag or the file\'s sweep: section), not silently overriding it', () => {
