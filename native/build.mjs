@@ -5,7 +5,7 @@
 // records why in native/build/status.txt (the loader in sim/native reports it) and exits 0.
 // No network: it compiles against the local Node headers and node-addon-api's headers.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
@@ -53,10 +53,17 @@ if (cudaHome) vars.push(`CUDA_HOME=${cudaHome}`);
 if (nodeInclude && napiInclude) vars.push(`NODE_INCLUDE=${nodeInclude}`, `NAPI_INCLUDE=${napiInclude}`);
 
 mkdirSync(buildDir, { recursive: true });
-const fd = openSync(log, 'w');
+// make writes to a fresh file: build.log keeps the record of the last build that compiled
+// something. npm re-runs this script whenever it relinks the package (the first `npx infersim`
+// in a checkout does), and a no-op make must not replace the record of how the binaries were built.
+const attempt = `${log}.attempt`;
+const fd = openSync(attempt, 'w');
 const started = Date.now();
 const r = spawnSync('make', ['-C', here, `-j${Math.min(availableParallelism(), 8)}`, ...vars], { stdio: ['ignore', fd, fd] });
 closeSync(fd);
+const compiled = /(^|\s)-c\s/m.test(readFileSync(attempt, 'utf8'));
+if (r.status !== 0 || compiled || !existsSync(log)) renameSync(attempt, log);
+else rmSync(attempt, { force: true });
 const seconds = Math.round((Date.now() - started) / 1000);
 if (r.status !== 0) finish(false, `the build failed (see ${path.relative(process.cwd(), log)}); the simulator works without it`);
 const addon = nodeInclude && napiInclude ? 'addon and ' : '';
