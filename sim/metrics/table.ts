@@ -68,7 +68,10 @@ export function formatSummaryTable(s: Summary): string {
   lines.push(`SLO          ${targets.length ? targets.join(', ') : 'none (finished = met)'}: ${pct(o.slo.attainment)} attained` +
     `  goodput ${num(o.slo.goodput_req_per_s, 2)} req/s`);
   const c = s.cost;
-  lines.push(`cost         ${c.gpus} GPU × ${num(c.gpu_hours, 3)} h = $${num(c.usd_total, 2)}` +
+  // GPUs × wall hours = GPU-hours, then × the hourly rate: each figure printed once, with its unit.
+  const hoursEach = c.gpu_hours === null || c.gpus === 0 ? null : c.gpu_hours / c.gpus;
+  lines.push(`cost         ${c.gpus} GPU${c.gpus === 1 ? '' : 's'} × ${num(hoursEach, 3)} h = ${num(c.gpu_hours, 3)} GPU-h` +
+    ` × $${num(c.usd_per_gpu_hour, 2)}/GPU-h = $${num(c.usd_total, 2)}` +
     `  $${num(c.usd_per_million_output_tokens, 3)}/M output tok  $${num(c.usd_per_million_total_tokens, 3)}/M total tok`);
   if (s.per_replica.length > 1) {
     lines.push(`per replica  ${pad('req/s')}${pad('TTFT p99')}${pad('TPOT p99')}${pad('SLO')}`);

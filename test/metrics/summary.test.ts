@@ -189,6 +189,13 @@ describe('summary.json and table', () => {
     expect(table).toMatch(/TTFT ≤ 200 ms: 50\.0 % attained/);
   });
 
+  it('prints the cost as GPUs × hours = GPU-hours × rate, each figure once', () => {
+    // 4 GPUs over a 900 s makespan: 0.25 h each, 1 GPU-h, at $3.60 per GPU-hour.
+    const s = run([timed(0, 0, 0.1, 0.01)], {}, { ...CTX, makespan_s: 900 });
+    expect(s.cost.gpu_hours).toBeCloseTo(1, 12);
+    expect(formatSummaryTable(s)).toMatch(/cost\s+4 GPUs × 0\.250 h = 1\.000 GPU-h × \$3\.60\/GPU-h = \$3\.60 /);
+  });
+
   it('derives KV utilization from iterations when the engine gives none', () => {
     const sink = new MetricsSink({ dir: undefined, writeTokens: false, replicas: 1, warmup_s: 0, slo: {} });
     sink.recordIteration(0, 0, 1, 1, 0, 10, 0, 20, 100, 0, 1, 0, 0);
