@@ -25,4 +25,13 @@ describe('every scenario in scenarios/', () => {
       expect(observed.result.totals.finished).toBeGreaterThan(0);
     });
   }
+
+  // Shipped examples that claim a healthy operating point must show one (the overload examples
+  // say in their comments that they overload on purpose).
+  it('llama3.1-70b-tp4-h100.yaml runs at a sensible operating point', () => {
+    const { input } = loadScenario(join(dir, 'llama3.1-70b-tp4-h100.yaml'));
+    const { result } = run({ ...input, output: undefined, metrics: { ...input.metrics, uncertainty: false } });
+    expect(result.summary.overall.slo.attainment).toBeGreaterThanOrEqual(0.9);
+    expect(result.summary.overall.preemptions).toBe(0);
+  });
 });
