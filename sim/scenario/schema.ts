@@ -1,4 +1,17 @@
 import { z } from 'zod';
+import {
+  MAX_BLOCK_SIZE,
+  MAX_CONCURRENCY,
+  MAX_KV_BLOCKS_PER_REPLICA,
+  MAX_REPLICAS,
+  MAX_REQUESTS,
+  MAX_SAMPLES,
+  MAX_SWAP_SPACE_GB,
+  MAX_TIME_S,
+  MAX_TOKEN_COUNT,
+  MAX_USD_PER_GPU_HOUR,
+  shown,
+} from './bounds.js';
 import { SCHEDULER_NAMES, type ScenarioInput } from './types.js';
 
 /*
@@ -13,30 +26,67 @@ interface NumRule {
   gt?: number;
   gte?: number;
   lte?: number;
+  /** Why the upper bound is what it is: said when a value is above it. */
+  why?: string;
+  /** Why the lower bound is what it is: said when a value is below it. */
+  lowWhy?: string;
 }
 
-function num({ int = false, gt, gte, lte }: NumRule): z.ZodType<number> {
-  const bounds = [gt !== undefined && `> ${gt}`, gte !== undefined && `≥ ${gte}`, lte !== undefined && `≤ ${lte}`]
-    .filter(Boolean)
-    .join(' and ');
+function num({ int = false, gt, gte, lte, why, lowWhy }: NumRule): z.ZodType<number> {
+  const lower = [gt !== undefined && `> ${shown(gt)}`, gte !== undefined && `≥ ${shown(gte)}`].filter(Boolean).join(' and ');
+  const upper = lte !== undefined ? `≤ ${shown(lte)}` : '';
+  const bounds = [lower, upper].filter(Boolean).join(' and ');
   const kind = int ? 'an integer' : 'a number';
+  const below = (v: number): boolean => (gt !== undefined && !(v > gt)) || (gte !== undefined && !(v >= gte));
   const ok = (v: unknown): boolean =>
-    typeof v === 'number' &&
-    Number.isFinite(v) &&
-    (!int || Number.isSafeInteger(v)) &&
-    (gt === undefined || v > gt) &&
-    (gte === undefined || v >= gte) &&
-    (lte === undefined || v <= lte);
-  return z.custom<number>(ok, (v: unknown) => ({
+    typeof v === 'number' && Number.isFinite(v) && (!int || Number.isSafeInteger(v)) && !below(v) && (lte === undefined || v <= lte);
+  const because = (reason: string | undefined): string => (reason ? ` (${reason})` : '');
+  const message = (v: unknown): string => {
+    const full = `must be ${kind}${bounds ? ' ' + bounds : ''}`;
+    if (typeof v !== 'number' || Number.isNaN(v)) return full;
+    // Past a limit that has a reason, name only that limit and why ("1e999" reads as Infinity).
+    if (lte !== undefined && v > lte && why !== undefined) return `must be ${kind} ${upper}${because(why)}`;
+    const intWord = int ? 'an integer ' : '';
+    if (below(v) && (lowWhy !== undefined || why !== undefined)) return `must be ${intWord}${lower}${because(lowWhy)}`;
     // "must be > 0, got -3" reads best when the type is right; say the type when it is not.
-    message: typeof v === 'number' && !int ? `must be ${bounds}` : `must be ${kind}${bounds ? ' ' + bounds : ''}`,
-  }));
+    return Number.isFinite(v) && !int ? `must be ${bounds}` : full;
+  };
+  return z.custom<number>(ok, (v: unknown) => ({ message: message(v) }));
 }
 
 const positive = num({ gt: 0 });
-const nonNegative = num({ gte: 0 });
 const intAtLeast = (min: number): z.ZodType<number> => num({ int: true, gte: min });
 const positiveInt = intAtLeast(1);
+
+const INT32_WHY = 'the outputs store counts as int32';
+/** A count of tokens or sequences: at least 1, and what the int32 output columns hold. */
+const count32 = num({ int: true, gte: 1, lte: MAX_TOKEN_COUNT, why: INT32_WHY });
+const tokens = count32;
+const TIME_WHY = `simulated time is limited to ${shown(MAX_TIME_S)} s`;
+/** A duration in seconds or milliseconds: finite, and within the simulated time limit. */
+const seconds = (rule: { gt?: number; gte?: number }): z.ZodType<number> => num({ ...rule, lte: MAX_TIME_S, why: TIME_WHY });
+const millis = (rule: { gt?: number; gte?: number }): z.ZodType<number> => num({ ...rule, lte: MAX_TIME_S * 1000, why: TIME_WHY });
+/**
+ * Arrival rates: the mean gap 1/rate must fit the time limit; above 1e9/s the gaps are below a
+ * nanosecond, which process "burst" (all at t = 0) says plainly.
+ */
+const rate = num({
+  gte: 1 / MAX_TIME_S,
+  lte: 1e9,
+  lowWhy: `the mean gap 1/rate must fit in the ${shown(MAX_TIME_S)} s time limit`,
+  why: 'gaps below a nanosecond: use process burst for all at t = 0',
+});
+/**
+ * Gamma shape is 1/cv². Below 1e-3 every gap is within 0.1 % of the mean (process constant); above
+ * 1e3 over 99.9 % of the gaps underflow below 1e-300 s to 0 (a single burst); far beyond, 1/cv² itself
+ * overflows or underflows and every gap is NaN.
+ */
+const cv = num({
+  gte: 1e-3,
+  lte: 1e3,
+  lowWhy: 'below it every gap is within 0.1 % of the mean: use process constant',
+  why: 'above it over 99.9 % of the gaps round to 0: use process burst',
+});
 
 function oneOf<const T extends string>(values: readonly T[]): z.ZodType<T> {
   return z.custom<T>((v) => values.includes(v as T), { message: `must be one of ${values.join(', ')}` });
@@ -48,23 +98,31 @@ const text = z.custom<string>((v) => typeof v === 'string' && v.trim() !== '', {
 const bool = z.custom<boolean>((v) => typeof v === 'boolean', { message: 'must be true or false' });
 
 const arrival = z.discriminatedUnion('process', [
-  z.object({ process: z.literal('poisson'), rate_per_s: positive }).strict(),
-  z.object({ process: z.literal('gamma'), rate_per_s: positive, cv: positive }).strict(),
-  z.object({ process: z.literal('constant'), rate_per_s: positive }).strict(),
+  z.object({ process: z.literal('poisson'), rate_per_s: rate }).strict(),
+  z.object({ process: z.literal('gamma'), rate_per_s: rate, cv }).strict(),
+  z.object({ process: z.literal('constant'), rate_per_s: rate }).strict(),
   z.object({ process: z.literal('burst') }).strict(),
 ]);
 
+/** A mean or spread of token counts (a real number, not a count): positive, within the int32 range. */
+const lengthScale = num({ gt: 0, lte: MAX_TOKEN_COUNT, why: INT32_WHY });
+/**
+ * Lognormal sigma (std of the log). Fits of real prompt and output lengths give 0.5–2; at 10 the
+ * median is e⁻⁵⁰ of the mean and every draw but a rare one lands on min.
+ */
+const sigma = num({ gt: 0, lte: 10, why: 'larger spreads put nearly every draw on min' });
+
 const lengthDist = z
   .discriminatedUnion('dist', [
-    z.object({ dist: z.literal('fixed'), value: positiveInt }).strict(),
-    z.object({ dist: z.literal('uniform'), min: positiveInt, max: positiveInt }).strict(),
+    z.object({ dist: z.literal('fixed'), value: tokens }).strict(),
+    z.object({ dist: z.literal('uniform'), min: tokens, max: tokens }).strict(),
     z
-      .object({ dist: z.literal('normal'), mean: positive, std: positive, min: positiveInt.optional(), max: positiveInt.optional() })
+      .object({ dist: z.literal('normal'), mean: lengthScale, std: lengthScale, min: tokens.optional(), max: tokens.optional() })
       .strict(),
     z
-      .object({ dist: z.literal('lognormal'), mean: positive, sigma: positive, min: positiveInt.optional(), max: positiveInt.optional() })
+      .object({ dist: z.literal('lognormal'), mean: lengthScale, sigma, min: tokens.optional(), max: tokens.optional() })
       .strict(),
-    z.object({ dist: z.literal('zipf'), s: positive, min: positiveInt, max: positiveInt }).strict(),
+    z.object({ dist: z.literal('zipf'), s: positive, min: tokens, max: tokens }).strict(),
     z.object({ dist: z.literal('empirical'), path: text, column: text }).strict(),
   ])
   .superRefine((d, ctx) => {
@@ -89,6 +147,9 @@ const trace = z
     speedup: positive.optional(),
   })
   .strict();
+
+/** n and best_of: every sample of a request is created when it arrives. */
+const samples = num({ int: true, gte: 1, lte: MAX_SAMPLES, why: 'all samples of a request are created when it arrives' });
 
 const sweepLists = z.record(
   z.string(),
@@ -117,7 +178,7 @@ export const scenarioSchema = z
       .optional(),
     cluster: z
       .object({
-        replicas: positiveInt.optional(),
+        replicas: num({ int: true, gte: 1, lte: MAX_REPLICAS, why: 'a simulation holds every replica in memory' }).optional(),
         router: oneOf(['round-robin', 'least-outstanding', 'random']).optional(),
       })
       .strict()
@@ -126,21 +187,26 @@ export const scenarioSchema = z
       .object({
         scheduler: oneOf(SCHEDULER_NAMES).optional(),
         usage: oneOf(['server', 'offline']).optional(),
-        max_num_seqs: positiveInt.optional(),
-        max_num_batched_tokens: positiveInt.optional(),
-        block_size: positiveInt.optional(),
+        max_num_seqs: count32.optional(),
+        max_num_batched_tokens: count32.optional(),
+        block_size: num({ int: true, gte: 1, lte: MAX_BLOCK_SIZE, why: 'vLLM offers block sizes up to 128' }).optional(),
         enable_chunked_prefill: bool.optional(),
         preemption: oneOf(['recompute', 'swap', 'auto']).optional(),
         max_model_len: positiveInt.optional(),
-        num_gpu_blocks_override: positiveInt.optional(),
+        num_gpu_blocks_override: num({
+          int: true,
+          gte: 1,
+          lte: MAX_KV_BLOCKS_PER_REPLICA,
+          why: 'a simulation holds every block of every replica in memory',
+        }).optional(),
         cuda_graphs: bool.optional(),
-        frontend_input_ms: nonNegative.optional(),
-        frontend_output_ms: nonNegative.optional(),
-        swap_space_gb: nonNegative.optional(),
+        frontend_input_ms: millis({ gte: 0 }).optional(),
+        frontend_output_ms: millis({ gte: 0 }).optional(),
+        swap_space_gb: num({ gte: 0, lte: MAX_SWAP_SPACE_GB, why: 'more than any host has per GPU' }).optional(),
         enable_prefix_caching: bool.optional(),
         orca_reservation: oneOf(['max', 'pow2', 'oracle']).optional(),
-        max_batch_size: positiveInt.optional(),
-        batch_timeout_ms: nonNegative.optional(),
+        max_batch_size: count32.optional(),
+        batch_timeout_ms: millis({ gte: 0 }).optional(),
         max_queue_len: positiveInt.optional(),
         scheduling_policy: oneOf(['fcfs', 'priority']).optional(),
       })
@@ -150,13 +216,13 @@ export const scenarioSchema = z
       .object({
         trace: trace.optional(),
         arrival: arrival.optional(),
-        concurrency: positiveInt.optional(),
+        concurrency: num({ int: true, gte: 1, lte: MAX_CONCURRENCY, why: 'each client holds a request in memory' }).optional(),
         input_tokens: lengthDist.optional(),
         output_tokens: lengthDist.optional(),
-        num_requests: positiveInt.optional(),
-        duration_s: positive.optional(),
-        prefix: z.object({ groups: positiveInt, tokens: positiveInt, fraction: num({ gt: 0, lte: 1 }) }).strict().optional(),
-        sessions: z.object({ turns: lengthDist, think_time_s: nonNegative }).strict().optional(),
+        num_requests: num({ int: true, gte: 1, lte: MAX_REQUESTS, why: 'the summary keeps every request\'s latencies in memory' }).optional(),
+        duration_s: seconds({ gt: 0 }).optional(),
+        prefix: z.object({ groups: positiveInt, tokens, fraction: num({ gt: 0, lte: 1 }) }).strict().optional(),
+        sessions: z.object({ turns: lengthDist, think_time_s: seconds({ gte: 0 }) }).strict().optional(),
         priority: z
           .object({
             classes: z
@@ -165,18 +231,21 @@ export const scenarioSchema = z
           })
           .strict()
           .optional(),
-        timeout_s: positive.optional(),
-        n: positiveInt.optional(),
-        best_of: positiveInt.optional(),
-        max_tokens: positiveInt.optional(),
+        timeout_s: seconds({ gt: 0 }).optional(),
+        n: samples.optional(),
+        best_of: samples.optional(),
+        max_tokens: tokens.optional(),
       })
       .strict(),
     slo: z
-      .object({ ttft_ms: positive.optional(), tpot_ms: positive.optional(), e2e_ms: positive.optional() })
+      .object({ ttft_ms: millis({ gt: 0 }).optional(), tpot_ms: millis({ gt: 0 }).optional(), e2e_ms: millis({ gt: 0 }).optional() })
       .strict()
       .optional(),
-    metrics: z.object({ warmup_s: nonNegative.optional(), uncertainty: bool.optional() }).strict().optional(),
-    cost: z.object({ usd_per_gpu_hour: nonNegative.optional() }).strict().optional(),
+    metrics: z.object({ warmup_s: seconds({ gte: 0 }).optional(), uncertainty: bool.optional() }).strict().optional(),
+    cost: z
+      .object({ usd_per_gpu_hour: num({ gte: 0, lte: MAX_USD_PER_GPU_HOUR, why: 'larger prices overflow the cost figures' }).optional() })
+      .strict()
+      .optional(),
     output: z.object({ dir: text.optional(), tokens: bool.optional() }).strict().optional(),
     // Read by `infersim sweep` only (keys are dotted paths; each list's values are checked per point, as --set values are).
     sweep: z

@@ -76,6 +76,11 @@ function validateClients(spec: WorkloadSpec): void {
       if (first !== undefined) throw fieldError(`${field}.priority`, `duplicates workload.priority.classes[${first}].priority`, c.priority);
       seen.set(c.priority, i);
     });
+    // Classes are drawn from the cumulative weights: a sum that overflows would put every request in one class.
+    const total = classes.reduce((sum, c) => sum + c.weight, 0);
+    if (!Number.isFinite(total)) {
+      throw fieldError('workload.priority.classes', 'the weights must sum to a finite number (they are relative: e.g. 1 and 3 for 25 % and 75 %)', classes.map((c) => c.weight));
+    }
   }
   if (n !== undefined) positiveInt(n, 'workload.n');
   if (best_of !== undefined) {

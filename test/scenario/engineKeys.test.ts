@@ -90,7 +90,7 @@ describe('workload list keys', () => {
     ['not a list', { classes: 3 }, 'workload.priority.classes: must be a list, got 3'],
     ['a class without weight', { classes: [{ priority: 1 }] }, 'workload.priority.classes[0].weight: required (must be a number > 0)'],
     ['an unknown key in a class', { classes: [{ priority: 0, weight: 1, extra: 1 }] }, 'workload.priority.classes[0].extra: unknown key; allowed: priority, weight, name'],
-    ['a fractional priority', { classes: [{ priority: 0.5, weight: 1 }] }, 'workload.priority.classes[0].priority: must be an integer ≥ -1000000000 and ≤ 1000000000, got 0.5'],
+    ['a fractional priority', { classes: [{ priority: 0.5, weight: 1 }] }, 'workload.priority.classes[0].priority: must be an integer ≥ -1e9 and ≤ 1e9, got 0.5'],
   ])('%s', (_name, priority, message) => {
     const input = scenario({ workload: { ...scenario().workload, priority } });
     expect(() => parseScenarioObject(input as unknown as Record<string, unknown>)).toThrow(message);

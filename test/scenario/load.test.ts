@@ -138,7 +138,7 @@ describe('loadScenario overrides', () => {
   it('validates override values like file values', () => {
     const { file } = setup();
     expect(messageOf(() => loadScenario(file, { set: ['cluster.replicas=two'] }))).toBe(
-      'cluster.replicas: must be an integer ≥ 1, got "two"',
+      'cluster.replicas: must be an integer ≥ 1 and ≤ 4096, got "two"',
     );
     expect(messageOf(() => loadScenario(file, { seed: 1.5 }))).toBe('seed: must be an integer ≥ 0, got 1.5');
   });

@@ -51,12 +51,34 @@ describe('arrival processes', () => {
     expect(g.every((x) => x >= 0 && Number.isFinite(x))).toBe(true);
   });
 
-  it('rejects a non-positive rate and cv with the field path', () => {
+  it('rejects a rate and a cv outside their bounds with the field path', () => {
     const rate = errorOf(() => arrivalClock({ process: 'poisson', rate_per_s: -3 }, rngStream(1, 'a')));
     expect(rate).toBeInstanceOf(InfersimError);
-    expect(rate.message).toBe('workload.arrival.rate_per_s: must be > 0, got -3');
+    expect(rate.message).toBe('workload.arrival.rate_per_s: must be ≥ 1e-9 and ≤ 1e9, got -3');
     expect(errorOf(() => arrivalClock({ process: 'gamma', rate_per_s: 1, cv: 0 }, rngStream(1, 'a'))).message).toBe(
-      'workload.arrival.cv: must be a number > 0, got 0',
+      'workload.arrival.cv: must be a number ≥ 0.001 and ≤ 1000, got 0',
+    );
+    // 1/cv² is Infinity here and 0 for 1e300: every gap would be NaN.
+    for (const cv of [1e-300, 1e300]) {
+      expect(errorOf(() => arrivalClock({ process: 'gamma', rate_per_s: 1, cv }, rngStream(1, 'a'))).message).toMatch(/^workload\.arrival\.cv: must be/);
+    }
+  });
+
+  it('gamma at both cv bounds: every gap finite and ≥ 0', () => {
+    for (const cv of [1e-3, 1e3]) {
+      const g = gaps(times(arrivalClock({ process: 'gamma', rate_per_s: 5, cv }, rngStream(3, 'arrivals')), 2_001));
+      expect(g.every((x) => x >= 0 && Number.isFinite(x))).toBe(true);
+    }
+  });
+
+  it('refuses an arrival past the 1e9 s time limit, naming the rate', () => {
+    // Constant at 2⁻²⁹/s (exact in binary): arrivals at 0, 2²⁹ = 536,870,912 s, then 2³⁰ ≈ 1.07e9 s.
+    const clock = arrivalClock({ process: 'constant', rate_per_s: 2 ** -29 }, rngStream(1, 'a'));
+    expect([clock(), clock()]).toEqual([0, 2 ** 29]);
+    const error = errorOf(() => clock());
+    expect(error).toBeInstanceOf(InfersimError);
+    expect(error.message).toBe(
+      "workload.arrival.rate_per_s: arrival 3 would come at 1.07e+9 s, past the simulation's 1e9 s time limit; raise the rate or lower workload.num_requests",
     );
   });
 });

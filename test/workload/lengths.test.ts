@@ -82,14 +82,26 @@ describe('length distributions', () => {
 
   it.each<[LengthDist, string]>([
     [{ dist: 'uniform', min: 10, max: 5 }, 'workload.input_tokens.min: must be ≤ max (5), got 10'],
-    [{ dist: 'fixed', value: 0 }, 'workload.input_tokens.value: must be an integer ≥ 1, got 0'],
-    [{ dist: 'lognormal', mean: -1, sigma: 1 }, 'workload.input_tokens.mean: must be a number > 0, got -1'],
-    [{ dist: 'normal', mean: 10, std: -1 }, 'workload.input_tokens.std: must be a number ≥ 0, got -1'],
+    [{ dist: 'fixed', value: 0 }, 'workload.input_tokens.value: must be an integer ≥ 1 and ≤ 2147483647, got 0'],
+    [{ dist: 'lognormal', mean: -1, sigma: 1 }, 'workload.input_tokens.mean: must be a number > 0 and ≤ 2147483647, got -1'],
+    [{ dist: 'normal', mean: 10, std: -1 }, 'workload.input_tokens.std: must be a number ≥ 0 and ≤ 2147483647, got -1'],
     [{ dist: 'zipf', s: -1, min: 1, max: 5 }, 'workload.input_tokens.s: must be a number ≥ 0, got -1'],
+    [{ dist: 'lognormal', mean: 1e308, sigma: 1e308 }, 'workload.input_tokens.mean: must be a number > 0 and ≤ 2147483647, got 1e+308'],
+    [{ dist: 'lognormal', mean: 500, sigma: 1e308 }, 'workload.input_tokens.sigma: must be a number ≥ 0 and ≤ 10, got 1e+308'],
+    [{ dist: 'fixed', value: 1e12 }, 'workload.input_tokens.value: must be an integer ≥ 1 and ≤ 2147483647, got 1000000000000'],
     [{ dist: 'empirical', path: '/nonexistent/lens.csv', column: 'x' }, 'workload.input_tokens.path: file not found: /nonexistent/lens.csv'],
   ])('rejects %j', (dist, message) => {
     const error = errorOf(() => draws(dist, 1));
     expect(error).toBeInstanceOf(InfersimError);
     expect(error.message).toBe(message);
+  });
+});
+
+describe('length draws at the parameter bounds', () => {
+  it('lognormal at sigma 10 and the largest mean: every draw an integer in [1, 2³¹ − 1]', () => {
+    const values = draws({ dist: 'lognormal', mean: 2 ** 31 - 1, sigma: 10 }, 5_000);
+    expect(values.every((v) => Number.isInteger(v) && v >= 1 && v <= 2 ** 31 - 1)).toBe(true);
+    // mu = ln(2³¹ − 1) − 50 ≈ −28.5, so the median draw rounds below 1 and is clamped to it.
+    expect(values.filter((v) => v === 1).length).toBeGreaterThan(2_500);
   });
 });

@@ -1,0 +1,166 @@
+import { join } from 'node:path';
+import { describe, it } from 'vitest';
+import { cli, expectCleanFailure, scenarioText, scratch, writeScenario } from './harness.js';
+
+/**
+ * Values the schema once accepted that the simulator could not use: each must end with one line
+ * that names the key, the value and what is allowed, before any output is written.
+ */
+const dir = scratch('values');
+
+const ARRIVAL = '  arrival: { process: poisson, rate_per_s: 5 }';
+const INPUT = '  input_tokens: { dist: fixed, value: 100 }';
+const OUTPUT = '  output_tokens: { dist: fixed, value: 10 }';
+const COUNT = '  num_requests: 5';
+
+/** A workload with one line replaced (by its key) or added. */
+function workload(patch: { arrival?: string; input?: string; output?: string; count?: string; more?: string }): string {
+  return [patch.arrival ?? ARRIVAL, patch.input ?? INPUT, patch.output ?? OUTPUT, patch.count ?? COUNT, patch.more]
+    .filter((line) => line !== undefined)
+    .join('\n');
+}
+
+/** The small scenario with its hardware line replaced. */
+function withHardware(hardware: string, opts: { extra?: string; workload?: string } = {}): string {
+  return scenarioText(opts).replace('hardware: { gpu: h100-sxm }', `hardware: ${hardware}`);
+}
+
+let counter = 0;
+function expectRefused(text: string, pattern: RegExp): void {
+  const name = `s${++counter}`;
+  const file = writeScenario(dir, `${name}.yaml`, text);
+  const out = join(dir, `o-${name}`);
+  expectCleanFailure(cli(['run', file, '--out', out]), pattern, { out });
+}
+
+describe('values the schema bounds: key, value and limit in one line', () => {
+  it.each<[string, string, RegExp]>([
+    [
+      'num_gpu_blocks_override 2^53 − 1',
+      scenarioText({ extra: 'engine: { num_gpu_blocks_override: 9007199254740991 }' }),
+      /engine\.num_gpu_blocks_override: must be an integer ≤ 16777216 \(a simulation holds every block of every replica in memory\), got 9007199254740991/,
+    ],
+    [
+      'lognormal mean 1e308, sigma 1e308',
+      scenarioText({ workload: workload({ input: '  input_tokens: { dist: lognormal, mean: 1e308, sigma: 1e308 }' }) }),
+      /workload\.input_tokens\.mean: must be a number ≤ 2147483647 \(the outputs store counts as int32\), got 1e\+308/,
+    ],
+    [
+      'lognormal sigma 50',
+      scenarioText({ workload: workload({ input: '  input_tokens: { dist: lognormal, mean: 500, sigma: 50 }' }) }),
+      /workload\.input_tokens\.sigma: must be a number ≤ 10 \(larger spreads put nearly every draw on min\), got 50/,
+    ],
+    [
+      'gamma cv 1e-300',
+      scenarioText({ workload: workload({ arrival: '  arrival: { process: gamma, rate_per_s: 5, cv: 1e-300 }' }) }),
+      /workload\.arrival\.cv: must be ≥ 0\.001 \(below it every gap is within 0\.1 % of the mean: use process constant\), got 1e-300/,
+    ],
+    [
+      'gamma cv 1e300',
+      scenarioText({ workload: workload({ arrival: '  arrival: { process: gamma, rate_per_s: 5, cv: 1e300 }' }) }),
+      /workload\.arrival\.cv: must be a number ≤ 1000 \(above it over 99\.9 % of the gaps round to 0: use process burst\), got 1e\+300/,
+    ],
+    [
+      'rate_per_s 1e-300',
+      scenarioText({ workload: workload({ arrival: '  arrival: { process: poisson, rate_per_s: 1e-300 }' }) }),
+      /workload\.arrival\.rate_per_s: must be ≥ 1e-9 \(the mean gap 1\/rate must fit in the 1e9 s time limit\), got 1e-300/,
+    ],
+    [
+      'rate_per_s 1e308',
+      scenarioText({ workload: workload({ arrival: '  arrival: { process: constant, rate_per_s: 1e308 }' }) }),
+      /workload\.arrival\.rate_per_s: must be a number ≤ 1e9 \(gaps below a nanosecond: use process burst for all at t = 0\), got 1e\+308/,
+    ],
+    [
+      'rate_per_s 1e999 (YAML reads Infinity)',
+      scenarioText({ workload: workload({ arrival: '  arrival: { process: poisson, rate_per_s: 1e999 }' }) }),
+      /workload\.arrival\.rate_per_s: must be a number ≤ 1e9 .*, got Infinity/,
+    ],
+    [
+      'rate_per_s .nan',
+      scenarioText({ workload: workload({ arrival: '  arrival: { process: poisson, rate_per_s: .nan }' }) }),
+      /workload\.arrival\.rate_per_s: must be a number ≥ 1e-9 and ≤ 1e9, got NaN/,
+    ],
+    [
+      'num_requests "1e3" as a string',
+      scenarioText({ workload: workload({ count: '  num_requests: "1e3"' }) }),
+      /workload\.num_requests: must be an integer ≥ 1 and ≤ 1e7, got "1e3"/,
+    ],
+    [
+      'replicas 1e9',
+      scenarioText({ extra: 'cluster: { replicas: 1000000000 }' }),
+      /cluster\.replicas: must be an integer ≤ 4096 \(a simulation holds every replica in memory\), got 1000000000/,
+    ],
+    [
+      'a 1e12-token prompt',
+      scenarioText({ workload: workload({ input: '  input_tokens: { dist: fixed, value: 1000000000000 }' }) }),
+      /workload\.input_tokens\.value: must be an integer ≤ 2147483647 \(the outputs store counts as int32\), got 1000000000000/,
+    ],
+    [
+      'uniform min > max',
+      scenarioText({ workload: workload({ input: '  input_tokens: { dist: uniform, min: 10, max: 5 }' }) }),
+      /workload\.input_tokens\.max: must be ≥ min \(10\), got 5/,
+    ],
+    [
+      'fixed 0 output tokens',
+      scenarioText({ workload: workload({ output: '  output_tokens: { dist: fixed, value: 0 }' }) }),
+      /workload\.output_tokens\.value: must be an integer ≥ 1, got 0/,
+    ],
+    ['num_requests 0', scenarioText({ workload: workload({ count: '  num_requests: 0' }) }), /workload\.num_requests: must be an integer ≥ 1, got 0/],
+    [
+      'num_requests 1e12',
+      scenarioText({ workload: workload({ count: '  num_requests: 1000000000000' }) }),
+      /workload\.num_requests: must be an integer ≤ 1e7 \(the summary keeps every request's latencies in memory\), got 1000000000000/,
+    ],
+    [
+      'duration_s 1e308',
+      scenarioText({ workload: workload({ count: '  duration_s: 1e308' }) }),
+      /workload\.duration_s: must be a number ≤ 1e9 \(simulated time is limited to 1e9 s\), got 1e\+308/,
+    ],
+    [
+      'concurrency 1e12',
+      scenarioText({ workload: [INPUT, OUTPUT, COUNT, '  concurrency: 1000000000000'].join('\n') }),
+      /workload\.concurrency: must be an integer ≤ 1e6 \(each client holds a request in memory\), got 1000000000000/,
+    ],
+    ['timeout_s −1', scenarioText({ workload: workload({ more: '  timeout_s: -1' }) }), /workload\.timeout_s: must be > 0, got -1/],
+    [
+      'best_of 1e9',
+      scenarioText({ workload: workload({ more: '  best_of: 1000000000' }) }),
+      /workload\.best_of: must be an integer ≤ 1024 \(all samples of a request are created when it arrives\), got 1000000000/,
+    ],
+    ['max_num_seqs 0', scenarioText({ extra: 'engine: { max_num_seqs: 0 }' }), /engine\.max_num_seqs: must be an integer ≥ 1, got 0/],
+    ['block_size 3', scenarioText({ extra: 'engine: { block_size: 3 }' }), /engine\.block_size: must be a multiple of 16 .*, got 3/],
+    [
+      'block_size 1e9',
+      scenarioText({ extra: 'engine: { block_size: 1000000000 }' }),
+      /engine\.block_size: must be an integer ≤ 1024 \(vLLM offers block sizes up to 128\), got 1000000000/,
+    ],
+    [
+      'swap_space_gb 1e308',
+      scenarioText({ extra: 'engine: { scheduler: vllm-v0, preemption: swap, swap_space_gb: 1e308 }' }),
+      /engine\.swap_space_gb: must be a number ≤ 1024 \(more than any host has per GPU\), got 1e\+308/,
+    ],
+    [
+      'frontend_input_ms 1e308',
+      scenarioText({ extra: 'engine: { frontend_input_ms: 1e308 }' }),
+      /engine\.frontend_input_ms: must be a number ≤ 1e12 \(simulated time is limited to 1e9 s\), got 1e\+308/,
+    ],
+    [
+      'gpu_memory_utilization 1.5',
+      withHardware('{ gpu: h100-sxm, gpu_memory_utilization: 1.5 }'),
+      /hardware\.gpu_memory_utilization: must be > 0 and ≤ 1, got 1\.5/,
+    ],
+    ['gpu_memory_utilization 0', withHardware('{ gpu: h100-sxm, gpu_memory_utilization: 0 }'), /hardware\.gpu_memory_utilization: must be > 0 and ≤ 1, got 0/],
+    [
+      'usd_per_gpu_hour 1e308',
+      scenarioText({ extra: 'cost: { usd_per_gpu_hour: 1e308 }' }),
+      /cost\.usd_per_gpu_hour: must be a number ≤ 1e6 \(larger prices overflow the cost figures\), got 1e\+308/,
+    ],
+    [
+      'warmup_s .inf',
+      scenarioText().replace('metrics: { uncertainty: false }', 'metrics: { uncertainty: false, warmup_s: .inf }'),
+      /metrics\.warmup_s: must be a number ≤ 1e9 \(simulated time is limited to 1e9 s\), got Infinity/,
+    ],
+  ])('%s', (_name, text, pattern) => {
+    expectRefused(text, pattern);
+  });
+});
