@@ -1,8 +1,19 @@
 import { InfersimError } from '../errors.js';
+import { systemErrorLine } from '../fsErrors.js';
+
+/**
+ * The one line a command's failure prints, or undefined for a bug (which keeps its stack trace).
+ * A system error from the file system that no caller named (every write path should) is still
+ * the user's environment, not a bug: it prints its path and the problem in words.
+ */
+export function oneLine(err: unknown): string | undefined {
+  return err instanceof InfersimError ? err.message : systemErrorLine(err);
+}
 
 function report(err: unknown): never {
-  if (err instanceof InfersimError) {
-    console.error(`infersim: error: ${err.message}`);
+  const line = oneLine(err);
+  if (line !== undefined) {
+    console.error(`infersim: error: ${line}`);
     process.exit(1);
   }
   throw err;

@@ -1,6 +1,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Data, DataType, Dictionary, Float64, Int32, RecordBatchFileWriter, Schema, Utf8, Vector } from 'apache-arrow';
+import { withPath } from '../fsErrors.js';
 
 type ArrowLib = typeof import('apache-arrow');
 
@@ -16,6 +17,9 @@ export type ColumnSpec =
 export type ColumnBuffer = Float64Array | Int32Array | Uint32Array;
 
 export const DEFAULT_BATCH_ROWS = 65_536;
+
+/** What an I/O error names: the files are a run's output. */
+const FIELD = 'output.dir';
 
 /**
  * Streams rows into an Arrow IPC *file* with memory bounded by one batch: callers fill the
@@ -57,7 +61,7 @@ export class ArrowFileWriter {
     this.validity = specs.map((s) => (s.kind === 'f64' ? new Uint8Array((batchRows + 7) >> 3) : undefined));
     // The writer before the file: nothing after openSync may throw and leak the descriptor.
     this.writer = new arrow.RecordBatchFileWriter();
-    this.sink = new FdSink(openSync(path, 'w'));
+    this.sink = new FdSink(withPath(FIELD, 'create', path, () => openSync(path, 'w')));
     this.writer.reset(this.sink);
   }
 
@@ -68,7 +72,7 @@ export class ArrowFileWriter {
   /** Writes any buffered rows as one batch. */
   flush(): void {
     if (this.row === 0) return;
-    this.writeBatch(this.row);
+    withPath(FIELD, 'write', this.path, () => this.writeBatch(this.row));
     this.rowsWritten += this.row;
     this.row = 0;
   }
@@ -78,11 +82,13 @@ export class ArrowFileWriter {
     if (this.closed) return;
     this.flush();
     // Readers disagree on files with no record batch at all; one empty batch is valid everywhere.
-    if (this.batches === 0) this.writeBatch(0);
-    this.writer.close();
-    this.sink.flushToFd();
+    withPath(FIELD, 'write', this.path, () => {
+      if (this.batches === 0) this.writeBatch(0);
+      this.writer.close();
+      this.sink.flushToFd();
+    });
     this.closed = true;
-    closeSync(this.sink.fd);
+    withPath(FIELD, 'write', this.path, () => closeSync(this.sink.fd));
   }
 
   /** Releases the file descriptor without finishing the file (the caller deletes it). */

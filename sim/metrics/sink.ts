@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fieldError } from '../errors.js';
+import { makeFolders, removeStaleTemporaries, withPath } from '../fsErrors.js';
 import { ArrowFileWriter, dictCode, type ColumnBuffer } from './arrowFile.js';
 import { StepStamps } from './gapPool.js';
 import { GroupAccumulator, type SloTargets } from './group.js';
@@ -81,21 +82,19 @@ export class MetricsSink {
     this.groups = this.stamps.map((s) => new GroupAccumulator(s));
     this.priorities = new PriorityClasses(this.groups.map((g) => g.itl_s));
     if (opts.dir === undefined) return;
-    this.dir = resolve(opts.dir);
-    assertReplaceable(this.dir);
-    this.tmpDir = `${this.dir}.tmp-${process.pid}`;
+    const dir = (this.dir = resolve(opts.dir));
+    assertReplaceable(dir);
+    removeStaleTemporaries(dir);
+    const tmpDir = (this.tmpDir = `${dir}.tmp-${process.pid}`);
+    withPath(FIELD, 'create', dir, () => {
+      rmSync(tmpDir, { recursive: true, force: true });
+      // The first folder made: on abort it goes too, so a failed run leaves no new parents.
+      this.createdRoot = makeFolders(tmpDir);
+    });
     try {
-      rmSync(this.tmpDir, { recursive: true, force: true });
-      // The first folder mkdir creates: on abort it goes too, so a failed run leaves no new parents.
-      this.createdRoot = mkdirSync(this.tmpDir, { recursive: true });
-    } catch (err) {
-      const reason = (err as NodeJS.ErrnoException).code ?? String(err);
-      throw fieldError('output.dir', `cannot create the output folder (${reason})`, this.dir);
-    }
-    try {
-      this.requests = new ArrowFileWriter(join(this.tmpDir, 'requests.arrow'), REQUEST_COLUMNS, opts.batchRows);
-      this.iterations = new ArrowFileWriter(join(this.tmpDir, 'iterations.arrow'), ITERATION_COLUMNS, opts.batchRows);
-      if (opts.writeTokens) this.tokens = new ArrowFileWriter(join(this.tmpDir, 'tokens.arrow'), TOKEN_COLUMNS, opts.batchRows);
+      this.requests = new ArrowFileWriter(join(tmpDir, 'requests.arrow'), REQUEST_COLUMNS, opts.batchRows);
+      this.iterations = new ArrowFileWriter(join(tmpDir, 'iterations.arrow'), ITERATION_COLUMNS, opts.batchRows);
+      if (opts.writeTokens) this.tokens = new ArrowFileWriter(join(tmpDir, 'tokens.arrow'), TOKEN_COLUMNS, opts.batchRows);
     } catch (err) {
       this.abort();
       throw err;
@@ -245,8 +244,10 @@ export class MetricsSink {
         this.requests?.close();
         this.iterations?.close();
         this.tokens?.close();
-        writeFileSync(join(this.tmpDir, 'summary.json'), summaryJson(summary));
-        publish(this.tmpDir, this.dir);
+        const file = join(this.tmpDir, 'summary.json');
+        withPath(FIELD, 'write', file, () => writeFileSync(file, summaryJson(summary)));
+        const [tmp, dir] = [this.tmpDir, this.dir];
+        withPath(FIELD, 'replace', dir, () => publish(tmp, dir));
       }
       this.state = 'finished';
       return summary;
@@ -267,10 +268,16 @@ export class MetricsSink {
         // The descriptor is gone either way; removing the folder below is what matters.
       }
     }
-    if (this.tmpDir !== undefined) rmSync(this.tmpDir, { recursive: true, force: true });
-    if (this.createdRoot !== undefined && this.createdRoot !== this.tmpDir) {
-      rmSync(this.createdRoot, { recursive: true, force: true });
-    }
+    // Best effort: the error being reported matters more than a folder that would not go.
+    const remove = (path: string): void => {
+      try {
+        rmSync(path, { recursive: true, force: true });
+      } catch {
+        // (a read-only or vanished parent)
+      }
+    };
+    if (this.tmpDir !== undefined) remove(this.tmpDir);
+    if (this.createdRoot !== undefined && this.createdRoot !== this.tmpDir) remove(this.createdRoot);
   }
 
   private kvFigures(): KvFromIterations | null {
@@ -299,12 +306,16 @@ export class MetricsSink {
   }
 }
 
+/** What the sink's errors name: --out sets it too. */
+const FIELD = 'output.dir';
+
 function assertReplaceable(dir: string): void {
-  if (!existsSync(dir)) return;
-  if (!statSync(dir).isDirectory()) throw fieldError('output.dir', 'exists and is not a folder', dir);
-  const foreign = readdirSync(dir).filter((name) => !OUTPUT_FILES.has(name));
+  const stat = withPath(FIELD, 'use', dir, () => (existsSync(dir) ? statSync(dir) : undefined));
+  if (stat === undefined) return;
+  if (!stat.isDirectory()) throw fieldError(FIELD, 'exists and is not a folder', dir);
+  const foreign = withPath(FIELD, 'read', dir, () => readdirSync(dir)).filter((name) => !OUTPUT_FILES.has(name));
   if (foreign.length > 0) {
-    throw fieldError('output.dir', `holds files that are not infersim output (${foreign.slice(0, 3).join(', ')}); refusing to replace it`, dir);
+    throw fieldError(FIELD, `holds files that are not infersim output (${foreign.slice(0, 3).join(', ')}); refusing to replace it`, dir);
   }
 }
 

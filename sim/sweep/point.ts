@@ -1,5 +1,6 @@
 import { runSimulation } from '../cluster/simulate.js';
 import { InfersimError } from '../errors.js';
+import { FileSystemError, isSystemError, systemErrorLine } from '../fsErrors.js';
 import type { Summary } from '../metrics/summary.js';
 import { resolveScenario } from '../scenario/resolve.js';
 import type { ScenarioInput } from '../scenario/types.js';
@@ -50,6 +51,11 @@ export interface PointOutcome {
    * died, never recorded as finished (a rerun retries the point).
    */
   status: 'ok' | 'failed' | 'crashed';
+  /**
+   * On a crashed point: the file system failed it (a full disk under --keep-runs), which is
+   * neither the input's fault nor a bug: the sweep stops and says so, and a rerun retries the point.
+   */
+  fault?: 'file-system';
   /** The error's one-line message; null when ok. */
   error: string | null;
   metrics: PointMetrics | null;
@@ -95,6 +101,10 @@ export function runPoint(job: PointJob): PointOutcome {
     }
     return done({ status: 'ok', error: null, metrics: pointMetrics(simulateOnce(job.input, job.outDir)), maxRate: null });
   } catch (err) {
+    if (err instanceof FileSystemError || isSystemError(err)) {
+      const message = err instanceof FileSystemError ? err.message : (systemErrorLine(err) ?? err.message);
+      return done({ status: 'crashed', fault: 'file-system', error: message.split('\n')[0], metrics: null, maxRate: null });
+    }
     if (err instanceof InfersimError) return done({ status: 'failed', error: err.message.split('\n')[0], metrics: null, maxRate: null });
     const message = `internal error (please report): ${err instanceof Error ? err.message : String(err)}`;
     return done({ status: 'crashed', error: message.split('\n')[0], metrics: null, maxRate: null });

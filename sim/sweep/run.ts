@@ -1,12 +1,13 @@
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { InfersimError } from '../errors.js';
+import { FileSystemError } from '../fsErrors.js';
 import type { PointOutcome } from './point.js';
 import { buildPlan, type SweepOptions, type SweepPlan } from './plan.js';
 import { startPool, type Pool } from './pool.js';
 import { createProgress } from './progress.js';
 import { formatReport } from './report.js';
-import { openSweepDir, readPoints, recordFor, writePoint, writeSweepArrow, type PointRecord, type Shard } from './store.js';
+import { openSweepDir, readPoints, recordFor, removeStaleTemporaries, writePoint, writeSweepArrow, type PointRecord, type Shard } from './store.js';
 
 export interface RunSweepOptions extends SweepOptions {
   /** Output folder: sweep.json, points/, sweep.arrow (and runs/ with keepRuns). */
@@ -71,12 +72,14 @@ export async function runSweep(opts: RunSweepOptions): Promise<SweepResult> {
   const jobs = opts.jobs ?? availableParallelism();
   if (!(Number.isSafeInteger(jobs) && jobs >= 1)) throw new InfersimError(`--jobs: must be an integer ≥ 1, got ${jobs}`);
   const pool = opts.pool ?? startPool(jobs);
+  const dir = resolve(cwd, opts.out);
+  let opened = false;
   try {
     const { plan, inputs } = buildPlan({ ...opts, cwd });
     const shard = opts.shard ?? null;
     const indices = shardIndices(plan.values.length, shard);
-    const dir = resolve(cwd, opts.out);
     openSweepDir(dir, plan, shard);
+    opened = true;
     const records = readPoints(dir, plan.fingerprint, plan.values.length);
     if (opts.retryFailed) for (const i of indices) if (records.get(i)?.status === 'failed') records.delete(i);
     const todo = indices.filter((i) => !records.has(i));
@@ -89,6 +92,9 @@ export async function runSweep(opts: RunSweepOptions): Promise<SweepResult> {
     }));
     const crashed: PointOutcome[] = [];
     const running = pool.run(jobsList, (outcome) => {
+      if (outcome.fault !== undefined) {
+        throw new FileSystemError(`point ${outcome.index}: ${outcome.error}; the sweep stopped; finished points are kept in ${dir}/points: rerun the same command to resume`);
+      }
       if (outcome.status === 'crashed') {
         crashed.push(outcome);
         progress?.done({ ...outcome, values: plan.values[outcome.index] });
@@ -109,5 +115,11 @@ export async function runSweep(opts: RunSweepOptions): Promise<SweepResult> {
     return { dir, plan, records: mine, ran: todo.length - notRun.length, skipped: indices.length - todo.length, crashed, stopped, notRun, arrow, report };
   } finally {
     await pool.close();
+    // The workers are gone: what they were writing under --keep-runs is now a stale temporary.
+    try {
+      if (opened) removeStaleTemporaries(dir);
+    } catch {
+      // Best effort: the next run into `dir` removes them too.
+    }
   }
 }

@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fieldError, InfersimError } from '../errors.js';
+import { isAlive, makeFolders, withPath, writeFileAtomic } from '../fsErrors.js';
 import type { KeyKind } from './grid.js';
 import type { MaxRateResult, MetricName, PointMetrics, PointOutcome } from './point.js';
 import type { SweepPlan } from './plan.js';
@@ -90,19 +91,32 @@ export function manifestFor(plan: SweepPlan, shard: Shard | null): SweepManifest
   };
 }
 
-/** Writes `text` to `file` through a temporary file and a rename: readers see the old file or the new one, never half of one. */
+/** A sweep file (sweep.json, a point, sweep.arrow), whole or not at all. */
 export function writeAtomic(file: string, data: string | Uint8Array): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, file);
+  writeFileAtomic('--out', file, data);
+}
+
+/** `<name>.tmp-<pid>` of a process no longer running (a temporary of a live one is never touched). */
+function isStaleTemporary(name: string): boolean {
+  const m = /\.tmp-(\d+)$/.exec(name);
+  return m !== null && !isAlive(Number(m[1]));
+}
+
+/** Removes what killed runs left in a sweep folder: points/*.tmp-*, sweep.*.tmp-* and --keep-runs folders runs/*.tmp-*. */
+export function removeStaleTemporaries(dir: string): void {
+  for (const sub of [dir, join(dir, 'points'), join(dir, 'runs')]) {
+    if (!existsSync(sub)) continue;
+    for (const name of readdirSync(sub)) if (isStaleTemporary(name)) rmSync(join(sub, name), { recursive: true, force: true });
+  }
 }
 
 /** `where` names the folder's role in errors: `--out`, or `sweep merge` for an input folder. */
 export function readManifest(dir: string, where = '--out'): SweepManifest | undefined {
   const file = join(dir, SWEEP_JSON);
   if (!existsSync(file)) return undefined;
+  const text = withPath(where, 'read', file, () => readFileSync(file, 'utf8'));
   try {
-    const m = JSON.parse(readFileSync(file, 'utf8')) as SweepManifest;
+    const m = JSON.parse(text) as SweepManifest;
     if (m.format !== 'infersim-sweep') throw new Error('not a sweep manifest');
     return m;
   } catch {
@@ -118,36 +132,44 @@ const shardText = (s: Shard | null | undefined): string => (s ? `shard ${s.k}/${
  * a killed run left, and writes sweep.json.
  */
 export function openSweepDir(dir: string, plan: SweepPlan, shard: Shard | null): void {
-  if (existsSync(dir)) {
-    if (!statSync(dir).isDirectory()) throw fieldError('--out', 'exists and is not a folder', dir);
-    const old = readManifest(dir);
-    const foreign = readdirSync(dir).filter((f) => !OWN.has(f) && !f.startsWith(`${SWEEP_JSON}.tmp-`) && !f.startsWith(`${SWEEP_ARROW}.tmp-`));
-    if (old === undefined && foreign.length > 0) {
-      throw fieldError('--out', `holds files that are not sweep output (${foreign.slice(0, 3).join(', ')}); choose another folder`, dir);
-    }
-    if (old !== undefined && old.fingerprint !== plan.fingerprint) {
-      throw fieldError(
-        '--out',
-        'holds a different sweep (its scenario, --set/--seed, grid, mode, the files it reads or the infersim version differ); choose another folder or delete it',
-        dir,
-      );
-    }
-    if (old !== undefined && old.merged_from === undefined && (old.shard?.k !== shard?.k || old.shard?.n !== shard?.n)) {
-      throw fieldError(
-        '--out',
-        `holds ${shardText(old.shard)} of this sweep, not ${shardText(shard)}; give ${old.shard ? `--shard ${old.shard.k}/${old.shard.n}` : 'no --shard'} to resume it, or choose another folder`,
-        dir,
-      );
-    }
+  const stat = withPath('--out', 'use', dir, () => (existsSync(dir) ? statSync(dir) : undefined));
+  if (stat !== undefined) {
+    if (!stat.isDirectory()) throw fieldError('--out', 'exists and is not a folder', dir);
+    checkSweepDir(dir, plan, shard);
   }
-  const points = join(dir, 'points');
-  mkdirSync(points, { recursive: true });
-  for (const name of readdirSync(points)) if (name.includes('.tmp-')) rmSync(join(points, name), { force: true });
-  for (const name of readdirSync(dir)) if (name.includes('.tmp-')) rmSync(join(dir, name), { force: true });
-  // --keep-runs folders a killed run was still writing (runs/<index>.tmp-<pid>).
-  const runs = join(dir, 'runs');
-  if (existsSync(runs)) for (const name of readdirSync(runs)) if (name.includes('.tmp-')) rmSync(join(runs, name), { recursive: true, force: true });
-  writeAtomic(join(dir, SWEEP_JSON), JSON.stringify(manifestFor(plan, shard), null, 2) + '\n');
+  const created = withPath('--out', 'create', dir, () => makeFolders(join(dir, 'points')));
+  try {
+    withPath('--out', 'clean', dir, () => removeStaleTemporaries(dir));
+    writeAtomic(join(dir, SWEEP_JSON), JSON.stringify(manifestFor(plan, shard), null, 2) + '\n');
+  } catch (err) {
+    // A folder this call made holds nothing of value yet: it goes, as a failed run leaves nothing.
+    if (created !== undefined) rmSync(created, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Refuses a folder holding anything else, another sweep, or another shard of this one. */
+function checkSweepDir(dir: string, plan: SweepPlan, shard: Shard | null): void {
+  const old = readManifest(dir);
+  const names = withPath('--out', 'read', dir, () => readdirSync(dir));
+  const foreign = names.filter((f) => !OWN.has(f) && !f.startsWith(`${SWEEP_JSON}.tmp-`) && !f.startsWith(`${SWEEP_ARROW}.tmp-`));
+  if (old === undefined && foreign.length > 0) {
+    throw fieldError('--out', `holds files that are not sweep output (${foreign.slice(0, 3).join(', ')}); choose another folder`, dir);
+  }
+  if (old !== undefined && old.fingerprint !== plan.fingerprint) {
+    throw fieldError(
+      '--out',
+      'holds a different sweep (its scenario, --set/--seed, grid, mode, the files it reads or the infersim version differ); choose another folder or delete it',
+      dir,
+    );
+  }
+  if (old !== undefined && old.merged_from === undefined && (old.shard?.k !== shard?.k || old.shard?.n !== shard?.n)) {
+    throw fieldError(
+      '--out',
+      `holds ${shardText(old.shard)} of this sweep, not ${shardText(shard)}; give ${old.shard ? `--shard ${old.shard.k}/${old.shard.n}` : 'no --shard'} to resume it, or choose another folder`,
+      dir,
+    );
+  }
 }
 
 /** The record of a finished point (ok or failed; a crashed point is never recorded). */
