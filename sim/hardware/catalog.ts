@@ -15,6 +15,9 @@ import { unknownNameError } from '../errors.js';
  * (81559 and 143771 MiB, thundergolfer.com/blog/nvidia-gpu-memory-capacity) and L4 (23034 MiB).
  * nvlink_group_size: the largest TP group that NVLink joins all-to-all (NVSwitch on HGX boards: 8;
  * the H100 PCIe NVLink bridge joins pairs).
+ * gpus_per_node: SXM parts come on 8-GPU baseboards (NVIDIA HGX A100, HGX H100 and HGX H200 8-GPU;
+ * DGX A100 and DGX H100 hold 8). PCIe cards: 8, the usual maximum of a 4U GPU server and of the
+ * largest cloud instances (AWS g5.48xlarge: 8 A10G, g6.48xlarge: 8 L4, g6e.48xlarge: 8 L40S).
  * usd_per_gpu_hour: rough on-demand list prices (2024-25) as defaults only; scenarios override
  * them with cost.usd_per_gpu_hour.
  */
@@ -31,7 +34,7 @@ export const GPU_CATALOG: Record<string, GpuSpec> = {
     hbm_bandwidth_bytes_per_s: 3350 * GB_PER_S,
     tensor_flops_per_s: { tf32: 494.5 * T, fp16: 989.5 * T, bf16: 989.5 * T, fp8: 1979 * T, int8: 1979 * T },
     fp32_flops_per_s: 67 * T, compute_capability: 9.0,
-    nvlink_group_size: 8, nvlink_bandwidth_bytes_per_s: 900 * GB_PER_S, pcie_bandwidth_bytes_per_s: 128 * GB_PER_S,
+    nvlink_group_size: 8, nvlink_bandwidth_bytes_per_s: 900 * GB_PER_S, gpus_per_node: 8, pcie_bandwidth_bytes_per_s: 128 * GB_PER_S,
     usd_per_gpu_hour: 3.0, vllm_default_class: 'large',
     sources: ['NVIDIA H100 Tensor Core GPU datasheet (H100 SXM column)', RUNTIME],
   },
@@ -41,7 +44,7 @@ export const GPU_CATALOG: Record<string, GpuSpec> = {
     tensor_flops_per_s: { tf32: 378 * T, fp16: 756.5 * T, bf16: 756.5 * T, fp8: 1513 * T, int8: 1513 * T },
     fp32_flops_per_s: 51 * T, compute_capability: 9.0,
     // NVLink bridge: connects pairs of cards only, not an all-to-all switch.
-    nvlink_group_size: 2, nvlink_bandwidth_bytes_per_s: 600 * GB_PER_S, pcie_bandwidth_bytes_per_s: 128 * GB_PER_S,
+    nvlink_group_size: 2, nvlink_bandwidth_bytes_per_s: 600 * GB_PER_S, gpus_per_node: 8, pcie_bandwidth_bytes_per_s: 128 * GB_PER_S,
     usd_per_gpu_hour: 2.5, vllm_default_class: 'large',
     sources: ['NVIDIA H100 Tensor Core GPU datasheet (H100 PCIe column)', RUNTIME],
   },
@@ -50,7 +53,7 @@ export const GPU_CATALOG: Record<string, GpuSpec> = {
     hbm_bandwidth_bytes_per_s: 4800 * GB_PER_S,
     tensor_flops_per_s: { tf32: 494.5 * T, fp16: 989.5 * T, bf16: 989.5 * T, fp8: 1979 * T, int8: 1979 * T },
     fp32_flops_per_s: 67 * T, compute_capability: 9.0,
-    nvlink_group_size: 8, nvlink_bandwidth_bytes_per_s: 900 * GB_PER_S, pcie_bandwidth_bytes_per_s: 128 * GB_PER_S,
+    nvlink_group_size: 8, nvlink_bandwidth_bytes_per_s: 900 * GB_PER_S, gpus_per_node: 8, pcie_bandwidth_bytes_per_s: 128 * GB_PER_S,
     usd_per_gpu_hour: 3.8, vllm_default_class: 'large',
     sources: ['NVIDIA H200 Tensor Core GPU datasheet (H200 SXM column)', RUNTIME],
   },
@@ -59,7 +62,7 @@ export const GPU_CATALOG: Record<string, GpuSpec> = {
     hbm_bandwidth_bytes_per_s: 2039 * GB_PER_S,
     tensor_flops_per_s: { tf32: 156 * T, fp16: 312 * T, bf16: 312 * T, int8: 624 * T },
     fp32_flops_per_s: 19.5 * T, compute_capability: 8.0,
-    nvlink_group_size: 8, nvlink_bandwidth_bytes_per_s: 600 * GB_PER_S, pcie_bandwidth_bytes_per_s: 64 * GB_PER_S,
+    nvlink_group_size: 8, nvlink_bandwidth_bytes_per_s: 600 * GB_PER_S, gpus_per_node: 8, pcie_bandwidth_bytes_per_s: 64 * GB_PER_S,
     usd_per_gpu_hour: 1.8, vllm_default_class: 'small',
     sources: ['NVIDIA A100 Tensor Core GPU datasheet (A100 80GB SXM column)', RUNTIME],
   },
@@ -68,7 +71,7 @@ export const GPU_CATALOG: Record<string, GpuSpec> = {
     hbm_bandwidth_bytes_per_s: 1555 * GB_PER_S,
     tensor_flops_per_s: { tf32: 156 * T, fp16: 312 * T, bf16: 312 * T, int8: 624 * T },
     fp32_flops_per_s: 19.5 * T, compute_capability: 8.0,
-    nvlink_group_size: 8, nvlink_bandwidth_bytes_per_s: 600 * GB_PER_S, pcie_bandwidth_bytes_per_s: 64 * GB_PER_S,
+    nvlink_group_size: 8, nvlink_bandwidth_bytes_per_s: 600 * GB_PER_S, gpus_per_node: 8, pcie_bandwidth_bytes_per_s: 64 * GB_PER_S,
     usd_per_gpu_hour: 1.3, vllm_default_class: 'small',
     sources: ['NVIDIA A100 Tensor Core GPU datasheet (A100 40GB SXM column)', RUNTIME],
   },
@@ -77,7 +80,7 @@ export const GPU_CATALOG: Record<string, GpuSpec> = {
     hbm_bandwidth_bytes_per_s: 864 * GB_PER_S,
     tensor_flops_per_s: { tf32: 183 * T, fp16: 362 * T, bf16: 362 * T, fp8: 733 * T, int8: 733 * T },
     fp32_flops_per_s: 91.6 * T, compute_capability: 8.9,
-    nvlink_group_size: 0, nvlink_bandwidth_bytes_per_s: 0, pcie_bandwidth_bytes_per_s: 64 * GB_PER_S,
+    nvlink_group_size: 0, nvlink_bandwidth_bytes_per_s: 0, gpus_per_node: 8, pcie_bandwidth_bytes_per_s: 64 * GB_PER_S,
     usd_per_gpu_hour: 1.0, vllm_default_class: 'small',
     sources: ['NVIDIA L40S GPU datasheet', RUNTIME],
   },
@@ -86,7 +89,7 @@ export const GPU_CATALOG: Record<string, GpuSpec> = {
     hbm_bandwidth_bytes_per_s: 300 * GB_PER_S,
     tensor_flops_per_s: { tf32: 60 * T, fp16: 121 * T, bf16: 121 * T, fp8: 242.5 * T, int8: 242.5 * T },
     fp32_flops_per_s: 30.3 * T, compute_capability: 8.9,
-    nvlink_group_size: 0, nvlink_bandwidth_bytes_per_s: 0, pcie_bandwidth_bytes_per_s: 64 * GB_PER_S,
+    nvlink_group_size: 0, nvlink_bandwidth_bytes_per_s: 0, gpus_per_node: 8, pcie_bandwidth_bytes_per_s: 64 * GB_PER_S,
     usd_per_gpu_hour: 0.7, vllm_default_class: 'small',
     sources: ['NVIDIA L4 Tensor Core GPU datasheet', RUNTIME],
   },
@@ -96,7 +99,7 @@ export const GPU_CATALOG: Record<string, GpuSpec> = {
     hbm_bandwidth_bytes_per_s: 600 * GB_PER_S,
     tensor_flops_per_s: { tf32: 62.5 * T, fp16: 125 * T, bf16: 125 * T, int8: 250 * T },
     fp32_flops_per_s: 31.2 * T, compute_capability: 8.6,
-    nvlink_group_size: 0, nvlink_bandwidth_bytes_per_s: 0, pcie_bandwidth_bytes_per_s: 64 * GB_PER_S,
+    nvlink_group_size: 0, nvlink_bandwidth_bytes_per_s: 0, gpus_per_node: 8, pcie_bandwidth_bytes_per_s: 64 * GB_PER_S,
     usd_per_gpu_hour: 1.0, vllm_default_class: 'small',
     sources: ['NVIDIA A10 Tensor Core GPU datasheet (A10G is the AWS variant)', RUNTIME],
   },

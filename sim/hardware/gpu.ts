@@ -16,6 +16,8 @@ export interface GpuSpec {
   nvlink_bandwidth_bytes_per_s: number;
   /** Largest tensor-parallel group NVLink connects all-to-all (8 on NVSwitch boards, 2 for a bridge, 0 without NVLink). */
   nvlink_group_size: number;
+  /** GPUs one server (node) holds: the largest tensor-parallel group without an inter-node link. */
+  gpus_per_node: number;
   /** PCIe total (both directions) bandwidth. */
   pcie_bandwidth_bytes_per_s: number;
   /** Typical on-demand cloud price, USD per GPU-hour (a default; scenarios override it). */

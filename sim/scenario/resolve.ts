@@ -117,6 +117,14 @@ export function resolveScenario(input: ScenarioInput): RunSetup {
   const tp = input.hardware.tensor_parallel ?? 1;
   const pp = input.hardware.pipeline_parallel ?? 1;
   validateParallelism(arch, tp, pp);
+  if (tp > gpu.gpus_per_node) {
+    throw fieldError(
+      'hardware.tensor_parallel',
+      `must be ≤ ${gpu.gpus_per_node}, the GPUs of one ${gpu.name} node: a tensor-parallel group across nodes would ` +
+        'all-reduce over the network, which is not modelled; use more replicas instead',
+      tp,
+    );
+  }
   if (pp > 1) {
     throw fieldError(
       'hardware.pipeline_parallel',
@@ -159,6 +167,18 @@ export function resolveScenario(input: ScenarioInput): RunSetup {
   }
   if (e.batch_timeout_ms !== undefined && scheduler === 'static') {
     throw fieldError('engine.batch_timeout_ms', 'is used by the dynamic scheduler only; static dispatches whatever is waiting', e.batch_timeout_ms);
+  }
+  if (!paged && e.orca_reservation === undefined && input.workload.max_tokens === undefined && e.max_model_len === undefined) {
+    // Orca reserves prompt + max_tokens; with neither max_tokens nor max_model_len given, that is the
+    // model's whole context, a size the user never wrote: every request holds the KV of a 131,072-token
+    // one and the quickstart's TTFT goes from 32 ms to 99 s. Refused rather than warned: the result
+    // hinges on it, and a warning scrolls by unseen in a sweep.
+    throw fieldError(
+      'engine.orca_reservation',
+      `the ${scheduler} scheduler reserves each request's KV at admission for prompt + workload.max_tokens, and with neither ` +
+        `max_tokens nor engine.max_model_len set that is ${arch.name}'s whole context (${arch.max_position_embeddings} tokens) per request; ` +
+        "set workload.max_tokens (the clients' limit) or engine.max_model_len, or engine.orca_reservation (max, pow2 or oracle)",
+    );
   }
   if (e.orca_reservation !== undefined && paged) {
     throw fieldError('engine.orca_reservation', `is used by the orca, static and dynamic schedulers only (engine.scheduler is ${scheduler})`, e.orca_reservation);

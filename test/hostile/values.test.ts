@@ -164,3 +164,23 @@ describe('values the schema bounds: key, value and limit in one line', () => {
     expectRefused(text, pattern);
   });
 });
+
+describe('first-use defects refused with the reason', () => {
+  it('tensor_parallel 16 on h100-sxm (8 GPUs a node)', () => {
+    expectRefused(withHardware('{ gpu: h100-sxm, tensor_parallel: 16 }'), /hardware\.tensor_parallel: must be ≤ 8, the GPUs of one h100-sxm node: .*, got 16/);
+  });
+
+  it.each(['orca', 'static', 'dynamic'])('%s without max_tokens, max_model_len or orca_reservation', (scheduler) => {
+    expectRefused(
+      scenarioText({ extra: `engine: { scheduler: ${scheduler} }` }),
+      /engine\.orca_reservation: .*llama-3\.1-8b's whole context \(131072 tokens\) per request; set workload\.max_tokens/,
+    );
+  });
+
+  it('priority weights whose sum overflows', () => {
+    expectRefused(
+      scenarioText({ workload: workload({ more: '  priority: { classes: [{ priority: 0, weight: 1e308 }, { priority: 1, weight: 1e308 }] }' }) }),
+      /workload\.priority\.classes: the weights must sum to a finite number .*, got \[1e\+308,1e\+308\]/,
+    );
+  });
+});

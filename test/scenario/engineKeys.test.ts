@@ -40,6 +40,18 @@ describe('scheduler-family defaults', () => {
       }),
     ).toThrow(/^workload\.priority: priority scheduling is modelled for vllm, vllm-v0, sarathi; orca serves FCFS: drop the classes/);
   });
+  it.each(['orca', 'static', 'dynamic'])('%s refuses to reserve the model\'s whole context by default', (scheduler) => {
+    expect(() => resolve({ engine: { scheduler } })).toThrow(
+      new RegExp(
+        `^engine\\.orca_reservation: the ${scheduler} scheduler reserves each request's KV at admission for prompt \\+ workload\\.max_tokens, ` +
+          "and with neither max_tokens nor engine\\.max_model_len set that is llama-3\\.1-8b's whole context \\(131072 tokens\\) per request; " +
+          "set workload\\.max_tokens \\(the clients' limit\\) or engine\\.max_model_len, or engine\\.orca_reservation \\(max, pow2 or oracle\\)$",
+      ),
+    );
+    // Any one of them states the basis.
+    expect(resolve({ engine: { scheduler, orca_reservation: 'max' } }).scenario.engine.orca_reservation).toBe('max');
+    expect(resolve({ engine: { scheduler }, workload: { ...scenario().workload, max_tokens: 256 } }).scenario.engine.orca_reservation).toBe('max');
+  });
   it('the reserving schedulers resolve to no preemption and no swap space', () => {
     expect(engine({ scheduler: 'orca' })).toMatchObject({ preemption: 'recompute', swap_space_gb: 0 });
   });

@@ -100,6 +100,12 @@ describe('KV capacity', () => {
 });
 
 describe('features this version rejects clearly', () => {
+  it('a tensor-parallel group larger than one node (8 GPUs on an HGX H100 board)', () => {
+    expect(() => resolve({ hardware: { gpu: 'h100-sxm', tensor_parallel: 16 } })).toThrow(
+      'hardware.tensor_parallel: must be ≤ 8, the GPUs of one h100-sxm node: a tensor-parallel group across nodes would all-reduce over the network, which is not modelled; use more replicas instead, got 16',
+    );
+    expect(() => resolve({ hardware: { gpu: 'h100-sxm', tensor_parallel: 8 } })).not.toThrow();
+  });
   it('pipeline parallelism', () => {
     expect(() => resolve({ hardware: { gpu: 'h100-sxm', pipeline_parallel: 2 } })).toThrow(/hardware\.pipeline_parallel: .*not modelled/);
   });

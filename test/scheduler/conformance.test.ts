@@ -446,7 +446,7 @@ const arbitraryConfig = fc
   .map((c) => {
     const caps = capsOf(c.scheduler);
     const block_size = [16, 32, c.scheduler === 'vllm-v0' ? 8 : 16][c.block_choice];
-    const chunking = c.scheduler === 'vllm' ? c.chunked : resolveScenario(scenario({ engine: { scheduler: c.scheduler } })).scenario.engine.enable_chunked_prefill;
+    const chunking = c.scheduler === 'vllm' ? c.chunked : resolveScenario(scenario({ engine: { scheduler: c.scheduler, max_model_len: 4096 } })).scenario.engine.enable_chunked_prefill;
     const budget = chunking ? c.max_num_seqs + c.budget_extra : Math.max(c.max_model_len, c.max_num_seqs) + c.budget_extra;
     const samples = forksOf(c.scheduler)
       // Fork schedulers run every sample of a request at once: resolve refuses more than max_num_seqs.
