@@ -1,5 +1,6 @@
 import { InfersimError } from '../errors.js';
 import type { GpuSpec } from '../hardware/gpu.js';
+import { MAX_KV_BLOCKS_PER_REPLICA } from '../scenario/bounds.js';
 import type { ModelArchitecture } from '../model/architecture.js';
 import { bytesPerKvElement, bytesPerWeight, kvBytesPerTokenPerGpu, weightBytesPerGpu } from '../model/derived.js';
 import type { KvDtype, WeightDtype } from '../scenario/types.js';
@@ -91,6 +92,13 @@ export function kvCapacity(input: KvCapacityInput): KvCapacity {
     );
   }
   const blocks = input.num_gpu_blocks_override ?? Math.floor(kvBytes / perBlock);
+  if (!(blocks <= MAX_KV_BLOCKS_PER_REPLICA)) {
+    const field = input.num_gpu_blocks_override === undefined ? 'hardware.gpu_memory_utilization' : 'engine.num_gpu_blocks_override';
+    throw new InfersimError(
+      `${field}: the KV cache of ${arch.name} on ${gpu.name} would hold ${blocks} blocks, more than the ${MAX_KV_BLOCKS_PER_REPLICA} a ` +
+        'simulated replica can (it holds every block in memory); set engine.num_gpu_blocks_override to at most that, or a larger engine.block_size',
+    );
+  }
   return {
     runtime_memory_bytes: runtime,
     budget_bytes: budget,

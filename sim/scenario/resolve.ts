@@ -2,6 +2,7 @@ import { fieldError, InfersimError } from '../errors.js';
 import { getGpu } from '../hardware/catalog.js';
 import { defaultProfileFor, loadProfile } from '../latency/profile/load.js';
 import type { GpuSpec } from '../hardware/gpu.js';
+import { BYTES_PER_KV_BLOCK, MAX_KV_BLOCKS_TOTAL } from './bounds.js';
 import { kvCapacity, type KvCapacity } from '../kv/capacity.js';
 import { V0_WATERMARK } from '../scheduler/vllmV0.js';
 import type { ModelArchitecture } from '../model/architecture.js';
@@ -294,6 +295,9 @@ export function resolveScenario(input: ScenarioInput): RunSetup {
     );
   }
 
+  const replicas = input.cluster?.replicas ?? 1;
+  checkClusterMemory(replicas, kv.num_gpu_blocks);
+
   if (scheduler === 'vllm-v0' || scheduler === 'sarathi') {
     // V0 keeps a watermark free at admission and refuses a prompt that could never pass it.
     const watermark = Math.floor(V0_WATERMARK * kv.usable_blocks);
@@ -319,7 +323,7 @@ export function resolveScenario(input: ScenarioInput): RunSetup {
     model: input.model,
     hardware: { gpu: gpu.name, tensor_parallel: tp, pipeline_parallel: pp, gpu_memory_utilization, profile },
     precision,
-    cluster: { replicas: input.cluster?.replicas ?? 1, router: input.cluster?.router ?? 'round-robin' },
+    cluster: { replicas, router: input.cluster?.router ?? 'round-robin' },
     engine,
     workload: input.workload,
     slo: { ...(input.slo ?? {}) },
@@ -329,4 +333,17 @@ export function resolveScenario(input: ScenarioInput): RunSetup {
     emulates: EMULATES[scheduler],
   };
   return { scenario, arch, gpu, kv };
+}
+
+/** Every replica holds its KV block table: their total must fit the simulator's memory bound. */
+function checkClusterMemory(replicas: number, blocks: number): void {
+  if (replicas * blocks <= MAX_KV_BLOCKS_TOTAL) return;
+  const gb = ((replicas * blocks * BYTES_PER_KV_BLOCK) / 1e9).toFixed(1);
+  throw fieldError(
+    'cluster.replicas',
+    `must be ≤ ${Math.floor(MAX_KV_BLOCKS_TOTAL / blocks)} here: ${replicas} replicas × ${blocks} KV blocks each would take ${gb} GB ` +
+      `of simulator memory (a simulation holds every replica's blocks, at most ${MAX_KV_BLOCKS_TOTAL} in all); ` +
+      'use fewer replicas, or engine.num_gpu_blocks_override for smaller pools',
+    replicas,
+  );
 }

@@ -177,6 +177,13 @@ describe('first-use defects refused with the reason', () => {
     );
   });
 
+  it('4,096 replicas of 2^24 KV blocks (each allowed alone, 2 TB together)', () => {
+    expectRefused(
+      scenarioText({ extra: 'cluster: { replicas: 4096 }\nengine: { num_gpu_blocks_override: 16777216 }' }),
+      /cluster\.replicas: must be ≤ 8 here: 4096 replicas × 16777216 KV blocks each would take 1992\.9 GB of simulator memory .*, got 4096/,
+    );
+  });
+
   it('priority weights whose sum overflows', () => {
     expectRefused(
       scenarioText({ workload: workload({ more: '  priority: { classes: [{ priority: 0, weight: 1e308 }, { priority: 1, weight: 1e308 }] }' }) }),

@@ -99,6 +99,18 @@ describe('KV capacity', () => {
   });
 });
 
+describe('simulator memory: replicas × KV blocks', () => {
+  it('4,096 replicas of llama-3.1-8b on h100-sxm fit (4096 × 27,961 blocks = 114.5 M ≤ 2^27)', () => {
+    expect(resolve({ cluster: { replicas: 4096 } }).kv.num_gpu_blocks).toBe(27961);
+  });
+  it('4,096 replicas of 2^24 blocks each do not: the error says how many would', () => {
+    // 4096 × 2^24 = 68,719,476,736 blocks × 29 bytes = 1,992.9 GB; 2^27 / 2^24 = 8 replicas fit.
+    expect(() => resolve({ cluster: { replicas: 4096 }, engine: { num_gpu_blocks_override: 2 ** 24 } })).toThrow(
+      "cluster.replicas: must be ≤ 8 here: 4096 replicas × 16777216 KV blocks each would take 1992.9 GB of simulator memory (a simulation holds every replica's blocks, at most 134217728 in all); use fewer replicas, or engine.num_gpu_blocks_override for smaller pools, got 4096",
+    );
+  });
+});
+
 describe('features this version rejects clearly', () => {
   it('a tensor-parallel group larger than one node (8 GPUs on an HGX H100 board)', () => {
     expect(() => resolve({ hardware: { gpu: 'h100-sxm', tensor_parallel: 16 } })).toThrow(
