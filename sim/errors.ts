@@ -12,18 +12,45 @@ export function fieldError(field: string, problem: string, got?: unknown): Infer
   return new InfersimError(`${field}: ${problem}${shown}`);
 }
 
+/** How much of a value an error message echoes: enough to recognise it, never the whole of a huge one. */
+export const MAX_SHOWN_CHARS = 120;
+
+/**
+ * A value as an error message shows it: strings quoted, others as JSON, cut to MAX_SHOWN_CHARS
+ * with an ellipsis and the full length (`"aaaa…" (52,428,800 characters)`).
+ */
 export function formatValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'string') return clipped(value, true);
   if (value === null || typeof value !== 'object') return String(value);
+  let json: string | undefined;
   try {
-    return JSON.stringify(value);
+    json = JSON.stringify(value);
   } catch {
-    return String(value);
+    // Circular, or nested past the stack: the type is all that can be said cheaply.
   }
+  return json === undefined ? (Array.isArray(value) ? '[…]' : '{…}') : clipped(json, false);
 }
+
+/** A path or other text put into a message as is, bounded like formatValue's values. */
+export function shownText(text: string): string {
+  return clipped(text, false);
+}
+
+function clipped(text: string, quoted: boolean): string {
+  const show = (t: string): string => (quoted ? JSON.stringify(t) : t);
+  if (text.length <= MAX_SHOWN_CHARS) return show(text);
+  // Cut at a code point, not inside a surrogate pair.
+  const head = Array.from(text.slice(0, MAX_SHOWN_CHARS)).slice(0, -1).join('');
+  const cut = quoted ? `${show(head).slice(0, -1)}…"` : `${head}…`;
+  return `${cut} (${text.length.toLocaleString('en-US')} characters)`;
+}
+
+const MAX_GUESS_CHARS = 64;
 
 /** The closest candidate by edit distance, when it is close enough to be a plausible typo. */
 export function didYouMean(input: string, candidates: readonly string[]): string | undefined {
+  // Edit distance costs length × length per candidate; no name is this long, so no guess is lost.
+  if (input.length > MAX_GUESS_CHARS) return undefined;
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of candidates) {
@@ -59,9 +86,9 @@ function editDistance(a: string, b: string): number {
  * `known` decides among several, so catalogs list the most common variant first.
  */
 export function unknownNameError(field: string, value: string, known: readonly string[]): InfersimError {
-  const guess = abbreviated(value, known) ?? didYouMean(value, known);
+  const guess = value.length > MAX_GUESS_CHARS ? undefined : (abbreviated(value, known) ?? didYouMean(value, known));
   const hint = guess ? ` (did you mean ${JSON.stringify(guess)}?)` : '';
-  return new InfersimError(`${field}: unknown value ${JSON.stringify(value)}${hint}; known: ${known.join(', ')}`);
+  return new InfersimError(`${field}: unknown value ${formatValue(value)}${hint}; known: ${known.join(', ')}`);
 }
 
 function abbreviated(value: string, known: readonly string[]): string | undefined {
