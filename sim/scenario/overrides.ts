@@ -1,5 +1,6 @@
 import YAML from 'yaml';
-import { fieldError, formatValue, InfersimError } from '../errors.js';
+import { fieldError, formatValue, InfersimError, shownText } from '../errors.js';
+import { nestedTooDeep, TOO_DEEP } from './read.js';
 
 export interface Override {
   /** Key path, e.g. ["engine", "max_num_seqs"]. */
@@ -22,9 +23,11 @@ export function parseSet(raw: string): Override {
   try {
     value = YAML.parse(text);
   } catch (err) {
+    // The parser recurses per level: a stack overflow means deep nesting, and says so.
     const reason = err instanceof Error ? err.message.split(' at line')[0].split('\n')[0] : String(err);
-    throw new InfersimError(`--set ${keyText}: value is not valid YAML (${reason}), got ${formatValue(text)}`);
+    throw new InfersimError(`--set ${shownText(keyText)}: value is not valid YAML (${/call stack/i.test(reason) ? TOO_DEEP : reason}), got ${formatValue(text)}`);
   }
+  if (nestedTooDeep(value)) throw new InfersimError(`--set ${shownText(keyText)}: value is ${TOO_DEEP}, got ${formatValue(text)}`);
   return { key: key.map((part) => part.trim()), value };
 }
 

@@ -74,7 +74,7 @@ describe('loadScenario reads files', () => {
 
   it('rejects duplicate YAML keys with their line', () => {
     const { file } = setup('model: x\nmodel: y\n');
-    expect(messageOf(() => loadScenario(file))).toBe(`scenario: ${file}:2:1: invalid YAML: Map keys must be unique`);
+    expect(messageOf(() => loadScenario(file))).toBe(`scenario: ${file}:2:1: invalid YAML: duplicate key "model"`);
   });
 
   it.each([
