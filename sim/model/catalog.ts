@@ -86,13 +86,13 @@ export const MODEL_CATALOG: Record<string, ModelArchitecture> = {
 };
 
 /** A config.json path is anything a catalog name could never be. */
-function looksLikePath(name: string): boolean {
+export function looksLikePath(name: string): boolean {
   return name.endsWith('.json') || name.includes('/') || name.includes('\\');
 }
 
 /** Catalog name (case-insensitive) or path to a Hugging Face config.json. Returns a copy. */
 export function getModel(name: string, field = 'model'): ModelArchitecture {
-  if (looksLikePath(name)) return readHfConfig(name);
+  if (looksLikePath(name)) return readHfConfig(name, field);
   const entry = MODEL_CATALOG[name.toLowerCase()];
   if (entry === undefined) throw unknownNameError(field, name, Object.keys(MODEL_CATALOG));
   return structuredClone(entry);

@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
 import type { ModelArchitecture } from './architecture.js';
-import { InfersimError, fieldError } from '../errors.js';
+import { fieldError, formatValue, shownText } from '../errors.js';
+import { parseJsonText } from '../scenario/read.js';
+import { readText } from '../workload/read-text.js';
 
 /**
  * Architectures whose shapes ModelArchitecture describes exactly: pre-norm RMSNorm decoders with
@@ -17,16 +18,19 @@ const SUPPORTED_NAMES = Object.keys(SUPPORTED) as SupportedArchitecture[];
 
 type Json = Record<string, unknown>;
 
+/** Past this a dimension is a typo (1e300 is an integer to JavaScript); products of two stay exact in a double. */
+const MAX_DIMENSION = 2 ** 31 - 1;
+
 /** Read a Hugging Face config.json (Llama, Mistral, Qwen2, Mixtral families). */
-export function readHfConfig(path: string): ModelArchitecture {
-  const config = parseFile(path);
-  const field = (key: string) => `model (${path}) ${key}`;
+export function readHfConfig(path: string, modelField = 'model'): ModelArchitecture {
+  const config = parseFile(path, modelField);
+  const field = (key: string) => `${modelField} (${shownText(path)}) ${key}`;
   const architecture = detectArchitecture(config, field('architectures'));
 
   const positiveInt = (key: string): number => {
-    const value = config[key];
-    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-      throw fieldError(field(key), 'must be a positive integer', value);
+    const value = Object.hasOwn(config, key) ? config[key] : undefined;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > MAX_DIMENSION) {
+      throw fieldError(field(key), `must be a positive integer ≤ ${MAX_DIMENSION}`, value);
     }
     return value;
   };
@@ -84,23 +88,15 @@ export function readHfConfig(path: string): ModelArchitecture {
   return arch;
 }
 
-function parseFile(path: string): Json {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (error as Error).message;
-    throw new InfersimError(`model: cannot read Hugging Face config ${JSON.stringify(path)}: ${why}`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new InfersimError(`model (${path}): not valid JSON: ${(error as Error).message}`);
-  }
+/** A config.json is a few kilobytes; the bound keeps a mistaken path (a log, a disk image) from being read whole. */
+const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+
+function parseFile(path: string, field: string): Json {
+  // Any name with a slash is read as a path: say so, for someone who meant a catalog name.
+  const label = `${field} (a Hugging Face config.json)`;
+  const parsed = parseJsonText(readText(path, label, MAX_CONFIG_BYTES), path, label);
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new InfersimError(`model (${path}): expected a JSON object (a Hugging Face config.json)`);
+    throw fieldError(label, `${shownText(path)} must hold a JSON object`, parsed);
   }
   return parsed as Json;
 }
@@ -119,7 +115,7 @@ function detectArchitecture(config: Json, field: string): SupportedArchitecture 
   }
   const byType = SUPPORTED_NAMES.find((name) => SUPPORTED[name] === config.model_type);
   if (byType === undefined) {
-    throw fieldError(field, `missing, and model_type ${JSON.stringify(config.model_type)} is not a supported family; ${supportedList}`);
+    throw fieldError(field, `missing, and model_type ${formatValue(config.model_type)} is not a supported family; ${supportedList}`);
   }
   return byType;
 }

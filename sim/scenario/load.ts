@@ -1,6 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import { fieldError } from '../errors.js';
 import { isProfilePath } from '../latency/profile/load.js';
+import { looksLikePath } from '../model/catalog.js';
 import { toValidationError } from './issues.js';
 import { applyOverrides, parseSet } from './overrides.js';
 import { readScenarioFile } from './read.js';
@@ -74,7 +75,7 @@ type Absolute = (p: string, path: string[]) => string;
 
 function resolvePaths(input: ScenarioInput, absolute: Absolute): ScenarioInput {
   const out = structuredClone(input);
-  if (out.model.toLowerCase().endsWith('.json')) out.model = absolute(out.model, ['model']);
+  if (looksLikePath(out.model)) out.model = absolute(out.model, ['model']);
   const { workload } = out;
   if (workload.trace) workload.trace.path = absolute(workload.trace.path, ['workload', 'trace', 'path']);
   for (const side of ['input_tokens', 'output_tokens'] as const) {

@@ -54,7 +54,7 @@ describe('getModel', () => {
   });
 
   it('treats .json names and paths as config files', () => {
-    expect(() => getModel('missing-config.json')).toThrow('cannot read Hugging Face config "missing-config.json"');
-    expect(() => getModel('models/llama')).toThrow('cannot read Hugging Face config "models/llama"');
+    expect(() => getModel('missing-config.json')).toThrow('model (a Hugging Face config.json): file not found: missing-config.json');
+    expect(() => getModel('models/llama', '--model')).toThrow('--model (a Hugging Face config.json): file not found: models/llama');
   });
 });

@@ -56,13 +56,13 @@ describe('readHfConfig', () => {
   it('names the path of a missing file', () => {
     const path = join(dir, 'nope', 'config.json');
     expect(() => readHfConfig(path)).toThrow(InfersimError);
-    expect(() => readHfConfig(path)).toThrow(`cannot read Hugging Face config ${JSON.stringify(path)}: no such file`);
+    expect(() => readHfConfig(path)).toThrow(`model (a Hugging Face config.json): file not found: ${path}`);
   });
 
   it('reports JSON syntax errors', () => {
     const path = write('{"hidden_size": 4096,');
-    expect(() => readHfConfig(path)).toThrow(`model (${path}): not valid JSON: `);
-    expect(() => readHfConfig(write('[1, 2]'))).toThrow('expected a JSON object');
+    expect(() => readHfConfig(path)).toThrow(`model (a Hugging Face config.json): ${path}:1:22: invalid JSON: Expected double-quoted property name`);
+    expect(() => readHfConfig(write('[1, 2]'))).toThrow('must hold a JSON object, got [1,2]');
   });
 
   it('reports missing and invalid fields with the field name', () => {
@@ -70,7 +70,7 @@ describe('readHfConfig', () => {
     const missing = write(noHidden);
     expect(() => readHfConfig(missing)).toThrow(`model (${missing}) hidden_size: must be a positive integer`);
     const text = write({ ...LLAMA_31_8B, num_hidden_layers: '32' });
-    expect(() => readHfConfig(text)).toThrow(`model (${text}) num_hidden_layers: must be a positive integer, got "32"`);
+    expect(() => readHfConfig(text)).toThrow(`model (${text}) num_hidden_layers: must be a positive integer ≤ 2147483647, got "32"`);
     const kv = write({ ...LLAMA_31_8B, num_key_value_heads: 5 });
     expect(() => readHfConfig(kv)).toThrow('num_key_value_heads: must divide num_attention_heads (32), got 5');
     const tie = write({ ...LLAMA_31_8B, tie_word_embeddings: 'no' });
