@@ -35,7 +35,7 @@ function parseFixedLayout(text: string, out: SplitTime): boolean {
   const minute = digits(text, 14, 2);
   const second = digits(text, 17, 2);
   if (!(year >= 0 && month >= 0 && day >= 0 && hour >= 0 && minute >= 0 && second >= 0)) return false;
-  if (!validFields(month, day, hour, minute, second)) return false;
+  if (!validFields(year, month, day, hour, minute, second)) return false;
   let fraction_s = 0;
   if (n > 19) {
     if (text.charCodeAt(19) !== 46 || n === 20) return false;
@@ -64,15 +64,23 @@ function digits(text: string, start: number, count: number): number {
   return value;
 }
 
-function validFields(month: number, day: number, hour: number, minute: number, second: number): boolean {
-  return month >= 1 && month <= 12 && day >= 1 && day <= 31 && hour <= 23 && minute <= 59 && second <= 60;
+/** A real calendar day: Date.UTC would quietly roll 2023-02-30 over to March 2. */
+function validFields(year: number, month: number, day: number, hour: number, minute: number, second: number): boolean {
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysIn(year, month) && hour <= 23 && minute <= 59 && second <= 60;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function daysIn(year: number, month: number): number {
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1];
 }
 
 function parseByPattern(text: string, out: SplitTime): boolean {
   const m = PATTERN.exec(text);
   if (m === null) return false;
   const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number);
-  if (!validFields(month, day, hour, minute, second)) return false;
+  if (!validFields(year, month, day, hour, minute, second)) return false;
   let whole_s = Date.UTC(year, month - 1, day, hour, minute, second) / 1000;
   if (m[8] !== undefined && m[8] !== 'Z') whole_s -= offsetSeconds(m[8]);
   const fraction = m[7];

@@ -18,28 +18,35 @@ export function missingColumnError(field: string, column: string, file: string, 
 }
 
 /**
- * A non-negative integer token count from a CSV cell or JSON value, or NaN. The digit loop is the
- * hot path for the benchmark trace; anything unusual ("12.0", " 7 ", "1e3") goes through Number.
+ * A non-negative integer token count from a CSV cell or JSON value, or NaN. A cell must be plain
+ * decimal digits (spaces around allowed): Number() would also read "0x64", "1e2" and "100.0" as
+ * 100, and a count written that way is a sign the column is not what the user thinks.
  */
 export function toCount(raw: unknown): number {
   if (typeof raw === 'number') return Number.isInteger(raw) && raw >= 0 && raw <= INT32_MAX ? raw : NaN;
   if (typeof raw !== 'string') return NaN;
   const n = raw.length;
-  if (n === 0 || n > 9) return slowCount(raw);
+  if (n === 0 || n > 9) return paddedCount(raw);
   let value = 0;
   for (let i = 0; i < n; i++) {
     const digit = raw.charCodeAt(i) - 48;
-    if (digit < 0 || digit > 9) return slowCount(raw);
+    if (digit < 0 || digit > 9) return paddedCount(raw);
     value = value * 10 + digit;
   }
   return value;
 }
 
-function slowCount(raw: string): number {
+/** The slow path: surrounding spaces, leading zeros, or too many digits for the loop's int32. */
+function paddedCount(raw: string): number {
   const text = raw.trim();
-  if (text === '') return NaN;
+  if (!/^\d+$/.test(text)) return NaN;
   const value = Number(text);
-  return Number.isInteger(value) && value >= 0 && value <= INT32_MAX ? value : NaN;
+  return value <= INT32_MAX ? value : NaN;
+}
+
+/** The value stored under `key` in a parsed JSON object, never one inherited ("constructor", "__proto__"). */
+export function ownValue(row: Record<string, unknown>, key: string): unknown {
+  return Object.getOwnPropertyDescriptor(row, key)?.value;
 }
 
 /** A finite, non-negative number (a timestamp) from a CSV cell or JSON value, or NaN. */

@@ -1,4 +1,4 @@
-import { missingColumnError, rowError, toNonNegative } from './fields.js';
+import { missingColumnError, ownValue, rowError, toNonNegative } from './fields.js';
 import { forEachJsonlRecord } from './jsonl.js';
 import { TraceBuilder } from './trace-builder.js';
 import type { TraceTable } from './types.js';
@@ -19,7 +19,7 @@ export function readJsonlTrace(text: string, file: string, layout: JsonlTraceLay
   let first = true;
   forEachJsonlRecord(text, file, (row, line) => {
     const get = (key: string, role: 'arrival' | 'input' | 'output' | 'hash_ids'): unknown => {
-      const value = row[key];
+      const value = ownValue(row, key);
       if (value !== undefined) return value;
       // The first row stands for the file's columns; later gaps are bad rows.
       if (first) throw missingColumnError(layout.field(role), key, file, Object.keys(row));
