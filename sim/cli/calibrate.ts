@@ -3,9 +3,10 @@ import type { Argv } from 'yargs';
 import { InfersimError, fieldError } from '../errors.js';
 import { profileSchema } from '../latency/profile/schema.js';
 import { loadNative, type NativeProbe } from '../native/index.js';
+import { integerFlag, numericOption } from './flags.js';
 
 export interface CalibrateArgs {
-  gpu: number;
+  gpu: number | string;
   quick?: boolean;
   out?: string;
   part?: string;
@@ -18,8 +19,7 @@ const STANDALONE =
   'on a GPU host without Node, build and run the standalone probe instead: make -C native && native/build/infersim-probe --quick --out FILE (see native/README.md)';
 
 export function calibrateCommandBuilder(y: Argv): Argv<CalibrateArgs> {
-  return y
-    .option('gpu', { type: 'number', default: 0, describe: 'CUDA device index' })
+  return numericOption(y, 'gpu', { default: 0, describe: 'CUDA device index' })
     .option('quick', { type: 'boolean', describe: 'the quick grid (under 3 minutes on an H100) instead of the full one' })
     .option('out', { type: 'string', describe: 'profile file to write (default: <gpu>.measured.json here)' })
     .option('part', { type: 'string', describe: 'measure part K/N of the grid only (resumable; merge with infersim-probe merge)' })
@@ -46,19 +46,19 @@ export function calibrateCommand(args: CalibrateArgs): void {
 
 /** calibrateCommand with the probe given (tests pass a stub). */
 export function calibrateWith(args: CalibrateArgs, probe: NativeProbe): void {
-  if (!Number.isSafeInteger(args.gpu) || args.gpu < 0) throw fieldError('--gpu', 'must be a device index (0, 1, …)', args.gpu);
+  const gpu = integerFlag('--gpu', args.gpu, { min: 0 }) ?? 0;
   if (!probe.available) throw new InfersimError(`calibrate: ${probe.reason}; ${STANDALONE}`);
-  const device = JSON.parse(probe.describe(args.gpu)) as { error?: string; name?: string; memory_bytes?: number };
+  const device = JSON.parse(probe.describe(gpu)) as { error?: string; name?: string; memory_bytes?: number };
   if (device.error !== undefined) throw new InfersimError(`calibrate: ${device.error}; ${STANDALONE}`);
   const catalog = args.catalog ?? catalogFor(device.name ?? '', device.memory_bytes ?? 0);
   if (catalog === undefined) throw fieldError('--catalog', `no GPU catalog entry is known for "${device.name}": name one`);
   const out = args.out ?? `${catalog}.measured.json`;
-  const probeArgs = ['profile', '--gpu', String(args.gpu), '--catalog', catalog, '--out', out];
+  const probeArgs = ['profile', '--gpu', String(gpu), '--catalog', catalog, '--out', out];
   if (args.quick) probeArgs.push('--quick');
   if (args.part !== undefined) probeArgs.push('--part', args.part);
   if (args.cublas !== undefined) probeArgs.push('--cublas', args.cublas);
   if (args.force) probeArgs.push('--force');
-  console.error(`infersim calibrate: ${device.name} (GPU ${args.gpu}) → ${out}`);
+  console.error(`infersim calibrate: ${device.name} (GPU ${gpu}) → ${out}`);
   const status = probe.run(probeArgs);
   if (status !== 0) throw new InfersimError(`calibrate: the probe failed (exit status ${status}); see the lines above`);
   const profile = profileSchema.parse(JSON.parse(readFileSync(out, 'utf8')));

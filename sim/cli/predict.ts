@@ -9,19 +9,20 @@ import { validateParallelism } from '../model/derived.js';
 import { engineDefaults } from '../scenario/resolve.js';
 import type { KvDtype, WeightDtype } from '../scenario/types.js';
 import { batchOf, parseDecode, parsePrefill } from './batchSpec.js';
+import { eachOnce, integerFlag, numericOption } from './flags.js';
 
 export interface PredictArgs {
   model: string;
   gpu: string;
-  tp: number;
-  pp: number;
+  tp: number | string;
+  pp: number | string;
   prefill?: string;
   decode?: string;
   dtype: string;
   'kv-dtype'?: string;
-  'block-size': number;
+  'block-size': number | string;
   'cuda-graphs': boolean;
-  'max-num-seqs'?: number;
+  'max-num-seqs'?: number | string;
   json?: boolean;
   profile?: string;
 }
@@ -30,44 +31,46 @@ const WEIGHT_DTYPES: readonly WeightDtype[] = ['fp32', 'fp16', 'bf16', 'fp8', 'i
 const KV_DTYPES: readonly KvDtype[] = ['fp16', 'bf16', 'fp8'];
 
 export function predictCommandBuilder(y: Argv): Argv<PredictArgs> {
-  return y
+  let c = y
     .option('model', { type: 'string', demandOption: true, describe: 'catalog name or path to a Hugging Face config.json' })
-    .option('gpu', { type: 'string', demandOption: true, describe: 'GPU catalog name, e.g. h100-sxm' })
-    .option('tp', { type: 'number', default: 1, describe: 'tensor-parallel size' })
-    .option('pp', { type: 'number', default: 1, describe: 'pipeline-parallel size (only 1 is modelled)' })
+    .option('gpu', { type: 'string', demandOption: true, describe: 'GPU catalog name, e.g. h100-sxm' });
+  c = numericOption(c, 'tp', { default: 1, describe: 'tensor-parallel size' });
+  c = numericOption(c, 'pp', { default: 1, describe: 'pipeline-parallel size (only 1 is modelled)' });
+  c = numericOption(c, 'block-size', { default: 16, describe: 'KV block size (decode attention efficiency)' });
+  c = numericOption(c, 'max-num-seqs', { describe: 'largest CUDA-graph capture size (default: vLLM V1 for the GPU class)' });
+  return c
     .option('prefill', { type: 'string', describe: 'prompt lengths in the batch, e.g. 2048,512' })
     .option('decode', { type: 'string', describe: 'decode contexts, e.g. 1024x32 (32 sequences at 1024)' })
     .option('dtype', { type: 'string', default: 'bf16', describe: `weights: ${WEIGHT_DTYPES.join(', ')}` })
     .option('kv-dtype', { type: 'string', describe: `KV cache: ${KV_DTYPES.join(', ')} (default: fp16 for fp16 weights, else bf16)` })
-    .option('block-size', { type: 'number', default: 16, describe: 'KV block size (decode attention efficiency)' })
     .option('cuda-graphs', { type: 'boolean', default: true, describe: 'decode batches replay CUDA graphs (--no-cuda-graphs: eager)' })
-    .option('max-num-seqs', { type: 'number', describe: 'largest CUDA-graph capture size (default: vLLM V1 for the GPU class)' })
     .option('profile', { type: 'string', describe: 'latency profile: a name in profiles/ or a path (default: the best shipped one for the GPU)' })
     .option('json', { type: 'boolean', describe: 'print { total_s, ops: [{ name, time_s, source }] }' }) as unknown as Argv<PredictArgs>;
 }
 
-function positiveInt(field: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1) throw fieldError(field, 'must be a positive integer', value);
-  return value;
-}
+/** No GPU count, block size or batch past these is a real configuration; past them, arithmetic stops being exact. */
+const PARALLEL = { min: 1, max: 4096 };
+const BLOCK = { min: 1, max: 65_536 };
+const SEQS = { min: 1, max: 2 ** 31 - 1 };
 
 /** One iteration's predicted time with its per-operator breakdown. */
 export function predictCommand(args: PredictArgs): void {
+  eachOnce(args as unknown as Record<string, unknown>, ['model', 'gpu', 'prefill', 'decode', 'dtype', 'kv-dtype', 'profile']);
   const arch = getModel(args.model, '--model');
   const gpu = getGpu(args.gpu, '--gpu');
-  const tp = positiveInt('--tp', args.tp);
-  const pp = positiveInt('--pp', args.pp);
+  const tp = integerFlag('--tp', args.tp, PARALLEL)!;
+  const pp = integerFlag('--pp', args.pp, PARALLEL)!;
   validateParallelism(arch, tp, pp, { tp: '--tp', pp: '--pp' });
   if (pp > 1) throw fieldError('--pp', 'pipeline parallelism is not modelled yet; use 1', pp);
   const weights = args.dtype as WeightDtype;
   if (!WEIGHT_DTYPES.includes(weights)) throw fieldError('--dtype', `must be one of ${WEIGHT_DTYPES.join(', ')}`, args.dtype);
   const kv = (args['kv-dtype'] ?? (weights === 'fp16' ? 'fp16' : 'bf16')) as KvDtype;
   if (!KV_DTYPES.includes(kv)) throw fieldError('--kv-dtype', `must be one of ${KV_DTYPES.join(', ')}`, args['kv-dtype']);
-  const block_size = positiveInt('--block-size', args['block-size']);
+  const block_size = integerFlag('--block-size', args['block-size'], BLOCK)!;
   const prompts = parsePrefill(args.prefill);
   const decodes = parseDecode(args.decode);
   if (prompts.length + decodes.length === 0) throw fieldError('--prefill', 'give --prefill and/or --decode: the batch is empty');
-  const max_num_seqs = positiveInt('--max-num-seqs', args['max-num-seqs'] ?? engineDefaults(gpu, 'server').max_num_seqs);
+  const max_num_seqs = integerFlag('--max-num-seqs', args['max-num-seqs'], SEQS) ?? engineDefaults(gpu, 'server').max_num_seqs;
 
   const model = buildLatencyModel({
     arch, gpu, tensor_parallel: tp, weights, kv_cache: kv, block_size,

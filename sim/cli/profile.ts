@@ -2,6 +2,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { fieldError } from '../errors.js';
+import { numberFlag, numericOption } from './flags.js';
 import { guarded } from './guarded.js';
 import { getGpu } from '../hardware/catalog.js';
 import { resolveProfile } from '../latency/build.js';
@@ -77,7 +78,7 @@ interface FitArgs {
   gpu: string;
   train: string;
   out?: string;
-  'cpu-step-s'?: number;
+  'cpu-step-s'?: number | string;
 }
 
 export function profileCommandBuilder(y: Argv): Argv {
@@ -112,13 +113,16 @@ export function profileCommandBuilder(y: Argv): Argv {
       'fit <format> <dir>',
       'fit roofline efficiencies to measurements on some models and report the error on the others',
       (c) =>
-        c
-          .positional('format', { type: 'string', demandOption: true, describe: 'vidur' })
-          .positional('dir', { type: 'string', demandOption: true, describe: "Vidur's data/profiling folder" })
-          .option('gpu', { type: 'string', demandOption: true, describe: `catalog GPU: ${Object.keys(VIDUR_GPU_DIRS).join(', ')}` })
-          .option('train', { type: 'string', demandOption: true, describe: 'model folders to fit on, comma-separated; the rest are held out' })
-          .option('cpu-step-s', { type: 'number', describe: 'engine CPU time per step to record in the profile (calibrated separately)' })
-          .option('out', { type: 'string', describe: 'profile file to write (.json); without it only the error tables print' }) as unknown as Argv<FitArgs>,
+        numericOption(
+          c
+            .positional('format', { type: 'string', demandOption: true, describe: 'vidur' })
+            .positional('dir', { type: 'string', demandOption: true, describe: "Vidur's data/profiling folder" })
+            .option('gpu', { type: 'string', demandOption: true, describe: `catalog GPU: ${Object.keys(VIDUR_GPU_DIRS).join(', ')}` })
+            .option('train', { type: 'string', demandOption: true, describe: 'model folders to fit on, comma-separated; the rest are held out' })
+            .option('out', { type: 'string', describe: 'profile file to write (.json); without it only the error tables print' }),
+          'cpu-step-s',
+          { describe: 'engine CPU time per step to record in the profile (calibrated separately)' },
+        ) as unknown as Argv<FitArgs>,
       guarded(fitCommand),
     )
     .command<AnalyticArgs>(
@@ -187,8 +191,7 @@ function fitCommand(args: FitArgs): void {
   const gpu = vidurGpu(args.gpu);
   const train = list(args.train) ?? [];
   if (train.length === 0) throw fieldError('--train', 'name at least one model folder to fit on', args.train);
-  const cpuStep = args['cpu-step-s'];
-  if (cpuStep !== undefined && !(Number.isFinite(cpuStep) && cpuStep >= 0)) throw fieldError('--cpu-step-s', 'must be a number of seconds ≥ 0', cpuStep);
+  const cpuStep = numberFlag('--cpu-step-s', args['cpu-step-s'], { min: 0, max: 1, unit: 'seconds' });
   if (args.out !== undefined && !args.out.toLowerCase().endsWith('.json')) throw fieldError('--out', 'must name a .json file', args.out);
   const extra = cpuStep !== undefined ? { cpu_step_s: cpuStep } : {};
   const report = fitVidurProfile(resolve(args.dir), gpu, train, extra);

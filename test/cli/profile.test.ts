@@ -99,7 +99,7 @@ describe('infersim profile import vidur', () => {
     [['profile', 'import', 'vidur', '/tmp', '--gpu', 'h100-sxm', '--out', 'x.txt'], /^infersim: error: --out: must name a \.json file, got "x\.txt"/],
     [['profile', 'analytic', '--gpu', 'l4', '--out', 'x.txt'], /^infersim: error: --out: must name a \.json file, got "x\.txt"/],
     [['profile', 'validate', '--vidur', '/tmp', '--gpu', 'h100-sxm', '--record'], /^infersim: error: --record: needs --profile naming the profile file to write the bands into\n$/],
-    [['profile', 'fit', 'vidur', '/tmp', '--gpu', 'h100-sxm', '--train', 'A', '--cpu-step-s', '-1'], /^infersim: error: --cpu-step-s: must be a number of seconds ≥ 0, got -1\n$/],
+    [['profile', 'fit', 'vidur', '/tmp', '--gpu', 'h100-sxm', '--train', 'A', '--cpu-step-s', '-1'], /^infersim: error: --cpu-step-s: must be a number of seconds ≥ 0 and ≤ 1, got "-1"\n$/],
     [['predict', '--model', 'llama-2-7b', '--gpu', 'a100-sxm-80gb', '--decode', '1', '--profile', 'h100-sxm.fitted'], /^infersim: error: --profile: "h100-sxm\.fitted" is a profile of h100-sxm, but --gpu is a100-sxm-80gb/],
   ])('rejects bad input in one line: %j', (args, message) => {
     const r = infersim(args);
