@@ -1,12 +1,9 @@
-import { basename, extname, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
 import type { Argv } from 'yargs';
-import { fieldError } from '../errors.js';
-import { describeKvCapacity } from '../kv/capacity.js';
-import { formatSummaryTable } from '../metrics/table.js';
-import { runSimulation } from '../cluster/simulate.js';
-import { loadScenario } from '../scenario/load.js';
-import { resolveScenario } from '../scenario/resolve.js';
-import { createRequestStream } from '../workload/index.js';
+import { InfersimError } from '../errors.js';
+import { recoverPublish } from '../fsErrors.js';
+import { tsxApi } from '../sourceMode.js';
+import { oneLine } from './guarded.js';
 
 export interface RunArgs {
   scenario: string;
@@ -16,6 +13,9 @@ export interface RunArgs {
   tokens?: boolean;
   quiet?: boolean;
 }
+
+/** What the run's worker thread tells the command: where it writes, then how it ended. */
+export type RunReply = { kind: 'writing'; dir: string } | { kind: 'done' } | { kind: 'failed'; line: string } | { kind: 'bug'; error: unknown };
 
 export function runCommandBuilder(y: Argv): Argv<RunArgs> {
   return y
@@ -27,52 +27,86 @@ export function runCommandBuilder(y: Argv): Argv<RunArgs> {
     .option('quiet', { type: 'boolean', describe: 'print only the output folder' }) as unknown as Argv<RunArgs>;
 }
 
-/** yargs would turn `--seed abc` into NaN; parse it here so the message shows what was typed. */
-function parseSeed(raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const seed = Number(raw);
-  if (raw.trim() === '' || !Number.isSafeInteger(seed) || seed < 0) throw fieldError('--seed', 'must be an integer ≥ 0', raw);
-  return seed;
+const EXIT_CODE = { SIGINT: 130, SIGTERM: 143 } as const;
+type Interrupt = keyof typeof EXIT_CODE;
+
+/**
+ * `infersim run`. The simulation is synchronous: a signal handler on its thread would run only
+ * once it ended, so it runs in a worker thread (runWorker.ts) and this thread waits. On SIGINT or
+ * SIGTERM it stops the worker, undoes its unfinished output (the temporary folder goes, a
+ * previous output moved aside comes back) and exits 130 or 143 with one line saying so.
+ */
+export async function runCommand(args: RunArgs): Promise<void> {
+  const { MessageChannel, Worker, receiveMessageOnPort } = await import('node:worker_threads');
+  const { port1, port2 } = new MessageChannel();
+  let dir: string | undefined;
+  let ended: RunReply | undefined;
+  // Replies are read only here, synchronously, so none is missed when the worker is stopped.
+  const drain = (): void => {
+    for (let m = receiveMessageOnPort(port1); m !== undefined; m = receiveMessageOnPort(port1)) {
+      const reply = m.message as RunReply;
+      if (reply.kind === 'writing') dir = reply.dir;
+      else ended = reply;
+    }
+  };
+  let onSignal: (signal: Interrupt) => void = () => undefined;
+  const signalled = new Promise<Interrupt>((resolve) => (onSignal = resolve));
+  const onInt = (): void => onSignal('SIGINT');
+  const onTerm = (): void => onSignal('SIGTERM');
+  // Kept until the process ends when interrupted: a second Ctrl-C must not cut the clean-up short.
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  const worker = startWorker(Worker, { args, port: port2 }, [port2]);
+  const exited = new Promise<{ crash: unknown }>((done) => {
+    worker.once('error', (crash) => done({ crash }));
+    worker.once('exit', () => done({ crash: undefined }));
+  });
+  const first = await Promise.race([exited, signalled.then((signal) => ({ signal }))]);
+  if ('signal' in first) {
+    await worker.terminate();
+    drain();
+    // Finished before the signal was seen: a finished run, nothing to undo.
+    if (ended?.kind !== 'done') {
+      process.stderr.write(`infersim: interrupted by ${first.signal}; ${undoSafely(dir)}\n`);
+      process.exit(EXIT_CODE[first.signal]);
+    }
+  }
+  process.off('SIGINT', onInt);
+  process.off('SIGTERM', onTerm);
+  drain();
+  port1.close();
+  if ('crash' in first && first.crash !== undefined) throw first.crash;
+  if (ended === undefined) throw new Error('the run ended without a result');
+  if (ended.kind === 'failed') throw new InfersimError(ended.line);
+  if (ended.kind === 'bug') throw ended.error;
 }
 
-export function runCommand(args: RunArgs): void {
-  // --tokens is an override like --set, so summary.json's resolved scenario records it.
-  const set = [...(args.set ?? []), ...(args.tokens ? ['output.tokens=true'] : [])];
-  const { input } = loadScenario(args.scenario, { set, seed: parseSeed(args.seed), out: args.out });
-  const setup = resolveScenario(input);
-  const s = setup.scenario;
-  // Reads and checks the trace or generator settings now, so a bad workload fails before any output.
-  const stream = createRequestStream(s.workload, s.seed);
-  const outDir = s.output.dir ?? resolve('out', basename(args.scenario, extname(args.scenario)));
-  const writeTokens = s.output.tokens;
-  const printBanner = (): void => {
-    if (args.quiet) return;
-    const tp = s.hardware.tensor_parallel;
-    const replicas = `${s.cluster.replicas} replica${s.cluster.replicas === 1 ? '' : 's'}`;
-    const e = s.engine;
-    const requestLevel = e.scheduler === 'orca' || e.scheduler === 'static' || e.scheduler === 'dynamic';
-    const policy = requestLevel
-      ? `KV reserved per request: ${e.orca_reservation}` +
-        (e.scheduler === 'orca' ? '' : `, batches of ${e.max_batch_size}`) +
-        (e.scheduler === 'dynamic' ? ` or ${e.batch_timeout_ms} ms` : '')
-      : `preemption ${e.preemption}${e.swap_space_gb > 0 ? ` (${e.swap_space_gb} GiB swap)` : ''}, ` +
-        `prefix caching ${e.enable_prefix_caching ? 'on' : 'off'}${e.scheduling_policy === 'priority' ? ', priority policy' : ''}`;
-    console.log(
-      `infersim: ${s.model} on ${replicas} × TP${tp} ${s.hardware.gpu}, ${e.scheduler} scheduler ` +
-        `(max_num_seqs ${e.max_num_seqs}, max_num_batched_tokens ${e.max_num_batched_tokens}, block ${e.block_size}; ${policy})`,
-    );
-    console.log(describeKvCapacity(setup.kv, s.engine.max_model_len));
-  };
-  const result = runSimulation(setup, { outDir, writeTokens, stream, onStart: printBanner });
-  if (!args.quiet) {
-    console.log('');
-    console.log(formatSummaryTable(result.summary));
-    const t = result.totals;
-    const band_s = result.summary.simulator?.uncertainty_wall_s;
-    console.log(
-      `\nsimulated ${t.requests} requests, ${t.steps} steps in ${result.summary.simulator?.wall_s.toFixed(2) ?? '?'} s wall` +
-        (typeof band_s === 'number' ? ` (+ ${band_s.toFixed(2)} s for the two runs at the latency band's edges)` : ''),
-    );
+type WorkerClass = typeof import('node:worker_threads').Worker;
+
+/** The worker thread: runWorker.js compiled; from the sources, runWorker.ts behind tsx's loader (a worker thread does not inherit it). */
+function startWorker(Worker: WorkerClass, workerData: unknown, transferList: readonly unknown[]): InstanceType<WorkerClass> {
+  const here = import.meta.url;
+  const options = { workerData, transferList: transferList as never[], stdout: false, stderr: false };
+  if (!here.endsWith('.ts')) return new Worker(new URL('./runWorker.js', here), options);
+  const entry = new URL('./runWorker.ts', here).href;
+  const code = `import(${JSON.stringify(tsxApi())}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
+  return new Worker(code, { ...options, eval: true });
+}
+
+function undoSafely(dir: string | undefined): string {
+  try {
+    return undo(dir);
+  } catch (err) {
+    return `could not undo its unfinished output: ${oneLine(err) ?? String(err)}`;
   }
-  console.log(`wrote ${outDir}/{requests.arrow,iterations.arrow,summary.json${writeTokens ? ',tokens.arrow' : ''}}`);
+}
+
+/** Undoes the stopped run's output in `dir` and says what became of it. */
+function undo(dir: string | undefined): string {
+  if (dir === undefined) return 'nothing was written';
+  const { removed, restored } = recoverPublish(dir, process.pid);
+  const tmp = `${dir}.tmp-${process.pid}`;
+  if (removed.includes(`${dir}.old-${process.pid}`)) return `the run had just replaced ${dir}; removed the previous output it had moved aside`;
+  const before = restored !== undefined || existsSync(dir) ? `${dir} is as it was` : `${dir} was not written`;
+  return removed.includes(tmp) ? `removed the unfinished output ${tmp}; ${before}` : `nothing was written; ${before}`;
 }

@@ -103,12 +103,10 @@ async function sweepWith(args: SweepArgs, out: string, findMaxRate: boolean, tar
     findMaxRate: findMaxRate ? { target, precision: 0.02 } : undefined,
     out,
   };
-  // Ctrl-C: finished points are already on disk; the ones in flight are lost with their worker processes (ended on exit).
-  process.once('SIGINT', () => {
-    process.stderr.write(`\ninfersim: interrupted; finished points are kept in ${resolve(out)}/points: rerun the same command to resume\n`);
-    process.exit(130);
-  });
-  const result = await runSweep(options);
+  const interrupted = onInterrupt(resolve(out), pool);
+  const result = await runSweep(options).catch((err: unknown) => (interrupted() ? undefined : Promise.reject(err)));
+  // Stopping the workers ends the sweep early: the interrupt handler reports and exits, not this.
+  if (result === undefined || interrupted()) return new Promise<never>(() => undefined);
   const failed = result.records.filter((r) => r.status === 'failed').length;
   const total = result.plan.values.length;
   const shardNote = options.shard ? ` of ${total}, shard ${options.shard.k}/${options.shard.n}` : '';
@@ -125,6 +123,32 @@ async function sweepWith(args: SweepArgs, out: string, findMaxRate: boolean, tar
   if (result.stopped !== null) console.error(`infersim: error: sweep stopped: ${result.stopped}; ${result.notRun.length} points not started`);
   console.error(`infersim: error: ${result.crashed.length} point${result.crashed.length === 1 ? '' : 's'} crashed${result.notRun.length ? `, ${result.notRun.length} not run` : ''}; rerun the same command to retry them`);
   process.exitCode = 1;
+}
+
+/**
+ * Ctrl-C or SIGTERM: finished points are already on disk; the ones in flight are lost with their
+ * worker processes, which are ended first so that their unfinished --keep-runs folders can go.
+ */
+function onInterrupt(dir: string, pool: Pool): () => boolean {
+  let stopping = false;
+  const stop = (signal: 'SIGINT' | 'SIGTERM'): void => {
+    if (stopping) return;
+    stopping = true;
+    void (async () => {
+      await pool.close();
+      const { removeStaleTemporaries } = await import('../sweep/store.js');
+      try {
+        removeStaleTemporaries(dir);
+      } catch {
+        // The next run into `dir` removes them too.
+      }
+      process.stderr.write(`\ninfersim: interrupted by ${signal}; finished points are kept in ${dir}/points: rerun the same command to resume\n`);
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    })();
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  return () => stopping;
 }
 
 export async function mergeCommand(args: SweepMergeArgs): Promise<void> {

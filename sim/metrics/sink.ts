@@ -333,6 +333,7 @@ export function publish(tmpDir: string, dir: string, rename: (from: string, to: 
   const aside = `${dir}.old-${process.pid}`;
   rmSync(aside, { recursive: true, force: true });
   rename(dir, aside);
+  pauseForTest();
   try {
     rename(tmpDir, dir);
   } catch (err) {
@@ -340,4 +341,16 @@ export function publish(tmpDir: string, dir: string, rename: (from: string, to: 
     throw err;
   }
   rmSync(aside, { recursive: true, force: true });
+}
+
+/**
+ * Test hook: INFERSIM_TEST_PUBLISH_PAUSE_MS holds a publish between its two renames (the previous
+ * output moved aside, the new one not yet in place) and says so on stderr, so that a test can
+ * interrupt a run exactly there.
+ */
+function pauseForTest(): void {
+  const ms = Number(process.env.INFERSIM_TEST_PUBLISH_PAUSE_MS ?? 0);
+  if (!(ms > 0)) return;
+  process.stderr.write('infersim-test: publish paused\n');
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }

@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { tsxLoader } from '../sourceMode.js';
 import type { PointJob, PointOutcome } from './point.js';
 
 /**
@@ -17,13 +17,6 @@ function startWorker(): ChildProcess {
   const execArgv = source ? ['--import', tsxLoader()] : [];
   // 'advanced' serialization (structured clone): Infinity and the like survive the trip, as they did between threads.
   return fork(entry, [], { execArgv, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-}
-
-function tsxLoader(): string {
-  const meta = import.meta as ImportMeta & { resolve?: (specifier: string) => string };
-  if (typeof meta.resolve === 'function') return meta.resolve('tsx');
-  // Hosts without import.meta.resolve (some test runners): the loader beside tsx's package.json.
-  return new URL('dist/loader.mjs', pathToFileURL(createRequire(import.meta.url).resolve('tsx/package.json'))).href;
 }
 
 /**

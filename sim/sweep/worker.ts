@@ -15,5 +15,7 @@ process.on('message', (job: PointJob) => {
   // If the sweep is gone meanwhile, the outcome has nowhere to go: drop it quietly.
   send(runPoint(job), undefined, {}, () => undefined);
 });
+// Ctrl-C reaches the whole process group: the sweep decides what to keep, and ends its workers itself.
+process.on('SIGINT', () => undefined);
 // The sweep ended or was killed: nothing more will come.
 process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,80 @@
+/**
+ * The body of `infersim run`, in a worker thread started by run.ts: the simulation is synchronous,
+ * so only another thread can stop it when a signal comes (see runCommand).
+ */
+import { basename, extname, resolve } from 'node:path';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
+import { runSimulation } from '../cluster/simulate.js';
+import { fieldError } from '../errors.js';
+import { describeKvCapacity } from '../kv/capacity.js';
+import { formatSummaryTable } from '../metrics/table.js';
+import { loadScenario } from '../scenario/load.js';
+import { resolveScenario } from '../scenario/resolve.js';
+import { createRequestStream } from '../workload/index.js';
+import { oneLine } from './guarded.js';
+import type { RunArgs, RunReply } from './run.js';
+
+/** yargs would turn `--seed abc` into NaN; parse it here so the message shows what was typed. */
+function parseSeed(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const seed = Number(raw);
+  if (raw.trim() === '' || !Number.isSafeInteger(seed) || seed < 0) throw fieldError('--seed', 'must be an integer ≥ 0', raw);
+  return seed;
+}
+
+/** Runs the scenario; `writing(dir)` is told the output folder before anything is written there. */
+function run(args: RunArgs, writing: (dir: string) => void): void {
+  // --tokens is an override like --set, so summary.json's resolved scenario records it.
+  const set = [...(args.set ?? []), ...(args.tokens ? ['output.tokens=true'] : [])];
+  const { input } = loadScenario(args.scenario, { set, seed: parseSeed(args.seed), out: args.out });
+  const setup = resolveScenario(input);
+  const s = setup.scenario;
+  // Reads and checks the trace or generator settings now, so a bad workload fails before any output.
+  const stream = createRequestStream(s.workload, s.seed);
+  const outDir = s.output.dir ?? resolve('out', basename(args.scenario, extname(args.scenario)));
+  const writeTokens = s.output.tokens;
+  const printBanner = (): void => {
+    if (args.quiet) return;
+    const tp = s.hardware.tensor_parallel;
+    const replicas = `${s.cluster.replicas} replica${s.cluster.replicas === 1 ? '' : 's'}`;
+    const e = s.engine;
+    const requestLevel = e.scheduler === 'orca' || e.scheduler === 'static' || e.scheduler === 'dynamic';
+    const policy = requestLevel
+      ? `KV reserved per request: ${e.orca_reservation}` +
+        (e.scheduler === 'orca' ? '' : `, batches of ${e.max_batch_size}`) +
+        (e.scheduler === 'dynamic' ? ` or ${e.batch_timeout_ms} ms` : '')
+      : `preemption ${e.preemption}${e.swap_space_gb > 0 ? ` (${e.swap_space_gb} GiB swap)` : ''}, ` +
+        `prefix caching ${e.enable_prefix_caching ? 'on' : 'off'}${e.scheduling_policy === 'priority' ? ', priority policy' : ''}`;
+    console.log(
+      `infersim: ${s.model} on ${replicas} × TP${tp} ${s.hardware.gpu}, ${e.scheduler} scheduler ` +
+        `(max_num_seqs ${e.max_num_seqs}, max_num_batched_tokens ${e.max_num_batched_tokens}, block ${e.block_size}; ${policy})`,
+    );
+    console.log(describeKvCapacity(setup.kv, s.engine.max_model_len));
+  };
+  writing(resolve(outDir));
+  const result = runSimulation(setup, { outDir, writeTokens, stream, onStart: printBanner });
+  if (!args.quiet) {
+    console.log('');
+    console.log(formatSummaryTable(result.summary));
+    const t = result.totals;
+    const band_s = result.summary.simulator?.uncertainty_wall_s;
+    console.log(
+      `\nsimulated ${t.requests} requests, ${t.steps} steps in ${result.summary.simulator?.wall_s.toFixed(2) ?? '?'} s wall` +
+        (typeof band_s === 'number' ? ` (+ ${band_s.toFixed(2)} s for the two runs at the latency band's edges)` : ''),
+    );
+  }
+  console.log(`wrote ${outDir}/{requests.arrow,iterations.arrow,summary.json${writeTokens ? ',tokens.arrow' : ''}}`);
+}
+
+const { args, port } = workerData as { args: RunArgs; port: MessagePort };
+const reply = (message: RunReply): void => port.postMessage(message);
+try {
+  run(args, (dir) => reply({ kind: 'writing', dir }));
+  reply({ kind: 'done' });
+} catch (err) {
+  const line = oneLine(err);
+  reply(line === undefined ? { kind: 'bug', error: err } : { kind: 'failed', line });
+}
+port.close();
+parentPort?.close();
