@@ -1,7 +1,7 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { fieldError } from '../errors.js';
+import { writeFileAtomic } from '../fsErrors.js';
 import { numberFlag, numericOption } from './flags.js';
 import { guarded } from './guarded.js';
 import { getGpu } from '../hardware/catalog.js';
@@ -25,14 +25,11 @@ export function formatProfile(profile: Profile): string {
   return `{\n${entries.join(',\n')}\n}\n`;
 }
 
-/** Profile JSON written whole or not at all: a temp file renamed into place. */
+/** Profile JSON written whole or not at all (a full disk or a path through a file: one line naming --out). */
 export function writeProfile(path: string, profile: Profile): void {
   const checked = profileSchema.safeParse(profile);
   if (!checked.success) throw new Error(`internal: generated profile does not match the schema: ${checked.error.issues[0]?.message}`);
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, formatProfile(profile));
-  renameSync(tmp, path);
+  writeFileAtomic('--out', path, formatProfile(profile));
 }
 
 const list = (value: string | undefined): string[] | undefined =>
