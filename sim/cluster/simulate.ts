@@ -1,13 +1,14 @@
 import { EventQueue } from '../engine/eventQueue.js';
-import { InfersimError } from '../errors.js';
+import { fieldError, InfersimError } from '../errors.js';
 import { BlockManager } from '../kv/blockManager.js';
-import { addDecode, addPrefillChunk, emptyBatch } from '../latency/batch.js';
+import { addDecode, addPrefillChunk, emptyBatch, type BatchShape } from '../latency/batch.js';
 import { buildLatencyModel } from '../latency/build.js';
 import type { LatencyEfficiency } from '../latency/efficiency.js';
 import type { LatencyBand, LatencyModel } from '../latency/model.js';
 import type { RequestOutcome } from '../metrics/records.js';
 import { MetricsSink } from '../metrics/sink.js';
 import type { Summary, UncertaintySummary } from '../metrics/summary.js';
+import { MAX_TIME_S, shown } from '../scenario/bounds.js';
 import type { RunSetup } from '../scenario/resolve.js';
 import { SCHEDULERS } from '../scheduler/registry.js';
 import type { SchedulerLimits } from '../scheduler/scheduler.js';
@@ -250,8 +251,10 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
       replica.queued_requests--;
       if (timeout_s !== undefined) waitingLeaders.delete(seq.id);
     }
-    const end_s = now_s + replica.stepDuration_s(plan);
     const b = plan.batch;
+    const step_s = replica.stepDuration_s(plan);
+    const end_s = now_s + step_s;
+    if (!(step_s > 0 && end_s <= MAX_TIME_S)) throw stepTimeError(replica, b, step_s, now_s);
     sink.recordIteration(
       // Padding rows of a static batch cost time (in end_s) but are no sequence's tokens.
       replica.index, now_s, end_s, b.prefill_seqs, b.decode_seqs - plan.padding_seqs, b.prefill_tokens, b.decode_tokens - plan.padding_seqs,
@@ -360,6 +363,19 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
     replica.queued_requests--;
     leaveEarly(leader.request, leader.replica, 'timed_out', now_s);
     return true;
+  };
+
+  /** A step time that is no time, or a clock past the limit: the latency model's inputs are at fault (a bug without a profile). */
+  const stepTimeError = (replica: Replica, batch: BatchShape, step_s: number, now_s: number): Error => {
+    const parts = latency.breakdown(batch);
+    const largest = parts.reduce((a, b) => (b.time_s > a.time_s || Number.isNaN(b.time_s) ? b : a), parts[0]);
+    const what =
+      `step ${replica.counters.steps} of replica ${replica.index} (${batch.prefill_seqs} prefill and ${batch.decode_seqs} decode sequences) ` +
+      `at t = ${now_s} s takes ${step_s} s` +
+      (step_s > 0 && step_s < Infinity ? `, past the simulation's ${shown(MAX_TIME_S)} s time limit` : '') +
+      (largest ? `; its largest part is ${largest.name} (${largest.time_s} s, ${largest.source})` : '');
+    if (hooks.latency !== undefined || s.hardware.profile === null) return new Error(`latency model fault: ${what}`);
+    return fieldError('hardware.profile', `${what}: check the profile's ${largest?.source === 'measured' ? 'tables' : 'efficiency and scalars'}`, s.hardware.profile);
   };
 
   const finished: Sequence[] = [];

@@ -1,3 +1,4 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
 import { cli, expectCleanFailure, scenarioText, scratch, writeScenario } from './harness.js';
@@ -188,6 +189,42 @@ describe('first-use defects refused with the reason', () => {
     expectRefused(
       scenarioText({ workload: workload({ more: '  priority: { classes: [{ priority: 0, weight: 1e308 }, { priority: 1, weight: 1e308 }] }' }) }),
       /workload\.priority\.classes: the weights must sum to a finite number .*, got \[1e\+308,1e\+308\]/,
+    );
+  });
+});
+
+/** The shipped fitted H100 profile with `patch` applied, written to the scratch folder. */
+function profile(name: string, patch: (p: Record<string, any>) => void): string {
+  const p = JSON.parse(readFileSync(new URL('../../profiles/h100-sxm.fitted.json', import.meta.url), 'utf8'));
+  patch(p);
+  const path = join(dir, `${name}.json`);
+  writeFileSync(path, JSON.stringify(p));
+  return path;
+}
+
+describe('profiles whose times would overflow the clock', () => {
+  it('cpu_step_s 1e308', () => {
+    const path = profile('cpu', (p) => (p.scalars = { cpu_step_s: 1e308 }));
+    expectRefused(withHardware(`{ gpu: h100-sxm, profile: ${path} }`), /hardware\.profile: cpu\.json: scalars\.cpu_step_s: must be ≤ 3600 s .*, got 1e\+308/);
+  });
+
+  it('an uncertainty band with low ≤ −1 (it passed the profile check, then an internal assert fired)', () => {
+    const path = profile('band', (p) => (p.uncertainty.iteration.low = -1.5));
+    const text = withHardware(`{ gpu: h100-sxm, profile: ${path} }`).replace('uncertainty: false', 'uncertainty: true');
+    expectRefused(text, /hardware\.profile: band\.json: uncertainty\.iteration\.low: must be > -1 \(steps are scaled by 1 \+ low, which must stay positive\), got -1\.5/);
+  });
+
+  it('an uncertainty band with high 1e308', () => {
+    const path = profile('high', (p) => (p.uncertainty.iteration.high = 1e308));
+    expectRefused(withHardware(`{ gpu: h100-sxm, profile: ${path} }`), /uncertainty\.iteration\.high: must be ≤ 10 .*, got 1e\+308/);
+  });
+
+  it('knobs each within bounds whose product is a 1.15e9 s step', () => {
+    // 32 layers × 10,000 kernels × 3,600 s of eager dispatch each, with CUDA graphs off.
+    const path = profile('slow', (p) => Object.assign(p.efficiency, { kernels_per_layer: 10_000, eager_dispatch_per_kernel_s: 3600 }));
+    expectRefused(
+      withHardware(`{ gpu: h100-sxm, profile: ${path} }`, { extra: 'engine: { cuda_graphs: false }' }),
+      /hardware\.profile: step 1 of replica 0 \(1 prefill and 0 decode sequences\) at t = 0\.001 s takes 1152000000\.\d+ s, past the simulation's 1e9 s time limit; its largest part is launch_overhead/,
     );
   });
 });

@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { fileURLToPath } from 'node:url';
 import { didYouMean, formatValue, InfersimError, unknownNameError } from '../../errors.js';
 import { DEFAULT_EFFICIENCY } from '../efficiency.js';
-import { profileSchema, type Profile } from './schema.js';
+import { MAX_PROFILE_TIME_S, profileSchema, type Profile } from './schema.js';
 
 /** The shipped profiles folder, from the sources (sim/latency/profile) or the build (dist/sim/latency/profile). */
 export const PROFILES_DIR: string = (() => {
@@ -40,6 +40,9 @@ const resolving = new Set<string>();
 /** Knobs that are fractions of a datasheet peak: (0, 1]. Every other number is a time or a count: ≥ 0. */
 const FRACTION_KNOBS = new Set(['gemm_compute', 'gemm_memory', 'attention_prefill_compute', 'elementwise_memory', 'all_reduce_link']);
 
+/** Kernels one layer launches, bounded far above the tens a transformer layer runs. */
+const MAX_KERNELS_PER_LAYER = 10_000;
+
 /** One line per problem with an efficiency knob: unknown name, wrong type, out of range. */
 function checkEfficiency(efficiency: Record<string, unknown>): string | undefined {
   const known = Object.keys(DEFAULT_EFFICIENCY);
@@ -62,6 +65,12 @@ function checkEfficiency(efficiency: Record<string, unknown>): string | undefine
     if (typeof value !== 'number') return `efficiency.${key}: must be a number, got ${formatValue(value)}`;
     if (FRACTION_KNOBS.has(key) && !(value > 0 && value <= 1)) return `efficiency.${key}: must be a fraction of the peak in (0, 1], got ${value}`;
     if (key === 'kernels_per_layer' && !(value > 0)) return `efficiency.${key}: must be > 0, got ${value}`;
+    if (key.endsWith('_s') && value > MAX_PROFILE_TIME_S) {
+      return `efficiency.${key}: must be ≤ ${MAX_PROFILE_TIME_S} s (no kernel or step cost takes an hour), got ${value}`;
+    }
+    if (key === 'kernels_per_layer' && value > MAX_KERNELS_PER_LAYER) {
+      return `efficiency.${key}: must be ≤ ${MAX_KERNELS_PER_LAYER} (a transformer layer launches tens of kernels), got ${value}`;
+    }
   }
   return undefined;
 }

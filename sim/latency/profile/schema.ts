@@ -6,8 +6,18 @@ import { z } from 'zod';
  * silently ignored.
  */
 
+/**
+ * Longest time a profile may give one operator, one step's fixed cost or one kernel, s. Nothing a
+ * GPU runs within one engine step takes an hour; larger values are corrupt files, and 1e308 ran the
+ * simulated clock to Infinity.
+ */
+export const MAX_PROFILE_TIME_S = 3600;
+const TIME_LIMIT = { message: `must be ≤ ${MAX_PROFILE_TIME_S} s (no operator or step cost of a profile takes an hour)` };
+
 const positive = z.number().finite().positive();
 const nonNegative = z.number().finite().nonnegative();
+const time = positive.max(MAX_PROFILE_TIME_S, TIME_LIMIT);
+const nonNegativeTime = nonNegative.max(MAX_PROFILE_TIME_S, TIME_LIMIT);
 const count = z.number().int().positive();
 
 export const PROFILE_FORMAT = 'infersim-profile/1';
@@ -25,7 +35,7 @@ export const UNCERTAINTY_KEYS = [
   'iteration',
 ] as const;
 
-const spread = { p10_s: positive.optional(), p90_s: positive.optional(), kernel: z.string().min(1).optional() };
+const spread = { p10_s: time.optional(), p90_s: time.optional(), kernel: z.string().min(1).optional() };
 
 /**
  * What a GEMM computes in a transformer layer, when a table row knows it: the input data differs by
@@ -35,7 +45,7 @@ const spread = { p10_s: positive.optional(), p90_s: positive.optional(), kernel:
 export const GEMM_ROLES = ['qkv', 'o', 'up', 'down', 'lm_head'] as const;
 
 const gemmRow = z
-  .object({ dtype: z.enum(GEMM_DTYPES), m: count, n: count, k: count, role: z.enum(GEMM_ROLES).optional(), time_s: positive, ...spread })
+  .object({ dtype: z.enum(GEMM_DTYPES), m: count, n: count, k: count, role: z.enum(GEMM_ROLES).optional(), time_s: time, ...spread })
   .strict();
 
 const attentionPrefillRow = z
@@ -48,7 +58,7 @@ const attentionPrefillRow = z
     kv_heads: count,
     head_dim: count,
     causal: z.boolean().optional(),
-    time_s: positive,
+    time_s: time,
     ...spread,
   })
   .strict()
@@ -63,20 +73,22 @@ const attentionDecodeRow = z
     kv_heads: count,
     head_dim: count,
     block_size: count,
-    time_s: positive,
+    time_s: time,
     ...spread,
   })
   .strict();
 
-const elementwiseRow = z.object({ op: z.string().min(1), bytes: count, time_s: positive, ...spread }).strict();
-const memcpyRow = z.object({ direction: z.enum(['d2d', 'h2d', 'd2h']), bytes: count, time_s: positive, ...spread }).strict();
-const allReduceRow = z.object({ bytes: count, group_size: z.number().int().min(2), link: z.enum(LINKS), time_s: positive, ...spread }).strict();
-const sendRecvRow = z.object({ bytes: count, link: z.enum(LINKS), time_s: positive, ...spread }).strict();
+const elementwiseRow = z.object({ op: z.string().min(1), bytes: count, time_s: time, ...spread }).strict();
+const memcpyRow = z.object({ direction: z.enum(['d2d', 'h2d', 'd2h']), bytes: count, time_s: time, ...spread }).strict();
+const allReduceRow = z.object({ bytes: count, group_size: z.number().int().min(2), link: z.enum(LINKS), time_s: time, ...spread }).strict();
+const sendRecvRow = z.object({ bytes: count, link: z.enum(LINKS), time_s: time, ...spread }).strict();
 
 const band = z
   .object({
-    low: z.number().finite().max(0),
-    high: z.number().finite().min(0),
+    // Re-runs at the edges scale every step by 1 + low and 1 + high: a scale ≤ 0 stops time, and
+    // one over ×11 is no error band but a different model.
+    low: z.number().gt(-1, { message: 'must be > -1 (steps are scaled by 1 + low, which must stay positive)' }).max(0),
+    high: z.number().min(0).max(10, { message: 'must be ≤ 10 (steps are scaled by 1 + high; a model off by more than ×11 states no band)' }),
     median_abs: nonNegative.optional(),
     p90_abs: nonNegative.optional(),
     n: z.number().int().nonnegative().optional(),
@@ -131,7 +143,7 @@ export const profileSchema = z
       .strict()
       .optional(),
     scalars: z
-      .object({ kernel_launch_s: positive.optional(), cpu_step_s: nonNegative.optional(), cpu_per_seq_s: nonNegative.optional() })
+      .object({ kernel_launch_s: time.optional(), cpu_step_s: nonNegativeTime.optional(), cpu_per_seq_s: nonNegativeTime.optional() })
       .strict()
       .optional(),
   })

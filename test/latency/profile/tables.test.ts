@@ -214,6 +214,22 @@ describe('loading profiles', () => {
     expect(() => loadProfile(withEff({ decode_attention_memory_by_block_size: { x: 0.5 } }), 'h100-sxm')).toThrow(/keys must be block sizes/);
   });
 
+  it('bounds times and bands so that no step time can overflow or stop the clock', () => {
+    const withScalars = (scalars: Record<string, unknown>) => writeTemp({ ...powerLawProfile(), scalars });
+    expect(() => loadProfile(withScalars({ cpu_step_s: 1e308 }), 'h100-sxm')).toThrow(
+      'hardware.profile: p.json: scalars.cpu_step_s: must be ≤ 3600 s (no operator or step cost of a profile takes an hour), got 1e+308',
+    );
+    expect(() => loadProfile(withScalars({ cpu_step_s: 3600 }), 'h100-sxm')).not.toThrow();
+    const withEff = (efficiency: Record<string, unknown>) => writeTemp({ ...powerLawProfile(), efficiency });
+    expect(() => loadProfile(withEff({ graph_replay_s: 1e300 }), 'h100-sxm')).toThrow(/efficiency\.graph_replay_s: must be ≤ 3600 s .*, got 1e\+300/);
+    expect(() => loadProfile(withEff({ kernels_per_layer: 1e12 }), 'h100-sxm')).toThrow(/efficiency\.kernels_per_layer: must be ≤ 10000 .*, got 1000000000000/);
+    const band = (low: number, high: number) => ({ ...powerLawProfile(), uncertainty: { iteration: { low, high } } });
+    expect(() => loadProfile(writeTemp(band(-1, 0.1)), 'h100-sxm')).toThrow(/uncertainty\.iteration\.low: must be > -1 \(steps are scaled by 1 \+ low, which must stay positive\), got -1/);
+    expect(() => loadProfile(writeTemp(band(-1.5, 0.1)), 'h100-sxm')).toThrow(/uncertainty\.iteration\.low: must be > -1/);
+    expect(() => loadProfile(writeTemp(band(-0.2, 1e308)), 'h100-sxm')).toThrow(/uncertainty\.iteration\.high: must be ≤ 10 .*, got 1e\+308/);
+    expect(() => loadProfile(writeTemp(band(-0.99, 10)), 'h100-sxm')).not.toThrow();
+  });
+
   it('says what a profile is when the file holds something else, and lists the allowed sources', () => {
     expect(() => loadProfile(writeTemp([1, 2]), 'h100-sxm')).toThrow(/a profile is a JSON object \(see profiles\/README\.md\), got an array/);
     expect(() => loadProfile(writeTemp({ ...powerLawProfile(), source: 'measrued' }), 'h100-sxm')).toThrow(/source: .*'measured' \| 'analytic' \| 'fitted'.*got "measrued"/);
