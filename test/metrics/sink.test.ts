@@ -2,7 +2,11 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFile
 import { dirname, join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
+import { oneLine } from '../../sim/cli/guarded.js';
 import { InfersimError } from '../../sim/errors.js';
+import { FileSystemError, makeFolders, recoverPublish } from '../../sim/fsErrors.js';
+import { ArrowFileWriter } from '../../sim/metrics/arrowFile.js';
+import { REQUEST_COLUMNS } from '../../sim/metrics/records.js';
 import { MetricsSink, publish } from '../../sim/metrics/sink.js';
 import { outcome, tempDirs } from './helpers.js';
 
@@ -204,5 +208,65 @@ describe('MetricsSink files', () => {
     expect(() => sink.recordRequest(outcome({ priority: 0.5 }))).toThrow(/priority 0\.5/);
     expect(() => sinkAt(undefined).finish(CTX)).not.toThrow();
     expect(() => new MetricsSink({ dir: undefined, writeTokens: false, replicas: 1, warmup_s: 0, slo: {}, block_size: 0 })).toThrow(/block_size/);
+  });
+});
+
+describe('MetricsSink: file-system faults', () => {
+  const tmp = tempDirs();
+
+  it('a write that fails (ENOSPC, through /dev/full) names the file and the problem, as an error the CLI prints in one line', () => {
+    if (!existsSync('/dev/full')) {
+      console.warn('skipped: no /dev/full here, so the ENOSPC write seam is not tested (test/hostile/filesystem.test.ts covers it on a tmpfs)');
+      return;
+    }
+    const w = new ArrowFileWriter('/dev/full', REQUEST_COLUMNS, 2);
+    let thrown: unknown;
+    try {
+      for (let i = 0; i < 2; i++) w.endRow();
+      // Small batches are staged in memory: closing writes them.
+      w.close();
+    } catch (err) {
+      thrown = err;
+    }
+    w.abort();
+    expect(thrown).toBeInstanceOf(FileSystemError);
+    expect(oneLine(thrown)).toBe('output.dir: cannot write /dev/full: no space left on the device (ENOSPC)');
+  });
+
+  it('the CLI prints any file-system error with a path in one line, and keeps a bug a bug', () => {
+    const raw = Object.assign(new Error('EROFS: read-only file system, open'), { code: 'EROFS', syscall: 'open', path: '/ro/x' });
+    expect(oneLine(raw)).toBe('cannot open /ro/x: read-only file system (EROFS)');
+    expect(oneLine(new TypeError('x is undefined'))).toBeUndefined();
+    expect(oneLine(Object.assign(new Error('no path'), { code: 'ENOSPC', syscall: 'write' }))).toBeUndefined();
+  });
+
+  it('makes folders where recursive mkdirSync would loop forever (/proc), failing in one line', () => {
+    expect(() => makeFolders('/proc/infersim-no/such')).toThrow(expect.objectContaining({ code: 'ENOENT', path: '/proc/infersim-no' }));
+    const dir = join(tmp(), 'a', 'b', 'c');
+    expect(makeFolders(dir)).toBe(join(dir, '..', '..'));
+    expect(makeFolders(dir)).toBeUndefined();
+  });
+
+  it('recovers each moment of an interrupted publish: before, between and after its two renames', () => {
+    const root = tmp();
+    const dir = join(root, 'out');
+    const pid = 999_999;
+    const put = (path: string, marker: string) => (mkdirSync(path, { recursive: true }), writeFileSync(join(path, 'summary.json'), marker));
+    // Before: the new output still in the temporary folder.
+    put(dir, 'old');
+    put(`${dir}.tmp-${pid}`, 'new');
+    expect(recoverPublish(dir, pid)).toEqual({ removed: [`${dir}.tmp-${pid}`], restored: undefined });
+    expect(readFileSync(join(dir, 'summary.json'), 'utf8')).toBe('old');
+    // Between: the old output moved aside, the new one not yet in place.
+    renameSync(dir, `${dir}.old-${pid}`);
+    put(`${dir}.tmp-${pid}`, 'new');
+    expect(recoverPublish(dir, pid)).toEqual({ removed: [`${dir}.tmp-${pid}`], restored: `${dir}.old-${pid}` });
+    expect(readFileSync(join(dir, 'summary.json'), 'utf8')).toBe('old');
+    // After: the new output in place, the old one not yet removed.
+    renameSync(dir, `${dir}.old-${pid}`);
+    put(dir, 'new');
+    expect(recoverPublish(dir, pid)).toEqual({ removed: [`${dir}.old-${pid}`], restored: undefined });
+    expect(readFileSync(join(dir, 'summary.json'), 'utf8')).toBe('new');
+    expect(readdirSync(root)).toEqual(['out']);
   });
 });
