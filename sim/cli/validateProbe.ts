@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { z } from 'zod';
 import { InfersimError, fieldError } from '../errors.js';
@@ -7,6 +6,8 @@ import { buildLatencyModel } from '../latency/build.js';
 import type { ModelArchitecture } from '../model/architecture.js';
 import { getModel } from '../model/catalog.js';
 import { engineDefaults } from '../scenario/resolve.js';
+import { parseJsonText } from '../scenario/read.js';
+import { readText } from '../workload/read-text.js';
 import { batchOf } from './batchSpec.js';
 
 export interface ValidateProbeArgs {
@@ -71,13 +72,11 @@ export function validateProbeCommandBuilder(y: Argv): Argv<ValidateProbeArgs> {
     .option('json', { type: 'boolean', describe: 'print { shapes: [...], median_abs_error, max_abs_error }' }) as unknown as Argv<ValidateProbeArgs>;
 }
 
+/** A probe file lists a few hundred shapes; this bound refuses a mistaken path before reading it whole. */
+const MAX_PROBE_BYTES = 64 * 1024 * 1024;
+
 export function readIterationProbe(path: string): IterationProbe {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw fieldError('--probe', `cannot read ${path} (${(err as Error).message.split('\n')[0]})`);
-  }
+  const raw = parseJsonText(readText(path, '--probe', MAX_PROBE_BYTES), path, '--probe');
   const parsed = iterationProbeSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -1,7 +1,8 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InfersimError } from '../../errors.js';
 import { forEachCsvRecord } from '../../workload/csv.js';
+import { readText } from '../../workload/read-text.js';
 import type { GemmRole, Profile } from './schema.js';
 import { PROFILE_FORMAT } from './schema.js';
 
@@ -82,7 +83,7 @@ interface Table {
 function readCsv(path: string): Table {
   const rows: string[][] = [];
   let header: string[] | undefined;
-  forEachCsvRecord(readFileSync(path, 'utf8'), path, (fields) => {
+  forEachCsvRecord(readText(path, 'Vidur profiling CSV'), path, (fields) => {
     if (header === undefined) header = fields;
     else rows.push(fields);
   });
