@@ -37,11 +37,12 @@ export function shownText(text: string): string {
 }
 
 function clipped(text: string, quoted: boolean): string {
-  const show = (t: string): string => (quoted ? JSON.stringify(t) : t);
+  // Control characters escaped as JSON does: a newline in a path must not split the one-line message.
+  const show = (t: string): string => (quoted ? JSON.stringify(t) : t.replace(/[\u0000-\u001f]/g, (c) => JSON.stringify(c).slice(1, -1)));
   if (text.length <= MAX_SHOWN_CHARS) return show(text);
   // Cut at a code point, not inside a surrogate pair.
   const head = Array.from(text.slice(0, MAX_SHOWN_CHARS)).slice(0, -1).join('');
-  const cut = quoted ? `${show(head).slice(0, -1)}…"` : `${head}…`;
+  const cut = quoted ? `${show(head).slice(0, -1)}…"` : `${show(head)}…`;
   return `${cut} (${text.length.toLocaleString('en-US')} characters)`;
 }
 

@@ -1,5 +1,5 @@
 import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
-import { fieldError, InfersimError } from '../errors.js';
+import { fieldError, InfersimError, shownText } from '../errors.js';
 
 /**
  * The most a trace or other data file read whole may hold: V8 cannot make a string much past
@@ -36,9 +36,9 @@ function openFile(path: string, field: string): number {
     return openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw fieldError(field, `file not found: ${path}`);
-    if (code === 'EISDIR') throw fieldError(field, `is a directory, not a file: ${path}`);
-    throw fieldError(field, `cannot read ${path} (${code ?? (error as Error).message})`);
+    if (code === 'ENOENT') throw fieldError(field, `file not found: ${shownText(path)}`);
+    if (code === 'EISDIR') throw fieldError(field, `is a directory, not a file: ${shownText(path)}`);
+    throw fieldError(field, `cannot read ${shownText(path)} (${code ?? (error as Error).message})`);
   }
 }
 
