@@ -46,6 +46,9 @@ export interface RunHooks {
 
 /** Totals for conservation checks: every token accounted for. */
 export interface RunTotals {
+  /** Requests drawn from the workload stream (each must arrive and leave). */
+  drawn: number;
+  /** Requests that arrived. */
   requests: number;
   finished: number;
   rejected: number;
@@ -109,13 +112,26 @@ export function latencyModelFor(setup: RunSetup, efficiency?: Partial<LatencyEff
   });
 }
 
+/** How many requests the stream must yield: its bound, when no duration can cut it short. */
+function exactCount(max_requests: number | undefined, duration_s: number | undefined): number | undefined {
+  return duration_s === undefined ? max_requests : undefined;
+}
+
 /**
  * Checked at the end of every run, not only in tests: a violation is a simulator bug, reported
- * as such rather than written out as results.
+ * as such rather than written out as results. `undelivered`: drawn requests whose arrival never
+ * happened; `expected`: the count the workload promised, when it is exact.
  */
-function checkInvariants(t: RunTotals): void {
+function checkInvariants(t: RunTotals, undelivered: number, expected: number | undefined): void {
+  if (!Number.isFinite(t.end_s)) throw new Error(`invariant broken: the run ended at ${t.end_s} s`);
   const leaked = t.kv_blocks_used_at_end.findIndex((blocks) => blocks !== 0);
   if (leaked >= 0) throw new Error(`invariant broken: replica ${leaked} still holds ${t.kv_blocks_used_at_end[leaked]} KV blocks`);
+  if (undelivered > 0 || t.requests !== t.drawn || (expected !== undefined && t.drawn !== expected)) {
+    throw new Error(
+      `invariant broken: the workload ${expected === undefined ? '' : `promised ${expected} requests and `}yielded ${t.drawn}, ` +
+        `of which ${t.requests} arrived (${undelivered} never did)`,
+    );
+  }
   if (t.finished + t.rejected + t.timed_out !== t.requests) {
     throw new Error(
       `invariant broken: ${t.requests} requests arrived but ${t.finished} finished, ${t.rejected} were rejected and ${t.timed_out} timed out`,
@@ -180,6 +196,7 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
   const timeout_s = s.workload.timeout_s;
   const queue = new EventQueue();
   const totals: RunTotals = {
+    drawn: 0,
     requests: 0,
     finished: 0,
     rejected: 0,
@@ -212,6 +229,7 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
   const pullArrival = (): void => {
     const request = stream.next();
     if (request === undefined) return;
+    totals.drawn++;
     pending.set(request.id, request);
     queue.push(request.arrival_s + frontIn_s, ARRIVAL, ARRIVAL, request.id);
   };
@@ -443,7 +461,7 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
     let lastEvent_s = 0;
     while (queue.size > 0) {
       const t = queue.pop();
-      if (t < now_s) throw new Error(`simulated time went back: ${t} after ${now_s}`);
+      if (!(t >= now_s && t <= MAX_TIME_S)) throw new Error(`invariant broken: event time ${t} s after ${now_s} s (times must be finite, non-decreasing and ≤ ${MAX_TIME_S} s)`);
       now_s = t;
       totals.events++;
       const prevEvent_s = lastEvent_s;
@@ -495,7 +513,7 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
       }
     }
     if (!stream.exhausted()) throw new Error('the simulation ended before the workload was exhausted');
-    checkInvariants(totals);
+    checkInvariants(totals, pending.size, exactCount(stream.info.max_requests, s.workload.duration_s));
     const wall_s = (performance.now() - wallStart) / 1000;
     // Re-runs at the latency band's edges, before `finish` so summary.json carries their bounds.
     const skipReason = uncertaintySkipReason(s, latency);

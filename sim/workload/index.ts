@@ -1,5 +1,7 @@
 import { rngStream } from '../engine/rng.js';
-import type { WorkloadSpec } from '../scenario/types.js';
+import { fieldError } from '../errors.js';
+import { MAX_TIME_S, shown } from '../scenario/bounds.js';
+import type { TraceSpec, WorkloadSpec } from '../scenario/types.js';
 import { arrivalClock, type ArrivalClock } from './arrivals.js';
 import { closedLoopStream } from './closed-loop.js';
 import { lengthSampler } from './lengths.js';
@@ -95,8 +97,19 @@ function traceSource(spec: WorkloadSpec): Source {
           hash_ids: hash_ids[id],
         });
   let row = 0;
-  const ownArrivals = fileTimes && arrival_s !== undefined ? () => arrival_s[row++] : undefined;
+  const ownArrivals = fileTimes && arrival_s !== undefined ? () => checkedTraceTime(arrival_s[row++], row, spec.trace!) : undefined;
   return { make, ownArrivals, info: { source: 'trace', max_requests: table.length, zero_output_rows: table.zero_output_rows } };
+}
+
+/** A trace's k-th arrival (1-based, in time order): a large timestamp or a tiny speedup can put it past the time limit. */
+function checkedTraceTime(t: number, k: number, trace: TraceSpec): number {
+  if (t <= MAX_TIME_S) return t;
+  const field = trace.speedup !== undefined ? 'workload.trace.speedup' : 'workload.trace.path';
+  throw fieldError(
+    field,
+    `arrival ${k} in time order comes at ${t.toPrecision(3)} s (after rebasing${trace.speedup !== undefined ? ` and ÷ speedup ${trace.speedup}` : ''}), ` +
+      `past the simulation's ${shown(MAX_TIME_S)} s time limit; use a larger speedup or fewer rows (workload.num_requests, workload.duration_s)`,
+  );
 }
 
 function syntheticSource(spec: WorkloadSpec, seed: number): Source {

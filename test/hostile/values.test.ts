@@ -166,6 +166,25 @@ describe('values the schema bounds: key, value and limit in one line', () => {
   });
 });
 
+describe('generated and replayed times past the 1e9 s limit', () => {
+  it('a trace replayed at speedup 1e-300 (its times became Infinity)', () => {
+    const trace = join(dir, 'times.csv');
+    writeFileSync(trace, 't,in,out\n0,100,10\n1,100,10\n2,100,10\n');
+    const text = scenarioText({
+      workload: `  trace: { path: ${trace}, format: csv, speedup: 1e-300, columns: { arrival: t, input_tokens: in, output_tokens: out } }`,
+    });
+    expectRefused(text, /workload\.trace\.speedup: arrival 2 in time order comes at 1\.00e\+300 s \(after rebasing and ÷ speedup 1e-300\), past the simulation's 1e9 s time limit/);
+  });
+
+  it('a constant rate whose later arrivals pass the limit', () => {
+    // rate 2e-9/s: arrival k at (k − 1) × 5e8 s; the 4th, at 1.5e9 s, is past the limit.
+    expectRefused(
+      scenarioText({ workload: workload({ arrival: '  arrival: { process: constant, rate_per_s: 2e-9 }' }) }),
+      /workload\.arrival\.rate_per_s: arrival 4 would come at 1\.50e\+9 s, past the simulation's 1e9 s time limit; raise the rate or lower workload\.num_requests/,
+    );
+  });
+});
+
 describe('first-use defects refused with the reason', () => {
   it('tensor_parallel 16 on h100-sxm (8 GPUs a node)', () => {
     expectRefused(withHardware('{ gpu: h100-sxm, tensor_parallel: 16 }'), /hardware\.tensor_parallel: must be ≤ 8, the GPUs of one h100-sxm node: .*, got 16/);
