@@ -84,7 +84,7 @@ export class MetricsSink {
     if (opts.dir === undefined) return;
     const dir = (this.dir = resolve(opts.dir));
     assertReplaceable(dir);
-    removeStaleTemporaries(dir);
+    withPath(FIELD, 'clean up beside', dir, () => removeStaleTemporaries(dir));
     const tmpDir = (this.tmpDir = `${dir}.tmp-${process.pid}`);
     withPath(FIELD, 'create', dir, () => {
       rmSync(tmpDir, { recursive: true, force: true });
