@@ -1,6 +1,6 @@
 import { rngStream } from '../engine/rng.js';
 import { fieldError } from '../errors.js';
-import { MAX_TIME_S, shown } from '../scenario/bounds.js';
+import { MAX_REQUESTS, MAX_TIME_S, shown } from '../scenario/bounds.js';
 import type { TraceSpec, WorkloadSpec } from '../scenario/types.js';
 import { arrivalClock, type ArrivalClock } from './arrivals.js';
 import { closedLoopStream } from './closed-loop.js';
@@ -37,7 +37,8 @@ interface Source {
  */
 export function createRequestStream(spec: WorkloadSpec, seed: number): WorkloadStream {
   validateWorkload(spec);
-  const source = spec.trace !== undefined ? traceSource(spec) : syntheticSource(spec, seed);
+  const built = spec.trace !== undefined ? traceSource(spec) : syntheticSource(spec, seed);
+  const source = { ...built, make: capped(built.make, spec) };
   const max_requests = source.info.max_requests ?? Infinity;
   const duration_s = spec.duration_s ?? Infinity;
   const loop = spec.concurrency !== undefined ? 'closed' : 'open';
@@ -99,6 +100,21 @@ function traceSource(spec: WorkloadSpec): Source {
   let row = 0;
   const ownArrivals = fileTimes && arrival_s !== undefined ? () => checkedTraceTime(arrival_s[row++], row, spec.trace!) : undefined;
   return { make, ownArrivals, info: { source: 'trace', max_requests: table.length, zero_output_rows: table.zero_output_rows } };
+}
+
+/**
+ * Refuses request MAX_REQUESTS + 1: num_requests is bounded by the schema, but a duration (with a
+ * closed loop, or sessions) or a long trace can bring more than a run can hold.
+ */
+function capped(make: MakeRequest, spec: WorkloadSpec): MakeRequest {
+  return (id, arrival_s) => {
+    if (id >= MAX_REQUESTS) {
+      throw spec.trace !== undefined
+        ? fieldError('workload.num_requests', `the trace holds more than the ${shown(MAX_REQUESTS)} requests a run can; set workload.num_requests to replay its first ones`)
+        : fieldError('workload.duration_s', `the workload passed the ${shown(MAX_REQUESTS)} requests a run can hold before duration_s; set workload.num_requests or a shorter duration`, spec.duration_s);
+    }
+    return make(id, arrival_s);
+  };
 }
 
 /** A trace's k-th arrival (1-based, in time order): a large timestamp or a tiny speedup can put it past the time limit. */

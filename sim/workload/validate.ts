@@ -1,4 +1,5 @@
 import { fieldError } from '../errors.js';
+import { MAX_REQUESTS, shown } from '../scenario/bounds.js';
 import type { WorkloadSpec } from '../scenario/types.js';
 
 /**
@@ -35,6 +36,15 @@ export function validateWorkload(spec: WorkloadSpec): void {
     }
     if (arrival === undefined && concurrency === undefined) {
       throw fieldError('workload.arrival', 'a synthetic workload needs an arrival process, or workload.concurrency for a closed loop');
+    }
+    const rate = arrival !== undefined && arrival.process !== 'burst' ? arrival.rate_per_s : undefined;
+    if (num_requests === undefined && rate !== undefined && duration_s !== undefined && rate * duration_s > MAX_REQUESTS) {
+      throw fieldError(
+        'workload.duration_s',
+        `at rate_per_s ${rate} it brings about ${Math.round(rate * duration_s).toLocaleString('en-US')} requests, more than the ${shown(MAX_REQUESTS)} a run can hold ` +
+          '(the summary keeps every request\'s latencies); set workload.num_requests or a shorter duration',
+        duration_s,
+      );
     }
     if (arrival?.process === 'burst' && num_requests === undefined) {
       throw fieldError('workload.num_requests', 'required with arrival process "burst": every request arrives at t = 0, so duration_s cannot bound it');

@@ -113,6 +113,11 @@ describe('values the schema bounds: key, value and limit in one line', () => {
       /workload\.num_requests: must be an integer ≤ 1e7 \(the summary keeps every request's latencies in memory\), got 1000000000000/,
     ],
     [
+      'rate 1e6/s for a day, bounded by duration only',
+      scenarioText({ workload: workload({ arrival: '  arrival: { process: poisson, rate_per_s: 1000000 }', count: '  duration_s: 86400' }) }),
+      /workload\.duration_s: at rate_per_s 1000000 it brings about 86,400,000,000 requests, more than the 1e7 a run can hold .*, got 86400/,
+    ],
+    [
       'duration_s 1e308',
       scenarioText({ workload: workload({ count: '  duration_s: 1e308' }) }),
       /workload\.duration_s: must be a number ≤ 1e9 \(simulated time is limited to 1e9 s\), got 1e\+308/,

@@ -85,6 +85,7 @@ describe('workload validation', () => {
     ['no arrival', { ...base, arrival: undefined }, 'workload.arrival: a synthetic workload needs an arrival process'],
     ['burst bounded by time only', { ...base, arrival: { process: 'burst' }, num_requests: undefined, duration_s: 5 }, 'workload.num_requests: required with arrival process "burst"'],
     ['negative rate', { ...base, arrival: { process: 'poisson', rate_per_s: -3 } }, 'workload.arrival.rate_per_s: must be ≥ 1e-9 and ≤ 1e9, got -3'],
+    ['a duration that brings over 1e7 requests', { ...base, arrival: { process: 'poisson', rate_per_s: 1e4 }, num_requests: undefined, duration_s: 3600 }, "workload.duration_s: at rate_per_s 10000 it brings about 36,000,000 requests, more than the 1e7 a run can hold (the summary keeps every request's latencies); set workload.num_requests or a shorter duration, got 3600"],
     ['priority weights that overflow', { ...base, priority: { classes: [{ priority: 0, weight: 1e308 }, { priority: 1, weight: 1e308 }] } }, 'workload.priority.classes: the weights must sum to a finite number (they are relative: e.g. 1 and 3 for 25 % and 75 %), got [1e+308,1e+308]'],
     ['fractional num_requests', { ...base, num_requests: 2.5 }, 'workload.num_requests: must be an integer ≥ 1, got 2.5'],
     ['zero concurrency', { ...base, arrival: undefined, concurrency: 0 }, 'workload.concurrency: must be an integer ≥ 1, got 0'],
