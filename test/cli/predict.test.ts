@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { batchOf, parseDecode, parsePrefill } from '../../sim/cli/batchSpec.js';
+import { integerFlag, numberFlag } from '../../sim/cli/flags.js';
 import { GPU_CATALOG } from '../../sim/hardware/catalog.js';
 import { readFileSync } from 'node:fs';
 import { decodeAttentionEfficiency, DEFAULT_EFFICIENCY, type LatencyEfficiency } from '../../sim/latency/efficiency.js';
@@ -32,7 +33,34 @@ describe('batch specs', () => {
     ['--prefill', () => parsePrefill('0'), '--prefill: must be prompt lengths'],
     ['--decode', () => parseDecode('1024x'), '--decode: must be contexts, each optionally ×count, separated by commas (e.g. 1024x32,512), got "1024x"'],
     ['--decode', () => parseDecode('1024x0'), '--decode: must be contexts'],
+    ['--decode', () => parseDecode('1x60000,1x60000'), '--decode: describes 120,000 sequences; at most 100,000 fit a batch, got "1x60000,1x60000"'],
+    ['--prefill', () => parsePrefill('1e3'), '--prefill: must be prompt lengths'],
+    ['--prefill', () => parsePrefill('2147483648'), '--prefill: a sequence of 2147483648 tokens is more than 2147483647'],
   ])('rejects a bad %s', (_flag, parse, message) => {
+    expect(parse).toThrow(message);
+  });
+});
+
+describe('numeric flags (sim/cli/flags.ts)', () => {
+  it('read typed text as plain decimal and pass defaults through', () => {
+    expect(integerFlag('--tp', '4', { min: 1 })).toBe(4);
+    expect(integerFlag('--tp', ' +4 ', { min: 1 })).toBe(4);
+    expect(integerFlag('--tp', 2, { min: 1 })).toBe(2);
+    expect(integerFlag('--tp', undefined, { min: 1 })).toBeUndefined();
+    expect(numberFlag('--cpu-step-s', '2.5e-3', { min: 0 })).toBe(0.0025);
+    expect(numberFlag('--cpu-step-s', '.5', { min: 0 })).toBe(0.5);
+  });
+
+  it.each([
+    [() => integerFlag('--tp', 'abc', { min: 1, max: 8 }), '--tp: must be an integer ≥ 1 and ≤ 8, got "abc"'],
+    [() => integerFlag('--tp', '1e3', { min: 1 }), '--tp: must be an integer ≥ 1, got "1e3"'],
+    [() => integerFlag('--tp', '0x10'), '--tp: must be an integer, got "0x10"'],
+    [() => integerFlag('--tp', '99999999999999999999'), '--tp: must be an integer, got "99999999999999999999"'],
+    [() => integerFlag('--tp', ['1', '2']), '--tp: given 2 times; give it once (an integer), got "1 2"'],
+    [() => numberFlag('--x', 'Infinity'), '--x: must be a number, got "Infinity"'],
+    [() => numberFlag('--x', ''), '--x: must be a number, got ""'],
+    [() => numberFlag('--x', '0', { min: 0, minExclusive: true, unit: 'seconds' }), '--x: must be a number of seconds > 0, got "0"'],
+  ])('refuse bad text, echoing it: %#', (parse, message) => {
     expect(parse).toThrow(message);
   });
 });
