@@ -37,27 +37,29 @@ const WORDS: Record<string, string> = {
 };
 
 /** The problem in words: the code's meaning, made specific to `path` where the file system tells more. */
-export function describeProblem(code: string, path: string | undefined): string {
+export function describeProblem(code: string, path: string | undefined, syscall?: string): string {
   if (path !== undefined && (code === 'ENOTDIR' || code === 'EEXIST')) {
     const file = firstNonFolder(path);
     if (file !== undefined) return `${file} is a file, not a folder`;
     const link = danglingLink(path);
     if (link !== undefined) return link;
   }
-  if (path !== undefined && code === 'ENOENT' && isFolder(dirname(path))) {
-    const link = danglingLink(path);
-    if (link !== undefined) return link;
-    if (!existsSync(path)) return `${dirname(path)} does not accept new entries`;
+  // mkdir failing with ENOENT under an existing folder: /proc, sysfs, some FUSE mounts.
+  if (path !== undefined && code === 'ENOENT' && syscall === 'mkdir' && isFolder(dirname(path)) && !existsSync(path)) {
+    return `${dirname(path)} does not accept new entries`;
   }
   return WORDS[code] ?? code.toLowerCase();
 }
 
-/** `field: cannot <action> <path>: <problem> (<CODE>)`: a system error from I/O on `path`, as one line. */
+/**
+ * `field: cannot <action> <path>: <problem> (<CODE>)`: a system error from I/O on `path`, as one
+ * line. An InfersimError is returned as it is; anything else (a bug) is rethrown.
+ */
 export function fsError(field: string, action: string, path: string, err: unknown): InfersimError {
   if (err instanceof InfersimError) return err;
   if (!isSystemError(err)) throw err;
   const where = err.path ?? path;
-  return new FileSystemError(`${field}: cannot ${action} ${path}: ${describeProblem(err.code, where)} (${err.code})`);
+  return new FileSystemError(`${field}: cannot ${action} ${path}: ${describeProblem(err.code, where, err.syscall)} (${err.code})`);
 }
 
 /**
@@ -66,7 +68,7 @@ export function fsError(field: string, action: string, path: string, err: unknow
  */
 export function systemErrorLine(err: unknown): string | undefined {
   if (!isSystemError(err) || typeof err.path !== 'string') return undefined;
-  return `cannot ${err.syscall} ${err.path}: ${describeProblem(err.code, err.path)} (${err.code})`;
+  return `cannot ${err.syscall} ${err.path}: ${describeProblem(err.code, err.path, err.syscall)} (${err.code})`;
 }
 
 /** Runs `io`, turning a system error into one line naming `path`; anything else (a bug) passes through. */
