@@ -29,6 +29,16 @@ const big = writeScenario(root, 'big.yaml', scenarioText({ workload: `  arrival:
   num_requests: 3000` }));
 const sweepGrid = ['--grid', 'engine.max_num_seqs=8,16', '--jobs', '1'];
 
+let source: string | undefined;
+/** A finished sweep folder, for `sweep merge` (made once). */
+function sweepSource(): string {
+  if (source !== undefined) return source;
+  source = join(root, 'merge-src');
+  const made = cli(['sweep', scenario, ...sweepGrid, '--out', source]);
+  expect(made.status, made.stderr).toBe(0);
+  return source;
+}
+
 function sh(cmd: string, args: string[]): boolean {
   return spawnSync(cmd, args, { encoding: 'utf8' }).status === 0;
 }
@@ -271,12 +281,19 @@ describe('infersim sweep: file-system faults', () => {
   });
 
   it('sweep merge --out through a regular file', () => {
-    const shard = join(root, 'merge-src');
-    const made = cli(['sweep', scenario, ...sweepGrid, '--out', shard]);
-    expect(made.status, made.stderr).toBe(0);
     const out = join(aFile, 'merged');
-    expectCleanFailure(cli(['sweep', 'merge', shard, '--out', out]), new RegExp(`--out: cannot create ${out}: ${aFile} is a file, not a folder \\(ENOTDIR\\)`));
+    expectCleanFailure(cli(['sweep', 'merge', sweepSource(), '--out', out]), new RegExp(`--out: cannot create ${out}: ${aFile} is a file, not a folder \\(ENOTDIR\\)`));
     expectFileUntouched();
+  });
+
+  it('sweep merge --out on a full disk', () => {
+    const disk = smallDisk('full-merge', true);
+    if (disk === undefined) return;
+    const out = join(disk, 'merged');
+    const r = cli(['sweep', 'merge', sweepSource(), '--out', out]);
+    expect(r.stderr).not.toMatch(/internal error/);
+    expectCleanFailure(r, /--out: cannot write .*sweep\.json: no space left on the device \(ENOSPC\)/, { out });
+    expect(readdirSync(disk)).toEqual(['filler']);
   });
 });
 

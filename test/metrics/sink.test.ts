@@ -236,6 +236,10 @@ describe('MetricsSink: file-system faults', () => {
   it('the CLI prints any file-system error with a path in one line, and keeps a bug a bug', () => {
     const raw = Object.assign(new Error('EROFS: read-only file system, open'), { code: 'EROFS', syscall: 'open', path: '/ro/x' });
     expect(oneLine(raw)).toBe('cannot open /ro/x: read-only file system (EROFS)');
+    // ENOENT is a missing file, except for a mkdir that fails under an existing folder (/proc).
+    const missing = join(tmp(), 'missing.yaml');
+    expect(oneLine(Object.assign(new Error('ENOENT'), { code: 'ENOENT', syscall: 'open', path: missing }))).toBe(`cannot open ${missing}: no such file or folder (ENOENT)`);
+    expect(oneLine(Object.assign(new Error('ENOENT'), { code: 'ENOENT', syscall: 'mkdir', path: missing }))).toMatch(/does not accept new entries \(ENOENT\)$/);
     expect(oneLine(new TypeError('x is undefined'))).toBeUndefined();
     expect(oneLine(Object.assign(new Error('no path'), { code: 'ENOSPC', syscall: 'write' }))).toBeUndefined();
   });
