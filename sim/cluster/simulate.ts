@@ -328,8 +328,13 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
     finishRequest(request.id, finish_s);
   };
 
+  const warmup_s = s.metrics.warmup_s;
+  let measured = 0;
+  let lastArrival_s = 0;
   const arrive = (request: Request, now_s: number): void => {
     totals.requests++;
+    if (request.arrival_s >= warmup_s) measured++;
+    lastArrival_s = Math.max(lastArrival_s, request.arrival_s);
     const index = router.route(request, replicas);
     const replica = replicas[index];
     if (request.input_tokens + request.output_tokens > maxLen || replica.queued_requests >= maxQueue) {
@@ -515,6 +520,13 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
     }
     if (!stream.exhausted()) throw new Error('the simulation ended before the workload was exhausted');
     checkInvariants(totals, pending.size, exactCount(stream.info.max_requests, s.workload.duration_s));
+    if (measured === 0 && totals.requests > 0) {
+      throw fieldError(
+        'metrics.warmup_s',
+        `no request arrived at or after it (the last at ${lastArrival_s.toPrecision(4)} s), so every latency figure would be empty; use a smaller warm-up`,
+        warmup_s,
+      );
+    }
     const wall_s = (performance.now() - wallStart) / 1000;
     // Re-runs at the latency band's edges, before `finish` so summary.json carries their bounds.
     const skipReason = uncertaintySkipReason(s, latency);

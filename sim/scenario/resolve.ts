@@ -318,6 +318,15 @@ export function resolveScenario(input: ScenarioInput): RunSetup {
     }
   }
 
+  const warmup_s = input.metrics?.warmup_s ?? 0;
+  const duration_s = input.workload.duration_s;
+  if (duration_s !== undefined && warmup_s > 0 && warmup_s >= duration_s) {
+    throw fieldError(
+      'metrics.warmup_s',
+      `must be < workload.duration_s (${duration_s}): requests arriving before the warm-up are left out of every latency figure, and none arrive after duration_s`,
+      warmup_s,
+    );
+  }
   const scenario: ResolvedScenario = {
     seed: input.seed ?? 0,
     model: input.model,
@@ -327,7 +336,7 @@ export function resolveScenario(input: ScenarioInput): RunSetup {
     engine,
     workload: input.workload,
     slo: { ...(input.slo ?? {}) },
-    metrics: { warmup_s: input.metrics?.warmup_s ?? 0, uncertainty: input.metrics?.uncertainty ?? true },
+    metrics: { warmup_s, uncertainty: input.metrics?.uncertainty ?? true },
     cost: { usd_per_gpu_hour: input.cost?.usd_per_gpu_hour ?? gpu.usd_per_gpu_hour },
     output: { dir: input.output?.dir, tokens: input.output?.tokens ?? false },
     emulates: EMULATES[scheduler],

@@ -190,6 +190,22 @@ describe('generated and replayed times past the 1e9 s limit', () => {
   });
 });
 
+describe('a warm-up past the end', () => {
+  it('warmup_s ≥ duration_s, known before the run', () => {
+    const text = scenarioText({ workload: workload({ count: '  duration_s: 2' }) }).replace('metrics: { uncertainty: false }', 'metrics: { uncertainty: false, warmup_s: 5 }');
+    expectRefused(text, /metrics\.warmup_s: must be < workload\.duration_s \(2\): .*, got 5/);
+  });
+
+  it('warmup_s after the last arrival of a counted workload, known after it', () => {
+    // burst: all 5 requests arrive at t = 0, before a 1000 s warm-up.
+    const text = scenarioText({ workload: workload({ arrival: '  arrival: { process: burst }' }) }).replace(
+      'metrics: { uncertainty: false }',
+      'metrics: { uncertainty: false, warmup_s: 1000 }',
+    );
+    expectRefused(text, /metrics\.warmup_s: no request arrived at or after it \(the last at 0\.000 s\), so every latency figure would be empty; use a smaller warm-up, got 1000/);
+  });
+});
+
 describe('first-use defects refused with the reason', () => {
   it('tensor_parallel 16 on h100-sxm (8 GPUs a node)', () => {
     expectRefused(withHardware('{ gpu: h100-sxm, tensor_parallel: 16 }'), /hardware\.tensor_parallel: must be ≤ 8, the GPUs of one h100-sxm node: .*, got 16/);
