@@ -17,6 +17,7 @@ import type {
   RouterName,
   ScenarioInput,
   SchedulerName,
+  LengthDist,
   WeightDtype,
   WorkloadSpec,
 } from './types.js';
@@ -211,6 +212,7 @@ export function resolveScenario(input: ScenarioInput): RunSetup {
       max_model_len,
     );
   }
+  checkSomeRequestFits(input.workload, max_model_len, e.max_model_len !== undefined);
   // Only vllm and sarathi chunk prompts; the others run whole prompts by definition.
   const chunks = scheduler === 'vllm' ? undefined : scheduler === 'sarathi';
   if (chunks !== undefined && e.enable_chunked_prefill !== undefined && e.enable_chunked_prefill !== chunks) {
@@ -354,5 +356,36 @@ function checkClusterMemory(replicas: number, blocks: number): void {
       `of simulator memory (a simulation holds every replica's blocks, at most ${MAX_KV_BLOCKS_TOTAL} in all); ` +
       'use fewer replicas, or engine.num_gpu_blocks_override for smaller pools',
     replicas,
+  );
+}
+
+/** The fewest tokens a length distribution can draw (1 where only the data knows: empirical). */
+function fewestTokens(d: LengthDist | undefined): number {
+  switch (d?.dist) {
+    case 'fixed':
+      return d.value;
+    case 'uniform':
+    case 'zipf':
+      return d.min;
+    case 'normal':
+    case 'lognormal':
+      return d.min ?? 1;
+    default:
+      return 1;
+  }
+}
+
+/** A synthetic workload whose every request exceeds max_model_len would only be rejected: refuse it. */
+function checkSomeRequestFits(w: WorkloadSpec, max_model_len: number, lenGiven: boolean): void {
+  if (w.trace !== undefined) return;
+  const input = fewestTokens(w.input_tokens);
+  const output = Math.min(fewestTokens(w.output_tokens), w.max_tokens ?? Infinity);
+  if (input + output <= max_model_len) return;
+  const field = lenGiven ? 'engine.max_model_len' : 'workload.input_tokens';
+  throw fieldError(
+    field,
+    `every request needs at least ${input + output} tokens (prompt ≥ ${input}, output ≥ ${output}), more than max_model_len ${max_model_len}, ` +
+      'so every one would be rejected; shorten the lengths' + (lenGiven ? ' or raise engine.max_model_len' : ''),
+    lenGiven ? max_model_len : w.input_tokens,
   );
 }

@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
@@ -162,18 +162,33 @@ describe('regressions', () => {
   });
 
   it('a closed loop that rejects everything at one instant stops with a clear error', () => {
-    expect(() =>
-      run(
-        scenario({
-          engine: { max_model_len: 1024, frontend_input_ms: 0, frontend_output_ms: 0 },
-          workload: {
-            concurrency: 4,
-            input_tokens: { dist: 'fixed', value: 2000 },
-            output_tokens: { dist: 'fixed', value: 10 },
-            duration_s: 10,
-          },
-        }),
-      ),
-    ).toThrow(/no progress/);
+    // Lengths from a file, which the up-front check (every request longer than max_model_len) cannot see.
+    const dir = mkdtempSync(join(tmpdir(), 'infersim-reject-'));
+    const path = join(dir, 'lens.csv');
+    writeFileSync(path, 'n\n2000\n2000\n');
+    try {
+      expect(() =>
+        run(
+          scenario({
+            engine: { max_model_len: 1024, frontend_input_ms: 0, frontend_output_ms: 0 },
+            workload: {
+              concurrency: 4,
+              input_tokens: { dist: 'empirical', path, column: 'n' },
+              output_tokens: { dist: 'fixed', value: 10 },
+              duration_s: 10,
+            },
+          }),
+        ),
+      ).toThrow(/no progress/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a workload whose every request exceeds max_model_len is refused before it runs', () => {
+    const workload = { concurrency: 4, input_tokens: { dist: 'fixed', value: 2000 }, output_tokens: { dist: 'uniform', min: 10, max: 20 }, duration_s: 10 };
+    expect(() => run(scenario({ engine: { max_model_len: 1024 }, workload }))).toThrow(
+      'engine.max_model_len: every request needs at least 2010 tokens (prompt ≥ 2000, output ≥ 10), more than max_model_len 1024, so every one would be rejected; shorten the lengths or raise engine.max_model_len, got 1024',
+    );
   });
 });

@@ -207,6 +207,13 @@ describe('a warm-up past the end', () => {
 });
 
 describe('first-use defects refused with the reason', () => {
+  it('max_model_len shorter than every prompt', () => {
+    expectRefused(
+      scenarioText({ extra: 'engine: { max_model_len: 64 }' }),
+      /engine\.max_model_len: every request needs at least 110 tokens \(prompt ≥ 100, output ≥ 10\), more than max_model_len 64, so every one would be rejected; .*, got 64/,
+    );
+  });
+
   it('tensor_parallel 16 on h100-sxm (8 GPUs a node)', () => {
     expectRefused(withHardware('{ gpu: h100-sxm, tensor_parallel: 16 }'), /hardware\.tensor_parallel: must be ≤ 8, the GPUs of one h100-sxm node: .*, got 16/);
   });
