@@ -81,6 +81,14 @@ export function kvCapacity(input: KvCapacityInput): KvCapacity {
   const perToken = kvBytesPerTokenPerGpu(arch, bytesPerKvElement(input.kv_cache), tp, pp);
   const perBlock = perToken * input.block_size;
 
+  if (input.num_gpu_blocks_override === undefined && kvBytes < perBlock && activation > weights) {
+    // The profiling pass, not the weights, takes the memory: say which engine keys size it.
+    throw new InfersimError(
+      `engine.max_num_batched_tokens: vLLM's profiling pass of ${input.max_num_batched_tokens} tokens and ${input.max_num_seqs} ` +
+        `sequences needs ${(activation / GiB).toFixed(1)} GiB of activations per GPU, more than ${gpu.name} can spare beside ` +
+        `${(weights / GiB).toFixed(1)} GiB of weights; lower engine.max_num_batched_tokens or engine.max_num_seqs`,
+    );
+  }
   if (input.num_gpu_blocks_override === undefined && kvBytes < perBlock) {
     const need = (weights + activation + nonTorch + graphs) / GiB;
     throw new InfersimError(

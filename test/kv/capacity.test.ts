@@ -38,4 +38,11 @@ describe('KV block counts stay within what a simulated replica can hold', () => 
     expect(() => kvCapacity({ ...base(), num_gpu_blocks_override: 2 ** 24 + 1 })).toThrow(/^engine\.num_gpu_blocks_override: .* would hold 16777217 blocks/);
     expect(kvCapacity({ ...base(), num_gpu_blocks_override: 2 ** 24 }).num_gpu_blocks).toBe(2 ** 24);
   });
+
+  it('a profiling pass too large for the GPU names the engine keys that size it, not the weights', () => {
+    // 2^31 − 1 tokens × (3 × 4096 + 3 × 14336) columns × 2 bytes ≈ 2.05e6 GiB of activations.
+    expect(() => kvCapacity({ ...base(), max_num_batched_tokens: 2 ** 31 - 1, max_num_seqs: 2 ** 31 - 1 })).toThrow(
+      /^engine\.max_num_batched_tokens: vLLM's profiling pass of 2147483647 tokens and 2147483647 sequences needs \d+\.\d GiB of activations per GPU, more than h100-sxm can spare beside 15\.0 GiB of weights; lower engine\.max_num_batched_tokens or engine\.max_num_seqs$/,
+    );
+  });
 });
