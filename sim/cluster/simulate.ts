@@ -1,20 +1,21 @@
 import { EventQueue } from '../engine/eventQueue.js';
 import { fieldError, InfersimError } from '../errors.js';
 import { BlockManager } from '../kv/blockManager.js';
-import { addDecode, addPrefillChunk, emptyBatch, type BatchShape } from '../latency/batch.js';
+import { addDecode, addPrefillChunk, emptyBatch } from '../latency/batch.js';
 import { buildLatencyModel } from '../latency/build.js';
 import type { LatencyEfficiency } from '../latency/efficiency.js';
 import type { LatencyBand, LatencyModel } from '../latency/model.js';
 import type { RequestOutcome } from '../metrics/records.js';
 import { MetricsSink } from '../metrics/sink.js';
 import type { Summary, UncertaintySummary } from '../metrics/summary.js';
-import { MAX_TIME_S, shown } from '../scenario/bounds.js';
+import { MAX_TIME_S } from '../scenario/bounds.js';
 import type { RunSetup } from '../scenario/resolve.js';
 import { SCHEDULERS } from '../scheduler/registry.js';
 import type { SchedulerLimits } from '../scheduler/scheduler.js';
 import { Sequence, type SampleGroup } from '../scheduler/sequence.js';
 import { createRequestStream, type WorkloadStream } from '../workload/index.js';
 import type { Request } from '../workload/request.js';
+import { checkInvariants, exactCount, stepTimeError } from './invariants.js';
 import { Replica } from './replica.js';
 import { ROUTERS } from './routers.js';
 import { runAtBandEdges, scaledLatencyModel, uncertaintySkipReason } from './uncertainty.js';
@@ -38,6 +39,8 @@ export interface RunHooks {
   /** Override the latency model (tests, measured profiles). */
   latency?: LatencyModel;
   efficiency?: Partial<LatencyEfficiency>;
+  /** Multiplies every step time of the model built from the scenario (the uncertainty band's re-runs). */
+  time_scale?: number;
   /** Called once everything is set up and checked, just before the first event (the CLI prints its banner here). */
   onStart?: () => void;
   /** A request stream already built from the scenario's workload (the CLI builds it first, so input errors come before any output). */
@@ -112,47 +115,11 @@ export function latencyModelFor(setup: RunSetup, efficiency?: Partial<LatencyEff
   });
 }
 
-/** How many requests the stream must yield: its bound, when no duration can cut it short. */
-function exactCount(max_requests: number | undefined, duration_s: number | undefined): number | undefined {
-  return duration_s === undefined ? max_requests : undefined;
-}
-
-/**
- * Checked at the end of every run, not only in tests: a violation is a simulator bug, reported
- * as such rather than written out as results. `undelivered`: drawn requests whose arrival never
- * happened; `expected`: the count the workload promised, when it is exact.
- */
-function checkInvariants(t: RunTotals, undelivered: number, expected: number | undefined): void {
-  if (!Number.isFinite(t.end_s)) throw new Error(`invariant broken: the run ended at ${t.end_s} s`);
-  const leaked = t.kv_blocks_used_at_end.findIndex((blocks) => blocks !== 0);
-  if (leaked >= 0) throw new Error(`invariant broken: replica ${leaked} still holds ${t.kv_blocks_used_at_end[leaked]} KV blocks`);
-  if (undelivered > 0 || t.requests !== t.drawn || (expected !== undefined && t.drawn !== expected)) {
-    throw new Error(
-      `invariant broken: the workload ${expected === undefined ? '' : `promised ${expected} requests and `}yielded ${t.drawn}, ` +
-        `of which ${t.requests} arrived (${undelivered} never did)`,
-    );
-  }
-  if (t.finished + t.rejected + t.timed_out !== t.requests) {
-    throw new Error(
-      `invariant broken: ${t.requests} requests arrived but ${t.finished} finished, ${t.rejected} were rejected and ${t.timed_out} timed out`,
-    );
-  }
-  const computed = t.prefill_tokens + t.decode_tokens;
-  const needed = t.prompt_tokens_finished + t.output_tokens_finished - t.sequences_finished + t.discarded_tokens - t.reused_tokens;
-  if (computed !== needed) throw new Error(`invariant broken: ${computed} tokens computed, ${needed} accounted for`);
-  const prefillNeeded = t.prompt_tokens_finished - t.prompt_shared_tokens + t.recomputed_tokens;
-  if (t.prefill_tokens !== prefillNeeded) {
-    throw new Error(
-      `invariant broken: ${t.prefill_tokens} prefill tokens ≠ prompts ${t.prompt_tokens_finished} − shared ${t.prompt_shared_tokens} + recomputed ${t.recomputed_tokens}`,
-    );
-  }
-}
-
 export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult {
   const wallStart = performance.now();
   const s = setup.scenario;
   const e = s.engine;
-  const latency = hooks.latency ?? latencyModelFor(setup, hooks.efficiency);
+  const latency = hooks.latency ?? latencyModelFor(setup, hooks.efficiency, hooks.time_scale);
   const limits: SchedulerLimits = {
     max_num_seqs: e.max_num_seqs,
     max_num_batched_tokens: e.max_num_batched_tokens,
@@ -272,7 +239,9 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
     const b = plan.batch;
     const step_s = replica.stepDuration_s(plan);
     const end_s = now_s + step_s;
-    if (!(step_s > 0 && step_s <= MAX_TIME_S)) throw stepTimeError(replica, b, step_s, now_s);
+    if (!(step_s > 0 && step_s <= MAX_TIME_S)) throw stepTimeError(latency, b, step_s, {
+        step: replica.counters.steps, replica: replica.index, now_s, profile: hooks.latency === undefined ? s.hardware.profile : null,
+      });
     sink.recordIteration(
       // Padding rows of a static batch cost time (in end_s) but are no sequence's tokens.
       replica.index, now_s, end_s, b.prefill_seqs, b.decode_seqs - plan.padding_seqs, b.prefill_tokens, b.decode_tokens - plan.padding_seqs,
@@ -386,19 +355,6 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
     replica.queued_requests--;
     leaveEarly(leader.request, leader.replica, 'timed_out', now_s);
     return true;
-  };
-
-  /** A step time that is no time, or a clock past the limit: the latency model's inputs are at fault (a bug without a profile). */
-  const stepTimeError = (replica: Replica, batch: BatchShape, step_s: number, now_s: number): Error => {
-    const parts = latency.breakdown(batch);
-    const largest = parts.reduce((a, b) => (b.time_s > a.time_s || Number.isNaN(b.time_s) ? b : a), parts[0]);
-    const what =
-      `step ${replica.counters.steps} of replica ${replica.index} (${batch.prefill_seqs} prefill and ${batch.decode_seqs} decode sequences) ` +
-      `at t = ${now_s} s takes ${step_s} s` +
-      (step_s > 0 && step_s < Infinity ? `, longer than the simulation's ${shown(MAX_TIME_S)} s time limit` : '') +
-      (largest ? `; its largest part is ${largest.name} (${largest.time_s} s, ${largest.source})` : '');
-    if (hooks.latency !== undefined || s.hardware.profile === null) return new Error(`latency model fault: ${what}`);
-    return fieldError('hardware.profile', `${what}: check the profile's ${largest?.source === 'measured' ? 'tables' : 'efficiency and scalars'}`, s.hardware.profile);
   };
 
   const finished: Sequence[] = [];
@@ -538,9 +494,9 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
       const bandSetup: RunSetup = { ...setup, scenario: { ...s, metrics: { ...s.metrics, uncertainty: false } } };
       const override = hooks.latency;
       uncertainty = runAtBandEdges(latency.uncertainty as LatencyBand, (time_scale) =>
-        runSimulation(bandSetup, {
-          latency: override === undefined ? latencyModelFor(setup, hooks.efficiency, time_scale) : scaledLatencyModel(override, time_scale),
-        }).summary,
+        // Without an override the band run builds its own model, so a step-time fault still names the profile.
+        runSimulation(bandSetup, override === undefined ? { efficiency: hooks.efficiency, time_scale } : { latency: scaledLatencyModel(override, time_scale) })
+          .summary,
       );
       uncertainty_wall_s = (performance.now() - bandStart) / 1000;
     }

@@ -1,0 +1,63 @@
+import { fieldError } from '../errors.js';
+import type { BatchShape } from '../latency/batch.js';
+import type { LatencyModel } from '../latency/model.js';
+import { MAX_TIME_S, shown } from '../scenario/bounds.js';
+import type { RunTotals } from './simulate.js';
+
+/** How many requests the stream must yield: its bound, when no duration can cut it short. */
+export function exactCount(max_requests: number | undefined, duration_s: number | undefined): number | undefined {
+  return duration_s === undefined ? max_requests : undefined;
+}
+
+/**
+ * Checked at the end of every run, not only in tests: a violation is a simulator bug, reported
+ * as such rather than written out as results. `undelivered`: drawn requests whose arrival never
+ * happened; `expected`: the count the workload promised, when it is exact.
+ */
+export function checkInvariants(t: RunTotals, undelivered: number, expected: number | undefined): void {
+  if (!Number.isFinite(t.end_s)) throw new Error(`invariant broken: the run ended at ${t.end_s} s`);
+  const leaked = t.kv_blocks_used_at_end.findIndex((blocks) => blocks !== 0);
+  if (leaked >= 0) throw new Error(`invariant broken: replica ${leaked} still holds ${t.kv_blocks_used_at_end[leaked]} KV blocks`);
+  if (undelivered > 0 || t.requests !== t.drawn || (expected !== undefined && t.drawn !== expected)) {
+    throw new Error(
+      `invariant broken: the workload ${expected === undefined ? '' : `promised ${expected} requests and `}yielded ${t.drawn}, ` +
+        `of which ${t.requests} arrived (${undelivered} never did)`,
+    );
+  }
+  if (t.finished + t.rejected + t.timed_out !== t.requests) {
+    throw new Error(
+      `invariant broken: ${t.requests} requests arrived but ${t.finished} finished, ${t.rejected} were rejected and ${t.timed_out} timed out`,
+    );
+  }
+  const computed = t.prefill_tokens + t.decode_tokens;
+  const needed = t.prompt_tokens_finished + t.output_tokens_finished - t.sequences_finished + t.discarded_tokens - t.reused_tokens;
+  if (computed !== needed) throw new Error(`invariant broken: ${computed} tokens computed, ${needed} accounted for`);
+  const prefillNeeded = t.prompt_tokens_finished - t.prompt_shared_tokens + t.recomputed_tokens;
+  if (t.prefill_tokens !== prefillNeeded) {
+    throw new Error(
+      `invariant broken: ${t.prefill_tokens} prefill tokens ≠ prompts ${t.prompt_tokens_finished} − shared ${t.prompt_shared_tokens} + recomputed ${t.recomputed_tokens}`,
+    );
+  }
+}
+
+
+/**
+ * A step time that is no time (NaN, ≤ 0) or longer than the time limit: the profile's figures are at
+ * fault; without a profile (built-in defaults, or a latency model given by the caller) it is a bug.
+ */
+export function stepTimeError(
+  latency: LatencyModel,
+  batch: BatchShape,
+  step_s: number,
+  at: { step: number; replica: number; now_s: number; profile: string | null },
+): Error {
+  const parts = latency.breakdown(batch);
+  const largest = parts.reduce((a, b) => (b.time_s > a.time_s || Number.isNaN(b.time_s) ? b : a), parts[0]);
+  const what =
+    `step ${at.step} of replica ${at.replica} (${batch.prefill_seqs} prefill and ${batch.decode_seqs} decode sequences) ` +
+    `at t = ${at.now_s} s takes ${step_s} s` +
+    (step_s > 0 && step_s < Infinity ? `, longer than the simulation's ${shown(MAX_TIME_S)} s time limit` : '') +
+    (largest ? `; its largest part is ${largest.name} (${largest.time_s} s, ${largest.source})` : '');
+  if (at.profile === null) return new Error(`latency model fault: ${what}`);
+  return fieldError('hardware.profile', `${what}: check the profile's ${largest?.source === 'measured' ? 'tables' : 'efficiency and scalars'}`, at.profile);
+}
