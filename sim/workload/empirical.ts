@@ -1,6 +1,7 @@
 import { forEachCsvRecord } from './csv.js';
 import { missingColumnError, rowError, toCount } from './fields.js';
 import { forEachJsonlRecord } from './jsonl.js';
+import { MAX_TOKEN_COUNT } from './limits.js';
 import { readText } from './read-text.js';
 import { fieldError } from '../errors.js';
 
@@ -13,7 +14,7 @@ export function loadEmpiricalColumn(path: string, column: string, field: string)
   const values: number[] = [];
   const take = (raw: unknown, line: number): void => {
     const value = toCount(raw);
-    if (Number.isNaN(value)) throw rowError(path, line, `${column} must be a non-negative integer`, raw);
+    if (Number.isNaN(value)) throw rowError(path, line, `${column} must be an integer from 0 to ${MAX_TOKEN_COUNT} (token counts are stored as int32)`, raw);
     values.push(Math.max(1, value));
   };
   if (/\.(jsonl|ndjson)$/i.test(path)) {

@@ -190,6 +190,24 @@ describe('generated and replayed times past the 1e9 s limit', () => {
   });
 });
 
+describe('sweeps', () => {
+  it('a sweep with one point past a bound is refused before any point runs (a RangeError once left it unrecorded forever)', () => {
+    const text = scenarioText({ extra: 'sweep:\n  grid:\n    engine.num_gpu_blocks_override: [1000, 9007199254740991]' });
+    const file = writeScenario(dir, 'sweep.yaml', text);
+    const out = join(dir, 'o-sweep');
+    expectCleanFailure(cli(['sweep', file, '--out', out]), /engine\.num_gpu_blocks_override: must be an integer ≤ 16777216 .*, got 9007199254740991/, { out });
+  });
+
+  it('empirical lengths of 1e12 tokens name the limit', () => {
+    const lens = join(dir, 'lens.csv');
+    writeFileSync(lens, 'n\n100\n1000000000000\n');
+    expectRefused(
+      scenarioText({ workload: workload({ input: `  input_tokens: { dist: empirical, path: ${lens}, column: n }` }) }),
+      /lens\.csv line 3: n must be an integer from 0 to 2147483647 \(token counts are stored as int32\), got "1000000000000"/,
+    );
+  });
+});
+
 describe('a warm-up past the end', () => {
   it('warmup_s ≥ duration_s, known before the run', () => {
     const text = scenarioText({ workload: workload({ count: '  duration_s: 2' }) }).replace('metrics: { uncertainty: false }', 'metrics: { uncertainty: false, warmup_s: 5 }');

@@ -76,7 +76,7 @@ describe('length distributions', () => {
       'workload.input_tokens.column: column "nope" not found in lens.csv; columns present: "a", "len"',
     );
     expect(errorOf(() => draws({ dist: 'empirical', path: csv, column: 'len' }, 1)).message).toBe(
-      'lens.csv line 3: len must be a non-negative integer, got "x"',
+      'lens.csv line 3: len must be an integer from 0 to 2147483647 (token counts are stored as int32), got "x"',
     );
   });
 
