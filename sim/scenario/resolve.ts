@@ -2,7 +2,7 @@ import { fieldError, InfersimError } from '../errors.js';
 import { getGpu } from '../hardware/catalog.js';
 import { defaultProfileFor, loadProfile } from '../latency/profile/load.js';
 import type { GpuSpec } from '../hardware/gpu.js';
-import { BYTES_PER_KV_BLOCK, MAX_KV_BLOCKS_TOTAL } from './bounds.js';
+import { BYTES_PER_KV_BLOCK, MAX_KV_BLOCKS_TOTAL, MAX_REPLICAS } from './bounds.js';
 import { kvCapacity, type KvCapacity } from '../kv/capacity.js';
 import { V0_WATERMARK } from '../scheduler/vllmV0.js';
 import type { ModelArchitecture } from '../model/architecture.js';
@@ -348,6 +348,10 @@ export function resolveScenario(input: ScenarioInput): RunSetup {
 
 /** Every replica holds its KV block table: their total must fit the simulator's memory bound. */
 function checkClusterMemory(replicas: number, blocks: number): void {
+  // The schema says the same; resolveScenario is also called directly.
+  if (!(Number.isInteger(replicas) && replicas >= 1 && replicas <= MAX_REPLICAS)) {
+    throw fieldError('cluster.replicas', `must be an integer ≥ 1 and ≤ ${MAX_REPLICAS} (a simulation holds every replica in memory)`, replicas);
+  }
   if (replicas * blocks <= MAX_KV_BLOCKS_TOTAL) return;
   const gb = ((replicas * blocks * BYTES_PER_KV_BLOCK) / 1e9).toFixed(1);
   throw fieldError(

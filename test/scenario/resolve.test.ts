@@ -103,6 +103,11 @@ describe('simulator memory: replicas × KV blocks', () => {
   it('4,096 replicas of llama-3.1-8b on h100-sxm fit (4096 × 27,961 blocks = 114.5 M ≤ 2^27)', () => {
     expect(resolve({ cluster: { replicas: 4096 } }).kv.num_gpu_blocks).toBe(27961);
   });
+  it('resolveScenario called directly (no schema) still bounds replicas', () => {
+    expect(() => resolve({ cluster: { replicas: 1e9 } })).toThrow(
+      'cluster.replicas: must be an integer ≥ 1 and ≤ 4096 (a simulation holds every replica in memory), got 1000000000',
+    );
+  });
   it('4,096 replicas of 2^24 blocks each do not: the error says how many would', () => {
     // 4096 × 2^24 = 68,719,476,736 blocks × 29 bytes = 1,992.9 GB; 2^27 / 2^24 = 8 replicas fit.
     expect(() => resolve({ cluster: { replicas: 4096 }, engine: { num_gpu_blocks_override: 2 ** 24 } })).toThrow(
