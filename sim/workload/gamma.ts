@@ -6,6 +6,8 @@ import { gaussianSampler } from './gaussian.js';
  * than Poisson) it samples Gamma(shape + 1) and multiplies by U^(1/shape), their boosting trick.
  */
 export function gammaSampler(shape: number, scale: number, uniform: Uniform): () => number {
+  // 1/cv² of a cv outside the schema's bounds overflows or underflows here, and every draw would be NaN.
+  if (!(shape > 0 && shape < Infinity && scale > 0 && scale < Infinity)) throw new Error(`gamma sampler: shape ${shape} and scale ${scale} must be finite and > 0`);
   const gaussian = gaussianSampler(uniform);
   const boosted = shape < 1;
   const d = (boosted ? shape + 1 : shape) - 1 / 3;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { rngStream } from '../../sim/engine/rng.js';
 import { arrivalClock } from '../../sim/workload/arrivals.js';
+import { gammaSampler } from '../../sim/workload/gamma.js';
 import { InfersimError } from '../../sim/errors.js';
 import { cv, errorOf, mean } from './helpers.js';
 
@@ -80,5 +81,15 @@ describe('arrival processes', () => {
     expect(error.message).toBe(
       "workload.arrival.rate_per_s: arrival 3 would come at 1.07e+9 s, past the simulation's 1e9 s time limit; raise the rate or lower workload.num_requests",
     );
+  });
+});
+
+describe('gamma sampler parameters', () => {
+  it('refuses a shape or scale that is not finite and > 0 (what cv 1e-300 and 1e300 gave: Infinity, 0)', () => {
+    const uniform = rngStream(1, 'g');
+    expect(() => gammaSampler(Infinity, 0, uniform)).toThrow('gamma sampler: shape Infinity and scale 0 must be finite and > 0');
+    expect(() => gammaSampler(0, Infinity, uniform)).toThrow(/shape 0 and scale Infinity/);
+    const draw = gammaSampler(1e6, 1e-6, uniform);
+    expect(Number.isFinite(draw())).toBe(true);
   });
 });
