@@ -51,11 +51,9 @@ export async function runCommand(args: RunArgs): Promise<void> {
   };
   let onSignal: (signal: Interrupt) => void = () => undefined;
   const signalled = new Promise<Interrupt>((resolve) => (onSignal = resolve));
-  const onInt = (): void => onSignal('SIGINT');
-  const onTerm = (): void => onSignal('SIGTERM');
-  // Kept until the process ends when interrupted: a second Ctrl-C must not cut the clean-up short.
-  process.on('SIGINT', onInt);
-  process.on('SIGTERM', onTerm);
+  // Kept until the process ends: a second Ctrl-C must not cut the clean-up short.
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
   const worker = startWorker(Worker, { args, port: port2 }, [port2]);
   const exited = new Promise<{ crash: unknown }>((done) => {
     worker.once('error', (crash) => done({ crash }));
@@ -71,8 +69,8 @@ export async function runCommand(args: RunArgs): Promise<void> {
       process.exit(EXIT_CODE[first.signal]);
     }
   }
-  process.off('SIGINT', onInt);
-  process.off('SIGTERM', onTerm);
+  // The handlers stay: a signal during the few milliseconds left (the process ending) would
+  // otherwise kill a finished run, which must exit as finished.
   drain();
   port1.close();
   if ('crash' in first && first.crash !== undefined) throw first.crash;

@@ -137,12 +137,14 @@ function onInterrupt(dir: string, pool: Pool): () => boolean {
     void (async () => {
       await pool.close();
       const { removeStaleTemporaries } = await import('../sweep/store.js');
+      let cleaned = '';
       try {
-        removeStaleTemporaries(dir);
+        const n = removeStaleTemporaries(dir).length;
+        if (n > 0) cleaned = `removed ${n} unfinished temporar${n === 1 ? 'y' : 'ies'} of the points in flight; `;
       } catch {
         // The next run into `dir` removes them too.
       }
-      process.stderr.write(`\ninfersim: interrupted by ${signal}; finished points are kept in ${dir}/points: rerun the same command to resume\n`);
+      process.stderr.write(`\ninfersim: interrupted by ${signal}; ${cleaned}finished points are kept in ${dir}/points: rerun the same command to resume\n`);
       process.exit(signal === 'SIGINT' ? 130 : 143);
     })();
   };

@@ -102,12 +102,17 @@ function isStaleTemporary(name: string): boolean {
   return m !== null && !isAlive(Number(m[1]));
 }
 
-/** Removes what killed runs left in a sweep folder: points/*.tmp-*, sweep.*.tmp-* and --keep-runs folders runs/*.tmp-*. */
-export function removeStaleTemporaries(dir: string): void {
+/** Removes what killed runs left in a sweep folder: points/*.tmp-*, sweep.*.tmp-* and --keep-runs folders runs/*.tmp-*; returns their paths. */
+export function removeStaleTemporaries(dir: string): string[] {
+  const removed: string[] = [];
   for (const sub of [dir, join(dir, 'points'), join(dir, 'runs')]) {
     if (!existsSync(sub)) continue;
-    for (const name of readdirSync(sub)) if (isStaleTemporary(name)) rmSync(join(sub, name), { recursive: true, force: true });
+    for (const name of readdirSync(sub).filter(isStaleTemporary)) {
+      rmSync(join(sub, name), { recursive: true, force: true });
+      removed.push(join(sub, name));
+    }
   }
+  return removed;
 }
 
 /** `where` names the folder's role in errors: `--out`, or `sweep merge` for an input folder. */
