@@ -1,5 +1,6 @@
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { basename, extname, resolve } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import type { Pool } from '../sweep/pool.js';
 import { fieldError, InfersimError } from '../errors.js';
@@ -144,7 +145,9 @@ function onInterrupt(dir: string, pool: Pool): () => boolean {
       } catch {
         // The next run into `dir` removes them too.
       }
-      process.stderr.write(`\ninfersim: interrupted by ${signal}; ${cleaned}finished points are kept in ${dir}/points: rerun the same command to resume\n`);
+      const kept = existsSync(join(dir, 'points')) ? `finished points are kept in ${dir}/points: rerun the same command to resume` : 'nothing was written';
+      // On a terminal the progress bar holds the line: start a new one.
+      process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}infersim: interrupted by ${signal}; ${cleaned}${kept}\n`);
       process.exit(signal === 'SIGINT' ? 130 : 143);
     })();
   };
