@@ -77,14 +77,14 @@ const rate = num({
   why: 'gaps below a nanosecond: use process burst for all at t = 0',
 });
 /**
- * Gamma shape is 1/cv². Below 1e-3 every gap is within 0.1 % of the mean (process constant); above
- * 1e3 over 99.9 % of the gaps underflow below 1e-300 s to 0 (a single burst); far beyond, 1/cv² itself
+ * Gamma shape is 1/cv². Below 1e-3 the gaps vary by under 0.1 % of their mean (process constant); above
+ * 1e3 over 99.9 % of the gaps underflow to 0 (U^(cv²) < 5e-324: a single burst); far beyond, 1/cv² itself
  * overflows or underflows and every gap is NaN.
  */
 const cv = num({
   gte: 1e-3,
   lte: 1e3,
-  lowWhy: 'below it every gap is within 0.1 % of the mean: use process constant',
+  lowWhy: 'below it the gaps vary by under 0.1 % of their mean: use process constant',
   why: 'above it over 99.9 % of the gaps round to 0: use process burst',
 });
 

@@ -54,7 +54,7 @@ describe('values the schema bounds: key, value and limit in one line', () => {
     [
       'gamma cv 1e-300',
       scenarioText({ workload: workload({ arrival: '  arrival: { process: gamma, rate_per_s: 5, cv: 1e-300 }' }) }),
-      /workload\.arrival\.cv: must be ≥ 0\.001 \(below it every gap is within 0\.1 % of the mean: use process constant\), got 1e-300/,
+      /workload\.arrival\.cv: must be ≥ 0\.001 \(below it the gaps vary by under 0\.1 % of their mean: use process constant\), got 1e-300/,
     ],
     [
       'gamma cv 1e300',

@@ -81,7 +81,7 @@ describe('parseScenarioObject rejects with one actionable line', () => {
     ['arrival process typo', (s) => (s.workload.arrival.process = 'posson'), 'workload.arrival.process: must be one of poisson, gamma, constant, burst, got "posson"'],
     ['arrival process missing', (s) => delete s.workload.arrival.process, 'workload.arrival.process: required; one of poisson, gamma, constant, burst'],
     ['gamma without cv', (s) => (s.workload.arrival.process = 'gamma'), 'workload.arrival.cv: required (must be a number ≥ 0.001 and ≤ 1000)'],
-    ['gamma with cv 0', (s) => (s.workload.arrival = { process: 'gamma', rate_per_s: 1, cv: 0 }), 'workload.arrival.cv: must be ≥ 0.001 (below it every gap is within 0.1 % of the mean: use process constant), got 0'],
+    ['gamma with cv 0', (s) => (s.workload.arrival = { process: 'gamma', rate_per_s: 1, cv: 0 }), 'workload.arrival.cv: must be ≥ 0.001 (below it the gaps vary by under 0.1 % of their mean: use process constant), got 0'],
     ['burst given a rate', (s) => (s.workload.arrival = { process: 'burst', rate_per_s: 1 }), 'workload.arrival.rate_per_s: unknown key; allowed: process'],
     ['dist typo', (s) => (s.workload.output_tokens.dist = 'fixd'), 'workload.output_tokens.dist: must be one of fixed, uniform, normal, lognormal, zipf, empirical, got "fixd"'],
     ['fixed value 0', (s) => (s.workload.output_tokens.value = 0), 'workload.output_tokens.value: must be an integer ≥ 1, got 0'],
