@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, expect } from 'vitest';
@@ -83,7 +83,16 @@ export function expectCleanFailure(
   if (opts.out !== undefined) {
     if (!opts.outExisted) expect(existsSync(opts.out), `${opts.out} left behind`).toBe(false);
     const parent = dirname(opts.out);
-    const leftovers = existsSync(parent) ? readdirSync(parent).filter((f) => f.startsWith(`${basename(opts.out!)}.tmp-`) || f.startsWith(`${basename(opts.out!)}.old-`)) : [];
+    // The parent may itself be the hostile part (a file, a loop): only a folder can hold leftovers.
+    const leftovers = isFolder(parent) ? readdirSync(parent).filter((f) => f.startsWith(`${basename(opts.out!)}.tmp-`) || f.startsWith(`${basename(opts.out!)}.old-`)) : [];
     expect(leftovers, 'temporary folders left behind').toEqual([]);
+  }
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }
