@@ -33,7 +33,8 @@ interface NumRule {
 }
 
 function num({ int = false, gt, gte, lte, why, lowWhy }: NumRule): z.ZodType<number> {
-  const lower = [gt !== undefined && `> ${shown(gt)}`, gte !== undefined && `≥ ${shown(gte)}`].filter(Boolean).join(' and ');
+  // With both, gt is the sign (> 0) and gte the working minimum: state the tighter one.
+  const lower = gte !== undefined ? `≥ ${shown(gte)}` : gt !== undefined ? `> ${shown(gt)}` : '';
   const upper = lte !== undefined ? `≤ ${shown(lte)}` : '';
   const bounds = [lower, upper].filter(Boolean).join(' and ');
   const kind = int ? 'an integer' : 'a number';
@@ -47,7 +48,10 @@ function num({ int = false, gt, gte, lte, why, lowWhy }: NumRule): z.ZodType<num
     // Past a limit that has a reason, name only that limit and why ("1e999" reads as Infinity).
     if (lte !== undefined && v > lte && why !== undefined) return `must be ${kind} ${upper}${because(why)}`;
     const intWord = int ? 'an integer ' : '';
-    if (below(v) && (lowWhy !== undefined || why !== undefined)) return `must be ${intWord}${lower}${because(lowWhy)}`;
+    if (below(v) && (lowWhy !== undefined || why !== undefined)) {
+      // A value on the wrong side of zero hears "> 0"; one just short of the minimum hears the minimum and why.
+      return gt !== undefined && !(v > gt) ? `must be ${intWord}> ${shown(gt)}` : `must be ${intWord}${lower}${because(lowWhy)}`;
+    }
     // "must be > 0, got -3" reads best when the type is right; say the type when it is not.
     return Number.isFinite(v) && !int ? `must be ${bounds}` : full;
   };
@@ -71,6 +75,7 @@ const millis = (rule: { gt?: number; gte?: number }): z.ZodType<number> => num({
  * nanosecond, which process "burst" (all at t = 0) says plainly.
  */
 const rate = num({
+  gt: 0,
   gte: 1 / MAX_TIME_S,
   lte: 1e9,
   lowWhy: `the mean gap 1/rate must fit in the ${shown(MAX_TIME_S)} s time limit`,
@@ -82,6 +87,7 @@ const rate = num({
  * overflows or underflows and every gap is NaN.
  */
 const cv = num({
+  gt: 0,
   gte: 1e-3,
   lte: 1e3,
   lowWhy: 'below it the gaps vary by under 0.1 % of their mean: use process constant',

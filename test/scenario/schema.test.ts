@@ -61,7 +61,7 @@ describe('parseScenarioObject accepts', () => {
 
 describe('parseScenarioObject rejects with one actionable line', () => {
   it.each<[string, (s: Record<string, any>) => void, string]>([
-    ['negative rate', (s) => (s.workload.arrival.rate_per_s = -3), 'workload.arrival.rate_per_s: must be ≥ 1e-9 (the mean gap 1/rate must fit in the 1e9 s time limit), got -3'],
+    ['negative rate', (s) => (s.workload.arrival.rate_per_s = -3), 'workload.arrival.rate_per_s: must be > 0, got -3'],
     ['rate of the wrong type', (s) => (s.workload.arrival.rate_per_s = 'fast'), 'workload.arrival.rate_per_s: must be a number ≥ 1e-9 and ≤ 1e9, got "fast"'],
     ['scheduler typo', (s) => (s.engine = { scheduler: 'vlm' }), 'engine.scheduler: must be one of vllm, vllm-v0, sarathi, orca, static, dynamic, got "vlm"'],
     ['weights dtype', (s) => (s.precision = { weights: 'fp9' }), 'precision.weights: must be one of fp32, fp16, bf16, fp8, int8, int4, got "fp9"'],
@@ -81,7 +81,9 @@ describe('parseScenarioObject rejects with one actionable line', () => {
     ['arrival process typo', (s) => (s.workload.arrival.process = 'posson'), 'workload.arrival.process: must be one of poisson, gamma, constant, burst, got "posson"'],
     ['arrival process missing', (s) => delete s.workload.arrival.process, 'workload.arrival.process: required; one of poisson, gamma, constant, burst'],
     ['gamma without cv', (s) => (s.workload.arrival.process = 'gamma'), 'workload.arrival.cv: required (must be a number ≥ 0.001 and ≤ 1000)'],
-    ['gamma with cv 0', (s) => (s.workload.arrival = { process: 'gamma', rate_per_s: 1, cv: 0 }), 'workload.arrival.cv: must be ≥ 0.001 (below it the gaps vary by under 0.1 % of their mean: use process constant), got 0'],
+    ['a rate too small for the time limit', (s) => (s.workload.arrival.rate_per_s = 1e-12), 'workload.arrival.rate_per_s: must be ≥ 1e-9 (the mean gap 1/rate must fit in the 1e9 s time limit), got 1e-12'],
+    ['gamma with cv 1e-6', (s) => (s.workload.arrival = { process: 'gamma', rate_per_s: 1, cv: 1e-6 }), 'workload.arrival.cv: must be ≥ 0.001 (below it the gaps vary by under 0.1 % of their mean: use process constant), got 0.000001'],
+    ['gamma with cv 0', (s) => (s.workload.arrival = { process: 'gamma', rate_per_s: 1, cv: 0 }), 'workload.arrival.cv: must be > 0, got 0'],
     ['burst given a rate', (s) => (s.workload.arrival = { process: 'burst', rate_per_s: 1 }), 'workload.arrival.rate_per_s: unknown key; allowed: process'],
     ['dist typo', (s) => (s.workload.output_tokens.dist = 'fixd'), 'workload.output_tokens.dist: must be one of fixed, uniform, normal, lognormal, zipf, empirical, got "fixd"'],
     ['fixed value 0', (s) => (s.workload.output_tokens.value = 0), 'workload.output_tokens.value: must be an integer ≥ 1, got 0'],
