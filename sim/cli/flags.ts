@@ -9,7 +9,8 @@ import { fieldError } from '../errors.js';
  */
 export function numericOption<T>(y: Argv<T>, name: string, options: Omit<Options, 'type'>): Argv<T> {
   // The handler sees a string (typed) or a number (the default); integerFlag/numberFlag take either.
-  return y.option(name, { ...options, type: 'number' }).string(name) as unknown as Argv<T>;
+  // requiresArg: a bare `--tp` would otherwise fall back to the default without a word.
+  return y.option(name, { requiresArg: true, ...options, type: 'number' }).string(name) as unknown as Argv<T>;
 }
 
 /**

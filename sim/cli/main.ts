@@ -82,8 +82,10 @@ export async function main(argv: string[]): Promise<void> {
     .strict()
     .help()
     .fail((message, err) => {
-      if (err) throw err;
-      console.error(`infersim: error: ${message} (see infersim --help)`);
+      // yargs reports its own parse errors (a flag missing its value, an unknown flag) as YError:
+      // those are the user's, one line; any other error reaching here is a bug and keeps its stack.
+      if (err !== undefined && err !== null && err.name !== 'YError') throw err;
+      console.error(`infersim: error: ${message ?? err?.message} (see infersim --help)`);
       process.exit(1);
     })
     .parseAsync();

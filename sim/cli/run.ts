@@ -3,13 +3,15 @@ import type { Argv } from 'yargs';
 import { InfersimError } from '../errors.js';
 import { recoverPublish } from '../fsErrors.js';
 import { tsxApi } from '../sourceMode.js';
+import { numericOption } from './flags.js';
 import { oneLine } from './guarded.js';
 
 export interface RunArgs {
   scenario: string;
   set?: string[];
   out?: string;
-  seed?: string;
+  /** The typed text (numericOption); runWorker parses it. */
+  seed?: string | number;
   tokens?: boolean;
   quiet?: boolean;
 }
@@ -18,11 +20,11 @@ export interface RunArgs {
 export type RunReply = { kind: 'writing'; dir: string } | { kind: 'done' } | { kind: 'failed'; line: string } | { kind: 'bug'; error: unknown };
 
 export function runCommandBuilder(y: Argv): Argv<RunArgs> {
-  return y
+  const c = y
     .positional('scenario', { type: 'string', demandOption: true, describe: 'scenario file (.yaml, .yml or .json)' })
     .option('set', { type: 'string', array: true, describe: 'override a key: --set engine.max_num_seqs=64 (repeatable)' })
-    .option('out', { type: 'string', describe: 'output folder (default: output.dir, else out/<scenario name>)' })
-    .option('seed', { type: 'string', describe: 'override the scenario seed (integer ≥ 0)' })
+    .option('out', { type: 'string', describe: 'output folder (default: output.dir, else out/<scenario name>)' });
+  return numericOption(c, 'seed', { describe: 'override the scenario seed (integer ≥ 0)' })
     .option('tokens', { type: 'boolean', describe: 'also write tokens.arrow (one row per output token)' })
     .option('quiet', { type: 'boolean', describe: 'print only the output folder' }) as unknown as Argv<RunArgs>;
 }

@@ -6,28 +6,20 @@ import { basename, extname, resolve } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { runSimulation } from '../cluster/simulate.js';
-import { fieldError } from '../errors.js';
 import { describeKvCapacity } from '../kv/capacity.js';
 import { formatSummaryTable } from '../metrics/table.js';
 import { loadScenario } from '../scenario/load.js';
 import { resolveScenario } from '../scenario/resolve.js';
 import { createRequestStream } from '../workload/index.js';
+import { integerFlag } from './flags.js';
 import { oneLine } from './guarded.js';
 import type { RunArgs, RunReply } from './run.js';
-
-/** yargs would turn `--seed abc` into NaN; parse it here so the message shows what was typed. */
-function parseSeed(raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const seed = Number(raw);
-  if (raw.trim() === '' || !Number.isSafeInteger(seed) || seed < 0) throw fieldError('--seed', 'must be an integer ≥ 0', raw);
-  return seed;
-}
 
 /** Runs the scenario; `writing(dir)` is told the output folder before anything is written there. */
 function run(args: RunArgs, writing: (dir: string) => void): void {
   // --tokens is an override like --set, so summary.json's resolved scenario records it.
   const set = [...(args.set ?? []), ...(args.tokens ? ['output.tokens=true'] : [])];
-  const { input } = loadScenario(args.scenario, { set, seed: parseSeed(args.seed), out: args.out });
+  const { input } = loadScenario(args.scenario, { set, seed: integerFlag('--seed', args.seed, { min: 0 }), out: args.out });
   const setup = resolveScenario(input);
   const s = setup.scenario;
   // Reads and checks the trace or generator settings now, so a bad workload fails before any output.

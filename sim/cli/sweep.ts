@@ -3,8 +3,12 @@ import { availableParallelism } from 'node:os';
 import { basename, extname, join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import type { Pool } from '../sweep/pool.js';
-import { fieldError, InfersimError } from '../errors.js';
+import { InfersimError } from '../errors.js';
+import { integerFlag, numberFlag, numericOption } from './flags.js';
 import { guarded } from './guarded.js';
+
+/** Each job is a Node process of ~100 MB or more: beyond this a machine runs out of memory before cores. */
+const MAX_JOBS = 256;
 // The sweep's modules (the planner, the scenario loader, Arrow) are imported by the handlers, after
 // the worker processes are started: the workers load the simulator while this process loads the rest.
 
@@ -13,14 +17,15 @@ export interface SweepArgs {
   grid?: string[];
   zip?: string[];
   set?: string[];
-  seed?: string;
-  jobs?: string;
+  /** Numeric flags hold the typed text (numericOption); the handler parses them. */
+  seed?: string | number;
+  jobs?: string | number;
   out?: string;
   shard?: string;
   keepRuns?: boolean;
   retryFailed?: boolean;
   findMaxRate?: boolean;
-  target?: string;
+  target?: string | number;
 }
 
 export interface SweepMergeArgs {
@@ -44,41 +49,32 @@ export function sweepCommandBuilder(y: Argv): Argv {
 }
 
 function sweepOptions(y: Argv): Argv<SweepArgs> {
-  return y
+  const withFlags = y
     .positional('scenario', { type: 'string', demandOption: true, describe: 'scenario file (.yaml, .yml or .json)' })
     .option('grid', { type: 'string', array: true, describe: 'a key and its values: --grid engine.max_num_seqs=8,16,32 (repeatable; cartesian product)' })
     .option('zip', { type: 'string', array: true, describe: 'lists that advance together: --zip model=a,b --zip hardware.gpu=x,y' })
     .option('set', { type: 'string', array: true, describe: 'override a key at every point: --set workload.num_requests=2000' })
-    .option('seed', { type: 'string', describe: 'override the scenario seed (integer ≥ 0)' })
-    .option('jobs', { type: 'string', describe: 'points run at once, each in a worker process (default: the number of cores)' })
     .option('out', { type: 'string', describe: 'output folder (default: out/<scenario name>-sweep)' })
     .option('shard', { type: 'string', describe: 'run slice K of N (points with index % N = K − 1): --shard 2/3' })
     .option('keep-runs', { type: 'boolean', describe: "keep each point's output folder under <out>/runs/<index>/" })
     .option('retry-failed', { type: 'boolean', describe: 'rerun points an earlier run recorded as failed' })
-    .option('find-max-rate', { type: 'boolean', describe: 'per point, the highest workload.arrival.rate_per_s keeping SLO attainment ≥ --target' })
-    .option('target', { type: 'string', describe: 'SLO attainment for --find-max-rate (default 0.9)' }) as unknown as Argv<SweepArgs>;
+    .option('find-max-rate', { type: 'boolean', describe: 'per point, the highest workload.arrival.rate_per_s keeping SLO attainment ≥ --target' });
+  let c = numericOption(withFlags, 'seed', { describe: 'override the scenario seed (integer ≥ 0)' });
+  c = numericOption(c, 'jobs', { describe: `points run at once, each in a worker process (1 to ${MAX_JOBS}; default: the number of cores)` });
+  return numericOption(c, 'target', { describe: 'SLO attainment for --find-max-rate, a fraction > 0 and ≤ 1 (default 0.9)' }) as unknown as Argv<SweepArgs>;
 }
 
-function parseCount(flag: string, raw: string | undefined, min: number): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (raw.trim() === '' || !Number.isSafeInteger(n) || n < min) throw fieldError(flag, `must be an integer ≥ ${min}`, raw);
-  return n;
-}
-
-function parseTarget(raw: string | undefined, findMaxRate: boolean): number {
+function parseTarget(raw: string | number | undefined, findMaxRate: boolean): number {
   if (raw === undefined) return 0.9;
   if (!findMaxRate) throw new InfersimError('--target: is used with --find-max-rate only');
-  const t = Number(raw);
-  if (raw.trim() === '' || !(t > 0 && t <= 1)) throw fieldError('--target', 'must be a fraction > 0 and ≤ 1 (0.9 = 90 % of requests meet the SLO)', raw);
-  return t;
+  return numberFlag('--target', raw, { min: 0, minExclusive: true, max: 1 }) as number;
 }
 
 export async function sweepCommand(args: SweepArgs): Promise<void> {
   const out = args.out ?? resolve('out', `${basename(args.scenario, extname(args.scenario))}-sweep`);
   const findMaxRate = args.findMaxRate === true;
   const target = parseTarget(args.target, findMaxRate);
-  const jobs = parseCount('--jobs', args.jobs, 1) ?? availableParallelism();
+  const jobs = integerFlag('--jobs', args.jobs, { min: 1, max: MAX_JOBS }) ?? Math.min(availableParallelism(), MAX_JOBS);
   const { startPool } = await import('../sweep/pool.js');
   const pool = startPool(jobs);
   try {
@@ -95,7 +91,7 @@ async function sweepWith(args: SweepArgs, out: string, findMaxRate: boolean, tar
     grid: (args.grid ?? []).map((g) => parseListFlag('--grid', g)),
     zip: (args.zip ?? []).map((z) => parseListFlag('--zip', z)),
     set: args.set,
-    seed: parseCount('--seed', args.seed, 0),
+    seed: integerFlag('--seed', args.seed, { min: 0 }),
     jobs,
     pool,
     shard: args.shard === undefined ? null : parseShard(args.shard),

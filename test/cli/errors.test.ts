@@ -94,18 +94,22 @@ describe('infersim run: bad input', () => {
     const f = scenarioFile('od.yaml', base());
     const r = infersim(['run', f, '--out', join(dir, 'a-file', 'sub')]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/output\.dir: cannot create the output folder \(ENOTDIR\)/);
+    expect(r.stderr).toMatch(/output\.dir: cannot create .*a-file\/sub: .*a-file is a file, not a folder \(ENOTDIR\)/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(r.stdout).toBe('');
   });
 
   it('a run that fails midway removes the parent folders it created', () => {
+    // Prompt lengths from a file, which the up-front max_model_len check cannot see: the run
+    // starts, writes, and only then finds that no request can ever be served.
+    const lengths = join(dir, 'np-lengths.csv');
+    writeFileSync(lengths, 'n\n2000\n');
     const f = scenarioFile(
       'np.yaml',
       base(
         'engine: { max_model_len: 1024, frontend_input_ms: 0, frontend_output_ms: 0 }',
         `  concurrency: 2
-  input_tokens: { dist: fixed, value: 2000 }
+  input_tokens: { dist: empirical, path: ${lengths}, column: n }
   output_tokens: { dist: fixed, value: 10 }
   duration_s: 10`,
       ),

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cli, expectCleanFailure, scenarioText, scratch, writeScenario } from './harness.js';
 
 const dir = scratch('scenario');
@@ -20,4 +20,53 @@ describe('hostile scenarios: one line, non-zero, nothing left', () => {
     const out = join(dir, 'o-key');
     expectCleanFailure(cli(['run', f, '--out', out]), /modle/, { out });
   });
+});
+
+describe('run and sweep numeric flags: typed text echoed, [number] in --help', () => {
+  const f = writeScenario(dir, 'flags.yaml', scenarioText());
+
+  it('--help labels --seed, --jobs and --target as numbers', () => {
+    const run = cli(['run', '--help']);
+    expect(run.stdout).toMatch(/--seed\s+override the scenario seed \(integer ≥ 0\)\s+\[number\]/);
+    const sweep = cli(['sweep', '--help']);
+    expect(sweep.stdout).toMatch(/--seed\s+.*\[number\]/);
+    expect(sweep.stdout).toMatch(/--jobs\s+[\s\S]*?\[number\]/);
+    expect(sweep.stdout).toMatch(/--target\s+[\s\S]*?\[number\]/);
+  });
+
+  for (const [flag, value, pattern] of [
+    ['--seed', 'abc', /--seed: must be an integer ≥ 0, got "abc"/],
+    ['--seed', '-1', /--seed: must be an integer ≥ 0, got "-1"/],
+    ['--seed', '1.5', /--seed: must be an integer ≥ 0, got "1\.5"/],
+    ['--seed', '0x10', /--seed: must be an integer ≥ 0, got "0x10"/],
+    ['--seed', '1e400', /--seed: must be an integer ≥ 0, got "1e400"/],
+  ] as const) {
+    it(`run ${flag} ${value}`, () => {
+      const out = join(dir, `o-flag-${value}`);
+      expectCleanFailure(cli(['run', f, flag, value, '--out', out]), pattern, { out });
+    });
+  }
+
+  it('a numeric flag with no value (it fell back to the default without a word)', () => {
+    const out = join(dir, 'o-seed-bare');
+    expectCleanFailure(cli(['run', f, '--out', out, '--seed']), /Not enough arguments following: seed/, { out });
+    expectCleanFailure(cli(['predict', '--model', 'llama-2-7b', '--gpu', 'h100-sxm', '--decode', '1024x1', '--tp']), /Not enough arguments following: tp/);
+  });
+
+  it('run --seed given twice', () => {
+    const out = join(dir, 'o-seed-twice');
+    expectCleanFailure(cli(['run', f, '--seed', '1', '--seed', '2', '--out', out]), /--seed: given 2 times; give it once/, { out });
+  });
+
+  for (const [flag, value, pattern] of [
+    ['--jobs', '0', /--jobs: must be an integer ≥ 1 and ≤ 256, got "0"/],
+    ['--jobs', '100000', /--jobs: must be an integer ≥ 1 and ≤ 256, got "100000"/],
+    ['--target', 'most', /--target: must be a number > 0 and ≤ 1, got "most"/],
+  ] as const) {
+    it(`sweep ${flag} ${value}`, () => {
+      const out = join(dir, `o-sweep-${value}`);
+      const extra = flag === '--target' ? ['--find-max-rate'] : [];
+      expectCleanFailure(cli(['sweep', f, '--grid', 'engine.max_num_seqs=8,16', flag, value, ...extra, '--out', out]), pattern, { out });
+    });
+  }
 });

@@ -261,7 +261,7 @@ describe('infersim sweep: failures, values and flags', () => {
     expectOneLine([small, '--grid', 'engine.max_num_seqs=8,0'], /^infersim: error: engine\.max_num_seqs: must be an integer ≥ 1, got 0$/);
     expectOneLine([small, '--zip', 'engine.max_num_seqs=8,16', '--zip', 'engine.block_size=16'], /^infersim: error: --zip: .*equal lengths: engine\.max_num_seqs has 2, engine\.block_size has 1$/);
     expectOneLine([small, '--grid', 'engine.max_num_seqs=8', '--shard', '0/3'], /^infersim: error: --shard: expected K\/N with 1 ≤ K ≤ N/);
-    expectOneLine([small, '--grid', 'engine.max_num_seqs=8', '--jobs', 'two'], /^infersim: error: --jobs: must be an integer ≥ 1, got "two"$/);
+    expectOneLine([small, '--grid', 'engine.max_num_seqs=8', '--jobs', 'two'], /^infersim: error: --jobs: must be an integer ≥ 1 and ≤ 256, got "two"$/);
     expectOneLine([small], /^infersim: error: sweep: nothing to sweep/);
     expectOneLine([scenarioFile, '--grid', 'engine.max_num_seqs=8', '--find-max-rate'], /^infersim: error: --find-max-rate needs an open-loop .*arrival burst$/);
     expectOneLine([small, '--grid', 'engine.max_num_seqs=8', '--find-max-rate', '--set', 'slo=null'], /^infersim: error: --find-max-rate needs an SLO/);
