@@ -1,5 +1,5 @@
 import { forEachCsvRecord } from './csv.js';
-import { missingColumnError, rowError, toCount } from './fields.js';
+import { missingColumnError, ownValue, rowError, toCount } from './fields.js';
 import { forEachJsonlRecord } from './jsonl.js';
 import { MAX_TOKEN_COUNT } from './limits.js';
 import { readText } from './read-text.js';
@@ -19,11 +19,13 @@ export function loadEmpiricalColumn(path: string, column: string, field: string)
   };
   if (/\.(jsonl|ndjson)$/i.test(path)) {
     forEachJsonlRecord(text, path, (row, line) => {
-      if (!(column in row)) {
+      // Own properties only: a column named "constructor" must not find Object's.
+      const raw = ownValue(row, column);
+      if (raw === undefined) {
         if (values.length === 0) throw missingColumnError(`${field}.column`, column, path, Object.keys(row));
         throw rowError(path, line, `missing ${JSON.stringify(column)}`);
       }
-      take(row[column], line);
+      take(raw, line);
     });
   } else {
     let at = -1;

@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { InfersimError, fieldError, formatValue } from '../errors.js';
+import { MAX_TOKEN_COUNT } from './limits.js';
 
-const INT32_MAX = 2 ** 31 - 1;
 
 /**
  * `conv.csv line 17: GeneratedTokens must be ..., got "abc"`. Line numbers are the file's own
@@ -23,7 +23,7 @@ export function missingColumnError(field: string, column: string, file: string, 
  * 100, and a count written that way is a sign the column is not what the user thinks.
  */
 export function toCount(raw: unknown): number {
-  if (typeof raw === 'number') return Number.isInteger(raw) && raw >= 0 && raw <= INT32_MAX ? raw : NaN;
+  if (typeof raw === 'number') return Number.isInteger(raw) && raw >= 0 && raw <= MAX_TOKEN_COUNT ? raw : NaN;
   if (typeof raw !== 'string') return NaN;
   const n = raw.length;
   if (n === 0 || n > 9) return paddedCount(raw);
@@ -41,7 +41,7 @@ function paddedCount(raw: string): number {
   const text = raw.trim();
   if (!/^\d+$/.test(text)) return NaN;
   const value = Number(text);
-  return value <= INT32_MAX ? value : NaN;
+  return value <= MAX_TOKEN_COUNT ? value : NaN;
 }
 
 /** The value stored under `key` in a parsed JSON object, never one inherited ("constructor", "__proto__"). */

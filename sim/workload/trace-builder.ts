@@ -1,4 +1,5 @@
 import { rowError, toCount } from './fields.js';
+import { MAX_TOKEN_COUNT } from './limits.js';
 import type { TraceTable } from './types.js';
 
 /** Names of the trace's own columns, so row errors speak the file's language. */
@@ -29,10 +30,10 @@ export class TraceBuilder {
   /** `arrival_s` is ignored for traces without timestamps; `hash_ids` for formats without them. */
   add(line: number, arrival_s: number, rawInput: unknown, rawOutput: unknown, hash_ids?: number[]): void {
     const input = toCount(rawInput);
-    if (Number.isNaN(input)) throw rowError(this.file, line, `${this.names.input} must be a non-negative integer`, rawInput);
+    if (Number.isNaN(input)) throw rowError(this.file, line, `${this.names.input} must be an integer from 1 to ${MAX_TOKEN_COUNT} (token counts are stored as int32)`, rawInput);
     if (input === 0) throw rowError(this.file, line, `${this.names.input} must be ≥ 1 (a request needs a prompt)`, rawInput);
     let output = toCount(rawOutput);
-    if (Number.isNaN(output)) throw rowError(this.file, line, `${this.names.output} must be a non-negative integer`, rawOutput);
+    if (Number.isNaN(output)) throw rowError(this.file, line, `${this.names.output} must be an integer from 0 to ${MAX_TOKEN_COUNT} (token counts are stored as int32)`, rawOutput);
     if (output === 0) {
       output = 1;
       this.zero_output_rows++;

@@ -224,7 +224,7 @@ describe('hostile trace contents', () => {
   });
 
   it.each([['0x64'], ['1e2'], ['1.5'], ['+7'], ['-5']])('a Vidur token count %s is refused, not read as a number', (count) => {
-    runScenario(vidur(`count-${count}.csv`, `${VIDUR_HEADER}\n0,${count},5\n`), new RegExp(`line 2: num_prefill_tokens must be a non-negative integer, got "${escaped(count)}"`));
+    runScenario(vidur(`count-${count}.csv`, `${VIDUR_HEADER}\n0,${count},5\n`), new RegExp(`line 2: num_prefill_tokens must be an integer from 1 to 2147483647 \\(token counts are stored as int32\\), got "${escaped(count)}"`));
   });
 
   it('a negative timestamp', () => {
@@ -251,7 +251,7 @@ describe('hostile trace contents', () => {
   it('a JSONL row whose __proto__ key holds the count is read as that count, not the prototype', () => {
     const columns = ', columns: { input_tokens: __proto__, output_tokens: out }';
     const path = file('proto-value.jsonl', '{"__proto__": 5, "out": 1}\n{"__proto__": "x", "out": 1}\n');
-    runScenario(trace(path, 'jsonl', columns), /proto-value\.jsonl line 2: __proto__ must be a non-negative integer, got "x"/);
+    runScenario(trace(path, 'jsonl', columns), /proto-value\.jsonl line 2: __proto__ must be an integer from 1 to 2147483647 \(token counts are stored as int32\), got "x"/);
   });
 });
 

@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, expectCleanFailure, scenarioText, scratch, writeScenario } from './harness.js';
@@ -69,4 +71,46 @@ describe('run and sweep numeric flags: typed text echoed, [number] in --help', (
       expectCleanFailure(cli(['sweep', f, '--grid', 'engine.max_num_seqs=8,16', flag, value, ...extra, '--out', out]), pattern, { out });
     });
   }
+});
+
+describe('profiles and length files named by a scenario', () => {
+  const withProfile = (name: string, profile: string) =>
+    writeScenario(dir, name, scenarioText().replace('hardware: { gpu: h100-sxm }', `hardware: { gpu: h100-sxm, profile: ${JSON.stringify(profile)} }`));
+
+  it('a FIFO as hardware.profile is refused, not read (it hung)', () => {
+    const fifo = join(dir, 'profile.fifo.json');
+    execFileSync('mkfifo', [fifo]);
+    const out = join(dir, 'o-prof-fifo');
+    expectCleanFailure(cli(['run', withProfile('pf.yaml', fifo), '--out', out]), /hardware\.profile: must name a regular file, not a FIFO/, { out });
+  });
+
+  it('a profile with a duplicate key names the key and where', () => {
+    const file = join(dir, 'dup-profile.json');
+    writeFileSync(file, '{\n  "format": "infersim-profile/1",\n  "format": "x"\n}\n');
+    const out = join(dir, 'o-prof-dup');
+    expectCleanFailure(cli(['run', withProfile('pd.yaml', file), '--out', out]), /hardware\.profile: .*dup-profile\.json:3:\d+: invalid JSON: duplicate key "format"/, { out });
+  });
+
+  it('a JSONL length file whose column is named constructor but missing from the rows', () => {
+    const file = join(dir, 'lengths.jsonl');
+    writeFileSync(file, '{"n": 10}\n{"n": 20}\n');
+    const f = writeScenario(dir, 'ctor.yaml', scenarioText({
+      workload: `  arrival: { process: poisson, rate_per_s: 5 }
+  input_tokens: { dist: empirical, path: ${JSON.stringify(file)}, column: constructor }
+  output_tokens: { dist: fixed, value: 10 }
+  num_requests: 5`,
+    }));
+    const out = join(dir, 'o-ctor');
+    const r = cli(['run', f, '--out', out]);
+    expectCleanFailure(r, /workload\.input_tokens\.column: .*"constructor"/, { out });
+    expect(r.stderr).not.toMatch(/function Object/);
+  });
+
+  it('a trace token count past int32 states the range', () => {
+    const file = join(dir, 'big.csv');
+    writeFileSync(file, 'arrived_at,num_prefill_tokens,num_decode_tokens\n0,1000000000000,5\n');
+    const f = writeScenario(dir, 'big.yaml', scenarioText({ workload: `  trace: { path: ${JSON.stringify(file)}, format: vidur }` }));
+    const out = join(dir, 'o-big');
+    expectCleanFailure(cli(['run', f, '--out', out]), /num_prefill_tokens must be an integer from 1 to 2147483647 \(token counts are stored as int32\), got "1000000000000"/, { out });
+  });
 });

@@ -17,12 +17,12 @@ describe('trace files: errors', () => {
     const path = tempFile('AzureLLMInferenceTrace_conv.csv', [AZURE_HEADER, ...rows].join('\r\n'));
     const error = errorOf(() => loadTrace({ path, format: 'azure-2023' }));
     expect(error).toBeInstanceOf(InfersimError);
-    expect(error.message).toBe('AzureLLMInferenceTrace_conv.csv line 17: GeneratedTokens must be a non-negative integer, got "abc"');
+    expect(error.message).toBe('AzureLLMInferenceTrace_conv.csv line 17: GeneratedTokens must be an integer from 0 to 2147483647 (token counts are stored as int32), got "abc"');
   });
 
   it('counts blank lines in line numbers', () => {
     const path = tempFile('t.csv', 'arrived_at,num_prefill_tokens,num_decode_tokens\n0,1,1\n\n1,-5,1\n');
-    expect(errorOf(() => loadTrace({ path, format: 'vidur' })).message).toBe('t.csv line 4: num_prefill_tokens must be a non-negative integer, got "-5"');
+    expect(errorOf(() => loadTrace({ path, format: 'vidur' })).message).toBe('t.csv line 4: num_prefill_tokens must be an integer from 1 to 2147483647 (token counts are stored as int32), got "-5"');
   });
 
   it('rejects a bad timestamp and a zero-token prompt', () => {
@@ -123,7 +123,7 @@ describe('trace files: contents', () => {
   it('a quoted field spanning lines keeps later line numbers right', () => {
     const path = tempFile('g.csv', 'in,out,note\n1,2,"two\nlines"\n3,x,ok\n');
     expect(errorOf(() => loadTrace({ path, format: 'csv', columns: { input_tokens: 'in', output_tokens: 'out' } })).message).toBe(
-      'g.csv line 4: out must be a non-negative integer, got "x"',
+      'g.csv line 4: out must be an integer from 0 to 2147483647 (token counts are stored as int32), got "x"',
     );
   });
 

@@ -1,10 +1,15 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { z } from 'zod';
 import { fileURLToPath } from 'node:url';
 import { didYouMean, formatValue, InfersimError, unknownNameError } from '../../errors.js';
 import { DEFAULT_EFFICIENCY } from '../efficiency.js';
 import { MAX_PROFILE_TIME_S, profileSchema, type Profile } from './schema.js';
+import { parseJsonText } from '../../scenario/read.js';
+import { readText } from '../../workload/read-text.js';
+
+/** The largest shipped profile is under 1 MiB; a measured full grid stays well below this. */
+const MAX_PROFILE_BYTES = 64 * 1024 * 1024;
 
 /** The shipped profiles folder, from the sources (sim/latency/profile) or the build (dist/sim/latency/profile). */
 export const PROFILES_DIR: string = (() => {
@@ -88,21 +93,10 @@ function schemaProblem(error: z.ZodError, data: unknown): string {
 
 /** Reads and validates a profile file; errors name the file and the offending key. */
 export function readProfileFile(path: string, field = 'profile'): Profile {
-  let text: string;
-  try {
-    if (statSync(path).isDirectory()) throw new InfersimError(`${field}: ${JSON.stringify(path)} is a folder; give a profile file (.json)`);
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    if (err instanceof InfersimError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new InfersimError(`${field}: cannot read ${JSON.stringify(path)} (${code === 'ENOENT' ? 'no such file' : code ?? String(err)})`);
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    throw new InfersimError(`${field}: ${path} is not valid JSON (${(err as Error).message})`);
-  }
+  // readText refuses a FIFO, a device or a folder (a FIFO as hardware.profile used to hang the
+  // run) and bounds the size; parseJsonText refuses duplicate keys and deep nesting as scenarios do.
+  const text = readText(path, field, MAX_PROFILE_BYTES);
+  const data = parseJsonText(text, path, field);
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new InfersimError(`${field}: ${basename(path)}: a profile is a JSON object (see profiles/README.md), got ${Array.isArray(data) ? 'an array' : formatValue(data)}`);
   }
