@@ -56,7 +56,8 @@ export async function runCommand(args: RunArgs): Promise<void> {
   // Kept until the process ends: a second Ctrl-C must not cut the clean-up short.
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
-  const worker = startWorker(Worker, { args, port: port2 }, [port2]);
+  // A worker's process.stderr is a pipe to this thread: it learns from here whether progress has a terminal.
+  const worker = startWorker(Worker, { args, port: port2, stderrIsTTY: process.stderr.isTTY === true }, [port2]);
   const exited = new Promise<{ crash: unknown }>((done) => {
     worker.once('error', (crash) => done({ crash }));
     worker.once('exit', () => done({ crash: undefined }));
@@ -67,7 +68,9 @@ export async function runCommand(args: RunArgs): Promise<void> {
     drain();
     // Finished before the signal was seen: a finished run, nothing to undo.
     if (ended?.kind !== 'done') {
-      process.stderr.write(`infersim: interrupted by ${first.signal}; ${undoSafely(dir)}\n`);
+      // On a terminal the worker's progress line may still stand: clear it first.
+      const clear = process.stderr.isTTY ? '\r\x1b[K' : '';
+      process.stderr.write(`${clear}infersim: interrupted by ${first.signal}; ${undoSafely(dir)}\n`);
       process.exit(EXIT_CODE[first.signal]);
     }
   }

@@ -1,3 +1,5 @@
+import { clock } from '../sweep/progress.js';
+
 /**
  * Progress of one `infersim run` on a terminal: after the first `delay_s` of wall time, one line
  * on stderr redrawn in place — simulated time, requests done, rate and ETA. Nothing otherwise:
@@ -5,8 +7,11 @@
  * reads the output sees exactly what it saw before. Runs shorter than the delay print nothing.
  */
 export interface RunProgress {
-  /** Called by the simulation loop every few thousand events; cheap when it draws nothing. */
-  tick(sim_s: number, requests_done: number): void;
+  /**
+   * Called by the simulation loop every few thousand events; cheap when it draws nothing. `pass`
+   * of `passes`: the main run is pass 0, the latency band's re-runs follow it.
+   */
+  tick(sim_s: number, requests_done: number, pass?: number, passes?: number): void;
   /** Clears the line (if one was drawn), so the summary starts on a clean line. */
   end(): void;
 }
@@ -37,12 +42,12 @@ export function createRunProgress(opts: RunProgressOptions = {}): RunProgress {
   let next_s = start_s + delay_s;
   let drawn = false;
   return {
-    tick(sim_s, done) {
+    tick(sim_s, done, pass = 0, passes = 1) {
       const t = now_s();
       if (t < next_s) return;
       next_s = t + every_s;
       drawn = true;
-      stream.write(`\r${progressLine(sim_s, done, t - start_s, opts)}\x1b[K`);
+      stream.write(`\r${progressLine(sim_s, done, t - start_s, opts, pass, passes)}\x1b[K`);
     },
     end() {
       if (drawn) stream.write('\r\x1b[K');
@@ -50,24 +55,30 @@ export function createRunProgress(opts: RunProgressOptions = {}): RunProgress {
   };
 }
 
-/** `simulated 12.5 s  4,512 / 19,366 requests  23 %  9,024 req/s  ETA 0:02` — exported for tests. */
-export function progressLine(sim_s: number, done: number, wall_s: number, opts: Pick<RunProgressOptions, 'total_requests' | 'duration_s'>): string {
+/**
+ * `simulated 12.5 s  4,512 / 19,366 requests  23 %  9,024 req/s  ETA 0:02`; during the band's
+ * re-runs it names the pass, and the share and ETA cover all passes. Exported for tests.
+ */
+export function progressLine(
+  sim_s: number,
+  done: number,
+  wall_s: number,
+  opts: Pick<RunProgressOptions, 'total_requests' | 'duration_s'>,
+  pass = 0,
+  passes = 1,
+): string {
   const total = opts.total_requests !== undefined && Number.isFinite(opts.total_requests) ? opts.total_requests : undefined;
   const duration = opts.duration_s !== undefined && Number.isFinite(opts.duration_s) ? opts.duration_s : undefined;
-  // Whichever bound is nearer to being reached decides how far along the run is.
+  // Whichever bound is nearer to being reached decides how far along this pass is.
   const fractions = [total !== undefined && total > 0 ? done / total : 0, duration !== undefined && duration > 0 ? sim_s / duration : 0];
-  const fraction = Math.min(1, Math.max(...fractions));
+  const known = fractions.some((f) => f > 0);
+  const fraction = (pass + Math.min(1, Math.max(...fractions))) / passes;
+  const label = pass > 0 ? `latency band re-run ${pass} of ${passes - 1}: ` : '';
   const count = `${done.toLocaleString('en-US')}${total !== undefined ? ` / ${total.toLocaleString('en-US')}` : ''} requests`;
-  const share = fraction > 0 ? `  ${Math.floor(fraction * 100)} %` : '';
-  const rate = wall_s > 0 ? `  ${Math.round(done / wall_s).toLocaleString('en-US')} req/s` : '';
-  const eta = fraction > 0 ? `  ETA ${clock((wall_s / fraction) * (1 - fraction))}` : '';
-  return `simulated ${sim_s.toFixed(1)} s  ${count}${share}${rate}${eta}`;
-}
-
-function clock(seconds: number): string {
-  const s = Math.round(seconds);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const ss = String(s % 60).padStart(2, '0');
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+  const share = known ? `  ${Math.floor(fraction * 100)} %` : '';
+  // Requests simulated by the whole command so far, so the rate stays comparable across passes.
+  const processed = total !== undefined ? pass * total + done : pass === 0 ? done : undefined;
+  const rate = wall_s > 0 && processed !== undefined ? `  ${Math.round(processed / wall_s).toLocaleString('en-US')} req/s` : '';
+  const eta = known && fraction > 0 ? `  ETA ${clock((wall_s / fraction) * (1 - fraction))}` : '';
+  return `${label}simulated ${sim_s.toFixed(1)} s  ${count}${share}${rate}${eta}`;
 }

@@ -2,10 +2,11 @@
  * The body of `infersim run`, in a worker thread started by run.ts: the simulation is synchronous,
  * so only another thread can stop it when a signal comes (see runCommand).
  */
+import { writeSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
-import { runSimulation } from '../cluster/simulate.js';
+import { runSimulation, type RunResult } from '../cluster/simulate.js';
 import { describeKvCapacity } from '../kv/capacity.js';
 import { formatSummaryTable } from '../metrics/table.js';
 import { loadScenario } from '../scenario/load.js';
@@ -13,10 +14,11 @@ import { resolveScenario } from '../scenario/resolve.js';
 import { createRequestStream } from '../workload/index.js';
 import { integerFlag } from './flags.js';
 import { oneLine } from './guarded.js';
+import { createRunProgress } from './runProgress.js';
 import type { RunArgs, RunReply } from './run.js';
 
 /** Runs the scenario; `writing(dir)` is told the output folder before anything is written there. */
-function run(args: RunArgs, writing: (dir: string) => void): void {
+function run(args: RunArgs, stderrIsTTY: boolean, writing: (dir: string) => void): void {
   // --tokens is an override like --set, so summary.json's resolved scenario records it.
   const set = [...(args.set ?? []), ...(args.tokens ? ['output.tokens=true'] : [])];
   const { input } = loadScenario(args.scenario, { set, seed: integerFlag('--seed', args.seed, { min: 0 }), out: args.out });
@@ -45,7 +47,20 @@ function run(args: RunArgs, writing: (dir: string) => void): void {
     console.log(describeKvCapacity(setup.kv, s.engine.max_model_len));
   };
   writing(resolve(outDir));
-  const result = runSimulation(setup, { outDir, writeTokens, stream, onStart: printBanner });
+  // Written straight to the terminal's descriptor: the simulation never yields to flush a stream.
+  const progress = createRunProgress({
+    total_requests: stream.info.max_requests,
+    duration_s: s.workload.duration_s,
+    stream: { isTTY: stderrIsTTY, write: (text: string) => (writeSync(2, text), true) },
+    // A test hook (test/cli/runProgress.test.ts): progress from the first tick, whatever the machine's speed.
+    ...(process.env.INFERSIM_TEST_PROGRESS_NOW === '1' && { delay_s: 0, every_s: 0 }),
+  });
+  let result: RunResult;
+  try {
+    result = runSimulation(setup, { outDir, writeTokens, stream, onStart: printBanner, onProgress: progress.tick });
+  } finally {
+    progress.end();
+  }
   if (!args.quiet) {
     console.log('');
     console.log(formatSummaryTable(result.summary));
@@ -59,10 +74,10 @@ function run(args: RunArgs, writing: (dir: string) => void): void {
   console.log(`wrote ${outDir}/{requests.arrow,iterations.arrow,summary.json${writeTokens ? ',tokens.arrow' : ''}}`);
 }
 
-const { args, port } = workerData as { args: RunArgs; port: MessagePort };
+const { args, port, stderrIsTTY } = workerData as { args: RunArgs; port: MessagePort; stderrIsTTY: boolean };
 const reply = (message: RunReply): void => port.postMessage(message);
 try {
-  run(args, (dir) => reply({ kind: 'writing', dir }));
+  run(args, stderrIsTTY, (dir) => reply({ kind: 'writing', dir }));
   reply({ kind: 'done' });
 } catch (err) {
   const line = oneLine(err);

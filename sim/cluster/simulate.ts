@@ -45,7 +45,15 @@ export interface RunHooks {
   onStart?: () => void;
   /** A request stream already built from the scenario's workload (the CLI builds it first, so input errors come before any output). */
   stream?: WorkloadStream;
+  /**
+   * Called every few thousand events of each pass over the workload: the main run is pass 0 of
+   * `passes`, the latency band's re-runs (if any) passes 1 and 2. For progress displays.
+   */
+  onProgress?: (sim_s: number, requests_done: number, pass: number, passes: number) => void;
 }
+
+/** Events between two onProgress calls: frequent enough for a display, rare enough to cost nothing. */
+const PROGRESS_EVERY_EVENTS = 4096;
 
 /** Totals for conservation checks: every token accounted for. */
 export interface RunTotals {
@@ -415,6 +423,8 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
     requestSchedule(replica, now_s);
   };
 
+  const onProgress = hooks.onProgress;
+  const passes = uncertaintySkipReason(s, latency) === null ? 3 : 1;
   try {
     hooks.onStart?.();
     pullArrival();
@@ -426,6 +436,9 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
       if (!(t >= now_s && t < Infinity)) throw new Error(`invariant broken: event time ${t} s after ${now_s} s (times must be finite and non-decreasing)`);
       now_s = t;
       totals.events++;
+      if (onProgress !== undefined && totals.events % PROGRESS_EVERY_EVENTS === 0) {
+        onProgress(now_s, totals.finished + totals.rejected + totals.timed_out, 0, passes);
+      }
       const prevEvent_s = lastEvent_s;
       lastEvent_s = now_s;
       const target = queue.poppedTarget;
@@ -493,11 +506,14 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
       // The band runs must not recurse, and report nothing but their summaries.
       const bandSetup: RunSetup = { ...setup, scenario: { ...s, metrics: { ...s.metrics, uncertainty: false } } };
       const override = hooks.latency;
-      uncertainty = runAtBandEdges(latency.uncertainty as LatencyBand, (time_scale) =>
+      let pass = 0;
+      uncertainty = runAtBandEdges(latency.uncertainty as LatencyBand, (time_scale) => {
+        const k = ++pass;
+        const progress = onProgress && ((sim_s: number, done: number) => onProgress(sim_s, done, k, passes));
         // Without an override the band run builds its own model, so a step-time fault still names the profile.
-        runSimulation(bandSetup, override === undefined ? { efficiency: hooks.efficiency, time_scale } : { latency: scaledLatencyModel(override, time_scale) })
-          .summary,
-      );
+        const bandHooks: RunHooks = override === undefined ? { efficiency: hooks.efficiency, time_scale } : { latency: scaledLatencyModel(override, time_scale) };
+        return runSimulation(bandSetup, { ...bandHooks, onProgress: progress }).summary;
+      });
       uncertainty_wall_s = (performance.now() - bandStart) / 1000;
     }
     const summary = sink.finish({

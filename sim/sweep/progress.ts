@@ -53,7 +53,8 @@ export function createProgress(total: number, skipped: number, keys: readonly st
   };
 }
 
-function clock(seconds: number): string {
+/** `m:ss`, or `h:mm:ss` past an hour: an ETA as a person reads it. */
+export function clock(seconds: number): string {
   const s = Math.round(seconds);
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);

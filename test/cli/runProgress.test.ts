@@ -1,4 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT } from './cli.js';
 import { createRunProgress, progressLine } from '../../sim/cli/runProgress.js';
 
 function fakeStream(isTTY: boolean) {
@@ -42,5 +47,39 @@ describe('run progress', () => {
     expect(progressLine(90, 4000, 9, { duration_s: 100 })).toBe('simulated 90.0 s  4,000 requests  90 %  444 req/s  ETA 0:01');
     // Both bounds: the one nearer to being reached wins (75 % by time, 10 % by count).
     expect(progressLine(75, 100, 60, { total_requests: 1000, duration_s: 100 })).toMatch(/100 \/ 1,000 requests  75 % .*ETA 0:20$/);
+  });
+});
+
+describe('run progress across the latency band re-runs', () => {
+  it('names the pass and spreads the share and ETA over all three passes', () => {
+    // Pass 1 of 3 (the first re-run) half done after 3 s: (1 + 0.5) / 3 = 50 % of the command, 3 s to go.
+    expect(progressLine(5, 500, 3, { total_requests: 1000 }, 1, 3)).toBe(
+      'latency band re-run 1 of 2: simulated 5.0 s  500 / 1,000 requests  50 %  500 req/s  ETA 0:03',
+    );
+  });
+});
+
+describe('infersim run shows progress on a terminal only', () => {
+  const hasScript = spawnSync('sh', ['-c', 'command -v script'], { encoding: 'utf8' }).status === 0;
+  if (!hasScript) console.warn('test/cli/runProgress.test.ts: terminal case skipped: no `script` (util-linux) to give the run a terminal');
+  const dir = mkdtempSync(join(tmpdir(), 'infersim-progress-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const args = ['run', join(ROOT, 'scenarios', 'quickstart.yaml'), '--set', 'workload.num_requests=20000', '--set', 'metrics.uncertainty=false'];
+  const env = { ...process.env, INFERSIM_FROM_SOURCE: '1', INFERSIM_TEST_PROGRESS_NOW: '1' };
+
+  it.skipIf(!hasScript)('draws a redrawn line with the request count on a terminal, and clears it before the summary', () => {
+    const command = [process.execPath, join(ROOT, 'bin', 'infersim.js'), ...args, '--out', join(dir, 'tty')].map((a) => `'${a}'`).join(' ');
+    const r = spawnSync('script', ['-qfec', command, '/dev/null'], { encoding: 'utf8', env, timeout: 120_000 });
+    expect(r.status, r.stdout).toBe(0);
+    expect(r.stdout).toMatch(/\rsimulated \d+\.\d s  [\d,]+ \/ 20,000 requests  \d+ %  [\d,]+ req\/s  ETA \d+:\d\d\x1b\[K/);
+    // Cleared before the summary table, so no progress text runs into it.
+    expect(r.stdout).toMatch(/\r\x1b\[K[\s\S]*requests\s+20000 \(finished 20000/);
+  });
+
+  it('prints no progress when stderr is a pipe', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'infersim.js'), ...args, '--out', join(dir, 'pipe')], { encoding: 'utf8', env, timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr.split('\n').filter((l) => l !== '' && !/Unknown (user|env|project) config/.test(l))).toEqual([]);
+    expect(r.stdout).not.toMatch(/ETA/);
   });
 });
