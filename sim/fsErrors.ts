@@ -88,12 +88,19 @@ function isFolder(path: string): boolean {
   }
 }
 
-/** The first ancestor of `path` (or `path` itself) that exists and is not a folder. */
-function firstNonFolder(path: string): string | undefined {
+/** `path`'s ancestors from the root down, then `path` itself: /a, /a/b, /a/b/c. */
+function* ancestors(path: string): Generator<string> {
   const { root } = parse(path);
   let prefix = root;
   for (const part of path.slice(root.length).split('/').filter((p) => p !== '')) {
     prefix = join(prefix, part);
+    yield prefix;
+  }
+}
+
+/** The first ancestor of `path` (or `path` itself) that exists and is not a folder. */
+function firstNonFolder(path: string): string | undefined {
+  for (const prefix of ancestors(path)) {
     try {
       if (!statSync(prefix).isDirectory()) return prefix;
     } catch {
@@ -105,10 +112,7 @@ function firstNonFolder(path: string): string | undefined {
 
 /** "X is a symbolic link to a missing Y" for the first such ancestor of `path`. */
 function danglingLink(path: string): string | undefined {
-  const { root } = parse(path);
-  let prefix = root;
-  for (const part of path.slice(root.length).split('/').filter((p) => p !== '')) {
-    prefix = join(prefix, part);
+  for (const prefix of ancestors(path)) {
     try {
       if (lstatSync(prefix).isSymbolicLink() && !existsSync(prefix)) return `${prefix} is a symbolic link to ${readlinkSync(prefix)}, which does not exist`;
     } catch {

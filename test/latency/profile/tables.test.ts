@@ -200,7 +200,7 @@ describe('loading profiles', () => {
   it('rejects invalid JSON and unknown names with the field', () => {
     const dir = mkdtempSync(join(tmpdir(), 'infersim-profile-'));
     writeFileSync(join(dir, 'x.json'), '{ not json');
-    expect(() => loadProfile(join(dir, 'x.json'), 'h100-sxm')).toThrow(/hardware\.profile: .*x\.json is not valid JSON/);
+    expect(() => loadProfile(join(dir, 'x.json'), 'h100-sxm')).toThrow(/hardware\.profile: .*x\.json:1:3: invalid JSON: /);
     expect(() => loadProfile('h100-sxm.nonsense', 'h100-sxm')).toThrow(/hardware\.profile: unknown value "h100-sxm\.nonsense"/);
   });
 
