@@ -1,4 +1,5 @@
-import { existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { basename, dirname, join, parse } from 'node:path';
 import { InfersimError } from './errors.js';
 
@@ -199,6 +200,7 @@ export function recoverPublish(dir: string, pid: number): Recovered {
   if (existsSync(old)) {
     if (!existsSync(dir)) {
       renameSync(old, dir);
+      unmarkWriter(dir);
       done.restored = old;
     } else {
       rmSync(old, { recursive: true, force: true });
@@ -212,31 +214,84 @@ export function recoverPublish(dir: string, pid: number): Recovered {
   return done;
 }
 
-/** Processes, other than live ones, that left `<name>.tmp-<pid>` or `<name>.old-<pid>` beside `dir`. */
-export function deadWriters(dir: string): number[] {
-  const parent = dirname(dir);
-  const prefix = basename(dir);
-  let names: string[];
-  try {
-    names = readdirSync(parent);
-  } catch {
-    return [];
-  }
-  const pids = new Set<number>();
-  for (const name of names) {
-    if (!name.startsWith(prefix)) continue;
-    const m = /^\.(?:tmp|old)-(\d+)$/.exec(name.slice(prefix.length));
-    if (m && !isAlive(Number(m[1]))) pids.add(Number(m[1]));
-  }
-  return [...pids];
+/**
+ * The file a run writes first into each temporary folder it makes (and into the previous output
+ * it moves aside): who made it. A later run cleans up only folders that carry it, name a process
+ * of this machine (host and boot) that is gone, and hold nothing but infersim's own files, so a
+ * user's `results.old-2023` or another machine's live run sharing the folder is never touched.
+ */
+export const WRITER_MARK = '.infersim-writer.json';
+
+interface WriterIdentity {
+  pid: number;
+  host: string;
+  boot_id: string | null;
 }
 
-/** Recovers every unfinished publish of `dir` by a process no longer running; says so on stderr, one line each. */
-export function removeStaleTemporaries(dir: string): void {
-  for (const pid of deadWriters(dir)) {
-    const { removed, restored } = recoverPublish(dir, pid);
+function thisMachine(): { host: string; boot_id: string | null } {
+  let boot_id: string | null = null;
+  try {
+    // Linux: a new id every boot, so a PID from before a reboot is never taken for a live one.
+    boot_id = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    // Elsewhere the host name alone must do.
+  }
+  return { host: hostname(), boot_id };
+}
+
+/** Marks `folder` as this process's temporary (see WRITER_MARK). */
+export function markWriter(folder: string): void {
+  const mark: WriterIdentity = { pid: process.pid, ...thisMachine() };
+  writeFileSync(join(folder, WRITER_MARK), JSON.stringify(mark));
+}
+
+/** Removes the mark from a folder that becomes (or again is) an output. */
+export function unmarkWriter(folder: string): void {
+  rmSync(join(folder, WRITER_MARK), { force: true });
+}
+
+/** Whether `folder` is a temporary left by process `pid`, dead, of this machine, holding only `allowed` names. */
+function leftByDeadWriter(folder: string, pid: number, allowed: ReadonlySet<string>): boolean {
+  try {
+    const mark = JSON.parse(readFileSync(join(folder, WRITER_MARK), 'utf8')) as WriterIdentity;
+    const here = thisMachine();
+    if (mark.pid !== pid || mark.host !== here.host || mark.boot_id !== here.boot_id || isAlive(pid)) return false;
+    return readdirSync(folder).every((name) => name === WRITER_MARK || allowed.has(name));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Recovers every unfinished publish of `dir` by a dead infersim process (see WRITER_MARK): a
+ * temporary goes; a previous output it had moved aside comes back when `dir` is missing, else
+ * goes. Says so on stderr, one line each. `allowed`: the names an infersim output folder holds.
+ */
+export function removeStaleTemporaries(dir: string, allowed: ReadonlySet<string>): void {
+  let names: string[];
+  try {
+    names = readdirSync(dirname(dir));
+  } catch {
+    return;
+  }
+  const prefix = basename(dir);
+  // Asides first, so a restored previous output is in place before its temporaries are judged.
+  const found = names
+    .map((name) => (name.startsWith(prefix) ? /^\.(tmp|old)-(\d+)$/.exec(name.slice(prefix.length)) : null))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .sort((x, y) => (x[1] === y[1] ? 0 : x[1] === 'old' ? -1 : 1));
+  for (const [suffix, kind, pidText] of found) {
+    const path = `${dir}${suffix}`;
+    const pid = Number(pidText);
+    if (!leftByDeadWriter(path, pid, allowed)) continue;
     const why = `(left by process ${pid}, no longer running)`;
-    if (restored !== undefined) process.stderr.write(`infersim: restored the previous output ${dir} from ${restored} ${why}\n`);
-    for (const path of removed) process.stderr.write(`infersim: removed stale temporary folder ${path} ${why}\n`);
+    if (kind === 'old' && !existsSync(dir)) {
+      renameSync(path, dir);
+      unmarkWriter(dir);
+      process.stderr.write(`infersim: restored the previous output ${dir} from ${path} ${why}\n`);
+    } else {
+      rmSync(path, { recursive: true, force: true });
+      process.stderr.write(`infersim: removed stale temporary folder ${path} ${why}\n`);
+    }
   }
 }

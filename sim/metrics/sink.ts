@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fieldError } from '../errors.js';
-import { makeFolders, removeStaleTemporaries, withPath } from '../fsErrors.js';
+import { makeFolders, markWriter, removeStaleTemporaries, unmarkWriter, WRITER_MARK, withPath } from '../fsErrors.js';
 import { ArrowFileWriter, dictCode, type ColumnBuffer } from './arrowFile.js';
 import { StepStamps } from './gapPool.js';
 import { GroupAccumulator, type SloTargets } from './group.js';
@@ -84,7 +84,7 @@ export class MetricsSink {
     if (opts.dir === undefined) return;
     const dir = (this.dir = resolve(opts.dir));
     assertReplaceable(dir);
-    withPath(FIELD, 'clean up beside', dir, () => removeStaleTemporaries(dir));
+    withPath(FIELD, 'clean up beside', dir, () => removeStaleTemporaries(dir, OUTPUT_FILES));
     const tmpDir = (this.tmpDir = `${dir}.tmp-${process.pid}`);
     withPath(FIELD, 'create', dir, () => {
       rmSync(tmpDir, { recursive: true, force: true });
@@ -92,6 +92,7 @@ export class MetricsSink {
       this.createdRoot = makeFolders(tmpDir);
     });
     try {
+      withPath(FIELD, 'write', join(tmpDir, WRITER_MARK), () => markWriter(tmpDir));
       this.requests = new ArrowFileWriter(join(tmpDir, 'requests.arrow'), REQUEST_COLUMNS, opts.batchRows);
       this.iterations = new ArrowFileWriter(join(tmpDir, 'iterations.arrow'), ITERATION_COLUMNS, opts.batchRows);
       if (opts.writeTokens) this.tokens = new ArrowFileWriter(join(tmpDir, 'tokens.arrow'), TOKEN_COLUMNS, opts.batchRows);
@@ -247,6 +248,7 @@ export class MetricsSink {
         const file = join(this.tmpDir, 'summary.json');
         withPath(FIELD, 'write', file, () => writeFileSync(file, summaryJson(summary)));
         const [tmp, dir] = [this.tmpDir, this.dir];
+        withPath(FIELD, 'write', tmp, () => unmarkWriter(tmp));
         withPath(FIELD, 'replace', dir, () => publish(tmp, dir));
       }
       this.state = 'finished';
@@ -313,7 +315,7 @@ function assertReplaceable(dir: string): void {
   const stat = withPath(FIELD, 'use', dir, () => (existsSync(dir) ? statSync(dir) : undefined));
   if (stat === undefined) return;
   if (!stat.isDirectory()) throw fieldError(FIELD, 'exists and is not a folder', dir);
-  const foreign = withPath(FIELD, 'read', dir, () => readdirSync(dir)).filter((name) => !OUTPUT_FILES.has(name));
+  const foreign = withPath(FIELD, 'read', dir, () => readdirSync(dir)).filter((name) => !OUTPUT_FILES.has(name) && name !== WRITER_MARK);
   if (foreign.length > 0) {
     throw fieldError(FIELD, `holds files that are not infersim output (${foreign.slice(0, 3).join(', ')}); refusing to replace it`, dir);
   }
@@ -333,11 +335,14 @@ export function publish(tmpDir: string, dir: string, rename: (from: string, to: 
   const aside = `${dir}.old-${process.pid}`;
   rmSync(aside, { recursive: true, force: true });
   rename(dir, aside);
-  pauseForTest();
   try {
+    // Marked as this run's, so that a later run may put it back if this one dies right here.
+    markWriter(aside);
+    pauseForTest();
     rename(tmpDir, dir);
   } catch (err) {
     rename(aside, dir);
+    unmarkWriter(dir);
     throw err;
   }
   rmSync(aside, { recursive: true, force: true });

@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { WRITER_MARK } from '../../sim/fsErrors.js';
 import { ROOT } from '../cli/cli.js';
 import { cli, expectCleanFailure, scenarioText, writeScenario, type CliResult } from './harness.js';
 
@@ -189,15 +190,29 @@ describe('infersim run: file-system faults', () => {
   });
 });
 
+/** A temporary folder as a run leaves it when killed: marked with its writer (see WRITER_MARK). */
+function writerFolder(path: string, pid: string, mark: Partial<{ host: string; boot_id: string | null }> = {}): void {
+  mkdirSync(path);
+  let boot_id: string | null = null;
+  try {
+    boot_id = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    // not Linux
+  }
+  writeFileSync(join(path, WRITER_MARK), JSON.stringify({ pid: Number(pid), host: hostname(), boot_id, ...mark }));
+}
+
+const deadPid = (): string => spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+
 describe('infersim run: temporaries of dead processes', () => {
   it('removes those of a process no longer running, says so, and keeps those of a live one', () => {
     const dir = folder('stale');
     const out = join(dir, 'out');
-    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
-    mkdirSync(`${out}.tmp-${dead}`);
+    const dead = deadPid();
+    writerFolder(`${out}.tmp-${dead}`, dead);
     writeFileSync(join(`${out}.tmp-${dead}`, 'requests.arrow'), 'partial');
-    mkdirSync(`${out}.old-${dead}`);
-    mkdirSync(`${out}.tmp-${process.pid}`);
+    writerFolder(`${out}.old-${dead}`, dead);
+    writerFolder(`${out}.tmp-${process.pid}`, String(process.pid));
     const r = cli(['run', scenario, '--out', out, '--quiet']);
     expect(r.status, r.stderr).toBe(0);
     const said = r.stderr.split('\n').filter((l) => l.startsWith('infersim: removed stale temporary folder'));
@@ -210,15 +225,72 @@ describe('infersim run: temporaries of dead processes', () => {
   it('puts back a previous output a dead process had moved aside, then replaces it', () => {
     const dir = folder('stale-aside');
     const out = join(dir, 'out');
-    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    const dead = deadPid();
     // Killed between the two renames of a publish: the old output aside, the new one not yet in place.
-    mkdirSync(`${out}.old-${dead}`);
+    writerFolder(`${out}.old-${dead}`, dead);
     writeFileSync(join(`${out}.old-${dead}`, 'summary.json'), '{}');
-    mkdirSync(`${out}.tmp-${dead}`);
+    writerFolder(`${out}.tmp-${dead}`, dead);
     const r = cli(['run', scenario, '--out', out, '--quiet']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(new RegExp(`removed stale temporary folder ${out}\\.tmp-${dead} \\(left by process ${dead}, no longer running\\)`));
     expect(readdirSync(dir)).toEqual(['out']);
+    expect(readdirSync(out).sort()).toEqual(['iterations.arrow', 'requests.arrow', 'summary.json']);
+  });
+});
+
+describe('infersim run: folders that only look like temporaries are never touched', () => {
+  it("a user's backup named like an aside, with or without output-like files", () => {
+    const dir = folder('lookalike');
+    const out = join(dir, 'res');
+    mkdirSync(`${out}.old-2023`);
+    writeFileSync(join(`${out}.old-2023`, 'notes.txt'), 'mine');
+    mkdirSync(join(dir, 'data.tmp-2023'));
+    writeFileSync(join(dir, 'data.tmp-2023', 'summary.json'), 'mine');
+    const r = cli(['run', scenario, '--out', out, '--quiet']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/removed|restored/);
+    expect(readFileSync(join(`${out}.old-2023`, 'notes.txt'), 'utf8')).toBe('mine');
+    const r2 = cli(['run', scenario, '--out', join(dir, 'data'), '--quiet']);
+    expect(r2.status, r2.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'data.tmp-2023', 'summary.json'), 'utf8')).toBe('mine');
+  });
+
+  it("an unmarked aside holding only output names is not restored over a missing output", () => {
+    const dir = folder('unmarked');
+    const out = join(dir, 'res');
+    mkdirSync(`${out}.old-2023`);
+    writeFileSync(join(`${out}.old-2023`, 'summary.json'), '{"mine": true}');
+    const r = cli(['run', scenario, '--out', out, '--quiet']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(join(`${out}.old-2023`, 'summary.json'), 'utf8')).toBe('{"mine": true}');
+  });
+
+  it("a dead writer's temporary that holds a file infersim never writes is left alone", () => {
+    const dir = folder('foreign-file');
+    const out = join(dir, 'res');
+    const dead = deadPid();
+    writerFolder(`${out}.tmp-${dead}`, dead);
+    writeFileSync(join(`${out}.tmp-${dead}`, 'notes.txt'), 'mine');
+    const r = cli(['run', scenario, '--out', out, '--quiet']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(existsSync(join(`${out}.tmp-${dead}`, 'notes.txt'))).toBe(true);
+  });
+
+  it('a temporary marked by another machine (a shared volume) is left alone, even if its PID is not running here', () => {
+    const dir = folder('other-host');
+    const out = join(dir, 'res');
+    const dead = deadPid();
+    writerFolder(`${out}.tmp-${dead}`, dead, { host: 'another-machine' });
+    writerFolder(`${out}.old-${dead}`, dead, { boot_id: 'another-boot' });
+    const r = cli(['run', scenario, '--out', out, '--quiet']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/removed|restored/);
+    expect(existsSync(`${out}.tmp-${dead}`) && existsSync(`${out}.old-${dead}`)).toBe(true);
+  });
+
+  it('a finished output holds no writer mark', () => {
+    const out = join(folder('no-mark'), 'res');
+    expect(cli(['run', scenario, '--out', out, '--quiet']).status).toBe(0);
     expect(readdirSync(out).sort()).toEqual(['iterations.arrow', 'requests.arrow', 'summary.json']);
   });
 });
