@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { getHeapStatistics } from 'node:v8';
 import type { Argv } from 'yargs';
 import { InfersimError } from '../errors.js';
 import { recoverPublish } from '../fsErrors.js';
@@ -17,7 +18,14 @@ export interface RunArgs {
 }
 
 /** What the run's worker thread tells the command: where it writes, then how it ended. */
-export type RunReply = { kind: 'writing'; dir: string } | { kind: 'done' } | { kind: 'failed'; line: string } | { kind: 'bug'; error: unknown };
+export type RunReply =
+  | { kind: 'writing'; dir: string }
+  /** The output is in place and complete (the summary is still to be printed). */
+  | { kind: 'published' }
+  | { kind: 'done' }
+  | { kind: 'failed'; line: string }
+  /** A bug: the error itself where it could be sent, else its name, message and stack. */
+  | { kind: 'bug'; error: unknown };
 
 export function runCommandBuilder(y: Argv): Argv<RunArgs> {
   const c = y
@@ -29,7 +37,8 @@ export function runCommandBuilder(y: Argv): Argv<RunArgs> {
     .option('quiet', { type: 'boolean', describe: 'print only the output folder' }) as unknown as Argv<RunArgs>;
 }
 
-const EXIT_CODE = { SIGINT: 130, SIGTERM: 143 } as const;
+/** 128 + the signal's number, as a shell reports a process the signal ended. SIGHUP: the terminal or ssh session closed. */
+const EXIT_CODE = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 } as const;
 type Interrupt = keyof typeof EXIT_CODE;
 
 /**
@@ -42,20 +51,21 @@ export async function runCommand(args: RunArgs): Promise<void> {
   const { MessageChannel, Worker, receiveMessageOnPort } = await import('node:worker_threads');
   const { port1, port2 } = new MessageChannel();
   let dir: string | undefined;
+  let published = false;
   let ended: RunReply | undefined;
   // Replies are read only here, synchronously, so none is missed when the worker is stopped.
   const drain = (): void => {
     for (let m = receiveMessageOnPort(port1); m !== undefined; m = receiveMessageOnPort(port1)) {
       const reply = m.message as RunReply;
       if (reply.kind === 'writing') dir = reply.dir;
+      else if (reply.kind === 'published') published = true;
       else ended = reply;
     }
   };
   let onSignal: (signal: Interrupt) => void = () => undefined;
   const signalled = new Promise<Interrupt>((resolve) => (onSignal = resolve));
   // Kept until the process ends: a second Ctrl-C must not cut the clean-up short.
-  process.on('SIGINT', () => onSignal('SIGINT'));
-  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  for (const signal of Object.keys(EXIT_CODE) as Interrupt[]) process.on(signal, () => onSignal(signal));
   // A worker's process.stderr is a pipe to this thread: it learns from here whether progress has a terminal.
   const worker = startWorker(Worker, { args, port: port2, stderrIsTTY: process.stderr.isTTY === true }, [port2]);
   const exited = new Promise<{ crash: unknown }>((done) => {
@@ -68,20 +78,43 @@ export async function runCommand(args: RunArgs): Promise<void> {
     drain();
     // Finished before the signal was seen: a finished run, nothing to undo.
     if (ended?.kind !== 'done') {
-      // On a terminal the worker's progress line may still stand: clear it first.
-      const clear = process.stderr.isTTY ? '\r\x1b[K' : '';
-      process.stderr.write(`${clear}infersim: interrupted by ${first.signal}; ${undoSafely(dir)}\n`);
-      process.exit(EXIT_CODE[first.signal]);
+      // Stopped after the output was complete (while printing the summary): nothing to undo.
+      const what = published ? `${dir} was already written and is complete (its summary is in summary.json)` : undoSafely(dir);
+      interrupted(first.signal, what);
     }
   }
   // The handlers stay: a signal during the few milliseconds left (the process ending) would
   // otherwise kill a finished run, which must exit as finished.
   drain();
   port1.close();
-  if ('crash' in first && first.crash !== undefined) throw first.crash;
+  if ('crash' in first && first.crash !== undefined) crashed(first.crash, published ? undefined : dir);
   if (ended === undefined) throw new Error('the run ended without a result');
   if (ended.kind === 'failed') throw new InfersimError(ended.line);
   if (ended.kind === 'bug') throw ended.error;
+}
+
+function interrupted(signal: Interrupt, what: string): never {
+  // On a terminal the worker's progress line may still stand: clear it first.
+  const clear = process.stderr.isTTY ? '\r\x1b[K' : '';
+  process.stderr.write(`${clear}infersim: interrupted by ${signal}; ${what}\n`);
+  process.exit(EXIT_CODE[signal]);
+}
+
+/**
+ * The worker died (out of memory, a crash in Node): its unfinished output is undone first. Running
+ * out of memory is the run's size meeting the heap limit, not a bug: one line saying what to change.
+ */
+function crashed(crash: unknown, dir: string | undefined): never {
+  const undone = dir === undefined ? '' : `; ${undoSafely(dir)}`;
+  if ((crash as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY') {
+    const limit_mib = Math.round(getHeapStatistics().heap_size_limit / 2 ** 20);
+    throw new InfersimError(
+      `the run ran out of memory (a JavaScript heap of ${limit_mib} MiB): give it more with NODE_OPTIONS=--max-old-space-size=<MiB>, ` +
+        `or make it smaller (fewer requests, replicas or output.tokens)${undone}`,
+    );
+  }
+  if (dir !== undefined) process.stderr.write(`infersim: the run crashed${undone}\n`);
+  throw crash;
 }
 
 type WorkerClass = typeof import('node:worker_threads').Worker;

@@ -17,8 +17,8 @@ import { oneLine } from './guarded.js';
 import { createRunProgress } from './runProgress.js';
 import type { RunArgs, RunReply } from './run.js';
 
-/** Runs the scenario; `writing(dir)` is told the output folder before anything is written there. */
-function run(args: RunArgs, stderrIsTTY: boolean, writing: (dir: string) => void): void {
+/** Runs the scenario; `tell` hears the output folder before anything is written there, and when the output is complete. */
+function run(args: RunArgs, stderrIsTTY: boolean, tell: (message: RunReply) => void): void {
   // --tokens is an override like --set, so summary.json's resolved scenario records it.
   const set = [...(args.set ?? []), ...(args.tokens ? ['output.tokens=true'] : [])];
   const { input } = loadScenario(args.scenario, { set, seed: integerFlag('--seed', args.seed, { min: 0 }), out: args.out });
@@ -46,7 +46,7 @@ function run(args: RunArgs, stderrIsTTY: boolean, writing: (dir: string) => void
     );
     console.log(describeKvCapacity(setup.kv, s.engine.max_model_len));
   };
-  writing(resolve(outDir));
+  tell({ kind: 'writing', dir: resolve(outDir) });
   // Written straight to the terminal's descriptor: the simulation never yields to flush a stream.
   const progress = createRunProgress({
     total_requests: stream.info.max_requests,
@@ -61,6 +61,7 @@ function run(args: RunArgs, stderrIsTTY: boolean, writing: (dir: string) => void
   } finally {
     progress.end();
   }
+  tell({ kind: 'published' });
   if (!args.quiet) {
     console.log('');
     console.log(formatSummaryTable(result.summary));
@@ -77,11 +78,26 @@ function run(args: RunArgs, stderrIsTTY: boolean, writing: (dir: string) => void
 const { args, port, stderrIsTTY } = workerData as { args: RunArgs; port: MessagePort; stderrIsTTY: boolean };
 const reply = (message: RunReply): void => port.postMessage(message);
 try {
-  run(args, stderrIsTTY, (dir) => reply({ kind: 'writing', dir }));
+  run(args, stderrIsTTY, reply);
   reply({ kind: 'done' });
 } catch (err) {
   const line = oneLine(err);
-  reply(line === undefined ? { kind: 'bug', error: err } : { kind: 'failed', line });
+  if (line !== undefined) reply({ kind: 'failed', line });
+  else replyBug(err);
+}
+
+/**
+ * A bug crosses to the main thread with its stack. Structured cloning keeps an Error's name,
+ * message and stack but not its class or extra fields, and refuses some values outright: then
+ * the stack alone is sent, as text.
+ */
+function replyBug(err: unknown): void {
+  try {
+    reply({ kind: 'bug', error: err });
+  } catch {
+    const e = err instanceof Error ? err : new Error(String(err));
+    reply({ kind: 'bug', error: `${e.stack ?? `${e.name}: ${e.message}`}` });
+  }
 }
 port.close();
 parentPort?.close();

@@ -123,12 +123,12 @@ async function sweepWith(args: SweepArgs, out: string, findMaxRate: boolean, tar
 }
 
 /**
- * Ctrl-C or SIGTERM: finished points are already on disk; the ones in flight are lost with their
+ * Ctrl-C, SIGTERM or SIGHUP (the terminal closed): finished points are already on disk; the ones in flight are lost with their
  * worker processes, which are ended first so that their unfinished --keep-runs folders can go.
  */
 function onInterrupt(dir: string, pool: Pool): () => boolean {
   let stopping = false;
-  const stop = (signal: 'SIGINT' | 'SIGTERM'): void => {
+  const stop = (signal: 'SIGHUP' | 'SIGINT' | 'SIGTERM'): void => {
     if (stopping) return;
     stopping = true;
     void (async () => {
@@ -144,9 +144,11 @@ function onInterrupt(dir: string, pool: Pool): () => boolean {
       const kept = existsSync(join(dir, 'points')) ? `finished points are kept in ${dir}/points: rerun the same command to resume` : 'nothing was written';
       // On a terminal the progress bar holds the line: start a new one.
       process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}infersim: interrupted by ${signal}; ${cleaned}${kept}\n`);
-      process.exit(signal === 'SIGINT' ? 130 : 143);
+      // 128 + the signal's number, as a shell reports it.
+      process.exit({ SIGHUP: 129, SIGINT: 130, SIGTERM: 143 }[signal]);
     })();
   };
+  process.on('SIGHUP', () => stop('SIGHUP'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   return () => stopping;

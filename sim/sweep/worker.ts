@@ -17,5 +17,6 @@ process.on('message', (job: PointJob) => {
 });
 // Ctrl-C reaches the whole process group: the sweep decides what to keep, and ends its workers itself.
 process.on('SIGINT', () => undefined);
+process.on('SIGHUP', () => undefined);
 // The sweep ended or was killed: nothing more will come.
 process.on('disconnect', () => process.exit(0));

@@ -114,3 +114,18 @@ describe('profiles and length files named by a scenario', () => {
     expectCleanFailure(cli(['run', f, '--out', out]), /num_prefill_tokens must be an integer from 1 to 2147483647 \(token counts are stored as int32\), got "1000000000000"/, { out });
   });
 });
+
+describe('a run too big for its memory', () => {
+  it('says it ran out of memory and how to give it more, and leaves nothing (a worker crash printed a stack and left the temporary)', () => {
+    // 300,000 requests arriving far faster than one replica serves them: the queue outgrows a 48 MiB heap.
+    const f = writeScenario(dir, 'oom.yaml', scenarioText({
+      workload: `  arrival: { process: poisson, rate_per_s: 400 }
+  input_tokens: { dist: fixed, value: 50 }
+  output_tokens: { dist: fixed, value: 100 }
+  num_requests: 300000`,
+    }));
+    const out = join(dir, 'o-oom');
+    const r = cli(['run', f, '--out', out], { env: { NODE_OPTIONS: '--max-old-space-size=48' } });
+    expectCleanFailure(r, /the run ran out of memory \(a JavaScript heap of \d+ MiB\): give it more with NODE_OPTIONS=--max-old-space-size=<MiB>.*; removed the unfinished output/, { out });
+  });
+});

@@ -120,20 +120,24 @@ function expectOldOrNew(r: Ended, out: string, marker: string | undefined, signa
     expect(replaced, `finished run: ${out} should be the new output`).toBe(true);
     return;
   }
-  expect(r.code, r.stderr).toBe(signal === 'SIGINT' ? 130 : 143);
+  expect(r.code, r.stderr).toBe({ SIGHUP: 129, SIGINT: 130, SIGTERM: 143 }[signal as string]);
   expect(errorLines(r.stderr).filter((l) => !l.startsWith('infersim: removed stale'))).toEqual([expect.stringMatching(new RegExp(`^infersim: interrupted by ${signal}; `))]);
   const untouched = marker === undefined ? !existsSync(out) : existsSync(out) && readFileSync(join(out, 'summary.json'), 'utf8') === JSON.stringify({ marker });
   // Interrupted: the old output, unless it was stopped after the rename that put the new one in place.
   expect(untouched || replaced, `interrupted: ${out} should be the old output or the new one, complete; stderr: ${r.stderr}`).toBe(true);
+  // And the line says which of the two it left.
+  const said = errorLines(r.stderr).at(-1) ?? '';
+  if (untouched) expect(said).toMatch(/is as it was$|was not written$|nothing was written/);
+  else expect(said).toMatch(/is complete|had just replaced/);
 }
 
 describe('signals during infersim run', () => {
-  it('SIGINT or SIGTERM at seeded random moments: the previous output or the new one, never a temporary', async () => {
+  it('SIGINT, SIGTERM or SIGHUP at seeded random moments: the previous output or the new one, never a temporary', async () => {
     const random = seeded(13);
     const outcomes: string[] = [];
     // The last trial's run is short: the signal most likely comes after it finished.
     for (let trial = 0; trial < 5; trial++) {
-      const signal: NodeJS.Signals = trial === 3 ? 'SIGTERM' : 'SIGINT';
+      const signal: NodeJS.Signals = trial === 3 ? 'SIGTERM' : trial === 2 ? 'SIGHUP' : 'SIGINT';
       const parent = join(dir, `trial-${trial}`);
       mkdirSync(parent);
       const out = join(parent, 'out');
