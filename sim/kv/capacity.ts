@@ -96,7 +96,9 @@ export function kvCapacity(input: KvCapacityInput): KvCapacity {
         `(${input.weights} weights) needs ${need.toFixed(1)} GiB per GPU before any KV cache ` +
         `(weights ${(weights / GiB).toFixed(1)} GiB), but gpu_memory_utilization ${input.gpu_memory_utilization} ` +
         `of ${(runtime / GiB).toFixed(1)} GiB allows ${(budget / GiB).toFixed(1)} GiB; ` +
-        `raise hardware.tensor_parallel, use smaller precision.weights, or pick a larger GPU`,
+        // Tensor parallelism stops at one node (see the hardware catalog): past it, only the other remedies are real.
+        (tp < gpu.gpus_per_node ? 'raise hardware.tensor_parallel (up to ' + gpu.gpus_per_node + ' on one node), ' : `tensor_parallel is already a whole ${gpu.gpus_per_node}-GPU node: `) +
+        'use smaller precision.weights, or pick a larger GPU',
     );
   }
   const blocks = input.num_gpu_blocks_override ?? Math.floor(kvBytes / perBlock);

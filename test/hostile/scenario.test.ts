@@ -129,3 +129,13 @@ describe('a run too big for its memory', () => {
     expectCleanFailure(r, /the run ran out of memory \(a JavaScript heap of \d+ MiB\): give it more with NODE_OPTIONS=--max-old-space-size=<MiB>.*; removed the unfinished output/, { out });
   });
 });
+
+describe('advice that can be followed', () => {
+  it('a model too big for a whole node is not told to raise tensor_parallel past the node', () => {
+    const f = writeScenario(dir, '405b.yaml', scenarioText().replace('model: llama-3.1-8b', 'model: llama-3.1-405b').replace('hardware: { gpu: h100-sxm }', 'hardware: { gpu: h100-sxm, tensor_parallel: 8 }'));
+    const out = join(dir, 'o-405b');
+    const r = cli(['run', f, '--out', out]);
+    expectCleanFailure(r, /model does not fit: llama-3\.1-405b .*tensor_parallel is already a whole 8-GPU node: use smaller precision\.weights, or pick a larger GPU/, { out });
+    expect(r.stderr).not.toMatch(/raise hardware\.tensor_parallel/);
+  });
+});
