@@ -21,7 +21,8 @@ export function parseSet(raw: string): Override {
   const text = raw.slice(eq + 1);
   let value: unknown;
   try {
-    value = YAML.parse(text);
+    // As scenario files are read (read.ts): YAML 1.1 tags such as !!timestamp stay strings.
+    value = YAML.parse(text, { resolveKnownTags: false, logLevel: 'error' });
   } catch (err) {
     // The parser recurses per level: a stack overflow means deep nesting, and says so.
     const reason = err instanceof Error ? err.message.split(' at line')[0].split('\n')[0] : String(err);

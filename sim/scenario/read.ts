@@ -40,7 +40,9 @@ function parseYaml(file: string, source: string): unknown {
   // Merge keys (`<<: *defaults`) are common in hand-written configs, though not in YAML 1.2 core.
   // The parser's own duplicate-key check scans every earlier key of the mapping for each key
   // (20,000 keys took 21 s); yamlStructureProblem does it with a Set instead.
-  const doc = YAML.parseDocument(source, { merge: true, uniqueKeys: false });
+  // resolveKnownTags off: YAML 1.1's !!timestamp and !!binary would become a Date or bytes, values no
+  // key takes and no message can show; as plain strings they are refused like any other wrong value.
+  const doc = YAML.parseDocument(source, { merge: true, uniqueKeys: false, resolveKnownTags: false });
   const error = doc.errors[0];
   if (error) {
     const at = error.linePos?.[0];

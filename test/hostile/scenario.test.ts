@@ -139,3 +139,22 @@ describe('advice that can be followed', () => {
     expect(r.stderr).not.toMatch(/raise hardware\.tensor_parallel/);
   });
 });
+
+describe('YAML 1.1 tags that would make values no key takes', () => {
+  const f = writeScenario(dir, 'tags.yaml', scenarioText());
+  for (const [set, pattern] of [
+    ['seed=!!timestamp 2001-12-14', /seed: must be an integer ≥ 0, got "2001-12-14"$/],
+    ['engine.max_num_seqs=!!binary aGVsbG8=', /engine\.max_num_seqs: must be an integer .*, got "aGVsbG8="$/],
+  ] as const) {
+    it(`--set ${set} shows the value as typed (it showed {} or a byte map)`, () => {
+      const out = join(dir, `o-tag-${set.length}`);
+      expectCleanFailure(cli(['run', f, '--set', set, '--out', out]), pattern, { out });
+    });
+  }
+
+  it('a !!timestamp in a scenario file', () => {
+    const g = writeScenario(dir, 'tag-file.yaml', scenarioText().replace('seed: 1', 'seed: !!timestamp 2001-12-14'));
+    const out = join(dir, 'o-tag-file');
+    expectCleanFailure(cli(['run', g, '--out', out]), /seed: must be an integer ≥ 0, got "2001-12-14"$/, { out });
+  });
+});
