@@ -51,13 +51,25 @@ function folder(name: string): string {
   return dir;
 }
 
-/** A small tmpfs mounted at a fresh folder; `fill` leaves no space at all. Undefined (with a warning) where mounting is not allowed. */
-function smallDisk(name: string, fill: boolean): string | undefined {
+/**
+ * What this machine lets a test do to make a fault happen: mount a tmpfs or a read-only bind (root
+ * with mount permission), and drop root (setpriv) so that permissions apply. Tests that need one are
+ * skipped, visibly, where it is missing; a test that cannot make its fault must not pass.
+ */
+const CAN_MOUNT = ((): boolean => {
+  const dir = folder('probe-mount');
+  if (!sh('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir])) return false;
+  sh('umount', [dir]);
+  return true;
+})();
+const CAN_DROP_ROOT = process.getuid?.() !== 0 || sh('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'true']);
+if (!CAN_MOUNT) console.warn('test/hostile/filesystem.test.ts: ENOSPC and EROFS cases skipped: cannot mount a tmpfs or a read-only bind here');
+if (!CAN_DROP_ROOT) console.warn('test/hostile/filesystem.test.ts: EACCES cases skipped: running as root without setpriv');
+
+/** A small tmpfs mounted at a fresh folder; `fill` leaves no space at all. Only where CAN_MOUNT. */
+function smallDisk(name: string, fill: boolean): string {
   const dir = folder(name);
-  if (!sh('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0755', 'tmpfs', dir])) {
-    console.warn(`skipped: cannot mount a tmpfs here (not root, or no mount permission), so ENOSPC is not tested through ${name}`);
-    return undefined;
-  }
+  if (!sh('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0755', 'tmpfs', dir])) throw new Error(`cannot mount a tmpfs at ${dir}, though the probe could`);
   mounts.push(dir);
   if (fill) {
     try {
@@ -69,24 +81,20 @@ function smallDisk(name: string, fill: boolean): string | undefined {
   return dir;
 }
 
-/** A folder bind-mounted read-only over itself, or undefined (with a warning). */
-function readOnlyFolder(name: string): string | undefined {
+/** A folder bind-mounted read-only over itself (only where CAN_MOUNT). */
+function readOnlyFolder(name: string): string {
   const dir = folder(name);
   if (!(sh('mount', ['--bind', dir, dir]) && (mounts.push(dir), sh('mount', ['-o', 'remount,ro,bind', dir])))) {
-    console.warn(`skipped: cannot bind-mount ${name} read-only here, so EROFS is not tested`);
-    return undefined;
+    throw new Error(`cannot bind-mount ${dir} read-only, though a tmpfs could be mounted`);
   }
   return dir;
 }
 
 /** Runs the CLI as a user who may not write into `dir` (root ignores permissions: then as nobody, through setpriv). */
-function cliWithoutWrite(dir: string, args: string[]): CliResult | undefined {
+function cliWithoutWrite(dir: string, args: string[]): CliResult {
   chmodSync(dir, 0o555);
   if (process.getuid?.() !== 0) return cli(args);
-  if (!sh('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'true'])) {
-    console.warn('skipped: running as root without setpriv, so EACCES is not tested');
-    return undefined;
-  }
+
   const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(ROOT, 'bin', 'infersim.js'), ...args], {
     cwd: root,
     encoding: 'utf8',
@@ -159,31 +167,27 @@ describe('infersim run: file-system faults', () => {
     expectFileUntouched();
   });
 
-  it('--out in a read-only folder (EROFS)', () => {
+  it.skipIf(!CAN_MOUNT)('--out in a read-only folder (EROFS)', () => {
     const ro = readOnlyFolder('ro-run');
-    if (ro === undefined) return;
     const out = join(ro, 'out');
     expectCleanFailure(cli(['run', scenario, '--out', out]), new RegExp(`cannot create ${out}: read-only file system \\(EROFS\\)`), { out });
   });
 
-  it('--out in a folder the user may not write (EACCES)', () => {
+  it.skipIf(!CAN_DROP_ROOT)('--out in a folder the user may not write (EACCES)', () => {
     const dir = folder('no-write-run');
     const out = join(dir, 'out');
     const r = cliWithoutWrite(dir, ['run', scenario, '--out', out]);
-    if (r === undefined) return;
     expectCleanFailure(r, new RegExp(`cannot create ${out}: permission denied \\(EACCES\\)`), { out });
   });
 
-  it('--out on a full disk (ENOSPC)', () => {
+  it.skipIf(!CAN_MOUNT)('--out on a full disk (ENOSPC)', () => {
     const disk = smallDisk('full-run', true);
-    if (disk === undefined) return;
     const out = join(disk, 'out');
     expectCleanFailure(cli(['run', scenario, '--out', out]), /output\.dir: cannot (create|write) .*: no space left on the device \(ENOSPC\)/, { out });
   });
 
-  it('a disk that fills during the run (ENOSPC mid-write)', () => {
+  it.skipIf(!CAN_MOUNT)('a disk that fills during the run (ENOSPC mid-write)', () => {
     const disk = smallDisk('fills-run', false);
-    if (disk === undefined) return;
     const out = join(disk, 'out');
     expectCleanFailure(cli(['run', big, '--out', out]), /output\.dir: cannot write .*\.arrow: no space left on the device \(ENOSPC\)/, { out });
     expect(readdirSync(disk)).toEqual([]);
@@ -315,24 +319,21 @@ describe('infersim sweep: file-system faults', () => {
     expectCleanFailure(cli(['sweep', scenario, ...sweepGrid, '--out', tooLong]), /--out: .*too long \(ENAMETOOLONG\)/, { out: tooLong });
   });
 
-  it('--out in a read-only folder', () => {
+  it.skipIf(!CAN_MOUNT)('--out in a read-only folder', () => {
     const ro = readOnlyFolder('ro-sweep');
-    if (ro === undefined) return;
     const out = join(ro, 'sweep');
     expectCleanFailure(cli(['sweep', scenario, ...sweepGrid, '--out', out]), new RegExp(`--out: cannot create ${out}: read-only file system \\(EROFS\\)`), { out });
   });
 
-  it('--out in a folder the user may not write', () => {
+  it.skipIf(!CAN_DROP_ROOT)('--out in a folder the user may not write', () => {
     const dir = folder('no-write-sweep');
     const out = join(dir, 'sweep');
     const r = cliWithoutWrite(dir, ['sweep', scenario, ...sweepGrid, '--out', out]);
-    if (r === undefined) return;
     expectCleanFailure(r, /--out: cannot create .*: permission denied \(EACCES\)/, { out });
   });
 
-  it('--out on a full disk: not an internal error, and no folder left', () => {
+  it.skipIf(!CAN_MOUNT)('--out on a full disk: not an internal error, and no folder left', () => {
     const disk = smallDisk('full-sweep', true);
-    if (disk === undefined) return;
     const out = join(disk, 'sweep');
     const r = cli(['sweep', scenario, ...sweepGrid, '--out', out]);
     expect(r.stderr).not.toMatch(/internal error/);
@@ -340,9 +341,8 @@ describe('infersim sweep: file-system faults', () => {
     expect(readdirSync(disk)).toEqual(['filler']);
   });
 
-  it('--keep-runs on a disk that fills: stops with one line, not "internal error", no temporary run folder', () => {
+  it.skipIf(!CAN_MOUNT)('--keep-runs on a disk that fills: stops with one line, not "internal error", no temporary run folder', () => {
     const disk = smallDisk('fills-sweep', false);
-    if (disk === undefined) return;
     const out = join(disk, 'sweep');
     const r = cli(['sweep', big, ...sweepGrid, '--keep-runs', '--out', out]);
     expect(r.stderr).not.toMatch(/internal error/);
@@ -358,9 +358,8 @@ describe('infersim sweep: file-system faults', () => {
     expectFileUntouched();
   });
 
-  it('sweep merge --out on a full disk', () => {
+  it.skipIf(!CAN_MOUNT)('sweep merge --out on a full disk', () => {
     const disk = smallDisk('full-merge', true);
-    if (disk === undefined) return;
     const out = join(disk, 'merged');
     const r = cli(['sweep', 'merge', sweepSource(), '--out', out]);
     expect(r.stderr).not.toMatch(/internal error/);
@@ -394,16 +393,14 @@ describe('infersim profile analytic --out: file-system faults', () => {
     expectCleanFailure(analytic(out), /--out: .*too long \(ENAMETOOLONG\)/, { out });
   });
 
-  it('--out in a read-only folder', () => {
+  it.skipIf(!CAN_MOUNT)('--out in a read-only folder', () => {
     const ro = readOnlyFolder('ro-profile');
-    if (ro === undefined) return;
     const out = join(ro, 'p.json');
     expectCleanFailure(analytic(out), /--out: cannot write .*p\.json: read-only file system \(EROFS\)/, { out });
   });
 
-  it('--out on a full disk', () => {
+  it.skipIf(!CAN_MOUNT)('--out on a full disk', () => {
     const disk = smallDisk('full-profile', true);
-    if (disk === undefined) return;
     const out = join(disk, 'p.json');
     expectCleanFailure(analytic(out), /--out: cannot write .*p\.json: no space left on the device \(ENOSPC\)/, { out });
     expect(readdirSync(disk)).toEqual(['filler']);
