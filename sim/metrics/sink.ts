@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fieldError } from '../errors.js';
-import { makeFolders, markWriter, removeStaleTemporaries, unmarkWriter, WRITER_MARK, withPath } from '../fsErrors.js';
+import { makeFolders, markWriter, removeQuietly, removeStaleTemporaries, unmarkWriter, WRITER_MARK, withPath } from '../fsErrors.js';
 import { ArrowFileWriter, dictCode, type ColumnBuffer } from './arrowFile.js';
 import { StepStamps } from './gapPool.js';
 import { GroupAccumulator, type SloTargets } from './group.js';
@@ -271,15 +271,8 @@ export class MetricsSink {
       }
     }
     // Best effort: the error being reported matters more than a folder that would not go.
-    const remove = (path: string): void => {
-      try {
-        rmSync(path, { recursive: true, force: true });
-      } catch {
-        // (a read-only or vanished parent)
-      }
-    };
-    if (this.tmpDir !== undefined) remove(this.tmpDir);
-    if (this.createdRoot !== undefined && this.createdRoot !== this.tmpDir) remove(this.createdRoot);
+    if (this.tmpDir !== undefined) removeQuietly(this.tmpDir);
+    if (this.createdRoot !== undefined && this.createdRoot !== this.tmpDir) removeQuietly(this.createdRoot);
   }
 
   private kvFigures(): KvFromIterations | null {
