@@ -2,7 +2,42 @@ import { fieldError } from '../errors.js';
 import type { BatchShape } from '../latency/batch.js';
 import type { LatencyModel } from '../latency/model.js';
 import { MAX_TIME_S, shown } from '../scenario/bounds.js';
-import type { RunTotals } from './simulate.js';
+
+/** Totals for conservation checks: every token accounted for. */
+export interface RunTotals {
+  /** Requests drawn from the workload stream (each must arrive and leave). */
+  drawn: number;
+  /** Requests that arrived. */
+  requests: number;
+  finished: number;
+  rejected: number;
+  timed_out: number;
+  /** Sequences that finished (a request with best_of samples runs best_of of them). */
+  sequences_finished: number;
+  steps: number;
+  events: number;
+  prefill_tokens: number;
+  decode_tokens: number;
+  /** Σ prompt tokens and Σ output tokens over the finished sequences (one prompt per sample). */
+  prompt_tokens_finished: number;
+  output_tokens_finished: number;
+  /** Prompt tokens whose first pass came without compute: prefix-cache hits and prompts shared by forked samples. */
+  prompt_shared_tokens: number;
+  /** Every token covered without compute (cache hits at any admission, fork sharing). */
+  reused_tokens: number;
+  /** Prefill tokens processed beyond each prompt's first pass (prefill tokens = prompts + these). */
+  recomputed_tokens: number;
+  /** Computed tokens whose KV recompute preemptions threw away (all tokens = Σ(prompt + output − 1) + these − reused). */
+  discarded_tokens: number;
+  preemptions: number;
+  swap_in_blocks: number;
+  swap_out_blocks: number;
+  /** Prefix-cache entries evicted to make room, over all replicas. */
+  evicted_blocks: number;
+  /** Blocks still held on each replica after the run (must all be 0). */
+  kv_blocks_used_at_end: number[];
+  end_s: number;
+}
 
 /** How many requests the stream must yield: its bound, when no duration can cut it short. */
 export function exactCount(max_requests: number | undefined, duration_s: number | undefined): number | undefined {

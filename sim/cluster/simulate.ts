@@ -15,7 +15,7 @@ import type { SchedulerLimits } from '../scheduler/scheduler.js';
 import { Sequence, type SampleGroup } from '../scheduler/sequence.js';
 import { createRequestStream, type WorkloadStream } from '../workload/index.js';
 import type { Request } from '../workload/request.js';
-import { checkInvariants, exactCount, stepTimeError } from './invariants.js';
+import { checkInvariants, exactCount, stepTimeError, type RunTotals } from './invariants.js';
 import { Replica } from './replica.js';
 import { ROUTERS } from './routers.js';
 import { runAtBandEdges, scaledLatencyModel, uncertaintySkipReason } from './uncertainty.js';
@@ -55,41 +55,7 @@ export interface RunHooks {
 /** Events between two onProgress calls: frequent enough for a display, rare enough to cost nothing. */
 const PROGRESS_EVERY_EVENTS = 4096;
 
-/** Totals for conservation checks: every token accounted for. */
-export interface RunTotals {
-  /** Requests drawn from the workload stream (each must arrive and leave). */
-  drawn: number;
-  /** Requests that arrived. */
-  requests: number;
-  finished: number;
-  rejected: number;
-  timed_out: number;
-  /** Sequences that finished (a request with best_of samples runs best_of of them). */
-  sequences_finished: number;
-  steps: number;
-  events: number;
-  prefill_tokens: number;
-  decode_tokens: number;
-  /** Σ prompt tokens and Σ output tokens over the finished sequences (one prompt per sample). */
-  prompt_tokens_finished: number;
-  output_tokens_finished: number;
-  /** Prompt tokens whose first pass came without compute: prefix-cache hits and prompts shared by forked samples. */
-  prompt_shared_tokens: number;
-  /** Every token covered without compute (cache hits at any admission, fork sharing). */
-  reused_tokens: number;
-  /** Prefill tokens processed beyond each prompt's first pass (prefill tokens = prompts + these). */
-  recomputed_tokens: number;
-  /** Computed tokens whose KV recompute preemptions threw away (all tokens = Σ(prompt + output − 1) + these − reused). */
-  discarded_tokens: number;
-  preemptions: number;
-  swap_in_blocks: number;
-  swap_out_blocks: number;
-  /** Prefix-cache entries evicted to make room, over all replicas. */
-  evicted_blocks: number;
-  /** Blocks still held on each replica after the run (must all be 0). */
-  kv_blocks_used_at_end: number[];
-  end_s: number;
-}
+export type { RunTotals } from './invariants.js';
 
 export interface RunResult {
   setup: RunSetup;

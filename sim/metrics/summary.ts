@@ -2,7 +2,6 @@ import type { LatencyBand } from '../latency/model.js';
 import { rate, summarizeRun, type GroupAccumulator, type GroupSummary, type SloTargets } from './group.js';
 import type { PriorityClasses } from './priority.js';
 
-export { formatSummaryTable } from './table.js';
 
 /** What the caller knows at the end of a run and the sink does not. */
 export interface FinishContext {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MetricsSink, type MetricsSinkOptions } from '../../sim/metrics/sink.js';
-import { formatSummaryTable, summaryJson, type FinishContext, type Summary } from '../../sim/metrics/summary.js';
+import { summaryJson, type FinishContext, type Summary } from '../../sim/metrics/summary.js';
+import { formatSummaryTable } from '../../sim/metrics/table.js';
 import type { RequestOutcome } from '../../sim/metrics/records.js';
 import { outcome, timed } from './helpers.js';
 
