@@ -390,7 +390,9 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
   };
 
   const onProgress = hooks.onProgress;
-  const passes = uncertaintySkipReason(s, latency) === null ? 3 : 1;
+  // Decided before the run: the progress display counts the band's re-runs as passes of the command.
+  const skipReason = uncertaintySkipReason(s, latency);
+  const passes = skipReason === null ? 3 : 1;
   try {
     hooks.onStart?.();
     pullArrival();
@@ -464,7 +466,6 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
     }
     const wall_s = (performance.now() - wallStart) / 1000;
     // Re-runs at the latency band's edges, before `finish` so summary.json carries their bounds.
-    const skipReason = uncertaintySkipReason(s, latency);
     let uncertainty: UncertaintySummary | null = null;
     let uncertainty_wall_s: number | null = null;
     if (skipReason === null) {
