@@ -9,7 +9,8 @@ import { parseScenarioObject } from './scenario/load.js';
 
 export { loadScenario, parseScenarioObject } from './scenario/load.js';
 export { resolveScenario, type ResolvedScenario, type RunSetup } from './scenario/resolve.js';
-export { runSimulation, latencyModelFor, type RunHooks, type RunResult, type RunTotals } from './cluster/simulate.js';
+export { latencyModelFor } from './setup/latency.js';
+export { runSimulation, type RunHooks, type RunResult, type RunTotals } from './cluster/simulate.js';
 export type { ScenarioInput } from './scenario/types.js';
 export type { Summary, UncertaintySummary } from './metrics/summary.js';
 export type { RequestOutcome } from './metrics/records.js';

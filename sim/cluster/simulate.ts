@@ -2,7 +2,7 @@ import { EventQueue } from '../engine/eventQueue.js';
 import { fieldError, InfersimError } from '../errors.js';
 import { BlockManager } from '../kv/blockManager.js';
 import { addDecode, addPrefillChunk, emptyBatch } from '../latency/batch.js';
-import { buildLatencyModel } from '../latency/build.js';
+import { latencyModelFor } from '../setup/latency.js';
 import type { LatencyEfficiency } from '../latency/efficiency.js';
 import type { LatencyBand, LatencyModel } from '../latency/model.js';
 import type { RequestOutcome } from '../metrics/records.js';
@@ -70,23 +70,6 @@ function probeBatch() {
   addPrefillChunk(b, 128, 0, true);
   addDecode(b, 128);
   return b;
-}
-
-export function latencyModelFor(setup: RunSetup, efficiency?: Partial<LatencyEfficiency>, time_scale?: number): LatencyModel {
-  const s = setup.scenario;
-  return buildLatencyModel({
-    arch: setup.arch,
-    gpu: setup.gpu,
-    tensor_parallel: s.hardware.tensor_parallel,
-    weights: s.precision.weights,
-    kv_cache: s.precision.kv_cache,
-    block_size: s.engine.block_size,
-    cuda_graphs: s.engine.cuda_graphs,
-    max_num_seqs: s.engine.max_num_seqs,
-    profile: s.hardware.profile,
-    efficiency,
-    time_scale,
-  });
 }
 
 export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult {
