@@ -1,6 +1,7 @@
 import type { SchedulerFactory, StepPlan } from './scheduler.js';
 import { RequestLevelScheduler } from './requestLevel.js';
 import type { Sequence } from './sequence.js';
+import { reservedTraits, stepBudget, V0_DEFAULTS } from './traits.js';
 
 /**
  * Dynamic batching (Triton / TF-Serving style): static batching whose idle replica dispatches a
@@ -18,4 +19,14 @@ export class DynamicScheduler extends RequestLevelScheduler {
   }
 }
 
-export const DYNAMIC: SchedulerFactory = { create: (kv, limits) => new DynamicScheduler(kv, limits), samples: 'separate' };
+/** Default wait of the dynamic batcher to fill a batch, ms (an assumption; Triton's own default is 0). */
+const DEFAULT_BATCH_TIMEOUT_MS = 10;
+
+export const DYNAMIC: SchedulerFactory = {
+  name: 'dynamic',
+  create: (kv, limits) => new DynamicScheduler(kv, limits),
+  samples: 'separate',
+  traits: reservedTraits(['max_batch_size', 'batch_timeout_ms']),
+  defaults: (ctx) => ({ ...stepBudget(V0_DEFAULTS, ctx), batch_timeout_ms: DEFAULT_BATCH_TIMEOUT_MS }),
+  emulates: 'dynamic request-level batching (Triton-style): batches dispatched when full or when the oldest request times out',
+};

@@ -3,6 +3,7 @@ import type { BlockManager } from '../kv/blockManager.js';
 import { addDecodeToken, addWholePrompt, dropFinished, reservedTokens } from './requestLevel.js';
 import { emptyPlan, resetPlan, type ReplicaScheduler, type SchedulerFactory, type SchedulerLimits, type StepPlan } from './scheduler.js';
 import type { Sequence } from './sequence.js';
+import { reservedTraits, stepBudget, V0_DEFAULTS } from './traits.js';
 
 /**
  * Orca (Yu et al., OSDI '22): iteration-level scheduling with selective batching. Every
@@ -72,4 +73,11 @@ export class OrcaScheduler implements ReplicaScheduler {
   }
 }
 
-export const ORCA: SchedulerFactory = { create: (kv, limits) => new OrcaScheduler(kv, limits), samples: 'separate' };
+export const ORCA: SchedulerFactory = {
+  name: 'orca',
+  create: (kv, limits) => new OrcaScheduler(kv, limits),
+  samples: 'separate',
+  traits: reservedTraits([]),
+  defaults: (ctx) => stepBudget(V0_DEFAULTS, ctx),
+  emulates: 'Orca (OSDI 2022): iteration-level scheduling, whole prompts, KV reserved at admission',
+};

@@ -1,6 +1,6 @@
 import type { BlockManager } from '../kv/blockManager.js';
 import { emptyBatch, resetBatch, type BatchShape } from '../latency/batch.js';
-import type { OrcaReservation, PreemptionMode, SchedulingPolicy } from '../scenario/types.js';
+import type { EngineUsage, OrcaReservation, PreemptionMode, SchedulingPolicy, WorkloadSpec } from '../scenario/types.js';
 import type { Sequence } from './sequence.js';
 import { clearKeepingStorage } from '../engine/arrays.js';
 
@@ -79,7 +79,70 @@ export interface ReplicaScheduler {
  */
 export type SampleMode = 'separate' | 'fork';
 
+/** Engine keys that only some policies read; each policy lists those it accepts (the others are refused). */
+export type PolicyKey = 'swap_space_gb' | 'orca_reservation' | 'max_batch_size' | 'batch_timeout_ms';
+
+/**
+ * What a policy allows and how it runs, declared so that the setup layer can check a scenario and
+ * fill its defaults without knowing the policy by name. Each `refusal` is the sentence a scenario
+ * that asks otherwise hears (absent: a generic one naming the policy).
+ */
+export interface SchedulerTraits {
+  /**
+   * `paged`: blocks taken as tokens arrive, so it may run short and preempt, and may share cached
+   * prefixes; `reserved`: a request's whole KV taken at admission (sized by engine.orca_reservation).
+   */
+  kv: 'paged' | 'reserved';
+  /** Modes engine.preemption may name (none: the policy never preempts and refuses the key) and the default. */
+  preemption: { modes: readonly PreemptionMode[]; default: PreemptionMode; refusal?: string };
+  /** Chunked prefill: `optional` follows engine.enable_chunked_prefill (default on). */
+  chunking: { rule: 'always' | 'never' | 'optional'; refusal?: string };
+  /** engine.block_size must be a multiple of `multiple`; `why` says so when it is not. */
+  block_size: { multiple: number; why: string };
+  /** engine.enable_prefix_caching's default (a paged policy may turn it on). */
+  prefix_caching: boolean;
+  /** Serves engine.scheduling_policy priority (else FCFS only). */
+  priority: boolean;
+  /** The keys among `PolicyKey` it reads. */
+  keys: readonly PolicyKey[];
+}
+
+/** What the defaults may depend on: the GPU's vLLM default class, the usage context, chunking, the context limit. */
+export interface DefaultsContext {
+  gpu_class: 'large' | 'small';
+  usage: EngineUsage;
+  chunked: boolean;
+  max_model_len: number;
+}
+
+export interface PolicyDefaults {
+  max_num_batched_tokens: number;
+  max_num_seqs: number;
+  /** For a policy that accepts engine.batch_timeout_ms: its default wait, ms. */
+  batch_timeout_ms?: number;
+}
+
+/** What checks that need the KV capacity see: the resolved sizes and the samples per request. */
+export interface CapacityContext {
+  usable_blocks: number;
+  block_size: number;
+  max_model_len: number;
+  max_num_seqs: number;
+  workload: Pick<WorkloadSpec, 'n' | 'best_of'>;
+}
+
+/**
+ * A policy as the registry holds it: how to build one per replica, how it runs samples, its
+ * traits and defaults, the engine it reproduces (written into summary.json), and any scenario
+ * check that needs the KV capacity (throws an InfersimError).
+ */
 export interface SchedulerFactory {
+  /** The engine.scheduler value that selects it. */
+  name: string;
   create(kv: BlockManager, limits: SchedulerLimits): ReplicaScheduler;
   samples: SampleMode;
+  traits: SchedulerTraits;
+  defaults(ctx: DefaultsContext): PolicyDefaults;
+  emulates: string;
+  validate?(ctx: CapacityContext): void;
 }

@@ -1,5 +1,6 @@
 import type { SchedulerFactory } from './scheduler.js';
 import { RequestLevelScheduler } from './requestLevel.js';
+import { reservedTraits, stepBudget, V0_DEFAULTS } from './traits.js';
 
 /**
  * Static request-level batching (FasterTransformer-style): an idle replica takes up to
@@ -13,4 +14,11 @@ export class StaticScheduler extends RequestLevelScheduler {
   }
 }
 
-export const STATIC: SchedulerFactory = { create: (kv, limits) => new StaticScheduler(kv, limits), samples: 'separate' };
+export const STATIC: SchedulerFactory = {
+  name: 'static',
+  create: (kv, limits) => new StaticScheduler(kv, limits),
+  samples: 'separate',
+  traits: reservedTraits(['max_batch_size']),
+  defaults: (ctx) => stepBudget(V0_DEFAULTS, ctx),
+  emulates: 'static request-level batching (FasterTransformer-style): a batch runs until its last request finishes',
+};

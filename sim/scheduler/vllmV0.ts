@@ -1,9 +1,11 @@
 import { Deque } from '../engine/deque.js';
+import { fieldError, InfersimError } from '../errors.js';
 import type { BlockManager } from '../kv/blockManager.js';
 import { addDecode, addPrefillChunk } from '../latency/batch.js';
 import { forkSamples } from './fork.js';
-import { emptyPlan, resetPlan, type ReplicaScheduler, type SchedulerFactory, type SchedulerLimits, type StepPlan } from './scheduler.js';
+import { emptyPlan, resetPlan, type ReplicaScheduler, type CapacityContext, type SchedulerFactory, type SchedulerLimits, type StepPlan } from './scheduler.js';
 import type { Sequence } from './sequence.js';
+import { FLASH_ATTENTION_BLOCKS, stepBudget, V0_CHUNKED_BUDGET, V0_DEFAULTS } from './traits.js';
 import { insertByPriority, waitQueue, type WaitQueue } from './waitQueue.js';
 
 /** vLLM V0 keeps 1 % of the GPU blocks free at admission and swap-in (`watermark=0.01`, vllm/core/block_manager.py). */
@@ -323,5 +325,67 @@ export class VllmV0Scheduler implements ReplicaScheduler {
   }
 }
 
-export const VLLM_V0: SchedulerFactory = { create: (kv, limits) => new VllmV0Scheduler(kv, limits, 'prefill-first'), samples: 'fork' };
-export const SARATHI: SchedulerFactory = { create: (kv, limits) => new VllmV0Scheduler(kv, limits, 'stall-free'), samples: 'fork' };
+/** V0's scenario checks once the KV capacity is known (`name`: the scheduler, as messages say it). */
+function validateV0(name: string, ctx: CapacityContext): void {
+  const { usable_blocks, block_size, max_model_len, max_num_seqs, workload } = ctx;
+  // V0 keeps a watermark free at admission and refuses a prompt that could never pass it.
+  const watermark = Math.floor(V0_WATERMARK * usable_blocks);
+  const admissible = (usable_blocks - watermark) * block_size;
+  if (admissible < max_model_len) {
+    throw new InfersimError(
+      `engine.max_model_len: ${max_model_len} tokens exceed what the ${name} scheduler can admit (${admissible} tokens: ` +
+        `${usable_blocks} usable blocks less V0's 1 % watermark of ${watermark}, × ${block_size}); lower engine.max_model_len to ≤ ${admissible}`,
+    );
+  }
+  const samples = Math.max(workload.n ?? 1, workload.best_of ?? 1);
+  if (samples > max_num_seqs) {
+    throw fieldError(
+      workload.best_of !== undefined && workload.best_of >= (workload.n ?? 1) ? 'workload.best_of' : 'workload.n',
+      `must be ≤ engine.max_num_seqs (${max_num_seqs}): the ${name} scheduler runs every sample of a request at once`,
+      samples,
+    );
+  }
+}
+
+/** Only the V0 family swaps (`auto` by default: V0's rule); V0 allowed 8-token blocks, its chunked-prefill form needs FlashAttention's 16. */
+const V0_PREEMPTION = { modes: ['recompute', 'swap', 'auto'], default: 'auto' } as const;
+
+export const VLLM_V0: SchedulerFactory = {
+  name: 'vllm-v0',
+  create: (kv, limits) => new VllmV0Scheduler(kv, limits, 'prefill-first'),
+  samples: 'fork',
+  traits: {
+    kv: 'paged',
+    preemption: V0_PREEMPTION,
+    chunking: { rule: 'never' },
+    block_size: { multiple: 8, why: '8, 16, 32, … as V0 allowed' },
+    prefix_caching: false,
+    priority: true,
+    keys: ['swap_space_gb'],
+  },
+  defaults: (ctx) => stepBudget(V0_DEFAULTS, ctx),
+  emulates:
+    'vLLM V0 engine (v0.6-class, default scheduler): prefill-first steps, watermark admission, recompute or swap preemption, copy-on-write samples',
+  validate: (ctx) => validateV0('vllm-v0', ctx),
+};
+
+export const SARATHI: SchedulerFactory = {
+  name: 'sarathi',
+  create: (kv, limits) => new VllmV0Scheduler(kv, limits, 'stall-free'),
+  samples: 'fork',
+  traits: {
+    kv: 'paged',
+    preemption: V0_PREEMPTION,
+    chunking: {
+      rule: 'always',
+      refusal: 'the sarathi scheduler always chunks prompts (that is its policy); leave it out or use vllm-v0 for whole prompts',
+    },
+    block_size: FLASH_ATTENTION_BLOCKS,
+    prefix_caching: false,
+    priority: true,
+    keys: ['swap_space_gb'],
+  },
+  defaults: (ctx) => stepBudget(V0_DEFAULTS, ctx, V0_CHUNKED_BUDGET),
+  emulates: 'Sarathi-Serve stall-free batching (vLLM V0 chunked-prefill scheduler): decodes first, then prefill chunks in one token budget',
+  validate: (ctx) => validateV0('sarathi', ctx),
+};

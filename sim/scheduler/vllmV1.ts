@@ -2,6 +2,7 @@ import type { BlockManager } from '../kv/blockManager.js';
 import { addDecode, addPrefillChunk } from '../latency/batch.js';
 import { emptyPlan, resetPlan, type ReplicaScheduler, type SchedulerFactory, type SchedulerLimits, type StepPlan } from './scheduler.js';
 import type { Sequence } from './sequence.js';
+import { FLASH_ATTENTION_BLOCKS, stepBudget, v1Defaults } from './traits.js';
 import { insertByPriority, waitQueue, type WaitQueue } from './waitQueue.js';
 
 /**
@@ -129,4 +130,23 @@ export class VllmV1Scheduler implements ReplicaScheduler {
   }
 }
 
-export const VLLM_V1: SchedulerFactory = { create: (kv, limits) => new VllmV1Scheduler(kv, limits), samples: 'separate' };
+export const VLLM_V1: SchedulerFactory = {
+  name: 'vllm',
+  create: (kv, limits) => new VllmV1Scheduler(kv, limits),
+  samples: 'separate',
+  traits: {
+    kv: 'paged',
+    preemption: {
+      modes: ['recompute'],
+      default: 'recompute',
+      refusal: 'the vllm (V1) scheduler only preempts by recompute; use recompute, or engine.scheduler vllm-v0 or sarathi for swap',
+    },
+    chunking: { rule: 'optional' },
+    block_size: FLASH_ATTENTION_BLOCKS,
+    prefix_caching: true,
+    priority: true,
+    keys: ['swap_space_gb'],
+  },
+  defaults: (ctx) => stepBudget(v1Defaults(ctx.gpu_class, ctx.usage), ctx),
+  emulates: 'vLLM V1 engine (v0.11-class): chunked prefill, recompute preemption, prefix caching, CUDA graphs',
+};
