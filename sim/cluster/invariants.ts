@@ -39,6 +39,15 @@ export interface RunTotals {
   end_s: number;
 }
 
+export function newTotals(): RunTotals {
+  return {
+    drawn: 0, requests: 0, finished: 0, rejected: 0, timed_out: 0, sequences_finished: 0, steps: 0, events: 0,
+    prefill_tokens: 0, decode_tokens: 0, prompt_tokens_finished: 0, output_tokens_finished: 0, prompt_shared_tokens: 0,
+    reused_tokens: 0, recomputed_tokens: 0, discarded_tokens: 0, preemptions: 0, swap_in_blocks: 0, swap_out_blocks: 0,
+    evicted_blocks: 0, kv_blocks_used_at_end: [], end_s: 0,
+  };
+}
+
 /** How many requests the stream must yield: its bound, when no duration can cut it short. */
 export function exactCount(max_requests: number | undefined, duration_s: number | undefined): number | undefined {
   return duration_s === undefined ? max_requests : undefined;

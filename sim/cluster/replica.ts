@@ -2,7 +2,8 @@ import type { BlockManager } from '../kv/blockManager.js';
 import type { LatencyModel } from '../latency/model.js';
 import type { ReplicaScheduler, StepPlan } from '../scheduler/scheduler.js';
 import type { Sequence } from '../scheduler/sequence.js';
-import type { ReplicaLoad } from './routers.js';
+import { Deque } from '../engine/deque.js';
+import type { ReplicaLoad, ReplicaState } from './router.js';
 
 /** Token counts a replica has processed, for conservation checks. */
 export interface ReplicaCounters {
@@ -24,12 +25,17 @@ export interface KvTransferCost {
 }
 
 /**
- * One engine instance (a TP group): a scheduler, its KV pool and a latency model. The replica
- * runs at most one step at a time; `startStep` forms and times it, `completeStep` applies it.
+ * One engine instance (a TP group): a scheduler, its KV pool and a latency model. `startStep`
+ * forms and times a step, `completeStep` applies the oldest one in flight. A replica runs one
+ * step at a time unless built with more stages (pipeline parallelism): then up to that many
+ * steps are in flight and complete in the order they started.
  */
 export class Replica implements ReplicaLoad {
   outstanding = 0;
+  /** No further step may start until one in flight completes. */
   busy = false;
+  /** Where the replica is in its life; only `ready` replicas take new requests. */
+  state: ReplicaState = 'ready';
   /** Set when a scheduling pass is queued for the current instant (avoids duplicates). */
   schedulePending = false;
   /** Time of the batching-timer wake-up already queued (NaN: none). */
@@ -37,6 +43,9 @@ export class Replica implements ReplicaLoad {
   /** Requests routed here that have not had any sequence scheduled yet (the queue `max_queue_len` bounds). */
   queued_requests = 0;
   private inFlight: readonly Sequence[] = [];
+  /** Steps in flight beyond the oldest (only with several stages), oldest first. */
+  private laterSteps: Deque<readonly Sequence[]> | undefined;
+  private stepsInFlight = 0;
   readonly counters: ReplicaCounters = { steps: 0, prefill_tokens: 0, decode_tokens: 0, preemptions: 0, swap_in_blocks: 0, swap_out_blocks: 0 };
   /** Blocks copied (copy-on-write) and cache entries evicted while forming the last step. */
   lastCopied = 0;
@@ -53,7 +62,19 @@ export class Replica implements ReplicaLoad {
     readonly kv: BlockManager,
     private readonly latency: LatencyModel,
     private readonly transfer: KvTransferCost,
-  ) {}
+    /** Steps that may be in flight at once: 1, or the pipeline's stage count. */
+    readonly max_steps_in_flight = 1,
+  ) {
+    if (!(Number.isInteger(max_steps_in_flight) && max_steps_in_flight >= 1)) {
+      throw new Error(`replica ${index}: max_steps_in_flight must be an integer ≥ 1, got ${max_steps_in_flight}`);
+    }
+    if (max_steps_in_flight > 1) this.laterSteps = new Deque(max_steps_in_flight);
+  }
+
+  /** Steps started and not yet completed. */
+  get steps_in_flight(): number {
+    return this.stepsInFlight;
+  }
 
   admit(seq: Sequence, now_s: number): void {
     seq.enqueued_s = now_s;
@@ -82,13 +103,25 @@ export class Replica implements ReplicaLoad {
       this.carriedPreempted = 0;
       this.carriedSwapOut = 0;
     }
-    // The scheduler reuses this array, but not before the step completes: no copy needed.
-    this.inFlight = plan.scheduled;
-    this.busy = true;
+    this.track(plan.scheduled);
     this.counters.steps++;
     this.counters.prefill_tokens += plan.batch.prefill_tokens;
     this.counters.decode_tokens += plan.batch.decode_tokens - plan.padding_seqs;
     return plan;
+  }
+
+  private track(scheduled: Sequence[]): void {
+    if (this.laterSteps === undefined) {
+      // The scheduler reuses this array, but not before the step completes: no copy needed.
+      this.inFlight = scheduled;
+    } else if (this.stepsInFlight === 0) {
+      // The scheduler may form the next step before this one completes: keep a copy.
+      this.inFlight = scheduled.slice();
+    } else {
+      this.laterSteps.pushBack(scheduled.slice());
+    }
+    this.stepsInFlight++;
+    this.busy = this.stepsInFlight >= this.max_steps_in_flight;
   }
 
   /** The model's time for the batch plus the KV moves that precede it (swaps over PCIe, block copies in HBM). */
@@ -105,9 +138,13 @@ export class Replica implements ReplicaLoad {
    * `token_time_s` and appends the sequences that finished (blocks already freed) to `finished`.
    */
   completeStep(token_time_s: number, finished: Sequence[]): void {
+    if (this.stepsInFlight === 0) throw new Error(`replica ${this.index}: a step completed with none in flight`);
+    const step = this.counters.steps - this.stepsInFlight;
+    const inFlight = this.inFlight;
+    this.stepsInFlight--;
     this.busy = false;
-    const step = this.counters.steps - 1;
-    for (const seq of this.inFlight) {
+    if (this.stepsInFlight > 0) this.inFlight = (this.laterSteps as Deque<readonly Sequence[]>).popFront() as readonly Sequence[];
+    for (const seq of inFlight) {
       seq.computed_tokens += seq.scheduled_tokens;
       seq.scheduled_tokens = 0;
       if (seq.computed_tokens === seq.known_tokens) {

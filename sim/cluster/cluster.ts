@@ -1,0 +1,49 @@
+import type { Replica } from './replica.js';
+import type { ReplicaState } from './router.js';
+
+/**
+ * The replicas of a run, which may come and go while it runs. Indexes are stable: a replica
+ * keeps its index for its life, and a stopped one keeps its slot (its metrics refer to it).
+ */
+export class Cluster {
+  readonly replicas: Replica[] = [];
+  /** The ready replicas in index order: what a router chooses among. Rebuilt on each state change, not per request. */
+  routable: readonly Replica[] = [];
+
+  /** Adds a replica built for the next index, in `state`. */
+  add(build: (index: number) => Replica, state: ReplicaState): Replica {
+    const replica = build(this.replicas.length);
+    replica.state = state;
+    this.replicas.push(replica);
+    this.refresh();
+    return replica;
+  }
+
+  setState(replica: Replica, state: ReplicaState): void {
+    const from = replica.state;
+    if (from === state) return;
+    if (!ALLOWED[from].includes(state)) throw new Error(`replica ${replica.index}: no transition from ${from} to ${state}`);
+    replica.state = state;
+    this.refresh();
+  }
+
+  /** Replicas that still hold or may receive work (everything but stopped and failed ones). */
+  get live(): number {
+    let n = 0;
+    for (const r of this.replicas) if (r.state !== 'stopped' && r.state !== 'failed') n++;
+    return n;
+  }
+
+  private refresh(): void {
+    this.routable = this.replicas.filter((r) => r.state === 'ready');
+  }
+}
+
+/** The lifecycle: starting → ready → draining → stopped, and failed from any state that runs. */
+const ALLOWED: Record<ReplicaState, readonly ReplicaState[]> = {
+  starting: ['ready', 'failed', 'stopped'],
+  ready: ['draining', 'failed'],
+  draining: ['stopped', 'failed', 'ready'],
+  stopped: [],
+  failed: [],
+};

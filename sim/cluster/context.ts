@@ -1,0 +1,27 @@
+import type { EventLoop } from '../engine/loop.js';
+import type { RequestOutcome } from '../metrics/records.js';
+import type { MetricsSink } from '../metrics/sink.js';
+import type { Sequence } from '../scheduler/sequence.js';
+import type { Cluster } from './cluster.js';
+import type { RunTotals } from './invariants.js';
+
+/** What the handlers of one run share. Only handlers change it; policies see narrow views of it. */
+export interface RunContext {
+  readonly loop: EventLoop;
+  readonly cluster: Cluster;
+  readonly sink: MetricsSink;
+  readonly totals: RunTotals;
+  /** Server time after a step before its tokens reach the client (detokenize, stream), s. */
+  readonly frontOut_s: number;
+  /** Samples fork from one prompt pass (copy-on-write policies) rather than run as separate sequences. */
+  readonly forkSamples: boolean;
+  /** Leaders of requests that may still time out, by id (only with workload.timeout_s). */
+  readonly waitingLeaders: Map<number, Sequence> | undefined;
+  /** Every request as it leaves (finished, rejected, timed out). */
+  readonly onRequest: ((outcome: RequestOutcome) => void) | undefined;
+}
+
+export function emitOutcome(ctx: RunContext, outcome: RequestOutcome): void {
+  ctx.sink.recordRequest(outcome);
+  ctx.onRequest?.(outcome);
+}

@@ -1,0 +1,175 @@
+import { InfersimError } from '../errors.js';
+import { Sequence, type SampleGroup } from '../scheduler/sequence.js';
+import type { WorkloadStream } from '../workload/index.js';
+import type { Request } from '../workload/request.js';
+import { emitOutcome, type RunContext } from './context.js';
+import { ARRIVAL, TIMEOUT } from './events.js';
+import { earlyOutcome, sequencesOf } from './outcomes.js';
+import type { Replica } from './replica.js';
+import type { Router } from './router.js';
+import type { ReplicaSteps } from './steps.js';
+
+/** The engine limits a request is admitted against. */
+export interface AdmissionLimits {
+  /** Server time before the engine sees a request (parse, tokenize), s. */
+  frontIn_s: number;
+  max_model_len: number;
+  /** Requests a replica queues before it rejects more (Infinity: no limit). */
+  max_queue_len: number;
+  /** A request still waiting this long after its arrival gives up (undefined: never). */
+  timeout_s: number | undefined;
+  warmup_s: number;
+}
+
+/**
+ * The way in: pulls requests from the workload as their arrivals come due, routes each to a
+ * ready replica, rejects what cannot be served, splits samples into sequences and times out
+ * requests that wait too long.
+ */
+export class Gateway {
+  /** Requests pulled from the stream whose arrival event is queued, by id. */
+  private readonly pending = new Map<number, Request>();
+  /** Requests that arrived at or after the warm-up (what the latency figures cover). */
+  measured = 0;
+  last_arrival_s = 0;
+  private rejectionInstant_s = -1;
+  private rejectionsAtInstant = 0;
+
+  constructor(
+    private readonly ctx: RunContext,
+    private readonly stream: WorkloadStream,
+    private readonly router: Router,
+    private readonly limits: AdmissionLimits,
+    private readonly steps: ReplicaSteps,
+  ) {}
+
+  /** Drawn requests whose arrival has not happened yet (0 at a clean end). */
+  get undelivered(): number {
+    return this.pending.size;
+  }
+
+  pullArrival(): void {
+    const request = this.stream.next();
+    if (request === undefined) return;
+    this.ctx.totals.drawn++;
+    this.pending.set(request.id, request);
+    this.ctx.loop.schedule(request.arrival_s + this.limits.frontIn_s, ARRIVAL, request.id);
+  }
+
+  /** A request left at `finish_s`: closed-loop clients and sessions may now send their next ones. */
+  readonly requestLeft = (id: number, finish_s: number): void => {
+    const released = this.stream.onFinished(id, finish_s);
+    for (let i = 0; i < released; i++) this.pullArrival();
+  };
+
+  readonly onArrival = (target: number, now_s: number): boolean => {
+    const request = this.pending.get(target) as Request;
+    this.pending.delete(target);
+    // Queue the next arrival first: if it is at this same instant, scheduling must wait for it.
+    this.pullArrival();
+    this.arrive(request, now_s);
+    return true;
+  };
+
+  private arrive(request: Request, now_s: number): void {
+    const totals = this.ctx.totals;
+    totals.requests++;
+    if (request.arrival_s >= this.limits.warmup_s) this.measured++;
+    this.last_arrival_s = Math.max(this.last_arrival_s, request.arrival_s);
+    const candidates = this.ctx.cluster.routable;
+    if (candidates.length === 0) {
+      // No replica can take it (all starting, draining or down): the gateway answers at once.
+      this.leaveEarly(request, -1, 'rejected', now_s);
+      return;
+    }
+    const replica = candidates[this.router.route(request, candidates)];
+    const l = this.limits;
+    if (request.input_tokens + request.output_tokens > l.max_model_len || replica.queued_requests >= l.max_queue_len) {
+      this.leaveEarly(request, replica.index, 'rejected', now_s);
+      return;
+    }
+    replica.outstanding++;
+    replica.queued_requests++;
+    const leader = this.admit(request, replica, now_s);
+    const waiting = this.ctx.waitingLeaders;
+    if (waiting !== undefined) {
+      waiting.set(request.id, leader);
+      // A time-out shorter than the frontend's input latency expires as soon as the engine sees the request.
+      this.ctx.loop.schedule(Math.max(now_s, request.arrival_s + (l.timeout_s as number)), TIMEOUT, request.id);
+    }
+    this.steps.requestSchedule(replica, now_s);
+  }
+
+  /** Hands a request's sequences to the replica's scheduler; returns the leader. */
+  private admit(request: Request, replica: Replica, now_s: number): Sequence {
+    const count = sequencesOf(request);
+    const fork = this.ctx.forkSamples;
+    const leader = new Sequence(request, replica.index);
+    if (count > 1) {
+      const group: SampleGroup = { sequences: [leader], remaining: 1, started: false };
+      leader.group = group;
+      // One prompt pass; the other samples fork from it (none needed when one token ends every sample).
+      if (fork) leader.pending_forks = count - 1;
+    }
+    replica.admit(leader, now_s);
+    if (count > 1 && !fork) {
+      const group = leader.group as SampleGroup;
+      for (let k = 1; k < count; k++) {
+        const sample = new Sequence(request, replica.index, k);
+        sample.group = group;
+        group.sequences.push(sample);
+        group.remaining++;
+        replica.admit(sample, now_s);
+      }
+    }
+    return leader;
+  }
+
+  /** False for a stale time-out (the request was scheduled in time). */
+  readonly onTimeout = (target: number, now_s: number): boolean => {
+    const waiting = this.ctx.waitingLeaders as Map<number, Sequence>;
+    const leader = waiting.get(target);
+    if (leader === undefined) return false;
+    waiting.delete(target);
+    const replica = this.ctx.cluster.replicas[leader.replica];
+    const members = leader.group?.sequences ?? [leader];
+    for (const seq of members) {
+      if (!replica.scheduler.cancelWaiting(seq)) throw new Error(`request ${target}: time-out of a sequence that is not waiting`);
+    }
+    replica.outstanding--;
+    replica.queued_requests--;
+    this.leaveEarly(leader.request, leader.replica, 'timed_out', now_s);
+    return true;
+  };
+
+  /** A request that leaves without a token: rejected at arrival, or timed out while waiting. */
+  private leaveEarly(request: Request, replica: number, status: 'rejected' | 'timed_out', now_s: number): void {
+    const totals = this.ctx.totals;
+    if (status === 'rejected') totals.rejected++;
+    else totals.timed_out++;
+    // The error response takes the same output path as a token, so every request leaves at
+    // (event time + frontend output latency) and closed-loop completions stay in time order.
+    const finish_s = now_s + this.ctx.frontOut_s;
+    this.noteRejection(now_s);
+    emitOutcome(this.ctx, earlyOutcome(request, replica, status, finish_s));
+    this.requestLeft(request.id, finish_s);
+  }
+
+  /**
+   * A closed loop whose requests are all rejected with zero frontend latency would resend forever
+   * at one instant; no real workload needs this many rejections without time passing.
+   */
+  private noteRejection(now_s: number): void {
+    if (now_s !== this.rejectionInstant_s) {
+      this.rejectionInstant_s = now_s;
+      this.rejectionsAtInstant = 0;
+    }
+    if (++this.rejectionsAtInstant > 1_000_000) {
+      throw new InfersimError(
+        `workload: the simulation makes no progress: over a million requests rejected at t = ${now_s} s ` +
+          `(prompt + output > engine.max_model_len ${this.limits.max_model_len}, or engine.max_queue_len full) with zero frontend latency; ` +
+          'check the workload against those limits, or give engine.frontend_output_ms a positive value',
+      );
+    }
+  }
+}

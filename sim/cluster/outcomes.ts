@@ -1,0 +1,93 @@
+import type { RequestOutcome } from '../metrics/records.js';
+import type { Sequence } from '../scheduler/sequence.js';
+import type { Request } from '../workload/request.js';
+import type { RunTotals } from './invariants.js';
+
+/** Token times of a request that left without a token: a typed array like every other's, so reading them stays monomorphic. */
+const NO_TOKEN_TIMES = new Float64Array(0);
+
+/** Sequences a request runs as: one per sample (n), or best_of of them. */
+export function sequencesOf(request: Request): number {
+  return Math.max(request.n ?? 1, request.best_of ?? 1);
+}
+
+/** A request that leaves without a token: rejected at arrival, or timed out while waiting. */
+export function earlyOutcome(request: Request, replica: number, status: 'rejected' | 'timed_out', finish_s: number): RequestOutcome {
+  return {
+    request_id: request.id, replica, arrival_s: request.arrival_s, input_tokens: request.input_tokens,
+    output_tokens: 0, cached_tokens: 0, first_scheduled_s: NaN, token_times_s: NO_TOKEN_TIMES, preemptions: 0,
+    status, finish_s, priority: request.priority ?? 0, samples: request.n ?? 1, sequences: sequencesOf(request),
+  };
+}
+
+/** Adds a finished sequence's tokens to the run's totals (and those of samples it would have forked). */
+export function countFinishedSequence(totals: RunTotals, seq: Sequence): void {
+  totals.sequences_finished++;
+  totals.prompt_tokens_finished += seq.prompt_tokens;
+  totals.output_tokens_finished += seq.output_tokens;
+  totals.recomputed_tokens += seq.recomputed_tokens;
+  totals.discarded_tokens += seq.discarded_tokens;
+  totals.prompt_shared_tokens += seq.prompt_shared_tokens;
+  totals.reused_tokens += seq.reused_tokens;
+  if (seq.pending_forks > 0) {
+    // One token ends every sample: the forks would be born finished, sharing the prompt pass.
+    const k = seq.pending_forks;
+    seq.pending_forks = 0;
+    totals.sequences_finished += k;
+    totals.prompt_tokens_finished += k * seq.prompt_tokens;
+    totals.output_tokens_finished += k;
+    totals.prompt_shared_tokens += k * seq.prompt_tokens;
+    totals.reused_tokens += k * seq.prompt_tokens;
+  }
+}
+
+/**
+ * The outcome of a request whose last sequence just finished: one sequence's own figures, or,
+ * for several samples, their merged token stream and summed counters.
+ */
+export function finishedOutcome(seq: Sequence, forkSamples: boolean): RequestOutcome {
+  const members = seq.group?.sequences;
+  const merged = members === undefined ? undefined : latestTokens(members);
+  const times = merged === undefined ? seq.token_times_s : merged.times;
+  const finish_s = times[seq.output_tokens - 1];
+  let cached = seq.cached_tokens;
+  let preemptions = seq.preemptions;
+  let firstScheduled = seq.first_scheduled_s;
+  if (members !== undefined) {
+    cached = 0;
+    preemptions = 0;
+    for (const m of members) {
+      cached += m.cached_tokens;
+      preemptions += m.preemptions;
+      if (m.first_scheduled_s < firstScheduled) firstScheduled = m.first_scheduled_s;
+    }
+  }
+  const request = seq.request;
+  return {
+    request_id: seq.id, replica: seq.replica, arrival_s: seq.arrival_s, input_tokens: seq.prompt_tokens,
+    output_tokens: seq.output_tokens, cached_tokens: cached, first_scheduled_s: firstScheduled,
+    token_times_s: times, token_steps: merged === undefined ? seq.token_steps : merged.steps, preemptions, status: 'finished', finish_s,
+    priority: seq.priority, samples: request.n ?? 1, sequences: sequencesOf(request),
+    prompt_lookups: forkSamples ? 1 : sequencesOf(request),
+  };
+}
+
+/**
+ * Token k of a multi-sample request reaches the client when every sample has emitted its token k:
+ * its time, and the step that emitted it last (all samples run on one replica).
+ */
+function latestTokens(members: readonly Sequence[]): { times: Float64Array; steps: Int32Array } {
+  const times = Float64Array.from(members[0].token_times_s);
+  const steps = Int32Array.from(members[0].token_steps);
+  for (let m = 1; m < members.length; m++) {
+    const t = members[m].token_times_s;
+    const s = members[m].token_steps;
+    for (let k = 0; k < times.length; k++) {
+      if (t[k] > times[k]) {
+        times[k] = t[k];
+        steps[k] = s[k];
+      }
+    }
+  }
+  return { times, steps };
+}

@@ -1,0 +1,135 @@
+import { clearKeepingStorage } from '../engine/arrays.js';
+import type { LatencyModel } from '../latency/model.js';
+import { MAX_TIME_S } from '../scenario/bounds.js';
+import type { Sequence } from '../scheduler/sequence.js';
+import type { StepPlan } from '../scheduler/scheduler.js';
+import { emitOutcome, type RunContext } from './context.js';
+import { SCHEDULE, STEP_END } from './events.js';
+import { stepTimeError } from './invariants.js';
+import { countFinishedSequence, finishedOutcome } from './outcomes.js';
+import type { Replica } from './replica.js';
+
+/**
+ * The replica step lifecycle: a scheduling pass forms and times a step (recording the iteration),
+ * its end applies it and turns finished sequences into request outcomes.
+ */
+export class ReplicaSteps {
+  private readonly finished: Sequence[] = [];
+
+  constructor(
+    private readonly ctx: RunContext,
+    private readonly latency: LatencyModel,
+    /** The profile named in step-time errors (null when the model was given, not built from one). */
+    private readonly profile: string | null,
+    /** A request left the system at `finish_s` (closed-loop clients may send their next one). */
+    private readonly requestLeft: (id: number, finish_s: number) => void,
+    /** A replica drained of work while draining (it may stop now). */
+    private readonly drained: (replica: Replica, now_s: number) => void,
+  ) {}
+
+  /** Schedule now if nothing else happens at this instant, else after everything that does. */
+  requestSchedule(replica: Replica, now_s: number): void {
+    if (replica.busy || replica.schedulePending) return;
+    const loop = this.ctx.loop;
+    if (loop.peekTime() > now_s) {
+      this.startStep(replica, now_s);
+    } else {
+      replica.schedulePending = true;
+      loop.schedule(now_s, SCHEDULE, replica.index);
+    }
+  }
+
+  /** The scheduling pass queued for `target` at this instant (or its batching timer). */
+  readonly onSchedule = (target: number, now_s: number): boolean => {
+    const replica = this.ctx.cluster.replicas[target];
+    if (replica.wakeAt_s === now_s) replica.wakeAt_s = NaN;
+    replica.schedulePending = false;
+    if (!replica.busy) this.startStep(replica, now_s);
+    return true;
+  };
+
+  startStep(replica: Replica, now_s: number): void {
+    const plan = replica.startStep(now_s);
+    if (plan.scheduled.length === 0) {
+      this.idle(replica, plan, now_s);
+      return;
+    }
+    this.leaveQueue(replica, plan, now_s);
+    const step_s = replica.stepDuration_s(plan);
+    const end_s = now_s + step_s;
+    if (!(step_s > 0 && step_s <= MAX_TIME_S)) {
+      throw stepTimeError(this.latency, plan.batch, step_s, { step: replica.counters.steps, replica: replica.index, now_s, profile: this.profile });
+    }
+    this.recordIteration(replica, plan, now_s, end_s);
+    this.ctx.loop.schedule(end_s, STEP_END, replica.index);
+  }
+
+  /** Nothing could run: ask again at once after a preemption, or when the policy's timer says. */
+  private idle(replica: Replica, plan: StepPlan, now_s: number): void {
+    const loop = this.ctx.loop;
+    if (plan.preempted > 0) {
+      // Everything running was preempted (a request whose samples no longer fit together): like
+      // vLLM's engine loop, ask again at once, now that the blocks are free.
+      replica.schedulePending = true;
+      loop.schedule(now_s, SCHEDULE, replica.index);
+      return;
+    }
+    const wake = plan.wake_at_s;
+    if (wake > now_s && !(replica.wakeAt_s <= wake && replica.wakeAt_s > now_s)) {
+      replica.wakeAt_s = wake;
+      loop.schedule(wake, SCHEDULE, replica.index);
+    }
+  }
+
+  /** A request leaves the queue when its first sequence is scheduled. */
+  private leaveQueue(replica: Replica, plan: StepPlan, now_s: number): void {
+    const waiting = this.ctx.waitingLeaders;
+    for (const seq of plan.scheduled) {
+      if (seq.first_scheduled_s !== now_s) continue;
+      const group = seq.group;
+      if (group !== undefined) {
+        if (group.started) continue;
+        group.started = true;
+      }
+      replica.queued_requests--;
+      if (waiting !== undefined) waiting.delete(seq.id);
+    }
+  }
+
+  private recordIteration(replica: Replica, plan: StepPlan, now_s: number, end_s: number): void {
+    const b = plan.batch;
+    const kv = replica.kv;
+    const sched = replica.scheduler;
+    this.ctx.sink.recordIteration(
+      // Padding rows of a static batch cost time (in end_s) but are no sequence's tokens.
+      replica.index, now_s, end_s, b.prefill_seqs, b.decode_seqs - plan.padding_seqs, b.prefill_tokens, b.decode_tokens - plan.padding_seqs,
+      kv.used_blocks, kv.total_blocks, sched.waiting_count, sched.running_count, sched.swapped_count, plan.preempted,
+      kv.cached_blocks, kv.swapped_blocks, kv.unused_slots, plan.swap_in_blocks, plan.swap_out_blocks, replica.lastEvicted,
+    );
+  }
+
+  /** The oldest step in flight on `target` ended at `now_s`. */
+  readonly onStepEnd = (target: number, now_s: number): boolean => {
+    const ctx = this.ctx;
+    const replica = ctx.cluster.replicas[target];
+    const finished = this.finished;
+    clearKeepingStorage(finished);
+    const stamp_s = now_s + ctx.frontOut_s;
+    // Before any request of this step is recorded: its pooled gaps refer to this stamp.
+    ctx.sink.recordStepStamp(replica.index, replica.counters.steps - replica.steps_in_flight, stamp_s);
+    replica.completeStep(stamp_s, finished);
+    for (const seq of finished) {
+      countFinishedSequence(ctx.totals, seq);
+      const group = seq.group;
+      if (group !== undefined && --group.remaining > 0) continue;
+      replica.outstanding--;
+      ctx.totals.finished++;
+      const outcome = finishedOutcome(seq, ctx.forkSamples);
+      emitOutcome(ctx, outcome);
+      this.requestLeft(seq.id, outcome.finish_s);
+    }
+    this.requestSchedule(replica, now_s);
+    if (replica.state === 'draining' && replica.outstanding === 0 && replica.steps_in_flight === 0) this.drained(replica, now_s);
+    return true;
+  };
+}

@@ -1,0 +1,89 @@
+import { EventQueue } from './eventQueue.js';
+
+/**
+ * Handles one event of its kind at `now_s`. Returns false when the event turned out stale (say, a
+ * time-out for a request that started in time): it is then not counted as simulated work.
+ */
+export type EventHandler = (target: number, now_s: number) => boolean;
+
+/** One row of an event table: a kind's name and its place in the tie order at one instant. */
+export interface EventKindSpec {
+  readonly name: string;
+  /** Lower runs first among events at the same instant; equal priorities run in push order. */
+  readonly priority: number;
+}
+
+/** Called every `every_events` counted events: for progress displays. */
+export interface LoopTicker {
+  readonly every_events: number;
+  tick(now_s: number, events: number): void;
+}
+
+/**
+ * A discrete-event loop: a clock, a queue ordered by (time, kind priority, push order) and a
+ * handler per event kind. It knows nothing of what the events mean; the table of kinds it is
+ * built with fixes their tie order, and a kind takes part once a handler is registered for it.
+ */
+export class EventLoop {
+  private readonly queue = new EventQueue();
+  private readonly handlers: (EventHandler | undefined)[];
+  private readonly priorities: number[];
+  private readonly names: string[];
+  /** Time of the event being handled (or last handled). */
+  now_s = 0;
+  /** Events handled and counted (stale ones are not). */
+  events = 0;
+  /** Time of the last counted event: when the simulated work ended. */
+  last_event_s = 0;
+
+  constructor(kinds: readonly EventKindSpec[]) {
+    this.handlers = kinds.map(() => undefined);
+    this.priorities = kinds.map((k) => k.priority);
+    this.names = kinds.map((k) => k.name);
+  }
+
+  /** Gives `kind` (an index into the table) its handler; a kind has at most one. */
+  on(kind: number, handler: EventHandler): void {
+    if (this.priorities[kind] === undefined) throw new Error(`event kind ${kind} is not in the event table`);
+    if (this.handlers[kind] !== undefined) throw new Error(`event kind ${this.names[kind]} already has a handler`);
+    this.handlers[kind] = handler;
+  }
+
+  /** Queues an event of `kind` for `target` (a replica index, a request id: the handler's business). */
+  schedule(time_s: number, kind: number, target: number): void {
+    if (this.handlers[kind] === undefined) throw new Error(`event kind ${this.names[kind] ?? kind} has no handler`);
+    this.queue.push(time_s, this.priorities[kind], kind, target);
+  }
+
+  /** Time of the next queued event; Infinity when none is. */
+  peekTime(): number {
+    return this.queue.peekTime();
+  }
+
+  get pending(): number {
+    return this.queue.size;
+  }
+
+  /** Runs until no event is left. */
+  run(ticker?: LoopTicker): void {
+    const queue = this.queue;
+    const handlers = this.handlers as EventHandler[];
+    const every = ticker === undefined ? 0 : ticker.every_events;
+    while (queue.size > 0) {
+      const t = queue.pop();
+      // Inputs are bounded where they are produced (arrivals, steps, each ≤ 1e9 s); sums of them stay finite.
+      if (!(t >= this.now_s && t < Infinity)) {
+        throw new Error(`invariant broken: event time ${t} s after ${this.now_s} s (times must be finite and non-decreasing)`);
+      }
+      this.now_s = t;
+      this.events++;
+      if (every > 0 && this.events % every === 0) (ticker as LoopTicker).tick(t, this.events);
+      if (handlers[queue.poppedKind](queue.poppedTarget, t)) {
+        this.last_event_s = t;
+      } else {
+        // Stale events are bookkeeping (events are never withdrawn from the queue), not simulation.
+        this.events--;
+      }
+    }
+  }
+}
