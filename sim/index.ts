@@ -3,12 +3,12 @@
  * totals. The CLI is a thin layer over these functions.
  */
 import { runSimulation, type RunHooks, type RunResult } from './cluster/simulate.js';
-import { resolveScenario } from './scenario/resolve.js';
+import { resolveScenario } from './setup/resolve.js';
 import type { ScenarioInput } from './scenario/types.js';
-import { parseScenarioObject } from './scenario/load.js';
+import { parseScenarioObject } from './setup/load.js';
 
-export { loadScenario, parseScenarioObject } from './scenario/load.js';
-export { resolveScenario, type ResolvedScenario, type RunSetup } from './scenario/resolve.js';
+export { loadScenario, parseScenarioObject } from './setup/load.js';
+export { resolveScenario, type ResolvedScenario, type RunSetup } from './setup/resolve.js';
 export { latencyModelFor } from './setup/latency.js';
 export { runSimulation, type RunHooks, type RunResult, type RunTotals } from './cluster/simulate.js';
 export type { ScenarioInput } from './scenario/types.js';
@@ -19,7 +19,8 @@ export { runSweep, parseShard, type RunSweepOptions, type SweepResult } from './
 export { mergeSweeps, type MergeResult } from './sweep/merge.js';
 export { parseListFlag, type SweptList } from './sweep/grid.js';
 export type { SweepPlan, FindMaxRate } from './sweep/plan.js';
-export type { PointRecord, SweepManifest } from './sweep/store.js';
+export type { PointRecord } from './sweep/record.js';
+export type { SweepManifest } from './sweep/store.js';
 
 /**
  * Validates a scenario object (as parsed from YAML/JSON, paths already absolute), fills

@@ -2,8 +2,9 @@ import { join, resolve } from 'node:path';
 import { InfersimError } from '../errors.js';
 import { formatReport } from './report.js';
 import { shardIndices } from './run.js';
-import { manifestFor, openSweepDir, planFromManifest, readManifest, readPoints, writeAtomic, writePoint, writeSweepArrow, type PointRecord } from './store.js';
 import type { SweepPlan } from './plan.js';
+import type { PointRecord } from './record.js';
+import { manifestFor, openSweepDir, planFromManifest, readManifest, readPoints, writeAtomic, writePoint, writeSweepArrow } from './store.js';
 
 export interface MergeResult {
   dir: string;

@@ -4,11 +4,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isProfilePath } from '../latency/profile/load.js';
 import { InfersimError } from '../errors.js';
-import { loadScenario } from '../scenario/load.js';
+import { loadScenario } from '../setup/load.js';
 import type { ScenarioInput } from '../scenario/types.js';
-import type { MetricName } from './point.js';
-import { latencyMetricFor } from './report.js';
 import { combineGrid, expandGrid, keyKind, type KeyKind, type SweptList } from './grid.js';
+import type { MetricName } from './record.js';
+import { latencyMetricFor } from './report.js';
 
 export const RATE_KEY = 'workload.arrival.rate_per_s';
 

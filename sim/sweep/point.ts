@@ -2,38 +2,10 @@ import { runSimulation } from '../cluster/simulate.js';
 import { InfersimError } from '../errors.js';
 import { FileSystemError, isSystemError, systemErrorLine } from '../fsErrors.js';
 import type { Summary } from '../metrics/summary.js';
-import { resolveScenario } from '../scenario/resolve.js';
+import { resolveScenario } from '../setup/resolve.js';
 import type { ScenarioInput } from '../scenario/types.js';
 import type { FindMaxRate } from './plan.js';
-
-/** The summary figures a sweep keeps per point (sweep.arrow's metric columns, in order). */
-export const METRIC_NAMES = [
-  'requests_per_s',
-  'output_tokens_per_s',
-  'goodput_req_per_s',
-  'slo_attainment',
-  'ttft_p50_s',
-  'ttft_p90_s',
-  'ttft_p99_s',
-  'tpot_p50_s',
-  'tpot_p90_s',
-  'tpot_p99_s',
-  'e2e_p50_s',
-  'e2e_p90_s',
-  'e2e_p99_s',
-  'kv_mean_utilization',
-  'preemptions',
-  'usd_per_million_output_tokens',
-] as const;
-export type MetricName = (typeof METRIC_NAMES)[number];
-export type PointMetrics = Record<MetricName, number | null>;
-
-/** `--find-max-rate` figures: null max_rate_per_s when even the lowest rate tried missed the target. */
-export interface MaxRateResult {
-  max_rate_per_s: number | null;
-  /** Simulations the search ran for this point. */
-  rate_runs: number;
-}
+import type { MaxRateResult, PointMetrics } from './record.js';
 
 export interface PointJob {
   index: number;

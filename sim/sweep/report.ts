@@ -1,6 +1,5 @@
 import { describePoint } from './grid.js';
-import type { MetricName } from './point.js';
-import type { PointRecord } from './store.js';
+import type { MetricName, PointRecord } from './record.js';
 
 export interface ReportSpec {
   keys: string[];

@@ -6,8 +6,9 @@ import type { PointOutcome } from './point.js';
 import { buildPlan, type SweepOptions, type SweepPlan } from './plan.js';
 import { startPool, type Pool } from './pool.js';
 import { createProgress } from './progress.js';
+import type { PointRecord } from './record.js';
 import { formatReport } from './report.js';
-import { openSweepDir, readPoints, recordFor, removeStaleTemporaries, writePoint, writeSweepArrow, type PointRecord, type Shard } from './store.js';
+import { openSweepDir, readPoints, recordFor, removeStaleTemporaries, writePoint, writeSweepArrow, type Shard } from './store.js';
 
 export interface RunSweepOptions extends SweepOptions {
   /** Output folder: sweep.json, points/, sweep.arrow (and runs/ with keepRuns). */

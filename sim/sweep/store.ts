@@ -3,21 +3,9 @@ import { join } from 'node:path';
 import { fieldError, InfersimError } from '../errors.js';
 import { isAlive, makeFolders, withPath, writeFileAtomic } from '../fsErrors.js';
 import type { KeyKind } from './grid.js';
-import type { MaxRateResult, MetricName, PointMetrics, PointOutcome } from './point.js';
+import type { PointOutcome } from './point.js';
 import type { SweepPlan } from './plan.js';
-
-/** points/<index>.json: one finished point, written atomically as soon as it finishes. */
-export interface PointRecord {
-  plan: string;
-  index: number;
-  /** Aligned with the plan's keys. */
-  values: unknown[];
-  status: 'ok' | 'failed';
-  error: string | null;
-  metrics: PointMetrics | null;
-  max_rate: MaxRateResult | null;
-  wall_s: number;
-}
+import type { MetricName, PointRecord } from './record.js';
 
 export interface Shard {
   /** 1-based. */
@@ -225,11 +213,4 @@ export async function writeSweepArrow(dir: string, plan: SweepPlan, records: rea
   const file = join(dir, SWEEP_ARROW);
   writeAtomic(file, sweepTableBytes(plan, records));
   return file;
-}
-
-export function assertComplete(plan: SweepPlan, records: ReadonlyMap<number, PointRecord>, indices: readonly number[], what: string): void {
-  const missing = indices.filter((i) => !records.has(i));
-  if (missing.length > 0) {
-    throw new InfersimError(`${what}: ${missing.length} of ${plan.values.length} points missing (first: ${missing.slice(0, 5).join(', ')})`);
-  }
 }

@@ -1,13 +1,7 @@
 import { Bool, type Data, DataType, Field, Float64, Int32, Int64, RecordBatch, Schema, Struct, Table, Utf8, makeData, tableToIPC, vectorFromArray } from 'apache-arrow';
 import type { KeyKind } from './grid.js';
-import { METRIC_NAMES } from './point.js';
 import type { SweepPlan } from './plan.js';
-import type { PointRecord } from './store.js';
-
-/** Columns after the swept keys: status, error, the --find-max-rate figures (only in that mode), the metrics, wall time. */
-export function fixedColumns(plan: SweepPlan): string[] {
-  return ['status', 'error', ...(plan.findMaxRate ? ['max_rate_per_s', 'rate_runs'] : []), ...METRIC_NAMES, 'wall_s'];
-}
+import { METRIC_NAMES, type PointRecord } from './record.js';
 
 /**
  * sweep.arrow: one row per point, sorted by point index. Columns: `point` (int32), the swept

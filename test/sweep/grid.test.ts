@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { combineGrid, expandGrid, keyKind, parseListFlag } from '../../sim/sweep/grid.js';
 import { paretoFront } from '../../sim/sweep/report.js';
 import { parseShard, shardIndices } from '../../sim/sweep/run.js';
-import type { PointRecord } from '../../sim/sweep/store.js';
+import type { PointRecord } from '../../sim/sweep/record.js';
 
 describe('sweep grid', () => {
   it('parses values as --set does, splitting only top-level commas', () => {

@@ -13,7 +13,7 @@ import { buildPlan } from '../../sim/sweep/plan.js';
 import { findMaxRate, type PointOutcome } from '../../sim/sweep/point.js';
 import { startPool } from '../../sim/sweep/pool.js';
 import { bestPoint, formatReport } from '../../sim/sweep/report.js';
-import type { PointRecord } from '../../sim/sweep/store.js';
+import type { PointRecord } from '../../sim/sweep/record.js';
 import { infersim, ROOT } from '../cli/cli.js';
 import { expectSweepError, SMALL_SCENARIO } from './fixtures.js';
 
