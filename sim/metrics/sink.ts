@@ -1,18 +1,23 @@
-import { existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fieldError } from '../errors.js';
 import { makeFolders, markWriter, removeQuietly, removeStaleTemporaries, unmarkWriter, WRITER_MARK, withPath } from '../fsErrors.js';
-import { ArrowFileWriter, dictCode, type ColumnBuffer } from './arrowFile.js';
-import { StepStamps } from './gapPool.js';
+import { ArrowFileWriter } from './arrowFile.js';
+import { ITERATION_COLUMNS, newRow, REQUEST_COLUMNS, TOKEN_COLUMNS } from './columns.js';
+import { GapPool, StepStamps } from './gapPool.js';
 import { GroupAccumulator, type SloTargets } from './group.js';
+import { IterationFigures } from './iterationFigures.js';
+import { ReplicaLifetimes } from './lifetimes.js';
+import { assertReplaceable, FIELD, OUTPUT_FILES, publish } from './outputDir.js';
 import { PriorityClasses } from './priority.js';
-import { ITERATION_COLUMNS, REQUEST_COLUMNS, REQUEST_STATUSES, TOKEN_COLUMNS, requestRow, type IterationRecord, type RequestOutcome } from './records.js';
-import { buildSummary, summaryJson, type FinishContext, type KvFromIterations, type Summary } from './summary.js';
+import { newIterationRecord, requestRow, type IterationRecord, type RequestOutcome, type RequestRow, type TokenRow } from './records.js';
+import { rowWriter, type RowWriter } from './rowWriter.js';
+import { buildSummary, summaryJson, type FinishContext, type Summary } from './summary.js';
 
 export interface MetricsSinkOptions {
   /** Output folder; undefined computes the summary without writing anything. */
   dir: string | undefined;
   writeTokens: boolean;
+  /** Replicas present from the run's start (more may be added: `addReplica`). */
   replicas: number;
   /** Requests arriving before this time are excluded from latency statistics and SLO figures (see Summary.warmup_s). */
   warmup_s: number;
@@ -22,12 +27,6 @@ export interface MetricsSinkOptions {
   /** Tokens per KV block; without it the summary's KV fragmentation is null. */
   block_size?: number;
 }
-
-/** The only names a folder may hold for `finish` to replace it: never delete someone's files. */
-const OUTPUT_FILES = new Set(['requests.arrow', 'iterations.arrow', 'tokens.arrow', 'summary.json']);
-
-const STATUS_COLUMN = REQUEST_COLUMNS.findIndex((c) => c.name === 'status');
-const STATUS_CODES = new Map(REQUEST_STATUSES.map((s) => [s, dictCode(REQUEST_COLUMNS[STATUS_COLUMN], s)]));
 
 /**
  * Receives every record of a run, streams them to Arrow files in `<dir>.tmp-<pid>` and on
@@ -42,12 +41,23 @@ export class MetricsSink {
   private readonly requests: ArrowFileWriter | undefined;
   private readonly iterations: ArrowFileWriter | undefined;
   private readonly tokens: ArrowFileWriter | undefined;
-  private readonly groups: GroupAccumulator[];
-  private readonly unrouted = new GroupAccumulator();
+  /** Row writers of the three files (undefined: no folder, or no tokens.arrow), generated from their column tables. */
+  private readonly writeRequest: RowWriter<RequestRow> | undefined;
+  private readonly writeIteration: RowWriter<IterationRecord> | undefined;
+  private readonly writeToken: RowWriter<TokenRow> | undefined;
+  /** Reused for every request and token: nothing keeps them past the call that fills them. */
+  private readonly requestScratch: RequestRow = newRow(REQUEST_COLUMNS);
+  private readonly tokenScratch: TokenRow = newRow(TOKEN_COLUMNS);
+  /** Per replica, indexed by replica; they grow with `addReplica`. */
+  private readonly groups: GroupAccumulator[] = [];
   /** Each replica's step stamps (see recordStepStamp). */
-  private readonly stamps: StepStamps[];
+  private readonly stamps: StepStamps[] = [];
+  /** Each replica's ITL pool; the same array PriorityClasses reads, so added replicas reach it. */
+  private readonly itlPools: GapPool[] = [];
+  private readonly unrouted = new GroupAccumulator();
+  private readonly lifetimes: ReplicaLifetimes;
   private readonly priorities: PriorityClasses;
-  private readonly blockSize: number;
+  private readonly figures: IterationFigures;
   private readonly warmup_s: number;
   private readonly slo: SloTargets;
   private state: 'open' | 'finished' | 'aborted' = 'open';
@@ -55,32 +65,17 @@ export class MetricsSink {
   private firstArrival_s = Infinity;
   private firstMeasuredArrival_s = Infinity;
   private lastFinish_s = -Infinity;
-  private iterationCount = 0;
-  /** Σ duration of every iteration, and of those with a KV pool / holding a block. */
-  private busy_s = 0;
-  private kvBusy_s = 0;
-  private fragBusy_s = 0;
-  /** Duration-weighted sums (value × duration) and maxima. */
-  private kvWeighted = 0;
-  private kvMax = -Infinity;
-  private cachedWeighted = 0;
-  private cachedMax = -Infinity;
-  private swappedWeighted = 0;
-  private swappedMax = -Infinity;
-  private fragWeighted = 0;
-  private fragMax = -Infinity;
-  private swapIn = 0;
-  private swapOut = 0;
-  private evicted = 0;
+  /** Only for the positional `recordIteration` while its callers move to records. */
+  private legacyRecord: IterationRecord | undefined;
 
   constructor(opts: MetricsSinkOptions) {
     this.warmup_s = opts.warmup_s;
     this.slo = opts.slo;
     if (opts.block_size !== undefined && !(opts.block_size > 0)) throw new Error(`block_size ${opts.block_size} is not a positive number`);
-    this.blockSize = opts.block_size ?? 0;
-    this.stamps = Array.from({ length: opts.replicas }, () => new StepStamps());
-    this.groups = this.stamps.map((s) => new GroupAccumulator(s));
-    this.priorities = new PriorityClasses(this.groups.map((g) => g.itl_s));
+    this.figures = new IterationFigures(opts.block_size ?? 0);
+    this.lifetimes = new ReplicaLifetimes(opts.replicas);
+    for (let r = 0; r < opts.replicas; r++) this.growReplicas();
+    this.priorities = new PriorityClasses(this.itlPools);
     if (opts.dir === undefined) return;
     const dir = (this.dir = resolve(opts.dir));
     assertReplaceable(dir);
@@ -94,12 +89,40 @@ export class MetricsSink {
     try {
       withPath(FIELD, 'write', join(tmpDir, WRITER_MARK), () => markWriter(tmpDir));
       this.requests = new ArrowFileWriter(join(tmpDir, 'requests.arrow'), REQUEST_COLUMNS, opts.batchRows);
+      this.writeRequest = rowWriter(this.requests, REQUEST_COLUMNS);
       this.iterations = new ArrowFileWriter(join(tmpDir, 'iterations.arrow'), ITERATION_COLUMNS, opts.batchRows);
-      if (opts.writeTokens) this.tokens = new ArrowFileWriter(join(tmpDir, 'tokens.arrow'), TOKEN_COLUMNS, opts.batchRows);
+      this.writeIteration = rowWriter(this.iterations, ITERATION_COLUMNS);
+      if (opts.writeTokens) {
+        this.tokens = new ArrowFileWriter(join(tmpDir, 'tokens.arrow'), TOKEN_COLUMNS, opts.batchRows);
+        this.writeToken = rowWriter(this.tokens, TOKEN_COLUMNS);
+      }
     } catch (err) {
       this.abort();
       throw err;
     }
+  }
+
+  /** Replicas so far, retired ones included: indices run 0..replicas − 1. */
+  get replicas(): number {
+    return this.groups.length;
+  }
+
+  /**
+   * A replica that joins the run at `start_s` with `gpus` GPUs (autoscaling, a replacement):
+   * returns its index (the next one). Its requests, steps and summary entry are like any other's;
+   * its GPU-hours run from `start_s`.
+   */
+  addReplica(start_s: number, gpus: number): number {
+    this.assertOpen();
+    const index = this.lifetimes.add(start_s, gpus);
+    this.growReplicas();
+    return index;
+  }
+
+  /** Replica `index` stopped serving at `end_s`: its GPU-hours end there. Record its last requests and steps before or after, as they happen. */
+  retireReplica(index: number, end_s: number): void {
+    this.assertOpen();
+    this.lifetimes.retire(index, end_s);
   }
 
   recordRequest(o: RequestOutcome): void {
@@ -112,50 +135,22 @@ export class MetricsSink {
     const measured = o.arrival_s >= this.warmup_s;
     const pool = group.pooledGaps(o, measured);
     this.priorities.prepare(o.priority);
-    const row = requestRow(o, pool);
+    const row = requestRow(o, pool, this.requestScratch);
     group.add(o, row, measured, this.slo);
     this.priorities.add(o, row, measured, this.slo, pool !== undefined && o.replica >= 0);
     if (o.arrival_s < this.firstArrival_s) this.firstArrival_s = o.arrival_s;
     if (measured && o.arrival_s < this.firstMeasuredArrival_s) this.firstMeasuredArrival_s = o.arrival_s;
     if (o.finish_s > this.lastFinish_s) this.lastFinish_s = o.finish_s;
-
-    const w = this.requests;
-    if (w !== undefined) {
-      const c = w.columns;
-      const r = w.row;
-      // Order = REQUEST_COLUMNS; null becomes NaN, which the writer turns back into null.
-      c[0][r] = row.request_id;
-      c[1][r] = row.replica;
-      c[2][r] = row.arrival_s;
-      c[3][r] = row.input_tokens;
-      c[4][r] = row.output_tokens;
-      c[5][r] = row.cached_tokens;
-      c[6][r] = row.first_scheduled_s ?? NaN;
-      c[7][r] = row.first_token_s ?? NaN;
-      c[8][r] = row.finish_s;
-      c[9][r] = row.ttft_s ?? NaN;
-      c[10][r] = row.e2e_s ?? NaN;
-      c[11][r] = row.tpot_s ?? NaN;
-      c[12][r] = row.itl_mean_s ?? NaN;
-      c[13][r] = row.itl_p50_s ?? NaN;
-      c[14][r] = row.itl_p99_s ?? NaN;
-      c[15][r] = row.itl_max_s ?? NaN;
-      c[16][r] = row.preemptions;
-      c[STATUS_COLUMN][r] = STATUS_CODES.get(row.status) as number;
-      c[18][r] = row.priority;
-      c[19][r] = row.samples;
-      c[20][r] = row.sequences;
-      w.endRow();
-    }
-    const t = this.tokens;
-    if (t !== undefined) {
+    this.writeRequest?.(row);
+    const writeToken = this.writeToken;
+    if (writeToken !== undefined) {
       const times = o.token_times_s;
-      const [ids, index, time] = t.columns;
+      const t = this.tokenScratch;
+      t.request_id = o.request_id;
       for (let i = 0; i < times.length; i++) {
-        ids[t.row] = o.request_id;
-        index[t.row] = i;
-        time[t.row] = times[i];
-        t.endRow();
+        t.index = i;
+        t.time_s = times[i];
+        writeToken(t);
       }
     }
   }
@@ -170,69 +165,24 @@ export class MetricsSink {
   }
 
   /**
-   * Positional so the engine's hottest record allocates nothing; order = iterations.arrow columns
-   * (see IterationRecord). The last six default to 0 for engines without prefix caching or swap.
+   * One engine step, as an iterations.arrow row. The caller fills one record (`newIterationRecord`)
+   * and passes it for every step: the engine's hottest record allocates nothing. The sink keeps
+   * nothing of it past the call.
    */
+  recordIteration(rec: IterationRecord): void;
+  /** @deprecated Positional form, kept until the engine passes records; order = ITERATION_COLUMNS, the last six default to 0. */
   recordIteration(
     replica: number, start_s: number, end_s: number, prefill_seqs: number, decode_seqs: number,
     prefill_tokens: number, decode_tokens: number, kv_blocks_used: number, kv_blocks_total: number,
     waiting: number, running: number, swapped: number, preempted: number,
-    kv_blocks_cached = 0, kv_blocks_swapped = 0, kv_slots_unused = 0,
-    swap_in_blocks = 0, swap_out_blocks = 0, kv_blocks_evicted = 0,
-  ): void {
+    kv_blocks_cached?: number, kv_blocks_swapped?: number, kv_slots_unused?: number,
+    swap_in_blocks?: number, swap_out_blocks?: number, kv_blocks_evicted?: number,
+  ): void;
+  recordIteration(rec: IterationRecord | number, ...positional: number[]): void {
     if (this.state !== 'open') this.assertOpen();
-    const dt = end_s - start_s;
-    this.iterationCount++;
-    this.busy_s += dt;
-    if (kv_blocks_total > 0) {
-      const used = kv_blocks_used / kv_blocks_total;
-      this.kvWeighted += used * dt;
-      this.kvBusy_s += dt;
-      if (used > this.kvMax) this.kvMax = used;
-    }
-    this.cachedWeighted += kv_blocks_cached * dt;
-    if (kv_blocks_cached > this.cachedMax) this.cachedMax = kv_blocks_cached;
-    this.swappedWeighted += kv_blocks_swapped * dt;
-    if (kv_blocks_swapped > this.swappedMax) this.swappedMax = kv_blocks_swapped;
-    if (kv_blocks_used > 0 && this.blockSize > 0) {
-      const frag = kv_slots_unused / (kv_blocks_used * this.blockSize);
-      this.fragWeighted += frag * dt;
-      this.fragBusy_s += dt;
-      if (frag > this.fragMax) this.fragMax = frag;
-    }
-    this.swapIn += swap_in_blocks;
-    this.swapOut += swap_out_blocks;
-    this.evicted += kv_blocks_evicted;
-    const w = this.iterations;
-    if (w === undefined) return;
-    const c: readonly ColumnBuffer[] = w.columns;
-    const r = w.row;
-    c[0][r] = replica;
-    c[1][r] = start_s;
-    c[2][r] = end_s;
-    c[3][r] = prefill_seqs;
-    c[4][r] = decode_seqs;
-    c[5][r] = prefill_tokens;
-    c[6][r] = decode_tokens;
-    c[7][r] = kv_blocks_used;
-    c[8][r] = kv_blocks_total;
-    c[9][r] = waiting;
-    c[10][r] = running;
-    c[11][r] = swapped;
-    c[12][r] = preempted;
-    c[13][r] = kv_blocks_cached;
-    c[14][r] = kv_blocks_swapped;
-    c[15][r] = kv_slots_unused;
-    c[16][r] = swap_in_blocks;
-    c[17][r] = swap_out_blocks;
-    c[18][r] = kv_blocks_evicted;
-    w.endRow();
-  }
-
-  recordIterationRecord(it: IterationRecord): void {
-    this.recordIteration(it.replica, it.start_s, it.end_s, it.prefill_seqs, it.decode_seqs, it.prefill_tokens, it.decode_tokens,
-      it.kv_blocks_used, it.kv_blocks_total, it.waiting, it.running, it.swapped, it.preempted,
-      it.kv_blocks_cached, it.kv_blocks_swapped, it.kv_slots_unused, it.swap_in_blocks, it.swap_out_blocks, it.kv_blocks_evicted);
+    const it = typeof rec === 'number' ? this.fromPositional(rec, positional) : rec;
+    this.figures.add(it);
+    this.writeIteration?.(it);
   }
 
   /** Computes the summary; with a folder, also closes the files, writes summary.json and publishes `<dir>`. */
@@ -240,7 +190,10 @@ export class MetricsSink {
     this.assertOpen();
     try {
       const span = { first_arrival_s: this.firstArrival_s, first_measured_arrival_s: this.firstMeasuredArrival_s, last_finish_s: this.lastFinish_s };
-      const summary = buildSummary(this.groups, this.unrouted, this.priorities, span, this.slo, this.warmup_s, this.kvFigures(), ctx);
+      const summary = buildSummary(
+        { replicas: this.groups, unrouted: this.unrouted, priorities: this.priorities, lifetimes: this.lifetimes, span, slo: this.slo, warmup_s: this.warmup_s, kv: this.figures.figures() },
+        ctx,
+      );
       if (this.tmpDir !== undefined && this.dir !== undefined) {
         this.requests?.close();
         this.iterations?.close();
@@ -275,80 +228,24 @@ export class MetricsSink {
     if (this.createdRoot !== undefined && this.createdRoot !== this.tmpDir) removeQuietly(this.createdRoot);
   }
 
-  private kvFigures(): KvFromIterations | null {
-    if (this.iterationCount === 0) return null;
-    // Weighted by iteration duration: idle time between iterations does not dilute a mean.
-    const mean = (weighted: number, busy_s: number) => (busy_s > 0 ? weighted / busy_s : null);
-    const max = (m: number) => (m === -Infinity ? null : m);
-    return {
-      source: 'iterations',
-      mean_utilization: mean(this.kvWeighted, this.kvBusy_s),
-      max_utilization: max(this.kvMax),
-      cached_blocks_mean: mean(this.cachedWeighted, this.busy_s),
-      cached_blocks_max: max(this.cachedMax),
-      swapped_blocks_mean: mean(this.swappedWeighted, this.busy_s),
-      swapped_blocks_max: max(this.swappedMax),
-      fragmentation_mean: mean(this.fragWeighted, this.fragBusy_s),
-      fragmentation_max: max(this.fragMax),
-      swap_in_blocks: this.swapIn,
-      swap_out_blocks: this.swapOut,
-      evicted_blocks: this.evicted,
-    };
+  private growReplicas(): void {
+    const stamps = new StepStamps();
+    const group = new GroupAccumulator(stamps);
+    this.stamps.push(stamps);
+    this.groups.push(group);
+    this.itlPools.push(group.itl_s);
+  }
+
+  private fromPositional(replica: number, p: readonly number[]): IterationRecord {
+    const it = (this.legacyRecord ??= newIterationRecord());
+    it.replica = replica;
+    ITERATION_COLUMNS.forEach((c, i) => {
+      if (i > 0) (it as Record<string, number>)[c.name] = p[i - 1] ?? 0;
+    });
+    return it;
   }
 
   private assertOpen(): void {
     if (this.state !== 'open') throw new Error(`MetricsSink is ${this.state}`);
   }
-}
-
-/** What the sink's errors name: --out sets it too. */
-const FIELD = 'output.dir';
-
-function assertReplaceable(dir: string): void {
-  const stat = withPath(FIELD, 'use', dir, () => (existsSync(dir) ? statSync(dir) : undefined));
-  if (stat === undefined) return;
-  if (!stat.isDirectory()) throw fieldError(FIELD, 'exists and is not a folder', dir);
-  const foreign = withPath(FIELD, 'read', dir, () => readdirSync(dir)).filter((name) => !OUTPUT_FILES.has(name) && name !== WRITER_MARK);
-  if (foreign.length > 0) {
-    throw fieldError(FIELD, `holds files that are not infersim output (${foreign.slice(0, 3).join(', ')}); refusing to replace it`, dir);
-  }
-}
-
-/**
- * rename(2) cannot replace a non-empty folder, so the old one is moved aside first and put back
- * if the second rename fails; the window without `<dir>` is two renames long. `rename` is
- * injectable so that recovery can be tested.
- */
-export function publish(tmpDir: string, dir: string, rename: (from: string, to: string) => void = renameSync): void {
-  assertReplaceable(dir);
-  if (!existsSync(dir)) {
-    rename(tmpDir, dir);
-    return;
-  }
-  const aside = `${dir}.old-${process.pid}`;
-  rmSync(aside, { recursive: true, force: true });
-  rename(dir, aside);
-  try {
-    // Marked as this run's, so that a later run may put it back if this one dies right here.
-    markWriter(aside);
-    pauseForTest();
-    rename(tmpDir, dir);
-  } catch (err) {
-    rename(aside, dir);
-    unmarkWriter(dir);
-    throw err;
-  }
-  rmSync(aside, { recursive: true, force: true });
-}
-
-/**
- * Test hook: INFERSIM_TEST_PUBLISH_PAUSE_MS holds a publish between its two renames (the previous
- * output moved aside, the new one not yet in place) and says so on stderr, so that a test can
- * interrupt a run exactly there.
- */
-function pauseForTest(): void {
-  const ms = Number(process.env.INFERSIM_TEST_PUBLISH_PAUSE_MS ?? 0);
-  if (!(ms > 0)) return;
-  process.stderr.write('infersim-test: publish paused\n');
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }

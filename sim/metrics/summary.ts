@@ -1,5 +1,6 @@
 import type { LatencyBand } from '../latency/model.js';
 import { rate, summarizeRun, type GroupAccumulator, type GroupSummary, type SloTargets } from './group.js';
+import type { ReplicaLifetimes } from './lifetimes.js';
 import type { PriorityClasses } from './priority.js';
 
 
@@ -7,6 +8,7 @@ import type { PriorityClasses } from './priority.js';
 export interface FinishContext {
   /** Overrides the makespan measured from the requests (last finish − first arrival). */
   makespan_s?: number;
+  /** GPUs of the replicas present from the run's start (those added later bring their own: MetricsSink.addReplica). */
   gpus: number;
   usd_per_gpu_hour: number;
   /** KV-cache figures from the engine (capacity), merged over the utilization derived from iterations. */
@@ -75,8 +77,13 @@ export interface Summary {
   measured_window_s: number | null;
   slo_targets: { ttft_ms: number | null; tpot_ms: number | null; e2e_ms: number | null };
   overall: GroupSummary;
-  /** Indexed by replica, 0..R−1. Throughput is over the run's makespan, so replicas sum to overall. */
-  per_replica: (GroupSummary & { replica: number })[];
+  /**
+   * Indexed by replica, 0..R−1, every replica that served (retired ones included). Throughput is
+   * over the run's makespan, so replicas sum to overall. When replicas were added or retired
+   * during the run, every entry also says when it served (`start_s`, `end_s`; null: from the
+   * run's start, to its end) and its `gpu_hours`.
+   */
+  per_replica: (GroupSummary & { replica: number } & Partial<ReplicaLifetime>)[];
   /**
    * One entry per priority value seen (lower = more important), ascending; always present, a
    * single entry when every request has the same priority. Same rules as `overall` (warmup,
@@ -89,6 +96,7 @@ export interface Summary {
    */
   kv: Record<string, unknown> | null;
   cost: {
+    /** Every GPU that served at some point (replicas × GPUs each, for a fixed fleet). */
     gpus: number;
     usd_per_gpu_hour: number;
     gpu_hours: number | null;
@@ -134,59 +142,85 @@ export interface KvFromIterations {
   evicted_blocks: number;
 }
 
+/** A per_replica entry's lifetime, in runs where replicas came and went. */
+export interface ReplicaLifetime {
+  /** When the replica was added; null: present from the run's start. */
+  start_s: number | null;
+  /** When it was retired; null: it served to the run's end. */
+  end_s: number | null;
+  /** Its GPUs × the part of the run it served, in hours. */
+  gpu_hours: number | null;
+}
+
 export interface RunSpan {
   first_arrival_s: number;
   first_measured_arrival_s: number;
   last_finish_s: number;
 }
 
-/**
- * `replicas[r]` holds replica r's requests; `unrouted` those rejected before routing (they count
- * only overall); `priorities` every request again, by priority. Their latency samples are
- * reordered in place.
- */
-export function buildSummary(
-  replicas: readonly GroupAccumulator[],
-  unrouted: GroupAccumulator,
-  priorities: PriorityClasses,
-  span: RunSpan,
-  slo: SloTargets,
-  warmup_s: number,
-  kvFromIterations: KvFromIterations | null,
-  ctx: FinishContext,
-): Summary {
+/** What the sink has accumulated over a run. */
+export interface RunRecords {
+  /** `replicas[r]` holds replica r's requests (every replica that served, retired ones included). */
+  replicas: readonly GroupAccumulator[];
+  /** Requests rejected before routing: they count only overall. */
+  unrouted: GroupAccumulator;
+  /** Every request again, by priority. */
+  priorities: PriorityClasses;
+  lifetimes: ReplicaLifetimes;
+  span: RunSpan;
+  slo: SloTargets;
+  warmup_s: number;
+  kv: KvFromIterations | null;
+}
+
+/** summary.json's content. The groups' latency samples are reordered in place. */
+export function buildSummary(run: RunRecords, ctx: FinishContext): Summary {
+  const { span, slo } = run;
   const any = Number.isFinite(span.first_arrival_s);
   const makespan_s = ctx.makespan_s ?? (any ? span.last_finish_s - span.first_arrival_s : null);
   const end_s = makespan_s === null ? null : span.first_arrival_s + makespan_s;
   const window_s = end_s !== null && Number.isFinite(span.first_measured_arrival_s) ? end_s - span.first_measured_arrival_s : null;
-  const { overall, per_replica } = summarizeRun(replicas, unrouted, makespan_s, window_s);
-  const per_priority = priorities.summarize(overall.itl_s, makespan_s, window_s);
-  const gpu_hours = makespan_s === null ? null : (ctx.gpus * makespan_s) / 3600;
-  const usd_total = gpu_hours === null || !Number.isFinite(ctx.usd_per_gpu_hour) ? null : gpu_hours * ctx.usd_per_gpu_hour;
+  const { overall, per_replica } = summarizeRun(run.replicas, run.unrouted, makespan_s, window_s);
+  const per_priority = run.priorities.summarize(overall.itl_s, makespan_s, window_s);
+  const gpu = makespan_s === null ? null : run.lifetimes.gpuHours(ctx.gpus, makespan_s, span.first_arrival_s);
+  const partial = run.lifetimes.anyPartial;
   return {
     makespan_s,
-    warmup_s,
+    warmup_s: run.warmup_s,
     measured_window_s: window_s,
     slo_targets: { ttft_ms: slo.ttft_ms ?? null, tpot_ms: slo.tpot_ms ?? null, e2e_ms: slo.e2e_ms ?? null },
     overall,
-    // The index is also a field, so a consumer that filters or reorders entries keeps it.
-    per_replica: per_replica.map((group, replica) => ({ replica, ...group })),
+    // The index is also a field, so a consumer that filters or reorders entries keeps it. Lifetimes
+    // only when replicas came or went: a fixed fleet's summary.json stays as it was.
+    per_replica: per_replica.map((group, replica) =>
+      partial ? { replica, ...run.lifetimes.span(replica), gpu_hours: gpu === null ? null : gpu.perReplica[replica], ...group } : { replica, ...group },
+    ),
     per_priority,
     // Utilization measured from the iterations, plus the engine's capacity figures.
-    kv: kvFromIterations === null && ctx.kv === undefined ? null : { ...(kvFromIterations ?? {}), ...(ctx.kv ?? {}) },
-    cost: {
-      gpus: ctx.gpus,
-      usd_per_gpu_hour: ctx.usd_per_gpu_hour,
-      gpu_hours,
-      usd_total,
-      usd_per_million_output_tokens: perMillion(usd_total, overall.tokens.output),
-      usd_per_million_total_tokens: perMillion(usd_total, overall.tokens.output + overall.tokens.input),
-    },
+    kv: run.kv === null && ctx.kv === undefined ? null : { ...(run.kv ?? {}), ...(ctx.kv ?? {}) },
+    cost: costFigures(ctx, gpu, partial, overall),
     uncertainty: ctx.uncertainty ?? null,
     simulator: ctx.simulator ?? null,
     notes: ctx.notes ?? [],
     latency: ctx.latency ?? null,
     scenario: ctx.scenario ?? null,
+  };
+}
+
+/**
+ * GPUs: every GPU that served at some point (with replicas that came and went, gpu_hours ÷ gpus is
+ * then the mean hours per GPU); GPU-hours integrate each replica's lifetime.
+ */
+function costFigures(ctx: FinishContext, gpu: ReturnType<ReplicaLifetimes['gpuHours']> | null, partial: boolean, overall: GroupSummary): Summary['cost'] {
+  const gpu_hours = gpu === null ? null : gpu.total;
+  const usd_total = gpu_hours === null || !Number.isFinite(ctx.usd_per_gpu_hour) ? null : gpu_hours * ctx.usd_per_gpu_hour;
+  return {
+    gpus: partial && gpu !== null ? gpu.gpus : ctx.gpus,
+    usd_per_gpu_hour: ctx.usd_per_gpu_hour,
+    gpu_hours,
+    usd_total,
+    usd_per_million_output_tokens: perMillion(usd_total, overall.tokens.output),
+    usd_per_million_total_tokens: perMillion(usd_total, overall.tokens.output + overall.tokens.input),
   };
 }
 

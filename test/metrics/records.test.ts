@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GapPool, StepStamps } from '../../sim/metrics/gapPool.js';
-import { ITERATION_COLUMNS, REQUEST_COLUMNS, requestRow } from '../../sim/metrics/records.js';
+import { ITERATION_COLUMNS, REQUEST_COLUMNS } from '../../sim/metrics/columns.js';
+import { requestRow } from '../../sim/metrics/records.js';
 import { outcome } from './helpers.js';
 
 describe('requestRow', () => {

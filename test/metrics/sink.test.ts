@@ -6,8 +6,9 @@ import { oneLine } from '../../sim/cli/guarded.js';
 import { InfersimError } from '../../sim/errors.js';
 import { FileSystemError, makeFolders, recoverPublish } from '../../sim/fsErrors.js';
 import { ArrowFileWriter } from '../../sim/metrics/arrowFile.js';
-import { REQUEST_COLUMNS } from '../../sim/metrics/records.js';
-import { MetricsSink, publish } from '../../sim/metrics/sink.js';
+import { REQUEST_COLUMNS } from '../../sim/metrics/columns.js';
+import { publish } from '../../sim/metrics/outputDir.js';
+import { MetricsSink } from '../../sim/metrics/sink.js';
 import { outcome, tempDirs } from './helpers.js';
 
 const CTX = { gpus: 1, usd_per_gpu_hour: 2 };
@@ -20,7 +21,7 @@ function sinkAt(dir: string | undefined, writeTokens = false): MetricsSink {
 function feed(sink: MetricsSink): void {
   sink.recordIteration(0, 1.2, 1.5, 1, 0, 100, 0, 7, 100, 0, 1, 0, 0);
   sink.recordIteration(1, 1.2, 1.4, 1, 0, 50, 0, 3, 100, 2, 1, 0, 0, 5, 2, 13, 0, 2, 1);
-  sink.recordIterationRecord({
+  sink.recordIteration({
     replica: 0, start_s: 1.5, end_s: 1.6, prefill_seqs: 0, decode_seqs: 1, prefill_tokens: 0, decode_tokens: 1,
     kv_blocks_used: 8, kv_blocks_total: 100, waiting: 0, running: 1, swapped: 0, preempted: 1,
     kv_blocks_cached: 4, kv_blocks_swapped: 3, kv_slots_unused: 9, swap_in_blocks: 1, swap_out_blocks: 0, kv_blocks_evicted: 2,

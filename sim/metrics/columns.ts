@@ -1,0 +1,106 @@
+import type { ColumnSpec } from './arrowFile.js';
+
+/**
+ * The output contract of the Arrow files, written once: one table per file, in column order.
+ * The Arrow schema (ArrowFileWriter), the row writer (ArrowFileWriter.rowWriter, which reads the
+ * record field of the same name), the record types (RowOf) and the README's column tables
+ * (columnsMarkdown, checked by test/metrics/columns.test.ts) all come from these tables, so a
+ * column added, moved or renamed here moves everywhere at once.
+ * Extend by appending: readers select columns by name, but a new column in the middle would
+ * still change every later column's position for readers that use positions.
+ */
+export type ColumnDef = ColumnSpec & {
+  /** Unit of the value ('' for ids, indices and categories). */
+  readonly unit: 's' | 'tokens' | 'sequences' | 'blocks' | 'slots' | 'count' | '';
+  /** What the value is and how it is obtained (README wording). */
+  readonly meaning: string;
+  /** Present when the value can be null: when it is (the record field is then `number | null`). */
+  readonly null_when?: string;
+};
+
+const REQUEST_STATUSES_ = ['finished', 'rejected', 'timed_out'] as const;
+
+// Integer columns are int32, not uint32: analysts subtract them (pandas/numpy wrap unsigned).
+export const REQUEST_COLUMNS = [
+  { name: 'request_id', kind: 'i32', unit: '', meaning: 'The request\'s id in the workload (tokens.arrow rows refer to it)' },
+  { name: 'replica', kind: 'i32', unit: '', meaning: 'Replica that served it, from 0; −1 when rejected before routing' },
+  { name: 'arrival_s', kind: 'f64', unit: 's', meaning: 'When the client sent it (the workload\'s arrival time)' },
+  { name: 'input_tokens', kind: 'i32', unit: 'tokens', meaning: 'Prompt length' },
+  { name: 'output_tokens', kind: 'i32', unit: 'tokens', meaning: 'Tokens of one sample produced (fewer than asked for when timed out); the client receives output_tokens × samples' },
+  { name: 'cached_tokens', kind: 'i32', unit: 'tokens', meaning: 'Prompt tokens found in the prefix cache, summed over the request\'s sequences (each looks its prompt up)' },
+  { name: 'first_scheduled_s', kind: 'f64', unit: 's', meaning: 'When its first sequence was first scheduled (queueing delay = this − arrival_s)', null_when: 'never scheduled' },
+  { name: 'first_token_s', kind: 'f64', unit: 's', meaning: 'When its first output token reached the client', null_when: 'no token was produced' },
+  { name: 'finish_s', kind: 'f64', unit: 's', meaning: 'When it left: completion, rejection or time-out' },
+  { name: 'ttft_s', kind: 'f64', unit: 's', meaning: 'Time to first token: first_token_s − arrival_s', null_when: 'no token was produced' },
+  { name: 'e2e_s', kind: 'f64', unit: 's', meaning: 'End-to-end latency: finish_s − arrival_s', null_when: 'not finished (a cut-off response has no end-to-end latency)' },
+  { name: 'tpot_s', kind: 'f64', unit: 's', meaning: 'Time per output token of a sample stream: (e2e_s − ttft_s) ÷ (output_tokens − 1)', null_when: 'not finished, or one token' },
+  { name: 'itl_mean_s', kind: 'f64', unit: 's', meaning: 'Mean gap between consecutive token times', null_when: 'fewer than 2 tokens' },
+  { name: 'itl_p50_s', kind: 'f64', unit: 's', meaning: 'Median of those gaps (linear between closest ranks, numpy\'s default)', null_when: 'fewer than 2 tokens' },
+  { name: 'itl_p99_s', kind: 'f64', unit: 's', meaning: '99th percentile of those gaps', null_when: 'fewer than 2 tokens' },
+  { name: 'itl_max_s', kind: 'f64', unit: 's', meaning: 'Largest of those gaps', null_when: 'fewer than 2 tokens' },
+  { name: 'preemptions', kind: 'i32', unit: 'count', meaning: 'Times its sequences were preempted' },
+  { name: 'status', kind: 'dict', values: REQUEST_STATUSES_, unit: '', meaning: 'finished, rejected or timed_out (dictionary-encoded: a categorical column)' },
+  { name: 'priority', kind: 'i32', unit: '', meaning: 'Scheduling priority; lower is more important, 0 by default' },
+  { name: 'samples', kind: 'i32', unit: 'sequences', meaning: 'Samples returned to the client (n)' },
+  { name: 'sequences', kind: 'i32', unit: 'sequences', meaning: 'Sequences generated (best_of, ≥ samples): the prompt lookups cached_tokens sums over' },
+] as const satisfies readonly ColumnDef[];
+
+export const ITERATION_COLUMNS = [
+  { name: 'replica', kind: 'i32', unit: '', meaning: 'Replica that ran the step, from 0' },
+  { name: 'start_s', kind: 'f64', unit: 's', meaning: 'When the step was scheduled and started' },
+  { name: 'end_s', kind: 'f64', unit: 's', meaning: 'When it ended: start_s + the step\'s time (its tokens reach clients a frontend latency later)' },
+  { name: 'prefill_seqs', kind: 'i32', unit: 'sequences', meaning: 'Sequences computing prompt tokens in this step (a chunk counts)' },
+  { name: 'decode_seqs', kind: 'i32', unit: 'sequences', meaning: 'Sequences decoding in this step (padding rows of a static batch left out)' },
+  { name: 'prefill_tokens', kind: 'i32', unit: 'tokens', meaning: 'Prompt tokens computed in this step' },
+  { name: 'decode_tokens', kind: 'i32', unit: 'tokens', meaning: 'Tokens decoded in this step (padding rows left out)' },
+  { name: 'kv_blocks_used', kind: 'i32', unit: 'blocks', meaning: 'GPU KV blocks referenced once the step is scheduled' },
+  { name: 'kv_blocks_total', kind: 'i32', unit: 'blocks', meaning: 'GPU KV blocks in the replica\'s pool' },
+  { name: 'waiting', kind: 'i32', unit: 'sequences', meaning: 'Sequences left waiting in the scheduler\'s queue' },
+  { name: 'running', kind: 'i32', unit: 'sequences', meaning: 'Sequences running (holding GPU KV blocks)' },
+  { name: 'swapped', kind: 'i32', unit: 'sequences', meaning: 'Sequences swapped out to CPU memory' },
+  { name: 'preempted', kind: 'i32', unit: 'sequences', meaning: 'Sequences preempted to schedule this step; those of a pass that only preempted are counted with the step that follows it' },
+  { name: 'kv_blocks_cached', kind: 'i32', unit: 'blocks', meaning: 'Free GPU blocks still holding a prefix-cache entry (reusable on a hit)' },
+  { name: 'kv_blocks_swapped', kind: 'i32', unit: 'blocks', meaning: 'Blocks held in the CPU swap pool' },
+  { name: 'kv_slots_unused', kind: 'i32', unit: 'slots', meaning: 'Token slots of referenced GPU blocks that hold no token (internal fragmentation)' },
+  { name: 'swap_in_blocks', kind: 'i32', unit: 'blocks', meaning: 'Blocks moved CPU → GPU for this step' },
+  { name: 'swap_out_blocks', kind: 'i32', unit: 'blocks', meaning: 'Blocks moved GPU → CPU for this step; those of a pass that only preempted are counted with the step that follows it' },
+  { name: 'kv_blocks_evicted', kind: 'i32', unit: 'blocks', meaning: 'Prefix-cache entries evicted while scheduling this step' },
+] as const satisfies readonly ColumnDef[];
+
+export const TOKEN_COLUMNS = [
+  { name: 'request_id', kind: 'i32', unit: '', meaning: 'The request, as in requests.arrow' },
+  { name: 'index', kind: 'i32', unit: '', meaning: 'Output token index from 0 (one row per token of a sample stream)' },
+  { name: 'time_s', kind: 'f64', unit: 's', meaning: 'When the token reached the client (step end + frontend output latency)' },
+] as const satisfies readonly ColumnDef[];
+
+type ValueOf<C> = C extends { readonly kind: 'dict'; readonly values: readonly (infer V)[] } ? V : C extends { readonly null_when: string } ? number | null : number;
+
+/** One row of a table as a record: a field per column, same name; nullable columns take null, dictionary columns their string. */
+export type RowOf<T extends readonly ColumnDef[]> = { -readonly [C in T[number] as C['name']]: ValueOf<C> };
+
+export type RequestStatus = (typeof REQUEST_STATUSES_)[number];
+export const REQUEST_STATUSES: readonly RequestStatus[] = REQUEST_STATUSES_;
+
+const ARROW_TYPE: Record<ColumnDef['kind'], string> = { f64: 'float64', i32: 'int32', u32: 'uint32', dict: 'dictionary<int32, utf8>' };
+
+/** The README's table of a file's columns: `column | type | unit | meaning` (test/metrics/columns.test.ts keeps them equal). */
+export function columnsMarkdown(table: readonly ColumnDef[]): string[] {
+  return [
+    '| column | type | unit | meaning |',
+    '|---|---|---|---|',
+    ...table.map((c) => {
+      const meaning = c.null_when === undefined ? c.meaning : `${c.meaning}; null when ${c.null_when}`;
+      return `| \`${c.name}\` | ${ARROW_TYPE[c.kind]} | ${c.unit} | ${meaning} |`;
+    }),
+  ];
+}
+
+/**
+ * A record with every field of `table` present from the start, in column order (0, or a dictionary
+ * column's first value): filled and reused, it keeps one hidden class for its life.
+ */
+export function newRow<T extends readonly ColumnDef[]>(table: T): RowOf<T> {
+  const rec: Record<string, number | string> = {};
+  for (const c of table) rec[c.name] = c.kind === 'dict' ? c.values[0] : 0;
+  return rec as RowOf<T>;
+}
