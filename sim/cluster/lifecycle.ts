@@ -24,6 +24,8 @@ export class ReplicaLifecycle implements RunControl {
   constructor(
     private readonly ctx: RunContext,
     private readonly build: (index: number) => Replica,
+    /** GPUs each replica holds (TP × PP): what its lifetime costs. */
+    private readonly gpus_per_replica: number,
   ) {}
 
   at(time_s: number, action: (now_s: number) => void): void {
@@ -38,7 +40,7 @@ export class ReplicaLifecycle implements RunControl {
 
   addReplica(now_s: number, startup_s = 0): number {
     const replica = this.ctx.cluster.add(this.build, 'starting');
-    const index = this.ctx.sink.addReplica(now_s);
+    const index = this.ctx.sink.addReplica(now_s, this.gpus_per_replica);
     if (index !== replica.index) throw new Error(`replica ${replica.index} got metrics slot ${index}`);
     this.ctx.loop.schedule(now_s + startup_s, REPLICA_READY, replica.index);
     return replica.index;

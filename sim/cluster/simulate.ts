@@ -127,7 +127,7 @@ function buildRun(setup: RunSetup, hooks: RunHooks): Run {
     waitingLeaders: timeout_s === undefined ? undefined : new Map(),
     onRequest: hooks.onRequest,
   };
-  const lifecycle = new ReplicaLifecycle(ctx, build);
+  const lifecycle = new ReplicaLifecycle(ctx, build, s.hardware.tensor_parallel * s.hardware.pipeline_parallel);
   const profile = hooks.latency === undefined ? s.hardware.profile : null;
   // The gateway is built after the step handlers it schedules through, which report departures back to it.
   let gateway: Gateway | undefined;
