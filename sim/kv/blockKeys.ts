@@ -31,19 +31,22 @@ export interface TokenIdentity {
   shared_request?: boolean;
 }
 
-export interface KeyedHolder {
-  readonly identity: TokenIdentity;
-  /**
-   * Keys of blocks 0, 1, … computed so far (content never changes, so they survive preemption):
-   * k ≥ 0 for content other holders may share, ~k for content only this holder can have.
-   */
-  readonly block_keys: number[];
+/**
+ * A holder's content keys, block by block. Content never changes, so the keys survive preemption
+ * and a move to another replica; `registered_blocks` and `released_blocks` describe the pool the
+ * holder is in now and are reset when it leaves that pool.
+ */
+export class CacheKeys {
+  /** Keys of blocks 0, 1, … computed so far: k ≥ 0 for content other holders may share, ~k for content only this holder can have. */
+  readonly block_keys: number[] = [];
   /** Two check lanes per block, interleaved. */
-  readonly block_checks: number[];
+  readonly block_checks: number[] = [];
   /** Blocks 0 … registered_blocks − 1 were offered to the cache (reset when the blocks are released). */
-  registered_blocks: number;
+  registered_blocks = 0;
   /** The blocks this holder released when preempted: where its private content may still be cached. */
-  readonly released_blocks: number[];
+  readonly released_blocks: number[] = [];
+
+  constructor(readonly identity: TokenIdentity) {}
 }
 
 const MOONCAKE_BLOCK_TOKENS = 512;
@@ -105,8 +108,8 @@ export class BlockKeys {
     return this.keyOf[block] !== NONE;
   }
 
-  /** The cached block holding `holder`'s block j, or −1. */
-  lookup(holder: KeyedHolder, j: number): number {
+  /** The cached block holding the holder's block j (`keys` its content keys), or −1. */
+  lookup(holder: CacheKeys, j: number): number {
     this.ensure(holder, j + 1);
     const key = holder.block_keys[j];
     let block: number | undefined;
@@ -120,12 +123,12 @@ export class BlockKeys {
     return this.checkOf[2 * block] === c[2 * j] && this.checkOf[2 * block + 1] === c[2 * j + 1] ? block : NONE;
   }
 
-  /** Offers `holder`'s blocks below `full_blocks` (all full) to the cache. */
-  register(holder: KeyedHolder & { blocks: number[] }, full_blocks: number): void {
+  /** Offers the holder's blocks (`blocks`, keyed by `holder`) below `full_blocks` (all full) to the cache. */
+  register(holder: CacheKeys, blocks: readonly number[], full_blocks: number): void {
     if (full_blocks <= holder.registered_blocks) return;
     this.ensure(holder, full_blocks);
     for (let j = holder.registered_blocks; j < full_blocks; j++) {
-      const block = holder.blocks[j];
+      const block = blocks[j];
       let key = holder.block_keys[j];
       if (this.hasKey(block)) continue;
       if (key >= 0) {
@@ -143,12 +146,12 @@ export class BlockKeys {
     holder.registered_blocks = full_blocks;
   }
 
-  forget(holder: KeyedHolder): void {
+  forget(holder: CacheKeys): void {
     holder.registered_blocks = 0;
   }
 
   /** A forked child shares its parent's first `full_blocks` blocks, already registered. */
-  inherit(parent: KeyedHolder, child: KeyedHolder, full_blocks: number): void {
+  inherit(parent: CacheKeys, child: CacheKeys, full_blocks: number): void {
     child.registered_blocks = Math.min(parent.registered_blocks, full_blocks);
   }
 
@@ -159,7 +162,7 @@ export class BlockKeys {
   }
 
   /** Computes keys up to block `count` − 1. */
-  private ensure(holder: KeyedHolder, count: number): void {
+  private ensure(holder: CacheKeys, count: number): void {
     const keys = holder.block_keys;
     const checks = holder.block_checks;
     const B = this.block_size;

@@ -1,25 +1,8 @@
-import { BlockKeys, type KeyedHolder } from './blockKeys.js';
+import { BlockKeys } from './blockKeys.js';
+import type { KvOwner, KvState, SwapRecord } from './kvState.js';
 import { clearKeepingStorage } from '../engine/arrays.js';
 
-/** Anything that holds KV blocks: a sequence, or a bare holder in tests. */
-export interface KvHolder extends KeyedHolder {
-  /** GPU block ids in token order; `kv_blocks` is their count. */
-  blocks: number[];
-  kv_blocks: number;
-  /** Blocks held in the CPU swap pool while swapped out (its own count; shared ones are stored once). */
-  swapped_blocks: number;
-  /** While swapped out: for each of its blocks, the slot in its group's CPU copy. */
-  swap_slots: number[];
-  swap_record: SwapRecord | undefined;
-  /** Tokens whose KV is in the cache (writes start here). */
-  computed_tokens: number;
-}
-
-/** One swapped-out group's CPU copy: its distinct blocks and how full each was. */
-export interface SwapRecord {
-  blocks: number;
-  fill: number[];
-}
+export type { KvOwner, SwapRecord } from './kvState.js';
 
 export interface BlockManagerOptions {
   /** Keep full blocks in a hash-keyed cache and reuse them across requests (vLLM's automatic prefix caching). */
@@ -113,12 +96,13 @@ export class BlockManager {
    * known − 1 tokens (the last token is always computed, to produce logits). The hit blocks are
    * kept for the next `allocateSlots` call on this holder, which must follow immediately.
    */
-  lookupPrefix(holder: KvHolder, known_tokens: number): number {
+  lookupPrefix(holder: KvOwner, known_tokens: number): number {
     clearKeepingStorage(this.hits);
-    if (!this.prefix_caching || holder.kv_blocks > 0) return 0;
+    const kv = holder.kv;
+    if (!this.prefix_caching || kv.block_count > 0) return 0;
     const maxBlocks = Math.floor((known_tokens - 1) / this.block_size);
     for (let j = 0; j < maxBlocks; j++) {
-      const block = this.keys.lookup(holder, j);
+      const block = this.keys.lookup(kv.keys, j);
       if (block === NONE) break;
       this.hits.push(block);
     }
@@ -132,20 +116,21 @@ export class BlockManager {
    * filled and only blocks they fill enter the prefix cache (V0 takes a whole prompt's blocks at
    * admission but computes it chunk by chunk; a block must not be found before it is computed).
    */
-  allocateSlots(holder: KvHolder, total_tokens: number, use_hits = false, written_tokens = total_tokens): boolean {
+  allocateSlots(holder: KvOwner, total_tokens: number, use_hits = false, written_tokens = total_tokens): boolean {
     // Fast path, the common decode step: one token into a block the holder already has alone.
     const B = this.block_size;
     const start = holder.computed_tokens;
-    if (!use_hits && total_tokens === start + 1 && written_tokens === total_tokens && total_tokens <= holder.kv_blocks * B) {
+    const kv = holder.kv;
+    if (!use_hits && total_tokens === start + 1 && written_tokens === total_tokens && total_tokens <= kv.block_count * B) {
       const j = Math.floor(start / B);
-      const b = holder.blocks[j];
+      const b = kv.blocks[j];
       if (this.refs[b] === 1 || start % B === 0) {
         const f = total_tokens - j * B;
         if (f > this.fill[b]) {
           this.unusedSlots -= f - this.fill[b];
           this.fill[b] = f;
         }
-        if (this.prefix_caching && f === B) this.keys.register(holder, j + 1);
+        if (this.prefix_caching && f === B) this.keys.register(kv.keys, kv.blocks, j + 1);
         return true;
       }
     }
@@ -153,22 +138,23 @@ export class BlockManager {
   }
 
   /** Everything but the one-token fast path, kept apart so that the fast path stays small enough to inline. */
-  private allocateSlow(holder: KvHolder, total_tokens: number, use_hits: boolean, written_tokens: number): boolean {
+  private allocateSlow(holder: KvOwner, total_tokens: number, use_hits: boolean, written_tokens: number): boolean {
     const start = holder.computed_tokens;
+    const kv = holder.kv;
     const hits = use_hits ? this.hits : undefined;
     const hitCount = hits?.length ?? 0;
-    const have = holder.kv_blocks + hitCount;
+    const have = kv.block_count + hitCount;
     const needed = Math.max(0, this.blocksFor(total_tokens) - have);
-    const cow = this.needsCopy(holder, total_tokens);
+    const cow = this.needsCopy(kv, start, total_tokens);
     let evictableHits = 0;
     for (let i = 0; i < hitCount; i++) if (this.refs[hits![i]] === 0) evictableHits++;
     if (needed + cow + evictableHits > this.freeCount) return false;
 
-    for (let i = 0; i < hitCount; i++) this.take(hits![i], holder);
-    if (cow === 1) this.copyLast(holder);
-    for (let i = 0; i < needed; i++) this.take(this.popFree(), holder);
-    this.setFill(holder, Math.max(start, hitCount * this.block_size), written_tokens);
-    if (this.prefix_caching) this.keys.register(holder, Math.floor(written_tokens / this.block_size));
+    for (let i = 0; i < hitCount; i++) this.take(hits![i], kv);
+    if (cow === 1) this.copyLast(kv);
+    for (let i = 0; i < needed; i++) this.take(this.popFree(), kv);
+    this.setFill(kv, Math.max(start, hitCount * this.block_size), written_tokens);
+    if (this.prefix_caching) this.keys.register(kv.keys, kv.blocks, Math.floor(written_tokens / this.block_size));
     if (hits !== undefined) clearKeepingStorage(hits);
     return true;
   }
@@ -178,12 +164,13 @@ export class BlockManager {
    * `written_tokens` are filled now; later growth within the reservation takes no blocks.
    * No cache entries: these policies run without prefix caching.
    */
-  reserve(holder: KvHolder, reserved_tokens: number, written_tokens: number): boolean {
-    const needed = Math.max(0, this.blocksFor(reserved_tokens) - holder.kv_blocks);
+  reserve(holder: KvOwner, reserved_tokens: number, written_tokens: number): boolean {
+    const kv = holder.kv;
+    const needed = Math.max(0, this.blocksFor(reserved_tokens) - kv.block_count);
     if (needed > this.freeCount) return false;
     const start = holder.computed_tokens;
-    for (let i = 0; i < needed; i++) this.take(this.popFree(), holder);
-    this.setFill(holder, start, written_tokens);
+    for (let i = 0; i < needed; i++) this.take(this.popFree(), kv);
+    this.setFill(kv, start, written_tokens);
     return true;
   }
 
@@ -192,30 +179,71 @@ export class BlockManager {
    * `will_return` (a recompute preemption), the holder remembers where its blocks were, so that
    * its private content can be found again while it stays cached.
    */
-  free(holder: KvHolder, will_return = false): void {
-    const blocks = holder.blocks;
+  free(holder: KvOwner, will_return = false): void {
+    const kv = holder.kv;
+    const blocks = kv.blocks;
     if (will_return && this.prefix_caching) {
-      const kept = holder.released_blocks;
+      const kept = kv.keys.released_blocks;
       kept.length = 0;
       for (let i = 0; i < blocks.length; i++) kept.push(blocks[i]);
     }
     for (let i = blocks.length - 1; i >= 0; i--) this.release(blocks[i]);
     blocks.length = 0;
-    holder.kv_blocks = 0;
-    this.keys.forget(holder);
-    if (holder.swap_record !== undefined) throw new Error('free of a swapped-out holder');
+    kv.block_count = 0;
+    this.keys.forget(kv.keys);
+    if (kv.swap_record !== undefined) throw new Error('free of a swapped-out holder');
     if (this.freeCount > this.total_blocks) throw new Error(`KV block accounting broke: ${this.freeCount} free of ${this.total_blocks}`);
   }
 
+  /**
+   * Gives back the slots past `holder`'s first `kept_tokens` (the draft tokens a speculative step
+   * rejected) and returns the blocks released: blocks past the last kept one, tail first; the
+   * last kept block keeps only its kept slots. A token is known here by its position only, so a
+   * block holding a rejected draft would pass for the accepted token's: any cache entry on a block
+   * from the first partly kept one on is dropped, and only wholly kept blocks are offered to the
+   * cache. Kept slots the step left unwritten (drafts allocated with a shorter `written_tokens`)
+   * count as written from now on. The trimmed slots must be the holder's own (drafts follow the
+   * prompt; a block shared copy-on-write is never trimmed).
+   */
+  rollback(holder: KvOwner, kept_tokens: number): number {
+    const kv = holder.kv;
+    const B = this.block_size;
+    const keep = this.blocksFor(kept_tokens);
+    const whole = Math.floor(kept_tokens / B);
+    if (keep > kv.block_count) throw new Error(`rollback to ${kept_tokens} tokens of a holder with ${kv.block_count} blocks`);
+    for (let j = whole; j < kv.block_count; j++) {
+      const b = kv.blocks[j];
+      if (this.refs[b] > 1) throw new Error(`rollback into KV block ${b}, shared with another holder`);
+      if (this.keys.hasKey(b)) this.keys.evict(b);
+    }
+    if (kv.keys.registered_blocks > whole) kv.keys.registered_blocks = whole;
+    const released = kv.block_count - keep;
+    for (let j = kv.block_count - 1; j >= keep; j--) this.release(kv.blocks[j]);
+    kv.blocks.length = keep;
+    kv.block_count = keep;
+    // Fill is a prefix: going down from the last kept block, the first full one ends the repair.
+    for (let j = keep - 1; j >= 0; j--) {
+      const b = kv.blocks[j];
+      const f = Math.min(B, kept_tokens - j * B);
+      if (this.fill[b] === f && f === B) break;
+      this.unusedSlots += this.fill[b] - f;
+      this.fill[b] = f;
+    }
+    if (this.prefix_caching) this.keys.register(kv.keys, kv.blocks, whole);
+    return released;
+  }
+
   /** `child` shares every block of `parent` (a sample forked after the prompt pass). */
-  fork(parent: KvHolder, child: KvHolder): void {
-    for (const b of parent.blocks) {
+  fork(parent: KvOwner, child: KvOwner): void {
+    const from = parent.kv;
+    const to = child.kv;
+    for (const b of from.blocks) {
       if (this.refs[b] === 0) throw new Error(`fork of a free block ${b}`);
       this.refs[b]++;
-      child.blocks.push(b);
+      to.blocks.push(b);
     }
-    child.kv_blocks = parent.kv_blocks;
-    this.keys.inherit(parent, child, Math.floor(parent.computed_tokens / this.block_size));
+    to.block_count = from.block_count;
+    this.keys.inherit(from.keys, to.keys, Math.floor(parent.computed_tokens / this.block_size));
   }
 
   /**
@@ -223,15 +251,16 @@ export class BlockManager {
    * write lands in a partly filled block it shares. (Of several samples sharing that block, the
    * last one to write needs no copy: this counts one for each, an upper bound.)
    */
-  growthBlocks(holder: KvHolder, total_tokens: number): number {
-    return Math.max(0, this.blocksFor(total_tokens) - holder.kv_blocks) + this.needsCopy(holder, total_tokens);
+  growthBlocks(holder: KvOwner, total_tokens: number): number {
+    const kv = holder.kv;
+    return Math.max(0, this.blocksFor(total_tokens) - kv.block_count) + this.needsCopy(kv, holder.computed_tokens, total_tokens);
   }
 
   /** Distinct GPU blocks the holders hold together (shared ones once). */
-  distinctBlocks(holders: readonly KvHolder[]): number {
-    if (holders.length === 1) return holders[0].kv_blocks;
+  distinctBlocks(holders: readonly KvOwner[]): number {
+    if (holders.length === 1) return holders[0].kv.block_count;
     const seen = new Set<number>();
-    for (const h of holders) for (const b of h.blocks) seen.add(b);
+    for (const h of holders) for (const b of h.kv.blocks) seen.add(b);
     return seen.size;
   }
 
@@ -240,30 +269,31 @@ export class BlockManager {
    * CPU pool: each distinct block once, shared blocks staying shared. Returns the blocks moved,
    * or −1 (no change) when the pool lacks room.
    */
-  swapOut(holders: readonly KvHolder[]): number {
+  swapOut(holders: readonly KvOwner[]): number {
     const slotOf = new Map<number, number>();
-    for (const h of holders) for (const b of h.blocks) if (!slotOf.has(b)) slotOf.set(b, slotOf.size);
+    for (const h of holders) for (const b of h.kv.blocks) if (!slotOf.has(b)) slotOf.set(b, slotOf.size);
     const distinct = slotOf.size;
     if (distinct > this.swap_free_blocks) return -1;
     const record: SwapRecord = { blocks: distinct, fill: new Array<number>(distinct) };
     for (const [b, slot] of slotOf) record.fill[slot] = this.fill[b];
     for (const h of holders) {
-      const blocks = h.blocks;
-      h.swap_slots = blocks.map((b) => slotOf.get(b) as number);
-      h.swap_record = record;
-      h.swapped_blocks = h.kv_blocks;
+      const kv = h.kv;
+      const blocks = kv.blocks;
+      kv.swap_slots = blocks.map((b) => slotOf.get(b) as number);
+      kv.swap_record = record;
+      kv.swapped_blocks = kv.block_count;
       for (let i = blocks.length - 1; i >= 0; i--) this.release(blocks[i]);
       blocks.length = 0;
-      h.kv_blocks = 0;
-      this.keys.forget(h);
+      kv.block_count = 0;
+      this.keys.forget(kv.keys);
     }
     this.swapUsed += distinct;
     return distinct;
   }
 
   /** Brings swapped-out `holders` (as swapped out together) back to fresh GPU blocks; the blocks moved, or −1 (no change) when the GPU pool is short. */
-  swapIn(holders: readonly KvHolder[]): number {
-    const record = holders[0].swap_record;
+  swapIn(holders: readonly KvOwner[]): number {
+    const record = holders[0].kv.swap_record;
     if (record === undefined) throw new Error('swap-in of a holder that is not swapped out');
     if (record.blocks > this.freeCount) return -1;
     const fresh: number[] = [];
@@ -273,28 +303,28 @@ export class BlockManager {
       fresh.push(b);
     }
     for (const h of holders) {
-      if (h.swap_record !== record) throw new Error('holders swapped in together were not swapped out together');
-      for (const slot of h.swap_slots) this.take(fresh[slot], h);
-      h.swap_slots = [];
-      h.swap_record = undefined;
-      h.swapped_blocks = 0;
-      if (this.prefix_caching) this.keys.register(h, Math.floor(h.computed_tokens / this.block_size));
+      const kv = h.kv;
+      if (kv.swap_record !== record) throw new Error('holders swapped in together were not swapped out together');
+      for (const slot of kv.swap_slots) this.take(fresh[slot], kv);
+      kv.swap_slots = [];
+      kv.swap_record = undefined;
+      kv.swapped_blocks = 0;
+      if (this.prefix_caching) this.keys.register(kv.keys, kv.blocks, Math.floor(h.computed_tokens / this.block_size));
     }
     this.swapUsed -= record.blocks;
     return record.blocks;
   }
 
-  /** 1 when the next write lands in a partly filled block that another holder shares. */
-  private needsCopy(holder: KvHolder, total_tokens: number): number {
-    const start = holder.computed_tokens;
-    if (start % this.block_size === 0 || total_tokens <= start || holder.kv_blocks === 0) return 0;
-    const last = holder.blocks[holder.kv_blocks - 1];
+  /** 1 when the next write (at token `start`) lands in a partly filled block that another holder shares. */
+  private needsCopy(kv: KvState, start: number, total_tokens: number): number {
+    if (start % this.block_size === 0 || total_tokens <= start || kv.block_count === 0) return 0;
+    const last = kv.blocks[kv.block_count - 1];
     return this.refs[last] > 1 ? 1 : 0;
   }
 
   /** Copy-on-write of the holder's last block. */
-  private copyLast(holder: KvHolder): void {
-    const i = holder.kv_blocks - 1;
+  private copyLast(holder: KvState): void {
+    const i = holder.block_count - 1;
     const old = holder.blocks[i];
     const copy = this.popFree();
     this.refs[copy] = 1;
@@ -306,7 +336,7 @@ export class BlockManager {
   }
 
   /** Sets the fill of the holder's blocks covering tokens [from, to). */
-  private setFill(holder: KvHolder, from: number, to: number): void {
+  private setFill(holder: KvState, from: number, to: number): void {
     const B = this.block_size;
     for (let j = Math.floor(from / B); j * B < to; j++) {
       const b = holder.blocks[j];
@@ -318,7 +348,7 @@ export class BlockManager {
     }
   }
 
-  private take(block: number, holder: KvHolder): void {
+  private take(block: number, holder: KvState): void {
     if (this.refs[block]++ === 0) {
       if (this.inFreeList(block)) {
         this.unlink(block);
@@ -327,7 +357,7 @@ export class BlockManager {
       this.unusedSlots += this.block_size - this.fill[block];
     }
     holder.blocks.push(block);
-    holder.kv_blocks++;
+    holder.block_count++;
   }
 
   private release(block: number): void {

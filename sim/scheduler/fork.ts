@@ -18,7 +18,7 @@ export function forkSamples(parent: Sequence, kv: BlockManager): Sequence[] {
     kv.fork(parent, child);
     child.coverWithoutCompute(parent.computed_tokens);
     child.prefill_end = parent.prefill_end;
-    child.stampToken(parent.token_times_s[0], parent.token_steps[0]);
+    child.stampToken(parent.tokens.times_s[0], parent.tokens.steps[0]);
     group.sequences.push(child);
     group.remaining++;
     children.push(child);

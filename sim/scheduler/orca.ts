@@ -1,6 +1,7 @@
 import { Deque } from '../engine/deque.js';
 import type { BlockManager } from '../kv/blockManager.js';
-import { addDecodeToken, addWholePrompt, dropFinished, reservedTokens } from './requestLevel.js';
+import { cancelWaiting, dropFinished } from './commons.js';
+import { addDecodeToken, addWholePrompt, reservedTokens } from './requestLevel.js';
 import { emptyPlan, resetPlan, type ReplicaScheduler, type SchedulerFactory, type SchedulerLimits, type StepPlan } from './scheduler.js';
 import type { Sequence } from './sequence.js';
 import { reservedTraits, stepBudget, V0_DEFAULTS } from './traits.js';
@@ -69,7 +70,7 @@ export class OrcaScheduler implements ReplicaScheduler {
   }
 
   cancelWaiting(seq: Sequence): boolean {
-    return Number.isNaN(seq.first_scheduled_s) && this.waiting.remove(seq);
+    return cancelWaiting(this.waiting, seq);
   }
 }
 

@@ -1,6 +1,7 @@
 import { Deque } from '../engine/deque.js';
 import type { BlockManager } from '../kv/blockManager.js';
 import { addDecode, addPrefillChunk } from '../latency/batch.js';
+import { cancelWaiting, dropFinished } from './commons.js';
 import { emptyPlan, resetPlan, type ReplicaScheduler, type SchedulerLimits, type StepPlan } from './scheduler.js';
 import type { Sequence } from './sequence.js';
 
@@ -50,21 +51,11 @@ export function addWholePrompt(plan: StepPlan, seq: Sequence, now_s: number): nu
 export function addDecodeToken(plan: StepPlan, kv: BlockManager, seq: Sequence): void {
   const context = seq.computed_tokens + 1;
   if (!kv.allocateSlots(seq, context)) {
-    throw new Error(`KV reservation of request ${seq.id} (${seq.kv_blocks} blocks) is short of its ${context}-token context`);
+    throw new Error(`KV reservation of request ${seq.id} (${seq.kv.block_count} blocks) is short of its ${context}-token context`);
   }
   seq.scheduled_tokens = 1;
   addDecode(plan.batch, context);
   plan.scheduled.push(seq);
-}
-
-/** Keeps the sequences that have not generated every output token, in order (no allocation). */
-export function dropFinished(running: Sequence[]): void {
-  let kept = 0;
-  for (let i = 0; i < running.length; i++) {
-    const seq = running[i];
-    if (seq.generated_tokens < seq.output_tokens) running[kept++] = seq;
-  }
-  running.length = kept;
 }
 
 /**
@@ -85,6 +76,10 @@ export abstract class RequestLevelScheduler implements ReplicaScheduler {
   /** Context lengths of the padding rows: finished members of the running batch. */
   private readonly padding: number[] = [];
   private readonly plan: StepPlan = emptyPlan();
+  /** A member that finished stays in the batch as a padding row of its context length. */
+  private readonly keepPadding = (seq: Sequence): void => {
+    this.padding.push(seq.computed_tokens);
+  };
 
   constructor(
     private readonly kv: BlockManager,
@@ -140,17 +135,10 @@ export abstract class RequestLevelScheduler implements ReplicaScheduler {
   }
 
   afterStep(): void {
-    const running = this.running;
-    let kept = 0;
-    for (let i = 0; i < running.length; i++) {
-      const seq = running[i];
-      if (seq.generated_tokens < seq.output_tokens) running[kept++] = seq;
-      else this.padding.push(seq.computed_tokens);
-    }
-    running.length = kept;
+    dropFinished(this.running, this.keepPadding);
   }
 
   cancelWaiting(seq: Sequence): boolean {
-    return Number.isNaN(seq.first_scheduled_s) && this.waiting.remove(seq);
+    return cancelWaiting(this.waiting, seq);
   }
 }

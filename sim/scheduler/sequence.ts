@@ -1,9 +1,8 @@
-import type { KeyedHolder, TokenIdentity } from '../kv/blockKeys.js';
-import type { KvHolder, SwapRecord } from '../kv/blockManager.js';
+import { CacheKeys } from '../kv/blockKeys.js';
+import { KvState } from '../kv/kvState.js';
 import type { Request } from '../workload/request.js';
-
-const NO_TOKENS = new Float64Array(0);
-const NO_STEPS = new Int32Array(0);
+import { SeqAccounting } from './accounting.js';
+import { TokenTimes } from './tokenTimes.js';
 
 /**
  * The samples of one request that run as several sequences; the request leaves when the last
@@ -16,8 +15,17 @@ export interface SampleGroup {
   started: boolean;
 }
 
-/** A request (or one sample of it) inside a replica: its progress through prefill and decode, and what it holds. */
-export class Sequence implements KvHolder, KeyedHolder {
+/**
+ * A request (or one sample of it) inside the cluster. Its parts change apart and are held apart:
+ * - progress through prefill and decode: the fields here, read and written on every step, so kept
+ *   flat (one load each on the hot path);
+ * - `kv`: its blocks in the current replica's pool (what the block manager reads and writes);
+ * - `keys`: the content keys of those blocks, for the prefix cache (`kv.keys`);
+ * - `tokens`: when each output token was emitted;
+ * - `acct`: counters for the run totals and requests.arrow.
+ * A sequence belongs to its request, not to a replica: `moveTo` hands it to another one.
+ */
+export class Sequence {
   readonly id: number;
   readonly arrival_s: number;
   readonly prompt_tokens: number;
@@ -25,6 +33,8 @@ export class Sequence implements KvHolder, KeyedHolder {
   readonly priority: number;
   /** Sample index within the request (0 for single-sample requests). */
   readonly sample: number;
+  /** The replica that holds it now (see `moveTo`). */
+  replica: number;
   group: SampleGroup | undefined = undefined;
   /** Samples to fork from this sequence when its prompt pass ends (copy-on-write policies). */
   pending_forks = 0;
@@ -34,48 +44,26 @@ export class Sequence implements KvHolder, KeyedHolder {
   generated_tokens = 0;
   /** Tokens this (re)admission must prefill: the prompt, plus generated tokens after a preemption. */
   prefill_end = 0;
-  /** GPU blocks held, in token order (`kv_blocks` = their count). */
-  readonly blocks: number[] = [];
-  kv_blocks = 0;
-  /** CPU swap blocks held while swapped out. */
-  swapped_blocks = 0;
-  swap_slots: number[] = [];
-  swap_record: SwapRecord | undefined = undefined;
-  /** New tokens scheduled in the current step. */
+  /** New tokens scheduled in the current step (draft tokens included). */
   scheduled_tokens = 0;
+  /**
+   * Speculative decoding: of `scheduled_tokens`, the draft tokens that follow the verified one
+   * (their KV slots are allocated), and how many of them the verification accepted (set before the
+   * step is applied). A step then emits accepted + 1 tokens; 0 drafts is plain decoding.
+   */
+  draft_tokens = 0;
+  accepted_drafts = 0;
   /** When the engine handed it to the scheduler (arrival + frontend time). */
   enqueued_s = NaN;
   first_scheduled_s = NaN;
-  preemptions = 0;
-  /** Prompt tokens found in the prefix cache at first admission (what requests.arrow reports). */
-  cached_tokens = 0;
-  /** Computed tokens whose KV a preemption threw away. */
-  discarded_tokens = 0;
-  /** Prompt positions covered at least once, by prefill, prefix-cache hit or fork (always a prefix of the prompt). */
-  prompt_prefilled_tokens = 0;
-  /** Prompt positions whose first coverage came without compute (cache hit or shared by a fork). */
-  prompt_shared_tokens = 0;
-  /** Every token covered without compute (cache hits at any admission, fork sharing). */
-  reused_tokens = 0;
-  /** Prefill work beyond each prompt position's first pass: re-prefilled prompt and output tokens. */
-  recomputed_tokens = 0;
-  /**
-   * When each output token was emitted, by index; empty until the first token (`stampToken`). A
-   * queued sequence holds no buffer: under a burst, every request waits at once, and their
-   * buffers were half the simulator's memory and most of its page faults.
-   */
-  token_times_s: Float64Array = NO_TOKENS;
-  /** The replica step that emitted each output token (−1 where unknown), beside `token_times_s`. */
-  token_steps: Int32Array = NO_STEPS;
-  readonly identity: TokenIdentity;
-  readonly block_keys: number[] = [];
-  readonly block_checks: number[] = [];
-  registered_blocks = 0;
-  readonly released_blocks: number[] = [];
+  readonly kv: KvState;
+  readonly keys: CacheKeys;
+  readonly tokens = new TokenTimes();
+  readonly acct = new SeqAccounting();
 
   constructor(
     readonly request: Request,
-    readonly replica: number,
+    replica: number,
     sample = 0,
   ) {
     this.id = request.id;
@@ -84,31 +72,24 @@ export class Sequence implements KvHolder, KeyedHolder {
     this.output_tokens = request.output_tokens;
     this.priority = request.priority ?? 0;
     this.sample = sample;
+    this.replica = replica;
     this.prefill_end = request.input_tokens;
-    const r = request as Request & { hash_ids?: number[] };
-    this.identity = {
+    this.keys = new CacheKeys({
       id: request.id,
       sample,
       prompt_tokens: request.input_tokens,
-      hash_ids: r.hash_ids,
+      hash_ids: request.hash_ids,
       prefix_group: request.prefix_group,
       prefix_tokens: request.prefix_tokens,
       session: request.session,
       shared_request: Math.max(request.n ?? 1, request.best_of ?? 1) > 1,
-    };
+    });
+    this.kv = new KvState(this.keys);
   }
 
   /** Records the emission of the next output token at `time_s`, by the replica's step `step` (−1: unknown). */
   stampToken(time_s: number, step = -1): void {
-    if (this.generated_tokens === 0) {
-      // One buffer for both: an ArrayBuffer's allocation costs more than its size.
-      const n = this.output_tokens;
-      const buffer = new ArrayBuffer(n * 12);
-      this.token_times_s = new Float64Array(buffer, 0, n);
-      this.token_steps = new Int32Array(buffer, n * 8, n);
-    }
-    this.token_steps[this.generated_tokens] = step;
-    this.token_times_s[this.generated_tokens++] = time_s;
+    this.tokens.stamp(this.generated_tokens++, this.output_tokens, time_s, step);
   }
 
   /** Prompt plus generated tokens: what the model has seen or must see. */
@@ -135,18 +116,60 @@ export class Sequence implements KvHolder, KeyedHolder {
    * by a fork), for the token accounting.
    */
   coverWithoutCompute(tokens: number): void {
-    const newly = Math.max(0, Math.min(tokens, this.prompt_tokens) - this.prompt_prefilled_tokens);
-    this.prompt_shared_tokens += newly;
-    this.prompt_prefilled_tokens += newly;
-    this.reused_tokens += tokens - this.computed_tokens;
+    this.acct.noteCovered(this.prompt_tokens, this.computed_tokens, tokens);
     this.computed_tokens = tokens;
   }
 
   /** Bookkeeping for a prefill chunk of `n` tokens starting at `computed_tokens`. */
   notePrefillChunk(n: number): void {
-    const end = this.computed_tokens + n;
-    const firstTime = Math.max(0, Math.min(end, this.prompt_tokens) - Math.max(this.computed_tokens, this.prompt_prefilled_tokens));
-    this.prompt_prefilled_tokens = Math.max(this.prompt_prefilled_tokens, Math.min(end, this.prompt_tokens));
-    this.recomputed_tokens += n - firstTime;
+    this.acct.notePrefillChunk(this.prompt_tokens, this.computed_tokens, n);
+  }
+
+  // Read-only views for the cluster code written before the split (sim/cluster is being rewritten
+  // alongside); they go once it reads `tokens` and `acct` itself. Never on the per-token path.
+  /** @deprecated read `tokens.times_s` */
+  get token_times_s(): Float64Array {
+    return this.tokens.times_s;
+  }
+  /** @deprecated read `tokens.steps` */
+  get token_steps(): Int32Array {
+    return this.tokens.steps;
+  }
+  /** @deprecated read `acct.cached_tokens` */
+  get cached_tokens(): number {
+    return this.acct.cached_tokens;
+  }
+  /** @deprecated read `acct.preemptions` */
+  get preemptions(): number {
+    return this.acct.preemptions;
+  }
+  /** @deprecated read `acct.recomputed_tokens` */
+  get recomputed_tokens(): number {
+    return this.acct.recomputed_tokens;
+  }
+  /** @deprecated read `acct.discarded_tokens` */
+  get discarded_tokens(): number {
+    return this.acct.discarded_tokens;
+  }
+  /** @deprecated read `acct.prompt_shared_tokens` */
+  get prompt_shared_tokens(): number {
+    return this.acct.prompt_shared_tokens;
+  }
+  /** @deprecated read `acct.reused_tokens` */
+  get reused_tokens(): number {
+    return this.acct.reused_tokens;
+  }
+
+  /**
+   * Hands the sequence to replica `replica`. Block ids mean something only in their own pool, so
+   * its KV must have left the old one first (`BlockManager.free`, after a transfer or not); the
+   * cache keys of its content go along, its memory of released blocks does not. Whether its
+   * computed tokens travel is the caller's choice (`handOff` in commons.ts).
+   */
+  moveTo(replica: number): void {
+    if (this.kv.holds_kv) throw new Error(`request ${this.id}: moved to replica ${replica} while holding KV on replica ${this.replica}`);
+    this.keys.released_blocks.length = 0;
+    this.keys.registered_blocks = 0;
+    this.replica = replica;
   }
 }

@@ -1,12 +1,12 @@
 import { Deque } from '../engine/deque.js';
 import { fieldError, InfersimError } from '../errors.js';
 import type { BlockManager } from '../kv/blockManager.js';
-import { addDecode, addPrefillChunk } from '../latency/batch.js';
+import { addRunning, addToPlan, cancelWaiting, dropFinished, noteAdmitted, requeueForRecompute } from './commons.js';
 import { forkSamples } from './fork.js';
 import { emptyPlan, resetPlan, type ReplicaScheduler, type CapacityContext, type SchedulerFactory, type SchedulerLimits, type StepPlan } from './scheduler.js';
 import type { Sequence } from './sequence.js';
 import { FLASH_ATTENTION_BLOCKS, stepBudget, V0_CHUNKED_BUDGET, V0_DEFAULTS } from './traits.js';
-import { insertByPriority, waitQueue, type WaitQueue } from './waitQueue.js';
+import { waitQueue, type WaitQueue } from './waitQueue.js';
 
 /** vLLM V0 keeps 1 % of the GPU blocks free at admission and swap-in (`watermark=0.01`, vllm/core/block_manager.py). */
 export const V0_WATERMARK = 0.01;
@@ -70,7 +70,7 @@ export class VllmV0Scheduler implements ReplicaScheduler {
   }
 
   cancelWaiting(seq: Sequence): boolean {
-    return Number.isNaN(seq.first_scheduled_s) && this.waiting.remove(seq);
+    return cancelWaiting(this.waiting, seq);
   }
 
   schedule(now_s: number): StepPlan {
@@ -95,20 +95,10 @@ export class VllmV0Scheduler implements ReplicaScheduler {
   }
 
   afterStep(): void {
-    const running = this.running;
-    let kept = 0;
-    let forks = false;
-    for (let i = 0; i < running.length; i++) {
-      const seq = running[i];
-      if (seq.generated_tokens >= seq.output_tokens) continue;
-      running[kept++] = seq;
-      if (seq.pending_forks > 0 && seq.generated_tokens > 0) forks = true;
-    }
-    running.length = kept;
-    if (!forks) return;
+    if (!dropFinished(this.running)) return;
     // Forked samples sit right after their parent: a request's samples stay together.
     const withForks: Sequence[] = [];
-    for (const seq of running) {
+    for (const seq of this.running) {
       withForks.push(seq);
       if (seq.pending_forks > 0 && seq.generated_tokens > 0) withForks.push(...forkSamples(seq, this.kv));
     }
@@ -135,18 +125,14 @@ export class VllmV0Scheduler implements ReplicaScheduler {
       if (!this.chunked && remaining > budget.tokens) break;
       const n = Math.min(remaining, budget.tokens);
       // V0 allocates the whole prompt's blocks at admission, even when it runs in chunks.
-      const needed = kv.blocksFor(seq.known_tokens) - seq.kv_blocks;
+      const needed = kv.blocksFor(seq.known_tokens) - seq.kv.block_count;
       if (kv.free_blocks - needed < this.watermark_blocks) break;
       if (!kv.allocateSlots(seq, seq.known_tokens, true, hit + n)) break;
       this.waiting.pop();
-      this.addRunning(seq);
+      addRunning(this.running, seq, this.limits.scheduling_policy);
       seats += 1 + seq.pending_forks;
-      if (Number.isNaN(seq.first_scheduled_s)) {
-        seq.first_scheduled_s = now_s;
-        seq.cached_tokens = hit;
-      }
-      if (hit > 0) seq.coverWithoutCompute(hit);
-      this.add(seq, n);
+      noteAdmitted(seq, now_s, hit);
+      addToPlan(this.plan, seq, n);
       budget.tokens -= n;
     }
   }
@@ -193,7 +179,7 @@ export class VllmV0Scheduler implements ReplicaScheduler {
           const m = running[j];
           const n = Math.min(m.known_tokens - m.computed_tokens, budget.tokens);
           if (!kv.allocateSlots(m, m.computed_tokens + n)) throw new Error(`request ${m.id}: blocks short after the capacity check`);
-          this.add(m, n);
+          addToPlan(this.plan, m, n);
           budget.tokens -= n;
         }
         i = end;
@@ -240,7 +226,7 @@ export class VllmV0Scheduler implements ReplicaScheduler {
       const unit = this.swapped.peekFront() as Sequence[];
       if (seats + unit.length > this.limits.max_num_seqs || unit.length > budget.tokens) break;
       // Its blocks, plus for each sample a block (or a copy of a shared one) for its next token.
-      const record = unit[0].swap_record;
+      const record = unit[0].kv.swap_record;
       if (record === undefined) throw new Error(`request ${unit[0].id} is in the swapped queue but not swapped out`);
       if (kv.free_blocks - record.blocks - unit.length < this.watermark_blocks) break;
       this.swapped.popFront();
@@ -250,8 +236,8 @@ export class VllmV0Scheduler implements ReplicaScheduler {
       this.plan.swap_in_blocks += moved;
       for (const m of unit) {
         if (!kv.allocateSlots(m, m.computed_tokens + 1)) throw new Error(`request ${m.id}: blocks short after swap-in`);
-        this.addRunning(m);
-        this.add(m, 1);
+        addRunning(this.running, m, this.limits.scheduling_policy);
+        addToPlan(this.plan, m, 1);
         budget.tokens -= 1;
         seats++;
       }
@@ -270,7 +256,7 @@ export class VllmV0Scheduler implements ReplicaScheduler {
       const last = this.running[this.running.length - 1];
       if (!(head.priority < last.priority)) return;
       const fits =
-        kv.free_blocks - (kv.blocksFor(head.known_tokens) - head.kv_blocks) >= this.watermark_blocks &&
+        kv.free_blocks - (kv.blocksFor(head.known_tokens) - head.kv.block_count) >= this.watermark_blocks &&
         this.seatsTaken() + 1 + head.pending_forks <= this.limits.max_num_seqs &&
         head.known_tokens - head.computed_tokens <= budget.tokens;
       if (fits) return;
@@ -280,26 +266,10 @@ export class VllmV0Scheduler implements ReplicaScheduler {
     }
   }
 
-  private addRunning(seq: Sequence): void {
-    if (this.limits.scheduling_policy === 'priority') insertByPriority(this.running, seq);
-    else this.running.push(seq);
-  }
-
-  private add(seq: Sequence, n: number): void {
-    seq.scheduled_tokens = n;
-    this.plan.scheduled.push(seq);
-    if (seq.in_prefill) {
-      seq.notePrefillChunk(n);
-      addPrefillChunk(this.plan.batch, n, seq.computed_tokens, seq.computed_tokens + n === seq.known_tokens);
-    } else {
-      addDecode(this.plan.batch, seq.computed_tokens + 1);
-    }
-  }
-
   /** Preempts a request (its running samples) by swap or recompute; counted once per request. */
   private preempt(victim: Sequence[], mode = this.limits.preemption): void {
     this.plan.preempted++;
-    victim[0].preemptions++;
+    victim[0].acct.preemptions++;
     const swap = mode === 'swap' || (mode === 'auto' && victim.length > 1);
     // A request whose prompt pass is unfinished has nothing worth swapping, and one that could
     // never come back (its blocks plus one per sample exceed the pool) would wait forever: both
@@ -314,14 +284,7 @@ export class VllmV0Scheduler implements ReplicaScheduler {
         return;
       }
     }
-    for (let k = victim.length - 1; k >= 0; k--) {
-      const seq = victim[k];
-      this.kv.free(seq, true);
-      seq.discarded_tokens += seq.computed_tokens;
-      seq.computed_tokens = 0;
-      seq.prefill_end = seq.known_tokens;
-      this.waiting.pushFront(seq);
-    }
+    for (let k = victim.length - 1; k >= 0; k--) requeueForRecompute(this.kv, victim[k], this.waiting);
   }
 }
 

@@ -1,9 +1,9 @@
 import type { BlockManager } from '../kv/blockManager.js';
-import { addDecode, addPrefillChunk } from '../latency/batch.js';
+import { addRunning, addToPlan, cancelWaiting, dropFinished, noteAdmitted, requeueForRecompute } from './commons.js';
 import { emptyPlan, resetPlan, type ReplicaScheduler, type SchedulerFactory, type SchedulerLimits, type StepPlan } from './scheduler.js';
 import type { Sequence } from './sequence.js';
 import { FLASH_ATTENTION_BLOCKS, stepBudget, v1Defaults } from './traits.js';
-import { insertByPriority, waitQueue, type WaitQueue } from './waitQueue.js';
+import { waitQueue, type WaitQueue } from './waitQueue.js';
 
 /**
  * vLLM V1's scheduler (vllm/v1/core/sched/scheduler.py): one token budget per step shared by
@@ -64,7 +64,7 @@ export class VllmV1Scheduler implements ReplicaScheduler {
         }
       }
       if (!scheduled) break;
-      this.add(seq, n);
+      addToPlan(plan, seq, n);
       budget -= n;
       i++;
     }
@@ -79,15 +79,9 @@ export class VllmV1Scheduler implements ReplicaScheduler {
         const n = Math.min(remaining, budget);
         if (!kv.allocateSlots(seq, hit + n, true)) break;
         this.waiting.pop();
-        if (policy === 'priority') insertByPriority(running, seq);
-        else running.push(seq);
-        const first = Number.isNaN(seq.first_scheduled_s);
-        if (first) {
-          seq.first_scheduled_s = now_s;
-          seq.cached_tokens = hit;
-        }
-        if (hit > 0) seq.coverWithoutCompute(hit);
-        this.add(seq, n);
+        addRunning(running, seq, policy);
+        noteAdmitted(seq, now_s, hit);
+        addToPlan(plan, seq, n);
         budget -= n;
       }
     }
@@ -95,38 +89,17 @@ export class VllmV1Scheduler implements ReplicaScheduler {
   }
 
   cancelWaiting(seq: Sequence): boolean {
-    return Number.isNaN(seq.first_scheduled_s) && this.waiting.remove(seq);
+    return cancelWaiting(this.waiting, seq);
   }
 
   afterStep(): void {
-    let kept = 0;
-    const running = this.running;
-    for (let i = 0; i < running.length; i++) {
-      const seq = running[i];
-      if (seq.generated_tokens < seq.output_tokens) running[kept++] = seq;
-    }
-    running.length = kept;
-  }
-
-  private add(seq: Sequence, n: number): void {
-    seq.scheduled_tokens = n;
-    this.plan.scheduled.push(seq);
-    if (seq.in_prefill) {
-      seq.notePrefillChunk(n);
-      addPrefillChunk(this.plan.batch, n, seq.computed_tokens, seq.computed_tokens + n === seq.known_tokens);
-    } else {
-      addDecode(this.plan.batch, seq.computed_tokens + 1);
-    }
+    dropFinished(this.running);
   }
 
   /** Recompute preemption: drop the KV, keep the streamed tokens, re-prefill prompt + output later. */
   private preempt(seq: Sequence): void {
-    this.kv.free(seq, true);
-    seq.discarded_tokens += seq.computed_tokens;
-    seq.computed_tokens = 0;
-    seq.prefill_end = seq.known_tokens;
-    seq.preemptions++;
-    this.waiting.pushFront(seq);
+    seq.acct.preemptions++;
+    requeueForRecompute(this.kv, seq, this.waiting);
   }
 }
 

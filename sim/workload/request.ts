@@ -16,6 +16,8 @@ export interface Request {
   prefix_group?: number;
   prefix_tokens?: number;
   session?: number;
+  /** Mooncake traces: one id per 512-token block of the prompt; equal ids mean a shared prefix. */
+  hash_ids?: number[];
   /** Lower is served first; default 0. */
   priority?: number;
   /** The client's max_tokens, when the workload sets one. */

@@ -1,23 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import type { TokenIdentity } from '../../sim/kv/blockKeys.js';
-import { BlockManager, type KvHolder } from '../../sim/kv/blockManager.js';
+import { CacheKeys, type TokenIdentity } from '../../sim/kv/blockKeys.js';
+import { BlockManager } from '../../sim/kv/blockManager.js';
+import { KvState } from '../../sim/kv/kvState.js';
 
-type Holder = KvHolder & { identity: TokenIdentity };
+/** A bare holder: KV state and a computed-token count, as the block manager sees a sequence. */
+interface Holder {
+  readonly kv: KvState;
+  computed_tokens: number;
+}
 
 function holder(identity: Partial<TokenIdentity> = {}): Holder {
-  return {
-    identity: { id: 0, sample: 0, prompt_tokens: 1000, ...identity },
-    blocks: [],
-    kv_blocks: 0,
-    swapped_blocks: 0,
-    swap_slots: [],
-    swap_record: undefined,
-    computed_tokens: 0,
-    block_keys: [],
-    block_checks: [],
-    registered_blocks: 0,
-    released_blocks: [],
-  };
+  return { kv: new KvState(new CacheKeys({ id: 0, sample: 0, prompt_tokens: 1000, ...identity })), computed_tokens: 0 };
 }
 
 /** Admits `h` with `known` tokens the way V1 does: prefix lookup, then allocate for the rest; returns hit tokens. */
@@ -33,11 +26,11 @@ describe('BlockManager without prefix caching', () => {
     const kv = new BlockManager(10, 16);
     const seq = holder();
     expect(kv.allocateSlots(seq, 17)).toBe(true);
-    expect(seq.kv_blocks).toBe(2);
+    expect(seq.kv.block_count).toBe(2);
     expect(kv.allocateSlots(seq, 32)).toBe(true);
-    expect(seq.kv_blocks).toBe(2);
+    expect(seq.kv.block_count).toBe(2);
     expect(kv.allocateSlots(seq, 33)).toBe(true);
-    expect(seq.kv_blocks).toBe(3);
+    expect(seq.kv.block_count).toBe(3);
     expect(kv.free_blocks).toBe(7);
     // 33 tokens in 3 blocks of 16: 15 slots unused.
     expect(kv.unused_slots).toBe(15);
@@ -49,11 +42,11 @@ describe('BlockManager without prefix caching', () => {
     const b = holder({ id: 1 });
     expect(kv.allocateSlots(a, 48)).toBe(true);
     expect(kv.allocateSlots(b, 33)).toBe(false);
-    expect(b.kv_blocks).toBe(0);
+    expect(b.kv.block_count).toBe(0);
     expect(kv.free_blocks).toBe(1);
     kv.free(a);
     expect(kv.free_blocks).toBe(4);
-    expect(a.kv_blocks).toBe(0);
+    expect(a.kv.block_count).toBe(0);
     expect(kv.unused_slots).toBe(0);
   });
 
@@ -186,7 +179,7 @@ describe('BlockManager prefix cache', () => {
     // b hits 2 cached blocks but needs 2 more: 2 evictable + 2 new > 3 free → refused, nothing changes.
     const b = holder({ id: 1, session: 1 });
     expect(admit(kv, b, 64)).toBe(-1);
-    expect(b.kv_blocks).toBe(0);
+    expect(b.kv.block_count).toBe(0);
     expect(kv.free_blocks).toBe(3);
   });
 });
@@ -218,7 +211,7 @@ describe('BlockManager copy-on-write and swap', () => {
     kv.allocateSlots(a, 70);
     a.computed_tokens = 70;
     expect(kv.swapOut([a])).toBe(5);
-    expect(a.swapped_blocks).toBe(5);
+    expect(a.kv.swapped_blocks).toBe(5);
     expect(kv.swapped_blocks).toBe(5);
     expect(kv.used_blocks).toBe(0);
     const b = holder({ id: 1 });
@@ -227,7 +220,7 @@ describe('BlockManager copy-on-write and swap', () => {
     expect(kv.swapIn([a])).toBe(-1); // 5 needed, 3 free
     kv.free(b);
     expect(kv.swapIn([a])).toBe(5);
-    expect(a.kv_blocks).toBe(5);
+    expect(a.kv.block_count).toBe(5);
     expect(kv.swapped_blocks).toBe(0);
     expect(kv.unused_slots).toBe(80 - 70);
     kv.free(a);
@@ -253,7 +246,7 @@ describe('BlockManager copy-on-write and swap', () => {
     expect(kv.used_blocks).toBe(0);
     expect(kv.swapIn([parent, child])).toBe(4);
     expect(kv.used_blocks).toBe(4);
-    expect(parent.blocks.slice(0, 2)).toEqual(child.blocks.slice(0, 2));
+    expect(parent.kv.blocks.slice(0, 2)).toEqual(child.kv.blocks.slice(0, 2));
     expect(kv.unused_slots).toBe(2 * (16 - 9));
     kv.free(parent);
     expect(kv.used_blocks).toBe(3); // the shared blocks live on with the child

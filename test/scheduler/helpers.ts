@@ -1,19 +1,29 @@
 import type { BlockManager } from '../../sim/kv/blockManager.js';
+import { applyStep } from '../../sim/scheduler/commons.js';
 import type { ReplicaScheduler, StepPlan } from '../../sim/scheduler/scheduler.js';
+import type { Sequence } from '../../sim/scheduler/sequence.js';
 
 /**
- * Applies a formed step as the replica does (sim/cluster/replica.ts `completeStep`): advance each
+ * Applies a formed step exactly as the replica does, through the same `applyStep`: advance each
  * sequence, emit a token stamped `token_time_s` once every known token is computed, free a
  * finished sequence's blocks, then let the scheduler drop finished sequences and fork samples.
+ * Returns the sequences that finished.
  */
-export function applyPlan(kv: BlockManager, sched: ReplicaScheduler, plan: StepPlan, token_time_s = 0): void {
-  for (const s of plan.scheduled) {
-    s.computed_tokens += s.scheduled_tokens;
-    s.scheduled_tokens = 0;
-    if (s.computed_tokens === s.known_tokens) {
-      s.stampToken(token_time_s);
-      if (s.generated_tokens === s.output_tokens) kv.free(s);
-    }
-  }
-  sched.afterStep();
+export function applyPlan(kv: BlockManager, sched: ReplicaScheduler, plan: StepPlan, token_time_s = 0, step = -1): Sequence[] {
+  const finished: Sequence[] = [];
+  applyStep(kv, sched, plan.scheduled, token_time_s, step, finished);
+  return finished;
+}
+
+/** A sequence's state in one flat object (progress, KV, accounting), for `toMatchObject`. */
+export function flat(seq: Sequence) {
+  const { kv, acct } = seq;
+  return {
+    computed_tokens: seq.computed_tokens,
+    generated_tokens: seq.generated_tokens,
+    prefill_end: seq.prefill_end,
+    kv_blocks: kv.block_count,
+    swapped_blocks: kv.swapped_blocks,
+    ...acct,
+  };
 }

@@ -56,9 +56,9 @@ describe('Orca reservations', () => {
       const a = seq(0, 100, 20);
       sched.enqueue(a);
       step(kv, sched);
-      expect(a.kv_blocks).toBe(blocks); // ceil(1024 | 132 | 120 / 16)
+      expect(a.kv.block_count).toBe(blocks); // ceil(1024 | 132 | 120 / 16)
       for (let i = 1; i < 19; i++) step(kv, sched);
-      expect(a.kv_blocks).toBe(blocks);
+      expect(a.kv.block_count).toBe(blocks);
       step(kv, sched); // 20th token
       expect(kv.used_blocks).toBe(0);
     }
@@ -154,7 +154,7 @@ describe('Orca scheduling', () => {
     step(kv, sched);
     step(kv, sched);
     expect(step(kv, sched)).toEqual([[2, 10]]);
-    expect([sched.swapped_count, b.kv_blocks]).toEqual([0, 0]);
+    expect([sched.swapped_count, b.kv.block_count]).toEqual([0, 0]);
   });
 
   it('has a factory for the registry', () => {

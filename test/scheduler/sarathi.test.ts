@@ -3,7 +3,7 @@ import { BlockManager } from '../../sim/kv/blockManager.js';
 import type { SchedulerLimits } from '../../sim/scheduler/scheduler.js';
 import { Sequence } from '../../sim/scheduler/sequence.js';
 import { SARATHI, VllmV0Scheduler } from '../../sim/scheduler/vllmV0.js';
-import { applyPlan } from './helpers.js';
+import { applyPlan, flat } from './helpers.js';
 
 /** Sarathi-Serve's stall-free batching (V0's `stall-free` policy), driven step by step with hand-computed expectations. */
 
@@ -95,10 +95,10 @@ describe('Sarathi stall-free batching (budget 512)', () => {
     const p = seq(0, 5000, 2);
     sched.enqueue(p);
     expect(step(kv, sched).ran).toEqual([[0, 512]]);
-    expect(p.kv_blocks).toBe(313); // ceil(5000 / 16), not ceil(512 / 16) = 32
+    expect(p.kv.block_count).toBe(313); // ceil(5000 / 16), not ceil(512 / 16) = 32
     expect(kv.used_blocks).toBe(313);
     step(kv, sched);
-    expect([p.computed_tokens, p.kv_blocks]).toEqual([1024, 313]);
+    expect([p.computed_tokens, p.kv.block_count]).toEqual([1024, 313]);
   });
 
   it('keeps a prompt waiting when its whole prompt misses the watermark, even if its first chunk would fit', () => {
@@ -132,7 +132,7 @@ describe('Sarathi stall-free batching (budget 512)', () => {
     expect(kv.free_blocks).toBe(0);
     // A's 33rd token needs a 3rd block: B, the tail, is preempted; it is in its prompt pass, so it is recomputed.
     expect(step(kv, sched)).toMatchObject({ ran: [[0, 1]], preempted: 1, swap_out: 0 });
-    expect(b).toMatchObject({ kv_blocks: 0, swapped_blocks: 0, computed_tokens: 0, discarded_tokens: 480, preemptions: 1 });
+    expect(flat(b)).toMatchObject({ kv_blocks: 0, swapped_blocks: 0, computed_tokens: 0, discarded_tokens: 480, preemptions: 1 });
     // Back in the waiting queue, it needs its 38 blocks again: 37 are free, so it waits.
     expect([sched.waiting_count, sched.swapped_count, kv.free_blocks]).toEqual([1, 0, 37]);
   });
@@ -148,7 +148,7 @@ describe('Sarathi stall-free batching (budget 512)', () => {
     step(kv, sched);
     // A's 33rd token needs a 3rd block: B is swapped out (2 blocks), A takes one, 1 stays free.
     expect(step(kv, sched)).toMatchObject({ ran: [[0, 1]], preempted: 1, swap_out: 2 });
-    expect(b).toMatchObject({ swapped_blocks: 2, computed_tokens: 32, kv_blocks: 0 });
+    expect(flat(b)).toMatchObject({ swapped_blocks: 2, computed_tokens: 32, kv_blocks: 0 });
     expect(kv.free_blocks).toBe(1);
     // C needs 1 block and 1 is free: unlike prefill-first V0, the chunked path admits it although B is swapped out.
     sched.enqueue(seq(2, 5));
@@ -158,7 +158,7 @@ describe('Sarathi stall-free batching (budget 512)', () => {
     const plan = sched.schedule(3);
     expect(plan.swap_in_blocks).toBe(2);
     expect(plan.scheduled.map((x) => [x.id, x.scheduled_tokens])).toEqual([[2, 1], [1, 1]]);
-    expect(b).toMatchObject({ computed_tokens: 32, kv_blocks: 3, discarded_tokens: 0 });
+    expect(flat(b)).toMatchObject({ computed_tokens: 32, kv_blocks: 3, discarded_tokens: 0 });
   });
 
   it('a prompt in flight holds the seats of the samples it will fork (max_num_seqs 4)', () => {

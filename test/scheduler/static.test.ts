@@ -43,7 +43,7 @@ describe('static batching', () => {
     const plan = sched.schedule(2);
     expect(plan.scheduled.map((s) => [s.id, s.scheduled_tokens])).toEqual([[0, 80], [1, 80], [2, 80], [3, 80]]);
     expect(plan.batch).toMatchObject({ prefill_seqs: 4, prefill_tokens: 320, decode_seqs: 0, emitting_seqs: 4 });
-    expect(plan.scheduled.every((s) => s.first_scheduled_s === 2 && s.kv_blocks === 6)).toBe(true); // ceil(83 / 16)
+    expect(plan.scheduled.every((s) => s.first_scheduled_s === 2 && s.kv.block_count === 6)).toBe(true); // ceil(83 / 16)
     expect(sched.waiting_count).toBe(1);
     expect(kv.used_blocks).toBe(24);
   });

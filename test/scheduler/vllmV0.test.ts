@@ -3,7 +3,7 @@ import { BlockManager } from '../../sim/kv/blockManager.js';
 import type { SchedulerLimits } from '../../sim/scheduler/scheduler.js';
 import { Sequence } from '../../sim/scheduler/sequence.js';
 import { V0_WATERMARK, VLLM_V0, VllmV0Scheduler } from '../../sim/scheduler/vllmV0.js';
-import { applyPlan } from './helpers.js';
+import { applyPlan, flat } from './helpers.js';
 
 /** vLLM V0's default scheduler (`prefill-first`), driven step by step with hand-computed expectations. */
 
@@ -137,8 +137,8 @@ describe('vLLM V0 preemption', () => {
     const { kv, sched, a, b } = full(10);
     const s = step(kv, sched);
     expect(s).toMatchObject({ ran: [[0, 0, 1]], preempted: 1, swap_out: 0 });
-    expect(a.kv_blocks).toBe(3);
-    expect(b).toMatchObject({ kv_blocks: 0, swapped_blocks: 0, computed_tokens: 0, preemptions: 1, discarded_tokens: 16, prefill_end: 17 });
+    expect(a.kv.block_count).toBe(3);
+    expect(flat(b)).toMatchObject({ kv_blocks: 0, swapped_blocks: 0, computed_tokens: 0, preemptions: 1, discarded_tokens: 16, prefill_end: 17 });
     expect([sched.waiting_count, sched.running_count, sched.swapped_count]).toEqual([1, 1, 0]);
     // A finishes (3rd token), then B re-prefills its prompt and its first token: 17 tokens.
     expect(step(kv, sched).ran).toEqual([[0, 0, 1]]);
@@ -162,7 +162,7 @@ describe('vLLM V0 preemption', () => {
   it('auto recomputes a request with a single running sample, as V0 does (get_max_num_running_seqs() == 1)', () => {
     const { kv, sched, b } = full(10, {}, true);
     expect(step(kv, sched)).toMatchObject({ ran: [[0, 0, 1]], preempted: 1, swap_out: 0 });
-    expect(b).toMatchObject({ swapped_blocks: 0, computed_tokens: 0, discarded_tokens: 16 });
+    expect(flat(b)).toMatchObject({ swapped_blocks: 0, computed_tokens: 0, discarded_tokens: 16 });
   });
 
   it('auto swaps a request whose samples run together, as one unit: shared blocks move once and stay shared', () => {
@@ -178,22 +178,22 @@ describe('vLLM V0 preemption', () => {
     // partial block: nothing left, so the last running request — the pair — is swapped out whole.
     expect(step(kv, sched)).toMatchObject({ ran: [[0, 0, 1]], preempted: 1, swap_out: 3 });
     expect([sched.running_count, sched.swapped_count, kv.swapped_blocks]).toEqual([1, 2, 3]);
-    expect(leader).toMatchObject({ computed_tokens: 40, discarded_tokens: 0, preemptions: 1 });
-    expect(child).toMatchObject({ computed_tokens: 40, discarded_tokens: 0, preemptions: 0 });
+    expect(flat(leader)).toMatchObject({ computed_tokens: 40, discarded_tokens: 0, preemptions: 1 });
+    expect(flat(child)).toMatchObject({ computed_tokens: 40, discarded_tokens: 0, preemptions: 0 });
     while (a.generated_tokens < a.output_tokens) step(kv, sched);
     expect(kv.used_blocks).toBe(0);
     // Back in together: 3 blocks over PCIe; the shared full blocks are shared again, and the
     // first writer of the partial block copies it.
     expect(step(kv, sched)).toMatchObject({ ran: [[1, 0, 1], [1, 1, 1]], swap_in: 3 });
-    expect(leader.blocks.slice(0, 2)).toEqual(child.blocks.slice(0, 2));
+    expect(leader.kv.blocks.slice(0, 2)).toEqual(child.kv.blocks.slice(0, 2));
     expect(kv.used_blocks).toBe(4);
-    expect([leader.recomputed_tokens, child.recomputed_tokens]).toEqual([0, 0]);
+    expect([leader.acct.recomputed_tokens, child.acct.recomputed_tokens]).toEqual([0, 0]);
   });
 
   it('swaps every victim under preemption swap, single-sample ones included', () => {
     const { kv, sched, b } = full(10, { preemption: 'swap' });
     expect(step(kv, sched)).toMatchObject({ preempted: 1, swap_out: 1 });
-    expect(b).toMatchObject({ swapped_blocks: 1, computed_tokens: 16 });
+    expect(flat(b)).toMatchObject({ swapped_blocks: 1, computed_tokens: 16 });
     expect(sched.swapped_count).toBe(1);
   });
 
@@ -201,7 +201,7 @@ describe('vLLM V0 preemption', () => {
     for (const preemption of ['auto', 'swap'] as const) {
       const { kv, sched, b } = full(0, { preemption }, true);
       expect(step(kv, sched)).toMatchObject({ ran: [[0, 0, 1]], preempted: 1, swap_out: 0 });
-      expect(b).toMatchObject({ swapped_blocks: 0, computed_tokens: 0, discarded_tokens: 16, prefill_end: 17 });
+      expect(flat(b)).toMatchObject({ swapped_blocks: 0, computed_tokens: 0, discarded_tokens: 16, prefill_end: 17 });
       expect([sched.waiting_count, sched.swapped_count]).toEqual([1, 0]);
     }
     // A CPU pool already holding a swapped sequence has no room for a second one.
@@ -218,8 +218,8 @@ describe('vLLM V0 preemption', () => {
     expect([a.computed_tokens, b.computed_tokens]).toEqual([48, 32]);
     // A's 49th token needs a 4th block: B (now the tail) cannot be swapped (CPU pool full) and is recomputed.
     expect(step(kv, sched)).toMatchObject({ ran: [[0, 0, 1]], preempted: 1, swap_out: 0 });
-    expect(b).toMatchObject({ swapped_blocks: 0, kv_blocks: 0, computed_tokens: 0, discarded_tokens: 32, preemptions: 1 });
-    expect(c).toMatchObject({ swapped_blocks: 2, computed_tokens: 32, preemptions: 1 });
+    expect(flat(b)).toMatchObject({ swapped_blocks: 0, kv_blocks: 0, computed_tokens: 0, discarded_tokens: 32, preemptions: 1 });
+    expect(flat(c)).toMatchObject({ swapped_blocks: 2, computed_tokens: 32, preemptions: 1 });
     expect([sched.waiting_count, sched.running_count, sched.swapped_count]).toEqual([1, 1, 1]);
   });
 
@@ -232,7 +232,7 @@ describe('vLLM V0 preemption', () => {
     expect(kv.free_blocks).toBe(3);
     // B comes back (1 block + 1 for its next token) and decodes its 17th token; C (1 block) would fit but waits.
     expect(step(kv, sched)).toMatchObject({ ran: [[1, 0, 1]], swap_in: 1, swap_out: 0, prefill_tokens: 0, decode_tokens: 1 });
-    expect(b).toMatchObject({ swapped_blocks: 0, kv_blocks: 2, computed_tokens: 17, generated_tokens: 2, discarded_tokens: 0, recomputed_tokens: 0 });
+    expect(flat(b)).toMatchObject({ swapped_blocks: 0, kv_blocks: 2, computed_tokens: 17, generated_tokens: 2, discarded_tokens: 0, recomputed_tokens: 0 });
     expect([sched.waiting_count, sched.swapped_count, kv.swapped_blocks]).toEqual([1, 0, 0]);
     // Nothing swapped any more: C's prompt gets a prefill-only step.
     expect(step(kv, sched).ran).toEqual([[2, 0, 5]]);
@@ -247,7 +247,7 @@ describe('vLLM V0 preemption', () => {
     sched.enqueue(high); // needs 50 blocks, 25 are free
     // No prefill fits, so V0's priority preemption recomputes the low-priority request…
     expect(step(kv, sched)).toMatchObject({ ran: [], preempted: 1 });
-    expect(low).toMatchObject({ computed_tokens: 0, preemptions: 1 });
+    expect(flat(low)).toMatchObject({ computed_tokens: 0, preemptions: 1 });
     // …and the high-priority prompt is admitted in the next step.
     expect(step(kv, sched).ran).toEqual([[1, 0, 800]]);
   });
@@ -268,8 +268,8 @@ describe('vLLM V0 preemption', () => {
     sched.enqueue(high);
     expect(step(kv, sched).ran).toEqual([[1, 0, 32], [0, 0, 16]]);
     expect(step(kv, sched)).toMatchObject({ ran: [[1, 0, 1]], preempted: 1 });
-    expect(low.preemptions).toBe(1);
-    expect(high.kv_blocks).toBe(3);
+    expect(low.acct.preemptions).toBe(1);
+    expect(high.kv.block_count).toBe(3);
   });
 });
 
@@ -290,9 +290,9 @@ describe('vLLM V0 samples: copy-on-write forks', () => {
     expect([group.sequences.length, group.remaining]).toEqual([4, 4]);
     expect(kv.used_blocks).toBe(blocks);
     for (const child of group.sequences.slice(1)) {
-      expect(child.blocks).toEqual(leader.blocks);
-      expect(child).toMatchObject({ computed_tokens: prompt, generated_tokens: 1, prompt_shared_tokens: prompt, reused_tokens: prompt });
-      expect(child.token_times_s[0]).toBe(leader.token_times_s[0]);
+      expect(child.kv.blocks).toEqual(leader.kv.blocks);
+      expect(flat(child)).toMatchObject({ computed_tokens: prompt, generated_tokens: 1, prompt_shared_tokens: prompt, reused_tokens: prompt });
+      expect(child.tokens.times_s[0]).toBe(leader.tokens.times_s[0]);
     }
     // First decode: every sample writes its own 2nd token.
     expect(step(kv, sched)).toMatchObject({ ran: [[0, 0, 1], [0, 1, 1], [0, 2, 1], [0, 3, 1]], decode_tokens: 4, prefill_tokens: 0 });

@@ -2,18 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { BlockManager } from '../../sim/kv/blockManager.js';
 import { VllmV1Scheduler } from '../../sim/scheduler/vllmV1.js';
 import { Sequence } from '../../sim/scheduler/sequence.js';
+import { applyPlan, flat } from './helpers.js';
 
 function seq(id: number, prompt: number, output = 10): Sequence {
   return new Sequence({ id, arrival_s: 0, input_tokens: prompt, output_tokens: output }, 0);
 }
 
-/** Applies a step the way the replica does: advance, emit a token when all known tokens are computed. */
-function apply(scheduled: Sequence[]): void {
-  for (const s of scheduled) {
-    s.computed_tokens += s.scheduled_tokens;
-    if (s.computed_tokens === s.known_tokens) s.generated_tokens++;
-  }
-}
 
 function setup(blocks: number, budget: number, maxSeqs = 256, chunked = true) {
   const kv = new BlockManager(blocks, 16);
@@ -33,13 +27,13 @@ function setup(blocks: number, budget: number, maxSeqs = 256, chunked = true) {
 
 describe('vLLM V1 scheduler', () => {
   it('shares one token budget: running first, then waiting FCFS, chunking the prompt that overflows', () => {
-    const { sched } = setup(1000, 100);
+    const { kv, sched } = setup(1000, 100);
     const [a, b, c] = [seq(0, 60), seq(1, 60), seq(2, 30)];
     [a, b, c].forEach((s) => sched.enqueue(s));
     let plan = sched.schedule(0);
     expect(plan.scheduled.map((s) => [s.id, s.scheduled_tokens])).toEqual([[0, 60], [1, 40]]);
     expect(plan.batch).toMatchObject({ prefill_seqs: 2, prefill_tokens: 100, decode_seqs: 0, emitting_seqs: 1 });
-    apply(plan.scheduled);
+    applyPlan(kv, sched, plan);
     plan = sched.schedule(1);
     // A decodes (1 token), B finishes its prompt (20), C is admitted with the rest of the budget.
     expect(plan.scheduled.map((s) => [s.id, s.scheduled_tokens])).toEqual([[0, 1], [1, 20], [2, 30]]);
@@ -53,14 +47,14 @@ describe('vLLM V1 scheduler', () => {
     const a = seq(0, 60);
     sched.enqueue(a);
     let plan = sched.schedule(0);
-    expect(a.kv_blocks).toBe(4); // ceil(60 / 16)
-    apply(plan.scheduled);
+    expect(a.kv.block_count).toBe(4); // ceil(60 / 16)
+    applyPlan(kv, sched, plan);
     for (let step = 0; step < 4; step++) {
       plan = sched.schedule(step + 1);
-      expect(a.kv_blocks).toBe(Math.ceil((60 + step + 1) / 16));
-      apply(plan.scheduled);
+      expect(a.kv.block_count).toBe(Math.ceil((60 + step + 1) / 16));
+      applyPlan(kv, sched, plan);
     }
-    expect(kv.used_blocks).toBe(a.kv_blocks);
+    expect(kv.used_blocks).toBe(a.kv.block_count);
   });
 
   it('preempts the tail of the running list when an earlier request needs a block', () => {
@@ -68,14 +62,14 @@ describe('vLLM V1 scheduler', () => {
     const [a, b] = [seq(0, 32), seq(1, 16)];
     sched.enqueue(a);
     sched.enqueue(b);
-    apply(sched.schedule(0).scheduled); // A: 2 blocks, B: 1 block, pool empty
+    applyPlan(kv, sched, sched.schedule(0)); // A: 2 blocks, B: 1 block, pool empty
     expect(kv.free_blocks).toBe(0);
     sched.enqueue(seq(2, 5)); // must not be admitted in a step that preempted
     const plan = sched.schedule(1);
     expect(plan.preempted).toBe(1);
     expect(plan.scheduled.map((s) => s.id)).toEqual([0]);
-    expect(a.kv_blocks).toBe(3);
-    expect(b).toMatchObject({ kv_blocks: 0, computed_tokens: 0, preemptions: 1, discarded_tokens: 16, prefill_end: 17 });
+    expect(a.kv.block_count).toBe(3);
+    expect(flat(b)).toMatchObject({ kv_blocks: 0, computed_tokens: 0, preemptions: 1, discarded_tokens: 16, prefill_end: 17 });
     expect(sched.waiting_count).toBe(2);
     expect(sched.running_count).toBe(1);
   });
@@ -85,15 +79,15 @@ describe('vLLM V1 scheduler', () => {
     const [a, b] = [seq(0, 20), seq(1, 16)];
     sched.enqueue(a);
     sched.enqueue(b);
-    apply(sched.schedule(0).scheduled); // A 2 blocks (room for 32 tokens), B 1 block
+    applyPlan(kv, sched, sched.schedule(0)); // A 2 blocks (room for 32 tokens), B 1 block
     // A's decode fits in its blocks; B needs a 2nd block, none is free, and B is the tail.
     const plan = sched.schedule(1);
     expect(plan.preempted).toBe(1);
     expect(plan.scheduled.map((s) => s.id)).toEqual([0]);
-    expect(b).toMatchObject({ preemptions: 1, kv_blocks: 0, computed_tokens: 0 });
+    expect(flat(b)).toMatchObject({ preemptions: 1, kv_blocks: 0, computed_tokens: 0 });
     expect(kv.free_blocks).toBe(1);
     // B needs 2 blocks for its 17 tokens: with 1 free it waits, and A is not preempted for it.
-    apply(plan.scheduled);
+    applyPlan(kv, sched, plan);
     const next = sched.schedule(2);
     expect(next.scheduled.map((s) => s.id)).toEqual([0]);
     expect(next.preempted).toBe(0);
@@ -101,11 +95,11 @@ describe('vLLM V1 scheduler', () => {
   });
 
   it('recomputes prompt + generated tokens after a preemption and emits the next token', () => {
-    const { sched } = setup(100, 1000);
+    const { kv, sched } = setup(100, 1000);
     const b = seq(1, 32);
     sched.enqueue(b);
-    apply(sched.schedule(0).scheduled);
-    apply(sched.schedule(1).scheduled); // one decode: 2 tokens generated, 33 computed
+    applyPlan(kv, sched, sched.schedule(0));
+    applyPlan(kv, sched, sched.schedule(1)); // one decode: 2 tokens generated, 33 computed
     expect(b.generated_tokens).toBe(2);
     // Reset the way a recompute preemption does (the preemption itself is tested above).
     b.computed_tokens = 0;
@@ -134,7 +128,7 @@ describe('vLLM V1 scheduler', () => {
     const { kv, sched } = setup(3, 1000);
     const a = seq(0, 40);
     sched.enqueue(a);
-    apply(sched.schedule(0).scheduled); // 3 blocks
+    applyPlan(kv, sched, sched.schedule(0)); // 3 blocks
     sched.enqueue(seq(1, 10));
     sched.enqueue(seq(2, 10));
     const plan = sched.schedule(1); // A's decode fits in its 3rd block (41 ≤ 48)

@@ -1,0 +1,36 @@
+/**
+ * A sequence's counters for the run totals and requests.arrow: what it found cached, what it
+ * threw away and computed again, how often it was preempted. Written when a sequence is admitted,
+ * prefilled or preempted; read when it finishes (never on the per-token path).
+ */
+export class SeqAccounting {
+  /** Prompt tokens found in the prefix cache at first admission (what requests.arrow reports). */
+  cached_tokens = 0;
+  /** Computed tokens whose KV a preemption threw away. */
+  discarded_tokens = 0;
+  /** Prompt positions covered at least once, by prefill, prefix-cache hit or fork (always a prefix of the prompt). */
+  prompt_prefilled_tokens = 0;
+  /** Prompt positions whose first coverage came without compute (cache hit or shared by a fork). */
+  prompt_shared_tokens = 0;
+  /** Every token covered without compute (cache hits at any admission, fork sharing). */
+  reused_tokens = 0;
+  /** Prefill work beyond each prompt position's first pass: re-prefilled prompt and output tokens. */
+  recomputed_tokens = 0;
+  preemptions = 0;
+
+  /** Tokens [computed, tokens) of a `prompt`-token sequence became present without compute. */
+  noteCovered(prompt: number, computed: number, tokens: number): void {
+    const newly = Math.max(0, Math.min(tokens, prompt) - this.prompt_prefilled_tokens);
+    this.prompt_shared_tokens += newly;
+    this.prompt_prefilled_tokens += newly;
+    this.reused_tokens += tokens - computed;
+  }
+
+  /** A prefill chunk of `n` tokens starting at `computed`. */
+  notePrefillChunk(prompt: number, computed: number, n: number): void {
+    const end = computed + n;
+    const firstTime = Math.max(0, Math.min(end, prompt) - Math.max(computed, this.prompt_prefilled_tokens));
+    this.prompt_prefilled_tokens = Math.max(this.prompt_prefilled_tokens, Math.min(end, prompt));
+    this.recomputed_tokens += n - firstTime;
+  }
+}

@@ -1,0 +1,148 @@
+import type { BlockManager } from '../kv/blockManager.js';
+import { addDecode, addPrefillChunk } from '../latency/batch.js';
+import type { SchedulingPolicy } from '../scenario/types.js';
+import type { StepPlan } from './scheduler.js';
+import type { Sequence } from './sequence.js';
+import { insertByPriority } from './waitQueue.js';
+
+/**
+ * What every policy does the same way, written once: withdrawing a waiting sequence, dropping
+ * finished ones, putting a sequence into a step, preempting by recompute, and applying a step
+ * that ended (`applyStep`, which the replica and the scheduler tests both call).
+ */
+
+/** Withdraws `seq` from `waiting` if it was never scheduled (a time-out); false when it is not such. */
+export function cancelWaiting(waiting: { remove(seq: Sequence): boolean }, seq: Sequence): boolean {
+  return Number.isNaN(seq.first_scheduled_s) && waiting.remove(seq);
+}
+
+/**
+ * Keeps the sequences of `running` that have not generated every output token, in order, in
+ * place; `dropped` sees each one dropped. Returns whether a kept sequence has samples to fork
+ * (its prompt pass produced its first token), so that a policy that forks need not look again.
+ */
+export function dropFinished(running: Sequence[], dropped?: (seq: Sequence) => void): boolean {
+  let kept = 0;
+  let forks = false;
+  for (let i = 0; i < running.length; i++) {
+    const seq = running[i];
+    if (seq.generated_tokens < seq.output_tokens) {
+      running[kept++] = seq;
+      if (seq.pending_forks > 0 && seq.generated_tokens > 0) forks = true;
+    } else if (dropped !== undefined) dropped(seq);
+  }
+  running.length = kept;
+  return forks;
+}
+
+/** Puts an admitted `seq` into `running`: at its place by priority under the priority policy, else last. */
+export function addRunning(running: Sequence[], seq: Sequence, policy: SchedulingPolicy): void {
+  if (policy === 'priority') insertByPriority(running, seq);
+  else running.push(seq);
+}
+
+/** Bookkeeping of an admission at `now_s` that found `hit` tokens in the prefix cache. */
+export function noteAdmitted(seq: Sequence, now_s: number, hit: number): void {
+  if (Number.isNaN(seq.first_scheduled_s)) {
+    seq.first_scheduled_s = now_s;
+    seq.acct.cached_tokens = hit;
+  }
+  if (hit > 0) seq.coverWithoutCompute(hit);
+}
+
+/** Schedules `n` new tokens of `seq` (its blocks already allocated): a prefill chunk or a decode. */
+export function addToPlan(plan: StepPlan, seq: Sequence, n: number): void {
+  seq.scheduled_tokens = n;
+  plan.scheduled.push(seq);
+  if (seq.in_prefill) {
+    seq.notePrefillChunk(n);
+    addPrefillChunk(plan.batch, n, seq.computed_tokens, seq.computed_tokens + n === seq.known_tokens);
+  } else {
+    addDecode(plan.batch, seq.computed_tokens + 1);
+  }
+}
+
+/**
+ * Recompute preemption of one sequence: drop its KV (remembering where its private blocks were,
+ * should they still be cached when it returns), keep the tokens already streamed, and queue it
+ * to re-prefill prompt + output ahead of new arrivals. The caller counts the preemption.
+ */
+export function requeueForRecompute(kv: BlockManager, seq: Sequence, waiting: { pushFront(seq: Sequence): void }): void {
+  kv.free(seq, true);
+  seq.acct.discarded_tokens += seq.computed_tokens;
+  seq.computed_tokens = 0;
+  seq.prefill_end = seq.known_tokens;
+  waiting.pushFront(seq);
+}
+
+/**
+ * Applies a step that just ended to the sequences it ran, in order: each advances by its
+ * scheduled tokens; one whose known tokens are all computed emits a token stamped `token_time_s`
+ * by replica step `step` (several, with accepted draft tokens); one that emitted its last token
+ * frees its blocks and is appended to `finished`. Then the scheduler drops the finished ones
+ * (and forks samples from finished prompt passes).
+ */
+export function applyStep(
+  kv: BlockManager,
+  scheduler: { afterStep(): void },
+  ran: readonly Sequence[],
+  token_time_s: number,
+  step: number,
+  finished: Sequence[],
+): void {
+  for (let i = 0; i < ran.length; i++) {
+    const seq = ran[i];
+    seq.computed_tokens += seq.scheduled_tokens;
+    seq.scheduled_tokens = 0;
+    if (seq.draft_tokens !== 0) settleDrafts(kv, seq, token_time_s, step, finished);
+    else if (seq.computed_tokens === seq.known_tokens) {
+      seq.stampToken(token_time_s, step);
+      if (seq.generated_tokens === seq.output_tokens) {
+        kv.free(seq);
+        finished.push(seq);
+      }
+    }
+  }
+  scheduler.afterStep();
+}
+
+/**
+ * A speculative step: the verified token and the accepted drafts are emitted (never past the
+ * output length), and the slots of rejected drafts go back to the pool. After it, as after a plain
+ * decode, the last emitted token is the one whose KV is not computed yet.
+ */
+function settleDrafts(kv: BlockManager, seq: Sequence, token_time_s: number, step: number, finished: Sequence[]): void {
+  const drafts = seq.draft_tokens;
+  const accepted = seq.accepted_drafts;
+  if (!(accepted >= 0 && accepted <= drafts)) throw new Error(`request ${seq.id}: ${accepted} of ${drafts} draft tokens accepted`);
+  seq.draft_tokens = 0;
+  seq.accepted_drafts = 0;
+  seq.computed_tokens -= drafts - accepted;
+  if (seq.computed_tokens < seq.known_tokens) throw new Error(`request ${seq.id}: draft tokens scheduled before its prompt pass ends`);
+  const emitted = Math.min(seq.computed_tokens - seq.known_tokens + 1, seq.output_tokens - seq.generated_tokens);
+  for (let k = 0; k < emitted; k++) seq.stampToken(token_time_s, step);
+  if (seq.generated_tokens === seq.output_tokens) {
+    seq.computed_tokens = seq.known_tokens - 1;
+    kv.free(seq);
+    finished.push(seq);
+  } else {
+    kv.rollback(seq, seq.computed_tokens);
+  }
+}
+
+/**
+ * Hands `seq` from the replica whose pool is `from` to replica `to`. With `kv_travels`
+ * (disaggregated prefill/decode) its computed tokens stay computed and the destination must
+ * allocate slots for them before its next step; without (a restart after a failure) they are
+ * recomputed, as after a recompute preemption. Either way its blocks leave `from` now; the
+ * transfer's time is the caller's to model.
+ */
+export function handOff(seq: Sequence, from: BlockManager, to: number, kv_travels: boolean): void {
+  from.free(seq);
+  if (!kv_travels) {
+    seq.acct.discarded_tokens += seq.computed_tokens;
+    seq.computed_tokens = 0;
+    seq.prefill_end = seq.known_tokens;
+  }
+  seq.moveTo(to);
+}
