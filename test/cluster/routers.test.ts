@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import type { ReplicaLoad, RouterFactory } from '../../sim/cluster/router.js';
+import { ROUTERS } from '../../sim/cluster/routers/registry.js';
+import { simulate } from '../../sim/index.js';
+import type { RequestOutcome } from '../../sim/metrics/records.js';
+import { scenario } from '../helpers.js';
+import { routerConformance } from './routerConformance.js';
+
+for (const factory of Object.values(ROUTERS)) routerConformance(factory);
+
+/** A router written in this file: the suite needs nothing else to check it. Picks the candidate with the highest index. */
+const LAST_READY: RouterFactory = {
+  name: 'last-ready',
+  traits: { randomized: false, reads: ['index'], description: 'the ready replica with the highest index' },
+  create: () => ({ route: (_r: unknown, candidates: readonly ReplicaLoad[]) => candidates.length - 1 }),
+};
+routerConformance(LAST_READY);
+
+describe.each(Object.keys(ROUTERS))('router %s over a run', (name) => {
+  it('routes every request once, to a ready replica, and never to one drained', () => {
+    const left: RequestOutcome[] = [];
+    const result = simulate(scenario({ cluster: { replicas: 3, router: name } }), {
+      onRequest: (o) => left.push({ ...o }),
+      control: (c) => c.at(3, (now_s) => c.drainReplica(1, now_s)),
+    });
+    expect(left.length).toBe(200);
+    expect(new Set(left.map((o) => o.request_id)).size).toBe(200);
+    const per = (result.summary as any).per_replica.map((r: any) => r.requests.total);
+    expect(per.reduce((a: number, b: number) => a + b, 0)).toBe(200);
+    for (const o of left) {
+      expect([0, 1, 2]).toContain(o.replica);
+      // Engine time of the arrival: arrival + frontend input latency (1 ms by default).
+      if (o.replica === 1) expect(o.arrival_s + 0.001).toBeLessThanOrEqual(3);
+    }
+    expect(per.every((n: number) => n > 0)).toBe(true);
+  });
+});
+
+describe('round-robin', () => {
+  it('takes the ready replicas in turn', () => {
+    const router = ROUTERS['round-robin'].create(0);
+    const three = [0, 1, 2].map((index) => ({ index, outstanding: 9 - index }));
+    expect([0, 1, 2, 3, 4].map((k) => router.route({} as never, three))).toEqual([0, 1, 2, 0, 1]);
+  });
+});
+
+describe('least-outstanding', () => {
+  it('picks the fewest requests in flight, the first on a tie', () => {
+    const router = ROUTERS['least-outstanding'].create(0);
+    const loads = (xs: number[]) => xs.map((outstanding, index) => ({ index, outstanding }));
+    expect(router.route({} as never, loads([3, 1, 2]))).toBe(1);
+    expect(router.route({} as never, loads([2, 1, 1]))).toBe(1);
+  });
+});
