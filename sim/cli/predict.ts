@@ -6,7 +6,7 @@ import { buildLatencyModel } from '../latency/build.js';
 import { isProfilePath } from '../latency/profile/load.js';
 import { getModel } from '../model/catalog.js';
 import { validateParallelism } from '../model/derived.js';
-import { engineDefaults } from '../scenario/resolve.js';
+import { engineDefaults } from '../setup/resolve.js';
 import type { KvDtype, WeightDtype } from '../scenario/types.js';
 import { batchOf, parseDecode, parsePrefill } from './batchSpec.js';
 import { eachOnce, integerFlag, numericOption } from './flags.js';

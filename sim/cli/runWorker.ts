@@ -9,8 +9,9 @@ import type { MessagePort } from 'node:worker_threads';
 import { runSimulation, type RunResult } from '../cluster/simulate.js';
 import { describeKvCapacity } from '../kv/capacity.js';
 import { formatSummaryTable } from '../metrics/table.js';
-import { loadScenario } from '../scenario/load.js';
-import { resolveScenario } from '../scenario/resolve.js';
+import { loadScenario } from '../setup/load.js';
+import { policyNamed } from '../setup/engine.js';
+import { resolveScenario } from '../setup/resolve.js';
 import { createRequestStream } from '../workload/index.js';
 import { integerFlag } from './flags.js';
 import { oneLine } from './guarded.js';
@@ -33,11 +34,11 @@ function run(args: RunArgs, stderrIsTTY: boolean, tell: (message: RunReply) => v
     const tp = s.hardware.tensor_parallel;
     const replicas = `${s.cluster.replicas} replica${s.cluster.replicas === 1 ? '' : 's'}`;
     const e = s.engine;
-    const requestLevel = e.scheduler === 'orca' || e.scheduler === 'static' || e.scheduler === 'dynamic';
-    const policy = requestLevel
+    const traits = policyNamed(e.scheduler).traits;
+    const policy = traits.kv === 'reserved'
       ? `KV reserved per request: ${e.orca_reservation}` +
-        (e.scheduler === 'orca' ? '' : `, batches of ${e.max_batch_size}`) +
-        (e.scheduler === 'dynamic' ? ` or ${e.batch_timeout_ms} ms` : '')
+        (traits.keys.includes('max_batch_size') ? `, batches of ${e.max_batch_size}` : '') +
+        (traits.keys.includes('batch_timeout_ms') ? ` or ${e.batch_timeout_ms} ms` : '')
       : `preemption ${e.preemption}${e.swap_space_gb > 0 ? ` (${e.swap_space_gb} GiB swap)` : ''}, ` +
         `prefix caching ${e.enable_prefix_caching ? 'on' : 'off'}${e.scheduling_policy === 'priority' ? ', priority policy' : ''}`;
     console.log(

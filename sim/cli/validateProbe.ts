@@ -5,7 +5,7 @@ import { getGpu } from '../hardware/catalog.js';
 import { buildLatencyModel } from '../latency/build.js';
 import type { ModelArchitecture } from '../model/architecture.js';
 import { getModel } from '../model/catalog.js';
-import { engineDefaults } from '../scenario/resolve.js';
+import { engineDefaults } from '../setup/resolve.js';
 import { parseJsonText } from '../scenario/read.js';
 import { readText } from '../workload/read-text.js';
 import { batchOf } from './batchSpec.js';

@@ -8,10 +8,11 @@ import { RooflineLatencyModel, type RooflineConfig } from './roofline.js';
 /** Everything that picks and configures a latency model for one engine (a TP group). */
 export interface LatencyOptions extends Omit<RooflineConfig, 'efficiency' | 'tables' | 'uncertainty' | 'profile_ref' | 'cpu_measured'> {
   /**
-   * Profile name (in profiles/, without .json) or path to a profile file; undefined: the best
-   * shipped profile for the GPU; null: none (the built-in roofline defaults).
+   * Profile name (in profiles/, without .json) or path to a profile file, or one already loaded
+   * (a run's setup loads it once); undefined: the best shipped profile for the GPU; null: none
+   * (the built-in roofline defaults).
    */
-  profile?: string | null;
+  profile?: string | LoadedProfile | null;
   /** The input fields the profile and the GPU came from, for error messages (default hardware.profile, hardware.gpu). */
   profile_field?: string;
   gpu_field?: string;
@@ -21,8 +22,9 @@ export interface LatencyOptions extends Omit<RooflineConfig, 'efficiency' | 'tab
   time_scale?: number;
 }
 
-export function resolveProfile(profile: string | null | undefined, gpu: string, field?: string, gpuField?: string): LoadedProfile | undefined {
+export function resolveProfile(profile: string | LoadedProfile | null | undefined, gpu: string, field?: string, gpuField?: string): LoadedProfile | undefined {
   if (profile === null) return undefined;
+  if (typeof profile === 'object') return profile;
   return profile === undefined ? defaultProfileFor(gpu) : loadProfile(profile, gpu, field, gpuField);
 }
 

@@ -1,6 +1,7 @@
 import type { ModelArchitecture } from './architecture.js';
 import { readHfConfig } from './hfConfig.js';
 import { unknownNameError } from '../errors.js';
+import { looksLikePath } from '../scenario/paths.js';
 
 /**
  * Every figure is copied from the `config.json` in the entry's `hf_repo` (main branch).
@@ -85,10 +86,8 @@ export const MODEL_CATALOG: Record<string, ModelArchitecture> = {
   },
 };
 
-/** A config.json path is anything a catalog name could never be. */
-export function looksLikePath(name: string): boolean {
-  return name.endsWith('.json') || name.includes('/') || name.includes('\\');
-}
+// Which model names are paths is scenario vocabulary (loading resolves them); re-exported for callers here.
+export { looksLikePath };
 
 /** Catalog name (case-insensitive) or path to a Hugging Face config.json. Returns a copy. */
 export function getModel(name: string, field = 'model'): ModelArchitecture {

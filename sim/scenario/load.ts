@@ -1,9 +1,8 @@
 import { dirname, resolve } from 'node:path';
 import { fieldError } from '../errors.js';
-import { isProfilePath } from '../latency/profile/load.js';
-import { looksLikePath } from '../model/catalog.js';
 import { toValidationError } from './issues.js';
 import { applyOverrides, parseSet } from './overrides.js';
+import { isProfilePath, looksLikePath } from './paths.js';
 import { readScenarioFile } from './read.js';
 import { scenarioSchema } from './schema.js';
 import type { LengthDist, ScenarioInput } from './types.js';
@@ -26,6 +25,8 @@ export interface LoadOptions {
   out?: string;
   /** Where the command was run; file arguments and paths from flags resolve against it. */
   cwd?: string;
+  /** The names engine.scheduler accepts (default: the built-ins; sim/setup/load.ts passes every registered one). */
+  schedulers?: readonly string[];
 }
 
 export interface LoadedScenario {
@@ -49,7 +50,7 @@ export function loadScenario(file: string, opts: LoadOptions = {}): LoadedScenar
   }
   const doc = raw as Record<string, unknown>;
   applyOverrides(doc, overrides);
-  const input = parseScenarioObject(doc);
+  const input = parseScenarioObject(doc, opts);
 
   // The last override covering a path decides where it came from; none: the file.
   const fromFlags = (path: string[]): boolean => {
@@ -64,10 +65,11 @@ export function loadScenario(file: string, opts: LoadOptions = {}): LoadedScenar
  * Validation only (no files, no path resolution). A `null` value counts as absent, so an empty
  * `engine:` block or `--set engine.block_size=null` means "use the default".
  */
-export function parseScenarioObject(obj: unknown): ScenarioInput {
+export function parseScenarioObject(obj: unknown, opts: Pick<LoadOptions, 'schedulers'> = {}): ScenarioInput {
   const data = withoutNulls(obj ?? {});
-  const result = scenarioSchema.safeParse(data);
-  if (!result.success) throw toValidationError(result.error, data, scenarioSchema);
+  const schema = scenarioSchema(opts.schedulers);
+  const result = schema.safeParse(data);
+  if (!result.success) throw toValidationError(result.error, data, schema);
   return result.data;
 }
 

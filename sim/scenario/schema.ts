@@ -12,7 +12,7 @@ import {
   MAX_USD_PER_GPU_HOUR,
   shown,
 } from './bounds.js';
-import { SCHEDULER_NAMES, type ScenarioInput } from './types.js';
+import { SCHEDULER_NAMES, type ScenarioInput, type SchedulerId } from './types.js';
 
 /*
  * Leaves are `z.custom` with our own one-line message so that every failure of a leaf (wrong
@@ -162,107 +162,119 @@ const sweepLists = z.record(
   z.custom<unknown[]>((v) => Array.isArray(v) && v.length > 0, { message: 'must be a non-empty list of values' }),
 );
 
-export const scenarioSchema = z
-  .object({
-    seed: intAtLeast(0).optional(),
-    model: text,
-    hardware: z
-      .object({
-        gpu: text,
-        tensor_parallel: positiveInt.optional(),
-        pipeline_parallel: positiveInt.optional(),
-        gpu_memory_utilization: num({ gt: 0, lte: 1 }).optional(),
-        profile: text.optional(),
-      })
-      .strict(),
-    precision: z
-      .object({
-        weights: oneOf(['fp32', 'fp16', 'bf16', 'fp8', 'int8', 'int4']).optional(),
-        kv_cache: oneOf(['fp16', 'bf16', 'fp8']).optional(),
-      })
-      .strict()
-      .optional(),
-    cluster: z
-      .object({
-        replicas: num({ int: true, gte: 1, lte: MAX_REPLICAS, why: 'a simulation holds every replica in memory' }).optional(),
-        router: oneOf(['round-robin', 'least-outstanding', 'random']).optional(),
-      })
-      .strict()
-      .optional(),
-    engine: z
-      .object({
-        scheduler: oneOf(SCHEDULER_NAMES).optional(),
-        usage: oneOf(['server', 'offline']).optional(),
-        max_num_seqs: count32.optional(),
-        max_num_batched_tokens: count32.optional(),
-        block_size: num({ int: true, gte: 1, lte: MAX_BLOCK_SIZE, why: 'vLLM offers block sizes up to 128' }).optional(),
-        enable_chunked_prefill: bool.optional(),
-        preemption: oneOf(['recompute', 'swap', 'auto']).optional(),
-        max_model_len: positiveInt.optional(),
-        num_gpu_blocks_override: num({
-          int: true,
-          gte: 1,
-          lte: MAX_KV_BLOCKS_PER_REPLICA,
-          why: 'a simulation holds every block of every replica in memory',
-        }).optional(),
-        cuda_graphs: bool.optional(),
-        frontend_input_ms: millis({ gte: 0 }).optional(),
-        frontend_output_ms: millis({ gte: 0 }).optional(),
-        swap_space_gb: num({ gte: 0, lte: MAX_SWAP_SPACE_GB, why: 'more than any host has per GPU' }).optional(),
-        enable_prefix_caching: bool.optional(),
-        orca_reservation: oneOf(['max', 'pow2', 'oracle']).optional(),
-        max_batch_size: count32.optional(),
-        batch_timeout_ms: millis({ gte: 0 }).optional(),
-        max_queue_len: positiveInt.optional(),
-        scheduling_policy: oneOf(['fcfs', 'priority']).optional(),
-      })
-      .strict()
-      .optional(),
-    workload: z
-      .object({
-        trace: trace.optional(),
-        arrival: arrival.optional(),
-        concurrency: num({ int: true, gte: 1, lte: MAX_CONCURRENCY, why: 'each client holds a request in memory' }).optional(),
-        input_tokens: lengthDist.optional(),
-        output_tokens: lengthDist.optional(),
-        num_requests: num({ int: true, gte: 1, lte: MAX_REQUESTS, why: 'the summary keeps every request\'s latencies in memory' }).optional(),
-        duration_s: seconds({ gt: 0 }).optional(),
-        prefix: z.object({ groups: positiveInt, tokens, fraction: num({ gt: 0, lte: 1 }) }).strict().optional(),
-        sessions: z.object({ turns: lengthDist, think_time_s: seconds({ gte: 0 }) }).strict().optional(),
-        priority: z
-          .object({
-            classes: z
-              .array(z.object({ priority: num({ int: true, gte: -1e9, lte: 1e9 }), weight: positive, name: text.optional() }).strict())
-              .min(1, { message: 'must list at least one class' }),
-          })
-          .strict()
-          .optional(),
-        timeout_s: seconds({ gt: 0 }).optional(),
-        n: samples.optional(),
-        best_of: samples.optional(),
-        max_tokens: tokens.optional(),
-      })
-      .strict(),
-    slo: z
-      .object({ ttft_ms: millis({ gt: 0 }).optional(), tpot_ms: millis({ gt: 0 }).optional(), e2e_ms: millis({ gt: 0 }).optional() })
-      .strict()
-      .optional(),
-    metrics: z.object({ warmup_s: seconds({ gte: 0 }).optional(), uncertainty: bool.optional() }).strict().optional(),
-    cost: z
-      .object({ usd_per_gpu_hour: num({ gte: 0, lte: MAX_USD_PER_GPU_HOUR, why: 'larger prices overflow the cost figures' }).optional() })
-      .strict()
-      .optional(),
-    output: z.object({ dir: text.optional(), tokens: bool.optional() }).strict().optional(),
-    // Read by `infersim sweep` only (keys are dotted paths; each list's values are checked per point, as --set values are).
-    sweep: z
-      .object({ grid: sweepLists.optional(), zip: sweepLists.optional() })
-      .strict()
-      .optional(),
-  })
-  .strict();
+function buildSchema(schedulers: readonly string[]) {
+  return z
+    .object({
+      seed: intAtLeast(0).optional(),
+      model: text,
+      hardware: z
+        .object({
+          gpu: text,
+          tensor_parallel: positiveInt.optional(),
+          pipeline_parallel: positiveInt.optional(),
+          gpu_memory_utilization: num({ gt: 0, lte: 1 }).optional(),
+          profile: text.optional(),
+        })
+        .strict(),
+      precision: z
+        .object({
+          weights: oneOf(['fp32', 'fp16', 'bf16', 'fp8', 'int8', 'int4']).optional(),
+          kv_cache: oneOf(['fp16', 'bf16', 'fp8']).optional(),
+        })
+        .strict()
+        .optional(),
+      cluster: z
+        .object({
+          replicas: num({ int: true, gte: 1, lte: MAX_REPLICAS, why: 'a simulation holds every replica in memory' }).optional(),
+          router: oneOf(['round-robin', 'least-outstanding', 'random']).optional(),
+        })
+        .strict()
+        .optional(),
+      engine: z
+        .object({
+          scheduler: (oneOf(schedulers) as z.ZodType<SchedulerId>).optional(),
+          usage: oneOf(['server', 'offline']).optional(),
+          max_num_seqs: count32.optional(),
+          max_num_batched_tokens: count32.optional(),
+          block_size: num({ int: true, gte: 1, lte: MAX_BLOCK_SIZE, why: 'vLLM offers block sizes up to 128' }).optional(),
+          enable_chunked_prefill: bool.optional(),
+          preemption: oneOf(['recompute', 'swap', 'auto']).optional(),
+          max_model_len: positiveInt.optional(),
+          num_gpu_blocks_override: num({
+            int: true,
+            gte: 1,
+            lte: MAX_KV_BLOCKS_PER_REPLICA,
+            why: 'a simulation holds every block of every replica in memory',
+          }).optional(),
+          cuda_graphs: bool.optional(),
+          frontend_input_ms: millis({ gte: 0 }).optional(),
+          frontend_output_ms: millis({ gte: 0 }).optional(),
+          swap_space_gb: num({ gte: 0, lte: MAX_SWAP_SPACE_GB, why: 'more than any host has per GPU' }).optional(),
+          enable_prefix_caching: bool.optional(),
+          orca_reservation: oneOf(['max', 'pow2', 'oracle']).optional(),
+          max_batch_size: count32.optional(),
+          batch_timeout_ms: millis({ gte: 0 }).optional(),
+          max_queue_len: positiveInt.optional(),
+          scheduling_policy: oneOf(['fcfs', 'priority']).optional(),
+        })
+        .strict()
+        .optional(),
+      workload: z
+        .object({
+          trace: trace.optional(),
+          arrival: arrival.optional(),
+          concurrency: num({ int: true, gte: 1, lte: MAX_CONCURRENCY, why: 'each client holds a request in memory' }).optional(),
+          input_tokens: lengthDist.optional(),
+          output_tokens: lengthDist.optional(),
+          num_requests: num({ int: true, gte: 1, lte: MAX_REQUESTS, why: 'the summary keeps every request\'s latencies in memory' }).optional(),
+          duration_s: seconds({ gt: 0 }).optional(),
+          prefix: z.object({ groups: positiveInt, tokens, fraction: num({ gt: 0, lte: 1 }) }).strict().optional(),
+          sessions: z.object({ turns: lengthDist, think_time_s: seconds({ gte: 0 }) }).strict().optional(),
+          priority: z
+            .object({
+              classes: z
+                .array(z.object({ priority: num({ int: true, gte: -1e9, lte: 1e9 }), weight: positive, name: text.optional() }).strict())
+                .min(1, { message: 'must list at least one class' }),
+            })
+            .strict()
+            .optional(),
+          timeout_s: seconds({ gt: 0 }).optional(),
+          n: samples.optional(),
+          best_of: samples.optional(),
+          max_tokens: tokens.optional(),
+        })
+        .strict(),
+      slo: z
+        .object({ ttft_ms: millis({ gt: 0 }).optional(), tpot_ms: millis({ gt: 0 }).optional(), e2e_ms: millis({ gt: 0 }).optional() })
+        .strict()
+        .optional(),
+      metrics: z.object({ warmup_s: seconds({ gte: 0 }).optional(), uncertainty: bool.optional() }).strict().optional(),
+      cost: z
+        .object({ usd_per_gpu_hour: num({ gte: 0, lte: MAX_USD_PER_GPU_HOUR, why: 'larger prices overflow the cost figures' }).optional() })
+        .strict()
+        .optional(),
+      output: z.object({ dir: text.optional(), tokens: bool.optional() }).strict().optional(),
+      // Read by `infersim sweep` only (keys are dotted paths; each list's values are checked per point, as --set values are).
+      sweep: z
+        .object({ grid: sweepLists.optional(), zip: sweepLists.optional() })
+        .strict()
+        .optional(),
+    })
+    .strict();
+}
+
+const schemas = new Map<string, ReturnType<typeof buildSchema>>();
+
+/** The scenario schema for these engine.scheduler names (default: the built-ins), built once per name list. */
+export function scenarioSchema(schedulers: readonly string[] = SCHEDULER_NAMES): ReturnType<typeof buildSchema> {
+  const key = schedulers.join('\u0000');
+  let schema = schemas.get(key);
+  if (schema === undefined) schemas.set(key, (schema = buildSchema(schedulers)));
+  return schema;
+}
 
 // The schema must produce exactly ScenarioInput: a key added to one and not the other fails here.
-type Parsed = z.infer<typeof scenarioSchema>;
+type Parsed = z.infer<ReturnType<typeof buildSchema>>;
 type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 const schemaMatchesTypes: Same<Parsed, ScenarioInput> = true;
 void schemaMatchesTypes;

@@ -9,6 +9,8 @@ export type KvDtype = 'fp16' | 'bf16' | 'fp8';
 export type RouterName = 'round-robin' | 'least-outstanding' | 'random';
 export type SchedulerName = 'vllm' | 'vllm-v0' | 'sarathi' | 'orca' | 'static' | 'dynamic';
 export const SCHEDULER_NAMES: readonly SchedulerName[] = ['vllm', 'vllm-v0', 'sarathi', 'orca', 'static', 'dynamic'];
+/** What engine.scheduler holds: a built-in policy, or one registered at run time (sim/scheduler/registry.ts). */
+export type SchedulerId = SchedulerName | (string & {});
 /** `auto` is vLLM V0's rule: recompute a single-sequence request, swap a group of samples (n > 1). */
 export type PreemptionMode = 'recompute' | 'swap' | 'auto';
 export type OrcaReservation = 'max' | 'pow2' | 'oracle';
@@ -94,7 +96,7 @@ export interface ScenarioInput {
   precision?: { weights?: WeightDtype; kv_cache?: KvDtype };
   cluster?: { replicas?: number; router?: RouterName };
   engine?: {
-    scheduler?: SchedulerName;
+    scheduler?: SchedulerId;
     usage?: EngineUsage;
     max_num_seqs?: number;
     max_num_batched_tokens?: number;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseScenarioObject } from '../../sim/scenario/load.js';
-import { resolveScenario } from '../../sim/scenario/resolve.js';
+import { resolveScenario } from '../../sim/setup/resolve.js';
 import type { ScenarioInput } from '../../sim/scenario/types.js';
 import { scenario } from '../helpers.js';
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { GPU_CATALOG } from '../../sim/hardware/catalog.js';
 import { MODEL_CATALOG } from '../../sim/model/catalog.js';
 import { weightBytesPerGpu } from '../../sim/model/derived.js';
-import { resolveScenario } from '../../sim/scenario/resolve.js';
+import { resolveScenario } from '../../sim/setup/resolve.js';
 import { describeKvCapacity } from '../../sim/kv/capacity.js';
 import type { ScenarioInput } from '../../sim/scenario/types.js';
 import { expectInvariants, run, scenario } from '../helpers.js';

@@ -5,7 +5,7 @@ import { tableFromIPC, type Table } from 'apache-arrow';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RunTotals } from '../../sim/cluster/simulate.js';
-import { resolveScenario, type ResolvedScenario } from '../../sim/scenario/resolve.js';
+import { resolveScenario, type ResolvedScenario } from '../../sim/setup/resolve.js';
 import type { ScenarioInput, SchedulerName } from '../../sim/scenario/types.js';
 import { SCHEDULERS } from '../../sim/scheduler/registry.js';
 import { InfersimError } from '../../sim/errors.js';
@@ -409,7 +409,7 @@ describe('regressions found by review', () => {
   });
 });
 
-/** What a generated configuration may set (valid combinations only, per sim/scenario/resolve.ts). */
+/** What a generated configuration may set (valid combinations only, per sim/setup/engine.ts). */
 const rawConfig = fc.record({
     scheduler: fc.constantFrom(...NAMES),
     seed: fc.integer({ min: 0, max: 1000 }),

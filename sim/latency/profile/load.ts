@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { didYouMean, formatValue, InfersimError, unknownNameError } from '../../errors.js';
 import { DEFAULT_EFFICIENCY } from '../efficiency.js';
 import { MAX_PROFILE_TIME_S, profileSchema, type Profile } from './schema.js';
+import { isProfilePath } from '../../scenario/paths.js';
 import { parseJsonText } from '../../scenario/read.js';
 import { readText } from '../../workload/read-text.js';
 
@@ -17,10 +18,8 @@ export const PROFILES_DIR: string = (() => {
   return candidates.find((dir) => existsSync(dir)) ?? candidates[0];
 })();
 
-/** A reference is a path when it ends in `.json` or contains a path separator; otherwise it is a shipped profile's name. */
-export function isProfilePath(ref: string): boolean {
-  return ref.toLowerCase().endsWith('.json') || ref.includes('/') || ref.includes('\\');
-}
+// Which references are paths is scenario vocabulary (loading resolves them); re-exported for the readers here.
+export { isProfilePath };
 
 export interface LoadedProfile {
   profile: Profile;
