@@ -49,14 +49,14 @@ export const ITERATION_COLUMNS = [
   { name: 'replica', kind: 'i32', unit: '', meaning: 'Replica that ran the step, from 0' },
   { name: 'start_s', kind: 'f64', unit: 's', meaning: 'When the step was scheduled and started' },
   { name: 'end_s', kind: 'f64', unit: 's', meaning: 'When it ended: start_s + the step\'s time (its tokens reach clients a frontend latency later)' },
-  { name: 'prefill_seqs', kind: 'i32', unit: 'sequences', meaning: 'Sequences computing prompt tokens in this step (a chunk counts)' },
+  { name: 'prefill_seqs', kind: 'i32', unit: 'sequences', meaning: 'Sequences computing prompt tokens in this step (a chunk of a prompt counts)' },
   { name: 'decode_seqs', kind: 'i32', unit: 'sequences', meaning: 'Sequences decoding in this step (padding rows of a static batch left out)' },
   { name: 'prefill_tokens', kind: 'i32', unit: 'tokens', meaning: 'Prompt tokens computed in this step' },
   { name: 'decode_tokens', kind: 'i32', unit: 'tokens', meaning: 'Tokens decoded in this step (padding rows left out)' },
   { name: 'kv_blocks_used', kind: 'i32', unit: 'blocks', meaning: 'GPU KV blocks referenced once the step is scheduled' },
   { name: 'kv_blocks_total', kind: 'i32', unit: 'blocks', meaning: 'GPU KV blocks in the replica\'s pool' },
   { name: 'waiting', kind: 'i32', unit: 'sequences', meaning: 'Sequences left waiting in the scheduler\'s queue' },
-  { name: 'running', kind: 'i32', unit: 'sequences', meaning: 'Sequences running (holding GPU KV blocks)' },
+  { name: 'running', kind: 'i32', unit: 'sequences', meaning: 'Sequences in the running batch' },
   { name: 'swapped', kind: 'i32', unit: 'sequences', meaning: 'Sequences swapped out to CPU memory' },
   { name: 'preempted', kind: 'i32', unit: 'sequences', meaning: 'Sequences preempted to schedule this step; those of a pass that only preempted are counted with the step that follows it' },
   { name: 'kv_blocks_cached', kind: 'i32', unit: 'blocks', meaning: 'Free GPU blocks still holding a prefix-cache entry (reusable on a hit)' },
@@ -90,7 +90,7 @@ export function columnsMarkdown(table: readonly ColumnDef[]): string[] {
     '|---|---|---|---|',
     ...table.map((c) => {
       const meaning = c.null_when === undefined ? c.meaning : `${c.meaning}; null when ${c.null_when}`;
-      return `| \`${c.name}\` | ${ARROW_TYPE[c.kind]} | ${c.unit} | ${meaning} |`;
+      return `| \`${c.name}\` | ${ARROW_TYPE[c.kind]} | ${c.unit || '–'} | ${meaning} |`;
     }),
   ];
 }

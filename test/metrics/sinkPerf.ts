@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { newIterationRecord } from '../../sim/metrics/records.js';
 import { MetricsSink } from '../../sim/metrics/sink.js';
 
 const replicas = Number(process.argv[2] ?? 1);
@@ -32,8 +33,18 @@ const root = mkdtempSync(join(tmpdir(), 'infersim-perf-'));
 const t0 = performance.now();
 const sink = new MetricsSink({ dir: join(root, 'out'), writeTokens: process.argv.includes('--tokens'), replicas, warmup_s: 0, slo: { ttft_ms: 300 }, block_size: 16 });
 const perRequest = ITERATIONS / REQUESTS;
+// Filled and reused as the engine does: only the fields that change per step are written in the loop.
+const rec = Object.assign(newIterationRecord(), {
+  prefill_seqs: 1, decode_seqs: 64, prefill_tokens: 512, decode_tokens: 64, kv_blocks_used: 1000, kv_blocks_total: 4000, waiting: 3, running: 64,
+  kv_blocks_cached: 200, kv_slots_unused: 500, kv_blocks_evicted: 1,
+});
 for (let i = 0, it = 0; i < REQUESTS; i++) {
-  for (let j = 0; j < perRequest; j++, it++) sink.recordIteration(it % replicas, it * 0.0025, it * 0.0025 + 0.002, 1, 64, 512, 64, 1000, 4000, 3, 64, 0, 0, 200, 0, 500, 0, 0, 1);
+  for (let j = 0; j < perRequest; j++, it++) {
+    rec.replica = it % replicas;
+    rec.start_s = it * 0.0025;
+    rec.end_s = it * 0.0025 + 0.002;
+    sink.recordIteration(rec);
+  }
   sink.recordRequest(outcomes[i]);
 }
 const t1 = performance.now();
