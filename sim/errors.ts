@@ -1,3 +1,5 @@
+import { basename } from 'node:path';
+
 /**
  * An error caused by the user's input (scenario, trace, flags). The CLI prints its message
  * as one line and exits non-zero, without a stack trace. Anything else is a bug and keeps its stack.
@@ -10,6 +12,15 @@ export class InfersimError extends Error {
 export function fieldError(field: string, problem: string, got?: unknown): InfersimError {
   const shown = got === undefined ? '' : `, got ${formatValue(got)}`;
   return new InfersimError(`${field}: ${problem}${shown}`);
+}
+
+/**
+ * `conv.csv line 17: GeneratedTokens must be ..., got "abc"`. Line numbers are the file's own
+ * (header = line 1), so an editor's "go to line" lands on the bad row.
+ */
+export function rowError(file: string, line: number, problem: string, got?: unknown): InfersimError {
+  const shown = got === undefined ? '' : `, got ${formatValue(got)}`;
+  return new InfersimError(`${basename(file)} line ${line}: ${problem}${shown}`);
 }
 
 /** How much of a value an error message echoes: enough to recognise it, never the whole of a huge one. */

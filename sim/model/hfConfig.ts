@@ -1,7 +1,7 @@
 import type { ModelArchitecture } from './architecture.js';
 import { fieldError, formatValue, shownText } from '../errors.js';
 import { parseJsonText } from '../scenario/read.js';
-import { readText } from '../workload/read-text.js';
+import { readText } from '../io/readText.js';
 
 /**
  * Architectures whose shapes ModelArchitecture describes exactly: pre-norm RMSNorm decoders with

@@ -1,9 +1,9 @@
-import { forEachCsvRecord } from './csv.js';
-import { missingColumnError, ownValue, rowError, toCount } from './fields.js';
-import { forEachJsonlRecord } from './jsonl.js';
+import { fieldError, rowError } from '../errors.js';
+import { forEachCsvRecord } from '../io/csv.js';
+import { forEachJsonlRecord } from '../io/jsonl.js';
+import { readText } from '../io/readText.js';
+import { missingColumnError, ownValue, toCount } from './fields.js';
 import { MAX_TOKEN_COUNT } from './limits.js';
-import { readText } from './read-text.js';
-import { fieldError } from '../errors.js';
 
 /**
  * The integer values of one column of a CSV (with header) or JSONL file; `.jsonl`/`.ndjson`

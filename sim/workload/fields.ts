@@ -1,16 +1,6 @@
 import { basename } from 'node:path';
-import { InfersimError, fieldError, formatValue } from '../errors.js';
+import { InfersimError, fieldError } from '../errors.js';
 import { MAX_TOKEN_COUNT } from './limits.js';
-
-
-/**
- * `conv.csv line 17: GeneratedTokens must be ..., got "abc"`. Line numbers are the file's own
- * (header = line 1), so an editor's "go to line" lands on the bad row.
- */
-export function rowError(file: string, line: number, problem: string, got?: unknown): InfersimError {
-  const shown = got === undefined ? '' : `, got ${formatValue(got)}`;
-  return new InfersimError(`${basename(file)} line ${line}: ${problem}${shown}`);
-}
 
 export function missingColumnError(field: string, column: string, file: string, present: readonly string[]): InfersimError {
   const list = present.length > 0 ? present.map((c) => JSON.stringify(c)).join(', ') : '(none)';

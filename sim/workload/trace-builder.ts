@@ -1,4 +1,5 @@
-import { rowError, toCount } from './fields.js';
+import { rowError } from '../errors.js';
+import { toCount } from './fields.js';
 import { MAX_TOKEN_COUNT } from './limits.js';
 import type { TraceTable } from './types.js';
 

@@ -1,5 +1,6 @@
-import { forEachCsvRecord } from './csv.js';
-import { missingColumnError, rowError } from './fields.js';
+import { rowError } from '../errors.js';
+import { forEachCsvRecord } from '../io/csv.js';
+import { missingColumnError } from './fields.js';
 import { TraceBuilder } from './trace-builder.js';
 import type { TraceTable } from './types.js';
 

@@ -1,5 +1,6 @@
-import { missingColumnError, ownValue, rowError, toNonNegative } from './fields.js';
-import { forEachJsonlRecord } from './jsonl.js';
+import { rowError } from '../errors.js';
+import { forEachJsonlRecord } from '../io/jsonl.js';
+import { missingColumnError, ownValue, toNonNegative } from './fields.js';
 import { TraceBuilder } from './trace-builder.js';
 import type { TraceTable } from './types.js';
 

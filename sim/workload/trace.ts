@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { fieldError } from '../errors.js';
 import type { TraceSpec } from '../scenario/types.js';
-import { readText } from './read-text.js';
+import { readText } from '../io/readText.js';
 import { readTraceFormat } from './trace-formats.js';
 import type { TraceTable } from './types.js';
 

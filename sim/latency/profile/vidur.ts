@@ -1,16 +1,17 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InfersimError } from '../../errors.js';
-import { forEachCsvRecord } from '../../workload/csv.js';
-import { readText } from '../../workload/read-text.js';
+import { forEachCsvRecord } from '../../io/csv.js';
+import { readText } from '../../io/readText.js';
 import type { GemmRole, Profile } from './schema.js';
 import { PROFILE_FORMAT } from './schema.js';
 
 /*
  * Reader of Vidur's profiling CSVs (microsoft/vidur, `data/profiling/`): compute/<gpu>/<org>/<model>/
- * {mlp,attention}.csv, network/<gpu>_<topology>/{all_reduce,send_recv}.csv, cpu_overhead/<gpu>/
- * cpu_overheads.csv. Times there are milliseconds; Vidur profiles in fp16. The data is converted
- * at run time only: this project never commits measurements it did not make.
+ * {mlp,attention}.csv, network/<gpu>_<topology>/all_reduce.csv, cpu_overhead/<gpu>/cpu_overheads.csv.
+ * Its send_recv.csv is left unread: no latency term uses point-to-point transfers yet. Times there
+ * are milliseconds; Vidur profiles in fp16. The data is converted at run time only: this project
+ * never commits measurements it did not make.
  */
 
 /** Vidur's folder name for each catalog GPU it has profiled. */
@@ -164,7 +165,7 @@ export function readVidurCompute(root: string, gpu: string, sel: VidurSelection 
 }
 
 export interface VidurCollective {
-  collective: 'all_reduce' | 'send_recv';
+  collective: 'all_reduce';
   bytes: number;
   group_size: number;
   time_s: number;
@@ -177,19 +178,17 @@ export interface VidurCollective {
 export function readVidurNetwork(root: string, gpu: string): VidurCollective[] {
   const name = vidurGpuDir(root, gpu);
   const out: VidurCollective[] = [];
-  for (const collective of ['all_reduce', 'send_recv'] as const) {
-    const dir = [`${name}_dgx`, `${name}_pairwise_nvlink`].map((d) => join(root, 'network', d)).find((d) => existsSync(join(d, `${collective}.csv`)));
-    if (dir === undefined) continue;
-    const path = join(dir, `${collective}.csv`);
-    const t = readCsv(path);
-    for (const row of t.rows) {
-      const workers = number(t, row, path, 'num_workers');
-      const perNode = number(t, row, path, 'devices_per_node');
-      const time_s = number(t, row, path, `time_stats.${collective}.median`) / 1000;
-      if (perNode < workers && collective === 'all_reduce') continue;
-      if (collective === 'send_recv' && perNode < 2) continue;
-      if (time_s > 0) out.push({ collective, bytes: number(t, row, path, 'size'), group_size: workers, time_s });
-    }
+  const collective = 'all_reduce';
+  const dir = [`${name}_dgx`, `${name}_pairwise_nvlink`].map((d) => join(root, 'network', d)).find((d) => existsSync(join(d, `${collective}.csv`)));
+  if (dir === undefined) return out;
+  const path = join(dir, `${collective}.csv`);
+  const t = readCsv(path);
+  for (const row of t.rows) {
+    const workers = number(t, row, path, 'num_workers');
+    const perNode = number(t, row, path, 'devices_per_node');
+    const time_s = number(t, row, path, `time_stats.${collective}.median`) / 1000;
+    if (perNode < workers) continue;
+    if (time_s > 0) out.push({ collective, bytes: number(t, row, path, 'size'), group_size: workers, time_s });
   }
   return out;
 }
@@ -310,12 +309,7 @@ export function importVidur(root: string, gpu: string, sel: VidurSelection = {},
       gemm: [...gemm.values()].map(({ m, n, k, role, times }) => ({ dtype: 'fp16' as const, m, n, k, role, time_s: times.sort((a, b) => a - b)[times.length >> 1] })),
       ...readVidurAttention(root, gpu, sel),
       ...(elementwise.length ? { elementwise } : {}),
-      ...(net.some((c) => c.collective === 'all_reduce')
-        ? { all_reduce: net.filter((c) => c.collective === 'all_reduce').map(({ bytes, group_size, time_s }) => ({ bytes, group_size, link: 'nvlink' as const, time_s })) }
-        : {}),
-      ...(net.some((c) => c.collective === 'send_recv')
-        ? { send_recv: net.filter((c) => c.collective === 'send_recv').map(({ bytes, time_s }) => ({ bytes, link: 'nvlink' as const, time_s })) }
-        : {}),
+      ...(net.length > 0 ? { all_reduce: net.map(({ bytes, group_size, time_s }) => ({ bytes, group_size, link: 'nvlink' as const, time_s })) } : {}),
     },
     ...(cpuFit && cpuFit.intercept > 0 && cpuFit.slope >= 0 ? { scalars: { cpu_step_s: cpuFit.intercept, cpu_per_seq_s: cpuFit.slope } } : {}),
   };

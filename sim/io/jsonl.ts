@@ -1,4 +1,4 @@
-import { rowError } from './fields.js';
+import { rowError } from '../errors.js';
 
 export type JsonlVisitor = (row: Record<string, unknown>, line: number) => void;
 

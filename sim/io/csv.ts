@@ -1,4 +1,4 @@
-import { rowError } from './fields.js';
+import { rowError } from '../errors.js';
 
 /** Called once per non-blank record; the first call is the header. `line` is 1-based, the record's first line. */
 export type CsvVisitor = (fields: string[], line: number) => void;
