@@ -79,8 +79,11 @@ export interface ReplicaScheduler {
  */
 export type SampleMode = 'separate' | 'fork';
 
-/** Engine keys that only some policies read; each policy lists those it accepts (the others are refused). */
-export type PolicyKey = 'swap_space_gb' | 'orca_reservation' | 'max_batch_size' | 'batch_timeout_ms';
+/**
+ * Engine keys that only some policies read; each policy lists those it accepts (the others are
+ * refused). engine.preemption and engine.swap_space_gb follow `preemption.modes` instead.
+ */
+export type PolicyKey = 'orca_reservation' | 'max_batch_size' | 'batch_timeout_ms';
 
 /**
  * What a policy allows and how it runs, declared so that the setup layer can check a scenario and

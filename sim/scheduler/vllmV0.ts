@@ -324,7 +324,7 @@ export const VLLM_V0: SchedulerFactory = {
     block_size: { multiple: 8, why: '8, 16, 32, … as V0 allowed' },
     prefix_caching: false,
     priority: true,
-    keys: ['swap_space_gb'],
+    keys: [],
   },
   defaults: (ctx) => stepBudget(V0_DEFAULTS, ctx),
   emulates:
@@ -346,7 +346,7 @@ export const SARATHI: SchedulerFactory = {
     block_size: FLASH_ATTENTION_BLOCKS,
     prefix_caching: false,
     priority: true,
-    keys: ['swap_space_gb'],
+    keys: [],
   },
   defaults: (ctx) => stepBudget(V0_DEFAULTS, ctx, V0_CHUNKED_BUDGET),
   emulates: 'Sarathi-Serve stall-free batching (vLLM V0 chunked-prefill scheduler): decodes first, then prefill chunks in one token budget',

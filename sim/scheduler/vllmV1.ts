@@ -118,7 +118,7 @@ export const VLLM_V1: SchedulerFactory = {
     block_size: FLASH_ATTENTION_BLOCKS,
     prefix_caching: true,
     priority: true,
-    keys: ['swap_space_gb'],
+    keys: [],
   },
   defaults: (ctx) => stepBudget(v1Defaults(ctx.gpu_class, ctx.usage), ctx),
   emulates: 'vLLM V1 engine (v0.11-class): chunked prefill, recompute preemption, prefix caching, CUDA graphs',

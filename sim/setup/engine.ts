@@ -92,7 +92,7 @@ function checkPreemption(e: Engine, policy: SchedulerFactory, preemption: Preemp
       e.preemption,
     );
   }
-  if (!accepts(policy, 'swap_space_gb') && e.swap_space_gb !== undefined) {
+  if (modes.length === 0 && e.swap_space_gb !== undefined) {
     throw fieldError('engine.swap_space_gb', `the ${name} scheduler never preempts, so it never swaps; leave it out`, e.swap_space_gb);
   }
 }
