@@ -1,29 +1,47 @@
 import type { Stats } from './stats.js';
-import type { Bounds, StatBounds, Summary } from './summary.js';
+import type { Bounds, StatBounds, Summary, UncertaintySummary } from './summary.js';
 
 /** A compact console rendering of a summary; '-' marks a value that is undefined (null). */
 export function formatSummaryTable(s: Summary): string {
+  return [
+    ...runLines(s),
+    ...latencyLines(s.overall, s.uncertainty),
+    ...boundsLines(s),
+    ...kvLines(s),
+    ...sloLines(s),
+    costLine(s.cost),
+    ...perReplicaLines(s.per_replica),
+    ...perPriorityLines(s.per_priority),
+  ].join('\n');
+}
+
+type Group = Summary['overall'];
+
+/** With an uncertainty band, each figure it covers is followed by its bounds: `123.4 [110.2 – 135.9]`. */
+function withBounds(text: string, b: Bounds | undefined, fmt: (x: number | null) => string): string {
+  return b === undefined ? text : `${text} [${fmt(b.low)} – ${fmt(b.high)}]`;
+}
+
+function runLines(s: Summary): string[] {
   const o = s.overall;
   const r = o.requests;
-  const lines: string[] = [];
-  lines.push(
+  const u = s.uncertainty;
+  return [
     `requests     ${r.total} (finished ${r.finished}, rejected ${r.rejected}, timed out ${r.timed_out})` +
       `  makespan ${num(s.makespan_s, 2)} s` +
       (s.warmup_s > 0 ? `  warmup ${num(s.warmup_s, 2)} s (${r.measured} measured)` : ''),
-  );
-  const u = s.uncertainty;
-  // With an uncertainty band, each figure it covers is followed by its bounds: `123.4 [110.2 – 135.9]`.
-  const withBounds = (text: string, b: Bounds | undefined, fmt: (x: number | null) => string): string =>
-    b === undefined ? text : `${text} [${fmt(b.low)} – ${fmt(b.high)}]`;
-  lines.push(
     `throughput   ${withBounds(num(o.throughput.requests_per_s, 2), u?.throughput.requests_per_s, (x) => num(x, 2))} req/s` +
       `  ${withBounds(num(o.throughput.output_tokens_per_s, 0), u?.throughput.output_tokens_per_s, (x) => num(x, 0))} output tok/s` +
       `  ${num(o.throughput.total_tokens_per_s, 0)} total tok/s`,
-  );
-  const cols = ['p50', 'p90', 'p99', 'mean'] as const;
-  const row = (name: string, st: Stats, b?: StatBounds): string[] => [name, ...cols.map((c) => withBounds(ms(st[c]), b?.[c], ms))];
+  ];
+}
+
+const LATENCY_COLUMNS = ['p50', 'p90', 'p99', 'mean'] as const;
+
+function latencyLines(o: Group, u: UncertaintySummary | null): string[] {
+  const row = (name: string, st: Stats, b?: StatBounds): string[] => [name, ...LATENCY_COLUMNS.map((c) => withBounds(ms(st[c]), b?.[c], ms))];
   const grid = [
-    ['latency ms', ...cols],
+    ['latency ms', ...LATENCY_COLUMNS],
     row('TTFT', o.ttft_s, u?.ttft_s),
     row('TPOT', o.tpot_s, u?.tpot_s),
     row('ITL', o.itl_s, u?.itl_s),
@@ -31,26 +49,35 @@ export function formatSummaryTable(s: Summary): string {
     row('queueing', o.queueing_delay_s),
   ];
   // Columns are 10 wide, wider where bounds need it.
-  const widths = cols.map((_, i) => Math.max(10, ...grid.map((r) => r[i + 1].length + 2)));
-  grid.forEach((r, k) => lines.push((k === 0 ? r[0].padEnd(13) : `  ${r[0].padEnd(11)}`) + widths.map((w, i) => r[i + 1].padStart(w)).join('')));
+  const widths = LATENCY_COLUMNS.map((_, i) => Math.max(10, ...grid.map((r) => r[i + 1].length + 2)));
+  return grid.map((r, k) => (k === 0 ? r[0].padEnd(13) : `  ${r[0].padEnd(11)}`) + widths.map((w, i) => r[i + 1].padStart(w)).join(''));
+}
+
+/** What the bounds are, or why there are none (when the notes say). */
+function boundsLines(s: Summary): string[] {
+  const u = s.uncertainty;
   if (u !== null) {
-    lines.push(
+    return [
       `bounds       [low – high]: min and max of two re-runs with every iteration time × ${u.time_scale.low.toFixed(3)} and × ${u.time_scale.high.toFixed(3)}` +
         ` (latency error band ${signedPct(u.band.low)} / ${signedPct(u.band.high)}; basis: ${u.band.basis})`,
-    );
-  } else {
-    const why = s.notes.find((n) => n.startsWith('uncertainty: '));
-    if (why !== undefined) lines.push(`bounds       ${why.slice('uncertainty: '.length)}`);
+    ];
   }
+  const why = s.notes.find((n) => n.startsWith('uncertainty: '));
+  return why === undefined ? [] : [`bounds       ${why.slice('uncertainty: '.length)}`];
+}
+
+function kvLines(s: Summary): string[] {
   const kv = (key: string): number | null => {
     const v = s.kv?.[key];
     return typeof v === 'number' ? v : null;
   };
   const frag = kv('fragmentation_mean');
-  lines.push(`KV use       mean ${pct(kv('mean_utilization'))}  max ${pct(kv('max_utilization'))}` +
-    (frag !== null ? `  fragmentation mean ${pct(frag)} max ${pct(kv('fragmentation_max'))}` : ''));
+  const lines = [
+    `KV use       mean ${pct(kv('mean_utilization'))}  max ${pct(kv('max_utilization'))}` +
+      (frag !== null ? `  fragmentation mean ${pct(frag)} max ${pct(kv('fragmentation_max'))}` : ''),
+  ];
   // Prefix-cache figures only mean something once a run can hit (a hit, or a cached block).
-  const pc = o.prefix_cache;
+  const pc = s.overall.prefix_cache;
   if (pc.hit_rate || kv('cached_blocks_max') || kv('evicted_blocks')) {
     lines.push(`prefix cache hits ${pct(pc.hit_rate)} of ${num(pc.input_tokens, 0)} prompt tokens looked up` +
       `  cached blocks mean ${num(kv('cached_blocks_mean'), 1)} max ${num(kv('cached_blocks_max'), 0)}  evicted ${num(kv('evicted_blocks'), 0)} blocks`);
@@ -59,33 +86,47 @@ export function formatSummaryTable(s: Summary): string {
     lines.push(`swap         in ${num(kv('swap_in_blocks'), 0)} blocks  out ${num(kv('swap_out_blocks'), 0)} blocks` +
       `  swapped mean ${num(kv('swapped_blocks_mean'), 1)} max ${num(kv('swapped_blocks_max'), 0)} blocks`);
   }
-  lines.push(`preemptions  ${o.preemptions}`);
+  return lines;
+}
+
+/** Preemptions, then SLO attainment against the targets. */
+function sloLines(s: Summary): string[] {
+  const o = s.overall;
+  const t = s.slo_targets;
   const targets = [
-    s.slo_targets.ttft_ms !== null ? `TTFT ≤ ${s.slo_targets.ttft_ms} ms` : '',
-    s.slo_targets.tpot_ms !== null ? `TPOT ≤ ${s.slo_targets.tpot_ms} ms` : '',
-    s.slo_targets.e2e_ms !== null ? `E2E ≤ ${s.slo_targets.e2e_ms} ms` : '',
+    t.ttft_ms !== null ? `TTFT ≤ ${t.ttft_ms} ms` : '',
+    t.tpot_ms !== null ? `TPOT ≤ ${t.tpot_ms} ms` : '',
+    t.e2e_ms !== null ? `E2E ≤ ${t.e2e_ms} ms` : '',
   ].filter(Boolean);
-  lines.push(`SLO          ${targets.length ? targets.join(', ') : 'none (finished = met)'}: ${pct(o.slo.attainment)} attained` +
-    `  goodput ${num(o.slo.goodput_req_per_s, 2)} req/s`);
-  const c = s.cost;
-  // GPUs × wall hours = GPU-hours, then × the hourly rate: each figure printed once, with its unit.
+  return [
+    `preemptions  ${o.preemptions}`,
+    `SLO          ${targets.length ? targets.join(', ') : 'none (finished = met)'}: ${pct(o.slo.attainment)} attained` +
+      `  goodput ${num(o.slo.goodput_req_per_s, 2)} req/s`,
+  ];
+}
+
+/** GPUs × wall hours = GPU-hours, then × the hourly rate: each figure printed once, with its unit. */
+function costLine(c: Summary['cost']): string {
   const hoursEach = c.gpu_hours === null || c.gpus === 0 ? null : c.gpu_hours / c.gpus;
-  lines.push(`cost         ${c.gpus} GPU${c.gpus === 1 ? '' : 's'} × ${num(hoursEach, 3)} h = ${num(c.gpu_hours, 3)} GPU-h` +
+  return `cost         ${c.gpus} GPU${c.gpus === 1 ? '' : 's'} × ${num(hoursEach, 3)} h = ${num(c.gpu_hours, 3)} GPU-h` +
     ` × $${num(c.usd_per_gpu_hour, 2)}/GPU-h = $${num(c.usd_total, 2)}` +
-    `  $${num(c.usd_per_million_output_tokens, 3)}/M output tok  $${num(c.usd_per_million_total_tokens, 3)}/M total tok`);
-  if (s.per_replica.length > 1) {
-    lines.push(`per replica  ${pad('req/s')}${pad('TTFT p99')}${pad('TPOT p99')}${pad('SLO')}`);
-    s.per_replica.forEach((g, i) =>
-      lines.push(`  ${String(i).padEnd(11)}${pad(num(g.throughput.requests_per_s, 2))}${pad(ms(g.ttft_s.p99))}${pad(ms(g.tpot_s.p99))}${pad(pct(g.slo.attainment))}`),
-    );
-  }
-  if (s.per_priority.length > 1) {
-    lines.push(`per priority ${pad('requests')}${pad('TTFT p50')}${pad('TTFT p99')}${pad('SLO')}`);
-    for (const g of s.per_priority) {
-      lines.push(`  ${String(g.priority).padEnd(11)}${pad(String(g.requests.total))}${pad(ms(g.ttft_s.p50))}${pad(ms(g.ttft_s.p99))}${pad(pct(g.slo.attainment))}`);
-    }
-  }
-  return lines.join('\n');
+    `  $${num(c.usd_per_million_output_tokens, 3)}/M output tok  $${num(c.usd_per_million_total_tokens, 3)}/M total tok`;
+}
+
+function perReplicaLines(replicas: Summary['per_replica']): string[] {
+  if (replicas.length <= 1) return [];
+  return [
+    `per replica  ${pad('req/s')}${pad('TTFT p99')}${pad('TPOT p99')}${pad('SLO')}`,
+    ...replicas.map((g, i) => `  ${String(i).padEnd(11)}${pad(num(g.throughput.requests_per_s, 2))}${pad(ms(g.ttft_s.p99))}${pad(ms(g.tpot_s.p99))}${pad(pct(g.slo.attainment))}`),
+  ];
+}
+
+function perPriorityLines(classes: Summary['per_priority']): string[] {
+  if (classes.length <= 1) return [];
+  return [
+    `per priority ${pad('requests')}${pad('TTFT p50')}${pad('TTFT p99')}${pad('SLO')}`,
+    ...classes.map((g) => `  ${String(g.priority).padEnd(11)}${pad(String(g.requests.total))}${pad(ms(g.ttft_s.p50))}${pad(ms(g.ttft_s.p99))}${pad(pct(g.slo.attainment))}`),
+  ];
 }
 
 function num(x: number | null, digits: number): string {
