@@ -1,6 +1,7 @@
 import { BlockKeys } from './blockKeys.js';
 import type { KvOwner, KvState, SwapRecord } from './kvState.js';
 import { clearKeepingStorage } from '../engine/arrays.js';
+import { FreeQueue } from './freeQueue.js';
 
 export type { KvOwner, SwapRecord } from './kvState.js';
 
@@ -29,11 +30,7 @@ export class BlockManager {
   private readonly refs: Int32Array;
   /** Token slots filled in each block (for internal fragmentation). */
   private readonly fill: Int32Array;
-  private readonly prev: Int32Array;
-  private readonly next: Int32Array;
-  private head = NONE;
-  private tail = NONE;
-  private freeCount: number;
+  private readonly freeQueue: FreeQueue;
   private readonly keys: BlockKeys;
   private cachedFree = 0;
   private unusedSlots = 0;
@@ -52,21 +49,19 @@ export class BlockManager {
     this.swap_total_blocks = options.swap_blocks ?? 0;
     this.refs = new Int32Array(total_blocks);
     this.fill = new Int32Array(total_blocks);
-    this.prev = new Int32Array(total_blocks);
-    this.next = new Int32Array(total_blocks);
+    this.freeQueue = new FreeQueue(total_blocks);
     this.keys = new BlockKeys(total_blocks, block_size);
-    this.freeCount = 0;
-    for (let b = 0; b < total_blocks; b++) this.pushFree(b);
+    for (let b = 0; b < total_blocks; b++) this.freeQueue.push(b);
   }
 
   /** Blocks an allocation can take: truly free plus cached-free (evictable). */
   get free_blocks(): number {
-    return this.freeCount;
+    return this.freeQueue.size;
   }
 
   /** Blocks referenced by at least one holder. */
   get used_blocks(): number {
-    return this.total_blocks - this.freeCount;
+    return this.total_blocks - this.freeQueue.size;
   }
 
   /** Free blocks that still hold a prefix-cache entry. */
@@ -148,7 +143,7 @@ export class BlockManager {
     const cow = this.needsCopy(kv, start, total_tokens);
     let evictableHits = 0;
     for (let i = 0; i < hitCount; i++) if (this.refs[hits![i]] === 0) evictableHits++;
-    if (needed + cow + evictableHits > this.freeCount) return false;
+    if (needed + cow + evictableHits > this.freeQueue.size) return false;
 
     for (let i = 0; i < hitCount; i++) this.take(hits![i], kv);
     if (cow === 1) this.copyLast(kv);
@@ -167,10 +162,27 @@ export class BlockManager {
   reserve(holder: KvOwner, reserved_tokens: number, written_tokens: number): boolean {
     const kv = holder.kv;
     const needed = Math.max(0, this.blocksFor(reserved_tokens) - kv.block_count);
-    if (needed > this.freeCount) return false;
+    if (needed > this.freeQueue.size) return false;
     const start = holder.computed_tokens;
     for (let i = 0; i < needed; i++) this.take(this.popFree(), kv);
     this.setFill(kv, start, written_tokens);
+    return true;
+  }
+
+  /**
+   * Takes blocks for the KV of `holder`'s computed tokens, written elsewhere and moved here (a
+   * sequence handed over from another replica); full blocks enter the prefix cache. False (and no
+   * change) when the pool is short. The holder must hold nothing in this pool yet.
+   */
+  receive(holder: KvOwner): boolean {
+    const kv = holder.kv;
+    if (kv.holds_kv) throw new Error('receive of a holder that already holds KV');
+    const tokens = holder.computed_tokens;
+    const needed = this.blocksFor(tokens);
+    if (needed > this.freeQueue.size) return false;
+    for (let i = 0; i < needed; i++) this.take(this.popFree(), kv);
+    this.setFill(kv, 0, tokens);
+    if (this.prefix_caching) this.keys.register(kv.keys, kv.blocks, Math.floor(tokens / this.block_size));
     return true;
   }
 
@@ -192,7 +204,7 @@ export class BlockManager {
     kv.block_count = 0;
     this.keys.forget(kv.keys);
     if (kv.swap_record !== undefined) throw new Error('free of a swapped-out holder');
-    if (this.freeCount > this.total_blocks) throw new Error(`KV block accounting broke: ${this.freeCount} free of ${this.total_blocks}`);
+    if (this.freeQueue.size > this.total_blocks) throw new Error(`KV block accounting broke: ${this.freeQueue.size} free of ${this.total_blocks}`);
   }
 
   /**
@@ -295,7 +307,7 @@ export class BlockManager {
   swapIn(holders: readonly KvOwner[]): number {
     const record = holders[0].kv.swap_record;
     if (record === undefined) throw new Error('swap-in of a holder that is not swapped out');
-    if (record.blocks > this.freeCount) return -1;
+    if (record.blocks > this.freeQueue.size) return -1;
     const fresh: number[] = [];
     for (let k = 0; k < record.blocks; k++) {
       const b = this.popFree();
@@ -350,8 +362,8 @@ export class BlockManager {
 
   private take(block: number, holder: KvState): void {
     if (this.refs[block]++ === 0) {
-      if (this.inFreeList(block)) {
-        this.unlink(block);
+      if (this.freeQueue.has(block)) {
+        this.freeQueue.remove(block);
         if (this.keys.hasKey(block)) this.cachedFree--;
       }
       this.unusedSlots += this.block_size - this.fill[block];
@@ -366,14 +378,14 @@ export class BlockManager {
     this.unusedSlots -= this.block_size - this.fill[block];
     if (this.keys.hasKey(block)) this.cachedFree++;
     else this.fill[block] = 0;
-    this.pushFree(block);
+    this.freeQueue.push(block);
   }
 
   /** Takes the least recently released block, evicting its cache entry if it has one. */
   private popFree(): number {
-    const b = this.head;
+    const b = this.freeQueue.head;
     if (b === NONE) throw new Error('KV pool exhausted after a successful capacity check');
-    this.unlink(b);
+    this.freeQueue.remove(b);
     if (this.keys.hasKey(b)) {
       this.keys.evict(b);
       this.cachedFree--;
@@ -381,30 +393,5 @@ export class BlockManager {
     }
     this.fill[b] = 0;
     return b;
-  }
-
-  private inFreeList(b: number): boolean {
-    return this.prev[b] !== -2;
-  }
-
-  private pushFree(b: number): void {
-    this.prev[b] = this.tail;
-    this.next[b] = NONE;
-    if (this.tail === NONE) this.head = b;
-    else this.next[this.tail] = b;
-    this.tail = b;
-    this.freeCount++;
-  }
-
-  private unlink(b: number): void {
-    const p = this.prev[b];
-    const n = this.next[b];
-    if (p === NONE) this.head = n;
-    else this.next[p] = n;
-    if (n === NONE) this.tail = p;
-    else this.prev[n] = p;
-    this.prev[b] = -2;
-    this.next[b] = -2;
-    this.freeCount--;
   }
 }
