@@ -125,41 +125,6 @@ export class Sequence {
     this.acct.notePrefillChunk(this.prompt_tokens, this.computed_tokens, n);
   }
 
-  // Read-only views for the cluster code written before the split (sim/cluster is being rewritten
-  // alongside); they go once it reads `tokens` and `acct` itself. Never on the per-token path.
-  /** @deprecated read `tokens.times_s` */
-  get token_times_s(): Float64Array {
-    return this.tokens.times_s;
-  }
-  /** @deprecated read `tokens.steps` */
-  get token_steps(): Int32Array {
-    return this.tokens.steps;
-  }
-  /** @deprecated read `acct.cached_tokens` */
-  get cached_tokens(): number {
-    return this.acct.cached_tokens;
-  }
-  /** @deprecated read `acct.preemptions` */
-  get preemptions(): number {
-    return this.acct.preemptions;
-  }
-  /** @deprecated read `acct.recomputed_tokens` */
-  get recomputed_tokens(): number {
-    return this.acct.recomputed_tokens;
-  }
-  /** @deprecated read `acct.discarded_tokens` */
-  get discarded_tokens(): number {
-    return this.acct.discarded_tokens;
-  }
-  /** @deprecated read `acct.prompt_shared_tokens` */
-  get prompt_shared_tokens(): number {
-    return this.acct.prompt_shared_tokens;
-  }
-  /** @deprecated read `acct.reused_tokens` */
-  get reused_tokens(): number {
-    return this.acct.reused_tokens;
-  }
-
   /**
    * Hands the sequence to replica `replica`. Block ids mean something only in their own pool, so
    * its KV must have left the old one first (`BlockManager.free`, after a transfer or not); the
