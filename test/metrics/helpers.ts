@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
-import type { RequestOutcome } from '../../sim/metrics/records.js';
+import { newIterationRecord, type IterationRecord, type RequestOutcome } from '../../sim/metrics/records.js';
 
 /** A finished single-replica request; override what the test is about. */
 export function outcome(over: Partial<RequestOutcome> = {}): RequestOutcome {
@@ -24,6 +24,11 @@ export function outcome(over: Partial<RequestOutcome> = {}): RequestOutcome {
     ...over,
     token_times_s,
   };
+}
+
+/** An engine step: every field 0 but those given. */
+export function iteration(over: Partial<IterationRecord>): IterationRecord {
+  return Object.assign(newIterationRecord(), over);
 }
 
 /** A finished request with the given TTFT and (for two tokens) TPOT. */

@@ -9,7 +9,7 @@ import { ArrowFileWriter } from '../../sim/metrics/arrowFile.js';
 import { REQUEST_COLUMNS } from '../../sim/metrics/columns.js';
 import { publish } from '../../sim/metrics/outputDir.js';
 import { MetricsSink } from '../../sim/metrics/sink.js';
-import { outcome, tempDirs } from './helpers.js';
+import { iteration, outcome, tempDirs } from './helpers.js';
 
 const CTX = { gpus: 1, usd_per_gpu_hour: 2 };
 
@@ -19,8 +19,8 @@ function sinkAt(dir: string | undefined, writeTokens = false): MetricsSink {
 
 /** The same small run every time: three requests (one rejected before routing) and three iterations. */
 function feed(sink: MetricsSink): void {
-  sink.recordIteration(0, 1.2, 1.5, 1, 0, 100, 0, 7, 100, 0, 1, 0, 0);
-  sink.recordIteration(1, 1.2, 1.4, 1, 0, 50, 0, 3, 100, 2, 1, 0, 0, 5, 2, 13, 0, 2, 1);
+  sink.recordIteration(iteration({ replica: 0, start_s: 1.2, end_s: 1.5, prefill_seqs: 1, prefill_tokens: 100, kv_blocks_used: 7, kv_blocks_total: 100, running: 1 }));
+  sink.recordIteration(iteration({ replica: 1, start_s: 1.2, end_s: 1.4, prefill_seqs: 1, prefill_tokens: 50, kv_blocks_used: 3, kv_blocks_total: 100, waiting: 2, running: 1, kv_blocks_cached: 5, kv_blocks_swapped: 2, kv_slots_unused: 13, swap_out_blocks: 2, kv_blocks_evicted: 1 }));
   sink.recordIteration({
     replica: 0, start_s: 1.5, end_s: 1.6, prefill_seqs: 0, decode_seqs: 1, prefill_tokens: 0, decode_tokens: 1,
     kv_blocks_used: 8, kv_blocks_total: 100, waiting: 0, running: 1, swapped: 0, preempted: 1,
@@ -128,7 +128,7 @@ describe('MetricsSink files', () => {
     expect(existsSync(dirname(dir))).toBe(false);
     expect(existsSync(dirname(dirname(dir)))).toBe(true);
     expect(() => sink.recordRequest(outcome())).toThrow(/aborted/);
-    expect(() => sink.recordIteration(0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0)).toThrow(/aborted/);
+    expect(() => sink.recordIteration(iteration({ replica: 0, start_s: 0, end_s: 1, kv_blocks_total: 1 }))).toThrow(/aborted/);
     const done = sinkAt(dir);
     done.finish(CTX);
     done.abort();

@@ -3,7 +3,7 @@ import { MetricsSink, type MetricsSinkOptions } from '../../sim/metrics/sink.js'
 import { summaryJson, type FinishContext, type Summary } from '../../sim/metrics/summary.js';
 import { formatSummaryTable } from '../../sim/metrics/table.js';
 import type { RequestOutcome } from '../../sim/metrics/records.js';
-import { outcome, timed } from './helpers.js';
+import { iteration, outcome, timed } from './helpers.js';
 
 const CTX: FinishContext = { gpus: 4, usd_per_gpu_hour: 3.6 };
 
@@ -199,8 +199,8 @@ describe('summary.json and table', () => {
 
   it('derives KV utilization from iterations when the engine gives none', () => {
     const sink = new MetricsSink({ dir: undefined, writeTokens: false, replicas: 1, warmup_s: 0, slo: {} });
-    sink.recordIteration(0, 0, 1, 1, 0, 10, 0, 20, 100, 0, 1, 0, 0);
-    sink.recordIteration(0, 1, 4, 0, 1, 0, 1, 60, 100, 0, 1, 0, 0);
+    sink.recordIteration(iteration({ replica: 0, start_s: 0, end_s: 1, prefill_seqs: 1, prefill_tokens: 10, kv_blocks_used: 20, kv_blocks_total: 100, running: 1 }));
+    sink.recordIteration(iteration({ replica: 0, start_s: 1, end_s: 4, decode_seqs: 1, decode_tokens: 1, kv_blocks_used: 60, kv_blocks_total: 100, running: 1 }));
     const s = sink.finish(CTX);
     // Duration-weighted: (0.2 × 1 + 0.6 × 3) / 4.
     expect(s.kv).toMatchObject({ source: 'iterations', max_utilization: 0.6 });
@@ -293,10 +293,10 @@ describe('KV figures from iterations', () => {
   function kvRun(block_size?: number): Summary {
     const sink = new MetricsSink({ dir: undefined, writeTokens: false, replicas: 1, warmup_s: 0, slo: {}, block_size });
     // used, total, …, cached, swapped, unused slots, swap in, swap out, evicted.
-    sink.recordIteration(0, 0, 1, 1, 0, 10, 0, 20, 100, 0, 1, 0, 0, 10, 0, 40, 0, 4, 1);
-    sink.recordIteration(0, 1, 4, 0, 1, 0, 1, 60, 100, 0, 1, 1, 0, 2, 4, 96, 4, 0, 2);
+    sink.recordIteration(iteration({ replica: 0, start_s: 0, end_s: 1, prefill_seqs: 1, prefill_tokens: 10, kv_blocks_used: 20, kv_blocks_total: 100, running: 1, kv_blocks_cached: 10, kv_slots_unused: 40, swap_out_blocks: 4, kv_blocks_evicted: 1 }));
+    sink.recordIteration(iteration({ replica: 0, start_s: 1, end_s: 4, decode_seqs: 1, decode_tokens: 1, kv_blocks_used: 60, kv_blocks_total: 100, running: 1, swapped: 1, kv_blocks_cached: 2, kv_blocks_swapped: 4, kv_slots_unused: 96, swap_in_blocks: 4, kv_blocks_evicted: 2 }));
     // Holds no block: its fragmentation is undefined and skipped.
-    sink.recordIteration(0, 4, 5, 0, 0, 0, 0, 0, 100, 0, 0, 0, 0, 30, 0, 0, 0, 0, 0);
+    sink.recordIteration(iteration({ replica: 0, start_s: 4, end_s: 5, kv_blocks_total: 100, kv_blocks_cached: 30 }));
     return sink.finish({ ...CTX, kv: { block_size: 16, usable_blocks: 100 } });
   }
 
