@@ -10,6 +10,17 @@ import type { LatencyBand, LatencyModel, OperatorTime } from './model.js';
 import type { LogSeries } from './profile/interpolate.js';
 import type { GemmRole } from './profile/schema.js';
 import type { ProfileTables, TimedLookup } from './profile/tables.js';
+import {
+  allReduceLink,
+  allReduceTime_s,
+  beyondSeries,
+  ELEMENTWISE_KERNELS_PER_LAYER,
+  gemmTime_s,
+  OP_INDEX as I,
+  OPS,
+  twinDtype,
+  type GemmShape,
+} from './rooflineTerms.js';
 
 export interface RooflineConfig {
   arch: ModelArchitecture;
@@ -33,78 +44,8 @@ export interface RooflineConfig {
   uncertainty?: LatencyBand;
 }
 
-/** A GEMM weight shape [N, K] with its measured time over M, when the profile has one. */
-interface GemmShape {
-  n: number;
-  k: number;
-  series?: LogSeries;
-  /** False when the series is extrapolated across weight shapes beyond the measured ones. */
-  measured?: boolean;
-}
-
-/**
- * One GEMM [m × k] · [k × n]: a fixed kernel floor plus the larger of its compute time and its
- * memory time (weights once, activations in and out). Peak and bandwidth are already derated.
- */
-export function gemmTime_s(
-  m: number,
-  n: number,
-  k: number,
-  weight_bytes: number,
-  activation_bytes: number,
-  achieved_flops_per_s: number,
-  achieved_bytes_per_s: number,
-  floor_s: number,
-): number {
-  const flops = 2 * m * n * k;
-  const bytes = n * k * weight_bytes + (m * k + m * n) * activation_bytes;
-  return floor_s + Math.max(flops / achieved_flops_per_s, bytes / achieved_bytes_per_s);
-}
-
-/** A ring all-reduce of `bytes` per GPU over `tp` GPUs: a fixed latency plus 2(tp−1)/tp of the data over one link direction. */
-export function allReduceTime_s(bytes: number, tp: number, achieved_bytes_per_s: number, latency_s: number): number {
-  return latency_s + ((2 * (tp - 1)) / tp) * (bytes / achieved_bytes_per_s);
-}
-
-/** The link an all-reduce over `tp` GPUs runs on, and its achieved one-direction bandwidth and latency. */
-export function allReduceLink(gpu: GpuSpec, tp: number, eff: LatencyEfficiency): { link: 'nvlink' | 'pcie'; bandwidth_bytes_per_s: number; latency_s: number } {
-  const nvlink = gpu.nvlink_bandwidth_bytes_per_s > 0 && tp <= gpu.nvlink_group_size;
-  const oneDirection = (nvlink ? gpu.nvlink_bandwidth_bytes_per_s : gpu.pcie_bandwidth_bytes_per_s) / 2;
-  return {
-    link: nvlink ? 'nvlink' : 'pcie',
-    bandwidth_bytes_per_s: oneDirection * eff.all_reduce_link,
-    latency_s: nvlink ? eff.all_reduce_latency_nvlink_s : eff.all_reduce_latency_pcie_s,
-  };
-}
-
-/**
- * A time outside a measured series' range: the roofline, scaled to meet the series at its nearest
- * edge so the time stays continuous where the table ends.
- */
-export function beyondSeries(series: LogSeries, x: number, roofline: (x: number) => number): number {
-  const edge = x > series.maxX ? series.maxX : series.minX;
-  return (series.at(edge) * roofline(x)) / roofline(edge);
-}
-
-/** Operator slots, in the order breakdowns are reported. */
-const OPS = [
-  'qkv_proj',
-  'attention_prefill',
-  'attention_decode',
-  'o_proj',
-  'mlp_up_gate',
-  'mlp_down',
-  'norms_rope_activation',
-  'tp_all_reduce',
-  'lm_head_sampler',
-  'launch_overhead',
-  'cpu_overhead',
-] as const;
-type Op = (typeof OPS)[number];
-const I: Record<Op, number> = Object.fromEntries(OPS.map((name, i) => [name, i])) as Record<Op, number>;
-
-/** Elementwise kernels per layer the profile's bandwidth curve is applied to: two fused add+norms, rotary, the activation, the KV-cache write. */
-const ELEMENTWISE_KERNELS_PER_LAYER = 5;
+type PrefillLookup = (q: number, context: number, pairs: number) => TimedLookup;
+type DecodeLookup = (seqs: number, context: number) => TimedLookup;
 
 /**
  * Iteration time as the sum of per-operator times: each operator is looked up in the profile's
@@ -143,8 +84,8 @@ export class RooflineLatencyModel implements LatencyModel {
   private readonly decodeAttentionBandwidth: number;
   private readonly allReduceBandwidth: number;
   private readonly allReduceLatency: number;
-  private readonly prefillTable?: (q: number, context: number, pairs: number) => TimedLookup;
-  private readonly decodeTable?: (seqs: number, context: number) => TimedLookup;
+  private readonly prefillTable?: PrefillLookup;
+  private readonly decodeTable?: DecodeLookup;
   private readonly elementwiseTable?: LogSeries;
   private readonly allReduceTable?: LogSeries;
   private readonly cpuMeasured: boolean;
@@ -167,22 +108,14 @@ export class RooflineLatencyModel implements LatencyModel {
     const exec = gemmExecution(gpu, cfg.weights);
     const lmHeadDtype = cfg.weights === 'fp32' ? 'fp32' : cfg.weights === 'fp16' ? 'fp16' : 'bf16';
     const lmExec = gemmExecution(gpu, lmHeadDtype);
-    // bf16 and fp16 run at one tensor rate on every catalog GPU: either table stands in for the other.
-    const twin = (dtype: GemmExecution['table_dtype']) => (dtype === 'bf16' ? 'fp16' : dtype === 'fp16' ? 'bf16' : undefined);
     this.hbm = gpu.hbm_bandwidth_bytes_per_s;
     this.weightBytes = bytesPerWeight(cfg.weights);
     this.activationBytes = exec.activation_bytes;
     this.gemmPeak = exec.peak_flops_per_s * eff.gemm_compute;
     this.lmHeadWeightBytes = bytesPerWeight(lmHeadDtype);
     this.lmHeadPeak = lmExec.peak_flops_per_s * eff.gemm_compute;
-    const shape = (n: number, k: number, role: GemmRole | undefined, lmHead = false): GemmShape => {
-      const dtype = lmHead ? lmExec.table_dtype : exec.table_dtype;
-      if (!tables || dtype === undefined) return { n, k };
-      const [wb, peak] = lmHead ? [this.lmHeadWeightBytes, this.lmHeadPeak] : [this.weightBytes, this.gemmPeak];
-      const roofline = (m: number, rn: number, rk: number): number => this.rooflineGemm(m, { n: rn, k: rk }, wb, peak);
-      const found = tables.gemmSeries(dtype, n, k, role, roofline) ?? (twin(dtype) ? tables.gemmSeries(twin(dtype)!, n, k, role, roofline) : undefined);
-      return found ? { n, k, series: found.series, measured: found.measured } : { n, k };
-    };
+    const shape = (n: number, k: number, role: GemmRole | undefined, lmHead = false): GemmShape =>
+      this.gemmShape(tables, lmHead ? lmExec.table_dtype : exec.table_dtype, n, k, role, lmHead);
     this.qkv = shape(((arch.num_attention_heads + 2 * arch.num_key_value_heads) * d) / tp, h, 'qkv');
     this.o = shape(h, (arch.num_attention_heads * d) / tp, 'o');
     const inter = arch.intermediate_size / tp;
@@ -208,40 +141,52 @@ export class RooflineLatencyModel implements LatencyModel {
     this.allReduceBandwidth = link.bandwidth_bytes_per_s;
     this.allReduceLatency = link.latency_s;
 
-    const attnDtype = lmExec.table_dtype;
-    if (tables && attnDtype) {
-      const heads = this.headsPerGpu;
-      const prefillRoofline = (q: number, context: number): number => this.prefillRoofline(q * (context - q + (q + 1) / 2), context);
-      // Tables are measured with a 16-bit cache; the roofline here reads that cache too.
-      const kv16 = this.kvBytesPerTokenPerLayer * (2 / kvBytes);
-      const decodeRoofline = (seqs: number, context: number): number =>
-        (seqs * context * kv16) / this.decodeAttentionBandwidth + eff.attention_kernel_floor_s;
-      this.prefillTable =
-        tables.prefillAttention(attnDtype, heads, kvHeadsPerGpu, d, prefillRoofline) ?? tables.prefillAttention(twin(attnDtype)!, heads, kvHeadsPerGpu, d, prefillRoofline);
-      const decode =
-        tables.decodeAttention(attnDtype, heads, kvHeadsPerGpu, d, cfg.block_size, decodeRoofline) ??
-        tables.decodeAttention(twin(attnDtype)!, heads, kvHeadsPerGpu, d, cfg.block_size, decodeRoofline);
-      // An fp8 cache reads half the bytes of the 16-bit cache the table was measured with.
-      const kvScale = kvBytes / 2;
-      if (decode) {
-        this.decodeTable =
-          kvScale === 1
-            ? decode
-            : (seqs, context) => {
-                const r = decode(seqs, context);
-                return { time_s: r.time_s * kvScale, measured: r.measured };
-              };
-      }
-    }
+    const attention = tables ? this.attentionTables(tables, lmExec.table_dtype, kvHeadsPerGpu, kvBytes) : {};
+    this.prefillTable = attention.prefill;
+    this.decodeTable = attention.decode;
     this.elementwiseTable = tables?.elementwiseSeries();
     if (tp > 1) this.allReduceTable = tables?.allReduceSeries(tp, link.link);
     this.cpuMeasured = cfg.cpu_measured ?? false;
 
-    const covered = tables ? ` + ${tables.measured ? 'measured' : 'tabulated'} tables where they cover a shape` : '';
-    this.description =
-      `${cfg.profile_ref ? `profile ${cfg.profile_ref}: ` : ''}roofline${covered}; ${gpu.name}, TP${tp}, weights ${exec.mode}, kv ${cfg.kv_cache}, ` +
-      (this.experts > 1 ? `MoE top-${this.topK} of ${this.experts}, ` : '') +
-      `block ${cfg.block_size}, CUDA graphs ${cfg.cuda_graphs ? 'on' : 'off'}`;
+    this.description = describe(cfg, exec.mode, this.experts, this.topK);
+  }
+
+  /** A GEMM's weight shape with the profile's series over m for it (the bf16/fp16 twin's when its own dtype has none). */
+  private gemmShape(tables: ProfileTables | undefined, dtype: GemmExecution['table_dtype'], n: number, k: number, role: GemmRole | undefined, lmHead: boolean): GemmShape {
+    if (!tables || dtype === undefined) return { n, k };
+    const [wb, peak] = lmHead ? [this.lmHeadWeightBytes, this.lmHeadPeak] : [this.weightBytes, this.gemmPeak];
+    const roofline = (m: number, rn: number, rk: number): number => this.rooflineGemm(m, { n: rn, k: rk }, wb, peak);
+    const twin = twinDtype(dtype);
+    const found = tables.gemmSeries(dtype, n, k, role, roofline) ?? (twin ? tables.gemmSeries(twin, n, k, role, roofline) : undefined);
+    return found ? { n, k, series: found.series, measured: found.measured } : { n, k };
+  }
+
+  /** Attention lookups in the profile's tables of `dtype` (or its bf16/fp16 twin); none without a table dtype. */
+  private attentionTables(tables: ProfileTables, dtype: GemmExecution['table_dtype'], kvHeads: number, kvBytes: number): { prefill?: PrefillLookup; decode?: DecodeLookup } {
+    if (!dtype) return {};
+    const eff = this.cfg.efficiency;
+    const d = this.cfg.arch.head_dim;
+    const heads = this.headsPerGpu;
+    const prefillRoofline = (q: number, context: number): number => this.prefillRoofline(q * (context - q + (q + 1) / 2), context);
+    // Tables are measured with a 16-bit cache; the roofline here reads that cache too.
+    const kv16 = this.kvBytesPerTokenPerLayer * (2 / kvBytes);
+    const decodeRoofline = (seqs: number, context: number): number =>
+      (seqs * context * kv16) / this.decodeAttentionBandwidth + eff.attention_kernel_floor_s;
+    const prefill =
+      tables.prefillAttention(dtype, heads, kvHeads, d, prefillRoofline) ?? tables.prefillAttention(twinDtype(dtype)!, heads, kvHeads, d, prefillRoofline);
+    const decode =
+      tables.decodeAttention(dtype, heads, kvHeads, d, this.cfg.block_size, decodeRoofline) ??
+      tables.decodeAttention(twinDtype(dtype)!, heads, kvHeads, d, this.cfg.block_size, decodeRoofline);
+    // An fp8 cache reads half the bytes of the 16-bit cache the table was measured with.
+    const kvScale = kvBytes / 2;
+    if (!decode || kvScale === 1) return { prefill, decode };
+    return {
+      prefill,
+      decode: (seqs, context) => {
+        const r = decode(seqs, context);
+        return { time_s: r.time_s * kvScale, measured: r.measured };
+      },
+    };
   }
 
   iterationTime_s(batch: BatchShape): number {
@@ -333,69 +278,11 @@ export class RooflineLatencyModel implements LatencyModel {
     // A captured graph runs at its captured batch size: padding slots cost GEMM and elementwise time.
     const m = graphSize > 0 ? graphSize : tokens;
 
-    t[I.qkv_proj] = L * this.gemm(I.qkv_proj, m, this.qkv);
-    t[I.o_proj] = L * this.gemm(I.o_proj, m, this.o);
-    if (this.experts > 1) {
-      // The router's logits are a small 16-bit GEMM; it is charged to mlp_up_gate.
-      const router = this.gemm(I.mlp_up_gate, m, this.router, 2, this.lmHeadPeak);
-      const routerMeasured = this.measured[I.mlp_up_gate];
-      this.measured[I.mlp_up_gate] = 0;
-      t[I.mlp_up_gate] = L * (router + this.expertGemm(I.mlp_up_gate, m, this.upGate));
-      // Measured only when both parts were.
-      this.measured[I.mlp_up_gate] &= routerMeasured;
-      t[I.mlp_down] = L * this.expertGemm(I.mlp_down, m, this.down);
-    } else {
-      t[I.mlp_up_gate] = L * this.gemm(I.mlp_up_gate, m, this.upGate);
-      t[I.mlp_down] = L * this.gemm(I.mlp_down, m, this.down);
-    }
-    const elementwiseBytes = m * this.elementwiseBytesPerToken;
-    const ew = this.elementwiseTable;
-    if (ew) {
-      const perKernelBytes = elementwiseBytes / ELEMENTWISE_KERNELS_PER_LAYER;
-      const looked = ew.at(perKernelBytes);
-      if (looked > 0) this.measured[I.norms_rope_activation] = 1;
-      const perKernel = looked > 0 ? looked : beyondSeries(ew, perKernelBytes, this.elementwiseKernel);
-      t[I.norms_rope_activation] = L * ELEMENTWISE_KERNELS_PER_LAYER * perKernel;
-    } else {
-      t[I.norms_rope_activation] = L * ELEMENTWISE_KERNELS_PER_LAYER * this.elementwiseKernel(elementwiseBytes / ELEMENTWISE_KERNELS_PER_LAYER);
-    }
-
-    if (batch.prefill_seqs > 0) {
-      const q = batch.prefill_tokens / batch.prefill_seqs;
-      const context = batch.prefill_context_tokens / batch.prefill_seqs;
-      if (this.prefillTable) {
-        const looked = this.prefillTable(q, context, batch.prefill_attention_pairs);
-        t[I.attention_prefill] = L * looked.time_s;
-        if (looked.measured) this.measured[I.attention_prefill] = 1;
-      } else {
-        t[I.attention_prefill] = L * this.prefillRoofline(batch.prefill_attention_pairs, batch.prefill_context_tokens);
-      }
-    }
-    if (batch.decode_seqs > 0) {
-      if (this.decodeTable) {
-        const looked = this.decodeTable(batch.decode_seqs, batch.decode_context_tokens / batch.decode_seqs);
-        t[I.attention_decode] = L * looked.time_s;
-        if (looked.measured) this.measured[I.attention_decode] = 1;
-      } else {
-        const bytes = batch.decode_context_tokens * this.kvBytesPerTokenPerLayer;
-        t[I.attention_decode] = L * (bytes / this.decodeAttentionBandwidth + eff.attention_kernel_floor_s);
-      }
-    }
-
-    const tp = this.cfg.tensor_parallel;
-    if (tp > 1) {
-      const bytes = m * this.cfg.arch.hidden_size * this.activationBytes;
-      const table = this.allReduceTable;
-      let one: number;
-      if (table) {
-        const looked = table.at(bytes);
-        if (looked > 0) this.measured[I.tp_all_reduce] = 1;
-        one = looked > 0 ? looked : beyondSeries(table, bytes, this.allReduce);
-      } else {
-        one = this.allReduce(bytes);
-      }
-      t[I.tp_all_reduce] = 2 * L * one;
-    }
+    this.fillLayerGemms(m);
+    this.fillElementwise(m);
+    if (batch.prefill_seqs > 0) this.fillPrefillAttention(batch);
+    if (batch.decode_seqs > 0) this.fillDecodeAttention(batch);
+    if (this.cfg.tensor_parallel > 1) this.fillAllReduce(m);
 
     if (batch.emitting_seqs > 0) {
       // Logits in fp32, written then read by the sampler.
@@ -420,4 +307,92 @@ export class RooflineLatencyModel implements LatencyModel {
     const scale = this.cfg.time_scale ?? 1;
     if (scale !== 1) for (let i = 0; i < OPS.length; i++) t[i] *= scale;
   }
+
+  /** The per-layer projection and MLP GEMMs, times the layers, for `m` tokens (padded to the graph size). */
+  private fillLayerGemms(m: number): void {
+    const t = this.times;
+    const L = this.layers;
+    t[I.qkv_proj] = L * this.gemm(I.qkv_proj, m, this.qkv);
+    t[I.o_proj] = L * this.gemm(I.o_proj, m, this.o);
+    if (this.experts > 1) {
+      // The router's logits are a small 16-bit GEMM; it is charged to mlp_up_gate.
+      const router = this.gemm(I.mlp_up_gate, m, this.router, 2, this.lmHeadPeak);
+      const routerMeasured = this.measured[I.mlp_up_gate];
+      this.measured[I.mlp_up_gate] = 0;
+      t[I.mlp_up_gate] = L * (router + this.expertGemm(I.mlp_up_gate, m, this.upGate));
+      // Measured only when both parts were.
+      this.measured[I.mlp_up_gate] &= routerMeasured;
+      t[I.mlp_down] = L * this.expertGemm(I.mlp_down, m, this.down);
+    } else {
+      t[I.mlp_up_gate] = L * this.gemm(I.mlp_up_gate, m, this.upGate);
+      t[I.mlp_down] = L * this.gemm(I.mlp_down, m, this.down);
+    }
+  }
+
+  /** Norms, rotary, the activation and the KV-cache write: bandwidth-bound kernels over `m` tokens. */
+  private fillElementwise(m: number): void {
+    const t = this.times;
+    const L = this.layers;
+    const elementwiseBytes = m * this.elementwiseBytesPerToken;
+    const ew = this.elementwiseTable;
+    if (ew) {
+      const perKernelBytes = elementwiseBytes / ELEMENTWISE_KERNELS_PER_LAYER;
+      const looked = ew.at(perKernelBytes);
+      if (looked > 0) this.measured[I.norms_rope_activation] = 1;
+      const perKernel = looked > 0 ? looked : beyondSeries(ew, perKernelBytes, this.elementwiseKernel);
+      t[I.norms_rope_activation] = L * ELEMENTWISE_KERNELS_PER_LAYER * perKernel;
+    } else {
+      t[I.norms_rope_activation] = L * ELEMENTWISE_KERNELS_PER_LAYER * this.elementwiseKernel(elementwiseBytes / ELEMENTWISE_KERNELS_PER_LAYER);
+    }
+  }
+
+  private fillPrefillAttention(batch: BatchShape): void {
+    const L = this.layers;
+    const q = batch.prefill_tokens / batch.prefill_seqs;
+    const context = batch.prefill_context_tokens / batch.prefill_seqs;
+    if (this.prefillTable) {
+      const looked = this.prefillTable(q, context, batch.prefill_attention_pairs);
+      this.times[I.attention_prefill] = L * looked.time_s;
+      if (looked.measured) this.measured[I.attention_prefill] = 1;
+    } else {
+      this.times[I.attention_prefill] = L * this.prefillRoofline(batch.prefill_attention_pairs, batch.prefill_context_tokens);
+    }
+  }
+
+  private fillDecodeAttention(batch: BatchShape): void {
+    const L = this.layers;
+    if (this.decodeTable) {
+      const looked = this.decodeTable(batch.decode_seqs, batch.decode_context_tokens / batch.decode_seqs);
+      this.times[I.attention_decode] = L * looked.time_s;
+      if (looked.measured) this.measured[I.attention_decode] = 1;
+    } else {
+      const bytes = batch.decode_context_tokens * this.kvBytesPerTokenPerLayer;
+      this.times[I.attention_decode] = L * (bytes / this.decodeAttentionBandwidth + this.cfg.efficiency.attention_kernel_floor_s);
+    }
+  }
+
+  /** Two TP all-reduces per layer of the `m` tokens' hidden states. */
+  private fillAllReduce(m: number): void {
+    const bytes = m * this.cfg.arch.hidden_size * this.activationBytes;
+    const table = this.allReduceTable;
+    let one: number;
+    if (table) {
+      const looked = table.at(bytes);
+      if (looked > 0) this.measured[I.tp_all_reduce] = 1;
+      one = looked > 0 ? looked : beyondSeries(table, bytes, this.allReduce);
+    } else {
+      one = this.allReduce(bytes);
+    }
+    this.times[I.tp_all_reduce] = 2 * this.layers * one;
+  }
+}
+
+function describe(cfg: RooflineConfig, weightMode: string, experts: number, topK: number): string {
+  const tables = cfg.tables;
+  const covered = tables ? ` + ${tables.measured ? 'measured' : 'tabulated'} tables where they cover a shape` : '';
+  return (
+    `${cfg.profile_ref ? `profile ${cfg.profile_ref}: ` : ''}roofline${covered}; ${cfg.gpu.name}, TP${cfg.tensor_parallel}, weights ${weightMode}, kv ${cfg.kv_cache}, ` +
+    (experts > 1 ? `MoE top-${topK} of ${experts}, ` : '') +
+    `block ${cfg.block_size}, CUDA graphs ${cfg.cuda_graphs ? 'on' : 'off'}`
+  );
 }

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { GPU_CATALOG } from '../../sim/hardware/catalog.js';
 import { DEFAULT_EFFICIENCY as E } from '../../sim/latency/efficiency.js';
-import { gemmTime_s } from '../../sim/latency/roofline.js';
+import { gemmTime_s } from '../../sim/latency/rooflineTerms.js';
 
 /**
  * Real GPU timings of the four projection GEMMs per layer (microsoft/vidur's profiler, MIT; see

@@ -1,7 +1,7 @@
 import type { GpuSpec } from '../../hardware/gpu.js';
 import { profileEfficiency } from '../build.js';
 import type { LatencyEfficiency } from '../efficiency.js';
-import { allReduceLink, allReduceTime_s, beyondSeries, gemmTime_s } from '../roofline.js';
+import { allReduceLink, allReduceTime_s, beyondSeries, gemmTime_s } from '../rooflineTerms.js';
 import type { LogSeries } from './interpolate.js';
 import type { GemmRole, Profile, UncertaintyBand } from './schema.js';
 import { ProfileTables } from './tables.js';
