@@ -7,7 +7,7 @@ import type { ModelArchitecture } from '../model/architecture.js';
 import { getModel } from '../model/catalog.js';
 import { engineDefaults } from '../setup/resolve.js';
 import { parseJsonText } from '../scenario/read.js';
-import { readText } from '../workload/read-text.js';
+import { readText } from '../io/readText.js';
 import { batchOf } from './batchSpec.js';
 
 export interface ValidateProbeArgs {

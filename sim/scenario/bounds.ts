@@ -3,9 +3,13 @@
  * precision, long before it could mean anything. Each limit says why; every error that enforces one
  * states it. Realistic values stay far inside them.
  */
-import { MAX_TOKEN_COUNT } from '../workload/limits.js';
 
-export { MAX_TOKEN_COUNT };
+/**
+ * Largest token count of one request (prompt or output), 2³¹ − 1: requests.arrow and
+ * iterations.arrow store token counts as int32, and traces are read into Int32Arrays.
+ * Trace readers and the scenario schema state it in their errors.
+ */
+export const MAX_TOKEN_COUNT = 2 ** 31 - 1;
 
 /**
  * Simulated time, s (about 31.7 years). Times are float64 seconds: at 1e9 s one unit in the last

@@ -1,7 +1,7 @@
 import { extname } from 'node:path';
 import YAML, { isMap, isPair, isScalar, isSeq } from 'yaml';
 import { fieldError, formatValue, InfersimError } from '../errors.js';
-import { readText } from '../workload/read-text.js';
+import { readText } from '../io/readText.js';
 
 const FORMATS: Record<string, 'yaml' | 'json'> = { '.yaml': 'yaml', '.yml': 'yaml', '.json': 'json' };
 

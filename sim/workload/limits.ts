@@ -1,12 +1,9 @@
+import { MAX_TOKEN_COUNT } from '../scenario/bounds.js';
 import type { WorkloadSpec } from '../scenario/types.js';
 import type { Request } from './request.js';
 
-/**
- * Largest token count of one request (prompt or output), 2³¹ − 1: requests.arrow and
- * iterations.arrow store token counts as int32, and traces are read into Int32Arrays.
- * Trace readers and the scenario schema state it in their errors.
- */
-export const MAX_TOKEN_COUNT = 2 ** 31 - 1;
+// The bound is scenario vocabulary (the schema states it too); re-exported for the readers here.
+export { MAX_TOKEN_COUNT };
 
 /** Counts the stream keeps in its info while it yields. */
 export interface LimitCounts {

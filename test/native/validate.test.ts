@@ -6,7 +6,7 @@ import { batchOf } from '../../sim/cli/batchSpec.js';
 import { getGpu } from '../../sim/hardware/catalog.js';
 import { buildLatencyModel } from '../../sim/latency/build.js';
 import { getModel } from '../../sim/model/catalog.js';
-import { engineDefaults } from '../../sim/scenario/resolve.js';
+import { engineDefaults } from '../../sim/setup/resolve.js';
 import { infersim } from '../cli/cli.js';
 
 // A probe file as `infersim-probe iteration` writes it, with hand-picked measured times.

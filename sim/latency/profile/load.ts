@@ -7,7 +7,7 @@ import { DEFAULT_EFFICIENCY } from '../efficiency.js';
 import { MAX_PROFILE_TIME_S, profileSchema, type Profile } from './schema.js';
 import { isProfilePath } from '../../scenario/paths.js';
 import { parseJsonText } from '../../scenario/read.js';
-import { readText } from '../../workload/read-text.js';
+import { readText } from '../../io/readText.js';
 
 /** The largest shipped profile is under 1 MiB; a measured full grid stays well below this. */
 const MAX_PROFILE_BYTES = 64 * 1024 * 1024;
