@@ -162,6 +162,65 @@ const sweepLists = z.record(
   z.custom<unknown[]>((v) => Array.isArray(v) && v.length > 0, { message: 'must be a non-empty list of values' }),
 );
 
+/** The engine section; engine.scheduler takes the names given (the setup layer passes every registered policy). */
+function engineSchema(schedulers: readonly string[]) {
+  return z
+    .object({
+      scheduler: (oneOf(schedulers) as z.ZodType<SchedulerId>).optional(),
+      usage: oneOf(['server', 'offline']).optional(),
+      max_num_seqs: count32.optional(),
+      max_num_batched_tokens: count32.optional(),
+      block_size: num({ int: true, gte: 1, lte: MAX_BLOCK_SIZE, why: 'vLLM offers block sizes up to 128' }).optional(),
+      enable_chunked_prefill: bool.optional(),
+      preemption: oneOf(['recompute', 'swap', 'auto']).optional(),
+      max_model_len: positiveInt.optional(),
+      num_gpu_blocks_override: num({
+        int: true,
+        gte: 1,
+        lte: MAX_KV_BLOCKS_PER_REPLICA,
+        why: 'a simulation holds every block of every replica in memory',
+      }).optional(),
+      cuda_graphs: bool.optional(),
+      frontend_input_ms: millis({ gte: 0 }).optional(),
+      frontend_output_ms: millis({ gte: 0 }).optional(),
+      swap_space_gb: num({ gte: 0, lte: MAX_SWAP_SPACE_GB, why: 'more than any host has per GPU' }).optional(),
+      enable_prefix_caching: bool.optional(),
+      orca_reservation: oneOf(['max', 'pow2', 'oracle']).optional(),
+      max_batch_size: count32.optional(),
+      batch_timeout_ms: millis({ gte: 0 }).optional(),
+      max_queue_len: positiveInt.optional(),
+      scheduling_policy: oneOf(['fcfs', 'priority']).optional(),
+    })
+    .strict()
+    .optional();
+}
+
+const workload = z
+  .object({
+    trace: trace.optional(),
+    arrival: arrival.optional(),
+    concurrency: num({ int: true, gte: 1, lte: MAX_CONCURRENCY, why: 'each client holds a request in memory' }).optional(),
+    input_tokens: lengthDist.optional(),
+    output_tokens: lengthDist.optional(),
+    num_requests: num({ int: true, gte: 1, lte: MAX_REQUESTS, why: 'the summary keeps every request\'s latencies in memory' }).optional(),
+    duration_s: seconds({ gt: 0 }).optional(),
+    prefix: z.object({ groups: positiveInt, tokens, fraction: num({ gt: 0, lte: 1 }) }).strict().optional(),
+    sessions: z.object({ turns: lengthDist, think_time_s: seconds({ gte: 0 }) }).strict().optional(),
+    priority: z
+      .object({
+        classes: z
+          .array(z.object({ priority: num({ int: true, gte: -1e9, lte: 1e9 }), weight: positive, name: text.optional() }).strict())
+          .min(1, { message: 'must list at least one class' }),
+      })
+      .strict()
+      .optional(),
+    timeout_s: seconds({ gt: 0 }).optional(),
+    n: samples.optional(),
+    best_of: samples.optional(),
+    max_tokens: tokens.optional(),
+  })
+  .strict();
+
 function buildSchema(schedulers: readonly string[]) {
   return z
     .object({
@@ -190,60 +249,8 @@ function buildSchema(schedulers: readonly string[]) {
         })
         .strict()
         .optional(),
-      engine: z
-        .object({
-          scheduler: (oneOf(schedulers) as z.ZodType<SchedulerId>).optional(),
-          usage: oneOf(['server', 'offline']).optional(),
-          max_num_seqs: count32.optional(),
-          max_num_batched_tokens: count32.optional(),
-          block_size: num({ int: true, gte: 1, lte: MAX_BLOCK_SIZE, why: 'vLLM offers block sizes up to 128' }).optional(),
-          enable_chunked_prefill: bool.optional(),
-          preemption: oneOf(['recompute', 'swap', 'auto']).optional(),
-          max_model_len: positiveInt.optional(),
-          num_gpu_blocks_override: num({
-            int: true,
-            gte: 1,
-            lte: MAX_KV_BLOCKS_PER_REPLICA,
-            why: 'a simulation holds every block of every replica in memory',
-          }).optional(),
-          cuda_graphs: bool.optional(),
-          frontend_input_ms: millis({ gte: 0 }).optional(),
-          frontend_output_ms: millis({ gte: 0 }).optional(),
-          swap_space_gb: num({ gte: 0, lte: MAX_SWAP_SPACE_GB, why: 'more than any host has per GPU' }).optional(),
-          enable_prefix_caching: bool.optional(),
-          orca_reservation: oneOf(['max', 'pow2', 'oracle']).optional(),
-          max_batch_size: count32.optional(),
-          batch_timeout_ms: millis({ gte: 0 }).optional(),
-          max_queue_len: positiveInt.optional(),
-          scheduling_policy: oneOf(['fcfs', 'priority']).optional(),
-        })
-        .strict()
-        .optional(),
-      workload: z
-        .object({
-          trace: trace.optional(),
-          arrival: arrival.optional(),
-          concurrency: num({ int: true, gte: 1, lte: MAX_CONCURRENCY, why: 'each client holds a request in memory' }).optional(),
-          input_tokens: lengthDist.optional(),
-          output_tokens: lengthDist.optional(),
-          num_requests: num({ int: true, gte: 1, lte: MAX_REQUESTS, why: 'the summary keeps every request\'s latencies in memory' }).optional(),
-          duration_s: seconds({ gt: 0 }).optional(),
-          prefix: z.object({ groups: positiveInt, tokens, fraction: num({ gt: 0, lte: 1 }) }).strict().optional(),
-          sessions: z.object({ turns: lengthDist, think_time_s: seconds({ gte: 0 }) }).strict().optional(),
-          priority: z
-            .object({
-              classes: z
-                .array(z.object({ priority: num({ int: true, gte: -1e9, lte: 1e9 }), weight: positive, name: text.optional() }).strict())
-                .min(1, { message: 'must list at least one class' }),
-            })
-            .strict()
-            .optional(),
-          timeout_s: seconds({ gt: 0 }).optional(),
-          n: samples.optional(),
-          best_of: samples.optional(),
-          max_tokens: tokens.optional(),
-        })
-        .strict(),
+      engine: engineSchema(schedulers),
+      workload,
       slo: z
         .object({ ttft_ms: millis({ gt: 0 }).optional(), tpot_ms: millis({ gt: 0 }).optional(), e2e_ms: millis({ gt: 0 }).optional() })
         .strict()
