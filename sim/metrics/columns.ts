@@ -2,10 +2,10 @@ import type { ColumnSpec } from './arrowFile.js';
 
 /**
  * The output contract of the Arrow files, written once: one table per file, in column order.
- * The Arrow schema (ArrowFileWriter), the row writer (ArrowFileWriter.rowWriter, which reads the
- * record field of the same name), the record types (RowOf) and the README's column tables
- * (columnsMarkdown, checked by test/metrics/columns.test.ts) all come from these tables, so a
- * column added, moved or renamed here moves everywhere at once.
+ * The Arrow schema (ArrowFileWriter), the row writers (rowWriter.ts: each column gets the record
+ * field of its name), the record types (RowOf: RequestRow, IterationRecord, TokenRow) and the
+ * README's column tables (columnsMarkdown, kept equal by test/metrics/columns.test.ts) all come
+ * from these tables, so a column added, moved or renamed here moves everywhere at once.
  * Extend by appending: readers select columns by name, but a new column in the middle would
  * still change every later column's position for readers that use positions.
  */
@@ -18,7 +18,7 @@ export type ColumnDef = ColumnSpec & {
   readonly null_when?: string;
 };
 
-const REQUEST_STATUSES_ = ['finished', 'rejected', 'timed_out'] as const;
+const STATUSES = ['finished', 'rejected', 'timed_out'] as const;
 
 // Integer columns are int32, not uint32: analysts subtract them (pandas/numpy wrap unsigned).
 export const REQUEST_COLUMNS = [
@@ -39,7 +39,7 @@ export const REQUEST_COLUMNS = [
   { name: 'itl_p99_s', kind: 'f64', unit: 's', meaning: '99th percentile of those gaps', null_when: 'fewer than 2 tokens' },
   { name: 'itl_max_s', kind: 'f64', unit: 's', meaning: 'Largest of those gaps', null_when: 'fewer than 2 tokens' },
   { name: 'preemptions', kind: 'i32', unit: 'count', meaning: 'Times its sequences were preempted' },
-  { name: 'status', kind: 'dict', values: REQUEST_STATUSES_, unit: '', meaning: 'finished, rejected or timed_out (dictionary-encoded: a categorical column)' },
+  { name: 'status', kind: 'dict', values: STATUSES, unit: '', meaning: 'finished, rejected or timed_out (dictionary-encoded: a categorical column)' },
   { name: 'priority', kind: 'i32', unit: '', meaning: 'Scheduling priority; lower is more important, 0 by default' },
   { name: 'samples', kind: 'i32', unit: 'sequences', meaning: 'Samples returned to the client (n)' },
   { name: 'sequences', kind: 'i32', unit: 'sequences', meaning: 'Sequences generated (best_of, ≥ samples): the prompt lookups cached_tokens sums over' },
@@ -78,8 +78,8 @@ type ValueOf<C> = C extends { readonly kind: 'dict'; readonly values: readonly (
 /** One row of a table as a record: a field per column, same name; nullable columns take null, dictionary columns their string. */
 export type RowOf<T extends readonly ColumnDef[]> = { -readonly [C in T[number] as C['name']]: ValueOf<C> };
 
-export type RequestStatus = (typeof REQUEST_STATUSES_)[number];
-export const REQUEST_STATUSES: readonly RequestStatus[] = REQUEST_STATUSES_;
+export type RequestStatus = (typeof STATUSES)[number];
+export const REQUEST_STATUSES: readonly RequestStatus[] = STATUSES;
 
 const ARROW_TYPE: Record<ColumnDef['kind'], string> = { f64: 'float64', i32: 'int32', u32: 'uint32', dict: 'dictionary<int32, utf8>' };
 
