@@ -15,6 +15,26 @@ function resolved(name: string, engine: Record<string, unknown>): ResolvedScenar
   }
 }
 
+/** What the shared workloads and the random configurations need to know of a policy, read from its traits. */
+export interface Caps {
+  /** Pages the KV cache, so it may preempt (and may share cached prefixes). */
+  paged: boolean;
+  priority: boolean;
+  swap: boolean;
+  /** Request-level batching: seats are `max_batch_size`, and a batch's prompts run with no token budget. */
+  request_level: boolean;
+}
+
+export function capsOf(name: string): Caps {
+  const t = SCHEDULERS[name].traits;
+  return {
+    priority: t.priority,
+    swap: t.preemption.modes.includes('swap'),
+    paged: t.kv === 'paged',
+    request_level: t.keys.includes('max_batch_size'),
+  };
+}
+
 const accepted = (name: string, engine: Record<string, unknown>): boolean => typeof resolved(name, engine) !== 'string';
 
 /**
