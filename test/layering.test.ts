@@ -31,6 +31,30 @@ function edges(): [from: string, to: string][] {
 
 const folderOf = (file: string): string => file.split('/')[1];
 
+/**
+ * sim/README.md's table, top to bottom: a file may import its own layer and those below it.
+ * Files directly in sim/ are the public entry (index.ts, on top) and shared error and path
+ * helpers (at the bottom). A new folder fails the check until it is given a place here and there.
+ */
+const LAYERS: readonly (readonly string[])[] = [
+  ['index.ts'],
+  ['cli'],
+  ['sweep'],
+  ['cluster'],
+  ['setup'],
+  ['scheduler'],
+  ['metrics'],
+  ['kv'],
+  ['latency'],
+  ['workload'],
+  ['model', 'hardware', 'native'],
+  ['scenario'],
+  ['io'],
+  ['engine'],
+  ['errors.ts', 'fsErrors.ts', 'sourceMode.ts'],
+];
+const rank = new Map(LAYERS.flatMap((layer, i) => layer.map((name) => [name, i] as const)));
+
 function show(violations: readonly (readonly string[])[], join = ' -> '): string {
   return violations.map((v) => `  ${v.join(join)}`).join('\n');
 }
@@ -49,6 +73,14 @@ describe('sim/ import graph', () => {
   it('has no import cycles', () => {
     const cycles = parseCircular(tree).map((c) => [...c, c[0]]);
     expect(cycles, `${cycles.length} import cycle(s):\n${show(cycles)}`).toHaveLength(0);
+  });
+
+  it('every folder has a layer, and imports run from a layer to itself or those below (sim/README.md)', () => {
+    const files = Object.keys(tree).filter((f) => f.startsWith('sim/'));
+    const unplaced = [...new Set(files.map(folderOf).filter((name) => !rank.has(name)))];
+    expect(unplaced, `folders or files with no place in LAYERS: ${unplaced.join(', ')}`).toHaveLength(0);
+    const upward = edges().filter(([from, to]) => rank.get(folderOf(to))! < rank.get(folderOf(from))!);
+    expect(upward, `imports that run up the layers:\n${show(upward)}`).toHaveLength(0);
   });
 
   it('sim/engine imports nothing of sim/ outside itself (the event loop knows nothing of LLMs)', () => {
