@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
  * no runtime loop, but it still ties the lower module to the upper one's vocabulary, and the
  * point is that a folder can be read and changed without the ones above it.
  *
- * The graph is built once (about a second, by parsing; no timing is asserted).
+ * The graph is built once by parsing (1–5 s on a shared 2-core machine; no timing is asserted).
  */
 
 let tree: DependencyTree;
