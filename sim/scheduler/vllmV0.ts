@@ -310,7 +310,7 @@ function validateV0(name: string, ctx: CapacityContext): void {
   }
 }
 
-/** Only the V0 family swaps (`auto` by default: V0's rule); V0 allowed 8-token blocks, its chunked-prefill form needs FlashAttention's 16. */
+/** Only the V0 family swaps (`auto` by default: V0's rule); V1 recomputes, and the reserving schedulers never preempt at all. */
 const V0_PREEMPTION = { modes: ['recompute', 'swap', 'auto'], default: 'auto' } as const;
 
 export const VLLM_V0: SchedulerFactory = {
