@@ -25,10 +25,10 @@ export function countFinishedSequence(totals: RunTotals, seq: Sequence): void {
   totals.sequences_finished++;
   totals.prompt_tokens_finished += seq.prompt_tokens;
   totals.output_tokens_finished += seq.output_tokens;
-  totals.recomputed_tokens += seq.recomputed_tokens;
-  totals.discarded_tokens += seq.discarded_tokens;
-  totals.prompt_shared_tokens += seq.prompt_shared_tokens;
-  totals.reused_tokens += seq.reused_tokens;
+  totals.recomputed_tokens += seq.acct.recomputed_tokens;
+  totals.discarded_tokens += seq.acct.discarded_tokens;
+  totals.prompt_shared_tokens += seq.acct.prompt_shared_tokens;
+  totals.reused_tokens += seq.acct.reused_tokens;
   if (seq.pending_forks > 0) {
     // One token ends every sample: the forks would be born finished, sharing the prompt pass.
     const k = seq.pending_forks;
@@ -48,17 +48,17 @@ export function countFinishedSequence(totals: RunTotals, seq: Sequence): void {
 export function finishedOutcome(seq: Sequence, forkSamples: boolean): RequestOutcome {
   const members = seq.group?.sequences;
   const merged = members === undefined ? undefined : latestTokens(members);
-  const times = merged === undefined ? seq.token_times_s : merged.times;
+  const times = merged === undefined ? seq.tokens.times_s : merged.times;
   const finish_s = times[seq.output_tokens - 1];
-  let cached = seq.cached_tokens;
-  let preemptions = seq.preemptions;
+  let cached = seq.acct.cached_tokens;
+  let preemptions = seq.acct.preemptions;
   let firstScheduled = seq.first_scheduled_s;
   if (members !== undefined) {
     cached = 0;
     preemptions = 0;
     for (const m of members) {
-      cached += m.cached_tokens;
-      preemptions += m.preemptions;
+      cached += m.acct.cached_tokens;
+      preemptions += m.acct.preemptions;
       if (m.first_scheduled_s < firstScheduled) firstScheduled = m.first_scheduled_s;
     }
   }
@@ -66,7 +66,7 @@ export function finishedOutcome(seq: Sequence, forkSamples: boolean): RequestOut
   return {
     request_id: seq.id, replica: seq.replica, arrival_s: seq.arrival_s, input_tokens: seq.prompt_tokens,
     output_tokens: seq.output_tokens, cached_tokens: cached, first_scheduled_s: firstScheduled,
-    token_times_s: times, token_steps: merged === undefined ? seq.token_steps : merged.steps, preemptions, status: 'finished', finish_s,
+    token_times_s: times, token_steps: merged === undefined ? seq.tokens.steps : merged.steps, preemptions, status: 'finished', finish_s,
     priority: seq.priority, samples: request.n ?? 1, sequences: sequencesOf(request),
     prompt_lookups: forkSamples ? 1 : sequencesOf(request),
   };
@@ -77,11 +77,11 @@ export function finishedOutcome(seq: Sequence, forkSamples: boolean): RequestOut
  * its time, and the step that emitted it last (all samples run on one replica).
  */
 function latestTokens(members: readonly Sequence[]): { times: Float64Array; steps: Int32Array } {
-  const times = Float64Array.from(members[0].token_times_s);
-  const steps = Int32Array.from(members[0].token_steps);
+  const times = Float64Array.from(members[0].tokens.times_s);
+  const steps = Int32Array.from(members[0].tokens.steps);
   for (let m = 1; m < members.length; m++) {
-    const t = members[m].token_times_s;
-    const s = members[m].token_steps;
+    const t = members[m].tokens.times_s;
+    const s = members[m].tokens.steps;
     for (let k = 0; k < times.length; k++) {
       if (t[k] > times[k]) {
         times[k] = t[k];

@@ -1,5 +1,6 @@
 import type { BlockManager } from '../kv/blockManager.js';
 import type { LatencyModel } from '../latency/model.js';
+import { applyStep } from '../scheduler/commons.js';
 import type { ReplicaScheduler, StepPlan } from '../scheduler/scheduler.js';
 import type { Sequence } from '../scheduler/sequence.js';
 import { Deque } from '../engine/deque.js';
@@ -144,17 +145,6 @@ export class Replica implements ReplicaLoad {
     this.stepsInFlight--;
     this.busy = false;
     if (this.stepsInFlight > 0) this.inFlight = (this.laterSteps as Deque<readonly Sequence[]>).popFront() as readonly Sequence[];
-    for (const seq of inFlight) {
-      seq.computed_tokens += seq.scheduled_tokens;
-      seq.scheduled_tokens = 0;
-      if (seq.computed_tokens === seq.known_tokens) {
-        seq.stampToken(token_time_s, step);
-        if (seq.generated_tokens === seq.output_tokens) {
-          this.kv.free(seq);
-          finished.push(seq);
-        }
-      }
-    }
-    this.scheduler.afterStep();
+    applyStep(this.kv, this.scheduler, inFlight, token_time_s, step, finished);
   }
 }

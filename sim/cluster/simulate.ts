@@ -7,7 +7,7 @@ import type { LatencyBand, LatencyModel } from '../latency/model.js';
 import type { RequestOutcome } from '../metrics/records.js';
 import { MetricsSink } from '../metrics/sink.js';
 import type { Summary, UncertaintySummary } from '../metrics/summary.js';
-import type { RunSetup } from '../scenario/resolve.js';
+import type { RunSetup } from '../setup/resolve.js';
 import { SCHEDULERS } from '../scheduler/registry.js';
 import type { SchedulerLimits } from '../scheduler/scheduler.js';
 import { latencyModelFor } from '../setup/latency.js';

@@ -1,5 +1,6 @@
 import { clearKeepingStorage } from '../engine/arrays.js';
 import type { LatencyModel } from '../latency/model.js';
+import { newIterationRecord, type IterationRecord } from '../metrics/records.js';
 import { MAX_TIME_S } from '../scenario/bounds.js';
 import type { Sequence } from '../scheduler/sequence.js';
 import type { StepPlan } from '../scheduler/scheduler.js';
@@ -15,6 +16,8 @@ import type { Replica } from './replica.js';
  */
 export class ReplicaSteps {
   private readonly finished: Sequence[] = [];
+  /** Filled for every step and handed to the sink, which keeps nothing of it: no allocation per step. */
+  private readonly iteration: IterationRecord = newIterationRecord();
 
   constructor(
     private readonly ctx: RunContext,
@@ -100,12 +103,28 @@ export class ReplicaSteps {
     const b = plan.batch;
     const kv = replica.kv;
     const sched = replica.scheduler;
-    this.ctx.sink.recordIteration(
-      // Padding rows of a static batch cost time (in end_s) but are no sequence's tokens.
-      replica.index, now_s, end_s, b.prefill_seqs, b.decode_seqs - plan.padding_seqs, b.prefill_tokens, b.decode_tokens - plan.padding_seqs,
-      kv.used_blocks, kv.total_blocks, sched.waiting_count, sched.running_count, sched.swapped_count, plan.preempted,
-      kv.cached_blocks, kv.swapped_blocks, kv.unused_slots, plan.swap_in_blocks, plan.swap_out_blocks, replica.lastEvicted,
-    );
+    const it = this.iteration;
+    it.replica = replica.index;
+    it.start_s = now_s;
+    it.end_s = end_s;
+    // Padding rows of a static batch cost time (in end_s) but are no sequence's tokens.
+    it.prefill_seqs = b.prefill_seqs;
+    it.decode_seqs = b.decode_seqs - plan.padding_seqs;
+    it.prefill_tokens = b.prefill_tokens;
+    it.decode_tokens = b.decode_tokens - plan.padding_seqs;
+    it.kv_blocks_used = kv.used_blocks;
+    it.kv_blocks_total = kv.total_blocks;
+    it.waiting = sched.waiting_count;
+    it.running = sched.running_count;
+    it.swapped = sched.swapped_count;
+    it.preempted = plan.preempted;
+    it.kv_blocks_cached = kv.cached_blocks;
+    it.kv_blocks_swapped = kv.swapped_blocks;
+    it.kv_slots_unused = kv.unused_slots;
+    it.swap_in_blocks = plan.swap_in_blocks;
+    it.swap_out_blocks = plan.swap_out_blocks;
+    it.kv_blocks_evicted = replica.lastEvicted;
+    this.ctx.sink.recordIteration(it);
   }
 
   /** The oldest step in flight on `target` ended at `now_s`. */

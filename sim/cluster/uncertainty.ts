@@ -9,7 +9,7 @@
 import type { LatencyBand, LatencyModel } from '../latency/model.js';
 import type { Stats } from '../metrics/stats.js';
 import type { Bounds, StatBounds, Summary, UncertaintySummary } from '../metrics/summary.js';
-import type { ResolvedScenario } from '../scenario/resolve.js';
+import type { ResolvedScenario } from '../setup/resolve.js';
 
 export const UNCERTAINTY_METHOD = 're-run at band edges';
 

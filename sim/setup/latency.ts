@@ -1,7 +1,7 @@
 import { buildLatencyModel } from '../latency/build.js';
 import type { LatencyEfficiency } from '../latency/efficiency.js';
 import type { LatencyModel } from '../latency/model.js';
-import type { RunSetup } from '../scenario/resolve.js';
+import type { RunSetup } from './resolve.js';
 
 /** The latency model a resolved scenario describes: its architecture, GPU, parallelism, precision and profile. */
 export function latencyModelFor(setup: RunSetup, efficiency?: Partial<LatencyEfficiency>, time_scale?: number): LatencyModel {
@@ -15,7 +15,7 @@ export function latencyModelFor(setup: RunSetup, efficiency?: Partial<LatencyEff
     block_size: s.engine.block_size,
     cuda_graphs: s.engine.cuda_graphs,
     max_num_seqs: s.engine.max_num_seqs,
-    profile: s.hardware.profile,
+    profile: setup.profile,
     efficiency,
     time_scale,
   });

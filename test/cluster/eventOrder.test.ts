@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ARRIVAL, CONTROL, EVENT_KINDS, KV_TRANSFER_DONE, REPLICA_FAILED, REPLICA_READY, SCHEDULE, STEP_END, TIMEOUT } from '../../sim/cluster/events.js';
+import type { RunControl } from '../../sim/cluster/lifecycle.js';
 import { simulate } from '../../sim/index.js';
 import type { RequestOutcome } from '../../sim/metrics/records.js';
 import { scenario } from '../helpers.js';
 
 /** Runs with zero frontend latency, so the engine sees each request at its arrival time exactly. */
-function run(patch: Parameters<typeof scenario>[0], control?: Parameters<typeof simulate>[1]['control']) {
+function run(patch: NonNullable<Parameters<typeof scenario>[0]>, control?: (c: RunControl) => void) {
   const left: RequestOutcome[] = [];
   simulate(scenario({ ...patch, engine: { frontend_input_ms: 0, ...(patch.engine as object) } }), {
     onRequest: (o) => left.push({ ...o }),

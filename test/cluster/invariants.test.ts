@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runSimulation } from '../../sim/cluster/simulate.js';
-import { resolveScenario } from '../../sim/scenario/resolve.js';
+import { resolveScenario } from '../../sim/setup/resolve.js';
 import { createRequestStream, type WorkloadStream } from '../../sim/workload/index.js';
 import { scenario } from '../helpers.js';
 

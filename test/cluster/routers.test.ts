@@ -40,7 +40,7 @@ describe('round-robin', () => {
   it('takes the ready replicas in turn', () => {
     const router = ROUTERS['round-robin'].create(0);
     const three = [0, 1, 2].map((index) => ({ index, outstanding: 9 - index }));
-    expect([0, 1, 2, 3, 4].map((k) => router.route({} as never, three))).toEqual([0, 1, 2, 0, 1]);
+    expect([0, 1, 2, 3, 4].map(() => router.route({} as never, three))).toEqual([0, 1, 2, 0, 1]);
   });
 });
 

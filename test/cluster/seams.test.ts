@@ -124,14 +124,14 @@ describe('a replica with several steps in flight', () => {
     const finished: Sequence[] = [];
     replica.completeStep(0.01, finished);
     expect(finished).toEqual([a]);
-    expect(a.token_steps[0]).toBe(0);
+    expect(a.tokens.steps[0]).toBe(0);
     expect(b.generated_tokens).toBe(0);
     expect(replica.busy).toBe(false);
     expect(replica.startStep(0.01).scheduled).toEqual([c]);
     replica.completeStep(0.015, finished);
     replica.completeStep(0.02, finished);
     expect(finished).toEqual([a, b, c]);
-    expect([b.token_steps[0], c.token_steps[0]]).toEqual([1, 2]);
+    expect([b.tokens.steps[0], c.tokens.steps[0]]).toEqual([1, 2]);
     expect(replica.steps_in_flight).toBe(0);
     expect(() => replica.completeStep(0.03, finished)).toThrow(/none in flight/);
   });

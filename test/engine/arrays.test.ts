@@ -19,12 +19,12 @@ describe('clearKeepingStorage', () => {
 describe('Sequence token times', () => {
   it('holds no buffer while queued and one slot per output token from the first token on', () => {
     const seq = new Sequence({ id: 7, arrival_s: 0, input_tokens: 10, output_tokens: 3 }, 0);
-    expect(seq.token_times_s.length).toBe(0);
+    expect(seq.tokens.times_s.length).toBe(0);
     seq.stampToken(0.5);
-    expect(seq.token_times_s.length).toBe(3);
+    expect(seq.tokens.times_s.length).toBe(3);
     seq.stampToken(0.75);
     seq.stampToken(1.25);
-    expect(Array.from(seq.token_times_s)).toEqual([0.5, 0.75, 1.25]);
+    expect(Array.from(seq.tokens.times_s)).toEqual([0.5, 0.75, 1.25]);
     expect(seq.generated_tokens).toBe(3);
   });
 });
