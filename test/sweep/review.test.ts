@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runSimulation } from '../../sim/cluster/simulate.js';
 import { InfersimError } from '../../sim/errors.js';
 import { loadScenario } from '../../sim/scenario/load.js';
-import { resolveScenario } from '../../sim/scenario/resolve.js';
+import { resolveScenario } from '../../sim/setup/resolve.js';
 import { combineGrid, parseListFlag } from '../../sim/sweep/grid.js';
 import { buildPlan } from '../../sim/sweep/plan.js';
 import { findMaxRate, type PointOutcome } from '../../sim/sweep/point.js';
