@@ -12,6 +12,10 @@ export { resolveScenario, type ResolvedScenario, type RunSetup } from './setup/r
 export { latencyModelFor } from './setup/latency.js';
 export { runSimulation, type RunHooks, type RunResult, type RunTotals } from './cluster/simulate.js';
 export type { ScenarioInput } from './scenario/types.js';
+export { registerScheduler, schedulerNames } from './scheduler/registry.js';
+export type { SchedulerFactory, SchedulerTraits, ReplicaScheduler, StepPlan } from './scheduler/scheduler.js';
+export type { RouterFactory, Router, ReplicaLoad, ReplicaState } from './cluster/router.js';
+export type { RunControl } from './cluster/lifecycle.js';
 export type { Summary, UncertaintySummary } from './metrics/summary.js';
 export type { RequestOutcome } from './metrics/records.js';
 export { InfersimError } from './errors.js';
