@@ -31,22 +31,55 @@ export interface TokenIdentity {
   shared_request?: boolean;
 }
 
+const NO_BLOCKS: readonly number[] = [];
+
 /**
- * A holder's content keys, block by block. Content never changes, so the keys survive preemption
- * and a move to another replica; `registered_blocks` and `released_blocks` describe the pool the
- * holder is in now and are reset when it leaves that pool.
+ * A holder's token identity and content keys, block by block. Content never changes, so the keys
+ * survive preemption and a move to another replica; `registered_blocks` and `released_blocks`
+ * describe the pool the holder is in now and are reset when it leaves that pool. The identity is
+ * copied in rather than referenced: one object less per queued sequence (a burst queues them all).
  */
-export class CacheKeys {
+export class CacheKeys implements TokenIdentity {
+  readonly id: number;
+  readonly sample: number;
+  readonly prompt_tokens: number;
+  readonly hash_ids: number[] | undefined;
+  readonly prefix_group: number | undefined;
+  readonly prefix_tokens: number | undefined;
+  readonly session: number | undefined;
+  readonly shared_request: boolean | undefined;
   /** Keys of blocks 0, 1, … computed so far: k ≥ 0 for content other holders may share, ~k for content only this holder can have. */
   readonly block_keys: number[] = [];
   /** Two check lanes per block, interleaved. */
   readonly block_checks: number[] = [];
   /** Blocks 0 … registered_blocks − 1 were offered to the cache (reset when the blocks are released). */
   registered_blocks = 0;
-  /** The blocks this holder released when preempted: where its private content may still be cached. */
-  readonly released_blocks: number[] = [];
+  /**
+   * The blocks this holder released when preempted: where its private content may still be
+   * cached. Shared and empty until a preemption stores some (`rememberReleased`).
+   */
+  released_blocks: readonly number[] = NO_BLOCKS;
 
-  constructor(readonly identity: TokenIdentity) {}
+  constructor(identity: TokenIdentity) {
+    this.id = identity.id;
+    this.sample = identity.sample;
+    this.prompt_tokens = identity.prompt_tokens;
+    this.hash_ids = identity.hash_ids;
+    this.prefix_group = identity.prefix_group;
+    this.prefix_tokens = identity.prefix_tokens;
+    this.session = identity.session;
+    this.shared_request = identity.shared_request;
+  }
+
+  /** Remembers `blocks` as where this holder's content was (a recompute preemption). */
+  rememberReleased(blocks: readonly number[]): void {
+    this.released_blocks = blocks.slice();
+  }
+
+  /** Forgets where its blocks were (it left the pool they belong to). */
+  forgetReleased(): void {
+    this.released_blocks = NO_BLOCKS;
+  }
 }
 
 const MOONCAKE_BLOCK_TOKENS = 512;
@@ -166,7 +199,7 @@ export class BlockKeys {
     const keys = holder.block_keys;
     const checks = holder.block_checks;
     const B = this.block_size;
-    const id = holder.identity;
+    const id: TokenIdentity = holder;
     const privateFrom = privateFromToken(id);
     for (let j = keys.length; j < count; j++) {
       if (j * B >= privateFrom) {

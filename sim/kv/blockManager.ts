@@ -1,5 +1,5 @@
 import { BlockKeys } from './blockKeys.js';
-import type { KvOwner, KvState, SwapRecord } from './kvState.js';
+import { NO_SLOTS, type KvOwner, type KvState, type SwapRecord } from './kvState.js';
 import { clearKeepingStorage } from '../engine/arrays.js';
 import { FreeQueue } from './freeQueue.js';
 
@@ -194,11 +194,7 @@ export class BlockManager {
   free(holder: KvOwner, will_return = false): void {
     const kv = holder.kv;
     const blocks = kv.blocks;
-    if (will_return && this.prefix_caching) {
-      const kept = kv.keys.released_blocks;
-      kept.length = 0;
-      for (let i = 0; i < blocks.length; i++) kept.push(blocks[i]);
-    }
+    if (will_return && this.prefix_caching) kv.keys.rememberReleased(blocks);
     for (let i = blocks.length - 1; i >= 0; i--) this.release(blocks[i]);
     blocks.length = 0;
     kv.block_count = 0;
@@ -318,7 +314,7 @@ export class BlockManager {
       const kv = h.kv;
       if (kv.swap_record !== record) throw new Error('holders swapped in together were not swapped out together');
       for (const slot of kv.swap_slots) this.take(fresh[slot], kv);
-      kv.swap_slots = [];
+      kv.swap_slots = NO_SLOTS;
       kv.swap_record = undefined;
       kv.swapped_blocks = 0;
       if (this.prefix_caching) this.keys.register(kv.keys, kv.blocks, Math.floor(h.computed_tokens / this.block_size));

@@ -1,5 +1,8 @@
 import type { CacheKeys } from './blockKeys.js';
 
+/** The swap slots of a holder that is not swapped out (shared: never written). */
+export const NO_SLOTS: readonly number[] = [];
+
 /** One swapped-out group's CPU copy: its distinct blocks and how full each was. */
 export interface SwapRecord {
   blocks: number;
@@ -18,8 +21,8 @@ export class KvState {
   block_count = 0;
   /** Blocks held in the CPU swap pool while swapped out (its own count; shared ones are stored once). */
   swapped_blocks = 0;
-  /** While swapped out: for each of its blocks, the slot in its group's CPU copy. */
-  swap_slots: number[] = [];
+  /** While swapped out: for each of its blocks, the slot in its group's CPU copy (else a shared empty list). */
+  swap_slots: readonly number[] = NO_SLOTS;
   swap_record: SwapRecord | undefined = undefined;
 
   /** `keys`: the content keys of its blocks, for the prefix cache (they outlive the blocks). */

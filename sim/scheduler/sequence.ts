@@ -58,7 +58,8 @@ export class Sequence {
   first_scheduled_s = NaN;
   readonly kv: KvState;
   readonly keys: CacheKeys;
-  readonly tokens = new TokenTimes();
+  /** Shared and empty until the first token (see `TokenTimes`). */
+  tokens: TokenTimes = TokenTimes.NONE;
   readonly acct = new SeqAccounting();
 
   constructor(
@@ -89,7 +90,8 @@ export class Sequence {
 
   /** Records the emission of the next output token at `time_s`, by the replica's step `step` (−1: unknown). */
   stampToken(time_s: number, step = -1): void {
-    this.tokens.stamp(this.generated_tokens++, this.output_tokens, time_s, step);
+    if (this.generated_tokens === 0) this.tokens = TokenTimes.forOutput(this.output_tokens);
+    this.tokens.stamp(this.generated_tokens++, time_s, step);
   }
 
   /** Prompt plus generated tokens: what the model has seen or must see. */
@@ -133,7 +135,7 @@ export class Sequence {
    */
   moveTo(replica: number): void {
     if (this.kv.holds_kv) throw new Error(`request ${this.id}: moved to replica ${replica} while holding KV on replica ${this.replica}`);
-    this.keys.released_blocks.length = 0;
+    this.keys.forgetReleased();
     this.keys.registered_blocks = 0;
     this.replica = replica;
   }
