@@ -9,7 +9,7 @@ import { IterationFigures } from './iterationFigures.js';
 import { ReplicaLifetimes } from './lifetimes.js';
 import { assertReplaceable, FIELD, OUTPUT_FILES, publish } from './outputDir.js';
 import { PriorityClasses } from './priority.js';
-import { newIterationRecord, requestRow, type IterationRecord, type RequestOutcome, type RequestRow, type TokenRow } from './records.js';
+import { requestRow, type IterationRecord, type RequestOutcome, type RequestRow, type TokenRow } from './records.js';
 import { rowWriter, type RowWriter } from './rowWriter.js';
 import { buildSummary, summaryJson, type FinishContext, type Summary } from './summary.js';
 
@@ -65,8 +65,6 @@ export class MetricsSink {
   private firstArrival_s = Infinity;
   private firstMeasuredArrival_s = Infinity;
   private lastFinish_s = -Infinity;
-  /** Only for the positional `recordIteration` while its callers move to records. */
-  private legacyRecord: IterationRecord | undefined;
 
   constructor(opts: MetricsSinkOptions) {
     this.warmup_s = opts.warmup_s;
@@ -169,18 +167,8 @@ export class MetricsSink {
    * and passes it for every step: the engine's hottest record allocates nothing. The sink keeps
    * nothing of it past the call.
    */
-  recordIteration(rec: IterationRecord): void;
-  /** @deprecated Positional form, kept until the engine passes records; order = ITERATION_COLUMNS, the last six default to 0. */
-  recordIteration(
-    replica: number, start_s: number, end_s: number, prefill_seqs: number, decode_seqs: number,
-    prefill_tokens: number, decode_tokens: number, kv_blocks_used: number, kv_blocks_total: number,
-    waiting: number, running: number, swapped: number, preempted: number,
-    kv_blocks_cached?: number, kv_blocks_swapped?: number, kv_slots_unused?: number,
-    swap_in_blocks?: number, swap_out_blocks?: number, kv_blocks_evicted?: number,
-  ): void;
-  recordIteration(rec: IterationRecord | number, ...positional: number[]): void {
+  recordIteration(it: IterationRecord): void {
     if (this.state !== 'open') this.assertOpen();
-    const it = typeof rec === 'number' ? this.fromPositional(rec, positional) : rec;
     this.figures.add(it);
     this.writeIteration?.(it);
   }
@@ -234,15 +222,6 @@ export class MetricsSink {
     this.stamps.push(stamps);
     this.groups.push(group);
     this.itlPools.push(group.itl_s);
-  }
-
-  private fromPositional(replica: number, p: readonly number[]): IterationRecord {
-    const it = (this.legacyRecord ??= newIterationRecord());
-    it.replica = replica;
-    ITERATION_COLUMNS.forEach((c, i) => {
-      if (i > 0) (it as Record<string, number>)[c.name] = p[i - 1] ?? 0;
-    });
-    return it;
   }
 
   private assertOpen(): void {
