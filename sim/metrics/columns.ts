@@ -96,6 +96,19 @@ export function columnsMarkdown(table: readonly ColumnDef[]): string[] {
 }
 
 /**
+ * Rejects a column that code generated from the table (newRow, rowWriter) would mishandle: a name
+ * that is not an identifier would be spliced into the generated source as code, and a nullable
+ * column that is not f64 has no null in its buffer (only f64 carries one, as NaN), so the null
+ * RowOf lets a caller write would land as a silent 0.
+ */
+export function checkGeneratable(c: ColumnDef): void {
+  if (!/^[a-z_][a-z0-9_]*$/.test(c.name)) throw new Error(`column name ${JSON.stringify(c.name)} is not an identifier`);
+  if (c.null_when !== undefined && c.kind !== 'f64') {
+    throw new Error(`column ${c.name}: only f64 columns can be null (null_when is set on a ${c.kind} column, whose nulls would be written as 0)`);
+  }
+}
+
+/**
  * A record with every field of `table` present from the start, in column order (0, or a dictionary
  * column's first value): filled and reused, it keeps one hidden class for its life.
  * Made by an object literal: adding 21 fields one by one (`rec[name] = …`) turns the object into a
@@ -103,7 +116,7 @@ export function columnsMarkdown(table: readonly ColumnDef[]): string[] {
  */
 export function newRow<T extends readonly ColumnDef[]>(table: T): RowOf<T> {
   const fields = table.map((c) => {
-    if (!/^[a-z_][a-z0-9_]*$/.test(c.name)) throw new Error(`column name ${JSON.stringify(c.name)} is not an identifier`);
+    checkGeneratable(c);
     return `${c.name}: ${c.kind === 'dict' ? JSON.stringify(c.values[0]) : '0'}`;
   });
   return new Function(`return { ${fields.join(', ')} };`)() as RowOf<T>;

@@ -1,5 +1,5 @@
 import type { ArrowFileWriter, ColumnBuffer } from './arrowFile.js';
-import type { ColumnDef, RowOf } from './columns.js';
+import { checkGeneratable, type ColumnDef, type RowOf } from './columns.js';
 
 /** Writes one record as the writer's next row (then `endRow`). */
 export type RowWriter<R> = (rec: R) => void;
@@ -12,17 +12,17 @@ export type RowWriter<R> = (rec: R) => void;
  * on the hot path (an iterations row per engine step, millions in a long run), where a loop over
  * the columns reading `rec[name]` makes every read a megamorphic keyed load. This keeps the
  * speed of the hand-written positional writes it replaces while the column order comes from the
- * table alone. Names are checked to be identifiers, so the generated text cannot be anything else.
+ * table alone. Columns are checked first (checkGeneratable), so the generated text cannot be anything else.
  */
 export function rowWriter<T extends readonly ColumnDef[]>(w: ArrowFileWriter, table: T): RowWriter<RowOf<T>> {
   if (w.columns.length !== table.length || table.some((c, i) => w.schema.fields[i].name !== c.name)) {
     throw new Error(`${w.path}: the writer's columns are not this table's`);
   }
   const lines = table.map((c, i) => {
-    if (!/^[a-z_][a-z0-9_]*$/.test(c.name)) throw new Error(`column name ${JSON.stringify(c.name)} is not an identifier`);
+    checkGeneratable(c);
     const value = `rec.${c.name}`;
     if (c.kind === 'dict') return `c${i}[r] = code(${i}, ${value});`;
-    return c.kind === 'f64' && c.null_when !== undefined ? `c${i}[r] = ${value} ?? NaN;` : `c${i}[r] = ${value};`;
+    return c.null_when !== undefined ? `c${i}[r] = ${value} ?? NaN;` : `c${i}[r] = ${value};`;
   });
   const bind = table.map((_, i) => `const c${i} = c[${i}];`).join('\n');
   const source = `${bind}\nreturn function writeRow(rec) {\nconst r = w.row;\n${lines.join('\n')}\nw.endRow();\n};`;

@@ -74,6 +74,25 @@ describe('rowWriter', () => {
     w.abort();
   });
 
+  // RowOf lets a nullable column take null, but only f64 buffers have a null (NaN): an int32 would store 0.
+  it.each([
+    { name: 'queue_len', kind: 'i32', unit: 'count', meaning: 'm', null_when: 'never' },
+    { name: 'state', kind: 'dict', values: ['a', 'b'], unit: '', meaning: 'm', null_when: 'never' },
+  ] as const satisfies readonly ColumnDef[])('refuses a nullable $kind column when generating the writer, naming it', (col) => {
+    const table = [TOKEN_COLUMNS[0], col] as const satisfies readonly ColumnDef[];
+    const w = new ArrowFileWriter(join(tmp(), 'n.arrow'), table);
+    expect(() => rowWriter(w, table)).toThrow(new RegExp(`column ${col.name}: only f64 columns can be null`));
+    expect(() => newRow(table)).toThrow(new RegExp(`column ${col.name}: only f64`));
+    w.abort();
+  });
+
+  it('refuses a column name that is not an identifier', () => {
+    const table = [{ name: 'a-b', kind: 'i32', unit: '', meaning: 'm' }] as const satisfies readonly ColumnDef[];
+    const w = new ArrowFileWriter(join(tmp(), 'i.arrow'), table);
+    expect(() => rowWriter(w, table)).toThrow(/column name "a-b" is not an identifier/);
+    w.abort();
+  });
+
   it("refuses a writer built from another table's columns", () => {
     const w = new ArrowFileWriter(join(tmp(), 't.arrow'), TOKEN_COLUMNS);
     expect(() => rowWriter(w, ITERATION_COLUMNS)).toThrow(/not this table's/);
