@@ -219,9 +219,12 @@ export class BlockManager {
     const keep = this.blocksFor(kept_tokens);
     const whole = Math.floor(kept_tokens / B);
     if (keep > kv.block_count) throw new Error(`rollback to ${kept_tokens} tokens of a holder with ${kv.block_count} blocks`);
+    // Every check before the first change: a caller that catches the error still has a whole pool.
+    for (let j = whole; j < kv.block_count; j++) {
+      if (this.refs[kv.blocks[j]] > 1) throw new Error(`rollback into KV block ${kv.blocks[j]}, shared with another holder`);
+    }
     for (let j = whole; j < kv.block_count; j++) {
       const b = kv.blocks[j];
-      if (this.refs[b] > 1) throw new Error(`rollback into KV block ${b}, shared with another holder`);
       if (this.keys.hasKey(b)) this.keys.evict(b);
     }
     if (kv.keys.registered_blocks > whole) kv.keys.registered_blocks = whole;

@@ -77,4 +77,26 @@ describe('BlockManager.rollback', () => {
     expect(() => kv.rollback(child, 20)).toThrow(/shared/);
     expect(() => kv.rollback(parent, 49)).toThrow(/rollback to 49 tokens/);
   });
+
+  // The refusal must come before any change, or a caller that catches it is left with a block
+  // evicted from the cache while its holder still counts it as registered.
+  it('leaves the pool, the holder and the cache untouched when it refuses', () => {
+    const kv = new BlockManager(10, 16, { prefix_caching: true });
+    const a = holder({ session: 3 });
+    kv.allocateSlots(a, 48);
+    a.computed_tokens = 48;
+    // Sharing through fork or a prefix hit is always a leading run of blocks, so the case of a
+    // cached own block followed by a shared one is forged: a second reference on the last block.
+    (kv as unknown as { refs: Int32Array }).refs[a.kv.blocks[2]]++;
+    const state = () => ({
+      used: kv.used_blocks, free: kv.free_blocks, cached: kv.cached_blocks, unused: kv.unused_slots,
+      blocks: [...a.kv.blocks], count: a.kv.block_count, registered: a.kv.keys.registered_blocks,
+      hit: kv.lookupPrefix(holder({ id: 1, session: 3 }), 100),
+    });
+    const before = state();
+    expect(before.hit).toBe(48);
+    // Kept 20: block 1 (cached, own) would lose its entry, block 2 (shared) refuses.
+    expect(() => kv.rollback(a, 20)).toThrow(/shared with another holder/);
+    expect(state()).toEqual(before);
+  });
 });
