@@ -1,3 +1,4 @@
+import { InfersimError } from '../errors.js';
 import type { Replica } from './replica.js';
 import type { ReplicaState } from './router.js';
 
@@ -22,16 +23,9 @@ export class Cluster {
   setState(replica: Replica, state: ReplicaState): void {
     const from = replica.state;
     if (from === state) return;
-    if (!ALLOWED[from].includes(state)) throw new Error(`replica ${replica.index}: no transition from ${from} to ${state}`);
+    if (!ALLOWED[from].includes(state)) throw new InfersimError(`replica ${replica.index}: a ${from} replica cannot become ${state}`);
     replica.state = state;
     this.refresh();
-  }
-
-  /** Replicas that still hold or may receive work (everything but stopped and failed ones). */
-  get live(): number {
-    let n = 0;
-    for (const r of this.replicas) if (r.state !== 'stopped' && r.state !== 'failed') n++;
-    return n;
   }
 
   private refresh(): void {

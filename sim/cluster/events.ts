@@ -12,7 +12,7 @@ import type { EventKindSpec } from '../engine/loop.js';
  * - control decisions (autoscaler ticks, canary evaluations, scripted actions) see the instant's
  *   arrivals and completions;
  * - scheduling passes run last, once everything else at the instant is known.
- * Only the relative order matters; the numbers are indexes into the table.
+ * Only the relative order of the priorities matters.
  */
 export const EVENT_KINDS = [
   { name: 'step_end', priority: 0 },
@@ -25,12 +25,19 @@ export const EVENT_KINDS = [
   { name: 'schedule', priority: 6 },
 ] as const satisfies readonly EventKindSpec[];
 
-export const STEP_END = 0;
-export const KV_TRANSFER_DONE = 1;
-export const REPLICA_READY = 2;
-export const REPLICA_FAILED = 3;
-export const ARRIVAL = 4;
-export const TIMEOUT = 5;
+type KindName = (typeof EVENT_KINDS)[number]['name'];
+
+/** A kind's index in the table, found by name, so a row inserted above cannot shift another kind's handler. */
+function kind(name: KindName): number {
+  return EVENT_KINDS.findIndex((k) => k.name === name);
+}
+
+export const STEP_END = kind('step_end');
+export const KV_TRANSFER_DONE = kind('kv_transfer_done');
+export const REPLICA_READY = kind('replica_ready');
+export const REPLICA_FAILED = kind('replica_failed');
+export const ARRIVAL = kind('arrival');
+export const TIMEOUT = kind('timeout');
 /** Autoscaler ticks, canary evaluations and scripted actions (tests, what-if scripts). */
-export const CONTROL = 6;
-export const SCHEDULE = 7;
+export const CONTROL = kind('control');
+export const SCHEDULE = kind('schedule');

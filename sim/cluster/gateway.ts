@@ -41,6 +41,8 @@ export class Gateway {
     private readonly router: Router,
     private readonly limits: AdmissionLimits,
     private readonly steps: ReplicaSteps,
+    /** Stops a draining replica that has no work left (its last request may leave by timing out). */
+    private readonly stopIfDrained: (replica: Replica) => boolean,
   ) {}
 
   /** Drawn requests whose arrival has not happened yet (0 at a clean end). */
@@ -139,6 +141,7 @@ export class Gateway {
     replica.outstanding--;
     replica.queued_requests--;
     this.leaveEarly(leader.request, leader.replica, 'timed_out', now_s);
+    this.stopIfDrained(replica);
     return true;
   };
 

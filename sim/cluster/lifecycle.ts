@@ -1,3 +1,4 @@
+import { InfersimError } from '../errors.js';
 import type { RunContext } from './context.js';
 import { CONTROL, REPLICA_READY } from './events.js';
 import type { Replica } from './replica.js';
@@ -5,15 +6,18 @@ import type { ReplicaState } from './router.js';
 
 /**
  * Changes to the cluster while a run goes on, as the autoscaler, fault injection and tests make
- * them. Every change takes effect through an event, so it lands in the run's tie order.
+ * them. Every change happens at the loop's current time (never a time the caller passes), and
+ * what takes effect later does so through an event, so it lands in the run's tie order.
  */
 export interface RunControl {
-  /** Runs `action` at `time_s` (a control event: after the instant's arrivals, before its scheduling passes). */
+  /** The simulated time now. */
+  readonly now_s: number;
+  /** Runs `action` at `time_s` ≥ now (a control event: after the instant's arrivals, before its scheduling passes). */
   at(time_s: number, action: (now_s: number) => void): void;
-  /** Adds a replica at `now_s`, starting; ready (routable) `startup_s` later. Returns its index. */
-  addReplica(now_s: number, startup_s?: number): number;
-  /** Stops routing to the replica; it stops once its work is done. */
-  drainReplica(index: number, now_s: number): void;
+  /** Adds a replica now, starting; ready (routable) `startup_s` later. Returns its index. */
+  addReplica(startup_s?: number): number;
+  /** Stops routing to the replica now; it stops once its work is done. */
+  drainReplica(index: number): void;
   state(index: number): ReplicaState;
 }
 
@@ -28,7 +32,14 @@ export class ReplicaLifecycle implements RunControl {
     private readonly gpus_per_replica: number,
   ) {}
 
+  get now_s(): number {
+    return this.ctx.loop.now_s;
+  }
+
   at(time_s: number, action: (now_s: number) => void): void {
+    if (!(time_s >= this.now_s && time_s < Infinity)) {
+      throw new InfersimError(`run control: an action's time must be finite and not before now (${this.now_s} s), got ${time_s}`);
+    }
     this.actions.push(action);
     this.ctx.loop.schedule(time_s, CONTROL, this.actions.length - 1);
   }
@@ -38,7 +49,9 @@ export class ReplicaLifecycle implements RunControl {
     return true;
   };
 
-  addReplica(now_s: number, startup_s = 0): number {
+  addReplica(startup_s = 0): number {
+    if (!(startup_s >= 0 && startup_s < Infinity)) throw new InfersimError(`run control: startup_s must be finite and ≥ 0, got ${startup_s}`);
+    const now_s = this.now_s;
     const replica = this.ctx.cluster.add(this.build, 'starting');
     const index = this.ctx.sink.addReplica(now_s, this.gpus_per_replica);
     if (index !== replica.index) throw new Error(`replica ${replica.index} got metrics slot ${index}`);
@@ -46,6 +59,7 @@ export class ReplicaLifecycle implements RunControl {
     return replica.index;
   }
 
+  /** False for a replica stopped before it was ready (the event is stale). */
   readonly onReady = (target: number): boolean => {
     const replica = this.ctx.cluster.replicas[target];
     if (replica.state !== 'starting') return false;
@@ -53,33 +67,38 @@ export class ReplicaLifecycle implements RunControl {
     return true;
   };
 
-  drainReplica(index: number, now_s: number): void {
+  drainReplica(index: number): void {
     const replica = this.replica(index);
     if (replica.state === 'starting') {
-      this.stop(replica, now_s);
+      this.stop(replica);
       return;
     }
     this.ctx.cluster.setState(replica, 'draining');
-    if (replica.outstanding === 0 && replica.steps_in_flight === 0) this.stop(replica, now_s);
+    this.stopIfDrained(replica);
   }
 
-  /** A draining replica finished its last request. */
-  readonly drained = (replica: Replica, now_s: number): void => {
-    this.stop(replica, now_s);
+  /**
+   * A draining replica stops when its last request has left (finished or timed out) and no step
+   * is in flight. Returns whether it stopped.
+   */
+  readonly stopIfDrained = (replica: Replica): boolean => {
+    if (replica.state !== 'draining' || replica.outstanding > 0 || replica.steps_in_flight > 0) return false;
+    this.stop(replica);
+    return true;
   };
 
   state(index: number): ReplicaState {
     return this.replica(index).state;
   }
 
-  private stop(replica: Replica, now_s: number): void {
+  private stop(replica: Replica): void {
     this.ctx.cluster.setState(replica, 'stopped');
-    this.ctx.sink.retireReplica(replica.index, now_s);
+    this.ctx.sink.retireReplica(replica.index, this.now_s);
   }
 
   private replica(index: number): Replica {
     const r = this.ctx.cluster.replicas[index];
-    if (r === undefined) throw new Error(`no replica ${index} (the cluster has ${this.ctx.cluster.replicas.length})`);
+    if (r === undefined) throw new InfersimError(`run control: no replica ${index} (the cluster has ${this.ctx.cluster.replicas.length}, numbered from 0)`);
     return r;
   }
 }

@@ -46,6 +46,8 @@ export class Replica implements ReplicaLoad {
   private inFlight: readonly Sequence[] = [];
   /** Steps in flight beyond the oldest (only with several stages), oldest first. */
   private laterSteps: Deque<readonly Sequence[]> | undefined;
+  /** Sequences in some step in flight (only with several stages): a sequence is in one stage at a time. */
+  private staged: Set<Sequence> | undefined;
   private stepsInFlight = 0;
   readonly counters: ReplicaCounters = { steps: 0, prefill_tokens: 0, decode_tokens: 0, preemptions: 0, swap_in_blocks: 0, swap_out_blocks: 0 };
   /** Blocks copied (copy-on-write) and cache entries evicted while forming the last step. */
@@ -69,7 +71,15 @@ export class Replica implements ReplicaLoad {
     if (!(Number.isInteger(max_steps_in_flight) && max_steps_in_flight >= 1)) {
       throw new Error(`replica ${index}: max_steps_in_flight must be an integer ≥ 1, got ${max_steps_in_flight}`);
     }
-    if (max_steps_in_flight > 1) this.laterSteps = new Deque(max_steps_in_flight);
+    if (max_steps_in_flight > 1) {
+      this.laterSteps = new Deque(max_steps_in_flight);
+      this.staged = new Set();
+    }
+  }
+
+  /** The replica's number for the oldest step in flight (the next to complete); steps count from 0. */
+  get oldest_step_in_flight(): number {
+    return this.counters.steps - this.stepsInFlight;
   }
 
   /** Steps started and not yet completed. */
@@ -115,14 +125,25 @@ export class Replica implements ReplicaLoad {
     if (this.laterSteps === undefined) {
       // The scheduler reuses this array, but not before the step completes: no copy needed.
       this.inFlight = scheduled;
-    } else if (this.stepsInFlight === 0) {
-      // The scheduler may form the next step before this one completes: keep a copy.
-      this.inFlight = scheduled.slice();
     } else {
-      this.laterSteps.pushBack(scheduled.slice());
+      this.stage(scheduled);
+      // The scheduler may form the next step before this one completes: keep a copy.
+      if (this.stepsInFlight === 0) this.inFlight = scheduled.slice();
+      else this.laterSteps.pushBack(scheduled.slice());
     }
     this.stepsInFlight++;
     this.busy = this.stepsInFlight >= this.max_steps_in_flight;
+  }
+
+  /** A step applies each sequence's `scheduled_tokens`: a sequence in two steps at once would lose one step's tokens. */
+  private stage(scheduled: readonly Sequence[]): void {
+    const staged = this.staged as Set<Sequence>;
+    for (const seq of scheduled) {
+      if (staged.has(seq)) {
+        throw new Error(`replica ${this.index}: request ${seq.id} was scheduled while a step holding it is in flight (a policy must give each sequence one stage at a time)`);
+      }
+      staged.add(seq);
+    }
   }
 
   /** The model's time for the batch plus the KV moves that precede it (swaps over PCIe, block copies in HBM). */
@@ -140,10 +161,11 @@ export class Replica implements ReplicaLoad {
    */
   completeStep(token_time_s: number, finished: Sequence[]): void {
     if (this.stepsInFlight === 0) throw new Error(`replica ${this.index}: a step completed with none in flight`);
-    const step = this.counters.steps - this.stepsInFlight;
+    const step = this.oldest_step_in_flight;
     const inFlight = this.inFlight;
     this.stepsInFlight--;
     this.busy = false;
+    if (this.staged !== undefined) for (const seq of inFlight) this.staged.delete(seq);
     if (this.stepsInFlight > 0) this.inFlight = (this.laterSteps as Deque<readonly Sequence[]>).popFront() as readonly Sequence[];
     applyStep(this.kv, this.scheduler, inFlight, token_time_s, step, finished);
   }

@@ -131,7 +131,7 @@ function buildRun(setup: RunSetup, hooks: RunHooks): Run {
   const profile = hooks.latency === undefined ? s.hardware.profile : null;
   // The gateway is built after the step handlers it schedules through, which report departures back to it.
   let gateway: Gateway | undefined;
-  const steps = new ReplicaSteps(ctx, latency, profile, (id, finish_s) => (gateway as Gateway).requestLeft(id, finish_s), lifecycle.drained);
+  const steps = new ReplicaSteps(ctx, latency, profile, (id, finish_s) => (gateway as Gateway).requestLeft(id, finish_s), lifecycle.stopIfDrained);
   const limits = {
     frontIn_s: e.frontend_input_ms / 1000,
     max_model_len: e.max_model_len,
@@ -139,7 +139,7 @@ function buildRun(setup: RunSetup, hooks: RunHooks): Run {
     timeout_s,
     warmup_s: s.metrics.warmup_s,
   };
-  gateway = new Gateway(ctx, stream, router, limits, steps);
+  gateway = new Gateway(ctx, stream, router, limits, steps, lifecycle.stopIfDrained);
   const loop = ctx.loop;
   loop.on(STEP_END, steps.onStepEnd);
   loop.on(REPLICA_READY, lifecycle.onReady);

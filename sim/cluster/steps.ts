@@ -26,8 +26,8 @@ export class ReplicaSteps {
     private readonly profile: string | null,
     /** A request left the system at `finish_s` (closed-loop clients may send their next one). */
     private readonly requestLeft: (id: number, finish_s: number) => void,
-    /** A replica drained of work while draining (it may stop now). */
-    private readonly drained: (replica: Replica, now_s: number) => void,
+    /** Stops a draining replica that has no work left; true when it did. */
+    private readonly stopIfDrained: (replica: Replica) => boolean,
   ) {}
 
   /** Schedule now if nothing else happens at this instant, else after everything that does. */
@@ -45,6 +45,8 @@ export class ReplicaSteps {
   /** The scheduling pass queued for `target` at this instant (or its batching timer). */
   readonly onSchedule = (target: number, now_s: number): boolean => {
     const replica = this.ctx.cluster.replicas[target];
+    // A pass queued before the replica stopped (or failed) has nothing left to schedule.
+    if (replica.state === 'stopped' || replica.state === 'failed') return false;
     if (replica.wakeAt_s === now_s) replica.wakeAt_s = NaN;
     replica.schedulePending = false;
     if (!replica.busy) this.startStep(replica, now_s);
@@ -135,7 +137,7 @@ export class ReplicaSteps {
     clearKeepingStorage(finished);
     const stamp_s = now_s + ctx.frontOut_s;
     // Before any request of this step is recorded: its pooled gaps refer to this stamp.
-    ctx.sink.recordStepStamp(replica.index, replica.counters.steps - replica.steps_in_flight, stamp_s);
+    ctx.sink.recordStepStamp(replica.index, replica.oldest_step_in_flight, stamp_s);
     replica.completeStep(stamp_s, finished);
     for (const seq of finished) {
       countFinishedSequence(ctx.totals, seq);
@@ -147,8 +149,7 @@ export class ReplicaSteps {
       emitOutcome(ctx, outcome);
       this.requestLeft(seq.id, outcome.finish_s);
     }
-    this.requestSchedule(replica, now_s);
-    if (replica.state === 'draining' && replica.outstanding === 0 && replica.steps_in_flight === 0) this.drained(replica, now_s);
+    if (!this.stopIfDrained(replica)) this.requestSchedule(replica, now_s);
     return true;
   };
 }

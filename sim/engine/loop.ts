@@ -60,10 +60,6 @@ export class EventLoop {
     return this.queue.peekTime();
   }
 
-  get pending(): number {
-    return this.queue.size;
-  }
-
   /** Runs until no event is left. */
   run(ticker?: LoopTicker): void {
     const queue = this.queue;
@@ -76,14 +72,11 @@ export class EventLoop {
         throw new Error(`invariant broken: event time ${t} s after ${this.now_s} s (times must be finite and non-decreasing)`);
       }
       this.now_s = t;
+      // Stale events are bookkeeping (events are never withdrawn from the queue), not simulation: not counted.
+      if (!handlers[queue.poppedKind](queue.poppedTarget, t)) continue;
+      this.last_event_s = t;
       this.events++;
       if (every > 0 && this.events % every === 0) (ticker as LoopTicker).tick(t, this.events);
-      if (handlers[queue.poppedKind](queue.poppedTarget, t)) {
-        this.last_event_s = t;
-      } else {
-        // Stale events are bookkeeping (events are never withdrawn from the queue), not simulation.
-        this.events--;
-      }
     }
   }
 }

@@ -46,9 +46,9 @@ describe('why each kind sits where it does', () => {
   it('a replica ready at an arrival instant takes that arrival', () => {
     // Replica 0 drains at 0.5 s; replica 1, added then, is ready at 2 s, when request 2 arrives.
     const left = run({ workload: workload(4, { process: 'constant', rate_per_s: 1 }) }, (c) =>
-      c.at(0.5, (now_s) => {
-        c.drainReplica(0, now_s);
-        c.addReplica(now_s, 1.5);
+      c.at(0.5, () => {
+        c.drainReplica(0);
+        c.addReplica(1.5);
       }),
     );
     expect(left.map((o) => [o.status, o.replica])).toEqual([
@@ -60,7 +60,7 @@ describe('why each kind sits where it does', () => {
   });
 
   it('control decisions see the arrivals of their instant', () => {
-    const left = run({ workload: workload(4, { process: 'constant', rate_per_s: 1 }) }, (c) => c.at(2, (now_s) => c.drainReplica(0, now_s)));
+    const left = run({ workload: workload(4, { process: 'constant', rate_per_s: 1 }) }, (c) => c.at(2, () => c.drainReplica(0)));
     expect(left.map((o) => o.status)).toEqual(['finished', 'finished', 'finished', 'rejected']);
   });
 

@@ -21,7 +21,7 @@ describe.each(Object.keys(ROUTERS))('router %s over a run', (name) => {
     const left: RequestOutcome[] = [];
     const result = simulate(scenario({ cluster: { replicas: 3, router: name } }), {
       onRequest: (o) => left.push({ ...o }),
-      control: (c) => c.at(3, (now_s) => c.drainReplica(1, now_s)),
+      control: (c) => c.at(3, () => c.drainReplica(1)),
     });
     expect(left.length).toBe(200);
     expect(new Set(left.map((o) => o.request_id)).size).toBe(200);

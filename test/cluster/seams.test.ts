@@ -4,7 +4,7 @@ import { Replica } from '../../sim/cluster/replica.js';
 import { BlockManager } from '../../sim/kv/blockManager.js';
 import { emptyPlan, type ReplicaScheduler, type StepPlan } from '../../sim/scheduler/scheduler.js';
 import { Sequence } from '../../sim/scheduler/sequence.js';
-import { simulate } from '../../sim/index.js';
+import { InfersimError, simulate } from '../../sim/index.js';
 import type { LatencyModel } from '../../sim/latency/model.js';
 import type { Request } from '../../sim/workload/request.js';
 import type { RequestOutcome } from '../../sim/metrics/records.js';
@@ -22,8 +22,8 @@ describe('replicas come and go during a run', () => {
       onRequest: (o) => outcomes.push({ ...o }),
       control: (c) => {
         control = c;
-        c.at(2, (now_s) => expect(c.addReplica(now_s, 1)).toBe(2));
-        c.at(5, (now_s) => c.drainReplica(0, now_s));
+        c.at(2, () => expect(c.addReplica(1)).toBe(2));
+        c.at(5, () => c.drainReplica(0));
       },
     },
   );
@@ -66,13 +66,61 @@ describe('replicas come and go during a run', () => {
     const left: RequestOutcome[] = [];
     const r = simulate(scenario({ engine: { frontend_input_ms: FRONT_IN_S * 1000 } }), {
       onRequest: (o) => left.push({ ...o }),
-      control: (c) => c.at(4, (now_s) => c.drainReplica(0, now_s)),
+      control: (c) => c.at(4, () => c.drainReplica(0)),
     });
     const late = left.filter((o) => seen_s(o) > 4);
     expect(late.length).toBeGreaterThan(0);
     expect(late.every((o) => o.status === 'rejected' && o.replica === -1)).toBe(true);
     expect(r.totals.rejected).toBe(late.length);
     expect(left.filter((o) => seen_s(o) <= 4).every((o) => o.status === 'finished')).toBe(true);
+  });
+});
+
+describe('a draining replica', () => {
+  it('stops when its last request leaves by timing out, and its GPU-hours end there', () => {
+    // The dynamic batcher waits 10 s to fill a batch, so all five requests time out at arrival + 1 s.
+    let control: RunControl | undefined;
+    const left: RequestOutcome[] = [];
+    const r = simulate(
+      scenario({
+        engine: { scheduler: 'dynamic', max_batch_size: 64, batch_timeout_ms: 10000, orca_reservation: 'oracle' },
+        workload: {
+          arrival: { process: 'poisson', rate_per_s: 20 },
+          input_tokens: { dist: 'uniform', min: 50, max: 200 },
+          output_tokens: { dist: 'uniform', min: 1, max: 30 },
+          num_requests: 5,
+          timeout_s: 1,
+        },
+      }),
+      { onRequest: (o) => left.push({ ...o }), control: (c) => c.at(0.2, () => (control = c).drainReplica(0)) },
+    );
+    expect(r.totals.timed_out).toBe(5);
+    expect(control?.state(0)).toBe('stopped');
+    const lastTimeout_s = Math.max(...left.map((o) => o.finish_s)) - 0.0002;
+    const entry = (r.summary as any).per_replica[0];
+    expect(entry.end_s).toBeCloseTo(lastTimeout_s, 9);
+  });
+});
+
+describe('run control refuses what cannot happen', () => {
+  const attempt = (act: (c: RunControl) => void) => () => simulate(scenario({ cluster: { replicas: 2 } }), { control: (c) => c.at(1, () => act(c)) });
+
+  it.each([
+    ['an action in the past', (c: RunControl) => c.at(0.5, () => {}), /not before now \(1 s\), got 0.5/],
+    ['a negative start-up time', (c: RunControl) => c.addReplica(-1), /startup_s must be finite and ≥ 0, got -1/],
+    ['a replica that does not exist', (c: RunControl) => c.drainReplica(5), /no replica 5 \(the cluster has 2/],
+    [
+      'draining a stopped replica',
+      (c: RunControl) => {
+        const i = c.addReplica(1);
+        c.drainReplica(i);
+        c.drainReplica(i);
+      },
+      /replica 2: a stopped replica cannot become draining/,
+    ],
+  ])('%s', (_what, act, message) => {
+    expect(attempt(act)).toThrow(InfersimError);
+    expect(attempt(act)).toThrow(message);
   });
 });
 
@@ -134,6 +182,16 @@ describe('a replica with several steps in flight', () => {
     expect([b.tokens.steps[0], c.tokens.steps[0]]).toEqual([1, 2]);
     expect(replica.steps_in_flight).toBe(0);
     expect(() => replica.completeStep(0.03, finished)).toThrow(/none in flight/);
+  });
+
+  it('refuses a sequence scheduled again while a step holding it is in flight', () => {
+    const kv = new BlockManager(100, 16, { prefix_caching: false, swap_blocks: 0 });
+    const replica = new Replica(0, new OneAtATime(kv), kv, latency, transfer, 2);
+    const a = new Sequence(request(0), 0);
+    replica.admit(a, 0);
+    replica.startStep(0);
+    replica.admit(a, 0);
+    expect(() => replica.startStep(0.005)).toThrow(/request 0 was scheduled while a step holding it is in flight/);
   });
 
   it('runs one step at a time by default', () => {
