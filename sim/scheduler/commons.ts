@@ -135,7 +135,9 @@ function settleDrafts(kv: BlockManager, seq: Sequence, token_time_s: number, ste
  * (disaggregated prefill/decode) its computed tokens stay computed and the destination must
  * allocate slots for them before its next step; without (a restart after a failure) they are
  * recomputed, as after a recompute preemption. Either way its blocks leave `from` now; the
- * transfer's time is the caller's to model.
+ * transfer's time is the caller's to model. So are the replicas' own counts of the requests they
+ * hold (the cluster's `outstanding`, which routers read): this knows only the KV pool, so the
+ * caller moves the request from the old replica's count to the new one's.
  */
 export function handOff(seq: Sequence, from: BlockManager, to: number, kv_travels: boolean): void {
   from.free(seq);

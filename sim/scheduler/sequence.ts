@@ -131,12 +131,16 @@ export class Sequence {
    * Hands the sequence to replica `replica`. Block ids mean something only in their own pool, so
    * its KV must have left the old one first (`BlockManager.free`, after a transfer or not); the
    * cache keys of its content go along, its memory of released blocks does not. Whether its
-   * computed tokens travel is the caller's choice (`handOff` in commons.ts).
+   * computed tokens travel is the caller's choice (`handOff` in commons.ts). The steps of the
+   * tokens it already emitted are numbered by the old replica, while its gaps are pooled against the
+   * stamps of the replica it finishes on (GapPool): they become unknown (−1), so those gaps are
+   * kept as plain values rather than matched to an unrelated step of the new replica.
    */
   moveTo(replica: number): void {
     if (this.kv.holds_kv) throw new Error(`request ${this.id}: moved to replica ${replica} while holding KV on replica ${this.replica}`);
     this.keys.forgetReleased();
     this.keys.registered_blocks = 0;
+    this.tokens.steps.fill(-1, 0, this.generated_tokens);
     this.replica = replica;
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BlockManager } from '../../sim/kv/blockManager.js';
+import { GapPool, StepStamps } from '../../sim/metrics/gapPool.js';
 import { applyStep, handOff } from '../../sim/scheduler/commons.js';
 import { Sequence } from '../../sim/scheduler/sequence.js';
 
@@ -123,5 +124,28 @@ describe('a sequence moves between replicas', () => {
     // The next decode writes into the received blocks like any other.
     expect(to.allocateSlots(s, 41)).toBe(true);
     expect([to.used_blocks, to.unused_slots]).toEqual([3, 48 - 41]);
+  });
+
+  // Step numbers are per replica: step 4 of the old one and step 5 of the new one are not consecutive.
+  it('forgets which steps emitted its earlier tokens, so its gaps pool against the new replica exactly', () => {
+    const from = new BlockManager(10, 16);
+    const s = seq(10, 4);
+    from.allocateSlots(s, 11);
+    s.stampToken(0.3, 3);
+    s.stampToken(0.4, 4);
+    handOff(s, from, 1, true);
+    expect(Array.from(s.tokens.steps.subarray(0, 2))).toEqual([-1, -1]);
+    expect(Array.from(s.tokens.times_s.subarray(0, 2))).toEqual([0.3, 0.4]);
+    // The new replica's stamps: step k at 1 + k/8 (exact binary fractions).
+    const stamps = new StepStamps();
+    for (let k = 0; k <= 6; k++) stamps.push(k, 1 + k / 8);
+    s.stampToken(stamps.at(5), 5);
+    s.stampToken(stamps.at(6), 6);
+    const pool = new GapPool(stamps);
+    pool.add(s.tokens.times_s, s.tokens.steps, 4);
+    const [perStep, ...values] = pool.samples() as [{ values: Float64Array; weights: Int32Array }, ...Float64Array[]];
+    expect([Array.from(perStep.values), Array.from(perStep.weights)]).toEqual([[1 / 8], [1]]);
+    expect(values.flatMap((v) => Array.from(v))).toEqual([0.4 - 0.3, 1 + 5 / 8 - 0.4]);
+    expect(pool.length).toBe(3);
   });
 });
