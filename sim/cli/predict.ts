@@ -3,7 +3,7 @@ import { fieldError } from '../errors.js';
 import { getGpu } from '../hardware/catalog.js';
 import { resolve } from 'node:path';
 import { buildLatencyModel } from '../latency/build.js';
-import { isProfilePath } from '../latency/profile/load.js';
+import { isProfilePath } from '../scenario/paths.js';
 import { getModel } from '../model/catalog.js';
 import { validateParallelism } from '../model/derived.js';
 import { engineDefaults } from '../setup/resolve.js';

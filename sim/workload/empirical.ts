@@ -3,7 +3,7 @@ import { forEachCsvRecord } from '../io/csv.js';
 import { forEachJsonlRecord } from '../io/jsonl.js';
 import { readText } from '../io/readText.js';
 import { missingColumnError, ownValue, toCount } from './fields.js';
-import { MAX_TOKEN_COUNT } from './limits.js';
+import { MAX_TOKEN_COUNT } from '../scenario/bounds.js';
 
 /**
  * The integer values of one column of a CSV (with header) or JSONL file; `.jsonl`/`.ndjson`

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { InfersimError, fieldError } from '../errors.js';
-import { MAX_TOKEN_COUNT } from './limits.js';
+import { MAX_TOKEN_COUNT } from '../scenario/bounds.js';
 
 export function missingColumnError(field: string, column: string, file: string, present: readonly string[]): InfersimError {
   const list = present.length > 0 ? present.map((c) => JSON.stringify(c)).join(', ') : '(none)';

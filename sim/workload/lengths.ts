@@ -3,7 +3,7 @@ import { fieldError } from '../errors.js';
 import type { LengthDist } from '../scenario/types.js';
 import { loadEmpiricalColumn } from './empirical.js';
 import { gaussianSampler } from './gaussian.js';
-import { MAX_TOKEN_COUNT } from './limits.js';
+import { MAX_TOKEN_COUNT } from '../scenario/bounds.js';
 import { zipfSampler } from './zipf.js';
 
 /** Draws one token count, an integer ≥ 1. */

@@ -1,9 +1,5 @@
-import { MAX_TOKEN_COUNT } from '../scenario/bounds.js';
 import type { WorkloadSpec } from '../scenario/types.js';
 import type { Request } from './request.js';
-
-// The bound is scenario vocabulary (the schema states it too); re-exported for the readers here.
-export { MAX_TOKEN_COUNT };
 
 /** Counts the stream keeps in its info while it yields. */
 export interface LimitCounts {

@@ -1,6 +1,6 @@
 import { rowError } from '../errors.js';
 import { toCount } from './fields.js';
-import { MAX_TOKEN_COUNT } from './limits.js';
+import { MAX_TOKEN_COUNT } from '../scenario/bounds.js';
 import type { TraceTable } from './types.js';
 
 /** Names of the trace's own columns, so row errors speak the file's language. */

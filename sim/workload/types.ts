@@ -1,10 +1,11 @@
 import type { Request, RequestStream } from './request.js';
 
-/** A request read from a trace; formats that record prompt prefixes (Mooncake) keep them for prefix caching. */
-export interface TraceRequest extends Request {
-  /** One id per 512-token prompt block (Mooncake convention); equal ids mean a shared prefix. */
-  hash_ids?: number[];
-}
+/**
+ * A request read from a workload. Kept as a name for the workload's side, but nothing more than a
+ * Request: trace prompt prefixes (Mooncake `hash_ids`) are a Request field, so the scheduler reads
+ * them without a cast.
+ */
+export type TraceRequest = Request;
 
 /** A parsed trace held as columns, in arrival order once `loadTrace` returns it. */
 export interface TraceTable {

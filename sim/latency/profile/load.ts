@@ -18,9 +18,6 @@ export const PROFILES_DIR: string = (() => {
   return candidates.find((dir) => existsSync(dir)) ?? candidates[0];
 })();
 
-// Which references are paths is scenario vocabulary (loading resolves them); re-exported for the readers here.
-export { isProfilePath };
-
 export interface LoadedProfile {
   profile: Profile;
   /** The shipped name (file name without .json) or the path it was read from. */
