@@ -42,7 +42,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['sweep'],
   ['cluster'],
   ['setup'],
-  ['scheduler'],
+  ['scheduler', 'routing'],
   ['metrics'],
   ['kv'],
   ['latency'],

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadScenario } from '../sim/scenario/load.js';
+import { loadScenario } from '../sim/setup/load.js';
 import { expectInvariants, run } from './helpers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));

@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadScenario } from '../sim/scenario/load.js';
+import { loadScenario } from '../sim/setup/load.js';
 import { expectInvariants, run } from './helpers.js';
 
 const dir = fileURLToPath(new URL('../scenarios', import.meta.url));

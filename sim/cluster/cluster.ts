@@ -1,6 +1,6 @@
 import { InfersimError } from '../errors.js';
 import type { Replica } from './replica.js';
-import type { ReplicaState } from './router.js';
+import type { ReplicaState } from '../routing/router.js';
 
 /**
  * The replicas of a run, which may come and go while it runs. Indexes are stable: a replica

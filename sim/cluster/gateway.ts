@@ -6,7 +6,7 @@ import { emitOutcome, type RunContext } from './context.js';
 import { ARRIVAL, TIMEOUT } from './events.js';
 import { earlyOutcome, sequencesOf } from './outcomes.js';
 import type { Replica } from './replica.js';
-import type { Router } from './router.js';
+import type { Router } from '../routing/router.js';
 import type { ReplicaSteps } from './steps.js';
 
 /** The engine limits a request is admitted against. */

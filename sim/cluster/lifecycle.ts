@@ -2,7 +2,7 @@ import { InfersimError } from '../errors.js';
 import type { RunContext } from './context.js';
 import { CONTROL, REPLICA_READY } from './events.js';
 import type { Replica } from './replica.js';
-import type { ReplicaState } from './router.js';
+import type { ReplicaState } from '../routing/router.js';
 
 /**
  * Changes to the cluster while a run goes on, as the autoscaler, fault injection and tests make

@@ -4,7 +4,7 @@ import { applyStep } from '../scheduler/commons.js';
 import type { ReplicaScheduler, StepPlan } from '../scheduler/scheduler.js';
 import type { Sequence } from '../scheduler/sequence.js';
 import { Deque } from '../engine/deque.js';
-import type { ReplicaLoad, ReplicaState } from './router.js';
+import type { ReplicaLoad, ReplicaState } from '../routing/router.js';
 
 /** Token counts a replica has processed, for conservation checks. */
 export interface ReplicaCounters {

@@ -19,7 +19,7 @@ import { Gateway } from './gateway.js';
 import { checkInvariants, exactCount, newTotals, type RunTotals } from './invariants.js';
 import { ReplicaLifecycle, type RunControl } from './lifecycle.js';
 import { Replica, type KvTransferCost } from './replica.js';
-import { ROUTERS } from './routers/registry.js';
+import { ROUTERS } from '../routing/registry.js';
 import { ReplicaSteps } from './steps.js';
 import { runAtBandEdges, scaledLatencyModel, uncertaintySkipReason } from './uncertainty.js';
 

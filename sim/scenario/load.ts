@@ -5,7 +5,7 @@ import { applyOverrides, parseSet } from './overrides.js';
 import { isProfilePath, looksLikePath } from './paths.js';
 import { readScenarioFile } from './read.js';
 import { scenarioSchema } from './schema.js';
-import type { LengthDist, ScenarioInput } from './types.js';
+import type { LengthDist, PolicyNames, ScenarioInput } from './types.js';
 
 export { ScenarioValidationError } from './issues.js';
 
@@ -25,8 +25,8 @@ export interface LoadOptions {
   out?: string;
   /** Where the command was run; file arguments and paths from flags resolve against it. */
   cwd?: string;
-  /** The names engine.scheduler accepts (default: the built-ins; sim/setup/load.ts passes every registered one). */
-  schedulers?: readonly string[];
+  /** The policy names engine.scheduler and cluster.router accept: sim/setup/load.ts passes the registries'. */
+  policies: PolicyNames;
 }
 
 export interface LoadedScenario {
@@ -36,7 +36,7 @@ export interface LoadedScenario {
 }
 
 /** Scenario file + command-line overrides → validated input with absolute paths. */
-export function loadScenario(file: string, opts: LoadOptions = {}): LoadedScenario {
+export function loadScenario(file: string, opts: LoadOptions): LoadedScenario {
   const cwd = opts.cwd ?? process.cwd();
   const sourcePath = resolve(cwd, file);
   const overrides: { key: string[]; value: unknown; fromFile?: boolean }[] = (opts.set ?? []).map(parseSet);
@@ -65,9 +65,9 @@ export function loadScenario(file: string, opts: LoadOptions = {}): LoadedScenar
  * Validation only (no files, no path resolution). A `null` value counts as absent, so an empty
  * `engine:` block or `--set engine.block_size=null` means "use the default".
  */
-export function parseScenarioObject(obj: unknown, opts: Pick<LoadOptions, 'schedulers'> = {}): ScenarioInput {
+export function parseScenarioObject(obj: unknown, opts: Pick<LoadOptions, 'policies'>): ScenarioInput {
   const data = withoutNulls(obj ?? {});
-  const schema = scenarioSchema(opts.schedulers);
+  const schema = scenarioSchema(opts.policies);
   const result = schema.safeParse(data);
   if (!result.success) throw toValidationError(result.error, data, schema);
   return result.data;

@@ -12,7 +12,7 @@ import {
   MAX_USD_PER_GPU_HOUR,
   shown,
 } from './bounds.js';
-import { SCHEDULER_NAMES, type ScenarioInput, type SchedulerId } from './types.js';
+import type { PolicyNames, ScenarioInput, SchedulerName } from './types.js';
 
 /*
  * Leaves are `z.custom` with our own one-line message so that every failure of a leaf (wrong
@@ -166,7 +166,7 @@ const sweepLists = z.record(
 function engineSchema(schedulers: readonly string[]) {
   return z
     .object({
-      scheduler: (oneOf(schedulers) as z.ZodType<SchedulerId>).optional(),
+      scheduler: (oneOf(schedulers) as z.ZodType<SchedulerName>).optional(),
       usage: oneOf(['server', 'offline']).optional(),
       max_num_seqs: count32.optional(),
       max_num_batched_tokens: count32.optional(),
@@ -221,7 +221,7 @@ const workload = z
   })
   .strict();
 
-function buildSchema(schedulers: readonly string[]) {
+function buildSchema(names: PolicyNames) {
   return z
     .object({
       seed: intAtLeast(0).optional(),
@@ -245,11 +245,11 @@ function buildSchema(schedulers: readonly string[]) {
       cluster: z
         .object({
           replicas: num({ int: true, gte: 1, lte: MAX_REPLICAS, why: 'a simulation holds every replica in memory' }).optional(),
-          router: oneOf(['round-robin', 'least-outstanding', 'random']).optional(),
+          router: (oneOf(names.routers) as z.ZodType<string>).optional(),
         })
         .strict()
         .optional(),
-      engine: engineSchema(schedulers),
+      engine: engineSchema(names.schedulers),
       workload,
       slo: z
         .object({ ttft_ms: millis({ gt: 0 }).optional(), tpot_ms: millis({ gt: 0 }).optional(), e2e_ms: millis({ gt: 0 }).optional() })
@@ -272,11 +272,11 @@ function buildSchema(schedulers: readonly string[]) {
 
 const schemas = new Map<string, ReturnType<typeof buildSchema>>();
 
-/** The scenario schema for these engine.scheduler names (default: the built-ins), built once per name list. */
-export function scenarioSchema(schedulers: readonly string[] = SCHEDULER_NAMES): ReturnType<typeof buildSchema> {
-  const key = schedulers.join('\u0000');
+/** The scenario schema for these policy names (what the registries hold), built once per set of names. */
+export function scenarioSchema(names: PolicyNames): ReturnType<typeof buildSchema> {
+  const key = `${names.schedulers.join('\u0000')}\u0001${names.routers.join('\u0000')}`;
   let schema = schemas.get(key);
-  if (schema === undefined) schemas.set(key, (schema = buildSchema(schedulers)));
+  if (schema === undefined) schemas.set(key, (schema = buildSchema(names)));
   return schema;
 }
 

@@ -6,11 +6,19 @@
 
 export type WeightDtype = 'fp32' | 'fp16' | 'bf16' | 'fp8' | 'int8' | 'int4';
 export type KvDtype = 'fp16' | 'bf16' | 'fp8';
-export type RouterName = 'round-robin' | 'least-outstanding' | 'random';
-export type SchedulerName = 'vllm' | 'vllm-v0' | 'sarathi' | 'orca' | 'static' | 'dynamic';
-export const SCHEDULER_NAMES: readonly SchedulerName[] = ['vllm', 'vllm-v0', 'sarathi', 'orca', 'static', 'dynamic'];
-/** What engine.scheduler holds: a built-in policy, or one registered at run time (sim/scheduler/registry.ts). */
-export type SchedulerId = SchedulerName | (string & {});
+/**
+ * A router's or a scheduler's name: one registered in sim/routing/registry.ts or
+ * sim/scheduler/registry.ts (built in, or added at run time). The vocabulary does not list them:
+ * adding a policy is its own file plus one registry line, and validation asks the registries
+ * (through sim/setup/load.ts) which names exist.
+ */
+export type RouterName = string;
+export type SchedulerName = string;
+/** The policy names a scenario may use, as the registries list them (in their order, for messages). */
+export interface PolicyNames {
+  readonly schedulers: readonly string[];
+  readonly routers: readonly string[];
+}
 /** `auto` is vLLM V0's rule: recompute a single-sequence request, swap a group of samples (n > 1). */
 export type PreemptionMode = 'recompute' | 'swap' | 'auto';
 export type OrcaReservation = 'max' | 'pow2' | 'oracle';
@@ -96,7 +104,7 @@ export interface ScenarioInput {
   precision?: { weights?: WeightDtype; kv_cache?: KvDtype };
   cluster?: { replicas?: number; router?: RouterName };
   engine?: {
-    scheduler?: SchedulerId;
+    scheduler?: SchedulerName;
     usage?: EngineUsage;
     max_num_seqs?: number;
     max_num_batched_tokens?: number;

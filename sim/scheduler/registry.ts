@@ -1,4 +1,3 @@
-import type { SchedulerName } from '../scenario/types.js';
 import { DYNAMIC } from './dynamic.js';
 import { ORCA } from './orca.js';
 import type { SchedulerFactory } from './scheduler.js';
@@ -7,17 +6,10 @@ import { SARATHI, VLLM_V0 } from './vllmV0.js';
 import { VLLM_V1 } from './vllmV1.js';
 
 /** One line per built-in policy: adding a scheduler is one file plus one entry here. */
-const BUILT_IN: Record<SchedulerName, SchedulerFactory> = {
-  vllm: VLLM_V1,
-  'vllm-v0': VLLM_V0,
-  sarathi: SARATHI,
-  orca: ORCA,
-  static: STATIC,
-  dynamic: DYNAMIC,
-};
+const BUILT_IN: readonly SchedulerFactory[] = [VLLM_V1, VLLM_V0, SARATHI, ORCA, STATIC, DYNAMIC];
 
 /** Every policy engine.scheduler may name: the built-ins, then those registered at run time, in order. */
-export const SCHEDULERS: Readonly<Record<string, SchedulerFactory>> = { ...BUILT_IN };
+export const SCHEDULERS: Readonly<Record<string, SchedulerFactory>> = Object.fromEntries(BUILT_IN.map((f) => [f.name, f]));
 
 /** The names engine.scheduler accepts, built-ins first. */
 export function schedulerNames(): string[] {

@@ -6,7 +6,7 @@ import type {
   OrcaReservation,
   PreemptionMode,
   ScenarioInput,
-  SchedulerId,
+  SchedulerName,
   SchedulingPolicy,
 } from '../scenario/types.js';
 import { SCHEDULERS, schedulerNames } from '../scheduler/registry.js';
@@ -16,7 +16,7 @@ import { checkSomeRequestFits } from './checks.js';
 
 /** The engine section with every key filled (its key order is summary.json's). */
 export interface ResolvedEngine {
-  scheduler: SchedulerId;
+  scheduler: SchedulerName;
   scheduling_policy: SchedulingPolicy;
   enable_prefix_caching: boolean;
   swap_space_gb: number;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseScenarioObject } from '../../sim/scenario/load.js';
+import { parseScenarioObject } from '../../sim/setup/load.js';
 import { resolveScenario } from '../../sim/setup/resolve.js';
 import type { ScenarioInput } from '../../sim/scenario/types.js';
 import { scenario } from '../helpers.js';

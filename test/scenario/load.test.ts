@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadScenario } from '../../sim/scenario/load.js';
+import { loadScenario } from '../../sim/setup/load.js';
 import { messageOf, tempDir, writeFile } from './helpers.js';
 
 const YAML_SCENARIO = `# a chat workload

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InfersimError } from '../../sim/errors.js';
-import { parseScenarioObject, ScenarioValidationError } from '../../sim/scenario/load.js';
+import { parseScenarioObject, ScenarioValidationError } from '../../sim/setup/load.js';
 import { messageOf, validScenario } from './helpers.js';
 
 const ENGINE_KEYS =

@@ -6,7 +6,7 @@ import { tableFromIPC } from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runSimulation } from '../../sim/cluster/simulate.js';
 import { InfersimError } from '../../sim/errors.js';
-import { loadScenario } from '../../sim/scenario/load.js';
+import { loadScenario } from '../../sim/setup/load.js';
 import { resolveScenario } from '../../sim/setup/resolve.js';
 import { combineGrid, parseListFlag } from '../../sim/sweep/grid.js';
 import { buildPlan } from '../../sim/sweep/plan.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadScenario } from '../../sim/scenario/load.js';
+import { loadScenario } from '../../sim/setup/load.js';
 import { resolveScenario } from '../../sim/setup/resolve.js';
 import { infersim, ROOT } from '../cli/cli.js';
 import { expectSweepError, SMALL_SCENARIO } from './fixtures.js';

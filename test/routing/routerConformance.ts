@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ReplicaLoad, RouterFactory } from '../../sim/cluster/router.js';
+import type { ReplicaLoad, RouterFactory } from '../../sim/routing/router.js';
 import type { Request } from '../../sim/workload/request.js';
 
 const request = (id: number): Request => ({ id, arrival_s: id, input_tokens: 100, output_tokens: 10 }) as Request;

@@ -1,4 +1,4 @@
-import type { ReplicaLoad, Router, RouterFactory } from '../router.js';
+import type { ReplicaLoad, Router, RouterFactory } from './router.js';
 
 /** Takes the candidates in turn, whatever their load. */
 class RoundRobinRouter implements Router {

@@ -1,5 +1,5 @@
-import { rngStream } from '../../engine/rng.js';
-import type { ReplicaLoad, Router, RouterFactory } from '../router.js';
+import { rngStream } from '../engine/rng.js';
+import type { ReplicaLoad, Router, RouterFactory } from './router.js';
 
 /** Uniform over the candidates, from the scenario seed's own `router` stream. */
 class RandomRouter implements Router {

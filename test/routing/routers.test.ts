@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ReplicaLoad, RouterFactory } from '../../sim/cluster/router.js';
-import { ROUTERS } from '../../sim/cluster/routers/registry.js';
+import type { ReplicaLoad, RouterFactory } from '../../sim/routing/router.js';
+import { registerRouter, ROUTERS } from '../../sim/routing/registry.js';
 import { simulate } from '../../sim/index.js';
 import type { RequestOutcome } from '../../sim/metrics/records.js';
 import { scenario } from '../helpers.js';
@@ -15,6 +15,21 @@ const LAST_READY: RouterFactory = {
   create: () => ({ route: (_r: unknown, candidates: readonly ReplicaLoad[]) => candidates.length - 1 }),
 };
 routerConformance(LAST_READY);
+
+describe('a router registered from outside sim/routing', () => {
+  it('can be named by a scenario, and routes its run', () => {
+    const unregister = registerRouter(LAST_READY);
+    try {
+      const left: RequestOutcome[] = [];
+      simulate(scenario({ cluster: { replicas: 3, router: 'last-ready' } }), { onRequest: (o) => left.push({ ...o }) });
+      expect(left.length).toBe(200);
+      expect(left.every((o) => o.replica === 2)).toBe(true);
+    } finally {
+      unregister();
+    }
+    expect(() => simulate(scenario({ cluster: { replicas: 3, router: 'last-ready' } }))).toThrow(/cluster\.router.*round-robin, least-outstanding, random/);
+  });
+});
 
 describe.each(Object.keys(ROUTERS))('router %s over a run', (name) => {
   it('routes every request once, to a ready replica, and never to one drained', () => {

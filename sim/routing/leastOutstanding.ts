@@ -1,4 +1,4 @@
-import type { ReplicaLoad, Router, RouterFactory } from '../router.js';
+import type { ReplicaLoad, Router, RouterFactory } from './router.js';
 
 /** Fewest requests in flight; ties go to the first candidate, so the choice is deterministic. */
 class LeastOutstandingRouter implements Router {
