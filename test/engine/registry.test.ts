@@ -23,7 +23,7 @@ describe('Registry', () => {
   });
 
   it('a stale removal does not remove a later registration of the same name', () => {
-    const r = new Registry('widget', []);
+    const r = new Registry<{ name: string }>('widget', []);
     const removeFirst = r.register(a);
     removeFirst();
     const second = { name: 'a' };
