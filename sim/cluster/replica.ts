@@ -77,6 +77,15 @@ export class Replica implements ReplicaLoad {
     }
   }
 
+  /** Requests not started yet, as a gateway reads it from the engine's metrics. */
+  get waiting(): number {
+    return this.queued_requests;
+  }
+
+  get kv_used_fraction(): number {
+    return this.kv.used_blocks / this.kv.total_blocks;
+  }
+
   /** The replica's number for the oldest step in flight (the next to complete); steps count from 0. */
   get oldest_step_in_flight(): number {
     return this.counters.steps - this.stepsInFlight;

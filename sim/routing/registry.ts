@@ -1,11 +1,13 @@
 import { Registry } from '../engine/registry.js';
 import type { RouterFactory } from './router.js';
+import { LEAST_KV, LEAST_QUEUE } from './leastLoaded.js';
 import { LEAST_OUTSTANDING } from './leastOutstanding.js';
+import { POWER_OF_TWO } from './powerOfTwo.js';
 import { RANDOM } from './random.js';
 import { ROUND_ROBIN } from './roundRobin.js';
 
 /** One line per built-in policy: adding a router is one file plus one entry here. */
-const registry = new Registry<RouterFactory>('router', [ROUND_ROBIN, LEAST_OUTSTANDING, RANDOM]);
+const registry = new Registry<RouterFactory>('router', [ROUND_ROBIN, LEAST_OUTSTANDING, RANDOM, LEAST_QUEUE, LEAST_KV, POWER_OF_TWO]);
 
 /** Every policy cluster.router may name: the built-ins, then those registered at run time, in order. */
 export const ROUTERS = registry.table;

@@ -9,7 +9,14 @@ export interface ReplicaLoad {
   readonly index: number;
   /** Requests routed to the replica and not yet finished. */
   readonly outstanding: number;
+  /** Requests routed to the replica that no step has started yet (vLLM's `num_requests_waiting`). */
+  readonly waiting: number;
+  /** Share of the replica's KV blocks in use, 0..1 (vLLM's `kv_cache_usage_perc`, as a fraction). */
+  readonly kv_used_fraction: number;
 }
+
+/** The load figures a router may declare it reads (everything in ReplicaLoad but the index). */
+export const LOAD_FIELDS = ['outstanding', 'waiting', 'kv_used_fraction'] as const satisfies readonly (keyof ReplicaLoad)[];
 
 /**
  * Picks a replica for an arriving request among those that can take it (`candidates`, never

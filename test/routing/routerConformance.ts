@@ -1,27 +1,34 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ReplicaLoad, RouterFactory } from '../../sim/routing/router.js';
+import { LOAD_FIELDS, type ReplicaLoad, type RouterFactory } from '../../sim/routing/router.js';
 import type { Request } from '../../sim/workload/request.js';
 
 const request = (id: number): Request => ({ id, arrival_s: id, input_tokens: 100, output_tokens: 10 }) as Request;
 
+type Load = Omit<ReplicaLoad, 'index'>;
+
+/** Loads as a gateway could see them: small counts (ties likely), KV use in 0..1. */
+const loadArb: fc.Arbitrary<Load> = fc.record({
+  outstanding: fc.nat(20),
+  waiting: fc.nat(10),
+  kv_used_fraction: fc.integer({ min: 0, max: 8 }).map((k) => k / 8),
+});
+
 /** A series of routing calls: each a list of candidates (cluster indexes ascending, with loads). */
 const callsArb = fc.array(
   fc.uniqueArray(fc.integer({ min: 0, max: 15 }), { minLength: 1, maxLength: 8 }).chain((indexes) =>
-    fc.tuple(fc.constant(indexes.sort((a, b) => a - b)), fc.array(fc.nat(50), { minLength: indexes.length, maxLength: indexes.length })),
+    fc.array(loadArb, { minLength: indexes.length, maxLength: indexes.length }).map((loads) =>
+      indexes.sort((a, b) => a - b).map((index, i): ReplicaLoad => ({ index, ...loads[i] })),
+    ),
   ),
   { minLength: 1, maxLength: 40 },
 );
 
-type Calls = [number[], number[]][];
+type Calls = ReplicaLoad[][];
 
-function choices(factory: RouterFactory, seed: number, calls: Calls, loads: (c: [number[], number[]]) => number[] = (c) => c[1]): number[] {
+function choices(factory: RouterFactory, seed: number, calls: Calls, view: (r: ReplicaLoad) => ReplicaLoad = (r) => r): number[] {
   const router = factory.create(seed);
-  return calls.map((call, k) => {
-    const outstanding = loads(call);
-    const candidates: ReplicaLoad[] = call[0].map((index, i) => ({ index, outstanding: outstanding[i] }));
-    return router.route(request(k), candidates);
-  });
+  return calls.map((candidates, k) => router.route(request(k), candidates.map(view)));
 }
 
 /**
@@ -36,7 +43,7 @@ export function routerConformance(factory: RouterFactory): void {
       expect(factory.name).toMatch(/^[a-z][a-z0-9-]*$/);
       expect(typeof factory.traits.randomized).toBe('boolean');
       expect(factory.traits.description.length).toBeGreaterThan(0);
-      for (const field of factory.traits.reads) expect(['index', 'outstanding']).toContain(field);
+      for (const field of factory.traits.reads) expect(['index', ...LOAD_FIELDS]).toContain(field);
     });
 
     it('returns a position among the candidates, for any candidates and loads', () => {
@@ -46,7 +53,7 @@ export function routerConformance(factory: RouterFactory): void {
           picked.forEach((p, k) => {
             expect(Number.isInteger(p)).toBe(true);
             expect(p).toBeGreaterThanOrEqual(0);
-            expect(p).toBeLessThan(calls[k][0].length);
+            expect(p).toBeLessThan(calls[k].length);
           });
         }),
         { numRuns: 100 },
@@ -62,10 +69,13 @@ export function routerConformance(factory: RouterFactory): void {
       );
     });
 
-    it.skipIf(factory.traits.reads.includes('outstanding'))('ignores the load it does not declare reading', () => {
+    const unread = LOAD_FIELDS.filter((f) => !factory.traits.reads.includes(f));
+    it.skipIf(unread.length === 0)('ignores the load it does not declare reading', () => {
       fc.assert(
-        fc.property(fc.integer(), callsArb, (seed, calls) => {
-          expect(choices(factory, seed, calls, (c) => c[1].map(() => 0))).toEqual(choices(factory, seed, calls));
+        fc.property(fc.integer(), callsArb, loadArb, (seed, calls, other) => {
+          // Every undeclared figure replaced by another value: the choices must not move.
+          const swap = (r: ReplicaLoad): ReplicaLoad => ({ ...r, ...Object.fromEntries(unread.map((f) => [f, other[f]])) });
+          expect(choices(factory, seed, calls, swap)).toEqual(choices(factory, seed, calls));
         }),
         { numRuns: 50 },
       );

@@ -51,19 +51,43 @@ describe.each(Object.keys(ROUTERS))('router %s over a run', (name) => {
   });
 });
 
+/** Candidates with the given figures (index = position); unspecified figures are 0. */
+const loads = (field: 'outstanding' | 'waiting' | 'kv_used_fraction', xs: number[]): ReplicaLoad[] =>
+  xs.map((x, index) => ({ index, outstanding: 0, waiting: 0, kv_used_fraction: 0, [field]: x }));
+
 describe('round-robin', () => {
   it('takes the ready replicas in turn', () => {
     const router = ROUTERS['round-robin'].create(0);
-    const three = [0, 1, 2].map((index) => ({ index, outstanding: 9 - index }));
+    const three = loads('outstanding', [9, 8, 7]);
     expect([0, 1, 2, 3, 4].map(() => router.route({} as never, three))).toEqual([0, 1, 2, 0, 1]);
   });
 });
 
-describe('least-outstanding', () => {
-  it('picks the fewest requests in flight, the first on a tie', () => {
-    const router = ROUTERS['least-outstanding'].create(0);
-    const loads = (xs: number[]) => xs.map((outstanding, index) => ({ index, outstanding }));
-    expect(router.route({} as never, loads([3, 1, 2]))).toBe(1);
-    expect(router.route({} as never, loads([2, 1, 1]))).toBe(1);
+describe.each([
+  ['least-outstanding', 'outstanding'],
+  ['least-queue', 'waiting'],
+  ['least-kv', 'kv_used_fraction'],
+] as const)('%s', (name, field) => {
+  it(`picks the lowest ${field}, the first on a tie`, () => {
+    const router = ROUTERS[name].create(0);
+    expect(router.route({} as never, loads(field, [0.75, 0.25, 0.5]))).toBe(1);
+    expect(router.route({} as never, loads(field, [3, 1, 1]))).toBe(1);
+    expect(router.route({} as never, loads(field, [2, 2, 2]))).toBe(0);
   });
+});
+
+describe('power-of-two', () => {
+  it('picks the lighter of two distinct candidates', () => {
+    const router = ROUTERS['power-of-two'].create(3);
+    // One replica three times heavier than the other two: it wins only if both draws are it, which distinct draws rule out.
+    const three = loads('outstanding', [1, 9, 1]);
+    const picks = Array.from({ length: 300 }, () => router.route({} as never, three));
+    expect(picks.filter((p) => p === 1).length).toBe(0);
+    // Between the two light ones: each is the pair's first draw about half the time.
+    const zero = picks.filter((p) => p === 0).length;
+    expect(zero).toBeGreaterThan(100);
+    expect(zero).toBeLessThan(200);
+    expect(router.route({} as never, loads('outstanding', [5]))).toBe(0);
+  });
+
 });
