@@ -2,7 +2,9 @@ import type { BlockManager } from '../kv/blockManager.js';
 import type { LatencyModel } from '../latency/model.js';
 import { applyStep } from '../scheduler/commons.js';
 import type { ReplicaScheduler, StepPlan } from '../scheduler/scheduler.js';
-import type { Sequence } from '../scheduler/sequence.js';
+import { cacheKeysFor, type Sequence } from '../scheduler/sequence.js';
+import type { CacheKeys } from '../kv/blockKeys.js';
+import type { Request } from '../workload/request.js';
 import { Deque } from '../engine/deque.js';
 import type { ReplicaLoad, ReplicaState } from '../routing/router.js';
 
@@ -84,6 +86,14 @@ export class Replica implements ReplicaLoad {
 
   get kv_used_fraction(): number {
     return this.kv.used_blocks / this.kv.total_blocks;
+  }
+
+  cached_prefix_tokens(request: Request): number {
+    const kv = this.kv;
+    if (!kv.prefix_caching) return 0;
+    // The last prompt token is always computed (its logits give the first output token): at most (prompt − 1) tokens' blocks hit, as at admission.
+    const max_blocks = Math.floor((request.input_tokens - 1) / kv.block_size);
+    return kv.keys.cachedBlocks(probeKeys(request), max_blocks) * kv.block_size;
   }
 
   /** The replica's number for the oldest step in flight (the next to complete); steps count from 0. */
@@ -178,4 +188,11 @@ export class Replica implements ReplicaLoad {
     if (this.stepsInFlight > 0) this.inFlight = (this.laterSteps as Deque<readonly Sequence[]>).popFront() as readonly Sequence[];
     applyStep(this.kv, this.scheduler, inFlight, token_time_s, step, finished);
   }
+}
+
+/** The keys of the request being routed, built once for all the candidates a router probes. */
+let probed: { request: Request; keys: CacheKeys } | undefined;
+function probeKeys(request: Request): CacheKeys {
+  if (probed?.request !== request) probed = { request, keys: cacheKeysFor(request) };
+  return probed.keys;
 }

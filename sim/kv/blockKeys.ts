@@ -156,6 +156,13 @@ export class BlockKeys {
     return this.checkOf[2 * block] === c[2 * j] && this.checkOf[2 * block + 1] === c[2 * j + 1] ? block : NONE;
   }
 
+  /** How many of the holder's first `max_blocks` blocks are cached, counted from block 0 up to the first miss (changes nothing). */
+  cachedBlocks(holder: CacheKeys, max_blocks: number): number {
+    let j = 0;
+    while (j < max_blocks && this.lookup(holder, j) !== NONE) j++;
+    return j;
+  }
+
   /** Offers the holder's blocks (`blocks`, keyed by `holder`) below `full_blocks` (all full) to the cache. */
   register(holder: CacheKeys, blocks: readonly number[], full_blocks: number): void {
     if (full_blocks <= holder.registered_blocks) return;

@@ -31,7 +31,8 @@ export class BlockManager {
   /** Token slots filled in each block (for internal fragmentation). */
   private readonly fill: Int32Array;
   private readonly freeQueue: FreeQueue;
-  private readonly keys: BlockKeys;
+  /** The prefix-cache index: read-only outside, where a router probes it as a gateway's cache index would. */
+  readonly keys: BlockKeys;
   private cachedFree = 0;
   private unusedSlots = 0;
   private swapUsed = 0;

@@ -1,5 +1,6 @@
 import { Registry } from '../engine/registry.js';
 import type { RouterFactory } from './router.js';
+import { PREFIX_AFFINITY, SESSION_AFFINITY } from './affinity.js';
 import { LEAST_KV, LEAST_QUEUE } from './leastLoaded.js';
 import { LEAST_OUTSTANDING } from './leastOutstanding.js';
 import { POWER_OF_TWO } from './powerOfTwo.js';
@@ -7,7 +8,16 @@ import { RANDOM } from './random.js';
 import { ROUND_ROBIN } from './roundRobin.js';
 
 /** One line per built-in policy: adding a router is one file plus one entry here. */
-const registry = new Registry<RouterFactory>('router', [ROUND_ROBIN, LEAST_OUTSTANDING, RANDOM, LEAST_QUEUE, LEAST_KV, POWER_OF_TWO]);
+const registry = new Registry<RouterFactory>('router', [
+  ROUND_ROBIN,
+  LEAST_OUTSTANDING,
+  RANDOM,
+  LEAST_QUEUE,
+  LEAST_KV,
+  POWER_OF_TWO,
+  PREFIX_AFFINITY,
+  SESSION_AFFINITY,
+]);
 
 /** Every policy cluster.router may name: the built-ins, then those registered at run time, in order. */
 export const ROUTERS = registry.table;

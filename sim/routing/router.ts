@@ -13,10 +13,32 @@ export interface ReplicaLoad {
   readonly waiting: number;
   /** Share of the replica's KV blocks in use, 0..1 (vLLM's `kv_cache_usage_perc`, as a fraction). */
   readonly kv_used_fraction: number;
+  /**
+   * Prompt tokens of `request` the replica holds in its prefix cache now (whole blocks from the
+   * start), as a cache-aware gateway's index of the replicas' caches would say. Changes nothing.
+   */
+  cached_prefix_tokens(request: Request): number;
 }
 
 /** The load figures a router may declare it reads (everything in ReplicaLoad but the index). */
-export const LOAD_FIELDS = ['outstanding', 'waiting', 'kv_used_fraction'] as const satisfies readonly (keyof ReplicaLoad)[];
+export const LOAD_FIELDS = ['outstanding', 'waiting', 'kv_used_fraction', 'cached_prefix_tokens'] as const satisfies readonly (keyof ReplicaLoad)[];
+
+/** Router settings a scenario may give (`cluster.<key>`); a router lists those it accepts in its traits. */
+export interface RouterOptions {
+  /**
+   * How many more waiting requests the affine replica (longest cached prefix, or the session's)
+   * may have than the lightest before the request goes to the lightest instead.
+   */
+  balance_threshold: number;
+}
+export type RouterKey = keyof RouterOptions;
+export const ROUTER_KEYS: readonly RouterKey[] = ['balance_threshold'];
+/**
+ * SGLang's cache-aware router starts balancing when the busiest worker has more than 64 requests
+ * over the idlest (its `--balance-abs-threshold` default, as GPUStack's router docs list it for
+ * sglang-gateway v0.3.1); a single absolute threshold here.
+ */
+export const DEFAULT_ROUTER_OPTIONS: RouterOptions = { balance_threshold: 64 };
 
 /**
  * Picks a replica for an arriving request among those that can take it (`candidates`, never
@@ -32,6 +54,8 @@ export interface RouterTraits {
   readonly randomized: boolean;
   /** The replica figures its choice reads. */
   readonly reads: readonly (keyof ReplicaLoad)[];
+  /** The `cluster.*` settings it takes (others are refused when it is chosen). */
+  readonly keys?: readonly RouterKey[];
   /** One line for summaries and docs. */
   readonly description: string;
 }
@@ -40,5 +64,5 @@ export interface RouterFactory {
   readonly name: string;
   readonly traits: RouterTraits;
   /** A fresh router for one run; `seed` is the scenario's (randomized routers derive their stream from it). */
-  create(seed: number): Router;
+  create(seed: number, options: RouterOptions): Router;
 }

@@ -246,6 +246,7 @@ function buildSchema(names: PolicyNames) {
         .object({
           replicas: num({ int: true, gte: 1, lte: MAX_REPLICAS, why: 'a simulation holds every replica in memory' }).optional(),
           router: (oneOf(names.routers) as z.ZodType<string>).optional(),
+          balance_threshold: num({ int: true, gte: 0, lte: MAX_REQUESTS, why: 'a count of requests' }).optional(),
         })
         .strict()
         .optional(),

@@ -102,7 +102,8 @@ export interface ScenarioInput {
     profile?: string;
   };
   precision?: { weights?: WeightDtype; kv_cache?: KvDtype };
-  cluster?: { replicas?: number; router?: RouterName };
+  /** `balance_threshold`: only for routers that take it (prefix-affinity, session-affinity). */
+  cluster?: { replicas?: number; router?: RouterName; balance_threshold?: number };
   engine?: {
     scheduler?: SchedulerName;
     usage?: EngineUsage;

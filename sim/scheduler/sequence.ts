@@ -75,16 +75,7 @@ export class Sequence {
     this.sample = sample;
     this.replica = replica;
     this.prefill_end = request.input_tokens;
-    this.keys = new CacheKeys({
-      id: request.id,
-      sample,
-      prompt_tokens: request.input_tokens,
-      hash_ids: request.hash_ids,
-      prefix_group: request.prefix_group,
-      prefix_tokens: request.prefix_tokens,
-      session: request.session,
-      shared_request: Math.max(request.n ?? 1, request.best_of ?? 1) > 1,
-    });
+    this.keys = cacheKeysFor(request, sample);
     this.kv = new KvState(this.keys);
   }
 
@@ -143,4 +134,18 @@ export class Sequence {
     this.tokens.steps.fill(-1, 0, this.generated_tokens);
     this.replica = replica;
   }
+}
+
+/** The prefix-cache keys of a request's sample: what its blocks would be found under. */
+export function cacheKeysFor(request: Request, sample = 0): CacheKeys {
+  return new CacheKeys({
+    id: request.id,
+    sample,
+    prompt_tokens: request.input_tokens,
+    hash_ids: request.hash_ids,
+    prefix_group: request.prefix_group,
+    prefix_tokens: request.prefix_tokens,
+    session: request.session,
+    shared_request: Math.max(request.n ?? 1, request.best_of ?? 1) > 1,
+  });
 }

@@ -8,6 +8,9 @@ import type { KvDtype, RouterName, ScenarioInput, WeightDtype, WorkloadSpec } fr
 import { sizeKv } from './capacity.js';
 import { checkedWarmup, checkParallelism } from './checks.js';
 import { resolveEngine, type ResolvedEngine } from './engine.js';
+import { fieldError } from '../errors.js';
+import { ROUTERS } from '../routing/registry.js';
+import { DEFAULT_ROUTER_OPTIONS, ROUTER_KEYS } from '../routing/router.js';
 
 export { engineDefaults, type ResolvedEngine } from './engine.js';
 
@@ -18,7 +21,8 @@ export interface ResolvedScenario {
   /** `profile`: the latency profile used (a shipped name or a path), null when none is shipped for the GPU. */
   hardware: { gpu: string; tensor_parallel: number; pipeline_parallel: number; gpu_memory_utilization: number; profile: string | null };
   precision: { weights: WeightDtype; kv_cache: KvDtype };
-  cluster: { replicas: number; router: RouterName };
+  /** `balance_threshold` only where the router takes it: a router's settings are listed only when they apply. */
+  cluster: { replicas: number; router: RouterName; balance_threshold?: number };
   engine: ResolvedEngine;
   workload: WorkloadSpec;
   slo: { ttft_ms?: number; tpot_ms?: number; e2e_ms?: number };
@@ -71,7 +75,7 @@ export function resolveScenario(input: ScenarioInput): RunSetup {
     model: input.model,
     hardware: { gpu: gpu.name, tensor_parallel: tp, pipeline_parallel: pp, gpu_memory_utilization, profile: profile?.ref ?? null },
     precision,
-    cluster: { replicas, router: input.cluster?.router ?? 'round-robin' },
+    cluster: resolveCluster(input, replicas),
     engine,
     workload: input.workload,
     slo: { ...(input.slo ?? {}) },
@@ -81,4 +85,20 @@ export function resolveScenario(input: ScenarioInput): RunSetup {
     emulates: policy.emulates,
   };
   return { scenario, arch, gpu, kv, profile };
+}
+
+/** The router and its settings: a setting the chosen router does not take is refused, not ignored. */
+function resolveCluster(input: ScenarioInput, replicas: number): ResolvedScenario['cluster'] {
+  const router = input.cluster?.router ?? 'round-robin';
+  const accepts = ROUTERS[router].traits.keys ?? [];
+  const cluster: ResolvedScenario['cluster'] = { replicas, router };
+  for (const key of ROUTER_KEYS) {
+    const given = input.cluster?.[key];
+    if (accepts.includes(key)) cluster[key] = given ?? DEFAULT_ROUTER_OPTIONS[key];
+    else if (given !== undefined) {
+      const takers = Object.values(ROUTERS).filter((f) => f.traits.keys?.includes(key)).map((f) => f.name);
+      throw fieldError(`cluster.${key}`, `is used by the ${takers.join(' and ')} routers only (cluster.router is ${router})`, given);
+    }
+  }
+  return cluster;
 }

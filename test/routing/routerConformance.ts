@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LOAD_FIELDS, type ReplicaLoad, type RouterFactory } from '../../sim/routing/router.js';
+import { DEFAULT_ROUTER_OPTIONS, LOAD_FIELDS, ROUTER_KEYS, type ReplicaLoad, type RouterFactory } from '../../sim/routing/router.js';
 import type { Request } from '../../sim/workload/request.js';
 
 const request = (id: number): Request => ({ id, arrival_s: id, input_tokens: 100, output_tokens: 10 }) as Request;
@@ -12,6 +12,7 @@ const loadArb: fc.Arbitrary<Load> = fc.record({
   outstanding: fc.nat(20),
   waiting: fc.nat(10),
   kv_used_fraction: fc.integer({ min: 0, max: 8 }).map((k) => k / 8),
+  cached_prefix_tokens: fc.integer({ min: 0, max: 4 }).map((blocks) => () => blocks * 16),
 });
 
 /** A series of routing calls: each a list of candidates (cluster indexes ascending, with loads). */
@@ -27,7 +28,7 @@ const callsArb = fc.array(
 type Calls = ReplicaLoad[][];
 
 function choices(factory: RouterFactory, seed: number, calls: Calls, view: (r: ReplicaLoad) => ReplicaLoad = (r) => r): number[] {
-  const router = factory.create(seed);
+  const router = factory.create(seed, DEFAULT_ROUTER_OPTIONS);
   return calls.map((candidates, k) => router.route(request(k), candidates.map(view)));
 }
 
@@ -44,6 +45,7 @@ export function routerConformance(factory: RouterFactory): void {
       expect(typeof factory.traits.randomized).toBe('boolean');
       expect(factory.traits.description.length).toBeGreaterThan(0);
       for (const field of factory.traits.reads) expect(['index', ...LOAD_FIELDS]).toContain(field);
+      for (const key of factory.traits.keys ?? []) expect(ROUTER_KEYS).toContain(key);
     });
 
     it('returns a position among the candidates, for any candidates and loads', () => {
