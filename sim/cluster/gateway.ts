@@ -86,12 +86,12 @@ export class Gateway {
     }
     const replica = candidates[this.router.route(request, candidates)];
     const l = this.limits;
-    if (request.input_tokens + request.output_tokens > l.max_model_len || replica.queued_requests >= l.max_queue_len) {
+    if (request.input_tokens + request.output_tokens > l.max_model_len || replica.waiting >= l.max_queue_len) {
       this.leaveEarly(request, replica.index, 'rejected', now_s);
       return;
     }
     replica.outstanding++;
-    replica.queued_requests++;
+    replica.waiting++;
     const leader = this.admit(request, replica, now_s);
     const waiting = this.ctx.waitingLeaders;
     if (waiting !== undefined) {
@@ -139,7 +139,7 @@ export class Gateway {
       if (!replica.scheduler.cancelWaiting(seq)) throw new Error(`request ${target}: time-out of a sequence that is not waiting`);
     }
     replica.outstanding--;
-    replica.queued_requests--;
+    replica.waiting--;
     this.leaveEarly(leader.request, leader.replica, 'timed_out', now_s);
     this.stopIfDrained(replica);
     return true;

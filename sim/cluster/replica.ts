@@ -43,8 +43,8 @@ export class Replica implements ReplicaLoad {
   schedulePending = false;
   /** Time of the batching-timer wake-up already queued (NaN: none). */
   wakeAt_s = NaN;
-  /** Requests routed here that have not had any sequence scheduled yet (the queue `max_queue_len` bounds). */
-  queued_requests = 0;
+  /** Requests routed here that no step has started yet: the queue `max_queue_len` bounds and a gateway reads (ReplicaLoad). */
+  waiting = 0;
   private inFlight: readonly Sequence[] = [];
   /** Steps in flight beyond the oldest (only with several stages), oldest first. */
   private laterSteps: Deque<readonly Sequence[]> | undefined;
@@ -77,11 +77,6 @@ export class Replica implements ReplicaLoad {
       this.laterSteps = new Deque(max_steps_in_flight);
       this.staged = new Set();
     }
-  }
-
-  /** Requests not started yet, as a gateway reads it from the engine's metrics. */
-  get waiting(): number {
-    return this.queued_requests;
   }
 
   get kv_used_fraction(): number {

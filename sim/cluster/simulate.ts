@@ -20,7 +20,7 @@ import { checkInvariants, exactCount, newTotals, type RunTotals } from './invari
 import { ReplicaLifecycle, type RunControl } from './lifecycle.js';
 import { Replica, type KvTransferCost } from './replica.js';
 import { ROUTERS } from '../routing/registry.js';
-import { DEFAULT_ROUTER_OPTIONS, type RouterOptions } from '../routing/router.js';
+import { DEFAULT_ROUTER_OPTIONS } from '../routing/router.js';
 import { ReplicaSteps } from './steps.js';
 import { runAtBandEdges, scaledLatencyModel, uncertaintySkipReason } from './uncertainty.js';
 
@@ -106,7 +106,7 @@ function buildRun(setup: RunSetup, hooks: RunHooks): Run {
   const { build, swap_blocks } = buildReplicas(setup, latency);
   const cluster = new Cluster();
   for (let i = 0; i < s.cluster.replicas; i++) cluster.add(build, 'ready');
-  const router = ROUTERS[s.cluster.router].create(s.seed, { ...DEFAULT_ROUTER_OPTIONS, ...routerSettings(s.cluster) });
+  const router = ROUTERS[s.cluster.router].create(s.seed, { balance_threshold: s.cluster.balance_threshold ?? DEFAULT_ROUTER_OPTIONS.balance_threshold });
   // Built before the sink, which may create the output folder: a bad input leaves no output behind.
   const stream = hooks.stream ?? createRequestStream(s.workload, s.seed);
   const sink = new MetricsSink({
@@ -278,9 +278,4 @@ function summarize(
     notes: [`latency: ${latency.description}`, `emulates: ${s.emulates}`, ...(skipReason === null ? [] : [skipReason])],
     uncertainty,
   });
-}
-
-/** The router settings the resolved scenario lists (only those its router takes). */
-function routerSettings(cluster: RunSetup['scenario']['cluster']): Partial<RouterOptions> {
-  return cluster.balance_threshold === undefined ? {} : { balance_threshold: cluster.balance_threshold };
 }

@@ -96,7 +96,7 @@ export class ReplicaSteps {
         if (group.started) continue;
         group.started = true;
       }
-      replica.queued_requests--;
+      replica.waiting--;
       if (waiting !== undefined) waiting.delete(seq.id);
     }
   }

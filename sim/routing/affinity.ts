@@ -1,5 +1,5 @@
 import type { Request } from '../workload/request.js';
-import type { ReplicaLoad, Router, RouterFactory, RouterOptions } from './router.js';
+import { lightestBy, type ReplicaLoad, type Router, type RouterFactory, type RouterOptions } from './router.js';
 
 /**
  * Load as time to a first token sees it: requests waiting to start, then (on a tie) all unfinished
@@ -11,11 +11,8 @@ function lighter(a: ReplicaLoad, b: ReplicaLoad): boolean {
   return a.waiting < b.waiting || (a.waiting === b.waiting && a.outstanding < b.outstanding);
 }
 
-/** The lightest candidate (the first on a tie). */
 function lightest(candidates: readonly ReplicaLoad[]): number {
-  let best = 0;
-  for (let i = 1; i < candidates.length; i++) if (lighter(candidates[i], candidates[best])) best = i;
-  return best;
+  return lightestBy(candidates, lighter);
 }
 
 /** The affine candidate, unless it has more than `threshold` waiting requests over the lightest. */

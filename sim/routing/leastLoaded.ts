@@ -1,23 +1,14 @@
-import type { ReplicaLoad, Router, RouterFactory } from './router.js';
-
-/** The candidate with the lowest `field`; ties go to the first, so the choice is deterministic. */
-function lowest(field: 'waiting' | 'kv_used_fraction', candidates: readonly ReplicaLoad[]): number {
-  let best = 0;
-  for (let i = 1; i < candidates.length; i++) {
-    if (candidates[i][field] < candidates[best][field]) best = i;
-  }
-  return best;
-}
+import { lightestBy, type ReplicaLoad, type Router, type RouterFactory } from './router.js';
 
 class LeastQueueRouter implements Router {
   route(_request: unknown, candidates: readonly ReplicaLoad[]): number {
-    return lowest('waiting', candidates);
+    return lightestBy(candidates, (a, b) => a.waiting < b.waiting);
   }
 }
 
 class LeastKvRouter implements Router {
   route(_request: unknown, candidates: readonly ReplicaLoad[]): number {
-    return lowest('kv_used_fraction', candidates);
+    return lightestBy(candidates, (a, b) => a.kv_used_fraction < b.kv_used_fraction);
   }
 }
 

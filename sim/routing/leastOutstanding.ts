@@ -1,13 +1,9 @@
-import type { ReplicaLoad, Router, RouterFactory } from './router.js';
+import { lightestBy, type ReplicaLoad, type Router, type RouterFactory } from './router.js';
 
 /** Fewest requests in flight; ties go to the first candidate, so the choice is deterministic. */
 class LeastOutstandingRouter implements Router {
   route(_request: unknown, candidates: readonly ReplicaLoad[]): number {
-    let best = 0;
-    for (let i = 1; i < candidates.length; i++) {
-      if (candidates[i].outstanding < candidates[best].outstanding) best = i;
-    }
-    return best;
+    return lightestBy(candidates, (a, b) => a.outstanding < b.outstanding);
   }
 }
 

@@ -23,6 +23,13 @@ export interface ReplicaLoad {
 /** The load figures a router may declare it reads (everything in ReplicaLoad but the index). */
 export const LOAD_FIELDS = ['outstanding', 'waiting', 'kv_used_fraction', 'cached_prefix_tokens'] as const satisfies readonly (keyof ReplicaLoad)[];
 
+/** The position of the lightest candidate by `lighter` (the first on a tie, so the choice is deterministic). */
+export function lightestBy(candidates: readonly ReplicaLoad[], lighter: (a: ReplicaLoad, b: ReplicaLoad) => boolean): number {
+  let best = 0;
+  for (let i = 1; i < candidates.length; i++) if (lighter(candidates[i], candidates[best])) best = i;
+  return best;
+}
+
 /** Router settings a scenario may give (`cluster.<key>`); a router lists those it accepts in its traits. */
 export interface RouterOptions {
   /**
