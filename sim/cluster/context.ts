@@ -17,6 +17,11 @@ export interface RunContext {
   readonly forkSamples: boolean;
   /** Leaders of requests that may still time out, by id (only with workload.timeout_s). */
   readonly waitingLeaders: Map<number, Sequence> | undefined;
+  /**
+   * Told of every finished request's latencies as the gateway saw them, with the replica that served
+   * it (routers that learn from them); undefined when no router does.
+   */
+  readonly observe: ((replica: number, ttft_s: number | null, e2e_s: number) => void) | undefined;
   /** Every request as it leaves (finished, rejected, timed out). */
   readonly onRequest: ((outcome: RequestOutcome) => void) | undefined;
 }

@@ -4,7 +4,7 @@ import type { WorkloadStream } from '../workload/index.js';
 import type { Request } from '../workload/request.js';
 import { emitOutcome, type RunContext } from './context.js';
 import { ARRIVAL, TIMEOUT } from './events.js';
-import { earlyOutcome, sequencesOf } from './outcomes.js';
+import { earlyOutcome, requestTokens, sequencesOf } from './outcomes.js';
 import type { Replica } from './replica.js';
 import type { Router } from '../routing/router.js';
 import type { ReplicaSteps } from './steps.js';
@@ -91,6 +91,7 @@ export class Gateway {
       return;
     }
     replica.outstanding++;
+    replica.outstanding_tokens += requestTokens(request);
     replica.waiting++;
     const leader = this.admit(request, replica, now_s);
     const waiting = this.ctx.waitingLeaders;
@@ -139,6 +140,7 @@ export class Gateway {
       if (!replica.scheduler.cancelWaiting(seq)) throw new Error(`request ${target}: time-out of a sequence that is not waiting`);
     }
     replica.outstanding--;
+    replica.outstanding_tokens -= requestTokens(leader.request);
     replica.waiting--;
     this.leaveEarly(leader.request, leader.replica, 'timed_out', now_s);
     this.stopIfDrained(replica);

@@ -11,6 +11,11 @@ export function sequencesOf(request: Request): number {
   return Math.max(request.n ?? 1, request.best_of ?? 1);
 }
 
+/** A request's token work as a gateway counts it: its prompt plus the output of every sequence it runs as. */
+export function requestTokens(request: Request): number {
+  return request.input_tokens + request.output_tokens * sequencesOf(request);
+}
+
 /** A request that leaves without a token: rejected at arrival, or timed out while waiting. */
 export function earlyOutcome(request: Request, replica: number, status: 'rejected' | 'timed_out', finish_s: number): RequestOutcome {
   return {

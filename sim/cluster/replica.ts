@@ -35,6 +35,11 @@ export interface KvTransferCost {
  */
 export class Replica implements ReplicaLoad {
   outstanding = 0;
+  /** Prompt plus output tokens of the requests routed here and not yet finished (ReplicaLoad). */
+  outstanding_tokens = 0;
+  /** The pool's name (ReplicaLoad) and position in the run's pools; set when the replica is built. */
+  pool = 'default';
+  pool_index = 0;
   /** No further step may start until one in flight completes. */
   busy = false;
   /** Where the replica is in its life; only `ready` replicas take new requests. */

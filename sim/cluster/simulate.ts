@@ -7,7 +7,7 @@ import type { LatencyBand, LatencyModel } from '../latency/model.js';
 import type { RequestOutcome } from '../metrics/records.js';
 import { MetricsSink } from '../metrics/sink.js';
 import type { Summary, UncertaintySummary } from '../metrics/summary.js';
-import type { RunSetup } from '../setup/resolve.js';
+import { routerOptions, type RunSetup } from '../setup/resolve.js';
 import { SCHEDULERS } from '../scheduler/registry.js';
 import type { SchedulerLimits } from '../scheduler/scheduler.js';
 import { latencyModelFor } from '../setup/latency.js';
@@ -20,7 +20,6 @@ import { checkInvariants, exactCount, newTotals, type RunTotals } from './invari
 import { ReplicaLifecycle, type RunControl } from './lifecycle.js';
 import { Replica, type KvTransferCost } from './replica.js';
 import { ROUTERS } from '../routing/registry.js';
-import { DEFAULT_ROUTER_OPTIONS } from '../routing/router.js';
 import { ReplicaSteps } from './steps.js';
 import { runAtBandEdges, scaledLatencyModel, uncertaintySkipReason } from './uncertainty.js';
 
@@ -106,7 +105,7 @@ function buildRun(setup: RunSetup, hooks: RunHooks): Run {
   const { build, swap_blocks } = buildReplicas(setup, latency);
   const cluster = new Cluster();
   for (let i = 0; i < s.cluster.replicas; i++) cluster.add(build, 'ready');
-  const router = ROUTERS[s.cluster.router].create(s.seed, { balance_threshold: s.cluster.balance_threshold ?? DEFAULT_ROUTER_OPTIONS.balance_threshold });
+  const router = ROUTERS[s.cluster.router].create(s.seed, routerOptions(s.cluster));
   // Built before the sink, which may create the output folder: a bad input leaves no output behind.
   const stream = hooks.stream ?? createRequestStream(s.workload, s.seed);
   const sink = new MetricsSink({
@@ -126,6 +125,7 @@ function buildRun(setup: RunSetup, hooks: RunHooks): Run {
     frontOut_s: e.frontend_output_ms / 1000,
     forkSamples: SCHEDULERS[e.scheduler].samples === 'fork',
     waitingLeaders: timeout_s === undefined ? undefined : new Map(),
+    observe: router.observe === undefined ? undefined : router.observe.bind(router),
     onRequest: hooks.onRequest,
   };
   const lifecycle = new ReplicaLifecycle(ctx, build, s.hardware.tensor_parallel * s.hardware.pipeline_parallel);

@@ -7,7 +7,7 @@ import type { StepPlan } from '../scheduler/scheduler.js';
 import { emitOutcome, type RunContext } from './context.js';
 import { SCHEDULE, STEP_END } from './events.js';
 import { stepTimeError } from './invariants.js';
-import { countFinishedSequence, finishedOutcome } from './outcomes.js';
+import { countFinishedSequence, finishedOutcome, requestTokens } from './outcomes.js';
 import type { Replica } from './replica.js';
 
 /**
@@ -144,9 +144,12 @@ export class ReplicaSteps {
       const group = seq.group;
       if (group !== undefined && --group.remaining > 0) continue;
       replica.outstanding--;
+      replica.outstanding_tokens -= requestTokens(seq.request);
       ctx.totals.finished++;
       const outcome = finishedOutcome(seq, ctx.forkSamples);
       emitOutcome(ctx, outcome);
+      const times = outcome.token_times_s;
+      ctx.observe?.(replica.index, times.length > 0 ? times[0] - outcome.arrival_s : null, outcome.finish_s - outcome.arrival_s);
       this.requestLeft(seq.id, outcome.finish_s);
     }
     if (!this.stopIfDrained(replica)) this.requestSchedule(replica, now_s);

@@ -14,6 +14,13 @@ export interface ReplicaLoad {
   /** Share of the replica's KV blocks in use, 0..1 (vLLM's `kv_cache_usage_perc`, as a fraction). */
   readonly kv_used_fraction: number;
   /**
+   * Tokens of work sent to the replica and not yet finished: each unfinished request's prompt plus
+   * the output its samples are to generate (what a gateway that counts tokens in and out holds).
+   */
+  readonly outstanding_tokens: number;
+  /** The name of the pool the replica belongs to (`pools[].name`; `default` for a scenario without pools). */
+  readonly pool: string;
+  /**
    * Prompt tokens of `request` the replica holds in its prefix cache now (whole blocks from the
    * start), as a cache-aware gateway's index of the replicas' caches would say. Changes nothing.
    */
@@ -21,7 +28,7 @@ export interface ReplicaLoad {
 }
 
 /** The load figures a router may declare it reads (everything in ReplicaLoad but the index). */
-export const LOAD_FIELDS = ['outstanding', 'waiting', 'kv_used_fraction', 'cached_prefix_tokens'] as const satisfies readonly (keyof ReplicaLoad)[];
+export const LOAD_FIELDS = ['outstanding', 'waiting', 'kv_used_fraction', 'outstanding_tokens', 'pool', 'cached_prefix_tokens'] as const satisfies readonly (keyof ReplicaLoad)[];
 
 /** The position of the lightest candidate by `lighter` (the first on a tie, so the choice is deterministic). */
 export function lightestBy(candidates: readonly ReplicaLoad[], lighter: (a: ReplicaLoad, b: ReplicaLoad) => boolean): number {
@@ -37,15 +44,39 @@ export interface RouterOptions {
    * may have than the lightest before the request goes to the lightest instead.
    */
   balance_threshold: number;
+  /** prompt-length: prompts of at least this many tokens go to `long_prompt_pool`. */
+  long_prompt_tokens: number;
+  /** prompt-length: the pool long prompts go to (the others go to the remaining pools); '' when unset. */
+  long_prompt_pool: string;
+  /** latency-aware: the latency whose moving average ranks replicas. */
+  latency_metric: 'ttft' | 'e2e';
+  /** latency-aware: the weight of the newest observation in the exponentially weighted moving average, in (0, 1]. */
+  ewma_alpha: number;
+  /** weighted: each normalized scorer's weight (≥ 0; at least one positive). */
+  weights: RouterWeights;
+}
+/** The scorers of the weighted router, as llm-d's scheduler names its scorer plugins. */
+export interface RouterWeights {
+  queue: number;
+  kv: number;
+  prefix: number;
+  tokens: number;
 }
 export type RouterKey = keyof RouterOptions;
-export const ROUTER_KEYS: readonly RouterKey[] = ['balance_threshold'];
+export const ROUTER_KEYS: readonly RouterKey[] = ['balance_threshold', 'long_prompt_tokens', 'long_prompt_pool', 'latency_metric', 'ewma_alpha', 'weights'];
 /**
  * SGLang's cache-aware router starts balancing when the busiest worker has more than 64 requests
  * over the idlest (its `--balance-abs-threshold` default, as GPUStack's router docs list it for
  * sglang-gateway v0.3.1); a single absolute threshold here.
  */
-export const DEFAULT_ROUTER_OPTIONS: RouterOptions = { balance_threshold: 64 };
+export const DEFAULT_ROUTER_OPTIONS: RouterOptions = {
+  balance_threshold: 64,
+  long_prompt_tokens: 8192,
+  long_prompt_pool: '',
+  latency_metric: 'ttft',
+  ewma_alpha: 0.3,
+  weights: { queue: 1, kv: 1, prefix: 1, tokens: 1 },
+};
 
 /**
  * Picks a replica for an arriving request among those that can take it (`candidates`, never
@@ -53,6 +84,11 @@ export const DEFAULT_ROUTER_OPTIONS: RouterOptions = { balance_threshold: 64 };
  */
 export interface Router {
   route(request: Request, candidates: readonly ReplicaLoad[]): number;
+  /**
+   * A request this router placed on replica `replica` finished: its latencies as the gateway saw
+   * them (`ttft_s` null when it had no token). Called in finish order; for routers that learn.
+   */
+  observe?(replica: number, ttft_s: number | null, e2e_s: number): void;
 }
 
 /** What a router policy is, for the scenario's checks and the conformance suite. */

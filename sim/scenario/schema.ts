@@ -3,105 +3,16 @@ import {
   MAX_BLOCK_SIZE,
   MAX_CONCURRENCY,
   MAX_KV_BLOCKS_PER_REPLICA,
-  MAX_REPLICAS,
   MAX_REQUESTS,
   MAX_SAMPLES,
   MAX_SWAP_SPACE_GB,
-  MAX_TIME_S,
   MAX_TOKEN_COUNT,
   MAX_USD_PER_GPU_HOUR,
-  shown,
 } from './bounds.js';
 import type { PolicyNames, ScenarioInput, SchedulerName } from './types.js';
+import { poolReplicas, poolSchema, routerSettings, trafficSchema } from './clusterSchema.js';
+import { bool, count32, cv, INT32_WHY, intAtLeast, millis, num, oneOf, positive, positiveInt, rate, seconds, text, tokens } from './leaves.js';
 
-/*
- * Leaves are `z.custom` with our own one-line message so that every failure of a leaf (wrong
- * type, out of range, not an integer) yields exactly one issue whose text we control; zod's
- * own leaf types would emit several issues per value, in its own wording. Structure (strict
- * objects, discriminated unions, optional keys) stays with zod.
- */
-
-interface NumRule {
-  int?: boolean;
-  gt?: number;
-  gte?: number;
-  lte?: number;
-  /** Why the upper bound is what it is: said when a value is above it. */
-  why?: string;
-  /** Why the lower bound is what it is: said when a value is below it. */
-  lowWhy?: string;
-}
-
-function num({ int = false, gt, gte, lte, why, lowWhy }: NumRule): z.ZodType<number> {
-  // With both, gt is the sign (> 0) and gte the working minimum: state the tighter one.
-  const lower = gte !== undefined ? `≥ ${shown(gte)}` : gt !== undefined ? `> ${shown(gt)}` : '';
-  const upper = lte !== undefined ? `≤ ${shown(lte)}` : '';
-  const bounds = [lower, upper].filter(Boolean).join(' and ');
-  const kind = int ? 'an integer' : 'a number';
-  const below = (v: number): boolean => (gt !== undefined && !(v > gt)) || (gte !== undefined && !(v >= gte));
-  const ok = (v: unknown): boolean =>
-    typeof v === 'number' && Number.isFinite(v) && (!int || Number.isSafeInteger(v)) && !below(v) && (lte === undefined || v <= lte);
-  const because = (reason: string | undefined): string => (reason ? ` (${reason})` : '');
-  const message = (v: unknown): string => {
-    const full = `must be ${kind}${bounds ? ' ' + bounds : ''}`;
-    if (typeof v !== 'number' || Number.isNaN(v)) return full;
-    // Past a limit that has a reason, name only that limit and why ("1e999" reads as Infinity).
-    if (lte !== undefined && v > lte && why !== undefined) return `must be ${kind} ${upper}${because(why)}`;
-    const intWord = int ? 'an integer ' : '';
-    if (below(v) && (lowWhy !== undefined || why !== undefined)) {
-      // A value on the wrong side of zero hears "> 0"; one just short of the minimum hears the minimum and why.
-      return gt !== undefined && !(v > gt) ? `must be ${intWord}> ${shown(gt)}` : `must be ${intWord}${lower}${because(lowWhy)}`;
-    }
-    // "must be > 0, got -3" reads best when the type is right; say the type when it is not.
-    return Number.isFinite(v) && !int ? `must be ${bounds}` : full;
-  };
-  return z.custom<number>(ok, (v: unknown) => ({ message: message(v) }));
-}
-
-const positive = num({ gt: 0 });
-const intAtLeast = (min: number): z.ZodType<number> => num({ int: true, gte: min });
-const positiveInt = intAtLeast(1);
-
-const INT32_WHY = 'the outputs store counts as int32';
-/** A count of tokens or sequences: at least 1, and what the int32 output columns hold. */
-const count32 = num({ int: true, gte: 1, lte: MAX_TOKEN_COUNT, why: INT32_WHY });
-const tokens = count32;
-const TIME_WHY = `simulated time is limited to ${shown(MAX_TIME_S)} s`;
-/** A duration in seconds or milliseconds: finite, and within the simulated time limit. */
-const seconds = (rule: { gt?: number; gte?: number }): z.ZodType<number> => num({ ...rule, lte: MAX_TIME_S, why: TIME_WHY });
-const millis = (rule: { gt?: number; gte?: number }): z.ZodType<number> => num({ ...rule, lte: MAX_TIME_S * 1000, why: TIME_WHY });
-/**
- * Arrival rates: the mean gap 1/rate must fit the time limit; above 1e9/s the gaps are below a
- * nanosecond, which process "burst" (all at t = 0) says plainly.
- */
-const rate = num({
-  gt: 0,
-  gte: 1 / MAX_TIME_S,
-  lte: 1e9,
-  lowWhy: `the mean gap 1/rate must fit in the ${shown(MAX_TIME_S)} s time limit`,
-  why: 'gaps below a nanosecond: use process burst for all at t = 0',
-});
-/**
- * Gamma shape is 1/cv². Below 1e-3 the gaps vary by under 0.1 % of their mean (process constant); above
- * 1e3 over 99.9 % of the gaps underflow to 0 (U^(cv²) < 5e-324: a single burst); far beyond, 1/cv² itself
- * overflows or underflows and every gap is NaN.
- */
-const cv = num({
-  gt: 0,
-  gte: 1e-3,
-  lte: 1e3,
-  lowWhy: 'below it the gaps vary by under 0.1 % of their mean: use process constant',
-  why: 'above it over 99.9 % of the gaps round to 0: use process burst',
-});
-
-function oneOf<const T extends string>(values: readonly T[]): z.ZodType<T> {
-  return z.custom<T>((v) => values.includes(v as T), { message: `must be one of ${values.join(', ')}` });
-}
-
-const text = z.custom<string>((v) => typeof v === 'string' && v.trim() !== '', {
-  message: 'must be a non-empty string',
-});
-const bool = z.custom<boolean>((v) => typeof v === 'boolean', { message: 'must be true or false' });
 
 const arrival = z.discriminatedUnion('process', [
   z.object({ process: z.literal('poisson'), rate_per_s: rate }).strict(),
@@ -147,6 +58,8 @@ const trace = z
         arrival_unit: oneOf(['s', 'ms', 'us']).optional(),
         input_tokens: text,
         output_tokens: text,
+        model: text.optional(),
+        user: text.optional(),
       })
       .strict()
       .optional(),
@@ -218,39 +131,51 @@ const workload = z
     n: samples.optional(),
     best_of: samples.optional(),
     max_tokens: tokens.optional(),
+    models: z
+      .array(z.object({ name: text, weight: num({ gt: 0, lte: 1e6, why: 'a relative weight' }) }).strict())
+      .min(1, { message: 'must list at least one model' })
+      .optional(),
+    users: num({ int: true, gte: 1, lte: MAX_REQUESTS, why: 'at most one user per request' }).optional(),
   })
   .strict();
 
+const hardware = z
+  .object({
+    gpu: text.optional(),
+    tensor_parallel: positiveInt.optional(),
+    pipeline_parallel: positiveInt.optional(),
+    gpu_memory_utilization: num({ gt: 0, lte: 1 }).optional(),
+    profile: text.optional(),
+  })
+  .strict();
+
+const precision = z
+  .object({
+    weights: oneOf(['fp32', 'fp16', 'bf16', 'fp8', 'int8', 'int4']).optional(),
+    kv_cache: oneOf(['fp16', 'bf16', 'fp8']).optional(),
+  })
+  .strict();
+
+const price = num({ gte: 0, lte: MAX_USD_PER_GPU_HOUR, why: 'larger prices overflow the cost figures' });
+
 function buildSchema(names: PolicyNames) {
+  const engine = engineSchema(names.schedulers);
   return z
     .object({
       seed: intAtLeast(0).optional(),
       model: text,
-      hardware: z
-        .object({
-          gpu: text,
-          tensor_parallel: positiveInt.optional(),
-          pipeline_parallel: positiveInt.optional(),
-          gpu_memory_utilization: num({ gt: 0, lte: 1 }).optional(),
-          profile: text.optional(),
-        })
-        .strict(),
-      precision: z
-        .object({
-          weights: oneOf(['fp32', 'fp16', 'bf16', 'fp8', 'int8', 'int4']).optional(),
-          kv_cache: oneOf(['fp16', 'bf16', 'fp8']).optional(),
-        })
-        .strict()
-        .optional(),
+      hardware: hardware.extend({ gpu: text }),
+      precision: precision.optional(),
       cluster: z
-        .object({
-          replicas: num({ int: true, gte: 1, lte: MAX_REPLICAS, why: 'a simulation holds every replica in memory' }).optional(),
-          router: (oneOf(names.routers) as z.ZodType<string>).optional(),
-          balance_threshold: num({ int: true, gte: 0, lte: MAX_REQUESTS, why: 'a count of requests' }).optional(),
-        })
+        .object({ replicas: poolReplicas.optional(), ...routerSettings(names.routers) })
         .strict()
         .optional(),
-      engine: engineSchema(names.schedulers),
+      pools: z
+        .array(poolSchema(names.routers, { hardware, precision, engine }))
+        .min(1, { message: 'must list at least one pool' })
+        .optional(),
+      traffic: trafficSchema.optional(),
+      engine: engine.optional(),
       workload,
       slo: z
         .object({ ttft_ms: millis({ gt: 0 }).optional(), tpot_ms: millis({ gt: 0 }).optional(), e2e_ms: millis({ gt: 0 }).optional() })
@@ -258,7 +183,7 @@ function buildSchema(names: PolicyNames) {
         .optional(),
       metrics: z.object({ warmup_s: seconds({ gte: 0 }).optional(), uncertainty: bool.optional() }).strict().optional(),
       cost: z
-        .object({ usd_per_gpu_hour: num({ gte: 0, lte: MAX_USD_PER_GPU_HOUR, why: 'larger prices overflow the cost figures' }).optional() })
+        .object({ usd_per_gpu_hour: z.union([price, z.record(text, price)]).optional() })
         .strict()
         .optional(),
       output: z.object({ dir: text.optional(), tokens: bool.optional() }).strict().optional(),

@@ -34,6 +34,10 @@ export interface TraceColumns {
   arrival_unit?: 's' | 'ms' | 'us';
   input_tokens: string;
   output_tokens: string;
+  /** Column naming each request's model (a pool's `model`); absent: every request is for the top-level model. */
+  model?: string;
+  /** Column with each request's user id (any string or number), for `traffic.sticky_by: user`. */
+  user?: string;
 }
 
 export interface TraceSpec {
@@ -87,6 +91,10 @@ export interface WorkloadSpec {
   best_of?: number;
   /** The client's max_tokens: longer outputs are cut to it; Orca reserves it. Default: max_model_len − prompt. */
   max_tokens?: number;
+  /** Generated requests draw their model by weight (names are pools' models); absent: the top-level model. */
+  models?: { name: string; weight: number }[];
+  /** Generated requests come from this many users, whose activity follows Zipf's law (s = 1): user k sends ∝ 1/k. */
+  users?: number;
 }
 
 export interface ScenarioInput {
@@ -102,35 +110,12 @@ export interface ScenarioInput {
     profile?: string;
   };
   precision?: { weights?: WeightDtype; kv_cache?: KvDtype };
-  /** `balance_threshold`: only for routers that take it (prefix-affinity, session-affinity). */
-  cluster?: { replicas?: number; router?: RouterName; balance_threshold?: number };
-  engine?: {
-    scheduler?: SchedulerName;
-    usage?: EngineUsage;
-    max_num_seqs?: number;
-    max_num_batched_tokens?: number;
-    block_size?: number;
-    enable_chunked_prefill?: boolean;
-    preemption?: PreemptionMode;
-    max_model_len?: number;
-    num_gpu_blocks_override?: number;
-    cuda_graphs?: boolean;
-    /** Server-side time before the scheduler sees a request (HTTP handling, tokenization), ms. */
-    frontend_input_ms?: number;
-    /** Server-side time from a token's step end to the client (detokenization, streaming), ms. */
-    frontend_output_ms?: number;
-    /** CPU swap space per GPU, GiB (vLLM V0's swap_space). */
-    swap_space_gb?: number;
-    enable_prefix_caching?: boolean;
-    orca_reservation?: OrcaReservation;
-    /** Requests per batch for the request-level schedulers (static, dynamic). */
-    max_batch_size?: number;
-    /** How long the dynamic batcher waits to fill a batch, ms. */
-    batch_timeout_ms?: number;
-    /** Waiting requests a replica holds; arrivals beyond it are rejected. */
-    max_queue_len?: number;
-    scheduling_policy?: SchedulingPolicy;
-  };
+  /** Router settings: each only for the routers that take it (balance_threshold: prefix-affinity, session-affinity; …). */
+  cluster?: ClusterInput;
+  /** Several pools of replicas; the top-level model, hardware, precision and engine are what each pool overrides. */
+  pools?: PoolInput[];
+  traffic?: TrafficInput;
+  engine?: EngineInput;
   workload: WorkloadSpec;
   slo?: { ttft_ms?: number; tpot_ms?: number; e2e_ms?: number };
   metrics?: {
@@ -138,11 +123,116 @@ export interface ScenarioInput {
     /** Re-run at the edges of the latency model's error band and report low/high bounds (default true). */
     uncertainty?: boolean;
   };
-  cost?: { usd_per_gpu_hour?: number };
+  /** A price for every GPU, or one per GPU name (each pool's GPU must be listed). */
+  cost?: { usd_per_gpu_hour?: number | Record<string, number> };
   output?: { dir?: string; tokens?: boolean };
   /**
    * Used by `infersim sweep` only (`infersim run` ignores it): dotted key paths, each with the
    * values to sweep; `grid` lists form a cartesian product, `zip` lists advance together.
    */
   sweep?: { grid?: Record<string, unknown[]>; zip?: Record<string, unknown[]> };
+}
+
+/** The engine section of a scenario (or of a pool, overriding it). */
+export interface EngineInput {
+  scheduler?: SchedulerName;
+  usage?: EngineUsage;
+  max_num_seqs?: number;
+  max_num_batched_tokens?: number;
+  block_size?: number;
+  enable_chunked_prefill?: boolean;
+  preemption?: PreemptionMode;
+  max_model_len?: number;
+  num_gpu_blocks_override?: number;
+  cuda_graphs?: boolean;
+  /** Server-side time before the scheduler sees a request (HTTP handling, tokenization), ms. */
+  frontend_input_ms?: number;
+  /** Server-side time from a token's step end to the client (detokenization, streaming), ms. */
+  frontend_output_ms?: number;
+  /** CPU swap space per GPU, GiB (vLLM V0's swap_space). */
+  swap_space_gb?: number;
+  enable_prefix_caching?: boolean;
+  orca_reservation?: OrcaReservation;
+  /** Requests per batch for the request-level schedulers (static, dynamic). */
+  max_batch_size?: number;
+  /** How long the dynamic batcher waits to fill a batch, ms. */
+  batch_timeout_ms?: number;
+  /** Waiting requests a replica holds; arrivals beyond it are rejected. */
+  max_queue_len?: number;
+  scheduling_policy?: SchedulingPolicy;
+}
+
+
+/** The weighted router's scorers; a scenario lists those it uses (the others weigh 0). */
+export interface RouterWeightsInput {
+  queue?: number;
+  kv?: number;
+  prefix?: number;
+  tokens?: number;
+}
+
+/** The top-level `cluster` section: the replicas of a scenario without pools, and the router. */
+export interface ClusterInput extends RouterSettings {
+  replicas?: number;
+}
+
+/** How a group of replicas is routed: `cluster.*` at the top level, or a pool's own override. */
+export interface RouterSettings {
+  router?: RouterName;
+  /** prefix-affinity, session-affinity: waiting requests the affine replica may have over the lightest. */
+  balance_threshold?: number;
+  /** prompt-length: prompts of at least this many tokens go to `long_prompt_pool`. */
+  long_prompt_tokens?: number;
+  long_prompt_pool?: string;
+  /** latency-aware: which observed latency it averages, and the newest observation's weight. */
+  latency_metric?: 'ttft' | 'e2e';
+  ewma_alpha?: number;
+  /** weighted: the scorers' weights. */
+  weights?: RouterWeightsInput;
+}
+
+export interface PoolHardwareInput {
+  gpu?: string;
+  tensor_parallel?: number;
+  pipeline_parallel?: number;
+  gpu_memory_utilization?: number;
+  profile?: string;
+}
+
+/**
+ * One pool: `replicas` engines alike, each key given overriding the top-level one (nested
+ * sections merge key by key). `router` and its settings route requests within the pool.
+ */
+export interface PoolInput extends RouterSettings {
+  name: string;
+  replicas: number;
+  model?: string;
+  hardware?: PoolHardwareInput;
+  precision?: { weights?: WeightDtype; kv_cache?: KvDtype };
+  /** Engine keys, as the top-level `engine` section takes them. */
+  engine?: EngineInput;
+}
+
+export type CanaryMetric = 'ttft_p99' | 'e2e_p99' | 'tpot_p99' | 'error_rate';
+
+/** Traffic management across pools serving one model. */
+export interface TrafficInput {
+  /** A/B: each request of the pools' model goes to one pool, by weight. */
+  split?: { pool: string; weight: number }[];
+  /** What keeps a client on one pool of a split: its user id, its session, or nothing (each request drawn). */
+  sticky_by?: 'user' | 'session' | 'none';
+  canary?: {
+    baseline: string;
+    canary: string;
+    /** Percent of the traffic the canary takes at each step, increasing, ending at most at 100. */
+    steps: number[];
+    interval_s: number;
+    metric: CanaryMetric;
+    /** The canary may be this fraction worse than the baseline (0.2: 20 % higher) and still step up. */
+    max_regression: number;
+    /** Fewer canary requests than this in an interval: no decision (the step holds). */
+    min_requests?: number;
+  };
+  /** Mirrored copies of a fraction of `source`'s requests go to `target`; nobody waits for them. */
+  shadow?: { source: string; target: string; fraction: number };
 }

@@ -4,13 +4,13 @@ import type { KvCapacity } from '../kv/capacity.js';
 import { defaultProfileFor, loadProfile, type LoadedProfile } from '../latency/profile/load.js';
 import type { ModelArchitecture } from '../model/architecture.js';
 import { getModel } from '../model/catalog.js';
-import type { KvDtype, RouterName, ScenarioInput, WeightDtype, WorkloadSpec } from '../scenario/types.js';
+import type { KvDtype, RouterName, RouterSettings, RouterWeightsInput, ScenarioInput, WeightDtype, WorkloadSpec } from '../scenario/types.js';
 import { sizeKv } from './capacity.js';
 import { checkedWarmup, checkParallelism } from './checks.js';
 import { resolveEngine, type ResolvedEngine } from './engine.js';
 import { fieldError } from '../errors.js';
 import { ROUTERS } from '../routing/registry.js';
-import { DEFAULT_ROUTER_OPTIONS, ROUTER_KEYS } from '../routing/router.js';
+import { DEFAULT_ROUTER_OPTIONS, ROUTER_KEYS, type RouterOptions, type RouterWeights } from '../routing/router.js';
 
 export { engineDefaults, type ResolvedEngine } from './engine.js';
 
@@ -21,8 +21,8 @@ export interface ResolvedScenario {
   /** `profile`: the latency profile used (a shipped name or a path), null when none is shipped for the GPU. */
   hardware: { gpu: string; tensor_parallel: number; pipeline_parallel: number; gpu_memory_utilization: number; profile: string | null };
   precision: { weights: WeightDtype; kv_cache: KvDtype };
-  /** `balance_threshold` only where the router takes it: a router's settings are listed only when they apply. */
-  cluster: { replicas: number; router: RouterName; balance_threshold?: number };
+  /** Router settings only where the router takes them: a router's settings are listed only when they apply. */
+  cluster: { replicas: number } & ResolvedRouting;
   engine: ResolvedEngine;
   workload: WorkloadSpec;
   slo: { ttft_ms?: number; tpot_ms?: number; e2e_ms?: number };
@@ -75,30 +75,66 @@ export function resolveScenario(input: ScenarioInput): RunSetup {
     model: input.model,
     hardware: { gpu: gpu.name, tensor_parallel: tp, pipeline_parallel: pp, gpu_memory_utilization, profile: profile?.ref ?? null },
     precision,
-    cluster: resolveCluster(input, replicas),
+    cluster: { replicas, ...resolveRouting(input.cluster, 'cluster') },
     engine,
     workload: input.workload,
     slo: { ...(input.slo ?? {}) },
     metrics: { warmup_s, uncertainty: input.metrics?.uncertainty ?? true },
-    cost: { usd_per_gpu_hour: input.cost?.usd_per_gpu_hour ?? gpu.usd_per_gpu_hour },
+    cost: { usd_per_gpu_hour: gpuPrice(input, gpu) },
     output: { dir: input.output?.dir, tokens: input.output?.tokens ?? false },
     emulates: policy.emulates,
   };
   return { scenario, arch, gpu, kv, profile };
 }
 
-/** The router and its settings: a setting the chosen router does not take is refused, not ignored. */
-function resolveCluster(input: ScenarioInput, replicas: number): ResolvedScenario['cluster'] {
-  const router = input.cluster?.router ?? 'round-robin';
+/** The price of an hour of `gpu`: the scenario's (one for all, or this GPU's in a map), else the catalog's. */
+export function gpuPrice(input: ScenarioInput, gpu: GpuSpec): number {
+  const price = input.cost?.usd_per_gpu_hour;
+  if (price === undefined) return gpu.usd_per_gpu_hour;
+  if (typeof price === 'number') return price;
+  const own = price[gpu.name];
+  if (own === undefined) {
+    throw fieldError('cost.usd_per_gpu_hour', `lists no price for GPU ${gpu.name} (it lists ${Object.keys(price).join(', ')}); give every GPU the scenario uses a price`, price);
+  }
+  return own;
+}
+
+/** A router and the settings it takes (and only those). */
+export type ResolvedRouting = { router: RouterName } & Partial<RouterOptions>;
+
+/**
+ * The router of `settings` (else `fallback`'s) and its settings: a setting the chosen router does
+ * not take is refused, not ignored. `where` prefixes the field names in messages (`cluster`, `pools[1]`).
+ */
+export function resolveRouting(settings: RouterSettings | undefined, where: string, fallback?: ResolvedRouting): ResolvedRouting {
+  const router = settings?.router ?? fallback?.router ?? 'round-robin';
   const accepts = ROUTERS[router].traits.keys ?? [];
-  const cluster: ResolvedScenario['cluster'] = { replicas, router };
+  const routing: ResolvedRouting = { router };
+  const inherited = settings?.router === undefined ? fallback : undefined;
   for (const key of ROUTER_KEYS) {
-    const given = input.cluster?.[key];
-    if (accepts.includes(key)) cluster[key] = given ?? DEFAULT_ROUTER_OPTIONS[key];
-    else if (given !== undefined) {
+    const given = settings?.[key];
+    if (accepts.includes(key)) {
+      const value = given === undefined ? (inherited?.[key] ?? DEFAULT_ROUTER_OPTIONS[key]) : key === 'weights' ? listedWeights(given as RouterWeightsInput, `${where}.weights`) : given;
+      (routing as Record<string, unknown>)[key] = value;
+    } else if (given !== undefined) {
       const takers = Object.values(ROUTERS).filter((f) => f.traits.keys?.includes(key)).map((f) => f.name);
-      throw fieldError(`cluster.${key}`, `is used by the ${takers.join(' and ')} routers only (cluster.router is ${router})`, given);
+      throw fieldError(`${where}.${key}`, `is used by the ${takers.join(' and ')} routers only (${where}.router is ${router})`, given);
     }
   }
-  return cluster;
+  return routing;
+}
+
+/** Weights as a scenario lists them: the scorers it leaves out weigh nothing (as llm-d runs only the scorers its config lists). */
+function listedWeights(given: RouterWeightsInput, field: string): RouterWeights {
+  const weights = { queue: given.queue ?? 0, kv: given.kv ?? 0, prefix: given.prefix ?? 0, tokens: given.tokens ?? 0 };
+  if (weights.queue + weights.kv + weights.prefix + weights.tokens <= 0) {
+    throw fieldError(field, 'must give at least one scorer (queue, kv, prefix, tokens) a positive weight', given);
+  }
+  return weights;
+}
+
+/** The settings a router is created with: its own, over the defaults. */
+export function routerOptions(routing: ResolvedRouting): RouterOptions {
+  const { router: _router, ...own } = routing;
+  return { ...DEFAULT_ROUTER_OPTIONS, ...own };
 }

@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { MAX_REPLICAS, MAX_REQUESTS, MAX_TIME_S, MAX_TOKEN_COUNT, shown } from './bounds.js';
+import { num, oneOf, positiveInt, text } from './leaves.js';
+
+/*
+ * The cluster vocabulary (types in types.ts): router settings, pools, traffic management.
+ * Cross-references (a pool a split names, a router setting on the wrong router) are checked in
+ * sim/setup, which knows the pools and the routers' traits.
+ */
+
+const weight = num({ gte: 0, lte: 1e6, why: 'a relative weight' });
+
+/** The keys that choose and tune a router, at `cluster.*` or on a pool. */
+export function routerSettings(routers: readonly string[]) {
+  return {
+    router: (oneOf(routers) as z.ZodType<string>).optional(),
+    balance_threshold: num({ int: true, gte: 0, lte: MAX_REQUESTS, why: 'a count of requests' }).optional(),
+    long_prompt_tokens: num({ int: true, gte: 1, lte: MAX_TOKEN_COUNT, why: 'the outputs store counts as int32' }).optional(),
+    long_prompt_pool: text.optional(),
+    latency_metric: oneOf(['ttft', 'e2e']).optional(),
+    ewma_alpha: num({ gt: 0, lte: 1 }).optional(),
+    weights: z
+      .object({ queue: weight.optional(), kv: weight.optional(), prefix: weight.optional(), tokens: weight.optional() })
+      .strict()
+      .optional(),
+  };
+}
+
+export const poolReplicas = num({ int: true, gte: 1, lte: MAX_REPLICAS, why: 'a simulation holds every replica in memory' });
+
+/** A pool: its name and size, and the sections it overrides (their schemas are the top level's, all keys optional). */
+export function poolSchema<H extends z.ZodTypeAny, P extends z.ZodTypeAny, E extends z.ZodTypeAny>(
+  routers: readonly string[],
+  sections: { hardware: H; precision: P; engine: E },
+) {
+  return z
+    .object({
+      name: z.custom<string>((v) => typeof v === 'string' && /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(v), {
+        message: 'must be a name of letters, digits, _, . and - (it names the pool in every output)',
+      }),
+      replicas: poolReplicas,
+      model: text.optional(),
+      hardware: sections.hardware.optional(),
+      precision: sections.precision.optional(),
+      engine: sections.engine.optional(),
+      ...routerSettings(routers),
+    })
+    .strict();
+}
+
+const percent = num({ gt: 0, lte: 100 });
+
+export const trafficSchema = z
+  .object({
+    split: z
+      .array(z.object({ pool: text, weight: num({ gt: 0, lte: 1e6, why: 'a relative weight' }) }).strict())
+      .min(1, { message: 'must list at least one pool' })
+      .optional(),
+    sticky_by: oneOf(['user', 'session', 'none']).optional(),
+    canary: z
+      .object({
+        baseline: text,
+        canary: text,
+        steps: z
+          .array(percent)
+          .min(1, { message: 'must list at least one step (percent of traffic)' })
+          .superRefine((steps, ctx) => {
+            for (let i = 1; i < steps.length; i++) {
+              if (steps[i] <= steps[i - 1]) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [i], message: `must be > the step before (${steps[i - 1]})` });
+            }
+          }),
+        interval_s: num({ gt: 0, lte: MAX_TIME_S, why: `simulated time is limited to ${shown(MAX_TIME_S)} s` }),
+        metric: oneOf(['ttft_p99', 'e2e_p99', 'tpot_p99', 'error_rate']),
+        max_regression: num({ gte: 0, lte: 100, why: 'a fraction: 0.2 allows 20 % worse' }),
+        min_requests: positiveInt.optional(),
+      })
+      .strict()
+      .optional(),
+    shadow: z.object({ source: text, target: text, fraction: num({ gt: 0, lte: 1 }) }).strict().optional(),
+  })
+  .strict();
