@@ -65,9 +65,24 @@ export interface RouterWeights {
 export type RouterKey = keyof RouterOptions;
 export const ROUTER_KEYS: readonly RouterKey[] = ['balance_threshold', 'long_prompt_tokens', 'long_prompt_pool', 'latency_metric', 'ewma_alpha', 'weights'];
 /**
- * SGLang's cache-aware router starts balancing when the busiest worker has more than 64 requests
- * over the idlest (its `--balance-abs-threshold` default, as GPUStack's router docs list it for
- * sglang-gateway v0.3.1); a single absolute threshold here.
+ * The routers' settings when a scenario gives none:
+ * - balance_threshold: SGLang's cache-aware router starts balancing when the busiest worker has
+ *   more than 64 requests over the idlest (its `--balance-abs-threshold` default, as GPUStack's
+ *   router docs list it for sglang-gateway v0.3.1); a single absolute threshold here.
+ * - long_prompt_tokens: no gateway we know of has such a default. 8192 is vLLM V1's per-step token
+ *   budget for a server on an H100/H200-class GPU (see v1Defaults in sim/scheduler/traits.ts): a
+ *   prompt that long fills whole steps with its prefill by itself, which is when it delays the
+ *   other requests' first tokens most.
+ * - long_prompt_pool: none, so that a scenario must name it (with none, every prompt may go anywhere).
+ * - latency_metric: time to first token, the latency that queueing on a replica moves most.
+ * - ewma_alpha: no source; 0.3 weighs the newest observation like a plain mean of about the last
+ *   5-6 (an EWMA matches the N-sample mean when alpha = 2/(N + 1)), so the average follows a
+ *   replica that slows down within a handful of its requests without jumping on one outlier.
+ * - weights: the default scheduling profile of the Gateway API Inference Extension's InferencePool
+ *   chart, whose endpoint picker llm-d's scheduler extends (queue-scorer 2, kv-cache-utilization-scorer
+ *   2, prefix-cache-scorer 3: config/charts/inferencepool/templates/epp-config.yaml in
+ *   kubernetes-sigs/gateway-api-inference-extension at 0ae94df; Red Hat's llm-d docs describe the
+ *   same queue 2 and prefix 3 as the default). That profile has no token scorer: 0.
  */
 export const DEFAULT_ROUTER_OPTIONS: RouterOptions = {
   balance_threshold: 64,
@@ -75,7 +90,7 @@ export const DEFAULT_ROUTER_OPTIONS: RouterOptions = {
   long_prompt_pool: '',
   latency_metric: 'ttft',
   ewma_alpha: 0.3,
-  weights: { queue: 1, kv: 1, prefix: 1, tokens: 1 },
+  weights: { queue: 2, kv: 2, prefix: 3, tokens: 0 },
 };
 
 /**

@@ -3,12 +3,12 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ReplicaLoad, RouterFactory } from '../../sim/routing/router.js';
 import { registerRouter, ROUTERS } from '../../sim/routing/registry.js';
-import { DEFAULT_ROUTER_OPTIONS, type RouterOptions } from '../../sim/routing/router.js';
 import { simulate } from '../../sim/index.js';
 import type { RequestOutcome } from '../../sim/metrics/records.js';
 import { scenario } from '../helpers.js';
 import { TRACES } from '../workload/helpers.js';
 import { routerConformance } from './routerConformance.js';
+import { candidates, make } from './candidates.js';
 
 for (const factory of Object.values(ROUTERS)) routerConformance(factory);
 
@@ -56,9 +56,8 @@ describe.each(Object.keys(ROUTERS))('router %s over a run', (name) => {
 });
 
 /** Candidates with the given figures (index = position); unspecified figures are 0. */
-const loads = (field: 'outstanding' | 'waiting' | 'kv_used_fraction', xs: number[]): ReplicaLoad[] =>
-  xs.map((x, index) => ({ index, outstanding: 0, waiting: 0, kv_used_fraction: 0, cached_prefix_tokens: () => 0, [field]: x }));
-const make = (name: string, options: Partial<RouterOptions> = {}) => ROUTERS[name].create(3, { ...DEFAULT_ROUTER_OPTIONS, ...options });
+const loads = (field: 'outstanding' | 'waiting' | 'kv_used_fraction' | 'outstanding_tokens', xs: number[]): ReplicaLoad[] =>
+  candidates(xs.map((x) => ({ [field]: x })));
 
 describe('round-robin', () => {
   it('takes the ready replicas in turn', () => {
@@ -72,6 +71,7 @@ describe.each([
   ['least-outstanding', 'outstanding'],
   ['least-queue', 'waiting'],
   ['least-kv', 'kv_used_fraction'],
+  ['least-tokens', 'outstanding_tokens'],
 ] as const)('%s', (name, field) => {
   it(`picks the lowest ${field}, the first on a tie`, () => {
     const router = make(name);
@@ -99,7 +99,7 @@ describe('power-of-two', () => {
 
 /** Candidates given as [waiting, cached prefix tokens] pairs (unfinished = waiting + 1). */
 const cached = (pairs: [number, number][]): ReplicaLoad[] =>
-  pairs.map(([waiting, tokens], index) => ({ index, outstanding: waiting + 1, waiting, kv_used_fraction: 0, cached_prefix_tokens: () => tokens }));
+  candidates(pairs.map(([waiting, tokens]) => ({ outstanding: waiting + 1, waiting, cached_prefix_tokens: () => tokens })));
 const req = (session?: number) => ({ id: 0, arrival_s: 0, input_tokens: 100, output_tokens: 1, session }) as never;
 
 describe('prefix-affinity', () => {
