@@ -10,6 +10,12 @@ export class Cluster {
   readonly replicas: Replica[] = [];
   /** The ready replicas in index order: what a router chooses among. Rebuilt on each state change, not per request. */
   routable: readonly Replica[] = [];
+  /** The ready replicas of each pool, in index order (rebuilt with `routable`). */
+  routableByPool: readonly (readonly Replica[])[] = [];
+  /** Changes whenever the ready lists are rebuilt: what lists built from them compare against. */
+  version = 0;
+
+  constructor(private readonly pools = 1) {}
 
   /** Adds a replica built for the next index, in `state`. */
   add(build: (index: number) => Replica, state: ReplicaState): Replica {
@@ -30,6 +36,10 @@ export class Cluster {
 
   private refresh(): void {
     this.routable = this.replicas.filter((r) => r.state === 'ready');
+    const byPool: Replica[][] = Array.from({ length: this.pools }, () => []);
+    for (const r of this.routable) byPool[r.pool_index].push(r);
+    this.routableByPool = byPool;
+    this.version++;
   }
 }
 

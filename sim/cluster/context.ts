@@ -11,10 +11,8 @@ export interface RunContext {
   readonly cluster: Cluster;
   readonly sink: MetricsSink;
   readonly totals: RunTotals;
-  /** Server time after a step before its tokens reach the client (detokenize, stream), s. */
+  /** The gateway's answer time for a request rejected before reaching a replica (the first pool's frontend output latency), s. */
   readonly frontOut_s: number;
-  /** Samples fork from one prompt pass (copy-on-write policies) rather than run as separate sequences. */
-  readonly forkSamples: boolean;
   /** Leaders of requests that may still time out, by id (only with workload.timeout_s). */
   readonly waitingLeaders: Map<number, Sequence> | undefined;
   /**
@@ -22,11 +20,14 @@ export interface RunContext {
    * it (routers that learn from them); undefined when no router does.
    */
   readonly observe: ((replica: number, ttft_s: number | null, e2e_s: number) => void) | undefined;
+  /** Told of every request as it leaves, before `onRequest` (the canary's monitor). */
+  readonly watch: ((outcome: RequestOutcome) => void) | undefined;
   /** Every request as it leaves (finished, rejected, timed out). */
   readonly onRequest: ((outcome: RequestOutcome) => void) | undefined;
 }
 
 export function emitOutcome(ctx: RunContext, outcome: RequestOutcome): void {
   ctx.sink.recordRequest(outcome);
+  ctx.watch?.(outcome);
   ctx.onRequest?.(outcome);
 }

@@ -1,21 +1,19 @@
 import { InfersimError } from '../errors.js';
 import { Sequence, type SampleGroup } from '../scheduler/sequence.js';
 import type { WorkloadStream } from '../workload/index.js';
-import type { Request } from '../workload/request.js';
+import { waitKey, type Request } from '../workload/request.js';
 import { emitOutcome, type RunContext } from './context.js';
 import { ARRIVAL, TIMEOUT } from './events.js';
 import { earlyOutcome, requestTokens, sequencesOf } from './outcomes.js';
 import type { Replica } from './replica.js';
-import type { Router } from '../routing/router.js';
+import type { Traffic, RouteGroup } from './traffic.js';
+import type { RejectReason } from '../metrics/columns.js';
 import type { ReplicaSteps } from './steps.js';
 
-/** The engine limits a request is admitted against. */
+/** The gateway's own settings (each replica's engine limits are its pool's: Replica.limits). */
 export interface AdmissionLimits {
   /** Server time before the engine sees a request (parse, tokenize), s. */
   frontIn_s: number;
-  max_model_len: number;
-  /** Requests a replica queues before it rejects more (Infinity: no limit). */
-  max_queue_len: number;
   /** A request still waiting this long after its arrival gives up (undefined: never). */
   timeout_s: number | undefined;
   warmup_s: number;
@@ -38,7 +36,7 @@ export class Gateway {
   constructor(
     private readonly ctx: RunContext,
     private readonly stream: WorkloadStream,
-    private readonly router: Router,
+    private readonly traffic: Traffic,
     private readonly limits: AdmissionLimits,
     private readonly steps: ReplicaSteps,
     /** Stops a draining replica that has no work left (its last request may leave by timing out). */
@@ -78,35 +76,59 @@ export class Gateway {
     totals.requests++;
     if (request.arrival_s >= this.limits.warmup_s) this.measured++;
     this.last_arrival_s = Math.max(this.last_arrival_s, request.arrival_s);
-    const candidates = this.ctx.cluster.routable;
+    const group = this.traffic.groupFor(request);
+    // A trace may name a model no pool serves: the gateway answers at once.
+    if (group === undefined) this.leaveEarly(request, -1, 'rejected', now_s, 'unknown_model');
+    else {
+      const pool = this.place(request, group, now_s);
+      if (pool >= 0) this.mirror(request, pool, now_s);
+    }
+  }
+
+  /** Routes `request` within `group` and admits it; returns the pool it went to (−1: none ready). */
+  private place(request: Request, group: RouteGroup, now_s: number): number {
+    const candidates = group.candidates();
     if (candidates.length === 0) {
       // No replica can take it (all starting, draining or down): the gateway answers at once.
-      this.leaveEarly(request, -1, 'rejected', now_s);
-      return;
+      this.leaveEarly(request, -1, 'rejected', now_s, 'no_ready_replica', group.pool_name);
+      return -1;
     }
-    const replica = candidates[this.router.route(request, candidates)];
-    const l = this.limits;
-    if (request.input_tokens + request.output_tokens > l.max_model_len || replica.waiting >= l.max_queue_len) {
-      this.leaveEarly(request, replica.index, 'rejected', now_s);
-      return;
-    }
+    const replica = candidates[group.router.route(request, candidates)];
+    const l = replica.limits;
+    if (request.input_tokens + request.output_tokens > l.max_model_len) this.leaveEarly(request, replica.index, 'rejected', now_s, 'too_long');
+    else if (replica.waiting >= l.max_queue_len) this.leaveEarly(request, replica.index, 'rejected', now_s, 'queue_full');
+    else this.enter(request, replica, now_s);
+    return replica.pool_index;
+  }
+
+  private enter(request: Request, replica: Replica, now_s: number): void {
     replica.outstanding++;
     replica.outstanding_tokens += requestTokens(request);
     replica.waiting++;
     const leader = this.admit(request, replica, now_s);
     const waiting = this.ctx.waitingLeaders;
     if (waiting !== undefined) {
-      waiting.set(request.id, leader);
+      const key = waitKey(request);
+      waiting.set(key, leader);
       // A time-out shorter than the frontend's input latency expires as soon as the engine sees the request.
-      this.ctx.loop.schedule(Math.max(now_s, request.arrival_s + (l.timeout_s as number)), TIMEOUT, request.id);
+      this.ctx.loop.schedule(Math.max(now_s, request.arrival_s + (this.limits.timeout_s as number)), TIMEOUT, key);
     }
     this.steps.requestSchedule(replica, now_s);
+  }
+
+  /** A copy of a request that reached the shadow source, for the shadow target (nobody waits for it). */
+  private mirror(request: Request, pool: number, now_s: number): void {
+    const target = this.traffic.shadowOf(pool);
+    if (target === undefined) return;
+    this.ctx.totals.mirrored++;
+    this.ctx.totals.requests++;
+    this.place({ ...request, shadow: true, model: target.model }, target, now_s);
   }
 
   /** Hands a request's sequences to the replica's scheduler; returns the leader. */
   private admit(request: Request, replica: Replica, now_s: number): Sequence {
     const count = sequencesOf(request);
-    const fork = this.ctx.forkSamples;
+    const fork = replica.limits.forkSamples;
     const leader = new Sequence(request, replica.index);
     if (count > 1) {
       const group: SampleGroup = { sequences: [leader], remaining: 1, started: false };
@@ -133,6 +155,7 @@ export class Gateway {
     const waiting = this.ctx.waitingLeaders as Map<number, Sequence>;
     const leader = waiting.get(target);
     if (leader === undefined) return false;
+    // The key is the request's waitKey (a mirrored copy's differs from its id).
     waiting.delete(target);
     const replica = this.ctx.cluster.replicas[leader.replica];
     const members = leader.group?.sequences ?? [leader];
@@ -148,16 +171,18 @@ export class Gateway {
   };
 
   /** A request that leaves without a token: rejected at arrival, or timed out while waiting. */
-  private leaveEarly(request: Request, replica: number, status: 'rejected' | 'timed_out', now_s: number): void {
+  private leaveEarly(request: Request, replica: number, status: 'rejected' | 'timed_out', now_s: number, reason?: RejectReason, pool?: string): void {
     const totals = this.ctx.totals;
     if (status === 'rejected') totals.rejected++;
     else totals.timed_out++;
     // The error response takes the same output path as a token, so every request leaves at
     // (event time + frontend output latency) and closed-loop completions stay in time order.
-    const finish_s = now_s + this.ctx.frontOut_s;
+    const frontOut_s = replica >= 0 ? this.ctx.cluster.replicas[replica].limits.frontOut_s : this.ctx.frontOut_s;
+    const finish_s = now_s + frontOut_s;
     this.noteRejection(now_s);
-    emitOutcome(this.ctx, earlyOutcome(request, replica, status, finish_s));
-    this.requestLeft(request.id, finish_s);
+    emitOutcome(this.ctx, earlyOutcome(request, replica, status, finish_s, reason, pool));
+    // Nobody waits for a mirrored copy: its end releases no client's next request.
+    if (request.shadow !== true) this.requestLeft(request.id, finish_s);
   }
 
   /**
@@ -172,7 +197,7 @@ export class Gateway {
     if (++this.rejectionsAtInstant > 1_000_000) {
       throw new InfersimError(
         `workload: the simulation makes no progress: over a million requests rejected at t = ${now_s} s ` +
-          `(prompt + output > engine.max_model_len ${this.limits.max_model_len}, or engine.max_queue_len full) with zero frontend latency; ` +
+          `(prompt + output > engine.max_model_len, or engine.max_queue_len full) with zero frontend latency; ` +
           'check the workload against those limits, or give engine.frontend_output_ms a positive value',
       );
     }

@@ -7,8 +7,10 @@ import { MAX_TIME_S, shown } from '../scenario/bounds.js';
 export interface RunTotals {
   /** Requests drawn from the workload stream (each must arrive and leave). */
   drawn: number;
-  /** Requests that arrived. */
+  /** Requests that arrived, mirrored copies included. */
   requests: number;
+  /** Mirrored copies made (traffic.shadow). */
+  mirrored: number;
   finished: number;
   rejected: number;
   timed_out: number;
@@ -41,7 +43,7 @@ export interface RunTotals {
 
 export function newTotals(): RunTotals {
   return {
-    drawn: 0, requests: 0, finished: 0, rejected: 0, timed_out: 0, sequences_finished: 0, steps: 0, events: 0,
+    drawn: 0, requests: 0, mirrored: 0, finished: 0, rejected: 0, timed_out: 0, sequences_finished: 0, steps: 0, events: 0,
     prefill_tokens: 0, decode_tokens: 0, prompt_tokens_finished: 0, output_tokens_finished: 0, prompt_shared_tokens: 0,
     reused_tokens: 0, recomputed_tokens: 0, discarded_tokens: 0, preemptions: 0, swap_in_blocks: 0, swap_out_blocks: 0,
     evicted_blocks: 0, kv_blocks_used_at_end: [], end_s: 0,
@@ -62,7 +64,7 @@ export function checkInvariants(t: RunTotals, undelivered: number, expected: num
   if (!Number.isFinite(t.end_s)) throw new Error(`invariant broken: the run ended at ${t.end_s} s`);
   const leaked = t.kv_blocks_used_at_end.findIndex((blocks) => blocks !== 0);
   if (leaked >= 0) throw new Error(`invariant broken: replica ${leaked} still holds ${t.kv_blocks_used_at_end[leaked]} KV blocks`);
-  if (undelivered > 0 || t.requests !== t.drawn || (expected !== undefined && t.drawn !== expected)) {
+  if (undelivered > 0 || t.requests !== t.drawn + t.mirrored || (expected !== undefined && t.drawn !== expected)) {
     throw new Error(
       `invariant broken: the workload ${expected === undefined ? '' : `promised ${expected} requests and `}yielded ${t.drawn}, ` +
         `of which ${t.requests} arrived (${undelivered} never did)`,

@@ -14,8 +14,8 @@ export interface RunControl {
   readonly now_s: number;
   /** Runs `action` at `time_s` ≥ now (a control event: after the instant's arrivals, before its scheduling passes). */
   at(time_s: number, action: (now_s: number) => void): void;
-  /** Adds a replica now, starting; ready (routable) `startup_s` later. Returns its index. */
-  addReplica(startup_s?: number): number;
+  /** Adds a replica to `pool` (a pool's name; default the first pool) now, starting; ready (routable) `startup_s` later. Returns its index. */
+  addReplica(startup_s?: number, pool?: string): number;
   /** Stops routing to the replica now; it stops once its work is done. */
   drainReplica(index: number): void;
   state(index: number): ReplicaState;
@@ -27,9 +27,10 @@ export class ReplicaLifecycle implements RunControl {
 
   constructor(
     private readonly ctx: RunContext,
-    private readonly build: (index: number) => Replica,
-    /** GPUs each replica holds (TP × PP): what its lifetime costs. */
-    private readonly gpus_per_replica: number,
+    /** Per pool: a builder of its replicas. */
+    private readonly builds: readonly ((index: number) => Replica)[],
+    /** Per pool: its name, and the GPUs each of its replicas holds (TP × PP): what a lifetime costs. */
+    private readonly pools: readonly { name: string; gpus: number }[],
   ) {}
 
   get now_s(): number {
@@ -49,11 +50,13 @@ export class ReplicaLifecycle implements RunControl {
     return true;
   };
 
-  addReplica(startup_s = 0): number {
+  addReplica(startup_s = 0, pool?: string): number {
     if (!(startup_s >= 0 && startup_s < Infinity)) throw new InfersimError(`run control: startup_s must be finite and ≥ 0, got ${startup_s}`);
+    const k = pool === undefined ? 0 : this.pools.findIndex((p) => p.name === pool);
+    if (k < 0) throw new InfersimError(`run control: no pool ${JSON.stringify(pool)} (pools: ${this.pools.map((p) => p.name).join(', ')})`);
     const now_s = this.now_s;
-    const replica = this.ctx.cluster.add(this.build, 'starting');
-    const index = this.ctx.sink.addReplica(now_s, this.gpus_per_replica);
+    const replica = this.ctx.cluster.add(this.builds[k], 'starting');
+    const index = this.ctx.sink.addReplica(now_s, this.pools[k].gpus, k);
     if (index !== replica.index) throw new Error(`replica ${replica.index} got metrics slot ${index}`);
     this.ctx.loop.schedule(now_s + startup_s, REPLICA_READY, replica.index);
     return replica.index;

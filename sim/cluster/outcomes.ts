@@ -1,3 +1,4 @@
+import type { RejectReason } from '../metrics/columns.js';
 import type { RequestOutcome } from '../metrics/records.js';
 import type { Sequence } from '../scheduler/sequence.js';
 import type { Request } from '../workload/request.js';
@@ -17,8 +18,16 @@ export function requestTokens(request: Request): number {
 }
 
 /** A request that leaves without a token: rejected at arrival, or timed out while waiting. */
-export function earlyOutcome(request: Request, replica: number, status: 'rejected' | 'timed_out', finish_s: number): RequestOutcome {
+export function earlyOutcome(
+  request: Request,
+  replica: number,
+  status: 'rejected' | 'timed_out',
+  finish_s: number,
+  reason?: RejectReason,
+  pool?: string,
+): RequestOutcome {
   return {
+    model: request.model, shadow: request.shadow, reject_reason: reason, pool,
     request_id: request.id, replica, arrival_s: request.arrival_s, input_tokens: request.input_tokens,
     output_tokens: 0, cached_tokens: 0, first_scheduled_s: NaN, token_times_s: NO_TOKEN_TIMES, preemptions: 0,
     status, finish_s, priority: request.priority ?? 0, samples: request.n ?? 1, sequences: sequencesOf(request),
@@ -74,6 +83,7 @@ export function finishedOutcome(seq: Sequence, forkSamples: boolean): RequestOut
     token_times_s: times, token_steps: merged === undefined ? seq.tokens.steps : merged.steps, preemptions, status: 'finished', finish_s,
     priority: seq.priority, samples: request.n ?? 1, sequences: sequencesOf(request),
     prompt_lookups: forkSamples ? 1 : sequencesOf(request),
+    model: request.model, shadow: request.shadow,
   };
 }
 

@@ -18,6 +18,21 @@ export interface ReplicaCounters {
   swap_out_blocks: number;
 }
 
+/** A replica's engine settings the gateway and the step handlers read (its pool's). */
+export interface ReplicaLimits {
+  /** Server time after a step before its tokens reach the client (detokenize, stream), s. */
+  frontOut_s: number;
+  /** Samples fork from one prompt pass (copy-on-write policies) rather than run as separate sequences. */
+  forkSamples: boolean;
+  max_model_len: number;
+  /** Requests it queues before rejecting more (Infinity: no limit). */
+  max_queue_len: number;
+  /** The latency profile named in step-time errors (null when the model was given, not built from one). */
+  profile: string | null;
+}
+
+const NO_LIMITS: ReplicaLimits = { frontOut_s: 0, forkSamples: false, max_model_len: Infinity, max_queue_len: Infinity, profile: null };
+
 /** What moving KV blocks costs on one GPU of the replica (each GPU moves its own shard in parallel). */
 export interface KvTransferCost {
   bytes_per_block: number;
@@ -40,6 +55,8 @@ export class Replica implements ReplicaLoad {
   /** The pool's name (ReplicaLoad) and position in the run's pools; set when the replica is built. */
   pool = 'default';
   pool_index = 0;
+  /** Its pool's engine settings; set when the replica is built. */
+  limits: ReplicaLimits = NO_LIMITS;
   /** No further step may start until one in flight completes. */
   busy = false;
   /** Where the replica is in its life; only `ready` replicas take new requests. */
@@ -70,7 +87,7 @@ export class Replica implements ReplicaLoad {
     readonly index: number,
     readonly scheduler: ReplicaScheduler,
     readonly kv: BlockManager,
-    private readonly latency: LatencyModel,
+    readonly latency: LatencyModel,
     private readonly transfer: KvTransferCost,
     /** Steps that may be in flight at once: 1, or the pipeline's stage count. */
     readonly max_steps_in_flight = 1,

@@ -7,7 +7,7 @@ import type { LatencyBand, LatencyModel } from '../latency/model.js';
 import type { RequestOutcome } from '../metrics/records.js';
 import { MetricsSink } from '../metrics/sink.js';
 import type { Summary, UncertaintySummary } from '../metrics/summary.js';
-import { routerOptions, type RunSetup } from '../setup/resolve.js';
+import type { PoolSetup, RunSetup } from '../setup/resolve.js';
 import { SCHEDULERS } from '../scheduler/registry.js';
 import type { SchedulerLimits } from '../scheduler/scheduler.js';
 import { latencyModelFor } from '../setup/latency.js';
@@ -18,8 +18,9 @@ import { ARRIVAL, CONTROL, EVENT_KINDS, REPLICA_READY, SCHEDULE, STEP_END, TIMEO
 import { Gateway } from './gateway.js';
 import { checkInvariants, exactCount, newTotals, type RunTotals } from './invariants.js';
 import { ReplicaLifecycle, type RunControl } from './lifecycle.js';
-import { Replica, type KvTransferCost } from './replica.js';
-import { ROUTERS } from '../routing/registry.js';
+import { Replica, type KvTransferCost, type ReplicaLimits } from './replica.js';
+import { Traffic } from './traffic.js';
+import { CanaryRollout } from './canary.js';
 import { ReplicaSteps } from './steps.js';
 import { runAtBandEdges, scaledLatencyModel, uncertaintySkipReason } from './uncertainty.js';
 
@@ -67,11 +68,14 @@ interface Run {
   stream: WorkloadStream;
   latency: LatencyModel;
   swap_blocks: number;
+  traffic: Traffic;
+  canary: CanaryRollout | undefined;
 }
 
-function buildReplicas(setup: RunSetup, latency: LatencyModel): { build: (index: number) => Replica; swap_blocks: number } {
-  const s = setup.scenario;
-  const e = s.engine;
+/** A builder of replicas for one pool: each gets the pool's scheduler, KV cache, latency model and limits. */
+function poolBuilder(pool: PoolSetup, index: number, latency: LatencyModel, profile: string | null): { build: (index: number) => Replica; swap_blocks: number } {
+  const setup = pool.setup;
+  const e = setup.scenario.engine;
   const limits: SchedulerLimits = {
     max_num_seqs: e.max_num_seqs,
     max_num_batched_tokens: e.max_num_batched_tokens,
@@ -91,56 +95,87 @@ function buildReplicas(setup: RunSetup, latency: LatencyModel): { build: (index:
     hbm_bytes_per_s: setup.gpu.hbm_bandwidth_bytes_per_s,
   };
   const swap_blocks = Math.floor((e.swap_space_gb * 2 ** 30) / setup.kv.kv_bytes_per_block);
-  const build = (index: number): Replica => {
+  const replicaLimits: ReplicaLimits = {
+    frontOut_s: e.frontend_output_ms / 1000,
+    forkSamples: factory.samples === 'fork',
+    max_model_len: e.max_model_len,
+    max_queue_len: e.max_queue_len ?? Infinity,
+    profile,
+  };
+  const build = (i: number): Replica => {
     const kv = new BlockManager(setup.kv.usable_blocks, e.block_size, { prefix_caching: e.enable_prefix_caching, swap_blocks });
-    return new Replica(index, factory.create(kv, limits), kv, latency, transfer);
+    const replica = new Replica(i, factory.create(kv, limits), kv, latency, transfer);
+    replica.pool = pool.name;
+    replica.pool_index = index;
+    replica.limits = replicaLimits;
+    return replica;
   };
   return { build, swap_blocks };
+}
+
+const gpusOf = (setup: RunSetup): number => setup.scenario.hardware.tensor_parallel * setup.scenario.hardware.pipeline_parallel;
+
+/** The models requests may name: the scenario's, each pool's, the workload's. */
+function modelsOf(setup: RunSetup): string[] {
+  const s = setup.scenario;
+  return [...new Set([s.model, ...setup.pools.filter((p) => !p.shadow).map((p) => p.setup.scenario.model), ...(s.workload.models ?? []).map((m) => m.name)])];
+}
+
+function newSink(setup: RunSetup, hooks: RunHooks): MetricsSink {
+  const s = setup.scenario;
+  const pools = setup.pools;
+  const replica_pools = pools.flatMap((p, i) => new Array<number>(p.setup.scenario.cluster.replicas).fill(i));
+  return new MetricsSink({
+    dir: hooks.outDir,
+    writeTokens: hooks.writeTokens ?? false,
+    replicas: replica_pools.length,
+    warmup_s: s.metrics.warmup_s,
+    slo: s.slo,
+    block_size: s.engine.block_size,
+    pools: pools.map((p) => ({ name: p.name, model: p.setup.scenario.model, gpu: p.setup.gpu.name, usd_per_gpu_hour: p.setup.scenario.cost.usd_per_gpu_hour, shadow: p.shadow })),
+    replica_pools,
+    replica_gpus: pools.length === 1 ? undefined : replica_pools.map((i) => gpusOf(pools[i].setup)),
+    models: modelsOf(setup),
+    detailed: s.pools !== undefined || s.workload.models !== undefined || s.workload.trace?.columns?.model !== undefined,
+  });
 }
 
 function buildRun(setup: RunSetup, hooks: RunHooks): Run {
   const s = setup.scenario;
   const e = s.engine;
-  const latency = hooks.latency ?? latencyModelFor(setup, hooks.efficiency, hooks.time_scale);
-  const { build, swap_blocks } = buildReplicas(setup, latency);
-  const cluster = new Cluster();
-  for (let i = 0; i < s.cluster.replicas; i++) cluster.add(build, 'ready');
-  const router = ROUTERS[s.cluster.router].create(s.seed, routerOptions(s.cluster));
+  const latencies = setup.pools.map((p) => hooks.latency ?? latencyModelFor(p.setup, hooks.efficiency, hooks.time_scale));
+  const profile = (p: PoolSetup): string | null => (hooks.latency === undefined ? p.setup.scenario.hardware.profile : null);
+  const builders = setup.pools.map((p, i) => poolBuilder(p, i, latencies[i], profile(p)));
+  const cluster = new Cluster(setup.pools.length);
+  setup.pools.forEach((p, i) => {
+    for (let k = 0; k < p.setup.scenario.cluster.replicas; k++) cluster.add(builders[i].build, 'ready');
+  });
+  const traffic = new Traffic(setup, cluster);
   // Built before the sink, which may create the output folder: a bad input leaves no output behind.
   const stream = hooks.stream ?? createRequestStream(s.workload, s.seed);
-  const sink = new MetricsSink({
-    dir: hooks.outDir,
-    writeTokens: hooks.writeTokens ?? false,
-    replicas: s.cluster.replicas,
-    warmup_s: s.metrics.warmup_s,
-    slo: s.slo,
-    block_size: e.block_size,
-  });
+  const sink = newSink(setup, hooks);
   const timeout_s = s.workload.timeout_s;
+  const observers = traffic.routers().filter((r) => r.observe !== undefined);
+  const canaryRule = s.traffic?.canary;
+  const poolModels = setup.pools.map((p) => ({ name: p.name, model: p.setup.scenario.model }));
+  const canary = canaryRule === undefined ? undefined : new CanaryRollout(canaryRule as Required<typeof canaryRule>, traffic, cluster, sink.events, poolModels);
   const ctx: RunContext = {
     loop: new EventLoop(EVENT_KINDS),
     cluster,
     sink,
     totals: newTotals(),
     frontOut_s: e.frontend_output_ms / 1000,
-    forkSamples: SCHEDULERS[e.scheduler].samples === 'fork',
     waitingLeaders: timeout_s === undefined ? undefined : new Map(),
-    observe: router.observe === undefined ? undefined : router.observe.bind(router),
+    observe: observers.length === 0 ? undefined : (replica, ttft_s, e2e_s) => observers.forEach((r) => r.observe?.(replica, ttft_s, e2e_s)),
+    watch: canary?.watch,
     onRequest: hooks.onRequest,
   };
-  const lifecycle = new ReplicaLifecycle(ctx, build, s.hardware.tensor_parallel * s.hardware.pipeline_parallel);
-  const profile = hooks.latency === undefined ? s.hardware.profile : null;
+  const lifecycle = new ReplicaLifecycle(ctx, builders.map((b) => b.build), setup.pools.map((p) => ({ name: p.name, gpus: gpusOf(p.setup) })));
   // The gateway is built after the step handlers it schedules through, which report departures back to it.
   let gateway: Gateway | undefined;
-  const steps = new ReplicaSteps(ctx, latency, profile, (id, finish_s) => (gateway as Gateway).requestLeft(id, finish_s), lifecycle.stopIfDrained);
-  const limits = {
-    frontIn_s: e.frontend_input_ms / 1000,
-    max_model_len: e.max_model_len,
-    max_queue_len: e.max_queue_len ?? Infinity,
-    timeout_s,
-    warmup_s: s.metrics.warmup_s,
-  };
-  gateway = new Gateway(ctx, stream, router, limits, steps, lifecycle.stopIfDrained);
+  const steps = new ReplicaSteps(ctx, (id, finish_s) => (gateway as Gateway).requestLeft(id, finish_s), lifecycle.stopIfDrained);
+  const limits = { frontIn_s: e.frontend_input_ms / 1000, timeout_s, warmup_s: s.metrics.warmup_s };
+  gateway = new Gateway(ctx, stream, traffic, limits, steps, lifecycle.stopIfDrained);
   const loop = ctx.loop;
   loop.on(STEP_END, steps.onStepEnd);
   loop.on(REPLICA_READY, lifecycle.onReady);
@@ -148,7 +183,7 @@ function buildRun(setup: RunSetup, hooks: RunHooks): Run {
   loop.on(TIMEOUT, gateway.onTimeout);
   loop.on(CONTROL, lifecycle.onControl);
   loop.on(SCHEDULE, steps.onSchedule);
-  return { ctx, gateway, lifecycle, stream, latency, swap_blocks };
+  return { ctx, gateway, lifecycle, stream, latency: latencies[0], swap_blocks: builders[0].swap_blocks, traffic, canary };
 }
 
 /** After the last event: totals from every replica, and the checks that make a result trustworthy. */
@@ -200,6 +235,7 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
       ? undefined
       : { every_events: PROGRESS_EVERY_EVENTS, tick: (now_s: number) => onProgress(now_s, totals.finished + totals.rejected + totals.timed_out, 0, passes) };
   try {
+    run.canary?.start(run.lifecycle);
     hooks.control?.(run.lifecycle);
     hooks.onStart?.();
     run.gateway.pullArrival();

@@ -1,5 +1,4 @@
 import { clearKeepingStorage } from '../engine/arrays.js';
-import type { LatencyModel } from '../latency/model.js';
 import { newIterationRecord, type IterationRecord } from '../metrics/records.js';
 import { MAX_TIME_S } from '../scenario/bounds.js';
 import type { Sequence } from '../scheduler/sequence.js';
@@ -9,6 +8,7 @@ import { SCHEDULE, STEP_END } from './events.js';
 import { stepTimeError } from './invariants.js';
 import { countFinishedSequence, finishedOutcome, requestTokens } from './outcomes.js';
 import type { Replica } from './replica.js';
+import { waitKey } from '../workload/request.js';
 
 /**
  * The replica step lifecycle: a scheduling pass forms and times a step (recording the iteration),
@@ -21,9 +21,6 @@ export class ReplicaSteps {
 
   constructor(
     private readonly ctx: RunContext,
-    private readonly latency: LatencyModel,
-    /** The profile named in step-time errors (null when the model was given, not built from one). */
-    private readonly profile: string | null,
     /** A request left the system at `finish_s` (closed-loop clients may send their next one). */
     private readonly requestLeft: (id: number, finish_s: number) => void,
     /** Stops a draining replica that has no work left; true when it did. */
@@ -63,7 +60,7 @@ export class ReplicaSteps {
     const step_s = replica.stepDuration_s(plan);
     const end_s = now_s + step_s;
     if (!(step_s > 0 && step_s <= MAX_TIME_S)) {
-      throw stepTimeError(this.latency, plan.batch, step_s, { step: replica.counters.steps, replica: replica.index, now_s, profile: this.profile });
+      throw stepTimeError(replica.latency, plan.batch, step_s, { step: replica.counters.steps, replica: replica.index, now_s, profile: replica.limits.profile });
     }
     this.recordIteration(replica, plan, now_s, end_s);
     this.ctx.loop.schedule(end_s, STEP_END, replica.index);
@@ -97,7 +94,7 @@ export class ReplicaSteps {
         group.started = true;
       }
       replica.waiting--;
-      if (waiting !== undefined) waiting.delete(seq.id);
+      if (waiting !== undefined) waiting.delete(waitKey(seq.request));
     }
   }
 
@@ -135,7 +132,7 @@ export class ReplicaSteps {
     const replica = ctx.cluster.replicas[target];
     const finished = this.finished;
     clearKeepingStorage(finished);
-    const stamp_s = now_s + ctx.frontOut_s;
+    const stamp_s = now_s + replica.limits.frontOut_s;
     // Before any request of this step is recorded: its pooled gaps refer to this stamp.
     ctx.sink.recordStepStamp(replica.index, replica.oldest_step_in_flight, stamp_s);
     replica.completeStep(stamp_s, finished);
@@ -146,11 +143,12 @@ export class ReplicaSteps {
       replica.outstanding--;
       replica.outstanding_tokens -= requestTokens(seq.request);
       ctx.totals.finished++;
-      const outcome = finishedOutcome(seq, ctx.forkSamples);
+      const outcome = finishedOutcome(seq, replica.limits.forkSamples);
       emitOutcome(ctx, outcome);
       const times = outcome.token_times_s;
       ctx.observe?.(replica.index, times.length > 0 ? times[0] - outcome.arrival_s : null, outcome.finish_s - outcome.arrival_s);
-      this.requestLeft(seq.id, outcome.finish_s);
+      // Nobody waits for a mirrored copy: its end releases no client's next request.
+      if (seq.request.shadow !== true) this.requestLeft(seq.id, outcome.finish_s);
     }
     if (!this.stopIfDrained(replica)) this.requestSchedule(replica, now_s);
     return true;

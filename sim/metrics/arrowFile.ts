@@ -1,6 +1,6 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Data, DataType, Dictionary, Float64, Int32, RecordBatchFileWriter, Schema, Utf8, Vector } from 'apache-arrow';
+import type { Bool, Data, DataType, Dictionary, Float64, Int32, RecordBatchFileWriter, Schema, Utf8, Vector } from 'apache-arrow';
 import { withPath } from '../fsErrors.js';
 
 type ArrowLib = typeof import('apache-arrow');
@@ -8,13 +8,14 @@ type ArrowLib = typeof import('apache-arrow');
 /**
  * Column kinds the simulator needs. `f64` is nullable: NaN in the buffer is written as null
  * (validity bitmap), so callers never handle nulls on the hot path. `dict` stores int32 codes
- * into a fixed utf8 dictionary (readers see a categorical / dictionary<utf8> column).
+ * into a fixed utf8 dictionary (readers see a categorical / dictionary<utf8> column). `bool` holds
+ * 0 or 1 per row, packed into Arrow's bitmap when a batch is written.
  */
 export type ColumnSpec =
-  | { readonly name: string; readonly kind: 'f64' | 'i32' | 'u32' }
+  | { readonly name: string; readonly kind: 'f64' | 'i32' | 'u32' | 'bool' }
   | { readonly name: string; readonly kind: 'dict'; readonly values: readonly string[] };
 
-export type ColumnBuffer = Float64Array | Int32Array | Uint32Array;
+export type ColumnBuffer = Float64Array | Int32Array | Uint32Array | Uint8Array;
 
 export const DEFAULT_BATCH_ROWS = 65_536;
 
@@ -56,9 +57,9 @@ export class ArrowFileWriter {
     // Explicit dictionary ids: the library's default is a process-global counter, which would
     // make the bytes depend on how many writers were created before this one.
     this.schema = new Schema(specs.map((s, i) => new Field(s.name, arrowType(arrow, s, i), s.kind === 'f64')));
-    this.columns = specs.map((s) => (s.kind === 'f64' ? new Float64Array(batchRows) : s.kind === 'u32' ? new Uint32Array(batchRows) : new Int32Array(batchRows)));
+    this.columns = specs.map((s) => newBuffer(s.kind, batchRows));
     this.dictionaries = specs.map((s) => (s.kind === 'dict' ? makeVector(utf8Data(arrow, s.values)) : undefined));
-    this.validity = specs.map((s) => (s.kind === 'f64' ? new Uint8Array((batchRows + 7) >> 3) : undefined));
+    this.validity = specs.map((s) => (s.kind === 'f64' || s.kind === 'bool' ? new Uint8Array((batchRows + 7) >> 3) : undefined));
     // The writer before the file: nothing after openSync may throw and leak the descriptor.
     this.writer = new arrow.RecordBatchFileWriter();
     this.sink = new FdSink(withPath(FIELD, 'create', path, () => openSync(path, 'w')));
@@ -115,6 +116,7 @@ export class ArrowFileWriter {
       // The same dictionary instance in every batch, or the file writer sees a replacement dictionary.
       return makeData({ type: type as Dictionary, length, nullCount: 0, data: codes, dictionary: this.dictionaries[i] });
     }
+    if (spec.kind === 'bool') return this.boolData(buffer as Uint8Array, i, length);
     if (spec.kind !== 'f64') return makeData({ type: type as Int32, length, nullCount: 0, data: buffer.subarray(0, length) as Int32Array });
     const values = buffer as Float64Array;
     let nullCount = 0;
@@ -129,6 +131,21 @@ export class ArrowFileWriter {
     }
     return makeData({ type: type as Float64, length, nullCount, nullBitmap: bitmap, data: values.subarray(0, length) });
   }
+
+  /** A bool column's bytes (0 or 1 per row) packed into the bitmap Arrow stores booleans as. */
+  private boolData(bytes: Uint8Array, i: number, length: number): Data {
+    const packed = (this.validity[i] as Uint8Array).subarray(0, (length + 7) >> 3);
+    packed.fill(0);
+    for (let r = 0; r < length; r++) if (bytes[r] !== 0) packed[r >> 3] |= 1 << (r & 7);
+    return this.arrow.makeData({ type: this.schema.fields[i].type as Bool, length, nullCount: 0, data: packed });
+  }
+}
+
+function newBuffer(kind: ColumnSpec['kind'], rows: number): ColumnBuffer {
+  if (kind === 'f64') return new Float64Array(rows);
+  if (kind === 'u32') return new Uint32Array(rows);
+  if (kind === 'bool') return new Uint8Array(rows);
+  return new Int32Array(rows);
 }
 
 /** Code of `value` in a dict column's fixed dictionary. */
@@ -140,8 +157,10 @@ export function dictCode(spec: ColumnSpec, value: string): number {
 }
 
 function arrowType(arrow: ArrowLib, spec: ColumnSpec, index: number): DataType {
-  const { Dictionary, Float64, Int32, Uint32, Utf8 } = arrow;
+  const { Bool, Dictionary, Float64, Int32, Uint32, Utf8 } = arrow;
   switch (spec.kind) {
+    case 'bool':
+      return new Bool();
     case 'f64':
       return new Float64();
     case 'i32':

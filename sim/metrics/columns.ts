@@ -19,6 +19,9 @@ export type ColumnDef = ColumnSpec & {
 };
 
 const STATUSES = ['finished', 'rejected', 'timed_out'] as const;
+const REJECT_REASONS = ['none', 'no_ready_replica', 'too_long', 'queue_full', 'unknown_model'] as const;
+/** A dictionary whose values each run names (its pools, its models): see withDictionaries. */
+const PER_RUN: readonly string[] = [];
 
 // Integer columns are int32, not uint32: analysts subtract them (pandas/numpy wrap unsigned).
 export const REQUEST_COLUMNS = [
@@ -43,6 +46,10 @@ export const REQUEST_COLUMNS = [
   { name: 'priority', kind: 'i32', unit: '', meaning: 'Scheduling priority; lower is more important, 0 by default' },
   { name: 'samples', kind: 'i32', unit: 'sequences', meaning: 'Samples returned to the client (n)' },
   { name: 'sequences', kind: 'i32', unit: 'sequences', meaning: 'Sequences generated (best_of, ≥ samples): the prompt lookups cached_tokens sums over' },
+  { name: 'pool', kind: 'dict', values: PER_RUN, unit: '', meaning: 'Pool of the replica that served it (`default` without `pools:`); empty when rejected before a pool was chosen' },
+  { name: 'model', kind: 'dict', values: PER_RUN, unit: '', meaning: 'Model the request asked for (the top-level model unless the workload names one)' },
+  { name: 'shadow', kind: 'bool', unit: '', meaning: 'A mirrored copy (traffic.shadow): no client waits for it and it counts in no client metric' },
+  { name: 'reject_reason', kind: 'dict', values: REJECT_REASONS, unit: '', meaning: 'Why it was rejected: no_ready_replica, too_long (prompt + output > max_model_len), queue_full (max_queue_len), unknown_model (no pool serves it); none otherwise' },
 ] as const satisfies readonly ColumnDef[];
 
 export const ITERATION_COLUMNS = [
@@ -73,15 +80,38 @@ export const TOKEN_COLUMNS = [
   { name: 'time_s', kind: 'f64', unit: 's', meaning: 'When the token reached the client (step end + frontend output latency)' },
 ] as const satisfies readonly ColumnDef[];
 
-type ValueOf<C> = C extends { readonly kind: 'dict'; readonly values: readonly (infer V)[] } ? V : C extends { readonly null_when: string } ? number | null : number;
+const EVENT_KINDS = ['canary_step', 'canary_hold', 'canary_rollback'] as const;
+
+export const EVENT_COLUMNS = [
+  { name: 'time_s', kind: 'f64', unit: 's', meaning: 'When the decision was taken' },
+  { name: 'kind', kind: 'dict', values: EVENT_KINDS, unit: '', meaning: 'canary_step (traffic moved up a step), canary_hold (too few requests to judge), canary_rollback (the canary regressed: 0 % for the rest of the run)' },
+  { name: 'pool', kind: 'dict', values: PER_RUN, unit: '', meaning: 'The pool the decision is about' },
+  { name: 'detail', kind: 'dict', values: PER_RUN, unit: '', meaning: 'The rule that fired, with the figures it compared (summary.json `events` has them as numbers)' },
+] as const satisfies readonly ColumnDef[];
+
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+type ValueOf<C> = C extends { readonly kind: 'dict'; readonly values: readonly (infer V)[] }
+  ? V
+  : C extends { readonly kind: 'bool' }
+    ? boolean
+    : C extends { readonly null_when: string }
+      ? number | null
+      : number;
 
 /** One row of a table as a record: a field per column, same name; nullable columns take null, dictionary columns their string. */
 export type RowOf<T extends readonly ColumnDef[]> = { -readonly [C in T[number] as C['name']]: ValueOf<C> };
 
 export type RequestStatus = (typeof STATUSES)[number];
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+/** `table` with the per-run dictionaries filled (a pool's and a model's names are known only once a scenario is read). */
+export function withDictionaries<T extends readonly ColumnDef[]>(table: T, values: Readonly<Record<string, readonly string[]>>): T {
+  return table.map((c) => (c.kind === 'dict' && c.values === PER_RUN ? { ...c, values: values[c.name] ?? [] } : c)) as unknown as T;
+}
 export const REQUEST_STATUSES: readonly RequestStatus[] = STATUSES;
 
-const ARROW_TYPE: Record<ColumnDef['kind'], string> = { f64: 'float64', i32: 'int32', u32: 'uint32', dict: 'dictionary<int32, utf8>' };
+const ARROW_TYPE: Record<ColumnDef['kind'], string> = { f64: 'float64', i32: 'int32', u32: 'uint32', dict: 'dictionary<int32, utf8>', bool: 'bool' };
 
 /** The README's table of a file's columns: `column | type | unit | meaning` (test/metrics/columns.test.ts keeps them equal). */
 export function columnsMarkdown(table: readonly ColumnDef[]): string[] {
@@ -117,7 +147,7 @@ export function checkGeneratable(c: ColumnDef): void {
 export function newRow<T extends readonly ColumnDef[]>(table: T): RowOf<T> {
   const fields = table.map((c) => {
     checkGeneratable(c);
-    return `${c.name}: ${c.kind === 'dict' ? JSON.stringify(c.values[0]) : '0'}`;
+    return `${c.name}: ${c.kind === 'dict' ? JSON.stringify(c.values[0] ?? '') : c.kind === 'bool' ? 'false' : '0'}`;
   });
   return new Function(`return { ${fields.join(', ')} };`)() as RowOf<T>;
 }

@@ -111,27 +111,32 @@ export interface GroupSummary {
 const METRICS = ['ttft_s', 'tpot_s', 'itl_s', 'e2e_s', 'queueing_delay_s'] as const;
 
 /**
- * Summaries overall (every group) and per replica. Statistics read each list's chunks where they
- * lie: the overall ones take every group's chunks in turn, so nothing is joined or copied (a
- * million requests pool ~1.3 GB of ITL gaps, which a joined copy would double).
+ * Summaries overall and per replica. Statistics read each list's chunks where they lie: the
+ * overall ones take every group's chunks in turn, so nothing is joined or copied (a million
+ * requests pool ~1.3 GB of ITL gaps, which a joined copy would double). `overall`: the groups the
+ * overall figures cover (the replicas' and the unrouted, shadow pools' left out), in replica order.
  */
 export function summarizeRun(
   replicas: readonly GroupAccumulator[],
-  unrouted: GroupAccumulator,
+  overall: readonly GroupAccumulator[],
   makespan_s: number | null,
   window_s: number | null,
 ): { overall: GroupSummary; per_replica: GroupSummary[] } {
-  const groups = [...replicas, unrouted];
   const perReplica = replicas.map((g) => METRICS.map((m) => summarize(g[m].samples())));
   const overallLatency = METRICS.map((m, k) => {
-    const busy = groups.filter((g) => g[m].length > 0);
+    const busy = overall.filter((g) => g[m].length > 0);
     // One busy replica: its statistics are the whole's, already computed.
     const only = busy.length === 1 ? replicas.indexOf(busy[0]) : -1;
     return only >= 0 ? perReplica[only][k] : summarize(busy.flatMap((g) => g[m].samples()));
   });
   const per_replica = replicas.map((g, r) => summarizeGroups([g], perReplica[r], makespan_s, window_s));
-  const overall = summarizeGroups(groups, overallLatency, makespan_s, window_s);
-  return { overall, per_replica };
+  return { overall: summarizeGroups(overall, overallLatency, makespan_s, window_s), per_replica };
+}
+
+/** Several groups as one (a pool's replicas, a model's pools): counts summed, latency statistics over their pooled samples. */
+export function summarizeUnion(groups: readonly GroupAccumulator[], makespan_s: number | null, window_s: number | null): GroupSummary {
+  const latency = METRICS.map((m) => summarize(groups.filter((g) => g[m].length > 0).flatMap((g) => g[m].samples())));
+  return summarizeGroups(groups, latency, makespan_s, window_s);
 }
 
 /**

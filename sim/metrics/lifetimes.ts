@@ -12,10 +12,11 @@ export class ReplicaLifetimes {
   private readonly gpus: number[];
   private partial = 0;
 
-  constructor(readonly initial: number) {
+  /** `initialGpus`: each initial replica's GPUs, when they differ (pools); absent, they share `gpuHours`' total equally. */
+  constructor(readonly initial: number, initialGpus?: readonly number[]) {
     this.added_s = new Array<number>(initial).fill(NaN);
     this.retired_s = new Array<number>(initial).fill(NaN);
-    this.gpus = new Array<number>(initial).fill(NaN);
+    this.gpus = initialGpus === undefined ? new Array<number>(initial).fill(NaN) : [...initialGpus];
   }
 
   get count(): number {
@@ -68,7 +69,7 @@ export class ReplicaLifetimes {
     let partialGpuSeconds = 0;
     let everyGpu = initialGpus;
     const perReplica = this.added_s.map((added, r) => {
-      const gpus = r < this.initial ? each : this.gpus[r];
+      const gpus = r < this.initial && Number.isNaN(this.gpus[r]) ? each : this.gpus[r];
       const retired = this.retired_s[r];
       if (Number.isNaN(added) && Number.isNaN(retired)) return (gpus * makespan_s) / 3600;
       if (r < this.initial) wholeGpus -= gpus;

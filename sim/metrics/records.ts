@@ -1,4 +1,4 @@
-import { ITERATION_COLUMNS, newRow, REQUEST_COLUMNS, type RequestStatus, type RowOf, type TOKEN_COLUMNS } from './columns.js';
+import { ITERATION_COLUMNS, newRow, REQUEST_COLUMNS, type RejectReason, type RequestStatus, type RowOf, type TOKEN_COLUMNS } from './columns.js';
 import type { GapPool } from './gapPool.js';
 import { quantilesInPlace } from './select.js';
 
@@ -40,6 +40,14 @@ export interface RequestOutcome {
   prompt_lookups?: number;
   /** Sequences generated (best_of), ≥ `samples`. */
   sequences: number;
+  /** The model it asked for; absent: its replica's pool's (or, rejected before routing, the run's first model). */
+  model?: string;
+  /** The pool chosen for it when it was rejected before reaching a replica (a routed request's pool is its replica's). */
+  pool?: string;
+  /** A mirrored copy (traffic.shadow). */
+  shadow?: boolean;
+  /** Why it was rejected (rejected requests only). */
+  reject_reason?: RejectReason;
 }
 
 /**
@@ -122,5 +130,7 @@ export function requestRow(o: RequestOutcome, gapsOut?: GapPool, into: RequestRo
   row.priority = o.priority;
   row.samples = o.samples;
   row.sequences = o.sequences;
+  row.shadow = o.shadow === true;
+  row.reject_reason = o.status === 'rejected' ? (o.reject_reason ?? 'no_ready_replica') : 'none';
   return row;
 }

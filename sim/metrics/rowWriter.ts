@@ -22,6 +22,7 @@ export function rowWriter<T extends readonly ColumnDef[]>(w: ArrowFileWriter, ta
     checkGeneratable(c);
     const value = `rec.${c.name}`;
     if (c.kind === 'dict') return `c${i}[r] = code(${i}, ${value});`;
+    if (c.kind === 'bool') return `c${i}[r] = ${value} ? 1 : 0;`;
     return c.null_when !== undefined ? `c${i}[r] = ${value} ?? NaN;` : `c${i}[r] = ${value};`;
   });
   const bind = table.map((_, i) => `const c${i} = c[${i}];`).join('\n');

@@ -2,7 +2,9 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { makeFolders, markWriter, removeQuietly, removeStaleTemporaries, unmarkWriter, WRITER_MARK, withPath } from '../fsErrors.js';
 import { ArrowFileWriter } from './arrowFile.js';
-import { ITERATION_COLUMNS, newRow, REQUEST_COLUMNS, TOKEN_COLUMNS } from './columns.js';
+import { ITERATION_COLUMNS, newRow, REQUEST_COLUMNS, TOKEN_COLUMNS, withDictionaries } from './columns.js';
+import type { PoolInfo, PoolRecords } from './pools.js';
+import { EventLog } from './events.js';
 import { GapPool, StepStamps } from './gapPool.js';
 import { GroupAccumulator, type SloTargets } from './group.js';
 import { IterationFigures } from './iterationFigures.js';
@@ -26,7 +28,18 @@ export interface MetricsSinkOptions {
   batchRows?: number;
   /** Tokens per KV block; without it the summary's KV fragmentation is null. */
   block_size?: number;
+  /** The run's pools, in order (absent: one pool `default`, model ''); every row names its replica's pool. */
+  pools?: readonly PoolInfo[];
+  /** Each initial replica's pool (index into `pools`) and GPUs; absent: all in pool 0, sharing FinishContext.gpus. */
+  replica_pools?: readonly number[];
+  replica_gpus?: readonly number[];
+  /** The models requests may name, in order (absent: the pools' models). */
+  models?: readonly string[];
+  /** Add `pools` and `models` sections to the summary (a scenario with pools or several models). */
+  detailed?: boolean;
 }
+
+const DEFAULT_POOLS: readonly PoolInfo[] = [{ name: 'default', model: '', gpu: '', usd_per_gpu_hour: NaN, shadow: false }];
 
 /**
  * Receives every record of a run, streams them to Arrow files in `<dir>.tmp-<pid>` and on
@@ -54,7 +67,20 @@ export class MetricsSink {
   private readonly stamps: StepStamps[] = [];
   /** Each replica's ITL pool; the same array PriorityClasses reads, so added replicas reach it. */
   private readonly itlPools: GapPool[] = [];
-  private readonly unrouted = new GroupAccumulator();
+  /** Per model: requests rejected before reaching a replica. */
+  private readonly unrouted: GroupAccumulator[];
+  private readonly shadowUnrouted = new GroupAccumulator();
+  private readonly pools: readonly PoolInfo[];
+  private readonly models: readonly string[];
+  private readonly modelIndex: Map<string, number>;
+  /** Per replica: its pool, its GPUs (NaN: a share of FinishContext.gpus). */
+  private readonly replicaPools: number[];
+  private readonly replicaGpus: number[];
+  /** Per replica: whether it serves only mirrored copies. */
+  private readonly shadowReplica: boolean[] = [];
+  private readonly detailed: boolean;
+  /** Decisions of the traffic rules, written to events.arrow and summary.json `events`. */
+  readonly events = new EventLog();
   private readonly lifetimes: ReplicaLifetimes;
   private readonly priorities: PriorityClasses;
   private readonly figures: IterationFigures;
@@ -71,9 +97,18 @@ export class MetricsSink {
     this.slo = opts.slo;
     if (opts.block_size !== undefined && !(opts.block_size > 0)) throw new Error(`block_size ${opts.block_size} is not a positive number`);
     this.figures = new IterationFigures(opts.block_size ?? 0);
-    this.lifetimes = new ReplicaLifetimes(opts.replicas);
-    for (let r = 0; r < opts.replicas; r++) this.growReplicas();
+    this.pools = opts.pools ?? DEFAULT_POOLS;
+    this.models = opts.models ?? [...new Set(this.pools.map((p) => p.model))];
+    this.modelIndex = new Map(this.models.map((m, i) => [m, i]));
+    this.unrouted = this.models.map(() => new GroupAccumulator());
+    this.detailed = opts.detailed ?? false;
+    this.replicaPools = [...(opts.replica_pools ?? new Array<number>(opts.replicas).fill(0))];
+    this.replicaGpus = [...(opts.replica_gpus ?? new Array<number>(opts.replicas).fill(NaN))];
+    if (this.replicaPools.length !== opts.replicas || this.replicaGpus.length !== opts.replicas) throw new Error('replica_pools and replica_gpus must list every initial replica');
+    this.lifetimes = new ReplicaLifetimes(opts.replicas, opts.replica_gpus);
+    for (let r = 0; r < opts.replicas; r++) this.growReplicas(this.replicaPools[r]);
     this.priorities = new PriorityClasses(this.itlPools);
+    const columns = withDictionaries(REQUEST_COLUMNS, { pool: ['', ...this.pools.map((p) => p.name)], model: ['', ...this.models.filter((m) => m !== '')] });
     if (opts.dir === undefined) return;
     const dir = (this.dir = resolve(opts.dir));
     assertReplaceable(dir);
@@ -86,8 +121,8 @@ export class MetricsSink {
     });
     try {
       withPath(FIELD, 'write', join(tmpDir, WRITER_MARK), () => markWriter(tmpDir));
-      this.requests = new ArrowFileWriter(join(tmpDir, 'requests.arrow'), REQUEST_COLUMNS, opts.batchRows);
-      this.writeRequest = rowWriter(this.requests, REQUEST_COLUMNS);
+      this.requests = new ArrowFileWriter(join(tmpDir, 'requests.arrow'), columns, opts.batchRows);
+      this.writeRequest = rowWriter(this.requests, columns);
       this.iterations = new ArrowFileWriter(join(tmpDir, 'iterations.arrow'), ITERATION_COLUMNS, opts.batchRows);
       this.writeIteration = rowWriter(this.iterations, ITERATION_COLUMNS);
       if (opts.writeTokens) {
@@ -110,10 +145,13 @@ export class MetricsSink {
    * returns its index (the next one). Its requests, steps and summary entry are like any other's;
    * its GPU-hours run from `start_s`.
    */
-  addReplica(start_s: number, gpus: number): number {
+  addReplica(start_s: number, gpus: number, pool = 0): number {
     this.assertOpen();
+    if (this.pools[pool] === undefined) throw new Error(`replica added to pool ${pool}: no such pool (0..${this.pools.length - 1})`);
     const index = this.lifetimes.add(start_s, gpus);
-    this.growReplicas();
+    this.replicaPools.push(pool);
+    this.replicaGpus.push(gpus);
+    this.growReplicas(pool);
     return index;
   }
 
@@ -125,20 +163,27 @@ export class MetricsSink {
 
   recordRequest(o: RequestOutcome): void {
     this.assertOpen();
-    const group = o.replica === -1 ? this.unrouted : this.groups[o.replica];
+    const model = o.model ?? (o.replica >= 0 ? this.pools[this.replicaPools[o.replica]]?.model : this.models[0]) ?? '';
+    const group = o.replica === -1 ? this.unroutedGroup(o, model) : this.groups[o.replica];
     if (group === undefined) throw new Error(`request ${o.request_id}: replica ${o.replica} outside 0..${this.groups.length - 1}`);
     if (!(Number.isInteger(o.priority) && Number.isInteger(o.samples) && Number.isInteger(o.sequences) && o.samples >= 1 && o.sequences >= o.samples)) {
       throw new Error(`request ${o.request_id}: priority ${o.priority}, samples ${o.samples}, sequences ${o.sequences} (need integers, 1 ≤ samples ≤ sequences)`);
     }
     const measured = o.arrival_s >= this.warmup_s;
     const pool = group.pooledGaps(o, measured);
-    this.priorities.prepare(o.priority);
+    const client = o.shadow !== true;
+    if (client) this.priorities.prepare(o.priority);
     const row = requestRow(o, pool, this.requestScratch);
+    row.pool = o.replica >= 0 ? this.pools[this.replicaPools[o.replica]].name : (o.pool ?? '');
+    row.model = model;
     group.add(o, row, measured, this.slo);
-    this.priorities.add(o, row, measured, this.slo, pool !== undefined && o.replica >= 0);
-    if (o.arrival_s < this.firstArrival_s) this.firstArrival_s = o.arrival_s;
-    if (measured && o.arrival_s < this.firstMeasuredArrival_s) this.firstMeasuredArrival_s = o.arrival_s;
-    if (o.finish_s > this.lastFinish_s) this.lastFinish_s = o.finish_s;
+    // A mirrored copy is its pool's load only: no client waits for it, so it shapes no client figure or span.
+    if (client) {
+      this.priorities.add(o, row, measured, this.slo, pool !== undefined && o.replica >= 0);
+      if (o.arrival_s < this.firstArrival_s) this.firstArrival_s = o.arrival_s;
+      if (measured && o.arrival_s < this.firstMeasuredArrival_s) this.firstMeasuredArrival_s = o.arrival_s;
+      if (o.finish_s > this.lastFinish_s) this.lastFinish_s = o.finish_s;
+    }
     this.writeRequest?.(row);
     const writeToken = this.writeToken;
     if (writeToken !== undefined) {
@@ -178,14 +223,17 @@ export class MetricsSink {
     this.assertOpen();
     try {
       const span = { first_arrival_s: this.firstArrival_s, first_measured_arrival_s: this.firstMeasuredArrival_s, last_finish_s: this.lastFinish_s };
+      const overall = [...this.groups.filter((_, r) => !this.shadowReplica[r]), ...this.unrouted];
+      const pools = this.detailed ? this.poolRecords() : undefined;
       const summary = buildSummary(
-        { replicas: this.groups, unrouted: this.unrouted, priorities: this.priorities, lifetimes: this.lifetimes, span, slo: this.slo, warmup_s: this.warmup_s, kv: this.figures.figures() },
+        { replicas: this.groups, overall, pools, events: this.events.summary(), priorities: this.priorities, lifetimes: this.lifetimes, span, slo: this.slo, warmup_s: this.warmup_s, kv: this.figures.figures() },
         ctx,
       );
       if (this.tmpDir !== undefined && this.dir !== undefined) {
         this.requests?.close();
         this.iterations?.close();
         this.tokens?.close();
+        this.events.write(this.tmpDir);
         const file = join(this.tmpDir, 'summary.json');
         withPath(FIELD, 'write', file, () => writeFileSync(file, summaryJson(summary)));
         const [tmp, dir] = [this.tmpDir, this.dir];
@@ -216,12 +264,34 @@ export class MetricsSink {
     if (this.createdRoot !== undefined && this.createdRoot !== this.tmpDir) removeQuietly(this.createdRoot);
   }
 
-  private growReplicas(): void {
+  private growReplicas(pool: number): void {
     const stamps = new StepStamps();
     const group = new GroupAccumulator(stamps);
+    const shadow = this.pools[pool].shadow;
     this.stamps.push(stamps);
     this.groups.push(group);
-    this.itlPools.push(group.itl_s);
+    this.shadowReplica.push(shadow);
+    // Priority classes pool client gaps only: a shadow replica offers them an empty pool.
+    this.itlPools.push(shadow ? new GapPool(new StepStamps()) : group.itl_s);
+  }
+
+  /** Where a request rejected before reaching a replica counts: its model's (a mirrored copy's apart). */
+  private unroutedGroup(o: RequestOutcome, model: string): GroupAccumulator | undefined {
+    if (o.shadow === true) return this.shadowUnrouted;
+    // A model no pool serves (a trace's) counts with the first: every rejected request is in overall.
+    return this.unrouted[this.modelIndex.get(model) ?? 0];
+  }
+
+  private poolRecords(): PoolRecords {
+    return {
+      pools: this.pools,
+      replica_pools: this.replicaPools,
+      replica_gpus: this.replicaGpus,
+      replicas: this.groups,
+      unrouted: this.unrouted,
+      models: this.models,
+      gpu_hours: null,
+    };
   }
 
   private assertOpen(): void {

@@ -2,6 +2,7 @@ import type { LatencyBand } from '../latency/model.js';
 import { rate, summarizeRun, type GroupAccumulator, type GroupSummary, type SloTargets } from './group.js';
 import type { ReplicaLifetimes } from './lifetimes.js';
 import type { PriorityClasses } from './priority.js';
+import { modelSummaries, poolSummaries, type ModelSummary, type PoolRecords, type PoolSummary } from './pools.js';
 
 
 /** What the caller knows at the end of a run and the sink does not. */
@@ -104,6 +105,12 @@ export interface Summary {
     usd_per_million_output_tokens: number | null;
     usd_per_million_total_tokens: number | null;
   };
+  /** Per pool, in scenario order (only for a scenario with pools or several models); shadow pools' requests are not in `overall`. */
+  pools?: PoolSummary[];
+  /** Per model requests name (same condition as `pools`). */
+  models?: ModelSummary[];
+  /** Decisions of the traffic rules (canary steps, holds, roll-backs), in time order: events.arrow's rows with their figures as numbers. */
+  events: Record<string, unknown>[];
   /** See UncertaintySummary; null when metrics.uncertainty is false or the latency model states no band (`notes` says which). */
   uncertainty: UncertaintySummary | null;
   simulator: SimulatorFigures | null;
@@ -162,8 +169,12 @@ export interface RunSpan {
 export interface RunRecords {
   /** `replicas[r]` holds replica r's requests (every replica that served, retired ones included). */
   replicas: readonly GroupAccumulator[];
-  /** Requests rejected before routing: they count only overall. */
-  unrouted: GroupAccumulator;
+  /** The groups overall covers: every replica's but the shadow pools', and the requests rejected before routing. */
+  overall: readonly GroupAccumulator[];
+  /** For the `pools` and `models` sections (a scenario with pools or several models). */
+  pools?: PoolRecords;
+  /** The traffic rules' decisions, in time order. */
+  events: Record<string, unknown>[];
   /** Every request again, by priority. */
   priorities: PriorityClasses;
   lifetimes: ReplicaLifetimes;
@@ -180,10 +191,12 @@ export function buildSummary(run: RunRecords, ctx: FinishContext): Summary {
   const makespan_s = ctx.makespan_s ?? (any ? span.last_finish_s - span.first_arrival_s : null);
   const end_s = makespan_s === null ? null : span.first_arrival_s + makespan_s;
   const window_s = end_s !== null && Number.isFinite(span.first_measured_arrival_s) ? end_s - span.first_measured_arrival_s : null;
-  const { overall, per_replica } = summarizeRun(run.replicas, run.unrouted, makespan_s, window_s);
+  const { overall, per_replica } = summarizeRun(run.replicas, run.overall, makespan_s, window_s);
   const per_priority = run.priorities.summarize(overall.itl_s, makespan_s, window_s);
   const gpu = makespan_s === null ? null : run.lifetimes.gpuHours(ctx.gpus, makespan_s, span.first_arrival_s);
   const partial = run.lifetimes.anyPartial;
+  const pooled = run.pools === undefined ? undefined : { ...run.pools, gpu_hours: gpu === null ? null : gpu.perReplica };
+  const pools = pooled === undefined ? undefined : poolSummaries(pooled, makespan_s, window_s);
   return {
     makespan_s,
     warmup_s: run.warmup_s,
@@ -198,7 +211,9 @@ export function buildSummary(run: RunRecords, ctx: FinishContext): Summary {
     per_priority,
     // Utilization measured from the iterations, plus the engine's capacity figures.
     kv: run.kv === null && ctx.kv === undefined ? null : { ...(run.kv ?? {}), ...(ctx.kv ?? {}) },
-    cost: costFigures(ctx, gpu, partial, overall),
+    cost: costFigures(ctx, gpu, partial, overall, pools),
+    ...(pooled === undefined ? {} : { pools, models: modelSummaries(pooled, makespan_s, window_s) }),
+    events: run.events,
     uncertainty: ctx.uncertainty ?? null,
     simulator: ctx.simulator ?? null,
     notes: ctx.notes ?? [],
@@ -211,12 +226,21 @@ export function buildSummary(run: RunRecords, ctx: FinishContext): Summary {
  * GPUs: every GPU that served at some point (with replicas that came and went, gpu_hours ÷ gpus is
  * then the mean hours per GPU); GPU-hours integrate each replica's lifetime.
  */
-function costFigures(ctx: FinishContext, gpu: ReturnType<ReplicaLifetimes['gpuHours']> | null, partial: boolean, overall: GroupSummary): Summary['cost'] {
+function costFigures(
+  ctx: FinishContext,
+  gpu: ReturnType<ReplicaLifetimes['gpuHours']> | null,
+  partial: boolean,
+  overall: GroupSummary,
+  pools: PoolSummary[] | undefined,
+): Summary['cost'] {
   const gpu_hours = gpu === null ? null : gpu.total;
-  const usd_total = gpu_hours === null || !Number.isFinite(ctx.usd_per_gpu_hour) ? null : gpu_hours * ctx.usd_per_gpu_hour;
+  // Pools may price their GPUs differently: the total is each pool's hours at its price, and the price shown the blend.
+  const pooled = pools === undefined || gpu_hours === null ? null : pools.reduce((acc, p) => acc + (p.usd_total as number), 0);
+  const usd_total = pooled !== null ? pooled : gpu_hours === null || !Number.isFinite(ctx.usd_per_gpu_hour) ? null : gpu_hours * ctx.usd_per_gpu_hour;
+  const blended = pooled !== null && gpu_hours !== null && gpu_hours > 0 && new Set(pools?.map((p) => p.usd_per_gpu_hour)).size > 1;
   return {
     gpus: partial && gpu !== null ? gpu.gpus : ctx.gpus,
-    usd_per_gpu_hour: ctx.usd_per_gpu_hour,
+    usd_per_gpu_hour: blended ? (pooled as number) / (gpu_hours as number) : ctx.usd_per_gpu_hour,
     gpu_hours,
     usd_total,
     usd_per_million_output_tokens: perMillion(usd_total, overall.tokens.output),

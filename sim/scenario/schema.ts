@@ -157,6 +157,17 @@ const precision = z
   .strict();
 
 const price = num({ gte: 0, lte: MAX_USD_PER_GPU_HOUR, why: 'larger prices overflow the cost figures' });
+/** One price for every GPU, or a map GPU name → price: a map's entries are checked as prices, each under its own key. */
+const priceOrMap = z.custom<number | Record<string, number>>((v) => typeof v === 'number' || (typeof v === 'object' && v !== null && !Array.isArray(v)), {
+  message: 'must be a price per GPU-hour (a number) or a map of GPU name → price',
+}).superRefine((v, ctx) => {
+  const entries: [string | undefined, unknown][] = typeof v === 'number' ? [[undefined, v]] : Object.entries(v);
+  if (entries.length === 0) ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must list at least one GPU' });
+  for (const [gpu, value] of entries) {
+    const parsed = price.safeParse(value);
+    if (!parsed.success) ctx.addIssue({ code: z.ZodIssueCode.custom, path: gpu === undefined ? [] : [gpu], message: parsed.error.issues[0].message });
+  }
+});
 
 function buildSchema(names: PolicyNames) {
   const engine = engineSchema(names.schedulers);
@@ -183,7 +194,7 @@ function buildSchema(names: PolicyNames) {
         .optional(),
       metrics: z.object({ warmup_s: seconds({ gte: 0 }).optional(), uncertainty: bool.optional() }).strict().optional(),
       cost: z
-        .object({ usd_per_gpu_hour: z.union([price, z.record(text, price)]).optional() })
+        .object({ usd_per_gpu_hour: priceOrMap.optional() })
         .strict()
         .optional(),
       output: z.object({ dir: text.optional(), tokens: bool.optional() }).strict().optional(),

@@ -1,140 +1,27 @@
-import { getGpu } from '../hardware/catalog.js';
-import type { GpuSpec } from '../hardware/gpu.js';
-import type { KvCapacity } from '../kv/capacity.js';
-import { defaultProfileFor, loadProfile, type LoadedProfile } from '../latency/profile/load.js';
-import type { ModelArchitecture } from '../model/architecture.js';
-import { getModel } from '../model/catalog.js';
-import type { KvDtype, RouterName, RouterSettings, RouterWeightsInput, ScenarioInput, WeightDtype, WorkloadSpec } from '../scenario/types.js';
-import { sizeKv } from './capacity.js';
-import { checkedWarmup, checkParallelism } from './checks.js';
-import { resolveEngine, type ResolvedEngine } from './engine.js';
+import type { ScenarioInput } from '../scenario/types.js';
+import { resolvePool } from './pool.js';
+import { resolvePools } from './pools.js';
+import { checkTraffic } from './traffic.js';
+import { DEFAULT_POOL, type ResolvedPool, type RunSetup } from './types.js';
 import { fieldError } from '../errors.js';
-import { ROUTERS } from '../routing/registry.js';
-import { DEFAULT_ROUTER_OPTIONS, ROUTER_KEYS, type RouterOptions, type RouterWeights } from '../routing/router.js';
 
 export { engineDefaults, type ResolvedEngine } from './engine.js';
-
-/** Every key filled: what the run actually used. */
-export interface ResolvedScenario {
-  seed: number;
-  model: string;
-  /** `profile`: the latency profile used (a shipped name or a path), null when none is shipped for the GPU. */
-  hardware: { gpu: string; tensor_parallel: number; pipeline_parallel: number; gpu_memory_utilization: number; profile: string | null };
-  precision: { weights: WeightDtype; kv_cache: KvDtype };
-  /** Router settings only where the router takes them: a router's settings are listed only when they apply. */
-  cluster: { replicas: number } & ResolvedRouting;
-  engine: ResolvedEngine;
-  workload: WorkloadSpec;
-  slo: { ttft_ms?: number; tpot_ms?: number; e2e_ms?: number };
-  metrics: { warmup_s: number; uncertainty: boolean };
-  cost: { usd_per_gpu_hour: number };
-  output: { dir?: string; tokens: boolean };
-  emulates: string;
-}
-
-/** A resolved scenario with what it was resolved against: the model, the GPU, the KV cache, the latency profile. */
-export interface RunSetup {
-  scenario: ResolvedScenario;
-  arch: ModelArchitecture;
-  gpu: GpuSpec;
-  kv: KvCapacity;
-  /** The latency profile, loaded and checked once here (null: none is shipped for the GPU); the latency model uses it. */
-  profile: LoadedProfile | null;
-}
-
-/** The profile a scenario names, or the best shipped one for its GPU; loading checks it (format, GPU) before any output is written. */
-function scenarioProfile(input: ScenarioInput, gpu: GpuSpec): LoadedProfile | null {
-  const ref = input.hardware.profile;
-  return ref !== undefined ? loadProfile(ref, gpu.name) : (defaultProfileFor(gpu.name) ?? null);
-}
+export { gpuPrice, resolveRouting, routerOptions } from './pool.js';
+export { DEFAULT_POOL, type PoolSetup, type ResolvedPool, type ResolvedRouting, type ResolvedScenario, type RunSetup } from './types.js';
 
 /**
- * A validated scenario → the run it describes: hardware and parallelism checked, the engine
- * resolved against its scheduling policy's traits, the profile loaded, the KV cache sized, every
- * default filled. Throws the first problem found, in a fixed order.
+ * A validated scenario → the run it describes: each pool's hardware and parallelism checked, its
+ * engine resolved against its scheduling policy's traits, its profile loaded, its KV cache sized,
+ * every default filled; then the pools and traffic checked against each other. Throws the first
+ * problem found, in a fixed order.
  */
 export function resolveScenario(input: ScenarioInput): RunSetup {
-  const arch = getModel(input.model);
-  const gpu = getGpu(input.hardware.gpu);
-  const tp = input.hardware.tensor_parallel ?? 1;
-  const pp = input.hardware.pipeline_parallel ?? 1;
-  checkParallelism(arch, gpu, tp, pp);
-  const { engine, policy } = resolveEngine(input, arch, gpu);
-
-  const precision = { weights: input.precision?.weights ?? 'bf16', kv_cache: input.precision?.kv_cache ?? 'bf16' } as const;
-  const gpu_memory_utilization = input.hardware.gpu_memory_utilization ?? 0.9;
-  const profile = scenarioProfile(input, gpu);
-  const replicas = input.cluster?.replicas ?? 1;
-  const kv = sizeKv(
-    { arch, gpu, tensor_parallel: tp, pipeline_parallel: pp, precision, gpu_memory_utilization, engine, replicas, workload: input.workload },
-    policy,
-  );
-  const warmup_s = checkedWarmup(input);
-  const scenario: ResolvedScenario = {
-    seed: input.seed ?? 0,
-    model: input.model,
-    hardware: { gpu: gpu.name, tensor_parallel: tp, pipeline_parallel: pp, gpu_memory_utilization, profile: profile?.ref ?? null },
-    precision,
-    cluster: { replicas, ...resolveRouting(input.cluster, 'cluster') },
-    engine,
-    workload: input.workload,
-    slo: { ...(input.slo ?? {}) },
-    metrics: { warmup_s, uncertainty: input.metrics?.uncertainty ?? true },
-    cost: { usd_per_gpu_hour: gpuPrice(input, gpu) },
-    output: { dir: input.output?.dir, tokens: input.output?.tokens ?? false },
-    emulates: policy.emulates,
-  };
-  return { scenario, arch, gpu, kv, profile };
-}
-
-/** The price of an hour of `gpu`: the scenario's (one for all, or this GPU's in a map), else the catalog's. */
-export function gpuPrice(input: ScenarioInput, gpu: GpuSpec): number {
-  const price = input.cost?.usd_per_gpu_hour;
-  if (price === undefined) return gpu.usd_per_gpu_hour;
-  if (typeof price === 'number') return price;
-  const own = price[gpu.name];
-  if (own === undefined) {
-    throw fieldError('cost.usd_per_gpu_hour', `lists no price for GPU ${gpu.name} (it lists ${Object.keys(price).join(', ')}); give every GPU the scenario uses a price`, price);
+  if (input.pools !== undefined) return resolvePools(input);
+  if (input.traffic !== undefined) throw fieldError('traffic', 'divides traffic between pools: list them in pools', Object.keys(input.traffic));
+  if (input.cluster?.router === 'prompt-length') {
+    throw fieldError('cluster.router', 'prompt-length sends long prompts to a pool of their own: list the pools in pools', input.cluster.router);
   }
-  return own;
-}
-
-/** A router and the settings it takes (and only those). */
-export type ResolvedRouting = { router: RouterName } & Partial<RouterOptions>;
-
-/**
- * The router of `settings` (else `fallback`'s) and its settings: a setting the chosen router does
- * not take is refused, not ignored. `where` prefixes the field names in messages (`cluster`, `pools[1]`).
- */
-export function resolveRouting(settings: RouterSettings | undefined, where: string, fallback?: ResolvedRouting): ResolvedRouting {
-  const router = settings?.router ?? fallback?.router ?? 'round-robin';
-  const accepts = ROUTERS[router].traits.keys ?? [];
-  const routing: ResolvedRouting = { router };
-  const inherited = settings?.router === undefined ? fallback : undefined;
-  for (const key of ROUTER_KEYS) {
-    const given = settings?.[key];
-    if (accepts.includes(key)) {
-      const value = given === undefined ? (inherited?.[key] ?? DEFAULT_ROUTER_OPTIONS[key]) : key === 'weights' ? listedWeights(given as RouterWeightsInput, `${where}.weights`) : given;
-      (routing as Record<string, unknown>)[key] = value;
-    } else if (given !== undefined) {
-      const takers = Object.values(ROUTERS).filter((f) => f.traits.keys?.includes(key)).map((f) => f.name);
-      throw fieldError(`${where}.${key}`, `is used by the ${takers.join(' and ')} routers only (${where}.router is ${router})`, given);
-    }
-  }
-  return routing;
-}
-
-/** Weights as a scenario lists them: the scorers it leaves out weigh nothing (as llm-d runs only the scorers its config lists). */
-function listedWeights(given: RouterWeightsInput, field: string): RouterWeights {
-  const weights = { queue: given.queue ?? 0, kv: given.kv ?? 0, prefix: given.prefix ?? 0, tokens: given.tokens ?? 0 };
-  if (weights.queue + weights.kv + weights.prefix + weights.tokens <= 0) {
-    throw fieldError(field, 'must give at least one scorer (queue, kv, prefix, tokens) a positive weight', given);
-  }
-  return weights;
-}
-
-/** The settings a router is created with: its own, over the defaults. */
-export function routerOptions(routing: ResolvedRouting): RouterOptions {
-  const { router: _router, ...own } = routing;
-  return { ...DEFAULT_ROUTER_OPTIONS, ...own };
+  const setup = resolvePool(input);
+  checkTraffic(input, [{ name: DEFAULT_POOL, model: setup.scenario.model } as ResolvedPool]);
+  return setup;
 }

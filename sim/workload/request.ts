@@ -25,6 +25,17 @@ export interface Request {
   /** Samples returned (default 1) and generated (default n). */
   n?: number;
   best_of?: number;
+  /** The model asked for (a pool's `model`); absent: the scenario's top-level model. */
+  model?: string;
+  /** The client's user id (traffic.sticky_by: user). */
+  user?: number;
+  /** A mirrored copy (traffic.shadow): nobody waits for its answer. */
+  shadow?: boolean;
+}
+
+/** The key a request waits under for its time-out: a mirrored copy shares its original's id, so it takes a key of its own. */
+export function waitKey(request: Request): number {
+  return request.shadow === true ? -1 - request.id : request.id;
 }
 
 /**

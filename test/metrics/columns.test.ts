@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { ArrowFileWriter } from '../../sim/metrics/arrowFile.js';
-import { columnsMarkdown, ITERATION_COLUMNS, newRow, REQUEST_COLUMNS, TOKEN_COLUMNS, type ColumnDef } from '../../sim/metrics/columns.js';
+import { columnsMarkdown, ITERATION_COLUMNS, newRow, REQUEST_COLUMNS, TOKEN_COLUMNS, EVENT_COLUMNS, withDictionaries, type ColumnDef } from '../../sim/metrics/columns.js';
 import { rowWriter } from '../../sim/metrics/rowWriter.js';
 import { tempDirs } from './helpers.js';
 
@@ -11,7 +11,12 @@ const FILES: [string, readonly ColumnDef[]][] = [
   ['requests.arrow', REQUEST_COLUMNS],
   ['iterations.arrow', ITERATION_COLUMNS],
   ['tokens.arrow', TOKEN_COLUMNS],
+  ['events.arrow', EVENT_COLUMNS],
 ];
+
+/** A table as a run writes it: the per-run dictionaries (pools, models, event details) filled. */
+const filled = (table: readonly ColumnDef[]): readonly ColumnDef[] =>
+  withDictionaries(table, { pool: ['', 'h100', 'a100'], model: ['', 'llama-3.1-8b', 'llama-3.1-70b'], detail: ['held', 'stepped up'] });
 
 /** The markdown table that follows the README paragraph opening with `` `file` — ``. */
 function readmeTable(file: string): string[] {
@@ -44,7 +49,8 @@ describe('rowWriter', () => {
   const tmp = tempDirs();
 
   // Every field a different value: a writer that put any field in another column, or skipped one, reads back wrong.
-  it.each(FILES)('%s: each record field lands in the column of its name, nulls as null', (file, table) => {
+  it.each(FILES)('%s: each record field lands in the column of its name, nulls as null', (file, declared) => {
+    const table = filled(declared);
     const path = join(tmp(), file);
     const w = new ArrowFileWriter(path, table, 4);
     const write = rowWriter(w, table);
@@ -52,6 +58,7 @@ describe('rowWriter', () => {
       const rec = newRow(table) as Record<string, unknown>;
       table.forEach((c, i) => {
         if (c.kind === 'dict') rec[c.name] = c.values[(i + k) % c.values.length];
+        else if (c.kind === 'bool') rec[c.name] = (i + k) % 2 === 1;
         else if (c.null_when !== undefined && k === 2) rec[c.name] = null;
         else rec[c.name] = c.kind === 'f64' ? 100 * k + i + 0.25 : 100 * k + i;
       });

@@ -100,13 +100,14 @@ describe('column lists', () => {
   it('follow DESIGN.md order', () => {
     expect(REQUEST_COLUMNS.map((c) => c.name).join(',')).toBe(
       'request_id,replica,arrival_s,input_tokens,output_tokens,cached_tokens,first_scheduled_s,first_token_s,finish_s,' +
-        'ttft_s,e2e_s,tpot_s,itl_mean_s,itl_p50_s,itl_p99_s,itl_max_s,preemptions,status,priority,samples,sequences',
+        'ttft_s,e2e_s,tpot_s,itl_mean_s,itl_p50_s,itl_p99_s,itl_max_s,preemptions,status,priority,samples,sequences,' +
+        'pool,model,shadow,reject_reason',
     );
     expect(ITERATION_COLUMNS.map((c) => c.name).join(',')).toBe(
       'replica,start_s,end_s,prefill_seqs,decode_seqs,prefill_tokens,decode_tokens,kv_blocks_used,kv_blocks_total,waiting,running,swapped,preempted,' +
         'kv_blocks_cached,kv_blocks_swapped,kv_slots_unused,swap_in_blocks,swap_out_blocks,kv_blocks_evicted',
     );
-    expect(REQUEST_COLUMNS.slice(-2).map((c) => c.kind)).toEqual(['i32', 'i32']);
+    expect(REQUEST_COLUMNS.slice(19, 21).map((c) => c.kind)).toEqual(['i32', 'i32']);
     expect(ITERATION_COLUMNS.slice(13).every((c) => c.kind === 'i32')).toBe(true);
   });
 });

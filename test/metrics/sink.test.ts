@@ -41,15 +41,15 @@ describe('MetricsSink files', () => {
     const sink = sinkAt(dir);
     feed(sink);
     sink.finish(CTX);
-    expect(readdirSync(dir).sort()).toEqual(['iterations.arrow', 'requests.arrow', 'summary.json']);
+    expect(readdirSync(dir).sort()).toEqual(['events.arrow', 'iterations.arrow', 'requests.arrow', 'summary.json']);
     const t = read(join(dir, 'requests.arrow'));
     expect(t.numRows).toBe(3);
     const types = Object.fromEntries(t.schema.fields.map((f) => [f.name, String(f.type)]));
     expect(types).toMatchObject({
       request_id: 'Int32', replica: 'Int32', ttft_s: 'Float64', tpot_s: 'Float64', status: 'Dictionary<Int32, Utf8>', priority: 'Int32', samples: 'Int32',
     });
-    // New columns are appended: status keeps its place, priority and samples come last.
-    expect(t.schema.fields.map((f) => f.name).slice(16)).toEqual(['preemptions', 'status', 'priority', 'samples', 'sequences']);
+    // New columns are appended: status keeps its place, the cluster's columns come last.
+    expect(t.schema.fields.map((f) => f.name).slice(16)).toEqual(['preemptions', 'status', 'priority', 'samples', 'sequences', 'pool', 'model', 'shadow', 'reject_reason']);
     const rows = t.toArray().map((r) => r.toJSON());
     expect(rows[0].ttft_s).toBeCloseTo(0.5, 12);
     expect(rows[0].tpot_s).toBeCloseTo(0.15, 12);
@@ -152,7 +152,7 @@ describe('MetricsSink files', () => {
     feed(sink);
     expect(readFileSync(join(dir, 'summary.json'), 'utf8')).toBe('old');
     sink.finish(CTX);
-    expect(readdirSync(dir).sort()).toEqual(['iterations.arrow', 'requests.arrow', 'summary.json']);
+    expect(readdirSync(dir).sort()).toEqual(['events.arrow', 'iterations.arrow', 'requests.arrow', 'summary.json']);
     expect(JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')).overall.requests.total).toBe(3);
     expect(readdirSync(dirname(dir))).toEqual(['out']);
   });

@@ -171,7 +171,7 @@ describe('summary.json and table', () => {
     const s = run([timed(0, 0, 0.1, 0.01), outcome({ request_id: 1, cached_tokens: 50, preemptions: 2 })], { slo: { ttft_ms: 200 } }, ctx);
     const json = JSON.parse(summaryJson(s));
     expect(Object.keys(json)).toEqual([
-      'makespan_s', 'warmup_s', 'measured_window_s', 'slo_targets', 'overall', 'per_replica', 'per_priority', 'kv', 'cost', 'uncertainty', 'simulator', 'notes', 'latency', 'scenario',
+      'makespan_s', 'warmup_s', 'measured_window_s', 'slo_targets', 'overall', 'per_replica', 'per_priority', 'kv', 'cost', 'events', 'uncertainty', 'simulator', 'notes', 'latency', 'scenario',
     ]);
     expect(Object.keys(json.overall)).toEqual([
       'requests', 'tokens', 'throughput', 'ttft_s', 'tpot_s', 'itl_s', 'e2e_s', 'queueing_delay_s', 'slo', 'preemptions', 'prefix_cache',

@@ -35,10 +35,22 @@ describe('a router registered from outside sim/routing', () => {
   });
 });
 
+/**
+ * Three replicas under `name`. prompt-length chooses between pools, so it gets two: `long` (replica
+ * 0) for prompts of 1,000 tokens or more, `short` (replicas 1 and 2) for the rest of the 50–2,000 spread.
+ */
+function threeReplicas(name: string) {
+  if (name !== 'prompt-length') return scenario({ cluster: { replicas: 3, router: name } });
+  return scenario({
+    cluster: { router: name, long_prompt_pool: 'long', long_prompt_tokens: 1000 },
+    pools: [{ name: 'long', replicas: 1 }, { name: 'short', replicas: 2 }],
+  });
+}
+
 describe.each(Object.keys(ROUTERS))('router %s over a run', (name) => {
   it('routes every request once, to a ready replica, and never to one drained', () => {
     const left: RequestOutcome[] = [];
-    const result = simulate(scenario({ cluster: { replicas: 3, router: name } }), {
+    const result = simulate(threeReplicas(name), {
       onRequest: (o) => left.push({ ...o }),
       control: (c) => c.at(3, () => c.drainReplica(1)),
     });

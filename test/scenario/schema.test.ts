@@ -1,3 +1,4 @@
+import { routerNames } from '../../sim/routing/registry.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InfersimError } from '../../sim/errors.js';
@@ -66,7 +67,7 @@ describe('parseScenarioObject rejects with one actionable line', () => {
     ['scheduler typo', (s) => (s.engine = { scheduler: 'vlm' }), 'engine.scheduler: must be one of vllm, vllm-v0, sarathi, orca, static, dynamic, got "vlm"'],
     ['weights dtype', (s) => (s.precision = { weights: 'fp9' }), 'precision.weights: must be one of fp32, fp16, bf16, fp8, int8, int4, got "fp9"'],
     ['kv dtype', (s) => (s.precision = { kv_cache: 'int4' }), 'precision.kv_cache: must be one of fp16, bf16, fp8, got "int4"'],
-    ['router', (s) => (s.cluster = { router: 'rr' }), 'cluster.router: must be one of round-robin, least-outstanding, random, least-queue, least-kv, power-of-two, prefix-affinity, session-affinity, got "rr"'],
+    ['router', (s) => (s.cluster = { router: 'rr' }), `cluster.router: must be one of ${routerNames().join(', ')}, got "rr"`],
     ['trace format', (s) => (s.workload.trace = { path: 'x', format: 'tsv' }), 'workload.trace.format: must be one of csv, jsonl, azure-2023, mooncake, vidur, got "tsv"'],
     ['fractional TP', (s) => (s.hardware.tensor_parallel = 0.5), 'hardware.tensor_parallel: must be an integer ≥ 1, got 0.5'],
     ['zero replicas', (s) => (s.cluster = { replicas: 0 }), 'cluster.replicas: must be an integer ≥ 1, got 0'],
@@ -128,7 +129,7 @@ describe('parseScenarioObject rejects with one actionable line', () => {
     expect(err!.problems).toEqual([
       'workload.num_requests: must be an integer ≥ 1, got 0',
       'hardware.tp_size: unknown key; allowed: gpu, tensor_parallel, pipeline_parallel, gpu_memory_utilization, profile',
-      'modle: unknown key (did you mean "model"?); allowed: seed, model, hardware, precision, cluster, engine, workload, slo, metrics, cost, output, sweep',
+      'modle: unknown key (did you mean "model"?); allowed: seed, model, hardware, precision, cluster, pools, traffic, engine, workload, slo, metrics, cost, output, sweep',
       'model: required (must be a non-empty string)',
     ]);
     expect(err!.message).toBe('workload.num_requests: must be an integer ≥ 1, got 0 (and 3 more problems)');

@@ -1,0 +1,118 @@
+import { quantileSorted } from '../metrics/stats.js';
+import type { RequestOutcome } from '../metrics/records.js';
+import type { EventLog } from '../metrics/events.js';
+import type { CanaryMetric, TrafficInput } from '../scenario/types.js';
+import type { Cluster } from './cluster.js';
+import type { RunControl } from './lifecycle.js';
+import type { Traffic } from './traffic.js';
+
+type CanaryRule = Required<NonNullable<TrafficInput['canary']>>;
+
+/** What one pool's requests that left during an interval showed. */
+class Window {
+  readonly values: number[] = [];
+  requests = 0;
+  errors = 0;
+
+  add(o: RequestOutcome, metric: CanaryMetric): void {
+    this.requests++;
+    if (o.status !== 'finished') {
+      this.errors++;
+      return;
+    }
+    const times = o.token_times_s;
+    if (metric === 'ttft_p99' && times.length > 0) this.values.push(times[0] - o.arrival_s);
+    else if (metric === 'e2e_p99') this.values.push(o.finish_s - o.arrival_s);
+    else if (metric === 'tpot_p99' && o.output_tokens > 1) this.values.push((o.finish_s - times[0]) / (o.output_tokens - 1));
+  }
+
+  /** The metric over the interval; null without a request to judge by. */
+  value(metric: CanaryMetric): number | null {
+    if (metric === 'error_rate') return this.requests === 0 ? null : this.errors / this.requests;
+    if (this.values.length === 0) return null;
+    return quantileSorted(this.values.sort((a, b) => a - b), 0.99);
+  }
+}
+
+/**
+ * A progressive rollout: the canary pool takes `steps[0]` % of its model's traffic, and at each
+ * interval's end moves up a step if its metric over the interval is within `max_regression` of the
+ * baseline's (canary ≤ baseline × (1 + max_regression)); a regression sends it back to 0 % for the
+ * rest of the run. Too few canary requests in an interval: the step holds. At the last step it stops judging.
+ */
+export class CanaryRollout {
+  private step = 0;
+  private done = false;
+  private baselineWindow = new Window();
+  private canaryWindow = new Window();
+  private readonly baseline: number;
+  private readonly canary: number;
+  private readonly model: string;
+
+  constructor(
+    private readonly rule: CanaryRule,
+    private readonly traffic: Traffic,
+    private readonly cluster: Cluster,
+    private readonly log: EventLog,
+    pools: readonly { name: string; model: string }[],
+  ) {
+    this.baseline = pools.findIndex((p) => p.name === rule.baseline);
+    this.canary = pools.findIndex((p) => p.name === rule.canary);
+    this.model = pools[this.canary].model;
+    this.setShare(rule.steps[0]);
+  }
+
+  /** Schedules the first judgement. */
+  start(control: RunControl): void {
+    const tick = (now_s: number): void => {
+      this.judge(now_s);
+      if (!this.done) control.at(now_s + this.rule.interval_s, tick);
+    };
+    control.at(control.now_s + this.rule.interval_s, tick);
+  }
+
+  /** Every request as it leaves: the baseline's and the canary's (mirrored copies aside) fill the interval's windows. */
+  readonly watch = (o: RequestOutcome): void => {
+    if (this.done || o.shadow === true || o.replica < 0) return;
+    const pool = this.cluster.replicas[o.replica].pool_index;
+    if (pool === this.canary) this.canaryWindow.add(o, this.rule.metric);
+    else if (pool === this.baseline) this.baselineWindow.add(o, this.rule.metric);
+  };
+
+  private judge(now_s: number): void {
+    const r = this.rule;
+    const metric = r.metric;
+    const canaryValue = this.canaryWindow.value(metric);
+    const baselineValue = this.baselineWindow.value(metric);
+    const from = r.steps[this.step];
+    const figures = { metric, canary_value: canaryValue, baseline_value: baselineValue, canary_requests: this.canaryWindow.requests, baseline_requests: this.baselineWindow.requests };
+    this.baselineWindow = new Window();
+    this.canaryWindow = new Window();
+    const limit = baselineValue === null ? null : baselineValue * (1 + r.max_regression);
+    const shown = (v: number | null): string => (v === null ? 'none' : v.toPrecision(4));
+    const compared = `${metric} canary ${shown(canaryValue)} vs baseline ${shown(baselineValue)} (limit ${shown(limit)} = baseline × ${1 + r.max_regression})`;
+    if (figures.canary_requests < r.min_requests || canaryValue === null || limit === null) {
+      this.note(now_s, 'canary_hold', `${figures.canary_requests} canary requests < min_requests ${r.min_requests} or nothing to compare: ${compared}; stays at ${from} %`, { ...figures, limit, from_percent: from, to_percent: from });
+      return;
+    }
+    if (canaryValue > limit) {
+      this.done = true;
+      this.setShare(0);
+      this.note(now_s, 'canary_rollback', `${compared}: exceeded, ${from} % → 0 % for the rest of the run`, { ...figures, limit, from_percent: from, to_percent: 0 });
+      return;
+    }
+    this.step++;
+    const to = r.steps[this.step];
+    this.done = this.step === r.steps.length - 1;
+    this.setShare(to);
+    this.note(now_s, 'canary_step', `${compared}: within, ${from} % → ${to} %`, { ...figures, limit, from_percent: from, to_percent: to });
+  }
+
+  private setShare(percent: number): void {
+    this.traffic.divide(this.model, [this.canary, this.baseline], [percent, 100 - percent]);
+  }
+
+  private note(time_s: number, kind: 'canary_step' | 'canary_hold' | 'canary_rollback', detail: string, data: Record<string, number | string | null>): void {
+    this.log.record({ time_s, kind, pool: this.rule.canary, detail, data });
+  }
+}

@@ -1,0 +1,97 @@
+import { fieldError, InfersimError } from '../errors.js';
+import type { PoolInput, ScenarioInput } from '../scenario/types.js';
+import { checkTraffic } from './traffic.js';
+import { resolvePool, resolveRouting } from './pool.js';
+import type { PoolSetup, ResolvedPool, ResolvedRouting, RunSetup } from './types.js';
+
+/**
+ * A scenario with `pools:` → one setup per pool, each resolved as a scenario of its own (the
+ * top-level sections with the pool's keys merged over them), then checked together: names,
+ * routers, traffic, the models requests name. The run's setup is the first pool's, listing all.
+ */
+export function resolvePools(input: ScenarioInput): RunSetup {
+  const pools = input.pools as PoolInput[];
+  if (input.cluster?.replicas !== undefined) {
+    throw fieldError('cluster.replicas', 'with pools, each pool gives its own replicas (pools[].replicas); remove cluster.replicas', input.cluster.replicas);
+  }
+  checkNames(pools);
+  const top = resolveRouting(input.cluster, 'cluster');
+  const shadowTarget = input.traffic?.shadow?.target;
+  const setups: PoolSetup[] = pools.map((pool, i) => ({ name: pool.name, setup: inPool(i, pool, () => resolvePool(merged(input, pool))), shadow: pool.name === shadowTarget }));
+  const routing = pools.map((pool, i) => inPool(i, pool, () => poolRouting(pool, i, top)));
+  const resolved: ResolvedPool[] = setups.map((p, i) => {
+    const s = p.setup.scenario;
+    return { name: p.name, replicas: pools[i].replicas, model: s.model, ...routing[i], hardware: s.hardware, precision: s.precision, engine: s.engine, usd_per_gpu_hour: s.cost.usd_per_gpu_hour, emulates: s.emulates };
+  });
+  setups.forEach((p, i) => (p.setup.scenario.cluster = { replicas: pools[i].replicas, ...routing[i] }));
+  checkCrossPoolRouter(top, pools);
+  const first = setups[0].setup;
+  const total = pools.reduce((acc, p) => acc + p.replicas, 0);
+  const traffic = checkTraffic(input, resolved);
+  const scenario = { ...first.scenario, cluster: { replicas: total, ...top }, pools: resolved, ...(traffic === undefined ? {} : { traffic }) };
+  return { ...first, scenario, pools: setups };
+}
+
+/** The top-level sections with the pool's merged over them, key by key; the pool's own replicas. */
+function merged(input: ScenarioInput, pool: PoolInput): ScenarioInput {
+  const { pools: _pools, traffic: _traffic, cluster: _cluster, ...rest } = input;
+  return {
+    ...rest,
+    model: pool.model ?? input.model,
+    hardware: { ...input.hardware, ...pool.hardware },
+    precision: { ...input.precision, ...pool.precision },
+    engine: { ...input.engine, ...pool.engine },
+    cluster: { replicas: pool.replicas },
+    // A price map names GPUs: the pool's GPU must be in it (checked when the pool resolves).
+    cost: input.cost,
+  };
+}
+
+/** Errors of one pool name it: `pools[1] (a100): engine.max_num_seqs: …`. */
+function inPool<T>(i: number, pool: PoolInput, f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof InfersimError) throw new InfersimError(`pools[${i}] (${pool.name}): ${err.message}`);
+    throw err;
+  }
+}
+
+function checkNames(pools: readonly PoolInput[]): void {
+  const seen = new Map<string, number>();
+  pools.forEach((p, i) => {
+    const before = seen.get(p.name);
+    if (before !== undefined) throw fieldError(`pools[${i}].name`, `repeats pools[${before}].name: every pool needs its own name`, p.name);
+    seen.set(p.name, i);
+  });
+  pools.forEach((p, i) => {
+    if (p.engine?.frontend_input_ms !== undefined) {
+      throw fieldError(
+        `pools[${i}].engine.frontend_input_ms`,
+        'is the gateway’s time before routing, the same for every pool: set it in the top-level engine section',
+        p.engine.frontend_input_ms,
+      );
+    }
+  });
+}
+
+/** A pool routes within itself with its own router, or the top-level one. */
+function poolRouting(pool: PoolInput, i: number, top: ResolvedRouting): ResolvedRouting {
+  // Under a prompt-length gateway a pool without a router of its own balances on load.
+  const fallback: ResolvedRouting = top.router === 'prompt-length' ? { router: 'least-outstanding' } : top;
+  const routing = resolveRouting(pool, `pools[${i}]`, fallback);
+  if (routing.router === 'prompt-length') {
+    throw fieldError(`pools[${i}].router`, 'prompt-length chooses between pools; set it as cluster.router (a pool routes within itself)', routing.router);
+  }
+  return routing;
+}
+
+/** The top-level router's settings that name pools must name real ones. */
+function checkCrossPoolRouter(top: ResolvedRouting, pools: readonly PoolInput[]): void {
+  if (top.router !== 'prompt-length') return;
+  const target = top.long_prompt_pool ?? '';
+  if (!pools.some((p) => p.name === target)) {
+    throw fieldError('cluster.long_prompt_pool', `must name the pool long prompts go to, one of ${pools.map((p) => p.name).join(', ')}`, target);
+  }
+}
+
