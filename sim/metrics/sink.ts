@@ -108,7 +108,7 @@ export class MetricsSink {
     this.lifetimes = new ReplicaLifetimes(opts.replicas, opts.replica_gpus);
     for (let r = 0; r < opts.replicas; r++) this.growReplicas(this.replicaPools[r]);
     this.priorities = new PriorityClasses(this.itlPools);
-    const columns = withDictionaries(REQUEST_COLUMNS, { pool: ['', ...this.pools.map((p) => p.name)], model: ['', ...this.models.filter((m) => m !== '')] });
+    const columns = withDictionaries(REQUEST_COLUMNS, { pool: ['', ...this.pools.map((p) => p.name)], model: ['', ...new Set([...this.models, ...this.pools.map((p) => p.model)].filter((m) => m !== ''))] });
     if (opts.dir === undefined) return;
     const dir = (this.dir = resolve(opts.dir));
     assertReplaceable(dir);

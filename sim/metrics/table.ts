@@ -11,6 +11,8 @@ export function formatSummaryTable(s: Summary): string {
     ...sloLines(s),
     costLine(s.cost),
     ...perReplicaLines(s.per_replica),
+    ...perPoolLines(s.pools),
+    ...eventLines(s.events),
     ...perPriorityLines(s.per_priority),
   ].join('\n');
 }
@@ -119,6 +121,26 @@ function perReplicaLines(replicas: Summary['per_replica']): string[] {
     `per replica  ${pad('req/s')}${pad('TTFT p99')}${pad('TPOT p99')}${pad('SLO')}`,
     ...replicas.map((g, i) => `  ${String(i).padEnd(11)}${pad(num(g.throughput.requests_per_s, 2))}${pad(ms(g.ttft_s.p99))}${pad(ms(g.tpot_s.p99))}${pad(pct(g.slo.attainment))}`),
   ];
+}
+
+/** Per pool (scenarios with pools): its share of the requests, latency, SLO and cost; shadow pools marked. */
+function perPoolLines(pools: Summary['pools']): string[] {
+  if (pools === undefined) return [];
+  const label = (p: NonNullable<Summary['pools']>[number]): string => p.pool + (p.shadow ? ' (shadow)' : '');
+  const width = Math.max(11, ...pools.map((p) => label(p).length + 1));
+  return [
+    `per pool${' '.repeat(width - 6)}${pad('requests')}${pad('req/s')}${pad('TTFT p99')}${pad('TPOT p99')}${pad('SLO')}${pad('cost $')}`,
+    ...pools.map(
+      (p) =>
+        `  ${label(p).padEnd(width)}${pad(String(p.requests.total))}${pad(num(p.throughput.requests_per_s, 2))}` +
+        `${pad(ms(p.ttft_s.p99))}${pad(ms(p.tpot_s.p99))}${pad(pct(p.slo.attainment))}${pad(num(p.usd_total, 2))}`,
+    ),
+  ];
+}
+
+/** Traffic decisions, one line each. */
+function eventLines(events: Summary['events']): string[] {
+  return events.map((e) => `event        ${num(e.time_s as number, 1)} s  ${String(e.kind)}  ${String(e.pool)}: ${String(e.detail)}`);
 }
 
 function perPriorityLines(classes: Summary['per_priority']): string[] {

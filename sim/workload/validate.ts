@@ -53,6 +53,7 @@ export function validateWorkload(spec: WorkloadSpec): void {
     validateTrace(spec);
   }
   validateClients(spec);
+  validatePopulation(spec);
 }
 
 /** Keys that shape each client's requests: sessions, shared prefixes, priorities, sampling parameters. */
@@ -103,6 +104,38 @@ function validateClients(spec: WorkloadSpec): void {
   }
 }
 
+/** Who sends the generated requests: the models they ask for and how many users there are. */
+function validatePopulation(spec: WorkloadSpec): void {
+  const { models, users, trace } = spec;
+  if (models !== undefined) {
+    if (trace !== undefined) {
+      throw fieldError('workload.models', 'is for generated requests; a trace names each request’s model in a column (workload.trace.columns.model)', models.map((m) => m.name));
+    }
+    if (models.length === 0) throw fieldError('workload.models', 'must list at least one model');
+    const seen = new Map<string, number>();
+    models.forEach((m, i) => {
+      const field = `workload.models[${i}]`;
+      if (!(typeof m.name === 'string' && m.name.trim() !== '')) throw fieldError(`${field}.name`, 'must be a non-empty string', m.name);
+      if (!(Number.isFinite(m.weight) && m.weight > 0)) throw fieldError(`${field}.weight`, 'must be a number > 0', m.weight);
+      const first = seen.get(m.name);
+      if (first !== undefined) throw fieldError(`${field}.name`, `duplicates workload.models[${first}].name`, m.name);
+      seen.set(m.name, i);
+    });
+    // Models are drawn from the cumulative weights: a sum that overflows would send every request to one model.
+    if (!Number.isFinite(models.reduce((sum, m) => sum + m.weight, 0))) {
+      throw fieldError('workload.models', 'the weights must sum to a finite number (they are relative: e.g. 9 and 1 for 90 % and 10 %)', models.map((m) => m.weight));
+    }
+  }
+  if (users !== undefined) {
+    if (trace !== undefined) {
+      throw fieldError('workload.users', 'is for generated requests; a trace names each request’s user in a column (workload.trace.columns.user)', users);
+    }
+    if (!(Number.isInteger(users) && users >= 1 && users <= MAX_REQUESTS)) {
+      throw fieldError('workload.users', `must be an integer ≥ 1 and ≤ ${shown(MAX_REQUESTS)} (at most one user per request)`, users);
+    }
+  }
+}
+
 function positiveInt(value: number, field: string): void {
   if (!(Number.isInteger(value) && value >= 1)) throw fieldError(field, 'must be an integer ≥ 1', value);
 }
@@ -118,6 +151,11 @@ function validateTrace(spec: WorkloadSpec): void {
   }
   const generic = format === 'csv' || format === 'jsonl';
   if (columns !== undefined && !generic) {
+    // Name the model or user column when one is set: the user most likely wants the label, not the lengths.
+    const label = columns.model !== undefined ? 'model' : columns.user !== undefined ? 'user' : undefined;
+    if (label !== undefined) {
+      throw fieldError(`workload.trace.columns.${label}`, `only format csv or jsonl can name a ${label} column; format "${format}" has fixed columns and no ${label}`, columns[label]);
+    }
     throw fieldError('workload.trace.columns', `only used with format csv or jsonl; format "${format}" has fixed columns`);
   }
   if (columns?.arrival_unit !== undefined && columns.arrival === undefined) {
