@@ -10,7 +10,7 @@ import { openLoopStream } from './open-loop.js';
 import { sessionStream } from './sessions.js';
 import { loadTrace } from './trace.js';
 import { markTraits, priorityClasses, traitSampler, type Traits } from './traits.js';
-import type { TraceRequest, WorkloadInfo, WorkloadStream } from './types.js';
+import type { TraceRequest, TraceTable, WorkloadInfo, WorkloadStream } from './types.js';
 import { validateWorkload } from './validate.js';
 
 export type { TraceRequest, TraceTable, WorkloadInfo, WorkloadStream } from './types.js';
@@ -31,9 +31,10 @@ interface Source {
 
 /**
  * The workload as a lazy request stream. Random draws come from one seeded stream per purpose
- * ('arrivals', 'input_tokens', 'output_tokens', 'turns', 'prefix', 'priority'), so changing one
- * setting leaves the others' draws unchanged. With a trace, `workload.arrival` (or `concurrency`)
- * replaces the file's timestamps and the trace gives only the lengths, in arrival order.
+ * ('arrivals', 'input_tokens', 'output_tokens', 'turns', 'prefix', 'priority', 'models', 'users'),
+ * so changing one setting leaves the others' draws unchanged. With a trace, `workload.arrival` (or
+ * `concurrency`) replaces the file's timestamps and the trace gives only the lengths (and model and
+ * user columns), in arrival order.
  */
 export function createRequestStream(spec: WorkloadSpec, seed: number): WorkloadStream {
   validateWorkload(spec);
@@ -87,7 +88,7 @@ function traceSource(spec: WorkloadSpec): Source {
   const fileTimes = spec.arrival === undefined && spec.concurrency === undefined;
   const table = loadTrace(spec.trace!, { num_requests: spec.num_requests, duration_s: fileTimes ? spec.duration_s : undefined });
   const { input_tokens, output_tokens, hash_ids, arrival_s } = table;
-  const make =
+  const plain =
     hash_ids === undefined
       ? (id: number, t: number): TraceRequest => ({ id, arrival_s: t, input_tokens: input_tokens[id], output_tokens: output_tokens[id] })
       : (id: number, t: number): TraceRequest => ({
@@ -97,9 +98,22 @@ function traceSource(spec: WorkloadSpec): Source {
           output_tokens: output_tokens[id],
           hash_ids: hash_ids[id],
         });
+  const make = labelled(plain, table);
   let row = 0;
   const ownArrivals = fileTimes && arrival_s !== undefined ? () => checkedTraceTime(arrival_s[row++], row, spec.trace!) : undefined;
   return { make, ownArrivals, info: { source: 'trace', max_requests: table.length, zero_output_rows: table.zero_output_rows } };
+}
+
+/** Adds the trace's model and user columns, when it names them; other traces' requests keep their shape. */
+function labelled(make: MakeRequest, table: TraceTable): MakeRequest {
+  const { model, model_names, user } = table;
+  if (model === undefined && user === undefined) return make;
+  return (id, arrival_s) => {
+    const request = make(id, arrival_s);
+    if (model !== undefined) request.model = model_names![model[id]];
+    if (user !== undefined) request.user = user[id];
+    return request;
+  };
 }
 
 /**

@@ -8,6 +8,8 @@ export interface ColumnNames {
   arrival?: string;
   input: string;
   output: string;
+  model?: string;
+  user?: string;
 }
 
 /** Accumulates rows into growable typed arrays and checks token counts as they arrive. */
@@ -18,6 +20,12 @@ export class TraceBuilder {
   private output_tokens = new Int32Array(1024);
   private readonly hash_ids: number[][] | undefined;
   private zero_output_rows = 0;
+  /** Per row, an index into model_names: a few distinct names over millions of rows. */
+  private model: Int32Array | undefined;
+  private readonly model_names: string[] = [];
+  private readonly modelIndex = new Map<string, number>();
+  private user: Int32Array | undefined;
+  private readonly userIndex = new Map<string, number>();
 
   constructor(
     private readonly file: string,
@@ -26,10 +34,15 @@ export class TraceBuilder {
   ) {
     if (names.arrival !== undefined) this.arrival_s = new Float64Array(1024);
     this.hash_ids = keepHashIds ? [] : undefined;
+    if (names.model !== undefined) this.model = new Int32Array(1024);
+    if (names.user !== undefined) this.user = new Int32Array(1024);
   }
 
-  /** `arrival_s` is ignored for traces without timestamps; `hash_ids` for formats without them. */
-  add(line: number, arrival_s: number, rawInput: unknown, rawOutput: unknown, hash_ids?: number[]): void {
+  /**
+   * `arrival_s` is ignored for traces without timestamps; `hash_ids` for formats without them;
+   * `rawModel` and `rawUser` unless the model and user columns are named.
+   */
+  add(line: number, arrival_s: number, rawInput: unknown, rawOutput: unknown, hash_ids?: number[], rawModel?: unknown, rawUser?: unknown): void {
     const input = toCount(rawInput);
     if (Number.isNaN(input)) throw rowError(this.file, line, `${this.names.input} must be an integer from 1 to ${MAX_TOKEN_COUNT} (token counts are stored as int32)`, rawInput);
     if (input === 0) throw rowError(this.file, line, `${this.names.input} must be ≥ 1 (a request needs a prompt)`, rawInput);
@@ -45,6 +58,25 @@ export class TraceBuilder {
     this.input_tokens[i] = input;
     this.output_tokens[i] = output;
     if (this.hash_ids !== undefined) this.hash_ids.push(hash_ids ?? []);
+    if (this.model !== undefined) this.model[i] = this.modelOf(line, rawModel);
+    if (this.user !== undefined) this.user[i] = this.userOf(line, rawUser);
+  }
+
+  /** Surrounding spaces are dropped: a model name is matched against the pools' models. */
+  private modelOf(line: number, raw: unknown): number {
+    const name = typeof raw === 'string' ? raw.trim() : '';
+    if (name === '') throw rowError(this.file, line, `${this.names.model} must be a non-empty model name`, raw);
+    return interned(this.modelIndex, name, () => this.model_names.push(name));
+  }
+
+  /**
+   * Users are numbered 0, 1, 2, … in order of first appearance in the file. A JSON number and the
+   * same digits in a string are one user, as a CSV cell cannot tell them apart.
+   */
+  private userOf(line: number, raw: unknown): number {
+    const key = typeof raw === 'string' ? raw.trim() : typeof raw === 'number' && Number.isFinite(raw) ? String(raw) : '';
+    if (key === '') throw rowError(this.file, line, `${this.names.user} must be a user id (a non-empty string or a number)`, raw);
+    return interned(this.userIndex, key);
   }
 
   build(): TraceTable {
@@ -57,6 +89,9 @@ export class TraceBuilder {
       output_tokens: this.output_tokens.slice(0, n),
       hash_ids: this.hash_ids,
       zero_output_rows: this.zero_output_rows,
+      // Only traces that name these columns carry them, so other tables keep their shape.
+      ...(this.model !== undefined && { model: this.model.slice(0, n), model_names: this.model_names }),
+      ...(this.user !== undefined && { user: this.user.slice(0, n) }),
     };
   }
 
@@ -65,7 +100,20 @@ export class TraceBuilder {
     this.input_tokens = resized(this.input_tokens, new Int32Array(size));
     this.output_tokens = resized(this.output_tokens, new Int32Array(size));
     if (this.arrival_s !== undefined) this.arrival_s = resized(this.arrival_s, new Float64Array(size));
+    if (this.model !== undefined) this.model = resized(this.model, new Int32Array(size));
+    if (this.user !== undefined) this.user = resized(this.user, new Int32Array(size));
   }
+}
+
+/** The id of `key`, giving it the next one (and telling `onNew`) the first time it is seen. */
+function interned(index: Map<string, number>, key: string, onNew?: () => void): number {
+  let id = index.get(key);
+  if (id === undefined) {
+    id = index.size;
+    index.set(key, id);
+    onNew?.();
+  }
+  return id;
 }
 
 function resized<T extends Int32Array | Float64Array>(from: T, to: T): T {

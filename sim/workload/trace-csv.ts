@@ -17,46 +17,67 @@ export interface CsvTraceLayout {
     /** e.g. "must be a non-negative number of seconds". */
     problem: string;
   };
+  /** Columns of each request's model and user id (generic csv only). */
+  model?: string;
+  user?: string;
   /** Field path blamed when a column is missing, per role. */
-  field: (role: 'arrival' | 'input' | 'output') => string;
+  field: (role: Role) => string;
+}
+
+type Role = 'arrival' | 'input' | 'output' | 'model' | 'user';
+
+/** Positions of the layout's columns in the header; -1 for a column the trace does not have. */
+interface Positions {
+  arrival: number;
+  input: number;
+  output: number;
+  model: number;
+  user: number;
 }
 
 export function readCsvTrace(text: string, file: string, layout: CsvTraceLayout): TraceTable {
   let builder: TraceBuilder | undefined;
-  let arrivalAt = -1;
-  let inputAt = -1;
-  let outputAt = -1;
+  let at: Positions = { arrival: -1, input: -1, output: -1, model: -1, user: -1 };
   forEachCsvRecord(text, file, (fields, line) => {
     if (builder === undefined) {
-      const header = fields.map((name) => name.trim());
-      const find = (column: string, role: 'arrival' | 'input' | 'output'): number => {
-        const at = header.indexOf(column);
-        if (at === -1) throw missingColumnError(layout.field(role), column, file, header);
-        return at;
-      };
-      inputAt = find(layout.input, 'input');
-      outputAt = find(layout.output, 'output');
-      const arrival = layout.arrival;
-      if (arrival !== undefined) {
-        arrivalAt = arrival.optional ? header.indexOf(arrival.column) : find(arrival.column, 'arrival');
-      }
-      const arrivalName = arrivalAt === -1 ? undefined : arrival?.column;
-      builder = new TraceBuilder(file, { arrival: arrivalName, input: layout.input, output: layout.output });
+      at = headerPositions(fields, file, layout);
+      const arrivalName = at.arrival === -1 ? undefined : layout.arrival?.column;
+      builder = new TraceBuilder(file, { arrival: arrivalName, input: layout.input, output: layout.output, model: layout.model, user: layout.user });
       return;
     }
     let arrival_s = 0;
-    if (arrivalAt !== -1) {
-      const raw = fields[arrivalAt];
+    if (at.arrival !== -1) {
+      const raw = fields[at.arrival];
       arrival_s = raw === undefined ? NaN : layout.arrival!.toSeconds(raw);
       if (Number.isNaN(arrival_s)) throw rowError(file, line, `${layout.arrival!.column} ${layout.arrival!.problem}`, raw ?? '');
     }
-    const input = fields[inputAt];
-    const output = fields[outputAt];
+    const input = fields[at.input];
+    const output = fields[at.output];
     if (input === undefined || output === undefined) {
       throw rowError(file, line, `row has ${fields.length} fields, the header has more (missing ${input === undefined ? layout.input : layout.output})`);
     }
-    builder.add(line, arrival_s, input, output);
+    // A short row reaches the builder as a missing value, which it refuses naming the column.
+    const model = at.model === -1 ? undefined : fields[at.model];
+    const user = at.user === -1 ? undefined : fields[at.user];
+    builder.add(line, arrival_s, input, output, undefined, model, user);
   });
   if (builder === undefined) throw rowError(file, 1, 'empty file: expected a header line');
   return builder.build();
+}
+
+function headerPositions(fields: string[], file: string, layout: CsvTraceLayout): Positions {
+  const header = fields.map((name) => name.trim());
+  const find = (column: string, role: Role): number => {
+    const at = header.indexOf(column);
+    if (at === -1) throw missingColumnError(layout.field(role), column, file, header);
+    return at;
+  };
+  const arrival = layout.arrival;
+  return {
+    input: find(layout.input, 'input'),
+    output: find(layout.output, 'output'),
+    arrival: arrival === undefined ? -1 : arrival.optional ? header.indexOf(arrival.column) : find(arrival.column, 'arrival'),
+    model: layout.model === undefined ? -1 : find(layout.model, 'model'),
+    user: layout.user === undefined ? -1 : find(layout.user, 'user'),
+  };
 }

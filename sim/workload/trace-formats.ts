@@ -13,6 +13,7 @@ const UNIT_DIVISOR = { s: 1, ms: 1e3, us: 1e6 } as const;
 export function readTraceFormat(spec: TraceSpec, text: string): TraceTable {
   const file = spec.path;
   const named = (): string => `workload.trace.path (format ${spec.format})`;
+  refuseLabels(spec);
   switch (spec.format) {
     case 'azure-2023':
       return readCsvTrace(text, file, {
@@ -63,6 +64,8 @@ function readGeneric(spec: TraceSpec, text: string): TraceTable {
       output: columns.output_tokens,
       arrival: columns.arrival,
       arrivalDivisor: divisor,
+      model: columns.model,
+      user: columns.user,
       field,
     });
   }
@@ -79,8 +82,24 @@ function readGeneric(spec: TraceSpec, text: string): TraceTable {
             toSeconds: (raw) => toNonNegative(raw) / divisor,
             problem: `must be a non-negative number (${columns.arrival_unit ?? 's'})`,
           },
+    model: columns.model,
+    user: columns.user,
     field,
   });
+}
+
+/**
+ * The named formats have fixed columns and none for a model or user; loadTrace is called without
+ * validateWorkload too (tools, tests), so the reader refuses them rather than quietly dropping them.
+ */
+export function refuseLabels(spec: TraceSpec): void {
+  if (spec.format === 'csv' || spec.format === 'jsonl') return;
+  for (const label of ['model', 'user'] as const) {
+    const column = spec.columns?.[label];
+    if (column !== undefined) {
+      throw fieldError(`workload.trace.columns.${label}`, `only format csv or jsonl can name a ${label} column; format "${spec.format}" has fixed columns and no ${label}`, column);
+    }
+  }
 }
 
 /** Differences whole seconds and fractions apart (see SplitTime) against the first row's time. */

@@ -12,14 +12,20 @@ export interface JsonlTraceLayout {
   /** Timestamps are stored in seconds × divisor (1000 for ms). */
   arrivalDivisor: number;
   hashIds?: string;
-  field: (role: 'arrival' | 'input' | 'output' | 'hash_ids') => string;
+  /** Keys of each request's model (a string) and user id (a string or number). */
+  model?: string;
+  user?: string;
+  field: (role: Role) => string;
 }
 
+type Role = 'arrival' | 'input' | 'output' | 'hash_ids' | 'model' | 'user';
+
 export function readJsonlTrace(text: string, file: string, layout: JsonlTraceLayout): TraceTable {
-  const builder = new TraceBuilder(file, { arrival: layout.arrival, input: layout.input, output: layout.output }, layout.hashIds !== undefined);
+  const { arrival, input, output, model, user } = layout;
+  const builder = new TraceBuilder(file, { arrival, input, output, model, user }, layout.hashIds !== undefined);
   let first = true;
   forEachJsonlRecord(text, file, (row, line) => {
-    const get = (key: string, role: 'arrival' | 'input' | 'output' | 'hash_ids'): unknown => {
+    const get = (key: string, role: Role): unknown => {
       const value = ownValue(row, key);
       if (value !== undefined) return value;
       // The first row stands for the file's columns; later gaps are bad rows.
@@ -27,16 +33,18 @@ export function readJsonlTrace(text: string, file: string, layout: JsonlTraceLay
       throw rowError(file, line, `missing ${JSON.stringify(key)}`);
     };
     let arrival_s = 0;
-    if (layout.arrival !== undefined) {
-      const raw = get(layout.arrival, 'arrival');
+    if (arrival !== undefined) {
+      const raw = get(arrival, 'arrival');
       arrival_s = toNonNegative(raw) / layout.arrivalDivisor;
-      if (Number.isNaN(arrival_s)) throw rowError(file, line, `${layout.arrival} must be a non-negative number`, raw);
+      if (Number.isNaN(arrival_s)) throw rowError(file, line, `${arrival} must be a non-negative number`, raw);
     }
-    const input = get(layout.input, 'input');
-    const output = get(layout.output, 'output');
+    const rawInput = get(input, 'input');
+    const rawOutput = get(output, 'output');
     const hashIds = layout.hashIds === undefined ? undefined : checkHashIds(get(layout.hashIds, 'hash_ids'), layout.hashIds, file, line);
+    const rawModel = model === undefined ? undefined : get(model, 'model');
+    const rawUser = user === undefined ? undefined : get(user, 'user');
     first = false;
-    builder.add(line, arrival_s, input, output, hashIds);
+    builder.add(line, arrival_s, rawInput, rawOutput, hashIds, rawModel, rawUser);
   });
   return builder.build();
 }

@@ -55,6 +55,8 @@ function permuted(table: TraceTable, order: number[]): TraceTable {
     input_tokens: pick(table.input_tokens),
     output_tokens: pick(table.output_tokens),
     hash_ids: table.hash_ids && order.map((i) => table.hash_ids![i]),
+    ...(table.model && { model: pick(table.model) }),
+    ...(table.user && { user: pick(table.user) }),
   };
 }
 
@@ -78,5 +80,7 @@ function truncated(table: TraceTable, n: number): TraceTable {
     input_tokens: table.input_tokens.subarray(0, n),
     output_tokens: table.output_tokens.subarray(0, n),
     hash_ids: table.hash_ids?.slice(0, n),
+    ...(table.model && { model: table.model.subarray(0, n) }),
+    ...(table.user && { user: table.user.subarray(0, n) }),
   };
 }

@@ -17,6 +17,11 @@ export interface TraceTable {
   input_tokens: Int32Array;
   output_tokens: Int32Array;
   hash_ids: number[][] | undefined;
+  /** With a model column: each row's model, as an index into `model_names` (names in order of first appearance). */
+  model?: Int32Array;
+  model_names?: string[];
+  /** With a user column: each row's user id, numbered 0, 1, 2, … in order of first appearance in the file. */
+  user?: Int32Array;
   /** Rows whose output count was 0 and was raised to 1 (vLLM always emits at least one token). */
   zero_output_rows: number;
 }

@@ -1,6 +1,7 @@
 import { fieldError } from '../errors.js';
 import { MAX_REQUESTS, shown } from '../scenario/bounds.js';
 import type { WorkloadSpec } from '../scenario/types.js';
+import { refuseLabels } from './trace-formats.js';
 
 /**
  * Combinations the schema cannot see. Parameter ranges of each distribution and arrival process are
@@ -150,12 +151,9 @@ function validateTrace(spec: WorkloadSpec): void {
     }
   }
   const generic = format === 'csv' || format === 'jsonl';
+  // A model or user column is named first: the user most likely wants the label, not other columns.
+  refuseLabels(trace);
   if (columns !== undefined && !generic) {
-    // Name the model or user column when one is set: the user most likely wants the label, not the lengths.
-    const label = columns.model !== undefined ? 'model' : columns.user !== undefined ? 'user' : undefined;
-    if (label !== undefined) {
-      throw fieldError(`workload.trace.columns.${label}`, `only format csv or jsonl can name a ${label} column; format "${format}" has fixed columns and no ${label}`, columns[label]);
-    }
     throw fieldError('workload.trace.columns', `only used with format csv or jsonl; format "${format}" has fixed columns`);
   }
   if (columns?.arrival_unit !== undefined && columns.arrival === undefined) {
