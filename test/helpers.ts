@@ -1,4 +1,7 @@
-import { expect } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect } from 'vitest';
 import type { RequestOutcome } from '../sim/metrics/records.js';
 import { simulate, type RunResult } from '../sim/index.js';
 import type { ScenarioInput } from '../sim/scenario/types.js';
@@ -47,7 +50,8 @@ export function expectInvariants({ result, outcomes }: Observed): void {
   expect(t.kv_blocks_used_at_end.every((b) => b === 0)).toBe(true);
   expect(t.finished + t.rejected + t.timed_out).toBe(t.requests);
   expect(outcomes.length).toBe(t.requests);
-  expect(new Set(outcomes.map((o) => o.request_id)).size).toBe(outcomes.length);
+  // A mirrored copy (traffic.shadow) shares its original's id: each id leaves once as a client request and at most once as a copy.
+  expect(new Set(outcomes.map((o) => `${o.shadow === true ? 's' : ''}${o.request_id}`)).size).toBe(outcomes.length);
   // Every computed token is either part of a finished sequence's final KV (prompt + output − 1,
   // the last output token is never fed back) or work a preemption threw away, less the tokens
   // that came without compute (prefix-cache hits, prompts shared by forked samples).
@@ -78,4 +82,11 @@ export function expectInvariants({ result, outcomes }: Observed): void {
     if (o.finish_s !== times[times.length - 1]) fail(o, `finish ${o.finish_s} is not its last token time`);
   }
   expect(violations).toEqual([]);
+}
+
+/** A temporary folder for a whole `describe` block (its tests read files one run wrote), removed after it. */
+export function suiteDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'infersim-suite-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }

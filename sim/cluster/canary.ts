@@ -66,7 +66,8 @@ export class CanaryRollout {
   start(control: RunControl): void {
     const tick = (now_s: number): void => {
       this.judge(now_s);
-      if (!this.done) control.at(now_s + this.rule.interval_s, tick);
+      // After the last request no interval has anything to judge: the run may end.
+      if (!this.done && control.running) control.at(now_s + this.rule.interval_s, tick);
     };
     control.at(control.now_s + this.rule.interval_s, tick);
   }

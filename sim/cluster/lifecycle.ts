@@ -12,6 +12,8 @@ import type { ReplicaState } from '../routing/router.js';
 export interface RunControl {
   /** The simulated time now. */
   readonly now_s: number;
+  /** Whether anything else is still to happen (requests to arrive or finish): a periodic action stops re-arming once nothing is. */
+  readonly running: boolean;
   /** Runs `action` at `time_s` ≥ now (a control event: after the instant's arrivals, before its scheduling passes). */
   at(time_s: number, action: (now_s: number) => void): void;
   /** Adds a replica to `pool` (a pool's name; default the first pool) now, starting; ready (routable) `startup_s` later. Returns its index. */
@@ -35,6 +37,10 @@ export class ReplicaLifecycle implements RunControl {
 
   get now_s(): number {
     return this.ctx.loop.now_s;
+  }
+
+  get running(): boolean {
+    return this.ctx.loop.peekTime() < Infinity;
   }
 
   at(time_s: number, action: (now_s: number) => void): void {

@@ -290,7 +290,7 @@ function summarize(
   const { latency, ctx } = run;
   const events = ctx.totals.events;
   return ctx.sink.finish({
-    gpus: s.cluster.replicas * s.hardware.tensor_parallel * s.hardware.pipeline_parallel,
+    gpus: setup.pools.reduce((acc, p) => acc + p.setup.scenario.cluster.replicas * gpusOf(p.setup), 0),
     usd_per_gpu_hour: s.cost.usd_per_gpu_hour,
     kv: {
       num_gpu_blocks: setup.kv.num_gpu_blocks,

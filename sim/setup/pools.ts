@@ -28,7 +28,8 @@ export function resolvePools(input: ScenarioInput): RunSetup {
   const first = setups[0].setup;
   const total = pools.reduce((acc, p) => acc + p.replicas, 0);
   const traffic = checkTraffic(input, resolved);
-  const scenario = { ...first.scenario, cluster: { replicas: total, ...top }, pools: resolved, ...(traffic === undefined ? {} : { traffic }) };
+  // `model` is what a request that names none asks for: the top-level one, whichever pool comes first.
+  const scenario = { ...first.scenario, model: input.model, cluster: { replicas: total, ...top }, pools: resolved, ...(traffic === undefined ? {} : { traffic }) };
   return { ...first, scenario, pools: setups };
 }
 
