@@ -198,3 +198,35 @@ describe('two models sharing a cluster', () => {
     expect(() => simulate(bad)).toThrow('workload.models[0].name: no pool serves this model (pools serve llama-3.1-70b, llama-3.1-8b), got "qwen2.5-7b"');
   });
 });
+
+describe('prompt-length routing between pools', () => {
+  it('sends prompts of long_prompt_tokens or more to the named pool, the rest to the others', () => {
+    const dir = suiteDir();
+    simulate(
+      scenario({
+        cluster: { router: 'prompt-length', long_prompt_tokens: 1000, long_prompt_pool: 'documents' },
+        pools: [
+          { name: 'documents', replicas: 1, engine: { max_num_batched_tokens: 16384 } },
+          { name: 'chat', replicas: 2 },
+        ],
+        metrics: { uncertainty: false },
+      }),
+      { outDir: dir },
+    );
+    const requests = rows(dir, 'requests.arrow');
+    expect(requests.length).toBe(200);
+    for (const r of requests) expect(r.pool).toBe(r.input_tokens >= 1000 ? 'documents' : 'chat');
+    // Uniform 50..2000 prompts: about half are long, so both pools served some.
+    expect(new Set(requests.map((r) => r.pool))).toEqual(new Set(['documents', 'chat']));
+  });
+
+  it('refuses a long_prompt_pool that names no pool, and prompt-length without pools', () => {
+    const pools = [{ name: 'a', replicas: 1 }, { name: 'b', replicas: 1 }];
+    expect(() => simulate(scenario({ pools, cluster: { router: 'prompt-length', long_prompt_pool: 'c' } }))).toThrow(
+      'cluster.long_prompt_pool: must name the pool long prompts go to, one of a, b, got "c"',
+    );
+    expect(() => simulate(scenario({ cluster: { router: 'prompt-length' } }))).toThrow(
+      'cluster.router: prompt-length sends long prompts to a pool of their own: list the pools in pools, got "prompt-length"',
+    );
+  });
+});

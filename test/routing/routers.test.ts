@@ -186,6 +186,45 @@ describe.skipIf(!haveConversations)('prefix-affinity on the Mooncake conversatio
   const rr = run('round-robin');
   const affine = run('prefix-affinity');
 
+  it('never places a request on a replica with more than balance_threshold waiting requests over the lightest', () => {
+    // The affinity router, watched: at each decision, how far the chosen replica's queue is above the shortest.
+    let worst = -Infinity;
+    let decisions = 0;
+    const watched: RouterFactory = {
+      name: 'watched-prefix-affinity',
+      traits: ROUTERS['prefix-affinity'].traits,
+      create: (seed, options) => {
+        const inner = ROUTERS['prefix-affinity'].create(seed, options);
+        return {
+          route: (request, candidates) => {
+            const k = inner.route(request, candidates);
+            const lightest = Math.min(...candidates.map((c) => c.waiting));
+            worst = Math.max(worst, candidates[k].waiting - lightest);
+            decisions++;
+            return k;
+          },
+        };
+      },
+    };
+    const unregister = registerRouter(watched);
+    try {
+      simulate(
+        scenario({
+          cluster: { replicas: 4, router: 'watched-prefix-affinity', balance_threshold: 2 },
+          engine: { max_model_len: 65536 },
+          metrics: { uncertainty: false },
+          workload: { trace: { path: CONVERSATIONS, format: 'mooncake' } },
+        }),
+      );
+    } finally {
+      unregister();
+    }
+    expect(decisions).toBeGreaterThan(10_000);
+    expect(worst).toBeLessThanOrEqual(2);
+    // The bound binds: with a threshold of 2 some requests did go to a replica above the lightest.
+    expect(worst).toBeGreaterThan(0);
+  });
+
   it('finds more of each prompt cached and starts answers sooner than round-robin', () => {
     expect(affine.overall.prefix_cache.hit_rate).toBeGreaterThan(rr.overall.prefix_cache.hit_rate);
     expect(affine.overall.ttft_s.mean).toBeLessThan(rr.overall.ttft_s.mean);
