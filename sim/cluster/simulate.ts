@@ -121,7 +121,7 @@ function modelsOf(setup: RunSetup): string[] {
   return [...new Set([s.model, ...setup.pools.filter((p) => !p.shadow).map((p) => p.setup.scenario.model), ...(s.workload.models ?? []).map((m) => m.name)])];
 }
 
-function newSink(setup: RunSetup, hooks: RunHooks): MetricsSink {
+function newSink(setup: RunSetup, hooks: RunHooks, stream: WorkloadStream): MetricsSink {
   const s = setup.scenario;
   const pools = setup.pools;
   const replica_pools = pools.flatMap((p, i) => new Array<number>(p.setup.scenario.cluster.replicas).fill(i));
@@ -136,6 +136,8 @@ function newSink(setup: RunSetup, hooks: RunHooks): MetricsSink {
     replica_pools,
     replica_gpus: pools.length === 1 ? undefined : replica_pools.map((i) => gpusOf(pools[i].setup)),
     models: modelsOf(setup),
+    // A trace may name models no pool serves: its rows still name them.
+    extra_models: stream.info.models,
     detailed: s.pools !== undefined || s.workload.models !== undefined || s.workload.trace?.columns?.model !== undefined,
   });
 }
@@ -153,7 +155,7 @@ function buildRun(setup: RunSetup, hooks: RunHooks): Run {
   const traffic = new Traffic(setup, cluster);
   // Built before the sink, which may create the output folder: a bad input leaves no output behind.
   const stream = hooks.stream ?? createRequestStream(s.workload, s.seed);
-  const sink = newSink(setup, hooks);
+  const sink = newSink(setup, hooks, stream);
   const timeout_s = s.workload.timeout_s;
   const observers = traffic.routers().filter((r) => r.observe !== undefined);
   const canaryRule = s.traffic?.canary;

@@ -35,6 +35,8 @@ export interface MetricsSinkOptions {
   replica_gpus?: readonly number[];
   /** The models requests may name, in order (absent: the pools' models). */
   models?: readonly string[];
+  /** Models requests may name beyond `models` (a trace's): their rows name them, their figures count with the first model's. */
+  extra_models?: readonly string[];
   /** Add `pools` and `models` sections to the summary (a scenario with pools or several models). */
   detailed?: boolean;
 }
@@ -108,7 +110,7 @@ export class MetricsSink {
     this.lifetimes = new ReplicaLifetimes(opts.replicas, opts.replica_gpus);
     for (let r = 0; r < opts.replicas; r++) this.growReplicas(this.replicaPools[r]);
     this.priorities = new PriorityClasses(this.itlPools);
-    const columns = withDictionaries(REQUEST_COLUMNS, { pool: ['', ...this.pools.map((p) => p.name)], model: ['', ...new Set([...this.models, ...this.pools.map((p) => p.model)].filter((m) => m !== ''))] });
+    const columns = withDictionaries(REQUEST_COLUMNS, { pool: ['', ...this.pools.map((p) => p.name)], model: ['', ...new Set([...this.models, ...this.pools.map((p) => p.model), ...(opts.extra_models ?? [])].filter((m) => m !== ''))] });
     if (opts.dir === undefined) return;
     const dir = (this.dir = resolve(opts.dir));
     assertReplaceable(dir);

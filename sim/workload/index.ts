@@ -101,7 +101,8 @@ function traceSource(spec: WorkloadSpec): Source {
   const make = labelled(plain, table);
   let row = 0;
   const ownArrivals = fileTimes && arrival_s !== undefined ? () => checkedTraceTime(arrival_s[row++], row, spec.trace!) : undefined;
-  return { make, ownArrivals, info: { source: 'trace', max_requests: table.length, zero_output_rows: table.zero_output_rows } };
+  const models = table.model_names === undefined ? {} : { models: table.model_names };
+  return { make, ownArrivals, info: { source: 'trace', max_requests: table.length, zero_output_rows: table.zero_output_rows, ...models } };
 }
 
 /** Adds the trace's model and user columns, when it names them; other traces' requests keep their shape. */

@@ -37,6 +37,8 @@ export interface WorkloadInfo {
   priority_classes?: { priority: number; weight: number; name: string }[];
   /** With `workload.max_tokens`: requests yielded so far whose output was cut to it (read it after the run). */
   max_tokens_cut_rows?: number;
+  /** Every model a request may name (a trace's model column, `workload.models`); absent: requests name none. */
+  models?: readonly string[];
 }
 
 export interface WorkloadStream extends RequestStream {

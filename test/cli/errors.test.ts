@@ -121,6 +121,25 @@ describe('infersim run: bad input', () => {
     expect(existsSync(parent)).toBe(false);
   });
 
+  // Issue 15's bad cluster input: each one clear line, no output.
+  it.each([
+    ['overlapping pool names', 'pools: [{ name: a, replicas: 1 }, { name: a, replicas: 1 }]', /^infersim: error: pools\[1\]\.name: repeats pools\[0\]\.name/],
+    ['a split weight of 0', 'pools: [{ name: a, replicas: 1 }, { name: b, replicas: 1 }]\ntraffic: { split: [{ pool: a, weight: 1 }, { pool: b, weight: 0 }] }', /traffic\.split\[1\]\.weight: must be > 0, got 0/],
+    ['a canary naming a missing pool', 'pools: [{ name: a, replicas: 1 }]\ntraffic: { canary: { baseline: a, canary: x, steps: [10, 100], interval_s: 10, metric: ttft_p99, max_regression: 0.2 } }', /traffic\.canary\.canary: names no pool \(pools are a\), got "x"/],
+    ['a router setting on the wrong router', 'cluster: { replicas: 2, router: least-queue, ewma_alpha: 0.5 }', /cluster\.ewma_alpha: is used by the latency-aware routers only \(cluster\.router is least-queue\), got 0\.5/],
+  ])('%s', (name, extra, pattern) => {
+    expectCleanFailure(scenarioFile(`bad-cluster-${name.replace(/\W+/g, '-')}.yaml`, base(extra)), pattern);
+  });
+
+  it('a generated model no pool serves', () => {
+    const file = scenarioFile('bad-model.yaml', base('pools: [{ name: a, replicas: 1 }]', `  arrival: { process: poisson, rate_per_s: 5 }
+  input_tokens: { dist: fixed, value: 100 }
+  output_tokens: { dist: fixed, value: 10 }
+  num_requests: 5
+  models: [{ name: qwen2.5-7b, weight: 1 }]`));
+    expectCleanFailure(file, /workload\.models\[0\]\.name: no pool serves this model \(pools serve llama-3\.1-8b\), got "qwen2\.5-7b"/);
+  });
+
   it('a missing scenario file', () => {
     expectCleanFailure(join(dir, 'nope.yaml'), /scenario: file not found/);
   });
