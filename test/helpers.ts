@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tableFromIPC } from 'apache-arrow';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect } from 'vitest';
@@ -89,4 +90,9 @@ export function suiteDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'infersim-suite-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** An Arrow file a run wrote, as plain row objects. */
+export function arrowRows(dir: string, file: string): Record<string, any>[] {
+  return tableFromIPC(readFileSync(join(dir, file))).toArray().map((r) => r.toJSON());
 }

@@ -1,15 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tableFromIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { simulate } from '../../sim/index.js';
 import type { ScenarioInput } from '../../sim/scenario/types.js';
-import { expectInvariants, run, scenario, suiteDir } from '../helpers.js';
+import { arrowRows, expectInvariants, run, scenario, suiteDir } from '../helpers.js';
 
-/** Rows of an Arrow file as plain objects. */
-function rows(dir: string, file: string): Record<string, any>[] {
-  return tableFromIPC(readFileSync(join(dir, file))).toArray().map((r) => r.toJSON());
-}
+const rows = arrowRows;
 
 /** Two H100s and two A100s serving one model, least-outstanding across both pools, saturated. */
 const mixed = (): ScenarioInput =>

@@ -1,15 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { tableFromIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { simulate } from '../../sim/index.js';
 import { createRequestStream } from '../../sim/workload/index.js';
 import type { ScenarioInput } from '../../sim/scenario/types.js';
-import { expectInvariants, run, scenario, suiteDir } from '../helpers.js';
+import { arrowRows, expectInvariants, run, scenario, suiteDir } from '../helpers.js';
 
-function rows(dir: string, file: string): Record<string, any>[] {
-  return tableFromIPC(readFileSync(join(dir, file))).toArray().map((r) => r.toJSON());
-}
+const rows = arrowRows;
 
 /** numpy's default percentile (linear between closest ranks), written out here independently of the simulator's. */
 function percentile(values: number[], p: number): number {
