@@ -70,6 +70,26 @@ describe('a canary whose pool cannot take its second step', () => {
   });
 });
 
+describe('a canary judged on its error rate', () => {
+  it('rolls back at the first interval in which it rejects more than the baseline', () => {
+    // A canary queue of 1: with requests arriving faster than it starts them, it rejects some; the baseline rejects none.
+    const input = canaryRun({ replicas: 1, engine: { max_queue_len: 1 } }, 24, 0.2, 5);
+    const c = (input.traffic as any).canary;
+    c.metric = 'error_rate';
+    c.steps = [50, 100];
+    const { result, outcomes } = run(input);
+    const events = result.summary.events as any[];
+    expect(events.map((e) => e.kind)).toEqual(['canary_rollback']);
+    const [e] = events;
+    const window = (replicas: number[]) => outcomes.filter((o) => replicas.includes(o.replica) && o.finish_s > e.time_s - 20 && o.finish_s <= e.time_s);
+    const rate = (w: typeof outcomes) => w.filter((o) => o.status !== 'finished').length / w.length;
+    expect(e.baseline_value).toBe(rate(window([0, 1, 2, 3])));
+    expect(e.baseline_value).toBe(0);
+    expect(e.canary_value).toBe(rate(window([4])));
+    expect(e.canary_value).toBeGreaterThan(0);
+  });
+});
+
 describe('a healthy canary', () => {
   const dir = suiteDir();
   it('reaches 100 % at its last step, and then takes every request', () => {
