@@ -11,7 +11,7 @@ import { describeKvCapacity } from '../kv/capacity.js';
 import { formatSummaryTable } from '../metrics/table.js';
 import { loadScenario } from '../setup/load.js';
 import { policyNamed } from '../setup/engine.js';
-import { resolveScenario } from '../setup/resolve.js';
+import { resolveScenario, type ResolvedScenario } from '../setup/resolve.js';
 import { createRequestStream } from '../workload/index.js';
 import { integerFlag } from './flags.js';
 import { oneLine } from './guarded.js';
@@ -31,21 +31,13 @@ function run(args: RunArgs, stderrIsTTY: boolean, tell: (message: RunReply) => v
   const writeTokens = s.output.tokens;
   const printBanner = (): void => {
     if (args.quiet) return;
-    const tp = s.hardware.tensor_parallel;
-    const replicas = `${s.cluster.replicas} replica${s.cluster.replicas === 1 ? '' : 's'}`;
-    const e = s.engine;
-    const traits = policyNamed(e.scheduler).traits;
-    const policy = traits.kv === 'reserved'
-      ? `KV reserved per request: ${e.orca_reservation}` +
-        (traits.keys.includes('max_batch_size') ? `, batches of ${e.max_batch_size}` : '') +
-        (traits.keys.includes('batch_timeout_ms') ? ` or ${e.batch_timeout_ms} ms` : '')
-      : `preemption ${e.preemption}${e.swap_space_gb > 0 ? ` (${e.swap_space_gb} GiB swap)` : ''}, ` +
-        `prefix caching ${e.enable_prefix_caching ? 'on' : 'off'}${e.scheduling_policy === 'priority' ? ', priority policy' : ''}`;
-    console.log(
-      `infersim: ${s.model} on ${replicas} × TP${tp} ${s.hardware.gpu}, ${e.scheduler} scheduler ` +
-        `(max_num_seqs ${e.max_num_seqs}, max_num_batched_tokens ${e.max_num_batched_tokens}, block ${e.block_size}; ${policy})`,
-    );
-    console.log(describeKvCapacity(setup.kv, s.engine.max_model_len));
+    // One line per pool (a scenario without pools is one pool): its model, fleet, engine and KV capacity.
+    for (const pool of setup.pools) {
+      const p = pool.setup.scenario;
+      const named = s.pools === undefined ? '' : `pool ${pool.name}${pool.shadow ? ' (shadow)' : ''}: `;
+      console.log(`infersim: ${named}${poolBanner(p)}`);
+      console.log(describeKvCapacity(pool.setup.kv, p.engine.max_model_len));
+    }
   };
   tell({ kind: 'writing', dir: resolve(outDir) });
   // Written straight to the terminal's descriptor: the simulation never yields to flush a stream.
@@ -69,7 +61,7 @@ function run(args: RunArgs, stderrIsTTY: boolean, tell: (message: RunReply) => v
     const t = result.totals;
     const band_s = result.summary.simulator?.uncertainty_wall_s;
     console.log(
-      `\nsimulated ${t.requests} requests, ${t.steps} steps in ${result.summary.simulator?.wall_s.toFixed(2) ?? '?'} s wall` +
+      `\nsimulated ${t.requests - t.mirrored} requests${t.mirrored > 0 ? ` (+ ${t.mirrored} mirrored copies)` : ''}, ${t.steps} steps in ${result.summary.simulator?.wall_s.toFixed(2) ?? '?'} s wall` +
         (typeof band_s === 'number' ? ` (+ ${band_s.toFixed(2)} s for the two runs at the latency band's edges)` : ''),
     );
   }
@@ -102,3 +94,20 @@ function replyBug(err: unknown): void {
 }
 port.close();
 parentPort?.close();
+
+/** A pool's model, replicas, GPU and scheduler settings, in one line. */
+function poolBanner(p: ResolvedScenario): string {
+  const replicas = `${p.cluster.replicas} replica${p.cluster.replicas === 1 ? '' : 's'}`;
+  const e = p.engine;
+  const traits = policyNamed(e.scheduler).traits;
+  const policy = traits.kv === 'reserved'
+    ? `KV reserved per request: ${e.orca_reservation}` +
+      (traits.keys.includes('max_batch_size') ? `, batches of ${e.max_batch_size}` : '') +
+      (traits.keys.includes('batch_timeout_ms') ? ` or ${e.batch_timeout_ms} ms` : '')
+    : `preemption ${e.preemption}${e.swap_space_gb > 0 ? ` (${e.swap_space_gb} GiB swap)` : ''}, ` +
+      `prefix caching ${e.enable_prefix_caching ? 'on' : 'off'}${e.scheduling_policy === 'priority' ? ', priority policy' : ''}`;
+  return (
+    `${p.model} on ${replicas} × TP${p.hardware.tensor_parallel} ${p.hardware.gpu}, ${e.scheduler} scheduler ` +
+    `(max_num_seqs ${e.max_num_seqs}, max_num_batched_tokens ${e.max_num_batched_tokens}, block ${e.block_size}; ${policy})`
+  );
+}

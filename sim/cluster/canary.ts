@@ -18,6 +18,8 @@ class Window {
     this.requests++;
     if (o.status !== 'finished') {
       this.errors++;
+      // A failed request is as slow as it gets: a pool that fails its requests cannot pass on latency.
+      this.values.push(Infinity);
       return;
     }
     const times = o.token_times_s;
@@ -30,7 +32,10 @@ class Window {
   value(metric: CanaryMetric): number | null {
     if (metric === 'error_rate') return this.requests === 0 ? null : this.errors / this.requests;
     if (this.values.length === 0) return null;
-    return quantileSorted(this.values.sort((a, b) => a - b), 0.99);
+    const sorted = this.values.sort((a, b) => a - b);
+    // Between a finite value and a failure the percentile is a failure (∞ − x interpolates to NaN only at ∞ − ∞).
+    const p = quantileSorted(sorted, 0.99);
+    return Number.isNaN(p) ? Infinity : p;
   }
 }
 
@@ -38,7 +43,8 @@ class Window {
  * A progressive rollout: the canary pool takes `steps[0]` % of its model's traffic, and at each
  * interval's end moves up a step if its metric over the interval is within `max_regression` of the
  * baseline's (canary ≤ baseline × (1 + max_regression)); a regression sends it back to 0 % for the
- * rest of the run. Too few canary requests in an interval: the step holds. At the last step it stops judging.
+ * rest of the run. Too few canary requests in an interval: the step holds. A failed request counts as
+ * an infinite latency. It stops judging at 100 % (nothing left to compare with) or after a roll-back.
  */
 export class CanaryRollout {
   private step = 0;
@@ -59,6 +65,7 @@ export class CanaryRollout {
     this.baseline = pools.findIndex((p) => p.name === rule.baseline);
     this.canary = pools.findIndex((p) => p.name === rule.canary);
     this.model = pools[this.canary].model;
+    this.done = rule.steps[0] === 100;
     this.setShare(rule.steps[0]);
   }
 
@@ -103,9 +110,15 @@ export class CanaryRollout {
       this.note(now_s, 'canary_rollback', `${compared}: exceeded, ${from} % → 0 % for the rest of the run`, { ...figures, limit, from_percent: from, to_percent: 0 });
       return;
     }
+    if (this.step === r.steps.length - 1) {
+      // The last step short of 100 %: the baseline still runs beside it, so it is still judged.
+      this.note(now_s, 'canary_hold', `${compared}: within, at its last step, stays at ${from} %`, { ...figures, limit, from_percent: from, to_percent: from });
+      return;
+    }
     this.step++;
     const to = r.steps[this.step];
-    this.done = this.step === r.steps.length - 1;
+    // At 100 % the baseline takes nothing: there is nothing left to compare with.
+    this.done = to === 100;
     this.setShare(to);
     this.note(now_s, 'canary_step', `${compared}: within, ${from} % → ${to} %`, { ...figures, limit, from_percent: from, to_percent: to });
   }

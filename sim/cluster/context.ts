@@ -27,6 +27,7 @@ export interface RunContext {
 }
 
 export function emitOutcome(ctx: RunContext, outcome: RequestOutcome): void {
+  if (outcome.shadow === true) ctx.totals.mirrored_left++;
   ctx.sink.recordRequest(outcome);
   ctx.watch?.(outcome);
   ctx.onRequest?.(outcome);

@@ -90,7 +90,7 @@ export class Gateway {
     const candidates = group.candidates();
     if (candidates.length === 0) {
       // No replica can take it (all starting, draining or down): the gateway answers at once.
-      this.leaveEarly(request, -1, 'rejected', now_s, 'no_ready_replica', group.pool_name);
+      this.leaveEarly(request, -1, 'rejected', now_s, 'no_ready_replica', group.pool_name, group.frontOut_s);
       return -1;
     }
     const replica = candidates[group.router.route(request, candidates)];
@@ -171,13 +171,21 @@ export class Gateway {
   };
 
   /** A request that leaves without a token: rejected at arrival, or timed out while waiting. */
-  private leaveEarly(request: Request, replica: number, status: 'rejected' | 'timed_out', now_s: number, reason?: RejectReason, pool?: string): void {
+  private leaveEarly(
+    request: Request,
+    replica: number,
+    status: 'rejected' | 'timed_out',
+    now_s: number,
+    reason?: RejectReason,
+    pool?: string,
+    groupFrontOut_s?: number,
+  ): void {
     const totals = this.ctx.totals;
     if (status === 'rejected') totals.rejected++;
     else totals.timed_out++;
     // The error response takes the same output path as a token, so every request leaves at
     // (event time + frontend output latency) and closed-loop completions stay in time order.
-    const frontOut_s = replica >= 0 ? this.ctx.cluster.replicas[replica].limits.frontOut_s : this.ctx.frontOut_s;
+    const frontOut_s = replica >= 0 ? this.ctx.cluster.replicas[replica].limits.frontOut_s : (groupFrontOut_s ?? this.ctx.frontOut_s);
     const finish_s = now_s + frontOut_s;
     this.noteRejection(now_s);
     emitOutcome(this.ctx, earlyOutcome(request, replica, status, finish_s, reason, pool));

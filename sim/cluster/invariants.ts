@@ -9,8 +9,9 @@ export interface RunTotals {
   drawn: number;
   /** Requests that arrived, mirrored copies included. */
   requests: number;
-  /** Mirrored copies made (traffic.shadow). */
+  /** Mirrored copies made (traffic.shadow), and those that have left. */
   mirrored: number;
+  mirrored_left: number;
   finished: number;
   rejected: number;
   timed_out: number;
@@ -43,7 +44,7 @@ export interface RunTotals {
 
 export function newTotals(): RunTotals {
   return {
-    drawn: 0, requests: 0, mirrored: 0, finished: 0, rejected: 0, timed_out: 0, sequences_finished: 0, steps: 0, events: 0,
+    drawn: 0, requests: 0, mirrored: 0, mirrored_left: 0, finished: 0, rejected: 0, timed_out: 0, sequences_finished: 0, steps: 0, events: 0,
     prefill_tokens: 0, decode_tokens: 0, prompt_tokens_finished: 0, output_tokens_finished: 0, prompt_shared_tokens: 0,
     reused_tokens: 0, recomputed_tokens: 0, discarded_tokens: 0, preemptions: 0, swap_in_blocks: 0, swap_out_blocks: 0,
     evicted_blocks: 0, kv_blocks_used_at_end: [], end_s: 0,

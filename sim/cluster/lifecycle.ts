@@ -12,7 +12,7 @@ import type { ReplicaState } from '../routing/router.js';
 export interface RunControl {
   /** The simulated time now. */
   readonly now_s: number;
-  /** Whether anything else is still to happen (requests to arrive or finish): a periodic action stops re-arming once nothing is. */
+  /** Whether requests are still to arrive or finish: a periodic action stops re-arming once none are. */
   readonly running: boolean;
   /** Runs `action` at `time_s` ≥ now (a control event: after the instant's arrivals, before its scheduling passes). */
   at(time_s: number, action: (now_s: number) => void): void;
@@ -33,6 +33,8 @@ export class ReplicaLifecycle implements RunControl {
     private readonly builds: readonly ((index: number) => Replica)[],
     /** Per pool: its name, and the GPUs each of its replicas holds (TP × PP): what a lifetime costs. */
     private readonly pools: readonly { name: string; gpus: number }[],
+    /** Whether requests are still to arrive or finish (control actions themselves do not count). */
+    private readonly active: () => boolean,
   ) {}
 
   get now_s(): number {
@@ -40,7 +42,7 @@ export class ReplicaLifecycle implements RunControl {
   }
 
   get running(): boolean {
-    return this.ctx.loop.peekTime() < Infinity;
+    return this.active();
   }
 
   at(time_s: number, action: (now_s: number) => void): void {

@@ -1,16 +1,11 @@
 import { EventLoop } from '../engine/loop.js';
 import { fieldError } from '../errors.js';
-import { BlockManager } from '../kv/blockManager.js';
 import { addDecode, addPrefillChunk, emptyBatch } from '../latency/batch.js';
 import type { LatencyEfficiency } from '../latency/efficiency.js';
 import type { LatencyBand, LatencyModel } from '../latency/model.js';
 import type { RequestOutcome } from '../metrics/records.js';
-import { MetricsSink } from '../metrics/sink.js';
 import type { Summary, UncertaintySummary } from '../metrics/summary.js';
 import type { PoolSetup, RunSetup } from '../setup/resolve.js';
-import { SCHEDULERS } from '../scheduler/registry.js';
-import type { SchedulerLimits } from '../scheduler/scheduler.js';
-import { latencyModelFor } from '../setup/latency.js';
 import { createRequestStream, type WorkloadStream } from '../workload/index.js';
 import { Cluster } from './cluster.js';
 import type { RunContext } from './context.js';
@@ -18,8 +13,8 @@ import { ARRIVAL, CONTROL, EVENT_KINDS, REPLICA_READY, SCHEDULE, STEP_END, TIMEO
 import { Gateway } from './gateway.js';
 import { checkInvariants, exactCount, newTotals, type RunTotals } from './invariants.js';
 import { ReplicaLifecycle, type RunControl } from './lifecycle.js';
-import { Replica, type KvTransferCost, type ReplicaLimits } from './replica.js';
 import { Traffic } from './traffic.js';
+import { gpusOf, kvFigures, newSink, poolBuilder, poolInfo, poolLatency } from './build.js';
 import { CanaryRollout } from './canary.js';
 import { ReplicaSteps } from './steps.js';
 import { runAtBandEdges, scaledLatencyModel, uncertaintySkipReason } from './uncertainty.js';
@@ -33,8 +28,10 @@ export interface RunHooks {
   /** Override the latency model (tests, measured profiles). */
   latency?: LatencyModel;
   efficiency?: Partial<LatencyEfficiency>;
-  /** Multiplies every step time of the model built from the scenario (the uncertainty band's re-runs). */
+  /** Multiplies every step time of the model built from the scenario. */
   time_scale?: number;
+  /** The uncertainty band's re-runs: each pool's step times scaled to this edge of its own model's band (a pool without one unscaled). */
+  band_edge?: 'low' | 'high';
   /** Called once everything is set up and checked, just before the first event (the CLI prints its banner here). */
   onStart?: () => void;
   /** A request stream already built from the scenario's workload (the CLI builds it first, so input errors come before any output). */
@@ -67,85 +64,17 @@ interface Run {
   lifecycle: ReplicaLifecycle;
   stream: WorkloadStream;
   latency: LatencyModel;
+  /** Per pool (the first is `latency`). */
+  latencies: LatencyModel[];
   swap_blocks: number;
   traffic: Traffic;
   canary: CanaryRollout | undefined;
 }
 
-/** A builder of replicas for one pool: each gets the pool's scheduler, KV cache, latency model and limits. */
-function poolBuilder(pool: PoolSetup, index: number, latency: LatencyModel, profile: string | null): { build: (index: number) => Replica; swap_blocks: number } {
-  const setup = pool.setup;
-  const e = setup.scenario.engine;
-  const limits: SchedulerLimits = {
-    max_num_seqs: e.max_num_seqs,
-    max_num_batched_tokens: e.max_num_batched_tokens,
-    enable_chunked_prefill: e.enable_chunked_prefill,
-    preemption: e.preemption,
-    scheduling_policy: e.scheduling_policy,
-    max_model_len: e.max_model_len,
-    orca_reservation: e.orca_reservation,
-    max_batch_size: e.max_batch_size,
-    batch_timeout_s: e.batch_timeout_ms / 1000,
-  };
-  const factory = SCHEDULERS[e.scheduler];
-  const transfer: KvTransferCost = {
-    bytes_per_block: setup.kv.kv_bytes_per_block,
-    // The catalog gives PCIe's total over both directions.
-    pcie_one_direction_bytes_per_s: setup.gpu.pcie_bandwidth_bytes_per_s / 2,
-    hbm_bytes_per_s: setup.gpu.hbm_bandwidth_bytes_per_s,
-  };
-  const swap_blocks = Math.floor((e.swap_space_gb * 2 ** 30) / setup.kv.kv_bytes_per_block);
-  const replicaLimits: ReplicaLimits = {
-    frontOut_s: e.frontend_output_ms / 1000,
-    forkSamples: factory.samples === 'fork',
-    max_model_len: e.max_model_len,
-    max_queue_len: e.max_queue_len ?? Infinity,
-    profile,
-  };
-  const build = (i: number): Replica => {
-    const kv = new BlockManager(setup.kv.usable_blocks, e.block_size, { prefix_caching: e.enable_prefix_caching, swap_blocks });
-    const replica = new Replica(i, factory.create(kv, limits), kv, latency, transfer);
-    replica.pool = pool.name;
-    replica.pool_index = index;
-    replica.limits = replicaLimits;
-    return replica;
-  };
-  return { build, swap_blocks };
-}
-
-const gpusOf = (setup: RunSetup): number => setup.scenario.hardware.tensor_parallel * setup.scenario.hardware.pipeline_parallel;
-
-/** The models requests may name: the scenario's, each pool's, the workload's. */
-function modelsOf(setup: RunSetup): string[] {
-  const s = setup.scenario;
-  return [...new Set([s.model, ...setup.pools.filter((p) => !p.shadow).map((p) => p.setup.scenario.model), ...(s.workload.models ?? []).map((m) => m.name)])];
-}
-
-function newSink(setup: RunSetup, hooks: RunHooks, stream: WorkloadStream): MetricsSink {
-  const s = setup.scenario;
-  const pools = setup.pools;
-  const replica_pools = pools.flatMap((p, i) => new Array<number>(p.setup.scenario.cluster.replicas).fill(i));
-  return new MetricsSink({
-    dir: hooks.outDir,
-    writeTokens: hooks.writeTokens ?? false,
-    replicas: replica_pools.length,
-    warmup_s: s.metrics.warmup_s,
-    slo: s.slo,
-    block_size: s.engine.block_size,
-    pools: pools.map((p) => ({ name: p.name, model: p.setup.scenario.model, gpu: p.setup.gpu.name, usd_per_gpu_hour: p.setup.scenario.cost.usd_per_gpu_hour, shadow: p.shadow })),
-    replica_pools,
-    replica_gpus: pools.length === 1 ? undefined : replica_pools.map((i) => gpusOf(pools[i].setup)),
-    models: modelsOf(setup),
-    // A trace may name models no pool serves: its rows still name them.
-    extra_models: stream.info.models,
-    detailed: s.pools !== undefined || s.workload.models !== undefined || s.workload.trace?.columns?.model !== undefined,
-  });
-}
-
 function buildRun(setup: RunSetup, hooks: RunHooks): Run {
   const s = setup.scenario;
   const e = s.engine;
-  const latencies = setup.pools.map((p) => hooks.latency ?? latencyModelFor(p.setup, hooks.efficiency, hooks.time_scale));
+  const latencies = setup.pools.map((p) => hooks.latency ?? poolLatency(p.setup, hooks));
   const profile = (p: PoolSetup): string | null => (hooks.latency === undefined ? p.setup.scenario.hardware.profile : null);
   const builders = setup.pools.map((p, i) => poolBuilder(p, i, latencies[i], profile(p)));
   const cluster = new Cluster(setup.pools.length);
@@ -155,7 +84,7 @@ function buildRun(setup: RunSetup, hooks: RunHooks): Run {
   const traffic = new Traffic(setup, cluster);
   // Built before the sink, which may create the output folder: a bad input leaves no output behind.
   const stream = hooks.stream ?? createRequestStream(s.workload, s.seed);
-  const sink = newSink(setup, hooks, stream);
+  const sink = newSink(setup, { dir: hooks.outDir, tokens: hooks.writeTokens }, stream, setup.pools.map((p, i) => poolInfo(p, latencies[i], builders[i].swap_blocks)));
   const timeout_s = s.workload.timeout_s;
   const observers = traffic.routers().filter((r) => r.observe !== undefined);
   const canaryRule = s.traffic?.canary;
@@ -172,7 +101,9 @@ function buildRun(setup: RunSetup, hooks: RunHooks): Run {
     watch: canary?.watch,
     onRequest: hooks.onRequest,
   };
-  const lifecycle = new ReplicaLifecycle(ctx, builders.map((b) => b.build), setup.pools.map((p) => ({ name: p.name, gpus: gpusOf(p.setup) })));
+  const totals = ctx.totals;
+  const active = (): boolean => !stream.exhausted() || totals.requests + (gateway as Gateway).undelivered > totals.finished + totals.rejected + totals.timed_out;
+  const lifecycle = new ReplicaLifecycle(ctx, builders.map((b) => b.build), setup.pools.map((p) => ({ name: p.name, gpus: gpusOf(p.setup) })), active);
   // The gateway is built after the step handlers it schedules through, which report departures back to it.
   let gateway: Gateway | undefined;
   const steps = new ReplicaSteps(ctx, (id, finish_s) => (gateway as Gateway).requestLeft(id, finish_s), lifecycle.stopIfDrained);
@@ -185,7 +116,7 @@ function buildRun(setup: RunSetup, hooks: RunHooks): Run {
   loop.on(TIMEOUT, gateway.onTimeout);
   loop.on(CONTROL, lifecycle.onControl);
   loop.on(SCHEDULE, steps.onSchedule);
-  return { ctx, gateway, lifecycle, stream, latency: latencies[0], swap_blocks: builders[0].swap_blocks, traffic, canary };
+  return { ctx, gateway, lifecycle, stream, latency: latencies[0], latencies, swap_blocks: builders[0].swap_blocks, traffic, canary };
 }
 
 /** After the last event: totals from every replica, and the checks that make a result trustworthy. */
@@ -228,14 +159,16 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
   const run = buildRun(setup, hooks);
   const { ctx, latency } = run;
   // Decided before the run: the progress display counts the band's re-runs as passes of the command.
-  const skipReason = uncertaintySkipReason(s, latency);
+  // The band re-runs apply when any pool's model states a band (the first such band is reported).
+  const banded = run.latencies.find((l) => l.uncertainty !== undefined) ?? latency;
+  const skipReason = uncertaintySkipReason(s, banded);
   const passes = skipReason === null ? 3 : 1;
   const onProgress = hooks.onProgress;
   const totals = ctx.totals;
   const ticker =
     onProgress === undefined
       ? undefined
-      : { every_events: PROGRESS_EVERY_EVENTS, tick: (now_s: number) => onProgress(now_s, totals.finished + totals.rejected + totals.timed_out, 0, passes) };
+      : { every_events: PROGRESS_EVERY_EVENTS, tick: (now_s: number) => onProgress(now_s, totals.finished + totals.rejected + totals.timed_out - totals.mirrored_left, 0, passes) };
   try {
     run.canary?.start(run.lifecycle);
     hooks.control?.(run.lifecycle);
@@ -244,7 +177,7 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
     ctx.loop.run(ticker);
     closeRun(run, setup);
     const wall_s = (performance.now() - wallStart) / 1000;
-    const band = skipReason === null ? bandRuns(setup, hooks, latency, passes) : { uncertainty: null, wall_s: null };
+    const band = skipReason === null ? bandRuns(setup, hooks, banded, passes) : { uncertainty: null, wall_s: null };
     const summary = summarize(run, setup, hooks, { wall_s, uncertainty_wall_s: band.wall_s }, skipReason, band.uncertainty);
     return { setup, summary, totals, latency };
   } catch (err) {
@@ -262,14 +195,23 @@ function bandRuns(setup: RunSetup, hooks: RunHooks, latency: LatencyModel, passe
   const override = hooks.latency;
   const onProgress = hooks.onProgress;
   let pass = 0;
-  const uncertainty = runAtBandEdges(latency.uncertainty as LatencyBand, (time_scale) => {
+  const uncertainty = runAtBandEdges(latency.uncertainty as LatencyBand, (time_scale, band_edge) => {
     const k = ++pass;
     const progress = onProgress && ((sim_s: number, done: number) => onProgress(sim_s, done, k, passes));
-    // Without an override the band run builds its own model, so a step-time fault still names the profile.
-    const bandHooks: RunHooks = override === undefined ? { efficiency: hooks.efficiency, time_scale } : { latency: scaledLatencyModel(override, time_scale) };
+    // Without an override the band run builds its own models (each pool's at its own band's edge), so a step-time fault still names the profile.
+    const bandHooks: RunHooks = override === undefined ? { efficiency: hooks.efficiency, band_edge } : { latency: scaledLatencyModel(override, time_scale) };
     return runSimulation(bandSetup, { ...bandHooks, onProgress: progress }).summary;
   });
   return { uncertainty, wall_s: (performance.now() - bandStart) / 1000 };
+}
+
+/** What a reader of a pools run must know: which top-level figures are the first pool's. */
+function poolNotes(setup: RunSetup, skipReason: string | null): string[] {
+  if (setup.pools.length === 1) return [];
+  return [
+    `pools: kv, latency and the lines above describe the first pool (${setup.pools[0].name}); pools[] gives each pool's`,
+    ...(skipReason === null ? ['uncertainty: each pool\'s step times were scaled to the edges of its own latency model\'s band (the band shown is the first stated)'] : []),
+  ];
 }
 
 /** A small mixed batch, to ask a latency model which sources its operators come from. */
@@ -294,16 +236,7 @@ function summarize(
   return ctx.sink.finish({
     gpus: setup.pools.reduce((acc, p) => acc + p.setup.scenario.cluster.replicas * gpusOf(p.setup), 0),
     usd_per_gpu_hour: s.cost.usd_per_gpu_hour,
-    kv: {
-      num_gpu_blocks: setup.kv.num_gpu_blocks,
-      usable_blocks: setup.kv.usable_blocks,
-      block_size: s.engine.block_size,
-      kv_tokens: setup.kv.kv_tokens,
-      kv_bytes_per_token: setup.kv.kv_bytes_per_token,
-      weight_bytes_per_gpu: setup.kv.weight_bytes,
-      swap_blocks: run.swap_blocks,
-      prefix_caching: s.engine.enable_prefix_caching,
-    },
+    kv: kvFigures(setup, run.swap_blocks),
     latency: {
       model: latency.description,
       // Which of a small mixed batch's operators came from measured tables, and which were modelled.
@@ -313,7 +246,7 @@ function summarize(
     },
     scenario: s,
     simulator: { wall_s: wall.wall_s, events, events_per_s: events / Math.max(wall.wall_s, 1e-9), uncertainty_wall_s: wall.uncertainty_wall_s },
-    notes: [`latency: ${latency.description}`, `emulates: ${s.emulates}`, ...(skipReason === null ? [] : [skipReason])],
+    notes: [`latency: ${latency.description}`, `emulates: ${s.emulates}`, ...(skipReason === null ? [] : [skipReason]), ...poolNotes(setup, skipReason)],
     uncertainty,
   });
 }

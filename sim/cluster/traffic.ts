@@ -1,7 +1,7 @@
 import { rngStream, type Uniform } from '../engine/rng.js';
 import { ROUTERS } from '../routing/registry.js';
 import type { Router } from '../routing/router.js';
-import { routerOptions, type ResolvedRouting, type RunSetup } from '../setup/resolve.js';
+import { routerOptions, type PoolSetup, type ResolvedRouting, type RunSetup } from '../setup/resolve.js';
 import type { TrafficInput } from '../scenario/types.js';
 import type { Request } from '../workload/request.js';
 import type { Cluster } from './cluster.js';
@@ -19,6 +19,8 @@ export class RouteGroup {
     readonly pool_name: string,
     /** The model its pools serve. */
     readonly model: string,
+    /** What a rejection here waits before the client hears it: the pool's frontend output latency, s. */
+    readonly frontOut_s: number,
   ) {}
 
   candidates(): readonly Replica[] {
@@ -64,9 +66,11 @@ export class Traffic {
     this.draw = rngStream(s.seed, 'traffic');
     this.mirror = rngStream(s.seed, 'shadow');
     const pools = setup.pools;
-    // Pool 0's router takes the scenario seed itself: a scenario without pools routes as it always did.
+    // Without `pools:` the one router takes the scenario seed itself, as it always did; with pools each
+    // group's seed comes from its name, so adding, removing or reordering other pools changes no draw.
+    const seedOf = (name: string): number => (s.pools === undefined ? s.seed : namedSeed(s.seed, name));
     this.poolGroups = pools.map(
-      (p, i) => new RouteGroup(makeRouter(p.setup.scenario.cluster, groupSeed(s.seed, i)), [i], cluster, p.name, p.setup.scenario.model),
+      (p, i) => new RouteGroup(makeRouter(p.setup.scenario.cluster, seedOf(`pool:${p.name}`)), [i], cluster, p.name, p.setup.scenario.model, frontOut(p)),
     );
     const index = (name: string): number => pools.findIndex((p) => p.name === name);
     const sh = this.rule?.shadow;
@@ -77,9 +81,11 @@ export class Traffic {
       const model = p.setup.scenario.model;
       byModel.set(model, [...(byModel.get(model) ?? []), i]);
     });
-    let g = pools.length;
     for (const [model, members] of byModel) {
-      const group = members.length === 1 ? this.poolGroups[members[0]] : new RouteGroup(makeRouter(s.cluster, groupSeed(s.seed, g++)), members, cluster, '', model);
+      const group =
+        members.length === 1
+          ? this.poolGroups[members[0]]
+          : new RouteGroup(makeRouter(s.cluster, seedOf(`model:${model}`)), members, cluster, '', model, frontOut(pools[members[0]]));
       this.modelGroups.set(model, group);
     }
     const split = this.rule?.split;
@@ -131,9 +137,16 @@ function makeRouter(routing: ResolvedRouting, seed: number): Router {
   return ROUTERS[routing.router].create(seed, routerOptions(routing));
 }
 
-/** Group 0 keeps the scenario's seed; the others get seeds of their own. */
-function groupSeed(seed: number, group: number): number {
-  return group === 0 ? seed : seed + group * 1_000_003;
+/** A seed of its own for a named group, from the scenario's: an integer, as the routers take. */
+function namedSeed(seed: number, name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+  return seed * 4294967296 + (h >>> 0);
+}
+
+/** The answer time of a rejection in a group: its (first) pool's frontend output latency. */
+function frontOut(pool: PoolSetup): number {
+  return pool.setup.scenario.engine.frontend_output_ms / 1000;
 }
 
 /** A 32-bit mix of (seed, id) mapped to [0, 1): a stable, well-spread point per client. */

@@ -48,10 +48,10 @@ export function scaledLatencyModel(inner: LatencyModel, scale: number): LatencyM
  * and gathers the bounds. Low-edge run first, then high-edge: the order is fixed, so the result
  * is deterministic.
  */
-export function runAtBandEdges(band: LatencyBand, runAt: (time_scale: number) => Summary): UncertaintySummary {
+export function runAtBandEdges(band: LatencyBand, runAt: (time_scale: number, edge: 'low' | 'high') => Summary): UncertaintySummary {
   const time_scale = bandTimeScales(band);
-  const a = runAt(time_scale.low).overall;
-  const b = runAt(time_scale.high).overall;
+  const a = runAt(time_scale.low, 'low').overall;
+  const b = runAt(time_scale.high, 'high').overall;
   return {
     method: UNCERTAINTY_METHOD,
     band: { low: band.low, high: band.high, basis: band.basis },

@@ -27,7 +27,8 @@ export class IterationFigures {
   /** `blockSize_tokens`: 0 when unknown (fragmentation is then null). */
   constructor(private readonly blockSize_tokens: number) {}
 
-  add(it: IterationRecord): void {
+  /** `blockSize_tokens`: the replica's block size, when replicas differ (pools); else the one given at construction. */
+  add(it: IterationRecord, blockSize_tokens = this.blockSize_tokens): void {
     const dt = it.end_s - it.start_s;
     this.count++;
     this.busy_s += dt;
@@ -44,8 +45,8 @@ export class IterationFigures {
     const swapped = it.kv_blocks_swapped;
     this.swappedWeighted += swapped * dt;
     if (swapped > this.swappedMax) this.swappedMax = swapped;
-    if (used > 0 && this.blockSize_tokens > 0) {
-      const frag = it.kv_slots_unused / (used * this.blockSize_tokens);
+    if (used > 0 && blockSize_tokens > 0) {
+      const frag = it.kv_slots_unused / (used * blockSize_tokens);
       this.fragWeighted += frag * dt;
       this.fragBusy_s += dt;
       if (frag > this.fragMax) this.fragMax = frag;

@@ -9,10 +9,27 @@ export interface PoolInfo {
   usd_per_gpu_hour: number;
   /** Serves only mirrored copies (traffic.shadow target): left out of every client figure. */
   shadow: boolean;
+  /** Tokens per KV block of its replicas (their fragmentation is measured against it). */
+  block_size?: number;
+  /** Its engine's KV capacity figures and its latency model, as summary.json `kv` and `latency` give the first pool's. */
+  kv?: Record<string, unknown>;
+  latency?: string;
 }
 
 /** summary.json `pools[]`: one pool's requests, as `overall` counts them, with its fleet and cost. */
-export type PoolSummary = { pool: string; model: string; gpu: string; shadow: boolean; replicas: number; gpus: number; gpu_hours: number | null; usd_per_gpu_hour: number; usd_total: number | null } & GroupSummary;
+export type PoolSummary = {
+  pool: string;
+  model: string;
+  gpu: string;
+  shadow: boolean;
+  replicas: number;
+  gpus: number;
+  gpu_hours: number | null;
+  usd_per_gpu_hour: number;
+  usd_total: number | null;
+  kv: Record<string, unknown> | null;
+  latency: string | null;
+} & GroupSummary;
 
 /** summary.json `models[]`: the requests for one model, over the pools serving it (shadows left out) and those rejected before routing. */
 export type ModelSummary = { model: string; pools: string[] } & GroupSummary;
@@ -24,8 +41,10 @@ export interface PoolRecords {
   replica_pools: readonly number[];
   replica_gpus: readonly number[];
   replicas: readonly GroupAccumulator[];
-  /** Per model (in `models` order): requests for it rejected before reaching a replica. */
+  /** Per model (in `models` order): requests for it rejected before a pool was chosen. */
   unrouted: readonly GroupAccumulator[];
+  /** Per pool: requests rejected in it before reaching a replica. */
+  pool_unrouted: readonly GroupAccumulator[];
   models: readonly string[];
   /** Per replica, GPU-hours over the run; null without a makespan. */
   gpu_hours: readonly number[] | null;
@@ -45,7 +64,9 @@ export function poolSummaries(r: PoolRecords, makespan_s: number | null, window_
       gpu_hours,
       usd_per_gpu_hour: p.usd_per_gpu_hour,
       usd_total: gpu_hours === null ? null : gpu_hours * p.usd_per_gpu_hour,
-      ...summarizeUnion(members.map((i) => r.replicas[i]), makespan_s, window_s),
+      kv: p.kv ?? null,
+      latency: p.latency ?? null,
+      ...summarizeUnion([...members.map((i) => r.replicas[i]), r.pool_unrouted[k]], makespan_s, window_s),
     };
   });
 }
@@ -54,6 +75,7 @@ export function modelSummaries(r: PoolRecords, makespan_s: number | null, window
   return r.models.map((model, m) => {
     const pools = r.pools.flatMap((p, k) => (p.model === model && !p.shadow ? [k] : []));
     const groups = r.replica_pools.flatMap((pool, i) => (pools.includes(pool) ? [r.replicas[i]] : []));
-    return { model, pools: pools.map((k) => r.pools[k].name), ...summarizeUnion([...groups, r.unrouted[m]], makespan_s, window_s) };
+    const rejected = [...pools.map((k) => r.pool_unrouted[k]), r.unrouted[m]];
+    return { model, pools: pools.map((k) => r.pools[k].name), ...summarizeUnion([...groups, ...rejected], makespan_s, window_s) };
   });
 }

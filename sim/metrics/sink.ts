@@ -69,9 +69,10 @@ export class MetricsSink {
   private readonly stamps: StepStamps[] = [];
   /** Each replica's ITL pool; the same array PriorityClasses reads, so added replicas reach it. */
   private readonly itlPools: GapPool[] = [];
-  /** Per model: requests rejected before reaching a replica. */
+  /** Per model: requests rejected before a pool was chosen (a model no pool serves, or no ready replica across pools). */
   private readonly unrouted: GroupAccumulator[];
-  private readonly shadowUnrouted = new GroupAccumulator();
+  /** Per pool: requests rejected in that pool before reaching a replica (none of its replicas ready). */
+  private readonly poolUnrouted: GroupAccumulator[];
   private readonly pools: readonly PoolInfo[];
   private readonly models: readonly string[];
   private readonly modelIndex: Map<string, number>;
@@ -100,9 +101,11 @@ export class MetricsSink {
     if (opts.block_size !== undefined && !(opts.block_size > 0)) throw new Error(`block_size ${opts.block_size} is not a positive number`);
     this.figures = new IterationFigures(opts.block_size ?? 0);
     this.pools = opts.pools ?? DEFAULT_POOLS;
-    this.models = opts.models ?? [...new Set(this.pools.map((p) => p.model))];
+    // A trace's model no pool serves gets its own entry: its rejections are its own, not another model's.
+    this.models = [...new Set([...(opts.models ?? this.pools.map((p) => p.model)), ...(opts.extra_models ?? [])])];
     this.modelIndex = new Map(this.models.map((m, i) => [m, i]));
     this.unrouted = this.models.map(() => new GroupAccumulator());
+    this.poolUnrouted = this.pools.map(() => new GroupAccumulator());
     this.detailed = opts.detailed ?? false;
     this.replicaPools = [...(opts.replica_pools ?? new Array<number>(opts.replicas).fill(0))];
     this.replicaGpus = [...(opts.replica_gpus ?? new Array<number>(opts.replicas).fill(NaN))];
@@ -110,7 +113,7 @@ export class MetricsSink {
     this.lifetimes = new ReplicaLifetimes(opts.replicas, opts.replica_gpus);
     for (let r = 0; r < opts.replicas; r++) this.growReplicas(this.replicaPools[r]);
     this.priorities = new PriorityClasses(this.itlPools);
-    const columns = withDictionaries(REQUEST_COLUMNS, { pool: ['', ...this.pools.map((p) => p.name)], model: ['', ...new Set([...this.models, ...this.pools.map((p) => p.model), ...(opts.extra_models ?? [])].filter((m) => m !== ''))] });
+    const columns = withDictionaries(REQUEST_COLUMNS, { pool: ['', ...this.pools.map((p) => p.name)], model: ['', ...new Set([...this.models, ...this.pools.map((p) => p.model)].filter((m) => m !== ''))] });
     if (opts.dir === undefined) return;
     const dir = (this.dir = resolve(opts.dir));
     assertReplaceable(dir);
@@ -216,7 +219,7 @@ export class MetricsSink {
    */
   recordIteration(it: IterationRecord): void {
     if (this.state !== 'open') this.assertOpen();
-    this.figures.add(it);
+    this.figures.add(it, this.pools[this.replicaPools[it.replica]]?.block_size);
     this.writeIteration?.(it);
   }
 
@@ -225,7 +228,8 @@ export class MetricsSink {
     this.assertOpen();
     try {
       const span = { first_arrival_s: this.firstArrival_s, first_measured_arrival_s: this.firstMeasuredArrival_s, last_finish_s: this.lastFinish_s };
-      const overall = [...this.groups.filter((_, r) => !this.shadowReplica[r]), ...this.unrouted];
+      const client = (_: unknown, k: number): boolean => !this.pools[k].shadow;
+      const overall = [...this.groups.filter((_, r) => !this.shadowReplica[r]), ...this.poolUnrouted.filter(client), ...this.unrouted];
       const pools = this.detailed ? this.poolRecords() : undefined;
       const summary = buildSummary(
         { replicas: this.groups, overall, pools, events: this.events.summary(), priorities: this.priorities, lifetimes: this.lifetimes, span, slo: this.slo, warmup_s: this.warmup_s, kv: this.figures.figures() },
@@ -279,9 +283,10 @@ export class MetricsSink {
 
   /** Where a request rejected before reaching a replica counts: its model's (a mirrored copy's apart). */
   private unroutedGroup(o: RequestOutcome, model: string): GroupAccumulator | undefined {
-    if (o.shadow === true) return this.shadowUnrouted;
-    // A model no pool serves (a trace's) counts with the first: every rejected request is in overall.
-    return this.unrouted[this.modelIndex.get(model) ?? 0];
+    const pool = o.pool === undefined || o.pool === '' ? -1 : this.pools.findIndex((p) => p.name === o.pool);
+    if (pool >= 0) return this.poolUnrouted[pool];
+    if (o.shadow === true) throw new Error(`request ${o.request_id}: a mirrored copy rejected outside any pool`);
+    return this.unrouted[this.modelIndex.get(model) ?? -1];
   }
 
   private poolRecords(): PoolRecords {
@@ -291,6 +296,7 @@ export class MetricsSink {
       replica_gpus: this.replicaGpus,
       replicas: this.groups,
       unrouted: this.unrouted,
+      pool_unrouted: this.poolUnrouted,
       models: this.models,
       gpu_hours: null,
     };

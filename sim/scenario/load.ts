@@ -87,6 +87,15 @@ function resolvePaths(input: ScenarioInput, absolute: Absolute): ScenarioInput {
   const profile = out.hardware.profile;
   if (profile !== undefined && isProfilePath(profile)) out.hardware.profile = absolute(profile, ['hardware', 'profile']);
   if (out.output?.dir !== undefined) out.output.dir = absolute(out.output.dir, ['output', 'dir']);
+  out.pools?.forEach((pool, i) => {
+    if (pool.model !== undefined && looksLikePath(pool.model)) pool.model = absolute(pool.model, ['pools', String(i), 'model']);
+    const own = pool.hardware?.profile;
+    if (own !== undefined && isProfilePath(own) && pool.hardware) pool.hardware.profile = absolute(own, ['pools', String(i), 'hardware', 'profile']);
+  });
+  // A generated request names its model as a pool does: a config.json path must resolve the same way to match.
+  workload.models?.forEach((m, i) => {
+    if (looksLikePath(m.name)) m.name = absolute(m.name, ['workload', 'models', String(i), 'name']);
+  });
   return out;
 }
 

@@ -32,20 +32,42 @@ export function parseSet(raw: string): Override {
   return { key: key.map((part) => part.trim()), value };
 }
 
-/** Writes each override into `doc` in order, creating (or replacing non-mapping) parents as needed. */
+/**
+ * Writes each override into `doc` in order, creating (or replacing non-mapping) parents as needed.
+ * Inside a list a key part is a position (`pools.1.replicas`) or, for a list of named entries, a
+ * name (`pools.a100.replicas`); a list is never replaced by a mapping.
+ */
 export function applyOverrides(doc: Record<string, unknown>, overrides: readonly Override[]): void {
   for (const { key, value } of overrides) {
-    let node = doc;
-    for (const part of key.slice(0, -1)) {
-      const next = Object.prototype.hasOwnProperty.call(node, part) ? node[part] : undefined;
-      if (typeof next === 'object' && next !== null && !Array.isArray(next)) {
-        node = next as Record<string, unknown>;
-      } else {
-        node = define(node, part, {}) as Record<string, unknown>;
+    let node: Record<string, unknown> | unknown[] = doc;
+    for (let i = 0; i < key.length - 1; i++) {
+      const part = key[i];
+      if (Array.isArray(node)) {
+        const at = listPosition(node, key, i);
+        const entry: unknown = node[at];
+        node = typeof entry === 'object' && entry !== null ? (entry as Record<string, unknown> | unknown[]) : (node[at] = {});
+        continue;
       }
+      const next = Object.prototype.hasOwnProperty.call(node, part) ? node[part] : undefined;
+      if (typeof next === 'object' && next !== null) node = next as Record<string, unknown> | unknown[];
+      else node = define(node, part, {}) as Record<string, unknown>;
     }
-    define(node, key[key.length - 1], value);
+    if (Array.isArray(node)) node[listPosition(node, key, key.length - 1)] = value;
+    else define(node, key[key.length - 1], value);
   }
+}
+
+/** The entry `key[i]` names in a list: its position, or the entry whose `name` it is. */
+function listPosition(list: unknown[], key: string[], i: number): number {
+  const part = key[i];
+  const named = list.findIndex((e) => typeof e === 'object' && e !== null && (e as { name?: unknown }).name === part);
+  if (named >= 0) return named;
+  if (/^\d+$/.test(part) && Number(part) < list.length) return Number(part);
+  const names = list.map((e) => (e as { name?: unknown } | null)?.name).filter((n): n is string => typeof n === 'string');
+  throw fieldError(
+    `--set ${shownText(key.join('.'))}`,
+    `${shownText(key.slice(0, i).join('.'))} has no entry ${shownText(part)}: give a position 0..${list.length - 1}${names.length > 0 ? ` or a name (${names.join(', ')})` : ''}`,
+  );
 }
 
 // Plain assignment to "__proto__" would change the prototype instead of adding a key the

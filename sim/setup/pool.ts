@@ -63,7 +63,8 @@ export function gpuPrice(input: ScenarioInput, gpu: GpuSpec): number {
   const price = input.cost?.usd_per_gpu_hour;
   if (price === undefined) return gpu.usd_per_gpu_hour;
   if (typeof price === 'number') return price;
-  const own = price[gpu.name];
+  // Keys are GPU names as the catalog knows them (any spelling it accepts): `H100-SXM` prices h100-sxm.
+  const own = Object.entries(price).find(([name]) => getGpu(name, `cost.usd_per_gpu_hour.${name}`).name === gpu.name)?.[1];
   if (own === undefined) {
     throw fieldError('cost.usd_per_gpu_hour', `lists no price for GPU ${gpu.name} (it lists ${Object.keys(price).join(', ')}); give every GPU the scenario uses a price`, price);
   }

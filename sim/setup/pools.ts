@@ -24,7 +24,7 @@ export function resolvePools(input: ScenarioInput): RunSetup {
     return { name: p.name, replicas: pools[i].replicas, model: s.model, ...routing[i], hardware: s.hardware, precision: s.precision, engine: s.engine, usd_per_gpu_hour: s.cost.usd_per_gpu_hour, emulates: s.emulates };
   });
   setups.forEach((p, i) => (p.setup.scenario.cluster = { replicas: pools[i].replicas, ...routing[i] }));
-  checkCrossPoolRouter(top, pools);
+  checkCrossPoolRouter(top, resolved, input);
   const first = setups[0].setup;
   const total = pools.reduce((acc, p) => acc + p.replicas, 0);
   const traffic = checkTraffic(input, resolved);
@@ -87,12 +87,20 @@ function poolRouting(pool: PoolInput, i: number, top: ResolvedRouting): Resolved
   return routing;
 }
 
-/** The top-level router's settings that name pools must name real ones. */
-function checkCrossPoolRouter(top: ResolvedRouting, pools: readonly PoolInput[]): void {
+/**
+ * prompt-length routes between the undivided pools of one model: its long-prompt pool must exist,
+ * be under no traffic rule (a rule picks its requests itself), and have a peer for short prompts.
+ */
+function checkCrossPoolRouter(top: ResolvedRouting, pools: readonly ResolvedPool[], input: ScenarioInput): void {
   if (top.router !== 'prompt-length') return;
-  const target = top.long_prompt_pool ?? '';
-  if (!pools.some((p) => p.name === target)) {
-    throw fieldError('cluster.long_prompt_pool', `must name the pool long prompts go to, one of ${pools.map((p) => p.name).join(', ')}`, target);
+  const field = 'cluster.long_prompt_pool';
+  const name = top.long_prompt_pool ?? '';
+  const target = pools.find((p) => p.name === name);
+  if (target === undefined) throw fieldError(field, `must name the pool long prompts go to, one of ${pools.map((p) => p.name).join(', ')}`, name);
+  const t = input.traffic;
+  const ruled = new Set([...(t?.split ?? []).map((x) => x.pool), t?.canary?.baseline, t?.canary?.canary, t?.shadow?.target]);
+  if (ruled.has(name)) throw fieldError(field, 'names a pool under a traffic rule (split, canary or shadow), which picks its requests itself', name);
+  if (!pools.some((p) => p.model === target.model && p.name !== name && !ruled.has(p.name))) {
+    throw fieldError(field, `names the only pool serving ${target.model}: prompt-length needs another pool of that model for the shorter prompts`, name);
   }
 }
-

@@ -55,10 +55,13 @@ function checkDivided(divided: { field: string; pool: string; resolved: Resolved
   }
 }
 
-/** Sticky by user needs users: a generator's population or a trace's user column. */
+/** Sticky by user needs users (a generator's population or a trace's user column); by session, a generator's sessions. */
 function checkSticky(input: ScenarioInput, t: TrafficInput): void {
-  if (t.sticky_by !== 'user') return;
   const w = input.workload;
+  if (t.sticky_by === 'session' && w.trace === undefined && w.sessions === undefined) {
+    throw fieldError('traffic.sticky_by', 'session needs sessions (workload.sessions): without them every request would be drawn on its own', t.sticky_by);
+  }
+  if (t.sticky_by !== 'user') return;
   if (w.trace !== undefined ? w.trace.columns?.user === undefined : w.users === undefined) {
     throw fieldError(
       'traffic.sticky_by',
@@ -71,11 +74,17 @@ function checkSticky(input: ScenarioInput, t: TrafficInput): void {
 /** A model a generator draws must be served by some pool (traces reject such requests as they come). */
 function checkWorkloadModels(input: ScenarioInput, pools: readonly ResolvedPool[]): void {
   const models = input.workload.models;
-  if (models === undefined) return;
+  const served = new Set(pools.filter((p) => p.name !== input.traffic?.shadow?.target).map((p) => p.model));
+  if (models === undefined) {
+    // Requests that name no model ask for the top-level one: some pool must serve it.
+    if (input.workload.trace?.columns?.model === undefined && !served.has(input.model)) {
+      throw fieldError('model', `no pool serves it, and it is the model every request asks for (pools serve ${[...served].join(', ')}); name a served model, or give workload.models`, input.model);
+    }
+    return;
+  }
   if (input.workload.trace !== undefined) {
     throw fieldError('workload.models', 'is for generated requests; a trace names each request’s model in a column (workload.trace.columns.model)', models.map((m) => m.name));
   }
-  const served = new Set(pools.filter((p) => p.name !== input.traffic?.shadow?.target).map((p) => p.model));
   models.forEach((m, i) => {
     if (!served.has(m.name)) throw fieldError(`workload.models[${i}].name`, `no pool serves this model (pools serve ${[...served].join(', ')})`, m.name);
   });

@@ -127,6 +127,11 @@ function referencedFiles(inputs: readonly ScenarioInput[]): [string, number | nu
     }
     const profile = input.hardware.profile;
     if (profile !== undefined && isProfilePath(profile)) paths.add(profile);
+    for (const pool of input.pools ?? []) {
+      if (pool.model?.toLowerCase().endsWith('.json')) paths.add(pool.model);
+      const own = pool.hardware?.profile;
+      if (own !== undefined && isProfilePath(own)) paths.add(own);
+    }
   }
   return [...paths].sort().map((p) => {
     try {

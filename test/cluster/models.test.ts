@@ -31,7 +31,11 @@ describe('a trace naming models', () => {
     for (const id of [0, 2, 3, 5]) expect(byId.get(id)).toMatchObject({ status: 'finished', pool: 'small', model: 'llama-3.1-8b', reject_reason: 'none' });
     const s = observed.result.summary;
     expect(s.overall.requests).toMatchObject({ total: 6, finished: 4, rejected: 2 });
-    expect(s.models!.map((m) => [m.model, m.requests.total])).toEqual([['llama-3.1-8b', 6]]);
+    // The unserved model has its own entry, served by no pool: its rejections are not the 8B model's.
+    expect(s.models!.map((m) => [m.model, m.pools, m.requests.total, m.requests.rejected])).toEqual([
+      ['llama-3.1-8b', ['small'], 4, 0],
+      ['gpt-x', [], 2, 2],
+    ]);
   });
 
   it('refuses workload.models beside a trace', () => {

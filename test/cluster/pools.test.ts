@@ -129,6 +129,19 @@ describe('bad pool input: one clear line each', () => {
     expect(refuse(patch)).toThrow(message);
   });
 
+  it('refuses a top-level model no pool serves, when requests name none', () => {
+    expect(refuse({ pools: [{ name: 'a', replicas: 1, model: 'qwen2.5-7b' }] })).toThrow(
+      'model: no pool serves it, and it is the model every request asks for (pools serve qwen2.5-7b); name a served model, or give workload.models, got "llama-3.1-8b"',
+    );
+  });
+
+  it('reads a price map\'s GPU names as the catalog does, and refuses an unknown one', () => {
+    const run = (prices: Record<string, number>) =>
+      simulate(scenario({ pools: [{ name: 'a', replicas: 1 }], cost: { usd_per_gpu_hour: prices }, metrics: { uncertainty: false } })).summary;
+    expect(run({ 'H100-SXM': 2.5 }).pools![0].usd_per_gpu_hour).toBe(2.5);
+    expect(() => run({ 'h100-sxn': 2.5 })).toThrow(/^pools\[0\] \(a\): cost\.usd_per_gpu_hour\.h100-sxn: /);
+  });
+
   it('refuses an unknown key in a pool, naming the pool', () => {
     expect(refuse({ pools: [{ name: 'a', replicas: 1, gpus: 2 }] })).toThrow(/^pools\.0\.gpus|^pools\[0\]\.gpus/);
   });
@@ -214,6 +227,13 @@ describe('prompt-length routing between pools', () => {
     for (const r of requests) expect(r.pool).toBe(r.input_tokens >= 1000 ? 'documents' : 'chat');
     // Uniform 50..2000 prompts: about half are long, so both pools served some.
     expect(new Set(requests.map((r) => r.pool))).toEqual(new Set(['documents', 'chat']));
+  });
+
+  it('refuses a long-prompt pool with no peer of its model for short prompts', () => {
+    const pools = [{ name: 'a', replicas: 1 }, { name: 'b', replicas: 1, model: 'qwen2.5-7b' }];
+    expect(() => simulate(scenario({ pools, cluster: { router: 'prompt-length', long_prompt_pool: 'b' } }))).toThrow(
+      'cluster.long_prompt_pool: names the only pool serving qwen2.5-7b: prompt-length needs another pool of that model for the shorter prompts, got "b"',
+    );
   });
 
   it('refuses a long_prompt_pool that names no pool, and prompt-length without pools', () => {

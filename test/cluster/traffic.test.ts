@@ -90,6 +90,27 @@ describe('a canary judged on its error rate', () => {
   });
 });
 
+describe('a canary that fails its requests', () => {
+  it('rolls back on latency: a failed request counts as an infinite one', () => {
+    // max_model_len 560 rejects every request of the 500–2,000-token prompts (+ output): no latency at all.
+    const input = canaryRun({ replicas: 1, engine: { max_model_len: 560 } }, 24, 0.2, 5);
+    const { result } = run({ ...input, workload: { ...input.workload, input_tokens: { dist: 'uniform', min: 500, max: 2000 } } });
+    const events = result.summary.events as any[];
+    expect(events.map((e) => e.kind)).toEqual(['canary_rollback']);
+    // summary.json writes ∞ as null; the value in memory is ∞.
+    expect(events[0].canary_value).toBe(Infinity);
+  });
+
+  it('keeps judging a last step short of 100 %, and rolls back from it', () => {
+    const input = canaryRun({ replicas: 1, engine: { max_num_seqs: 8 } }, 24, 0.2, 20);
+    (input.traffic as any).canary.steps = [25];
+    const events = run(input).result.summary.events as any[];
+    expect(events.length).toBeGreaterThan(0);
+    expect(events.every((e) => e.from_percent === 25)).toBe(true);
+    expect(events[events.length - 1].kind).toBe('canary_rollback');
+  });
+});
+
 describe('a healthy canary', () => {
   const dir = suiteDir();
   it('reaches 100 % at its last step, and then takes every request', () => {
@@ -151,6 +172,27 @@ describe('bad traffic input: one clear line each', () => {
     ['sticky by user without users', { split: [{ pool: 'a', weight: 1 }, { pool: 'b', weight: 1 }], sticky_by: 'user' }, 'traffic.sticky_by: user needs a population of users (workload.users), got "user"'],
   ])('%s', (_what, traffic, message) => {
     expect(refuse(traffic)).toThrow(message);
+  });
+
+  it('refuses sticky_by: session without sessions', () => {
+    expect(refuse({ split: [{ pool: 'a', weight: 1 }, { pool: 'b', weight: 1 }], sticky_by: 'session' })).toThrow(
+      'traffic.sticky_by: session needs sessions (workload.sessions): without them every request would be drawn on its own, got "session"',
+    );
+  });
+
+  it('counts a request its pool could not take (no replica ready) in that pool\'s summary', () => {
+    const dir = suiteDir();
+    const result = simulate(
+      scenario({ pools, traffic: { split: [{ pool: 'a', weight: 1 }, { pool: 'b', weight: 1 }] }, metrics: { uncertainty: false } }),
+      { outDir: dir, control: (c) => c.at(2, () => c.drainReplica(1)) },
+    );
+    const b = rows(dir, 'requests.arrow').filter((r) => r.pool === 'b');
+    const unready = b.filter((r) => r.reject_reason === 'no_ready_replica');
+    expect(unready.length).toBeGreaterThan(0);
+    expect(unready.every((r) => r.replica === -1 && r.arrival_s + 0.001 >= 2)).toBe(true);
+    const pool = result.summary.pools!.find((p) => p.pool === 'b')!;
+    expect(pool.requests.total).toBe(b.length);
+    expect(pool.requests.rejected).toBe(unready.length);
   });
 
   it('refuses traffic rules without pools', () => {
