@@ -42,7 +42,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['sweep'],
   ['cluster'],
   ['setup'],
-  ['scheduler', 'routing'],
+  ['scheduler', 'routing', 'autoscale'],
   ['metrics'],
   ['kv'],
   ['latency'],

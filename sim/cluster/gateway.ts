@@ -9,11 +9,14 @@ import type { Replica } from './replica.js';
 import type { Traffic, RouteGroup } from './traffic.js';
 import type { RejectReason } from '../metrics/columns.js';
 import type { ReplicaSteps } from './steps.js';
+import { HeldRequests } from './hold.js';
 
 /** The gateway's own settings (each replica's engine limits are its pool's: Replica.limits). */
 export interface AdmissionLimits {
   /** Server time before the engine sees a request (parse, tokenize), s. */
   frontIn_s: number;
+  /** Per pool: whether an autoscaler may start a replica for it (requests then wait for one rather than being rejected). */
+  autoscaled: readonly boolean[];
   /** A request still waiting this long after its arrival gives up (undefined: never). */
   timeout_s: number | undefined;
   warmup_s: number;
@@ -32,6 +35,7 @@ export class Gateway {
   last_arrival_s = 0;
   private rejectionInstant_s = -1;
   private rejectionsAtInstant = 0;
+  private readonly held: HeldRequests;
 
   constructor(
     private readonly ctx: RunContext,
@@ -41,11 +45,18 @@ export class Gateway {
     private readonly steps: ReplicaSteps,
     /** Stops a draining replica that has no work left (its last request may leave by timing out). */
     private readonly stopIfDrained: (replica: Replica) => boolean,
-  ) {}
+  ) {
+    this.held = new HeldRequests(traffic.poolGroups.length);
+  }
 
   /** Drawn requests whose arrival has not happened yet (0 at a clean end). */
   get undelivered(): number {
     return this.pending.size;
+  }
+
+  /** Requests that arrived and wait for a replica of their pool (none at a clean end). */
+  get still_held(): number {
+    return this.held.size;
   }
 
   pullArrival(): void {
@@ -88,6 +99,10 @@ export class Gateway {
   /** Routes `request` within `group` and admits it; returns the pool it went to (−1: none ready). */
   private place(request: Request, group: RouteGroup, now_s: number): number {
     const candidates = group.candidates();
+    if (candidates.length === 0 && this.canHold(group)) {
+      this.holdRequest(request, group.pool_index, now_s);
+      return group.pool_index;
+    }
     if (candidates.length === 0) {
       // No replica can take it (all starting, draining or down): the gateway answers at once.
       this.leaveEarly(request, -1, 'rejected', now_s, 'no_ready_replica', group.pool_name, group.frontOut_s);
@@ -114,6 +129,33 @@ export class Gateway {
       this.ctx.loop.schedule(Math.max(now_s, request.arrival_s + (this.limits.timeout_s as number)), TIMEOUT, key);
     }
     this.steps.requestSchedule(replica, now_s);
+  }
+
+  /**
+   * A pool of its own whose autoscaler can bring a replica: the request waits for it, as an
+   * activator (Knative's, KEDA's HTTP add-on) holds requests for a deployment scaled to zero. Without
+   * an autoscaler a pool with no ready replica answers at once, as a Service without endpoints does.
+   */
+  private canHold(group: RouteGroup): boolean {
+    const pool = group.pool_index;
+    return pool >= 0 && this.limits.autoscaled[pool] === true;
+  }
+
+  private holdRequest(request: Request, pool: number, now_s: number): void {
+    this.held.hold(request, pool);
+    const timeout_s = this.limits.timeout_s;
+    if (timeout_s !== undefined) this.ctx.loop.schedule(Math.max(now_s, request.arrival_s + timeout_s), TIMEOUT, waitKey(request));
+  }
+
+  /** A replica of `pool` became ready: the requests held for the pool go to it (and any other ready one), oldest first. */
+  readonly release = (pool: number, now_s: number): void => {
+    const group = this.traffic.poolGroups[pool];
+    while (this.held.count(pool) > 0 && group.candidates().length > 0) this.place(this.held.next(pool) as Request, group, now_s);
+  };
+
+  /** Requests held for `pool` now (the autoscaler's signal to scale from zero). */
+  heldFor(pool: number): number {
+    return this.held.count(pool);
   }
 
   /** A copy of a request that reached the shadow source, for the shadow target (nobody waits for it). */
@@ -152,6 +194,11 @@ export class Gateway {
 
   /** False for a stale time-out (the request was scheduled in time). */
   readonly onTimeout = (target: number, now_s: number): boolean => {
+    const held = this.held.size === 0 ? undefined : this.held.drop(target);
+    if (held !== undefined) {
+      this.leaveEarly(held.request, -1, 'timed_out', now_s, undefined, this.traffic.poolGroups[held.pool].pool_name);
+      return true;
+    }
     const waiting = this.ctx.waitingLeaders as Map<number, Sequence>;
     const leader = waiting.get(target);
     if (leader === undefined) return false;

@@ -71,12 +71,16 @@ export class ReplicaLifecycle implements RunControl {
   }
 
   /** False for a replica stopped before it was ready (the event is stale). */
-  readonly onReady = (target: number): boolean => {
+  readonly onReady = (target: number, now_s: number): boolean => {
     const replica = this.ctx.cluster.replicas[target];
     if (replica.state !== 'starting') return false;
     this.ctx.cluster.setState(replica, 'ready');
+    this.whenReady?.(replica.pool_index, now_s);
     return true;
   };
+
+  /** Told when a replica of a pool becomes ready (the gateway sends it the requests held for the pool). */
+  whenReady: ((pool: number, now_s: number) => void) | undefined;
 
   drainReplica(index: number): void {
     const replica = this.replica(index);

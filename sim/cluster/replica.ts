@@ -55,6 +55,8 @@ export class Replica implements ReplicaLoad {
   /** The pool's name (ReplicaLoad) and position in the run's pools; set when the replica is built. */
   pool = 'default';
   pool_index = 0;
+  /** Time spent stepping, summed over its steps as they start (the autoscaler's gpu_busy), s. */
+  busy_s = 0;
   /** Its pool's engine settings; set when the replica is built. */
   limits: ReplicaLimits = NO_LIMITS;
   /** No further step may start until one in flight completes. */

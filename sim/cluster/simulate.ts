@@ -107,8 +107,10 @@ function buildRun(setup: RunSetup, hooks: RunHooks): Run {
   // The gateway is built after the step handlers it schedules through, which report departures back to it.
   let gateway: Gateway | undefined;
   const steps = new ReplicaSteps(ctx, (id, finish_s) => (gateway as Gateway).requestLeft(id, finish_s), lifecycle.stopIfDrained);
-  const limits = { frontIn_s: e.frontend_input_ms / 1000, timeout_s, warmup_s: s.metrics.warmup_s };
+  const autoscaled = setup.pools.map(() => false);
+  const limits = { frontIn_s: e.frontend_input_ms / 1000, timeout_s, warmup_s: s.metrics.warmup_s, autoscaled };
   gateway = new Gateway(ctx, stream, traffic, limits, steps, lifecycle.stopIfDrained);
+  lifecycle.whenReady = gateway.release;
   const loop = ctx.loop;
   loop.on(STEP_END, steps.onStepEnd);
   loop.on(REPLICA_READY, lifecycle.onReady);
@@ -143,6 +145,7 @@ function closeRun(run: Run, setup: RunSetup): void {
   }
   const s = setup.scenario;
   if (!stream.exhausted()) throw new Error('the simulation ended before the workload was exhausted');
+  if (gateway.still_held > 0) throw new Error(`the simulation ended with ${gateway.still_held} requests waiting for a replica that never became ready`);
   checkInvariants(totals, gateway.undelivered, exactCount(stream.info.max_requests, s.workload.duration_s));
   if (gateway.measured === 0 && totals.requests > 0) {
     throw fieldError(

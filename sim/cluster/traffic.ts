@@ -23,6 +23,11 @@ export class RouteGroup {
     readonly frontOut_s: number,
   ) {}
 
+  /** The pool of a group of one; −1 for a group of several. */
+  get pool_index(): number {
+    return this.pools.length === 1 ? this.pools[0] : -1;
+  }
+
   candidates(): readonly Replica[] {
     const c = this.cluster;
     if (this.pools.length === 1) return c.routableByPool[this.pools[0]];

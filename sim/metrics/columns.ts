@@ -80,11 +80,11 @@ export const TOKEN_COLUMNS = [
   { name: 'time_s', kind: 'f64', unit: 's', meaning: 'When the token reached the client (step end + frontend output latency)' },
 ] as const satisfies readonly ColumnDef[];
 
-const EVENT_KINDS = ['canary_step', 'canary_hold', 'canary_rollback'] as const;
+const EVENT_KINDS = ['canary_step', 'canary_hold', 'canary_rollback', 'scale_up', 'scale_down'] as const;
 
 export const EVENT_COLUMNS = [
   { name: 'time_s', kind: 'f64', unit: 's', meaning: 'When the decision was taken' },
-  { name: 'kind', kind: 'dict', values: EVENT_KINDS, unit: '', meaning: 'canary_step (traffic moved up a step), canary_hold (too few requests to judge), canary_rollback (the canary regressed: 0 % for the rest of the run)' },
+  { name: 'kind', kind: 'dict', values: EVENT_KINDS, unit: '', meaning: 'canary_step (traffic moved up a step), canary_hold (too few requests to judge, or within at its last step), canary_rollback (the canary regressed: 0 % for the rest of the run), scale_up and scale_down (an autoscaler changed a pool\'s replica count)' },
   { name: 'pool', kind: 'dict', values: PER_RUN, unit: '', meaning: 'The pool the decision is about' },
   { name: 'detail', kind: 'dict', values: PER_RUN, unit: '', meaning: 'The rule that fired, with the figures it compared (summary.json `events` has them as numbers)' },
 ] as const satisfies readonly ColumnDef[];

@@ -1,0 +1,111 @@
+import type { Autoscaler, AutoscaleSettings, PoolSnapshot } from '../autoscale/autoscaler.js';
+import { quantileSorted } from '../metrics/stats.js';
+import type { EventLog } from '../metrics/events.js';
+import type { RequestOutcome } from '../metrics/records.js';
+import type { Cluster } from './cluster.js';
+import type { RunControl } from './lifecycle.js';
+import type { Replica } from './replica.js';
+
+/** One autoscaled pool: its policy, settings, and what its replicas need to start. */
+export interface ScaledPool {
+  index: number;
+  name: string;
+  settings: AutoscaleSettings;
+  policy: Autoscaler;
+  /** From asking for a replica until it takes requests, s. */
+  cold_start_s: number;
+}
+
+/**
+ * Runs each autoscaled pool's policy every `interval_s`: measures the pool, asks the policy for a
+ * replica count, and starts (cold) or drains replicas to reach it. Each change is an event.
+ */
+export class Autoscaling {
+  /** Per pool: TTFTs of its requests finished since the last tick (the ttft_p90_s metric). */
+  private readonly ttfts = new Map<number, number[]>();
+  /** Per replica: its busy time at the last tick (the gpu_busy metric). */
+  private readonly busyAtTick: number[] = [];
+
+  constructor(
+    private readonly pools: readonly ScaledPool[],
+    private readonly cluster: Cluster,
+    private readonly log: EventLog,
+    /** Requests held at the gateway per pool (a pool at zero replicas). */
+    private readonly held: (pool: number) => number,
+  ) {
+    for (const p of pools) this.ttfts.set(p.index, []);
+  }
+
+  start(control: RunControl): void {
+    for (const pool of this.pools) {
+      const tick = (now_s: number): void => {
+        this.tick(pool, now_s, control);
+        if (control.running) control.at(now_s + pool.settings.interval_s, tick);
+      };
+      control.at(control.now_s + pool.settings.interval_s, tick);
+    }
+  }
+
+  /** Finished requests' TTFTs, by pool, for the ttft_p90_s metric. */
+  readonly watch = (o: RequestOutcome): void => {
+    if (o.replica < 0 || o.status !== 'finished' || o.token_times_s.length === 0) return;
+    this.ttfts.get(this.cluster.replicas[o.replica].pool_index)?.push(o.token_times_s[0] - o.arrival_s);
+  };
+
+  private tick(pool: ScaledPool, now_s: number, control: RunControl): void {
+    const members = this.cluster.replicas.filter((r) => r.pool_index === pool.index);
+    const ready = members.filter((r) => r.state === 'ready');
+    const counted = members.filter((r) => r.state === 'ready' || r.state === 'starting');
+    const snapshot: PoolSnapshot = { now_s, current: counted.length, ready: ready.length, value: this.measure(pool, ready, members), held: this.held(pool.index) };
+    const { desired, rule } = pool.policy.decide(snapshot);
+    if (desired > snapshot.current) {
+      for (let k = snapshot.current; k < desired; k++) control.addReplica(pool.cold_start_s, pool.name);
+      this.note(now_s, 'scale_up', pool, snapshot, desired, rule);
+    } else if (desired < snapshot.current) {
+      // Replicas still starting go first (nothing to drain), then the newest ready ones.
+      const order = [...counted.filter((r) => r.state === 'starting'), ...ready].reverse().sort((a, b) => stateRank(a) - stateRank(b));
+      for (const r of order.slice(0, snapshot.current - desired)) control.drainReplica(r.index);
+      this.note(now_s, 'scale_down', pool, snapshot, desired, rule);
+    }
+  }
+
+  /** The metric over the pool's ready replicas now (or over the interval just ended). */
+  private measure(pool: ScaledPool, ready: readonly Replica[], members: readonly Replica[]): number | null {
+    const metric = pool.settings.metric;
+    if (metric === 'ttft_p90_s') {
+      const window = (this.ttfts.get(pool.index) as number[]).splice(0);
+      return window.length === 0 ? null : quantileSorted(window.sort((a, b) => a - b), 0.9);
+    }
+    if (metric === 'gpu_busy') return this.busyFraction(pool, ready, members);
+    if (ready.length === 0) return null;
+    const mean = (f: (r: Replica) => number): number => ready.reduce((acc, r) => acc + f(r), 0) / ready.length;
+    if (metric === 'concurrency') return mean((r) => r.outstanding);
+    if (metric === 'queue') return mean((r) => r.waiting);
+    return mean((r) => r.kv_used_fraction);
+  }
+
+  /** Step time over the last interval ÷ (interval × ready replicas): the share of time the GPUs computed. */
+  private busyFraction(pool: ScaledPool, ready: readonly Replica[], members: readonly Replica[]): number | null {
+    let busy = 0;
+    for (const r of members) {
+      busy += r.busy_s - (this.busyAtTick[r.index] ?? 0);
+      this.busyAtTick[r.index] = r.busy_s;
+    }
+    return ready.length === 0 ? null : busy / (pool.settings.interval_s * ready.length);
+  }
+
+  private note(time_s: number, kind: 'scale_up' | 'scale_down', pool: ScaledPool, s: PoolSnapshot, desired: number, rule: string): void {
+    this.log.record({
+      time_s,
+      kind,
+      pool: pool.name,
+      detail: `${rule}: ${s.current} → ${desired} replicas`,
+      data: { metric: pool.settings.metric, value: s.value, target: pool.settings.target, from_replicas: s.current, to_replicas: desired, held: s.held },
+    });
+  }
+}
+
+/** Starting replicas are cheapest to stop (nothing to drain), then ready ones, newest first. */
+function stateRank(r: Replica): number {
+  return r.state === 'starting' ? 0 : 1;
+}
