@@ -9,15 +9,59 @@ import {
   MAX_TOKEN_COUNT,
   MAX_USD_PER_GPU_HOUR,
 } from './bounds.js';
-import type { PolicyNames, ScenarioInput, SchedulerName } from './types.js';
+import type { ArrivalRate, PolicyNames, ScenarioInput, SchedulerName } from './types.js';
 import { poolReplicas, poolSchema, routerSettings, trafficSchema } from './clusterSchema.js';
 import { bool, count32, cv, INT32_WHY, intAtLeast, millis, num, oneOf, positive, positiveInt, rate, seconds, text, tokens } from './leaves.js';
 
 
+/** A step's rate may be 0 (a pause); its upper bound and reason are the plain rate's. */
+const stepRate = num({ gte: 0, lte: 1e9, why: 'gaps below a nanosecond: use process burst for all at t = 0' });
+const rateSchedule = z
+  .array(z.object({ until_s: seconds({ gt: 0 }), rate_per_s: stepRate }).strict())
+  .min(1)
+  .superRefine((steps, ctx) => {
+    // Runs on partly invalid lists too: compare only with the last until_s that was itself a valid time.
+    let before: number | undefined;
+    steps.forEach((step, i) => {
+      const until = step.until_s;
+      if (!(typeof until === 'number' && until > 0)) return;
+      if (before !== undefined && !(until > before)) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: [i, 'until_s'], message: `must be > the one before (${before})` });
+      }
+      before = until;
+    });
+    if (steps.every((step) => step.rate_per_s === 0)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'every step has rate_per_s 0, so no request would arrive' });
+    }
+  });
+const diurnalRate = z
+  .object({ mean: rate, amplitude: num({ gte: 0, lte: 1 }), period_s: seconds({ gt: 0 }), phase_s: seconds({ gte: 0 }).optional() })
+  .strict();
+const rateKeys = { schedule: 'until_s, rate_per_s', diurnal: 'mean, amplitude, period_s, phase_s' };
+/**
+ * A number, a list of steps or a sinusoid, told apart by the value's shape so that each form reports
+ * its own problems (a zod union would report all three). A number keeps the plain leaf's messages.
+ * Unknown keys are restated here: the error formatter cannot look inside this dispatch for the allowed ones.
+ */
+const arrivalRate = z.any().transform((value: unknown, ctx): ArrivalRate => {
+  const list = Array.isArray(value);
+  const form = list ? rateSchedule : typeof value === 'object' && value !== null ? diurnalRate : rate;
+  const parsed = form.safeParse(value);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) {
+    if (issue.code !== z.ZodIssueCode.unrecognized_keys) ctx.addIssue(issue);
+    else {
+      const allowed = list ? rateKeys.schedule : rateKeys.diurnal;
+      for (const key of issue.keys) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [...issue.path, key], message: `unknown key; allowed: ${allowed}` });
+    }
+  }
+  return z.NEVER;
+});
+
 const arrival = z.discriminatedUnion('process', [
-  z.object({ process: z.literal('poisson'), rate_per_s: rate }).strict(),
-  z.object({ process: z.literal('gamma'), rate_per_s: rate, cv }).strict(),
-  z.object({ process: z.literal('constant'), rate_per_s: rate }).strict(),
+  z.object({ process: z.literal('poisson'), rate_per_s: arrivalRate }).strict(),
+  z.object({ process: z.literal('gamma'), rate_per_s: arrivalRate, cv }).strict(),
+  z.object({ process: z.literal('constant'), rate_per_s: arrivalRate }).strict(),
   z.object({ process: z.literal('burst') }).strict(),
 ]);
 

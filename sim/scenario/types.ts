@@ -49,10 +49,30 @@ export interface TraceSpec {
   speedup?: number;
 }
 
+/** One step of a rate schedule: `rate_per_s` (≥ 0) from the previous step's `until_s` (0 for the first) up to its own. */
+export interface RateStep {
+  until_s: number;
+  rate_per_s: number;
+}
+
+/** rate(t) = mean × (1 + amplitude × sin(2π (t − phase_s) / period_s)), amplitude in [0, 1]. */
+export interface DiurnalRate {
+  mean: number;
+  amplitude: number;
+  period_s: number;
+  phase_s?: number;
+}
+
+/**
+ * Requests per second: a constant; a schedule of steps (no arrival after the last `until_s`); or a
+ * sinusoid. sim/workload/README.md says how each process follows a rate that varies.
+ */
+export type ArrivalRate = number | RateStep[] | DiurnalRate;
+
 export type ArrivalSpec =
-  | { process: 'poisson'; rate_per_s: number }
-  | { process: 'gamma'; rate_per_s: number; cv: number }
-  | { process: 'constant'; rate_per_s: number }
+  | { process: 'poisson'; rate_per_s: ArrivalRate }
+  | { process: 'gamma'; rate_per_s: ArrivalRate; cv: number }
+  | { process: 'constant'; rate_per_s: ArrivalRate }
   | { process: 'burst' };
 
 export type LengthDist =

@@ -172,6 +172,9 @@ function checkFindMaxRate(input: ScenarioInput, keys: readonly string[], f: Find
         `; this scenario has ${input.workload.trace ? 'a trace' : input.workload.concurrency !== undefined ? 'a closed loop (workload.concurrency)' : `arrival ${arrival?.process ?? 'none'}`}`,
     );
   }
+  if (typeof arrival.rate_per_s !== 'number') {
+    throw new InfersimError(`--find-max-rate searches one constant rate; ${RATE_KEY} here varies in time (a schedule or a sinusoid)`);
+  }
   const slo = input.slo ?? {};
   if (slo.ttft_ms === undefined && slo.tpot_ms === undefined && slo.e2e_ms === undefined) {
     throw new InfersimError('--find-max-rate needs an SLO to attain: give slo.ttft_ms, slo.tpot_ms or slo.e2e_ms in the scenario (or --set slo.ttft_ms=…)');

@@ -102,6 +102,8 @@ export function findMaxRate(
 ): { result: MaxRateResult; summary: Summary | null } {
   const arrival = input.workload.arrival;
   if (arrival === undefined || !('rate_per_s' in arrival)) throw new InfersimError('--find-max-rate: this point has no workload.arrival.rate_per_s');
+  const start = arrival.rate_per_s;
+  if (typeof start !== 'number') throw new InfersimError('--find-max-rate: searches one constant rate; this point\'s workload.arrival.rate_per_s varies in time');
   let runs = 0;
   const probe = (rate: number): Summary => {
     runs++;
@@ -110,7 +112,7 @@ export function findMaxRate(
   const passes = (s: Summary): boolean => (s.overall.slo.attainment ?? 0) >= f.target;
   let low: { rate: number; summary: Summary } | undefined;
   let high: number | undefined;
-  let rate = arrival.rate_per_s;
+  let rate = start;
   let lowest: Summary | undefined;
   for (let step = 0; step <= MAX_BRACKET_STEPS; step++) {
     const s = probe(rate);

@@ -31,7 +31,7 @@ interface Source {
 
 /**
  * The workload as a lazy request stream. Random draws come from one seeded stream per purpose
- * ('arrivals', 'input_tokens', 'output_tokens', 'turns', 'prefix', 'priority', 'models', 'users'),
+ * ('arrivals', 'arrival_thinning', 'input_tokens', 'output_tokens', 'turns', 'prefix', 'priority', 'models', 'users'),
  * so changing one setting leaves the others' draws unchanged. With a trace, `workload.arrival` (or
  * `concurrency`) replaces the file's timestamps and the trace gives only the lengths (and model and
  * user columns), in arrival order.
@@ -44,11 +44,14 @@ export function createRequestStream(spec: WorkloadSpec, seed: number): WorkloadS
   const duration_s = spec.duration_s ?? Infinity;
   const loop = spec.concurrency !== undefined ? 'closed' : 'open';
   const priority_classes = priorityClasses(spec);
-  const info: WorkloadInfo = { ...source.info, loop, ...(priority_classes && { priority_classes }) };
+  // A rate schedule's end can stop the stream short of its bound: then the bound promises no count.
+  const rate = spec.arrival !== undefined && spec.arrival.process !== 'burst' ? spec.arrival.rate_per_s : undefined;
+  const scheduleEnds = Array.isArray(rate) && source.ownArrivals === undefined;
+  const info: WorkloadInfo = { ...source.info, ...(scheduleEnds && { max_requests: undefined }), loop, ...(priority_classes && { priority_classes }) };
   const traits = traitSampler(spec, seed);
   const limit = requestLimiter(spec, info);
   const startClock = (): ArrivalClock =>
-    source.ownArrivals ?? (spec.arrival !== undefined ? arrivalClock(spec.arrival, rngStream(seed, 'arrivals')) : () => 0);
+    source.ownArrivals ?? (spec.arrival !== undefined ? arrivalClock(spec.arrival, rngStream(seed, 'arrivals'), rngStream(seed, 'arrival_thinning')) : () => 0);
 
   if (spec.sessions !== undefined) {
     const stream = sessionStream({

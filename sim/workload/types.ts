@@ -29,7 +29,10 @@ export interface TraceTable {
 export interface WorkloadInfo {
   source: 'trace' | 'synthetic';
   loop: 'open' | 'closed';
-  /** Upper bound on the requests the stream yields; exact unless `duration_s` also bounds it; undefined when only time bounds it. */
+  /**
+   * Upper bound on the requests the stream yields; exact unless `duration_s` also bounds it; undefined when only
+   * time bounds it, or when a rate schedule's last `until_s` may end the stream first (num_requests still caps it).
+   */
   max_requests: number | undefined;
   /** Trace rows whose output token count was 0, raised to 1. */
   zero_output_rows: number;

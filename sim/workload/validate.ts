@@ -1,6 +1,7 @@
 import { fieldError } from '../errors.js';
 import { MAX_REQUESTS, shown } from '../scenario/bounds.js';
 import type { WorkloadSpec } from '../scenario/types.js';
+import { rateProfile } from './rate-profile.js';
 import { refuseLabels } from './trace-formats.js';
 
 /**
@@ -38,15 +39,7 @@ export function validateWorkload(spec: WorkloadSpec): void {
     if (arrival === undefined && concurrency === undefined) {
       throw fieldError('workload.arrival', 'a synthetic workload needs an arrival process, or workload.concurrency for a closed loop');
     }
-    const rate = arrival !== undefined && arrival.process !== 'burst' ? arrival.rate_per_s : undefined;
-    if (num_requests === undefined && rate !== undefined && duration_s !== undefined && rate * duration_s > MAX_REQUESTS) {
-      throw fieldError(
-        'workload.duration_s',
-        `at rate_per_s ${rate} it brings about ${Math.round(rate * duration_s).toLocaleString('en-US')} requests, more than the ${shown(MAX_REQUESTS)} a run can hold ` +
-          '(the summary keeps every request\'s latencies); set workload.num_requests or a shorter duration',
-        duration_s,
-      );
-    }
+    if (num_requests === undefined && duration_s !== undefined) checkExpectedCount(spec, duration_s);
     if (arrival?.process === 'burst' && num_requests === undefined) {
       throw fieldError('workload.num_requests', 'required with arrival process "burst": every request arrives at t = 0, so duration_s cannot bound it');
     }
@@ -55,6 +48,21 @@ export function validateWorkload(spec: WorkloadSpec): void {
   }
   validateClients(spec);
   validatePopulation(spec);
+}
+
+/** A run bounded by duration alone must not expect more requests than it can hold. */
+function checkExpectedCount({ arrival }: WorkloadSpec, duration_s: number): void {
+  if (arrival === undefined || arrival.process === 'burst') return;
+  const rate = arrival.rate_per_s;
+  const expected = typeof rate === 'number' ? rate * duration_s : rateProfile(rate).cumulative(duration_s);
+  if (!(expected > MAX_REQUESTS)) return;
+  const source = typeof rate === 'number' ? `at rate_per_s ${rate} it` : 'the varying rate_per_s';
+  throw fieldError(
+    'workload.duration_s',
+    `${source} brings about ${Math.round(expected).toLocaleString('en-US')} requests, more than the ${shown(MAX_REQUESTS)} a run can hold ` +
+      '(the summary keeps every request\'s latencies); set workload.num_requests or a shorter duration',
+    duration_s,
+  );
 }
 
 /** Keys that shape each client's requests: sessions, shared prefixes, priorities, sampling parameters. */
