@@ -23,8 +23,9 @@ export interface ScaledPool {
 export class Autoscaling {
   /** Per pool: TTFTs of its requests finished since the last tick (the ttft_p90_s metric). */
   private readonly ttfts = new Map<number, number[]>();
-  /** Per replica: its busy time at the last tick (the gpu_busy metric). */
+  /** Per replica: its busy time and load integral at the last tick (gpu_busy; concurrency, queue). */
   private readonly busyAtTick: number[] = [];
+  private readonly areaAtTick: number[] = [];
 
   constructor(
     private readonly pools: readonly ScaledPool[],
@@ -56,7 +57,7 @@ export class Autoscaling {
     const members = this.cluster.replicas.filter((r) => r.pool_index === pool.index);
     const ready = members.filter((r) => r.state === 'ready');
     const counted = members.filter((r) => r.state === 'ready' || r.state === 'starting');
-    const snapshot: PoolSnapshot = { now_s, current: counted.length, ready: ready.length, value: this.measure(pool, ready, members), held: this.held(pool.index) };
+    const snapshot: PoolSnapshot = { now_s, current: counted.length, ready: ready.length, value: this.measure(pool, now_s, ready, members), held: this.held(pool.index) };
     const { desired, rule } = pool.policy.decide(snapshot);
     if (desired > snapshot.current) {
       for (let k = snapshot.current; k < desired; k++) control.addReplica(pool.cold_start_s, pool.name);
@@ -70,18 +71,36 @@ export class Autoscaling {
   }
 
   /** The metric over the pool's ready replicas now (or over the interval just ended). */
-  private measure(pool: ScaledPool, ready: readonly Replica[], members: readonly Replica[]): number | null {
+  private measure(pool: ScaledPool, now_s: number, ready: readonly Replica[], members: readonly Replica[]): number | null {
     const metric = pool.settings.metric;
     if (metric === 'ttft_p90_s') {
       const window = (this.ttfts.get(pool.index) as number[]).splice(0);
       return window.length === 0 ? null : quantileSorted(window.sort((a, b) => a - b), 0.9);
     }
     if (metric === 'gpu_busy') return this.busyFraction(pool, ready, members);
+    if (metric === 'concurrency' || metric === 'queue') return this.meanLoad(pool, now_s, metric, ready, members);
     if (ready.length === 0) return null;
-    const mean = (f: (r: Replica) => number): number => ready.reduce((acc, r) => acc + f(r), 0) / ready.length;
-    if (metric === 'concurrency') return mean((r) => r.outstanding);
-    if (metric === 'queue') return mean((r) => r.waiting);
-    return mean((r) => r.kv_used_fraction);
+    const starting = members.filter((r) => r.state === 'starting').length;
+    return ready.reduce((acc, r) => acc + r.kv_used_fraction, 0) / (ready.length + starting);
+  }
+
+  /**
+   * Requests in flight (or waiting) per replica, averaged over the interval as a metrics pipeline
+   * averages a gauge, not sampled at the tick. As HPA does, a replica not ready yet counts as
+   * carrying none of the load: the scale-up it brings is not asked for again (kubernetes.io,
+   * horizontal-pod-autoscale, "Algorithm details").
+   */
+  private meanLoad(pool: ScaledPool, now_s: number, metric: 'concurrency' | 'queue', ready: readonly Replica[], members: readonly Replica[]): number | null {
+    let area = 0;
+    for (const r of members) {
+      r.accrue(now_s);
+      const total = metric === 'concurrency' ? r.outstanding_area : r.waiting_area;
+      area += total - (this.areaAtTick[r.index] ?? 0);
+      this.areaAtTick[r.index] = total;
+    }
+    if (ready.length === 0) return null;
+    const starting = members.filter((r) => r.state === 'starting').length;
+    return area / pool.settings.interval_s / (ready.length + starting);
   }
 
   /** Step time over the last interval ÷ (interval × ready replicas): the share of time the GPUs computed. */
@@ -91,7 +110,8 @@ export class Autoscaling {
       busy += r.busy_s - (this.busyAtTick[r.index] ?? 0);
       this.busyAtTick[r.index] = r.busy_s;
     }
-    return ready.length === 0 ? null : busy / (pool.settings.interval_s * ready.length);
+    const starting = members.filter((r) => r.state === 'starting').length;
+    return ready.length === 0 ? null : busy / (pool.settings.interval_s * (ready.length + starting));
   }
 
   private note(time_s: number, kind: 'scale_up' | 'scale_down', pool: ScaledPool, s: PoolSnapshot, desired: number, rule: string): void {

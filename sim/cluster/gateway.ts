@@ -117,6 +117,7 @@ export class Gateway {
   }
 
   private enter(request: Request, replica: Replica, now_s: number): void {
+    replica.accrue(now_s);
     replica.outstanding++;
     replica.outstanding_tokens += requestTokens(request);
     replica.waiting++;
@@ -209,6 +210,7 @@ export class Gateway {
     for (const seq of members) {
       if (!replica.scheduler.cancelWaiting(seq)) throw new Error(`request ${target}: time-out of a sequence that is not waiting`);
     }
+    replica.accrue(now_s);
     replica.outstanding--;
     replica.outstanding_tokens -= requestTokens(leader.request);
     replica.waiting--;

@@ -57,6 +57,10 @@ export class Replica implements ReplicaLoad {
   pool_index = 0;
   /** Time spent stepping, summed over its steps as they start (the autoscaler's gpu_busy), s. */
   busy_s = 0;
+  /** ∫ outstanding dt and ∫ waiting dt up to `accrued_s`: the autoscaler averages load over its interval. */
+  outstanding_area = 0;
+  waiting_area = 0;
+  private accrued_s = 0;
   /** Its pool's engine settings; set when the replica is built. */
   limits: ReplicaLimits = NO_LIMITS;
   /** No further step may start until one in flight completes. */
@@ -100,6 +104,16 @@ export class Replica implements ReplicaLoad {
     if (max_steps_in_flight > 1) {
       this.laterSteps = new Deque(max_steps_in_flight);
       this.staged = new Set();
+    }
+  }
+
+  /** Brings the load integrals up to `now_s`; call before `outstanding` or `waiting` changes, and before reading them. */
+  accrue(now_s: number): void {
+    const dt = now_s - this.accrued_s;
+    if (dt > 0) {
+      this.outstanding_area += this.outstanding * dt;
+      this.waiting_area += this.waiting * dt;
+      this.accrued_s = now_s;
     }
   }
 

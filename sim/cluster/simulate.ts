@@ -16,6 +16,8 @@ import { ReplicaLifecycle, type RunControl } from './lifecycle.js';
 import { Traffic } from './traffic.js';
 import { gpusOf, kvFigures, newSink, poolBuilder, poolInfo, poolLatency } from './build.js';
 import { CanaryRollout } from './canary.js';
+import { Autoscaling, type ScaledPool } from './autoscaling.js';
+import { AUTOSCALERS } from '../autoscale/registry.js';
 import { ReplicaSteps } from './steps.js';
 import { runAtBandEdges, scaledLatencyModel, uncertaintySkipReason } from './uncertainty.js';
 
@@ -69,6 +71,7 @@ interface Run {
   swap_blocks: number;
   traffic: Traffic;
   canary: CanaryRollout | undefined;
+  autoscaling: Autoscaling | undefined;
 }
 
 function buildRun(setup: RunSetup, hooks: RunHooks): Run {
@@ -90,6 +93,9 @@ function buildRun(setup: RunSetup, hooks: RunHooks): Run {
   const canaryRule = s.traffic?.canary;
   const poolModels = setup.pools.map((p) => ({ name: p.name, model: p.setup.scenario.model }));
   const canary = canaryRule === undefined ? undefined : new CanaryRollout(canaryRule as Required<typeof canaryRule>, traffic, cluster, sink.events, poolModels);
+  const scaled = scaledPools(setup);
+  const autoscaling = scaled.length === 0 ? undefined : new Autoscaling(scaled, cluster, sink.events, (pool) => (gateway as Gateway).heldFor(pool));
+  const watchers = [canary?.watch, autoscaling?.watch].filter((w) => w !== undefined);
   const ctx: RunContext = {
     loop: new EventLoop(EVENT_KINDS),
     cluster,
@@ -98,7 +104,7 @@ function buildRun(setup: RunSetup, hooks: RunHooks): Run {
     frontOut_s: e.frontend_output_ms / 1000,
     waitingLeaders: timeout_s === undefined ? undefined : new Map(),
     observe: observers.length === 0 ? undefined : (replica, ttft_s, e2e_s) => observers.forEach((r) => r.observe?.(replica, ttft_s, e2e_s)),
-    watch: canary?.watch,
+    watch: watchers.length === 0 ? undefined : watchers.length === 1 ? watchers[0] : (o) => watchers.forEach((w) => w(o)),
     onRequest: hooks.onRequest,
   };
   const totals = ctx.totals;
@@ -107,7 +113,8 @@ function buildRun(setup: RunSetup, hooks: RunHooks): Run {
   // The gateway is built after the step handlers it schedules through, which report departures back to it.
   let gateway: Gateway | undefined;
   const steps = new ReplicaSteps(ctx, (id, finish_s) => (gateway as Gateway).requestLeft(id, finish_s), lifecycle.stopIfDrained);
-  const autoscaled = setup.pools.map(() => false);
+  // A pool whose autoscaler may bring a replica holds requests while it has none ready.
+  const autoscaled = setup.pools.map((p) => (p.setup.scenario.autoscale?.max_replicas ?? 0) > 0);
   const limits = { frontIn_s: e.frontend_input_ms / 1000, timeout_s, warmup_s: s.metrics.warmup_s, autoscaled };
   gateway = new Gateway(ctx, stream, traffic, limits, steps, lifecycle.stopIfDrained);
   lifecycle.whenReady = gateway.release;
@@ -118,7 +125,18 @@ function buildRun(setup: RunSetup, hooks: RunHooks): Run {
   loop.on(TIMEOUT, gateway.onTimeout);
   loop.on(CONTROL, lifecycle.onControl);
   loop.on(SCHEDULE, steps.onSchedule);
-  return { ctx, gateway, lifecycle, stream, latency: latencies[0], latencies, swap_blocks: builders[0].swap_blocks, traffic, canary };
+  return { ctx, gateway, lifecycle, stream, latency: latencies[0], latencies, swap_blocks: builders[0].swap_blocks, traffic, canary, autoscaling };
+}
+
+/** The pools with an autoscaler, each with its policy and cold start. */
+function scaledPools(setup: RunSetup): ScaledPool[] {
+  return setup.pools.flatMap((p, index) => {
+    const s = p.setup.scenario;
+    const settings = s.autoscale;
+    if (settings === undefined) return [];
+    const cold_start_s = (s.cold_start as NonNullable<typeof s.cold_start>).total_s;
+    return [{ index, name: p.name, settings, policy: AUTOSCALERS.hpa.create(settings), cold_start_s }];
+  });
 }
 
 /** After the last event: totals from every replica, and the checks that make a result trustworthy. */
@@ -174,6 +192,7 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
       : { every_events: PROGRESS_EVERY_EVENTS, tick: (now_s: number) => onProgress(now_s, totals.finished + totals.rejected + totals.timed_out - totals.mirrored_left, 0, passes) };
   try {
     run.canary?.start(run.lifecycle);
+    run.autoscaling?.start(run.lifecycle);
     hooks.control?.(run.lifecycle);
     hooks.onStart?.();
     run.gateway.pullArrival();

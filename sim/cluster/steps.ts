@@ -94,6 +94,7 @@ export class ReplicaSteps {
         if (group.started) continue;
         group.started = true;
       }
+      replica.accrue(now_s);
       replica.waiting--;
       if (waiting !== undefined) waiting.delete(waitKey(seq.request));
     }
@@ -141,6 +142,7 @@ export class ReplicaSteps {
       countFinishedSequence(ctx.totals, seq);
       const group = seq.group;
       if (group !== undefined && --group.remaining > 0) continue;
+      replica.accrue(now_s);
       replica.outstanding--;
       replica.outstanding_tokens -= requestTokens(seq.request);
       ctx.totals.finished++;

@@ -27,6 +27,37 @@ export function routerSettings(routers: readonly string[]) {
 }
 
 export const poolReplicas = num({ int: true, gte: 1, lte: MAX_REPLICAS, why: 'a simulation holds every replica in memory' });
+/** A pool may start empty when its autoscaler may scale it from zero (checked in setup). */
+const poolStartReplicas = num({ int: true, gte: 0, lte: MAX_REPLICAS, why: 'a simulation holds every replica in memory' });
+
+const TIME = { lte: MAX_TIME_S, why: `simulated time is limited to ${shown(MAX_TIME_S)} s` };
+
+/** An autoscaler's settings; cross-checks (min ≤ max, the pool's replicas within them) are setup's. */
+export const autoscaleSchema = z
+  .object({
+    min_replicas: poolStartReplicas.optional(),
+    max_replicas: poolReplicas.optional(),
+    metric: oneOf(['concurrency', 'queue', 'kv_utilization', 'gpu_busy', 'ttft_p90_s']).optional(),
+    target: num({ gt: 0, lte: 1e9, why: 'a per-replica figure' }).optional(),
+    interval_s: num({ gt: 0, ...TIME }).optional(),
+    tolerance: num({ gte: 0, lte: 10, why: 'a fraction of the target' }).optional(),
+    scale_up_stabilization_s: num({ gte: 0, ...TIME }).optional(),
+    scale_down_stabilization_s: num({ gte: 0, ...TIME }).optional(),
+    scale_up_percent: num({ gt: 0, lte: 1e6, why: 'a percentage' }).optional(),
+    scale_up_replicas: num({ int: true, gte: 0, lte: MAX_REPLICAS, why: 'a count of replicas' }).optional(),
+    scale_down_percent: num({ gt: 0, lte: 100, why: 'a percentage of the replicas' }).optional(),
+    policy_period_s: num({ gt: 0, ...TIME }).optional(),
+  })
+  .strict();
+
+export const coldStartSchema = z
+  .object({
+    provisioning_s: num({ gte: 0, ...TIME }).optional(),
+    storage: oneOf(['local_nvme', 'network_volume', 'object_store', 'host_cache']).optional(),
+    load_bandwidth_gbps: num({ gt: 0, lte: 1e4, why: 'GB/s per GPU' }).optional(),
+    startup_s: num({ gte: 0, ...TIME }).optional(),
+  })
+  .strict();
 
 /** A pool: its name and size, and the sections it overrides (their schemas are the top level's, all keys optional). */
 export function poolSchema<H extends z.ZodTypeAny, P extends z.ZodTypeAny, E extends z.ZodTypeAny>(
@@ -38,11 +69,13 @@ export function poolSchema<H extends z.ZodTypeAny, P extends z.ZodTypeAny, E ext
       name: z.custom<string>((v) => typeof v === 'string' && /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(v), {
         message: 'must be a name of letters, digits, _, . and - (it names the pool in every output)',
       }),
-      replicas: poolReplicas,
+      replicas: poolStartReplicas,
       model: text.optional(),
       hardware: sections.hardware.optional(),
       precision: sections.precision.optional(),
       engine: sections.engine.optional(),
+      autoscale: autoscaleSchema.optional(),
+      cold_start: coldStartSchema.optional(),
       ...routerSettings(routers),
     })
     .strict();

@@ -10,7 +10,7 @@ import {
   MAX_USD_PER_GPU_HOUR,
 } from './bounds.js';
 import type { ArrivalRate, PolicyNames, ScenarioInput, SchedulerName } from './types.js';
-import { poolReplicas, poolSchema, routerSettings, trafficSchema } from './clusterSchema.js';
+import { autoscaleSchema, coldStartSchema, poolReplicas, poolSchema, routerSettings, trafficSchema } from './clusterSchema.js';
 import { bool, count32, cv, INT32_WHY, intAtLeast, millis, num, oneOf, positive, positiveInt, rate, seconds, text, tokens } from './leaves.js';
 
 
@@ -230,6 +230,8 @@ function buildSchema(names: PolicyNames) {
         .min(1, { message: 'must list at least one pool' })
         .optional(),
       traffic: trafficSchema.optional(),
+      autoscale: autoscaleSchema.optional(),
+      cold_start: coldStartSchema.optional(),
       engine: engine.optional(),
       workload,
       slo: z

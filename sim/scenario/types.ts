@@ -134,6 +134,10 @@ export interface ScenarioInput {
   cluster?: ClusterInput;
   /** Several pools of replicas; the top-level model, hardware, precision and engine are what each pool overrides. */
   pools?: PoolInput[];
+  /** An autoscaler for the replicas (each pool's, merged under a pool's own `autoscale`). */
+  autoscale?: AutoscaleInput;
+  /** What starting a replica takes (each pool's, merged under a pool's own `cold_start`). */
+  cold_start?: ColdStartInput;
   traffic?: TrafficInput;
   engine?: EngineInput;
   workload: WorkloadSpec;
@@ -231,6 +235,8 @@ export interface PoolInput extends RouterSettings {
   precision?: { weights?: WeightDtype; kv_cache?: KvDtype };
   /** Engine keys, as the top-level `engine` section takes them. */
   engine?: EngineInput;
+  autoscale?: AutoscaleInput;
+  cold_start?: ColdStartInput;
 }
 
 export type CanaryMetric = 'ttft_p99' | 'e2e_p99' | 'tpot_p99' | 'error_rate';
@@ -255,4 +261,33 @@ export interface TrafficInput {
   };
   /** Mirrored copies of a fraction of `source`'s requests go to `target`; nobody waits for them. */
   shadow?: { source: string; target: string; fraction: number };
+}
+
+/** The load signals an autoscaler may scale on (per ready replica; ttft_p90_s over the last interval). */
+export type AutoscaleMetricName = 'concurrency' | 'queue' | 'kv_utilization' | 'gpu_busy' | 'ttft_p90_s';
+
+/** A pool's autoscaler (Kubernetes HPA semantics); keys left out take HPA's defaults. */
+export interface AutoscaleInput {
+  min_replicas?: number;
+  max_replicas?: number;
+  metric?: AutoscaleMetricName;
+  target?: number;
+  interval_s?: number;
+  tolerance?: number;
+  scale_up_stabilization_s?: number;
+  scale_down_stabilization_s?: number;
+  scale_up_percent?: number;
+  scale_up_replicas?: number;
+  scale_down_percent?: number;
+  policy_period_s?: number;
+}
+
+export type WeightStorage = 'local_nvme' | 'network_volume' | 'object_store' | 'host_cache';
+
+/** A replica's cold start: provisioning, then its weights read at `load_bandwidth_gbps` (GB/s per GPU), then the engine's start-up. */
+export interface ColdStartInput {
+  provisioning_s?: number;
+  storage?: WeightStorage;
+  load_bandwidth_gbps?: number;
+  startup_s?: number;
 }

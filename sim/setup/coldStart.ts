@@ -2,16 +2,7 @@ import { fieldError } from '../errors.js';
 import type { ModelArchitecture } from '../model/architecture.js';
 import { parameterCount } from '../model/derived.js';
 
-/** Where a replica's weights are read from when it starts. */
-export type WeightStorage = 'local_nvme' | 'network_volume' | 'object_store' | 'host_cache';
-export const WEIGHT_STORAGES: readonly WeightStorage[] = ['local_nvme', 'network_volume', 'object_store', 'host_cache'];
-
-export interface ColdStartInput {
-  provisioning_s?: number;
-  storage?: WeightStorage;
-  load_bandwidth_gbps?: number;
-  startup_s?: number;
-}
+import type { ColdStartInput, WeightStorage } from '../scenario/types.js';
 
 /** A replica's cold start, every part filled: provisioning, then loading its weights, then the engine's start-up. */
 export interface ResolvedColdStart {

@@ -9,6 +9,9 @@ import { resolveEngine } from './engine.js';
 import { fieldError } from '../errors.js';
 import { ROUTERS } from '../routing/registry.js';
 import { DEFAULT_ROUTER_OPTIONS, ROUTER_KEYS, type RouterOptions, type RouterWeights } from '../routing/router.js';
+import { resolveAutoscale } from './autoscale.js';
+import { resolveColdStart } from './coldStart.js';
+import type { AutoscaleSettings } from '../autoscale/autoscaler.js';
 import { DEFAULT_POOL, type ResolvedRouting, type ResolvedScenario, type RunSetup } from './types.js';
 
 /** The profile a scenario names, or the best shipped one for its GPU; loading checks it (format, GPU) before any output is written. */
@@ -22,7 +25,7 @@ function scenarioProfile(input: ScenarioInput, gpu: GpuSpec): LoadedProfile | nu
  * resolved against its scheduling policy's traits, the profile loaded, the KV cache sized, every
  * default filled. Throws the first problem found, in a fixed order.
  */
-export function resolvePool(input: ScenarioInput): RunSetup {
+export function resolvePool(input: ScenarioInput, replicasField = 'cluster.replicas'): RunSetup {
   const arch = getModel(input.model);
   const gpu = getGpu(input.hardware.gpu);
   const tp = input.hardware.tensor_parallel ?? 1;
@@ -34,8 +37,11 @@ export function resolvePool(input: ScenarioInput): RunSetup {
   const gpu_memory_utilization = input.hardware.gpu_memory_utilization ?? 0.9;
   const profile = scenarioProfile(input, gpu);
   const replicas = input.cluster?.replicas ?? 1;
+  const autoscale = scaling(input, replicas, replicasField);
+  // The simulator's memory bound holds for the most replicas the pool may have.
+  const most = Math.max(1, replicas, autoscale?.max_replicas ?? 0);
   const kv = sizeKv(
-    { arch, gpu, tensor_parallel: tp, pipeline_parallel: pp, precision, gpu_memory_utilization, engine, replicas, workload: input.workload },
+    { arch, gpu, tensor_parallel: tp, pipeline_parallel: pp, precision, gpu_memory_utilization, engine, replicas: most, workload: input.workload },
     policy,
   );
   const warmup_s = checkedWarmup(input);
@@ -52,10 +58,19 @@ export function resolvePool(input: ScenarioInput): RunSetup {
     cost: { usd_per_gpu_hour: gpuPrice(input, gpu) },
     output: { dir: input.output?.dir, tokens: input.output?.tokens ?? false },
     emulates: policy.emulates,
+    ...(autoscale === undefined ? {} : { autoscale }),
+    ...(autoscale === undefined && input.cold_start === undefined ? {} : { cold_start: resolveColdStart(input.cold_start, arch, kv.weight_bytes) }),
   };
   const setup: RunSetup = { scenario, arch, gpu, kv, profile, pools: [] };
   setup.pools.push({ name: DEFAULT_POOL, setup, shadow: false });
   return setup;
+}
+
+/** The autoscaler's settings, if any; a pool may start empty only when it may scale from zero. */
+function scaling(input: ScenarioInput, replicas: number, replicasField: string): AutoscaleSettings | undefined {
+  if (input.autoscale !== undefined) return resolveAutoscale(input.autoscale, replicas, replicasField);
+  if (replicas === 0) throw fieldError(replicasField, 'can be 0 only with an autoscaler that may scale the pool from zero (autoscale with min_replicas 0)', replicas);
+  return undefined;
 }
 
 /** The price of an hour of `gpu`: the scenario's (one for all, or this GPU's in a map), else the catalog's. */

@@ -17,11 +17,12 @@ export function resolvePools(input: ScenarioInput): RunSetup {
   checkNames(pools);
   const top = resolveRouting(input.cluster, 'cluster');
   const shadowTarget = input.traffic?.shadow?.target;
-  const setups: PoolSetup[] = pools.map((pool, i) => ({ name: pool.name, setup: inPool(i, pool, () => resolvePool(merged(input, pool))), shadow: pool.name === shadowTarget }));
+  const setups: PoolSetup[] = pools.map((pool, i) => ({ name: pool.name, setup: inPool(i, pool, () => resolvePool(merged(input, pool), 'replicas')), shadow: pool.name === shadowTarget }));
   const routing = pools.map((pool, i) => inPool(i, pool, () => poolRouting(pool, i, top)));
   const resolved: ResolvedPool[] = setups.map((p, i) => {
     const s = p.setup.scenario;
-    return { name: p.name, replicas: pools[i].replicas, model: s.model, ...routing[i], hardware: s.hardware, precision: s.precision, engine: s.engine, usd_per_gpu_hour: s.cost.usd_per_gpu_hour, emulates: s.emulates };
+    const scaled = { ...(s.autoscale === undefined ? {} : { autoscale: s.autoscale }), ...(s.cold_start === undefined ? {} : { cold_start: s.cold_start }) };
+    return { name: p.name, replicas: pools[i].replicas, model: s.model, ...routing[i], hardware: s.hardware, precision: s.precision, engine: s.engine, usd_per_gpu_hour: s.cost.usd_per_gpu_hour, emulates: s.emulates, ...scaled };
   });
   setups.forEach((p, i) => (p.setup.scenario.cluster = { replicas: pools[i].replicas, ...routing[i] }));
   checkCrossPoolRouter(top, resolved, input);
@@ -29,13 +30,15 @@ export function resolvePools(input: ScenarioInput): RunSetup {
   const total = pools.reduce((acc, p) => acc + p.replicas, 0);
   const traffic = checkTraffic(input, resolved);
   // `model` is what a request that names none asks for: the top-level one, whichever pool comes first.
-  const scenario = { ...first.scenario, model: input.model, cluster: { replicas: total, ...top }, pools: resolved, ...(traffic === undefined ? {} : { traffic }) };
+  // Autoscaling and cold starts are each pool's: the top level lists them under pools[] only.
+  const { autoscale: _autoscale, cold_start: _cold, ...firstOwn } = first.scenario;
+  const scenario = { ...firstOwn, model: input.model, cluster: { replicas: total, ...top }, pools: resolved, ...(traffic === undefined ? {} : { traffic }) };
   return { ...first, scenario, pools: setups };
 }
 
 /** The top-level sections with the pool's merged over them, key by key; the pool's own replicas. */
 function merged(input: ScenarioInput, pool: PoolInput): ScenarioInput {
-  const { pools: _pools, traffic: _traffic, cluster: _cluster, ...rest } = input;
+  const { pools: _pools, traffic: _traffic, cluster: _cluster, autoscale: _autoscale, cold_start: _cold, ...rest } = input;
   return {
     ...rest,
     model: pool.model ?? input.model,
@@ -43,6 +46,8 @@ function merged(input: ScenarioInput, pool: PoolInput): ScenarioInput {
     precision: { ...input.precision, ...pool.precision },
     engine: { ...input.engine, ...pool.engine },
     cluster: { replicas: pool.replicas },
+    ...(input.autoscale === undefined && pool.autoscale === undefined ? {} : { autoscale: { ...input.autoscale, ...pool.autoscale } }),
+    ...(input.cold_start === undefined && pool.cold_start === undefined ? {} : { cold_start: { ...input.cold_start, ...pool.cold_start } }),
     // A price map names GPUs: the pool's GPU must be in it (checked when the pool resolves).
     cost: input.cost,
   };

@@ -5,6 +5,8 @@ import type { ModelArchitecture } from '../model/architecture.js';
 import type { RouterOptions } from '../routing/router.js';
 import type { KvDtype, RouterName, TrafficInput, WeightDtype, WorkloadSpec } from '../scenario/types.js';
 import type { ResolvedEngine } from './engine.js';
+import type { AutoscaleSettings } from '../autoscale/autoscaler.js';
+import type { ResolvedColdStart } from './coldStart.js';
 
 /** The one pool of a scenario without `pools:`. */
 export const DEFAULT_POOL = 'default';
@@ -22,6 +24,8 @@ export interface ResolvedPool extends ResolvedRouting {
   engine: ResolvedEngine;
   usd_per_gpu_hour: number;
   emulates: string;
+  autoscale?: AutoscaleSettings;
+  cold_start?: ResolvedColdStart;
 }
 
 /** Every key filled: what the run actually used. */
@@ -44,6 +48,10 @@ export interface ResolvedScenario {
   pools?: ResolvedPool[];
   /** Only for a scenario with `traffic:`, defaults filled. */
   traffic?: TrafficInput;
+  /** Only with an autoscaler: its settings, HPA's defaults filled. */
+  autoscale?: AutoscaleSettings;
+  /** With an autoscaler or a `cold_start` section: what starting a replica takes. */
+  cold_start?: ResolvedColdStart;
 }
 
 /** A pool as resolved: its name, and its own setup (a single-pool run's worth: model, GPU, engine, KV cache, profile, router). */
