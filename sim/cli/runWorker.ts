@@ -65,7 +65,7 @@ function run(args: RunArgs, stderrIsTTY: boolean, tell: (message: RunReply) => v
         (typeof band_s === 'number' ? ` (+ ${band_s.toFixed(2)} s for the two runs at the latency band's edges)` : ''),
     );
   }
-  console.log(`wrote ${outDir}/{requests.arrow,iterations.arrow,events.arrow,summary.json${writeTokens ? ',tokens.arrow' : ''}}`);
+  console.log(`wrote ${outDir}/{requests.arrow,iterations.arrow,events.arrow,cluster.arrow,summary.json${writeTokens ? ',tokens.arrow' : ''}}`);
 }
 
 const { args, port, stderrIsTTY } = workerData as { args: RunArgs; port: MessagePort; stderrIsTTY: boolean };

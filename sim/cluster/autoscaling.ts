@@ -26,6 +26,7 @@ export class Autoscaling {
   /** Per replica: its busy time and load integral at the last tick (gpu_busy; concurrency, queue). */
   private readonly busyAtTick: number[] = [];
   private readonly areaAtTick: number[] = [];
+  private now_s = 0;
 
   constructor(
     private readonly pools: readonly ScaledPool[],
@@ -77,6 +78,7 @@ export class Autoscaling {
       const window = (this.ttfts.get(pool.index) as number[]).splice(0);
       return window.length === 0 ? null : quantileSorted(window.sort((a, b) => a - b), 0.9);
     }
+    this.now_s = now_s;
     if (metric === 'gpu_busy') return this.busyFraction(pool, ready, members);
     if (metric === 'concurrency' || metric === 'queue') return this.meanLoad(pool, now_s, metric, ready, members);
     if (ready.length === 0) return null;
@@ -107,8 +109,9 @@ export class Autoscaling {
   private busyFraction(pool: ScaledPool, ready: readonly Replica[], members: readonly Replica[]): number | null {
     let busy = 0;
     for (const r of members) {
-      busy += r.busy_s - (this.busyAtTick[r.index] ?? 0);
-      this.busyAtTick[r.index] = r.busy_s;
+      const until = r.busyUntil(this.now_s);
+      busy += until - (this.busyAtTick[r.index] ?? 0);
+      this.busyAtTick[r.index] = until;
     }
     const starting = members.filter((r) => r.state === 'starting').length;
     return ready.length === 0 ? null : busy / (pool.settings.interval_s * (ready.length + starting));

@@ -36,6 +36,8 @@ export class Gateway {
   private rejectionInstant_s = -1;
   private rejectionsAtInstant = 0;
   private readonly held: HeldRequests;
+  /** Per pool: requests that reached it (routed, held or rejected there), mirrored copies included. */
+  readonly arrivals: number[];
 
   constructor(
     private readonly ctx: RunContext,
@@ -47,6 +49,7 @@ export class Gateway {
     private readonly stopIfDrained: (replica: Replica) => boolean,
   ) {
     this.held = new HeldRequests(traffic.poolGroups.length);
+    this.arrivals = traffic.poolGroups.map(() => 0);
   }
 
   /** Drawn requests whose arrival has not happened yet (0 at a clean end). */
@@ -92,11 +95,14 @@ export class Gateway {
     if (group === undefined) this.leaveEarly(request, -1, 'rejected', now_s, 'unknown_model');
     else {
       const pool = this.place(request, group, now_s);
-      if (pool >= 0) this.mirror(request, pool, now_s);
+      if (pool >= 0) {
+        this.arrivals[pool]++;
+        this.mirror(request, pool, now_s);
+      }
     }
   }
 
-  /** Routes `request` within `group` and admits it; returns the pool it went to (−1: none ready). */
+  /** Routes `request` within `group` and admits it (or holds or rejects it); returns the pool it reached (−1: none of several). */
   private place(request: Request, group: RouteGroup, now_s: number): number {
     const candidates = group.candidates();
     if (candidates.length === 0 && this.canHold(group)) {
@@ -106,7 +112,7 @@ export class Gateway {
     if (candidates.length === 0) {
       // No replica can take it (all starting, draining or down): the gateway answers at once.
       this.leaveEarly(request, -1, 'rejected', now_s, 'no_ready_replica', group.pool_name, group.frontOut_s);
-      return -1;
+      return group.pool_index;
     }
     const replica = candidates[group.router.route(request, candidates)];
     const l = replica.limits;
@@ -165,7 +171,8 @@ export class Gateway {
     if (target === undefined) return;
     this.ctx.totals.mirrored++;
     this.ctx.totals.requests++;
-    this.place({ ...request, shadow: true, model: target.model }, target, now_s);
+    const reached = this.place({ ...request, shadow: true, model: target.model }, target, now_s);
+    if (reached >= 0) this.arrivals[reached]++;
   }
 
   /** Hands a request's sequences to the replica's scheduler; returns the leader. */

@@ -55,8 +55,9 @@ export class Replica implements ReplicaLoad {
   /** The pool's name (ReplicaLoad) and position in the run's pools; set when the replica is built. */
   pool = 'default';
   pool_index = 0;
-  /** Time spent stepping, summed over its steps as they start (the autoscaler's gpu_busy), s. */
+  /** Time spent stepping, summed over its steps as they start, and when the latest one ends (gpu busy figures), s. */
   busy_s = 0;
+  last_step_end_s = 0;
   /** ∫ outstanding dt and ∫ waiting dt up to `accrued_s`: the autoscaler averages load over its interval. */
   outstanding_area = 0;
   waiting_area = 0;
@@ -105,6 +106,11 @@ export class Replica implements ReplicaLoad {
       this.laterSteps = new Deque(max_steps_in_flight);
       this.staged = new Set();
     }
+  }
+
+  /** Time spent stepping up to `now_s`: a step in flight counts up to now only. */
+  busyUntil(now_s: number): number {
+    return this.busy_s - Math.max(0, this.last_step_end_s - now_s);
   }
 
   /** Brings the load integrals up to `now_s`; call before `outstanding` or `waiting` changes, and before reading them. */

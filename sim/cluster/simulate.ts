@@ -16,6 +16,7 @@ import { ReplicaLifecycle, type RunControl } from './lifecycle.js';
 import { Traffic } from './traffic.js';
 import { gpusOf, kvFigures, newSink, poolBuilder, poolInfo, poolLatency } from './build.js';
 import { CanaryRollout } from './canary.js';
+import { ClusterSampler } from './sampler.js';
 import { Autoscaling, type ScaledPool } from './autoscaling.js';
 import { AUTOSCALERS } from '../autoscale/registry.js';
 import { ReplicaSteps } from './steps.js';
@@ -72,6 +73,7 @@ interface Run {
   traffic: Traffic;
   canary: CanaryRollout | undefined;
   autoscaling: Autoscaling | undefined;
+  sampler: ClusterSampler;
 }
 
 function buildRun(setup: RunSetup, hooks: RunHooks): Run {
@@ -95,7 +97,16 @@ function buildRun(setup: RunSetup, hooks: RunHooks): Run {
   const canary = canaryRule === undefined ? undefined : new CanaryRollout(canaryRule as Required<typeof canaryRule>, traffic, cluster, sink.events, poolModels);
   const scaled = scaledPools(setup);
   const autoscaling = scaled.length === 0 ? undefined : new Autoscaling(scaled, cluster, sink.events, (pool) => (gateway as Gateway).heldFor(pool));
-  const watchers = [canary?.watch, autoscaling?.watch].filter((w) => w !== undefined);
+  const sampler = new ClusterSampler(
+    setup.pools.map((p) => ({ name: p.name, usd_per_replica_hour: gpusOf(p.setup) * p.setup.scenario.cost.usd_per_gpu_hour })),
+    cluster,
+    s.metrics.interval_s,
+    () => (gateway as Gateway).arrivals,
+    (pool) => (gateway as Gateway).heldFor(pool),
+    (row) => sink.recordClusterRow(row),
+    () => sink.newClusterRow(),
+  );
+  const watchers = [canary?.watch, autoscaling?.watch, sampler.watch].filter((w) => w !== undefined);
   const ctx: RunContext = {
     loop: new EventLoop(EVENT_KINDS),
     cluster,
@@ -125,7 +136,7 @@ function buildRun(setup: RunSetup, hooks: RunHooks): Run {
   loop.on(TIMEOUT, gateway.onTimeout);
   loop.on(CONTROL, lifecycle.onControl);
   loop.on(SCHEDULE, steps.onSchedule);
-  return { ctx, gateway, lifecycle, stream, latency: latencies[0], latencies, swap_blocks: builders[0].swap_blocks, traffic, canary, autoscaling };
+  return { ctx, gateway, lifecycle, stream, latency: latencies[0], latencies, swap_blocks: builders[0].swap_blocks, traffic, canary, autoscaling, sampler };
 }
 
 /** The pools with an autoscaler, each with its policy and cold start. */
@@ -193,10 +204,12 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
   try {
     run.canary?.start(run.lifecycle);
     run.autoscaling?.start(run.lifecycle);
+    run.sampler.start(run.lifecycle);
     hooks.control?.(run.lifecycle);
     hooks.onStart?.();
     run.gateway.pullArrival();
     ctx.loop.run(ticker);
+    run.sampler.finish(ctx.loop.last_event_s);
     closeRun(run, setup);
     const wall_s = (performance.now() - wallStart) / 1000;
     const band = skipReason === null ? bandRuns(setup, hooks, banded, passes) : { uncertainty: null, wall_s: null };

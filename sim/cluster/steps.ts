@@ -63,6 +63,7 @@ export class ReplicaSteps {
       throw stepTimeError(replica.latency, plan.batch, step_s, { step: replica.counters.steps, replica: replica.index, now_s, profile: replica.limits.profile });
     }
     replica.busy_s += step_s;
+    replica.last_step_end_s = end_s;
     this.recordIteration(replica, plan, now_s, end_s);
     this.ctx.loop.schedule(end_s, STEP_END, replica.index);
   }

@@ -91,6 +91,23 @@ export const EVENT_COLUMNS = [
 
 export type EventKind = (typeof EVENT_KINDS)[number];
 
+export const CLUSTER_COLUMNS = [
+  { name: 'time_s', kind: 'f64', unit: 's', meaning: 'End of the interval (metrics.interval_s; the last row ends with the run)' },
+  { name: 'pool', kind: 'dict', values: PER_RUN, unit: '', meaning: 'The pool' },
+  { name: 'starting', kind: 'i32', unit: 'count', meaning: 'Replicas starting (cold start under way) at time_s' },
+  { name: 'ready', kind: 'i32', unit: 'count', meaning: 'Replicas taking requests at time_s' },
+  { name: 'draining', kind: 'i32', unit: 'count', meaning: 'Replicas finishing their requests before stopping, at time_s' },
+  { name: 'stopped', kind: 'i32', unit: 'count', meaning: 'Replicas stopped by time_s' },
+  { name: 'failed', kind: 'i32', unit: 'count', meaning: 'Replicas failed by time_s' },
+  { name: 'arrivals', kind: 'i32', unit: 'count', meaning: 'Requests that reached the pool during the interval (mirrored copies included)' },
+  { name: 'completions', kind: 'i32', unit: 'count', meaning: 'Requests the pool finished during the interval' },
+  { name: 'waiting', kind: 'i32', unit: 'count', meaning: 'Requests routed to the pool and not started, at time_s (held for a pool at zero included)' },
+  { name: 'running', kind: 'i32', unit: 'count', meaning: 'Requests started and not finished, at time_s' },
+  { name: 'kv_used_fraction', kind: 'f64', unit: '', meaning: 'Mean KV-cache use over the ready replicas at time_s', null_when: 'no replica is ready' },
+  { name: 'gpu_busy_fraction', kind: 'f64', unit: '', meaning: 'Step time over the interval ÷ (interval × replicas ready at its end)', null_when: 'no replica is ready' },
+  { name: 'usd_per_hour', kind: 'f64', unit: '', meaning: 'What the pool costs per hour at time_s: its starting, ready and draining replicas\' GPUs × the GPU\'s price' },
+] as const satisfies readonly ColumnDef[];
+
 type ValueOf<C> = C extends { readonly kind: 'dict'; readonly values: readonly (infer V)[] }
   ? V
   : C extends { readonly kind: 'bool' }

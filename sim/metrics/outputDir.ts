@@ -3,7 +3,7 @@ import { fieldError } from '../errors.js';
 import { markWriter, unmarkWriter, WRITER_MARK, withPath } from '../fsErrors.js';
 
 /** The only names a folder may hold for the sink to replace it: never delete someone's files. */
-export const OUTPUT_FILES = new Set(['requests.arrow', 'iterations.arrow', 'tokens.arrow', 'events.arrow', 'summary.json']);
+export const OUTPUT_FILES = new Set(['requests.arrow', 'iterations.arrow', 'tokens.arrow', 'events.arrow', 'cluster.arrow', 'summary.json']);
 
 /** What the sink's errors name: --out sets it too. */
 export const FIELD = 'output.dir';

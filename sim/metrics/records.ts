@@ -1,4 +1,4 @@
-import { ITERATION_COLUMNS, newRow, REQUEST_COLUMNS, type RejectReason, type RequestStatus, type RowOf, type TOKEN_COLUMNS } from './columns.js';
+import { ITERATION_COLUMNS, newRow, REQUEST_COLUMNS, type CLUSTER_COLUMNS, type RejectReason, type RequestStatus, type RowOf, type TOKEN_COLUMNS } from './columns.js';
 import type { GapPool } from './gapPool.js';
 import { quantilesInPlace } from './select.js';
 
@@ -60,6 +60,9 @@ export type RequestRow = RowOf<typeof REQUEST_COLUMNS>;
 
 /** One engine iteration (iterations.arrow row; ITERATION_COLUMNS defines each field). */
 export type IterationRecord = RowOf<typeof ITERATION_COLUMNS>;
+
+/** One cluster.arrow row (CLUSTER_COLUMNS defines each field). */
+export type ClusterRow = RowOf<typeof CLUSTER_COLUMNS>;
 
 /** One tokens.arrow row. */
 export type TokenRow = RowOf<typeof TOKEN_COLUMNS>;

@@ -2,7 +2,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { makeFolders, markWriter, removeQuietly, removeStaleTemporaries, unmarkWriter, WRITER_MARK, withPath } from '../fsErrors.js';
 import { ArrowFileWriter } from './arrowFile.js';
-import { ITERATION_COLUMNS, newRow, REQUEST_COLUMNS, TOKEN_COLUMNS, withDictionaries } from './columns.js';
+import { CLUSTER_COLUMNS, ITERATION_COLUMNS, newRow, REQUEST_COLUMNS, TOKEN_COLUMNS, withDictionaries } from './columns.js';
 import type { PoolInfo, PoolRecords } from './pools.js';
 import { EventLog } from './events.js';
 import { GapPool, StepStamps } from './gapPool.js';
@@ -11,7 +11,7 @@ import { IterationFigures } from './iterationFigures.js';
 import { ReplicaLifetimes } from './lifetimes.js';
 import { assertReplaceable, FIELD, OUTPUT_FILES, publish } from './outputDir.js';
 import { PriorityClasses } from './priority.js';
-import { requestRow, type IterationRecord, type RequestOutcome, type RequestRow, type TokenRow } from './records.js';
+import { requestRow, type ClusterRow, type IterationRecord, type RequestOutcome, type RequestRow, type TokenRow } from './records.js';
 import { rowWriter, type RowWriter } from './rowWriter.js';
 import { buildSummary, summaryJson, type FinishContext, type Summary } from './summary.js';
 
@@ -60,6 +60,9 @@ export class MetricsSink {
   private readonly writeRequest: RowWriter<RequestRow> | undefined;
   private readonly writeIteration: RowWriter<IterationRecord> | undefined;
   private readonly writeToken: RowWriter<TokenRow> | undefined;
+  private readonly cluster: ArrowFileWriter | undefined;
+  private readonly writeCluster: RowWriter<ClusterRow> | undefined;
+  private readonly clusterTable: typeof CLUSTER_COLUMNS;
   /** Reused for every request and token: nothing keeps them past the call that fills them. */
   private readonly requestScratch: RequestRow = newRow(REQUEST_COLUMNS);
   private readonly tokenScratch: TokenRow = newRow(TOKEN_COLUMNS);
@@ -113,6 +116,7 @@ export class MetricsSink {
     this.lifetimes = new ReplicaLifetimes(opts.replicas, opts.replica_gpus);
     for (let r = 0; r < opts.replicas; r++) this.growReplicas(this.replicaPools[r]);
     this.priorities = new PriorityClasses(this.itlPools);
+    this.clusterTable = withDictionaries(CLUSTER_COLUMNS, { pool: this.pools.map((p) => p.name) });
     const columns = withDictionaries(REQUEST_COLUMNS, { pool: ['', ...this.pools.map((p) => p.name)], model: ['', ...new Set([...this.models, ...this.pools.map((p) => p.model)].filter((m) => m !== ''))] });
     if (opts.dir === undefined) return;
     const dir = (this.dir = resolve(opts.dir));
@@ -130,6 +134,8 @@ export class MetricsSink {
       this.writeRequest = rowWriter(this.requests, columns);
       this.iterations = new ArrowFileWriter(join(tmpDir, 'iterations.arrow'), ITERATION_COLUMNS, opts.batchRows);
       this.writeIteration = rowWriter(this.iterations, ITERATION_COLUMNS);
+      this.cluster = new ArrowFileWriter(join(tmpDir, 'cluster.arrow'), this.clusterTable, opts.batchRows);
+      this.writeCluster = rowWriter(this.cluster, this.clusterTable);
       if (opts.writeTokens) {
         this.tokens = new ArrowFileWriter(join(tmpDir, 'tokens.arrow'), TOKEN_COLUMNS, opts.batchRows);
         this.writeToken = rowWriter(this.tokens, TOKEN_COLUMNS);
@@ -223,6 +229,17 @@ export class MetricsSink {
     this.writeIteration?.(it);
   }
 
+  /** A record to fill and pass to `recordClusterRow` (reused: the sink keeps nothing of it). */
+  newClusterRow(): ClusterRow {
+    return newRow(this.clusterTable);
+  }
+
+  /** One cluster.arrow row: a pool's state at the end of an interval. */
+  recordClusterRow(row: ClusterRow): void {
+    this.assertOpen();
+    this.writeCluster?.(row);
+  }
+
   /** Computes the summary; with a folder, also closes the files, writes summary.json and publishes `<dir>`. */
   finish(ctx: FinishContext): Summary {
     this.assertOpen();
@@ -239,6 +256,7 @@ export class MetricsSink {
         this.requests?.close();
         this.iterations?.close();
         this.tokens?.close();
+        this.cluster?.close();
         this.events.write(this.tmpDir);
         const file = join(this.tmpDir, 'summary.json');
         withPath(FIELD, 'write', file, () => writeFileSync(file, summaryJson(summary)));
@@ -258,7 +276,7 @@ export class MetricsSink {
   abort(): void {
     if (this.state === 'finished') return;
     this.state = 'aborted';
-    for (const w of [this.requests, this.iterations, this.tokens]) {
+    for (const w of [this.requests, this.iterations, this.tokens, this.cluster]) {
       try {
         w?.abort();
       } catch {

@@ -238,7 +238,7 @@ function buildSchema(names: PolicyNames) {
         .object({ ttft_ms: millis({ gt: 0 }).optional(), tpot_ms: millis({ gt: 0 }).optional(), e2e_ms: millis({ gt: 0 }).optional() })
         .strict()
         .optional(),
-      metrics: z.object({ warmup_s: seconds({ gte: 0 }).optional(), uncertainty: bool.optional() }).strict().optional(),
+      metrics: z.object({ warmup_s: seconds({ gte: 0 }).optional(), uncertainty: bool.optional(), interval_s: seconds({ gt: 0 }).optional() }).strict().optional(),
       cost: z
         .object({ usd_per_gpu_hour: priceOrMap.optional() })
         .strict()

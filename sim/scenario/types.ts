@@ -146,6 +146,8 @@ export interface ScenarioInput {
     warmup_s?: number;
     /** Re-run at the edges of the latency model's error band and report low/high bounds (default true). */
     uncertainty?: boolean;
+    /** cluster.arrow's interval: one row per pool per this many seconds (default 10). */
+    interval_s?: number;
   };
   /** A price for every GPU, or one per GPU name (each pool's GPU must be listed). */
   cost?: { usd_per_gpu_hour?: number | Record<string, number> };

@@ -54,7 +54,7 @@ export function resolvePool(input: ScenarioInput, replicasField = 'cluster.repli
     engine,
     workload: input.workload,
     slo: { ...(input.slo ?? {}) },
-    metrics: { warmup_s, uncertainty: input.metrics?.uncertainty ?? true },
+    metrics: { warmup_s, uncertainty: input.metrics?.uncertainty ?? true, interval_s: input.metrics?.interval_s ?? 10 },
     cost: { usd_per_gpu_hour: gpuPrice(input, gpu) },
     output: { dir: input.output?.dir, tokens: input.output?.tokens ?? false },
     emulates: policy.emulates,

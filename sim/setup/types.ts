@@ -40,7 +40,7 @@ export interface ResolvedScenario {
   engine: ResolvedEngine;
   workload: WorkloadSpec;
   slo: { ttft_ms?: number; tpot_ms?: number; e2e_ms?: number };
-  metrics: { warmup_s: number; uncertainty: boolean };
+  metrics: { warmup_s: number; uncertainty: boolean; interval_s: number };
   cost: { usd_per_gpu_hour: number };
   output: { dir?: string; tokens: boolean };
   emulates: string;

@@ -77,9 +77,24 @@ describe('pools of different GPUs behind one router', () => {
     }
   });
 
+  it('samples each pool into cluster.arrow, whose arrivals and completions sum to the run\'s', () => {
+    const requests = rows(dir, 'requests.arrow');
+    const samples = rows(dir, 'cluster.arrow');
+    for (const pool of ['h100', 'a100']) {
+      const mine = samples.filter((r) => r.pool === pool);
+      // Every 10 s, the last row at the run's end.
+      mine.forEach((r, k) => expect(r.time_s).toBe(k < mine.length - 1 ? 10 * (k + 1) : observed.result.totals.end_s));
+      expect(mine.reduce((a, r) => a + r.arrivals, 0)).toBe(requests.filter((r) => r.pool === pool).length);
+      expect(mine.reduce((a, r) => a + r.completions, 0)).toBe(requests.filter((r) => r.pool === pool && r.status === 'finished').length);
+      expect(mine.every((r) => r.ready === 2 && r.starting + r.draining + r.stopped + r.failed === 0)).toBe(true);
+      expect(mine.every((r) => r.gpu_busy_fraction >= 0 && r.gpu_busy_fraction <= 1)).toBe(true);
+      expect(mine[0].usd_per_hour).toBe(pool === 'h100' ? 2 * 3 : 2 * 1.8);
+    }
+  });
+
   it('writes byte-identical outputs when run again', () => {
     simulate(mixed(), { outDir: again });
-    for (const file of ['requests.arrow', 'iterations.arrow', 'events.arrow']) {
+    for (const file of ['requests.arrow', 'iterations.arrow', 'events.arrow', 'cluster.arrow']) {
       expect(readFileSync(join(again, file)).equals(readFileSync(join(dir, file)))).toBe(true);
     }
   });

@@ -238,7 +238,7 @@ describe('infersim run: temporaries of dead processes', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(new RegExp(`removed stale temporary folder ${out}\\.tmp-${dead} \\(left by process ${dead}, no longer running\\)`));
     expect(readdirSync(dir)).toEqual(['out']);
-    expect(readdirSync(out).sort()).toEqual(['events.arrow', 'iterations.arrow', 'requests.arrow', 'summary.json']);
+    expect(readdirSync(out).sort()).toEqual(['cluster.arrow', 'events.arrow', 'iterations.arrow', 'requests.arrow', 'summary.json']);
   });
 });
 
@@ -295,7 +295,7 @@ describe('infersim run: folders that only look like temporaries are never touche
   it('a finished output holds no writer mark', () => {
     const out = join(folder('no-mark'), 'res');
     expect(cli(['run', scenario, '--out', out, '--quiet']).status).toBe(0);
-    expect(readdirSync(out).sort()).toEqual(['events.arrow', 'iterations.arrow', 'requests.arrow', 'summary.json']);
+    expect(readdirSync(out).sort()).toEqual(['cluster.arrow', 'events.arrow', 'iterations.arrow', 'requests.arrow', 'summary.json']);
   });
 });
 

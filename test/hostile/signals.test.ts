@@ -92,7 +92,7 @@ function expectNoTemporaries(parent: string): void {
 
 function isComplete(out: string, tokens: boolean): boolean {
   const files = readdirSync(out).sort();
-  const want = ['events.arrow', 'iterations.arrow', 'requests.arrow', 'summary.json', ...(tokens ? ['tokens.arrow'] : [])].sort();
+  const want = ['cluster.arrow', 'events.arrow', 'iterations.arrow', 'requests.arrow', 'summary.json', ...(tokens ? ['tokens.arrow'] : [])].sort();
   return JSON.stringify(files) === JSON.stringify(want) && 'overall' in JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
 }
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { ArrowFileWriter } from '../../sim/metrics/arrowFile.js';
-import { columnsMarkdown, ITERATION_COLUMNS, newRow, REQUEST_COLUMNS, TOKEN_COLUMNS, EVENT_COLUMNS, withDictionaries, type ColumnDef } from '../../sim/metrics/columns.js';
+import { columnsMarkdown, ITERATION_COLUMNS, newRow, REQUEST_COLUMNS, TOKEN_COLUMNS, EVENT_COLUMNS, CLUSTER_COLUMNS, withDictionaries, type ColumnDef } from '../../sim/metrics/columns.js';
 import { rowWriter } from '../../sim/metrics/rowWriter.js';
 import { tempDirs } from './helpers.js';
 
@@ -12,6 +12,7 @@ const FILES: [string, readonly ColumnDef[]][] = [
   ['iterations.arrow', ITERATION_COLUMNS],
   ['tokens.arrow', TOKEN_COLUMNS],
   ['events.arrow', EVENT_COLUMNS],
+  ['cluster.arrow', CLUSTER_COLUMNS],
 ];
 
 /** A table as a run writes it: the per-run dictionaries (pools, models, event details) filled. */

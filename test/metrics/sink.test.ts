@@ -41,7 +41,7 @@ describe('MetricsSink files', () => {
     const sink = sinkAt(dir);
     feed(sink);
     sink.finish(CTX);
-    expect(readdirSync(dir).sort()).toEqual(['events.arrow', 'iterations.arrow', 'requests.arrow', 'summary.json']);
+    expect(readdirSync(dir).sort()).toEqual(['cluster.arrow', 'events.arrow', 'iterations.arrow', 'requests.arrow', 'summary.json']);
     const t = read(join(dir, 'requests.arrow'));
     expect(t.numRows).toBe(3);
     const types = Object.fromEntries(t.schema.fields.map((f) => [f.name, String(f.type)]));
@@ -152,7 +152,7 @@ describe('MetricsSink files', () => {
     feed(sink);
     expect(readFileSync(join(dir, 'summary.json'), 'utf8')).toBe('old');
     sink.finish(CTX);
-    expect(readdirSync(dir).sort()).toEqual(['events.arrow', 'iterations.arrow', 'requests.arrow', 'summary.json']);
+    expect(readdirSync(dir).sort()).toEqual(['cluster.arrow', 'events.arrow', 'iterations.arrow', 'requests.arrow', 'summary.json']);
     expect(JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')).overall.requests.total).toBe(3);
     expect(readdirSync(dirname(dir))).toEqual(['out']);
   });
