@@ -104,7 +104,8 @@ export function newSink(setup: RunSetup, out: { dir?: string; tokens?: boolean }
     models: modelsOf(setup),
     // A trace may name models no pool serves: its rows still name them.
     extra_models: stream.info.models,
-    detailed: s.pools !== undefined || s.workload.models !== undefined || s.workload.trace?.columns?.model !== undefined,
+    // Per-pool figures matter once there are pools, models or an autoscaled fleet.
+    detailed: s.pools !== undefined || s.workload.models !== undefined || s.workload.trace?.columns?.model !== undefined || s.autoscale !== undefined,
   });
 }
 

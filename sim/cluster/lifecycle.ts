@@ -14,6 +14,8 @@ export interface RunControl {
   readonly now_s: number;
   /** Whether requests are still to arrive or finish: a periodic action stops re-arming once none are. */
   readonly running: boolean;
+  /** When the next event is due (Infinity: none is queued): a periodic sampler may skip an idle stretch. */
+  readonly next_event_s: number;
   /** Runs `action` at `time_s` ≥ now (a control event: after the instant's arrivals, before its scheduling passes). */
   at(time_s: number, action: (now_s: number) => void): void;
   /** Adds a replica to `pool` (a pool's name; default the first pool) now, starting; ready (routable) `startup_s` later. Returns its index. */
@@ -43,6 +45,10 @@ export class ReplicaLifecycle implements RunControl {
 
   get running(): boolean {
     return this.active();
+  }
+
+  get next_event_s(): number {
+    return this.ctx.loop.peekTime();
   }
 
   at(time_s: number, action: (now_s: number) => void): void {

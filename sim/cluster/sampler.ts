@@ -22,6 +22,9 @@ export class ClusterSampler {
   private readonly busyAtSample: number[] = [];
   private last_s = 0;
   private readonly row: ClusterRow;
+  /** Per pool: the most replicas it held (starting, ready or draining) at a sample, and ∫ replicas dt. */
+  private readonly peak: number[];
+  private readonly area: number[];
 
   constructor(
     private readonly pools: readonly SampledPool[],
@@ -37,13 +40,20 @@ export class ClusterSampler {
     this.completed = pools.map(() => 0);
     this.seenArrivals = pools.map(() => 0);
     this.seenCompletions = pools.map(() => 0);
+    this.peak = pools.map(() => 0);
+    this.area = pools.map(() => 0);
     this.row = newRow();
   }
 
   start(control: RunControl): void {
     const tick = (now_s: number): void => {
       this.sample(now_s);
-      if (control.running) control.at(now_s + this.interval_s, tick);
+      if (!control.running) return;
+      // Nothing happens for a while (a trace's long pause): one row covers the idle stretch, up
+      // to the end of the interval in which the next event comes, instead of a row per interval.
+      const after_s = now_s + this.interval_s;
+      const next_s = control.next_event_s;
+      control.at(next_s > after_s && next_s < Infinity ? Math.ceil(next_s / this.interval_s) * this.interval_s : after_s, tick);
     };
     control.at(control.now_s + this.interval_s, tick);
   }
@@ -52,6 +62,11 @@ export class ClusterSampler {
   readonly watch = (o: RequestOutcome): void => {
     if (o.status === 'finished' && o.replica >= 0) this.completed[this.cluster.replicas[o.replica].pool_index]++;
   };
+
+  /** Per pool, over the samples: the most replicas held, and the time-weighted mean (null before any sample). */
+  fleet(): { peak_replicas: number; mean_replicas: number | null }[] {
+    return this.pools.map((_, k) => ({ peak_replicas: this.peak[k], mean_replicas: this.last_s > 0 ? this.area[k] / this.last_s : null }));
+  }
 
   /** The last row, up to the run's end (none when the last tick was the end). */
   finish(end_s: number): void {
@@ -87,7 +102,10 @@ export class ClusterSampler {
         this.busyAtSample[x.index] = until;
       }
       r.gpu_busy_fraction = ready.length === 0 || elapsed_s <= 0 ? null : busy / (elapsed_s * ready.length);
-      r.usd_per_hour = (r.starting + r.ready + r.draining) * pool.usd_per_replica_hour;
+      const held = r.starting + r.ready + r.draining;
+      r.usd_per_hour = held * pool.usd_per_replica_hour;
+      this.peak[k] = Math.max(this.peak[k], held);
+      this.area[k] += held * elapsed_s;
       this.write(r);
     });
     this.last_s = now_s;

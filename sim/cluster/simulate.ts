@@ -281,6 +281,7 @@ function summarize(
     },
     scenario: s,
     simulator: { wall_s: wall.wall_s, events, events_per_s: events / Math.max(wall.wall_s, 1e-9), uncertainty_wall_s: wall.uncertainty_wall_s },
+    fleet: run.sampler.fleet(),
     notes: [`latency: ${latency.description}`, `emulates: ${s.emulates}`, ...(skipReason === null ? [] : [skipReason]), ...poolNotes(setup, skipReason)],
     uncertainty,
   });

@@ -29,6 +29,9 @@ export type PoolSummary = {
   usd_total: number | null;
   kv: Record<string, unknown> | null;
   latency: string | null;
+  /** Replicas held (starting, ready or draining) at cluster.arrow's samples: the most, and the time-weighted mean. */
+  peak_replicas: number | null;
+  mean_replicas: number | null;
 } & GroupSummary;
 
 /** summary.json `models[]`: the requests for one model, over the pools serving it (shadows left out) and those rejected before routing. */
@@ -48,6 +51,8 @@ export interface PoolRecords {
   models: readonly string[];
   /** Per replica, GPU-hours over the run; null without a makespan. */
   gpu_hours: readonly number[] | null;
+  /** Per pool, from cluster.arrow's samples (absent: not sampled). */
+  fleet?: readonly { peak_replicas: number; mean_replicas: number | null }[];
 }
 
 export function poolSummaries(r: PoolRecords, makespan_s: number | null, window_s: number | null): PoolSummary[] {
@@ -66,6 +71,8 @@ export function poolSummaries(r: PoolRecords, makespan_s: number | null, window_
       usd_total: gpu_hours === null ? null : gpu_hours * p.usd_per_gpu_hour,
       kv: p.kv ?? null,
       latency: p.latency ?? null,
+      peak_replicas: r.fleet?.[k].peak_replicas ?? null,
+      mean_replicas: r.fleet?.[k].mean_replicas ?? null,
       ...summarizeUnion([...members.map((i) => r.replicas[i]), r.pool_unrouted[k]], makespan_s, window_s),
     };
   });

@@ -22,6 +22,8 @@ export interface FinishContext {
   notes?: string[];
   /** Bounds from the runs at the latency band's edges; null (or absent) when there were none. */
   uncertainty?: UncertaintySummary | null;
+  /** Per pool, replicas held at cluster.arrow's samples (for summary.json `pools`). */
+  fleet?: readonly { peak_replicas: number; mean_replicas: number | null }[];
 }
 
 export interface SimulatorFigures {
@@ -195,7 +197,7 @@ export function buildSummary(run: RunRecords, ctx: FinishContext): Summary {
   const per_priority = run.priorities.summarize(overall.itl_s, makespan_s, window_s);
   const gpu = makespan_s === null ? null : run.lifetimes.gpuHours(ctx.gpus, makespan_s, span.first_arrival_s);
   const partial = run.lifetimes.anyPartial;
-  const pooled = run.pools === undefined ? undefined : { ...run.pools, gpu_hours: gpu === null ? null : gpu.perReplica };
+  const pooled = run.pools === undefined ? undefined : { ...run.pools, gpu_hours: gpu === null ? null : gpu.perReplica, fleet: ctx.fleet };
   const pools = pooled === undefined ? undefined : poolSummaries(pooled, makespan_s, window_s);
   return {
     makespan_s,

@@ -123,17 +123,18 @@ function perReplicaLines(replicas: Summary['per_replica']): string[] {
   ];
 }
 
-/** Per pool (scenarios with pools): its share of the requests, latency, SLO and cost; shadow pools marked. */
+/** Per pool (scenarios with pools): its share of the requests, latency, SLO, GPU-hours, cost and replicas (peak / mean); shadow pools marked. */
 function perPoolLines(pools: Summary['pools']): string[] {
   if (pools === undefined) return [];
   const label = (p: NonNullable<Summary['pools']>[number]): string => p.pool + (p.shadow ? ' (shadow)' : '');
   const width = Math.max(11, ...pools.map((p) => label(p).length + 1));
   return [
-    `per pool${' '.repeat(width - 6)}${pad('requests')}${pad('req/s')}${pad('TTFT p99')}${pad('TPOT p99')}${pad('SLO')}${pad('cost $')}`,
+    `per pool${' '.repeat(width - 6)}${pad('requests')}${pad('req/s')}${pad('TTFT p99')}${pad('TPOT p99')}${pad('SLO')}${pad('GPU-h')}${pad('cost $')}${pad('replicas')}`,
     ...pools.map(
       (p) =>
         `  ${label(p).padEnd(width)}${pad(String(p.requests.total))}${pad(num(p.throughput.requests_per_s, 2))}` +
-        `${pad(ms(p.ttft_s.p99))}${pad(ms(p.tpot_s.p99))}${pad(pct(p.slo.attainment))}${pad(num(p.usd_total, 2))}`,
+        `${pad(ms(p.ttft_s.p99))}${pad(ms(p.tpot_s.p99))}${pad(pct(p.slo.attainment))}${pad(num(p.gpu_hours, 3))}${pad(num(p.usd_total, 2))}` +
+        `${pad(p.peak_replicas === null ? '-' : `${p.peak_replicas} / ${num(p.mean_replicas, 1)}`)}`,
     ),
   ];
 }

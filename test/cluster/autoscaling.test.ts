@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { simulate } from '../../sim/index.js';
 import type { RequestOutcome } from '../../sim/metrics/records.js';
 import type { ScenarioInput } from '../../sim/scenario/types.js';
-import { expectInvariants, run, scenario } from '../helpers.js';
+import { arrowRows, expectInvariants, run, scenario, suiteDir } from '../helpers.js';
 
 /**
  * Llama-3.1-8B's weights, bf16, on one GPU: 8,030,261,248 parameters × 2 bytes = 16,060,522,496
@@ -132,5 +132,36 @@ describe('bad autoscale input: one clear line each', () => {
     ['an empty pool without an autoscaler', { pools: [{ name: 'a', replicas: 0 }] }, 'pools[0] (a): replicas: can be 0 only with an autoscaler that may scale the pool from zero (autoscale with min_replicas 0), got 0'],
   ])('%s', (_what, patch, message) => {
     expect(refuse(patch)).toThrow(message);
+  });
+});
+
+describe('a compressed day under an autoscaler, against a static fleet sized for its peak', () => {
+  const day = (patch: Partial<Record<keyof ScenarioInput, unknown>>): ScenarioInput =>
+    scenario({
+      seed: 12,
+      cluster: { replicas: 1, router: 'least-outstanding' },
+      cold_start: { storage: 'local_nvme' },
+      slo: { ttft_ms: 500, tpot_ms: 50 },
+      metrics: { uncertainty: false, warmup_s: 300 },
+      workload: {
+        // 1.2 to 10.8 req/s over an hour: the trough at 0 s, the peak at 1,800 s.
+        arrival: { process: 'poisson', rate_per_s: { mean: 6, amplitude: 0.8, period_s: 3600, phase_s: 900 } },
+        ...chat,
+        duration_s: 3600,
+      },
+      ...patch,
+    });
+  const peakOf = (outDir: string): number => Math.max(...arrowRows(outDir, 'cluster.arrow').map((r) => r.ready));
+  const dir = suiteDir();
+  const scaled = simulate(day({ autoscale: { min_replicas: 1, max_replicas: 10, metric: 'concurrency', target: 12 } }), { outDir: dir }).summary;
+  const peak = peakOf(dir);
+  const fixed = simulate(day({ cluster: { replicas: peak, router: 'least-outstanding' } })).summary;
+
+  it('burns fewer GPU-hours than the static fleet at its peak, with SLO attainment within 2 points of it', () => {
+    // Stated: GPU-hours autoscaled vs static, and both attainments.
+    console.info(`diurnal: ${scaled.cost.gpu_hours!.toFixed(3)} GPU-h autoscaled (peak ${peak} replicas) vs ${fixed.cost.gpu_hours!.toFixed(3)} static; SLO ${scaled.overall.slo.attainment} vs ${fixed.overall.slo.attainment}`);
+    expect(peak).toBeGreaterThan(1);
+    expect(scaled.cost.gpu_hours!).toBeLessThan(fixed.cost.gpu_hours!);
+    expect(Math.abs(scaled.overall.slo.attainment! - fixed.overall.slo.attainment!)).toBeLessThanOrEqual(0.02);
   });
 });
