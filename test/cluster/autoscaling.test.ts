@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { simulate } from '../../sim/index.js';
 import type { RequestOutcome } from '../../sim/metrics/records.js';
@@ -109,6 +111,15 @@ describe('scale to zero', () => {
     const lastBusy = Math.max(...observed.outcomes.filter((o) => o.arrival_s < 60).map((o) => o.finish_s));
     expect(down.time_s).toBeGreaterThanOrEqual(lastBusy + 300 - 15);
     expect(down.time_s).toBeLessThan(660);
+  });
+
+  const [a, b] = [suiteDir(), suiteDir()];
+  it('writes byte-identical outputs when run again', () => {
+    simulate(input, { outDir: a });
+    simulate(input, { outDir: b });
+    for (const file of ['requests.arrow', 'iterations.arrow', 'events.arrow', 'cluster.arrow']) {
+      expect(readFileSync(join(a, file)).equals(readFileSync(join(b, file)))).toBe(true);
+    }
   });
 
   it('makes the next request wait for a cold start, then serves it', () => {
