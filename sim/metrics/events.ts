@@ -31,7 +31,8 @@ export class EventLog {
   write(dir: string): void {
     const unique = (values: string[]): string[] => [...new Set(values)];
     const table = withDictionaries(EVENT_COLUMNS, { pool: unique(this.events.map((e) => e.pool)), detail: unique(this.events.map((e) => e.detail)) });
-    const writer = new ArrowFileWriter(join(dir, 'events.arrow'), table);
+    // Written once, at the end: one batch of exactly the events there are.
+    const writer = new ArrowFileWriter(join(dir, 'events.arrow'), table, Math.max(1, this.events.length));
     try {
       const write = rowWriter(writer, table);
       const row = newRow(table);

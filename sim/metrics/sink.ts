@@ -41,6 +41,8 @@ export interface MetricsSinkOptions {
   detailed?: boolean;
 }
 
+const CLUSTER_BATCH_ROWS = 1024;
+
 const DEFAULT_POOLS: readonly PoolInfo[] = [{ name: 'default', model: '', gpu: '', usd_per_gpu_hour: NaN, shadow: false }];
 
 /**
@@ -85,6 +87,8 @@ export class MetricsSink {
   /** Per replica: whether it serves only mirrored copies. */
   private readonly shadowReplica: boolean[] = [];
   private readonly detailed: boolean;
+  /** Pools differ in block size: fragmentation is measured per replica's pool (else against one size). */
+  private readonly mixedBlocks: boolean;
   /** Decisions of the traffic rules, written to events.arrow and summary.json `events`. */
   readonly events = new EventLog();
   private readonly lifetimes: ReplicaLifetimes;
@@ -110,6 +114,7 @@ export class MetricsSink {
     this.unrouted = this.models.map(() => new GroupAccumulator());
     this.poolUnrouted = this.pools.map(() => new GroupAccumulator());
     this.detailed = opts.detailed ?? false;
+    this.mixedBlocks = new Set(this.pools.map((p) => p.block_size ?? opts.block_size)).size > 1;
     this.replicaPools = [...(opts.replica_pools ?? new Array<number>(opts.replicas).fill(0))];
     this.replicaGpus = [...(opts.replica_gpus ?? new Array<number>(opts.replicas).fill(NaN))];
     if (this.replicaPools.length !== opts.replicas || this.replicaGpus.length !== opts.replicas) throw new Error('replica_pools and replica_gpus must list every initial replica');
@@ -134,7 +139,8 @@ export class MetricsSink {
       this.writeRequest = rowWriter(this.requests, columns);
       this.iterations = new ArrowFileWriter(join(tmpDir, 'iterations.arrow'), ITERATION_COLUMNS, opts.batchRows);
       this.writeIteration = rowWriter(this.iterations, ITERATION_COLUMNS);
-      this.cluster = new ArrowFileWriter(join(tmpDir, 'cluster.arrow'), this.clusterTable, opts.batchRows);
+      // A row per pool per interval: small batches, so a short run does not allocate a 64k-row batch it never fills.
+      this.cluster = new ArrowFileWriter(join(tmpDir, 'cluster.arrow'), this.clusterTable, Math.min(opts.batchRows ?? CLUSTER_BATCH_ROWS, CLUSTER_BATCH_ROWS));
       this.writeCluster = rowWriter(this.cluster, this.clusterTable);
       if (opts.writeTokens) {
         this.tokens = new ArrowFileWriter(join(tmpDir, 'tokens.arrow'), TOKEN_COLUMNS, opts.batchRows);
@@ -225,7 +231,8 @@ export class MetricsSink {
    */
   recordIteration(it: IterationRecord): void {
     if (this.state !== 'open') this.assertOpen();
-    this.figures.add(it, this.pools[this.replicaPools[it.replica]]?.block_size);
+    if (this.mixedBlocks) this.figures.add(it, this.pools[this.replicaPools[it.replica]].block_size);
+    else this.figures.add(it);
     this.writeIteration?.(it);
   }
 
