@@ -35,7 +35,8 @@ export class Autoscaling {
     /** Requests held at the gateway per pool (a pool at zero replicas). */
     private readonly held: (pool: number) => number,
   ) {
-    for (const p of pools) this.ttfts.set(p.index, []);
+    // Only pools that scale on TTFT keep their requests' TTFTs (a window's worth, emptied each tick).
+    for (const p of pools) if (p.settings.metric === 'ttft_p90_s') this.ttfts.set(p.index, []);
   }
 
   start(control: RunControl): void {

@@ -176,3 +176,32 @@ describe('a compressed day under an autoscaler, against a static fleet sized for
     expect(Math.abs(scaled.overall.slo.attainment! - fixed.overall.slo.attainment!)).toBeLessThanOrEqual(0.02);
   });
 });
+
+describe('an autoscaler on TTFT p90', () => {
+  it('scales on the p90 TTFT of the requests that finished in its interval', () => {
+    const { result, outcomes } = run(
+      scenario({
+        cluster: { replicas: 1 },
+        autoscale: { max_replicas: 4, metric: 'ttft_p90_s', target: 0.05 },
+        metrics: { uncertainty: false },
+        workload: {
+          arrival: { process: 'poisson', rate_per_s: 20 },
+          input_tokens: { dist: 'uniform', min: 500, max: 2000 },
+          output_tokens: { dist: 'uniform', min: 50, max: 300 },
+          num_requests: 3000,
+        },
+      }),
+    );
+    const first = (result.summary.events as any[])[0];
+    expect(first.kind).toBe('scale_up');
+    // numpy's p90 of the TTFTs of requests that finished in (0, first.time_s], recomputed here.
+    const ttfts = outcomes
+      .filter((o) => o.status === 'finished' && o.finish_s <= first.time_s)
+      .map((o) => (o.token_times_s as number[])[0] - o.arrival_s)
+      .sort((a, b) => a - b);
+    const h = (ttfts.length - 1) * 0.9;
+    const p90 = ttfts[Math.floor(h)] + (h - Math.floor(h)) * (ttfts[Math.ceil(h)] - ttfts[Math.floor(h)]);
+    expect(first.value).toBeCloseTo(p90, 12);
+    expect(first.to_replicas).toBe(Math.min(4, Math.ceil(1 * (p90 / 0.05))));
+  });
+});
