@@ -4,9 +4,10 @@
  * changes nothing itself.
  */
 
-/** The load signals an autoscaler may scale on, each a per-replica figure over the pool's ready replicas. */
-export const AUTOSCALE_METRICS = ['concurrency', 'queue', 'kv_utilization', 'gpu_busy', 'ttft_p90_s'] as const;
-export type AutoscaleMetric = (typeof AUTOSCALE_METRICS)[number];
+import type { AutoscaleMetricName } from '../scenario/types.js';
+
+/** The load signals an autoscaler may scale on: the scenario's vocabulary names them. */
+export type AutoscaleMetric = AutoscaleMetricName;
 
 /** What an autoscaler sees at a tick. */
 export interface PoolSnapshot {

@@ -26,7 +26,6 @@ export class Autoscaling {
   /** Per replica: its busy time and load integral at the last tick (gpu_busy; concurrency, queue). */
   private readonly busyAtTick: number[] = [];
   private readonly areaAtTick: number[] = [];
-  private now_s = 0;
 
   constructor(
     private readonly pools: readonly ScaledPool[],
@@ -58,64 +57,56 @@ export class Autoscaling {
   private tick(pool: ScaledPool, now_s: number, control: RunControl): void {
     const members = this.cluster.replicas.filter((r) => r.pool_index === pool.index);
     const ready = members.filter((r) => r.state === 'ready');
-    const counted = members.filter((r) => r.state === 'ready' || r.state === 'starting');
-    const snapshot: PoolSnapshot = { now_s, current: counted.length, ready: ready.length, value: this.measure(pool, now_s, ready, members), held: this.held(pool.index) };
+    const starting = members.filter((r) => r.state === 'starting');
+    const current = ready.length + starting.length;
+    const snapshot: PoolSnapshot = { now_s, current, ready: ready.length, value: this.measure(pool, now_s, ready, members, current), held: this.held(pool.index) };
     const { desired, rule } = pool.policy.decide(snapshot);
-    if (desired > snapshot.current) {
-      for (let k = snapshot.current; k < desired; k++) control.addReplica(pool.cold_start_s, pool.name);
+    if (desired > current) {
+      for (let k = current; k < desired; k++) control.addReplica(pool.cold_start_s, pool.name);
       this.note(now_s, 'scale_up', pool, snapshot, desired, rule);
-    } else if (desired < snapshot.current) {
-      // Replicas still starting go first (nothing to drain), then the newest ready ones.
-      const order = [...counted.filter((r) => r.state === 'starting'), ...ready].reverse().sort((a, b) => stateRank(a) - stateRank(b));
-      for (const r of order.slice(0, snapshot.current - desired)) control.drainReplica(r.index);
+    } else if (desired < current) {
+      // Replicas still starting go first (nothing to drain), then ready ones, newest first.
+      const order = [...starting.reverse(), ...ready.reverse()];
+      for (const r of order.slice(0, current - desired)) control.drainReplica(r.index);
       this.note(now_s, 'scale_down', pool, snapshot, desired, rule);
     }
   }
 
-  /** The metric over the pool's ready replicas now (or over the interval just ended). */
-  private measure(pool: ScaledPool, now_s: number, ready: readonly Replica[], members: readonly Replica[]): number | null {
+  /**
+   * The metric per replica now (or over the interval just ended). The divisor `current` counts
+   * starting replicas as carrying none of the load, as HPA does: the scale-up they bring is not
+   * asked for again (kubernetes.io, horizontal-pod-autoscale, "Algorithm details"). Null with no
+   * ready replica: nothing was measured.
+   */
+  private measure(pool: ScaledPool, now_s: number, ready: readonly Replica[], members: readonly Replica[], current: number): number | null {
     const metric = pool.settings.metric;
     if (metric === 'ttft_p90_s') {
       const window = (this.ttfts.get(pool.index) as number[]).splice(0);
       return window.length === 0 ? null : quantileSorted(window.sort((a, b) => a - b), 0.9);
     }
-    this.now_s = now_s;
-    if (metric === 'gpu_busy') return this.busyFraction(pool, ready, members);
-    if (metric === 'concurrency' || metric === 'queue') return this.meanLoad(pool, now_s, metric, ready, members);
-    if (ready.length === 0) return null;
-    const starting = members.filter((r) => r.state === 'starting').length;
-    return ready.reduce((acc, r) => acc + r.kv_used_fraction, 0) / (ready.length + starting);
-  }
-
-  /**
-   * Requests in flight (or waiting) per replica, averaged over the interval as a metrics pipeline
-   * averages a gauge, not sampled at the tick. As HPA does, a replica not ready yet counts as
-   * carrying none of the load: the scale-up it brings is not asked for again (kubernetes.io,
-   * horizontal-pod-autoscale, "Algorithm details").
-   */
-  private meanLoad(pool: ScaledPool, now_s: number, metric: 'concurrency' | 'queue', ready: readonly Replica[], members: readonly Replica[]): number | null {
-    let area = 0;
-    for (const r of members) {
-      r.accrue(now_s);
-      const total = metric === 'concurrency' ? r.outstanding_area : r.waiting_area;
-      area += total - (this.areaAtTick[r.index] ?? 0);
-      this.areaAtTick[r.index] = total;
+    // The integrals are read at every tick, so each interval's share starts where the last ended.
+    const sinceTick = (seen: number[], total: (r: Replica) => number): number => {
+      let sum = 0;
+      for (const r of members) {
+        const now = total(r);
+        sum += now - (seen[r.index] ?? 0);
+        seen[r.index] = now;
+      }
+      return sum;
+    };
+    const interval_s = pool.settings.interval_s;
+    // Step time over the interval: the share of it the GPUs computed.
+    if (metric === 'gpu_busy') {
+      const busy_s = sinceTick(this.busyAtTick, (r) => r.busyUntil(now_s));
+      return ready.length === 0 ? null : busy_s / (interval_s * current);
     }
-    if (ready.length === 0) return null;
-    const starting = members.filter((r) => r.state === 'starting').length;
-    return area / pool.settings.interval_s / (ready.length + starting);
-  }
-
-  /** Step time over the last interval ÷ (interval × ready replicas): the share of time the GPUs computed. */
-  private busyFraction(pool: ScaledPool, ready: readonly Replica[], members: readonly Replica[]): number | null {
-    let busy = 0;
-    for (const r of members) {
-      const until = r.busyUntil(this.now_s);
-      busy += until - (this.busyAtTick[r.index] ?? 0);
-      this.busyAtTick[r.index] = until;
+    if (metric === 'concurrency' || metric === 'queue') {
+      // Averaged over the interval as a metrics pipeline averages a gauge, not sampled at the tick.
+      for (const r of members) r.accrue(now_s);
+      const area = sinceTick(this.areaAtTick, (r) => (metric === 'concurrency' ? r.outstanding_area : r.waiting_area));
+      return ready.length === 0 ? null : area / interval_s / current;
     }
-    const starting = members.filter((r) => r.state === 'starting').length;
-    return ready.length === 0 ? null : busy / (pool.settings.interval_s * (ready.length + starting));
+    return ready.length === 0 ? null : ready.reduce((acc, r) => acc + r.kv_used_fraction, 0) / current;
   }
 
   private note(time_s: number, kind: 'scale_up' | 'scale_down', pool: ScaledPool, s: PoolSnapshot, desired: number, rule: string): void {
@@ -127,9 +118,4 @@ export class Autoscaling {
       data: { metric: pool.settings.metric, value: s.value, target: pool.settings.target, from_replicas: s.current, to_replicas: desired, held: s.held },
     });
   }
-}
-
-/** Starting replicas are cheapest to stop (nothing to drain), then ready ones, newest first. */
-function stateRank(r: Replica): number {
-  return r.state === 'starting' ? 0 : 1;
 }

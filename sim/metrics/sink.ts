@@ -81,6 +81,7 @@ export class MetricsSink {
   private readonly pools: readonly PoolInfo[];
   private readonly models: readonly string[];
   private readonly modelIndex: Map<string, number>;
+  private readonly poolIndex: Map<string, number>;
   /** Per replica: its pool, its GPUs (NaN: a share of FinishContext.gpus). */
   private readonly replicaPools: number[];
   private readonly replicaGpus: number[];
@@ -111,6 +112,7 @@ export class MetricsSink {
     // A trace's model no pool serves gets its own entry: its rejections are its own, not another model's.
     this.models = [...new Set([...(opts.models ?? this.pools.map((p) => p.model)), ...(opts.extra_models ?? [])])];
     this.modelIndex = new Map(this.models.map((m, i) => [m, i]));
+    this.poolIndex = new Map(this.pools.map((p, i) => [p.name, i]));
     this.unrouted = this.models.map(() => new GroupAccumulator());
     this.poolUnrouted = this.pools.map(() => new GroupAccumulator());
     this.detailed = opts.detailed ?? false;
@@ -308,8 +310,8 @@ export class MetricsSink {
 
   /** Where a request rejected before reaching a replica counts: its model's (a mirrored copy's apart). */
   private unroutedGroup(o: RequestOutcome, model: string): GroupAccumulator | undefined {
-    const pool = o.pool === undefined || o.pool === '' ? -1 : this.pools.findIndex((p) => p.name === o.pool);
-    if (pool >= 0) return this.poolUnrouted[pool];
+    const pool = o.pool === undefined ? undefined : this.poolIndex.get(o.pool);
+    if (pool !== undefined) return this.poolUnrouted[pool];
     if (o.shadow === true) throw new Error(`request ${o.request_id}: a mirrored copy rejected outside any pool`);
     return this.unrouted[this.modelIndex.get(model) ?? -1];
   }
