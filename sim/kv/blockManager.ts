@@ -1,5 +1,5 @@
 import { BlockKeys } from './blockKeys.js';
-import { NO_SLOTS, type KvOwner, type KvState, type SwapRecord } from './kvState.js';
+import { swapRecordOf, type KvOwner, type KvState, type SwapRecord } from './kvState.js';
 import { clearKeepingStorage } from '../engine/arrays.js';
 import { FreeQueue } from './freeQueue.js';
 
@@ -305,8 +305,7 @@ export class BlockManager {
 
   /** Brings swapped-out `holders` (as swapped out together) back to fresh GPU blocks; the blocks moved, or −1 (no change) when the GPU pool is short. */
   swapIn(holders: readonly KvOwner[]): number {
-    const record = holders[0].kv.swap_record;
-    if (record === undefined) throw new Error('swap-in of a holder that is not swapped out');
+    const record = swapRecordOf(holders, 'swap-in');
     if (record.blocks > this.freeQueue.size) return -1;
     const fresh: number[] = [];
     for (let k = 0; k < record.blocks; k++) {
@@ -316,15 +315,19 @@ export class BlockManager {
     }
     for (const h of holders) {
       const kv = h.kv;
-      if (kv.swap_record !== record) throw new Error('holders swapped in together were not swapped out together');
       for (const slot of kv.swap_slots) this.take(fresh[slot], kv);
-      kv.swap_slots = NO_SLOTS;
-      kv.swap_record = undefined;
-      kv.swapped_blocks = 0;
+      kv.leaveSwap();
       if (this.prefix_caching) this.keys.register(kv.keys, kv.blocks, Math.floor(h.computed_tokens / this.block_size));
     }
     this.swapUsed -= record.blocks;
     return record.blocks;
+  }
+
+  /** Discards the CPU copy of `holders` (swapped out together) unread: their replica failed, and they leave it. */
+  dropSwapped(holders: readonly KvOwner[]): void {
+    const record = swapRecordOf(holders, 'swap drop');
+    for (const h of holders) h.kv.leaveSwap();
+    this.swapUsed -= record.blocks;
   }
 
   /** 1 when the next write (at token `start`) lands in a partly filled block that another holder shares. */

@@ -32,6 +32,13 @@ export class KvState {
   get holds_kv(): boolean {
     return this.block_count > 0 || this.swap_record !== undefined;
   }
+
+  /** Its CPU copy is gone (swapped back in, or discarded); the pool accounts the record's blocks. */
+  leaveSwap(): void {
+    this.swap_slots = NO_SLOTS;
+    this.swap_record = undefined;
+    this.swapped_blocks = 0;
+  }
 }
 
 /**
@@ -41,4 +48,15 @@ export class KvState {
 export interface KvOwner {
   readonly kv: KvState;
   readonly computed_tokens: number;
+}
+
+/**
+ * The CPU copy that `holders`, swapped out together, share; checked before the pool changes, so
+ * that a mismatched group throws with nothing moved. `what` names the operation in the error.
+ */
+export function swapRecordOf(holders: readonly KvOwner[], what: string): SwapRecord {
+  const record = holders[0].kv.swap_record;
+  if (record === undefined) throw new Error(`${what} of a holder that is not swapped out`);
+  for (const h of holders) if (h.kv.swap_record !== record) throw new Error(`holders in one ${what} were not swapped out together`);
+  return record;
 }

@@ -7,8 +7,9 @@ import { insertByPriority } from './waitQueue.js';
 
 /**
  * What every policy does the same way, written once: withdrawing a waiting sequence, dropping
- * finished ones, putting a sequence into a step, preempting by recompute, and applying a step
- * that ended (`applyStep`, which the replica and the scheduler tests both call).
+ * finished ones, putting a sequence into a step, preempting by recompute, releasing everything
+ * after a replica failure, and applying a step that ended (`applyStep`, which the replica and the
+ * scheduler tests both call).
  */
 
 /** Withdraws `seq` from `waiting` if it was never scheduled (a time-out); false when it is not such. */
@@ -33,6 +34,31 @@ export function dropFinished(running: Sequence[], dropped?: (seq: Sequence) => v
   }
   running.length = kept;
   return forks;
+}
+
+/**
+ * A failed replica's running sequences leave it: each frees its blocks (its step in flight, if
+ * any, is lost with them) and is appended to `lost` in list order; `running` ends empty.
+ */
+export function releaseRunning(kv: BlockManager, running: Sequence[], lost: Sequence[]): void {
+  for (let i = 0; i < running.length; i++) {
+    kv.free(running[i]);
+    lost.push(running[i]);
+  }
+  running.length = 0;
+}
+
+/**
+ * A failed replica's waiting sequences leave it, in the order `next` serves them, until it returns
+ * none. No policy lets a waiting sequence hold blocks (admission takes them all or none, a
+ * recompute preemption frees them, a swapped one is queued apart), so `free` finds nothing to
+ * release; it is called anyway so that one that did hold some could not leak them.
+ */
+export function releaseWaiting(kv: BlockManager, next: () => Sequence | undefined, lost: Sequence[]): void {
+  for (let seq = next(); seq !== undefined; seq = next()) {
+    kv.free(seq);
+    lost.push(seq);
+  }
 }
 
 /** Puts an admitted `seq` into `running`: at its place by priority under the priority policy, else last. */

@@ -1,6 +1,6 @@
 import { Deque } from '../engine/deque.js';
 import type { BlockManager } from '../kv/blockManager.js';
-import { cancelWaiting, dropFinished } from './commons.js';
+import { cancelWaiting, dropFinished, releaseRunning, releaseWaiting } from './commons.js';
 import { addDecodeToken, addWholePrompt, reservedTokens } from './requestLevel.js';
 import { emptyPlan, resetPlan, type ReplicaScheduler, type SchedulerFactory, type SchedulerLimits, type StepPlan } from './scheduler.js';
 import type { Sequence } from './sequence.js';
@@ -71,6 +71,11 @@ export class OrcaScheduler implements ReplicaScheduler {
 
   cancelWaiting(seq: Sequence): boolean {
     return cancelWaiting(this.waiting, seq);
+  }
+
+  releaseAll(lost: Sequence[]): void {
+    releaseRunning(this.kv, this.running, lost);
+    releaseWaiting(this.kv, () => this.waiting.popFront(), lost);
   }
 }
 

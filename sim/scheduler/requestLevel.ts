@@ -1,7 +1,7 @@
 import { Deque } from '../engine/deque.js';
 import type { BlockManager } from '../kv/blockManager.js';
 import { addDecode, addPrefillChunk } from '../latency/batch.js';
-import { cancelWaiting, dropFinished } from './commons.js';
+import { cancelWaiting, dropFinished, releaseRunning, releaseWaiting } from './commons.js';
 import { emptyPlan, resetPlan, type ReplicaScheduler, type SchedulerLimits, type StepPlan } from './scheduler.js';
 import type { Sequence } from './sequence.js';
 
@@ -140,5 +140,12 @@ export abstract class RequestLevelScheduler implements ReplicaScheduler {
 
   cancelWaiting(seq: Sequence): boolean {
     return cancelWaiting(this.waiting, seq);
+  }
+
+  /** The padding rows go too: they belong to the batch that failed, whose finished members already left. */
+  releaseAll(lost: Sequence[]): void {
+    releaseRunning(this.kv, this.running, lost);
+    this.padding.length = 0;
+    releaseWaiting(this.kv, () => this.waiting.popFront(), lost);
   }
 }

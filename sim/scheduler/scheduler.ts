@@ -67,6 +67,14 @@ export interface ReplicaScheduler {
   afterStep(): void;
   /** Withdraw a sequence that is waiting and was never scheduled (a time-out); false when it is not such. */
   cancelWaiting(seq: Sequence): boolean;
+  /**
+   * The replica failed: every sequence it holds (waiting, running, swapped, those in a step in
+   * flight included) leaves it. Frees their KV (GPU blocks; swapped-out CPU copies) and appends
+   * each to `lost` once, in a fixed order, leaving every queue empty. Their progress fields
+   * (computed_tokens, scheduled_tokens, generated_tokens, acct) are left as they were: the caller
+   * accounts the lost work. Samples not forked yet (`pending_forks`) are the caller's too.
+   */
+  releaseAll(lost: Sequence[]): void;
   readonly waiting_count: number;
   readonly running_count: number;
   readonly swapped_count: number;

@@ -1,7 +1,7 @@
 import { Deque } from '../engine/deque.js';
 import { fieldError, InfersimError } from '../errors.js';
 import type { BlockManager } from '../kv/blockManager.js';
-import { addRunning, addToPlan, cancelWaiting, dropFinished, noteAdmitted, requeueForRecompute } from './commons.js';
+import { addRunning, addToPlan, cancelWaiting, dropFinished, noteAdmitted, releaseRunning, releaseWaiting, requeueForRecompute } from './commons.js';
 import { forkSamples } from './fork.js';
 import { emptyPlan, resetPlan, type ReplicaScheduler, type CapacityContext, type SchedulerFactory, type SchedulerLimits, type StepPlan } from './scheduler.js';
 import type { Sequence } from './sequence.js';
@@ -103,6 +103,21 @@ export class VllmV0Scheduler implements ReplicaScheduler {
       if (seq.pending_forks > 0 && seq.generated_tokens > 0) withForks.push(...forkSamples(seq, this.kv));
     }
     this.running = withForks;
+  }
+
+  /**
+   * Running sequences first (forked samples share blocks copy-on-write: each frees its own
+   * references), then swapped requests in queue order, each group's CPU copy dropped once, then
+   * the waiting queue.
+   */
+  releaseAll(lost: Sequence[]): void {
+    releaseRunning(this.kv, this.running, lost);
+    for (let unit = this.swapped.popFront(); unit !== undefined; unit = this.swapped.popFront()) {
+      this.kv.dropSwapped(unit);
+      for (const m of unit) lost.push(m);
+    }
+    this.swappedSequences = 0;
+    releaseWaiting(this.kv, () => this.waiting.pop(), lost);
   }
 
   /** Seats taken: running sequences plus the samples their prompt passes will fork. */

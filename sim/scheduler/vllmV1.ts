@@ -1,5 +1,5 @@
 import type { BlockManager } from '../kv/blockManager.js';
-import { addRunning, addToPlan, cancelWaiting, dropFinished, noteAdmitted, requeueForRecompute } from './commons.js';
+import { addRunning, addToPlan, cancelWaiting, dropFinished, noteAdmitted, releaseRunning, releaseWaiting, requeueForRecompute } from './commons.js';
 import { emptyPlan, resetPlan, type ReplicaScheduler, type SchedulerFactory, type SchedulerLimits, type StepPlan } from './scheduler.js';
 import type { Sequence } from './sequence.js';
 import { FLASH_ATTENTION_BLOCKS, stepBudget, v1Defaults } from './traits.js';
@@ -94,6 +94,11 @@ export class VllmV1Scheduler implements ReplicaScheduler {
 
   afterStep(): void {
     dropFinished(this.running);
+  }
+
+  releaseAll(lost: Sequence[]): void {
+    releaseRunning(this.kv, this.running, lost);
+    releaseWaiting(this.kv, () => this.waiting.pop(), lost);
   }
 
   /** Recompute preemption: drop the KV, keep the streamed tokens, re-prefill prompt + output later. */

@@ -254,4 +254,42 @@ describe('BlockManager copy-on-write and swap', () => {
     expect(kv.free_blocks).toBe(100);
   });
 
+  it('drops a swapped-out group without swapping it in: its CPU blocks once, every holder cleared', () => {
+    const kv = new BlockManager(10, 16, { swap_blocks: 6 });
+    const parent = holder();
+    kv.allocateSlots(parent, 40); // 3 blocks, the last one holds 8 tokens
+    parent.computed_tokens = 40;
+    const child = holder({ sample: 1 });
+    kv.fork(parent, child);
+    child.computed_tokens = 40;
+    kv.allocateSlots(child, 41); // the child copies the shared last block: 4 distinct blocks
+    child.computed_tokens = 41;
+    const single = holder({ id: 1 });
+    kv.allocateSlots(single, 20); // 2 blocks, swapped out on its own
+    single.computed_tokens = 20;
+    expect(kv.swapOut([parent, child])).toBe(4);
+    expect(kv.swapOut([single])).toBe(2);
+    expect([kv.swapped_blocks, kv.swap_free_blocks, kv.used_blocks]).toEqual([6, 0, 0]);
+    expect([parent.kv.swapped_blocks, child.kv.swapped_blocks]).toEqual([3, 3]);
+
+    // A part of another group, or a holder not swapped out, is refused before anything changes.
+    expect(() => kv.dropSwapped([parent, single])).toThrow('not swapped out together');
+    expect(() => kv.dropSwapped([holder({ id: 2 })])).toThrow('not swapped out');
+    expect(kv.swapped_blocks).toBe(6);
+
+    kv.dropSwapped([parent, child]);
+    expect([kv.swapped_blocks, kv.swap_free_blocks]).toEqual([2, 4]); // the 4 distinct blocks, not 3 + 3
+    for (const h of [parent, child]) {
+      expect([h.kv.holds_kv, h.kv.swapped_blocks, h.kv.swap_slots.length, h.kv.swap_record, h.kv.block_count]).toEqual([false, 0, 0, undefined, 0]);
+    }
+    // Their progress is the caller's to account, and GPU blocks are untouched.
+    expect([parent.computed_tokens, child.computed_tokens, kv.used_blocks, kv.free_blocks]).toEqual([40, 41, 0, 10]);
+    kv.dropSwapped([single]);
+    expect([kv.swapped_blocks, kv.swap_free_blocks]).toEqual([0, 6]);
+    // A dropped holder can take blocks again (recomputing, as after a restart).
+    parent.computed_tokens = 0;
+    expect(kv.allocateSlots(parent, 40)).toBe(true);
+    kv.free(parent);
+    expect(kv.free_blocks).toBe(10);
+  });
 });

@@ -9,6 +9,7 @@ import type { ScenarioInput } from '../../sim/scenario/types.js';
 import { SCHEDULERS } from '../../sim/scheduler/registry.js';
 import type { ResolvedScenario } from '../../sim/setup/resolve.js';
 import { expectInvariants, run, scenario, type Observed } from '../helpers.js';
+import { releaseAllCases } from './releaseAllChecks.js';
 import { capsOf, traitsAgreeWithSetup, type Caps } from './traitChecks.js';
 
 /**
@@ -20,6 +21,7 @@ import { capsOf, traitsAgreeWithSetup, type Caps } from './traitChecks.js';
  * - `schedulerConformance(name)`: small hostile workloads keep the engine's invariants, every step
  *   stays within the configured limits, runs are reproducible byte for byte, requests are causal,
  *   and edge configurations are served or refused up front.
+ * - `releaseAllCases(name)` (releaseAllChecks.ts): a replica failure releases every sequence and its KV, from any state.
  * - `randomConfigurations(names, …)` (randomConfigs.ts): random valid configurations keep the invariants.
  */
 
@@ -345,8 +347,8 @@ function edgeCases(name: string): void {
 
 /**
  * The suite for one registered policy: its traits agree with what the setup layer enforces; the
- * shared workloads (invariants, what each exercises, determinism, step limits, causality); the
- * edges of its limits.
+ * shared workloads (invariants, what each exercises, determinism, step limits, causality);
+ * `releaseAll` after a replica failure; the edges of its limits.
  */
 export function schedulerConformance(name: string): void {
   describe(`scheduler ${name} conforms`, () => {
@@ -355,6 +357,7 @@ export function schedulerConformance(name: string): void {
     });
     workloadCases(name);
   });
+  describe(`scheduler ${name} releases everything when its replica fails`, () => releaseAllCases(name));
   describe(`scheduler ${name} at the edges of its limits`, () => edgeCases(name));
 }
 

@@ -3,7 +3,7 @@ import { runSimulation } from '../../sim/cluster/simulate.js';
 import { Deque } from '../../sim/engine/deque.js';
 import type { BlockManager } from '../../sim/kv/blockManager.js';
 import type { RequestOutcome } from '../../sim/metrics/records.js';
-import { cancelWaiting, dropFinished } from '../../sim/scheduler/commons.js';
+import { cancelWaiting, dropFinished, releaseRunning, releaseWaiting } from '../../sim/scheduler/commons.js';
 import { registerScheduler, schedulerNames } from '../../sim/scheduler/registry.js';
 import { addDecodeToken, addWholePrompt, reservedTokens } from '../../sim/scheduler/requestLevel.js';
 import { emptyPlan, resetPlan, type ReplicaScheduler, type SchedulerFactory, type SchedulerLimits, type StepPlan } from '../../sim/scheduler/scheduler.js';
@@ -71,6 +71,11 @@ class PrefillFirstToy implements ReplicaScheduler {
 
   cancelWaiting(seq: Sequence): boolean {
     return cancelWaiting(this.waiting, seq);
+  }
+
+  releaseAll(lost: Sequence[]): void {
+    releaseRunning(this.kv, this.running, lost);
+    releaseWaiting(this.kv, () => this.waiting.popFront(), lost);
   }
 }
 
