@@ -49,7 +49,7 @@ export function run(input: ScenarioInput, outDir?: string): Observed {
 export function expectInvariants({ result, outcomes }: Observed): void {
   const t = result.totals;
   expect(t.kv_blocks_used_at_end.every((b) => b === 0)).toBe(true);
-  expect(t.finished + t.rejected + t.timed_out).toBe(t.requests);
+  expect(t.finished + t.rejected + t.timed_out + t.failed).toBe(t.requests);
   expect(outcomes.length).toBe(t.requests);
   // A mirrored copy (traffic.shadow) shares its original's id: each id leaves once as a client request and at most once as a copy.
   expect(new Set(outcomes.map((o) => `${o.shadow === true ? 's' : ''}${o.request_id}`)).size).toBe(outcomes.length);
@@ -63,7 +63,8 @@ export function expectInvariants({ result, outcomes }: Observed): void {
   expect(t.prompt_tokens_finished).toBe(finished.reduce((sum, o) => sum + o.sequences * o.input_tokens, 0));
   expect(t.prefill_tokens).toBe(t.prompt_tokens_finished - t.prompt_shared_tokens + t.recomputed_tokens);
   expect(t.prompt_shared_tokens).toBeLessThanOrEqual(t.reused_tokens);
-  if (t.preemptions === 0) {
+  // Replica failures lose work too (its resends compute it again).
+  if (t.preemptions === 0 && t.lost_sequences === 0) {
     expect(t.recomputed_tokens).toBe(0);
     expect(t.discarded_tokens).toBe(0);
   }

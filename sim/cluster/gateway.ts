@@ -20,6 +20,8 @@ export interface AdmissionLimits {
   /** A request still waiting this long after its arrival gives up (undefined: never). */
   timeout_s: number | undefined;
   warmup_s: number;
+  /** Resends of a request whose replica failed under it before it ends `failed`. */
+  max_retries: number;
 }
 
 /**
@@ -36,6 +38,8 @@ export class Gateway {
   private rejectionInstant_s = -1;
   private rejectionsAtInstant = 0;
   private readonly held: HeldRequests;
+  /** Requests resent after a failure and not yet handed to a replica, with their resend count. */
+  private readonly retried = new Map<Request, number>();
   /** Per pool: requests that reached it (routed, held or rejected there), mirrored copies included. */
   readonly arrivals: number[];
 
@@ -165,6 +169,25 @@ export class Gateway {
     return this.held.count(pool);
   }
 
+  /**
+   * A request whose replica (`from`, of `pool`) failed under it at `now_s`, losing its KV and
+   * tokens: the gateway resends it from scratch, routed anew among the ready replicas, unless this
+   * would be resend number max_retries + 1 or no replica can take it now (nor will: a pool without
+   * an autoscaler). Returns whether it was resent; otherwise it ends `failed`.
+   */
+  retry(request: Request, from: number, pool: number, retries: number, now_s: number): boolean {
+    const group = this.traffic.retryGroup(request, pool);
+    if (retries > this.limits.max_retries || (group.candidates().length === 0 && !this.canHold(group))) {
+      this.ctx.totals.failed++;
+      this.retried.set(request, retries - 1);
+      this.leaveEarly(request, from, 'failed', now_s);
+      return false;
+    }
+    this.retried.set(request, retries);
+    this.place(request, group, now_s);
+    return true;
+  }
+
   /** A copy of a request that reached the shadow source, for the shadow target (nobody waits for it). */
   private mirror(request: Request, pool: number, now_s: number): void {
     const target = this.traffic.shadowOf(pool);
@@ -179,7 +202,9 @@ export class Gateway {
   private admit(request: Request, replica: Replica, now_s: number): Sequence {
     const count = sequencesOf(request);
     const fork = replica.limits.forkSamples;
+    const retries = this.takeRetries(request);
     const leader = new Sequence(request, replica.index);
+    leader.retries = retries;
     if (count > 1) {
       const group: SampleGroup = { sequences: [leader], remaining: 1, started: false };
       leader.group = group;
@@ -191,6 +216,7 @@ export class Gateway {
       const group = leader.group as SampleGroup;
       for (let k = 1; k < count; k++) {
         const sample = new Sequence(request, replica.index, k);
+        sample.retries = retries;
         sample.group = group;
         group.sequences.push(sample);
         group.remaining++;
@@ -198,6 +224,14 @@ export class Gateway {
       }
     }
     return leader;
+  }
+
+  /** The resends of a request about to be admitted or to leave (0 for one never resent). */
+  private takeRetries(request: Request): number {
+    if (this.retried.size === 0) return 0;
+    const retries = this.retried.get(request) ?? 0;
+    this.retried.delete(request);
+    return retries;
   }
 
   /** False for a stale time-out (the request was scheduled in time). */
@@ -226,11 +260,11 @@ export class Gateway {
     return true;
   };
 
-  /** A request that leaves without a token: rejected at arrival, or timed out while waiting. */
+  /** A request that leaves without a token: rejected at arrival, timed out while waiting, or failed. */
   private leaveEarly(
     request: Request,
     replica: number,
-    status: 'rejected' | 'timed_out',
+    status: 'rejected' | 'timed_out' | 'failed',
     now_s: number,
     reason?: RejectReason,
     pool?: string,
@@ -238,13 +272,14 @@ export class Gateway {
   ): void {
     const totals = this.ctx.totals;
     if (status === 'rejected') totals.rejected++;
-    else totals.timed_out++;
+    else if (status === 'timed_out') totals.timed_out++;
     // The error response takes the same output path as a token, so every request leaves at
     // (event time + frontend output latency) and closed-loop completions stay in time order.
     const frontOut_s = replica >= 0 ? this.ctx.cluster.replicas[replica].limits.frontOut_s : (groupFrontOut_s ?? this.ctx.frontOut_s);
     const finish_s = now_s + frontOut_s;
     this.noteRejection(now_s);
-    emitOutcome(this.ctx, earlyOutcome(request, replica, status, finish_s, reason, pool));
+    const retries = this.takeRetries(request);
+    emitOutcome(this.ctx, earlyOutcome(request, replica, status, finish_s, reason, pool, retries === 0 ? undefined : retries));
     // Nobody waits for a mirrored copy: its end releases no client's next request.
     if (request.shadow !== true) this.requestLeft(request.id, finish_s);
   }

@@ -15,6 +15,10 @@ export interface RunTotals {
   finished: number;
   rejected: number;
   timed_out: number;
+  /** Requests whose replica failed under them once more than cluster.max_retries allows resends. */
+  failed: number;
+  /** Sequences lost with a failed replica (their requests were resent or failed). */
+  lost_sequences: number;
   /** Sequences that finished (a request with best_of samples runs best_of of them). */
   sequences_finished: number;
   steps: number;
@@ -30,7 +34,7 @@ export interface RunTotals {
   reused_tokens: number;
   /** Prefill tokens processed beyond each prompt's first pass (prefill tokens = prompts + these). */
   recomputed_tokens: number;
-  /** Computed tokens whose KV recompute preemptions threw away (all tokens = Σ(prompt + output − 1) + these − reused). */
+  /** Computed tokens whose KV recompute preemptions or replica failures threw away (all tokens = Σ(prompt + output − 1) + these − reused). */
   discarded_tokens: number;
   preemptions: number;
   swap_in_blocks: number;
@@ -44,7 +48,7 @@ export interface RunTotals {
 
 export function newTotals(): RunTotals {
   return {
-    drawn: 0, requests: 0, mirrored: 0, mirrored_left: 0, finished: 0, rejected: 0, timed_out: 0, sequences_finished: 0, steps: 0, events: 0,
+    drawn: 0, requests: 0, mirrored: 0, mirrored_left: 0, finished: 0, rejected: 0, timed_out: 0, failed: 0, lost_sequences: 0, sequences_finished: 0, steps: 0, events: 0,
     prefill_tokens: 0, decode_tokens: 0, prompt_tokens_finished: 0, output_tokens_finished: 0, prompt_shared_tokens: 0,
     reused_tokens: 0, recomputed_tokens: 0, discarded_tokens: 0, preemptions: 0, swap_in_blocks: 0, swap_out_blocks: 0,
     evicted_blocks: 0, kv_blocks_used_at_end: [], end_s: 0,
@@ -71,9 +75,9 @@ export function checkInvariants(t: RunTotals, undelivered: number, expected: num
         `of which ${t.requests} arrived (${undelivered} never did)`,
     );
   }
-  if (t.finished + t.rejected + t.timed_out !== t.requests) {
+  if (t.finished + t.rejected + t.timed_out + t.failed !== t.requests) {
     throw new Error(
-      `invariant broken: ${t.requests} requests arrived but ${t.finished} finished, ${t.rejected} were rejected and ${t.timed_out} timed out`,
+      `invariant broken: ${t.requests} requests arrived but ${t.finished} finished, ${t.rejected} were rejected, ${t.timed_out} timed out and ${t.failed} failed`,
     );
   }
   const computed = t.prefill_tokens + t.decode_tokens;

@@ -73,6 +73,7 @@ export class ReplicaLifecycle implements RunControl {
     const index = this.ctx.sink.addReplica(now_s, this.pools[k].gpus, k);
     if (index !== replica.index) throw new Error(`replica ${replica.index} got metrics slot ${index}`);
     this.ctx.loop.schedule(now_s + startup_s, REPLICA_READY, replica.index);
+    for (const listener of this.added) listener(replica, now_s);
     return replica.index;
   }
 
@@ -81,12 +82,20 @@ export class ReplicaLifecycle implements RunControl {
     const replica = this.ctx.cluster.replicas[target];
     if (replica.state !== 'starting') return false;
     this.ctx.cluster.setState(replica, 'ready');
-    this.whenReady?.(replica.pool_index, now_s);
+    for (const listener of this.ready) listener(replica, now_s);
     return true;
   };
 
-  /** Told when a replica of a pool becomes ready (the gateway sends it the requests held for the pool). */
-  whenReady: ((pool: number, now_s: number) => void) | undefined;
+  /** Told when a replica becomes ready (the gateway sends it the requests held for its pool; fault recovery is timed). */
+  readonly ready: ((replica: Replica, now_s: number) => void)[] = [];
+  /** Told when a replica is added during the run (random failures arm its clock). */
+  readonly added: ((replica: Replica, now_s: number) => void)[] = [];
+
+  /** The replica failed now: it holds nothing more (the caller took its work) and its GPUs stop counting. */
+  markFailed(replica: Replica): void {
+    this.ctx.cluster.setState(replica, 'failed');
+    this.ctx.sink.retireReplica(replica.index, this.now_s);
+  }
 
   drainReplica(index: number): void {
     const replica = this.replica(index);

@@ -17,17 +17,21 @@ export function requestTokens(request: Request): number {
   return request.input_tokens + request.output_tokens * sequencesOf(request);
 }
 
-/** A request that leaves without a token: rejected at arrival, or timed out while waiting. */
+/**
+ * A request that leaves without a token: rejected at arrival, timed out while waiting, or failed
+ * (its replica failed under it once more than the gateway resends; what it streamed is lost).
+ */
 export function earlyOutcome(
   request: Request,
   replica: number,
-  status: 'rejected' | 'timed_out',
+  status: 'rejected' | 'timed_out' | 'failed',
   finish_s: number,
   reason?: RejectReason,
   pool?: string,
+  retries?: number,
 ): RequestOutcome {
   return {
-    model: request.model, shadow: request.shadow, reject_reason: reason, pool,
+    model: request.model, shadow: request.shadow, reject_reason: reason, pool, ...(retries === undefined ? {} : { retries }),
     request_id: request.id, replica, arrival_s: request.arrival_s, input_tokens: request.input_tokens,
     output_tokens: 0, cached_tokens: 0, first_scheduled_s: NaN, token_times_s: NO_TOKEN_TIMES, preemptions: 0,
     status, finish_s, priority: request.priority ?? 0, samples: request.n ?? 1, sequences: sequencesOf(request),
@@ -53,6 +57,35 @@ export function countFinishedSequence(totals: RunTotals, seq: Sequence): void {
     totals.prompt_shared_tokens += k * seq.prompt_tokens;
     totals.reused_tokens += k * seq.prompt_tokens;
   }
+}
+
+/**
+ * Adds the work of a sequence lost with its replica to the run's totals: every token it had in KV
+ * or in a step in flight was computed for nothing (discarded), and each prompt position it
+ * prefilled will be prefilled again by its resend (recomputed), which counts its own prompt once.
+ */
+export function countLostSequence(totals: RunTotals, seq: Sequence): void {
+  const a = seq.acct;
+  totals.discarded_tokens += a.discarded_tokens + seq.computed_tokens + seq.scheduled_tokens;
+  totals.reused_tokens += a.reused_tokens;
+  totals.recomputed_tokens += a.recomputed_tokens + a.prompt_prefilled_tokens - a.prompt_shared_tokens;
+  totals.lost_sequences++;
+}
+
+/**
+ * A sample that had finished when its request's replica failed: the resend computes it again, so
+ * its figures leave the finished totals and its work counts as lost (it finished with no sample
+ * left to fork: a request whose samples are all done has left its replica).
+ */
+export function countLostFinishedSequence(totals: RunTotals, seq: Sequence): void {
+  totals.sequences_finished--;
+  totals.prompt_tokens_finished -= seq.prompt_tokens;
+  totals.output_tokens_finished -= seq.output_tokens;
+  totals.recomputed_tokens -= seq.acct.recomputed_tokens;
+  totals.discarded_tokens -= seq.acct.discarded_tokens;
+  totals.prompt_shared_tokens -= seq.acct.prompt_shared_tokens;
+  totals.reused_tokens -= seq.acct.reused_tokens;
+  countLostSequence(totals, seq);
 }
 
 /**
@@ -83,7 +116,7 @@ export function finishedOutcome(seq: Sequence, forkSamples: boolean): RequestOut
     token_times_s: times, token_steps: merged === undefined ? seq.tokens.steps : merged.steps, preemptions, status: 'finished', finish_s,
     priority: seq.priority, samples: request.n ?? 1, sequences: sequencesOf(request),
     prompt_lookups: forkSamples ? 1 : sequencesOf(request),
-    model: request.model, shadow: request.shadow,
+    model: request.model, shadow: request.shadow, ...(seq.retries === 0 ? {} : { retries: seq.retries }),
   };
 }
 

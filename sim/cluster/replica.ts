@@ -204,6 +204,29 @@ export class Replica implements ReplicaLoad {
     }
   }
 
+  /**
+   * The replica failed at `now_s`: every sequence it held (queued, running, swapped, in a step in
+   * flight) is appended to `lost` with its KV freed, and it holds nothing more. The steps in flight
+   * never complete (their end events find it failed); their time counts as busy up to now.
+   */
+  fail(now_s: number, lost: Sequence[]): void {
+    this.accrue(now_s);
+    this.scheduler.releaseAll(lost);
+    this.outstanding = 0;
+    this.outstanding_tokens = 0;
+    this.waiting = 0;
+    this.stepsInFlight = 0;
+    this.busy = false;
+    this.inFlight = [];
+    this.laterSteps?.clear();
+    this.staged?.clear();
+    // Busy time stops at the failure: the unfinished part of the last step was never computed.
+    if (this.last_step_end_s > now_s) {
+      this.busy_s -= this.last_step_end_s - now_s;
+      this.last_step_end_s = now_s;
+    }
+  }
+
   /** The model's time for the batch plus the KV moves that precede it (swaps over PCIe, block copies in HBM). */
   stepDuration_s(plan: StepPlan): number {
     const t = this.transfer;

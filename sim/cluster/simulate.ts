@@ -9,7 +9,8 @@ import type { PoolSetup, RunSetup } from '../setup/resolve.js';
 import { createRequestStream, type WorkloadStream } from '../workload/index.js';
 import { Cluster } from './cluster.js';
 import type { RunContext } from './context.js';
-import { ARRIVAL, CONTROL, EVENT_KINDS, REPLICA_READY, SCHEDULE, STEP_END, TIMEOUT } from './events.js';
+import { ARRIVAL, CONTROL, EVENT_KINDS, REPLICA_FAILED, REPLICA_READY, SCHEDULE, STEP_END, TIMEOUT } from './events.js';
+import { Faults } from './faults.js';
 import { Gateway } from './gateway.js';
 import { checkInvariants, exactCount, newTotals, type RunTotals } from './invariants.js';
 import { ReplicaLifecycle, type RunControl } from './lifecycle.js';
@@ -74,6 +75,7 @@ interface Run {
   canary: CanaryRollout | undefined;
   autoscaling: Autoscaling | undefined;
   sampler: ClusterSampler;
+  faults: Faults | undefined;
 }
 
 function buildRun(setup: RunSetup, hooks: RunHooks): Run {
@@ -119,16 +121,16 @@ function buildRun(setup: RunSetup, hooks: RunHooks): Run {
     onRequest: hooks.onRequest,
   };
   const totals = ctx.totals;
-  const active = (): boolean => !stream.exhausted() || totals.requests + (gateway as Gateway).undelivered > totals.finished + totals.rejected + totals.timed_out;
+  const active = (): boolean => !stream.exhausted() || totals.requests + (gateway as Gateway).undelivered > totals.finished + totals.rejected + totals.timed_out + totals.failed;
   const lifecycle = new ReplicaLifecycle(ctx, builders.map((b) => b.build), setup.pools.map((p) => ({ name: p.name, gpus: gpusOf(p.setup) })), active);
   // The gateway is built after the step handlers it schedules through, which report departures back to it.
   let gateway: Gateway | undefined;
   const steps = new ReplicaSteps(ctx, (id, finish_s) => (gateway as Gateway).requestLeft(id, finish_s), lifecycle.stopIfDrained);
   // A pool whose autoscaler may bring a replica holds requests while it has none ready.
   const autoscaled = setup.pools.map((p) => (p.setup.scenario.autoscale?.max_replicas ?? 0) > 0);
-  const limits = { frontIn_s: e.frontend_input_ms / 1000, timeout_s, warmup_s: s.metrics.warmup_s, autoscaled };
+  const limits = { frontIn_s: e.frontend_input_ms / 1000, timeout_s, warmup_s: s.metrics.warmup_s, autoscaled, max_retries: s.cluster.max_retries };
   gateway = new Gateway(ctx, stream, traffic, limits, steps, lifecycle.stopIfDrained);
-  lifecycle.whenReady = gateway.release;
+  lifecycle.ready.push((replica, now_s) => (gateway as Gateway).release(replica.pool_index, now_s));
   const loop = ctx.loop;
   loop.on(STEP_END, steps.onStepEnd);
   loop.on(REPLICA_READY, lifecycle.onReady);
@@ -136,7 +138,21 @@ function buildRun(setup: RunSetup, hooks: RunHooks): Run {
   loop.on(TIMEOUT, gateway.onTimeout);
   loop.on(CONTROL, lifecycle.onControl);
   loop.on(SCHEDULE, steps.onSchedule);
-  return { ctx, gateway, lifecycle, stream, latency: latencies[0], latencies, swap_blocks: builders[0].swap_blocks, traffic, canary, autoscaling, sampler };
+  const faults = faultsOf(setup, ctx, gateway, lifecycle);
+  if (faults !== undefined) loop.on(REPLICA_FAILED, faults.onFailure);
+  return { ctx, gateway, lifecycle, stream, latency: latencies[0], latencies, swap_blocks: builders[0].swap_blocks, traffic, canary, autoscaling, sampler, faults };
+}
+
+/** Replica failures, when the scenario has scripted faults or any pool fails at random. */
+function faultsOf(setup: RunSetup, ctx: RunContext, gateway: Gateway, lifecycle: ReplicaLifecycle): Faults | undefined {
+  const s = setup.scenario;
+  const pools = setup.pools.map((p) => {
+    const ps = p.setup.scenario;
+    return { name: p.name, gpus: gpusOf(p.setup), cold_start_s: ps.cold_start?.total_s ?? 0, ...(ps.failures === undefined ? {} : { failures: ps.failures }) };
+  });
+  if (s.faults === undefined && !pools.some((p) => p.failures !== undefined)) return undefined;
+  const scripted = (s.faults ?? []).map((f) => ({ at_s: f.at_s, pool: pools.findIndex((p) => p.name === f.pool), position: f.replica, down_s: f.down_s }));
+  return new Faults(ctx, pools, scripted, (request, from, pool, retries, now_s) => gateway.retry(request, from, pool, retries, now_s), lifecycle, s.seed);
 }
 
 /** The pools with an autoscaler, each with its policy and cold start. */
@@ -200,11 +216,12 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
   const ticker =
     onProgress === undefined
       ? undefined
-      : { every_events: PROGRESS_EVERY_EVENTS, tick: (now_s: number) => onProgress(now_s, totals.finished + totals.rejected + totals.timed_out - totals.mirrored_left, 0, passes) };
+      : { every_events: PROGRESS_EVERY_EVENTS, tick: (now_s: number) => onProgress(now_s, totals.finished + totals.rejected + totals.timed_out + totals.failed - totals.mirrored_left, 0, passes) };
   try {
     run.canary?.start(run.lifecycle);
     run.autoscaling?.start(run.lifecycle);
     run.sampler.start(run.lifecycle);
+    run.faults?.start();
     hooks.control?.(run.lifecycle);
     hooks.onStart?.();
     run.gateway.pullArrival();
@@ -282,6 +299,7 @@ function summarize(
     scenario: s,
     simulator: { wall_s: wall.wall_s, events, events_per_s: events / Math.max(wall.wall_s, 1e-9), uncertainty_wall_s: wall.uncertainty_wall_s },
     fleet: run.sampler.fleet(),
+    ...(run.faults === undefined ? {} : { faults: run.faults.summary() }),
     notes: [`latency: ${latency.description}`, `emulates: ${s.emulates}`, ...(skipReason === null ? [] : [skipReason]), ...poolNotes(setup, skipReason)],
     uncertainty,
   });

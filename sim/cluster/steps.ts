@@ -133,6 +133,8 @@ export class ReplicaSteps {
   readonly onStepEnd = (target: number, now_s: number): boolean => {
     const ctx = this.ctx;
     const replica = ctx.cluster.replicas[target];
+    // A step the replica's failure cut short: its work was counted as lost then.
+    if (replica.state === 'failed') return false;
     const finished = this.finished;
     clearKeepingStorage(finished);
     const stamp_s = now_s + replica.limits.frontOut_s;

@@ -114,6 +114,17 @@ export class Traffic {
     return this.poolGroups[division.pools[k]];
   }
 
+  /**
+   * Where a request resent after a failure in `pool` goes: its model's group when the model's pools
+   * are routed as one, else that pool again (a split's or canary's share is not drawn anew, and a
+   * mirrored copy stays in the shadow pool).
+   */
+  retryGroup(request: Request, pool: number): RouteGroup {
+    const model = request.model ?? this.default_model;
+    if (request.shadow === true || this.divisions.has(model)) return this.poolGroups[pool];
+    return this.modelGroups.get(model) ?? this.poolGroups[pool];
+  }
+
   /** Sets `model`'s division: `pools` take shares ∝ `weights` (a share of 0 takes nothing). */
   divide(model: string, pools: number[], weights: number[]): void {
     const total = weights.reduce((a, b) => a + b, 0);

@@ -58,6 +58,13 @@ export class Deque<T> {
     return false;
   }
 
+  /** Empties it, dropping its references. */
+  clear(): void {
+    this.items.fill(undefined);
+    this.head = 0;
+    this.length = 0;
+  }
+
   /** The item at position `i` from the front (0 ≤ i < size). */
   at(i: number): T {
     return this.items[(this.head + i) % this.items.length] as T;

@@ -18,7 +18,7 @@ export type ColumnDef = ColumnSpec & {
   readonly null_when?: string;
 };
 
-const STATUSES = ['finished', 'rejected', 'timed_out'] as const;
+const STATUSES = ['finished', 'rejected', 'timed_out', 'failed'] as const;
 const REJECT_REASONS = ['none', 'no_ready_replica', 'too_long', 'queue_full', 'unknown_model'] as const;
 /** A dictionary whose values each run names (its pools, its models): see withDictionaries. */
 const PER_RUN: readonly string[] = [];
@@ -42,7 +42,7 @@ export const REQUEST_COLUMNS = [
   { name: 'itl_p99_s', kind: 'f64', unit: 's', meaning: '99th percentile of those gaps', null_when: 'fewer than 2 tokens' },
   { name: 'itl_max_s', kind: 'f64', unit: 's', meaning: 'Largest of those gaps', null_when: 'fewer than 2 tokens' },
   { name: 'preemptions', kind: 'i32', unit: 'count', meaning: 'Times its sequences were preempted' },
-  { name: 'status', kind: 'dict', values: STATUSES, unit: '', meaning: 'finished, rejected or timed_out (dictionary-encoded: a categorical column)' },
+  { name: 'status', kind: 'dict', values: STATUSES, unit: '', meaning: 'finished, rejected, timed_out, or failed (its replica failed under it more often than cluster.max_retries allows resends); dictionary-encoded: a categorical column' },
   { name: 'priority', kind: 'i32', unit: '', meaning: 'Scheduling priority; lower is more important, 0 by default' },
   { name: 'samples', kind: 'i32', unit: 'sequences', meaning: 'Samples returned to the client (n)' },
   { name: 'sequences', kind: 'i32', unit: 'sequences', meaning: 'Sequences generated (best_of, ≥ samples): the prompt lookups cached_tokens sums over' },
@@ -50,6 +50,7 @@ export const REQUEST_COLUMNS = [
   { name: 'model', kind: 'dict', values: PER_RUN, unit: '', meaning: 'Model the request asked for (the top-level model unless the workload names one)' },
   { name: 'shadow', kind: 'bool', unit: '', meaning: 'A mirrored copy (traffic.shadow): no client waits for it and it counts in no client metric' },
   { name: 'reject_reason', kind: 'dict', values: REJECT_REASONS, unit: '', meaning: 'Why it was rejected: no_ready_replica, too_long (prompt + output > max_model_len), queue_full (max_queue_len), unknown_model (no pool serves it); none otherwise' },
+  { name: 'retries', kind: 'i32', unit: 'count', meaning: 'Times the gateway resent it after its replica failed under it (each resend starts over: its KV and tokens were lost)' },
 ] as const satisfies readonly ColumnDef[];
 
 export const ITERATION_COLUMNS = [
@@ -80,11 +81,11 @@ export const TOKEN_COLUMNS = [
   { name: 'time_s', kind: 'f64', unit: 's', meaning: 'When the token reached the client (step end + frontend output latency)' },
 ] as const satisfies readonly ColumnDef[];
 
-const EVENT_KINDS = ['canary_step', 'canary_hold', 'canary_rollback', 'scale_up', 'scale_down'] as const;
+const EVENT_KINDS = ['canary_step', 'canary_hold', 'canary_rollback', 'scale_up', 'scale_down', 'replica_failed', 'replica_recovered', 'fault_skipped'] as const;
 
 export const EVENT_COLUMNS = [
-  { name: 'time_s', kind: 'f64', unit: 's', meaning: 'When the decision was taken' },
-  { name: 'kind', kind: 'dict', values: EVENT_KINDS, unit: '', meaning: 'canary_step (traffic moved up a step), canary_hold (too few requests to judge, or within at its last step), canary_rollback (the canary regressed: 0 % for the rest of the run), scale_up and scale_down (an autoscaler changed a pool\'s replica count)' },
+  { name: 'time_s', kind: 'f64', unit: 's', meaning: 'When the decision was taken (or the failure happened)' },
+  { name: 'kind', kind: 'dict', values: EVENT_KINDS, unit: '', meaning: 'canary_step (traffic moved up a step), canary_hold (too few requests to judge, or within at its last step), canary_rollback (the canary regressed: 0 % for the rest of the run), scale_up and scale_down (an autoscaler changed a pool\'s replica count), replica_failed (a fault or a random failure; detail: the requests it held, resent and failed), replica_recovered (its replacement became ready), fault_skipped (a scripted fault named a replica the pool did not have up)' },
   { name: 'pool', kind: 'dict', values: PER_RUN, unit: '', meaning: 'The pool the decision is about' },
   { name: 'detail', kind: 'dict', values: PER_RUN, unit: '', meaning: 'The rule that fired, with the figures it compared (summary.json `events` has them as numbers)' },
 ] as const satisfies readonly ColumnDef[];

@@ -34,6 +34,7 @@ export class GroupAccumulator {
   finished = 0;
   rejected = 0;
   timed_out = 0;
+  failed = 0;
   preemptions = 0;
   finished_input_tokens = 0;
   /** Tokens the client received: output_tokens × samples. */
@@ -67,7 +68,8 @@ export class GroupAccumulator {
       this.finished_input_tokens += o.input_tokens;
       this.finished_output_tokens += o.output_tokens * o.samples;
     } else if (o.status === 'rejected') this.rejected++;
-    else this.timed_out++;
+    else if (o.status === 'timed_out') this.timed_out++;
+    else this.failed++;
     if (row.first_scheduled_s !== null) {
       // Every generated sequence's prompt is looked up in the prefix cache.
       this.scheduled_input_tokens += o.input_tokens * (o.prompt_lookups ?? o.sequences);
@@ -85,7 +87,8 @@ export class GroupAccumulator {
 }
 
 export interface GroupSummary {
-  requests: { total: number; finished: number; rejected: number; timed_out: number; measured: number };
+  /** `failed`: their replica failed under them more often than cluster.max_retries allows resends. */
+  requests: { total: number; finished: number; rejected: number; timed_out: number; failed: number; measured: number };
   /**
    * Tokens of finished requests: input once per request (prefix-cache hits included), output as
    * received by the client (one sample's output_tokens × samples).
@@ -161,7 +164,7 @@ function summarizeGroups(groups: readonly GroupAccumulator[], latency: readonly 
   const cached = sum((g) => g.cached_tokens);
   const [ttft_s, tpot_s, itl_s, e2e_s, queueing_delay_s] = latency;
   return {
-    requests: { total: sum((g) => g.requests), finished, rejected: sum((g) => g.rejected), timed_out: sum((g) => g.timed_out), measured },
+    requests: { total: sum((g) => g.requests), finished, rejected: sum((g) => g.rejected), timed_out: sum((g) => g.timed_out), failed: sum((g) => g.failed), measured },
     tokens: { input: inputTokens, output: outputTokens },
     throughput: {
       requests_per_s: rate(finished, makespan_s),

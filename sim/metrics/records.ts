@@ -48,6 +48,8 @@ export interface RequestOutcome {
   shadow?: boolean;
   /** Why it was rejected (rejected requests only). */
   reject_reason?: RejectReason;
+  /** Times the gateway resent it after a replica failure (absent: 0). */
+  retries?: number;
 }
 
 /**
@@ -135,5 +137,6 @@ export function requestRow(o: RequestOutcome, gapsOut?: GapPool, into: RequestRo
   row.sequences = o.sequences;
   row.shadow = o.shadow === true;
   row.reject_reason = o.status === 'rejected' ? (o.reject_reason ?? 'no_ready_replica') : 'none';
+  row.retries = o.retries ?? 0;
   return row;
 }

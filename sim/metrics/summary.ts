@@ -24,6 +24,24 @@ export interface FinishContext {
   uncertainty?: UncertaintySummary | null;
   /** Per pool, replicas held at cluster.arrow's samples (for summary.json `pools`). */
   fleet?: readonly { peak_replicas: number; mean_replicas: number | null }[];
+  /** Only for a scenario with faults or failures. */
+  faults?: FaultSummary;
+}
+
+/**
+ * summary.json `faults`: replicas that failed, scripted faults that found no replica up, the
+ * requests the failed replicas held (each resent or failed: requests_held = retried + failed), and
+ * how long capacity took to come back: from each failure to its replacement being ready (over the
+ * `recovered` replacements ready before the run ended; a drained replica that fails is not replaced).
+ */
+export interface FaultSummary {
+  failures: number;
+  skipped: number;
+  requests_held: number;
+  retried: number;
+  failed: number;
+  recovered: number;
+  time_to_recover_s: { mean: number | null; max: number | null };
 }
 
 export interface SimulatorFigures {
@@ -111,6 +129,8 @@ export interface Summary {
   pools?: PoolSummary[];
   /** Per model requests name (same condition as `pools`). */
   models?: ModelSummary[];
+  /** See FaultSummary; only for a scenario with faults or failures. */
+  faults?: FaultSummary;
   /** Decisions of the traffic rules (canary steps, holds, roll-backs), in time order: events.arrow's rows with their figures as numbers. */
   events: Record<string, unknown>[];
   /** See UncertaintySummary; null when metrics.uncertainty is false or the latency model states no band (`notes` says which). */
@@ -215,6 +235,7 @@ export function buildSummary(run: RunRecords, ctx: FinishContext): Summary {
     kv: run.kv === null && ctx.kv === undefined ? null : { ...(run.kv ?? {}), ...(ctx.kv ?? {}) },
     cost: costFigures(ctx, gpu, partial, overall, pools),
     ...(pooled === undefined ? {} : { pools, models: modelSummaries(pooled, makespan_s, window_s) }),
+    ...(ctx.faults === undefined ? {} : { faults: ctx.faults }),
     events: run.events,
     uncertainty: ctx.uncertainty ?? null,
     simulator: ctx.simulator ?? null,

@@ -10,6 +10,7 @@ export function formatSummaryTable(s: Summary): string {
     ...kvLines(s),
     ...sloLines(s),
     costLine(s.cost),
+    ...faultLines(s.faults),
     ...perReplicaLines(s.per_replica),
     ...perPoolLines(s.pools),
     ...eventLines(s.events),
@@ -29,7 +30,7 @@ function runLines(s: Summary): string[] {
   const r = o.requests;
   const u = s.uncertainty;
   return [
-    `requests     ${r.total} (finished ${r.finished}, rejected ${r.rejected}, timed out ${r.timed_out})` +
+    `requests     ${r.total} (finished ${r.finished}, rejected ${r.rejected}, timed out ${r.timed_out}${r.failed > 0 ? `, failed ${r.failed}` : ''})` +
       `  makespan ${num(s.makespan_s, 2)} s` +
       (s.warmup_s > 0 ? `  warmup ${num(s.warmup_s, 2)} s (${r.measured} measured)` : ''),
     `throughput   ${withBounds(num(o.throughput.requests_per_s, 2), u?.throughput.requests_per_s, (x) => num(x, 2))} req/s` +
@@ -140,6 +141,15 @@ function perPoolLines(pools: Summary['pools']): string[] {
 }
 
 /** Traffic decisions, one line each. */
+function faultLines(f: Summary['faults']): string[] {
+  if (f === undefined) return [];
+  const t = f.time_to_recover_s;
+  const back = f.recovered === 0 ? '' : `; capacity back ${num(t.mean, 1)} s after a failure (max ${num(t.max, 1)} s)`;
+  const skipped = f.skipped === 0 ? '' : ` (${f.skipped} scripted skipped: no such replica up)`;
+  const failures = `${f.failures} replica failure${f.failures === 1 ? '' : 's'}`;
+  return [`faults       ${failures}${skipped}: ${f.requests_held} requests on ${f.failures === 1 ? 'it' : 'them'}, ${f.retried} resent, ${f.failed} failed${back}`];
+}
+
 function eventLines(events: Summary['events']): string[] {
   return events.map((e) => `event        ${num(e.time_s as number, 1)} s  ${String(e.kind)}  ${String(e.pool)}: ${String(e.detail)}`);
 }

@@ -59,6 +59,30 @@ export const coldStartSchema = z
   })
   .strict();
 
+/** Random replica failures; defaults (sourced) are setup's. */
+export const failuresSchema = z
+  .object({
+    mtbf_h: num({ gt: 0, lte: 1e9, why: 'hours' }).optional(),
+    repair_s: num({ gte: 0, ...TIME }).optional(),
+  })
+  .strict();
+
+/** Replica failures at given times; the pool and replica they name are checked in setup. */
+export const faultsSchema = z
+  .array(
+    z
+      .object({
+        at_s: num({ gte: 0, ...TIME }),
+        pool: text.optional(),
+        replica: num({ int: true, gte: 0, lte: MAX_REPLICAS, why: 'a replica of the pool, from 0' }),
+        down_s: num({ gte: 0, ...TIME }).optional(),
+      })
+      .strict(),
+  )
+  .min(1, { message: 'must list at least one fault' });
+
+export const maxRetries = num({ int: true, gte: 0, lte: 100, why: 'a count of resends' });
+
 /** A pool: its name and size, and the sections it overrides (their schemas are the top level's, all keys optional). */
 export function poolSchema<H extends z.ZodTypeAny, P extends z.ZodTypeAny, E extends z.ZodTypeAny>(
   routers: readonly string[],
@@ -76,6 +100,7 @@ export function poolSchema<H extends z.ZodTypeAny, P extends z.ZodTypeAny, E ext
       engine: sections.engine.optional(),
       autoscale: autoscaleSchema.optional(),
       cold_start: coldStartSchema.optional(),
+      failures: failuresSchema.optional(),
       ...routerSettings(routers),
     })
     .strict();

@@ -10,7 +10,7 @@ import {
   MAX_USD_PER_GPU_HOUR,
 } from './bounds.js';
 import type { ArrivalRate, PolicyNames, ScenarioInput, SchedulerName } from './types.js';
-import { autoscaleSchema, coldStartSchema, poolReplicas, poolSchema, routerSettings, trafficSchema } from './clusterSchema.js';
+import { autoscaleSchema, coldStartSchema, failuresSchema, faultsSchema, maxRetries, poolReplicas, poolSchema, routerSettings, trafficSchema } from './clusterSchema.js';
 import { bool, count32, cv, INT32_WHY, intAtLeast, millis, num, oneOf, positive, positiveInt, rate, seconds, text, tokens } from './leaves.js';
 
 
@@ -222,7 +222,7 @@ function buildSchema(names: PolicyNames) {
       hardware: hardware.extend({ gpu: text }),
       precision: precision.optional(),
       cluster: z
-        .object({ replicas: poolReplicas.optional(), ...routerSettings(names.routers) })
+        .object({ replicas: poolReplicas.optional(), max_retries: maxRetries.optional(), ...routerSettings(names.routers) })
         .strict()
         .optional(),
       pools: z
@@ -232,6 +232,8 @@ function buildSchema(names: PolicyNames) {
       traffic: trafficSchema.optional(),
       autoscale: autoscaleSchema.optional(),
       cold_start: coldStartSchema.optional(),
+      failures: failuresSchema.optional(),
+      faults: faultsSchema.optional(),
       engine: engine.optional(),
       workload,
       slo: z

@@ -138,6 +138,10 @@ export interface ScenarioInput {
   autoscale?: AutoscaleInput;
   /** What starting a replica takes (each pool's, merged under a pool's own `cold_start`). */
   cold_start?: ColdStartInput;
+  /** Random replica failures (each pool's, merged under a pool's own `failures`). */
+  failures?: FailuresInput;
+  /** Replica failures at given times. */
+  faults?: FaultInput[];
   traffic?: TrafficInput;
   engine?: EngineInput;
   workload: WorkloadSpec;
@@ -200,6 +204,8 @@ export interface RouterWeightsInput {
 /** The top-level `cluster` section: the replicas of a scenario without pools, and the router. */
 export interface ClusterInput extends RouterSettings {
   replicas?: number;
+  /** Times the gateway resends a request whose replica failed under it (then it ends `failed`). */
+  max_retries?: number;
 }
 
 /** How a group of replicas is routed: `cluster.*` at the top level, or a pool's own override. */
@@ -239,6 +245,7 @@ export interface PoolInput extends RouterSettings {
   engine?: EngineInput;
   autoscale?: AutoscaleInput;
   cold_start?: ColdStartInput;
+  failures?: FailuresInput;
 }
 
 export type CanaryMetric = 'ttft_p99' | 'e2e_p99' | 'tpot_p99' | 'error_rate';
@@ -292,4 +299,23 @@ export interface ColdStartInput {
   storage?: WeightStorage;
   load_bandwidth_gbps?: number;
   startup_s?: number;
+}
+
+/** Random failures of a pool's replicas: exponential times between failures of each GPU, seeded. */
+export interface FailuresInput {
+  /** Mean time between failures of one GPU, hours (a replica of G GPUs fails G times as often). */
+  mtbf_h?: number;
+  /** From a failure until the replacement replica starts its cold start, s. */
+  repair_s?: number;
+}
+
+/** One replica failure at a given time. */
+export interface FaultInput {
+  at_s: number;
+  /** The pool (default: the first). */
+  pool?: string;
+  /** Which of the pool's replicas up at `at_s`, from 0, in the order they were started. */
+  replica: number;
+  /** From the failure until the replacement starts its cold start (default: the pool's failures.repair_s, else 0), s. */
+  down_s?: number;
 }

@@ -36,6 +36,8 @@ export class Sequence {
   /** The replica that holds it now (see `moveTo`). */
   replica: number;
   group: SampleGroup | undefined = undefined;
+  /** Times its request was resent after a replica failed under it: this sequence belongs to attempt retries + 1. */
+  retries = 0;
   /** Samples to fork from this sequence when its prompt pass ends (copy-on-write policies). */
   pending_forks = 0;
   /** Tokens whose KV is in the cache (reset by a recompute preemption, kept by swap). */

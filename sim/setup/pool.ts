@@ -11,6 +11,7 @@ import { ROUTERS } from '../routing/registry.js';
 import { DEFAULT_ROUTER_OPTIONS, ROUTER_KEYS, type RouterOptions, type RouterWeights } from '../routing/router.js';
 import { resolveAutoscale } from './autoscale.js';
 import { resolveColdStart } from './coldStart.js';
+import { DEFAULT_MAX_RETRIES, resolveFailures } from './faults.js';
 import type { AutoscaleSettings } from '../autoscale/autoscaler.js';
 import { DEFAULT_POOL, type ResolvedRouting, type ResolvedScenario, type RunSetup } from './types.js';
 
@@ -50,7 +51,7 @@ export function resolvePool(input: ScenarioInput, replicasField = 'cluster.repli
     model: input.model,
     hardware: { gpu: gpu.name, tensor_parallel: tp, pipeline_parallel: pp, gpu_memory_utilization, profile: profile?.ref ?? null },
     precision,
-    cluster: { replicas, ...resolveRouting(input.cluster, 'cluster') },
+    cluster: { replicas, max_retries: input.cluster?.max_retries ?? DEFAULT_MAX_RETRIES, ...resolveRouting(input.cluster, 'cluster') },
     engine,
     workload: input.workload,
     slo: { ...(input.slo ?? {}) },
@@ -59,11 +60,18 @@ export function resolvePool(input: ScenarioInput, replicasField = 'cluster.repli
     output: { dir: input.output?.dir, tokens: input.output?.tokens ?? false },
     emulates: policy.emulates,
     ...(autoscale === undefined ? {} : { autoscale }),
-    ...(autoscale === undefined && input.cold_start === undefined ? {} : { cold_start: resolveColdStart(input.cold_start, arch, kv.weight_bytes) }),
+    // A replica started by an autoscaler or after a failure pays a cold start.
+    ...(autoscale === undefined && input.cold_start === undefined && !faulty(input) ? {} : { cold_start: resolveColdStart(input.cold_start, arch, kv.weight_bytes) }),
+    ...(input.failures === undefined ? {} : { failures: resolveFailures(input.failures) }),
   };
   const setup: RunSetup = { scenario, arch, gpu, kv, profile, pools: [] };
   setup.pools.push({ name: DEFAULT_POOL, setup, shadow: false });
   return setup;
+}
+
+/** Whether replicas of this scenario may fail (and be replaced). */
+function faulty(input: ScenarioInput): boolean {
+  return input.failures !== undefined || input.faults !== undefined;
 }
 
 /** The autoscaler's settings, if any; a pool may start empty only when it may scale from zero. */

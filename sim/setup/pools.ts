@@ -1,6 +1,7 @@
 import { fieldError, InfersimError } from '../errors.js';
 import type { PoolInput, ScenarioInput } from '../scenario/types.js';
 import { checkTraffic } from './traffic.js';
+import { DEFAULT_MAX_RETRIES, resolveFaults, type ResolvedFault } from './faults.js';
 import { resolvePool, resolveRouting } from './pool.js';
 import type { PoolSetup, ResolvedPool, ResolvedRouting, RunSetup } from './types.js';
 
@@ -21,24 +22,42 @@ export function resolvePools(input: ScenarioInput): RunSetup {
   const routing = pools.map((pool, i) => inPool(i, pool, () => poolRouting(pool, i, top)));
   const resolved: ResolvedPool[] = setups.map((p, i) => {
     const s = p.setup.scenario;
-    const scaled = { ...(s.autoscale === undefined ? {} : { autoscale: s.autoscale }), ...(s.cold_start === undefined ? {} : { cold_start: s.cold_start }) };
+    const scaled = {
+      ...(s.autoscale === undefined ? {} : { autoscale: s.autoscale }),
+      ...(s.cold_start === undefined ? {} : { cold_start: s.cold_start }),
+      ...(s.failures === undefined ? {} : { failures: s.failures }),
+    };
     return { name: p.name, replicas: pools[i].replicas, model: s.model, ...routing[i], hardware: s.hardware, precision: s.precision, engine: s.engine, usd_per_gpu_hour: s.cost.usd_per_gpu_hour, emulates: s.emulates, ...scaled };
   });
-  setups.forEach((p, i) => (p.setup.scenario.cluster = { replicas: pools[i].replicas, ...routing[i] }));
+  const max_retries = input.cluster?.max_retries ?? DEFAULT_MAX_RETRIES;
+  setups.forEach((p, i) => (p.setup.scenario.cluster = { replicas: pools[i].replicas, max_retries, ...routing[i] }));
   checkCrossPoolRouter(top, resolved, input);
   const first = setups[0].setup;
   const total = pools.reduce((acc, p) => acc + p.replicas, 0);
   const traffic = checkTraffic(input, resolved);
   // `model` is what a request that names none asks for: the top-level one, whichever pool comes first.
-  // Autoscaling and cold starts are each pool's: the top level lists them under pools[] only.
-  const { autoscale: _autoscale, cold_start: _cold, ...firstOwn } = first.scenario;
-  const scenario = { ...firstOwn, model: input.model, cluster: { replicas: total, ...top }, pools: resolved, ...(traffic === undefined ? {} : { traffic }) };
+  // Autoscaling, cold starts and failures are each pool's: the top level lists them under pools[] only.
+  const { autoscale: _autoscale, cold_start: _cold, failures: _failures, faults: _faults, ...firstOwn } = first.scenario;
+  const faults = poolFaults(input, resolved);
+  const scenario = {
+    ...firstOwn, model: input.model, cluster: { replicas: total, max_retries, ...top }, pools: resolved,
+    ...(traffic === undefined ? {} : { traffic }), ...(faults === undefined ? {} : { faults }),
+  };
   return { ...first, scenario, pools: setups };
+}
+
+/** The faults checked against the pools (each may start up to the most its autoscaler allows). */
+function poolFaults(input: ScenarioInput, pools: readonly ResolvedPool[]): ResolvedFault[] | undefined {
+  return resolveFaults(
+    input.faults,
+    pools.map((p) => ({ name: p.name, max_replicas: Math.max(p.replicas, p.autoscale?.max_replicas ?? 0), repair_s: p.failures?.repair_s })),
+  );
 }
 
 /** The top-level sections with the pool's merged over them, key by key; the pool's own replicas. */
 function merged(input: ScenarioInput, pool: PoolInput): ScenarioInput {
-  const { pools: _pools, traffic: _traffic, cluster: _cluster, autoscale: _autoscale, cold_start: _cold, ...rest } = input;
+  const firstPool = (input.pools as PoolInput[])[0].name;
+  const { pools: _pools, traffic: _traffic, cluster: _cluster, autoscale: _autoscale, cold_start: _cold, failures: _failures, faults, ...rest } = input;
   return {
     ...rest,
     model: pool.model ?? input.model,
@@ -48,6 +67,9 @@ function merged(input: ScenarioInput, pool: PoolInput): ScenarioInput {
     cluster: { replicas: pool.replicas },
     ...(input.autoscale === undefined && pool.autoscale === undefined ? {} : { autoscale: { ...input.autoscale, ...pool.autoscale } }),
     ...(input.cold_start === undefined && pool.cold_start === undefined ? {} : { cold_start: { ...input.cold_start, ...pool.cold_start } }),
+    ...(input.failures === undefined && pool.failures === undefined ? {} : { failures: { ...input.failures, ...pool.failures } }),
+    // A pool some fault names pays a cold start for its replacement (checked against the pools later).
+    ...(faults?.some((f) => (f.pool ?? firstPool) === pool.name) ? { faults } : {}),
     // A price map names GPUs: the pool's GPU must be in it (checked when the pool resolves).
     cost: input.cost,
   };

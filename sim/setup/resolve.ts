@@ -4,6 +4,7 @@ import { resolvePools } from './pools.js';
 import { checkTraffic } from './traffic.js';
 import { DEFAULT_POOL, type ResolvedPool, type RunSetup } from './types.js';
 import { fieldError } from '../errors.js';
+import { resolveFaults } from './faults.js';
 
 export { engineDefaults, type ResolvedEngine } from './engine.js';
 export { gpuPrice, resolveRouting, routerOptions } from './pool.js';
@@ -23,5 +24,8 @@ export function resolveScenario(input: ScenarioInput): RunSetup {
   }
   const setup = resolvePool(input);
   checkTraffic(input, [{ name: DEFAULT_POOL, model: setup.scenario.model } as ResolvedPool]);
+  const s = setup.scenario;
+  const faults = resolveFaults(input.faults, [{ name: DEFAULT_POOL, max_replicas: Math.max(s.cluster.replicas, s.autoscale?.max_replicas ?? 0), repair_s: s.failures?.repair_s }]);
+  if (faults !== undefined) s.faults = faults;
   return setup;
 }

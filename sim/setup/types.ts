@@ -7,6 +7,7 @@ import type { KvDtype, RouterName, TrafficInput, WeightDtype, WorkloadSpec } fro
 import type { ResolvedEngine } from './engine.js';
 import type { AutoscaleSettings } from '../autoscale/autoscaler.js';
 import type { ResolvedColdStart } from './coldStart.js';
+import type { ResolvedFailures, ResolvedFault } from './faults.js';
 
 /** The one pool of a scenario without `pools:`. */
 export const DEFAULT_POOL = 'default';
@@ -26,6 +27,7 @@ export interface ResolvedPool extends ResolvedRouting {
   emulates: string;
   autoscale?: AutoscaleSettings;
   cold_start?: ResolvedColdStart;
+  failures?: ResolvedFailures;
 }
 
 /** Every key filled: what the run actually used. */
@@ -36,7 +38,8 @@ export interface ResolvedScenario {
   hardware: { gpu: string; tensor_parallel: number; pipeline_parallel: number; gpu_memory_utilization: number; profile: string | null };
   precision: { weights: WeightDtype; kv_cache: KvDtype };
   /** Router settings only where the router takes them: a router's settings are listed only when they apply. */
-  cluster: { replicas: number } & ResolvedRouting;
+  /** `max_retries` is the gateway's, the same for every pool. */
+  cluster: { replicas: number; max_retries: number } & ResolvedRouting;
   engine: ResolvedEngine;
   workload: WorkloadSpec;
   slo: { ttft_ms?: number; tpot_ms?: number; e2e_ms?: number };
@@ -50,8 +53,12 @@ export interface ResolvedScenario {
   traffic?: TrafficInput;
   /** Only with an autoscaler: its settings, HPA's defaults filled. */
   autoscale?: AutoscaleSettings;
-  /** With an autoscaler or a `cold_start` section: what starting a replica takes. */
+  /** With an autoscaler, a `cold_start` section or failures: what starting a replica takes. */
   cold_start?: ResolvedColdStart;
+  /** Only with a `failures` section: random failures, defaults filled. */
+  failures?: ResolvedFailures;
+  /** Only with a `faults` section: each fault's pool named and down time filled. */
+  faults?: ResolvedFault[];
 }
 
 /** A pool as resolved: its name, and its own setup (a single-pool run's worth: model, GPU, engine, KV cache, profile, router). */

@@ -74,7 +74,7 @@ describe('SLO attainment and goodput', () => {
     const timedOut = outcome({ request_id: 3, arrival_s: 3, status: 'timed_out', token_times_s: [3.05], output_tokens: 1, finish_s: 9 });
     // Requests 0 (ttft 0.1) meets; 1 (ttft 0.3) misses; 2 rejected; 3 timed out despite a fast first token.
     const s = run([timed(0, 0, 0.1, 0.01), timed(1, 1, 0.3, 0.01), rejected(2, 2), timedOut], { slo: { ttft_ms: 200 } });
-    expect(s.overall.requests).toEqual({ total: 4, finished: 2, rejected: 1, timed_out: 1, measured: 4 });
+    expect(s.overall.requests).toEqual({ total: 4, finished: 2, rejected: 1, timed_out: 1, failed: 0, measured: 4 });
     expect(s.overall.slo.met).toBe(1);
     expect(s.overall.slo.attainment).toBe(0.25);
     expect(s.overall.slo.goodput_req_per_s).toBeCloseTo(1 / 9, 12);
@@ -125,8 +125,8 @@ describe('per-replica summaries', () => {
     const s = run(outcomes, { replicas: 2, slo: { ttft_ms: 400 } });
     expect(s.per_replica).toHaveLength(2);
     const [r0, r1] = s.per_replica;
-    expect(r0.requests).toEqual({ total: 2, finished: 2, rejected: 0, timed_out: 0, measured: 2 });
-    expect(r1.requests).toEqual({ total: 2, finished: 1, rejected: 1, timed_out: 0, measured: 2 });
+    expect(r0.requests).toEqual({ total: 2, finished: 2, rejected: 0, timed_out: 0, failed: 0, measured: 2 });
+    expect(r1.requests).toEqual({ total: 2, finished: 1, rejected: 1, timed_out: 0, failed: 0, measured: 2 });
     expect(s.overall.requests.total).toBe(5);
     expect(r0.ttft_s.p50).toBeCloseTo(0.2, 9);
     expect(r1.ttft_s.p50).toBeCloseTo(0.5, 9);
@@ -252,8 +252,8 @@ describe('per-priority summaries', () => {
     const s = run(outcomes, { replicas: 2, warmup_s: 10, slo: { ttft_ms: 500 } });
     expect(s.per_priority.map((g) => g.priority)).toEqual([0, 1, 5]);
     const [p0, p1, p5] = s.per_priority;
-    expect(p0.requests).toEqual({ total: 3, finished: 2, rejected: 1, timed_out: 0, measured: 3 });
-    expect(p5.requests).toEqual({ total: 3, finished: 2, rejected: 0, timed_out: 1, measured: 2 });
+    expect(p0.requests).toEqual({ total: 3, finished: 2, rejected: 1, timed_out: 0, failed: 0, measured: 3 });
+    expect(p5.requests).toEqual({ total: 3, finished: 2, rejected: 0, timed_out: 1, failed: 0, measured: 2 });
     expect(p0.ttft_s).toMatchObject({ count: 2, p50: expect.closeTo(0.2, 9), max: expect.closeTo(0.3, 9) });
     expect(p5.ttft_s).toMatchObject({ count: 1, max: expect.closeTo(1.0, 9) });
     expect(p5.e2e_s.max).toBeCloseTo(1.05, 9);
