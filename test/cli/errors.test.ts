@@ -131,6 +131,24 @@ describe('infersim run: bad input', () => {
     expectCleanFailure(scenarioFile(`bad-cluster-${name.replace(/\W+/g, '-')}.yaml`, base(extra)), pattern);
   });
 
+  // Issue 16's bad dynamics input: each one clear line, no output.
+  it.each([
+    ['autoscale min above max', 'autoscale: { min_replicas: 4, max_replicas: 2, metric: queue, target: 2 }', /^infersim: error: autoscale\.min_replicas: must be ≤ max_replicas \(2\), got 4$/],
+    ['an autoscale target of 0', 'autoscale: { max_replicas: 2, metric: queue, target: 0 }', /^infersim: error: autoscale\.target: must be > 0/],
+    ['an autoscale interval of 0', 'autoscale: { max_replicas: 2, metric: queue, target: 2, interval_s: 0 }', /^infersim: error: autoscale\.interval_s: must be > 0/],
+    ['a fault on a missing replica', 'cluster: { replicas: 2 }\nfaults: [{ at_s: 1, replica: 2 }]', /^infersim: error: faults\[0\]\.replica: names a missing replica: pool default has at most 2 \(replicas are numbered from 0, so 0 to 1\), got 2$/],
+  ])('%s', (name, extra, pattern) => {
+    expectCleanFailure(scenarioFile(`bad-dynamics-${name.replace(/\W+/g, '-')}.yaml`, base(extra)), pattern);
+  });
+
+  it('a rate schedule with a decreasing until_s', () => {
+    const file = scenarioFile('bad-schedule.yaml', base('', `  arrival: { process: poisson, rate_per_s: [{ until_s: 60, rate_per_s: 2 }, { until_s: 30, rate_per_s: 4 }] }
+  input_tokens: { dist: fixed, value: 100 }
+  output_tokens: { dist: fixed, value: 10 }
+  num_requests: 5`));
+    expectCleanFailure(file, /^infersim: error: workload\.arrival\.rate_per_s\[1\]\.until_s: /);
+  });
+
   it('a generated model no pool serves', () => {
     const file = scenarioFile('bad-model.yaml', base('pools: [{ name: a, replicas: 1 }]', `  arrival: { process: poisson, rate_per_s: 5 }
   input_tokens: { dist: fixed, value: 100 }
