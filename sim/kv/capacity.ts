@@ -17,6 +17,8 @@ export interface KvCapacityInput {
   max_num_batched_tokens: number;
   max_num_seqs: number;
   cuda_graphs: boolean;
+  /** The vLLM release whose start-up profiling the figures follow (major.minor). */
+  vllm_version: string;
   num_gpu_blocks_override?: number;
 }
 

@@ -10,6 +10,7 @@ import {
   MAX_USD_PER_GPU_HOUR,
 } from './bounds.js';
 import type { ArrivalRate, PolicyNames, ScenarioInput, SchedulerName } from './types.js';
+import { vllmVersionSchema } from './vllmVersion.js';
 import { autoscaleSchema, coldStartSchema, failuresSchema, faultsSchema, maxRetries, poolReplicas, poolSchema, routerSettings, trafficSchema } from './clusterSchema.js';
 import { bool, count32, cv, INT32_WHY, intAtLeast, millis, num, oneOf, positive, positiveInt, rate, seconds, text, tokens } from './leaves.js';
 
@@ -138,6 +139,7 @@ function engineSchema(schedulers: readonly string[]) {
         why: 'a simulation holds every block of every replica in memory',
       }).optional(),
       cuda_graphs: bool.optional(),
+      vllm_version: vllmVersionSchema.optional(),
       frontend_input_ms: millis({ gte: 0 }).optional(),
       frontend_output_ms: millis({ gte: 0 }).optional(),
       swap_space_gb: num({ gte: 0, lte: MAX_SWAP_SPACE_GB, why: 'more than any host has per GPU' }).optional(),

@@ -175,6 +175,8 @@ export interface EngineInput {
   max_model_len?: number;
   num_gpu_blocks_override?: number;
   cuda_graphs?: boolean;
+  /** The vLLM release whose defaults and memory accounting to follow ("0.6", "0.10.1"); default the current one. */
+  vllm_version?: string;
   /** Server-side time before the scheduler sees a request (HTTP handling, tokenization), ms. */
   frontend_input_ms?: number;
   /** Server-side time from a token's step end to the client (detokenization, streaming), ms. */

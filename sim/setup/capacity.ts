@@ -38,6 +38,7 @@ export function sizeKv(c: CapacityInput, policy: SchedulerFactory): KvCapacity {
     max_num_batched_tokens: engine.max_num_batched_tokens,
     max_num_seqs: engine.max_num_seqs,
     cuda_graphs: engine.cuda_graphs,
+    vllm_version: engine.vllm_version,
     num_gpu_blocks_override: engine.num_gpu_blocks_override,
   });
   const usable_tokens = kv.usable_blocks * block_size;

@@ -13,6 +13,7 @@ import { SCHEDULERS, schedulerNames } from '../scheduler/registry.js';
 import type { PolicyDefaults, PolicyKey, SchedulerFactory } from '../scheduler/scheduler.js';
 import { v1Defaults } from '../scheduler/traits.js';
 import { checkSomeRequestFits } from './checks.js';
+import { resolveVllmVersion } from '../scenario/vllmVersion.js';
 
 /** The engine section with every key filled (its key order is summary.json's). */
 export interface ResolvedEngine {
@@ -33,6 +34,8 @@ export interface ResolvedEngine {
   max_model_len: number;
   num_gpu_blocks_override?: number;
   cuda_graphs: boolean;
+  /** The vLLM release followed, major.minor. */
+  vllm_version: string;
   frontend_input_ms: number;
   frontend_output_ms: number;
 }
@@ -247,6 +250,7 @@ export function resolveEngine(input: ScenarioInput, arch: ModelArchitecture, gpu
     preemption,
     max_model_len,
     cuda_graphs: e.cuda_graphs ?? true,
+    vllm_version: resolveVllmVersion(e.vllm_version),
     frontend_input_ms: e.frontend_input_ms ?? DEFAULT_FRONTEND_INPUT_MS,
     frontend_output_ms: e.frontend_output_ms ?? DEFAULT_FRONTEND_OUTPUT_MS,
   };

@@ -16,6 +16,7 @@ const base = (): KvCapacityInput => ({
   max_num_batched_tokens: 8192,
   max_num_seqs: 1024,
   cuda_graphs: true,
+  vllm_version: '0.19',
 });
 
 describe('KV block counts stay within what a simulated replica can hold', () => {

@@ -1,0 +1,44 @@
+import { z } from 'zod';
+
+/**
+ * vLLM releases a scenario may name (engine.vllm_version): minor versions, as behaviour changes
+ * between them and not within. The oldest is the first with the paged V0 scheduler's defaults this
+ * project models; the newest is what the defaults follow when a scenario names none.
+ */
+export const OLDEST_VLLM_MINOR = 2;
+export const CURRENT_VLLM_VERSION = '0.19';
+const CURRENT_MINOR = 19;
+
+/** A release as compared: 0.6.3 and "0.6" are both minor 6 (every release so far is 0.x). */
+export type VllmMinor = number;
+
+/** The minor number of a resolved version string ("0.6" → 6). */
+export function vllmMinor(version: string): VllmMinor {
+  return Number(version.split('.')[1]);
+}
+
+/** Whether `version` is at least 0.`minor`. */
+export function atLeast(version: string, minor: VllmMinor): boolean {
+  return vllmMinor(version) >= minor;
+}
+
+/**
+ * A version as written: "0.6", "0.6.3" or "0.10.1.post1". Strings only: YAML reads 0.10 as the
+ * number 0.1, which would name another release, so a number is refused with the quoted form.
+ */
+export const vllmVersionSchema = z.custom<string>().superRefine((v, ctx) => {
+  if (typeof v === 'number') {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be a quoted version string ("${v}"): YAML reads 0.10 as 0.1` });
+    return;
+  }
+  const m = typeof v === 'string' ? /^0\.(\d+)(\.\d+)?([.+-]?[A-Za-z0-9.]*)?$/.exec(v) : null;
+  const minor = m === null ? NaN : Number(m[1]);
+  if (!(minor >= OLDEST_VLLM_MINOR && minor <= CURRENT_MINOR)) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be a vLLM release from "0.${OLDEST_VLLM_MINOR}" to "${CURRENT_VLLM_VERSION}" (major.minor, a patch allowed)` });
+  }
+});
+
+/** "0.6.3" → "0.6": the form the resolved scenario records. */
+export function resolveVllmVersion(given: string | undefined): string {
+  return given === undefined ? CURRENT_VLLM_VERSION : `0.${vllmMinor(given)}`;
+}
