@@ -12,6 +12,7 @@ import { isProfilePath } from '../scenario/paths.js';
 import { profileSchema, type Profile } from '../latency/profile/schema.js';
 import { bandsAgainst, compareCollectives, compareCompute, compareCpu, errorTable, formatErrorTable, OperatorPredictor, type Comparison } from '../latency/profile/validate.js';
 import { importVidur, readVidurCompute, readVidurCpu, readVidurNetwork, VIDUR_GPU_DIRS } from '../latency/profile/vidur.js';
+import { TRANSFER_RULES, transferProfile } from '../latency/profile/transfer.js';
 
 /** Readable JSON: the header indented, each table row on one line (tables run to thousands of rows). */
 export function formatProfile(profile: Profile): string {
@@ -67,6 +68,12 @@ interface ValidateArgs {
 interface AnalyticArgs {
   gpu: string;
   vidur?: string;
+  out: string;
+}
+
+interface TransferArgs {
+  gpu: string;
+  from?: string;
   out: string;
 }
 
@@ -133,7 +140,17 @@ export function profileCommandBuilder(y: Argv): Argv {
           .option('out', { type: 'string', demandOption: true, describe: 'profile file to write (.json)' }) as unknown as Argv<AnalyticArgs>,
       guarded(analyticCommand),
     )
-    .demandCommand(1, 'give a profile command: import, validate, fit or analytic');
+    .command<TransferArgs>(
+      'transfer',
+      "carry a fitted sibling's coefficients to a GPU of the same silicon with other memory (memory-bound terms follow its datasheet bandwidth; band widened)",
+      (c) =>
+        c
+          .option('gpu', { type: 'string', demandOption: true, describe: `catalog GPU to write the profile for (rules: ${Object.keys(TRANSFER_RULES).join(', ')})` })
+          .option('from', { type: 'string', describe: "the sibling's shipped fitted profile (default: the rule's, e.g. h100-sxm.fitted for h200-sxm)" })
+          .option('out', { type: 'string', demandOption: true, describe: 'profile file to write (.json)' }) as unknown as Argv<TransferArgs>,
+      guarded(transferCommand),
+    )
+    .demandCommand(1, 'give a profile command: import, validate, fit, analytic or transfer');
 }
 
 function importCommand(args: ImportArgs): void {
@@ -208,6 +225,13 @@ function analyticCommand(args: AnalyticArgs): void {
   const bands = args.vidur ? Object.keys(VIDUR_GPU_DIRS).map((g) => defaultsGemmBand(resolve(args.vidur!), g)) : [];
   writeProfile(resolve(args.out), analyticProfile(args.gpu, bands));
   console.log(`wrote ${args.out}: analytic profile of ${args.gpu}`);
+}
+
+function transferCommand(args: TransferArgs): void {
+  if (!args.out.toLowerCase().endsWith('.json')) throw fieldError('--out', 'must name a .json file', args.out);
+  const profile = transferProfile(args.gpu, args.from);
+  writeProfile(resolve(args.out), profile);
+  console.log(`wrote ${args.out}: ${args.gpu} profile transferred from ${profile.provenance.transferred_from}`);
 }
 
 /**

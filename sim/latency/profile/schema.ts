@@ -21,7 +21,11 @@ const nonNegativeTime = nonNegative.max(MAX_PROFILE_TIME_S, TIME_LIMIT);
 const count = z.number().int().positive();
 
 export const PROFILE_FORMAT = 'infersim-profile/1';
-export const PROFILE_SOURCES = ['measured', 'analytic', 'fitted'] as const;
+/**
+ * `transferred`: another GPU's fitted coefficients carried over to a GPU of the same silicon (same
+ * die, SMs, clocks and links, other memory), named in `provenance.transferred_from`; see transfer.ts.
+ */
+export const PROFILE_SOURCES = ['measured', 'analytic', 'fitted', 'transferred'] as const;
 export const GEMM_DTYPES = ['bf16', 'fp16', 'fp8', 'int8'] as const;
 export const LINKS = ['nvlink', 'pcie'] as const;
 export const UNCERTAINTY_KEYS = [
@@ -124,6 +128,8 @@ export const profileSchema = z
         references: z.array(z.string()).optional(),
         /** Fitted profiles: the models the coefficients were fitted on (validation holds them out). */
         trained_on: z.array(z.string()).optional(),
+        /** Transferred profiles: the shipped profile of the sibling GPU whose coefficients were carried over. */
+        transferred_from: z.string().min(1).optional(),
       })
       .strict(),
     /** A shipped profile of the same GPU whose coefficients stand in where this one has none (e.g. a probe's tables on a fitted profile). */
@@ -147,7 +153,16 @@ export const profileSchema = z
       .strict()
       .optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((p, ctx) => {
+    // A transferred profile's numbers are another GPU's: it must say whose.
+    if (p.source === 'transferred' && p.provenance.transferred_from === undefined) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['provenance', 'transferred_from'], message: 'a transferred profile must name the sibling profile it was transferred from' });
+    }
+    if (p.source !== 'transferred' && p.provenance.transferred_from !== undefined) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['provenance', 'transferred_from'], message: `only a transferred profile names a sibling (source is ${JSON.stringify(p.source)})` });
+    }
+  });
 
 export type Profile = z.infer<typeof profileSchema>;
 export type GemmRow = z.infer<typeof gemmRow>;
