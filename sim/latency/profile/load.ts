@@ -168,9 +168,12 @@ export function loadProfile(ref: string, gpu: string, field = 'hardware.profile'
  * and our probe's fused Llama-3.1-8B iterations on H100 within +3 % / −6 % at decode batch 1 and
  * 64, where our probe's own operator tables, timed one kernel at a time with a flushed L2, come out
  * +21 % / +9 % (small kernels look slower alone than inside a graph). So: fitted, then measured,
- * then datasheet figures. A measured profile is used when a scenario names it.
+ * then a fitted sibling's coefficients transferred to this GPU (transfer.ts: same silicon, other
+ * memory), then datasheet figures. A transferred profile beats the analytic one because comparing a
+ * GPU with its fitted sibling then differs only by the datasheets (memory bandwidth), not by which
+ * evidence each one's coefficients come from. Any profile stays selectable by name.
  */
-const PREFERENCE = ['fitted', 'measured', 'analytic'] as const;
+const PREFERENCE = ['fitted', 'measured', 'transferred', 'analytic'] as const;
 
 /** The best shipped profile for a GPU, or undefined when none is shipped (the built-in roofline defaults then apply). */
 export function defaultProfileFor(gpu: string): LoadedProfile | undefined {
