@@ -29,7 +29,7 @@ export interface ScriptedFault {
 }
 
 /** Where a request goes when its replica failed under it (the gateway's resend or failure). */
-export type Resend = (request: Request, from: number, pool: number, retries: number, now_s: number) => boolean;
+export type Resend = (request: Request, from: number, pool: number, attempt: { retries: number; started: boolean }, now_s: number) => boolean;
 
 /** A failure event's target: a drawn failure of one replica, or a scripted one resolved when it comes. */
 type Plan = { replica: number } | ScriptedFault;
@@ -112,8 +112,8 @@ export class Faults {
     const requests = this.requestsOf(lost);
     if (requests.size !== held) throw new Error(`replica ${replica.index} held ${held} requests but gave back sequences of ${requests.size}`);
     let retried = 0;
-    for (const [request, retries] of requests) {
-      if (this.resend(request, replica.index, replica.pool_index, retries + 1, now_s)) retried++;
+    for (const [request, attempt] of requests) {
+      if (this.resend(request, replica.index, replica.pool_index, { retries: attempt.retries + 1, started: attempt.started }, now_s)) retried++;
     }
     const pool = this.pools[replica.pool_index];
     const c = this.counts;
@@ -130,14 +130,21 @@ export class Faults {
     this.ctx.sink.events.record({ time_s: now_s, kind: 'replica_failed', pool: pool.name, detail, data });
   }
 
-  /** The requests of the lost sequences, in the order first met, each with its resends so far; their lost work is counted. */
-  private requestsOf(lost: readonly Sequence[]): Map<Request, number> {
-    const requests = new Map<Request, number>();
+  /**
+   * The requests of the lost sequences, in the order first met, each with its resends so far and
+   * whether that attempt had started (any of its sequences scheduled); their lost work is counted.
+   */
+  private requestsOf(lost: readonly Sequence[]): Map<Request, { retries: number; started: boolean }> {
+    const requests = new Map<Request, { retries: number; started: boolean }>();
     const waiting = this.ctx.waitingLeaders;
     for (const seq of lost) {
       countLostSequence(this.ctx.totals, seq);
-      if (requests.has(seq.request)) continue;
-      requests.set(seq.request, seq.retries);
+      const known = requests.get(seq.request);
+      if (known !== undefined) {
+        known.started ||= !Number.isNaN(seq.first_scheduled_s);
+        continue;
+      }
+      requests.set(seq.request, { retries: seq.retries, started: !Number.isNaN(seq.first_scheduled_s) || seq.group?.started === true });
       // Samples that finished are computed again by the resend.
       for (const m of seq.group?.sequences ?? []) if (m.finished) countLostFinishedSequence(this.ctx.totals, m);
       // Its resend (if any) waits afresh under the same key; the lost leader must not be timed out.

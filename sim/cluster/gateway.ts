@@ -11,6 +11,8 @@ import type { RejectReason } from '../metrics/columns.js';
 import type { ReplicaSteps } from './steps.js';
 import { HeldRequests } from './hold.js';
 
+const NOT_RESENT = { retries: 0, started: false } as const;
+
 /** The gateway's own settings (each replica's engine limits are its pool's: Replica.limits). */
 export interface AdmissionLimits {
   /** Server time before the engine sees a request (parse, tokenize), s. */
@@ -38,8 +40,14 @@ export class Gateway {
   private rejectionInstant_s = -1;
   private rejectionsAtInstant = 0;
   private readonly held: HeldRequests;
-  /** Requests resent after a failure and not yet handed to a replica, with their resend count. */
-  private readonly retried = new Map<Request, number>();
+  /**
+   * Requests resent after a failure and not yet handed to a replica: their resend count, and
+   * whether the lost attempt had started (its client then has a stream open and no longer waits
+   * under workload.timeout_s).
+   */
+  private readonly retried = new Map<Request, { retries: number; started: boolean }>();
+  /** Set while requests are handed out in a batch at one instant (resends, released holds): their first pass waits for all. */
+  private batching = false;
   /** Per pool: requests that reached it (routed, held or rejected there), mirrored copies included. */
   readonly arrivals: number[];
 
@@ -131,15 +139,16 @@ export class Gateway {
     replica.outstanding++;
     replica.outstanding_tokens += requestTokens(request);
     replica.waiting++;
-    const leader = this.admit(request, replica, now_s);
+    const attempt = this.takeAttempt(request);
+    const leader = this.admit(request, replica, now_s, attempt.retries);
     const waiting = this.ctx.waitingLeaders;
-    if (waiting !== undefined) {
+    if (waiting !== undefined && !attempt.started) {
       const key = waitKey(request);
       waiting.set(key, leader);
       // A time-out shorter than the frontend's input latency expires as soon as the engine sees the request.
       this.ctx.loop.schedule(Math.max(now_s, request.arrival_s + (this.limits.timeout_s as number)), TIMEOUT, key);
     }
-    this.steps.requestSchedule(replica, now_s);
+    this.steps.requestSchedule(replica, now_s, this.batching);
   }
 
   /**
@@ -161,7 +170,12 @@ export class Gateway {
   /** A replica of `pool` became ready: the requests held for the pool go to it (and any other ready one), oldest first. */
   readonly release = (pool: number, now_s: number): void => {
     const group = this.traffic.poolGroups[pool];
-    while (this.held.count(pool) > 0 && group.candidates().length > 0) this.place(this.held.next(pool) as Request, group, now_s);
+    this.batching = true;
+    try {
+      while (this.held.count(pool) > 0 && group.candidates().length > 0) this.place(this.held.next(pool) as Request, group, now_s);
+    } finally {
+      this.batching = false;
+    }
   };
 
   /** Requests held for `pool` now (the autoscaler's signal to scale from zero). */
@@ -175,16 +189,20 @@ export class Gateway {
    * would be resend number max_retries + 1 or no replica can take it now (nor will: a pool without
    * an autoscaler). Returns whether it was resent; otherwise it ends `failed`.
    */
-  retry(request: Request, from: number, pool: number, retries: number, now_s: number): boolean {
+  retry(request: Request, from: number, pool: number, attempt: { retries: number; started: boolean }, now_s: number): boolean {
     const group = this.traffic.retryGroup(request, pool);
-    if (retries > this.limits.max_retries || (group.candidates().length === 0 && !this.canHold(group))) {
+    if (attempt.retries > this.limits.max_retries || (group.candidates().length === 0 && !this.canHold(group))) {
       this.ctx.totals.failed++;
-      this.retried.set(request, retries - 1);
-      this.leaveEarly(request, from, 'failed', now_s);
+      this.leaveEarly(request, from, 'failed', now_s, undefined, undefined, undefined, attempt.retries - 1);
       return false;
     }
-    this.retried.set(request, retries);
-    this.place(request, group, now_s);
+    this.retried.set(request, attempt);
+    this.batching = true;
+    try {
+      this.place(request, group, now_s);
+    } finally {
+      this.batching = false;
+    }
     return true;
   }
 
@@ -199,10 +217,9 @@ export class Gateway {
   }
 
   /** Hands a request's sequences to the replica's scheduler; returns the leader. */
-  private admit(request: Request, replica: Replica, now_s: number): Sequence {
+  private admit(request: Request, replica: Replica, now_s: number, retries: number): Sequence {
     const count = sequencesOf(request);
     const fork = replica.limits.forkSamples;
-    const retries = this.takeRetries(request);
     const leader = new Sequence(request, replica.index);
     leader.retries = retries;
     if (count > 1) {
@@ -226,12 +243,12 @@ export class Gateway {
     return leader;
   }
 
-  /** The resends of a request about to be admitted or to leave (0 for one never resent). */
-  private takeRetries(request: Request): number {
-    if (this.retried.size === 0) return 0;
-    const retries = this.retried.get(request) ?? 0;
+  /** How a request about to be admitted or to leave was resent (never: 0 resends, not started). */
+  private takeAttempt(request: Request): { retries: number; started: boolean } {
+    const attempt = this.retried.size === 0 ? undefined : this.retried.get(request);
+    if (attempt === undefined) return NOT_RESENT;
     this.retried.delete(request);
-    return retries;
+    return attempt;
   }
 
   /** False for a stale time-out (the request was scheduled in time). */
@@ -255,7 +272,7 @@ export class Gateway {
     replica.outstanding--;
     replica.outstanding_tokens -= requestTokens(leader.request);
     replica.waiting--;
-    this.leaveEarly(leader.request, leader.replica, 'timed_out', now_s);
+    this.leaveEarly(leader.request, leader.replica, 'timed_out', now_s, undefined, undefined, undefined, leader.retries);
     this.stopIfDrained(replica);
     return true;
   };
@@ -269,6 +286,8 @@ export class Gateway {
     reason?: RejectReason,
     pool?: string,
     groupFrontOut_s?: number,
+    /** Resends so far, when known to the caller (else the pending resend's, if any). */
+    resent?: number,
   ): void {
     const totals = this.ctx.totals;
     if (status === 'rejected') totals.rejected++;
@@ -278,7 +297,7 @@ export class Gateway {
     const frontOut_s = replica >= 0 ? this.ctx.cluster.replicas[replica].limits.frontOut_s : (groupFrontOut_s ?? this.ctx.frontOut_s);
     const finish_s = now_s + frontOut_s;
     this.noteRejection(now_s);
-    const retries = this.takeRetries(request);
+    const retries = resent ?? this.takeAttempt(request).retries;
     emitOutcome(this.ctx, earlyOutcome(request, replica, status, finish_s, reason, pool, retries === 0 ? undefined : retries));
     // Nobody waits for a mirrored copy: its end releases no client's next request.
     if (request.shadow !== true) this.requestLeft(request.id, finish_s);
@@ -296,8 +315,8 @@ export class Gateway {
     if (++this.rejectionsAtInstant > 1_000_000) {
       throw new InfersimError(
         `workload: the simulation makes no progress: over a million requests rejected at t = ${now_s} s ` +
-          `(prompt + output > engine.max_model_len, or engine.max_queue_len full) with zero frontend latency; ` +
-          'check the workload against those limits, or give engine.frontend_output_ms a positive value',
+          `(prompt + output > engine.max_model_len, engine.max_queue_len full, or no replica ready) with zero frontend latency; ` +
+          'check the workload against those limits and the pools against their failures, or give engine.frontend_output_ms a positive value',
       );
     }
   }

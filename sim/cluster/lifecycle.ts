@@ -77,11 +77,15 @@ export class ReplicaLifecycle implements RunControl {
     return replica.index;
   }
 
-  /** False for a replica stopped before it was ready (the event is stale). */
+  /**
+   * False for a replica stopped before it was ready (the event is stale), and for one ready only
+   * after the last request left: it is ready, but that is no simulated work (the run's end stays).
+   */
   readonly onReady = (target: number, now_s: number): boolean => {
     const replica = this.ctx.cluster.replicas[target];
     if (replica.state !== 'starting') return false;
     this.ctx.cluster.setState(replica, 'ready');
+    if (!this.active()) return false;
     for (const listener of this.ready) listener(replica, now_s);
     return true;
   };

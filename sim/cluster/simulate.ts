@@ -152,7 +152,7 @@ function faultsOf(setup: RunSetup, ctx: RunContext, gateway: Gateway, lifecycle:
   });
   if (s.faults === undefined && !pools.some((p) => p.failures !== undefined)) return undefined;
   const scripted = (s.faults ?? []).map((f) => ({ at_s: f.at_s, pool: pools.findIndex((p) => p.name === f.pool), position: f.replica, down_s: f.down_s }));
-  return new Faults(ctx, pools, scripted, (request, from, pool, retries, now_s) => gateway.retry(request, from, pool, retries, now_s), lifecycle, s.seed);
+  return new Faults(ctx, pools, scripted, (request, from, pool, attempt, now_s) => gateway.retry(request, from, pool, attempt, now_s), lifecycle, s.seed);
 }
 
 /** The pools with an autoscaler, each with its policy and cold start. */

@@ -27,11 +27,15 @@ export class ReplicaSteps {
     private readonly stopIfDrained: (replica: Replica) => boolean,
   ) {}
 
-  /** Schedule now if nothing else happens at this instant, else after everything that does. */
-  requestSchedule(replica: Replica, now_s: number): void {
+  /**
+   * Schedule now if nothing else happens at this instant, else after everything that does.
+   * `defer`: the caller has more requests to hand out at this instant (a failure's resends, the
+   * requests held for a pool): they must share the step, so the pass always waits for them.
+   */
+  requestSchedule(replica: Replica, now_s: number, defer = false): void {
     if (replica.busy || replica.schedulePending) return;
     const loop = this.ctx.loop;
-    if (loop.peekTime() > now_s) {
+    if (!defer && loop.peekTime() > now_s) {
       this.startStep(replica, now_s);
     } else {
       replica.schedulePending = true;

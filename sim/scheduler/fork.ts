@@ -14,6 +14,7 @@ export function forkSamples(parent: Sequence, kv: BlockManager): Sequence[] {
   for (let k = 1; k <= parent.pending_forks; k++) {
     const child = new Sequence(parent.request, parent.replica, parent.sample + k);
     child.group = group;
+    child.retries = parent.retries;
     child.first_scheduled_s = parent.first_scheduled_s;
     kv.fork(parent, child);
     child.coverWithoutCompute(parent.computed_tokens);

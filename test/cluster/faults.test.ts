@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { simulate } from '../../sim/index.js';
@@ -237,5 +237,50 @@ describe('bad fault input: one clear line each', () => {
     ['a pool fault past the autoscaler\'s most', { pools: [{ name: 'a', replicas: 1, autoscale: { max_replicas: 3, metric: 'queue', target: 2 } }], cluster: {}, faults: [{ at_s: 1, pool: 'a', replica: 3 }] }, /^faults\[0\]\.replica: names a missing replica: pool a has at most 3/],
   ])('%s', (_what, patch, message) => {
     expect(refuse(patch)).toThrow(message);
+  });
+});
+
+describe('regressions found by review', () => {
+  it('forked samples (vllm-v0, n 2) carry their request\'s resend count', () => {
+    const forked = run(fleet({ ...oneFault, engine: { scheduler: 'vllm-v0', frontend_input_ms: 0, frontend_output_ms: 0 }, workload: { ...fleet().workload, n: 2 } }));
+    expectInvariants(forked);
+    const f = forked.result.summary.faults!;
+    expect(f.retried).toBeGreaterThan(0);
+    expect(forked.outcomes.filter((o) => o.retries === 1).length).toBe(f.retried);
+  });
+
+  it('a resent request that had started streams on: no time-out ends it, and its resend count stays', () => {
+    const timed = run(fleet({ ...oneFault, workload: { ...fleet().workload, timeout_s: 2 } }));
+    expectInvariants(timed);
+    const f = timed.result.summary.faults!;
+    const resent = timed.outcomes.filter((o) => (o.retries ?? 0) > 0);
+    expect(resent.length).toBe(f.retried);
+    // Those whose lost attempt had started cannot time out again; the others keep their deadline.
+    for (const o of resent) if (o.status === 'timed_out') expect(o.finish_s).toBeCloseTo(o.arrival_s + 2, 9);
+    expect(resent.filter((o) => o.status === 'finished').length).toBeGreaterThan(0);
+  });
+
+  it('requests resent at one instant share their first step on an idle replica', () => {
+    const dir = suiteDir();
+    const lines = Array.from({ length: 12 }, (_, i) => JSON.stringify({ t: i * 1e-3, in: 500, out: i % 2 === 0 ? 2 : 3000 }));
+    writeFileSync(join(dir, 'burst.jsonl'), lines.join('\n'));
+    const input = fleet({
+      cluster: { replicas: 2, router: 'round-robin' },
+      faults: [{ at_s: 2, replica: 1 }],
+      workload: { trace: { path: join(dir, 'burst.jsonl'), format: 'jsonl', columns: { arrival: 't', input_tokens: 'in', output_tokens: 'out' } } },
+    });
+    simulate(input, { outDir: join(dir, 'out') });
+    const steps = arrowRows(join(dir, 'out'), 'iterations.arrow').filter((r) => r.replica === 0 && r.start_s >= 2);
+    expect(steps[0].start_s).toBe(2);
+    expect(steps[0].prefill_seqs).toBe(6);
+  });
+
+  it('a replacement ready after the last request left does not stretch the run', () => {
+    const late = (down_s: number) => simulate(fleet({ cluster: { replicas: 2 }, faults: [{ at_s: 140, replica: 1, down_s }] }));
+    const short = late(0);
+    const long = late(5000);
+    expect((long.summary.events as any[]).some((e) => e.kind === 'replica_recovered')).toBe(false);
+    expect(long.totals.end_s).toBeLessThan(200);
+    expect(long.totals.end_s).toBe(short.totals.end_s);
   });
 });
