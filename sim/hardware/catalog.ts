@@ -8,7 +8,7 @@ import { unknownNameError } from '../errors.js';
  * runtime_memory_bytes: the total the CUDA runtime reports (torch.cuda.mem_get_info()[1], the
  * "total capacity" in PyTorch OOM messages), which vLLM budgets from. It is a few hundred MiB
  * below nvidia-smi's "MiB total" (the driver's reservation). Figures from public PyTorch OOM
- * messages: H100 80GB 79.11 GiB (vllm-project/vllm#27508), A100 80GB 79.35 GiB
+ * messages: H100 80GB 79.11 GiB (vllm-project/vllm#27508; vLLM logs print 79.19–79.22, used), A100 80GB 79.35 GiB
  * (MoonshotAI/Kimi-VL#54), A100 40GB 39.50 GiB (TianheWu/CoSeR#10), L40S 44.53 GiB
  * (Wan-Video/Wan2.1#205), A10 22.18 GiB (OpenBMB/MiniCPM-V#640). Estimated as the nvidia-smi
  * total less the H100's 0.54 GiB reservation where no message was found: H100 PCIe and H200
@@ -30,7 +30,9 @@ const RUNTIME = 'runtime memory: PyTorch-reported total (see sim/hardware/catalo
 // Catalog order matters: an abbreviation ("h100") is suggested as the first name it prefixes.
 export const GPU_CATALOG: Record<string, GpuSpec> = {
   'h100-sxm': {
-    name: 'h100-sxm', memory_bytes: 80e9, runtime_memory_bytes: Math.round(79.11 * GIB),
+    // vLLM's own start-up logs print total_gpu_memory 79.22 GiB (vllm#10511, vllm#12126) and 79.19 GiB
+    // (llm-d-planner v0.19.0 logs: "total 79.19GiB, requested 75.23GiB" at 0.95): it budgets from these.
+    name: 'h100-sxm', memory_bytes: 80e9, runtime_memory_bytes: Math.round(79.19 * GIB),
     hbm_bandwidth_bytes_per_s: 3350 * GB_PER_S,
     tensor_flops_per_s: { tf32: 494.5 * T, fp16: 989.5 * T, bf16: 989.5 * T, fp8: 1979 * T, int8: 1979 * T },
     fp32_flops_per_s: 67 * T, compute_capability: 9.0,

@@ -4,6 +4,7 @@ import { MAX_KV_BLOCKS_PER_REPLICA } from '../scenario/bounds.js';
 import type { ModelArchitecture } from '../model/architecture.js';
 import { bytesPerKvElement, bytesPerWeight, kvBytesPerTokenPerGpu, weightBytesPerGpu } from '../model/derived.js';
 import type { KvDtype, WeightDtype } from '../scenario/types.js';
+import { activationPeakBytes, cudaGraphBytes, nonTorchBytes } from './memoryRules.js';
 
 export interface KvCapacityInput {
   arch: ModelArchitecture;
@@ -42,33 +43,6 @@ export interface KvCapacity {
 
 const GiB = 2 ** 30;
 
-/**
- * Estimates of what vLLM's profiling run measures besides weights. They are typical figures from
- * vLLM startup logs (e.g. "non_torch_memory takes 0.15GiB", "CUDA graphs take 0.5 GiB"), not
- * datasheet facts; the KV pool is within a few percent of vLLM's report because weights dominate.
- */
-const NON_TORCH_BYTES_TP1 = 0.15 * GiB;
-/** NCCL communicators and the custom all-reduce buffers when TP > 1. */
-const NON_TORCH_BYTES_TP_EXTRA = 0.4 * GiB;
-const CUDA_GRAPH_BYTES = 0.5 * GiB;
-
-/**
- * vLLM profiles a forward pass of max_num_batched_tokens tokens and a sampler pass over
- * max_num_seqs rows of fp32 logits; the peak is the larger. Forward peak: the MLP input, the
- * gate/up output, the activation output and two residual-stream buffers are alive together.
- */
-function activationPeakBytes(input: KvCapacityInput): number {
-  const { arch, tensor_parallel: tp } = input;
-  const activationBytes = input.weights === 'fp32' ? 4 : 2;
-  // A MoE layer holds the gate/up and activation outputs of every token's top-k experts.
-  const topK = (arch.num_local_experts ?? 1) > 1 ? (arch.num_experts_per_tok ?? 1) : 1;
-  const mlpColumns = (topK * (arch.gated_mlp ? 3 : 2) * arch.intermediate_size) / tp;
-  const forward = input.max_num_batched_tokens * (3 * arch.hidden_size + mlpColumns) * activationBytes;
-  // Logits are gathered to the full vocabulary before sampling, whatever the TP degree.
-  const sampler = input.max_num_seqs * arch.vocab_size * 4 * 2;
-  return Math.max(forward, sampler);
-}
-
 export function kvCapacity(input: KvCapacityInput): KvCapacity {
   const { arch, gpu } = input;
   const tp = input.tensor_parallel;
@@ -76,9 +50,10 @@ export function kvCapacity(input: KvCapacityInput): KvCapacity {
   const runtime = gpu.runtime_memory_bytes;
   const budget = runtime * input.gpu_memory_utilization;
   const weights = weightBytesPerGpu(arch, bytesPerWeight(input.weights), tp, pp);
+  // Each term follows the profiling of input.vllm_version; the rules and their sources are in memoryRules.ts.
   const activation = activationPeakBytes(input);
-  const nonTorch = NON_TORCH_BYTES_TP1 + (tp > 1 ? NON_TORCH_BYTES_TP_EXTRA : 0);
-  const graphs = input.cuda_graphs ? CUDA_GRAPH_BYTES : 0;
+  const nonTorch = nonTorchBytes(input);
+  const graphs = cudaGraphBytes(input);
   const kvBytes = budget - weights - activation - nonTorch - graphs;
   const perToken = kvBytesPerTokenPerGpu(arch, bytesPerKvElement(input.kv_cache), tp, pp);
   const perBlock = perToken * input.block_size;
