@@ -163,9 +163,9 @@ describe('router settings', () => {
 
   it('is listed in the resolved scenario only for a router that takes it, with its default', () => {
     const plain = simulate(scenario({ cluster: { replicas: 2 } })).setup.scenario.cluster;
-    expect(plain).toEqual({ replicas: 2, router: 'round-robin' });
+    expect(plain).toEqual({ replicas: 2, max_retries: 1, router: 'round-robin' });
     const affine = simulate(scenario({ cluster: { replicas: 2, router: 'prefix-affinity' } })).setup.scenario.cluster;
-    expect(affine).toEqual({ replicas: 2, router: 'prefix-affinity', balance_threshold: 64 });
+    expect(affine).toEqual({ replicas: 2, max_retries: 1, router: 'prefix-affinity', balance_threshold: 64 });
   });
 });
 
