@@ -9,17 +9,21 @@ export const OLDEST_VLLM_MINOR = 2;
 export const CURRENT_VLLM_VERSION = '0.19';
 const CURRENT_MINOR = 19;
 
-/** A release as compared: 0.6.3 and "0.6" are both minor 6 (every release so far is 0.x). */
-export type VllmMinor = number;
-
-/** The minor number of a resolved version string ("0.6" → 6). */
-export function vllmMinor(version: string): VllmMinor {
-  return Number(version.split('.')[1]);
+/** The (minor, patch) of a version string: "0.6" → [6, 0], "0.6.5" → [6, 5] (every release so far is 0.x). */
+export function vllmRelease(version: string): [minor: number, patch: number] {
+  const parts = version.split('.');
+  return [Number(parts[1]), parts[2] === undefined ? 0 : Number.parseInt(parts[2], 10) || 0];
 }
 
-/** Whether `version` is at least 0.`minor`. */
-export function atLeast(version: string, minor: VllmMinor): boolean {
-  return vllmMinor(version) >= minor;
+/** The minor number of a version string ("0.6.5" → 6). */
+export function vllmMinor(version: string): number {
+  return vllmRelease(version)[0];
+}
+
+/** Whether `version` is at least 0.`minor`.`patch`. */
+export function atLeast(version: string, minor: number, patch = 0): boolean {
+  const [m, p] = vllmRelease(version);
+  return m > minor || (m === minor && p >= patch);
 }
 
 /**
@@ -38,7 +42,8 @@ export const vllmVersionSchema = z.custom<string>().superRefine((v, ctx) => {
   }
 });
 
-/** "0.6.3" → "0.6": the form the resolved scenario records. */
-export function resolveVllmVersion(given: string | undefined): string {
-  return given === undefined ? CURRENT_VLLM_VERSION : `0.${vllmMinor(given)}`;
+/** "0.6.3.post1" → "0.6.3", "0.6" → "0.6": the form the resolved scenario records (a patch only when given). */
+export function normalVllmVersion(given: string): string {
+  const [minor, patch] = vllmRelease(given);
+  return given.split('.').length > 2 ? `0.${minor}.${patch}` : `0.${minor}`;
 }

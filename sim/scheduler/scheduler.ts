@@ -124,6 +124,8 @@ export interface DefaultsContext {
   usage: EngineUsage;
   chunked: boolean;
   max_model_len: number;
+  /** The vLLM release followed ("0.6", "0.6.5"): defaults changed between releases. */
+  vllm_version: string;
 }
 
 export interface PolicyDefaults {
@@ -155,5 +157,7 @@ export interface SchedulerFactory {
   traits: SchedulerTraits;
   defaults(ctx: DefaultsContext): PolicyDefaults;
   emulates: string;
+  /** The vLLM engine generation it reproduces (none: not vLLM): which releases it exists in. */
+  vllm_engine?: 'v0' | 'v1';
   validate?(ctx: CapacityContext): void;
 }

@@ -5,7 +5,7 @@ import { addRunning, addToPlan, cancelWaiting, dropFinished, noteAdmitted, relea
 import { forkSamples } from './fork.js';
 import { emptyPlan, resetPlan, type ReplicaScheduler, type CapacityContext, type SchedulerFactory, type SchedulerLimits, type StepPlan } from './scheduler.js';
 import type { Sequence } from './sequence.js';
-import { FLASH_ATTENTION_BLOCKS, stepBudget, V0_CHUNKED_BUDGET, V0_DEFAULTS } from './traits.js';
+import { FLASH_ATTENTION_BLOCKS, stepBudget, v0ChunkedBudget, V0_DEFAULTS } from './traits.js';
 import { waitQueue, type WaitQueue } from './waitQueue.js';
 
 /** vLLM V0 keeps 1 % of the GPU blocks free at admission and swap-in (`watermark=0.01`, vllm/core/block_manager.py). */
@@ -342,6 +342,7 @@ export const VLLM_V0: SchedulerFactory = {
     keys: [],
   },
   defaults: (ctx) => stepBudget(V0_DEFAULTS, ctx),
+  vllm_engine: 'v0',
   emulates:
     'vLLM V0 engine (v0.6-class, default scheduler): prefill-first steps, watermark admission, recompute or swap preemption, copy-on-write samples',
   validate: (ctx) => validateV0('vllm-v0', ctx),
@@ -363,7 +364,8 @@ export const SARATHI: SchedulerFactory = {
     priority: true,
     keys: [],
   },
-  defaults: (ctx) => stepBudget(V0_DEFAULTS, ctx, V0_CHUNKED_BUDGET),
+  defaults: (ctx) => stepBudget(V0_DEFAULTS, ctx, v0ChunkedBudget(ctx.vllm_version)),
+  vllm_engine: 'v0',
   emulates: 'Sarathi-Serve stall-free batching (vLLM V0 chunked-prefill scheduler): decodes first, then prefill chunks in one token budget',
   validate: (ctx) => validateV0('sarathi', ctx),
 };

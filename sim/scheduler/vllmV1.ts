@@ -125,6 +125,7 @@ export const VLLM_V1: SchedulerFactory = {
     priority: true,
     keys: [],
   },
-  defaults: (ctx) => stepBudget(v1Defaults(ctx.gpu_class, ctx.usage), ctx),
+  defaults: (ctx) => stepBudget(v1Defaults(ctx.gpu_class, ctx.usage, ctx.vllm_version), ctx),
+  vllm_engine: 'v1',
   emulates: 'vLLM V1 engine (v0.11-class): chunked prefill, recompute preemption, prefix caching, CUDA graphs',
 };

@@ -13,7 +13,7 @@ import { SCHEDULERS, schedulerNames } from '../scheduler/registry.js';
 import type { PolicyDefaults, PolicyKey, SchedulerFactory } from '../scheduler/scheduler.js';
 import { v1Defaults } from '../scheduler/traits.js';
 import { checkSomeRequestFits } from './checks.js';
-import { resolveVllmVersion } from '../scenario/vllmVersion.js';
+import { atLeast, CURRENT_VLLM_VERSION, normalVllmVersion } from '../scenario/vllmVersion.js';
 
 /** The engine section with every key filled (its key order is summary.json's). */
 export interface ResolvedEngine {
@@ -158,6 +158,44 @@ function checkBlockSize(policy: SchedulerFactory, block_size: number): void {
   }
 }
 
+/**
+ * The release a V0 policy follows unless told: 0.6, the one its scheduler and defaults were modelled
+ * on (vllm/core/scheduler.py, vllm/config.py of 0.5–0.6). V0 shipped until 0.10: vLLM 0.11.0 removed
+ * it (RFC vllm-project/vllm#18571; V1 the default since 0.8.0).
+ */
+const V0_VERSION = '0.6';
+const LAST_V0_VERSION = '0.10';
+
+/**
+ * The policy and the vLLM release: each as named, or defaulted from the other. A V0 policy
+ * without a release follows 0.6; a release without a policy gets the engine
+ * it ran by default: V1 from 0.8.0, else V0, chunking prompts (sarathi) where it did so unasked:
+ * from 0.5.4 (PR #6666) when max_model_len exceeds 32,768 tokens.
+ */
+function policyAndRelease(e: Engine, arch: ModelArchitecture): { policy: SchedulerFactory; vllm_version: string } {
+  const named = e.scheduler === undefined ? undefined : policyNamed(e.scheduler);
+  const vllm_version = e.vllm_version !== undefined ? normalVllmVersion(e.vllm_version) : named?.vllm_engine === 'v0' ? V0_VERSION : CURRENT_VLLM_VERSION;
+  if (named !== undefined) {
+    checkRelease(named, vllm_version, e.vllm_version);
+    return { policy: named, vllm_version };
+  }
+  if (atLeast(vllm_version, 8)) return { policy: policyNamed('vllm'), vllm_version };
+  const long = (e.max_model_len ?? arch.max_position_embeddings) > 32768;
+  const chunks = e.enable_chunked_prefill ?? (atLeast(vllm_version, 5, 4) && long);
+  return { policy: policyNamed(chunks ? 'sarathi' : 'vllm-v0'), vllm_version };
+}
+
+/** A vLLM policy only in the releases that had its engine. */
+function checkRelease(policy: SchedulerFactory, version: string, given: string | undefined): void {
+  if (given === undefined) return;
+  if (policy.vllm_engine === 'v1' && !atLeast(version, 7)) {
+    throw fieldError('engine.vllm_version', `has no V1 engine (engine.scheduler ${policy.name}): it first shipped in 0.7.0 and is the default from 0.8.0; for older releases use vllm-v0 or sarathi`, given);
+  }
+  if (policy.vllm_engine === 'v0' && atLeast(version, 11)) {
+    throw fieldError('engine.vllm_version', `has no V0 engine (engine.scheduler ${policy.name}): vLLM 0.11.0 removed it; name ${LAST_V0_VERSION} or older, or use the vllm scheduler`, given);
+  }
+}
+
 /** engine.max_model_len: the model's context unless given, and some request of the workload must fit it. */
 function maxModelLen(input: ScenarioInput, arch: ModelArchitecture): number {
   const given = input.engine?.max_model_len;
@@ -219,7 +257,7 @@ function budgets(e: Engine, chunked: boolean, max_model_len: number, defaults: P
 export function resolveEngine(input: ScenarioInput, arch: ModelArchitecture, gpu: GpuSpec): { engine: ResolvedEngine; policy: SchedulerFactory } {
   const e: Engine = input.engine ?? {};
   const usage = e.usage ?? 'server';
-  const policy = policyNamed(e.scheduler ?? 'vllm');
+  const { policy, vllm_version } = policyAndRelease(e, arch);
   const preemption = e.preemption ?? policy.traits.preemption.default;
   checkPreemption(e, policy, preemption);
   const enable_prefix_caching = prefixCaching(e, policy);
@@ -232,7 +270,7 @@ export function resolveEngine(input: ScenarioInput, arch: ModelArchitecture, gpu
   checkBlockSize(policy, block_size);
   const max_model_len = maxModelLen(input, arch);
   const enable_chunked_prefill = chunkedPrefill(e, policy);
-  const defaults = policy.defaults({ gpu_class: gpu.vllm_default_class, usage, chunked: enable_chunked_prefill, max_model_len });
+  const defaults = policy.defaults({ gpu_class: gpu.vllm_default_class, usage, chunked: enable_chunked_prefill, max_model_len, vllm_version });
   const { max_num_batched_tokens, max_num_seqs } = budgets(e, enable_chunked_prefill, max_model_len, defaults);
   const engine: ResolvedEngine = {
     scheduler: policy.name,
@@ -250,7 +288,7 @@ export function resolveEngine(input: ScenarioInput, arch: ModelArchitecture, gpu
     preemption,
     max_model_len,
     cuda_graphs: e.cuda_graphs ?? true,
-    vllm_version: resolveVllmVersion(e.vllm_version),
+    vllm_version,
     frontend_input_ms: e.frontend_input_ms ?? DEFAULT_FRONTEND_INPUT_MS,
     frontend_output_ms: e.frontend_output_ms ?? DEFAULT_FRONTEND_OUTPUT_MS,
   };

@@ -48,7 +48,7 @@ export function traitsAgreeWithSetup(name: string): void {
   const base = resolved(name, {});
   if (typeof base === 'string') throw new Error(`the base scenario is refused for ${name}: ${base}`);
   const e = base.engine;
-  const defaults = policy.defaults({ gpu_class: 'large', usage: 'server', chunked: e.enable_chunked_prefill, max_model_len: 4096 });
+  const defaults = policy.defaults({ gpu_class: 'large', usage: 'server', chunked: e.enable_chunked_prefill, max_model_len: 4096, vllm_version: e.vllm_version });
   expect({
     scheduler: e.scheduler,
     emulates: base.emulates,
