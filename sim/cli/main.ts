@@ -51,10 +51,15 @@ const COMMANDS: Record<string, CommandSpec> = {
   },
   validate: {
     usage: 'validate',
-    describe: 'compare infersim-probe iteration timings with the prediction',
+    describe: 'compare infersim-probe iteration timings with the prediction (--probe), or replay real runs (validate real DIR)',
     load: async () => {
-      const m = await import('./validateProbe.js');
-      return { builder: m.validateProbeCommandBuilder, handler: guarded(m.validateProbeCommand) };
+      const probe = await import('./validateProbe.js');
+      const real = await import('./validateReal.js');
+      const builder = (y: Argv): Argv =>
+        probe.validateProbeCommandBuilder(
+          y.command('real <path>', 'replay a folder of real vLLM runs and print the error table', real.validateRealCommandBuilder, guarded(real.validateRealCommand)),
+        ) as unknown as Argv;
+      return { builder, handler: guarded(probe.validateProbeCommand) };
     },
   },
 };

@@ -65,7 +65,7 @@ export interface ShapeComparison {
 
 export function validateProbeCommandBuilder(y: Argv): Argv<ValidateProbeArgs> {
   return y
-    .option('probe', { type: 'string', demandOption: true, describe: 'output of infersim-probe iteration (JSON)' })
+    .option('probe', { type: 'string', describe: 'output of infersim-probe iteration (JSON); required unless a subcommand is given' })
     .option('model', { type: 'string', describe: "catalog name or config.json (default: the dimensions recorded in the file)" })
     .option('gpu', { type: 'string', describe: 'GPU catalog name (default: the one recorded in the file)' })
     .option('profile', { type: 'string', describe: 'latency profile name or path (default: the best shipped one for the GPU)' })
@@ -159,6 +159,8 @@ export function compareProbe(probe: IterationProbe, args: Omit<ValidateProbeArgs
 
 /** `infersim validate --probe FILE`: the simulator's prediction against a measured iteration. */
 export function validateProbeCommand(args: ValidateProbeArgs): void {
+  // Not a yargs demand: that would bind `validate real`, which takes no probe, too.
+  if (args.probe === undefined) throw fieldError('--probe', 'required: give an infersim-probe iteration file, or the subcommand `validate real DIR`');
   const probe = readIterationProbe(args.probe);
   const rows = compareProbe(probe, args);
   const errors = rows.map((r) => r.error);
