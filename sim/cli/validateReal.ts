@@ -2,6 +2,7 @@ import type { Argv } from 'yargs';
 import { existsSync, statSync } from 'node:fs';
 import { fieldError } from '../errors.js';
 import { compareApexRun, readApexRuns, type ApexComparison } from '../fidelity/apex.js';
+import { compareStartupRow, readStartupRows, type StartupComparison } from '../fidelity/startup.js';
 
 export interface ValidateRealArgs {
   path: string;
@@ -10,7 +11,7 @@ export interface ValidateRealArgs {
 
 export function validateRealCommandBuilder(y: Argv): Argv<ValidateRealArgs> {
   return y
-    .positional('path', { type: 'string', demandOption: true, describe: 'a folder of real runs in the apex layout (results/*.txt, traces/*.jsonl)' })
+    .positional('path', { type: 'string', demandOption: true, describe: 'a folder of real runs in the apex layout (results/*.txt, traces/*.jsonl), or a CSV of vLLM start-up KV capacities' })
     .option('json', { type: 'boolean', describe: 'print { runs: [...], ttft: {median_abs_error, max_abs_error}, tpot: {...} }' }) as unknown as Argv<ValidateRealArgs>;
 }
 
@@ -37,10 +38,28 @@ function table(rows: readonly ApexComparison[]): string[] {
   ];
 }
 
-/** Replays every run of a folder of real measurements and prints the error table (times in ms). */
+/** Each start-up row: what vLLM printed, infersim's figure and the error, or why it was skipped. */
+function startupReport(rows: readonly StartupComparison[], json: boolean): string {
+  const done = rows.filter((r) => r.skipped === undefined);
+  const figures = done.length === 0 ? null : errorFigures(done.map((r) => r.error as number));
+  if (json) return JSON.stringify({ rows, kv_capacity: figures }, null, 1);
+  const width = Math.max(...rows.map((r) => r.label.length)) + 2;
+  const fmt = (r: StartupComparison): string =>
+    r.skipped !== undefined
+      ? `${r.label.padEnd(width)}skipped: ${r.skipped}`
+      : `${r.label.padEnd(width)}${String(r.printed).padStart(10)} ${(r.unit as string).padEnd(7)}${(r.unit === 'KV GiB' ? (r.infersim as number).toFixed(2) : String(r.infersim)).padStart(10)}${pct(r.error as number).padStart(10)}`;
+  const tail = figures === null ? 'no row reproduced' : `KV capacity |error| median ${pct(figures.median_abs_error).slice(1)}, max ${pct(figures.max_abs_error).slice(1)} (${done.length} rows reproduced, ${rows.length - done.length} skipped)`;
+  return [`${'start-up'.padEnd(width)}${'printed'.padStart(10)} ${'unit'.padEnd(7)}${'infersim'.padStart(10)}${'error'.padStart(10)}`, ...rows.map(fmt), tail].join('\n');
+}
+
+/** Replays every run of a folder of real measurements (or every start-up of a capacity table) and prints the error table (times in ms). */
 export function validateRealCommand(args: ValidateRealArgs): void {
+  if (existsSync(args.path) && statSync(args.path).isFile()) {
+    console.log(startupReport(readStartupRows(args.path).map(compareStartupRow), args.json === true));
+    return;
+  }
   if (!existsSync(args.path) || !statSync(args.path).isDirectory()) {
-    throw fieldError('path', 'must be a folder of real runs in the apex layout (results/*.txt and traces/*.jsonl)', args.path);
+    throw fieldError('path', 'must be a folder of real runs in the apex layout (results/*.txt and traces/*.jsonl) or a CSV of vLLM start-up capacities', args.path);
   }
   const rows = readApexRuns(args.path).map(compareApexRun);
   const ttft = errorFigures(rows.map((r) => r.ttft_error));

@@ -46,9 +46,9 @@ describe.skipIf(!haveData)('real vLLM 0.6 runs replayed (../shared/data/measured
 });
 
 describe('validate real: bad input', () => {
-  it('a missing folder is one clear line', () => {
+  it('a missing path is one clear line', () => {
     const r = infersim(['validate', 'real', '/nonexistent/apex']);
     expect(r.status).toBe(1);
-    expect(r.stderr.trim()).toBe('infersim: error: path: must be a folder of real runs in the apex layout (results/*.txt and traces/*.jsonl), got "/nonexistent/apex"');
+    expect(r.stderr.trim()).toBe('infersim: error: path: must be a folder of real runs in the apex layout (results/*.txt and traces/*.jsonl) or a CSV of vLLM start-up capacities, got "/nonexistent/apex"');
   });
 });

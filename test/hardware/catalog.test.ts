@@ -12,8 +12,8 @@ describe('GPU_CATALOG', () => {
 
   it('uses the runtime-reported totals, below the nvidia-smi totals', () => {
     const GIB = 1024 * MIB;
-    // "GPU 0 has a total capacity of 79.11 GiB" (PyTorch OOM message on an H100 80GB).
-    expect(GPU_CATALOG['h100-sxm'].runtime_memory_bytes).toBe(Math.round(79.11 * GIB));
+    // vLLM's start-up logs on an H100 80GB: "total 79.19GiB" (llm-d-planner v0.19.0 logs), what its KV budget starts from.
+    expect(GPU_CATALOG['h100-sxm'].runtime_memory_bytes).toBe(Math.round(79.19 * GIB));
     expect(GPU_CATALOG['a100-sxm-80gb'].runtime_memory_bytes).toBe(Math.round(79.35 * GIB));
     const nvidiaSmiMiB: Record<string, number> = {
       'h100-sxm': 81559, 'h100-pcie': 81559, 'h200-sxm': 143771, 'a100-sxm-80gb': 81920,
