@@ -11,6 +11,18 @@ export function cudaGraphCaptureSizes(max_num_seqs: number): number[] {
   return sizes.filter((s) => s <= largest);
 }
 
+/**
+ * vLLM V0's capture sizes: 1, 2, 4, then steps of 8 up to 256, up to the first one that holds
+ * max_num_seqs (vllm/worker/model_runner.py, `_BATCH_SIZES_TO_CAPTURE` and
+ * `_get_max_graph_batch_size`). V0 replays them for pure-decode batches only.
+ */
+export function v0CudaGraphCaptureSizes(max_num_seqs: number): number[] {
+  const sizes = [1, 2, 4];
+  for (let s = 8; s <= 256; s += 8) sizes.push(s);
+  const largest = sizes.find((s) => s >= max_num_seqs) ?? 256;
+  return sizes.filter((s) => s <= largest);
+}
+
 /** Smallest captured size ≥ tokens, or 0 when the step is too large to run from a graph. */
 export function paddedGraphSize(sizes: readonly number[], tokens: number): number {
   if (sizes.length === 0 || tokens > sizes[sizes.length - 1]) return 0;

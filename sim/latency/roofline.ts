@@ -3,7 +3,7 @@ import type { ModelArchitecture } from '../model/architecture.js';
 import type { KvDtype, WeightDtype } from '../scenario/types.js';
 import { bytesPerKvElement, bytesPerWeight } from '../model/derived.js';
 import type { BatchShape } from './batch.js';
-import { cudaGraphCaptureSizes, paddedGraphSize } from './cudaGraphs.js';
+import { cudaGraphCaptureSizes, paddedGraphSize, v0CudaGraphCaptureSizes } from './cudaGraphs.js';
 import { gemmExecution, type GemmExecution } from './dtypeRates.js';
 import { decodeAttentionEfficiency, type LatencyEfficiency } from './efficiency.js';
 import type { LatencyBand, LatencyModel, OperatorTime } from './model.js';
@@ -30,6 +30,12 @@ export interface RooflineConfig {
   kv_cache: KvDtype;
   block_size: number;
   cuda_graphs: boolean;
+  /**
+   * Which batches replay a captured graph: `v1` (default), any batch up to the largest captured
+   * size (V1's piecewise graphs leave attention outside); `v0`, pure-decode batches only, at V0's
+   * capture sizes: a batch with a prompt in it runs eagerly.
+   */
+  graphs?: 'v1' | 'v0';
   max_num_seqs: number;
   efficiency: LatencyEfficiency;
   /** Every operator time is multiplied by this (1 by default): runs at an uncertainty band's edges use it. */
@@ -60,6 +66,7 @@ export class RooflineLatencyModel implements LatencyModel {
   private readonly measured = new Uint8Array(OPS.length);
   private readonly layers: number;
   private readonly captureSizes: number[];
+  private readonly v0Graphs: boolean;
   // Per-GPU GEMM shapes of one layer.
   private readonly qkv: GemmShape;
   private readonly o: GemmShape;
@@ -100,7 +107,8 @@ export class RooflineLatencyModel implements LatencyModel {
     const { arch, gpu, tensor_parallel: tp, efficiency: eff, tables } = cfg;
     this.uncertainty = cfg.uncertainty;
     this.layers = arch.num_hidden_layers;
-    this.captureSizes = cfg.cuda_graphs ? cudaGraphCaptureSizes(cfg.max_num_seqs) : [];
+    this.v0Graphs = cfg.graphs === 'v0';
+    this.captureSizes = !cfg.cuda_graphs ? [] : this.v0Graphs ? v0CudaGraphCaptureSizes(cfg.max_num_seqs) : cudaGraphCaptureSizes(cfg.max_num_seqs);
     const h = arch.hidden_size;
     const d = arch.head_dim;
     this.headsPerGpu = arch.num_attention_heads / tp;
@@ -274,7 +282,7 @@ export class RooflineLatencyModel implements LatencyModel {
     t.fill(0);
     this.measured.fill(0);
     if (tokens === 0) return;
-    const graphSize = paddedGraphSize(this.captureSizes, tokens);
+    const graphSize = this.v0Graphs && batch.prefill_seqs > 0 ? 0 : paddedGraphSize(this.captureSizes, tokens);
     // A captured graph runs at its captured batch size: padding slots cost GEMM and elementwise time.
     const m = graphSize > 0 ? graphSize : tokens;
 
