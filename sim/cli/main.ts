@@ -49,6 +49,18 @@ const COMMANDS: Record<string, CommandSpec> = {
       return { builder: m.calibrateCommandBuilder, handler: guarded(m.calibrateCommand) };
     },
   },
+  plan: {
+    usage: 'plan [file]',
+    describe: 'plan training FILE: memory per GPU, time and cost of training or fine-tuning (the deployment planner is not built yet)',
+    load: async () => {
+      const m = await import('./planTraining.js');
+      const builder = (y: Argv): Argv =>
+        y
+          .positional('file', { type: 'string', describe: 'a deployment plan (not built yet)' })
+          .command('training <file>', 'estimate memory per GPU, time and cost of training or fine-tuning', m.planTrainingBuilder, guarded(m.planTrainingCommand));
+      return { builder, handler: guarded(m.planCommand) };
+    },
+  },
   validate: {
     usage: 'validate',
     describe: 'compare infersim-probe iteration timings with the prediction (--probe), or replay real runs (validate real DIR)',
