@@ -65,11 +65,12 @@ export interface ShapeComparison {
 
 export function validateProbeCommandBuilder(y: Argv): Argv<ValidateProbeArgs> {
   return y
-    .option('probe', { type: 'string', describe: 'output of infersim-probe iteration (JSON); required unless a subcommand is given' })
-    .option('model', { type: 'string', describe: "catalog name or config.json (default: the dimensions recorded in the file)" })
-    .option('gpu', { type: 'string', describe: 'GPU catalog name (default: the one recorded in the file)' })
-    .option('profile', { type: 'string', describe: 'latency profile name or path (default: the best shipped one for the GPU)' })
-    .option('json', { type: 'boolean', describe: 'print { shapes: [...], median_abs_error, max_abs_error }' }) as unknown as Argv<ValidateProbeArgs>;
+    // Not global: `validate real` takes none of these, and would otherwise accept and ignore them.
+    .option('probe', { type: 'string', global: false, describe: 'output of infersim-probe iteration (JSON); required unless a subcommand is given' })
+    .option('model', { type: 'string', global: false, describe: "catalog name or config.json (default: the dimensions recorded in the file)" })
+    .option('gpu', { type: 'string', global: false, describe: 'GPU catalog name (default: the one recorded in the file)' })
+    .option('profile', { type: 'string', global: false, describe: 'latency profile name or path (default: the best shipped one for the GPU)' })
+    .option('json', { type: 'boolean', global: false, describe: 'print { shapes: [...], median_abs_error, max_abs_error }' }) as unknown as Argv<ValidateProbeArgs>;
 }
 
 /** A probe file lists a few hundred shapes; this bound refuses a mistaken path before reading it whole. */

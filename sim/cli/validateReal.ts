@@ -12,7 +12,7 @@ export interface ValidateRealArgs {
 export function validateRealCommandBuilder(y: Argv): Argv<ValidateRealArgs> {
   return y
     .positional('path', { type: 'string', demandOption: true, describe: 'a folder of real runs in the apex layout (results/*.txt, traces/*.jsonl), or a CSV of vLLM start-up KV capacities' })
-    .option('json', { type: 'boolean', describe: 'print { runs: [...], ttft: {median_abs_error, max_abs_error}, tpot: {...} }' }) as unknown as Argv<ValidateRealArgs>;
+    .option('json', { type: 'boolean', describe: 'print { runs, ttft, tpot } for a folder, { rows, kv_capacity } for a CSV (each figure: median_abs_error, max_abs_error)' }) as unknown as Argv<ValidateRealArgs>;
 }
 
 /** The median and the largest of |errors|. */

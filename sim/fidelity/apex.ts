@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fieldError } from '../errors.js';
+import { fieldError, InfersimError } from '../errors.js';
 import { readText } from '../io/readText.js';
 import { runSimulation } from '../cluster/simulate.js';
 import { parseScenarioObject } from '../setup/load.js';
@@ -94,7 +94,10 @@ export function compareApexRun(run: ApexRun): ApexComparison {
   const input = parseScenarioObject(apexScenario(run));
   const summary = runSimulation(resolveScenario(input)).summary;
   const o = summary.overall;
-  const ttft = o.ttft_s.mean as number;
-  const tpot = o.itl_s.mean as number;
+  const ttft = o.ttft_s.mean;
+  const tpot = o.itl_s.mean;
+  if (ttft === null || tpot === null) {
+    throw new InfersimError(`path: ${run.name}: the replay produced no ${ttft === null ? 'first token' : 'gap between tokens'} to compare (its trace: ${run.trace})`);
+  }
   return { run, requests: o.requests.total, ttft_sim_s: ttft, tpot_sim_s: tpot, ttft_error: ttft / run.ttft_mean_s - 1, tpot_error: tpot / run.tpot_s - 1 };
 }

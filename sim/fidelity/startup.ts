@@ -7,7 +7,9 @@ import type { ModelArchitecture } from '../model/architecture.js';
 import { MODEL_CATALOG } from '../model/catalog.js';
 import type { KvDtype, ScenarioInput, WeightDtype } from '../scenario/types.js';
 import { OLDEST_VLLM_MINOR, vllmMinor, CURRENT_VLLM_VERSION } from '../scenario/vllmVersion.js';
+import { checkParallelism } from '../setup/checks.js';
 import { resolveEngine } from '../setup/engine.js';
+import { parseScenarioObject } from '../setup/load.js';
 
 /**
  * What vLLM printed about its KV cache at start-up, one row each (the columns of
@@ -118,7 +120,7 @@ export function compareStartupRow(r: StartupRow): StartupComparison {
   if (gpu === undefined) return skip(`GPU not in the catalog: ${r.gpu}`);
   if (arch === undefined) return skip(`model not in the catalog: ${r.model}`);
   if (typeof types === 'string') return skip(types);
-  const printed = lead(r.kv_cache_tokens) !== undefined ? { unit: 'tokens' as const, value: lead(r.kv_cache_tokens)! } : lead(r.gpu_blocks) !== undefined ? { unit: 'blocks' as const, value: lead(r.gpu_blocks)! } : lead(r.available_kv_gib) !== undefined ? { unit: 'KV GiB' as const, value: lead(r.available_kv_gib)! } : undefined;
+  const printed = printedFigure(r);
   if (printed === undefined) return skip('prints no KV figure');
   try {
     const kv = capacityOf(r, version, gpu, arch, types);
@@ -130,6 +132,13 @@ export function compareStartupRow(r: StartupRow): StartupComparison {
   }
 }
 
+/** The first positive KV figure a row prints: tokens, else blocks, else GiB. */
+function printedFigure(r: StartupRow): { unit: 'tokens' | 'blocks' | 'KV GiB'; value: number } | undefined {
+  const figures = [['tokens', lead(r.kv_cache_tokens)], ['blocks', lead(r.gpu_blocks)], ['KV GiB', lead(r.available_kv_gib)]] as const;
+  const found = figures.find(([, v]) => v !== undefined && v > 0);
+  return found === undefined ? undefined : { unit: found[0], value: found[1] as number };
+}
+
 /** The row as a scenario: its engine resolved with that release's defaults, then its KV capacity (no fit check: a failed start-up still printed its pool). */
 function capacityOf(r: StartupRow, version: string, gpuNameValue: string, arch: ModelArchitecture, types: { weights: WeightDtype; kv_cache: KvDtype }) {
   const gpu = getGpu(gpuNameValue);
@@ -137,23 +146,29 @@ function capacityOf(r: StartupRow, version: string, gpuNameValue: string, arch: 
   const pp = lead(r.pp) ?? 1;
   const engine: NonNullable<ScenarioInput['engine']> = {
     vllm_version: version,
+    // The row's engine column says which one profiled (V0 ran until 0.10 beside V1).
+    ...(/^v0/i.test(r.engine ?? '') ? { scheduler: 'vllm-v0' } : /^v1/i.test(r.engine ?? '') ? { scheduler: 'vllm' } : {}),
     ...(lead(r.max_model_len) !== undefined ? { max_model_len: lead(r.max_model_len) } : {}),
     ...(lead(r.max_num_seqs) !== undefined ? { max_num_seqs: lead(r.max_num_seqs) } : {}),
     ...(lead(r.max_num_batched_tokens) !== undefined ? { max_num_batched_tokens: lead(r.max_num_batched_tokens) } : {}),
     ...(lead(r.block_size) !== undefined ? { block_size: lead(r.block_size) } : {}),
     ...(/^\s*true/i.test(r.enforce_eager ?? '') ? { cuda_graphs: false } : {}),
   };
-  const input: ScenarioInput = {
+  const utilization = lead(r.gpu_memory_utilization) ?? 0.9;
+  // Checked as a scenario would be (bounds, TP against the heads), so a bad cell is skipped with its reason.
+  const input = parseScenarioObject({
     model: arch.name,
-    hardware: { gpu: gpu.name, tensor_parallel: tp, pipeline_parallel: pp },
+    hardware: { gpu: gpu.name, tensor_parallel: tp, gpu_memory_utilization: utilization },
     engine,
     workload: { arrival: { process: 'burst' }, input_tokens: { dist: 'fixed', value: 1 }, output_tokens: { dist: 'fixed', value: 1 }, num_requests: 1 },
-  };
-  const e = resolveEngine(input, arch, gpu).engine;
+  });
+  // Pipeline stages are not simulated yet, but their KV capacity is: only TP is checked against the model.
+  checkParallelism(arch, gpu, tp, 1);
+  const { engine: e, policy } = resolveEngine(input, arch, gpu);
   return kvCapacity({
     arch, gpu, tensor_parallel: tp, pipeline_parallel: pp, weights: types.weights, kv_cache: types.kv_cache,
-    gpu_memory_utilization: lead(r.gpu_memory_utilization) ?? 0.9, block_size: e.block_size,
+    gpu_memory_utilization: utilization, block_size: e.block_size,
     max_num_batched_tokens: e.max_num_batched_tokens, max_num_seqs: e.max_num_seqs, cuda_graphs: e.cuda_graphs,
-    vllm_version: e.vllm_version,
+    vllm_version: e.vllm_version, ...(policy.vllm_engine === undefined ? {} : { vllm_engine: policy.vllm_engine }),
   });
 }

@@ -20,6 +20,8 @@ export interface KvCapacityInput {
   cuda_graphs: boolean;
   /** The vLLM release whose start-up profiling the figures follow (major.minor). */
   vllm_version: string;
+  /** The engine generation that profiles (see memoryRules.ts); absent: the release's default engine. */
+  vllm_engine?: 'v0' | 'v1';
   num_gpu_blocks_override?: number;
 }
 

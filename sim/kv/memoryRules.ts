@@ -17,6 +17,8 @@ export interface MemoryRuleInput {
   max_num_seqs: number;
   cuda_graphs: boolean;
   vllm_version: string;
+  /** The engine that profiles: a V0 or V1 policy's own, else the one its release ran by default. */
+  vllm_engine?: 'v0' | 'v1';
 }
 
 const GiB = 2 ** 30;
@@ -25,8 +27,8 @@ const GiB = 2 ** 30;
  * The V1 engine is the default from 0.8 (vLLM 0.8.0 release notes); its worker profiles in
  * vllm/v1/worker/gpu_model_runner.py `profile_run`, V0's in vllm/worker/model_runner.py.
  */
-export function isV1(version: string): boolean {
-  return atLeast(version, 8);
+export function isV1(version: string, engine?: 'v0' | 'v1'): boolean {
+  return engine === undefined ? atLeast(version, 8) : engine === 'v1';
 }
 
 /**
@@ -68,7 +70,7 @@ function hasNvls(gpu: GpuSpec, tp: number): boolean {
 const FREE_MEMORY_EXCESS = 0.9 * GiB;
 
 export function nonTorchBytes(input: MemoryRuleInput): number {
-  const base = isV1(input.vllm_version) ? NON_TORCH_TP1_V1 : NON_TORCH_TP1_V0 + (atLeast(input.vllm_version, 6) ? 0 : FREE_MEMORY_EXCESS);
+  const base = isV1(input.vllm_version, input.vllm_engine) ? NON_TORCH_TP1_V1 : NON_TORCH_TP1_V0 + (atLeast(input.vllm_version, 6) ? 0 : FREE_MEMORY_EXCESS);
   if (input.tensor_parallel < 2) return base;
   return base + (hasNvls(input.gpu, input.tensor_parallel) ? NCCL_NVLS_BYTES : NCCL_BYTES);
 }
@@ -119,7 +121,7 @@ export function activationPeakBytes(input: MemoryRuleInput): number {
   const { arch, max_num_batched_tokens: tokens } = input;
   const forward = forwardPeakBytes(arch, input.tensor_parallel, input.weights, tokens);
   const rows = Math.min(input.max_num_seqs, tokens);
-  if (isV1(input.vllm_version) && !atLeast(input.vllm_version, 17)) return forward + tokens * arch.vocab_size * 4;
+  if (isV1(input.vllm_version, input.vllm_engine) && !atLeast(input.vllm_version, 17)) return forward + tokens * arch.vocab_size * 4;
   return Math.max(forward, samplerPeakBytes(arch, rows));
 }
 

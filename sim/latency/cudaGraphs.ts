@@ -35,3 +35,9 @@ export function paddedGraphSize(sizes: readonly number[], tokens: number): numbe
   }
   return sizes[lo];
 }
+
+/** The sizes an engine captured (none without CUDA graphs). */
+export function captureSizes(cuda_graphs: boolean, graphs: 'v1' | 'v0', max_num_seqs: number): number[] {
+  if (!cuda_graphs) return [];
+  return graphs === 'v0' ? v0CudaGraphCaptureSizes(max_num_seqs) : cudaGraphCaptureSizes(max_num_seqs);
+}

@@ -3,7 +3,7 @@ import type { ModelArchitecture } from '../model/architecture.js';
 import type { KvDtype, WeightDtype } from '../scenario/types.js';
 import { bytesPerKvElement, bytesPerWeight } from '../model/derived.js';
 import type { BatchShape } from './batch.js';
-import { cudaGraphCaptureSizes, paddedGraphSize, v0CudaGraphCaptureSizes } from './cudaGraphs.js';
+import { captureSizes, paddedGraphSize } from './cudaGraphs.js';
 import { gemmExecution, type GemmExecution } from './dtypeRates.js';
 import { decodeAttentionEfficiency, type LatencyEfficiency } from './efficiency.js';
 import type { LatencyBand, LatencyModel, OperatorTime } from './model.js';
@@ -30,11 +30,7 @@ export interface RooflineConfig {
   kv_cache: KvDtype;
   block_size: number;
   cuda_graphs: boolean;
-  /**
-   * Which batches replay a captured graph: `v1` (default), any batch up to the largest captured
-   * size (V1's piecewise graphs leave attention outside); `v0`, pure-decode batches only, at V0's
-   * capture sizes: a batch with a prompt in it runs eagerly.
-   */
+  /** Which batches replay a graph: `v1` (default) any up to the largest captured size; `v0` pure-decode ones only, at V0's sizes. */
   graphs?: 'v1' | 'v0';
   max_num_seqs: number;
   efficiency: LatencyEfficiency;
@@ -66,7 +62,8 @@ export class RooflineLatencyModel implements LatencyModel {
   private readonly measured = new Uint8Array(OPS.length);
   private readonly layers: number;
   private readonly captureSizes: number[];
-  private readonly v0Graphs: boolean;
+  /** V0 replays graphs for pure-decode batches only. */
+  private readonly decodeOnlyGraphs: boolean;
   // Per-GPU GEMM shapes of one layer.
   private readonly qkv: GemmShape;
   private readonly o: GemmShape;
@@ -107,8 +104,8 @@ export class RooflineLatencyModel implements LatencyModel {
     const { arch, gpu, tensor_parallel: tp, efficiency: eff, tables } = cfg;
     this.uncertainty = cfg.uncertainty;
     this.layers = arch.num_hidden_layers;
-    this.v0Graphs = cfg.graphs === 'v0';
-    this.captureSizes = !cfg.cuda_graphs ? [] : this.v0Graphs ? v0CudaGraphCaptureSizes(cfg.max_num_seqs) : cudaGraphCaptureSizes(cfg.max_num_seqs);
+    this.decodeOnlyGraphs = cfg.graphs === 'v0';
+    this.captureSizes = captureSizes(cfg.cuda_graphs, cfg.graphs ?? 'v1', cfg.max_num_seqs);
     const h = arch.hidden_size;
     const d = arch.head_dim;
     this.headsPerGpu = arch.num_attention_heads / tp;
@@ -140,15 +137,11 @@ export class RooflineLatencyModel implements LatencyModel {
     // Fused residual-add + RMSNorm twice (read x and residual, write both), rotary on q and k,
     // SiLU-and-mul (read 2·I, write I), and the KV-cache write.
     this.elementwiseBytesPerToken =
-      2 * 4 * h * ab +
-      2 * (this.headsPerGpu + kvHeadsPerGpu) * d * ab +
-      this.topK * (arch.gated_mlp ? 3 : 2) * inter * ab +
-      this.kvBytesPerTokenPerLayer;
+      2 * 4 * h * ab + 2 * (this.headsPerGpu + kvHeadsPerGpu) * d * ab + this.topK * (arch.gated_mlp ? 3 : 2) * inter * ab + this.kvBytesPerTokenPerLayer;
     this.decodeAttentionBandwidth = this.hbm * decodeAttentionEfficiency(eff, cfg.block_size);
     const link = allReduceLink(gpu, tp, eff);
     this.allReduceBandwidth = link.bandwidth_bytes_per_s;
     this.allReduceLatency = link.latency_s;
-
     const attention = tables ? this.attentionTables(tables, lmExec.table_dtype, kvHeadsPerGpu, kvBytes) : {};
     this.prefillTable = attention.prefill;
     this.decodeTable = attention.decode;
@@ -282,7 +275,7 @@ export class RooflineLatencyModel implements LatencyModel {
     t.fill(0);
     this.measured.fill(0);
     if (tokens === 0) return;
-    const graphSize = this.v0Graphs && batch.prefill_seqs > 0 ? 0 : paddedGraphSize(this.captureSizes, tokens);
+    const graphSize = this.decodeOnlyGraphs && batch.prefill_seqs > 0 ? 0 : paddedGraphSize(this.captureSizes, tokens);
     // A captured graph runs at its captured batch size: padding slots cost GEMM and elementwise time.
     const m = graphSize > 0 ? graphSize : tokens;
 

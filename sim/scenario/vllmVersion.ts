@@ -11,9 +11,13 @@ const CURRENT_MINOR = 19;
 
 /** The (minor, patch) of a version string: "0.6" → [6, 0], "0.6.5" → [6, 5] (every release so far is 0.x). */
 export function vllmRelease(version: string): [minor: number, patch: number] {
-  const parts = version.split('.');
-  return [Number(parts[1]), parts[2] === undefined ? 0 : Number.parseInt(parts[2], 10) || 0];
+  const m = RELEASE.exec(version);
+  if (m === null) throw new Error(`not a vLLM release: ${JSON.stringify(version)}`);
+  return [Number(m[1]), m[2] === undefined ? 0 : Number(m[2])];
 }
+
+/** "0.<minor>[.<patch>]" and any suffix after a dot, plus or minus ("0.6.3.post1", "0.19.0rc1", "0.6+cu121"). */
+const RELEASE = /^0\.(\d+)(?:\.(\d+))?(?:[.+-][A-Za-z0-9.+-]*|rc\d+)?$/;
 
 /** The minor number of a version string ("0.6.5" → 6). */
 export function vllmMinor(version: string): number {
@@ -32,10 +36,13 @@ export function atLeast(version: string, minor: number, patch = 0): boolean {
  */
 export const vllmVersionSchema = z.custom<string>().superRefine((v, ctx) => {
   if (typeof v === 'number') {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be a quoted version string ("${v}"): YAML reads 0.10 as 0.1` });
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      message: 'must be a quoted version string: YAML and --set read 0.10 as the number 0.1; write "0.10" (in a shell: --set \'engine.vllm_version="0.10"\')',
+    });
     return;
   }
-  const m = typeof v === 'string' ? /^0\.(\d+)(\.\d+)?([.+-]?[A-Za-z0-9.]*)?$/.exec(v) : null;
+  const m = typeof v === 'string' ? RELEASE.exec(v) : null;
   const minor = m === null ? NaN : Number(m[1]);
   if (!(minor >= OLDEST_VLLM_MINOR && minor <= CURRENT_MINOR)) {
     ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be a vLLM release from "0.${OLDEST_VLLM_MINOR}" to "${CURRENT_VLLM_VERSION}" (major.minor, a patch allowed)` });
@@ -44,6 +51,6 @@ export const vllmVersionSchema = z.custom<string>().superRefine((v, ctx) => {
 
 /** "0.6.3.post1" → "0.6.3", "0.6" → "0.6": the form the resolved scenario records (a patch only when given). */
 export function normalVllmVersion(given: string): string {
-  const [minor, patch] = vllmRelease(given);
-  return given.split('.').length > 2 ? `0.${minor}.${patch}` : `0.${minor}`;
+  const m = RELEASE.exec(given) as RegExpExecArray;
+  return m[2] === undefined ? `0.${m[1]}` : `0.${m[1]}.${m[2]}`;
 }

@@ -39,6 +39,7 @@ export function sizeKv(c: CapacityInput, policy: SchedulerFactory): KvCapacity {
     max_num_seqs: engine.max_num_seqs,
     cuda_graphs: engine.cuda_graphs,
     vllm_version: engine.vllm_version,
+    ...(policy.vllm_engine === undefined ? {} : { vllm_engine: policy.vllm_engine }),
     num_gpu_blocks_override: engine.num_gpu_blocks_override,
   });
   const usable_tokens = kv.usable_blocks * block_size;

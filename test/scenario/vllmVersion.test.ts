@@ -44,11 +44,27 @@ describe('engine.vllm_version: defaults follow the release', () => {
   it.each([
     ['V1 before it shipped', { scheduler: 'vllm', vllm_version: '0.6' }, 'engine.vllm_version: has no V1 engine (engine.scheduler vllm): it first shipped in 0.7.0 and is the default from 0.8.0; for older releases use vllm-v0 or sarathi, got "0.6"'],
     ['V0 after it was removed', { scheduler: 'vllm-v0', vllm_version: '0.11' }, 'engine.vllm_version: has no V0 engine (engine.scheduler vllm-v0): vLLM 0.11.0 removed it; name 0.10 or older, or use the vllm scheduler, got "0.11"'],
-    ['a YAML number', { vllm_version: 0.1 }, 'engine.vllm_version: must be a quoted version string ("0.1"): YAML reads 0.10 as 0.1'],
+    ['a YAML number', { vllm_version: 0.1 }, 'engine.vllm_version: must be a quoted version string: YAML and --set read 0.10 as the number 0.1'],
+    ['a release whose minor is not a number', { vllm_version: '0.x' }, 'engine.vllm_version: must be a vLLM release from "0.2" to "0.19"'],
     ['an unknown release', { vllm_version: '0.1' }, 'engine.vllm_version: must be a vLLM release from "0.2" to "0.19"'],
   ])('refuses %s', (_what, engine, message) => {
     const attempt = () => engineOf(engine);
     expect(attempt).toThrow(InfersimError);
     expect(attempt).toThrow(message);
+  });
+});
+
+describe('engine.vllm_version: what a release string may carry', () => {
+  it.each([
+    ['0.6rc1', '0.6'], ['0.19.0rc1', '0.19.0'], ['0.6+cu121', '0.6'], ['0.10.1.post1', '0.10.1'], ['0.6.3', '0.6.3'],
+  ])('%s is recorded as %s', (given, recorded) => {
+    expect(engineOf({ vllm_version: given }).vllm_version).toBe(recorded);
+  });
+
+  it('the engine the policy runs decides the memory rules, not the release alone', () => {
+    // vllm-v0 at 0.8 (V0 still shipped) profiles as V0; vllm at 0.7 (V1 opt-in) as V1.
+    const kv = (engine: Record<string, unknown>) => resolveScenario(parseScenarioObject(scenario({ engine: { max_model_len: 8192, ...engine } }))).kv;
+    expect(kv({ scheduler: 'vllm-v0', vllm_version: '0.8' }).activation_peak_bytes).toBe(kv({ scheduler: 'vllm-v0', vllm_version: '0.7' }).activation_peak_bytes);
+    expect(kv({ scheduler: 'vllm', vllm_version: '0.7' }).non_torch_bytes).toBe(kv({ scheduler: 'vllm', vllm_version: '0.8' }).non_torch_bytes);
   });
 });
