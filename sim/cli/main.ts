@@ -51,14 +51,15 @@ const COMMANDS: Record<string, CommandSpec> = {
   },
   plan: {
     usage: 'plan [file]',
-    describe: 'plan training FILE: memory per GPU, time and cost of training or fine-tuning (the deployment planner is not built yet)',
+    describe: 'plan PLAN.yaml: the cheapest deployment that meets an SLO, found by simulation; plan training FILE: time and cost of training or fine-tuning',
     load: async () => {
-      const m = await import('./planTraining.js');
+      const training = await import('./planTraining.js');
+      const deployment = await import('./planDeployment.js');
       const builder = (y: Argv): Argv =>
-        y
-          .positional('file', { type: 'string', describe: 'a deployment plan (not built yet)' })
-          .command('training <file>', 'estimate memory per GPU, time and cost of training or fine-tuning', m.planTrainingBuilder, guarded(m.planTrainingCommand));
-      return { builder, handler: guarded(m.planCommand) };
+        deployment
+          .planDeploymentBuilder(y)
+          .command('training <file>', 'estimate memory per GPU, time and cost of training or fine-tuning', training.planTrainingBuilder, guarded(training.planTrainingCommand));
+      return { builder, handler: guarded(deployment.planDeploymentCommand) };
     },
   },
   validate: {

@@ -1,0 +1,99 @@
+import { GPU_CATALOG } from '../hardware/catalog.js';
+import type { Summary } from '../metrics/summary.js';
+import {
+  candidates, cannotRun, describeDeployment, simulateDeployment, sloVerdict, steadyState,
+  type Candidate, type Deployment, type DeploymentPlan, type Pruned,
+} from './deployment.js';
+import { DEFAULT_MAX_REPLICAS, DEFAULT_TENSOR_PARALLEL, type DeploymentInput } from './deploymentSchema.js';
+
+type Outcome = { replicas: number; summary: Summary } | { reason: string };
+
+/**
+ * The cheapest deployment that meets the SLO. Each candidate that resolves (fits in memory, TP
+ * divides the heads…) gets its minimal replica count; cost is linear in replicas for a
+ * candidate, so the cheapest feasible one across candidates is the answer.
+ */
+export function planDeployment(plan: DeploymentInput): DeploymentPlan {
+  const feasible: Deployment[] = [];
+  const pruned: Pruned[] = [];
+  for (const c of candidates(plan)) {
+    const problem = cannotRun(plan, c);
+    if (problem !== undefined) {
+      pruned.push({ ...c, reason: problem });
+      continue;
+    }
+    const found = minimalReplicas(plan, c);
+    if ('reason' in found) pruned.push({ ...c, reason: found.reason });
+    else feasible.push(describeDeployment(plan, c, found.replicas, found.summary));
+  }
+  // Ties in cost go to fewer GPUs (fewer parts to fail), then to the lower p99 TTFT.
+  feasible.sort((a, b) => a.usd_per_hour - b.usd_per_hour || a.gpus - b.gpus || (a.predicted.ttft_s.p99 ?? Infinity) - (b.predicted.ttft_s.p99 ?? Infinity));
+  const { rate, requests, warmup_s } = steadyState(plan);
+  return {
+    model: plan.model,
+    workload: { rate_per_s: plan.workload.rate_per_s, peak_factor: plan.workload.peak_factor ?? 1, simulated_rate_per_s: rate, requests, warmup_s },
+    slo: plan.slo as Record<string, number>,
+    recommended: feasible[0] ?? null,
+    alternatives: feasible.slice(1),
+    pruned,
+    verdict: feasible.length > 0 ? undefined : noneVerdict(plan, pruned),
+  };
+}
+
+/**
+ * Doubles up to an upper bound that meets the SLO, then bisects between the last miss and it.
+ * Meeting the SLO is monotone in replicas (more replicas only shorten every queue), which is what
+ * makes bisection sound.
+ */
+export function minimalReplicas(plan: DeploymentInput, c: Candidate): Outcome {
+  const max = plan.search.max_replicas ?? DEFAULT_MAX_REPLICAS;
+  const tried = new Map<number, { ok: boolean; why?: string; summary: Summary }>();
+  const attempt = (n: number) => {
+    let t = tried.get(n);
+    if (t === undefined) {
+      const summary = simulateDeployment(plan, c, n);
+      t = { ...sloVerdict(plan, summary.overall), summary };
+      tried.set(n, t);
+    }
+    return t;
+  };
+  let miss = 0;
+  let hit = 1;
+  for (;;) {
+    const t = attempt(hit);
+    if (t.ok) break;
+    if (hit >= max) return { reason: `misses the SLO even with max_replicas ${max} (${t.why})` };
+    miss = hit;
+    hit = Math.min(2 * hit, max);
+  }
+  while (hit - miss > 1) {
+    const mid = Math.floor((miss + hit) / 2);
+    if (attempt(mid).ok) hit = mid;
+    else miss = mid;
+  }
+  return { replicas: hit, summary: attempt(hit).summary };
+}
+
+/** One line for a plan with no feasible candidate. */
+function noneVerdict(plan: DeploymentInput, pruned: Pruned[]): string {
+  const unrunnable = pruned.filter((p) => !p.reason.startsWith('misses the SLO'));
+  if (unrunnable.length < pruned.length) {
+    return `no candidate meets the SLO within max_replicas ${plan.search.max_replicas ?? DEFAULT_MAX_REPLICAS}; raise it, loosen the SLO, or add GPUs or TP degrees`;
+  }
+  const smallest = smallestThatRuns(plan);
+  const tried = `${plan.model} runs on none of the ${pruned.length} candidate${pruned.length === 1 ? '' : 's'} (${pruned[0].reason})`;
+  return smallest === undefined
+    ? `${tried}; no GPU in the catalog runs it at TP ≤ 8 in ${precisionsOf(plan).join(' or ')}`
+    : `${tried}; the smallest that would: ${smallest.gpu} × TP ${smallest.tensor_parallel} in ${smallest.precision}`;
+}
+
+const precisionsOf = (plan: DeploymentInput) => plan.search.precisions ?? ['bf16'];
+
+/** Over the whole catalog: the candidate with the least GPU memory in all that resolves, cheapest on ties. */
+function smallestThatRuns(plan: DeploymentInput): Candidate | undefined {
+  const all = Object.values(GPU_CATALOG).flatMap((gpu) =>
+    DEFAULT_TENSOR_PARALLEL.flatMap((tensor_parallel) => precisionsOf(plan).map((precision) => ({ gpu, c: { gpu: gpu.name, tensor_parallel, precision } }))),
+  );
+  all.sort((a, b) => a.gpu.memory_bytes * a.c.tensor_parallel - b.gpu.memory_bytes * b.c.tensor_parallel || a.gpu.usd_per_gpu_hour * a.c.tensor_parallel - b.gpu.usd_per_gpu_hour * b.c.tensor_parallel);
+  return all.find(({ c }) => cannotRun(plan, c) === undefined)?.c;
+}
