@@ -1,5 +1,4 @@
 import type { Argv } from 'yargs';
-import { InfersimError } from '../errors.js';
 import { estimateTraining, resolvePlan, type TrainingEstimate } from '../plan/training.js';
 import { loadTrainingFile } from '../plan/trainingSchema.js';
 import { eachOnce } from './flags.js';
@@ -13,11 +12,6 @@ export function planTrainingBuilder(y: Argv): Argv<PlanTrainingArgs> {
   return y
     .positional('file', { type: 'string', describe: 'training file (YAML or JSON)' })
     .option('json', { type: 'boolean', describe: 'print the estimate as JSON' }) as unknown as Argv<PlanTrainingArgs>;
-}
-
-/** `infersim plan` alone, or with a file: only the training estimate exists so far. */
-export function planCommand(): void {
-  throw new InfersimError('the deployment planner (infersim plan PLAN.yaml) is not built yet; infersim plan training FILE estimates training and fine-tuning');
 }
 
 export function planTrainingCommand(args: PlanTrainingArgs): void {

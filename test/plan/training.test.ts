@@ -183,11 +183,11 @@ describe('infersim plan training FILE', () => {
     expect(r.stdout).toMatch(/total .*: fits/);
   });
 
-  it('plan without the subcommand says in one line what exists', () => {
+  it('plan without a file or the subcommand says in one line what to give', () => {
     const r = infersim(['plan']);
     expect(r.status).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toContain('not built yet');
+    expect(r.stderr).toContain('infersim plan PLAN.yaml');
     expect(r.stderr).toContain('plan training FILE');
   });
 });
