@@ -1,12 +1,10 @@
-import { dirname, extname, resolve } from 'node:path';
-import YAML from 'yaml';
+import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { fieldError, InfersimError } from '../errors.js';
-import { readText } from '../io/readText.js';
+import { fieldError } from '../errors.js';
 import { toValidationError } from '../scenario/issues.js';
 import { bool, num, oneOf, text } from '../scenario/leaves.js';
 import { looksLikePath } from '../scenario/paths.js';
-import { nestedTooDeep, parseJsonText, TOO_DEEP } from '../scenario/read.js';
+import { nestedTooDeep, readConfigFile, TOO_DEEP } from '../scenario/read.js';
 
 export const METHODS = ['full', 'lora', 'qlora'] as const;
 export const PRECISIONS = ['bf16', 'fp16', 'fp32'] as const;
@@ -116,22 +114,10 @@ export function parseTrainingObject(data: unknown): TrainingInput {
 /** Reads a YAML or JSON training file; a model given as a config.json path resolves against the file's folder. */
 export function loadTrainingFile(file: string, cwd = process.cwd()): TrainingInput {
   const path = resolve(cwd, file);
-  const ext = extname(path).toLowerCase();
-  if (!['.yaml', '.yml', '.json'].includes(ext)) throw fieldError('training', 'file must end in .yaml, .yml or .json', file);
-  const source = readText(path, 'training', MAX_TRAINING_BYTES);
-  const data = ext === '.json' ? parseJsonText(source, path, 'training') : parseYaml(source, path);
+  const data = readConfigFile(path, 'training', MAX_TRAINING_BYTES);
   if (nestedTooDeep(data)) throw fieldError('training', TOO_DEEP, file);
   const input = parseTrainingObject(data);
   return looksLikePath(input.model) ? { ...input, model: resolve(dirname(path), input.model) } : input;
 }
 
-function parseYaml(source: string, path: string): unknown {
-  const doc = YAML.parseDocument(source, { merge: true, resolveKnownTags: false });
-  const error = doc.errors[0];
-  if (error) {
-    const at = error.linePos?.[0];
-    const where = at === undefined ? path : `${path}:${at.line}:${at.col}`;
-    throw new InfersimError(`training: ${where}: invalid YAML: ${error.message.split('\n')[0]}`);
-  }
-  return doc.toJS({ maxAliasCount: 100 });
-}
+

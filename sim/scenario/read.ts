@@ -16,10 +16,18 @@ export const MAX_DEPTH = 100;
 
 /** Reads a scenario file (format chosen by extension) into plain data; `file` is absolute. */
 export function readScenarioFile(file: string): unknown {
+  return readConfigFile(file, 'scenario', MAX_SCENARIO_BYTES);
+}
+
+/**
+ * Reads any of the project's input files (a scenario, a plan, a training file: `field` names it in
+ * messages) by extension, YAML or JSON, with the same checks: syntax, duplicate keys, depth, aliases.
+ */
+export function readConfigFile(file: string, field: string, max_bytes: number): unknown {
   const format = FORMATS[extname(file).toLowerCase()];
-  if (!format) throw fieldError('scenario', `file must end in ${Object.keys(FORMATS).join(', ')}`, file);
-  const source = readText(file, 'scenario', MAX_SCENARIO_BYTES);
-  return format === 'yaml' ? parseYaml(file, source) : parseJsonText(source, file, 'scenario');
+  if (!format) throw fieldError(field, `file must end in ${Object.keys(FORMATS).join(', ')}`, file);
+  const source = readText(file, field, max_bytes);
+  return format === 'yaml' ? parseYaml(file, source, field) : parseJsonText(source, file, field);
 }
 
 export const TOO_DEEP = `nested deeper than ${MAX_DEPTH} levels`;
@@ -36,7 +44,7 @@ export function nestedTooDeep(value: unknown): boolean {
   return false;
 }
 
-function parseYaml(file: string, source: string): unknown {
+function parseYaml(file: string, source: string, field: string): unknown {
   // Merge keys (`<<: *defaults`) are common in hand-written configs, though not in YAML 1.2 core.
   // The parser's own duplicate-key check scans every earlier key of the mapping for each key
   // (20,000 keys took 21 s); yamlStructureProblem does it with a Set instead.
@@ -48,12 +56,12 @@ function parseYaml(file: string, source: string): unknown {
     const at = error.linePos?.[0];
     // The parser recurses per level and reports the overflow as an error of its own.
     const reason = error.code === 'RESOURCE_EXHAUSTION' && /call stack/i.test(error.message) ? TOO_DEEP : firstLine(error.message);
-    throw syntaxError(file, at?.line, at?.col, 'YAML', reason);
+    throw syntaxError(file, at?.line, at?.col, 'YAML', reason, field);
   }
   const problem = yamlStructureProblem(doc.contents);
   if (problem !== undefined) {
     const at = lineCol(source, problem.offset);
-    throw syntaxError(file, at.line, at.col, 'YAML', problem.reason);
+    throw syntaxError(file, at.line, at.col, 'YAML', problem.reason, field);
   }
   let value: unknown;
   try {
@@ -61,10 +69,10 @@ function parseYaml(file: string, source: string): unknown {
   } catch (err) {
     // e.g. an alias bomb: well-formed, but refused when expanded.
     const reason = err instanceof RangeError ? TOO_DEEP : (err as Error).message;
-    throw syntaxError(file, undefined, undefined, 'YAML', reason);
+    throw syntaxError(file, undefined, undefined, 'YAML', reason, field);
   }
   // An alias inside the node it names (`&a { b: *a }`) expands into a cycle: endless depth.
-  if (nestedTooDeep(value)) throw syntaxError(file, undefined, undefined, 'YAML', `${TOO_DEEP} once aliases are expanded (an alias inside its own anchor?)`);
+  if (nestedTooDeep(value)) throw syntaxError(file, undefined, undefined, 'YAML', `${TOO_DEEP} once aliases are expanded (an alias inside its own anchor?)`, field);
   return value;
 }
 
