@@ -1,11 +1,12 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { simulateDeployment, sloVerdict, type DeploymentPlan } from '../../sim/plan/deployment.js';
 import { loadDeploymentFile, parseDeploymentObject, type DeploymentInput } from '../../sim/plan/deploymentSchema.js';
 import { minimalReplicas, planDeployment } from '../../sim/plan/deploymentSearch.js';
-import { infersim } from '../cli/cli.js';
+import { infersim, ROOT } from '../cli/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'infersim-plan-deploy-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -103,12 +104,16 @@ describe('the CLI', () => {
     return file;
   };
 
-  it('plans the example, prints JSON with --json, and writes a scenario that infersim run accepts', () => {
+  it('plans the example, prints JSON with --json valid by plan.schema.json, writes it with --out, and writes a scenario that infersim run accepts', () => {
     const out = join(dir, 'recommended.yaml');
-    const r = infersim(['plan', 'examples/plan/chat-llama-3.1-8b.yaml', '--json', '--emit-scenario', out]);
+    const r = infersim(['plan', 'examples/plan/chat-llama-3.1-8b.yaml', '--json', '--emit-scenario', out, '--out', join(dir, 'plan-out')]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const plan = JSON.parse(r.stdout) as DeploymentPlan;
+    const validate = new Ajv2020({ allErrors: true }).compile(JSON.parse(readFileSync(join(ROOT, 'plan.schema.json'), 'utf8')));
+    expect(validate(plan), JSON.stringify(validate.errors)).toBe(true);
+    expect(readFileSync(join(dir, 'plan-out', 'plan.json'), 'utf8')).toBe(r.stdout);
+    expect(readFileSync(join(dir, 'plan-out', 'plan.md'), 'utf8')).toMatch(/^# Deployment plan: llama-3.1-8b\n[\s\S]*\| l40s \| 1 \| bf16 \|/);
     expect(plan.recommended).not.toBeNull();
     expect(plan.alternatives.every((a, i) => a.usd_per_hour >= (i === 0 ? plan.recommended! : plan.alternatives[i - 1]).usd_per_hour)).toBe(true);
     const ran = infersim(['run', out, '--set', `output.dir=${join(dir, 'run')}`]);
