@@ -117,14 +117,23 @@ export function planWorkload(plan: DeploymentInput, rate: number, requests: numb
 
 /** Reads a YAML or JSON plan file; a model given as a config.json path resolves against the file's folder. */
 export function loadDeploymentFile(file: string, cwd = process.cwd()): DeploymentInput {
+  return parseDeploymentObject(readDeploymentData(file, cwd));
+}
+
+/**
+ * A plan file's keys before validation (a template fills what it leaves out), with a model given
+ * as a config.json path resolved against the file's folder.
+ */
+export function readDeploymentData(file: string, cwd = process.cwd()): Record<string, unknown> {
   const path = resolve(cwd, file);
   const ext = extname(path).toLowerCase();
   if (!['.yaml', '.yml', '.json'].includes(ext)) throw fieldError('plan', 'file must end in .yaml, .yml or .json', file);
   const source = readText(path, 'plan', MAX_PLAN_BYTES);
   const data = ext === '.json' ? parseJsonText(source, path, 'plan') : parseYaml(source, path);
   if (nestedTooDeep(data)) throw fieldError('plan', TOO_DEEP, file);
-  const input = parseDeploymentObject(data);
-  return looksLikePath(input.model) ? { ...input, model: resolve(dirname(path), input.model) } : input;
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw fieldError('plan', 'must be a mapping', data);
+  const model = (data as Record<string, unknown>).model;
+  return typeof model === 'string' && looksLikePath(model) ? { ...data, model: resolve(dirname(path), model) } : (data as Record<string, unknown>);
 }
 
 function parseYaml(source: string, path: string): unknown {
