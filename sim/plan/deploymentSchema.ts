@@ -1,13 +1,11 @@
-import { dirname, extname, resolve } from 'node:path';
-import YAML from 'yaml';
+import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { fieldError, InfersimError } from '../errors.js';
+import { fieldError } from '../errors.js';
 import { GPU_CATALOG } from '../hardware/catalog.js';
-import { readText } from '../io/readText.js';
 import { toValidationError } from '../scenario/issues.js';
 import { num, oneOf, text } from '../scenario/leaves.js';
 import { looksLikePath } from '../scenario/paths.js';
-import { nestedTooDeep, parseJsonText, TOO_DEEP } from '../scenario/read.js';
+import { nestedTooDeep, readConfigFile, TOO_DEEP } from '../scenario/read.js';
 import type { LengthDist, WeightDtype } from '../scenario/types.js';
 import { parseScenarioObject } from '../setup/load.js';
 
@@ -126,23 +124,10 @@ export function loadDeploymentFile(file: string, cwd = process.cwd()): Deploymen
  */
 export function readDeploymentData(file: string, cwd = process.cwd()): Record<string, unknown> {
   const path = resolve(cwd, file);
-  const ext = extname(path).toLowerCase();
-  if (!['.yaml', '.yml', '.json'].includes(ext)) throw fieldError('plan', 'file must end in .yaml, .yml or .json', file);
-  const source = readText(path, 'plan', MAX_PLAN_BYTES);
-  const data = ext === '.json' ? parseJsonText(source, path, 'plan') : parseYaml(source, path);
+  const data = readConfigFile(path, 'plan', MAX_PLAN_BYTES);
   if (nestedTooDeep(data)) throw fieldError('plan', TOO_DEEP, file);
   if (typeof data !== 'object' || data === null || Array.isArray(data)) throw fieldError('plan', 'must be a mapping', data);
   const model = (data as Record<string, unknown>).model;
   return typeof model === 'string' && looksLikePath(model) ? { ...data, model: resolve(dirname(path), model) } : (data as Record<string, unknown>);
 }
 
-function parseYaml(source: string, path: string): unknown {
-  const doc = YAML.parseDocument(source, { merge: true, resolveKnownTags: false });
-  const error = doc.errors[0];
-  if (error) {
-    const at = error.linePos?.[0];
-    const where = at === undefined ? path : `${path}:${at.line}:${at.col}`;
-    throw new InfersimError(`plan: ${where}: invalid YAML: ${error.message.split('\n')[0]}`);
-  }
-  return doc.toJS({ maxAliasCount: 100 });
-}
