@@ -2,6 +2,7 @@ import type { Argv } from 'yargs';
 import { existsSync, statSync } from 'node:fs';
 import { fieldError } from '../errors.js';
 import { compareApexRun, readApexRuns, type ApexComparison } from '../fidelity/apex.js';
+import { errorFigures } from '../fidelity/figures.js';
 import { compareStartupRow, readStartupRows, type StartupComparison } from '../fidelity/startup.js';
 
 export interface ValidateRealArgs {
@@ -13,13 +14,6 @@ export function validateRealCommandBuilder(y: Argv): Argv<ValidateRealArgs> {
   return y
     .positional('path', { type: 'string', demandOption: true, describe: 'a folder of real runs in the apex layout (results/*.txt, traces/*.jsonl), or a CSV of vLLM start-up KV capacities' })
     .option('json', { type: 'boolean', describe: 'print { runs, ttft, tpot } for a folder, { rows, kv_capacity } for a CSV (each figure: median_abs_error, max_abs_error)' }) as unknown as Argv<ValidateRealArgs>;
-}
-
-/** The median and the largest of |errors|. */
-export function errorFigures(errors: readonly number[]): { median_abs_error: number; max_abs_error: number } {
-  const abs = errors.map(Math.abs).sort((a, b) => a - b);
-  const mid = abs.length >> 1;
-  return { median_abs_error: abs.length % 2 === 1 ? abs[mid] : (abs[mid - 1] + abs[mid]) / 2, max_abs_error: abs[abs.length - 1] };
 }
 
 const pct = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(1)} %`;

@@ -47,8 +47,8 @@ export function readStartupRows(path: string): StartupRow[] {
   return rows;
 }
 
-/** The leading number of a cell; undefined when it states none. */
-function lead(cell: string | undefined): number | undefined {
+/** The leading number of a cell ("0.9 (default, not stated)" → 0.9); undefined when it states none. */
+export function lead(cell: string | undefined): number | undefined {
   const m = /^\s*(\d+(?:\.\d+)?)/.exec(cell ?? '');
   return m === null ? undefined : Number(m[1]);
 }

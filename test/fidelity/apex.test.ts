@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { errorFigures } from '../../sim/cli/validateReal.js';
+import { errorFigures } from '../../sim/fidelity/figures.js';
 import { apexScenario, compareApexRun, readApexRuns } from '../../sim/fidelity/apex.js';
 import { resolveScenario } from '../../sim/setup/resolve.js';
 import { parseScenarioObject } from '../../sim/setup/load.js';

@@ -14,6 +14,17 @@ function holder(identity: Partial<TokenIdentity> = {}): Holder {
 }
 
 /** Admits `h` with `known` tokens the way V1 does: prefix lookup, then allocate for the rest; returns hit tokens. */
+/** A 40-token holder (3 blocks, the last holding 8 tokens) and a sample forked from it, sharing every block. */
+function forkedAt40(kv: BlockManager): { parent: Holder; child: Holder } {
+  const parent = holder();
+  kv.allocateSlots(parent, 40);
+  parent.computed_tokens = 40;
+  const child = holder({ sample: 1 });
+  kv.fork(parent, child);
+  child.computed_tokens = 40;
+  return { parent, child };
+}
+
 function admit(kv: BlockManager, h: Holder, known: number): number {
   const hit = kv.lookupPrefix(h, known);
   if (!kv.allocateSlots(h, known, true)) return -1;
@@ -229,12 +240,7 @@ describe('BlockManager copy-on-write and swap', () => {
 
   it('swaps forked samples as one request: shared blocks move once and come back shared', () => {
     const kv = new BlockManager(100, 16, { swap_blocks: 100 });
-    const parent = holder();
-    kv.allocateSlots(parent, 40); // 3 blocks, the last one holds 8 tokens
-    parent.computed_tokens = 40;
-    const child = holder({ sample: 1 });
-    kv.fork(parent, child);
-    child.computed_tokens = 40;
+    const { parent, child } = forkedAt40(kv);
     for (const s of [parent, child]) {
       kv.allocateSlots(s, 41);
       s.computed_tokens = 41;
@@ -256,12 +262,7 @@ describe('BlockManager copy-on-write and swap', () => {
 
   it('drops a swapped-out group without swapping it in: its CPU blocks once, every holder cleared', () => {
     const kv = new BlockManager(10, 16, { swap_blocks: 6 });
-    const parent = holder();
-    kv.allocateSlots(parent, 40); // 3 blocks, the last one holds 8 tokens
-    parent.computed_tokens = 40;
-    const child = holder({ sample: 1 });
-    kv.fork(parent, child);
-    child.computed_tokens = 40;
+    const { parent, child } = forkedAt40(kv);
     kv.allocateSlots(child, 41); // the child copies the shared last block: 4 distinct blocks
     child.computed_tokens = 41;
     const single = holder({ id: 1 });

@@ -1,9 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { getGpu } from '../../sim/hardware/catalog.js';
-import { forEachCsvRecord } from '../../sim/io/csv.js';
+import { lead, readStartupRows, type StartupRow } from '../../sim/fidelity/startup.js';
 import { kvCapacity, type KvCapacity, type KvCapacityInput } from '../../sim/kv/capacity.js';
 import { isV1 } from '../../sim/kv/memoryRules.js';
 import type { ModelArchitecture } from '../../sim/model/architecture.js';
@@ -23,23 +23,10 @@ if (!haveData) console.warn(`skipping vLLM start-up capacity checks: ${CSV} is a
 const TOLERANCE = 0.03;
 const GiB = 2 ** 30;
 
-type Row = Record<string, string>;
+type Row = StartupRow;
 
-function readRows(): Row[] {
-  const rows: Row[] = [];
-  let header: string[] = [];
-  forEachCsvRecord(readFileSync(CSV, 'utf8'), CSV, (fields) => {
-    if (header.length === 0) header = fields;
-    else rows.push(Object.fromEntries(header.map((h, i) => [h, fields[i] ?? ''])));
-  });
-  return rows;
-}
-
-/** The leading number of a cell such as "0.9 (default, not stated)"; undefined when the cell states none. */
-function num(cell: string): number | undefined {
-  const m = /^\s*(\d+(?:\.\d+)?)/.exec(cell);
-  return m === null ? undefined : Number(m[1]);
-}
+const readRows = (): Row[] => readStartupRows(CSV);
+const num = lead;
 
 /**
  * Qwen/Qwen3-14B's config.json (huggingface.co/Qwen/Qwen3-14B): not in the catalog, given here.
