@@ -2,12 +2,14 @@ import { runSimulation } from '../cluster/simulate.js';
 import { InfersimError } from '../errors.js';
 import { getGpu } from '../hardware/catalog.js';
 import type { GroupSummary } from '../metrics/group.js';
-import type { Summary } from '../metrics/summary.js';
+import type { Bounds, Summary } from '../metrics/summary.js';
 import type { LengthDist, ScenarioInput, WeightDtype } from '../scenario/types.js';
 import { parseScenarioObject } from '../setup/load.js';
 import { resolveScenario } from '../setup/resolve.js';
+import { floorVerdict, latencyFloor } from './bounds.js';
+import { PRICE_PRESETS } from './prices.js';
 import {
-  DEFAULT_ATTAINMENT, DEFAULT_TENSOR_PARALLEL, PERCENTILE_TARGETS, planWorkload,
+  DEFAULT_ATTAINMENT, DEFAULT_TENSOR_PARALLEL, PERCENTILE_TARGETS, planModels, planWorkload,
   type DeploymentInput, type PercentileTarget,
 } from './deploymentSchema.js';
 
@@ -21,32 +23,57 @@ import {
 export const STEADY_SPAN_S = 60;
 export const MIN_REQUESTS = 300;
 export const MAX_REQUESTS = 3000;
+/** `--thorough` runs this many times longer (span and cap). */
+export const THOROUGH_FACTOR = 3;
 export const WARMUP_FRACTION = 0.1;
 export const HOURS_PER_MONTH = 730;
 
 export interface Candidate {
+  model: string;
   gpu: string;
   tensor_parallel: number;
   precision: WeightDtype;
+  /** Engine knobs the plan searches; absent: the engine's default for the candidate. */
+  max_num_seqs?: number;
+  max_num_batched_tokens?: number;
 }
 
 export interface Deployment extends Candidate {
+  /** Replicas deployed: those the SLO needs plus the spares the policy keeps. */
   replicas: number;
+  /** Replicas the SLO needs; the predictions are for this many, i.e. with every spare down. */
+  slo_replicas: number;
+  spare_replicas: number;
   gpus: number;
   engine: { max_num_seqs: number; max_num_batched_tokens: number; max_model_len: number };
   predicted: {
     ttft_s: Percentiles;
     tpot_s: Percentiles;
+    itl_s: Percentiles;
     e2e_s: Percentiles;
     attainment: number | null;
     requests_per_s: number | null;
     output_tokens_per_s: number | null;
   };
+  /**
+   * The latency model's error band carried to the predictions: the same run with every iteration
+   * time at the band's two edges (summary.json `uncertainty`). Only on the recommendation; null
+   * where the profile states no band.
+   */
+  band?: PredictionBand | null;
   usd_per_gpu_hour: number;
   usd_per_hour: number;
   usd_per_month: number;
   /** At the mean rate (rate_per_s), not the peak the deployment is sized for. */
   usd_per_million_output_tokens: number | null;
+}
+
+export interface PredictionBand {
+  relative: { low: number; high: number; basis: string };
+  ttft_p99_s: Bounds;
+  tpot_p99_s: Bounds;
+  itl_p99_s: Bounds;
+  e2e_p99_s: Bounds;
 }
 
 export interface Percentiles {
@@ -60,40 +87,70 @@ export interface Pruned extends Candidate {
 }
 
 export interface DeploymentPlan {
-  model: string;
-  workload: { rate_per_s: number; peak_factor: number; simulated_rate_per_s: number; requests: number; warmup_s: number };
+  model: string | string[];
+  workload: {
+    rate_per_s: number;
+    peak_factor: number;
+    target_utilization: number;
+    simulated_rate_per_s: number;
+    requests: number;
+    warmup_s: number;
+    thorough: boolean;
+  };
   slo: Record<string, number>;
+  /** Where the prices come from: the plan file, a cloud preset (with its date), or the GPU catalog. */
+  price_source: string;
   recommended: Deployment | null;
   /** Every other feasible candidate, cheapest first. */
   alternatives: Deployment[];
+  /** Cost against TTFT p99 over every deployment the search simulated that met the SLO: none cheaper and faster. */
+  pareto: ParetoPoint[];
   pruned: Pruned[];
   /** When nothing is recommended: why, in one line. */
   verdict?: string;
 }
 
-/** The run length and warmup this plan's steady state takes. */
-export function steadyState(plan: DeploymentInput): { rate: number; requests: number; warmup_s: number } {
-  const rate = plan.workload.rate_per_s * (plan.workload.peak_factor ?? 1);
-  const requests = Math.min(MAX_REQUESTS, Math.max(MIN_REQUESTS, Math.ceil(rate * STEADY_SPAN_S)));
+export interface ParetoPoint extends Candidate {
+  replicas: number;
+  usd_per_hour: number;
+  ttft_p99_s: number | null;
+  tpot_p95_s: number | null;
+  e2e_p99_s: number | null;
+}
+
+/** How long each simulated run is: `scale` lengthens it (the tests' check), `thorough` is --thorough, `band` adds the band's runs. */
+export interface RunLength {
+  scale?: number;
+  thorough?: boolean;
+  band?: boolean;
+}
+
+/** The rate each run simulates, its request count and warmup: the peak over the target utilization, for a steady span. */
+export function steadyState(plan: DeploymentInput, thorough = false): { rate: number; requests: number; warmup_s: number } {
+  const rate = (plan.workload.rate_per_s * (plan.workload.peak_factor ?? 1)) / (plan.policy?.target_utilization ?? 1);
+  const f = thorough ? THOROUGH_FACTOR : 1;
+  const requests = Math.min(f * MAX_REQUESTS, Math.max(MIN_REQUESTS, Math.ceil(rate * f * STEADY_SPAN_S)));
   return { rate, requests, warmup_s: (WARMUP_FRACTION * requests) / rate };
 }
 
-/** The runnable scenario of one candidate at a replica count; `scale` lengthens the run (the tests' check). */
-export function deploymentScenario(plan: DeploymentInput, c: Candidate, replicas: number, scale = 1): ScenarioInput {
-  const { rate, requests, warmup_s } = steadyState(plan);
+/** The runnable scenario of one candidate at a replica count. */
+export function deploymentScenario(plan: DeploymentInput, c: Candidate, replicas: number, how: RunLength = {}): ScenarioInput {
+  const { rate, requests, warmup_s } = steadyState(plan, how.thorough);
+  const knobs = { max_num_seqs: c.max_num_seqs, max_num_batched_tokens: c.max_num_batched_tokens };
   const len = maxModelLen(plan.workload.input_tokens, plan.workload.output_tokens);
   const s = plan.slo;
   const slo = Object.fromEntries((['ttft_ms', 'tpot_ms', 'e2e_ms'] as const).filter((k) => s[k] !== undefined).map((k) => [k, s[k]]));
+  const engine = Object.fromEntries(Object.entries({ ...knobs, max_model_len: len }).filter(([, v]) => v !== undefined));
   return {
     seed: plan.seed ?? 1,
-    model: plan.model,
+    model: c.model,
     hardware: { gpu: c.gpu, tensor_parallel: c.tensor_parallel },
     precision: { weights: c.precision },
     cluster: { replicas },
-    ...(len === undefined ? {} : { engine: { max_model_len: len } }),
-    workload: planWorkload(plan, rate, requests * scale) as ScenarioInput['workload'],
+    ...(Object.keys(engine).length === 0 ? {} : { engine }),
+    workload: planWorkload(plan, rate, requests * (how.scale ?? 1)) as ScenarioInput['workload'],
     slo,
-    metrics: { warmup_s, uncertainty: false },
+    metrics: { warmup_s, uncertainty: how.band === true },
     cost: { usd_per_gpu_hour: priceOf(plan, c.gpu) },
   };
 }
@@ -115,10 +172,21 @@ function maxModelLen(input: number | LengthDist, output: number | LengthDist): n
   return a === undefined || b === undefined ? undefined : a + b;
 }
 
+export function priceSource(plan: DeploymentInput): string {
+  const c = plan.cost;
+  const preset = c?.preset === undefined ? undefined : PRICE_PRESETS[c.preset];
+  const own = c?.usd_per_gpu_hour === undefined ? undefined : 'the plan file';
+  if (preset === undefined) return own ?? 'the GPU catalog (sim/hardware/catalog.ts)';
+  const named = `preset ${c!.preset}: ${preset.describe}, as of ${preset.as_of}`;
+  return own === undefined ? named : `the plan file, over ${named}`;
+}
+
 export function priceOf(plan: DeploymentInput, gpu: string): number {
   const p = plan.cost?.usd_per_gpu_hour;
   if (typeof p === 'number') return p;
-  return p?.[gpu] ?? getGpu(gpu).usd_per_gpu_hour;
+  const preset = plan.cost?.preset === undefined ? undefined : PRICE_PRESETS[plan.cost.preset];
+  // The schema refuses a preset without a price for a GPU searched; the catalog's price is for plans without a preset.
+  return p?.[gpu] ?? preset?.usd_per_gpu_hour[gpu] ?? getGpu(gpu).usd_per_gpu_hour;
 }
 
 /** Whether a run meets the plan's SLO, and if not, the first target it misses. */
@@ -141,55 +209,39 @@ export function sloVerdict(plan: DeploymentInput, o: GroupSummary): { ok: boolea
 const pct = (f: number): string => `${(f * 100).toFixed(1)} %`;
 
 function percentileOf(o: GroupSummary, key: PercentileTarget): number | null {
-  const [metric, p] = key.split('_') as ['ttft' | 'tpot' | 'e2e', 'p95' | 'p99'];
+  const [metric, p] = key.split('_') as ['ttft' | 'tpot' | 'itl' | 'e2e', 'p95' | 'p99'];
   return o[`${metric}_s`][p];
 }
 
-/** Every (gpu, tensor_parallel, precision) the plan searches, in its order. */
+/** Every (model, gpu, tensor_parallel, precision, engine knobs) the plan searches, in its order. */
 export function candidates(plan: DeploymentInput): Candidate[] {
   const tps = plan.search.tensor_parallel ?? DEFAULT_TENSOR_PARALLEL;
   const precisions = plan.search.precisions ?? ['bf16'];
-  return plan.search.gpus.flatMap((gpu) => tps.flatMap((tensor_parallel) => precisions.map((precision) => ({ gpu, tensor_parallel, precision }))));
+  const seqs: (number | undefined)[] = plan.search.max_num_seqs ?? [undefined];
+  const budgets: (number | undefined)[] = plan.search.max_num_batched_tokens ?? [undefined];
+  const knobs = seqs.flatMap((max_num_seqs) => budgets.map((max_num_batched_tokens) => ({ max_num_seqs, max_num_batched_tokens })));
+  const points = planModels(plan).flatMap((model) =>
+    plan.search.gpus.flatMap((gpu) => tps.flatMap((tensor_parallel) => precisions.flatMap((precision) => knobs.map((k) => ({ model, gpu, tensor_parallel, precision, ...k }))))),
+  );
+  // Unsearched knobs stay absent rather than undefined, so the JSON output has no holes.
+  return points.map((c) => Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined)) as unknown as Candidate);
 }
 
-/** Resolves a candidate without running it: the message of the first problem, or undefined when it can run. */
+/**
+ * Resolves a candidate without running it: the message of the first problem (it does not fit,
+ * TP does not divide the heads, the SLO lies below its latency floor), or undefined when it can run.
+ */
 export function cannotRun(plan: DeploymentInput, c: Candidate): string | undefined {
+  let setup;
   try {
-    resolveScenario(parseScenarioObject(deploymentScenario(plan, c, 1)));
-    return undefined;
+    setup = resolveScenario(parseScenarioObject(deploymentScenario(plan, c, 1)));
   } catch (err) {
     if (err instanceof InfersimError) return err.message;
     throw err;
   }
+  return floorVerdict(plan, latencyFloor(setup, plan));
 }
 
-export function simulateDeployment(plan: DeploymentInput, c: Candidate, replicas: number, scale = 1): Summary {
-  return runSimulation(resolveScenario(parseScenarioObject(deploymentScenario(plan, c, replicas, scale)))).summary;
-}
-
-export function describeDeployment(plan: DeploymentInput, c: Candidate, replicas: number, summary: Summary): Deployment {
-  const setup = resolveScenario(parseScenarioObject(deploymentScenario(plan, c, replicas)));
-  const e = setup.scenario.engine;
-  const o = summary.overall;
-  const three = (st: { p50: number | null; p95: number | null; p99: number | null }): Percentiles => ({ p50: st.p50, p95: st.p95, p99: st.p99 });
-  const price = priceOf(plan, c.gpu);
-  const perHour = replicas * c.tensor_parallel * price;
-  const outPerRequest = o.requests.finished > 0 ? o.tokens.output / o.requests.finished : 0;
-  const tokensPerHour = plan.workload.rate_per_s * outPerRequest * 3600;
-  return {
-    ...c,
-    replicas,
-    gpus: replicas * c.tensor_parallel,
-    engine: { max_num_seqs: e.max_num_seqs, max_num_batched_tokens: e.max_num_batched_tokens, max_model_len: e.max_model_len },
-    predicted: {
-      ttft_s: three(o.ttft_s), tpot_s: three(o.tpot_s), e2e_s: three(o.e2e_s),
-      attainment: o.slo.attainment,
-      requests_per_s: o.throughput.requests_per_s,
-      output_tokens_per_s: o.throughput.output_tokens_per_s,
-    },
-    usd_per_gpu_hour: price,
-    usd_per_hour: perHour,
-    usd_per_month: perHour * HOURS_PER_MONTH,
-    usd_per_million_output_tokens: tokensPerHour > 0 ? (perHour / tokensPerHour) * 1e6 : null,
-  };
+export function simulateDeployment(plan: DeploymentInput, c: Candidate, replicas: number, how: RunLength = {}): Summary {
+  return runSimulation(resolveScenario(parseScenarioObject(deploymentScenario(plan, c, replicas, how)))).summary;
 }

@@ -8,6 +8,7 @@ import { looksLikePath } from '../scenario/paths.js';
 import { nestedTooDeep, readConfigFile, TOO_DEEP } from '../scenario/read.js';
 import type { LengthDist, WeightDtype } from '../scenario/types.js';
 import { parseScenarioObject } from '../setup/load.js';
+import { PRICE_PRESET_NAMES, PRICE_PRESETS } from './prices.js';
 
 export const WEIGHT_DTYPES = ['fp32', 'fp16', 'bf16', 'fp8', 'int8', 'int4'] as const satisfies readonly WeightDtype[];
 export const DEFAULT_TENSOR_PARALLEL = [1, 2, 4, 8];
@@ -15,19 +16,49 @@ export const DEFAULT_MAX_REPLICAS = 64;
 export const DEFAULT_ATTAINMENT = 0.99;
 
 /** Percentile targets, checked on the run's summary; the per-request targets define attainment. */
-export const PERCENTILE_TARGETS = ['ttft_p95_ms', 'ttft_p99_ms', 'tpot_p95_ms', 'tpot_p99_ms', 'e2e_p95_ms', 'e2e_p99_ms'] as const;
+export const PERCENTILE_TARGETS = ['ttft_p95_ms', 'ttft_p99_ms', 'tpot_p95_ms', 'tpot_p99_ms', 'itl_p95_ms', 'itl_p99_ms', 'e2e_p95_ms', 'e2e_p99_ms'] as const;
 export const REQUEST_TARGETS = ['ttft_ms', 'tpot_ms', 'e2e_ms'] as const;
 export type PercentileTarget = (typeof PERCENTILE_TARGETS)[number];
 export type RequestTarget = (typeof REQUEST_TARGETS)[number];
 
 export type PlanSlo = Partial<Record<PercentileTarget | RequestTarget, number>> & { attainment?: number };
 
+export const REDUNDANCY = ['none', 'n+1', 'n+2'] as const;
+export const CRITICALITY = ['low', 'medium', 'high'] as const;
+export type Redundancy = (typeof REDUNDANCY)[number];
+
+/**
+ * Spares by criticality, as whole replicas beyond what the SLO needs: a high-criticality service
+ * keeps N+2, so one replica can be down for an upgrade while another fails (Beyer et al., "Site
+ * Reliability Engineering", O'Reilly 2016, ch. 18 on Auxon's "N+2" intent-based capacity plans);
+ * medium keeps N+1 for unplanned failures only; low keeps none.
+ */
+export const CRITICALITY_REDUNDANCY: Record<(typeof CRITICALITY)[number], Redundancy> = { low: 'none', medium: 'n+1', high: 'n+2' };
+
+export interface DeploymentPolicy {
+  redundancy?: Redundancy;
+  criticality?: (typeof CRITICALITY)[number];
+  /** Size for the peak rate ÷ this: 0.8 leaves a fifth of the capacity free. */
+  target_utilization?: number;
+}
+
 export interface DeploymentInput {
-  model: string;
+  /** One model, or several to compare (each candidate is one of them). */
+  model: string | string[];
   workload: { rate_per_s: number; input_tokens: number | LengthDist; output_tokens: number | LengthDist; peak_factor?: number };
   slo: PlanSlo;
-  search: { gpus: string[]; tensor_parallel?: number[]; precisions?: WeightDtype[]; max_replicas?: number };
-  cost?: { usd_per_gpu_hour: number | Record<string, number> };
+  search: {
+    gpus: string[];
+    tensor_parallel?: number[];
+    precisions?: WeightDtype[];
+    max_replicas?: number;
+    /** Engine knobs to search; absent: the engine's default for each candidate. */
+    max_num_seqs?: number[];
+    max_num_batched_tokens?: number[];
+  };
+  policy?: DeploymentPolicy;
+  /** Prices: one for every GPU, or per GPU type, over a cloud's preset (prices.ts); absent: the catalog's. */
+  cost?: { usd_per_gpu_hour?: number | Record<string, number>; preset?: string };
   seed?: number;
 }
 
@@ -49,9 +80,11 @@ const slo = z
   })
   .strict();
 
+const knob = (why: string) => z.array(num({ int: true, gte: 1, lte: 1 << 20, why })).min(1).optional();
+
 const schema = z
   .object({
-    model: text,
+    model: z.union([text, z.array(text).min(1).max(8)]),
     workload: z
       .object({
         rate_per_s: num({ gt: 0, lte: 1e5, why: 'beyond any single deployment a plan could simulate' }),
@@ -67,9 +100,23 @@ const schema = z
         tensor_parallel: z.array(num({ int: true, gte: 1, lte: 64, why: 'no node holds more GPUs' })).min(1).optional(),
         precisions: z.array(oneOf(WEIGHT_DTYPES)).min(1).optional(),
         max_replicas: num({ int: true, gte: 1, lte: 4096, why: 'each step of the search simulates every replica' }).optional(),
+        max_num_seqs: knob('no engine batches more sequences'),
+        max_num_batched_tokens: knob('no engine schedules more tokens in one step'),
       })
       .strict(),
-    cost: z.object({ usd_per_gpu_hour: z.union([price, z.record(price)]) }).strict().optional(),
+    policy: z
+      .object({
+        redundancy: oneOf(REDUNDANCY).optional(),
+        criticality: oneOf(CRITICALITY).optional(),
+        target_utilization: num({ gt: 0, lte: 1, why: 'a fraction of what the deployment can serve' }).optional(),
+      })
+      .strict()
+      .optional(),
+    cost: z
+      .object({ usd_per_gpu_hour: z.union([price, z.record(price)]).optional(), preset: oneOf(PRICE_PRESET_NAMES).optional() })
+      .strict()
+      .refine((c) => c.usd_per_gpu_hour !== undefined || c.preset !== undefined, { message: `give usd_per_gpu_hour or a preset (${PRICE_PRESET_NAMES.join(', ')})` })
+      .optional(),
     seed: num({ int: true, gte: 0, lte: 2 ** 31 }).optional(),
   })
   .strict()
@@ -82,11 +129,18 @@ function crossChecks(p: Record<string, unknown>, ctx: z.RefinementCtx): void {
     ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['slo'], message: `give at least one target: ${[...PERCENTILE_TARGETS, ...REQUEST_TARGETS].join(', ')}` });
   }
   const gpus = (p.search as { gpus?: unknown } | undefined)?.gpus;
-  const prices = (p.cost as { usd_per_gpu_hour?: unknown } | undefined)?.usd_per_gpu_hour;
-  if (Array.isArray(gpus) && typeof prices === 'object' && prices !== null) {
-    const missing = gpus.filter((g) => typeof g === 'string' && (prices as Record<string, unknown>)[g] === undefined);
+  const cost = (p.cost ?? {}) as { usd_per_gpu_hour?: unknown; preset?: unknown };
+  const prices = cost.usd_per_gpu_hour;
+  const preset = typeof cost.preset === 'string' ? PRICE_PRESETS[cost.preset] : undefined;
+  if (Array.isArray(gpus) && typeof prices !== 'number' && (typeof prices === 'object' || preset !== undefined)) {
+    const given = (g: string) => (prices as Record<string, unknown> | undefined)?.[g] !== undefined || preset?.usd_per_gpu_hour[g] !== undefined;
+    const missing = gpus.filter((g) => typeof g === 'string' && !given(g));
     if (missing.length > 0) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['cost', 'usd_per_gpu_hour'], message: `needs a price for every GPU searched; missing ${missing.join(', ')}` });
+      const path = preset === undefined ? ['cost', 'usd_per_gpu_hour'] : ['cost', 'preset'];
+      const message = preset === undefined
+        ? `needs a price for every GPU searched; missing ${missing.join(', ')}`
+        : `${String(cost.preset)} (as of ${preset.as_of}) has no price for ${missing.join(', ')}; give it in cost.usd_per_gpu_hour`;
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path, message });
     }
   }
 }
@@ -98,8 +152,16 @@ export function parseDeploymentObject(data: unknown): DeploymentInput {
   if (!result.success) throw toValidationError(result.error, data, schema);
   const plan = result.data as DeploymentInput;
   // The lengths' distributions are the scenario's vocabulary: let its schema judge them, under the same key names.
-  parseScenarioObject({ model: plan.model, hardware: { gpu: plan.search.gpus[0] }, workload: planWorkload(plan, 1, 100) });
+  for (const model of planModels(plan)) parseScenarioObject({ model, hardware: { gpu: plan.search.gpus[0] }, workload: planWorkload(plan, 1, 100) });
   return plan;
+}
+
+export const planModels = (plan: DeploymentInput): string[] => [plan.model].flat();
+
+/** The spare replicas the plan keeps beyond what its SLO needs: `redundancy`, else its criticality's. */
+export function spareReplicas(plan: DeploymentInput): number {
+  const r = plan.policy?.redundancy ?? CRITICALITY_REDUNDANCY[plan.policy?.criticality ?? 'low'];
+  return r === 'none' ? 0 : Number(r.slice(2));
 }
 
 /** The scenario workload a plan describes: Poisson arrivals at the peak rate. */
@@ -128,6 +190,8 @@ export function readDeploymentData(file: string, cwd = process.cwd()): Record<st
   if (nestedTooDeep(data)) throw fieldError('plan', TOO_DEEP, file);
   if (typeof data !== 'object' || data === null || Array.isArray(data)) throw fieldError('plan', 'must be a mapping', data);
   const model = (data as Record<string, unknown>).model;
-  return typeof model === 'string' && looksLikePath(model) ? { ...data, model: resolve(dirname(path), model) } : (data as Record<string, unknown>);
+  const local = (m: unknown): unknown => (typeof m === 'string' && looksLikePath(m) ? resolve(dirname(path), m) : m);
+  if (model === undefined) return data as Record<string, unknown>;
+  return { ...(data as Record<string, unknown>), model: Array.isArray(model) ? model.map(local) : local(model) };
 }
 

@@ -1,12 +1,14 @@
 import { GPU_CATALOG } from '../hardware/catalog.js';
 import type { Summary } from '../metrics/summary.js';
 import {
-  candidates, cannotRun, describeDeployment, simulateDeployment, sloVerdict, steadyState,
-  type Candidate, type Deployment, type DeploymentPlan, type Pruned,
+  candidates, cannotRun, priceSource, simulateDeployment, sloVerdict, steadyState,
+  type Candidate, type Deployment, type DeploymentPlan, type ParetoPoint, type Pruned, type RunLength,
 } from './deployment.js';
-import { DEFAULT_MAX_REPLICAS, DEFAULT_TENSOR_PARALLEL, type DeploymentInput } from './deploymentSchema.js';
+import { describeDeployment, paretoFront, paretoPoint, predictionBand } from './deploymentDescribe.js';
+import { DEFAULT_MAX_REPLICAS, DEFAULT_TENSOR_PARALLEL, planModels, type DeploymentInput } from './deploymentSchema.js';
 
-type Outcome = { replicas: number; summary: Summary } | { reason: string };
+/** A candidate's minimal replica count and its run, with every count tried that met the SLO (for the Pareto front). */
+type Outcome = { replicas: number; summary: Summary; met: { replicas: number; summary: Summary }[] } | { reason: string };
 
 /**
  * The cheapest deployment that meets the SLO. Each candidate that resolves (fits in memory, TP
@@ -18,30 +20,43 @@ export interface PlanOptions {
   thorough?: boolean;
 }
 
-export function planDeployment(plan: DeploymentInput, _opts: PlanOptions = {}): DeploymentPlan {
+export function planDeployment(plan: DeploymentInput, opts: PlanOptions = {}): DeploymentPlan {
+  const how: RunLength = { thorough: opts.thorough === true };
   const feasible: Deployment[] = [];
   const pruned: Pruned[] = [];
+  const points: ParetoPoint[] = [];
   for (const c of candidates(plan)) {
     const problem = cannotRun(plan, c);
     if (problem !== undefined) {
       pruned.push({ ...c, reason: problem });
       continue;
     }
-    const found = minimalReplicas(plan, c);
+    const found = minimalReplicas(plan, c, how);
     if ('reason' in found) pruned.push({ ...c, reason: found.reason });
-    else feasible.push(describeDeployment(plan, c, found.replicas, found.summary));
+    else {
+      feasible.push(describeDeployment(plan, c, found.replicas, found.summary));
+      points.push(...found.met.map((m) => paretoPoint(plan, c, m.replicas, m.summary)));
+    }
   }
   // Ties in cost go to fewer GPUs (fewer parts to fail), then to the lower p99 TTFT.
   feasible.sort((a, b) => a.usd_per_hour - b.usd_per_hour || a.gpus - b.gpus || (a.predicted.ttft_s.p99 ?? Infinity) - (b.predicted.ttft_s.p99 ?? Infinity));
-  const { rate, requests, warmup_s } = steadyState(plan);
+  const best = feasible[0];
+  // The band's two runs only for the answer: they double-to-triple a run's cost.
+  if (best !== undefined) best.band = predictionBand(simulateDeployment(plan, best, best.slo_replicas, { ...how, band: true }));
+  const { rate, requests, warmup_s } = steadyState(plan, how.thorough);
   return {
     model: plan.model,
-    workload: { rate_per_s: plan.workload.rate_per_s, peak_factor: plan.workload.peak_factor ?? 1, simulated_rate_per_s: rate, requests, warmup_s },
+    workload: {
+      rate_per_s: plan.workload.rate_per_s, peak_factor: plan.workload.peak_factor ?? 1,
+      target_utilization: plan.policy?.target_utilization ?? 1, simulated_rate_per_s: rate, requests, warmup_s, thorough: how.thorough === true,
+    },
     slo: plan.slo as Record<string, number>,
-    recommended: feasible[0] ?? null,
+    price_source: priceSource(plan),
+    recommended: best ?? null,
     alternatives: feasible.slice(1),
+    pareto: paretoFront(points),
     pruned,
-    verdict: feasible.length > 0 ? undefined : noneVerdict(plan, pruned),
+    verdict: best !== undefined ? undefined : noneVerdict(plan, pruned),
   };
 }
 
@@ -50,13 +65,13 @@ export function planDeployment(plan: DeploymentInput, _opts: PlanOptions = {}): 
  * Meeting the SLO is monotone in replicas (more replicas only shorten every queue), which is what
  * makes bisection sound.
  */
-export function minimalReplicas(plan: DeploymentInput, c: Candidate): Outcome {
+export function minimalReplicas(plan: DeploymentInput, c: Candidate, how: RunLength = {}): Outcome {
   const max = plan.search.max_replicas ?? DEFAULT_MAX_REPLICAS;
   const tried = new Map<number, { ok: boolean; why?: string; summary: Summary }>();
   const attempt = (n: number) => {
     let t = tried.get(n);
     if (t === undefined) {
-      const summary = simulateDeployment(plan, c, n);
+      const summary = simulateDeployment(plan, c, n, how);
       t = { ...sloVerdict(plan, summary.overall), summary };
       tried.set(n, t);
     }
@@ -76,7 +91,8 @@ export function minimalReplicas(plan: DeploymentInput, c: Candidate): Outcome {
     if (attempt(mid).ok) hit = mid;
     else miss = mid;
   }
-  return { replicas: hit, summary: attempt(hit).summary };
+  const met = [...tried].filter(([, t]) => t.ok).map(([replicas, t]) => ({ replicas, summary: t.summary }));
+  return { replicas: hit, summary: attempt(hit).summary, met };
 }
 
 /** One line for a plan with no feasible candidate. */
@@ -96,9 +112,9 @@ const precisionsOf = (plan: DeploymentInput) => plan.search.precisions ?? ['bf16
 
 /** Over the whole catalog: the candidate with the least GPU memory in all that resolves, cheapest on ties. */
 function smallestThatRuns(plan: DeploymentInput): Candidate | undefined {
-  const all = Object.values(GPU_CATALOG).flatMap((gpu) =>
-    DEFAULT_TENSOR_PARALLEL.flatMap((tensor_parallel) => precisionsOf(plan).map((precision) => ({ gpu, c: { gpu: gpu.name, tensor_parallel, precision } }))),
-  );
+  const all = planModels(plan).flatMap((model) => Object.values(GPU_CATALOG).flatMap((gpu) =>
+    DEFAULT_TENSOR_PARALLEL.flatMap((tensor_parallel) => precisionsOf(plan).map((precision) => ({ gpu, c: { model, gpu: gpu.name, tensor_parallel, precision } }))),
+  ));
   all.sort((a, b) => a.gpu.memory_bytes * a.c.tensor_parallel - b.gpu.memory_bytes * b.c.tensor_parallel || a.gpu.usd_per_gpu_hour * a.c.tensor_parallel - b.gpu.usd_per_gpu_hour * b.c.tensor_parallel);
   return all.find(({ c }) => cannotRun(plan, c) === undefined)?.c;
 }

@@ -24,7 +24,7 @@ const input = (patch: Patch = {}): DeploymentInput => {
   for (const [k, v] of Object.entries(patch)) merged[k] = typeof v === 'object' ? { ...(merged[k] as object), ...v } : v;
   return parseDeploymentObject(merged);
 };
-const l4 = { gpu: 'l4', tensor_parallel: 1, precision: 'bf16' as const };
+const l4 = { model: 'llama-3.1-8b', gpu: 'l4', tensor_parallel: 1, precision: 'bf16' as const };
 const replicasFor = (plan: DeploymentInput): number => {
   const r = minimalReplicas(plan, l4);
   if ('reason' in r) throw new Error(r.reason);
@@ -57,11 +57,11 @@ describe('the recommendation holds on a longer run', () => {
     expect(best.replicas).toBeGreaterThanOrEqual(2);
     expect(best.usd_per_hour).toBeCloseTo(best.replicas * 0.7, 9);
     expect(best.usd_per_month).toBeCloseTo(best.usd_per_hour * 730, 9);
-    const longer = simulateDeployment(plan, best, best.replicas, 3);
+    const longer = simulateDeployment(plan, best, best.replicas, { scale: 3 });
     expect(longer.overall.requests.measured).toBeGreaterThan(2.5 * result.workload.requests);
     expect(sloVerdict(plan, longer.overall)).toEqual({ ok: true });
     expect(longer.overall.slo.attainment).toBeGreaterThanOrEqual(0.99);
-    const fewer = simulateDeployment(plan, best, best.replicas - 1, 3);
+    const fewer = simulateDeployment(plan, best, best.replicas - 1, { scale: 3 });
     expect(sloVerdict(plan, fewer.overall).ok).toBe(false);
   });
 
@@ -115,6 +115,11 @@ describe('the CLI', () => {
     expect(readFileSync(join(dir, 'plan-out', 'plan.json'), 'utf8')).toBe(r.stdout);
     expect(readFileSync(join(dir, 'plan-out', 'plan.md'), 'utf8')).toMatch(/^# Deployment plan: llama-3.1-8b\n[\s\S]*\| l40s \| 1 \| bf16 \|/);
     expect(plan.recommended).not.toBeNull();
+    // The band's runs bracket the recommendation's p99s: the band's edges scale every step time.
+    const band = plan.recommended!.band!;
+    expect(band.relative.low).toBeLessThan(0);
+    for (const key of ['ttft_p99_s', 'tpot_p99_s', 'e2e_p99_s'] as const) expect(band[key].low!).toBeLessThan(band[key].high!);
+    expect(plan.pareto[0].usd_per_hour).toBe(plan.recommended!.usd_per_hour);
     expect(plan.alternatives.every((a, i) => a.usd_per_hour >= (i === 0 ? plan.recommended! : plan.alternatives[i - 1]).usd_per_hour)).toBe(true);
     const ran = infersim(['run', out, '--set', `output.dir=${join(dir, 'run')}`]);
     expect(ran.stderr).toBe('');

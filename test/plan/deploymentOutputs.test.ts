@@ -19,18 +19,20 @@ const validatePlan = new Ajv2020({ allErrors: true }).compile(JSON.parse(readFil
 
 const p3 = (a: number) => ({ p50: a, p95: 2 * a, p99: 3 * a });
 const deployment = (gpu: string, replicas: number, price: number): Deployment => ({
-  gpu, tensor_parallel: 1, precision: 'bf16', replicas, gpus: replicas,
+  model: 'llama-3.1-8b', gpu, tensor_parallel: 1, precision: 'bf16', replicas, slo_replicas: replicas, spare_replicas: 0, gpus: replicas,
   engine: { max_num_seqs: 256, max_num_batched_tokens: 2048, max_model_len: 1250 },
-  predicted: { ttft_s: p3(0.1), tpot_s: p3(0.02), e2e_s: p3(3), attainment: 0.995, requests_per_s: 9, output_tokens_per_s: 1200 },
+  predicted: { ttft_s: p3(0.1), tpot_s: p3(0.02), itl_s: p3(0.02), e2e_s: p3(3), attainment: 0.995, requests_per_s: 9, output_tokens_per_s: 1200 },
   usd_per_gpu_hour: price, usd_per_hour: replicas * price, usd_per_month: replicas * price * 730, usd_per_million_output_tokens: 0.3,
 });
 const plan: DeploymentPlan = {
   model: 'llama-3.1-8b',
-  workload: { rate_per_s: 6, peak_factor: 1.5, simulated_rate_per_s: 9, requests: 540, warmup_s: 6 },
+  workload: { rate_per_s: 6, peak_factor: 1.5, target_utilization: 1, simulated_rate_per_s: 9, requests: 540, warmup_s: 6, thorough: false },
   slo: { ttft_ms: 1000, tpot_ms: 100, attainment: 0.99 },
+  price_source: 'the GPU catalog (sim/hardware/catalog.ts)',
   recommended: deployment('l40s', 1, 1),
   alternatives: [deployment('l4', 4, 0.7)],
-  pruned: [{ gpu: 'a10g', tensor_parallel: 3, precision: 'bf16', reason: 'tensor_parallel: 3 does not divide | the 32 heads' }],
+  pareto: [],
+  pruned: [{ model: 'llama-3.1-8b', gpu: 'a10g', tensor_parallel: 3, precision: 'bf16', reason: 'tensor_parallel: 3 does not divide | the 32 heads' }],
 };
 
 describe('the reports', () => {

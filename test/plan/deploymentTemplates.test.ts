@@ -16,7 +16,7 @@ describe('templates', () => {
     const plan = parseDeploymentObject(withTemplate(name, needs));
     expect(plan.workload).toEqual({ ...TEMPLATES[name].workload, rate_per_s: 1 });
     expect(plan.slo).toEqual(TEMPLATES[name].slo);
-    expect(cannotRun(plan, { gpu: 'h100-sxm', tensor_parallel: 8, precision: 'bf16' })).toBeUndefined();
+    expect(cannotRun(plan, { model: 'llama-3.1-8b', gpu: 'h100-sxm', tensor_parallel: 8, precision: 'bf16' })).toBeUndefined();
   });
 
   it('the plan file overrides the template key by key, and the flags override the file', () => {
