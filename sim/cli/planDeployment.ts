@@ -8,7 +8,9 @@ import { consoleReport, markdownReport } from '../plan/deploymentReport.js';
 import { parseDeploymentObject, readDeploymentData, type DeploymentInput } from '../plan/deploymentSchema.js';
 import { planDeployment } from '../plan/deploymentSearch.js';
 import { TEMPLATE_NAMES, TEMPLATES, withTemplate } from '../plan/templates.js';
+import { applyOverrides, parseSet } from '../scenario/overrides.js';
 import { eachOnce, numberFlag, numericOption } from './flags.js';
+import { askPlan, writePlanFile, type Ask } from './planWizard.js';
 
 export interface PlanDeploymentArgs {
   file?: string;
@@ -19,6 +21,9 @@ export interface PlanDeploymentArgs {
   model?: string;
   rate?: unknown;
   gpus?: string | string[];
+  set?: string[];
+  thorough?: boolean;
+  interactive?: boolean;
 }
 
 export function planDeploymentBuilder(y: Argv): Argv {
@@ -28,6 +33,9 @@ export function planDeploymentBuilder(y: Argv): Argv {
     .option('template', { type: 'string', describe: `fill the workload shape and the SLO from sourced typical figures (${templates})` })
     .option('model', { type: 'string', describe: 'the model (catalog name or config.json path); overrides the plan file' })
     .option('gpus', { type: 'string', describe: 'GPU types to search, comma-separated (catalog names; repeatable); overrides the plan file' })
+    .option('set', { type: 'string', array: true, describe: 'override a key of the plan: --set slo.ttft_p99_ms=800 (repeatable; after the file, the template and the flags)' })
+    .option('thorough', { type: 'boolean', describe: 'longer simulated runs for a tighter answer, at about 3× the time' })
+    .option('interactive', { type: 'boolean', describe: 'ask the questions of a plan in the terminal, write the plan file, then plan it' })
     .option('json', { type: 'boolean', describe: 'print the plan as JSON' })
     .option('emit-scenario', { type: 'string', describe: 'write the recommended deployment as a runnable scenario YAML' })
     .option('out', { type: 'string', describe: 'write plan.json (as --json prints), plan.md (a Markdown report) and plan.txt (the console table) to this folder' });
@@ -51,13 +59,25 @@ export function planInput(args: PlanDeploymentArgs): DeploymentInput {
   const rate = numberFlag('--rate', args.rate, { min: 0, minExclusive: true, unit: 'requests per second' });
   if (rate !== undefined) data.workload = { ...sub('workload'), rate_per_s: rate };
   if (args.gpus !== undefined) data.search = { ...sub('search'), gpus: [args.gpus].flat().flatMap((g) => g.split(',')).map((g) => g.trim()).filter((g) => g !== '') };
+  // As the file's keys: with a template, a --set inside workload, slo, search or cost changes that one key.
+  applyOverrides(data, (args.set ?? []).map(parseSet));
   return parseDeploymentObject(args.template === undefined ? data : withTemplate(args.template, data));
 }
 
-export function planDeploymentCommand(args: PlanDeploymentArgs): void {
+/**
+ * `infersim plan`: from a plan file or a template, or with --interactive from the answers, which
+ * are written to a plan file and then planned as `infersim plan FILE` would (runPlan).
+ */
+export function planDeploymentCommand(args: PlanDeploymentArgs, ask?: Ask): void | Promise<void> {
+  // Before any question, so that a flag given twice is not reported after the last answer.
   eachOnce(args as unknown as Record<string, unknown>, ['file', 'emit-scenario', 'out', 'template', 'model']);
+  if (args.interactive === true) return planInteractively(args, ask);
+  runPlan(args);
+}
+
+function runPlan(args: PlanDeploymentArgs): void {
   const input = planInput(args);
-  const plan = planDeployment(input);
+  const plan = planDeployment(input, { thorough: args.thorough === true });
   const json = JSON.stringify(plan, null, 2);
   const text = consoleReport(plan);
   console.log(args.json ? json : text);
@@ -71,6 +91,30 @@ export function planDeploymentCommand(args: PlanDeploymentArgs): void {
     const header = `# infersim plan ${args.file ?? `--template ${args.template}`}: the recommended deployment (${best.replicas} × ${best.gpu}, TP ${best.tensor_parallel}, ${best.precision})\n`;
     writeFileAtomic('--emit-scenario', out, header + YAML.stringify(scenario));
   }
+}
+
+/** The flags whose answers the wizard asks for itself: given with --interactive, one would be ignored. */
+const ASKED = [['file', 'a plan file'], ['template', '--template'], ['model', '--model'], ['rate', '--rate'], ['gpus', '--gpus'], ['set', '--set']] as const;
+
+async function planInteractively(args: PlanDeploymentArgs, ask?: Ask): Promise<void> {
+  const given = ASKED.filter(([k]) => args[k] !== undefined).map(([, shown]) => shown);
+  if (given.length > 0) throw new InfersimError(`--interactive asks for the whole plan; drop ${given.join(', ')} (or run infersim plan FILE without --interactive)`);
+  const result = await askPlan(ask ?? (await terminalPrompts())).catch((err: unknown) => {
+    // Ctrl+C or Ctrl+D at a question: inquirer's ExitPromptError, the user's choice rather than a bug.
+    if (err instanceof Error && err.name === 'ExitPromptError') throw new InfersimError('--interactive: cancelled; no plan file written');
+    throw err;
+  });
+  writePlanFile(result);
+  // stderr: stdout stays the plan's (--json).
+  console.error(`wrote ${result.shown}; planning it as infersim plan ${result.shown} would`);
+  runPlan({ ...args, interactive: false, file: result.shown });
+}
+
+/** The real prompts, loaded only here: the rest of `infersim plan` starts without them. */
+async function terminalPrompts(): Promise<Ask> {
+  // Without a terminal inquirer cannot read keys and fails in its own words; say what to do instead.
+  if (process.stdin.isTTY !== true || process.stdout.isTTY !== true) throw new InfersimError('--interactive needs a terminal; write a plan file instead (see examples/plan/)');
+  return import('@inquirer/prompts');
 }
 
 /**
