@@ -59,9 +59,14 @@ export function planInput(args: PlanDeploymentArgs): DeploymentInput {
   const rate = numberFlag('--rate', args.rate, { min: 0, minExclusive: true, unit: 'requests per second' });
   if (rate !== undefined) data.workload = { ...sub('workload'), rate_per_s: rate };
   if (args.gpus !== undefined) data.search = { ...sub('search'), gpus: [args.gpus].flat().flatMap((g) => g.split(',')).map((g) => g.trim()).filter((g) => g !== '') };
-  // As the file's keys: with a template, a --set inside workload, slo, search or cost changes that one key.
-  applyOverrides(data, (args.set ?? []).map(parseSet));
-  return parseDeploymentObject(args.template === undefined ? data : withTemplate(args.template, data));
+  // Sets of a section's key go in before the template (they may give what it needs: model, rate,
+  // GPUs; the template merges key by key inside a section); all go in again over the merge, so a
+  // deeper one changes one key of the template's own (`--set workload.input_tokens.mean=500`).
+  const sets = (args.set ?? []).map(parseSet);
+  applyOverrides(data, sets.filter((o) => o.key.length <= 2));
+  const merged = args.template === undefined ? data : withTemplate(args.template, data);
+  applyOverrides(merged, sets);
+  return parseDeploymentObject(merged);
 }
 
 /**
@@ -87,8 +92,11 @@ function runPlan(args: PlanDeploymentArgs): void {
   if (best === null) throw new InfersimError(plan.verdict ?? 'no deployment meets the SLO');
   const out = args['emit-scenario'];
   if (out !== undefined) {
-    const scenario = deploymentScenario(input, best, best.replicas);
-    const header = `# infersim plan ${args.file ?? `--template ${args.template}`}: the recommended deployment (${best.replicas} × ${best.gpu}, TP ${best.tensor_parallel}, ${best.precision})\n`;
+    // The deployment as it will run: every replica, spares included, at the peak rate (not the headroom's).
+    const scenario = deploymentScenario(input, best, best.replicas, { deployed: true });
+    const targets = Object.keys(input.slo).filter((k) => /_p\d+_ms$/.test(k));
+    const header = `# infersim plan ${args.file ?? `--template ${args.template}`}: the recommended deployment (${best.replicas} × ${best.gpu}, TP ${best.tensor_parallel}, ${best.precision})\n`
+      + (targets.length === 0 ? '' : `# percentile targets (${targets.map((k) => `${k} ${input.slo[k as keyof typeof input.slo]}`).join(', ')}) are the plan's: compare them with summary.json\n`);
     writeFileAtomic('--emit-scenario', out, header + YAML.stringify(scenario));
   }
 }

@@ -57,7 +57,7 @@ function placeholder(): Raw {
   return {
     model: Object.keys(MODEL_CATALOG)[0],
     workload: { rate_per_s: 1, input_tokens: 1, output_tokens: 1 },
-    slo: { ttft_p99_ms: 1000, tpot_p95_ms: 100, attainment: DEFAULT_ATTAINMENT },
+    slo: { ttft_ms: 1000, tpot_ms: 100, attainment: DEFAULT_ATTAINMENT },
     search: { gpus: [Object.keys(GPU_CATALOG)[0]] },
   };
 }
@@ -152,10 +152,11 @@ async function askWorkload(ask: Ask, doc: Raw, t: PlanTemplate | undefined): Pro
   }
 }
 
+/** Per-request targets with an attainment, as the templates state them (MLPerf's bounds are per request at the 99th percentile). */
 async function askSlo(ask: Ask, doc: Raw, t: PlanTemplate | undefined): Promise<void> {
-  await askNumber(ask, doc, 'slo.ttft_p99_ms', 'SLO: p99 time to first token (ms)', t?.slo.ttft_ms);
-  await askNumber(ask, doc, 'slo.tpot_p95_ms', 'SLO: p95 time per output token (ms)', t?.slo.tpot_ms);
-  await askNumber(ask, doc, 'slo.attainment', 'Attainment: the share of requests that must be served (0–1)', t?.slo.attainment ?? DEFAULT_ATTAINMENT);
+  await askNumber(ask, doc, 'slo.ttft_ms', 'SLO: time to first token of each request (ms)', t?.slo.ttft_ms);
+  await askNumber(ask, doc, 'slo.tpot_ms', 'SLO: time per output token of each request (ms)', t?.slo.tpot_ms);
+  await askNumber(ask, doc, 'slo.attainment', 'Attainment: the share of requests that must meet both (0–1)', t?.slo.attainment ?? DEFAULT_ATTAINMENT);
 }
 
 async function askGpus(ask: Ask, doc: Raw): Promise<void> {
@@ -190,7 +191,8 @@ export async function askPlan(ask: Ask, cwd = process.cwd()): Promise<WizardResu
   const t: PlanTemplate | undefined = useCase === 'custom' ? undefined : TEMPLATES[useCase];
   const doc = placeholder();
   const model = (await ask.input({ message: 'Model (catalog name, or path to a config.json)', validate: (v) => modelProblem(v, cwd) ?? true })).trim();
-  doc.model = model;
+  // Absolute while the other answers are judged (the loader reads it then), relative to the plan file once written.
+  doc.model = looksLikePath(model) ? resolve(cwd, model) : model;
   await askWorkload(ask, doc, t);
   await askSlo(ask, doc, t);
   await askGpus(ask, doc);

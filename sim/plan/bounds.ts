@@ -55,9 +55,11 @@ export function floorVerdict(plan: DeploymentInput, floor: LatencyFloor): string
     const metric = key.split('_')[0];
     return metric === 'ttft' ? floor.ttft_s : metric === 'e2e' ? floor.e2e_s : floor.tpot_s;
   };
+  // A one-token request has no TPOT and meets any per-request tpot_ms: that floor binds only when every request has two tokens or more.
+  const oneToken = leastLength(plan.workload.output_tokens) <= 1;
   for (const key of [...REQUEST_TARGETS, ...PERCENTILE_TARGETS]) {
     const target = s[key];
-    if (target === undefined || floorOf(key) * 1000 <= target) continue;
+    if (target === undefined || floorOf(key) * 1000 <= target || (key === 'tpot_ms' && oneToken)) continue;
     const name = key.replace(/_ms$/, '');
     return `${name} ≤ ${target} ms is out of reach: the shortest request alone on an idle replica takes ${(floorOf(key) * 1000).toFixed(1)} ms`;
   }

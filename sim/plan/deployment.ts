@@ -118,16 +118,21 @@ export interface ParetoPoint extends Candidate {
   e2e_p99_s: number | null;
 }
 
-/** How long each simulated run is: `scale` lengthens it (the tests' check), `thorough` is --thorough, `band` adds the band's runs. */
+/**
+ * How each simulated run is made: `scale` lengthens it (the tests' check), `thorough` is
+ * --thorough, `band` adds the band's runs, `deployed` runs at the peak rate itself rather than
+ * the peak over target_utilization (the scenario --emit-scenario writes).
+ */
 export interface RunLength {
   scale?: number;
   thorough?: boolean;
   band?: boolean;
+  deployed?: boolean;
 }
 
 /** The rate each run simulates, its request count and warmup: the peak over the target utilization, for a steady span. */
-export function steadyState(plan: DeploymentInput, thorough = false): { rate: number; requests: number; warmup_s: number } {
-  const rate = (plan.workload.rate_per_s * (plan.workload.peak_factor ?? 1)) / (plan.policy?.target_utilization ?? 1);
+export function steadyState(plan: DeploymentInput, thorough = false, deployed = false): { rate: number; requests: number; warmup_s: number } {
+  const rate = (plan.workload.rate_per_s * (plan.workload.peak_factor ?? 1)) / (deployed ? 1 : (plan.policy?.target_utilization ?? 1));
   const f = thorough ? THOROUGH_FACTOR : 1;
   const requests = Math.min(f * MAX_REQUESTS, Math.max(MIN_REQUESTS, Math.ceil(rate * f * STEADY_SPAN_S)));
   return { rate, requests, warmup_s: (WARMUP_FRACTION * requests) / rate };
@@ -135,7 +140,7 @@ export function steadyState(plan: DeploymentInput, thorough = false): { rate: nu
 
 /** The runnable scenario of one candidate at a replica count. */
 export function deploymentScenario(plan: DeploymentInput, c: Candidate, replicas: number, how: RunLength = {}): ScenarioInput {
-  const { rate, requests, warmup_s } = steadyState(plan, how.thorough);
+  const { rate, requests, warmup_s } = steadyState(plan, how.thorough, how.deployed);
   const knobs = { max_num_seqs: c.max_num_seqs, max_num_batched_tokens: c.max_num_batched_tokens };
   const len = maxModelLen(plan.workload.input_tokens, plan.workload.output_tokens);
   const s = plan.slo;

@@ -30,7 +30,8 @@ function extras(c: Candidate, several: boolean): string {
   return parts.filter((p) => p !== undefined).join(', ');
 }
 
-const bounds = (b: { low: number | null; high: number | null }): string => `${ms(b.low)}–${ms(b.high)}`;
+const bounds = (b: { low: number | null; high: number | null }): string => (b.low === null && b.high === null ? '–' : `${ms(b.low)} to ${ms(b.high)}`);
+const gpusText = (n: number): string => `${n} GPU${n === 1 ? '' : 's'}`;
 
 function bandLine(b: PredictionBand | null | undefined): string[] {
   if (b === undefined) return [];
@@ -44,7 +45,7 @@ function recommendation(best: Deployment, several: boolean): string[] {
   const what = extras(best, several);
   const spares = best.spare_replicas > 0 ? ` (${best.slo_replicas} for the SLO + ${best.spare_replicas} spare; figures with the spares down)` : '';
   return [
-    `${best.replicas} × ${best.gpu} at TP ${best.tensor_parallel} (${best.gpus} GPUs, ${best.precision}${what === '' ? '' : `, ${what}`})${spares}: ${usd(best.usd_per_hour)}/hour, ${usd(best.usd_per_month)}/month, ${perMillion(best)} per million output tokens`,
+    `${best.replicas} × ${best.gpu} at TP ${best.tensor_parallel} (${gpusText(best.gpus)}, ${best.precision}${what === '' ? '' : `, ${what}`})${spares}: ${usd(best.usd_per_hour)}/hour, ${usd(best.usd_per_month)}/month, ${perMillion(best)} per million output tokens`,
     `TTFT p50/p95/p99 ${msTriple(p.ttft_s)}, TPOT ${msTriple(p.tpot_s)}, ITL ${msTriple(p.itl_s)}, E2E ${msTriple(p.e2e_s)}, attainment ${pctText(p.attainment)}`,
     ...bandLine(best.band),
     `${p.requests_per_s?.toFixed(2) ?? '–'} req/s, ${p.output_tokens_per_s?.toFixed(0) ?? '–'} output tokens/s; engine max_num_seqs ${best.engine.max_num_seqs}, max_num_batched_tokens ${best.engine.max_num_batched_tokens}, max_model_len ${best.engine.max_model_len}`,

@@ -8,6 +8,7 @@ import { looksLikePath } from '../scenario/paths.js';
 import { nestedTooDeep, readConfigFile, TOO_DEEP } from '../scenario/read.js';
 import type { LengthDist, WeightDtype } from '../scenario/types.js';
 import { parseScenarioObject } from '../setup/load.js';
+import { getModel } from '../model/catalog.js';
 import { PRICE_PRESET_NAMES, PRICE_PRESETS } from './prices.js';
 
 export const WEIGHT_DTYPES = ['fp32', 'fp16', 'bf16', 'fp8', 'int8', 'int4'] as const satisfies readonly WeightDtype[];
@@ -131,6 +132,11 @@ function crossChecks(p: Record<string, unknown>, ctx: z.RefinementCtx): void {
   const gpus = (p.search as { gpus?: unknown } | undefined)?.gpus;
   const cost = (p.cost ?? {}) as { usd_per_gpu_hour?: unknown; preset?: unknown };
   const prices = cost.usd_per_gpu_hour;
+  if (typeof prices === 'object' && prices !== null) {
+    for (const gpu of Object.keys(prices)) {
+      if (!Object.hasOwn(GPU_CATALOG, gpu)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['cost', 'usd_per_gpu_hour', gpu], message: `names no GPU in the catalog; known: ${Object.keys(GPU_CATALOG).join(', ')}` });
+    }
+  }
   const preset = typeof cost.preset === 'string' ? PRICE_PRESETS[cost.preset] : undefined;
   if (Array.isArray(gpus) && typeof prices !== 'number' && (typeof prices === 'object' || preset !== undefined)) {
     const given = (g: string) => (prices as Record<string, unknown> | undefined)?.[g] !== undefined || preset?.usd_per_gpu_hour[g] !== undefined;
@@ -151,9 +157,20 @@ export function parseDeploymentObject(data: unknown): DeploymentInput {
   const result = schema.safeParse(data);
   if (!result.success) throw toValidationError(result.error, data, schema);
   const plan = result.data as DeploymentInput;
+  checkModels(plan);
   // The lengths' distributions are the scenario's vocabulary: let its schema judge them, under the same key names.
-  for (const model of planModels(plan)) parseScenarioObject({ model, hardware: { gpu: plan.search.gpus[0] }, workload: planWorkload(plan, 1, 100) });
+  parseScenarioObject({ model: planModels(plan)[0], hardware: { gpu: plan.search.gpus[0] }, workload: planWorkload(plan, 1, 100) });
   return plan;
+}
+
+/** Each model known (a catalog name, or a config.json the loader reads), none twice: found now rather than pruned from every candidate. */
+function checkModels(plan: DeploymentInput): void {
+  const models = planModels(plan);
+  models.forEach((m, i) => {
+    const field = Array.isArray(plan.model) ? `model[${i}]` : 'model';
+    if (models.indexOf(m) !== i) throw fieldError(field, `repeats model[${models.indexOf(m)}]: list each model once`, m);
+    getModel(m, field);
+  });
 }
 
 export const planModels = (plan: DeploymentInput): string[] => [plan.model].flat();

@@ -95,26 +95,36 @@ export function minimalReplicas(plan: DeploymentInput, c: Candidate, how: RunLen
   return { replicas: hit, summary: attempt(hit).summary, met };
 }
 
-/** One line for a plan with no feasible candidate. */
+/** The reason of a candidate pruned by its SLO rather than by what it can run. */
+const SLO_REASON = /^misses the SLO|is out of reach/;
+
+/** One line for a plan with no feasible candidate: the SLO's fault when any candidate ran, else the model's. */
 function noneVerdict(plan: DeploymentInput, pruned: Pruned[]): string {
-  const unrunnable = pruned.filter((p) => !p.reason.startsWith('misses the SLO'));
-  if (unrunnable.length < pruned.length) {
-    return `no candidate meets the SLO within max_replicas ${plan.search.max_replicas ?? DEFAULT_MAX_REPLICAS}; raise it, loosen the SLO, or add GPUs or TP degrees`;
+  const bySlo = pruned.filter((p) => SLO_REASON.test(p.reason));
+  if (bySlo.length > 0) {
+    const reach = bySlo.filter((p) => !p.reason.startsWith('misses the SLO')).length;
+    const why = reach === 0 ? '' : `${reach} of them out of reach even alone on an idle replica (${bySlo.find((p) => !p.reason.startsWith('misses'))!.reason}); `;
+    return `no candidate meets the SLO within max_replicas ${plan.search.max_replicas ?? DEFAULT_MAX_REPLICAS}: ${why}loosen the SLO, raise max_replicas, or add GPUs or TP degrees`;
   }
+  const models = planModels(plan);
   const smallest = smallestThatRuns(plan);
-  const tried = `${plan.model} runs on none of the ${pruned.length} candidate${pruned.length === 1 ? '' : 's'} (${pruned[0].reason})`;
+  const tried = `${models.join(', ')} ${models.length === 1 ? 'runs' : 'run'} on none of the ${pruned.length} candidate${pruned.length === 1 ? '' : 's'} (${pruned[0].reason})`;
   return smallest === undefined
-    ? `${tried}; no GPU in the catalog runs it at TP ≤ 8 in ${precisionsOf(plan).join(' or ')}`
-    : `${tried}; the smallest that would: ${smallest.gpu} × TP ${smallest.tensor_parallel} in ${smallest.precision}`;
+    ? `${tried}; no GPU in the catalog runs ${models.length === 1 ? 'it' : 'them'} at TP ≤ 8 in ${precisionsOf(plan).join(' or ')} with these engine settings`
+    : `${tried}; the smallest that would: ${models.length === 1 ? '' : `${smallest.model} on `}${smallest.gpu} × TP ${smallest.tensor_parallel} in ${smallest.precision}`;
 }
 
 const precisionsOf = (plan: DeploymentInput) => plan.search.precisions ?? ['bf16'];
 
-/** Over the whole catalog: the candidate with the least GPU memory in all that resolves, cheapest on ties. */
+/**
+ * Over the whole catalog: the candidate with the least GPU memory in all that resolve (the SLO
+ * aside), with the plan's first engine knobs, cheapest on ties.
+ */
 function smallestThatRuns(plan: DeploymentInput): Candidate | undefined {
+  const knobs = { max_num_seqs: plan.search.max_num_seqs?.[0], max_num_batched_tokens: plan.search.max_num_batched_tokens?.[0] };
   const all = planModels(plan).flatMap((model) => Object.values(GPU_CATALOG).flatMap((gpu) =>
-    DEFAULT_TENSOR_PARALLEL.flatMap((tensor_parallel) => precisionsOf(plan).map((precision) => ({ gpu, c: { model, gpu: gpu.name, tensor_parallel, precision } }))),
+    DEFAULT_TENSOR_PARALLEL.flatMap((tensor_parallel) => precisionsOf(plan).map((precision) => ({ gpu, c: { model, gpu: gpu.name, tensor_parallel, precision, ...knobs } }))),
   ));
   all.sort((a, b) => a.gpu.memory_bytes * a.c.tensor_parallel - b.gpu.memory_bytes * b.c.tensor_parallel || a.gpu.usd_per_gpu_hour * a.c.tensor_parallel - b.gpu.usd_per_gpu_hour * b.c.tensor_parallel);
-  return all.find(({ c }) => cannotRun(plan, c) === undefined)?.c;
+  return all.find(({ c }) => { const why = cannotRun(plan, c); return why === undefined || SLO_REASON.test(why); })?.c;
 }

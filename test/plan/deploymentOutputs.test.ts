@@ -39,7 +39,7 @@ describe('the reports', () => {
   it('Markdown: the recommendation, a table row per feasible deployment, the pruned with reasons (pipes escaped)', () => {
     const md = markdownReport(plan);
     expect(md).toMatch(/^# Deployment plan: llama-3.1-8b\n/);
-    expect(md).toContain('**1 × l40s at TP 1 (1 GPUs, bf16): $1.00/hour, $730/month, $0.30 per million output tokens**');
+    expect(md).toContain('**1 × l40s at TP 1 (1 GPU, bf16): $1.00/hour, $730/month, $0.30 per million output tokens**');
     const rows = md.split('\n').filter((l) => l.startsWith('| '));
     expect(rows).toHaveLength(4);
     expect(rows.every((r) => r.split(/(?<!\\)\|/).length === 13)).toBe(true);

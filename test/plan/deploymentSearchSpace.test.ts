@@ -10,6 +10,7 @@ import { planDeployment } from '../../sim/plan/deploymentSearch.js';
 import { PRICE_PRESETS } from '../../sim/plan/prices.js';
 import { parseScenarioObject } from '../../sim/setup/load.js';
 import { resolveScenario } from '../../sim/setup/resolve.js';
+import { runSimulation } from '../../sim/cluster/simulate.js';
 
 const base = {
   model: 'llama-3.1-8b',
@@ -50,14 +51,32 @@ describe('latency floors prune without simulating', () => {
     expect(leastLength({ dist: 'lognormal', mean: 100, sigma: 1, min: 30 })).toBe(30);
   });
 
-  it('the floor lies below every request the candidate serves alone, at any replica count', () => {
-    const plan = input({ workload: { rate_per_s: 0.5, input_tokens: { dist: 'uniform', min: 200, max: 800 }, output_tokens: 64 } });
-    const floor = latencyFloor(resolveScenario(parseScenarioObject(deploymentScenario(plan, h100, 1))), plan);
-    expect(floor.ttft_s).toBeGreaterThan(0);
-    expect(floor.e2e_s).toBeCloseTo(floor.ttft_s + 63 * floor.tpot_s, 12);
-    const o = simulateDeployment(plan, h100, 1).overall;
-    expect(o.ttft_s.p50! ).toBeGreaterThanOrEqual(floor.ttft_s);
-    expect(o.tpot_s.p50!).toBeGreaterThanOrEqual(floor.tpot_s);
+  it('the floor lies below every request\'s TTFT, TPOT and E2E, on an idle replica and under load', () => {
+    for (const rate_per_s of [0.5, 20]) {
+      const plan = input({ workload: { rate_per_s, input_tokens: { dist: 'uniform', min: 200, max: 800 }, output_tokens: { dist: 'uniform', min: 2, max: 64 } } });
+      const setup = resolveScenario(parseScenarioObject(deploymentScenario(plan, h100, 1)));
+      const floor = latencyFloor(setup, plan);
+      expect(floor.ttft_s).toBeGreaterThan(0);
+      expect(floor.e2e_s).toBeCloseTo(floor.ttft_s + floor.tpot_s, 12);
+      const least = { ttft: Infinity, tpot: Infinity, e2e: Infinity };
+      runSimulation(setup, {
+        onRequest: (o) => {
+          const t = o.token_times_s;
+          least.ttft = Math.min(least.ttft, t[0] - o.arrival_s);
+          least.tpot = Math.min(least.tpot, (o.finish_s - t[0]) / (t.length - 1));
+          least.e2e = Math.min(least.e2e, o.finish_s - o.arrival_s);
+        },
+      });
+      expect(least.ttft).toBeGreaterThanOrEqual(floor.ttft_s);
+      expect(least.tpot).toBeGreaterThanOrEqual(floor.tpot_s);
+      expect(least.e2e).toBeGreaterThanOrEqual(floor.e2e_s);
+    }
+  });
+
+  it('a per-request TPOT target does not bind when a request may have one token (it has no TPOT)', () => {
+    const plan = input({ workload: { ...base.workload, output_tokens: { dist: 'uniform', min: 1, max: 4 } }, slo: { tpot_ms: 0.5 } });
+    expect(cannotRun(plan, h100)).toBeUndefined();
+    expect(cannotRun(input({ slo: { tpot_ms: 0.5 } }), h100)).toMatch(/^tpot ≤ 0\.5 ms is out of reach/);
   });
 
   it('a TPOT target below one decode step is ruled out in one line, and the plan says none can meet it', () => {
@@ -66,6 +85,8 @@ describe('latency floors prune without simulating', () => {
     const result = planDeployment(plan);
     expect(result.recommended).toBeNull();
     expect(result.pruned[0].reason).toMatch(/out of reach/);
+    // The SLO's fault, not the model's: it runs on this GPU.
+    expect(result.verdict).toMatch(/^no candidate meets the SLO within max_replicas 64: 1 of them out of reach even alone on an idle replica \(tpot_p95 ≤ 0\.5 ms/);
   });
 });
 
@@ -97,6 +118,27 @@ describe('policy', () => {
   });
 });
 
+describe('the emitted scenario', () => {
+  it('is the deployment as it runs: its model, knobs and price, every replica, at the peak rate without the headroom', () => {
+    const plan = input({
+      model: ['qwen2.5-7b', 'llama-3.1-8b'],
+      workload: { ...base.workload, rate_per_s: 3, peak_factor: 1.5 },
+      search: { gpus: ['h100-sxm'], tensor_parallel: [1], max_num_seqs: [64] },
+      policy: { target_utilization: 0.5, redundancy: 'n+2' },
+      cost: { preset: 'aws' },
+    });
+    const c = candidates(plan)[1];
+    const emitted = deploymentScenario(plan, c, 3, { deployed: true });
+    expect(emitted.model).toBe('llama-3.1-8b');
+    expect(emitted.cluster).toEqual({ replicas: 3 });
+    expect(emitted.engine).toMatchObject({ max_num_seqs: 64 });
+    expect(emitted.workload.arrival).toEqual({ process: 'poisson', rate_per_s: 4.5 });
+    expect(emitted.cost).toEqual({ usd_per_gpu_hour: PRICE_PRESETS.aws.usd_per_gpu_hour['h100-sxm'] });
+    // The search itself sizes for the peak over the target utilization.
+    expect(deploymentScenario(plan, c, 1).workload.arrival).toEqual({ process: 'poisson', rate_per_s: 9 });
+  });
+});
+
 describe('ITL targets', () => {
   it('an ITL p99 target is judged on the run\'s ITL p99', () => {
     const o = simulateDeployment(input(), h100, 1).overall;
@@ -122,6 +164,12 @@ describe('prices', () => {
     const [name, preset] = missing!;
     expect(() => input({ search: { gpus: ['l4'] }, cost: { preset: name } })).toThrow(`cost.preset: ${name} (as of ${preset.as_of}) has no price for l4; give it in cost.usd_per_gpu_hour`);
     expect(() => input({ cost: { preset: 'oracle' } })).toThrow(/cost\.preset: must be one of aws, /);
+    expect(() => input({ cost: { preset: 'aws', usd_per_gpu_hour: { h100sxm: 1 } } })).toThrow(/cost\.usd_per_gpu_hour\.h100sxm: names no GPU in the catalog/);
+  });
+
+  it('every model of a list is known and listed once', () => {
+    expect(() => input({ model: ['llama-3.1-8b', 'nosuch-model'] })).toThrow(/^model\[1\]: /);
+    expect(() => input({ model: ['llama-3.1-8b', 'llama-3.1-8b'] })).toThrow('model[1]: repeats model[0]: list each model once');
   });
 });
 

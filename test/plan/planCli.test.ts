@@ -1,3 +1,4 @@
+import { TEMPLATES } from '../../sim/plan/templates.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +37,9 @@ describe('infersim plan --set', () => {
     // With a template, a --set supplies what the template leaves out and changes one SLO key of it.
     const t = planInput({ template: 'chatbot', set: ['model=llama-3.1-8b', 'workload.rate_per_s=2', 'search.gpus=[h100-sxm]', 'slo.ttft_ms=900'] });
     expect(t.slo).toEqual({ ttft_ms: 900, tpot_ms: 40, attainment: 0.99 });
+    // A key inside the template's own distribution: the rest of it stays.
+    const mean = planInput({ template: 'chatbot', model: 'llama-3.1-8b', rate: '1', gpus: 'h100-sxm', set: ['workload.input_tokens.mean=500'] });
+    expect(mean.workload.input_tokens).toEqual({ ...TEMPLATES.chatbot.workload.input_tokens, mean: 500 });
   });
 
   it("an unknown key or a bad value gets the schema's one line naming it; a malformed --set says so", () => {
@@ -70,7 +74,7 @@ describe('infersim plan --interactive', () => {
     expect(() => planDeploymentCommand({ file: written, json: true, thorough: true })).toThrow(/^canned: nothing searched$/);
     expect(search.mock.calls).toHaveLength(2);
     expect(search.mock.calls[0]).toEqual(search.mock.calls[1]);
-    expect(search.mock.calls[0][0]).toMatchObject({ slo: { ttft_p99_ms: 1000, tpot_p95_ms: 80 }, search: { gpus: ['l4'] } });
+    expect(search.mock.calls[0][0]).toMatchObject({ slo: { ttft_ms: 1000, tpot_ms: 80 }, search: { gpus: ['l4'] } });
     expect(log.mock.calls.slice(printed.length).map((c) => c[0])).toEqual(printed);
   });
 

@@ -81,7 +81,7 @@ describe('infersim plan --interactive: the questions', () => {
     expect(plan).toEqual({
       model: 'llama-3.1-8b',
       workload: { rate_per_s: 2.5, input_tokens: 800, output_tokens: 150 },
-      slo: { ttft_p99_ms: 600, tpot_p95_ms: 45, attainment: 0.99 },
+      slo: { ttft_ms: 600, tpot_ms: 45, attainment: 0.99 },
       search: { gpus: ['l4', 'h100-sxm'] },
     });
   });
@@ -94,7 +94,7 @@ describe('infersim plan --interactive: the questions', () => {
     const plan = loadDeploymentFile(file);
     expect(plan.workload.input_tokens).toEqual(TEMPLATES.chatbot.workload.input_tokens);
     expect(plan.workload.output_tokens).toEqual({ dist: 'lognormal', mean: 422, sigma: 0.86, min: 1, max: 2000 });
-    expect(plan.slo).toEqual({ ttft_p99_ms: 450, tpot_p95_ms: 40, attainment: 0.95 });
+    expect(plan.slo).toEqual({ ttft_ms: 450, tpot_ms: 40, attainment: 0.95 });
   });
 
   it('a bad answer is refused with the loader or schema message naming it, then a good one is accepted', async () => {
@@ -115,7 +115,7 @@ describe('infersim plan --interactive: the questions', () => {
     expect(unknown).toMatch(/^model: unknown value "llama-9"/);
     expect(refusal(refused, 'Mean request rate')).toEqual(['workload.rate_per_s: must be > 0, got 0', 'workload.rate_per_s: must be a number > 0 and ≤ 100000, got "abc"']);
     expect(refusal(refused, 'Mean input')[0]).toMatch(/^workload\.input_tokens: must be an integer ≥ 1 .*, got 2\.5$/);
-    expect(refusal(refused, 'SLO: p99')).toEqual(['slo.ttft_p99_ms: must be > 0, got -1']);
+    expect(refusal(refused, 'SLO: time to first')).toEqual(['slo.ttft_ms: must be > 0, got -1']);
     expect(refusal(refused, 'Attainment')).toEqual(['slo.attainment: must be > 0 and ≤ 1, got 2']);
     expect(refusal(refused, 'GPU')).toEqual(['search.gpus: must list at least 1 item, got []']);
     expect(refusal(refused, 'Write')).toEqual(['plan file: must end in .yaml or .yml (the wizard writes YAML), got "plan.txt"']);
@@ -123,7 +123,7 @@ describe('infersim plan --interactive: the questions', () => {
     expect(result.plan).toEqual({
       model: 'llama-3.1-8b',
       workload: { rate_per_s: 1, ...TEMPLATES.rag.workload },
-      slo: { ttft_p99_ms: 2000, tpot_p95_ms: 200, attainment: 0.99 },
+      slo: { ttft_ms: 2000, tpot_ms: 200, attainment: 0.99 },
       search: { gpus: ['h100-sxm'] },
     });
   });
@@ -181,7 +181,7 @@ describe('infersim plan --interactive through @inquirer/prompts', () => {
     await type('unknown value "llama-9"', `${ERASE}llama-3.1-8b\r`);
     await type('Mean request rate', 'abc\r');
     await type('got "abc"', `${ERASE}3\r`);
-    for (const q of ['Mean input', 'Mean output', 'SLO: p99', 'SLO: p95', 'Attainment']) await type(q, '\r');
+    for (const q of ['Mean input', 'Mean output', 'SLO: time to first', 'SLO: time per output', 'Attainment']) await type(q, '\r');
     await type('GPU types', ' \r'); // the first GPU of the catalog
     await type('Write the plan to', `${file}\r`);
     const result = await done;
@@ -190,7 +190,7 @@ describe('infersim plan --interactive through @inquirer/prompts', () => {
     expect(loadDeploymentFile(file)).toEqual({
       model: 'llama-3.1-8b',
       workload: { rate_per_s: 3, ...TEMPLATES.rag.workload },
-      slo: { ttft_p99_ms: 2000, tpot_p95_ms: 200, attainment: 0.99 },
+      slo: { ttft_ms: 2000, tpot_ms: 200, attainment: 0.99 },
       search: { gpus: ['h100-sxm'] },
     });
   });
