@@ -44,6 +44,7 @@ export function poolBuilder(pool: PoolSetup, index: number, latency: LatencyMode
     forkSamples: factory.samples === 'fork',
     max_model_len: e.max_model_len,
     max_queue_len: e.max_queue_len ?? Infinity,
+    handoff: pool.role === 'prefill',
     profile,
   };
   const build = (i: number): Replica => {

@@ -222,6 +222,8 @@ export class Gateway {
     const fork = replica.limits.forkSamples;
     const leader = new Sequence(request, replica.index);
     leader.retries = retries;
+    // A prefill replica keeps it for its prompt pass only (one output token: it ends there).
+    if (replica.limits.handoff) leader.handoff_at = 1;
     if (count > 1) {
       const group: SampleGroup = { sequences: [leader], remaining: 1, started: false };
       leader.group = group;

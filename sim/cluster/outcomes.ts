@@ -117,7 +117,13 @@ export function finishedOutcome(seq: Sequence, forkSamples: boolean): RequestOut
     priority: seq.priority, samples: request.n ?? 1, sequences: sequencesOf(request),
     prompt_lookups: forkSamples ? 1 : sequencesOf(request),
     model: request.model, shadow: request.shadow, ...(seq.retries === 0 ? {} : { retries: seq.retries }),
+    ...(seq.acct.prefill_replica < 0 ? {} : { handoff: handoffOf(seq) }),
   };
+}
+
+function handoffOf(seq: Sequence): NonNullable<RequestOutcome['handoff']> {
+  const a = seq.acct;
+  return { prefill_replica: a.prefill_replica, kv_transfer_tokens: a.kv_transfer_tokens, kv_wait_s: a.kv_wait_s, kv_transfer_s: a.kv_transfer_s };
 }
 
 /**

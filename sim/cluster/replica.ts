@@ -27,11 +27,13 @@ export interface ReplicaLimits {
   max_model_len: number;
   /** Requests it queues before rejecting more (Infinity: no limit). */
   max_queue_len: number;
+  /** A prefill pool's: each sequence leaves for a decode replica after its prompt pass. */
+  handoff: boolean;
   /** The latency profile named in step-time errors (null when the model was given, not built from one). */
   profile: string | null;
 }
 
-const NO_LIMITS: ReplicaLimits = { frontOut_s: 0, forkSamples: false, max_model_len: Infinity, max_queue_len: Infinity, profile: null };
+const NO_LIMITS: ReplicaLimits = { frontOut_s: 0, forkSamples: false, max_model_len: Infinity, max_queue_len: Infinity, handoff: false, profile: null };
 
 /** What moving KV blocks costs on one GPU of the replica (each GPU moves its own shard in parallel). */
 export interface KvTransferCost {
@@ -58,6 +60,8 @@ export class Replica implements ReplicaLoad {
   /** Time spent stepping, summed over its steps as they start, and when the latest one ends (gpu busy figures), s. */
   busy_s = 0;
   last_step_end_s = 0;
+  /** When the latest step started (a layerwise KV transfer overlaps the prefill's last step), s. */
+  last_step_start_s = 0;
   /** ∫ outstanding dt and ∫ waiting dt up to `accrued_s`: the autoscaler averages load over its interval. */
   outstanding_area = 0;
   waiting_area = 0;

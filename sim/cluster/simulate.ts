@@ -9,7 +9,8 @@ import type { PoolSetup, RunSetup } from '../setup/resolve.js';
 import { createRequestStream, type WorkloadStream } from '../workload/index.js';
 import { Cluster } from './cluster.js';
 import type { RunContext } from './context.js';
-import { ARRIVAL, CONTROL, EVENT_KINDS, REPLICA_FAILED, REPLICA_READY, SCHEDULE, STEP_END, TIMEOUT } from './events.js';
+import { ARRIVAL, CONTROL, EVENT_KINDS, KV_TRANSFER_DONE, REPLICA_FAILED, REPLICA_READY, SCHEDULE, STEP_END, TIMEOUT } from './events.js';
+import { Disaggregation } from './disagg.js';
 import { Faults } from './faults.js';
 import { Gateway } from './gateway.js';
 import { checkInvariants, exactCount, newTotals, type RunTotals } from './invariants.js';
@@ -76,6 +77,7 @@ interface Run {
   autoscaling: Autoscaling | undefined;
   sampler: ClusterSampler;
   faults: Faults | undefined;
+  disagg: Disaggregation | undefined;
 }
 
 function buildRun(setup: RunSetup, hooks: RunHooks): Run {
@@ -140,7 +142,23 @@ function buildRun(setup: RunSetup, hooks: RunHooks): Run {
   loop.on(SCHEDULE, steps.onSchedule);
   const faults = faultsOf(setup, ctx, gateway, lifecycle);
   if (faults !== undefined) loop.on(REPLICA_FAILED, faults.onFailure);
-  return { ctx, gateway, lifecycle, stream, latency: latencies[0], latencies, swap_blocks: builders[0].swap_blocks, traffic, canary, autoscaling, sampler, faults };
+  const disagg = disaggregationOf(setup, ctx, traffic, steps);
+  if (disagg !== undefined) loop.on(KV_TRANSFER_DONE, disagg.onTransferEvent);
+  return { ctx, gateway, lifecycle, stream, latency: latencies[0], latencies, swap_blocks: builders[0].swap_blocks, traffic, canary, autoscaling, sampler, faults, disagg };
+}
+
+/** Prefill/decode hand-offs and their KV transfers, when the scenario has prefill and decode pools. */
+function disaggregationOf(setup: RunSetup, ctx: RunContext, traffic: Traffic, steps: ReplicaSteps): Disaggregation | undefined {
+  const transfer = setup.scenario.transfer;
+  if (transfer === undefined) return undefined;
+  const kv = setup.pools.map((p) => {
+    const h = p.setup.scenario.hardware;
+    const perGpu = p.setup.kv.kv_bytes_per_token;
+    return { role: p.role, kv_bytes_per_token_per_gpu: perGpu, kv_bytes_per_token: perGpu * h.tensor_parallel * h.pipeline_parallel, layers: p.setup.arch.num_hidden_layers };
+  });
+  const disagg = new Disaggregation(ctx, transfer, traffic.decodeGroups, kv, steps);
+  steps.handOffs = disagg;
+  return disagg;
 }
 
 /** Replica failures, when the scenario has scripted faults or any pool fails at random. */
@@ -191,6 +209,7 @@ function closeRun(run: Run, setup: RunSetup): void {
   const s = setup.scenario;
   if (!stream.exhausted()) throw new Error('the simulation ended before the workload was exhausted');
   if (gateway.still_held > 0) throw new Error(`the simulation ended with ${gateway.still_held} requests waiting for a replica that never became ready`);
+  if ((run.disagg?.in_flight ?? 0) > 0) throw new Error(`the simulation ended with ${run.disagg?.in_flight} requests handed off whose KV never landed`);
   checkInvariants(totals, gateway.undelivered, exactCount(stream.info.max_requests, s.workload.duration_s));
   if (gateway.measured === 0 && totals.requests > 0) {
     throw fieldError(
@@ -300,6 +319,7 @@ function summarize(
     simulator: { wall_s: wall.wall_s, events, events_per_s: events / Math.max(wall.wall_s, 1e-9), uncertainty_wall_s: wall.uncertainty_wall_s },
     fleet: run.sampler.fleet(),
     ...(run.faults === undefined ? {} : { faults: run.faults.summary() }),
+    ...(run.disagg === undefined ? {} : { disaggregation: run.disagg.summary(ctx.cluster.replicas, ctx.loop.last_event_s) }),
     notes: [`latency: ${latency.description}`, `emulates: ${s.emulates}`, ...(skipReason === null ? [] : [skipReason]), ...poolNotes(setup, skipReason)],
     uncertainty,
   });

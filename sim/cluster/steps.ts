@@ -14,8 +14,16 @@ import { waitKey } from '../workload/request.js';
  * The replica step lifecycle: a scheduling pass forms and times a step (recording the iteration),
  * its end applies it and turns finished sequences into request outcomes.
  */
+/** Disaggregated serving's side of a step: sequences leaving a prefill replica, and those a decode replica gave blocks to. */
+export interface HandOffs {
+  handOff(from: Replica, seq: Sequence, now_s: number, step_s: number): void;
+  admitted(to: Replica, seqs: readonly Sequence[], now_s: number): void;
+}
+
 export class ReplicaSteps {
   private readonly finished: Sequence[] = [];
+  /** Set when the run has prefill and decode pools. */
+  handOffs: HandOffs | undefined;
   /** Filled for every step and handed to the sink, which keeps nothing of it: no allocation per step. */
   private readonly iteration: IterationRecord = newIterationRecord();
 
@@ -56,6 +64,7 @@ export class ReplicaSteps {
 
   startStep(replica: Replica, now_s: number): void {
     const plan = replica.startStep(now_s);
+    if (plan.kv_admitted.length > 0) (this.handOffs as HandOffs).admitted(replica, plan.kv_admitted, now_s);
     if (plan.scheduled.length === 0) {
       this.idle(replica, plan, now_s);
       return;
@@ -68,6 +77,7 @@ export class ReplicaSteps {
     }
     replica.busy_s += step_s;
     replica.last_step_end_s = end_s;
+    replica.last_step_start_s = now_s;
     this.recordIteration(replica, plan, now_s, end_s);
     this.ctx.loop.schedule(end_s, STEP_END, replica.index);
   }
@@ -146,6 +156,10 @@ export class ReplicaSteps {
     ctx.sink.recordStepStamp(replica.index, replica.oldest_step_in_flight, stamp_s);
     replica.completeStep(stamp_s, finished);
     for (const seq of finished) {
+      if (seq.generated_tokens < seq.output_tokens) {
+        (this.handOffs as HandOffs).handOff(replica, seq, now_s, now_s - replica.last_step_start_s);
+        continue;
+      }
       countFinishedSequence(ctx.totals, seq);
       const group = seq.group;
       if (group !== undefined && --group.remaining > 0) continue;

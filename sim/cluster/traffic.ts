@@ -62,6 +62,8 @@ export class Traffic {
   private readonly mirror: Uniform;
   private readonly seed: number;
   private readonly shadow: { source: number; target: number; fraction: number } | undefined;
+  /** Per pool: for a prefill pool, the group of its model's decode pools it hands KV to. */
+  readonly decodeGroups: (RouteGroup | undefined)[];
 
   constructor(setup: RunSetup, cluster: Cluster) {
     const s = setup.scenario;
@@ -82,7 +84,8 @@ export class Traffic {
     this.shadow = sh === undefined ? undefined : { source: index(sh.source), target: index(sh.target), fraction: sh.fraction };
     const byModel = new Map<string, number[]>();
     pools.forEach((p, i) => {
-      if (p.shadow) return;
+      // A decode pool takes its requests from prefill pools, never from the gateway.
+      if (p.shadow || p.role === 'decode') return;
       const model = p.setup.scenario.model;
       byModel.set(model, [...(byModel.get(model) ?? []), i]);
     });
@@ -93,13 +96,33 @@ export class Traffic {
           : new RouteGroup(makeRouter(s.cluster, seedOf(`model:${model}`)), members, cluster, '', model, frontOut(pools[members[0]]));
       this.modelGroups.set(model, group);
     }
+    this.decodeGroups = this.decodeGroupsOf(setup, cluster, seedOf);
     const split = this.rule?.split;
     if (split !== undefined) this.divide(pools[index(split[0].pool)].setup.scenario.model, split.map((x) => index(x.pool)), split.map((x) => x.weight));
   }
 
+  /** Each prefill pool's decode group: its model's one decode pool (routed by that pool's router), or several under the top-level router. */
+  private decodeGroupsOf(setup: RunSetup, cluster: Cluster, seedOf: (name: string) => number): (RouteGroup | undefined)[] {
+    const pools = setup.pools;
+    const byModel = new Map<string, RouteGroup>();
+    return pools.map((p) => {
+      if (p.role !== 'prefill') return undefined;
+      const model = p.setup.scenario.model;
+      let group = byModel.get(model);
+      if (group === undefined) {
+        const members = pools.flatMap((q, i) => (q.role === 'decode' && q.setup.scenario.model === model ? [i] : []));
+        group = members.length === 1
+          ? this.poolGroups[members[0]]
+          : new RouteGroup(makeRouter(setup.scenario.cluster, seedOf(`decode:${model}`)), members, cluster, '', model, frontOut(pools[members[0]]));
+        byModel.set(model, group);
+      }
+      return group;
+    });
+  }
+
   /** Every distinct router (for observations). */
   routers(): Router[] {
-    return [...new Set([...this.poolGroups, ...this.modelGroups.values()].map((g) => g.router))];
+    return [...new Set([...this.poolGroups, ...this.modelGroups.values(), ...this.decodeGroups.filter((g) => g !== undefined)].map((g) => g.router))];
   }
 
   /** The group that routes `request`; undefined when no pool serves its model. */

@@ -138,14 +138,16 @@ export class BlockManager {
     const start = holder.computed_tokens;
     const kv = holder.kv;
     const hits = use_hits ? this.hits : undefined;
+    const needed = Math.max(0, this.blocksFor(total_tokens) - kv.block_count - (hits?.length ?? 0));
+    return this.grow(kv, hits, needed, this.needsCopy(kv, start, total_tokens), start, written_tokens);
+  }
+
+  /** Takes `hits`, copies the shared last block (`cow`), takes `needed` free blocks, all or none; fills up to `written_tokens`. */
+  private grow(kv: KvState, hits: number[] | undefined, needed: number, cow: number, start: number, written_tokens: number): boolean {
     const hitCount = hits?.length ?? 0;
-    const have = kv.block_count + hitCount;
-    const needed = Math.max(0, this.blocksFor(total_tokens) - have);
-    const cow = this.needsCopy(kv, start, total_tokens);
     let evictableHits = 0;
     for (let i = 0; i < hitCount; i++) if (this.refs[hits![i]] === 0) evictableHits++;
     if (needed + cow + evictableHits > this.freeQueue.size) return false;
-
     for (let i = 0; i < hitCount; i++) this.take(hits![i], kv);
     if (cow === 1) this.copyLast(kv);
     for (let i = 0; i < needed; i++) this.take(this.popFree(), kv);
@@ -172,19 +174,15 @@ export class BlockManager {
 
   /**
    * Takes blocks for the KV of `holder`'s computed tokens, written elsewhere and moved here (a
-   * sequence handed over from another replica); full blocks enter the prefix cache. False (and no
-   * change) when the pool is short. The holder must hold nothing in this pool yet.
+   * sequence handed over from another replica); full blocks enter the prefix cache. With
+   * `use_hits`, the blocks found by the preceding `lookupPrefix` are taken first (this pool had that
+   * prefix cached: only the rest need come over). False (and no change) when the pool is short.
+   * The holder must hold nothing in this pool yet.
    */
-  receive(holder: KvOwner): boolean {
-    const kv = holder.kv;
-    if (kv.holds_kv) throw new Error('receive of a holder that already holds KV');
-    const tokens = holder.computed_tokens;
-    const needed = this.blocksFor(tokens);
-    if (needed > this.freeQueue.size) return false;
-    for (let i = 0; i < needed; i++) this.take(this.popFree(), kv);
-    this.setFill(kv, 0, tokens);
-    if (this.prefix_caching) this.keys.register(kv.keys, kv.blocks, Math.floor(tokens / this.block_size));
-    return true;
+  receive(holder: KvOwner, use_hits = false): boolean {
+    if (holder.kv.holds_kv) throw new Error('receive of a holder that already holds KV');
+    const hits = use_hits ? this.hits : undefined;
+    return this.grow(holder.kv, hits, this.blocksFor(holder.computed_tokens) - (hits?.length ?? 0), 0, 0, holder.computed_tokens);
   }
 
   /**

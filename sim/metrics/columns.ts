@@ -51,6 +51,11 @@ export const REQUEST_COLUMNS = [
   { name: 'shadow', kind: 'bool', unit: '', meaning: 'A mirrored copy (traffic.shadow): no client waits for it and it counts in no client metric' },
   { name: 'reject_reason', kind: 'dict', values: REJECT_REASONS, unit: '', meaning: 'Why it was rejected: no_ready_replica, too_long (prompt + output > max_model_len), queue_full (max_queue_len), unknown_model (no pool serves it); none otherwise' },
   { name: 'retries', kind: 'i32', unit: 'count', meaning: 'Times the gateway resent it after its replica failed under it (each resend starts over: its KV and tokens were lost)' },
+  { name: 'prefill_replica', kind: 'i32', unit: '', meaning: 'Disaggregated serving: the prefill replica that ran its prompt and emitted its first token; −1 when one replica served it whole' },
+  { name: 'decode_replica', kind: 'i32', unit: '', meaning: 'Disaggregated serving: the decode replica that continued it (= replica); −1 when one replica served it whole' },
+  { name: 'kv_transfer_tokens', kind: 'i32', unit: 'tokens', meaning: 'Prompt tokens whose KV crossed the link to the decode replica (those it had cached stayed); 0 when not handed off' },
+  { name: 'kv_wait_s', kind: 'f64', unit: 's', meaning: 'From the hand-off (prefill done) to the decode replica giving it blocks (admission wait)', null_when: 'not handed off' },
+  { name: 'kv_transfer_s', kind: 'f64', unit: 's', meaning: 'From those blocks being given to the KV landing in them: the link\'s latency plus the bytes over its share of the bandwidth', null_when: 'not handed off' },
 ] as const satisfies readonly ColumnDef[];
 
 export const ITERATION_COLUMNS = [

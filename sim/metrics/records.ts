@@ -50,6 +50,8 @@ export interface RequestOutcome {
   reject_reason?: RejectReason;
   /** Times the gateway resent it after a replica failure (absent: 0). */
   retries?: number;
+  /** Disaggregated serving: where its prompt ran and what its hand-off took (absent: one replica served it). */
+  handoff?: { prefill_replica: number; kv_transfer_tokens: number; kv_wait_s: number; kv_transfer_s: number };
 }
 
 /**
@@ -138,5 +140,11 @@ export function requestRow(o: RequestOutcome, gapsOut?: GapPool, into: RequestRo
   row.shadow = o.shadow === true;
   row.reject_reason = o.status === 'rejected' ? (o.reject_reason ?? 'no_ready_replica') : 'none';
   row.retries = o.retries ?? 0;
+  const h = o.handoff;
+  row.prefill_replica = h === undefined ? -1 : h.prefill_replica;
+  row.decode_replica = h === undefined ? -1 : o.replica;
+  row.kv_transfer_tokens = h === undefined ? 0 : h.kv_transfer_tokens;
+  row.kv_wait_s = h === undefined ? null : h.kv_wait_s;
+  row.kv_transfer_s = h === undefined ? null : h.kv_transfer_s;
   return row;
 }

@@ -26,6 +26,24 @@ export interface FinishContext {
   fleet?: readonly { peak_replicas: number; mean_replicas: number | null }[];
   /** Only for a scenario with faults or failures. */
   faults?: FaultSummary;
+  disaggregation?: DisaggregationSummary;
+}
+
+/**
+ * summary.json `disaggregation` (prefill and decode pools): the link, the transfers (bytes: Σ of
+ * the tokens sent × the model's KV bytes per token, every TP shard), how long hand-offs waited for
+ * decode blocks and transfers took (requests.arrow's kv_wait_s and kv_transfer_s), and each
+ * role's busy fraction (step time ÷ (run time × its replicas)).
+ */
+export interface DisaggregationSummary {
+  transfer: { link: string; bandwidth_gbps: number; latency_us: number; layerwise: boolean };
+  transfers: number;
+  bytes: number;
+  /** Prompt tokens a decode replica found in its own prefix cache, which did not cross the link. */
+  tokens_cached_at_decode: number;
+  kv_wait_s: { mean: number | null; p50: number | null; p99: number | null; max: number | null };
+  kv_transfer_s: { mean: number | null; p50: number | null; p99: number | null; max: number | null };
+  busy_fraction: { prefill: number | null; decode: number | null };
 }
 
 /**
@@ -131,6 +149,8 @@ export interface Summary {
   models?: ModelSummary[];
   /** See FaultSummary; only for a scenario with faults or failures. */
   faults?: FaultSummary;
+  /** See DisaggregationSummary; only with prefill and decode pools. */
+  disaggregation?: DisaggregationSummary;
   /** Decisions of the traffic rules (canary steps, holds, roll-backs), in time order: events.arrow's rows with their figures as numbers. */
   events: Record<string, unknown>[];
   /** See UncertaintySummary; null when metrics.uncertainty is false or the latency model states no band (`notes` says which). */
@@ -236,6 +256,7 @@ export function buildSummary(run: RunRecords, ctx: FinishContext): Summary {
     cost: costFigures(ctx, gpu, partial, overall, pools),
     ...(pooled === undefined ? {} : { pools, models: modelSummaries(pooled, makespan_s, window_s) }),
     ...(ctx.faults === undefined ? {} : { faults: ctx.faults }),
+    ...(ctx.disaggregation === undefined ? {} : { disaggregation: ctx.disaggregation }),
     events: run.events,
     uncertainty: ctx.uncertainty ?? null,
     simulator: ctx.simulator ?? null,

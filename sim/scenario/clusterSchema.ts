@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MAX_REPLICAS, MAX_REQUESTS, MAX_TIME_S, MAX_TOKEN_COUNT, shown } from './bounds.js';
-import { num, oneOf, positiveInt, text } from './leaves.js';
+import { bool, num, oneOf, positiveInt, text } from './leaves.js';
 
 /*
  * The cluster vocabulary (types in types.ts): router settings, pools, traffic management.
@@ -94,6 +94,7 @@ export function poolSchema<H extends z.ZodTypeAny, P extends z.ZodTypeAny, E ext
         message: 'must be a name of letters, digits, _, . and - (it names the pool in every output)',
       }),
       replicas: poolStartReplicas,
+      role: oneOf(['unified', 'prefill', 'decode']).optional(),
       model: text.optional(),
       hardware: sections.hardware.optional(),
       precision: sections.precision.optional(),
@@ -135,5 +136,15 @@ export const trafficSchema = z
       .strict()
       .optional(),
     shadow: z.object({ source: text, target: text, fraction: num({ gt: 0, lte: 1 }) }).strict().optional(),
+  })
+  .strict();
+
+/** The prefill → decode KV link; defaults per link and the pools it joins are checked in setup. */
+export const transferSchema = z
+  .object({
+    link: oneOf(['nvlink', 'infiniband', 'roce', 'pcie', 'tcp']).optional(),
+    bandwidth_gbps: num({ gt: 0, lte: 1e5, why: 'Gb/s per GPU; no link is faster' }).optional(),
+    latency_us: num({ gte: 0, lte: 1e7, why: 'microseconds; ten seconds is no link' }).optional(),
+    layerwise: bool.optional(),
   })
   .strict();

@@ -11,7 +11,7 @@ import {
 } from './bounds.js';
 import type { ArrivalRate, PolicyNames, ScenarioInput, SchedulerName } from './types.js';
 import { vllmVersionSchema } from './vllmVersion.js';
-import { autoscaleSchema, coldStartSchema, failuresSchema, faultsSchema, maxRetries, poolReplicas, poolSchema, routerSettings, trafficSchema } from './clusterSchema.js';
+import { autoscaleSchema, coldStartSchema, failuresSchema, faultsSchema, maxRetries, poolReplicas, poolSchema, routerSettings, trafficSchema, transferSchema } from './clusterSchema.js';
 import { bool, count32, cv, INT32_WHY, intAtLeast, millis, num, oneOf, positive, positiveInt, rate, seconds, text, tokens } from './leaves.js';
 
 
@@ -232,6 +232,7 @@ function buildSchema(names: PolicyNames) {
         .min(1, { message: 'must list at least one pool' })
         .optional(),
       traffic: trafficSchema.optional(),
+      transfer: transferSchema.optional(),
       autoscale: autoscaleSchema.optional(),
       cold_start: coldStartSchema.optional(),
       failures: failuresSchema.optional(),

@@ -143,6 +143,8 @@ export interface ScenarioInput {
   /** Replica failures at given times. */
   faults?: FaultInput[];
   traffic?: TrafficInput;
+  /** The link a request's KV crosses from a prefill pool to a decode pool (disaggregated serving). */
+  transfer?: TransferInput;
   engine?: EngineInput;
   workload: WorkloadSpec;
   slo?: { ttft_ms?: number; tpot_ms?: number; e2e_ms?: number };
@@ -237,9 +239,25 @@ export interface PoolHardwareInput {
  * One pool: `replicas` engines alike, each key given overriding the top-level one (nested
  * sections merge key by key). `router` and its settings route requests within the pool.
  */
+export type PoolRole = 'unified' | 'prefill' | 'decode';
+export type KvLink = 'nvlink' | 'infiniband' | 'roce' | 'pcie' | 'tcp';
+
+/** The KV transfer link between prefill and decode replicas; defaults per link are setup's (sourced). */
+export interface TransferInput {
+  link?: KvLink;
+  /** Per GPU, each direction, gigabits per second (a TP group's GPUs send their shards in parallel). */
+  bandwidth_gbps?: number;
+  /** Fixed cost of one transfer (set-up, first byte), microseconds. */
+  latency_us?: number;
+  /** Overlap the transfer with the prefill's last step, layer by layer (Splitwise). */
+  layerwise?: boolean;
+}
+
 export interface PoolInput extends RouterSettings {
   name: string;
   replicas: number;
+  /** unified (default): serves requests whole; prefill: runs prompts and hands their KV to a decode pool; decode: continues them. */
+  role?: PoolRole;
   model?: string;
   hardware?: PoolHardwareInput;
   precision?: { weights?: WeightDtype; kv_cache?: KvDtype };

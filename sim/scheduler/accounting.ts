@@ -17,6 +17,13 @@ export class SeqAccounting {
   /** Prefill work beyond each prompt position's first pass: re-prefilled prompt and output tokens. */
   recomputed_tokens = 0;
   preemptions = 0;
+  /** Disaggregated serving: the prefill replica it left (−1: served whole by one replica). */
+  prefill_replica = -1;
+  /** Prompt tokens whose KV crossed the link (those the decode replica had cached stayed). */
+  kv_transfer_tokens = 0;
+  /** From the hand-off to the decode replica's admission (blocks allocated), and from then to the KV landing, s. */
+  kv_wait_s = NaN;
+  kv_transfer_s = NaN;
 
   /** Tokens [computed, tokens) of a `prompt`-token sequence became present without compute. */
   noteCovered(prompt: number, computed: number, tokens: number): void {

@@ -27,7 +27,7 @@ export function dropFinished(running: Sequence[], dropped?: (seq: Sequence) => v
   let forks = false;
   for (let i = 0; i < running.length; i++) {
     const seq = running[i];
-    if (seq.generated_tokens < seq.output_tokens) {
+    if (seq.generated_tokens < seq.output_tokens && seq.generated_tokens !== seq.handoff_at) {
       running[kept++] = seq;
       if (seq.pending_forks > 0 && seq.generated_tokens > 0) forks = true;
     } else if (dropped !== undefined) dropped(seq);
@@ -105,7 +105,8 @@ export function requeueForRecompute(kv: BlockManager, seq: Sequence, waiting: { 
  * Applies a step that just ended to the sequences it ran, in order: each advances by its
  * scheduled tokens; one whose known tokens are all computed emits a token stamped `token_time_s`
  * by replica step `step` (several, with accepted draft tokens); one that emitted its last token
- * frees its blocks and is appended to `finished`. Then the scheduler drops the finished ones
+ * frees its blocks and is appended to `finished`, as is one that reached its hand-off (holding its
+ * blocks: the caller sends them and frees them). Then the scheduler drops the finished ones
  * (and forks samples from finished prompt passes).
  */
 export function applyStep(
@@ -125,6 +126,9 @@ export function applyStep(
       seq.stampToken(token_time_s, step);
       if (seq.generated_tokens === seq.output_tokens) {
         kv.free(seq);
+        finished.push(seq);
+      } else if (seq.generated_tokens === seq.handoff_at) {
+        // A prefill replica's work is done: it leaves (unfinished) for a decode replica, its KV kept until sent.
         finished.push(seq);
       }
     }

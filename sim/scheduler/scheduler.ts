@@ -17,6 +17,11 @@ export interface StepPlan {
   /** When `scheduled` is empty: the time the policy wants to be asked again (a batching timer); NaN for "on the next event". */
   wake_at_s: number;
   /**
+   * Sequences whose KV is arriving from another replica that this pass gave blocks to: their
+   * transfers may start now (vLLM's connectors pull into blocks the decode side has allocated).
+   */
+  kv_admitted: Sequence[];
+  /**
    * Decode rows in `batch` that belong to no sequence: finished members of a padded static batch,
    * which the GPU still computes. They cost time but produce no token.
    */
@@ -24,12 +29,13 @@ export interface StepPlan {
 }
 
 export function emptyPlan(batch: BatchShape = emptyBatch()): StepPlan {
-  return { scheduled: [], batch, preempted: 0, swap_in_blocks: 0, swap_out_blocks: 0, wake_at_s: NaN, padding_seqs: 0 };
+  return { scheduled: [], batch, preempted: 0, swap_in_blocks: 0, swap_out_blocks: 0, wake_at_s: NaN, kv_admitted: [], padding_seqs: 0 };
 }
 
 /** Clears a reused plan for the next step: every field, so no policy can leak a value into the next step. */
 export function resetPlan(plan: StepPlan): void {
   clearKeepingStorage(plan.scheduled);
+  clearKeepingStorage(plan.kv_admitted);
   resetBatch(plan.batch);
   plan.preempted = 0;
   plan.swap_in_blocks = 0;
@@ -75,6 +81,11 @@ export interface ReplicaScheduler {
    * accounts the lost work. Samples not forked yet (`pending_forks`) are the caller's too.
    */
   releaseAll(lost: Sequence[]): void;
+  /**
+   * The KV of `seq`, admitted with `kv_pending` (a policy with the kv_transfer trait), has landed:
+   * it may be scheduled from the next pass on.
+   */
+  kvArrived?(seq: Sequence): void;
   readonly waiting_count: number;
   readonly running_count: number;
   readonly swapped_count: number;
@@ -116,6 +127,11 @@ export interface SchedulerTraits {
   priority: boolean;
   /** The keys among `PolicyKey` it reads. */
   keys: readonly PolicyKey[];
+  /**
+   * Runs a prefill or decode pool: stops a sequence after its prompt pass for a hand-off, and
+   * admits one whose KV arrives from another replica (vLLM V1's KV connectors). Absent: false.
+   */
+  kv_transfer?: boolean;
 }
 
 /** What the defaults may depend on: the GPU's vLLM default class, the usage context, chunking, the context limit. */

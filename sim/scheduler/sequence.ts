@@ -38,6 +38,13 @@ export class Sequence {
   group: SampleGroup | undefined = undefined;
   /** Times its request was resent after a replica failed under it: this sequence belongs to attempt retries + 1. */
   retries = 0;
+  /**
+   * On a prefill replica: the generated-token count at which it leaves for a decode replica (1:
+   * after its prompt pass); −1 never. Its KV stays where it is until the transfer completes.
+   */
+  handoff_at = -1;
+  /** On a decode replica: admitted with blocks for KV that is still in transfer; not schedulable until it lands. */
+  kv_pending = false;
   /** Samples to fork from this sequence when its prompt pass ends (copy-on-write policies). */
   pending_forks = 0;
   /** Tokens whose KV is in the cache (reset by a recompute preemption, kept by swap). */
@@ -62,7 +69,7 @@ export class Sequence {
   readonly keys: CacheKeys;
   /** Shared and empty until the first token (see `TokenTimes`). */
   tokens: TokenTimes = TokenTimes.NONE;
-  readonly acct = new SeqAccounting();
+  acct = new SeqAccounting();
 
   constructor(
     readonly request: Request,
@@ -136,6 +143,27 @@ export class Sequence {
     this.tokens.steps.fill(-1, 0, this.generated_tokens);
     this.replica = replica;
   }
+}
+
+/**
+ * The same request continuing on replica `replica` with its KV (a prefill/decode hand-off): a new
+ * holder for the destination's pool, with the prompt computed, the tokens it streamed, its time
+ * stamps and its accounting carried over. `prev` keeps its blocks in the source pool until the
+ * transfer completes. Its earlier tokens' steps were the source replica's: unknown here (see moveTo).
+ */
+export function continuation(prev: Sequence, replica: number): Sequence {
+  const seq = new Sequence(prev.request, replica, prev.sample);
+  seq.retries = prev.retries;
+  seq.computed_tokens = prev.computed_tokens;
+  seq.generated_tokens = prev.generated_tokens;
+  seq.prefill_end = prev.prefill_end;
+  seq.enqueued_s = prev.enqueued_s;
+  seq.first_scheduled_s = prev.first_scheduled_s;
+  seq.tokens = prev.tokens;
+  seq.tokens.steps.fill(-1, 0, seq.generated_tokens);
+  seq.acct = prev.acct;
+  seq.kv_pending = true;
+  return seq;
 }
 
 /** The prefix-cache keys of a request's sample: what its blocks would be found under. */

@@ -19,6 +19,10 @@ import { waitQueue, type WaitQueue } from './waitQueue.js';
 export class VllmV1Scheduler implements ReplicaScheduler {
   private readonly waiting: WaitQueue;
   private running: Sequence[] = [];
+  /** Admitted with blocks for KV in transfer (vLLM's WAITING_FOR_REMOTE_KVS), oldest first. */
+  private readonly receiving: Sequence[] = [];
+  /** Whose KV has landed: the next passes admit them before the waiting queue. */
+  private readonly received: Sequence[] = [];
   private readonly plan: StepPlan = emptyPlan();
 
   constructor(
@@ -28,8 +32,9 @@ export class VllmV1Scheduler implements ReplicaScheduler {
     this.waiting = waitQueue(limits.scheduling_policy);
   }
 
+  /** Sequences whose KV is in transfer or landed count as waiting, as vLLM counts them. */
   get waiting_count(): number {
-    return this.waiting.size;
+    return this.waiting.size + this.receiving.length + this.received.length;
   }
   get running_count(): number {
     return this.running.length;
@@ -69,10 +74,16 @@ export class VllmV1Scheduler implements ReplicaScheduler {
       i++;
     }
 
+    if (plan.preempted === 0) budget = this.admitReceived(plan, budget);
     if (plan.preempted === 0) {
       const kv = this.kv;
       while (this.waiting.size > 0 && budget > 0 && running.length < this.limits.max_num_seqs) {
         const seq = this.waiting.peek() as Sequence;
+        if (seq.kv_pending) {
+          if (!this.receiveBlocks(seq)) break;
+          plan.kv_admitted.push(seq);
+          continue;
+        }
         const hit = kv.lookupPrefix(seq, seq.known_tokens);
         const remaining = seq.known_tokens - hit;
         if (!this.limits.enable_chunked_prefill && remaining > budget) break;
@@ -88,6 +99,46 @@ export class VllmV1Scheduler implements ReplicaScheduler {
     return plan;
   }
 
+  /**
+   * Blocks for a sequence whose KV will arrive: the cached prefix is taken from this pool's cache,
+   * the rest allocated for the transfer to fill. Takes no budget and no seat in the batch (it runs
+   * nothing yet); a sequence that does not fit stops admission, as a waiting prompt does.
+   */
+  private receiveBlocks(seq: Sequence): boolean {
+    const kv = this.kv;
+    const hit = kv.lookupPrefix(seq, seq.known_tokens);
+    if (!kv.receive(seq, true)) return false;
+    this.waiting.pop();
+    seq.acct.kv_transfer_tokens = seq.computed_tokens - hit;
+    this.receiving.push(seq);
+    return true;
+  }
+
+  /** Landed KV: each sequence decodes its next token, while budget, seats and blocks allow. */
+  private admitReceived(plan: StepPlan, budget: number): number {
+    const received = this.received;
+    let k = 0;
+    while (k < received.length && budget > 0 && this.running.length < this.limits.max_num_seqs) {
+      const seq = received[k];
+      const n = seq.known_tokens - seq.computed_tokens;
+      if (n > budget || !this.kv.allocateSlots(seq, seq.computed_tokens + n)) break;
+      addRunning(this.running, seq, this.limits.scheduling_policy);
+      addToPlan(plan, seq, n);
+      budget -= n;
+      k++;
+    }
+    if (k > 0) received.splice(0, k);
+    return budget;
+  }
+
+  kvArrived(seq: Sequence): void {
+    const at = this.receiving.indexOf(seq);
+    if (at < 0 || !seq.kv_pending) throw new Error(`request ${seq.id}: KV landed for a sequence that was not receiving`);
+    this.receiving.splice(at, 1);
+    seq.kv_pending = false;
+    this.received.push(seq);
+  }
+
   cancelWaiting(seq: Sequence): boolean {
     return cancelWaiting(this.waiting, seq);
   }
@@ -98,6 +149,8 @@ export class VllmV1Scheduler implements ReplicaScheduler {
 
   releaseAll(lost: Sequence[]): void {
     releaseRunning(this.kv, this.running, lost);
+    releaseRunning(this.kv, this.received, lost);
+    releaseRunning(this.kv, this.receiving, lost);
     releaseWaiting(this.kv, () => this.waiting.pop(), lost);
   }
 
@@ -124,6 +177,7 @@ export const VLLM_V1: SchedulerFactory = {
     prefix_caching: true,
     priority: true,
     keys: [],
+    kv_transfer: true,
   },
   defaults: (ctx) => stepBudget(v1Defaults(ctx.gpu_class, ctx.usage, ctx.vllm_version), ctx),
   vllm_engine: 'v1',

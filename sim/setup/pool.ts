@@ -65,7 +65,7 @@ export function resolvePool(input: ScenarioInput, replicasField = 'cluster.repli
     ...(input.failures === undefined ? {} : { failures: resolveFailures(input.failures) }),
   };
   const setup: RunSetup = { scenario, arch, gpu, kv, profile, pools: [] };
-  setup.pools.push({ name: DEFAULT_POOL, setup, shadow: false });
+  setup.pools.push({ name: DEFAULT_POOL, setup, role: 'unified', shadow: false });
   return setup;
 }
 

@@ -2,6 +2,7 @@ import { fieldError, InfersimError } from '../errors.js';
 import type { PoolInput, ScenarioInput } from '../scenario/types.js';
 import { checkTraffic } from './traffic.js';
 import { DEFAULT_MAX_RETRIES, resolveFaults, type ResolvedFault } from './faults.js';
+import { resolveDisaggregation, roleOf } from './disagg.js';
 import { resolvePool, resolveRouting } from './pool.js';
 import type { PoolSetup, ResolvedPool, ResolvedRouting, RunSetup } from './types.js';
 
@@ -18,7 +19,9 @@ export function resolvePools(input: ScenarioInput): RunSetup {
   checkNames(pools);
   const top = resolveRouting(input.cluster, 'cluster');
   const shadowTarget = input.traffic?.shadow?.target;
-  const setups: PoolSetup[] = pools.map((pool, i) => ({ name: pool.name, setup: inPool(i, pool, () => resolvePool(merged(input, pool), 'replicas')), shadow: pool.name === shadowTarget }));
+  const setups: PoolSetup[] = pools.map((pool, i) => ({
+    name: pool.name, role: roleOf(pool), setup: inPool(i, pool, () => resolvePool(merged(input, pool), 'replicas')), shadow: pool.name === shadowTarget,
+  }));
   const routing = pools.map((pool, i) => inPool(i, pool, () => poolRouting(pool, i, top)));
   const resolved: ResolvedPool[] = setups.map((p, i) => {
     const s = p.setup.scenario;
@@ -27,7 +30,7 @@ export function resolvePools(input: ScenarioInput): RunSetup {
       ...(s.cold_start === undefined ? {} : { cold_start: s.cold_start }),
       ...(s.failures === undefined ? {} : { failures: s.failures }),
     };
-    return { name: p.name, replicas: pools[i].replicas, model: s.model, ...routing[i], hardware: s.hardware, precision: s.precision, engine: s.engine, usd_per_gpu_hour: s.cost.usd_per_gpu_hour, emulates: s.emulates, ...scaled };
+    return { name: p.name, replicas: pools[i].replicas, role: p.role, model: s.model, ...routing[i], hardware: s.hardware, precision: s.precision, engine: s.engine, usd_per_gpu_hour: s.cost.usd_per_gpu_hour, emulates: s.emulates, ...scaled };
   });
   const max_retries = input.cluster?.max_retries ?? DEFAULT_MAX_RETRIES;
   setups.forEach((p, i) => (p.setup.scenario.cluster = { replicas: pools[i].replicas, max_retries, ...routing[i] }));
@@ -39,9 +42,10 @@ export function resolvePools(input: ScenarioInput): RunSetup {
   // Autoscaling, cold starts and failures are each pool's: the top level lists them under pools[] only.
   const { autoscale: _autoscale, cold_start: _cold, failures: _failures, faults: _faults, ...firstOwn } = first.scenario;
   const faults = poolFaults(input, resolved);
+  const transfer = resolveDisaggregation(input, setups);
   const scenario = {
     ...firstOwn, model: input.model, cluster: { replicas: total, max_retries, ...top }, pools: resolved,
-    ...(traffic === undefined ? {} : { traffic }), ...(faults === undefined ? {} : { faults }),
+    ...(traffic === undefined ? {} : { traffic }), ...(faults === undefined ? {} : { faults }), ...(transfer === undefined ? {} : { transfer }),
   };
   return { ...first, scenario, pools: setups };
 }

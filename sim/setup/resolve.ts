@@ -8,7 +8,7 @@ import { resolveFaults } from './faults.js';
 
 export { engineDefaults, type ResolvedEngine } from './engine.js';
 export { gpuPrice, resolveRouting, routerOptions } from './pool.js';
-export { DEFAULT_POOL, type PoolSetup, type ResolvedPool, type ResolvedRouting, type ResolvedScenario, type RunSetup } from './types.js';
+export { DEFAULT_POOL, type PoolSetup, type ResolvedPool, type ResolvedRouting, type ResolvedScenario, type ResolvedTransfer, type RunSetup } from './types.js';
 
 /**
  * A validated scenario → the run it describes: each pool's hardware and parallelism checked, its
@@ -19,6 +19,7 @@ export { DEFAULT_POOL, type PoolSetup, type ResolvedPool, type ResolvedRouting, 
 export function resolveScenario(input: ScenarioInput): RunSetup {
   if (input.pools !== undefined) return resolvePools(input);
   if (input.traffic !== undefined) throw fieldError('traffic', 'divides traffic between pools: list them in pools', Object.keys(input.traffic));
+  if (input.transfer !== undefined) throw fieldError('transfer', 'is the KV link from prefill to decode pools: list them in pools, with role prefill and role decode', Object.keys(input.transfer));
   if (input.cluster?.router === 'prompt-length') {
     throw fieldError('cluster.router', 'prompt-length sends long prompts to a pool of their own: list the pools in pools', input.cluster.router);
   }

@@ -3,7 +3,7 @@ import type { KvCapacity } from '../kv/capacity.js';
 import type { LoadedProfile } from '../latency/profile/load.js';
 import type { ModelArchitecture } from '../model/architecture.js';
 import type { RouterOptions } from '../routing/router.js';
-import type { KvDtype, RouterName, TrafficInput, WeightDtype, WorkloadSpec } from '../scenario/types.js';
+import type { KvDtype, KvLink, PoolRole, RouterName, TrafficInput, WeightDtype, WorkloadSpec } from '../scenario/types.js';
 import type { ResolvedEngine } from './engine.js';
 import type { AutoscaleSettings } from '../autoscale/autoscaler.js';
 import type { ResolvedColdStart } from './coldStart.js';
@@ -16,9 +16,19 @@ export const DEFAULT_POOL = 'default';
 export type ResolvedRouting = { router: RouterName } & Partial<RouterOptions>;
 
 /** A pool as the resolved scenario lists it: every key filled, as for a scenario of its own. */
+/** The prefill → decode KV link, every key filled (sim/setup/disagg.ts). */
+export interface ResolvedTransfer {
+  link: KvLink;
+  /** Per GPU, each direction, Gb/s. */
+  bandwidth_gbps: number;
+  latency_us: number;
+  layerwise: boolean;
+}
+
 export interface ResolvedPool extends ResolvedRouting {
   name: string;
   replicas: number;
+  role: PoolRole;
   model: string;
   hardware: ResolvedScenario['hardware'];
   precision: ResolvedScenario['precision'];
@@ -57,6 +67,8 @@ export interface ResolvedScenario {
   cold_start?: ResolvedColdStart;
   /** Only with a `failures` section: random failures, defaults filled. */
   failures?: ResolvedFailures;
+  /** Only with prefill and decode pools: the KV link between them, defaults filled. */
+  transfer?: ResolvedTransfer;
   /** Only with a `faults` section: each fault's pool named and down time filled. */
   faults?: ResolvedFault[];
 }
@@ -65,6 +77,8 @@ export interface ResolvedScenario {
 export interface PoolSetup {
   name: string;
   setup: RunSetup;
+  /** unified, prefill (hands each prompt's KV to a decode pool) or decode. */
+  role: PoolRole;
   /** Serves only mirrored copies (the target of traffic.shadow). */
   shadow: boolean;
 }

@@ -101,7 +101,7 @@ describe('column lists', () => {
     expect(REQUEST_COLUMNS.map((c) => c.name).join(',')).toBe(
       'request_id,replica,arrival_s,input_tokens,output_tokens,cached_tokens,first_scheduled_s,first_token_s,finish_s,' +
         'ttft_s,e2e_s,tpot_s,itl_mean_s,itl_p50_s,itl_p99_s,itl_max_s,preemptions,status,priority,samples,sequences,' +
-        'pool,model,shadow,reject_reason,retries',
+        'pool,model,shadow,reject_reason,retries,prefill_replica,decode_replica,kv_transfer_tokens,kv_wait_s,kv_transfer_s',
     );
     expect(ITERATION_COLUMNS.map((c) => c.name).join(',')).toBe(
       'replica,start_s,end_s,prefill_seqs,decode_seqs,prefill_tokens,decode_tokens,kv_blocks_used,kv_blocks_total,waiting,running,swapped,preempted,' +

@@ -49,7 +49,7 @@ describe('MetricsSink files', () => {
       request_id: 'Int32', replica: 'Int32', ttft_s: 'Float64', tpot_s: 'Float64', status: 'Dictionary<Int32, Utf8>', priority: 'Int32', samples: 'Int32',
     });
     // New columns are appended: status keeps its place, the cluster's columns come last.
-    expect(t.schema.fields.map((f) => f.name).slice(16)).toEqual(['preemptions', 'status', 'priority', 'samples', 'sequences', 'pool', 'model', 'shadow', 'reject_reason', 'retries']);
+    expect(t.schema.fields.map((f) => f.name).slice(16)).toEqual(['preemptions', 'status', 'priority', 'samples', 'sequences', 'pool', 'model', 'shadow', 'reject_reason', 'retries', 'prefill_replica', 'decode_replica', 'kv_transfer_tokens', 'kv_wait_s', 'kv_transfer_s']);
     const rows = t.toArray().map((r) => r.toJSON());
     expect(rows[0].ttft_s).toBeCloseTo(0.5, 12);
     expect(rows[0].tpot_s).toBeCloseTo(0.15, 12);

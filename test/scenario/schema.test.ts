@@ -129,7 +129,7 @@ describe('parseScenarioObject rejects with one actionable line', () => {
     expect(err!.problems).toEqual([
       'workload.num_requests: must be an integer ≥ 1, got 0',
       'hardware.tp_size: unknown key; allowed: gpu, tensor_parallel, pipeline_parallel, gpu_memory_utilization, profile',
-      'modle: unknown key (did you mean "model"?); allowed: seed, model, hardware, precision, cluster, pools, traffic, autoscale, cold_start, failures, faults, engine, workload, slo, metrics, cost, output, sweep',
+      'modle: unknown key (did you mean "model"?); allowed: seed, model, hardware, precision, cluster, pools, traffic, transfer, autoscale, cold_start, failures, faults, engine, workload, slo, metrics, cost, output, sweep',
       'model: required (must be a non-empty string)',
     ]);
     expect(err!.message).toBe('workload.num_requests: must be an integer ≥ 1, got 0 (and 3 more problems)');
