@@ -11,6 +11,7 @@ export function formatSummaryTable(s: Summary): string {
     ...sloLines(s),
     costLine(s.cost),
     ...faultLines(s.faults),
+    ...disaggLines(s.disaggregation),
     ...perReplicaLines(s.per_replica),
     ...perPoolLines(s.pools),
     ...eventLines(s.events),
@@ -148,6 +149,19 @@ function faultLines(f: Summary['faults']): string[] {
   const skipped = f.skipped === 0 ? '' : ` (${f.skipped} scripted skipped: no such replica up)`;
   const failures = `${f.failures} replica failure${f.failures === 1 ? '' : 's'}`;
   return [`faults       ${failures}${skipped}: ${f.requests_held} requests on ${f.failures === 1 ? 'it' : 'them'}, ${f.retried} resent, ${f.failed} failed${back}`];
+}
+
+/** Prefill/decode hand-offs: the link, what crossed it, how long hand-offs waited and transfers took, each role's busy share. */
+function disaggLines(d: Summary['disaggregation']): string[] {
+  if (d === undefined) return [];
+  const t = d.transfer;
+  const ms = (x: number | null) => (x === null ? '-' : (x * 1000).toFixed(2));
+  const pct = (x: number | null) => (x === null ? '-' : `${(x * 100).toFixed(1)} %`);
+  const cached = d.tokens_cached_at_decode === 0 ? '' : `, ${d.tokens_cached_at_decode.toLocaleString('en-US')} prompt tokens already cached at decode`;
+  return [
+    `KV transfer  ${d.transfers} over ${t.link} (${t.bandwidth_gbps} Gb/s per GPU, ${t.latency_us} µs${t.layerwise ? ', layerwise' : ''}): ${(d.bytes / 1e9).toFixed(2)} GB${cached}`,
+    `             transfer ms p50 ${ms(d.kv_transfer_s.p50)} p99 ${ms(d.kv_transfer_s.p99)}; wait for decode blocks ms p50 ${ms(d.kv_wait_s.p50)} p99 ${ms(d.kv_wait_s.p99)}; busy prefill ${pct(d.busy_fraction.prefill)}, decode ${pct(d.busy_fraction.decode)}`,
+  ];
 }
 
 function eventLines(events: Summary['events']): string[] {

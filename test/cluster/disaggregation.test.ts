@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { addDecode, addPrefillChunk, emptyBatch } from '../../sim/latency/batch.js';
+import { KvLinks } from '../../sim/cluster/kvLinks.js';
 import type { RequestOutcome } from '../../sim/metrics/records.js';
 import { parseScenarioObject } from '../../sim/setup/load.js';
 import { resolveScenario } from '../../sim/setup/resolve.js';
@@ -85,6 +86,56 @@ describe('one request, hand-computed', () => {
     expectInvariants(plain);
     expect(plain.result.totals.prefill_tokens).toBe(prompt);
     expect(plain.result.totals.decode_tokens).toBe(output - 1);
+  });
+});
+
+describe('re-sharding between TP degrees', () => {
+  it.each([
+    ['prefill TP 2 → decode TP 1: the decode GPU takes the whole KV', 2, 1],
+    ['prefill TP 1 → decode TP 2: the prefill GPU sends the whole KV', 1, 2],
+  ])('%s, so the larger shard sets the time', (_name, tp_p, tp_d) => {
+    const [o] = pdRun({
+      pools: [{ ...PD[0], hardware: { tensor_parallel: tp_p } }, { ...PD[1], hardware: { tensor_parallel: tp_d } }],
+      transfer: { link: 'infiniband', bandwidth_gbps: 200, latency_us: 0 },
+      workload: { arrival: { process: 'burst' }, input_tokens: { dist: 'fixed', value: 1000 }, output_tokens: { dist: 'fixed', value: 3 }, num_requests: 1 },
+    }).outcomes;
+    expect(o.handoff!.kv_transfer_s).toBeCloseTo((1000 * KV_BYTES_PER_TOKEN) / (200e9 / 8), 12);
+  });
+});
+
+describe('links shared by concurrent transfers (max-min fair)', () => {
+  it('two transfers out of one replica share its link, then each runs alone', () => {
+    const links = new KvLinks<string>(100, 0);
+    links.add(0, 0, 1, 100, 'a');
+    links.add(0, 0, 2, 300, 'b');
+    expect(links.next_s()).toBeCloseTo(2, 12);
+    expect(links.advance(2)).toEqual(['a']);
+    // b moved 100 bytes at 50 B/s; its last 200 go at the full 100 B/s.
+    expect(links.next_s()).toBeCloseTo(4, 12);
+    expect(links.advance(4)).toEqual(['b']);
+  });
+
+  it('a transfer held back elsewhere leaves its share to the others', () => {
+    const links = new KvLinks<string>(90, 0);
+    // b, c, d share replica 2's link in (30 B/s each); a shares replica 0's link out with b only, so takes the 60 b leaves.
+    links.add(0, 0, 1, 90, 'a');
+    links.add(0, 0, 2, 90, 'b');
+    links.add(0, 4, 2, 90, 'c');
+    links.add(0, 5, 2, 90, 'd');
+    expect(links.next_s()).toBeCloseTo(1.5, 12);
+    expect(links.advance(1.5)).toEqual(['a']);
+    expect(links.next_s()).toBeCloseTo(3, 12);
+    expect(links.advance(3)).toEqual(['b', 'c', 'd']);
+  });
+
+  it('a transfer waits its latency before its bytes move', () => {
+    const links = new KvLinks<string>(100, 0.25);
+    links.add(1, 0, 1, 50, 'a');
+    expect(links.next_s()).toBe(1.25);
+    expect(links.advance(1.25)).toEqual([]);
+    expect(links.next_s()).toBeCloseTo(1.75, 12);
+    expect(links.advance(1.75)).toEqual(['a']);
+    expect(links.in_flight).toBe(0);
   });
 });
 
