@@ -2,17 +2,33 @@ import type { ModelArchitecture } from './architecture.js';
 import { fieldError, formatValue, shownText } from '../errors.js';
 import { parseJsonText } from '../scenario/read.js';
 import { readText } from '../io/readText.js';
+import { FAMILY_DEFAULTS, readFamily, type FieldReader } from './hfFamilies.js';
 
 /**
  * Architectures whose shapes ModelArchitecture describes exactly: pre-norm RMSNorm decoders with
- * a SwiGLU MLP and (grouped-query) multi-head attention. Values: model_type for the same family.
+ * a gated (SwiGLU/GeGLU) MLP or routed experts, and grouped-query or latent (MLA) attention, some
+ * layers windowed. Values: model_type for the same family. What each family adds past the Llama
+ * shape is read in hfFamilies.ts.
  */
 const SUPPORTED = {
   LlamaForCausalLM: 'llama',
   MistralForCausalLM: 'mistral',
   Qwen2ForCausalLM: 'qwen2',
   MixtralForCausalLM: 'mixtral',
+  Phi3ForCausalLM: 'phi3',
+  Gemma2ForCausalLM: 'gemma2',
+  Gemma3ForCausalLM: 'gemma3_text',
+  Gemma3ForConditionalGeneration: 'gemma3',
+  Qwen3ForCausalLM: 'qwen3',
+  Qwen3MoeForCausalLM: 'qwen3_moe',
+  DeepseekV2ForCausalLM: 'deepseek_v2',
+  DeepseekV3ForCausalLM: 'deepseek_v3',
+  GptOssForCausalLM: 'gpt_oss',
+  Llama4ForCausalLM: 'llama4_text',
+  Llama4ForConditionalGeneration: 'llama4',
 } as const;
+/** Multimodal wrappers whose language model's fields sit under text_config; only it is modelled (the vision tower's weights are not counted). */
+const TEXT_CONFIG: ReadonlySet<string> = new Set(['Gemma3ForConditionalGeneration', 'Llama4ForConditionalGeneration']);
 type SupportedArchitecture = keyof typeof SUPPORTED;
 const SUPPORTED_NAMES = Object.keys(SUPPORTED) as SupportedArchitecture[];
 
@@ -21,11 +37,13 @@ type Json = Record<string, unknown>;
 /** Past this a dimension is a typo (1e300 is an integer to JavaScript); products of two stay exact in a double. */
 const MAX_DIMENSION = 2 ** 31 - 1;
 
-/** Read a Hugging Face config.json (Llama, Mistral, Qwen2, Mixtral families). */
+/** Read a Hugging Face config.json of one of the SUPPORTED families. */
 export function readHfConfig(path: string, modelField = 'model'): ModelArchitecture {
-  const config = parseFile(path, modelField);
-  const field = (key: string) => `${modelField} (${shownText(path)}) ${key}`;
-  const architecture = detectArchitecture(config, field('architectures'));
+  const top = parseFile(path, modelField);
+  const architecture = detectArchitecture(top, `${modelField} (${shownText(path)}) architectures`);
+  const nested = TEXT_CONFIG.has(architecture);
+  const config = withDefaults(nested ? textConfig(top, `${modelField} (${shownText(path)}) text_config`) : top);
+  const field = (key: string) => `${modelField} (${shownText(path)}) ${nested ? 'text_config.' : ''}${key}`;
 
   const positiveInt = (key: string): number => {
     const value = Object.hasOwn(config, key) ? config[key] : undefined;
@@ -64,19 +82,20 @@ export function readHfConfig(path: string, modelField = 'model'): ModelArchitect
     head_dim: optionalPositiveInt('head_dim', hidden / heads),
     vocab_size: positiveInt('vocab_size'),
     max_position_embeddings: positiveInt('max_position_embeddings'),
-    // All four families use SwiGLU (hidden_act "silu"): gate, up and down projections.
+    // Every supported family gates its MLP (SwiGLU, Gemma's GeGLU): gate, up and down projections.
     gated_mlp: true,
-    // transformers' config classes for these families default to untied embeddings.
+    // transformers' config classes default to untied embeddings, but Gemma's (FAMILY_DEFAULTS).
     tie_word_embeddings: optionalBool('tie_word_embeddings', false),
   };
   // _name_or_path is often a local cache path; only an "owner/name" string documents the repo.
-  const source = config._name_or_path;
+  const source = top._name_or_path;
   if (typeof source === 'string' && /^[\w.-]+\/[\w.-]+$/.test(source)) arch.hf_repo = source;
 
   // Qwen2 always has q/k/v biases; Llama reads attention_bias; Mistral/Mixtral have none.
   if (architecture === 'Qwen2ForCausalLM') arch.attention_bias = true;
   else if (architecture === 'LlamaForCausalLM' && optionalBool('attention_bias', false)) arch.attention_bias = true;
 
+  readFamily(arch, architecture, { config, field, positiveInt, optionalPositiveInt, optionalBool } satisfies FieldReader);
   if (architecture === 'MixtralForCausalLM') {
     // Defaults as transformers' MixtralConfig.
     arch.num_local_experts = optionalPositiveInt('num_local_experts', 8);
@@ -86,6 +105,19 @@ export function readHfConfig(path: string, modelField = 'model'): ModelArchitect
     }
   }
   return arch;
+}
+
+/** A multimodal config's text_config, over the defaults of its model_type's config class. */
+function textConfig(top: Json, label: string): Json {
+  const text = top.text_config;
+  if (text === null || typeof text !== 'object' || Array.isArray(text)) throw fieldError(label, 'must be an object holding the language model\'s fields', text);
+  return text as Json;
+}
+
+/** The config over its family's defaults (FAMILY_DEFAULTS; most families have none). */
+function withDefaults(config: Json): Json {
+  const type = config.model_type;
+  return { ...(typeof type === 'string' && Object.hasOwn(FAMILY_DEFAULTS, type) ? FAMILY_DEFAULTS[type] : undefined), ...config };
 }
 
 /** A config.json is a few kilobytes; the bound keeps a mistaken path (a log, a disk image) from being read whole. */

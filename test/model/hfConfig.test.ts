@@ -81,7 +81,9 @@ describe('readHfConfig', () => {
     const gpt2 = write({ architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', n_embd: 768, n_layer: 12, n_head: 12 });
     expect(() => readHfConfig(gpt2)).toThrow(
       `model (${gpt2}) architectures: unsupported architecture; supported architectures: ` +
-        'LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, MixtralForCausalLM, got ["GPT2LMHeadModel"]',
+        'LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, MixtralForCausalLM, Phi3ForCausalLM, Gemma2ForCausalLM, ' +
+        'Gemma3ForCausalLM, Gemma3ForConditionalGeneration, Qwen3ForCausalLM, Qwen3MoeForCausalLM, DeepseekV2ForCausalLM, ' +
+        'DeepseekV3ForCausalLM, GptOssForCausalLM, Llama4ForCausalLM, Llama4ForConditionalGeneration, got ["GPT2LMHeadModel"]',
     );
     const opt = write({ model_type: 'opt', hidden_size: 768 });
     expect(() => readHfConfig(opt)).toThrow('model_type "opt" is not a supported family');
