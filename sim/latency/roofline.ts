@@ -1,7 +1,5 @@
-import type { GpuSpec } from '../hardware/gpu.js';
-import type { ModelArchitecture } from '../model/architecture.js';
-import type { KvDtype, WeightDtype } from '../scenario/types.js';
 import { bytesPerKvElement, bytesPerWeight } from '../model/derived.js';
+import { archShapes, windowedDecodeContext, windowedPrefill, type ArchShapes } from './archShapes.js';
 import type { BatchShape } from './batch.js';
 import { captureSizes, paddedGraphSize } from './cudaGraphs.js';
 import { gemmExecution, type GemmExecution } from './dtypeRates.js';
@@ -22,29 +20,8 @@ import {
   type GemmShape,
 } from './rooflineTerms.js';
 
-export interface RooflineConfig {
-  arch: ModelArchitecture;
-  gpu: GpuSpec;
-  tensor_parallel: number;
-  weights: WeightDtype;
-  kv_cache: KvDtype;
-  block_size: number;
-  cuda_graphs: boolean;
-  /** Which batches replay a graph: `v1` (default) any up to the largest captured size; `v0` pure-decode ones only, at V0's sizes. */
-  graphs?: 'v1' | 'v0';
-  max_num_seqs: number;
-  efficiency: LatencyEfficiency;
-  /** Every operator time is multiplied by this (1 by default): runs at an uncertainty band's edges use it. */
-  time_scale?: number;
-  /** Measured operator tables; operators they cover are looked up instead of modelled. */
-  tables?: ProfileTables;
-  /** The CPU terms (cpu_step_s, cpu_per_seq_s in the efficiency) were measured, not modelled. */
-  cpu_measured?: boolean;
-  /** The profile's name or path, for the description. */
-  profile_ref?: string;
-  /** The model's error band, from the profile (carried through for the engine's summary). */
-  uncertainty?: LatencyBand;
-}
+import { describe, type RooflineConfig } from './rooflineConfig.js';
+export type { RooflineConfig } from './rooflineConfig.js';
 
 type PrefillLookup = (q: number, context: number, pairs: number) => TimedLookup;
 type DecodeLookup = (seqs: number, context: number) => TimedLookup;
@@ -70,6 +47,9 @@ export class RooflineLatencyModel implements LatencyModel {
   private readonly upGate: GemmShape;
   private readonly down: GemmShape;
   private readonly lmHead: GemmShape;
+  /** Dense layers beside MoE ones and shared experts (DeepSeek, Llama 4) as [layers, up/gate, down]; empty for other models. */
+  private readonly extraMlp: [number, GemmShape, GemmShape][] = [];
+  private readonly shapes: ArchShapes;
   /** Mixture of experts: experts per layer (1 for a dense MLP) and experts each token is routed to. */
   private readonly experts: number;
   private readonly topK: number;
@@ -107,9 +87,9 @@ export class RooflineLatencyModel implements LatencyModel {
     this.decodeOnlyGraphs = cfg.graphs === 'v0';
     this.captureSizes = captureSizes(cfg.cuda_graphs, cfg.graphs ?? 'v1', cfg.max_num_seqs);
     const h = arch.hidden_size;
-    const d = arch.head_dim;
-    this.headsPerGpu = arch.num_attention_heads / tp;
-    const kvHeadsPerGpu = Math.max(1, arch.num_key_value_heads / tp);
+    const s = (this.shapes = archShapes(arch, tp, bytesPerKvElement(cfg.kv_cache)));
+    this.headsPerGpu = s.headsPerGpu;
+    const kvHeadsPerGpu = s.kvHeadsPerGpu;
     const exec = gemmExecution(gpu, cfg.weights);
     const lmHeadDtype = cfg.weights === 'fp32' ? 'fp32' : cfg.weights === 'fp16' ? 'fp16' : 'bf16';
     const lmExec = gemmExecution(gpu, lmHeadDtype);
@@ -121,28 +101,30 @@ export class RooflineLatencyModel implements LatencyModel {
     this.lmHeadPeak = lmExec.peak_flops_per_s * eff.gemm_compute;
     const shape = (n: number, k: number, role: GemmRole | undefined, lmHead = false): GemmShape =>
       this.gemmShape(tables, lmHead ? lmExec.table_dtype : exec.table_dtype, n, k, role, lmHead);
-    this.qkv = shape(((arch.num_attention_heads + 2 * arch.num_key_value_heads) * d) / tp, h, 'qkv');
-    this.o = shape(h, (arch.num_attention_heads * d) / tp, 'o');
-    const inter = arch.intermediate_size / tp;
-    this.upGate = shape((arch.gated_mlp ? 2 : 1) * inter, h, 'up');
+    this.qkv = shape(s.qkv.n, s.qkv.k, 'qkv');
+    this.o = shape(s.o.n, s.o.k, 'o');
+    const inter = s.down.k;
+    this.upGate = shape(s.upGate.n, h, 'up');
     this.down = shape(h, inter, 'down');
+    if (s.denseUpGate && s.denseDown) this.extraMlp.push([s.denseLayers, shape(s.denseUpGate.n, h, 'up'), shape(h, s.denseDown.k, 'down')]);
+    if (s.sharedUpGate && s.sharedDown) this.extraMlp.push([s.sparseLayers, shape(s.sharedUpGate.n, h, 'up'), shape(h, s.sharedDown.k, 'down')]);
     this.lmHead = shape(arch.vocab_size / tp, h, 'lm_head', true);
     this.experts = arch.num_local_experts ?? 1;
     this.topK = this.experts > 1 ? (arch.num_experts_per_tok ?? 1) : 1;
     this.router = shape(this.experts, h, undefined, true);
     this.attentionPeak = gpu.tensor_flops_per_s.bf16 * eff.attention_prefill_compute;
     const kvBytes = bytesPerKvElement(cfg.kv_cache);
-    this.kvBytesPerTokenPerLayer = 2 * kvHeadsPerGpu * d * kvBytes;
+    this.kvBytesPerTokenPerLayer = s.kvBytesPerTokenPerLayer;
     const ab = this.activationBytes;
     // Fused residual-add + RMSNorm twice (read x and residual, write both), rotary on q and k,
     // SiLU-and-mul (read 2·I, write I), and the KV-cache write.
     this.elementwiseBytesPerToken =
-      2 * 4 * h * ab + 2 * (this.headsPerGpu + kvHeadsPerGpu) * d * ab + this.topK * (arch.gated_mlp ? 3 : 2) * inter * ab + this.kvBytesPerTokenPerLayer;
+      2 * 4 * h * ab + 2 * (this.headsPerGpu + kvHeadsPerGpu) * arch.head_dim * ab + this.topK * (arch.gated_mlp ? 3 : 2) * inter * ab + this.kvBytesPerTokenPerLayer;
     this.decodeAttentionBandwidth = this.hbm * decodeAttentionEfficiency(eff, cfg.block_size);
     const link = allReduceLink(gpu, tp, eff);
     this.allReduceBandwidth = link.bandwidth_bytes_per_s;
     this.allReduceLatency = link.latency_s;
-    const attention = tables ? this.attentionTables(tables, lmExec.table_dtype, kvHeadsPerGpu, kvBytes) : {};
+    const attention = tables && s.attentionTablesApply ? this.attentionTables(tables, lmExec.table_dtype, kvHeadsPerGpu, kvBytes) : {};
     this.prefillTable = attention.prefill;
     this.decodeTable = attention.decode;
     this.elementwiseTable = tables?.elementwiseSeries();
@@ -210,7 +192,7 @@ export class RooflineLatencyModel implements LatencyModel {
   /** Modelled prefill attention of one layer: causal query-key pairs at the attention peak, or the KV read, plus a kernel floor. */
   private prefillRoofline(pairs: number, contextTokens: number): number {
     const eff = this.cfg.efficiency;
-    const flops = 4 * this.headsPerGpu * this.cfg.arch.head_dim * pairs;
+    const flops = this.shapes.attentionFlopsPerPair * pairs;
     const bytes = contextTokens * this.kvBytesPerTokenPerLayer;
     return Math.max(flops / this.attentionPeak, bytes / (this.hbm * eff.gemm_memory)) + eff.attention_kernel_floor_s;
   }
@@ -320,13 +302,23 @@ export class RooflineLatencyModel implements LatencyModel {
       const router = this.gemm(I.mlp_up_gate, m, this.router, 2, this.lmHeadPeak);
       const routerMeasured = this.measured[I.mlp_up_gate];
       this.measured[I.mlp_up_gate] = 0;
-      t[I.mlp_up_gate] = L * (router + this.expertGemm(I.mlp_up_gate, m, this.upGate));
+      const Ls = this.shapes.sparseLayers;
+      t[I.mlp_up_gate] = Ls * (router + this.expertGemm(I.mlp_up_gate, m, this.upGate));
       // Measured only when both parts were.
       this.measured[I.mlp_up_gate] &= routerMeasured;
-      t[I.mlp_down] = L * this.expertGemm(I.mlp_down, m, this.down);
+      t[I.mlp_down] = Ls * this.expertGemm(I.mlp_down, m, this.down);
+      this.fillDenseAndSharedMlp(m);
     } else {
       t[I.mlp_up_gate] = L * this.gemm(I.mlp_up_gate, m, this.upGate);
       t[I.mlp_down] = L * this.gemm(I.mlp_down, m, this.down);
+    }
+  }
+
+  /** The dense layers of a mixed model and the shared experts of its MoE layers: dense GEMMs over every token. */
+  private fillDenseAndSharedMlp(m: number): void {
+    for (const [layers, up, down] of this.extraMlp) {
+      this.times[I.mlp_up_gate] += layers * this.gemm(I.mlp_up_gate, m, up);
+      this.times[I.mlp_down] += layers * this.gemm(I.mlp_down, m, down);
     }
   }
 
@@ -348,7 +340,7 @@ export class RooflineLatencyModel implements LatencyModel {
   }
 
   private fillPrefillAttention(batch: BatchShape): void {
-    const L = this.layers;
+    const L = this.shapes.fullLayers;
     const q = batch.prefill_tokens / batch.prefill_seqs;
     const context = batch.prefill_context_tokens / batch.prefill_seqs;
     if (this.prefillTable) {
@@ -358,18 +350,35 @@ export class RooflineLatencyModel implements LatencyModel {
     } else {
       this.times[I.attention_prefill] = L * this.prefillRoofline(batch.prefill_attention_pairs, batch.prefill_context_tokens);
     }
+    if (this.shapes.windowedLayers > 0) this.times[I.attention_prefill] += this.shapes.windowedLayers * this.windowedPrefillLayer(batch);
+  }
+
+  /** One windowed layer's prefill attention: the pairs and KV inside the window (archShapes.ts). */
+  private windowedPrefillLayer(batch: BatchShape): number {
+    const w = windowedPrefill(batch, this.shapes);
+    if (!this.prefillTable) return this.prefillRoofline(w.pairs, w.context);
+    const looked = this.prefillTable(batch.prefill_tokens / batch.prefill_seqs, w.context / batch.prefill_seqs, w.pairs);
+    if (looked.measured) this.measured[I.attention_prefill] = 1;
+    return looked.time_s;
   }
 
   private fillDecodeAttention(batch: BatchShape): void {
-    const L = this.layers;
-    if (this.decodeTable) {
-      const looked = this.decodeTable(batch.decode_seqs, batch.decode_context_tokens / batch.decode_seqs);
-      this.times[I.attention_decode] = L * looked.time_s;
-      if (looked.measured) this.measured[I.attention_decode] = 1;
-    } else {
-      const bytes = batch.decode_context_tokens * this.kvBytesPerTokenPerLayer;
-      this.times[I.attention_decode] = L * (bytes / this.decodeAttentionBandwidth + this.cfg.efficiency.attention_kernel_floor_s);
+    const full = this.decodeLayer(batch.decode_seqs, batch.decode_context_tokens);
+    this.times[I.attention_decode] = this.shapes.fullLayers * full;
+    if (this.shapes.windowedLayers > 0) {
+      this.times[I.attention_decode] += this.shapes.windowedLayers * this.decodeLayer(batch.decode_seqs, windowedDecodeContext(batch, this.shapes));
     }
+  }
+
+  /** One layer's decode attention over `context` KV tokens in all (a windowed layer: those inside its window). */
+  private decodeLayer(seqs: number, context: number): number {
+    if (this.decodeTable) {
+      const looked = this.decodeTable(seqs, context / seqs);
+      if (looked.measured) this.measured[I.attention_decode] = 1;
+      return looked.time_s;
+    }
+    const bytes = context * this.kvBytesPerTokenPerLayer;
+    return bytes / this.decodeAttentionBandwidth + this.cfg.efficiency.attention_kernel_floor_s;
   }
 
   /** Two TP all-reduces per layer of the `m` tokens' hidden states. */
@@ -386,14 +395,4 @@ export class RooflineLatencyModel implements LatencyModel {
     }
     this.times[I.tp_all_reduce] = 2 * this.layers * one;
   }
-}
-
-function describe(cfg: RooflineConfig, weightMode: string, experts: number, topK: number): string {
-  const tables = cfg.tables;
-  const covered = tables ? ` + ${tables.measured ? 'measured' : 'tabulated'} tables where they cover a shape` : '';
-  return (
-    `${cfg.profile_ref ? `profile ${cfg.profile_ref}: ` : ''}roofline${covered}; ${cfg.gpu.name}, TP${cfg.tensor_parallel}, weights ${weightMode}, kv ${cfg.kv_cache}, ` +
-    (experts > 1 ? `MoE top-${topK} of ${experts}, ` : '') +
-    `block ${cfg.block_size}, CUDA graphs ${cfg.cuda_graphs ? 'on' : 'off'}`
-  );
 }
