@@ -1,11 +1,19 @@
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { readHfConfig } from '../../sim/model/hfConfig.js';
 import { MODEL_CATALOG, getModel } from '../../sim/model/catalog.js';
 import { InfersimError } from '../../sim/errors.js';
 
 const NAMES = [
   'llama-2-7b', 'llama-2-13b', 'llama-2-70b', 'llama-3.1-8b', 'llama-3.1-70b', 'llama-3.1-405b',
   'mistral-7b', 'qwen2.5-7b', 'qwen2.5-72b', 'mixtral-8x7b',
+  'gemma-2-9b', 'phi-3-mini', 'qwen3-8b', 'qwen3-30b-a3b', 'deepseek-v3', 'gpt-oss-20b', 'llama-4-scout',
 ];
+/** The newer entries and the published config.json copies (test/fixtures/models) they were taken from. */
+const FIXTURES: Record<string, string> = {
+  'gemma-2-9b': 'gemma-2-9b', 'phi-3-mini': 'phi-3-mini-4k-instruct', 'qwen3-8b': 'qwen3-8b', 'qwen3-30b-a3b': 'qwen3-30b-a3b',
+  'deepseek-v3': 'deepseek-v3', 'gpt-oss-20b': 'gpt-oss-20b', 'llama-4-scout': 'llama-4-scout-17b-16e',
+};
 
 describe('MODEL_CATALOG', () => {
   it('holds exactly the documented models', () => {
@@ -16,8 +24,17 @@ describe('MODEL_CATALOG', () => {
     for (const [key, arch] of Object.entries(MODEL_CATALOG)) {
       expect(arch.name, key).toBe(key);
       expect(arch.hf_repo, key).toMatch(/^[\w.-]+\/[\w.-]+$/);
-      expect(arch.head_dim * arch.num_attention_heads, key).toBe(arch.hidden_size);
+      // Gemma, Phi-3 and later models state a head_dim that need not be hidden / heads.
+      if (!(key in FIXTURES)) expect(arch.head_dim * arch.num_attention_heads, key).toBe(arch.hidden_size);
       expect(arch.num_attention_heads % arch.num_key_value_heads, key).toBe(0);
+    }
+  });
+
+  it('holds what readHfConfig reads from the published config.json of each newer entry', () => {
+    for (const [key, folder] of Object.entries(FIXTURES)) {
+      const { name: _n, hf_repo: _r, ...read } = readHfConfig(fileURLToPath(new URL(`../fixtures/models/${folder}/config.json`, import.meta.url)));
+      const { name: _m, hf_repo: _s, ...entry } = MODEL_CATALOG[key];
+      expect(entry, key).toEqual(read);
     }
   });
 
