@@ -85,7 +85,9 @@ export function forwardPeakBytes(arch: ModelArchitecture, tp: number, weights: W
   const activationBytes = weights === 'fp32' ? 4 : 2;
   // A MoE layer holds the gate/up and activation outputs of every token's top-k experts.
   const topK = (arch.num_local_experts ?? 1) > 1 ? (arch.num_experts_per_tok ?? 1) : 1;
-  const mlpColumns = (topK * (arch.gated_mlp ? 3 : 2) * arch.intermediate_size) / tp;
+  // Routed experts have their own width in DeepSeek/Qwen3-MoE/Llama 4 (moe_intermediate_size); shared experts and dense layers are not added.
+  const width = (arch.num_local_experts ?? 1) > 1 ? (arch.moe_intermediate_size ?? arch.intermediate_size) : arch.intermediate_size;
+  const mlpColumns = (topK * (arch.gated_mlp ? 3 : 2) * width) / tp;
   return tokens * (3 * arch.hidden_size + mlpColumns) * activationBytes;
 }
 
