@@ -10,6 +10,10 @@ import type { PoolSetup, RunSetup } from '../setup/resolve.js';
 import type { WorkloadStream } from '../workload/index.js';
 import { Replica, type KvTransferCost, type ReplicaLimits } from './replica.js';
 import { bandTimeScales } from './uncertainty.js';
+import { drafter } from './drafter.js';
+import { rngStream } from '../engine/rng.js';
+import { speculation } from '../scheduler/speculation.js';
+import { getModel } from '../model/catalog.js';
 
 /*
  * A run's parts, built from its setup: each pool's replicas (scheduler, KV cache, latency model,
@@ -17,7 +21,14 @@ import { bandTimeScales } from './uncertainty.js';
  */
 
 /** A builder of replicas for one pool: each gets the pool's scheduler, KV cache, latency model and limits. */
-export function poolBuilder(pool: PoolSetup, index: number, latency: LatencyModel, profile: string | null): { build: (index: number) => Replica; swap_blocks: number } {
+export function poolBuilder(
+  pool: PoolSetup,
+  index: number,
+  latency: LatencyModel,
+  profile: string | null,
+  /** The draft model's latency (engine.speculative method draft). */
+  draft?: LatencyModel,
+): { build: (index: number) => Replica; swap_blocks: number } {
   const setup = pool.setup;
   const e = setup.scenario.engine;
   const limits: SchedulerLimits = {
@@ -47,9 +58,14 @@ export function poolBuilder(pool: PoolSetup, index: number, latency: LatencyMode
     handoff: pool.role === 'prefill',
     profile,
   };
+  const spec = e.speculative;
+  const draftTime = spec === undefined ? undefined : drafter(spec, latency, setup.arch.num_hidden_layers, draft);
   const build = (i: number): Replica => {
     const kv = new BlockManager(setup.kv.usable_blocks, e.block_size, { prefix_caching: e.enable_prefix_caching, swap_blocks });
-    const replica = new Replica(i, factory.create(kv, limits), kv, latency, transfer);
+    // Each replica draws its acceptances from a stream of its own, named by its pool and index (the same across band re-runs).
+    const own = spec === undefined ? limits : { ...limits, speculation: speculation(spec.acceptance, rngStream(setup.scenario.seed, `speculative:${pool.name}:${i}`)) };
+    const replica = new Replica(i, factory.create(kv, own), kv, latency, transfer);
+    replica.draftTime = draftTime;
     replica.pool = pool.name;
     replica.pool_index = index;
     replica.limits = replicaLimits;
@@ -64,6 +80,13 @@ export function poolLatency(setup: RunSetup, how: { efficiency?: Partial<Latency
   if (edge === undefined) return latencyModelFor(setup, how.efficiency, how.time_scale);
   const band = latencyModelFor(setup, how.efficiency).uncertainty;
   return latencyModelFor(setup, how.efficiency, band === undefined ? 1 : bandTimeScales(band)[edge]);
+}
+
+/** The draft model's latency for a pool that speculates with one (engine.speculative method draft), built as the pool's own is. */
+export function draftLatency(setup: RunSetup, how: Parameters<typeof poolLatency>[1]): LatencyModel | undefined {
+  const spec = setup.scenario.engine.speculative;
+  if (spec?.method !== 'draft' || spec.model === undefined) return undefined;
+  return poolLatency({ ...setup, arch: getModel(spec.model, 'engine.speculative.model') }, how);
 }
 
 export const gpusOf = (setup: RunSetup): number => setup.scenario.hardware.tensor_parallel * setup.scenario.hardware.pipeline_parallel;

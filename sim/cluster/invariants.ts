@@ -36,6 +36,11 @@ export interface RunTotals {
   recomputed_tokens: number;
   /** Computed tokens whose KV recompute preemptions or replica failures threw away (all tokens = Σ(prompt + output − 1) + these − reused). */
   discarded_tokens: number;
+  /** Speculative decoding: verification steps, tokens proposed, accepted, and rejected (computed, then rolled back). */
+  verify_steps: number;
+  drafted_tokens: number;
+  accepted_drafts: number;
+  rejected_draft_tokens: number;
   preemptions: number;
   swap_in_blocks: number;
   swap_out_blocks: number;
@@ -50,7 +55,7 @@ export function newTotals(): RunTotals {
   return {
     drawn: 0, requests: 0, mirrored: 0, mirrored_left: 0, finished: 0, rejected: 0, timed_out: 0, failed: 0, lost_sequences: 0, sequences_finished: 0, steps: 0, events: 0,
     prefill_tokens: 0, decode_tokens: 0, prompt_tokens_finished: 0, output_tokens_finished: 0, prompt_shared_tokens: 0,
-    reused_tokens: 0, recomputed_tokens: 0, discarded_tokens: 0, preemptions: 0, swap_in_blocks: 0, swap_out_blocks: 0,
+    reused_tokens: 0, recomputed_tokens: 0, discarded_tokens: 0, verify_steps: 0, drafted_tokens: 0, accepted_drafts: 0, rejected_draft_tokens: 0, preemptions: 0, swap_in_blocks: 0, swap_out_blocks: 0,
     evicted_blocks: 0, kv_blocks_used_at_end: [], end_s: 0,
   };
 }
@@ -81,7 +86,7 @@ export function checkInvariants(t: RunTotals, undelivered: number, expected: num
     );
   }
   const computed = t.prefill_tokens + t.decode_tokens;
-  const needed = t.prompt_tokens_finished + t.output_tokens_finished - t.sequences_finished + t.discarded_tokens - t.reused_tokens;
+  const needed = t.prompt_tokens_finished + t.output_tokens_finished - t.sequences_finished + t.discarded_tokens + t.rejected_draft_tokens - t.reused_tokens;
   if (computed !== needed) throw new Error(`invariant broken: ${computed} tokens computed, ${needed} accounted for`);
   const prefillNeeded = t.prompt_tokens_finished - t.prompt_shared_tokens + t.recomputed_tokens;
   if (t.prefill_tokens !== prefillNeeded) {

@@ -47,6 +47,7 @@ export function countFinishedSequence(totals: RunTotals, seq: Sequence): void {
   totals.discarded_tokens += seq.acct.discarded_tokens;
   totals.prompt_shared_tokens += seq.acct.prompt_shared_tokens;
   totals.reused_tokens += seq.acct.reused_tokens;
+  addDrafts(totals, seq, 1);
   if (seq.pending_forks > 0) {
     // One token ends every sample: the forks would be born finished, sharing the prompt pass.
     const k = seq.pending_forks;
@@ -70,6 +71,16 @@ export function countLostSequence(totals: RunTotals, seq: Sequence): void {
   totals.reused_tokens += a.reused_tokens;
   totals.recomputed_tokens += a.recomputed_tokens + a.prompt_prefilled_tokens - a.prompt_shared_tokens;
   totals.lost_sequences++;
+  addDrafts(totals, seq, 1);
+}
+
+/** A sequence's speculative counters, added (sign 1) or taken back (−1). */
+function addDrafts(totals: RunTotals, seq: Sequence, sign: 1 | -1): void {
+  const a = seq.acct;
+  totals.verify_steps += sign * a.verify_steps;
+  totals.drafted_tokens += sign * a.drafted_tokens;
+  totals.accepted_drafts += sign * a.accepted_drafts;
+  totals.rejected_draft_tokens += sign * (a.drafted_tokens - a.accepted_drafts);
 }
 
 /**
@@ -85,6 +96,7 @@ export function countLostFinishedSequence(totals: RunTotals, seq: Sequence): voi
   totals.discarded_tokens -= seq.acct.discarded_tokens;
   totals.prompt_shared_tokens -= seq.acct.prompt_shared_tokens;
   totals.reused_tokens -= seq.acct.reused_tokens;
+  addDrafts(totals, seq, -1);
   countLostSequence(totals, seq);
 }
 

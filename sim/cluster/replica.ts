@@ -7,6 +7,7 @@ import type { CacheKeys } from '../kv/blockKeys.js';
 import type { Request } from '../workload/request.js';
 import { Deque } from '../engine/deque.js';
 import type { ReplicaLoad, ReplicaState } from '../routing/router.js';
+import type { DraftTime } from './drafter.js';
 
 /** Token counts a replica has processed, for conservation checks. */
 export interface ReplicaCounters {
@@ -16,6 +17,8 @@ export interface ReplicaCounters {
   preemptions: number;
   swap_in_blocks: number;
   swap_out_blocks: number;
+  /** Time its steps spent proposing draft tokens (speculative decoding), s. */
+  draft_s: number;
 }
 
 /** A replica's engine settings the gateway and the step handlers read (its pool's). */
@@ -84,7 +87,9 @@ export class Replica implements ReplicaLoad {
   /** Sequences in some step in flight (only with several stages): a sequence is in one stage at a time. */
   private staged: Set<Sequence> | undefined;
   private stepsInFlight = 0;
-  readonly counters: ReplicaCounters = { steps: 0, prefill_tokens: 0, decode_tokens: 0, preemptions: 0, swap_in_blocks: 0, swap_out_blocks: 0 };
+  readonly counters: ReplicaCounters = { steps: 0, prefill_tokens: 0, decode_tokens: 0, preemptions: 0, swap_in_blocks: 0, swap_out_blocks: 0, draft_s: 0 };
+  /** Speculative decoding: what proposing a step's draft tokens costs (absent: no proposals, or free ones). */
+  draftTime: DraftTime | undefined;
   /** Blocks copied (copy-on-write) and cache entries evicted while forming the last step. */
   lastCopied = 0;
   lastEvicted = 0;
@@ -231,13 +236,15 @@ export class Replica implements ReplicaLoad {
     }
   }
 
-  /** The model's time for the batch plus the KV moves that precede it (swaps over PCIe, block copies in HBM). */
+  /** The model's time for the batch plus the KV moves that precede it (swaps over PCIe, block copies in HBM) and the drafts' proposals; call once per step. */
   stepDuration_s(plan: StepPlan): number {
     const t = this.transfer;
     const swapBlocks = plan.swap_in_blocks + plan.swap_out_blocks;
     const swap_s = swapBlocks === 0 ? 0 : (swapBlocks * t.bytes_per_block) / t.pcie_one_direction_bytes_per_s;
     const copy_s = this.lastCopied === 0 ? 0 : (2 * this.lastCopied * t.bytes_per_block) / t.hbm_bytes_per_s;
-    return this.latency.iterationTime_s(plan.batch) + swap_s + copy_s;
+    const draft_s = this.draftTime === undefined ? 0 : this.draftTime(plan.scheduled);
+    this.counters.draft_s += draft_s;
+    return this.latency.iterationTime_s(plan.batch) + swap_s + copy_s + draft_s;
   }
 
   /**

@@ -4,7 +4,7 @@ import { addDecode, addPrefillChunk, emptyBatch } from '../latency/batch.js';
 import type { LatencyEfficiency } from '../latency/efficiency.js';
 import type { LatencyBand, LatencyModel } from '../latency/model.js';
 import type { RequestOutcome } from '../metrics/records.js';
-import type { Summary, UncertaintySummary } from '../metrics/summary.js';
+import type { SpeculativeSummary, Summary, UncertaintySummary } from '../metrics/summary.js';
 import type { PoolSetup, RunSetup } from '../setup/resolve.js';
 import { createRequestStream, type WorkloadStream } from '../workload/index.js';
 import { Cluster } from './cluster.js';
@@ -16,7 +16,7 @@ import { Gateway } from './gateway.js';
 import { checkInvariants, exactCount, newTotals, type RunTotals } from './invariants.js';
 import { ReplicaLifecycle, type RunControl } from './lifecycle.js';
 import { Traffic } from './traffic.js';
-import { gpusOf, kvFigures, newSink, poolBuilder, poolInfo, poolLatency } from './build.js';
+import { draftLatency, gpusOf, kvFigures, newSink, poolBuilder, poolInfo, poolLatency } from './build.js';
 import { CanaryRollout } from './canary.js';
 import { ClusterSampler } from './sampler.js';
 import { Autoscaling, type ScaledPool } from './autoscaling.js';
@@ -85,7 +85,7 @@ function buildRun(setup: RunSetup, hooks: RunHooks): Run {
   const e = s.engine;
   const latencies = setup.pools.map((p) => hooks.latency ?? poolLatency(p.setup, hooks));
   const profile = (p: PoolSetup): string | null => (hooks.latency === undefined ? p.setup.scenario.hardware.profile : null);
-  const builders = setup.pools.map((p, i) => poolBuilder(p, i, latencies[i], profile(p)));
+  const builders = setup.pools.map((p, i) => poolBuilder(p, i, latencies[i], profile(p), draftLatency(p.setup, hooks)));
   const cluster = new Cluster(setup.pools.length);
   setup.pools.forEach((p, i) => {
     for (let k = 0; k < p.setup.scenario.cluster.replicas; k++) cluster.add(builders[i].build, 'ready');
@@ -159,6 +159,23 @@ function disaggregationOf(setup: RunSetup, ctx: RunContext, traffic: Traffic, st
   const disagg = new Disaggregation(ctx, transfer, traffic.decodeGroups, kv, steps);
   steps.handOffs = disagg;
   return disagg;
+}
+
+/** summary.json `speculative`, when some pool speculates (the first such pool's method and k). */
+function speculativeSummary(setup: RunSetup, ctx: RunContext): { speculative?: SpeculativeSummary } {
+  const spec = setup.pools.map((p) => p.setup.scenario.engine.speculative).find((x) => x !== undefined);
+  if (spec === undefined) return {};
+  const t = ctx.totals;
+  const busy = ctx.cluster.replicas.reduce((acc, r) => acc + r.busy_s, 0);
+  const draft = ctx.cluster.replicas.reduce((acc, r) => acc + r.counters.draft_s, 0);
+  return {
+    speculative: {
+      method: spec.method, k: spec.k, verify_steps: t.verify_steps, drafted_tokens: t.drafted_tokens, accepted_tokens: t.accepted_drafts,
+      acceptance_rate: t.drafted_tokens === 0 ? null : t.accepted_drafts / t.drafted_tokens,
+      mean_tokens_per_verify: t.verify_steps === 0 ? null : (t.accepted_drafts + t.verify_steps) / t.verify_steps,
+      draft_time_share: busy > 0 ? draft / busy : null,
+    },
+  };
 }
 
 /** Replica failures, when the scenario has scripted faults or any pool fails at random. */
@@ -320,6 +337,7 @@ function summarize(
     fleet: run.sampler.fleet(),
     ...(run.faults === undefined ? {} : { faults: run.faults.summary() }),
     ...(run.disagg === undefined ? {} : { disaggregation: run.disagg.summary(ctx.cluster.replicas, ctx.loop.last_event_s) }),
+    ...speculativeSummary(setup, ctx),
     notes: [`latency: ${latency.description}`, `emulates: ${s.emulates}`, ...(skipReason === null ? [] : [skipReason]), ...poolNotes(setup, skipReason)],
     uncertainty,
   });

@@ -59,3 +59,15 @@ export function addDecode(batch: BatchShape, context_tokens: number): void {
   batch.decode_context_tokens += context_tokens;
   batch.emitting_seqs += 1;
 }
+
+/**
+ * A speculative verification: `query_tokens` (the last token and the drafts) after `cached_tokens`
+ * in the KV cache, run as a decode with several queries: GEMMs over every query token, attention
+ * reading the context once (decode kernels take short query runs), logits for every position.
+ */
+export function addVerify(batch: BatchShape, query_tokens: number, cached_tokens: number): void {
+  batch.decode_seqs += 1;
+  batch.decode_tokens += query_tokens;
+  batch.decode_context_tokens += cached_tokens + query_tokens;
+  batch.emitting_seqs += query_tokens;
+}

@@ -27,6 +27,24 @@ export interface FinishContext {
   /** Only for a scenario with faults or failures. */
   faults?: FaultSummary;
   disaggregation?: DisaggregationSummary;
+  speculative?: SpeculativeSummary;
+}
+
+/**
+ * summary.json `speculative` (engine.speculative): verification steps, tokens proposed and
+ * accepted (acceptance_rate = accepted ÷ proposed), tokens a verification yields on average
+ * (accepted + 1 each), and the share of step time spent proposing (the rest verifies and runs
+ * the other sequences).
+ */
+export interface SpeculativeSummary {
+  method: string;
+  k: number;
+  verify_steps: number;
+  drafted_tokens: number;
+  accepted_tokens: number;
+  acceptance_rate: number | null;
+  mean_tokens_per_verify: number | null;
+  draft_time_share: number | null;
 }
 
 /**
@@ -151,6 +169,8 @@ export interface Summary {
   faults?: FaultSummary;
   /** See DisaggregationSummary; only with prefill and decode pools. */
   disaggregation?: DisaggregationSummary;
+  /** See SpeculativeSummary; only with engine.speculative. */
+  speculative?: SpeculativeSummary;
   /** Decisions of the traffic rules (canary steps, holds, roll-backs), in time order: events.arrow's rows with their figures as numbers. */
   events: Record<string, unknown>[];
   /** See UncertaintySummary; null when metrics.uncertainty is false or the latency model states no band (`notes` says which). */
@@ -257,6 +277,7 @@ export function buildSummary(run: RunRecords, ctx: FinishContext): Summary {
     ...(pooled === undefined ? {} : { pools, models: modelSummaries(pooled, makespan_s, window_s) }),
     ...(ctx.faults === undefined ? {} : { faults: ctx.faults }),
     ...(ctx.disaggregation === undefined ? {} : { disaggregation: ctx.disaggregation }),
+    ...(ctx.speculative === undefined ? {} : { speculative: ctx.speculative }),
     events: run.events,
     uncertainty: ctx.uncertainty ?? null,
     simulator: ctx.simulator ?? null,

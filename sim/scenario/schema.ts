@@ -149,10 +149,21 @@ function engineSchema(schedulers: readonly string[]) {
       batch_timeout_ms: millis({ gte: 0 }).optional(),
       max_queue_len: positiveInt.optional(),
       scheduling_policy: oneOf(['fcfs', 'priority']).optional(),
+      speculative: speculativeSchema.optional(),
     })
     .strict()
     .optional();
 }
+
+const acceptanceRate = num({ gte: 0, lte: 1, why: 'a probability' });
+const speculativeSchema = z
+  .object({
+    method: oneOf(['draft', 'eagle', 'mtp', 'ngram']),
+    model: text.optional(),
+    k: num({ int: true, gte: 1, lte: 16, why: 'vLLM proposes a handful of tokens per step; past 16 nearly all are rejected' }),
+    acceptance: z.union([acceptanceRate, z.array(acceptanceRate).min(1)]).optional(),
+  })
+  .strict();
 
 const workload = z
   .object({

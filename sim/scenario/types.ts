@@ -165,8 +165,22 @@ export interface ScenarioInput {
   sweep?: { grid?: Record<string, unknown[]>; zip?: Record<string, unknown[]> };
 }
 
+export type SpeculativeMethod = 'draft' | 'eagle' | 'mtp' | 'ngram';
+
+/** Speculative decoding: each step proposes `k` tokens per sequence, the target verifies them in one pass. */
+export interface SpeculativeInput {
+  method: SpeculativeMethod;
+  /** The draft model (method draft only): catalog name or config.json path. */
+  model?: string;
+  /** Tokens proposed per step (vLLM's num_speculative_tokens). */
+  k: number;
+  /** Acceptance: one rate α for every position, or one per position (k of them). */
+  acceptance?: number | number[];
+}
+
 /** The engine section of a scenario (or of a pool, overriding it). */
 export interface EngineInput {
+  speculative?: SpeculativeInput;
   scheduler?: SchedulerName;
   usage?: EngineUsage;
   max_num_seqs?: number;

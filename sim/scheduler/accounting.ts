@@ -17,6 +17,10 @@ export class SeqAccounting {
   /** Prefill work beyond each prompt position's first pass: re-prefilled prompt and output tokens. */
   recomputed_tokens = 0;
   preemptions = 0;
+  /** Speculative decoding: verification steps, tokens proposed in them, and those accepted (rejected ones were computed for nothing). */
+  verify_steps = 0;
+  drafted_tokens = 0;
+  accepted_drafts = 0;
   /** Disaggregated serving: the prefill replica it left (−1: served whole by one replica). */
   prefill_replica = -1;
   /** Prompt tokens whose KV crossed the link (those the decode replica had cached stayed). */
@@ -31,6 +35,13 @@ export class SeqAccounting {
     this.prompt_shared_tokens += newly;
     this.prompt_prefilled_tokens += newly;
     this.reused_tokens += tokens - computed;
+  }
+
+  /** A verification of `drafts` proposed tokens that accepted `accepted`. */
+  noteVerified(drafts: number, accepted: number): void {
+    this.verify_steps++;
+    this.drafted_tokens += drafts;
+    this.accepted_drafts += accepted;
   }
 
   /** A prefill chunk of `n` tokens starting at `computed`. */

@@ -1,5 +1,5 @@
 import type { BlockManager } from '../kv/blockManager.js';
-import { addDecode, addPrefillChunk } from '../latency/batch.js';
+import { addDecode, addPrefillChunk, addVerify } from '../latency/batch.js';
 import type { SchedulingPolicy } from '../scenario/types.js';
 import type { StepPlan } from './scheduler.js';
 import type { Sequence } from './sequence.js';
@@ -83,6 +83,8 @@ export function addToPlan(plan: StepPlan, seq: Sequence, n: number): void {
   if (seq.in_prefill) {
     seq.notePrefillChunk(n);
     addPrefillChunk(plan.batch, n, seq.computed_tokens, seq.computed_tokens + n === seq.known_tokens);
+  } else if (seq.draft_tokens > 0) {
+    addVerify(plan.batch, n, seq.computed_tokens);
   } else {
     addDecode(plan.batch, seq.computed_tokens + 1);
   }
@@ -148,6 +150,7 @@ function settleDrafts(kv: BlockManager, seq: Sequence, token_time_s: number, ste
   seq.draft_tokens = 0;
   seq.accepted_drafts = 0;
   seq.computed_tokens -= drafts - accepted;
+  seq.acct.noteVerified(drafts, accepted);
   if (seq.computed_tokens < seq.known_tokens) throw new Error(`request ${seq.id}: draft tokens scheduled before its prompt pass ends`);
   const emitted = Math.min(seq.computed_tokens - seq.known_tokens + 1, seq.output_tokens - seq.generated_tokens);
   for (let k = 0; k < emitted; k++) seq.stampToken(token_time_s, step);

@@ -2,6 +2,7 @@ import type { BlockManager } from '../kv/blockManager.js';
 import { emptyBatch, resetBatch, type BatchShape } from '../latency/batch.js';
 import type { EngineUsage, OrcaReservation, PreemptionMode, SchedulingPolicy, WorkloadSpec } from '../scenario/types.js';
 import type { Sequence } from './sequence.js';
+import type { Speculation } from './speculation.js';
 import { clearKeepingStorage } from '../engine/arrays.js';
 
 /** One engine step as a scheduler decided it. Arrays are reused between steps: copy to keep. */
@@ -56,6 +57,8 @@ export interface SchedulerLimits {
   /** Request-level batching (static, dynamic). */
   max_batch_size: number;
   batch_timeout_s: number;
+  /** Speculative decoding (engine.speculative): proposals per step and the acceptance draws; absent: none. */
+  speculation?: Speculation;
 }
 
 /**
@@ -132,6 +135,8 @@ export interface SchedulerTraits {
    * admits one whose KV arrives from another replica (vLLM V1's KV connectors). Absent: false.
    */
   kv_transfer?: boolean;
+  /** Verifies proposed tokens (speculative decoding: engine.speculative). Absent: false. */
+  speculative?: boolean;
 }
 
 /** What the defaults may depend on: the GPU's vLLM default class, the usage context, chunking, the context limit. */

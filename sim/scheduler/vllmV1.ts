@@ -2,6 +2,7 @@ import type { BlockManager } from '../kv/blockManager.js';
 import { addRunning, addToPlan, cancelWaiting, dropFinished, noteAdmitted, releaseRunning, releaseWaiting, requeueForRecompute } from './commons.js';
 import { emptyPlan, resetPlan, type ReplicaScheduler, type SchedulerFactory, type SchedulerLimits, type StepPlan } from './scheduler.js';
 import type { Sequence } from './sequence.js';
+import type { Speculation } from './speculation.js';
 import { FLASH_ATTENTION_BLOCKS, stepBudget, v1Defaults } from './traits.js';
 import { waitQueue, type WaitQueue } from './waitQueue.js';
 
@@ -57,7 +58,8 @@ export class VllmV1Scheduler implements ReplicaScheduler {
     let i = 0;
     while (i < running.length && budget > 0) {
       const seq = running[i];
-      const n = Math.min(seq.known_tokens - seq.computed_tokens, budget);
+      const drafts = this.draftsFor(seq, budget);
+      const n = Math.min(seq.known_tokens - seq.computed_tokens, budget) + drafts;
       let scheduled = true;
       while (!this.kv.allocateSlots(seq, seq.computed_tokens + n)) {
         const victim = running.pop() as Sequence;
@@ -69,6 +71,10 @@ export class VllmV1Scheduler implements ReplicaScheduler {
         }
       }
       if (!scheduled) break;
+      if (drafts > 0) {
+        seq.draft_tokens = drafts;
+        seq.accepted_drafts = (this.limits.speculation as Speculation).draw(drafts);
+      }
       addToPlan(plan, seq, n);
       budget -= n;
       i++;
@@ -139,6 +145,16 @@ export class VllmV1Scheduler implements ReplicaScheduler {
     this.received.push(seq);
   }
 
+  /**
+   * Speculative decoding: the tokens a decoding sequence proposes this step. They count against
+   * the token budget (vLLM V1 trims them to fit), and none past its last output token.
+   */
+  private draftsFor(seq: Sequence, budget: number): number {
+    const spec = this.limits.speculation;
+    if (spec === undefined || seq.in_prefill || seq.known_tokens - seq.computed_tokens !== 1) return 0;
+    return Math.max(0, Math.min(spec.k, seq.output_tokens - seq.generated_tokens - 1, budget - 1));
+  }
+
   cancelWaiting(seq: Sequence): boolean {
     return cancelWaiting(this.waiting, seq);
   }
@@ -178,6 +194,7 @@ export const VLLM_V1: SchedulerFactory = {
     priority: true,
     keys: [],
     kv_transfer: true,
+    speculative: true,
   },
   defaults: (ctx) => stepBudget(v1Defaults(ctx.gpu_class, ctx.usage, ctx.vllm_version), ctx),
   vllm_engine: 'v1',

@@ -12,6 +12,7 @@ import type {
 import { SCHEDULERS, schedulerNames } from '../scheduler/registry.js';
 import type { PolicyDefaults, PolicyKey, SchedulerFactory } from '../scheduler/scheduler.js';
 import { v1Defaults } from '../scheduler/traits.js';
+import type { ResolvedSpeculative } from './speculative.js';
 import { checkSomeRequestFits } from './checks.js';
 import { atLeast, CURRENT_VLLM_VERSION, normalVllmVersion } from '../scenario/vllmVersion.js';
 
@@ -38,6 +39,8 @@ export interface ResolvedEngine {
   vllm_version: string;
   frontend_input_ms: number;
   frontend_output_ms: number;
+  /** Only with engine.speculative. */
+  speculative?: ResolvedSpeculative;
 }
 
 type Engine = NonNullable<ScenarioInput['engine']>;

@@ -1,6 +1,7 @@
 import { getGpu } from '../hardware/catalog.js';
 import type { GpuSpec } from '../hardware/gpu.js';
 import { defaultProfileFor, loadProfile, type LoadedProfile } from '../latency/profile/load.js';
+import { resolveSpeculative } from './speculative.js';
 import { getModel } from '../model/catalog.js';
 import type { RouterSettings, RouterWeightsInput, ScenarioInput } from '../scenario/types.js';
 import { sizeKv } from './capacity.js';
@@ -33,6 +34,8 @@ export function resolvePool(input: ScenarioInput, replicasField = 'cluster.repli
   const pp = input.hardware.pipeline_parallel ?? 1;
   checkParallelism(arch, gpu, tp, pp);
   const { engine, policy } = resolveEngine(input, arch, gpu);
+  const speculative = resolveSpeculative(input.engine?.speculative, policy, arch);
+  if (speculative !== undefined) engine.speculative = speculative;
 
   const precision = { weights: input.precision?.weights ?? 'bf16', kv_cache: input.precision?.kv_cache ?? 'bf16' } as const;
   const gpu_memory_utilization = input.hardware.gpu_memory_utilization ?? 0.9;
