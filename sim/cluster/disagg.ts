@@ -74,6 +74,8 @@ export class Disaggregation {
     to.accrue(now_s);
     to.outstanding++;
     to.outstanding_tokens += requestTokens(request);
+    // Waiting until its KV lands, as vLLM counts a request waiting for remote KV: queue-reading routers see it.
+    to.waiting++;
     const next = continuation(seq, to.index);
     next.acct.prefill_replica = from.index;
     this.pending.set(next, { prev: seq, from, to, handoff_s: now_s, last_step_s: step_s, start_s: NaN });
@@ -130,6 +132,8 @@ export class Disaggregation {
     // The prefill side's blocks go back (into its prefix cache): its waiting prompts may fit now.
     h.from.kv.free(h.prev);
     this.steps.requestSchedule(h.from, now_s, true);
+    h.to.accrue(now_s);
+    h.to.waiting--;
     (h.to.scheduler.kvArrived as (s: Sequence) => void)(seq);
     this.steps.requestSchedule(h.to, now_s, true);
   }

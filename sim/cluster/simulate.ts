@@ -11,6 +11,7 @@ import { Cluster } from './cluster.js';
 import type { RunContext } from './context.js';
 import { ARRIVAL, CONTROL, EVENT_KINDS, KV_TRANSFER_DONE, REPLICA_FAILED, REPLICA_READY, SCHEDULE, STEP_END, TIMEOUT } from './events.js';
 import { Disaggregation } from './disagg.js';
+import { bytesPerKvElement, kvBytesPerToken } from '../model/derived.js';
 import { Faults } from './faults.js';
 import { Gateway } from './gateway.js';
 import { checkInvariants, exactCount, newTotals, type RunTotals } from './invariants.js';
@@ -154,7 +155,8 @@ function disaggregationOf(setup: RunSetup, ctx: RunContext, traffic: Traffic, st
   const kv = setup.pools.map((p) => {
     const h = p.setup.scenario.hardware;
     const perGpu = p.setup.kv.kv_bytes_per_token;
-    return { role: p.role, kv_bytes_per_token_per_gpu: perGpu, kv_bytes_per_token: perGpu * h.tensor_parallel * h.pipeline_parallel, layers: p.setup.arch.num_hidden_layers };
+    const total = kvBytesPerToken(p.setup.arch, bytesPerKvElement(p.setup.scenario.precision.kv_cache));
+    return { role: p.role, kv_bytes_per_token_per_gpu: perGpu, kv_bytes_per_token: total, layers: Math.ceil(p.setup.arch.num_hidden_layers / h.pipeline_parallel) };
   });
   const disagg = new Disaggregation(ctx, transfer, traffic.decodeGroups, kv, steps);
   steps.handOffs = disagg;

@@ -10,16 +10,16 @@ import { countFinishedSequence, finishedOutcome, requestTokens } from './outcome
 import type { Replica } from './replica.js';
 import { waitKey } from '../workload/request.js';
 
-/**
- * The replica step lifecycle: a scheduling pass forms and times a step (recording the iteration),
- * its end applies it and turns finished sequences into request outcomes.
- */
 /** Disaggregated serving's side of a step: sequences leaving a prefill replica, and those a decode replica gave blocks to. */
 export interface HandOffs {
   handOff(from: Replica, seq: Sequence, now_s: number, step_s: number): void;
   admitted(to: Replica, seqs: readonly Sequence[], now_s: number): void;
 }
 
+/**
+ * The replica step lifecycle: a scheduling pass forms and times a step (recording the iteration),
+ * its end applies it and turns finished sequences into request outcomes.
+ */
 export class ReplicaSteps {
   private readonly finished: Sequence[] = [];
   /** Set when the run has prefill and decode pools. */

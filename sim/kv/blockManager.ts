@@ -19,10 +19,9 @@ const NONE = -1;
  * prefix caching on, a content key. Free blocks sit in one queue ordered by release time: a
  * request's blocks are released tail first, so the least recently used (and, within a request,
  * the deepest) blocks are reused first; reusing a block that still holds a cache entry evicts it
- * (vLLM V1's free-block queue and cached-block map, vllm/v1/core/block_pool.py).
- *
- * Allocation is all-or-nothing. A block shared by several holders (a prefix hit, or samples forked
- * copy-on-write) is written only after copying when it is partly filled.
+ * (vLLM V1's free-block queue and cached-block map, vllm/v1/core/block_pool.py). Allocation is
+ * all-or-nothing. A block shared by several holders (a prefix hit, or samples forked copy-on-write)
+ * is written only after copying when it is partly filled.
  */
 export class BlockManager {
   readonly prefix_caching: boolean;
@@ -88,9 +87,8 @@ export class BlockManager {
   }
 
   /**
-   * Tokens of `holder`'s first `known_tokens` found in the cache: whole blocks, at most
-   * known − 1 tokens (the last token is always computed, to produce logits). The hit blocks are
-   * kept for the next `allocateSlots` call on this holder, which must follow immediately.
+   * Tokens of `holder`'s first `known_tokens` found in the cache: whole blocks, at most known − 1
+   * (the last token is always computed, for its logits); kept for the `allocateSlots` that follows.
    */
   lookupPrefix(holder: KvOwner, known_tokens: number): number {
     clearKeepingStorage(this.hits);
@@ -108,9 +106,8 @@ export class BlockManager {
   /**
    * Grows `holder` to cover `total_tokens` slots, first taking the blocks found by the preceding
    * `lookupPrefix` when `use_hits` is set; false (and no change) when the pool is short. Only the
-   * first `written_tokens` (default: all) are written by the coming step: they alone count as
-   * filled and only blocks they fill enter the prefix cache (V0 takes a whole prompt's blocks at
-   * admission but computes it chunk by chunk; a block must not be found before it is computed).
+   * first `written_tokens` (default: all) are written by the coming step: they alone count as filled
+   * and enter the prefix cache (V0 takes a prompt's blocks at admission but computes it by chunks).
    */
   allocateSlots(holder: KvOwner, total_tokens: number, use_hits = false, written_tokens = total_tokens): boolean {
     // Fast path, the common decode step: one token into a block the holder already has alone.
@@ -143,7 +140,7 @@ export class BlockManager {
   }
 
   /** Takes `hits`, copies the shared last block (`cow`), takes `needed` free blocks, all or none; fills up to `written_tokens`. */
-  private grow(kv: KvState, hits: number[] | undefined, needed: number, cow: number, start: number, written_tokens: number): boolean {
+  private grow(kv: KvState, hits: number[] | undefined, needed: number, cow: number, start: number, written_tokens: number, register = true): boolean {
     const hitCount = hits?.length ?? 0;
     let evictableHits = 0;
     for (let i = 0; i < hitCount; i++) if (this.refs[hits![i]] === 0) evictableHits++;
@@ -152,7 +149,7 @@ export class BlockManager {
     if (cow === 1) this.copyLast(kv);
     for (let i = 0; i < needed; i++) this.take(this.popFree(), kv);
     this.setFill(kv, Math.max(start, hitCount * this.block_size), written_tokens);
-    if (this.prefix_caching) this.keys.register(kv.keys, kv.blocks, Math.floor(written_tokens / this.block_size));
+    if (register && this.prefix_caching) this.keys.register(kv.keys, kv.blocks, Math.floor(written_tokens / this.block_size));
     if (hits !== undefined) clearKeepingStorage(hits);
     return true;
   }
@@ -173,16 +170,21 @@ export class BlockManager {
   }
 
   /**
-   * Takes blocks for the KV of `holder`'s computed tokens, written elsewhere and moved here (a
-   * sequence handed over from another replica); full blocks enter the prefix cache. With
-   * `use_hits`, the blocks found by the preceding `lookupPrefix` are taken first (this pool had that
-   * prefix cached: only the rest need come over). False (and no change) when the pool is short.
-   * The holder must hold nothing in this pool yet.
+   * Blocks for `holder`'s computed tokens, whose KV another replica computed and a transfer will
+   * fill, plus slots up to `reserve_tokens`; with `use_hits`, the preceding `lookupPrefix`'s cached
+   * blocks first (only the rest need come over). They enter the prefix cache once filled
+   * (`landed`), as vLLM caches remote blocks after their load. All or nothing; false when short.
    */
-  receive(holder: KvOwner, use_hits = false): boolean {
+  receive(holder: KvOwner, use_hits = false, reserve_tokens = holder.computed_tokens): boolean {
     if (holder.kv.holds_kv) throw new Error('receive of a holder that already holds KV');
     const hits = use_hits ? this.hits : undefined;
-    return this.grow(holder.kv, hits, this.blocksFor(holder.computed_tokens) - (hits?.length ?? 0), 0, 0, holder.computed_tokens);
+    const needed = this.blocksFor(Math.max(reserve_tokens, holder.computed_tokens)) - (hits?.length ?? 0);
+    return this.grow(holder.kv, hits, needed, 0, 0, holder.computed_tokens, false);
+  }
+
+  /** The KV a `receive` made room for has landed: its full blocks may be found by others now. */
+  landed(holder: KvOwner): void {
+    if (this.prefix_caching) this.keys.register(holder.kv.keys, holder.kv.blocks, Math.floor(holder.computed_tokens / this.block_size));
   }
 
   /**

@@ -249,10 +249,6 @@ export interface PoolHardwareInput {
   profile?: string;
 }
 
-/**
- * One pool: `replicas` engines alike, each key given overriding the top-level one (nested
- * sections merge key by key). `router` and its settings route requests within the pool.
- */
 export type PoolRole = 'unified' | 'prefill' | 'decode';
 export type KvLink = 'nvlink' | 'infiniband' | 'roce' | 'pcie' | 'tcp';
 
@@ -267,6 +263,10 @@ export interface TransferInput {
   layerwise?: boolean;
 }
 
+/**
+ * One pool: `replicas` engines alike, each key given overriding the top-level one (nested
+ * sections merge key by key). `router` and its settings route requests within the pool.
+ */
 export interface PoolInput extends RouterSettings {
   name: string;
   replicas: number;

@@ -113,7 +113,9 @@ export class VllmV1Scheduler implements ReplicaScheduler {
   private receiveBlocks(seq: Sequence): boolean {
     const kv = this.kv;
     const hit = kv.lookupPrefix(seq, seq.known_tokens);
-    if (!kv.receive(seq, true)) return false;
+    // With the next token's slot: a received sequence can always take its first decode step, so
+    // blocks held by sequences waiting to run can never stall a replica that runs nothing.
+    if (!kv.receive(seq, true, seq.known_tokens)) return false;
     this.waiting.pop();
     seq.acct.kv_transfer_tokens = seq.computed_tokens - hit;
     this.receiving.push(seq);
@@ -141,6 +143,7 @@ export class VllmV1Scheduler implements ReplicaScheduler {
     const at = this.receiving.indexOf(seq);
     if (at < 0 || !seq.kv_pending) throw new Error(`request ${seq.id}: KV landed for a sequence that was not receiving`);
     this.receiving.splice(at, 1);
+    this.kv.landed(seq);
     seq.kv_pending = false;
     this.received.push(seq);
   }

@@ -63,11 +63,30 @@ function checkPartner(pools: readonly PoolInput[], setups: readonly PoolSetup[],
   const other: PoolRole = role === 'prefill' ? 'decode' : 'prefill';
   const model = setups[i].setup.scenario.model;
   const partners = pools.map((p, k) => ({ p, k })).filter(({ p }) => roleOf(p) === other);
-  if (partners.some(({ k }) => setups[k].setup.scenario.model === model)) return;
+  const same = partners.filter(({ k }) => setups[k].setup.scenario.model === model);
+  if (same.length > 0) {
+    if (role === 'prefill') checkLengths(setups, i, same.map(({ k }) => k));
+    return;
+  }
   const field = `pools[${i}].role`;
   if (partners.length === 0) throw fieldError(field, `${role} needs a pool with role ${other} to ${role === 'prefill' ? 'hand its KV to' : 'receive KV from'}; add one`, role);
   const theirs = partners.map(({ k }) => `${setups[k].name} serves ${setups[k].setup.scenario.model}`).join(', ');
   throw fieldError(field, `${role} pool ${setups[i].name} serves ${model}, but no ${other} pool does (${theirs}): a KV cache only continues on the model that computed it`, role);
+}
+
+/**
+ * The gateway admits a request by its prefill pool's max_model_len; each decode pool it hands to
+ * must take as long a sequence (its KV capacity holds max_model_len: sizeKv checks), or the
+ * request would wait for blocks there forever.
+ */
+function checkLengths(setups: readonly PoolSetup[], i: number, decodes: readonly number[]): void {
+  const longest = setups[i].setup.scenario.engine.max_model_len;
+  for (const k of decodes) {
+    const len = setups[k].setup.scenario.engine.max_model_len;
+    if (len < longest) {
+      throw fieldError(`pools[${k}].engine.max_model_len`, `decode pool ${setups[k].name} must take sequences as long as prefill pool ${setups[i].name} admits (${longest} tokens); raise it or lower the prefill pool's`, len);
+    }
+  }
 }
 
 /** What a prefill or decode pool cannot do yet, and the policy it needs. */
@@ -87,6 +106,9 @@ function checkRolePool(input: ScenarioInput, pool: PoolInput, setup: PoolSetup, 
     throw fieldError('faults', `names ${roleOf(pool)} pool ${pool.name}: failures of prefill and decode replicas are not modelled yet`, pool.name);
   }
   const t = input.traffic;
+  if (t?.shadow?.target === pool.name) {
+    throw fieldError('traffic.shadow.target', `names ${roleOf(pool)} pool ${pool.name}: mirrored copies would reach the production pools it hands KV to; mirror to a unified pool`, pool.name);
+  }
   if (roleOf(pool) === 'decode' && [t?.split?.map((s) => s.pool), t?.canary?.baseline, t?.canary?.canary, t?.shadow?.source, t?.shadow?.target].flat().includes(pool.name)) {
     throw fieldError('traffic', `names decode pool ${pool.name}, which takes requests only from its prefill pools; name the prefill pool instead`, pool.name);
   }

@@ -49,7 +49,8 @@ function checkDivided(divided: { field: string; pool: string; resolved: Resolved
     if (d.resolved.model !== model) throw fieldError(d.field, `serves ${d.resolved.model} but ${divided[0].pool} serves ${model}: traffic is divided between pools of one model`, d.pool);
     if (d.pool === shadowTarget) throw fieldError(d.field, 'is the shadow target, which takes mirrored copies only', d.pool);
   }
-  const left = pools.find((p) => p.model === model && !seen.has(p.name) && p.name !== shadowTarget);
+  // A decode pool takes its requests from prefill pools, never a share of the gateway's.
+  const left = pools.find((p) => p.model === model && !seen.has(p.name) && p.name !== shadowTarget && p.role !== 'decode');
   if (left !== undefined) {
     throw fieldError(divided[0].field.replace(/\[\d+\]\.pool$|\.baseline$/, ''), `leaves out pool ${left.name}, which serves ${model} too: give it a share, or another model`, [...seen]);
   }

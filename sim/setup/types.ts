@@ -15,7 +15,6 @@ export const DEFAULT_POOL = 'default';
 /** A router and the settings it takes (and only those). */
 export type ResolvedRouting = { router: RouterName } & Partial<RouterOptions>;
 
-/** A pool as the resolved scenario lists it: every key filled, as for a scenario of its own. */
 /** The prefill → decode KV link, every key filled (sim/setup/disagg.ts). */
 export interface ResolvedTransfer {
   link: KvLink;
@@ -25,6 +24,7 @@ export interface ResolvedTransfer {
   layerwise: boolean;
 }
 
+/** A pool as the resolved scenario lists it: every key filled, as for a scenario of its own. */
 export interface ResolvedPool extends ResolvedRouting {
   name: string;
   replicas: number;

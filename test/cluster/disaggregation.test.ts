@@ -128,6 +128,24 @@ describe('links shared by concurrent transfers (max-min fair)', () => {
     expect(links.advance(3)).toEqual(['b', 'c', 'd']);
   });
 
+  it('a transfer that completes the instant another is added still lands', () => {
+    const links = new KvLinks<string>(100, 0);
+    links.add(0, 0, 1, 100, 'a');
+    links.add(1, 0, 2, 100, 'b');
+    expect(links.next_s()).toBe(1);
+    expect(links.advance(1)).toEqual(['a']);
+    expect(links.advance(2)).toEqual(['b']);
+  });
+
+  it('completion is judged in time, so transfers late in a long run still end', () => {
+    const links = new KvLinks<number>(5e10, 0);
+    const t0 = 1e8 + 0.123456789;
+    for (let k = 0; k < 50; k++) links.add(t0, k, 100 + (k % 7), 1e8 + k * 12345.678, k);
+    const landed: number[] = [];
+    for (let i = 0; i < 200 && links.in_flight > 0; i++) landed.push(...links.advance(links.next_s()));
+    expect(landed.sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, k) => k));
+  });
+
   it('a transfer waits its latency before its bytes move', () => {
     const links = new KvLinks<string>(100, 0.25);
     links.add(1, 0, 1, 50, 'a');
@@ -209,7 +227,62 @@ describe('a link slower than prefill', () => {
   });
 });
 
+describe('the decode side under pressure', () => {
+  it('a decode replica whose blocks all go to sequences waiting to run still runs them (no stall)', () => {
+    const tight = { max_model_len: 512, num_gpu_blocks_override: 33 };
+    const observed = pdRun({
+      pools: [{ ...PD[0], engine: { max_model_len: 512 } }, { ...PD[1], engine: tight }],
+      workload: { arrival: { process: 'burst' }, input_tokens: { dist: 'fixed', value: 256 }, output_tokens: { dist: 'fixed', value: 8 }, num_requests: 4 },
+    });
+    expectInvariants(observed);
+    expect(observed.outcomes.every((o) => o.status === 'finished')).toBe(true);
+  });
+
+  it('queue-reading routers see hand-offs waiting for their KV: least-queue spreads them over the decode replicas', () => {
+    // Over a 25 Gb/s link a transfer takes ~0.13 s: several wait at once, and the router sees them.
+    const observed = pdRun({
+      transfer: { link: 'roce', bandwidth_gbps: 25 },
+      pools: [{ ...PD[0], replicas: 2 }, { ...PD[1], replicas: 3, router: 'least-queue' }],
+      workload: longPrompts(12, 300),
+    });
+    const served = [2, 3, 4].map((r) => observed.outcomes.filter((o) => o.replica === r).length);
+    expect(served.every((n) => n >= 50)).toBe(true);
+  });
+
+  it('a decode pool shorter than its prefill pool admits is refused in one line', () => {
+    const refused = () => resolveScenario(parseScenarioObject(scenario({ pools: [PD[0], { ...PD[1], engine: { max_model_len: 2000 } }] })));
+    expect(refused).toThrow(/^pools\[1\]\.engine\.max_model_len: decode pool decode must take sequences as long as prefill pool prefill admits \(131072 tokens\)/);
+  });
+
+  it('a split between a colocated pool and a prefill pool (A/B of the architecture) runs', () => {
+    const observed = run(scenario({
+      seed: 3, engine: quiet, metrics: { uncertainty: false }, transfer: { link: 'nvlink' },
+      pools: [{ name: 'colocated', replicas: 1 }, ...PD], traffic: { split: [{ pool: 'colocated', weight: 1 }, { pool: 'prefill', weight: 1 }] },
+      workload: longPrompts(2, 100),
+    }));
+    expectInvariants(observed);
+    const handed = observed.outcomes.filter((o) => o.handoff !== undefined).length;
+    expect(handed).toBeGreaterThan(20);
+    expect(handed).toBeLessThan(80);
+  });
+});
+
 describe('prefix caching across the hand-off', () => {
+  it('blocks still in transfer are no hit: hand-offs admitted before the first KV lands send their whole prompt', () => {
+    const burst = pdRun({
+      transfer: { link: 'tcp', bandwidth_gbps: 5 },
+      workload: { arrival: { process: 'burst' }, input_tokens: { dist: 'fixed', value: 3072 }, output_tokens: { dist: 'fixed', value: 4 }, num_requests: 6, prefix: { groups: 1, tokens: 1024, fraction: 1 } },
+    });
+    expectInvariants(burst);
+    // No frontend latency: the first token's time is the hand-off.
+    const admitted = burst.outcomes.map((o) => (o.token_times_s as number[])[0] + o.handoff!.kv_wait_s);
+    const firstLanding = Math.min(...burst.outcomes.map((o, i) => admitted[i] + o.handoff!.kv_transfer_s));
+    const early = burst.outcomes.filter((_, i) => admitted[i] < firstLanding);
+    expect(early.length).toBeGreaterThan(1);
+    // Each prompt is the shared 1024-token prefix and 3072 tokens of its own.
+    expect(early.every((o) => o.input_tokens === 4096 && o.handoff!.kv_transfer_tokens === 4096)).toBe(true);
+  });
+
   it('a decode replica that holds a shared prefix receives only the rest', () => {
     const shared = pdRun({
       workload: { ...longPrompts(4, 200), prefix: { groups: 1, tokens: 1024, fraction: 1 } },
