@@ -1,3 +1,4 @@
+import { CLI_FROM_SOURCE } from '../cliMode.js';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -8,7 +9,7 @@ export function infersim(args: string[], cwd = ROOT): { status: number | null; s
   const r = spawnSync(process.execPath, [`${ROOT}/bin/infersim.js`, ...args], {
     cwd,
     encoding: 'utf8',
-    env: { ...process.env, INFERSIM_FROM_SOURCE: '1' },
+    env: { ...process.env, INFERSIM_FROM_SOURCE: CLI_FROM_SOURCE },
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

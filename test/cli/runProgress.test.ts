@@ -1,3 +1,4 @@
+import { CLI_FROM_SOURCE } from '../cliMode.js';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -65,7 +66,7 @@ describe('infersim run shows progress on a terminal only', () => {
   const dir = mkdtempSync(join(tmpdir(), 'infersim-progress-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const args = ['run', join(ROOT, 'scenarios', 'quickstart.yaml'), '--set', 'workload.num_requests=20000', '--set', 'metrics.uncertainty=false'];
-  const env = { ...process.env, INFERSIM_FROM_SOURCE: '1', INFERSIM_TEST_PROGRESS_NOW: '1' };
+  const env = { ...process.env, INFERSIM_FROM_SOURCE: CLI_FROM_SOURCE, INFERSIM_TEST_PROGRESS_NOW: '1' };
 
   it.skipIf(!hasScript)('draws a redrawn line with the request count on a terminal, and clears it before the summary', () => {
     const command = [process.execPath, join(ROOT, 'bin', 'infersim.js'), ...args, '--out', join(dir, 'tty')].map((a) => `'${a}'`).join(' ');

@@ -1,3 +1,4 @@
+import { CLI_FROM_SOURCE } from '../cliMode.js';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
@@ -99,7 +100,7 @@ function cliWithoutWrite(dir: string, args: string[]): CliResult {
     cwd: root,
     encoding: 'utf8',
     timeout: 45_000,
-    env: { ...process.env, HOME: root, INFERSIM_FROM_SOURCE: '1' },
+    env: { ...process.env, HOME: root, INFERSIM_FROM_SOURCE: CLI_FROM_SOURCE },
   });
   return { status: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }

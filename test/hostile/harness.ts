@@ -1,3 +1,4 @@
+import { CLI_FROM_SOURCE } from '../cliMode.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,7 +55,7 @@ export function cli(args: string[], opts: { cwd?: string; input?: string; timeou
     input: opts.input ?? '',
     timeout: opts.timeout_ms ?? 45_000,
     maxBuffer: 64 * 1024 * 1024,
-    env: { ...process.env, INFERSIM_FROM_SOURCE: '1', ...opts.env },
+    env: { ...process.env, INFERSIM_FROM_SOURCE: CLI_FROM_SOURCE, ...opts.env },
   });
   return { status: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }

@@ -1,3 +1,4 @@
+import { CLI_FROM_SOURCE } from '../cliMode.js';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -42,7 +43,7 @@ function interrupt(
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [join(ROOT, 'bin', 'infersim.js'), ...args], {
       cwd: dir,
-      env: { ...process.env, INFERSIM_FROM_SOURCE: '1', ...opts.env },
+      env: { ...process.env, INFERSIM_FROM_SOURCE: CLI_FROM_SOURCE, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

@@ -1,3 +1,4 @@
+import { CLI_FROM_SOURCE } from '../cliMode.js';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -86,7 +87,7 @@ function infersimEnv(args: string[], env: Record<string, string>): { status: num
   const r = spawnSync(process.execPath, [`${ROOT}/bin/infersim.js`, ...args], {
     cwd: ROOT,
     encoding: 'utf8',
-    env: { ...process.env, INFERSIM_FROM_SOURCE: '1', ...env },
+    env: { ...process.env, INFERSIM_FROM_SOURCE: CLI_FROM_SOURCE, ...env },
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

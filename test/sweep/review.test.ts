@@ -1,3 +1,4 @@
+import { CLI_FROM_SOURCE } from '../cliMode.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,7 +29,7 @@ writeFileSync(small, SMALL);
 function sweepWithEnv(args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [join(ROOT, 'bin/infersim.js'), 'sweep', ...args], {
     encoding: 'utf8',
-    env: { ...process.env, INFERSIM_FROM_SOURCE: '1', ...env },
+    env: { ...process.env, INFERSIM_FROM_SOURCE: CLI_FROM_SOURCE, ...env },
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -1,3 +1,4 @@
+import { CLI_FROM_SOURCE } from '../cliMode.js';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -130,7 +131,7 @@ describe('infersim sweep: a 6×3 grid', () => {
   it('killed mid-sweep and rerun: finished points are not recomputed, and the result equals the uninterrupted run', async () => {
     const out = join(dir, 'killed');
     const child = spawn(process.execPath, [join(ROOT, 'bin/infersim.js'), 'sweep', scenarioFile, ...GRID, '--jobs', '1', '--out', out], {
-      env: { ...process.env, INFERSIM_FROM_SOURCE: '1' },
+      env: { ...process.env, INFERSIM_FROM_SOURCE: CLI_FROM_SOURCE },
       stdio: 'ignore',
     });
     const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
@@ -166,7 +167,7 @@ describe('infersim sweep: a 6×3 grid', () => {
         (out, i) =>
           new Promise<void>((resolve, reject) => {
             const child = spawn(process.execPath, [join(ROOT, 'bin/infersim.js'), 'sweep', scenarioFile, ...GRID, '--jobs', '1', '--shard', `${i + 1}/3`, '--out', out], {
-              env: { ...process.env, INFERSIM_FROM_SOURCE: '1' },
+              env: { ...process.env, INFERSIM_FROM_SOURCE: CLI_FROM_SOURCE },
               stdio: 'ignore',
             });
             child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`shard ${i + 1} exited ${code}`))));
