@@ -1,5 +1,6 @@
 import { addDecode, addPrefillChunk, emptyBatch } from '../latency/batch.js';
 import type { LengthDist } from '../scenario/types.js';
+import { fewestTokens } from '../setup/checks.js';
 import { latencyModelFor } from '../setup/latency.js';
 import type { RunSetup } from '../setup/resolve.js';
 import { PERCENTILE_TARGETS, REQUEST_TARGETS, type DeploymentInput } from './deploymentSchema.js';
@@ -19,19 +20,7 @@ export interface LatencyFloor {
 
 /** The least a length distribution can draw (1 where it does not bound it from below). */
 export function leastLength(d: number | LengthDist): number {
-  if (typeof d === 'number') return d;
-  switch (d.dist) {
-    case 'fixed':
-      return d.value;
-    case 'uniform':
-    case 'zipf':
-      return d.min;
-    case 'normal':
-    case 'lognormal':
-      return Math.max(1, d.min ?? 1);
-    default:
-      return 1;
-  }
+  return typeof d === 'number' ? d : Math.max(1, fewestTokens(d));
 }
 
 export function latencyFloor(setup: RunSetup, plan: DeploymentInput): LatencyFloor {

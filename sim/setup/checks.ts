@@ -45,7 +45,7 @@ export function checkClusterMemory(replicas: number, blocks: number): void {
 }
 
 /** The fewest tokens a length distribution can draw (1 where only the data knows: empirical). */
-function fewestTokens(d: LengthDist | undefined): number {
+export function fewestTokens(d: LengthDist | undefined): number {
   switch (d?.dist) {
     case 'fixed':
       return d.value;
