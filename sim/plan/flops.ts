@@ -1,6 +1,6 @@
 import type { GpuSpec } from '../hardware/gpu.js';
 import type { ModelArchitecture } from '../model/architecture.js';
-import { parameterCount } from '../model/derived.js';
+import { activeParameterCount } from '../model/derived.js';
 import type { Method, Precision } from './trainingSchema.js';
 
 /*
@@ -14,12 +14,9 @@ import type { Method, Precision } from './trainingSchema.js';
 
 /** Parameters that take part in a matrix multiply per token: the input embedding is a lookup, and an MoE token visits only its experts. */
 export function matmulParams(arch: ModelArchitecture): number {
+  // The routed experts a token skips, layer by layer (dense first layers, shared experts and MoE widths as the model states them).
   const inputEmbedding = arch.tie_word_embeddings ? 0 : arch.vocab_size * arch.hidden_size;
-  const experts = arch.num_local_experts ?? 1;
-  const active = arch.num_experts_per_tok ?? experts;
-  const mlpMatrices = arch.gated_mlp ? 3 : 2;
-  const idleExperts = arch.num_hidden_layers * (experts - active) * mlpMatrices * arch.hidden_size * arch.intermediate_size;
-  return parameterCount(arch) - inputEmbedding - idleExperts;
+  return activeParameterCount(arch) - inputEmbedding;
 }
 
 export interface FlopsPerToken {

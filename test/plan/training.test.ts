@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { estimateTraining, resolvePlan, type TrainingEstimate } from '../../sim/plan/training.js';
 import { parseTrainingObject } from '../../sim/plan/trainingSchema.js';
+import { matmulParams } from '../../sim/plan/flops.js';
+import { getModel } from '../../sim/model/catalog.js';
 import { infersim } from '../cli/cli.js';
 
 /*
@@ -144,6 +146,19 @@ function file(name: string, body: Record<string, unknown>): string {
   writeFileSync(path, JSON.stringify(body));
   return path;
 }
+
+describe('FLOPs of mixture-of-experts models count the experts a token visits', () => {
+  it('DeepSeek-V3: 37B activated parameters per token (its report), of 671B, besides the input embedding', () => {
+    // DeepSeek-V3 technical report (arXiv 2412.19437), abstract: "671B total parameters with 37B activated for each token".
+    const active = matmulParams(getModel('deepseek-v3'));
+    expect(Math.abs(active / 37e9 - 1)).toBeLessThan(0.03);
+  });
+
+  it('Mixtral 8x7B: 12.9B active parameters (Mistral AI\'s announcement), of 46.7B', () => {
+    // mistral.ai/news/mixtral-of-experts: "46.7B total parameters but only uses 12.9B parameters per token"; the input embedding (32000 × 4096) is a lookup.
+    expect(Math.abs((matmulParams(getModel('mixtral-8x7b')) + 32000 * 4096) / 12.9e9 - 1)).toBeLessThan(0.02);
+  });
+});
 
 describe('infersim plan training FILE', () => {
   const bad: [string, Record<string, unknown>, RegExp][] = [
