@@ -23,6 +23,11 @@ export interface KvCapacityInput {
   /** The engine generation that profiles (see memoryRules.ts); absent: the release's default engine. */
   vllm_engine?: 'v0' | 'v1';
   num_gpu_blocks_override?: number;
+  /**
+   * A speculative-decoding draft model served beside the target (vLLM loads it on the same GPUs at
+   * the same TP, and its layers' KV shares the cache: each token holds both models' KV).
+   */
+  draft_arch?: ModelArchitecture;
 }
 
 /** Memory of one GPU of a replica, split the way vLLM's startup profiling splits it. */
@@ -51,13 +56,16 @@ export function kvCapacity(input: KvCapacityInput): KvCapacity {
   const pp = input.pipeline_parallel;
   const runtime = gpu.runtime_memory_bytes;
   const budget = runtime * input.gpu_memory_utilization;
-  const weights = weightBytesPerGpu(arch, bytesPerWeight(input.weights), tp, pp);
+  const draft = input.draft_arch;
+  const weightsOf = (a: ModelArchitecture) => weightBytesPerGpu(a, bytesPerWeight(input.weights), tp, pp);
+  const weights = weightsOf(arch) + (draft === undefined ? 0 : weightsOf(draft));
   // Each term follows the profiling of input.vllm_version; the rules and their sources are in memoryRules.ts.
   const activation = activationPeakBytes(input);
   const nonTorch = nonTorchBytes(input);
   const graphs = cudaGraphBytes(input);
   const kvBytes = budget - weights - activation - nonTorch - graphs;
-  const perToken = kvBytesPerTokenPerGpu(arch, bytesPerKvElement(input.kv_cache), tp, pp);
+  const kvOf = (a: ModelArchitecture) => kvBytesPerTokenPerGpu(a, bytesPerKvElement(input.kv_cache), tp, pp);
+  const perToken = kvOf(arch) + (draft === undefined ? 0 : kvOf(draft));
   const perBlock = perToken * input.block_size;
 
   if (input.num_gpu_blocks_override === undefined && kvBytes < perBlock && activation > weights) {

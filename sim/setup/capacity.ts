@@ -5,6 +5,7 @@ import type { ModelArchitecture } from '../model/architecture.js';
 import type { KvDtype, WeightDtype, WorkloadSpec } from '../scenario/types.js';
 import type { SchedulerFactory } from '../scheduler/scheduler.js';
 import { checkClusterMemory } from './checks.js';
+import { getModel } from '../model/catalog.js';
 import type { ResolvedEngine } from './engine.js';
 
 export interface CapacityInput {
@@ -41,6 +42,7 @@ export function sizeKv(c: CapacityInput, policy: SchedulerFactory): KvCapacity {
     vllm_version: engine.vllm_version,
     ...(policy.vllm_engine === undefined ? {} : { vllm_engine: policy.vllm_engine }),
     num_gpu_blocks_override: engine.num_gpu_blocks_override,
+    ...(engine.speculative?.model === undefined ? {} : { draft_arch: getModel(engine.speculative.model, 'engine.speculative.model') }),
   });
   const usable_tokens = kv.usable_blocks * block_size;
   if (usable_tokens < max_model_len) {

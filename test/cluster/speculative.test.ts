@@ -105,6 +105,19 @@ describe('speculative decoding with a small draft model (α = 0.8, k = 4)', () =
   });
 });
 
+describe('the draft model in GPU memory', () => {
+  it('its weights leave the KV cache less room, and each token holds its KV too', () => {
+    const kvOf = (input: ReturnType<typeof specScenario>) => resolveScenario(parseScenarioObject(input)).kv;
+    const plain = kvOf(specScenario(undefined, 1, 1));
+    const withDraft = kvOf(specScenario({ method: 'draft', model: DRAFT, k: 4, acceptance: 0.8 }, 1, 1));
+    const draftAlone = kvOf({ ...specScenario(undefined, 1, 1), model: DRAFT });
+    expect(withDraft.weight_bytes).toBe(plain.weight_bytes + draftAlone.weight_bytes);
+    // Llama-3.1-8B: 2 × 32 layers × 8 KV heads × 128 × 2 bytes; Llama-3.2-1B: 2 × 16 × 8 × 64 × 2.
+    expect(withDraft.kv_bytes_per_token).toBe(2 * 32 * 8 * 128 * 2 + 2 * 16 * 8 * 64 * 2);
+    expect(withDraft.num_gpu_blocks).toBeLessThan(plain.num_gpu_blocks);
+  });
+});
+
 describe('methods and bad input', () => {
   it('n-gram proposals cost no time; EAGLE and MTP cost a layer\'s share of a step', () => {
     const tpot = (method: string) => meanTpot({ method, k: 3, acceptance: 0.7 }, 0.02, 6);
