@@ -82,11 +82,17 @@ export function poolLatency(setup: RunSetup, how: { efficiency?: Partial<Latency
   return latencyModelFor(setup, how.efficiency, band === undefined ? 1 : bandTimeScales(band)[edge]);
 }
 
-/** The draft model's latency for a pool that speculates with one (engine.speculative method draft), built as the pool's own is. */
+/**
+ * The draft model's latency for a pool that speculates with one (engine.speculative method draft):
+ * built as the pool's own is, with the target's time scale (a band re-run scales the whole step).
+ */
 export function draftLatency(setup: RunSetup, how: Parameters<typeof poolLatency>[1]): LatencyModel | undefined {
   const spec = setup.scenario.engine.speculative;
   if (spec?.method !== 'draft' || spec.model === undefined) return undefined;
-  return poolLatency({ ...setup, arch: getModel(spec.model, 'engine.speculative.model') }, how);
+  const edge = how.band_edge;
+  const band = edge === undefined ? undefined : latencyModelFor(setup, how.efficiency).uncertainty;
+  const scale = edge === undefined ? how.time_scale : band === undefined ? 1 : bandTimeScales(band)[edge];
+  return latencyModelFor({ ...setup, arch: getModel(spec.model, 'engine.speculative.model') }, how.efficiency, scale);
 }
 
 export const gpusOf = (setup: RunSetup): number => setup.scenario.hardware.tensor_parallel * setup.scenario.hardware.pipeline_parallel;
