@@ -74,25 +74,29 @@ export function poolBuilder(
   return { build, swap_blocks };
 }
 
+type LatencyHow = { efficiency?: Partial<LatencyEfficiency>; time_scale?: number; band_edge?: 'low' | 'high' };
+
 /** A pool's latency model: as its scenario describes it, scaled for a band re-run to its own band's edge. */
-export function poolLatency(setup: RunSetup, how: { efficiency?: Partial<LatencyEfficiency>; time_scale?: number; band_edge?: 'low' | 'high' }): LatencyModel {
+export function poolLatency(setup: RunSetup, how: LatencyHow): LatencyModel {
+  return latencyModelFor(setup, how.efficiency, poolTimeScale(setup, how));
+}
+
+/** The step-time multiplier of a run: the caller's, or for a band re-run the edge of the pool's own band (1 when it states none). */
+function poolTimeScale(setup: RunSetup, how: LatencyHow): number | undefined {
   const edge = how.band_edge;
-  if (edge === undefined) return latencyModelFor(setup, how.efficiency, how.time_scale);
+  if (edge === undefined) return how.time_scale;
   const band = latencyModelFor(setup, how.efficiency).uncertainty;
-  return latencyModelFor(setup, how.efficiency, band === undefined ? 1 : bandTimeScales(band)[edge]);
+  return band === undefined ? 1 : bandTimeScales(band)[edge];
 }
 
 /**
  * The draft model's latency for a pool that speculates with one (engine.speculative method draft):
  * built as the pool's own is, with the target's time scale (a band re-run scales the whole step).
  */
-export function draftLatency(setup: RunSetup, how: Parameters<typeof poolLatency>[1]): LatencyModel | undefined {
+export function draftLatency(setup: RunSetup, how: LatencyHow): LatencyModel | undefined {
   const spec = setup.scenario.engine.speculative;
   if (spec?.method !== 'draft' || spec.model === undefined) return undefined;
-  const edge = how.band_edge;
-  const band = edge === undefined ? undefined : latencyModelFor(setup, how.efficiency).uncertainty;
-  const scale = edge === undefined ? how.time_scale : band === undefined ? 1 : bandTimeScales(band)[edge];
-  return latencyModelFor({ ...setup, arch: getModel(spec.model, 'engine.speculative.model') }, how.efficiency, scale);
+  return latencyModelFor({ ...setup, arch: getModel(spec.model, 'engine.speculative.model') }, how.efficiency, poolTimeScale(setup, how));
 }
 
 export const gpusOf = (setup: RunSetup): number => setup.scenario.hardware.tensor_parallel * setup.scenario.hardware.pipeline_parallel;

@@ -232,19 +232,31 @@ export function candidates(plan: DeploymentInput): Candidate[] {
   return points.map((c) => Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined)) as unknown as Candidate);
 }
 
+/** Why a candidate is pruned before any run: it cannot run at all (`fits` false), or it runs but its latency floor misses the SLO. */
+export interface Problem {
+  reason: string;
+  fits: boolean;
+}
+
 /**
- * Resolves a candidate without running it: the message of the first problem (it does not fit,
- * TP does not divide the heads, the SLO lies below its latency floor), or undefined when it can run.
+ * Resolves a candidate without running it: the first problem (it does not fit, TP does not divide
+ * the heads, the SLO lies below its latency floor), or undefined when it can run.
  */
-export function cannotRun(plan: DeploymentInput, c: Candidate): string | undefined {
+export function candidateProblem(plan: DeploymentInput, c: Candidate): Problem | undefined {
   let setup;
   try {
     setup = resolveScenario(parseScenarioObject(deploymentScenario(plan, c, 1)));
   } catch (err) {
-    if (err instanceof InfersimError) return err.message;
+    if (err instanceof InfersimError) return { reason: err.message, fits: false };
     throw err;
   }
-  return floorVerdict(plan, latencyFloor(setup, plan));
+  const floor = floorVerdict(plan, latencyFloor(setup, plan));
+  return floor === undefined ? undefined : { reason: floor, fits: true };
+}
+
+/** candidateProblem's message alone. */
+export function cannotRun(plan: DeploymentInput, c: Candidate): string | undefined {
+  return candidateProblem(plan, c)?.reason;
 }
 
 export function simulateDeployment(plan: DeploymentInput, c: Candidate, replicas: number, how: RunLength = {}): Summary {

@@ -1,7 +1,7 @@
 import { GPU_CATALOG } from '../hardware/catalog.js';
 import type { Summary } from '../metrics/summary.js';
 import {
-  candidates, cannotRun, priceSource, simulateDeployment, sloVerdict, steadyState,
+  candidateProblem, candidates, priceSource, simulateDeployment, sloVerdict, steadyState,
   type Candidate, type Deployment, type DeploymentPlan, type ParetoPoint, type Pruned, type RunLength,
 } from './deployment.js';
 import { describeDeployment, paretoFront, paretoPoint, predictionBand } from './deploymentDescribe.js';
@@ -24,15 +24,23 @@ export function planDeployment(plan: DeploymentInput, opts: PlanOptions = {}): D
   const how: RunLength = { thorough: opts.thorough === true };
   const feasible: Deployment[] = [];
   const pruned: Pruned[] = [];
+  // Pruned by the SLO (its floor, or too many replicas) rather than by what the candidate can run; `floor`: by its latency floor.
+  const bySlo = new Map<Pruned, { floor: boolean }>();
   const points: ParetoPoint[] = [];
   for (const c of candidates(plan)) {
-    const problem = cannotRun(plan, c);
+    const problem = candidateProblem(plan, c);
     if (problem !== undefined) {
-      pruned.push({ ...c, reason: problem });
+      const p = { ...c, reason: problem.reason };
+      pruned.push(p);
+      if (problem.fits) bySlo.set(p, { floor: true });
       continue;
     }
     const found = minimalReplicas(plan, c, how);
-    if ('reason' in found) pruned.push({ ...c, reason: found.reason });
+    if ('reason' in found) {
+      const p = { ...c, reason: found.reason };
+      pruned.push(p);
+      bySlo.set(p, { floor: false });
+    }
     else {
       feasible.push(describeDeployment(plan, c, found.replicas, found.summary));
       points.push(...found.met.map((m) => paretoPoint(plan, c, m.replicas, m.summary)));
@@ -56,7 +64,7 @@ export function planDeployment(plan: DeploymentInput, opts: PlanOptions = {}): D
     alternatives: feasible.slice(1),
     pareto: paretoFront(points),
     pruned,
-    verdict: best !== undefined ? undefined : noneVerdict(plan, pruned),
+    verdict: best !== undefined ? undefined : noneVerdict(plan, pruned, bySlo),
   };
 }
 
@@ -95,15 +103,11 @@ export function minimalReplicas(plan: DeploymentInput, c: Candidate, how: RunLen
   return { replicas: hit, summary: attempt(hit).summary, met };
 }
 
-/** The reason of a candidate pruned by its SLO rather than by what it can run. */
-const SLO_REASON = /^misses the SLO|is out of reach/;
-
 /** One line for a plan with no feasible candidate: the SLO's fault when any candidate ran, else the model's. */
-function noneVerdict(plan: DeploymentInput, pruned: Pruned[]): string {
-  const bySlo = pruned.filter((p) => SLO_REASON.test(p.reason));
-  if (bySlo.length > 0) {
-    const reach = bySlo.filter((p) => !p.reason.startsWith('misses the SLO')).length;
-    const why = reach === 0 ? '' : `${reach} of them out of reach even alone on an idle replica (${bySlo.find((p) => !p.reason.startsWith('misses'))!.reason}); `;
+function noneVerdict(plan: DeploymentInput, pruned: Pruned[], bySlo: Map<Pruned, { floor: boolean }>): string {
+  if (bySlo.size > 0) {
+    const floored = pruned.filter((p) => bySlo.get(p)?.floor === true);
+    const why = floored.length === 0 ? '' : `${floored.length} of them out of reach even alone on an idle replica (${floored[0].reason}); `;
     return `no candidate meets the SLO within max_replicas ${plan.search.max_replicas ?? DEFAULT_MAX_REPLICAS}: ${why}loosen the SLO, raise max_replicas, or add GPUs or TP degrees`;
   }
   const models = planModels(plan);
@@ -126,5 +130,5 @@ function smallestThatRuns(plan: DeploymentInput): Candidate | undefined {
     DEFAULT_TENSOR_PARALLEL.flatMap((tensor_parallel) => precisionsOf(plan).map((precision) => ({ gpu, c: { model, gpu: gpu.name, tensor_parallel, precision, ...knobs } }))),
   ));
   all.sort((a, b) => a.gpu.memory_bytes * a.c.tensor_parallel - b.gpu.memory_bytes * b.c.tensor_parallel || a.gpu.usd_per_gpu_hour * a.c.tensor_parallel - b.gpu.usd_per_gpu_hour * b.c.tensor_parallel);
-  return all.find(({ c }) => { const why = cannotRun(plan, c); return why === undefined || SLO_REASON.test(why); })?.c;
+  return all.find(({ c }) => candidateProblem(plan, c)?.fits !== false)?.c;
 }
