@@ -6,7 +6,7 @@ import { cacheKeysFor, type Sequence } from '../scheduler/sequence.js';
 import type { CacheKeys } from '../kv/blockKeys.js';
 import type { Request } from '../workload/request.js';
 import { Deque } from '../engine/deque.js';
-import type { ReplicaLoad, ReplicaState } from '../routing/router.js';
+import type { AdapterResidency, ReplicaLoad, ReplicaState } from '../routing/router.js';
 import type { DraftTime } from './drafter.js';
 
 /** Token counts a replica has processed, for conservation checks. */
@@ -130,6 +130,17 @@ export class Replica implements ReplicaLoad {
       this.waiting_area += this.waiting * dt;
       this.accrued_s = now_s;
     }
+  }
+
+  /** Multi-LoRA: the adapters on its GPUs (absent without engine.lora). */
+  adapters: AdapterResidency | undefined;
+
+  has_adapter(adapter: number): boolean {
+    return this.adapters?.has(adapter) ?? false;
+  }
+
+  get free_adapter_slots(): number {
+    return this.adapters?.free_slots ?? 0;
   }
 
   get kv_used_fraction(): number {

@@ -25,6 +25,19 @@ export interface ReplicaLoad {
    * start), as a cache-aware gateway's index of the replicas' caches would say. Changes nothing.
    */
   cached_prefix_tokens(request: Request): number;
+  /**
+   * Multi-LoRA (engine.lora): whether the replica holds `adapter` in one of its GPU adapter slots
+   * now, and how many of those slots are free (what vLLM's `vllm:lora_requests_info` metric lets a
+   * LoRA-aware gateway see). Without LoRA: false and 0.
+   */
+  has_adapter(adapter: number): boolean;
+  readonly free_adapter_slots: number;
+}
+
+/** A replica's GPU-resident LoRA adapters as a router sees them (sim/cluster/adapterCache.ts keeps them). */
+export interface AdapterResidency {
+  has(adapter: number): boolean;
+  readonly free_slots: number;
 }
 
 /** The load figures a router may declare it reads (everything in ReplicaLoad but the index). */

@@ -12,6 +12,8 @@ export function candidates(figures: Partial<ReplicaLoad>[]): ReplicaLoad[] {
     outstanding_tokens: 0,
     pool: 'default',
     cached_prefix_tokens: () => 0,
+    has_adapter: () => false,
+    free_adapter_slots: 0,
     ...f,
   }));
 }

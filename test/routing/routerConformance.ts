@@ -13,6 +13,8 @@ const loadArb: fc.Arbitrary<Load> = fc.record({
   outstanding_tokens: fc.nat(8).map((k) => k * 1024),
   pool: fc.constantFrom('a', 'b', 'default'),
   cached_prefix_tokens: fc.integer({ min: 0, max: 4 }).map((blocks) => () => blocks * 16),
+  has_adapter: fc.constant(() => false),
+  free_adapter_slots: fc.constant(0),
 });
 
 /** A finished request as the run reports it to a learning router (latencies in tenths of a second, so ties occur). */
