@@ -137,6 +137,11 @@ export interface SchedulerTraits {
   kv_transfer?: boolean;
   /** Verifies proposed tokens (speculative decoding: engine.speculative). Absent: false. */
   speculative?: boolean;
+  /**
+   * Runs several steps in flight over pipeline stages (hardware.pipeline_parallel > 1): each pass
+   * leaves out the sequences of steps still in flight. Absent: false.
+   */
+  pipeline?: boolean;
 }
 
 /** What the defaults may depend on: the GPU's vLLM default class, the usage context, chunking, the context limit. */

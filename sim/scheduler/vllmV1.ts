@@ -198,6 +198,7 @@ export const VLLM_V1: SchedulerFactory = {
     keys: [],
     kv_transfer: true,
     speculative: true,
+    pipeline: true,
   },
   defaults: (ctx) => stepBudget(v1Defaults(ctx.gpu_class, ctx.usage, ctx.vllm_version), ctx),
   vllm_engine: 'v1',
