@@ -7,11 +7,11 @@ import { lightestBy, type ReplicaLoad, type Router, type RouterFactory, type Rou
  * next step, while a queue delays it (on the Mooncake conversation trace, least-queue beats
  * least-outstanding on mean TTFT).
  */
-function lighter(a: ReplicaLoad, b: ReplicaLoad): boolean {
+export function lighter(a: ReplicaLoad, b: ReplicaLoad): boolean {
   return a.waiting < b.waiting || (a.waiting === b.waiting && a.outstanding < b.outstanding);
 }
 
-function lightest(candidates: readonly ReplicaLoad[]): number {
+export function lightest(candidates: readonly ReplicaLoad[]): number {
   return lightestBy(candidates, lighter);
 }
 

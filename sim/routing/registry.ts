@@ -3,6 +3,7 @@ import type { RouterFactory } from './router.js';
 import { PREFIX_AFFINITY, SESSION_AFFINITY } from './affinity.js';
 import { LEAST_KV, LEAST_QUEUE } from './leastLoaded.js';
 import { LATENCY_AWARE } from './latencyAware.js';
+import { LORA_AFFINITY } from './loraAffinity.js';
 import { LEAST_OUTSTANDING } from './leastOutstanding.js';
 import { LEAST_TOKENS } from './leastTokens.js';
 import { POWER_OF_TWO } from './powerOfTwo.js';
@@ -25,6 +26,7 @@ const registry = new Registry<RouterFactory>('router', [
   PROMPT_LENGTH,
   LATENCY_AWARE,
   WEIGHTED,
+  LORA_AFFINITY,
 ]);
 
 /** Every policy cluster.router may name: the built-ins, then those registered at run time, in order. */

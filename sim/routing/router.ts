@@ -41,7 +41,16 @@ export interface AdapterResidency {
 }
 
 /** The load figures a router may declare it reads (everything in ReplicaLoad but the index). */
-export const LOAD_FIELDS = ['outstanding', 'waiting', 'kv_used_fraction', 'outstanding_tokens', 'pool', 'cached_prefix_tokens'] as const satisfies readonly (keyof ReplicaLoad)[];
+export const LOAD_FIELDS = [
+  'outstanding',
+  'waiting',
+  'kv_used_fraction',
+  'outstanding_tokens',
+  'pool',
+  'cached_prefix_tokens',
+  'has_adapter',
+  'free_adapter_slots',
+] as const satisfies readonly (keyof ReplicaLoad)[];
 
 /** The position of the lightest candidate by `lighter` (the first on a tie, so the choice is deterministic). */
 export function lightestBy(candidates: readonly ReplicaLoad[], lighter: (a: ReplicaLoad, b: ReplicaLoad) => boolean): number {

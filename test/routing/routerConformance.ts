@@ -13,8 +13,9 @@ const loadArb: fc.Arbitrary<Load> = fc.record({
   outstanding_tokens: fc.nat(8).map((k) => k * 1024),
   pool: fc.constantFrom('a', 'b', 'default'),
   cached_prefix_tokens: fc.integer({ min: 0, max: 4 }).map((blocks) => () => blocks * 16),
-  has_adapter: fc.constant(() => false),
-  free_adapter_slots: fc.constant(0),
+  // Adapters 0..2 in a GPU slot or not, and 0..2 free slots: ties and every tier of lora-affinity occur.
+  has_adapter: fc.subarray([0, 1, 2]).map((held) => (adapter: number) => held.includes(adapter)),
+  free_adapter_slots: fc.nat(2),
 });
 
 /** A finished request as the run reports it to a learning router (latencies in tenths of a second, so ties occur). */
@@ -29,9 +30,10 @@ const observationArb: fc.Arbitrary<Observation> = fc.record({
   e2e_s: fc.integer({ min: 1, max: 200 }).map((t) => t / 10),
 });
 
-/** One routing call: the prompt's length, the candidates (cluster indexes ascending), and a finish the run reported before it. */
+/** One routing call: the prompt's length and adapter, the candidates (cluster indexes ascending), and a finish the run reported before it. */
 interface Call {
   input_tokens: number;
+  adapter: number | undefined;
   candidates: ReplicaLoad[];
   observed: Observation | undefined;
 }
@@ -44,6 +46,7 @@ const callsArb: fc.Arbitrary<Call[]> = fc.array(
   fc.record({
     // Around the drawn long_prompt_tokens, so both sides of the prompt-length split occur.
     input_tokens: fc.integer({ min: 1, max: 256 }),
+    adapter: fc.option(fc.integer({ min: 0, max: 2 }), { nil: undefined }),
     candidates: candidatesArb,
     observed: fc.option(observationArb, { nil: undefined }),
   }),
@@ -65,7 +68,8 @@ const optionsArb: fc.Arbitrary<RouterOptions> = fc.oneof(
   }),
 );
 
-const request = (id: number, input_tokens: number): Request => ({ id, arrival_s: id, input_tokens, output_tokens: 10 }) as Request;
+const request = (id: number, input_tokens: number, adapter: number | undefined): Request =>
+  ({ id, arrival_s: id, input_tokens, output_tokens: 10, ...(adapter === undefined ? {} : { adapter }) }) as Request;
 
 type View = (r: ReplicaLoad, call: number, position: number) => ReplicaLoad;
 
@@ -75,7 +79,7 @@ function choices(factory: RouterFactory, seed: number, options: RouterOptions, c
   return calls.map((call, k) => {
     const o = call.observed;
     if (o !== undefined) router.observe?.(o.replica, o.ttft_s, o.e2e_s);
-    return router.route(request(k, call.input_tokens), call.candidates.map((r, i) => view(r, k, i)));
+    return router.route(request(k, call.input_tokens, call.adapter), call.candidates.map((r, i) => view(r, k, i)));
   });
 }
 
