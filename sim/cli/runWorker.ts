@@ -107,7 +107,7 @@ function poolBanner(p: ResolvedScenario): string {
     : `preemption ${e.preemption}${e.swap_space_gb > 0 ? ` (${e.swap_space_gb} GiB swap)` : ''}, ` +
       `prefix caching ${e.enable_prefix_caching ? 'on' : 'off'}${e.scheduling_policy === 'priority' ? ', priority policy' : ''}`;
   return (
-    `${p.model} on ${replicas} × TP${p.hardware.tensor_parallel} ${p.hardware.gpu}, ${e.scheduler} scheduler ` +
+    `${p.model} on ${replicas} × TP${p.hardware.tensor_parallel}${p.hardware.pipeline_parallel > 1 ? ` × PP${p.hardware.pipeline_parallel}` : ''} ${p.hardware.gpu}, ${e.scheduler} scheduler ` +
     `(max_num_seqs ${e.max_num_seqs}, max_num_batched_tokens ${e.max_num_batched_tokens}, block ${e.block_size}; ${policy})`
   );
 }

@@ -14,6 +14,8 @@ import { drafter } from './drafter.js';
 import { rngStream } from '../engine/rng.js';
 import { speculation } from '../scheduler/speculation.js';
 import { getModel } from '../model/catalog.js';
+import { PipelineStages } from './pipeline.js';
+import { stageLink } from '../setup/pipeline.js';
 
 /*
  * A run's parts, built from its setup: each pool's replicas (scheduler, KV cache, latency model,
@@ -60,11 +62,15 @@ export function poolBuilder(
   };
   const spec = e.speculative;
   const draftTime = spec === undefined ? undefined : drafter(spec, latency, setup.arch.num_hidden_layers, draft);
+  const h = setup.scenario.hardware;
+  const pp = h.pipeline_parallel;
+  const link = stageLink(setup.arch, setup.gpu, h.tensor_parallel, pp, setup.profile?.profile);
   const build = (i: number): Replica => {
     const kv = new BlockManager(setup.kv.usable_blocks, e.block_size, { prefix_caching: e.enable_prefix_caching, swap_blocks });
     // Each replica draws its acceptances from a stream of its own, named by its pool and index (the same across band re-runs).
     const own = spec === undefined ? limits : { ...limits, speculation: speculation(spec.acceptance, rngStream(setup.scenario.seed, `speculative:${pool.name}:${i}`)) };
-    const replica = new Replica(i, factory.create(kv, own), kv, latency, transfer);
+    const replica = new Replica(i, factory.create(kv, own), kv, latency, transfer, pp);
+    if (pp > 1) replica.pipeline = { stages: new PipelineStages(pp), link };
     replica.draftTime = draftTime;
     replica.pool = pool.name;
     replica.pool_index = index;

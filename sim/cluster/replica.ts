@@ -8,6 +8,8 @@ import type { Request } from '../workload/request.js';
 import { Deque } from '../engine/deque.js';
 import type { AdapterResidency, ReplicaLoad, ReplicaState } from '../routing/router.js';
 import type { DraftTime } from './drafter.js';
+import { stageTimes, type PipelineStages } from './pipeline.js';
+import type { StageLink } from '../setup/pipeline.js';
 
 /** Token counts a replica has processed, for conservation checks. */
 export interface ReplicaCounters {
@@ -88,6 +90,11 @@ export class Replica implements ReplicaLoad {
   private staged: Set<Sequence> | undefined;
   private stepsInFlight = 0;
   readonly counters: ReplicaCounters = { steps: 0, prefill_tokens: 0, decode_tokens: 0, preemptions: 0, swap_in_blocks: 0, swap_out_blocks: 0, draft_s: 0 };
+  /** Pipeline parallelism: the stages a step passes through and the link between them (absent: one stage). */
+  pipeline: { stages: PipelineStages; link: StageLink } | undefined;
+  /** Pipelined: the host is still forming the last micro-batch, until `host_free_s`; no other step may start. */
+  private hostBusy = false;
+  host_free_s = 0;
   /** Speculative decoding: what proposing a step's draft tokens costs (absent: no proposals, or free ones). */
   draftTime: DraftTime | undefined;
   /** Blocks copied (copy-on-write) and cache entries evicted while forming the last step. */
@@ -221,6 +228,7 @@ export class Replica implements ReplicaLoad {
         throw new Error(`replica ${this.index}: request ${seq.id} was scheduled while a step holding it is in flight (a policy must give each sequence one stage at a time)`);
       }
       staged.add(seq);
+      seq.in_step = true;
     }
   }
 
@@ -239,7 +247,9 @@ export class Replica implements ReplicaLoad {
     this.busy = false;
     this.inFlight = [];
     this.laterSteps?.clear();
+    if (this.staged !== undefined) for (const seq of this.staged) seq.in_step = false;
     this.staged?.clear();
+    this.hostBusy = false;
     // Busy time stops at the failure: the unfinished part of the last step was never computed.
     if (this.last_step_end_s > now_s) {
       this.busy_s -= this.last_step_end_s - now_s;
@@ -247,15 +257,35 @@ export class Replica implements ReplicaLoad {
     }
   }
 
-  /** The model's time for the batch plus the KV moves that precede it (swaps over PCIe, block copies in HBM) and the drafts' proposals; call once per step. */
-  stepDuration_s(plan: StepPlan): number {
+  /**
+   * How long the step formed at `now_s` takes until its tokens exist: the model's time for the
+   * batch plus the KV moves that precede it (swaps over PCIe, block copies in HBM) and the drafts'
+   * proposals; call once per step. Pipelined, the time through every stage, and the host is busy
+   * forming this micro-batch until `host_free_s`.
+   */
+  stepDuration_s(plan: StepPlan, now_s: number): number {
     const t = this.transfer;
     const swapBlocks = plan.swap_in_blocks + plan.swap_out_blocks;
     const swap_s = swapBlocks === 0 ? 0 : (swapBlocks * t.bytes_per_block) / t.pcie_one_direction_bytes_per_s;
     const copy_s = this.lastCopied === 0 ? 0 : (2 * this.lastCopied * t.bytes_per_block) / t.hbm_bytes_per_s;
+    const pipe = this.pipeline;
+    if (pipe !== undefined) {
+      const times = stageTimes(this.latency, plan.batch, pipe.stages.stages, pipe.link, swap_s + copy_s);
+      this.hostBusy = true;
+      this.busy = true;
+      this.host_free_s = now_s + times.host_s;
+      return pipe.stages.enter(now_s, times) - now_s;
+    }
     const draft_s = this.draftTime === undefined ? 0 : this.draftTime(plan.scheduled);
     this.counters.draft_s += draft_s;
     return this.latency.iterationTime_s(plan.batch) + swap_s + copy_s + draft_s;
+  }
+
+  /** Pipelined: the host has formed the last micro-batch by `now_s`; another may start unless every stage slot is taken. */
+  releaseHost(now_s: number): void {
+    if (!this.hostBusy || now_s < this.host_free_s) return;
+    this.hostBusy = false;
+    this.busy = this.stepsInFlight >= this.max_steps_in_flight;
   }
 
   /**
@@ -267,8 +297,13 @@ export class Replica implements ReplicaLoad {
     const step = this.oldest_step_in_flight;
     const inFlight = this.inFlight;
     this.stepsInFlight--;
-    this.busy = false;
-    if (this.staged !== undefined) for (const seq of inFlight) this.staged.delete(seq);
+    this.busy = this.hostBusy;
+    if (this.staged !== undefined) {
+      for (const seq of inFlight) {
+        this.staged.delete(seq);
+        seq.in_step = false;
+      }
+    }
     if (this.stepsInFlight > 0) this.inFlight = (this.laterSteps as Deque<readonly Sequence[]>).popFront() as readonly Sequence[];
     applyStep(this.kv, this.scheduler, inFlight, token_time_s, step, finished);
   }

@@ -24,6 +24,7 @@ import { Autoscaling, type ScaledPool } from './autoscaling.js';
 import { AUTOSCALERS } from '../autoscale/registry.js';
 import { ReplicaSteps } from './steps.js';
 import { runAtBandEdges, scaledLatencyModel, uncertaintySkipReason } from './uncertainty.js';
+import { pipelineSummary } from './pipeline.js';
 
 export interface RunHooks {
   /** Every request as it leaves the system (finished or rejected). */
@@ -340,6 +341,7 @@ function summarize(
     ...(run.faults === undefined ? {} : { faults: run.faults.summary() }),
     ...(run.disagg === undefined ? {} : { disaggregation: run.disagg.summary(ctx.cluster.replicas, ctx.loop.last_event_s) }),
     ...speculativeSummary(setup, ctx),
+    pipeline: pipelineSummary(ctx.cluster.replicas),
     notes: [`latency: ${latency.description}`, `emulates: ${s.emulates}`, ...(skipReason === null ? [] : [skipReason]), ...poolNotes(setup, skipReason)],
     uncertainty,
   });

@@ -58,6 +58,7 @@ export class ReplicaSteps {
     if (replica.state === 'stopped' || replica.state === 'failed') return false;
     if (replica.wakeAt_s === now_s) replica.wakeAt_s = NaN;
     replica.schedulePending = false;
+    replica.releaseHost(now_s);
     if (!replica.busy) this.startStep(replica, now_s);
     return true;
   };
@@ -70,16 +71,19 @@ export class ReplicaSteps {
       return;
     }
     this.leaveQueue(replica, plan, now_s);
-    const step_s = replica.stepDuration_s(plan);
+    const step_s = replica.stepDuration_s(plan, now_s);
     const end_s = now_s + step_s;
     if (!(step_s > 0 && step_s <= MAX_TIME_S)) {
       throw stepTimeError(replica.latency, plan.batch, step_s, { step: replica.counters.steps, replica: replica.index, now_s, profile: replica.limits.profile });
     }
-    replica.busy_s += step_s;
+    // Pipelined steps overlap: busy time is their union (they end in the order they start).
+    replica.busy_s += replica.pipeline === undefined ? step_s : end_s - Math.max(now_s, replica.last_step_end_s);
     replica.last_step_end_s = end_s;
     replica.last_step_start_s = now_s;
     this.recordIteration(replica, plan, now_s, end_s);
     this.ctx.loop.schedule(end_s, STEP_END, replica.index);
+    // The next micro-batch may form once the host has handed this one to the first stage.
+    if (replica.pipeline !== undefined) this.ctx.loop.schedule(replica.host_free_s, SCHEDULE, replica.index);
   }
 
   /** Nothing could run: ask again at once after a preemption, or when the policy's timer says. */

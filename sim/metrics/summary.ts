@@ -28,6 +28,19 @@ export interface FinishContext {
   faults?: FaultSummary;
   disaggregation?: DisaggregationSummary;
   speculative?: SpeculativeSummary;
+  pipeline?: PipelineSummary;
+}
+
+/**
+ * summary.json `pipeline` (hardware.pipeline_parallel > 1): micro-batches run, how many were in
+ * flight on average while a replica had any, and the bubble: the share of stage time idle while
+ * the replica had work in flight (1 − stage busy ÷ (stages × in-flight time)); sends count as idle.
+ */
+export interface PipelineSummary {
+  stages: number;
+  link: string;
+  micro_batches: number;
+  bubble_fraction: number | null;
 }
 
 /**
@@ -171,6 +184,8 @@ export interface Summary {
   disaggregation?: DisaggregationSummary;
   /** See SpeculativeSummary; only with engine.speculative. */
   speculative?: SpeculativeSummary;
+  /** See PipelineSummary; only with pipeline parallelism. */
+  pipeline?: PipelineSummary;
   /** Decisions of the traffic rules (canary steps, holds, roll-backs), in time order: events.arrow's rows with their figures as numbers. */
   events: Record<string, unknown>[];
   /** See UncertaintySummary; null when metrics.uncertainty is false or the latency model states no band (`notes` says which). */
@@ -278,6 +293,7 @@ export function buildSummary(run: RunRecords, ctx: FinishContext): Summary {
     ...(ctx.faults === undefined ? {} : { faults: ctx.faults }),
     ...(ctx.disaggregation === undefined ? {} : { disaggregation: ctx.disaggregation }),
     ...(ctx.speculative === undefined ? {} : { speculative: ctx.speculative }),
+    ...(ctx.pipeline === undefined ? {} : { pipeline: ctx.pipeline }),
     events: run.events,
     uncertainty: ctx.uncertainty ?? null,
     simulator: ctx.simulator ?? null,

@@ -62,6 +62,8 @@ export class Sequence {
    */
   draft_tokens = 0;
   accepted_drafts = 0;
+  /** In a step still in flight on a pipelined replica: a scheduling pass leaves it out until that step completes. */
+  in_step = false;
   /** When the engine handed it to the scheduler (arrival + frontend time). */
   enqueued_s = NaN;
   first_scheduled_s = NaN;

@@ -58,11 +58,16 @@ export class VllmV1Scheduler implements ReplicaScheduler {
     let i = 0;
     while (i < running.length && budget > 0) {
       const seq = running[i];
+      if (seq.in_step) {
+        // Pipelined: its step is still in flight; its next one forms after that completes.
+        i++;
+        continue;
+      }
       const drafts = this.draftsFor(seq, budget);
       const n = Math.min(seq.known_tokens - seq.computed_tokens, budget) + drafts;
       let scheduled = true;
       while (!this.kv.allocateSlots(seq, seq.computed_tokens + n)) {
-        const victim = running.pop() as Sequence;
+        const victim = takeVictim(running);
         this.preempt(victim);
         plan.preempted++;
         if (victim === seq) {
@@ -178,6 +183,18 @@ export class VllmV1Scheduler implements ReplicaScheduler {
     seq.acct.preemptions++;
     requeueForRecompute(this.kv, seq, this.waiting);
   }
+}
+
+/**
+ * The running request V1 preempts: the last in the list, passing over those in a step still in
+ * flight (pipelined replicas), whose KV that step is writing. The caller's own sequence, not in
+ * flight, is always found.
+ */
+function takeVictim(running: Sequence[]): Sequence {
+  let j = running.length - 1;
+  while (running[j].in_step) j--;
+  if (j === running.length - 1) return running.pop() as Sequence;
+  return running.splice(j, 1)[0];
 }
 
 export const VLLM_V1: SchedulerFactory = {

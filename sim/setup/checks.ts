@@ -7,22 +7,18 @@ import type { LengthDist, ScenarioInput, WorkloadSpec } from '../scenario/types.
 
 /** Scenario checks that need the model, the GPU or a resolved figure but no scheduling policy. */
 
-/** The model must split over the tensor-parallel group, within one node; pipelines are not modelled. */
+/**
+ * The model must split over the tensor-parallel group, within one node (pipeline stages may span
+ * nodes; setup/pipeline.ts times their links).
+ */
 export function checkParallelism(arch: ModelArchitecture, gpu: GpuSpec, tp: number, pp: number): void {
   validateParallelism(arch, tp, pp);
   if (tp > gpu.gpus_per_node) {
     throw fieldError(
       'hardware.tensor_parallel',
       `must be ≤ ${gpu.gpus_per_node}, the GPUs of one ${gpu.name} node: a tensor-parallel group across nodes would ` +
-        'all-reduce over the network, which is not modelled; use more replicas instead',
+        'all-reduce over the network, which is not modelled; use hardware.pipeline_parallel to span nodes, or more replicas',
       tp,
-    );
-  }
-  if (pp > 1) {
-    throw fieldError(
-      'hardware.pipeline_parallel',
-      'pipeline parallelism is not modelled yet; use 1 (and tensor_parallel for multi-GPU replicas)',
-      pp,
     );
   }
 }

@@ -6,6 +6,7 @@ import { getModel } from '../model/catalog.js';
 import type { RouterSettings, RouterWeightsInput, ScenarioInput } from '../scenario/types.js';
 import { sizeKv } from './capacity.js';
 import { checkedWarmup, checkParallelism } from './checks.js';
+import { checkPipeline } from './pipeline.js';
 import { resolveEngine } from './engine.js';
 import { fieldError } from '../errors.js';
 import { ROUTERS } from '../routing/registry.js';
@@ -36,6 +37,7 @@ export function resolvePool(input: ScenarioInput, replicasField = 'cluster.repli
   const { engine, policy } = resolveEngine(input, arch, gpu);
   const speculative = resolveSpeculative(input.engine?.speculative, policy, arch);
   if (speculative !== undefined) engine.speculative = speculative;
+  checkPipeline(pp, policy, speculative !== undefined);
 
   const precision = { weights: input.precision?.weights ?? 'bf16', kv_cache: input.precision?.kv_cache ?? 'bf16' } as const;
   const gpu_memory_utilization = input.hardware.gpu_memory_utilization ?? 0.9;
