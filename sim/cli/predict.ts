@@ -9,6 +9,10 @@ import { validateParallelism } from '../model/derived.js';
 import { engineDefaults } from '../setup/resolve.js';
 import type { KvDtype, WeightDtype } from '../scenario/types.js';
 import { batchOf, parseDecode, parsePrefill } from './batchSpec.js';
+import { stageTimes } from '../cluster/pipeline.js';
+import { stageLink, type StageLink } from '../setup/pipeline.js';
+import type { LatencyModel } from '../latency/model.js';
+import type { BatchShape } from '../latency/batch.js';
 import { eachOnce, integerFlag, numericOption } from './flags.js';
 
 export interface PredictArgs {
@@ -35,7 +39,7 @@ export function predictCommandBuilder(y: Argv): Argv<PredictArgs> {
     .option('model', { type: 'string', demandOption: true, describe: 'catalog name or path to a Hugging Face config.json' })
     .option('gpu', { type: 'string', demandOption: true, describe: 'GPU catalog name, e.g. h100-sxm' });
   c = numericOption(c, 'tp', { default: 1, describe: 'tensor-parallel size' });
-  c = numericOption(c, 'pp', { default: 1, describe: 'pipeline-parallel size (only 1 is modelled)' });
+  c = numericOption(c, 'pp', { default: 1, describe: 'pipeline-parallel size: the step is also timed through its stages' });
   c = numericOption(c, 'block-size', { default: 16, describe: 'KV block size (decode attention efficiency)' });
   c = numericOption(c, 'max-num-seqs', { describe: 'largest CUDA-graph capture size (default: vLLM V1 for the GPU class)' });
   return c
@@ -61,7 +65,6 @@ export function predictCommand(args: PredictArgs): void {
   const tp = integerFlag('--tp', args.tp, PARALLEL)!;
   const pp = integerFlag('--pp', args.pp, PARALLEL)!;
   validateParallelism(arch, tp, pp, { tp: '--tp', pp: '--pp' });
-  if (pp > 1) throw fieldError('--pp', 'pipeline parallelism is not modelled yet; use 1', pp);
   const weights = args.dtype as WeightDtype;
   if (!WEIGHT_DTYPES.includes(weights)) throw fieldError('--dtype', `must be one of ${WEIGHT_DTYPES.join(', ')}`, args.dtype);
   const kv = (args['kv-dtype'] ?? (weights === 'fp16' ? 'fp16' : 'bf16')) as KvDtype;
@@ -85,8 +88,9 @@ export function predictCommand(args: PredictArgs): void {
   // The profile's error band around the total (absent when the profile states none).
   const u = model.uncertainty;
   const band = u ? { low_s: total_s * (1 + u.low), high_s: total_s * (1 + u.high), low: u.low, high: u.high, basis: u.basis } : null;
+  const pipeline = pp > 1 ? pipelineOf(model, batch, stageLink(arch, gpu, tp, pp), pp) : undefined;
   if (args.json) {
-    console.log(JSON.stringify({ total_s, ops: ops.map(({ name, time_s, source }) => ({ name, time_s, source })), band }, null, 2));
+    console.log(JSON.stringify({ total_s, ops: ops.map(({ name, time_s, source }) => ({ name, time_s, source })), band, ...(pipeline ? { pipeline } : {}) }, null, 2));
     return;
   }
   console.log(`${arch.name} on ${tp} × ${gpu.name}, ${weights} weights, ${kv} KV: ${prompts.length} prefill (${batch.prefill_tokens} tokens), ${decodes.length} decode`);
@@ -102,4 +106,20 @@ export function predictCommand(args: PredictArgs): void {
     const pct = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v * 100).toFixed(1)} %`;
     console.log(`band ${(band.low_s * 1000).toFixed(4)} – ${(band.high_s * 1000).toFixed(4)} ms (${pct(band.low)} / ${pct(band.high)}; ${band.basis})`);
   }
+  if (pipeline) {
+    const ms = (v: number) => (v * 1000).toFixed(4);
+    console.log(
+      `pipeline of ${pp} stages over ${pipeline.link}: this batch alone takes ${ms(pipeline.through_s)} ms through every stage ` +
+        `(host ${ms(pipeline.host_s)}, each stage ${ms(pipeline.stage_s)}, LM head ${ms(pipeline.last_s)}, each send ${ms(pipeline.send_s)}); ` +
+        `with a micro-batch like it in every stage, one completes every ${ms(pipeline.interval_s)} ms`,
+    );
+  }
+}
+
+/** The step as a pipeline runs it: alone through every stage, and the pace of the slowest stage when every stage is busy. */
+function pipelineOf(model: LatencyModel, batch: BatchShape, link: StageLink, pp: number) {
+  const t = stageTimes(model, batch, pp, link, 0);
+  const through_s = t.host_s + pp * t.stage_s + t.last_s + (pp - 1) * t.send_s;
+  const interval_s = Math.max(t.host_s, t.stage_s + t.send_s, t.stage_s + t.last_s);
+  return { stages: pp, link: link.link, ...t, through_s, interval_s };
 }

@@ -103,6 +103,21 @@ describe('infersim predict', () => {
     expect(big.ops.find((op) => op.name === 'attention_prefill')!.time_s).toBeGreaterThan(0);
   });
 
+  it('times the step through its pipeline stages with --pp', () => {
+    const r = infersim(['predict', '--model', 'llama-3.1-70b', '--gpu', 'h100-sxm', '--tp', '4', '--pp', '2', '--decode', '64x1000', '--json']);
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout);
+    const p = out.pipeline;
+    expect(p.stages).toBe(2);
+    expect(p.link).toBe('nvlink');
+    const op = (name: string) => out.ops.find((o: { name: string }) => o.name === name).time_s;
+    expect(p.host_s).toBeCloseTo(op('cpu_overhead'), 12);
+    expect(p.last_s).toBeCloseTo(op('lm_head_sampler'), 12);
+    // Alone, the batch crosses host, both stages, one send and the LM head: the whole step plus a send and a second graph launch.
+    expect(p.through_s).toBeCloseTo(out.total_s + p.send_s + op('launch_overhead'), 12);
+    expect(p.interval_s).toBeLessThan(p.through_s);
+  });
+
   it('prints a table by default', () => {
     const r = infersim(['predict', '--model', 'llama-2-7b', '--gpu', 'a100-sxm-80gb', '--tp', '2', '--decode', '512x8']);
     expect(r.status).toBe(0);
@@ -113,7 +128,7 @@ describe('infersim predict', () => {
   it.each([
     [['--model', 'llama-2-7b', '--gpu', 'h100', '--decode', '1'], /^infersim: error: --gpu: unknown value "h100" \(did you mean "h100-sxm"\?\)/],
     [['--model', 'llama-2-7b', '--gpu', 'h100-sxm', '--tp', '3', '--decode', '1'], /^infersim: error: --tp: must divide num_attention_heads \(32\)/],
-    [['--model', 'llama-2-7b', '--gpu', 'h100-sxm', '--pp', '2', '--decode', '1'], /^infersim: error: --pp: pipeline parallelism is not modelled yet; use 1, got 2/],
+    [['--model', 'llama-2-7b', '--gpu', 'h100-sxm', '--pp', '33', '--decode', '1'], /^infersim: error: --pp: must be <= num_hidden_layers \(32\)/],
     [['--model', 'llama-2-7b', '--gpu', 'h100-sxm', '--dtype', 'fp4', '--decode', '1'], /^infersim: error: --dtype: must be one of fp32, fp16, bf16, fp8, int8, int4, got "fp4"/],
     [['--model', 'llama-2-7b', '--gpu', 'h100-sxm'], /^infersim: error: --prefill: give --prefill and\/or --decode: the batch is empty/],
   ])('rejects bad input in one line: %j', (args, message) => {

@@ -123,12 +123,13 @@ describe('simulator memory: replicas × KV blocks', () => {
 describe('features this version rejects clearly', () => {
   it('a tensor-parallel group larger than one node (8 GPUs on an HGX H100 board)', () => {
     expect(() => resolve({ hardware: { gpu: 'h100-sxm', tensor_parallel: 16 } })).toThrow(
-      'hardware.tensor_parallel: must be ≤ 8, the GPUs of one h100-sxm node: a tensor-parallel group across nodes would all-reduce over the network, which is not modelled; use more replicas instead, got 16',
+      'hardware.tensor_parallel: must be ≤ 8, the GPUs of one h100-sxm node: a tensor-parallel group across nodes would all-reduce over the network, which is not modelled; use hardware.pipeline_parallel to span nodes, or more replicas, got 16',
     );
     expect(() => resolve({ hardware: { gpu: 'h100-sxm', tensor_parallel: 8 } })).not.toThrow();
   });
-  it('pipeline parallelism', () => {
-    expect(() => resolve({ hardware: { gpu: 'h100-sxm', pipeline_parallel: 2 } })).toThrow(/hardware\.pipeline_parallel: .*not modelled/);
+  it('pipeline parallelism with a scheduler that runs one step at a time', () => {
+    expect(() => resolve({ hardware: { gpu: 'h100-sxm', pipeline_parallel: 2 }, engine: { scheduler: 'vllm-v0' } })).toThrow(/hardware\.pipeline_parallel: needs a scheduler that keeps a step in flight per stage/);
+    expect(() => resolve({ hardware: { gpu: 'h100-sxm', pipeline_parallel: 2 } })).not.toThrow();
   });
   it('swap preemption under the V1 scheduler', () => {
     expect(() => resolve({ engine: { preemption: 'swap' } })).toThrow(/engine\.preemption: .*only preempts by recompute/);
