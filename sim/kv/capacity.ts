@@ -28,6 +28,11 @@ export interface KvCapacityInput {
    * the same TP, and its layers' KV shares the cache: each token holds both models' KV).
    */
   draft_arch?: ModelArchitecture;
+  /**
+   * Multi-LoRA: the adapter-slot buffers vLLM allocates on each GPU with the model (sim/latency/loraCost.ts,
+   * loraReservedBytesPerGpu); they are in place when the KV cache is sized, so they come out of its budget.
+   */
+  lora_bytes?: number;
 }
 
 /** Memory of one GPU of a replica, split the way vLLM's startup profiling splits it. */
@@ -35,6 +40,8 @@ export interface KvCapacity {
   runtime_memory_bytes: number;
   budget_bytes: number;
   weight_bytes: number;
+  /** Only with engine.lora: the LoRA slot buffers, bytes (counted beside the weights). */
+  lora_bytes?: number;
   activation_peak_bytes: number;
   non_torch_bytes: number;
   cuda_graph_bytes: number;
@@ -63,7 +70,8 @@ export function kvCapacity(input: KvCapacityInput): KvCapacity {
   const activation = activationPeakBytes(input);
   const nonTorch = nonTorchBytes(input);
   const graphs = cudaGraphBytes(input);
-  const kvBytes = budget - weights - activation - nonTorch - graphs;
+  const lora = input.lora_bytes ?? 0;
+  const kvBytes = budget - weights - lora - activation - nonTorch - graphs;
   const kvOf = (a: ModelArchitecture) => kvBytesPerTokenPerGpu(a, bytesPerKvElement(input.kv_cache), tp, pp);
   const perToken = kvOf(arch) + (draft === undefined ? 0 : kvOf(draft));
   const perBlock = perToken * input.block_size;
@@ -77,11 +85,11 @@ export function kvCapacity(input: KvCapacityInput): KvCapacity {
     );
   }
   if (input.num_gpu_blocks_override === undefined && kvBytes < perBlock) {
-    const need = (weights + activation + nonTorch + graphs) / GiB;
+    const need = (weights + lora + activation + nonTorch + graphs) / GiB;
     throw new InfersimError(
       `model does not fit: ${arch.name} on ${gpu.name} at tensor_parallel ${tp}, pipeline_parallel ${pp} ` +
         `(${input.weights} weights) needs ${need.toFixed(1)} GiB per GPU before any KV cache ` +
-        `(weights ${(weights / GiB).toFixed(1)} GiB), but gpu_memory_utilization ${input.gpu_memory_utilization} ` +
+        `(weights ${(weights / GiB).toFixed(1)} GiB${lora > 0 ? `, LoRA slots ${(lora / GiB).toFixed(1)} GiB` : ''}), but gpu_memory_utilization ${input.gpu_memory_utilization} ` +
         `of ${(runtime / GiB).toFixed(1)} GiB allows ${(budget / GiB).toFixed(1)} GiB; ` +
         // Tensor parallelism stops at one node (see the hardware catalog): past it, only the other remedies are real.
         (tp < gpu.gpus_per_node ? 'raise hardware.tensor_parallel (up to ' + gpu.gpus_per_node + ' on one node), ' : `tensor_parallel is already a whole ${gpu.gpus_per_node}-GPU node: `) +
@@ -100,6 +108,7 @@ export function kvCapacity(input: KvCapacityInput): KvCapacity {
     runtime_memory_bytes: runtime,
     budget_bytes: budget,
     weight_bytes: weights,
+    ...(lora > 0 ? { lora_bytes: lora } : {}),
     activation_peak_bytes: activation,
     non_torch_bytes: nonTorch,
     cuda_graph_bytes: graphs,

@@ -105,6 +105,7 @@ const trace = z
         output_tokens: text,
         model: text.optional(),
         user: text.optional(),
+        adapter: text.optional(),
       })
       .strict()
       .optional(),
@@ -150,6 +151,7 @@ function engineSchema(schedulers: readonly string[]) {
       max_queue_len: positiveInt.optional(),
       scheduling_policy: oneOf(['fcfs', 'priority']).optional(),
       speculative: speculativeSchema.optional(),
+      lora: loraSchema.optional(),
     })
     .strict()
     .optional();
@@ -162,6 +164,35 @@ const speculativeSchema = z
     model: text.optional(),
     k: num({ int: true, gte: 1, lte: 16, why: 'vLLM proposes a handful of tokens per step; past 16 nearly all are rejected' }),
     acceptance: z.union([acceptanceRate, z.array(acceptanceRate).min(1)]).optional(),
+  })
+  .strict();
+
+/** The adapter ranks vLLM serves (MaxLoRARanks in vllm/config/lora.py). */
+export const LORA_RANKS = [1, 8, 16, 32, 64, 128, 256, 320, 512] as const;
+
+/**
+ * engine.lora: vLLM's LoRAConfig (vllm/config/lora.py): max_lora_rank is one of its MaxLoRARanks;
+ * max_cpu_loras ≥ max_loras is checked where the defaults are filled (sim/setup/lora.ts).
+ */
+const loraSchema = z
+  .object({
+    max_loras: num({ int: true, gte: 1, lte: 1024, why: 'each slot holds an adapter on every GPU' }).optional(),
+    max_lora_rank: z
+      .custom<number>((v) => typeof v === 'number' && (LORA_RANKS as readonly number[]).includes(v), {
+        message: `must be one of vLLM's LoRA ranks: ${LORA_RANKS.join(', ')}`,
+      })
+      .optional(),
+    max_cpu_loras: num({ int: true, gte: 1, lte: 1e6, why: 'each one is an adapter held in host memory' }).optional(),
+  })
+  .strict();
+
+/** workload.lora: which adapter each generated request names. */
+const workloadLora = z
+  .object({
+    adapters: num({ int: true, gte: 1, lte: 1e6, why: 'a simulation tracks every adapter' }),
+    popularity: oneOf(['zipf', 'uniform', 'round_robin']).optional(),
+    zipf_alpha: num({ gt: 0, lte: 10, why: 'past 10 nearly every request names adapter 0' }).optional(),
+    base_fraction: num({ gte: 0, lte: 1, why: 'a share of the requests' }).optional(),
   })
   .strict();
 
@@ -193,6 +224,7 @@ const workload = z
       .min(1, { message: 'must list at least one model' })
       .optional(),
     users: num({ int: true, gte: 1, lte: MAX_REQUESTS, why: 'at most one user per request' }).optional(),
+    lora: workloadLora.optional(),
   })
   .strict();
 

@@ -38,6 +38,8 @@ export interface TraceColumns {
   model?: string;
   /** Column with each request's user id (any string or number), for `traffic.sticky_by: user`. */
   user?: string;
+  /** Column naming each request's LoRA adapter (any string; empty or absent: the base model). Needs engine.lora. */
+  adapter?: string;
 }
 
 export interface TraceSpec {
@@ -115,6 +117,21 @@ export interface WorkloadSpec {
   models?: { name: string; weight: number }[];
   /** Generated requests come from this many users, whose activity follows Zipf's law (s = 1): user k sends ∝ 1/k. */
   users?: number;
+  /** Multi-LoRA: each request (each session) names one of `adapters` LoRA adapters, or none. Needs engine.lora. */
+  lora?: WorkloadLoraInput;
+}
+
+export type AdapterPopularity = 'zipf' | 'uniform' | 'round_robin';
+
+/** Which LoRA adapter each generated request names (ids 0 … adapters − 1), from a seeded stream of its own ('lora'). */
+export interface WorkloadLoraInput {
+  adapters: number;
+  /** zipf (default): adapter k drawn ∝ 1/(k + 1)^zipf_alpha; uniform; round_robin: 0, 1, …, adapters − 1, 0, … in turn. */
+  popularity?: AdapterPopularity;
+  /** Zipf's exponent (default 1.0). */
+  zipf_alpha?: number;
+  /** Share of requests that name no adapter (the base model), 0..1 (default 0). */
+  base_fraction?: number;
 }
 
 export interface ScenarioInput {
@@ -178,9 +195,20 @@ export interface SpeculativeInput {
   acceptance?: number | number[];
 }
 
+/** Multi-LoRA serving (vLLM's --enable-lora with its LoRA settings); keys left out take vLLM's defaults. */
+export interface LoraInput {
+  /** Distinct adapters one step may hold: the GPU adapter slots. */
+  max_loras?: number;
+  /** The largest adapter rank served; every slot is allocated at this rank. */
+  max_lora_rank?: number;
+  /** Adapters kept in CPU memory (≥ max_loras). */
+  max_cpu_loras?: number;
+}
+
 /** The engine section of a scenario (or of a pool, overriding it). */
 export interface EngineInput {
   speculative?: SpeculativeInput;
+  lora?: LoraInput;
   scheduler?: SchedulerName;
   usage?: EngineUsage;
   max_num_seqs?: number;

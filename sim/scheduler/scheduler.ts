@@ -138,6 +138,11 @@ export interface SchedulerTraits {
   /** Verifies proposed tokens (speculative decoding: engine.speculative). Absent: false. */
   speculative?: boolean;
   /**
+   * Serves LoRA adapters (engine.lora): a step holds at most max_loras distinct adapters, as
+   * vLLM V1's scheduler enforces. Absent: false.
+   */
+  lora?: boolean;
+  /**
    * Runs several steps in flight over pipeline stages (hardware.pipeline_parallel > 1): each pass
    * leaves out the sequences of steps still in flight. Absent: false.
    */

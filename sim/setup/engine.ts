@@ -13,6 +13,7 @@ import { SCHEDULERS, schedulerNames } from '../scheduler/registry.js';
 import type { PolicyDefaults, PolicyKey, SchedulerFactory } from '../scheduler/scheduler.js';
 import { v1Defaults } from '../scheduler/traits.js';
 import type { ResolvedSpeculative } from './speculative.js';
+import type { ResolvedLora } from './lora.js';
 import { checkSomeRequestFits } from './checks.js';
 import { atLeast, CURRENT_VLLM_VERSION, normalVllmVersion } from '../scenario/vllmVersion.js';
 
@@ -41,6 +42,8 @@ export interface ResolvedEngine {
   frontend_output_ms: number;
   /** Only with engine.speculative. */
   speculative?: ResolvedSpeculative;
+  /** Only with engine.lora (sim/setup/lora.ts). */
+  lora?: ResolvedLora;
 }
 
 type Engine = NonNullable<ScenarioInput['engine']>;

@@ -2,6 +2,7 @@ import { getGpu } from '../hardware/catalog.js';
 import type { GpuSpec } from '../hardware/gpu.js';
 import { defaultProfileFor, loadProfile, type LoadedProfile } from '../latency/profile/load.js';
 import { resolveSpeculative } from './speculative.js';
+import { checkAdapterRequests, resolveLora } from './lora.js';
 import { getModel } from '../model/catalog.js';
 import type { RouterSettings, RouterWeightsInput, ScenarioInput } from '../scenario/types.js';
 import { sizeKv } from './capacity.js';
@@ -37,6 +38,9 @@ export function resolvePool(input: ScenarioInput, replicasField = 'cluster.repli
   const { engine, policy } = resolveEngine(input, arch, gpu);
   const speculative = resolveSpeculative(input.engine?.speculative, policy, arch);
   if (speculative !== undefined) engine.speculative = speculative;
+  const lora = resolveLora(input.engine?.lora, policy, arch, gpu, tp, pp);
+  if (lora !== undefined) engine.lora = lora;
+  checkAdapterRequests(input.workload, lora);
   checkPipeline(pp, policy, speculative !== undefined);
 
   const precision = { weights: input.precision?.weights ?? 'bf16', kv_cache: input.precision?.kv_cache ?? 'bf16' } as const;

@@ -47,3 +47,27 @@ describe('KV block counts stay within what a simulated replica can hold', () => 
     );
   });
 });
+
+describe('multi-LoRA slot buffers come out of the KV budget', () => {
+  it('4 slots of a rank-16 Llama-3.1-8B adapter: 369,426,432 bytes fewer for KV, whole blocks', () => {
+    // A slot: the adapter's 83,886,080 bytes (test/latency/loraCost.test.ts) + embedding and LM-head
+    // buffers, (128,256 × 16 + 4096 × 16 + 16 × 4096 + 128,256 × 16) × 2 = 8,470,528 bytes: 92,356,608; × 4.
+    const lora_bytes = 4 * (83_886_080 + 8_470_528);
+    expect(lora_bytes).toBe(369_426_432);
+    const plain = kvCapacity(base());
+    const lora = kvCapacity({ ...base(), lora_bytes });
+    const free = plain.budget_bytes - plain.weight_bytes - plain.activation_peak_bytes - plain.non_torch_bytes - plain.cuda_graph_bytes;
+    // 131,072 bytes a token (2 × 32 layers × 8 heads × 128 × 2 bytes) × 16 tokens = 2 MiB a block.
+    expect(plain.kv_bytes_per_block).toBe(2 * 1024 * 1024);
+    expect(lora.num_gpu_blocks).toBe(Math.floor((free - lora_bytes) / (2 * 1024 * 1024)));
+    // 369,426,432 bytes are 176.2 blocks: 176 or 177 fewer, as the remainders fall.
+    expect(plain.num_gpu_blocks - lora.num_gpu_blocks).toBeGreaterThanOrEqual(176);
+    expect(plain.num_gpu_blocks - lora.num_gpu_blocks).toBeLessThanOrEqual(177);
+    expect(lora.lora_bytes).toBe(lora_bytes);
+    expect(plain.lora_bytes).toBeUndefined();
+  });
+
+  it('names the LoRA slots when the model no longer fits', () => {
+    expect(() => kvCapacity({ ...base(), lora_bytes: 70 * 2 ** 30 })).toThrow(/weights 15\.0 GiB, LoRA slots 70\.0 GiB\), but gpu_memory_utilization 0\.9/);
+  });
+});
