@@ -36,6 +36,22 @@ const COMMANDS: Record<string, CommandSpec> = {
       return { builder: m.predictCommandBuilder, handler: guarded(m.predictCommand) };
     },
   },
+  report: {
+    usage: 'report <dir>',
+    describe: "write one self-contained HTML report of a run's or sweep's results (charts, percentiles, scenario)",
+    load: async () => {
+      const m = await import('./report.js');
+      return { builder: m.reportCommandBuilder, handler: guarded(m.reportCommand) };
+    },
+  },
+  compare: {
+    usage: 'compare <real>',
+    describe: "simulate the workload of a real benchmark's results (vllm bench serve, GuideLLM, genai-perf) and print the errors per metric",
+    load: async () => {
+      const m = await import('./compare.js');
+      return { builder: m.compareCommandBuilder, handler: guarded(m.compareCommand) };
+    },
+  },
   profile: {
     usage: 'profile',
     describe: "latency profiles: import another tool's measurements, validate a profile, fit one",
