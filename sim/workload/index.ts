@@ -31,7 +31,7 @@ interface Source {
 
 /**
  * The workload as a lazy request stream. Random draws come from one seeded stream per purpose
- * ('arrivals', 'arrival_thinning', 'input_tokens', 'output_tokens', 'turns', 'prefix', 'priority', 'models', 'users'),
+ * ('arrivals', 'arrival_thinning', 'input_tokens', 'output_tokens', 'turns', 'prefix', 'priority', 'models', 'users', 'lora'),
  * so changing one setting leaves the others' draws unchanged. With a trace, `workload.arrival` (or
  * `concurrency`) replaces the file's timestamps and the trace gives only the lengths (and model and
  * user columns), in arrival order.
@@ -47,7 +47,13 @@ export function createRequestStream(spec: WorkloadSpec, seed: number): WorkloadS
   // A rate schedule's end can stop the stream short of its bound: then the bound promises no count.
   const rate = spec.arrival !== undefined && spec.arrival.process !== 'burst' ? spec.arrival.rate_per_s : undefined;
   const scheduleEnds = Array.isArray(rate) && source.ownArrivals === undefined;
-  const info: WorkloadInfo = { ...source.info, ...(scheduleEnds && { max_requests: undefined }), loop, ...(priority_classes && { priority_classes }) };
+  const info: WorkloadInfo = {
+    ...source.info,
+    ...(scheduleEnds && { max_requests: undefined }),
+    loop,
+    ...(priority_classes && { priority_classes }),
+    ...(spec.lora !== undefined && { adapters: spec.lora.adapters }),
+  };
   const traits = traitSampler(spec, seed);
   const limit = requestLimiter(spec, info);
   const startClock = (): ArrivalClock =>
@@ -105,17 +111,19 @@ function traceSource(spec: WorkloadSpec): Source {
   let row = 0;
   const ownArrivals = fileTimes && arrival_s !== undefined ? () => checkedTraceTime(arrival_s[row++], row, spec.trace!) : undefined;
   const models = table.model_names === undefined ? {} : { models: table.model_names };
-  return { make, ownArrivals, info: { source: 'trace', max_requests: table.length, zero_output_rows: table.zero_output_rows, ...models } };
+  const adapters = table.adapter_names === undefined ? {} : { adapters: table.adapter_names.length };
+  return { make, ownArrivals, info: { source: 'trace', max_requests: table.length, zero_output_rows: table.zero_output_rows, ...models, ...adapters } };
 }
 
-/** Adds the trace's model and user columns, when it names them; other traces' requests keep their shape. */
+/** Adds the trace's model, user and adapter columns, when it names them; other traces' requests keep their shape. */
 function labelled(make: MakeRequest, table: TraceTable): MakeRequest {
-  const { model, model_names, user } = table;
-  if (model === undefined && user === undefined) return make;
+  const { model, model_names, user, adapter } = table;
+  if (model === undefined && user === undefined && adapter === undefined) return make;
   return (id, arrival_s) => {
     const request = make(id, arrival_s);
     if (model !== undefined) request.model = model_names![model[id]];
     if (user !== undefined) request.user = user[id];
+    if (adapter !== undefined && adapter[id] >= 0) request.adapter = adapter[id];
     return request;
   };
 }

@@ -29,6 +29,8 @@ export interface Request {
   model?: string;
   /** The client's user id (traffic.sticky_by: user). */
   user?: number;
+  /** The LoRA adapter asked for (engine.lora), an id from 0; absent: the base model. */
+  adapter?: number;
   /** A mirrored copy (traffic.shadow): nobody waits for its answer. */
   shadow?: boolean;
 }

@@ -10,6 +10,7 @@ export interface ColumnNames {
   output: string;
   model?: string;
   user?: string;
+  adapter?: string;
 }
 
 /** Accumulates rows into growable typed arrays and checks token counts as they arrive. */
@@ -26,6 +27,10 @@ export class TraceBuilder {
   private readonly modelIndex = new Map<string, number>();
   private user: Int32Array | undefined;
   private readonly userIndex = new Map<string, number>();
+  /** Per row, an adapter id (−1: the base model), ids in order of first appearance of the names. */
+  private adapter: Int32Array | undefined;
+  private readonly adapter_names: string[] = [];
+  private readonly adapterIndex = new Map<string, number>();
 
   constructor(
     private readonly file: string,
@@ -36,13 +41,14 @@ export class TraceBuilder {
     this.hash_ids = keepHashIds ? [] : undefined;
     if (names.model !== undefined) this.model = new Int32Array(1024);
     if (names.user !== undefined) this.user = new Int32Array(1024);
+    if (names.adapter !== undefined) this.adapter = new Int32Array(1024);
   }
 
   /**
    * `arrival_s` is ignored for traces without timestamps; `hash_ids` for formats without them;
-   * `rawModel` and `rawUser` unless the model and user columns are named.
+   * `rawModel`, `rawUser` and `rawAdapter` unless the model, user and adapter columns are named.
    */
-  add(line: number, arrival_s: number, rawInput: unknown, rawOutput: unknown, hash_ids?: number[], rawModel?: unknown, rawUser?: unknown): void {
+  add(line: number, arrival_s: number, rawInput: unknown, rawOutput: unknown, hash_ids?: number[], rawModel?: unknown, rawUser?: unknown, rawAdapter?: unknown): void {
     const input = toCount(rawInput);
     if (Number.isNaN(input)) throw rowError(this.file, line, `${this.names.input} must be an integer from 1 to ${MAX_TOKEN_COUNT} (token counts are stored as int32)`, rawInput);
     if (input === 0) throw rowError(this.file, line, `${this.names.input} must be ≥ 1 (a request needs a prompt)`, rawInput);
@@ -60,6 +66,18 @@ export class TraceBuilder {
     if (this.hash_ids !== undefined) this.hash_ids.push(hash_ids ?? []);
     if (this.model !== undefined) this.model[i] = this.modelOf(line, rawModel);
     if (this.user !== undefined) this.user[i] = this.userOf(line, rawUser);
+    if (this.adapter !== undefined) this.adapter[i] = this.adapterOf(line, rawAdapter);
+  }
+
+  /**
+   * An adapter name (spaces around it dropped) → its id, numbered 0, 1, 2, … in order of first
+   * appearance in the file; an empty or absent value (JSON null too) is the base model, −1.
+   */
+  private adapterOf(line: number, raw: unknown): number {
+    if (raw === undefined || raw === null) return -1;
+    if (typeof raw !== 'string') throw rowError(this.file, line, `${this.names.adapter} must be a LoRA adapter name (a string; empty for the base model)`, raw);
+    const name = raw.trim();
+    return name === '' ? -1 : interned(this.adapterIndex, name, () => this.adapter_names.push(name));
   }
 
   /** Surrounding spaces are dropped: a model name is matched against the pools' models. */
@@ -92,6 +110,7 @@ export class TraceBuilder {
       // Only traces that name these columns carry them, so other tables keep their shape.
       ...(this.model !== undefined && { model: this.model.slice(0, n), model_names: this.model_names }),
       ...(this.user !== undefined && { user: this.user.slice(0, n) }),
+      ...(this.adapter !== undefined && { adapter: this.adapter.slice(0, n), adapter_names: this.adapter_names }),
     };
   }
 
@@ -102,6 +121,7 @@ export class TraceBuilder {
     if (this.arrival_s !== undefined) this.arrival_s = resized(this.arrival_s, new Float64Array(size));
     if (this.model !== undefined) this.model = resized(this.model, new Int32Array(size));
     if (this.user !== undefined) this.user = resized(this.user, new Int32Array(size));
+    if (this.adapter !== undefined) this.adapter = resized(this.adapter, new Int32Array(size));
   }
 }
 

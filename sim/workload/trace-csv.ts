@@ -20,11 +20,13 @@ export interface CsvTraceLayout {
   /** Columns of each request's model and user id (generic csv only). */
   model?: string;
   user?: string;
+  /** Column of each request's LoRA adapter name (generic csv only; an empty cell: the base model). */
+  adapter?: string;
   /** Field path blamed when a column is missing, per role. */
   field: (role: Role) => string;
 }
 
-type Role = 'arrival' | 'input' | 'output' | 'model' | 'user';
+type Role = 'arrival' | 'input' | 'output' | 'model' | 'user' | 'adapter';
 
 /** Positions of the layout's columns in the header; -1 for a column the trace does not have. */
 interface Positions {
@@ -33,16 +35,17 @@ interface Positions {
   output: number;
   model: number;
   user: number;
+  adapter: number;
 }
 
 export function readCsvTrace(text: string, file: string, layout: CsvTraceLayout): TraceTable {
   let builder: TraceBuilder | undefined;
-  let at: Positions = { arrival: -1, input: -1, output: -1, model: -1, user: -1 };
+  let at: Positions = { arrival: -1, input: -1, output: -1, model: -1, user: -1, adapter: -1 };
   forEachCsvRecord(text, file, (fields, line) => {
     if (builder === undefined) {
       at = headerPositions(fields, file, layout);
       const arrivalName = at.arrival === -1 ? undefined : layout.arrival?.column;
-      builder = new TraceBuilder(file, { arrival: arrivalName, input: layout.input, output: layout.output, model: layout.model, user: layout.user });
+      builder = new TraceBuilder(file, { arrival: arrivalName, input: layout.input, output: layout.output, model: layout.model, user: layout.user, adapter: layout.adapter });
       return;
     }
     let arrival_s = 0;
@@ -59,7 +62,9 @@ export function readCsvTrace(text: string, file: string, layout: CsvTraceLayout)
     // A short row reaches the builder as a missing value, which it refuses naming the column.
     const model = at.model === -1 ? undefined : fields[at.model];
     const user = at.user === -1 ? undefined : fields[at.user];
-    builder.add(line, arrival_s, input, output, undefined, model, user);
+    // A short row's missing adapter cell reads as empty: the base model.
+    const adapter = at.adapter === -1 ? undefined : fields[at.adapter];
+    builder.add(line, arrival_s, input, output, undefined, model, user, adapter);
   });
   if (builder === undefined) throw rowError(file, 1, 'empty file: expected a header line');
   return builder.build();
@@ -79,5 +84,6 @@ function headerPositions(fields: string[], file: string, layout: CsvTraceLayout)
     arrival: arrival === undefined ? -1 : arrival.optional ? header.indexOf(arrival.column) : find(arrival.column, 'arrival'),
     model: layout.model === undefined ? -1 : find(layout.model, 'model'),
     user: layout.user === undefined ? -1 : find(layout.user, 'user'),
+    adapter: layout.adapter === undefined ? -1 : find(layout.adapter, 'adapter'),
   };
 }

@@ -66,6 +66,7 @@ function readGeneric(spec: TraceSpec, text: string): TraceTable {
       arrivalDivisor: divisor,
       model: columns.model,
       user: columns.user,
+      adapter: columns.adapter,
       field,
     });
   }
@@ -84,6 +85,7 @@ function readGeneric(spec: TraceSpec, text: string): TraceTable {
           },
     model: columns.model,
     user: columns.user,
+    adapter: columns.adapter,
     field,
   });
 }
@@ -94,10 +96,10 @@ function readGeneric(spec: TraceSpec, text: string): TraceTable {
  */
 export function refuseLabels(spec: TraceSpec): void {
   if (spec.format === 'csv' || spec.format === 'jsonl') return;
-  for (const label of ['model', 'user'] as const) {
+  for (const label of ['model', 'user', 'adapter'] as const) {
     const column = spec.columns?.[label];
     if (column !== undefined) {
-      throw fieldError(`workload.trace.columns.${label}`, `only format csv or jsonl can name a ${label} column; format "${spec.format}" has fixed columns and no ${label}`, column);
+      throw fieldError(`workload.trace.columns.${label}`, `only format csv or jsonl can name ${label === 'adapter' ? 'an' : 'a'} ${label} column; format "${spec.format}" has fixed columns and no ${label}`, column);
     }
   }
 }

@@ -15,14 +15,16 @@ export interface JsonlTraceLayout {
   /** Keys of each request's model (a string) and user id (a string or number). */
   model?: string;
   user?: string;
+  /** Key of each request's LoRA adapter name (absent, null or empty: the base model). */
+  adapter?: string;
   field: (role: Role) => string;
 }
 
-type Role = 'arrival' | 'input' | 'output' | 'hash_ids' | 'model' | 'user';
+type Role = 'arrival' | 'input' | 'output' | 'hash_ids' | 'model' | 'user' | 'adapter';
 
 export function readJsonlTrace(text: string, file: string, layout: JsonlTraceLayout): TraceTable {
-  const { arrival, input, output, model, user } = layout;
-  const builder = new TraceBuilder(file, { arrival, input, output, model, user }, layout.hashIds !== undefined);
+  const { arrival, input, output, model, user, adapter } = layout;
+  const builder = new TraceBuilder(file, { arrival, input, output, model, user, adapter }, layout.hashIds !== undefined);
   let first = true;
   forEachJsonlRecord(text, file, (row, line) => {
     const get = (key: string, role: Role): unknown => {
@@ -43,8 +45,10 @@ export function readJsonlTrace(text: string, file: string, layout: JsonlTraceLay
     const hashIds = layout.hashIds === undefined ? undefined : checkHashIds(get(layout.hashIds, 'hash_ids'), layout.hashIds, file, line);
     const rawModel = model === undefined ? undefined : get(model, 'model');
     const rawUser = user === undefined ? undefined : get(user, 'user');
+    // A row without the adapter key asks for the base model: the key is optional row by row.
+    const rawAdapter = adapter === undefined ? undefined : ownValue(row, adapter);
     first = false;
-    builder.add(line, arrival_s, rawInput, rawOutput, hashIds, rawModel, rawUser);
+    builder.add(line, arrival_s, rawInput, rawOutput, hashIds, rawModel, rawUser, rawAdapter);
   });
   return builder.build();
 }

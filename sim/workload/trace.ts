@@ -57,6 +57,7 @@ function permuted(table: TraceTable, order: number[]): TraceTable {
     hash_ids: table.hash_ids && order.map((i) => table.hash_ids![i]),
     ...(table.model && { model: pick(table.model) }),
     ...(table.user && { user: pick(table.user) }),
+    ...(table.adapter && { adapter: pick(table.adapter) }),
   };
 }
 
@@ -82,5 +83,6 @@ function truncated(table: TraceTable, n: number): TraceTable {
     hash_ids: table.hash_ids?.slice(0, n),
     ...(table.model && { model: table.model.subarray(0, n) }),
     ...(table.user && { user: table.user.subarray(0, n) }),
+    ...(table.adapter && { adapter: table.adapter.subarray(0, n) }),
   };
 }

@@ -2,6 +2,7 @@ import { rngStream } from '../engine/rng.js';
 import type { WorkloadSpec } from '../scenario/types.js';
 import type { Request } from './request.js';
 import { zipfRankSampler } from './zipf.js';
+import { adapterSampler } from './adapters.js';
 
 /**
  * What a client brings to all of its requests: a shared system prompt, a priority class, the model it
@@ -13,6 +14,7 @@ export interface Traits {
   priority: number | undefined;
   model: string | undefined;
   user: number | undefined;
+  adapter: number | undefined;
 }
 
 export interface PriorityClass {
@@ -27,20 +29,21 @@ export function priorityClasses(spec: WorkloadSpec): PriorityClass[] | undefined
 }
 
 /**
- * Draws one client's traits, or undefined when the workload sets none of `prefix`, `priority`, `models`
- * and `users`. Each key draws from its own stream ('prefix', 'priority', 'models', 'users') a fixed
+ * Draws one client's traits, or undefined when the workload sets none of `prefix`, `priority`, `models`,
+ * `users` and `lora`. Each key draws from its own stream ('prefix', 'priority', 'models', 'users', 'lora') a fixed
  * number of times per call, so one key's settings never shift another's draws. The prefix takes two
  * draws, one to decide (u < fraction) and one for the group, so raising `fraction` only adds prefixed
  * requests and keeps every group.
  */
 export function traitSampler(spec: WorkloadSpec, seed: number): (() => Traits) | undefined {
-  const { prefix, models, users } = spec;
+  const { prefix, models, users, lora } = spec;
   const classes = priorityClasses(spec);
-  if (prefix === undefined && classes === undefined && models === undefined && users === undefined) return undefined;
+  if (prefix === undefined && classes === undefined && models === undefined && users === undefined && lora === undefined) return undefined;
   const drawGroup = prefix === undefined ? undefined : groupPick(prefix, rngStream(seed, 'prefix'));
   const drawPriority = classes === undefined ? undefined : weightedPick(classes, rngStream(seed, 'priority'), (c) => c.priority);
   const drawModel = models === undefined ? undefined : weightedPick(models, rngStream(seed, 'models'), (m) => m.name);
   const drawUser = users === undefined ? undefined : zipfRankSampler(users, rngStream(seed, 'users'));
+  const drawAdapter = lora === undefined ? undefined : adapterSampler(lora, rngStream(seed, 'lora'));
   return () => {
     const prefix_group = drawGroup?.();
     return {
@@ -49,6 +52,7 @@ export function traitSampler(spec: WorkloadSpec, seed: number): (() => Traits) |
       priority: drawPriority?.(),
       model: drawModel?.(),
       user: drawUser?.(),
+      adapter: drawAdapter?.(),
     };
   };
 }
@@ -75,6 +79,7 @@ export function markTraits(request: Request, traits: Traits): void {
   if (traits.priority !== undefined) request.priority = traits.priority;
   if (traits.model !== undefined) request.model = traits.model;
   if (traits.user !== undefined) request.user = traits.user;
+  if (traits.adapter !== undefined) request.adapter = traits.adapter;
 }
 
 function weightedPick<T extends { weight: number }, V>(choices: readonly T[], uniform: () => number, value: (choice: T) => V): () => V {

@@ -22,6 +22,9 @@ export interface TraceTable {
   model_names?: string[];
   /** With a user column: each row's user id, numbered 0, 1, 2, … in order of first appearance in the file. */
   user?: Int32Array;
+  /** With an adapter column: each row's LoRA adapter id (−1: the base model), numbered in order of first appearance of its name in `adapter_names`. */
+  adapter?: Int32Array;
+  adapter_names?: string[];
   /** Rows whose output count was 0 and was raised to 1 (vLLM always emits at least one token). */
   zero_output_rows: number;
 }
@@ -42,6 +45,8 @@ export interface WorkloadInfo {
   max_tokens_cut_rows?: number;
   /** Every model a request may name (a trace's model column, `workload.models`); absent: requests name none. */
   models?: readonly string[];
+  /** How many LoRA adapters requests may name (workload.lora's adapters; a trace's distinct adapter names); absent: none. */
+  adapters?: number;
 }
 
 export interface WorkloadStream extends RequestStream {

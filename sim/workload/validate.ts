@@ -3,6 +3,7 @@ import { MAX_REQUESTS, shown } from '../scenario/bounds.js';
 import type { WorkloadSpec } from '../scenario/types.js';
 import { rateProfile } from './rate-profile.js';
 import { refuseLabels } from './trace-formats.js';
+import { validateLora } from './adapters.js';
 
 /**
  * Combinations the schema cannot see. Parameter ranges of each distribution and arrival process are
@@ -48,6 +49,7 @@ export function validateWorkload(spec: WorkloadSpec): void {
   }
   validateClients(spec);
   validatePopulation(spec);
+  if (spec.lora !== undefined) validateLora(spec.lora, spec.trace);
 }
 
 /** A run bounded by duration alone must not expect more requests than it can hold. */
