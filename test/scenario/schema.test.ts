@@ -6,7 +6,7 @@ import { parseScenarioObject, ScenarioValidationError } from '../../sim/setup/lo
 import { messageOf, validScenario } from './helpers.js';
 
 const ENGINE_KEYS =
-  'scheduler, usage, max_num_seqs, max_num_batched_tokens, block_size, enable_chunked_prefill, preemption, max_model_len, num_gpu_blocks_override, cuda_graphs, vllm_version, frontend_input_ms, frontend_output_ms, swap_space_gb, enable_prefix_caching, orca_reservation, max_batch_size, batch_timeout_ms, max_queue_len, scheduling_policy, speculative';
+  'scheduler, usage, max_num_seqs, max_num_batched_tokens, block_size, enable_chunked_prefill, preemption, max_model_len, num_gpu_blocks_override, cuda_graphs, vllm_version, frontend_input_ms, frontend_output_ms, swap_space_gb, enable_prefix_caching, orca_reservation, max_batch_size, batch_timeout_ms, max_queue_len, scheduling_policy, speculative, lora';
 
 function withChange(change: (s: Record<string, any>) => void): Record<string, any> {
   const s = validScenario();
