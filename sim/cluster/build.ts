@@ -15,6 +15,7 @@ import { rngStream } from '../engine/rng.js';
 import { speculation } from '../scheduler/speculation.js';
 import { getModel } from '../model/catalog.js';
 import { PipelineStages } from './pipeline.js';
+import { LoraStep } from './loraStep.js';
 import { stageLink } from '../setup/pipeline.js';
 
 /*
@@ -43,6 +44,7 @@ export function poolBuilder(
     orca_reservation: e.orca_reservation,
     max_batch_size: e.max_batch_size,
     batch_timeout_s: e.batch_timeout_ms / 1000,
+    ...(e.lora === undefined ? {} : { max_loras: e.lora.max_loras }),
   };
   const factory = SCHEDULERS[e.scheduler];
   const transfer: KvTransferCost = {
@@ -71,6 +73,10 @@ export function poolBuilder(
     const own = spec === undefined ? limits : { ...limits, speculation: speculation(spec.acceptance, rngStream(setup.scenario.seed, `speculative:${pool.name}:${i}`)) };
     const replica = new Replica(i, factory.create(kv, own), kv, latency, transfer, pp);
     if (pp > 1) replica.pipeline = { stages: new PipelineStages(pp), link };
+    if (e.lora !== undefined) {
+      replica.lora = new LoraStep(e.lora);
+      replica.adapters = replica.lora.cache;
+    }
     replica.draftTime = draftTime;
     replica.pool = pool.name;
     replica.pool_index = index;

@@ -10,6 +10,7 @@ import type { AdapterResidency, ReplicaLoad, ReplicaState } from '../routing/rou
 import type { DraftTime } from './drafter.js';
 import { stageTimes, type PipelineStages } from './pipeline.js';
 import type { StageLink } from '../setup/pipeline.js';
+import type { LoraStep } from './loraStep.js';
 
 /** Token counts a replica has processed, for conservation checks. */
 export interface ReplicaCounters {
@@ -141,6 +142,8 @@ export class Replica implements ReplicaLoad {
 
   /** Multi-LoRA: the adapters on its GPUs (absent without engine.lora). */
   adapters: AdapterResidency | undefined;
+  /** Multi-LoRA: what its adapters cost its steps (absent without engine.lora). */
+  lora: LoraStep | undefined;
 
   has_adapter(adapter: number): boolean {
     return this.adapters?.has(adapter) ?? false;
@@ -268,9 +271,11 @@ export class Replica implements ReplicaLoad {
     const swapBlocks = plan.swap_in_blocks + plan.swap_out_blocks;
     const swap_s = swapBlocks === 0 ? 0 : (swapBlocks * t.bytes_per_block) / t.pcie_one_direction_bytes_per_s;
     const copy_s = this.lastCopied === 0 ? 0 : (2 * this.lastCopied * t.bytes_per_block) / t.hbm_bytes_per_s;
+    // Every GPU loads its adapters' shards and runs the LoRA kernels of its own layers.
+    const lora_s = this.lora === undefined ? 0 : this.lora.time_s(plan.scheduled);
     const pipe = this.pipeline;
     if (pipe !== undefined) {
-      const times = stageTimes(this.latency, plan.batch, pipe.stages.stages, pipe.link, swap_s + copy_s);
+      const times = stageTimes(this.latency, plan.batch, pipe.stages.stages, pipe.link, swap_s + copy_s + lora_s);
       this.hostBusy = true;
       this.busy = true;
       this.host_free_s = now_s + times.host_s;
@@ -278,7 +283,7 @@ export class Replica implements ReplicaLoad {
     }
     const draft_s = this.draftTime === undefined ? 0 : this.draftTime(plan.scheduled);
     this.counters.draft_s += draft_s;
-    return this.latency.iterationTime_s(plan.batch) + swap_s + copy_s + draft_s;
+    return this.latency.iterationTime_s(plan.batch) + swap_s + copy_s + draft_s + lora_s;
   }
 
   /** Pipelined: the host has formed the last micro-batch by `now_s`; another may start unless every stage slot is taken. */

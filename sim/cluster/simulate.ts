@@ -25,6 +25,7 @@ import { AUTOSCALERS } from '../autoscale/registry.js';
 import { ReplicaSteps } from './steps.js';
 import { runAtBandEdges, scaledLatencyModel, uncertaintySkipReason } from './uncertainty.js';
 import { pipelineSummary } from './pipeline.js';
+import { loraSummary } from './loraStep.js';
 
 export interface RunHooks {
   /** Every request as it leaves the system (finished or rejected). */
@@ -342,6 +343,7 @@ function summarize(
     ...(run.disagg === undefined ? {} : { disaggregation: run.disagg.summary(ctx.cluster.replicas, ctx.loop.last_event_s) }),
     ...speculativeSummary(setup, ctx),
     pipeline: pipelineSummary(ctx.cluster.replicas),
+    lora: loraSummary(ctx.cluster.replicas),
     notes: [`latency: ${latency.description}`, `emulates: ${s.emulates}`, ...(skipReason === null ? [] : [skipReason]), ...poolNotes(setup, skipReason)],
     uncertainty,
   });

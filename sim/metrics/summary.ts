@@ -29,6 +29,25 @@ export interface FinishContext {
   disaggregation?: DisaggregationSummary;
   speculative?: SpeculativeSummary;
   pipeline?: PipelineSummary;
+  lora?: LoraSummary;
+}
+
+/**
+ * summary.json `lora` (engine.lora): adapter loads into GPU slots (from CPU memory, or first from
+ * disk) and their time, how many distinct adapters the steps held, and the shares of busy time
+ * spent loading adapters and in the LoRA kernels.
+ */
+export interface LoraSummary {
+  max_loras: number;
+  max_lora_rank: number;
+  adapter_loads: number;
+  adapter_loads_from_disk: number;
+  load_time_s: number;
+  steps_with_adapters: number;
+  mean_adapters_per_step: number | null;
+  max_adapters_per_step: number;
+  load_time_share: number | null;
+  compute_time_share: number | null;
 }
 
 /**
@@ -186,6 +205,8 @@ export interface Summary {
   speculative?: SpeculativeSummary;
   /** See PipelineSummary; only with pipeline parallelism. */
   pipeline?: PipelineSummary;
+  /** See LoraSummary; only with engine.lora. */
+  lora?: LoraSummary;
   /** Decisions of the traffic rules (canary steps, holds, roll-backs), in time order: events.arrow's rows with their figures as numbers. */
   events: Record<string, unknown>[];
   /** See UncertaintySummary; null when metrics.uncertainty is false or the latency model states no band (`notes` says which). */
@@ -294,6 +315,7 @@ export function buildSummary(run: RunRecords, ctx: FinishContext): Summary {
     ...(ctx.disaggregation === undefined ? {} : { disaggregation: ctx.disaggregation }),
     ...(ctx.speculative === undefined ? {} : { speculative: ctx.speculative }),
     ...(ctx.pipeline === undefined ? {} : { pipeline: ctx.pipeline }),
+    ...(ctx.lora === undefined ? {} : { lora: ctx.lora }),
     events: run.events,
     uncertainty: ctx.uncertainty ?? null,
     simulator: ctx.simulator ?? null,

@@ -57,6 +57,8 @@ export interface SchedulerLimits {
   /** Request-level batching (static, dynamic). */
   max_batch_size: number;
   batch_timeout_s: number;
+  /** Multi-LoRA (engine.lora): the distinct adapters the running requests may hold at once; absent: no LoRA. */
+  max_loras?: number;
   /** Speculative decoding (engine.speculative): proposals per step and the acceptance draws; absent: none. */
   speculation?: Speculation;
 }

@@ -25,6 +25,8 @@ export class VllmV1Scheduler implements ReplicaScheduler {
   /** Whose KV has landed: the next passes admit them before the waiting queue. */
   private readonly received: Sequence[] = [];
   private readonly plan: StepPlan = emptyPlan();
+  /** Waiting requests a pass set aside (an adapter over max_loras), returned to the queue's front after it. */
+  private readonly skipped: Sequence[] = [];
 
   constructor(
     private readonly kv: BlockManager,
@@ -52,7 +54,6 @@ export class VllmV1Scheduler implements ReplicaScheduler {
     const plan = this.plan;
     resetPlan(plan);
     let budget = this.limits.max_num_batched_tokens;
-    const policy = this.limits.scheduling_policy;
 
     const running = this.running;
     let i = 0;
@@ -86,28 +87,47 @@ export class VllmV1Scheduler implements ReplicaScheduler {
     }
 
     if (plan.preempted === 0) budget = this.admitReceived(plan, budget);
-    if (plan.preempted === 0) {
-      const kv = this.kv;
-      while (this.waiting.size > 0 && budget > 0 && running.length < this.limits.max_num_seqs) {
-        const seq = this.waiting.peek() as Sequence;
-        if (seq.kv_pending) {
-          if (!this.receiveBlocks(seq)) break;
-          plan.kv_admitted.push(seq);
-          continue;
-        }
-        const hit = kv.lookupPrefix(seq, seq.known_tokens);
-        const remaining = seq.known_tokens - hit;
-        if (!this.limits.enable_chunked_prefill && remaining > budget) break;
-        const n = Math.min(remaining, budget);
-        if (!kv.allocateSlots(seq, hit + n, true)) break;
-        this.waiting.pop();
-        addRunning(running, seq, policy);
-        noteAdmitted(seq, now_s, hit);
-        addToPlan(plan, seq, n);
-        budget -= n;
-      }
-    }
+    if (plan.preempted === 0) this.admitWaiting(plan, budget, now_s);
     return plan;
+  }
+
+  /**
+   * Admits waiting requests in queue order while the budget, `max_num_seqs` and KV blocks allow.
+   * With LoRA, a request whose adapter would exceed max_loras distinct adapters among the running
+   * requests is passed over and stays at its place in the queue (vLLM V1 sets such requests aside
+   * and puts them back in front); the next ones may still be admitted.
+   */
+  private admitWaiting(plan: StepPlan, budget: number, now_s: number): void {
+    const kv = this.kv;
+    const running = this.running;
+    const adapters = this.limits.max_loras === undefined ? undefined : adaptersOf(running);
+    const skipped = this.skipped;
+    while (this.waiting.size > 0 && budget > 0 && running.length < this.limits.max_num_seqs) {
+      const seq = this.waiting.peek() as Sequence;
+      if (seq.kv_pending) {
+        if (!this.receiveBlocks(seq)) break;
+        plan.kv_admitted.push(seq);
+        continue;
+      }
+      const adapter = seq.request.adapter;
+      if (adapters !== undefined && adapter !== undefined && !adapters.has(adapter) && adapters.size >= (this.limits.max_loras as number)) {
+        skipped.push(this.waiting.pop() as Sequence);
+        continue;
+      }
+      const hit = kv.lookupPrefix(seq, seq.known_tokens);
+      const remaining = seq.known_tokens - hit;
+      if (!this.limits.enable_chunked_prefill && remaining > budget) break;
+      const n = Math.min(remaining, budget);
+      if (!kv.allocateSlots(seq, hit + n, true)) break;
+      this.waiting.pop();
+      addRunning(running, seq, this.limits.scheduling_policy);
+      noteAdmitted(seq, now_s, hit);
+      addToPlan(plan, seq, n);
+      budget -= n;
+      if (adapter !== undefined) adapters?.add(adapter);
+    }
+    for (let k = skipped.length - 1; k >= 0; k--) this.waiting.pushFront(skipped[k]);
+    skipped.length = 0;
   }
 
   /**
@@ -185,6 +205,13 @@ export class VllmV1Scheduler implements ReplicaScheduler {
   }
 }
 
+/** The distinct LoRA adapters of the running requests (those in a step in flight included, so no step can exceed max_loras). */
+function adaptersOf(running: readonly Sequence[]): Set<number> {
+  const adapters = new Set<number>();
+  for (const seq of running) if (seq.request.adapter !== undefined) adapters.add(seq.request.adapter);
+  return adapters;
+}
+
 /**
  * The running request V1 preempts: the last in the list, passing over those in a step still in
  * flight (pipelined replicas), whose KV that step is writing. The caller's own sequence, not in
@@ -216,6 +243,7 @@ export const VLLM_V1: SchedulerFactory = {
     kv_transfer: true,
     speculative: true,
     pipeline: true,
+    lora: true,
   },
   defaults: (ctx) => stepBudget(v1Defaults(ctx.gpu_class, ctx.usage, ctx.vllm_version), ctx),
   vllm_engine: 'v1',
