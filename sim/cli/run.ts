@@ -15,6 +15,8 @@ export interface RunArgs {
   seed?: string | number;
   tokens?: boolean;
   quiet?: boolean;
+  /** Also write DIR/report.html once the outputs are written. */
+  report?: boolean;
 }
 
 /** What the run's worker thread tells the command: where it writes, then how it ended. */
@@ -34,7 +36,8 @@ export function runCommandBuilder(y: Argv): Argv<RunArgs> {
     .option('out', { type: 'string', describe: 'output folder (default: output.dir, else out/<scenario name>)' });
   return numericOption(c, 'seed', { describe: 'override the scenario seed (integer ≥ 0)' })
     .option('tokens', { type: 'boolean', describe: 'also write tokens.arrow (one row per output token)' })
-    .option('quiet', { type: 'boolean', describe: 'print only the output folder' }) as unknown as Argv<RunArgs>;
+    .option('quiet', { type: 'boolean', describe: 'print only the output folder' })
+    .option('report', { type: 'boolean', describe: 'also write DIR/report.html (infersim report DIR)' }) as unknown as Argv<RunArgs>;
 }
 
 /** 128 + the signal's number, as a shell reports a process the signal ended. SIGHUP: the terminal or ssh session closed. */
@@ -91,6 +94,14 @@ export async function runCommand(args: RunArgs): Promise<void> {
   if (ended === undefined) throw new Error('the run ended without a result');
   if (ended.kind === 'failed') throw new InfersimError(ended.line);
   if (ended.kind === 'bug') throw ended.error;
+  if (args.report === true && dir !== undefined) await writeRunReport(dir, args.quiet === true);
+}
+
+/** `--report`: the run's output is complete; the page is written beside it. */
+async function writeRunReport(dir: string, quiet: boolean): Promise<void> {
+  const [{ writeReport }, { sizeText }] = await Promise.all([import('../report/index.js'), import('./report.js')]);
+  const r = writeReport(dir);
+  if (!quiet) console.log(`wrote ${r.file} (${sizeText(r.bytes)})`);
 }
 
 function interrupted(signal: Interrupt, what: string): never {

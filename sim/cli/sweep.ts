@@ -26,6 +26,8 @@ export interface SweepArgs {
   retryFailed?: boolean;
   findMaxRate?: boolean;
   target?: string | number;
+  /** Also write OUT/report.html (the points, the Pareto front, heat maps). */
+  report?: boolean;
 }
 
 export interface SweepMergeArgs {
@@ -58,6 +60,7 @@ function sweepOptions(y: Argv): Argv<SweepArgs> {
     .option('shard', { type: 'string', describe: 'run slice K of N (points with index % N = K − 1): --shard 2/3' })
     .option('keep-runs', { type: 'boolean', describe: "keep each point's output folder under <out>/runs/<index>/" })
     .option('retry-failed', { type: 'boolean', describe: 'rerun points an earlier run recorded as failed' })
+    .option('report', { type: 'boolean', describe: 'also write <out>/report.html: the points, the Pareto front, heat maps (infersim report)' })
     .option('find-max-rate', { type: 'boolean', describe: 'per point, the highest workload.arrival.rate_per_s keeping SLO attainment ≥ --target' });
   let c = numericOption(withFlags, 'seed', { describe: 'override the scenario seed (integer ≥ 0)' });
   c = numericOption(c, 'jobs', { describe: `points run at once, each in a worker process (1 to ${MAX_JOBS}; default: the number of cores)` });
@@ -111,6 +114,7 @@ async function sweepWith(args: SweepArgs, out: string, findMaxRate: boolean, tar
   const counts = `${result.records.length - failed} ok, ${failed} failed; ${result.ran} run now, ${result.skipped} already recorded`;
   if (result.arrow !== null) {
     console.log(`\nwrote ${result.arrow} (${result.records.length} points${shardNote}: ${counts})`);
+    if (args.report === true) await writeSweepReport(result.dir);
     return;
   }
   const expected = result.records.length + result.crashed.length + result.notRun.length;
@@ -120,6 +124,12 @@ async function sweepWith(args: SweepArgs, out: string, findMaxRate: boolean, tar
   if (result.stopped !== null) console.error(`infersim: error: sweep stopped: ${result.stopped}; ${result.notRun.length} points not started`);
   console.error(`infersim: error: ${result.crashed.length} point${result.crashed.length === 1 ? '' : 's'} crashed${result.notRun.length ? `, ${result.notRun.length} not run` : ''}; rerun the same command to retry them`);
   process.exitCode = 1;
+}
+
+async function writeSweepReport(dir: string): Promise<void> {
+  const [{ writeReport }, { sizeText }] = await Promise.all([import('../report/index.js'), import('./report.js')]);
+  const r = writeReport(dir);
+  console.log(`wrote ${r.file} (${sizeText(r.bytes)})`);
 }
 
 /**
