@@ -2,8 +2,11 @@ import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { fieldError } from '../errors.js';
 import { markWriter, unmarkWriter, WRITER_MARK, withPath } from '../fsErrors.js';
 
-/** The only names a folder may hold for the sink to replace it: never delete someone's files. */
-export const OUTPUT_FILES = new Set(['requests.arrow', 'iterations.arrow', 'tokens.arrow', 'events.arrow', 'cluster.arrow', 'summary.json']);
+/**
+ * The only names a folder may hold for the sink to replace it: never delete someone's files.
+ * report.html is what `infersim report DIR` and `run --report` write there by default.
+ */
+export const OUTPUT_FILES = new Set(['requests.arrow', 'iterations.arrow', 'tokens.arrow', 'events.arrow', 'cluster.arrow', 'summary.json', 'report.html']);
 
 /** What the sink's errors name: --out sets it too. */
 export const FIELD = 'output.dir';

@@ -98,5 +98,9 @@ describe('infersim report (CLI)', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain(`wrote ${join(out, 'report.html')}`);
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('infersim report: llama-3.1-8b');
+    // The report is part of the output: a rerun into the folder replaces it rather than refusing a foreign file.
+    const again = infersim(['run', 'scenarios/quickstart.yaml', '--set', 'workload.num_requests=20', '--set', 'metrics.uncertainty=false', '--out', out, '--quiet']);
+    expect(again.stderr).toBe('');
+    expect(existsSync(join(out, 'report.html'))).toBe(false);
   });
 });
