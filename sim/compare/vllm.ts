@@ -109,7 +109,7 @@ export interface VllmMeta {
  */
 export function toVllmResult(requests: readonly TimedRequest[], meta: VllmMeta): Record<string, unknown> {
   const start = minOf(requests.map((q) => q.start_s));
-  const end = Math.max(...requests.map((q) => q.last_s));
+  const end = -minOf(requests.map((q) => -q.last_s));
   const duration = end - start;
   const total_input = requests.reduce((a, q) => a + q.input_tokens, 0);
   const total_output = requests.reduce((a, q) => a + q.output_tokens, 0);
