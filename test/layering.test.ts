@@ -39,7 +39,7 @@ const folderOf = (file: string): string => file.split('/')[1];
 const LAYERS: readonly (readonly string[])[] = [
   ['index.ts'],
   ['cli'],
-  ['sweep', 'fidelity', 'plan', 'report'],
+  ['sweep', 'fidelity', 'plan', 'report', 'compare'],
   ['cluster'],
   ['setup'],
   ['scheduler', 'routing', 'autoscale'],
