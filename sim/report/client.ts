@@ -66,8 +66,8 @@ export const PAGE_SCRIPT = String.raw`
       height: 280,
       // Padded so that a line at its extreme (a queue that stays empty) is drawn inside the plot box.
       scales: { x: { time: false, distr: c.xLog ? 3 : 1 }, y: { range: function (u, min, max) { var pad = (max - min) * 0.05 || Math.abs(max) * 0.05 || 1; return [min - pad, max + pad]; } } },
-      axes: [{ label: c.x }, { label: c.y }],
-      legend: { show: c.series.length <= 16 },
+      axes: [{ label: c.x }, { label: c.y, size: axisWidth }],
+      legend: { show: c.series.length <= 16, live: false },
       series: series,
     }, cols, host);
     charts.push({
@@ -78,6 +78,12 @@ export const PAGE_SCRIPT = String.raw`
       canvas: u.ctx.canvas,
       bbox: { left: u.bbox.left, top: u.bbox.top, width: u.bbox.width, height: u.bbox.height },
     });
+  }
+
+  /** Room for the longest tick label of the y axis, so that the axis title never overlaps it. */
+  function axisWidth(u, values) {
+    var longest = (values || []).reduce(function (m, v) { return Math.max(m, String(v).length); }, 0);
+    return Math.max(50, 28 + 7 * longest);
   }
 
   function heatColor(t) {
