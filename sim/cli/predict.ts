@@ -120,6 +120,7 @@ export function predictCommand(args: PredictArgs): void {
 function pipelineOf(model: LatencyModel, batch: BatchShape, link: StageLink, pp: number) {
   const t = stageTimes(model, batch, pp, link, 0);
   const through_s = t.host_s + pp * t.stage_s + t.last_s + (pp - 1) * t.send_s;
-  const interval_s = Math.max(t.host_s, t.stage_s + t.send_s, t.stage_s + t.last_s);
+  // At most pp micro-batches are in flight: one can form only when the one pp places ahead has completed.
+  const interval_s = Math.max(t.host_s, t.stage_s + t.send_s, t.stage_s + t.last_s, through_s / pp);
   return { stages: pp, link: link.link, ...t, through_s, interval_s };
 }

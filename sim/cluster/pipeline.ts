@@ -81,11 +81,6 @@ export class PipelineStages {
     this.micro_batches++;
     return ready_s;
   }
-
-  /** The replica failed at `now_s`: nothing in flight holds a stage any more. */
-  reset(now_s: number): void {
-    this.free_s.fill(now_s);
-  }
 }
 
 /** What summary.json's `pipeline` needs of a replica. */

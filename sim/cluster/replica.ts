@@ -87,6 +87,10 @@ export class Replica implements ReplicaLoad {
   private inFlight: readonly Sequence[] = [];
   /** Steps in flight beyond the oldest (only with several stages), oldest first. */
   private laterSteps: Deque<readonly Sequence[]> | undefined;
+  /** When each step in flight started, oldest first (only with several stages). */
+  private stepStarts: Deque<number> | undefined;
+  /** When the step that completed last had started, s (a hand-off times that step's prefill). */
+  completed_step_start_s = 0;
   /** Sequences in some step in flight (only with several stages): a sequence is in one stage at a time. */
   private staged: Set<Sequence> | undefined;
   private stepsInFlight = 0;
@@ -121,6 +125,7 @@ export class Replica implements ReplicaLoad {
     }
     if (max_steps_in_flight > 1) {
       this.laterSteps = new Deque(max_steps_in_flight);
+      this.stepStarts = new Deque(max_steps_in_flight);
       this.staged = new Set();
     }
   }
@@ -203,6 +208,8 @@ export class Replica implements ReplicaLoad {
       this.carriedSwapOut = 0;
     }
     this.track(plan.scheduled);
+    if (this.stepStarts === undefined) this.completed_step_start_s = now_s;
+    else this.stepStarts.pushBack(now_s);
     this.counters.steps++;
     this.counters.prefill_tokens += plan.batch.prefill_tokens;
     this.counters.decode_tokens += plan.batch.decode_tokens - plan.padding_seqs;
@@ -250,6 +257,7 @@ export class Replica implements ReplicaLoad {
     this.busy = false;
     this.inFlight = [];
     this.laterSteps?.clear();
+    this.stepStarts?.clear();
     if (this.staged !== undefined) for (const seq of this.staged) seq.in_step = false;
     this.staged?.clear();
     this.hostBusy = false;
@@ -303,6 +311,7 @@ export class Replica implements ReplicaLoad {
     const inFlight = this.inFlight;
     this.stepsInFlight--;
     this.busy = this.hostBusy;
+    if (this.stepStarts !== undefined) this.completed_step_start_s = this.stepStarts.popFront() as number;
     if (this.staged !== undefined) {
       for (const seq of inFlight) {
         this.staged.delete(seq);

@@ -161,7 +161,7 @@ export class ReplicaSteps {
     replica.completeStep(stamp_s, finished);
     for (const seq of finished) {
       if (seq.generated_tokens < seq.output_tokens) {
-        (this.handOffs as HandOffs).handOff(replica, seq, now_s, now_s - replica.last_step_start_s);
+        (this.handOffs as HandOffs).handOff(replica, seq, now_s, now_s - replica.completed_step_start_s);
         continue;
       }
       countFinishedSequence(ctx.totals, seq);

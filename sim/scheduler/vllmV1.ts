@@ -86,8 +86,11 @@ export class VllmV1Scheduler implements ReplicaScheduler {
       i++;
     }
 
-    if (plan.preempted === 0) budget = this.admitReceived(plan, budget);
-    if (plan.preempted === 0) this.admitWaiting(plan, budget, now_s);
+    if (plan.preempted === 0) {
+      const adapters = this.limits.max_loras === undefined ? undefined : adaptersOf(running);
+      budget = this.admitReceived(plan, budget, adapters);
+      this.admitWaiting(plan, budget, now_s, adapters);
+    }
     return plan;
   }
 
@@ -97,10 +100,9 @@ export class VllmV1Scheduler implements ReplicaScheduler {
    * requests is passed over and stays at its place in the queue (vLLM V1 sets such requests aside
    * and puts them back in front); the next ones may still be admitted.
    */
-  private admitWaiting(plan: StepPlan, budget: number, now_s: number): void {
+  private admitWaiting(plan: StepPlan, budget: number, now_s: number, adapters: Set<number> | undefined): void {
     const kv = this.kv;
     const running = this.running;
-    const adapters = this.limits.max_loras === undefined ? undefined : adaptersOf(running);
     const skipped = this.skipped;
     while (this.waiting.size > 0 && budget > 0 && running.length < this.limits.max_num_seqs) {
       const seq = this.waiting.peek() as Sequence;
@@ -109,8 +111,7 @@ export class VllmV1Scheduler implements ReplicaScheduler {
         plan.kv_admitted.push(seq);
         continue;
       }
-      const adapter = seq.request.adapter;
-      if (adapters !== undefined && adapter !== undefined && !adapters.has(adapter) && adapters.size >= (this.limits.max_loras as number)) {
+      if (!this.adapterFits(seq, adapters)) {
         skipped.push(this.waiting.pop() as Sequence);
         continue;
       }
@@ -124,10 +125,16 @@ export class VllmV1Scheduler implements ReplicaScheduler {
       noteAdmitted(seq, now_s, hit);
       addToPlan(plan, seq, n);
       budget -= n;
-      if (adapter !== undefined) adapters?.add(adapter);
+      if (seq.request.adapter !== undefined) adapters?.add(seq.request.adapter);
     }
     for (let k = skipped.length - 1; k >= 0; k--) this.waiting.pushFront(skipped[k]);
     skipped.length = 0;
+  }
+
+  /** Whether `seq` may join the running requests without their distinct adapters passing max_loras (no LoRA: always). */
+  private adapterFits(seq: Sequence, adapters: Set<number> | undefined): boolean {
+    const adapter = seq.request.adapter;
+    return adapters === undefined || adapter === undefined || adapters.has(adapter) || adapters.size < (this.limits.max_loras as number);
   }
 
   /**
@@ -147,20 +154,29 @@ export class VllmV1Scheduler implements ReplicaScheduler {
     return true;
   }
 
-  /** Landed KV: each sequence decodes its next token, while budget, seats and blocks allow. */
-  private admitReceived(plan: StepPlan, budget: number): number {
+  /**
+   * Landed KV: each sequence decodes its next token, while budget, seats and blocks allow; with
+   * LoRA, one whose adapter has no slot is passed over and keeps its place (vLLM checks max_loras
+   * once a request's remote KV is ready, as for any waiting request).
+   */
+  private admitReceived(plan: StepPlan, budget: number, adapters: Set<number> | undefined): number {
     const received = this.received;
+    let kept = 0;
     let k = 0;
-    while (k < received.length && budget > 0 && this.running.length < this.limits.max_num_seqs) {
+    for (; k < received.length && budget > 0 && this.running.length < this.limits.max_num_seqs; k++) {
       const seq = received[k];
+      if (!this.adapterFits(seq, adapters)) {
+        received[kept++] = seq;
+        continue;
+      }
       const n = seq.known_tokens - seq.computed_tokens;
       if (n > budget || !this.kv.allocateSlots(seq, seq.computed_tokens + n)) break;
       addRunning(this.running, seq, this.limits.scheduling_policy);
       addToPlan(plan, seq, n);
+      if (seq.request.adapter !== undefined) adapters?.add(seq.request.adapter);
       budget -= n;
-      k++;
     }
-    if (k > 0) received.splice(0, k);
+    if (k > kept) received.splice(kept, k - kept);
     return budget;
   }
 

@@ -72,3 +72,20 @@ describe('LoRA across replicas', () => {
     expect(loads('lora-affinity')).toBeLessThan(loads('round-robin'));
   });
 });
+
+describe('LoRA with prefill and decode pools', () => {
+  it('a decode replica admits a request whose KV landed only while its adapter has a slot', () => {
+    const observed = run(
+      loraScenario({ max_loras: 1, max_cpu_loras: 4 }, { adapters: 4, popularity: 'uniform' }, 20, 60, {
+        pools: [
+          { name: 'prefill', replicas: 1, role: 'prefill' },
+          { name: 'decode', replicas: 1, role: 'decode' },
+        ],
+        transfer: { link: 'nvlink' },
+      }),
+    );
+    expectInvariants(observed);
+    expect(observed.result.totals.finished).toBe(60);
+    expect(observed.result.summary.lora!.max_adapters_per_step).toBe(1);
+  });
+});

@@ -175,12 +175,16 @@ describe('a replica with several steps in flight', () => {
     const finished: Sequence[] = [];
     replica.completeStep(0.01, finished);
     expect(finished).toEqual([a]);
+    // The step that completed is the oldest: it started at 0, not at the latest start (0.005).
+    expect(replica.completed_step_start_s).toBe(0);
     expect(a.tokens.steps[0]).toBe(0);
     expect(b.generated_tokens).toBe(0);
     expect(replica.busy).toBe(false);
     expect(replica.startStep(0.01).scheduled).toEqual([c]);
     replica.completeStep(0.015, finished);
+    expect(replica.completed_step_start_s).toBe(0.005);
     replica.completeStep(0.02, finished);
+    expect(replica.completed_step_start_s).toBe(0.01);
     expect(finished).toEqual([a, b, c]);
     expect([b.tokens.steps[0], c.tokens.steps[0]]).toEqual([1, 2]);
     expect(replica.steps_in_flight).toBe(0);
