@@ -13,6 +13,11 @@ export const MAX_DATA_BYTES = 512 * 1024 * 1024;
  * (a plain open waits for a writer); the fd is what gets read, so a swap after the check reads nothing else.
  */
 export function readText(path: string, field: string, maxBytes = MAX_DATA_BYTES): string {
+  return decode(readBytes(path, field, maxBytes), path, field);
+}
+
+/** The whole file as bytes (a binary format: Arrow IPC), with readText's checks: a regular file of at most `maxBytes`. */
+export function readBytes(path: string, field: string, maxBytes = MAX_DATA_BYTES): Buffer {
   const fd = openFile(path, field);
   let bytes: Buffer;
   try {
@@ -28,7 +33,20 @@ export function readText(path: string, field: string, maxBytes = MAX_DATA_BYTES)
   } finally {
     closeSync(fd);
   }
-  return decode(bytes, path, field);
+  return bytes;
+}
+
+/** An fd open for reading on a regular file (checked with fstat on the fd itself); the caller closes it. */
+export function openRegularFile(path: string, field: string): number {
+  const fd = openFile(path, field);
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) throw fieldError(field, `must name a regular file, not ${kindOf(stats)}`, path);
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+  return fd;
 }
 
 function openFile(path: string, field: string): number {

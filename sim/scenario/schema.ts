@@ -96,7 +96,7 @@ const lengthDist = z
 const trace = z
   .object({
     path: text,
-    format: oneOf(['csv', 'jsonl', 'azure-2023', 'mooncake', 'vidur']),
+    format: oneOf(['csv', 'jsonl', 'azure-2023', 'mooncake', 'vidur', 'azure-2024', 'burstgpt', 'splitwise', 'arrow']),
     columns: z
       .object({
         arrival: text.optional(),
@@ -110,6 +110,14 @@ const trace = z
       .strict()
       .optional(),
     speedup: positive.optional(),
+    burstgpt: z
+      .object({
+        failed: oneOf(['drop', 'keep']).optional(),
+        log_type: oneOf(['conversation', 'api']).optional(),
+        models: z.record(z.string(), text).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -24,7 +24,17 @@ export type PreemptionMode = 'recompute' | 'swap' | 'auto';
 export type OrcaReservation = 'max' | 'pow2' | 'oracle';
 export type SchedulingPolicy = 'fcfs' | 'priority';
 export type EngineUsage = 'server' | 'offline';
-export type TraceFormat = 'csv' | 'jsonl' | 'azure-2023' | 'mooncake' | 'vidur';
+export type TraceFormat = 'csv' | 'jsonl' | 'azure-2023' | 'mooncake' | 'vidur' | 'azure-2024' | 'burstgpt' | 'splitwise' | 'arrow';
+
+/** Options of format burstgpt (docs/traces.md). */
+export interface BurstGptOptions {
+  /** Rows with `Response tokens` 0 (failed requests): dropped (default) or replayed with a 1-token output. */
+  failed?: 'drop' | 'keep';
+  /** Keep only rows of this `Log Type` (Conversation log / API log); default: both. */
+  log_type?: 'conversation' | 'api';
+  /** BurstGPT model name → the scenario's model for such requests; without it the Model column is ignored. */
+  models?: Record<string, string>;
+}
 
 /** Generic csv/jsonl traces name the columns that hold each field. */
 export interface TraceColumns {
@@ -49,6 +59,8 @@ export interface TraceSpec {
   columns?: TraceColumns;
   /** Multiply arrival times by 1/speedup (replay a trace faster or slower). */
   speedup?: number;
+  /** Format burstgpt only. */
+  burstgpt?: BurstGptOptions;
 }
 
 /** One step of a rate schedule: `rate_per_s` (≥ 0) from the previous step's `until_s` (0 for the first) up to its own. */

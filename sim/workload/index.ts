@@ -9,6 +9,7 @@ import { requestLimiter } from './limits.js';
 import { openLoopStream } from './open-loop.js';
 import { sessionStream } from './sessions.js';
 import { loadTrace } from './trace.js';
+import { isStreamedFormat, openAzure2024 } from './trace-stream.js';
 import { markTraits, priorityClasses, traitSampler, type Traits } from './traits.js';
 import type { TraceRequest, TraceTable, WorkloadInfo, WorkloadStream } from './types.js';
 import { validateWorkload } from './validate.js';
@@ -26,6 +27,12 @@ interface Source {
   make: MakeRequest;
   /** Arrival times the source itself dictates (a timestamped trace in open loop). */
   ownArrivals?: () => number;
+  /** A streamed trace whose length is unknown until read: the arrival process's clock, ending (Infinity) with the file. */
+  endingClock?: (clock: ArrivalClock) => ArrivalClock;
+  /** Bound on the requests when info.max_requests promises none (a streamed trace: num_requests). */
+  count_bound?: number;
+  /** Receives the stream's info, for counts a streamed trace keeps up to date as it reads. */
+  bind?: (info: WorkloadInfo) => void;
   info: Omit<WorkloadInfo, 'loop'>;
 }
 
@@ -38,9 +45,9 @@ interface Source {
  */
 export function createRequestStream(spec: WorkloadSpec, seed: number): WorkloadStream {
   validateWorkload(spec);
-  const built = spec.trace !== undefined ? traceSource(spec) : syntheticSource(spec, seed);
+  const built = spec.trace === undefined ? syntheticSource(spec, seed) : isStreamedFormat(spec.trace.format) ? streamedTraceSource(spec) : traceSource(spec);
   const source = { ...built, make: capped(built.make, spec) };
-  const max_requests = source.info.max_requests ?? Infinity;
+  const max_requests = source.info.max_requests ?? source.count_bound ?? Infinity;
   const duration_s = spec.duration_s ?? Infinity;
   const loop = spec.concurrency !== undefined ? 'closed' : 'open';
   const priority_classes = priorityClasses(spec);
@@ -54,10 +61,12 @@ export function createRequestStream(spec: WorkloadSpec, seed: number): WorkloadS
     ...(priority_classes && { priority_classes }),
     ...(spec.lora !== undefined && { adapters: spec.lora.adapters }),
   };
+  source.bind?.(info);
   const traits = traitSampler(spec, seed);
   const limit = requestLimiter(spec, info);
-  const startClock = (): ArrivalClock =>
-    source.ownArrivals ?? (spec.arrival !== undefined ? arrivalClock(spec.arrival, rngStream(seed, 'arrivals'), rngStream(seed, 'arrival_thinning')) : () => 0);
+  const processClock = (): ArrivalClock =>
+    spec.arrival !== undefined ? arrivalClock(spec.arrival, rngStream(seed, 'arrivals'), rngStream(seed, 'arrival_thinning')) : () => 0;
+  const startClock = (): ArrivalClock => source.ownArrivals ?? (source.endingClock ? source.endingClock(processClock()) : processClock());
 
   if (spec.sessions !== undefined) {
     const stream = sessionStream({
@@ -112,7 +121,42 @@ function traceSource(spec: WorkloadSpec): Source {
   const ownArrivals = fileTimes && arrival_s !== undefined ? () => checkedTraceTime(arrival_s[row++], row, spec.trace!) : undefined;
   const models = table.model_names === undefined ? {} : { models: table.model_names };
   const adapters = table.adapter_names === undefined ? {} : { adapters: table.adapter_names.length };
-  return { make, ownArrivals, info: { source: 'trace', max_requests: table.length, zero_output_rows: table.zero_output_rows, ...models, ...adapters } };
+  const dropped = table.dropped_rows === undefined ? {} : { dropped_rows: table.dropped_rows };
+  return { make, ownArrivals, info: { source: 'trace', max_requests: table.length, zero_output_rows: table.zero_output_rows, ...dropped, ...models, ...adapters } };
+}
+
+/**
+ * A trace read row by row as requests are pulled (format azure-2024): memory holds one chunk of the
+ * file, not the week. `next()` of the open loop peeks the upcoming row for its time (the file's, or
+ * the arrival process's while rows remain) and `make` takes it. Closed loops are refused in
+ * validation: their bound must be known before the file is read.
+ */
+function streamedTraceSource(spec: WorkloadSpec): Source {
+  const trace = spec.trace!;
+  const rows = openAzure2024(trace);
+  const fileTimes = spec.arrival === undefined && spec.concurrency === undefined;
+  let k = 0;
+  let bound: WorkloadInfo | undefined;
+  const make: MakeRequest = (id, arrival_s) => {
+    const row = rows.next();
+    if (row === undefined) throw new Error(`streamed trace ended before request ${id}: the stream must peek before it makes`);
+    if (bound !== undefined) bound.zero_output_rows = rows.zero_output_rows;
+    return { id, arrival_s, input_tokens: row.input_tokens, output_tokens: row.output_tokens };
+  };
+  // zero_output_rows counts the rows read so far (the whole file is never read up front).
+  const info: Source['info'] = { source: 'trace', max_requests: undefined, zero_output_rows: 0 };
+  const bind = (full: WorkloadInfo): void => {
+    bound = full;
+  };
+  if (fileTimes) {
+    const ownArrivals = (): number => {
+      const row = rows.peek();
+      if (row === undefined) return Infinity;
+      return checkedTraceTime(row.arrival_s, ++k, trace);
+    };
+    return { make, ownArrivals, count_bound: spec.num_requests, info, bind };
+  }
+  return { make, endingClock: (clock) => () => (rows.peek() === undefined ? Infinity : clock()), count_bound: spec.num_requests, info, bind };
 }
 
 /** Adds the trace's model, user and adapter columns, when it names them; other traces' requests keep their shape. */

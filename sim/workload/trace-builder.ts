@@ -1,4 +1,4 @@
-import { rowError } from '../errors.js';
+import { InfersimError, formatValue, rowError } from '../errors.js';
 import { toCount } from './fields.js';
 import { MAX_TOKEN_COUNT } from '../scenario/bounds.js';
 import type { TraceTable } from './types.js';
@@ -36,6 +36,8 @@ export class TraceBuilder {
     private readonly file: string,
     private readonly names: ColumnNames,
     keepHashIds = false,
+    /** Where row `line` is, for files without lines (Arrow: "requests.arrow row 17"); default "<file> line N". */
+    private readonly locate?: (line: number) => string,
   ) {
     if (names.arrival !== undefined) this.arrival_s = new Float64Array(1024);
     this.hash_ids = keepHashIds ? [] : undefined;
@@ -50,10 +52,10 @@ export class TraceBuilder {
    */
   add(line: number, arrival_s: number, rawInput: unknown, rawOutput: unknown, hash_ids?: number[], rawModel?: unknown, rawUser?: unknown, rawAdapter?: unknown): void {
     const input = toCount(rawInput);
-    if (Number.isNaN(input)) throw rowError(this.file, line, `${this.names.input} must be an integer from 1 to ${MAX_TOKEN_COUNT} (token counts are stored as int32)`, rawInput);
-    if (input === 0) throw rowError(this.file, line, `${this.names.input} must be ≥ 1 (a request needs a prompt)`, rawInput);
+    if (Number.isNaN(input)) throw this.rowError(line, `${this.names.input} must be an integer from 1 to ${MAX_TOKEN_COUNT} (token counts are stored as int32)`, rawInput);
+    if (input === 0) throw this.rowError(line, `${this.names.input} must be ≥ 1 (a request needs a prompt)`, rawInput);
     let output = toCount(rawOutput);
-    if (Number.isNaN(output)) throw rowError(this.file, line, `${this.names.output} must be an integer from 0 to ${MAX_TOKEN_COUNT} (token counts are stored as int32)`, rawOutput);
+    if (Number.isNaN(output)) throw this.rowError(line, `${this.names.output} must be an integer from 0 to ${MAX_TOKEN_COUNT} (token counts are stored as int32)`, rawOutput);
     if (output === 0) {
       output = 1;
       this.zero_output_rows++;
@@ -75,7 +77,7 @@ export class TraceBuilder {
    */
   private adapterOf(line: number, raw: unknown): number {
     if (raw === undefined || raw === null) return -1;
-    if (typeof raw !== 'string') throw rowError(this.file, line, `${this.names.adapter} must be a LoRA adapter name (a string; empty for the base model)`, raw);
+    if (typeof raw !== 'string') throw this.rowError(line, `${this.names.adapter} must be a LoRA adapter name (a string; empty for the base model)`, raw);
     const name = raw.trim();
     return name === '' ? -1 : interned(this.adapterIndex, name, () => this.adapter_names.push(name));
   }
@@ -83,7 +85,7 @@ export class TraceBuilder {
   /** Surrounding spaces are dropped: a model name is matched against the pools' models. */
   private modelOf(line: number, raw: unknown): number {
     const name = typeof raw === 'string' ? raw.trim() : '';
-    if (name === '') throw rowError(this.file, line, `${this.names.model} must be a non-empty model name`, raw);
+    if (name === '') throw this.rowError(line, `${this.names.model} must be a non-empty model name`, raw);
     return interned(this.modelIndex, name, () => this.model_names.push(name));
   }
 
@@ -93,8 +95,13 @@ export class TraceBuilder {
    */
   private userOf(line: number, raw: unknown): number {
     const key = typeof raw === 'string' ? raw.trim() : typeof raw === 'number' && Number.isFinite(raw) ? String(raw) : '';
-    if (key === '') throw rowError(this.file, line, `${this.names.user} must be a user id (a non-empty string or a number)`, raw);
+    if (key === '') throw this.rowError(line, `${this.names.user} must be a user id (a non-empty string or a number)`, raw);
     return interned(this.userIndex, key);
+  }
+
+  private rowError(line: number, problem: string, got: unknown): InfersimError {
+    if (this.locate === undefined) return rowError(this.file, line, problem, got);
+    return new InfersimError(`${this.locate(line)}: ${problem}${got === undefined ? '' : `, got ${formatValue(got)}`}`);
   }
 
   build(): TraceTable {

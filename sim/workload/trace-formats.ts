@@ -1,12 +1,17 @@
-import { fieldError, unknownNameError } from '../errors.js';
-import type { TraceFormat, TraceSpec } from '../scenario/types.js';
+import { fieldError, rowError, unknownNameError } from '../errors.js';
+import type { BurstGptOptions, TraceFormat, TraceSpec } from '../scenario/types.js';
 import { parseAzureTimestamp, type SplitTime } from './azure-time.js';
-import { toNonNegative } from './fields.js';
+import { toCount, toNonNegative } from './fields.js';
 import { readCsvTrace } from './trace-csv.js';
 import { readJsonlTrace } from './trace-jsonl.js';
 import type { TraceTable } from './types.js';
 
-const FORMATS: readonly TraceFormat[] = ['azure-2023', 'vidur', 'mooncake', 'csv', 'jsonl'];
+const FORMATS: readonly TraceFormat[] = ['azure-2023', 'azure-2024', 'vidur', 'mooncake', 'burstgpt', 'splitwise', 'arrow', 'csv', 'jsonl'];
+
+/** Formats whose columns the scenario names (`workload.trace.columns`); the others have fixed columns. */
+export function namesColumns(format: TraceFormat): boolean {
+  return format === 'csv' || format === 'jsonl' || format === 'arrow';
+}
 const UNIT_DIVISOR = { s: 1, ms: 1e3, us: 1e6 } as const;
 
 /** Parses `text` as the trace's format; times are as in the file (Azure: seconds after row 1), unsorted. */
@@ -43,12 +48,73 @@ export function readTraceFormat(spec: TraceSpec, text: string): TraceTable {
         hashIds: 'hash_ids',
         field: named,
       });
+    case 'burstgpt':
+      return readBurstGpt(spec, text);
+    case 'splitwise':
+      return readCsvTrace(text, file, {
+        input: 'prompt_size',
+        output: 'token_size',
+        arrival: { column: 'arrival_timestamp', optional: false, toSeconds: toNonNegative, problem: 'must be a non-negative number of seconds' },
+        field: named,
+        // splitwise-sim's generators write batch_size 1; a row standing for several requests is not guessed at.
+        filters: [
+          {
+            column: 'batch_size',
+            keep: (raw, line) => {
+              if (raw?.trim() !== '1') throw rowError(file, line, 'batch_size must be 1 (infersim replays one request per row)', raw ?? '');
+              return true;
+            },
+          },
+        ],
+      });
     case 'csv':
     case 'jsonl':
       return readGeneric(spec, text);
+    case 'arrow':
+    case 'azure-2024':
+      // Binary (trace-arrow.ts) or streamed (trace-stream.ts): loadTrace reads these itself.
+      throw new Error(`format ${spec.format} is not read from text; call loadTrace`);
     default:
       throw unknownNameError('workload.trace.format', String(spec.format), FORMATS);
   }
+}
+
+const LOG_TYPES = { conversation: 'Conversation log', api: 'API log' } as const;
+
+/**
+ * BurstGPT (HPMLL/BurstGPT data/BurstGPT_*.csv): Timestamp (s from the first day's midnight, kept
+ * as the origin like the other non-Azure formats), Model, Request tokens, Response tokens, Total
+ * tokens, Log Type. Rows with Response tokens 0 are the trace's failed requests: dropped by default
+ * (their cost on the server is unknown), or with `failed: keep` replayed as prefill + 1 token.
+ */
+function readBurstGpt(spec: TraceSpec, text: string): TraceTable {
+  const file = spec.path;
+  const options: BurstGptOptions = spec.burstgpt ?? {};
+  const filters: { column: string; keep: (raw: string | undefined, line: number) => boolean }[] = [];
+  if ((options.failed ?? 'drop') === 'drop') filters.push({ column: 'Response tokens', keep: (raw) => toCount(raw) !== 0 });
+  if (options.log_type !== undefined) {
+    const wanted = LOG_TYPES[options.log_type];
+    filters.push({ column: 'Log Type', keep: (raw) => raw?.trim() === wanted });
+  }
+  const models = options.models;
+  return readCsvTrace(text, file, {
+    input: 'Request tokens',
+    output: 'Response tokens',
+    arrival: { column: 'Timestamp', optional: false, toSeconds: toNonNegative, problem: 'must be a non-negative number of seconds' },
+    field: (role) => (role === 'model' ? 'workload.trace.burstgpt.models' : `workload.trace.path (format burstgpt)`),
+    filters,
+    ...(models !== undefined && {
+      model: 'Model',
+      modelOf: (raw, line) => {
+        const name = raw?.trim() ?? '';
+        const model = Object.prototype.hasOwnProperty.call(models, name) ? models[name] : undefined;
+        if (model === undefined) {
+          throw rowError(file, line, `Model ${JSON.stringify(name)} is not mapped by workload.trace.burstgpt.models (maps ${Object.keys(models).map((m) => JSON.stringify(m)).join(', ') || 'nothing'})`);
+        }
+        return model;
+      },
+    }),
+  });
 }
 
 function readGeneric(spec: TraceSpec, text: string): TraceTable {
@@ -95,11 +161,11 @@ function readGeneric(spec: TraceSpec, text: string): TraceTable {
  * validateWorkload too (tools, tests), so the reader refuses them rather than quietly dropping them.
  */
 export function refuseLabels(spec: TraceSpec): void {
-  if (spec.format === 'csv' || spec.format === 'jsonl') return;
+  if (namesColumns(spec.format)) return;
   for (const label of ['model', 'user', 'adapter'] as const) {
     const column = spec.columns?.[label];
     if (column !== undefined) {
-      throw fieldError(`workload.trace.columns.${label}`, `only format csv or jsonl can name ${label === 'adapter' ? 'an' : 'a'} ${label} column; format "${spec.format}" has fixed columns and no ${label}`, column);
+      throw fieldError(`workload.trace.columns.${label}`, `only format csv, jsonl or arrow can name ${label === 'adapter' ? 'an' : 'a'} ${label} column; format "${spec.format}" has fixed columns and no ${label}`, column);
     }
   }
 }

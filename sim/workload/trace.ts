@@ -2,7 +2,10 @@ import { basename } from 'node:path';
 import { fieldError } from '../errors.js';
 import type { TraceSpec } from '../scenario/types.js';
 import { readText } from '../io/readText.js';
+import { readArrowTrace } from './trace-arrow.js';
 import { readTraceFormat } from './trace-formats.js';
+import { TraceBuilder } from './trace-builder.js';
+import { isStreamedFormat, openAzure2024 } from './trace-stream.js';
 import type { TraceTable } from './types.js';
 
 export interface TraceLimits {
@@ -18,8 +21,8 @@ export interface TraceLimits {
  * formats already count from their own origin and keep it. `speedup` divides times.
  */
 export function loadTrace(spec: TraceSpec, limits: TraceLimits = {}): TraceTable {
-  const text = readText(spec.path, 'workload.trace.path');
-  let table = readTraceFormat(spec, text);
+  if (isStreamedFormat(spec.format)) return collectStreamed(spec, limits);
+  let table = spec.format === 'arrow' ? readArrowTrace(spec.path, spec.columns) : readTraceFormat(spec, readText(spec.path, 'workload.trace.path'));
   if (table.length === 0) throw fieldError('workload.trace.path', `${basename(spec.path)} has no data rows`);
   const times = table.arrival_s;
   if (times !== undefined) {
@@ -35,6 +38,26 @@ export function loadTrace(spec: TraceSpec, limits: TraceLimits = {}): TraceTable
     keep = Math.min(keep, countBefore(table.arrival_s, limits.duration_s));
   }
   return keep === table.length ? table : truncated(table, keep);
+}
+
+/**
+ * A streamed format (azure-2024) as a table, for callers that want one (tools, tests): rows are read
+ * only up to the limits, so `num_requests` or `duration_s` bound the memory; the simulator itself
+ * pulls the rows lazily instead (index.ts). Times come rebased and ÷ speedup from the reader.
+ */
+function collectStreamed(spec: TraceSpec, limits: TraceLimits): TraceTable {
+  const rows = openAzure2024(spec);
+  const builder = new TraceBuilder(spec.path, { arrival: 'TIMESTAMP', input: 'ContextTokens', output: 'GeneratedTokens' });
+  const max = limits.num_requests ?? Infinity;
+  let n = 0;
+  for (let row = rows.next(); row !== undefined && n < max; row = rows.next()) {
+    if (limits.duration_s !== undefined && !(row.arrival_s < limits.duration_s)) break;
+    builder.add(row.line, row.arrival_s, row.input_tokens, row.output_tokens);
+    n++;
+  }
+  rows.close();
+  const table = builder.build();
+  return { ...table, zero_output_rows: rows.zero_output_rows };
 }
 
 function isSorted(times: Float64Array): boolean {

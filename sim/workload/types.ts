@@ -27,6 +27,8 @@ export interface TraceTable {
   adapter_names?: string[];
   /** Rows whose output count was 0 and was raised to 1 (vLLM always emits at least one token). */
   zero_output_rows: number;
+  /** Rows a named format's options left out (BurstGPT: failed requests, the other log type); absent: none can be. */
+  dropped_rows?: number;
 }
 
 export interface WorkloadInfo {
@@ -39,6 +41,8 @@ export interface WorkloadInfo {
   max_requests: number | undefined;
   /** Trace rows whose output token count was 0, raised to 1. */
   zero_output_rows: number;
+  /** Trace rows left out by the format's options (BurstGPT's failed requests or other log type), of the whole file. */
+  dropped_rows?: number;
   /** The classes of `workload.priority`, when set; `name` defaults to `p<priority>`. */
   priority_classes?: { priority: number; weight: number; name: string }[];
   /** With `workload.max_tokens`: requests yielded so far whose output was cut to it (read it after the run). */

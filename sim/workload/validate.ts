@@ -2,7 +2,8 @@ import { fieldError } from '../errors.js';
 import { MAX_REQUESTS, shown } from '../scenario/bounds.js';
 import type { WorkloadSpec } from '../scenario/types.js';
 import { rateProfile } from './rate-profile.js';
-import { refuseLabels } from './trace-formats.js';
+import { namesColumns, refuseLabels } from './trace-formats.js';
+import { isStreamedFormat } from './trace-stream.js';
 import { validateLora } from './adapters.js';
 
 /**
@@ -160,11 +161,20 @@ function validateTrace(spec: WorkloadSpec): void {
       throw fieldError('workload.trace.speedup', 'has no effect when workload.arrival or workload.concurrency sets the arrival times');
     }
   }
-  const generic = format === 'csv' || format === 'jsonl';
+  const generic = namesColumns(format);
   // A model or user column is named first: the user most likely wants the label, not other columns.
   refuseLabels(trace);
   if (columns !== undefined && !generic) {
-    throw fieldError('workload.trace.columns', `only used with format csv or jsonl; format "${format}" has fixed columns`);
+    throw fieldError('workload.trace.columns', `only used with format csv, jsonl or arrow; format "${format}" has fixed columns`);
+  }
+  if (trace.burstgpt !== undefined && format !== 'burstgpt') {
+    throw fieldError('workload.trace.burstgpt', `only used with format burstgpt, not "${format}"`);
+  }
+  if (isStreamedFormat(format) && spec.concurrency !== undefined) {
+    throw fieldError(
+      'workload.concurrency',
+      `cannot be combined with format ${format}: that trace is streamed, so its length is unknown until read; use workload.arrival, or format csv with its columns`,
+    );
   }
   if (columns?.arrival_unit !== undefined && columns.arrival === undefined) {
     throw fieldError('workload.trace.columns.arrival_unit', 'needs workload.trace.columns.arrival');

@@ -125,7 +125,7 @@ describe('trace adapter column', () => {
       /^workload\.trace\.columns\.adapter: column "lora" not found in m\.csv/,
     );
     expect(errorOf(() => loadTrace({ path, format: 'vidur', columns: { input_tokens: 'in', output_tokens: 'out', adapter: 'lora' } })).message).toMatch(
-      /^workload\.trace\.columns\.adapter: only format csv or jsonl can name an adapter column/,
+      /^workload\.trace\.columns\.adapter: only format csv, jsonl or arrow can name an adapter column/,
     );
   });
 });

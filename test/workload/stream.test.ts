@@ -90,7 +90,7 @@ describe('workload validation', () => {
     ['fractional num_requests', { ...base, num_requests: 2.5 }, 'workload.num_requests: must be an integer ≥ 1, got 2.5'],
     ['zero concurrency', { ...base, arrival: undefined, concurrency: 0 }, 'workload.concurrency: must be an integer ≥ 1, got 0'],
     ['speedup with arrival', { trace: { ...trace, speedup: 2 }, arrival: { process: 'burst' } }, 'workload.trace.speedup: has no effect'],
-    ['columns on a named format', { trace: { ...trace, columns: { input_tokens: 'a', output_tokens: 'b' } } }, 'workload.trace.columns: only used with format csv or jsonl'],
+    ['columns on a named format', { trace: { ...trace, columns: { input_tokens: 'a', output_tokens: 'b' } } }, 'workload.trace.columns: only used with format csv, jsonl or arrow'],
     ['prefix fraction 0', { ...base, prefix: { groups: 2, tokens: 10, fraction: 0 } }, 'workload.prefix.fraction: must be in (0, 1], got 0'],
     ['prefix groups 0', { ...base, prefix: { groups: 0, tokens: 10, fraction: 1 } }, 'workload.prefix.groups: must be an integer ≥ 1, got 0'],
     ['no priority classes', { ...base, priority: { classes: [] } }, 'workload.priority.classes: must list at least one class'],

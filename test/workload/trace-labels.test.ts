@@ -116,9 +116,9 @@ describe('trace model and user columns: errors', () => {
   it('a named format cannot carry model or user columns, whether or not the workload is validated first', () => {
     const path = tempFile('mc.jsonl', '{"timestamp":0,"input_length":5,"output_length":1,"hash_ids":[]}\n');
     const columns = { input_tokens: 'input_length', output_tokens: 'output_length', user: 'session' };
-    const expected = 'workload.trace.columns.user: only format csv or jsonl can name a user column; format "mooncake" has fixed columns and no user, got "session"';
+    const expected = 'workload.trace.columns.user: only format csv, jsonl or arrow can name a user column; format "mooncake" has fixed columns and no user, got "session"';
     expect(message({ path, format: 'mooncake', columns })).toBe(expected);
     expect(errorOf(() => createRequestStream({ trace: { path, format: 'mooncake', columns } }, 1)).message).toBe(expected);
-    expect(message({ path, format: 'azure-2023', columns: { ...columns, model: 'm' } })).toMatch(/^workload\.trace\.columns\.model: only format csv or jsonl can name a model column; format "azure-2023"/);
+    expect(message({ path, format: 'azure-2023', columns: { ...columns, model: 'm' } })).toMatch(/^workload\.trace\.columns\.model: only format csv, jsonl or arrow can name a model column; format "azure-2023"/);
   });
 });
