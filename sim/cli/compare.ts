@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { writeFileAtomic } from '../fsErrors.js';
 import { dirname, join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { compareReal, formatCompare } from '../compare/compare.js';
@@ -56,7 +57,8 @@ export function compareCommand(args: CompareArgs): void {
   for (const file of [args.out, args.dir === undefined ? undefined : join(args.dir, 'compare.json')]) {
     if (file === undefined) continue;
     mkdirSync(dirname(resolve(file)), { recursive: true });
-    writeFileSync(file, json + '\n');
+    // Whole or not at all: a reader (infersim report) never sees half a file.
+    writeFileAtomic(file === args.out ? '--out' : '--dir', file, json + '\n');
     written.push(file);
   }
   console.log(args.json === true ? json : formatCompare(result));

@@ -6,7 +6,7 @@ import { markWriter, unmarkWriter, WRITER_MARK, withPath } from '../fsErrors.js'
  * The only names a folder may hold for the sink to replace it: never delete someone's files.
  * report.html is what `infersim report DIR` and `run --report` write there by default.
  */
-export const OUTPUT_FILES = new Set(['requests.arrow', 'iterations.arrow', 'tokens.arrow', 'events.arrow', 'cluster.arrow', 'summary.json', 'report.html']);
+export const OUTPUT_FILES = new Set(['requests.arrow', 'iterations.arrow', 'tokens.arrow', 'events.arrow', 'cluster.arrow', 'summary.json', 'report.html', 'compare.json']);
 
 /** What the sink's errors name: --out sets it too. */
 export const FIELD = 'output.dir';

@@ -6,6 +6,7 @@ import { DEFAULT_MAX_POINTS } from './decimate.js';
 import { readIterations } from './iterationsData.js';
 import { fmt, pct, pick, pickNum, rounded, type LineChart, type ReportData, type Section } from './model.js';
 import { arrivalCharts, cdfCharts, readRequests, type RequestFigures } from './requestsData.js';
+import { compareSection } from './compareData.js';
 import { eventsTable, latencyModelTable, overviewTable, percentileTable, poolTables, scenarioText } from './summaryTables.js';
 
 /** The files a run's report reads, all written by `infersim run`. */
@@ -28,8 +29,10 @@ export function runReportData(dir: string, maxPoints = DEFAULT_MAX_POINTS): Repo
   const makespan = Math.max(pickNum(s, 'makespan_s') ?? 0, 1e-9);
   const req = readRequests(join(dir, 'requests.arrow'), makespan, maxPoints);
   const it = readIterations(join(dir, 'iterations.arrow'), makespan, maxPoints);
+  const compared = compareSection(dir);
   const sections: Section[] = [
     { title: 'Overview', tables: [overviewTable(s)], charts: [] },
+    ...(compared === undefined ? [] : [compared]),
     { title: 'Latency distributions', tables: [percentileTable(s)], charts: cdfCharts(req) },
     { title: 'Latency against arrival time', tables: [], charts: arrivalCharts(req) },
     { title: 'Engine over time', note: `${it.steps.toLocaleString('en-US')} engine steps on ${it.replicas.length} replica${it.replicas.length === 1 ? '' : 's'}`, tables: [], charts: [...it.charts, completionsChart(req)] },

@@ -1,0 +1,68 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { InfersimError } from '../errors.js';
+import { withPath } from '../fsErrors.js';
+import { cdfPoints } from './cdf.js';
+import { fmt, pick, rounded, type LineChart, type Section } from './model.js';
+
+/** Written by `infersim compare … --dir DIR` beside the simulation's outputs. */
+export const COMPARE_FILE = 'compare.json';
+
+const METRICS = [
+  ['ttft_s', 'TTFT'],
+  ['tpot_s', 'TPOT'],
+  ['itl_s', 'ITL'],
+  ['e2e_s', 'E2E'],
+] as const;
+
+/**
+ * The real benchmark against its simulation, when the folder holds compare.json: the error table
+ * and, per metric, the real and simulated CDFs overlaid (each tool's own metric definitions, as
+ * `infersim compare` computed them on both sides). Undefined when there is no compare.json.
+ */
+export function compareSection(dir: string): Section | undefined {
+  const file = join(dir, COMPARE_FILE);
+  if (!existsSync(file)) return undefined;
+  const text = withPath('report', 'read', file, () => readFileSync(file, 'utf8'));
+  let c: unknown;
+  try {
+    c = JSON.parse(text);
+  } catch (err) {
+    throw new InfersimError(`report: ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  const rows = pick(c, 'rows');
+  const table = {
+    head: ['metric', 'stat', 'real', 'simulated', 'sim error', 'real vs sim'],
+    rows: (Array.isArray(rows) ? rows : []).map((r: Record<string, unknown>) => [
+      String(r.metric),
+      String(r.stat),
+      `${fmt(Number(r.real_s) * 1000)} ms`,
+      `${fmt(Number(r.sim_s) * 1000)} ms`,
+      signed(r.error),
+      signed(r.real_vs_sim),
+    ]),
+    note: 'sim error = simulated ÷ real − 1; real vs sim = real ÷ simulated − 1',
+  };
+  const charts: LineChart[] = [];
+  for (const [key, name] of METRICS) {
+    const real = pick(c, `per_request.real.${key}`);
+    const sim = pick(c, `per_request.sim.${key}`);
+    if (!Array.isArray(real) || !Array.isArray(sim) || real.length === 0 || sim.length === 0) continue;
+    charts.push({
+      type: 'line',
+      id: `compare-${key}`,
+      title: `${name}: real benchmark and simulation`,
+      x: `${name} (s)`,
+      y: 'fraction of requests',
+      series: [rounded('real', cdfPoints(real as number[])), rounded('simulated', cdfPoints(sim as number[]))],
+      note: `${real.length.toLocaleString('en-US')} real and ${sim.length.toLocaleString('en-US')} simulated values`,
+    });
+  }
+  const realFile = pick(c, 'real.file');
+  const format = pick(c, 'real.format');
+  return { title: 'Real benchmark against the simulation', note: `${String(format)} results from ${String(realFile)} (infersim compare)`, tables: [table], charts };
+}
+
+function signed(v: unknown): string {
+  return typeof v === 'number' && Number.isFinite(v) ? `${v >= 0 ? '+' : '−'}${fmt(Math.abs(v) * 100, 3)} %` : '—';
+}
