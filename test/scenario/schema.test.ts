@@ -68,7 +68,7 @@ describe('parseScenarioObject rejects with one actionable line', () => {
     ['weights dtype', (s) => (s.precision = { weights: 'fp9' }), 'precision.weights: must be one of fp32, fp16, bf16, fp8, int8, int4, got "fp9"'],
     ['kv dtype', (s) => (s.precision = { kv_cache: 'int4' }), 'precision.kv_cache: must be one of fp16, bf16, fp8, got "int4"'],
     ['router', (s) => (s.cluster = { router: 'rr' }), `cluster.router: must be one of ${routerNames().join(', ')}, got "rr"`],
-    ['trace format', (s) => (s.workload.trace = { path: 'x', format: 'tsv' }), 'workload.trace.format: must be one of csv, jsonl, azure-2023, mooncake, vidur, got "tsv"'],
+    ['trace format', (s) => (s.workload.trace = { path: 'x', format: 'tsv' }), 'workload.trace.format: must be one of csv, jsonl, azure-2023, mooncake, vidur, azure-2024, burstgpt, splitwise, arrow, got "tsv"'],
     ['fractional TP', (s) => (s.hardware.tensor_parallel = 0.5), 'hardware.tensor_parallel: must be an integer ≥ 1, got 0.5'],
     ['zero replicas', (s) => (s.cluster = { replicas: 0 }), 'cluster.replicas: must be an integer ≥ 1, got 0'],
     ['negative seed', (s) => (s.seed = -1), 'seed: must be an integer ≥ 0, got -1'],
