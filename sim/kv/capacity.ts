@@ -29,6 +29,13 @@ export interface KvCapacityInput {
    */
   draft_arch?: ModelArchitecture;
   /**
+   * An EAGLE or MTP head served with the target (engine.speculative method eagle or mtp): one
+   * decoder layer like the target's last, plus the projection of [embedding, hidden state] to the
+   * hidden size; it shares the target's embedding and LM head (vLLM's EAGLE and DeepSeek MTP
+   * proposers load them from the target), and its one layer's KV shares the cache.
+   */
+  draft_head?: boolean;
+  /**
    * Multi-LoRA: the adapter-slot buffers vLLM allocates on each GPU with the model (sim/latency/loraCost.ts,
    * loraReservedBytesPerGpu); they are in place when the KV cache is sized, so they come out of its budget.
    */
@@ -65,7 +72,8 @@ export function kvCapacity(input: KvCapacityInput): KvCapacity {
   const budget = runtime * input.gpu_memory_utilization;
   const draft = input.draft_arch;
   const weightsOf = (a: ModelArchitecture) => weightBytesPerGpu(a, bytesPerWeight(input.weights), tp, pp);
-  const weights = weightsOf(arch) + (draft === undefined ? 0 : weightsOf(draft));
+  const head = input.draft_head === true ? headPerGpu(arch, bytesPerWeight(input.weights), bytesPerKvElement(input.kv_cache), tp) : { weights: 0, kv: 0 };
+  const weights = weightsOf(arch) + (draft === undefined ? 0 : weightsOf(draft)) + head.weights;
   // Each term follows the profiling of input.vllm_version; the rules and their sources are in memoryRules.ts.
   const activation = activationPeakBytes(input);
   const nonTorch = nonTorchBytes(input);
@@ -73,7 +81,7 @@ export function kvCapacity(input: KvCapacityInput): KvCapacity {
   const lora = input.lora_bytes ?? 0;
   const kvBytes = budget - weights - lora - activation - nonTorch - graphs;
   const kvOf = (a: ModelArchitecture) => kvBytesPerTokenPerGpu(a, bytesPerKvElement(input.kv_cache), tp, pp);
-  const perToken = kvOf(arch) + (draft === undefined ? 0 : kvOf(draft));
+  const perToken = kvOf(arch) + (draft === undefined ? 0 : kvOf(draft)) + head.kv;
   const perBlock = perToken * input.block_size;
 
   if (input.num_gpu_blocks_override === undefined && kvBytes < perBlock && activation > weights) {
@@ -120,6 +128,21 @@ export function kvCapacity(input: KvCapacityInput): KvCapacity {
     kv_tokens: blocks * input.block_size,
     overridden: input.num_gpu_blocks_override !== undefined,
   };
+}
+
+/**
+ * An EAGLE/MTP head on one GPU: the target's last decoder layer's weights and KV per token (a
+ * model of L layers less one of L − 1 layers, pp 1, so shared embedding and LM head cancel out) and
+ * the 2h → h projection, which vLLM does not shard (EAGLE's `fc`, DeepSeek MTP's `eh_proj`).
+ */
+export function headPerGpu(arch: ModelArchitecture, bytesPerParam: number, kvBytes: number, tp: number): { weights: number; kv: number } {
+  // The difference of two layer counts is one layer; a one-layer target is taken as two less one.
+  const L = Math.max(2, arch.num_hidden_layers);
+  const more = { ...arch, num_hidden_layers: L };
+  const less = { ...arch, num_hidden_layers: L - 1 };
+  const layer = weightBytesPerGpu(more, bytesPerParam, tp, 1) - weightBytesPerGpu(less, bytesPerParam, tp, 1);
+  const kv = kvBytesPerTokenPerGpu(more, kvBytes, tp, 1) - kvBytesPerTokenPerGpu(less, kvBytes, tp, 1);
+  return { weights: layer + 2 * arch.hidden_size * arch.hidden_size * bytesPerParam, kv };
 }
 
 /** The lines vLLM prints at startup about the KV cache, for the console. */

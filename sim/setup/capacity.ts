@@ -43,6 +43,7 @@ export function sizeKv(c: CapacityInput, policy: SchedulerFactory): KvCapacity {
     ...(policy.vllm_engine === undefined ? {} : { vllm_engine: policy.vllm_engine }),
     num_gpu_blocks_override: engine.num_gpu_blocks_override,
     ...(engine.speculative?.model === undefined ? {} : { draft_arch: getModel(engine.speculative.model, 'engine.speculative.model') }),
+    ...(engine.speculative?.method === 'eagle' || engine.speculative?.method === 'mtp' ? { draft_head: true } : {}),
     ...(engine.lora === undefined ? {} : { lora_bytes: engine.lora.reserved_bytes_per_gpu }),
   });
   const usable_tokens = kv.usable_blocks * block_size;

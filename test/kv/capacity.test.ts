@@ -71,3 +71,20 @@ describe('multi-LoRA slot buffers come out of the KV budget', () => {
     expect(() => kvCapacity({ ...base(), lora_bytes: 70 * 2 ** 30 })).toThrow(/weights 15\.0 GiB, LoRA slots 70\.0 GiB\), but gpu_memory_utilization 0\.9/);
   });
 });
+
+describe('an EAGLE/MTP head beside the target', () => {
+  it('takes one decoder layer and the 2h → h projection from the KV budget, and one layer of KV per token (Llama-3.1-8B, hand-computed)', () => {
+    // One layer: q and o 4096², k and v 4096 × 1024, gate, up and down 4096 × 14336: 218,103,808
+    // parameters × 2 bytes, plus two 4096-wide norms × 2 bytes; the projection 2 × 4096² × 2 bytes.
+    const head_bytes = 218_103_808 * 2 + 2 * 4096 * 2 + 2 * 4096 * 4096 * 2;
+    // K and V × 8 KV heads × 128 dims × 2 bytes.
+    const head_kv = 2 * 8 * 128 * 2;
+    const plain = kvCapacity(base());
+    const headed = kvCapacity({ ...base(), draft_head: true });
+    expect(headed.weight_bytes - plain.weight_bytes).toBe(head_bytes);
+    expect(headed.kv_bytes_per_token - plain.kv_bytes_per_token).toBe(head_kv);
+    // What is left for KV after the head, in blocks of 16 tokens that each also hold the head's layer.
+    const free = plain.budget_bytes - plain.weight_bytes - head_bytes - plain.activation_peak_bytes - plain.non_torch_bytes - plain.cuda_graph_bytes;
+    expect(headed.num_gpu_blocks).toBe(Math.floor(free / ((plain.kv_bytes_per_token + head_kv) * 16)));
+  });
+});
