@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Data, RecordBatch } from 'apache-arrow';
+import { InfersimError } from '../errors.js';
 import { withPath } from '../fsErrors.js';
 
 type ArrowLib = typeof import('apache-arrow');
@@ -27,14 +28,19 @@ const lib = (): ArrowLib => (arrow ??= createRequire(import.meta.url)('apache-ar
  */
 export function forEachBatch(field: string, path: string, each: (b: Batch) => void): void {
   const bytes = withPath(field, 'read', path, () => readFileSync(path));
-  const table = lib().tableFromIPC(bytes);
+  let table: ReturnType<ArrowLib['tableFromIPC']>;
+  try {
+    table = lib().tableFromIPC(bytes);
+  } catch (err) {
+    throw new InfersimError(`${field}: ${path} is not a readable Arrow IPC file (${(err as Error).message}); write it again with infersim run`);
+  }
   for (const batch of table.batches) each(wrap(path, batch));
 }
 
 function wrap(path: string, batch: RecordBatch): Batch {
   const child = (name: string): Data => {
     const v = batch.getChild(name);
-    if (v === null) throw new Error(`${path}: no column ${name}`);
+    if (v === null) throw new InfersimError(`report: ${path} has no column ${name}: it is not the file infersim run writes under that name`);
     return v.data[0] as Data;
   };
   return {

@@ -4,7 +4,7 @@ import { InfersimError } from '../errors.js';
 import { writeFileAtomic } from '../fsErrors.js';
 import { DEFAULT_MAX_POINTS } from './decimate.js';
 import { reportHtml } from './html.js';
-import type { ReportData } from './model.js';
+import { withoutEmptyCharts, type ReportData } from './model.js';
 import { RUN_FILES, runReportData } from './runReport.js';
 import { sweepReportData } from './sweepReport.js';
 
@@ -22,11 +22,11 @@ export function reportData(dir: string, maxPoints = DEFAULT_MAX_POINTS): ReportD
   const abs = resolve(dir);
   if (!existsSync(abs)) throw new InfersimError(`report: ${abs} does not exist`);
   if (!statSync(abs).isDirectory()) throw new InfersimError(`report: ${abs} is not a folder (give a run's or a sweep's output folder)`);
-  if (existsSync(join(abs, 'sweep.json'))) return sweepReportData(abs);
+  if (existsSync(join(abs, 'sweep.json'))) return withoutEmptyCharts(sweepReportData(abs));
   if (!existsSync(join(abs, 'summary.json'))) {
     throw new InfersimError(`report: ${join(abs, 'summary.json')} does not exist: ${abs} is neither a run's output folder (${RUN_FILES.join(', ')}) nor a sweep's (sweep.json, points/)`);
   }
-  return runReportData(abs, maxPoints);
+  return withoutEmptyCharts(runReportData(abs, maxPoints));
 }
 
 /** Writes the report (through a temporary file and a rename); returns its path and size. */

@@ -94,3 +94,24 @@ export function pickNum(obj: unknown, path: string): number | undefined {
   const v = pick(obj, path);
   return typeof v === 'number' ? v : undefined;
 }
+
+/**
+ * The report without charts that have nothing to draw (a run where no step ran, no request
+ * finished, a sweep whose points have no latency): each section says which it left out and why,
+ * instead of showing an empty frame.
+ */
+export function withoutEmptyCharts(data: ReportData): ReportData {
+  const sections = data.sections.map((section) => {
+    const kept = section.charts.filter(hasData);
+    if (kept.length === section.charts.length) return section;
+    const dropped = section.charts.filter((c) => !hasData(c)).map((c) => c.title);
+    const note = `Nothing to draw for ${dropped.join(', ')}: no data (no engine step ran, no request finished, or no point has the figure).`;
+    return { ...section, charts: kept, note: section.note === undefined ? note : `${section.note}. ${note}` };
+  });
+  return { ...data, sections };
+}
+
+function hasData(c: Chart): boolean {
+  if (c.type === 'heatmap') return c.z.some((row) => row.some((v) => v !== null && Number.isFinite(v)));
+  return c.series.some((s) => s.x.some((x, i) => Number.isFinite(x) && Number.isFinite(s.y[i])));
+}
