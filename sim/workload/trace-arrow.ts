@@ -44,6 +44,10 @@ export function readArrowTrace(file: string, columns: TraceColumns | undefined):
   const model = column(names.model, 'model');
   const user = column(names.user, 'user');
   const adapter = column(names.adapter, 'adapter');
+  // A run's requests.arrow holds the mirrored copies of traffic.shadow as rows of their own: replaying
+  // them would send each mirrored request twice, so with the default columns they are left out.
+  const shadow = columns === undefined ? table.getChild('shadow') : null;
+  let dropped_rows = 0;
   const divisor = UNIT_DIVISOR[names.arrival_unit ?? 's'];
   const where = (row: number): string => `${basename(file)} row ${row}`;
   const builder = new TraceBuilder(
@@ -54,6 +58,10 @@ export function readArrowTrace(file: string, columns: TraceColumns | undefined):
   );
   for (let i = 0; i < table.numRows; i++) {
     const row = i + 1;
+    if (shadow !== null && shadow.get(i) === true) {
+      dropped_rows++;
+      continue;
+    }
     let arrival_s = 0;
     if (arrival !== undefined) {
       const raw = plain(arrival.get(i));
@@ -74,7 +82,8 @@ export function readArrowTrace(file: string, columns: TraceColumns | undefined):
       rawAdapter === null ? undefined : rawAdapter,
     );
   }
-  return builder.build();
+  const built = builder.build();
+  return dropped_rows === 0 ? built : { ...built, dropped_rows };
 }
 
 /** Arrow cells as the builder's checks expect: int64 (bigint) as a number when exact, null as null. */

@@ -50,7 +50,8 @@ function collectStreamed(spec: TraceSpec, limits: TraceLimits): TraceTable {
   const builder = new TraceBuilder(spec.path, { arrival: 'TIMESTAMP', input: 'ContextTokens', output: 'GeneratedTokens' });
   const max = limits.num_requests ?? Infinity;
   let n = 0;
-  for (let row = rows.next(); row !== undefined && n < max; row = rows.next()) {
+  // The limit is checked before a row is read: a bad row past num_requests is never parsed.
+  for (let row = n < max ? rows.next() : undefined; row !== undefined; row = n < max ? rows.next() : undefined) {
     if (limits.duration_s !== undefined && !(row.arrival_s < limits.duration_s)) break;
     builder.add(row.line, row.arrival_s, row.input_tokens, row.output_tokens);
     n++;
