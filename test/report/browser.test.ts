@@ -15,6 +15,13 @@ import { checkReport, chromiumPath, launchChromium } from './browser.js';
 const exe = chromiumPath();
 if (exe === undefined) console.warn('test/report/browser.test.ts: skipped: no Chromium (apt-get install chromium, or set INFERSIM_CHROMIUM to its path)');
 
+// .ci/run sets INFERSIM_REQUIRE_CHROMIUM: there a missing browser is a failure, not a quiet skip.
+describe.runIf(exe === undefined && process.env.INFERSIM_REQUIRE_CHROMIUM === '1')('Chromium where it is required', () => {
+  it('is installed (.ci/run installs Debian\'s chromium before the tests)', () => {
+    expect.fail('no Chromium found, but INFERSIM_REQUIRE_CHROMIUM=1: the report\'s browser test would not run');
+  });
+});
+
 const dir = suiteDir();
 let browser: Browser;
 
