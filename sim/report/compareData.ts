@@ -53,7 +53,8 @@ export function compareSection(dir: string): Section | undefined {
       id: `compare-${key}`,
       title: `${name}: real benchmark and simulation`,
       x: `${name} (s)`,
-      y: 'fraction of requests',
+      // vLLM's ITL pools every gap; the other metrics are one value per request.
+      y: key === 'itl_s' ? 'cumulative fraction (of gaps or requests, as the tool counts ITL)' : 'fraction of requests',
       series: [rounded('real', cdfPoints(real as number[])), rounded('simulated', cdfPoints(sim as number[]))],
       note: `${real.length.toLocaleString('en-US')} real and ${sim.length.toLocaleString('en-US')} simulated values`,
     });

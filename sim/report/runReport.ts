@@ -47,10 +47,15 @@ export function runReportData(dir: string, maxPoints = DEFAULT_MAX_POINTS): Repo
 
 function titleOf(s: unknown): string {
   const model = pick(s, 'scenario.model');
-  const gpu = pick(s, 'scenario.hardware.gpu');
   const replicas = pick(s, 'per_replica');
   const n = Array.isArray(replicas) ? replicas.length : 1;
-  return `${String(model ?? 'run')} on ${n} × ${String(gpu ?? '?')}`;
+  // A run with pools names each pool's GPUs (and model, where they differ).
+  const pools = pick(s, 'pools');
+  if (Array.isArray(pools) && pools.length > 1) {
+    const parts = pools.map((p: Record<string, unknown>) => `${String(p.replicas ?? '?')} × ${String(p.gpu ?? '?')}${p.model !== undefined && p.model !== model ? ` (${String(p.model)})` : ''}`);
+    return `${String(model ?? 'run')} on ${parts.join(' + ')}`;
+  }
+  return `${String(model ?? 'run')} on ${n} × ${String(pick(s, 'scenario.hardware.gpu') ?? '?')}`;
 }
 
 function completionsChart(req: RequestFigures): LineChart {

@@ -43,3 +43,11 @@ describe('report edge cases', () => {
     expect(cli.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
+
+describe('report titles', () => {
+  it('a run with pools of different GPUs names each pool', () => {
+    const out = join(dir, 'mixed');
+    expect(infersim(['run', join(ROOT, 'scenarios/mixed-h100-a100.yaml'), '--set', `output.dir=${out}`, '--set', 'workload.num_requests=40', '--quiet']).status).toBe(0);
+    expect(reportData(out).title).toBe('infersim report: llama-3.1-8b on 2 × h100-sxm + 2 × a100-sxm-80gb');
+  });
+});
