@@ -116,6 +116,7 @@ export function readGenaiPerf(doc: Record<string, unknown>, r: JsonReader, index
   const s = (ns: number): number => (ns - t0) / 1e9;
   const requests = kept.map((q) => ({ ...q, start_s: s(q.start_s), first_s: s(q.first_s), last_s: s(q.last_s), end_s: s(q.end_s) }));
   const traffic = genaiTraffic(r.object(e.experiment, `${path}.experiment`), `${path}.experiment`, r);
+  const rateField = traffic.plan?.kind === 'process' ? `${path}.experiment.value` : undefined;
   const notes: string[] = [];
   if (est.input > 0) notes.push(`genai-perf: ${est.input} prompt length(s) estimated as characters ÷ 4 (no usage.prompt_tokens in the responses)`);
   if (est.output > 0) notes.push(`genai-perf: ${est.output} output length(s) counted as content chunks (no usage.completion_tokens in the responses)`);
@@ -129,6 +130,7 @@ export function readGenaiPerf(doc: Record<string, unknown>, r: JsonReader, index
     recorded: { kind: 'recorded', times_s: requests.map((q) => q.start_s) },
     traffic: traffic.text,
     notes,
+    ...(rateField && { rate_field: rateField }),
   };
 }
 

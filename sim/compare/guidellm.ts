@@ -11,11 +11,12 @@
  * - a request (src/guidellm/schemas/request_stats.py, info.py): `prompt_tokens`, `output_tokens`
  *   (computed fields), and its times in seconds since the epoch: ≥ 0.4 `info.timings.request_start`,
  *   `first_token_iteration`, `last_token_iteration`, `request_end`; 0.2–0.3 `start_time`,
- *   `first_token_time`, `last_token_time`, `end_time` (GenerativeTextResponseStats).
+ *   `first_token_time`, `last_token_time`, `end_time` (GenerativeTextResponseStats). The layout read
+ *   is recorded (RealRun.layout): the two define TPOT differently (metrics.ts).
  */
 import type { JsonReader } from './json.js';
 import { minOf } from './json.js';
-import type { ArrivalPlan, RealRun, TimedRequest } from './types.js';
+import type { ArrivalPlan, GuidellmLayout, RealRun, TimedRequest } from './types.js';
 
 export function looksLikeGuidellm(doc: Record<string, unknown>): boolean {
   const b = Array.isArray(doc.benchmarks) ? (doc.benchmarks[0] as Record<string, unknown> | undefined) : undefined;
@@ -30,7 +31,10 @@ export function readGuidellm(doc: Record<string, unknown>, r: JsonReader, index 
   const requestsObj = r.object(b.requests, `${path}.requests`);
   const list = r.array(requestsObj.successful, `${path}.requests.successful`);
   if (list.length === 0) throw r.fail(`${path}.requests.successful`, 'is empty: nothing to compare');
-  const raw = list.map((x, i) => guidellmRequest(r, x, `${path}.requests.successful[${i}]`));
+  // One layout per file (the first request's): metrics.ts applies that layout's definitions to every request.
+  const first = list[0];
+  const layout: GuidellmLayout = first !== null && typeof first === 'object' && 'info' in first ? 'GenerativeRequestStats' : 'GenerativeTextResponseStats';
+  const raw = list.map((x, i) => guidellmRequest(r, x, `${path}.requests.successful[${i}]`, layout));
   // The list is in completion order; the workload is in send order.
   raw.sort((a, c) => a.start_s - c.start_s);
   const t0 = minOf(raw.map((q) => q.start_s));
@@ -38,6 +42,7 @@ export function readGuidellm(doc: Record<string, unknown>, r: JsonReader, index 
   const strategyAt = b.config !== undefined ? `${path}.config.strategy` : `${path}.args.strategy`;
   const strategy = r.object(b.config !== undefined ? r.object(b.config, `${path}.config`).strategy : r.object(b.args, `${path}.args`).strategy, strategyAt);
   const traffic = guidellmTraffic(strategy, strategyAt, r);
+  const rateField = traffic.plan?.kind === 'process' && traffic.plan.rate_per_s !== undefined ? `${strategyAt}.rate` : undefined;
   const notes: string[] = [];
   if (benchmarks.length > 1) notes.push(`guidellm: benchmark ${index} of ${benchmarks.length} (${traffic.text}); choose another with --benchmark N`);
   const errored = Array.isArray(requestsObj.errored) ? requestsObj.errored.length : 0;
@@ -52,14 +57,16 @@ export function readGuidellm(doc: Record<string, unknown>, r: JsonReader, index 
     recorded: { kind: 'recorded', times_s: requests.map((q) => q.start_s) },
     traffic: traffic.text,
     notes,
+    layout,
+    ...(rateField && { rate_field: rateField }),
   };
 }
 
-function guidellmRequest(r: JsonReader, value: unknown, path: string): TimedRequest {
+function guidellmRequest(r: JsonReader, value: unknown, path: string, layout: GuidellmLayout): TimedRequest {
   const q = r.object(value, path);
   const input_tokens = r.count(q.prompt_tokens, `${path}.prompt_tokens`, 1);
   const output_tokens = r.count(q.output_tokens, `${path}.output_tokens`, 1);
-  if (q.info !== undefined) {
+  if (layout === 'GenerativeRequestStats') {
     const t = r.object(r.object(q.info, `${path}.info`).timings, `${path}.info.timings`);
     const at = `${path}.info.timings`;
     const start_s = r.number(t.request_start, `${at}.request_start`);
@@ -68,6 +75,7 @@ function guidellmRequest(r: JsonReader, value: unknown, path: string): TimedRequ
     const end_s = r.number(t.request_end, `${at}.request_end`, last_s);
     return { input_tokens, output_tokens, start_s, first_s, last_s, end_s };
   }
+  if (q.info !== undefined) throw r.fail(`${path}.info`, 'is the GenerativeRequestStats layout, but the first request has the older one (start_time, first_token_time…): one layout per file');
   const start_s = r.number(q.start_time, `${path}.start_time`);
   const first_s = r.number(q.first_token_time, `${path}.first_token_time`, start_s);
   const last_s = r.number(q.last_token_time, `${path}.last_token_time`, first_s);

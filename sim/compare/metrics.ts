@@ -4,9 +4,20 @@
  * - vLLM (vllm/benchmarks/serve.py, calculate_metrics): TTFT = first chunk − send; TPOT = (latency −
  *   TTFT) ÷ (output − 1), requests with more than one token; ITL = every gap between chunks of every
  *   request, pooled; E2E = latency (send → last chunk).
- * - GuideLLM (src/guidellm/schemas/request_stats.py): TTFT = first_token_iteration − request_start;
- *   ITL = (last − first token) ÷ (output − 1) per request (output > 1); TPOT = (last token −
- *   request_start) ÷ output, first token included; E2E = request_latency = request_end − request_start.
+ * - GuideLLM, by the file's request layout (guidellm.ts records which):
+ *   - GenerativeRequestStats (vllm-project/guidellm src/guidellm/schemas/request_stats.py, read at
+ *     commit 06cef29): TTFT = first_token_iteration − request_start; ITL = (last − first token) ÷
+ *     (output − 1) per request (None for output ≤ 1); TPOT = (last_token_iteration − request_start) ÷
+ *     output, first token included; E2E = request_latency = request_end − request_start.
+ *   - GenerativeTextResponseStats, the older layout (neuralmagic/guidellm
+ *     src/guidellm/benchmark/benchmark.py, read at tags v0.2.0 and v0.2.1 and commit af89787):
+ *     TTFT = first_token_time − start_time; TPOT = time_per_output_token_ms = (last_token_time −
+ *     first_token_time) ÷ output_tokens; ITL = inter_token_latency_ms = (last_token_time −
+ *     first_token_time) ÷ (output − 1), a field that is 0 for output ≤ 1 but whose summary
+ *     (GenerativeBenchmark.from_stats, `total_with_output_multi`) takes only requests with output > 1,
+ *     as here; E2E = request_latency = end_time − start_time.
+ *   GuideLLM's summaries weight TPOT by output tokens and ITL by output − 1 (from_stats `weights`);
+ *   the figures here weight every request alike.
  * - genai-perf (genai_perf/profile_data_parser/llm_profile_data_parser.py): TTFT = first response −
  *   timestamp; ITL = (request latency − TTFT) ÷ (output − 1) per request (output > 1); E2E = request
  *   latency = last response − timestamp; no TPOT.
@@ -15,7 +26,7 @@
  * Percentiles interpolate linearly between order statistics (numpy.percentile's default, which vLLM
  * and genai-perf use).
  */
-import type { RealFormat, TimedRequest } from './types.js';
+import type { GuidellmLayout, RealFormat, TimedRequest } from './types.js';
 
 export const METRICS = ['ttft', 'tpot', 'itl', 'e2e'] as const;
 export type MetricName = (typeof METRICS)[number];
@@ -49,7 +60,20 @@ export const DEFINITIONS: Record<RealFormat, Partial<Record<MetricName, string>>
   },
 };
 
-export function toolMetrics(format: RealFormat, requests: readonly TimedRequest[], duration_s?: number): ToolMetrics {
+/** GuideLLM's older request layout (GenerativeTextResponseStats): TPOT runs from the first token, not from the start. */
+const GUIDELLM_TEXT_RESPONSE: Partial<Record<MetricName, string>> = {
+  ttft: 'start_time → first_token_time',
+  tpot: '(last_token_time − first_token_time) ÷ output, per request',
+  itl: '(last_token_time − first_token_time) ÷ (output − 1), per request with output > 1',
+  e2e: 'start_time → end_time',
+};
+
+/** The definitions that apply to a file: its tool's, and for GuideLLM those of the layout read. */
+export function definitionsOf(format: RealFormat, layout?: GuidellmLayout): Partial<Record<MetricName, string>> {
+  return format === 'guidellm' && layout === 'GenerativeTextResponseStats' ? GUIDELLM_TEXT_RESPONSE : DEFINITIONS[format];
+}
+
+export function toolMetrics(format: RealFormat, requests: readonly TimedRequest[], duration_s?: number, layout?: GuidellmLayout): ToolMetrics {
   const ttft = requests.map((q) => q.first_s - q.start_s);
   const several = requests.filter((q) => q.output_tokens > 1);
   const perToken = several.map((q) => (q.last_s - q.first_s) / (q.output_tokens - 1));
@@ -61,7 +85,8 @@ export function toolMetrics(format: RealFormat, requests: readonly TimedRequest[
     values.e2e = requests.map((q) => q.last_s - q.start_s);
   } else if (format === 'guidellm') {
     values.ttft = ttft;
-    values.tpot = requests.map((q) => (q.last_s - q.start_s) / q.output_tokens);
+    const from = layout === 'GenerativeTextResponseStats' ? (q: TimedRequest) => q.first_s : (q: TimedRequest) => q.start_s;
+    values.tpot = requests.map((q) => (q.last_s - from(q)) / q.output_tokens);
     values.itl = perToken;
     values.e2e = requests.map((q) => q.end_s - q.start_s);
   } else {

@@ -2,10 +2,12 @@
  * The real workload simulated on a scenario's hardware and engine: the scenario file gives model,
  * GPU, parallelism, engine and cluster; its workload is replaced by the real requests.
  */
-import { fieldError } from '../errors.js';
+import { basename } from 'node:path';
+import { fieldError, InfersimError } from '../errors.js';
 import { runSimulation, type RunResult } from '../cluster/simulate.js';
 import type { RequestOutcome } from '../metrics/records.js';
 import { loadScenario } from '../setup/load.js';
+import { MAX_TIME_S, shown } from '../scenario/bounds.js';
 import type { ScenarioInput } from '../scenario/types.js';
 import { resolveScenario } from '../setup/resolve.js';
 import { capOf, realWorkloadStream, scheduledTimes } from './stream.js';
@@ -76,11 +78,57 @@ export function timedOutcome(o: RequestOutcome): TimedRequest {
   return { input_tokens: o.input_tokens, output_tokens: o.output_tokens, start_s: o.arrival_s, first_s: t[0], last_s: t[t.length - 1], end_s: o.finish_s, gaps_s };
 }
 
+/**
+ * What summary.json records as the workload: the real one replayed, not the placeholder the run was
+ * resolved with. Nothing reads a run's scenario back as a scenario (the report prints it as JSON), so
+ * this need not be a valid workload spec; the run itself reads only workload keys absent from both
+ * (timeout_s, duration_s, models, trace).
+ */
+export function replayedWorkload(run: RealRun, plan: ArrivalPlan) {
+  return {
+    replayed_from: run.file,
+    format: run.format,
+    num_requests: run.requests.length,
+    arrivals: describePlan(plan),
+    traffic: run.traffic,
+    lengths: 'each request\'s prompt and output tokens as the file records them',
+  };
+}
+
+/**
+ * The plan's send times. A rate the simulation cannot replay (arrivals past its time limit, or a rate
+ * out of its bounds) is the file's field that gave it, not the scenario key the rate is passed as.
+ */
+function sendTimes(run: RealRun, plan: ArrivalPlan, n: number, seed: number): number[] {
+  const file = basename(run.file);
+  const refuse = (): InfersimError => {
+    const rate = plan.kind === 'process' ? plan.rate_per_s : undefined;
+    const instead = run.recorded === undefined ? '' : '; replay the recorded send times instead (--arrivals recorded)';
+    return fieldError(
+      `${file}: ${run.rate_field ?? 'the configured rate'}`,
+      `at ${rate}/s the ${n} requests cannot be replayed: the simulation takes rates from ${shown(1 / MAX_TIME_S)} to ${shown(1e9)} per second, and arrivals within its ${shown(MAX_TIME_S)} s time limit${instead}`,
+    );
+  };
+  let times: number[];
+  try {
+    times = scheduledTimes(plan, n, seed);
+  } catch (err) {
+    if (!(err instanceof InfersimError) || plan.kind !== 'process') throw err;
+    // vLLM's burstiness is the gamma shape; the arrival clock takes cv = 1 / √burstiness within [1e-3, 1e3].
+    if (err.message.startsWith('workload.arrival.cv')) throw fieldError(`${file}: burstiness`, 'must be ≥ 1e-6 and ≤ 1e6 to be replayed (the gamma shape)', plan.burstiness);
+    throw refuse();
+  }
+  if (times.some((t) => !(t <= MAX_TIME_S))) throw refuse();
+  return times;
+}
+
 export function simulateReal(run: RealRun, plan: ArrivalPlan, opts: SimulateOptions): SimulatedRun {
   const { input } = loadScenario(opts.scenario, { set: opts.set, seed: opts.seed });
-  const setup = resolveScenario(scenarioFor(input, run.requests.length));
+  const resolved = resolveScenario(scenarioFor(input, run.requests.length));
+  // summary.json (with --dir) records the real workload in place of the placeholder.
+  const setup = { ...resolved, scenario: { ...resolved.scenario, workload: replayedWorkload(run, plan) as unknown as typeof resolved.scenario.workload } };
   const s = setup.scenario;
-  const times = scheduledTimes(plan, run.requests.length, s.seed);
+  const times = sendTimes(run, plan, run.requests.length, s.seed);
   const stream = realWorkloadStream(run.requests, times, capOf(plan));
   const byId: (TimedRequest | undefined)[] = new Array(run.requests.length);
   let unfinished = 0;

@@ -6,6 +6,13 @@
 export type RealFormat = 'vllm' | 'guidellm' | 'genai-perf';
 
 /**
+ * GuideLLM's two request layouts, named by their pydantic model; their TPOT definitions differ
+ * (metrics.ts): `GenerativeRequestStats` has `info.timings.{request_start, first_token_iteration, …}`,
+ * the older `GenerativeTextResponseStats` has `start_time`, `first_token_time`, `last_token_time`, `end_time`.
+ */
+export type GuidellmLayout = 'GenerativeRequestStats' | 'GenerativeTextResponseStats';
+
+/**
  * One request as a client saw it. Times in seconds on one clock per run (the real file's, rebased so
  * the earliest start is 0; the simulation's own for simulated requests).
  */
@@ -54,4 +61,8 @@ export interface RealRun {
   traffic: string;
   /** Approximations made while reading (a token count estimated, a field missing). */
   notes: string[];
+  /** GuideLLM: the request layout read, which decides its metric definitions. */
+  layout?: GuidellmLayout;
+  /** The JSON path of the configured rate (`request_rate`…), named by errors about replaying it. */
+  rate_field?: string;
 }

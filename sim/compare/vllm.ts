@@ -75,6 +75,7 @@ export function readVllm(doc: Record<string, unknown>, r: JsonReader): RealRun {
     ...(starts === undefined && duration !== undefined && { duration_s: duration }),
     traffic: configured.text,
     notes,
+    ...(configured.plan?.kind === 'process' && configured.plan.rate_per_s !== undefined && { rate_field: 'request_rate' }),
   };
 }
 

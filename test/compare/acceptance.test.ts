@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compareReal, type CompareResult } from '../../sim/compare/compare.js';
+import { compareReal, compareRequests, type CompareResult } from '../../sim/compare/compare.js';
 import { readReal } from '../../sim/compare/read.js';
-import { simulateReal } from '../../sim/compare/simulate.js';
+import { choosePlan, simulateReal } from '../../sim/compare/simulate.js';
 import { toVllmResult } from '../../sim/compare/vllm.js';
 import type { RealRun } from '../../sim/compare/types.js';
 import { infersim } from '../cli/cli.js';
@@ -13,6 +13,7 @@ import { infersim } from '../cli/cli.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SCENARIO = join(ROOT, 'scenarios/quickstart.yaml');
 const VLLM = join(ROOT, 'test/fixtures/compare/vllm-bench-serve.json');
+const GUIDELLM = join(ROOT, 'test/fixtures/compare/guidellm-benchmarks.json');
 const tmp = mkdtempSync(join(tmpdir(), 'infersim-compare-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -83,5 +84,83 @@ describe('infersim compare (the command)', () => {
     const r = infersim(['compare', f, '--scenario', SCENARIO]);
     expect(r.status).not.toBe(0);
     expect(r.stderr.trim()).toBe('infersim: error: bad.json: ttfts[0]: must be a number ≥ 0, got -1');
+  });
+
+  it('every simulated request rejected (prompts longer than max_model_len): dashes, not NaN, and nulls in compare.json', () => {
+    const doc = JSON.parse(readFileSync(VLLM, 'utf8'));
+    const f = join(tmp, 'long-prompts.json');
+    writeFileSync(f, JSON.stringify({ ...doc, input_lens: doc.input_lens.map(() => 4000) }));
+    const out = join(tmp, 'long-prompts-cmp.json');
+    const r = infersim(['compare', f, '--scenario', SCENARIO, '--set', 'engine.max_model_len=2048', '--out', out]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).not.toContain('NaN');
+    expect(r.stdout).toMatch(/\nTTFT mean +\d+\.\d\d +— +— +—\n/);
+    expect(r.stdout).toMatch(/\noutput tok\/s +\d+\.\d +— +— +—\n/);
+    expect(r.stdout).toContain('note: 20 simulated request(s) did not finish');
+    const c = JSON.parse(readFileSync(out, 'utf8')) as CompareResult;
+    expect(c.simulated).toEqual({ requests: 0, unfinished: 20 });
+    expect(c.rows).toHaveLength(16);
+    for (const row of c.rows) {
+      expect(row.real_s).toBeGreaterThan(0);
+      expect([row.sim_s, row.error, row.real_vs_sim]).toEqual([null, null, null]);
+    }
+    expect(c.output_throughput.real_tok_s).toBeGreaterThan(0);
+    expect([c.output_throughput.sim_tok_s, c.output_throughput.error]).toEqual([null, null]);
+  });
+
+  it('no simulated sample: the figures are null in memory too (not NaN)', () => {
+    const t = compareRequests('vllm', readReal(VLLM).requests, []);
+    expect(t.rows.every((row) => row.sim_s === null && row.error === null && row.real_vs_sim === null)).toBe(true);
+    expect(t.output_throughput.sim_tok_s).toBeNull();
+    expect(t.output_throughput.error).toBeNull();
+  });
+
+  it('--dir: summary.json records the real workload replayed, not the placeholder the run stood on; the report reads it', () => {
+    const dir = join(tmp, 'dir-run');
+    const r = infersim(['compare', VLLM, '--scenario', SCENARIO, '--dir', dir]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
+    expect(summary.scenario.workload).toEqual({
+      replayed_from: VLLM,
+      format: 'vllm',
+      num_requests: 20,
+      arrivals: 'the recorded send times (open loop, 20 requests)',
+      traffic: 'request_rate 4/s, burstiness 1 (Poisson)',
+      lengths: "each request's prompt and output tokens as the file records them",
+    });
+    // The rest of the scenario is the one simulated.
+    expect(summary.scenario.model).toBeDefined();
+    const rep = infersim(['report', dir]);
+    expect(rep.stderr).toBe('');
+    expect(rep.status).toBe(0);
+    expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain('replayed_from');
+  });
+
+  it('a rate the simulation cannot replay names the real file and its field, not a scenario key', () => {
+    const doc = JSON.parse(readFileSync(VLLM, 'utf8'));
+    const f = join(tmp, 'slow-rate.json');
+    writeFileSync(f, JSON.stringify({ ...doc, request_rate: 1e-9 }));
+    const r = infersim(['compare', f, '--scenario', SCENARIO, '--arrivals', 'configured']);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr.trim()).toBe(
+      'infersim: error: slow-rate.json: request_rate: at 1e-9/s the 20 requests cannot be replayed: the simulation takes rates from 1e-9 to 1e9 per second, ' +
+        'and arrivals within its 1e9 s time limit; replay the recorded send times instead (--arrivals recorded)',
+    );
+    expect(r.stderr).not.toContain('workload.');
+    // GuideLLM's constant rate, replayed at k ÷ rate (no draw to fail): the same check, naming its strategy's rate.
+    const g = JSON.parse(readFileSync(GUIDELLM, 'utf8'));
+    g.benchmarks[0].config.strategy = { type_: 'constant', rate: 1e-12 };
+    const gf = join(tmp, 'slow-guidellm.json');
+    writeFileSync(gf, JSON.stringify(g));
+    const run = readReal(gf);
+    let message = '';
+    try {
+      simulateReal(run, choosePlan(run, 'configured'), { scenario: SCENARIO });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/^slow-guidellm\.json: benchmarks\[0\]\.config\.strategy\.rate: at 1e-12\/s the 10 requests cannot be replayed: /);
   });
 });

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compareRequests } from '../../sim/compare/compare.js';
 import { readReal } from '../../sim/compare/read.js';
+import { definitionsOf } from '../../sim/compare/metrics.js';
 import { choosePlan } from '../../sim/compare/simulate.js';
 import { realWorkloadStream, scheduledTimes } from '../../sim/compare/stream.js';
 import type { TimedRequest } from '../../sim/compare/types.js';
@@ -109,6 +110,42 @@ describe('GuideLLM benchmarks report', () => {
     expect(thrown(() => readReal(file, undefined, 2))).toBe('guidellm-benchmarks.json: benchmarks: has 2 benchmark(s); --benchmark 2 is past the last (counted from 0)');
   });
 
+  it('the older layout (GenerativeTextResponseStats: start_time, first_token_time…) is recorded, with its own TPOT', () => {
+    expect(readReal(file).layout).toBe('GenerativeRequestStats');
+    // The same requests as GuideLLM 0.2 wrote them: args.strategy, and times on the request itself.
+    const old = structuredClone(doc);
+    for (const b of old.benchmarks) {
+      b.args = { strategy: b.config.strategy };
+      delete b.config;
+      b.requests.successful = b.requests.successful.map((q: { prompt_tokens: number; output_tokens: number; info: { timings: Record<string, number> } }) => {
+        const t = q.info.timings;
+        return {
+          type_: 'generative_text_response',
+          prompt_tokens: q.prompt_tokens,
+          output_tokens: q.output_tokens,
+          start_time: t.request_start,
+          first_token_time: t.first_token_iteration,
+          last_token_time: t.last_token_iteration,
+          end_time: t.request_end,
+        };
+      });
+    }
+    const f = join(tmp, 'guide-old.json');
+    writeFileSync(f, JSON.stringify(old));
+    const run = readReal(f);
+    expect(run.layout).toBe('GenerativeTextResponseStats');
+    expect(run.configured).toEqual({ kind: 'closed', concurrency: 1 });
+    // guidellm 0.2 benchmark.py, time_per_output_token_ms: (last_token_time − first_token_time) ÷ output_tokens.
+    const tpot = compareRequests('guidellm', run.requests, run.requests, undefined, run.layout).per_request.real.tpot_s!;
+    expect(tpot).toEqual(run.requests.map((q) => (q.last_s - q.first_s) / q.output_tokens));
+    const newer = compareRequests('guidellm', run.requests, run.requests).per_request.real.tpot_s!;
+    expect(newer[0]).toBeGreaterThan(tpot[0]);
+    // A file mixing the layouts is refused at the first request that differs.
+    old.benchmarks[0].requests.successful[3] = doc.benchmarks[0].requests.successful[3];
+    writeFileSync(f, JSON.stringify(old));
+    expect(thrown(() => readReal(f))).toMatch(/^guide-old\.json: benchmarks\[0\]\.requests\.successful\[3\]\.info: is the GenerativeRequestStats layout, but the first request has the older one/);
+  });
+
   it('bad input names the path inside the benchmark', () => {
     const f = join(tmp, 'guide-bad.json');
     const bad = structuredClone(doc);
@@ -180,6 +217,16 @@ describe('metrics computed alike on both sides (hand-computed, 2 requests)', () 
     expect(grow('tpot').real_s).toBeCloseTo(0.0775, 12);
     // ITL per request: (last − first) ÷ (output − 1) = [0.02, 0.03].
     expect(grow('itl').real_s).toBeCloseTo(0.025, 12);
+    // GuideLLM's older layout (GenerativeTextResponseStats): TPOT = (last − first token) ÷ output = [0.06/4, 0.03/2] = [0.015, 0.015].
+    // A one-token request counts in TPOT (0) and is left out of ITL, as GenerativeBenchmark.from_stats does.
+    const one: TimedRequest = { input_tokens: 5, output_tokens: 1, start_s: 1, first_s: 1.1, last_s: 1.1, end_s: 1.1, gaps_s: [] };
+    const o = compareRequests('guidellm', [...real, one], [...sim, one], undefined, 'GenerativeTextResponseStats');
+    expect(o.per_request.real.tpot_s).toHaveLength(3);
+    expect(o.rows.find((r) => r.metric === 'tpot' && r.stat === 'mean')!.real_s).toBeCloseTo(0.01, 12);
+    expect(o.per_request.real.itl_s).toHaveLength(2);
+    expect(o.rows.find((r) => r.metric === 'itl' && r.stat === 'mean')!.real_s).toBeCloseTo(0.025, 12);
+    expect(definitionsOf('guidellm', 'GenerativeTextResponseStats').tpot).toBe('(last_token_time − first_token_time) ÷ output, per request');
+    expect(definitionsOf('guidellm').tpot).toBe('(last token − request_start) ÷ output, per request (first token included)');
     const p = compareRequests('genai-perf', real, sim);
     expect(p.rows.some((r) => r.metric === 'tpot')).toBe(false);
     expect(p.rows.find((r) => r.metric === 'itl' && r.stat === 'mean')!.error).toBeCloseTo(0.1, 12);
