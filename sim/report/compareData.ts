@@ -36,18 +36,22 @@ export function compareSection(dir: string): Section | undefined {
     rows: (Array.isArray(rows) ? rows : []).map((r: Record<string, unknown>) => [
       String(r.metric),
       String(r.stat),
-      `${fmt(Number(r.real_s) * 1000)} ms`,
-      `${fmt(Number(r.sim_s) * 1000)} ms`,
+      ms(r.real_s),
+      ms(r.sim_s),
       signed(r.error),
       signed(r.real_vs_sim),
     ]),
     note: 'sim error = simulated ÷ real − 1; real vs sim = real ÷ simulated − 1',
   };
   const charts: LineChart[] = [];
+  const missing: string[] = [];
   for (const [key, name] of METRICS) {
     const real = pick(c, `per_request.real.${key}`);
     const sim = pick(c, `per_request.sim.${key}`);
-    if (!Array.isArray(real) || !Array.isArray(sim) || real.length === 0 || sim.length === 0) continue;
+    if (!Array.isArray(real) || !Array.isArray(sim) || real.length === 0 || sim.length === 0) {
+      missing.push(`${name} (${Array.isArray(real) && real.length > 0 ? 'no simulated values' : 'no real values'})`);
+      continue;
+    }
     charts.push({
       type: 'line',
       id: `compare-${key}`,
@@ -61,7 +65,13 @@ export function compareSection(dir: string): Section | undefined {
   }
   const realFile = pick(c, 'real.file');
   const format = pick(c, 'real.format');
-  return { title: 'Real benchmark against the simulation', note: `${String(format)} results from ${String(realFile)} (infersim compare)`, tables: [table], charts };
+  const lacking = missing.length === 0 ? '' : `. No overlay for ${missing.join(', ')}`;
+  return { title: 'Real benchmark against the simulation', note: `${String(format)} results from ${String(realFile)} (infersim compare)${lacking}`, tables: [table], charts };
+}
+
+/** Seconds as milliseconds; a figure the run lacks (null in compare.json) as a dash, never 0. */
+function ms(v: unknown): string {
+  return typeof v === 'number' && Number.isFinite(v) ? `${fmt(v * 1000)} ms` : '—';
 }
 
 function signed(v: unknown): string {

@@ -1,3 +1,4 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { infersim, ROOT } from '../cli/cli.js';
@@ -36,5 +37,19 @@ describe('a report of `infersim compare --dir`', () => {
     const r = infersim(['run', join(ROOT, 'scenarios/quickstart.yaml'), '--set', `output.dir=${out}`, '--set', 'workload.num_requests=30', '--quiet']);
     expect(r.status).toBe(0);
     expect(reportData(out).sections.some((s) => s.title.startsWith('Real benchmark'))).toBe(false);
+  });
+
+  it('a simulation where every request was rejected: dashes, not 0 ms, and the missing overlays named', () => {
+    const real = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/compare/vllm-bench-serve.json'), 'utf8')) as { input_lens: number[] };
+    real.input_lens = real.input_lens.map(() => 4000);
+    const file = join(dir, 'long-prompts.json');
+    writeFileSync(file, JSON.stringify(real));
+    const out = join(dir, 'rejected');
+    const r = infersim(['compare', file, '--scenario', join(ROOT, 'scenarios/quickstart.yaml'), '--set', 'engine.max_model_len=2048', '--dir', out]);
+    expect(r.status).toBe(0);
+    const section = reportData(out).sections.find((s) => s.title === 'Real benchmark against the simulation')!;
+    for (const row of section.tables[0].rows) expect(row.slice(3)).toEqual(['—', '—', '—']);
+    expect(section.charts).toHaveLength(0);
+    expect(section.note).toMatch(/No overlay for TTFT \(no simulated values\)/);
   });
 });
