@@ -7,7 +7,7 @@ import { readIterations } from './iterationsData.js';
 import { fmt, pct, pick, pickNum, rounded, type LineChart, type ReportData, type Section } from './model.js';
 import { arrivalCharts, cdfCharts, readRequests, type RequestFigures } from './requestsData.js';
 import { compareSection } from './compareData.js';
-import { eventsTable, latencyModelTable, overviewTable, percentileTable, poolTables, scenarioText } from './summaryTables.js';
+import { eventsTable, featureTables, latencyModelTable, overviewTable, percentileTable, poolTables, scenarioText } from './summaryTables.js';
 
 /** The files a run's report reads, all written by `infersim run`. */
 export const RUN_FILES = ['summary.json', 'requests.arrow', 'iterations.arrow'] as const;
@@ -31,7 +31,7 @@ export function runReportData(dir: string, maxPoints = DEFAULT_MAX_POINTS): Repo
   const it = readIterations(join(dir, 'iterations.arrow'), makespan, maxPoints);
   const compared = compareSection(dir);
   const sections: Section[] = [
-    { title: 'Overview', tables: [overviewTable(s)], charts: [] },
+    { title: 'Overview', tables: [overviewTable(s), ...featureTables(s)], charts: [] },
     ...(compared === undefined ? [] : [compared]),
     { title: 'Latency distributions', tables: [percentileTable(s)], charts: cdfCharts(req) },
     { title: 'Latency against arrival time', tables: [], charts: arrivalCharts(req) },

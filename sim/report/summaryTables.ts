@@ -17,6 +17,26 @@ export function overviewTable(s: unknown): Table {
   return { head: ['', ''], rows };
 }
 
+/** summary.json's feature figures, where the run has them: speculative decoding, pipeline, LoRA, prefill/decode. */
+const FEATURES = [
+  ['speculative', 'Speculative decoding'],
+  ['pipeline', 'Pipeline parallelism'],
+  ['lora', 'Multi-LoRA'],
+  ['disaggregation', 'Prefill/decode disaggregation'],
+] as const;
+
+/** One table per engine feature the run used: each figure summary.json gives, as it names it. */
+export function featureTables(s: unknown): Table[] {
+  return FEATURES.flatMap(([key, title]) => {
+    const figures = pick(s, key);
+    if (figures === null || typeof figures !== 'object') return [];
+    const rows = Object.entries(figures as Record<string, unknown>)
+      .filter(([, v]) => v === null || typeof v !== 'object')
+      .map(([k, v]): [string, string] => [k.replace(/_/g, ' '), typeof v === 'number' ? fmt(v) : v === null ? '—' : String(v)]);
+    return rows.length === 0 ? [] : [{ title, head: ['', ''], rows, note: `summary.json ${key}` }];
+  });
+}
+
 function sloText(s: unknown): string {
   const t = pick(s, 'slo_targets') as Record<string, number | null> | undefined;
   const parts = Object.entries(t ?? {})

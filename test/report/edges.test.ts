@@ -51,3 +51,17 @@ describe('report titles', () => {
     expect(reportData(out).title).toBe('infersim report: llama-3.1-8b on 2 × h100-sxm + 2 × a100-sxm-80gb');
   });
 });
+
+describe('engine features in the overview', () => {
+  it('a pipelined run shows summary.json pipeline as a table; a plain run shows none', () => {
+    const out = join(dir, 'pp');
+    expect(infersim(['run', join(ROOT, 'scenarios/llama3.1-70b-pp2-h200.yaml'), '--set', `output.dir=${out}`, '--set', 'workload.num_requests=20', '--quiet']).status).toBe(0);
+    const tables = reportData(out).sections[0].tables;
+    const pipeline = tables.find((t) => t.title === 'Pipeline parallelism')!;
+    expect(pipeline.rows).toContainEqual(['stages', '2']);
+    expect(pipeline.rows).toContainEqual(['link', 'nvlink']);
+    const plain = join(dir, 'plain-overview');
+    expect(infersim(['run', quickstart, '--set', `output.dir=${plain}`, '--set', 'workload.num_requests=20', '--quiet']).status).toBe(0);
+    expect(reportData(plain).sections[0].tables).toHaveLength(1);
+  });
+});
