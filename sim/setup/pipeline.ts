@@ -75,7 +75,8 @@ export function checkPipeline(pp: number, policy: SchedulerFactory, speculative:
     );
   }
   if (speculative) {
-    // vLLM V1 refuses speculative decoding with pipeline parallelism (vllm/config: "Speculative decoding is not yet supported with pipeline parallelism").
-    throw fieldError('engine.speculative', 'is not supported with hardware.pipeline_parallel > 1 (vLLM does not run them together); drop one of them', 'set');
+    // Not modelled: proposals and verification would have to flow through the stages (vLLM's
+    // support for the pair has varied by release and engine), so the pair is refused, not guessed.
+    throw fieldError('engine.speculative', 'is not modelled with hardware.pipeline_parallel > 1; drop one of them', 'set');
   }
 }

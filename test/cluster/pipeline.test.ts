@@ -154,7 +154,7 @@ describe('what pipeline parallelism refuses', () => {
     resolveScenario(parseScenarioObject(scenario({ model: 'llama-3.1-70b', hardware: { gpu: 'h200-sxm', pipeline_parallel: 2 }, engine })));
   it.each([
     ['a scheduler that runs one step at a time', { scheduler: 'sarathi' }, /hardware\.pipeline_parallel.*sarathi runs one step at a time/],
-    ['speculative decoding', { scheduler: 'vllm', speculative: { method: 'ngram', k: 3, acceptance: 0.5 } }, /engine\.speculative.*not supported with hardware\.pipeline_parallel/],
+    ['speculative decoding', { scheduler: 'vllm', speculative: { method: 'ngram', k: 3, acceptance: 0.5 } }, /engine\.speculative.*not modelled with hardware\.pipeline_parallel/],
   ])('%s', (_what, engine, message) => {
     expect(attempt(engine)).toThrow(InfersimError);
     expect(attempt(engine)).toThrow(message);
