@@ -73,10 +73,7 @@ export function poolBuilder(
     const own = spec === undefined ? limits : { ...limits, speculation: speculation(spec.acceptance, rngStream(setup.scenario.seed, `speculative:${pool.name}:${i}`)) };
     const replica = new Replica(i, factory.create(kv, own), kv, latency, transfer, pp);
     if (pp > 1) replica.pipeline = { stages: new PipelineStages(pp), link };
-    if (e.lora !== undefined) {
-      replica.lora = new LoraStep(e.lora);
-      replica.adapters = replica.lora.cache;
-    }
+    if (e.lora !== undefined) replica.lora = new LoraStep(e.lora);
     replica.draftTime = draftTime;
     replica.pool = pool.name;
     replica.pool_index = index;

@@ -6,7 +6,7 @@ import { cacheKeysFor, type Sequence } from '../scheduler/sequence.js';
 import type { CacheKeys } from '../kv/blockKeys.js';
 import type { Request } from '../workload/request.js';
 import { Deque } from '../engine/deque.js';
-import type { AdapterResidency, ReplicaLoad, ReplicaState } from '../routing/router.js';
+import type { ReplicaLoad, ReplicaState } from '../routing/router.js';
 import type { DraftTime } from './drafter.js';
 import { stageTimes, type PipelineStages } from './pipeline.js';
 import type { StageLink } from '../setup/pipeline.js';
@@ -66,8 +66,6 @@ export class Replica implements ReplicaLoad {
   /** Time spent stepping, summed over its steps as they start, and when the latest one ends (gpu busy figures), s. */
   busy_s = 0;
   last_step_end_s = 0;
-  /** When the latest step started (a layerwise KV transfer overlaps the prefill's last step), s. */
-  last_step_start_s = 0;
   /** ∫ outstanding dt and ∫ waiting dt up to `accrued_s`: the autoscaler averages load over its interval. */
   outstanding_area = 0;
   waiting_area = 0;
@@ -145,17 +143,15 @@ export class Replica implements ReplicaLoad {
     }
   }
 
-  /** Multi-LoRA: the adapters on its GPUs (absent without engine.lora). */
-  adapters: AdapterResidency | undefined;
   /** Multi-LoRA: what its adapters cost its steps (absent without engine.lora). */
   lora: LoraStep | undefined;
 
   has_adapter(adapter: number): boolean {
-    return this.adapters?.has(adapter) ?? false;
+    return this.lora?.cache.has(adapter) ?? false;
   }
 
   get free_adapter_slots(): number {
-    return this.adapters?.free_slots ?? 0;
+    return this.lora?.cache.free_slots ?? 0;
   }
 
   get kv_used_fraction(): number {

@@ -79,7 +79,6 @@ export class ReplicaSteps {
     // Pipelined steps overlap: busy time is their union (they end in the order they start).
     replica.busy_s += replica.pipeline === undefined ? step_s : end_s - Math.max(now_s, replica.last_step_end_s);
     replica.last_step_end_s = end_s;
-    replica.last_step_start_s = now_s;
     this.recordIteration(replica, plan, now_s, end_s);
     this.ctx.loop.schedule(end_s, STEP_END, replica.index);
     // The next micro-batch may form once the host has handed this one to the first stage.

@@ -1,7 +1,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Bool, Data, DataType, Dictionary, Float64, Int32, RecordBatchFileWriter, Schema, Utf8, Vector } from 'apache-arrow';
 import { withPath } from '../fsErrors.js';
+import { arrowLib } from '../io/arrowLib.js';
 
 type ArrowLib = typeof import('apache-arrow');
 
@@ -185,13 +185,9 @@ function utf8Data(arrow: ArrowLib, values: readonly string[]): Data<Utf8> {
 type FdSink = InstanceType<ReturnType<typeof loadArrow>['FdSink']>;
 let loaded: ReturnType<typeof defineArrow> | undefined;
 
-/**
- * apache-arrow, loaded by the first writer: runs without output files (sweep points) skip its
- * ~0.1 s load. Its CommonJS build, through require, loads in about half the time of its ES module
- * build (same version, same bytes written).
- */
+/** apache-arrow (loaded by the first writer, see io/arrowLib.ts) with the file sink built on it. */
 function loadArrow(): ReturnType<typeof defineArrow> {
-  return (loaded ??= defineArrow(createRequire(import.meta.url)('apache-arrow') as ArrowLib));
+  return (loaded ??= defineArrow(arrowLib()));
 }
 
 function defineArrow(arrow: ArrowLib) {

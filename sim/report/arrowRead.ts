@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Data, RecordBatch } from 'apache-arrow';
 import { InfersimError } from '../errors.js';
 import { withPath } from '../fsErrors.js';
+import { arrowLib } from '../io/arrowLib.js';
 
 type ArrowLib = typeof import('apache-arrow');
 
@@ -18,9 +18,6 @@ export interface Batch {
   dict(name: string): { codes: Int32Array; values: string[] } | undefined;
 }
 
-let arrow: ArrowLib | undefined;
-/** The CommonJS build: it loads in about half the time of the ES module build (see metrics/arrowFile.ts). */
-const lib = (): ArrowLib => (arrow ??= createRequire(import.meta.url)('apache-arrow') as ArrowLib);
 
 /**
  * Calls `each` per record batch of the Arrow IPC file at `path`, in order: memory holds the
@@ -30,7 +27,7 @@ export function forEachBatch(field: string, path: string, each: (b: Batch) => vo
   const bytes = withPath(field, 'read', path, () => readFileSync(path));
   let table: ReturnType<ArrowLib['tableFromIPC']>;
   try {
-    table = lib().tableFromIPC(bytes);
+    table = arrowLib().tableFromIPC(bytes);
   } catch (err) {
     throw new InfersimError(`${field}: ${path} is not a readable Arrow IPC file (${(err as Error).message}); write it again with infersim run`);
   }

@@ -1,7 +1,7 @@
-import { createRequire } from 'node:module';
 import { basename } from 'node:path';
 import type { Table } from 'apache-arrow';
 import { fieldError, formatValue, InfersimError } from '../errors.js';
+import { arrowLib } from '../io/arrowLib.js';
 import { readBytes } from '../io/readText.js';
 import type { TraceColumns } from '../scenario/types.js';
 import { missingColumnError } from './fields.js';
@@ -24,9 +24,7 @@ export function readArrowTrace(file: string, columns: TraceColumns | undefined):
   const bytes = readBytes(file, 'workload.trace.path');
   let table: Table;
   try {
-    // Loaded on first use, as sim/metrics does: runs that read no Arrow trace never pay for the library.
-    const { tableFromIPC } = createRequire(import.meta.url)('apache-arrow') as typeof import('apache-arrow');
-    table = tableFromIPC(bytes);
+    table = arrowLib().tableFromIPC(bytes);
   } catch (error) {
     throw fieldError('workload.trace.path', `not an Arrow IPC file (${(error as Error).message})`, file);
   }
