@@ -1,28 +1,65 @@
 import { F64List } from './f64list.js';
 import type { Samples } from './select.js';
+import type { SpilledValues, SpillFile } from './spill.js';
+
+/** With a spill file, the steps a replica's stamps keep in memory; half of them go at a time. */
+const STEP_WINDOW = 1 << 16;
 
 /**
  * When each engine step of one replica stamped its tokens (step end + frontend output latency),
  * by step index. A token emitted at step s carries exactly this number as its time.
+ *
+ * Given a spill file, only the last STEP_WINDOW steps are kept: before the oldest half goes, every
+ * GapPool pooling against these stamps writes its counts for those steps to the file, so memory
+ * does not grow with the run's steps.
  */
 export class StepStamps {
   private stamps = new Float64Array(1024);
+  /** Steps below `base` are gone; stamps[i] is step base + i's. */
+  base = 0;
+  /** Steps stamped. */
   length = 0;
+  /** The stamp of step base − 1 (the gap at step `base` needs it). */
+  private beforeBase = NaN;
+  private readonly pools: GapPool[] = [];
+
+  constructor(readonly spill?: SpillFile) {}
 
   /** Records step `step`'s stamp; steps come in order, each once. */
   push(step: number, stamp_s: number): void {
     if (step !== this.length) throw new Error(`step ${step} stamped out of order (next expected: ${this.length})`);
-    if (this.length === this.stamps.length) {
-      const grown = new Float64Array(this.stamps.length * 2);
-      grown.set(this.stamps);
-      this.stamps = grown;
+    if (this.length - this.base === this.stamps.length) {
+      if (this.spill !== undefined && this.stamps.length >= STEP_WINDOW) this.slide(this.stamps.length >> 1);
+      else {
+        const grown = new Float64Array(this.stamps.length * 2);
+        grown.set(this.stamps);
+        this.stamps = grown;
+      }
     }
-    this.stamps[this.length++] = stamp_s;
+    this.stamps[this.length++ - this.base] = stamp_s;
+  }
+
+  /** Whether step `step`'s stamp is still held (base − 1 included, for the gap at `base`). */
+  holds(step: number): boolean {
+    return step >= this.base - 1 && step < this.length && (step >= this.base || this.base > 0);
   }
 
   at(step: number): number {
-    if (!(step >= 0 && step < this.length)) throw new Error(`step ${step} has no stamp (${this.length} steps stamped)`);
-    return this.stamps[step];
+    if (!this.holds(step)) throw new Error(`step ${step} has no stamp (steps ${this.base}..${this.length - 1} held)`);
+    return step === this.base - 1 ? this.beforeBase : this.stamps[step - this.base];
+  }
+
+  /** A pool that counts gaps against these stamps: it flushes its counts before stamps go. */
+  subscribe(pool: GapPool): void {
+    this.pools.push(pool);
+  }
+
+  private slide(drop: number): void {
+    const newBase = this.base + drop;
+    for (const pool of this.pools) pool.flushBelow(newBase);
+    this.beforeBase = this.stamps[drop - 1];
+    this.stamps.copyWithin(0, drop, this.length - this.base);
+    this.base = newBase;
   }
 }
 
@@ -32,60 +69,90 @@ export class StepStamps {
  * number for every sequence decoding through both (stamp[s] − stamp[s − 1]), so it is counted per
  * step; other gaps (a token after a preemption or a swap, a step skipped) are kept as values.
  * Pooling every gap as a value cost 8 bytes per output token: 1.3 GB for a million requests.
+ * With a spill file (see StepStamps), counts of steps that left the window are on disk; a gap at
+ * such a step, from a request that ran that long, is kept as a value instead (the same number).
  */
 export class GapPool {
-  /** counts[s]: gaps between tokens stamped at steps s − 1 and s. */
+  /** counts[i]: gaps between tokens stamped at steps base + i − 1 and base + i. */
   private counts = new Int32Array(1024);
-  private readonly other = new F64List(256);
+  private base = 0;
+  private readonly flushed: SpilledValues[] = [];
+  private other: F64List;
   /** Gaps pooled. */
   length = 0;
 
-  constructor(readonly stamps: StepStamps) {}
+  constructor(readonly stamps: StepStamps) {
+    this.other = new F64List(256, undefined, stamps.spill);
+    // A pool made after steps left the window (a priority class's first request on a replica) starts at the window.
+    this.base = stamps.base;
+    if (stamps.spill !== undefined) stamps.subscribe(this);
+  }
 
   /**
    * Pools the gaps between the first `tokens` token times of one request. `steps[k]`, when known,
    * is the step that stamped token k: then `times[k]` must be that step's stamp.
    */
   add(times: ArrayLike<number>, steps: ArrayLike<number> | undefined, tokens: number): void {
+    const stamps = this.stamps;
     for (let k = 1; k < tokens; k++) {
       const s = steps === undefined ? -1 : steps[k];
-      if (s > 0 && (steps as ArrayLike<number>)[k - 1] === s - 1) {
+      if (s > 0 && (steps as ArrayLike<number>)[k - 1] === s - 1 && s >= this.base) {
         // The count stands for stamp[s] − stamp[s − 1]: only right if these are the very numbers.
-        if (times[k] !== this.stamps.at(s) || times[k - 1] !== this.stamps.at(s - 1)) {
+        if (times[k] !== stamps.at(s) || times[k - 1] !== stamps.at(s - 1)) {
           throw new Error(`token times ${times[k - 1]}, ${times[k]} are not the stamps of steps ${s - 1}, ${s}`);
         }
-        if (s >= this.counts.length) {
-          const grown = new Int32Array(Math.max(s + 1, this.counts.length * 2));
+        const i = s - this.base;
+        if (i >= this.counts.length) {
+          const grown = new Int32Array(Math.max(i + 1, this.counts.length * 2));
           grown.set(this.counts);
           this.counts = grown;
         }
-        this.counts[s]++;
+        this.counts[i]++;
       } else this.other.push(times[k] - times[k - 1]);
     }
     if (tokens > 1) this.length += tokens - 1;
+  }
+
+  /** Writes the counts of steps below `step` to the spill file, as (gap, count) pairs, and drops them. */
+  flushBelow(step: number): void {
+    const n = Math.min(step - this.base, this.counts.length);
+    const { values, weights, used } = this.weighted(0, n);
+    if (used > 0) this.flushed.push((this.stamps.spill as SpillFile).writeWeighted(values, weights, used));
+    this.counts.copyWithin(0, n);
+    this.counts.fill(0, this.counts.length - n);
+    this.base = step;
   }
 
   /** An independent pool holding the same gaps. */
   clone(): GapPool {
     const copy = new GapPool(this.stamps);
     copy.counts = this.counts.slice();
-    for (const chunk of this.other.chunks()) copy.other.append(chunk, chunk.length);
+    copy.base = this.base;
+    copy.flushed.push(...this.flushed);
+    copy.other = this.other.clone();
     copy.length = this.length;
     return copy;
   }
 
-  /** The pooled gaps for `summarize`: one weighted value per step that has any, then the others. */
+  /** The pooled gaps for `summarize`: one weighted value per step that has any (spilled ones first), then the others. */
   samples(): Samples[] {
+    const { values, weights } = this.weighted(0, this.counts.length);
+    return [...this.flushed, { values, weights }, ...this.other.chunks()];
+  }
+
+  /** The steps among counts[from..to) that have gaps, as (gap, count) pairs. */
+  private weighted(from: number, to: number): { values: Float64Array; weights: Int32Array; used: number } {
     const counts = this.counts;
     let used = 0;
-    for (let s = 1; s < counts.length; s++) if (counts[s] > 0) used++;
+    for (let i = from; i < to; i++) if (counts[i] > 0 && this.base + i > 0) used++;
     const values = new Float64Array(used);
     const weights = new Int32Array(used);
-    for (let s = 1, i = 0; s < counts.length; s++) {
-      if (counts[s] === 0) continue;
-      values[i] = this.stamps.at(s) - this.stamps.at(s - 1);
-      weights[i++] = counts[s];
+    for (let i = from, j = 0; i < to; i++) {
+      const s = this.base + i;
+      if (counts[i] === 0 || s === 0) continue;
+      values[j] = this.stamps.at(s) - this.stamps.at(s - 1);
+      weights[j++] = counts[i];
     }
-    return [{ values, weights }, ...this.other.chunks()];
+    return { values, weights, used };
   }
 }

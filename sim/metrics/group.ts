@@ -1,6 +1,7 @@
 import type { RequestOutcome, RequestRow } from './records.js';
 import { F64List } from './f64list.js';
 import { GapPool, StepStamps } from './gapPool.js';
+import type { SpillFile } from './spill.js';
 import { summarize, type Stats } from './stats.js';
 
 export interface SloTargets {
@@ -44,15 +45,22 @@ export class GroupAccumulator {
   cached_tokens = 0;
   measured = 0;
   slo_met = 0;
-  readonly ttft_s = new F64List();
-  readonly tpot_s = new F64List();
-  readonly e2e_s = new F64List();
-  readonly queueing_delay_s = new F64List();
+  readonly ttft_s: F64List;
+  readonly tpot_s: F64List;
+  readonly e2e_s: F64List;
+  readonly queueing_delay_s: F64List;
   readonly itl_s: GapPool;
 
-  /** `stamps`: the replica's step stamps, against which its ITL gaps are pooled (none: a group that pools none). */
-  constructor(stamps: StepStamps = new StepStamps()) {
+  /**
+   * `stamps`: the replica's step stamps, against which its ITL gaps are pooled (none: a group that
+   * pools none). `spill`: where its latency samples go past ~0.5 MB each (none: all in memory).
+   */
+  constructor(stamps: StepStamps = new StepStamps(), spill?: SpillFile) {
     this.itl_s = new GapPool(stamps);
+    this.ttft_s = new F64List(1024, undefined, spill);
+    this.tpot_s = new F64List(1024, undefined, spill);
+    this.e2e_s = new F64List(1024, undefined, spill);
+    this.queueing_delay_s = new F64List(1024, undefined, spill);
   }
 
   /** Where `requestRow` should pool this request's gaps, if they belong in the ITL pool. */

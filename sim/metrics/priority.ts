@@ -1,6 +1,7 @@
 import { GapPool } from './gapPool.js';
 import { GroupAccumulator, summarizeClass, type GroupSummary, type SloTargets } from './group.js';
 import type { RequestOutcome, RequestRow } from './records.js';
+import type { SpillFile } from './spill.js';
 import { summarize, type Stats } from './stats.js';
 
 interface PriorityClass {
@@ -18,8 +19,11 @@ interface PriorityClass {
 export class PriorityClasses {
   private readonly classes = new Map<number, PriorityClass>();
 
-  /** `replicaPools`: each replica's ITL pool, filled before `add` sees the request. */
-  constructor(private readonly replicaPools: readonly GapPool[]) {}
+  /** `replicaPools`: each replica's ITL pool, filled before `add` sees the request; `spill`: the classes' samples' (see GroupAccumulator). */
+  constructor(
+    private readonly replicaPools: readonly GapPool[],
+    private readonly spill?: SpillFile,
+  ) {}
 
   /**
    * Call with each request's priority before the replicas pool its gaps: when it is the second
@@ -34,7 +38,7 @@ export class PriorityClasses {
   /** `pooled`: the request's gaps belong in the ITL statistics (measured and finished, on a replica). */
   add(o: RequestOutcome, row: RequestRow, measured: boolean, slo: SloTargets, pooled: boolean): void {
     let c = this.classes.get(o.priority);
-    if (c === undefined) this.classes.set(o.priority, (c = { acc: new GroupAccumulator(), gaps: [] }));
+    if (c === undefined) this.classes.set(o.priority, (c = { acc: new GroupAccumulator(undefined, this.spill), gaps: [] }));
     c.acc.add(o, row, measured, slo);
     if (!pooled || this.classes.size < 2) return;
     const pool = (c.gaps[o.replica] ??= new GapPool(this.replicaPools[o.replica].stamps));

@@ -1,5 +1,6 @@
 import { endianness } from 'node:os';
 import { quickselect } from 'simple-statistics';
+import type { SpilledValues } from './spill.js';
 
 /**
  * Type-7 quantiles of values[0..n) for the ascending probabilities `ps`, written to `out`.
@@ -71,12 +72,19 @@ interface WeightedValues {
   readonly weights: Int32Array;
 }
 
-/** Samples: plain values (one sample each) or weighted ones. */
-export type Samples = Float64Array | WeightedValues;
+/** Samples: plain values (one sample each), weighted ones, or plain values written to a spill file. */
+export type Samples = Float64Array | WeightedValues | SpilledValues;
+
+/** The samples' values where they can be read: a spilled segment is read into its file's buffer, valid until the next read. */
+export function inMemory(s: Samples): Float64Array | WeightedValues {
+  if (!('spill' in s)) return s;
+  return s.weighted ? s.spill.readWeighted(s) : s.spill.read(s);
+}
 
 /** The number of samples in `s`. */
 function sampleCount(s: Samples): number {
   if (s instanceof Float64Array) return s.length;
+  if ('spill' in s) return s.samples;
   let n = 0;
   for (let i = 0; i < s.weights.length; i++) n += s.weights[i];
   return n;
@@ -103,7 +111,7 @@ export function quantilesOfChunks(sources: readonly Samples[], ps: readonly numb
     ranks.push(lo);
     if (h > lo) ranks.push(lo + 1);
   }
-  const values = orderStatistics(sources.map(asWeighted), [...new Set(ranks)], n);
+  const values = orderStatistics(sources, [...new Set(ranks)], n);
   for (let i = 0; i < ps.length; i++) {
     const h = last * ps[i];
     const lo = Math.floor(h);
@@ -117,7 +125,8 @@ export function quantilesOfChunks(sources: readonly Samples[], ps: readonly numb
 function joinSamples(sources: readonly Samples[], n: number): Float64Array {
   const joined = new Float64Array(n);
   let at = 0;
-  for (const c of sources) {
+  for (const source of sources) {
+    const c = inMemory(source);
     if (c instanceof Float64Array) {
       joined.set(c, at);
       at += c.length;
@@ -135,13 +144,15 @@ interface Source {
   words: Uint32Array;
 }
 
-function asWeighted(s: Samples): Source {
+/** `s` as words to scan; a spilled segment is read now, so use it before the next source. */
+function asWeighted(sample: Samples): Source {
+  const s = inMemory(sample);
   const values = s instanceof Float64Array ? s : s.values;
   return { values, weights: s instanceof Float64Array ? undefined : s.weights, words: new Uint32Array(values.buffer, values.byteOffset, values.length * 2) };
 }
 
 /** The values at the given 0-based ranks (ascending order) of the n samples in `sources`. */
-function orderStatistics(sources: readonly Source[], ranks: readonly number[], n: number): Map<number, number> {
+function orderStatistics(sources: readonly Samples[], ranks: readonly number[], n: number): Map<number, number> {
   const targets: Target[] = ranks.map((rank) => ({ rank, digits: [], count: n, value: NaN, done: false }));
   for (let level = 0; level < 4 && targets.some((t) => !t.done); level++) {
     // Targets still open, grouped by their known digits: one histogram (or one copy) per group.
@@ -256,8 +267,9 @@ function keyLow(hi: number, lo: number): number {
 }
 
 /** Level 0: the top 16 bits of every value. */
-function countTopDigits(sources: readonly Source[], histogram: Float64Array): void {
-  for (const { words: w, weights } of sources) {
+function countTopDigits(sources: readonly Samples[], histogram: Float64Array): void {
+  for (const source of sources) {
+    const { words: w, weights } = asWeighted(source);
     if (weights === undefined) for (let i = 1, len = w.length; i < len; i += 2) histogram[keyHigh(w[i]) >>> 16]++;
     else for (let i = 0, len = weights.length; i < len; i++) histogram[keyHigh(w[2 * i + 1]) >>> 16] += weights[i];
   }
@@ -267,12 +279,13 @@ function countTopDigits(sources: readonly Source[], histogram: Float64Array): vo
  * Levels 1–3: for each value whose known digits match a group's, count its next digit there (or
  * copy it out). Level 1 matches 16 bits through a table; levels 2 and 3 compare with each group.
  */
-function scanGroups(sources: readonly Source[], groups: readonly Group[], level: number): void {
+function scanGroups(sources: readonly Samples[], groups: readonly Group[], level: number): void {
   const slotOfTop = level === 1 ? new Int16Array(DIGIT_BINS).fill(-1) : undefined;
   if (slotOfTop !== undefined) groups.forEach((g, i) => (slotOfTop[g.digits[0]] = i));
   const wantHi = groups.map((g) => (level === 1 ? 0 : ((g.digits[0] << 16) | g.digits[1]) >>> 0));
   const wantLoTop = groups.map((g) => (level === 3 ? g.digits[2] : -1));
-  for (const { values, weights, words: w } of sources) {
+  for (const source of sources) {
+    const { values, weights, words: w } = asWeighted(source);
     for (let i = 0, len = values.length; i < len; i++) {
       const hi = w[2 * i + 1];
       const keyHi = keyHigh(hi);

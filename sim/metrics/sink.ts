@@ -13,6 +13,7 @@ import { assertReplaceable, FIELD, OUTPUT_FILES, publish } from './outputDir.js'
 import { PriorityClasses } from './priority.js';
 import { requestRow, type ClusterRow, type IterationRecord, type RequestOutcome, type RequestRow, type TokenRow } from './records.js';
 import { rowWriter, type RowWriter } from './rowWriter.js';
+import { SpillFile } from './spill.js';
 import { buildSummary, summaryJson, type FinishContext, type Summary } from './summary.js';
 
 export interface MetricsSinkOptions {
@@ -97,6 +98,8 @@ export class MetricsSink {
   private readonly figures: IterationFigures;
   private readonly warmup_s: number;
   private readonly slo: SloTargets;
+  /** Latency samples past a few per group go here (a run with an output folder), to keep memory flat in the requests. */
+  private readonly spill: SpillFile | undefined;
   private state: 'open' | 'finished' | 'aborted' = 'open';
   private createdRoot: string | undefined;
   private firstArrival_s = Infinity;
@@ -106,6 +109,8 @@ export class MetricsSink {
   constructor(opts: MetricsSinkOptions) {
     this.warmup_s = opts.warmup_s;
     this.slo = opts.slo;
+    // The file is made in the temporary folder on the first write: a run that fits in memory writes none.
+    this.spill = opts.dir === undefined ? undefined : new SpillFile(join(temporaryFolder(resolve(opts.dir)), 'samples.spill'));
     if (opts.block_size !== undefined && !(opts.block_size > 0)) throw new Error(`block_size ${opts.block_size} is not a positive number`);
     this.figures = new IterationFigures(opts.block_size ?? 0);
     this.pools = opts.pools ?? DEFAULT_POOLS;
@@ -113,8 +118,8 @@ export class MetricsSink {
     this.models = [...new Set([...(opts.models ?? this.pools.map((p) => p.model)), ...(opts.extra_models ?? [])])];
     this.modelIndex = new Map(this.models.map((m, i) => [m, i]));
     this.poolIndex = new Map(this.pools.map((p, i) => [p.name, i]));
-    this.unrouted = this.models.map(() => new GroupAccumulator());
-    this.poolUnrouted = this.pools.map(() => new GroupAccumulator());
+    this.unrouted = this.models.map(() => new GroupAccumulator(undefined, this.spill));
+    this.poolUnrouted = this.pools.map(() => new GroupAccumulator(undefined, this.spill));
     this.detailed = opts.detailed ?? false;
     this.mixedBlocks = new Set(this.pools.map((p) => p.block_size ?? opts.block_size)).size > 1;
     this.replicaPools = [...(opts.replica_pools ?? new Array<number>(opts.replicas).fill(0))];
@@ -122,14 +127,14 @@ export class MetricsSink {
     if (this.replicaPools.length !== opts.replicas || this.replicaGpus.length !== opts.replicas) throw new Error('replica_pools and replica_gpus must list every initial replica');
     this.lifetimes = new ReplicaLifetimes(opts.replicas, opts.replica_gpus);
     for (let r = 0; r < opts.replicas; r++) this.growReplicas(this.replicaPools[r]);
-    this.priorities = new PriorityClasses(this.itlPools);
+    this.priorities = new PriorityClasses(this.itlPools, this.spill);
     this.clusterTable = withDictionaries(CLUSTER_COLUMNS, { pool: this.pools.map((p) => p.name) });
     const columns = withDictionaries(REQUEST_COLUMNS, { pool: ['', ...this.pools.map((p) => p.name)], model: ['', ...new Set([...this.models, ...this.pools.map((p) => p.model)].filter((m) => m !== ''))] });
     if (opts.dir === undefined) return;
     const dir = (this.dir = resolve(opts.dir));
     assertReplaceable(dir);
     withPath(FIELD, 'clean up beside', dir, () => removeStaleTemporaries(dir, OUTPUT_FILES));
-    const tmpDir = (this.tmpDir = `${dir}.tmp-${process.pid}`);
+    const tmpDir = (this.tmpDir = temporaryFolder(dir));
     withPath(FIELD, 'create', dir, () => {
       rmSync(tmpDir, { recursive: true, force: true });
       // The first folder made: on abort it goes too, so a failed run leaves no new parents.
@@ -261,6 +266,7 @@ export class MetricsSink {
         { replicas: this.groups, overall, pools, events: this.events.summary(), priorities: this.priorities, lifetimes: this.lifetimes, span, slo: this.slo, warmup_s: this.warmup_s, kv: this.figures.figures() },
         ctx,
       );
+      this.spill?.close();
       if (this.tmpDir !== undefined && this.dir !== undefined) {
         this.requests?.close();
         this.iterations?.close();
@@ -285,9 +291,10 @@ export class MetricsSink {
   abort(): void {
     if (this.state === 'finished') return;
     this.state = 'aborted';
-    for (const w of [this.requests, this.iterations, this.tokens, this.cluster]) {
+    for (const w of [this.requests, this.iterations, this.tokens, this.cluster, this.spill]) {
       try {
-        w?.abort();
+        if (w instanceof SpillFile) w.close();
+        else w?.abort();
       } catch {
         // The descriptor is gone either way; removing the folder below is what matters.
       }
@@ -298,8 +305,8 @@ export class MetricsSink {
   }
 
   private growReplicas(pool: number): void {
-    const stamps = new StepStamps();
-    const group = new GroupAccumulator(stamps);
+    const stamps = new StepStamps(this.spill);
+    const group = new GroupAccumulator(stamps, this.spill);
     const shadow = this.pools[pool].shadow;
     this.stamps.push(stamps);
     this.groups.push(group);
@@ -332,4 +339,9 @@ export class MetricsSink {
   private assertOpen(): void {
     if (this.state !== 'open') throw new Error(`MetricsSink is ${this.state}`);
   }
+}
+
+/** Where a run writes its outputs before publishing them as `dir`. */
+function temporaryFolder(dir: string): string {
+  return `${dir}.tmp-${process.pid}`;
 }

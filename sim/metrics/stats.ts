@@ -1,4 +1,4 @@
-import { quantilesOfChunks, type Samples } from './select.js';
+import { inMemory, quantilesOfChunks, type Samples } from './select.js';
 
 /**
  * Percentile definition (used everywhere in infersim): linear interpolation between closest
@@ -40,7 +40,8 @@ export function summarize(sources: readonly Samples[]): Stats {
   let n = 0;
   let sum = 0;
   let max = -Infinity;
-  for (const s of sources) {
+  for (const source of sources) {
+    const s = inMemory(source);
     if (s instanceof Float64Array) {
       n += s.length;
       for (let i = 0; i < s.length; i++) {

@@ -111,7 +111,7 @@ describe('F64List', () => {
     l.append(src, 3);
     expect(l.length).toBe(28);
     const want = [0, 1, 2, 3, 4, ...Array.from(src), 100, 101, 102];
-    const all = () => l.chunks().flatMap((c) => Array.from(c));
+    const all = () => l.chunks().flatMap((c) => Array.from(c as Float64Array));
     expect(all()).toEqual(want);
     l.push(-1);
     expect(all()).toEqual([...want, -1]);
@@ -122,7 +122,7 @@ describe('F64List', () => {
     for (let i = 0; i < 11; i++) l.push(i);
     const chunks = l.chunks();
     expect(chunks.map((c) => c.length)).toEqual([2, 4, 4, 1]);
-    expect(chunks.flatMap((c) => Array.from(c))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(chunks.flatMap((c) => Array.from(c as Float64Array))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(l.samples()).toEqual(chunks);
   });
 });
