@@ -43,16 +43,17 @@ export function quantilesInPlace(values: Float64Array, n: number, ps: readonly n
  * for positives and every bit flipped for negatives, sort as unsigned integers in the same order as
  * the numbers. The first pass counts the top 16 bits of every value; for each wanted rank, the
  * bin holding it is known, and the next pass counts the next 16 bits of that bin's values only.
- * Once a rank's bin holds few enough values they are copied out and selected with quickselect; a
- * bin of more (a million values agreeing to 2⁻²⁰ relative) goes on down to all 64 bits, which name
- * the value exactly. Typically three passes over the values, each a read and an increment.
+ * Once a rank's bin holds few enough values (COLLECT_MAX) they are copied out and selected with
+ * quickselect; a bin of more goes on down to all 64 bits, which name the value exactly. Typically
+ * three passes over the values, each a read and an increment. What is copied out is bounded, so
+ * the memory a summary takes does not grow with the samples (they may lie in a spill file).
  */
 
 const DIGIT_BINS = 1 << 16;
 /** Below this many values in all, join them and select in place: cheaper than the passes. */
 const JOIN_BELOW = 1 << 16;
-/** A rank's bin of at most this many values is copied out and selected. */
-const COLLECT_MAX = 1 << 20;
+/** A rank's bin of at most this many values is copied out and selected (a bin of 1 M copied out took ~50 MB at 2 M requests). */
+const COLLECT_MAX = 1 << 16;
 const LITTLE_ENDIAN = endianness() === 'LE';
 
 /** One wanted rank: the bits of its value found so far, and its rank among the values sharing them. */
@@ -164,7 +165,9 @@ function orderStatistics(sources: readonly Samples[], ranks: readonly number[], 
       if (g === undefined) {
         // A bin of few samples holds few values: copy them out.
         const collect = level > 0 && t.count <= COLLECT_MAX;
-        g = { digits: t.digits, members: [], histogram: collect ? undefined : new Float64Array(DIGIT_BINS), values: [], weights: [] };
+        // At most t.count entries (fewer when weighted): sized once, so copying out allocates one buffer.
+        const room = collect ? t.count : 0;
+        g = { digits: t.digits, members: [], histogram: collect ? undefined : new Float64Array(DIGIT_BINS), values: new Float64Array(room), weights: new Float64Array(room), collected: 0 };
         byDigits.set(key, g);
       }
       g.members.push(t);
@@ -200,7 +203,8 @@ function orderStatistics(sources: readonly Samples[], ranks: readonly number[], 
  * natively; weighted ones (the few) by index; a merge of the two walks to each rank.
  */
 function resolveCollected(g: Group): void {
-  const { values, weights } = g;
+  const values = g.values.subarray(0, g.collected);
+  const weights = g.weights.subarray(0, g.collected);
   let total = 0;
   let plainCount = 0;
   for (const w of weights) {
@@ -252,8 +256,10 @@ interface Group {
   /** Sample counts of the next digit; undefined when the bin is small enough to copy out. */
   histogram: Float64Array | undefined;
   /** The copied-out values and their weights. */
-  values: number[];
-  weights: number[];
+  values: Float64Array;
+  weights: Float64Array;
+  /** Entries copied into values and weights so far. */
+  collected: number;
 }
 
 /** High 32 bits of the sortable key of the float64 whose high word is `hi`. */
@@ -304,8 +310,8 @@ function scanGroups(sources: readonly Samples[], groups: readonly Group[], level
       const weight = weights === undefined ? 1 : weights[i];
       const hist = g.histogram;
       if (hist === undefined) {
-        g.values.push(values[i]);
-        g.weights.push(weight);
+        g.values[g.collected] = values[i];
+        g.weights[g.collected++] = weight;
       } else if (level === 1) hist[keyHi & 0xffff] += weight;
       else if (level === 2) hist[keyLow(hi, w[2 * i]) >>> 16] += weight;
       else hist[keyLow(hi, w[2 * i]) & 0xffff] += weight;
