@@ -1,13 +1,21 @@
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 
 type ArrowLib = typeof import('apache-arrow');
 let arrow: ArrowLib | undefined;
 
 /**
  * apache-arrow, loaded on first use: runs that write no files and read no Arrow trace (sweep
- * points) skip its ~0.1 s load. Its CommonJS build, through require, loads in about half the time
- * of its ES module build (same version, same bytes written).
+ * points) skip its load. It is loaded from the single-file bundle the package ships
+ * (Arrow.esnext.min.js: the same version and API as its module builds, built by the Arrow
+ * project), which loads in ~30 ms on a 2-core machine against ~120 ms for its CommonJS build of
+ * ~200 files and ~0.2 s for its ES modules; outputs are byte-identical. Nothing here uses the
+ * Node-only stream adapters the package's Node entry adds.
  */
 export function arrowLib(): ArrowLib {
-  return (arrow ??= createRequire(import.meta.url)('apache-arrow') as ArrowLib);
+  if (arrow !== undefined) return arrow;
+  const require = createRequire(import.meta.url);
+  // The package's exports map hides the bundle: reach it beside the resolved entry point.
+  const bundle = join(dirname(require.resolve('apache-arrow')), 'Arrow.esnext.min.js');
+  return (arrow = require(bundle) as ArrowLib);
 }
