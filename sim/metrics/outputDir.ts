@@ -8,6 +8,12 @@ import { markWriter, unmarkWriter, WRITER_MARK, withPath } from '../fsErrors.js'
  */
 export const OUTPUT_FILES = new Set(['requests.arrow', 'iterations.arrow', 'tokens.arrow', 'events.arrow', 'cluster.arrow', 'summary.json', 'report.html', 'compare.json']);
 
+/** The spill file (metrics/spill.ts): only ever in a temporary folder, gone before it is published. */
+export const SPILL_FILE = 'samples.spill';
+
+/** What a temporary folder left by a dead run may hold for it to be removed. */
+export const TEMPORARY_FILES: ReadonlySet<string> = new Set([...OUTPUT_FILES, SPILL_FILE]);
+
 /** What the sink's errors name: --out sets it too. */
 export const FIELD = 'output.dir';
 

@@ -9,7 +9,7 @@ import { GapPool, StepStamps } from './gapPool.js';
 import { GroupAccumulator, type SloTargets } from './group.js';
 import { IterationFigures } from './iterationFigures.js';
 import { ReplicaLifetimes } from './lifetimes.js';
-import { assertReplaceable, FIELD, OUTPUT_FILES, publish } from './outputDir.js';
+import { assertReplaceable, FIELD, publish, SPILL_FILE, TEMPORARY_FILES } from './outputDir.js';
 import { PriorityClasses } from './priority.js';
 import { requestRow, type ClusterRow, type IterationRecord, type RequestOutcome, type RequestRow, type TokenRow } from './records.js';
 import { rowWriter, type RowWriter } from './rowWriter.js';
@@ -110,7 +110,7 @@ export class MetricsSink {
     this.warmup_s = opts.warmup_s;
     this.slo = opts.slo;
     // The file is made in the temporary folder on the first write: a run that fits in memory writes none.
-    this.spill = opts.dir === undefined ? undefined : new SpillFile(join(temporaryFolder(resolve(opts.dir)), 'samples.spill'));
+    this.spill = opts.dir === undefined ? undefined : new SpillFile(join(temporaryFolder(resolve(opts.dir)), SPILL_FILE));
     if (opts.block_size !== undefined && !(opts.block_size > 0)) throw new Error(`block_size ${opts.block_size} is not a positive number`);
     this.figures = new IterationFigures(opts.block_size ?? 0);
     this.pools = opts.pools ?? DEFAULT_POOLS;
@@ -133,7 +133,7 @@ export class MetricsSink {
     if (opts.dir === undefined) return;
     const dir = (this.dir = resolve(opts.dir));
     assertReplaceable(dir);
-    withPath(FIELD, 'clean up beside', dir, () => removeStaleTemporaries(dir, OUTPUT_FILES));
+    withPath(FIELD, 'clean up beside', dir, () => removeStaleTemporaries(dir, TEMPORARY_FILES));
     const tmpDir = (this.tmpDir = temporaryFolder(dir));
     withPath(FIELD, 'create', dir, () => {
       rmSync(tmpDir, { recursive: true, force: true });

@@ -216,6 +216,8 @@ describe('infersim run: temporaries of dead processes', () => {
     const dead = deadPid();
     writerFolder(`${out}.tmp-${dead}`, dead);
     writeFileSync(join(`${out}.tmp-${dead}`, 'requests.arrow'), 'partial');
+    // A run killed after its latency samples outgrew memory leaves its spill file too.
+    writeFileSync(join(`${out}.tmp-${dead}`, 'samples.spill'), 'partial');
     writerFolder(`${out}.old-${dead}`, dead);
     writerFolder(`${out}.tmp-${process.pid}`, String(process.pid));
     const r = cli(['run', scenario, '--out', out, '--quiet']);
