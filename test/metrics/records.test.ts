@@ -87,6 +87,19 @@ describe('requestRow', () => {
     expect(values.flatMap((c) => Array.from(c as Float64Array))).toEqual([1.3 - 1, 1.4 - 1.3, 1.6 - 1.4, 2.0 - 1.4]);
   });
 
+  it('without per-request ITL leaves the row\'s ITL figures null and pools the same gaps', () => {
+    const stamps = new StepStamps();
+    [1, 1.3, 1.4, 1.6, 2.0].forEach((t, s) => stamps.push(s, t));
+    const [full, lean] = [new GapPool(stamps), new GapPool(stamps)];
+    const o = outcome({ token_times_s: [1.3, 1.4, 1.6, 2.0], token_steps: [1, 2, 3, 4] });
+    const a = { ...requestRow(o, full) };
+    const b = { ...requestRow(o, lean, undefined, false) };
+    expect(b).toEqual({ ...a, itl_mean_s: null, itl_p50_s: null, itl_p99_s: null, itl_max_s: null });
+    expect(a.itl_max_s).toBeCloseTo(0.4, 12);
+    expect(lean.samples()).toEqual(full.samples());
+    expect(lean.length).toBe(3);
+  });
+
   it('refuses token steps whose stamps are not the token times', () => {
     const stamps = new StepStamps();
     [1, 1.3].forEach((t, s) => stamps.push(s, t));
