@@ -36,6 +36,7 @@ if (process.argv[2] === '--child') {
     rmSync(join(dir, `out-${n}`), { recursive: true, force: true });
     if (child.status !== 0) {
       console.error(child.stderr);
+      rmSync(dir, { recursive: true, force: true });
       process.exit(1);
     }
     const r = JSON.parse(child.stdout.trim().split('\n').pop());

@@ -1,5 +1,4 @@
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 
 type ArrowLib = typeof import('apache-arrow');
 let arrow: ArrowLib | undefined;
@@ -14,8 +13,6 @@ let arrow: ArrowLib | undefined;
  */
 export function arrowLib(): ArrowLib {
   if (arrow !== undefined) return arrow;
-  const require = createRequire(import.meta.url);
-  // The package's exports map hides the bundle: reach it beside the resolved entry point.
-  const bundle = join(dirname(require.resolve('apache-arrow')), 'Arrow.esnext.min.js');
-  return (arrow = require(bundle) as ArrowLib);
+  // The package's exports map serves `apache-arrow/<name>` as `<name>.js`.
+  return (arrow = createRequire(import.meta.url)('apache-arrow/Arrow.esnext.min') as ArrowLib);
 }

@@ -2,8 +2,12 @@ import { F64List } from './f64list.js';
 import type { Samples } from './select.js';
 import type { SpilledValues, SpillFile } from './spill.js';
 
-/** With a spill file, the steps a replica's stamps keep in memory; half of them go at a time. */
-const STEP_WINDOW = 1 << 16;
+/**
+ * With a spill file, the steps a replica's stamps keep in memory (3 MB with its counts); half of
+ * them go at a time, so a request's gaps are counted per step unless it spans 128 k of its
+ * replica's steps.
+ */
+export const STEP_WINDOW = 1 << 18;
 
 /**
  * When each engine step of one replica stamped its tokens (step end + frontend output latency),
@@ -23,13 +27,19 @@ export class StepStamps {
   private beforeBase = NaN;
   private readonly pools: GapPool[] = [];
 
-  constructor(readonly spill?: SpillFile) {}
+  /** `window`: steps kept with a spill file (tests pass a small one). */
+  constructor(
+    readonly spill?: SpillFile,
+    private readonly window = STEP_WINDOW,
+  ) {
+    if (!(Number.isInteger(window) && window >= 2)) throw new Error(`step window ${window} is not an integer ≥ 2`);
+  }
 
   /** Records step `step`'s stamp; steps come in order, each once. */
   push(step: number, stamp_s: number): void {
     if (step !== this.length) throw new Error(`step ${step} stamped out of order (next expected: ${this.length})`);
     if (this.length - this.base === this.stamps.length) {
-      if (this.spill !== undefined && this.stamps.length >= STEP_WINDOW) this.slide(this.stamps.length >> 1);
+      if (this.spill !== undefined && this.stamps.length >= this.window) this.slide(this.stamps.length >> 1);
       else {
         const grown = new Float64Array(this.stamps.length * 2);
         grown.set(this.stamps);
@@ -70,7 +80,9 @@ export class StepStamps {
  * step; other gaps (a token after a preemption or a swap, a step skipped) are kept as values.
  * Pooling every gap as a value cost 8 bytes per output token: 1.3 GB for a million requests.
  * With a spill file (see StepStamps), counts of steps that left the window are on disk; a gap at
- * such a step, from a request that ran that long, is kept as a value instead (the same number).
+ * such a step, from a request that ran that long, is kept as a value instead. It is the same number,
+ * so percentiles, counts and the maximum are as without a spill file; the mean, summed in another
+ * order, may differ in its last bits (only in a run with such a request).
  */
 export class GapPool {
   /** counts[i]: gaps between tokens stamped at steps base + i − 1 and base + i. */
@@ -116,7 +128,7 @@ export class GapPool {
   /** Writes the counts of steps below `step` to the spill file, as (gap, count) pairs, and drops them. */
   flushBelow(step: number): void {
     const n = Math.min(step - this.base, this.counts.length);
-    const { values, weights, used } = this.weighted(0, n);
+    const { values, weights, used } = this.weighted(n);
     if (used > 0) this.flushed.push((this.stamps.spill as SpillFile).writeWeighted(values, weights, used));
     this.counts.copyWithin(0, n);
     this.counts.fill(0, this.counts.length - n);
@@ -136,18 +148,18 @@ export class GapPool {
 
   /** The pooled gaps for `summarize`: one weighted value per step that has any (spilled ones first), then the others. */
   samples(): Samples[] {
-    const { values, weights } = this.weighted(0, this.counts.length);
+    const { values, weights } = this.weighted(this.counts.length);
     return [...this.flushed, { values, weights }, ...this.other.chunks()];
   }
 
-  /** The steps among counts[from..to) that have gaps, as (gap, count) pairs. */
-  private weighted(from: number, to: number): { values: Float64Array; weights: Int32Array; used: number } {
+  /** The steps among counts[0..to) that have gaps, as (gap, count) pairs. */
+  private weighted(to: number): { values: Float64Array; weights: Int32Array; used: number } {
     const counts = this.counts;
     let used = 0;
-    for (let i = from; i < to; i++) if (counts[i] > 0 && this.base + i > 0) used++;
+    for (let i = 0; i < to; i++) if (counts[i] > 0 && this.base + i > 0) used++;
     const values = new Float64Array(used);
     const weights = new Int32Array(used);
-    for (let i = from, j = 0; i < to; i++) {
+    for (let i = 0, j = 0; i < to; i++) {
       const s = this.base + i;
       if (counts[i] === 0 || s === 0) continue;
       values[j] = this.stamps.at(s) - this.stamps.at(s - 1);

@@ -293,6 +293,8 @@ function scanGroups(sources: readonly Samples[], groups: readonly Group[], level
   for (const source of sources) {
     const { values, weights, words: w } = asWeighted(source);
     for (let i = 0, len = values.length; i < len; i++) {
+      // A value that stands for no sample is in no bin (the copied-out room counts samples).
+      if (weights !== undefined && weights[i] === 0) continue;
       const hi = w[2 * i + 1];
       const keyHi = keyHigh(hi);
       let slot = -1;

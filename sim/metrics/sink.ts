@@ -40,6 +40,8 @@ export interface MetricsSinkOptions {
   extra_models?: readonly string[];
   /** Add `pools` and `models` sections to the summary (a scenario with pools or several models). */
   detailed?: boolean;
+  /** Steps each replica's stamps keep once they spill (default STEP_WINDOW; tests pass a small one). */
+  stepWindow?: number;
 }
 
 const CLUSTER_BATCH_ROWS = 1024;
@@ -100,6 +102,7 @@ export class MetricsSink {
   private readonly slo: SloTargets;
   /** Latency samples past a few per group go here (a run with an output folder), to keep memory flat in the requests. */
   private readonly spill: SpillFile | undefined;
+  private readonly stepWindow: number | undefined;
   private state: 'open' | 'finished' | 'aborted' = 'open';
   private createdRoot: string | undefined;
   private firstArrival_s = Infinity;
@@ -109,6 +112,7 @@ export class MetricsSink {
   constructor(opts: MetricsSinkOptions) {
     this.warmup_s = opts.warmup_s;
     this.slo = opts.slo;
+    this.stepWindow = opts.stepWindow;
     // The file is made in the temporary folder on the first write: a run that fits in memory writes none.
     this.spill = opts.dir === undefined ? undefined : new SpillFile(join(temporaryFolder(resolve(opts.dir)), SPILL_FILE));
     if (opts.block_size !== undefined && !(opts.block_size > 0)) throw new Error(`block_size ${opts.block_size} is not a positive number`);
@@ -305,7 +309,7 @@ export class MetricsSink {
   }
 
   private growReplicas(pool: number): void {
-    const stamps = new StepStamps(this.spill);
+    const stamps = new StepStamps(this.spill, this.stepWindow);
     const group = new GroupAccumulator(stamps, this.spill);
     const shadow = this.pools[pool].shadow;
     this.stamps.push(stamps);

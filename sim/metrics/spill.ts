@@ -64,7 +64,11 @@ export class SpillFile {
     const fd = (this.fd ??= withPath(FIELD, 'create', this.path, () => openSync(this.path, 'w+')));
     const offset = this.end;
     withPath(FIELD, 'write', this.path, () => {
-      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, offset + done);
+      for (let done = 0; done < bytes.length; ) {
+        const wrote = writeSync(fd, bytes, done, bytes.length - done, offset + done);
+        if (wrote === 0) throw new Error(`spill file ${this.path}: the write stalled at byte ${offset + done}`);
+        done += wrote;
+      }
     });
     this.end += bytes.length;
     return offset;
@@ -93,10 +97,16 @@ export class SpillFile {
     this.closed = true;
     this.scratch = new ArrayBuffer(0);
     if (this.fd === undefined) return;
+    const fd = this.fd;
     try {
-      closeSync(this.fd);
+      withPath(FIELD, 'close', this.path, () => closeSync(fd));
     } finally {
-      rmSync(this.path, { force: true });
+      // A failed close is the error worth reporting; the removal is tried either way.
+      try {
+        rmSync(this.path, { force: true });
+      } catch {
+        // The folder holding it is removed on abort, or reported when it is published.
+      }
     }
   }
 }

@@ -99,6 +99,15 @@ describe('quantilesOfChunks', () => {
     }
   });
 
+  it('ignores many values of weight 0 in a bin that is copied out', () => {
+    // A bin of plain samples shared with more zero-weight values than it has samples: none of them may take room.
+    const values = Float64Array.from({ length: 70_000 }, (_, i) => 1 + i * 1e-9);
+    const sources = [{ values, weights: new Int32Array(values.length) }, values];
+    const out = new Float64Array(PS.length);
+    quantilesOfChunks(sources, PS, out);
+    expect(Array.from(out)).toEqual(reference([values], PS));
+  });
+
   it('finds ranks inside one value of enormous weight, and inside a small bin of weighted values', () => {
     const values = Float64Array.of(0.5, 0.020001, 0.02, 0.3);
     const weights = Int32Array.of(3, 2_000_000, 5_000_000, 1);

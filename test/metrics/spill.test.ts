@@ -123,9 +123,9 @@ describe('GapPool counts past the step window', () => {
    * each request decodes through steps [first, last], recorded once its last step is stamped.
    */
   function feedBoth(steps: number, longEvery: number) {
-    // longEvery: every so many steps a request runs 70,000 steps, past the window (0: never).
+    // longEvery: every so many steps a request runs 5,000 steps, past the 4,096-step window (0: never).
     const spill = new SpillFile(join(tmp(), 'samples.spill'));
-    const [keep, spilling] = [new StepStamps(), new StepStamps(spill)];
+    const [keep, spilling] = [new StepStamps(), new StepStamps(spill, 4096)];
     const pools = [new GapPool(keep), new GapPool(spilling)];
     const pending = new Map<number, number[]>();
     let x = 7;
@@ -137,7 +137,7 @@ describe('GapPool counts past the step window', () => {
       stamp.push(t);
       keep.push(s, t);
       spilling.push(s, t);
-      const length = longEvery > 0 && s % longEvery === longEvery - 1 ? 70_000 : 1 + Math.floor(rand() * 400);
+      const length = longEvery > 0 && s % longEvery === longEvery - 1 ? 5_000 : 1 + Math.floor(rand() * 400);
       const end = s + length - 1;
       if (end < steps) pending.set(end, [...(pending.get(end) ?? []), s]);
       for (const first of pending.get(s) ?? []) {
@@ -151,18 +151,80 @@ describe('GapPool counts past the step window', () => {
   }
 
   it('gives every statistic of the pool that keeps every step, to the bit', () => {
-    const { pools, spill, spilling } = feedBoth(200_000, 0);
+    const { pools, spill, spilling } = feedBoth(30_000, 0);
     expect(spilling.base).toBeGreaterThan(0);
     expect(summarize(pools[1].samples())).toEqual(summarize(pools[0].samples()));
     spill.close();
   });
 
   it('keeps a gap at a step that left the window as a value: percentiles to the bit, the mean summed in another order', () => {
-    const { pools, spill } = feedBoth(200_000, 20_011);
+    // Requests of 5,000 steps outlive the 2,048 steps kept after a slide.
+    const { pools, spill } = feedBoth(30_000, 3_001);
     const [a, b] = [summarize(pools[0].samples()), summarize(pools[1].samples())];
     expect(b.count).toBe(a.count);
     expect({ ...b, mean: 0 }).toEqual({ ...a, mean: 0 });
     expect(b.mean).toBeCloseTo(a.mean as number, 12);
     spill.close();
+  });
+});
+
+describe('MetricsSink whose replicas step past the window', () => {
+  const tmp = tempDirs();
+
+  /**
+   * Two replicas stepping in turn; each request decodes through consecutive steps of its replica
+   * (every ninth skips one, as after a preemption), recorded when its last token is stamped; a
+   * second priority class appears only after several slides.
+   */
+  function feed(sink: MetricsSink, steps: number): void {
+    let x = 11;
+    const rand = () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const stamps: number[][] = [[], []];
+    const ending: Map<number, { first: number; skip: boolean; id: number }[]>[] = [new Map(), new Map()];
+    let id = 0;
+    let t = 0;
+    for (let s = 0; s < steps; s++) {
+      for (const r of [0, 1]) {
+        t += 0.005 + Math.floor(rand() * 40) / 1000;
+        stamps[r].push(t);
+        sink.recordStepStamp(r, s, t);
+        const end = s + Math.floor(rand() * 300);
+        ending[r].set(end, [...(ending[r].get(end) ?? []), { first: s, skip: id % 9 === 0, id: id++ }]);
+        for (const q of ending[r].get(s) ?? []) {
+          const at = Array.from({ length: s - q.first + 1 }, (_, k) => q.first + k).filter((st, k) => !(q.skip && k === 1 && st < s));
+          const times = at.map((st) => stamps[r][st]);
+          const arrival_s = stamps[r][q.first] - 0.1;
+          sink.recordRequest(outcome({ request_id: q.id, replica: r, priority: s > steps / 2 && q.id % 2 === 0 ? 1 : 0, arrival_s, first_scheduled_s: arrival_s + 0.05, token_times_s: times, token_steps: at, output_tokens: times.length, finish_s: times[times.length - 1] }));
+        }
+        ending[r].delete(s);
+      }
+    }
+  }
+
+  it('summarizes as a sink that keeps every step in memory, to the bit', () => {
+    const opts = { writeTokens: false, replicas: 2, warmup_s: 0, slo: { ttft_ms: 500 } };
+    const memory = new MetricsSink({ dir: undefined, ...opts });
+    const dir = join(tmp(), 'out');
+    const spilling = new MetricsSink({ dir, ...opts, stepWindow: 1024 });
+    feed(memory, 8_000);
+    feed(spilling, 8_000);
+    expect(statSync(join(`${dir}.tmp-${process.pid}`, 'samples.spill')).size).toBeGreaterThan(0);
+    const ctx = { gpus: 2, usd_per_gpu_hour: 1 };
+    const [a, b] = [memory.finish(ctx), spilling.finish(ctx)];
+    expect(a.overall.itl_s.count).toBeGreaterThan(500_000);
+    expect(b.overall).toEqual(a.overall);
+    expect(b.per_replica).toEqual(a.per_replica);
+    expect(b.per_priority.map((p) => p.priority)).toEqual([0, 1]);
+    expect(b.per_priority).toEqual(a.per_priority);
+  });
+
+  it('removes a written spill file with the rest when aborted', () => {
+    const dir = join(tmp(), 'out');
+    const sink = new MetricsSink({ dir, writeTokens: false, replicas: 2, warmup_s: 0, slo: {}, stepWindow: 1024 });
+    feed(sink, 3_000);
+    expect(existsSync(join(`${dir}.tmp-${process.pid}`, 'samples.spill'))).toBe(true);
+    sink.abort();
+    expect(existsSync(`${dir}.tmp-${process.pid}`)).toBe(false);
+    expect(existsSync(dir)).toBe(false);
   });
 });
