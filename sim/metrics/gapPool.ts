@@ -50,7 +50,7 @@ export class StepStamps {
   }
 
   /** Whether step `step`'s stamp is still held (base − 1 included, for the gap at `base`). */
-  holds(step: number): boolean {
+  private holds(step: number): boolean {
     return step >= this.base - 1 && step < this.length && (step >= this.base || this.base > 0);
   }
 

@@ -99,8 +99,8 @@ export function requestRow(o: RequestOutcome, gapsOut?: GapPool, into: RequestRo
   let itlP50: number | null = null;
   let itlP99: number | null = null;
   let itlMax: number | null = null;
-  if (tokens >= 2 && !perRequestItl) gapsOut?.add(times, o.token_steps, tokens);
-  else if (tokens >= 2) {
+  if (tokens >= 2) gapsOut?.add(times, o.token_steps, tokens);
+  if (tokens >= 2 && perRequestItl) {
     const gaps = tokens - 1;
     if (gapScratch.length < gaps) gapScratch = new Float64Array(Math.max(gaps, gapScratch.length * 2));
     let sum = 0;
@@ -111,7 +111,6 @@ export function requestRow(o: RequestOutcome, gapsOut?: GapPool, into: RequestRo
       sum += g;
       if (g > max) max = g;
     }
-    gapsOut?.add(times, o.token_steps, tokens);
     quantilesInPlace(gapScratch, gaps, ITL_PS, itlQuantiles);
     itlMean = sum / gaps;
     itlP50 = itlQuantiles[0];

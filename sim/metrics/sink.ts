@@ -297,8 +297,7 @@ export class MetricsSink {
     this.state = 'aborted';
     for (const w of [this.requests, this.iterations, this.tokens, this.cluster, this.spill]) {
       try {
-        if (w instanceof SpillFile) w.close();
-        else w?.abort();
+        w?.abort();
       } catch {
         // The descriptor is gone either way; removing the folder below is what matters.
       }

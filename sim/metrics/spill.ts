@@ -91,6 +91,11 @@ export class SpillFile {
     return this.scratch;
   }
 
+  /** On a failed run: the same as `close`, so the sink discards it with its writers. */
+  abort(): void {
+    this.close();
+  }
+
   /** Closes and removes the file (nothing to do when nothing was written). Safe to call more than once. */
   close(): void {
     if (this.closed) return;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { F64List } from '../../sim/metrics/f64list.js';
 import { GapPool, StepStamps } from '../../sim/metrics/gapPool.js';
+import { inMemory } from '../../sim/metrics/select.js';
 import { MetricsSink } from '../../sim/metrics/sink.js';
 import { SpillFile } from '../../sim/metrics/spill.js';
 import { summarize } from '../../sim/metrics/stats.js';
@@ -25,19 +26,26 @@ function values(n: number): number[] {
   });
 }
 
+/** The values of a list's chunks, spilled ones read back. */
+const flat = (l: F64List): number[] => l.chunks().flatMap((c) => Array.from(inMemory(c) as Float64Array));
+
 describe('SpillFile and a spilling F64List', () => {
   const tmp = tempDirs();
 
-  it('keeps every value in order across memory, the file and the current chunk', () => {
+  /** A list spilling to a fresh file, holding `n` of `values`. */
+  function spilledList(n: number): { spill: SpillFile; list: F64List; want: number[] } {
     const spill = new SpillFile(join(tmp(), 'samples.spill'));
     const list = new F64List(1024, undefined, spill);
-    const want = values(200_000);
+    const want = values(n);
     for (const v of want) list.push(v);
+    return { spill, list, want };
+  }
+
+  it('keeps every value in order across memory, the file and the current chunk', () => {
+    const { spill, list, want } = spilledList(200_000);
     const chunks = list.chunks();
     expect(chunks.some((c) => 'spill' in c)).toBe(true);
-    const got: number[] = [];
-    for (const c of chunks) got.push(...('spill' in c ? c.spill.read(c) : c));
-    expect(got).toEqual(want);
+    expect(flat(list)).toEqual(want);
     // In memory: chunks of 1 Ki … 16 Ki values, plus the 32 Ki one being filled; the rest is on disk.
     const inMemory = chunks.filter((c) => !('spill' in c)).reduce((n, c) => n + c.length, 0);
     expect(inMemory).toBeLessThanOrEqual(31_744 + 32_768);
@@ -47,10 +55,7 @@ describe('SpillFile and a spilling F64List', () => {
   });
 
   it('gives the same statistics from spilled samples as from the values themselves', () => {
-    const spill = new SpillFile(join(tmp(), 'samples.spill'));
-    const list = new F64List(1024, undefined, spill);
-    const want = values(150_001);
-    for (const v of want) list.push(v);
+    const { spill, list, want } = spilledList(150_001);
     const s = summarize(list.samples());
     expect(s.count).toBe(want.length);
     expect(s.max).toBe(want.reduce((m, v) => (v > m ? v : m), -Infinity));
@@ -63,14 +68,10 @@ describe('SpillFile and a spilling F64List', () => {
   });
 
   it('clones share the spilled segments and copy the rest', () => {
-    const spill = new SpillFile(join(tmp(), 'samples.spill'));
-    const list = new F64List(1024, undefined, spill);
-    const want = values(70_000);
-    for (const v of want) list.push(v);
+    const { spill, list, want } = spilledList(70_000);
     const copy = list.clone();
     list.push(99);
     copy.push(-99);
-    const flat = (l: F64List) => l.chunks().flatMap((c) => Array.from('spill' in c ? c.spill.read(c) : c));
     expect(flat(list)).toEqual([...want, 99]);
     expect(flat(copy)).toEqual([...want, -99]);
     spill.close();
