@@ -24,6 +24,7 @@ import { Autoscaling, type ScaledPool } from './autoscaling.js';
 import { AUTOSCALERS } from '../autoscale/registry.js';
 import { ReplicaSteps } from './steps.js';
 import { runAtBandEdges, scaledLatencyModel, uncertaintySkipReason } from './uncertainty.js';
+import { BandThreads } from './bandThreads.js';
 import { pipelineSummary } from './pipeline.js';
 import { loraSummary } from './loraStep.js';
 
@@ -40,6 +41,12 @@ export interface RunHooks {
   time_scale?: number;
   /** The uncertainty band's re-runs: each pool's step times scaled to this edge of its own model's band (a pool without one unscaled). */
   band_edge?: 'low' | 'high';
+  /**
+   * Where the band's re-runs go: by default into worker threads once the main run has lasted
+   * BAND_THREADS_AFTER_MS (bandThreads.ts; `after_ms` sets that), where there are cores to spare;
+   * false: in this thread, one after the other. The results are the same.
+   */
+  band_threads?: false | { after_ms: number };
   /** Called once everything is set up and checked, just before the first event (the CLI prints its banner here). */
   onStart?: () => void;
   /** A request stream already built from the scenario's workload (the CLI builds it first, so input errors come before any output). */
@@ -253,10 +260,18 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
   const passes = skipReason === null ? 3 : 1;
   const onProgress = hooks.onProgress;
   const totals = ctx.totals;
+  // The band's re-runs may go on beside the main run, in threads started while it runs.
+  const threads = skipReason === null && hooks.latency === undefined && hooks.band_threads !== false ? new BandThreads(bandSetupOf(setup), hooks.efficiency, hooks.band_threads?.after_ms) : undefined;
   const ticker =
-    onProgress === undefined
+    onProgress === undefined && threads === undefined
       ? undefined
-      : { every_events: PROGRESS_EVERY_EVENTS, tick: (now_s: number) => onProgress(now_s, totals.finished + totals.rejected + totals.timed_out + totals.failed - totals.mirrored_left, 0, passes) };
+      : {
+          every_events: PROGRESS_EVERY_EVENTS,
+          tick: (now_s: number) => {
+            threads?.poll();
+            onProgress?.(now_s, totals.finished + totals.rejected + totals.timed_out + totals.failed - totals.mirrored_left, 0, passes);
+          },
+        };
   try {
     run.canary?.start(run.lifecycle);
     run.autoscaling?.start(run.lifecycle);
@@ -265,25 +280,35 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
     hooks.control?.(run.lifecycle);
     hooks.onStart?.();
     run.gateway.pullArrival();
+    threads?.poll();
     ctx.loop.run(ticker);
     run.sampler.finish(ctx.loop.last_event_s);
     closeRun(run, setup);
     const wall_s = (performance.now() - wallStart) / 1000;
-    const band = skipReason === null ? bandRuns(setup, hooks, banded, passes) : { uncertainty: null, wall_s: null };
+    const band = skipReason === null ? bandRuns(setup, hooks, banded, passes, threads) : { uncertainty: null, wall_s: null };
     const summary = summarize(run, setup, hooks, { wall_s, uncertainty_wall_s: band.wall_s }, skipReason, band.uncertainty);
     return { setup, summary, totals, latency };
   } catch (err) {
+    threads?.stop();
     ctx.sink.abort();
     throw err;
   }
 }
 
-/** Re-runs at the latency band's edges, before the summary is written so summary.json carries their bounds. */
-function bandRuns(setup: RunSetup, hooks: RunHooks, latency: LatencyModel, passes: number): { uncertainty: UncertaintySummary; wall_s: number } {
-  const bandStart = performance.now();
+/** The setup of a band re-run: it must not recurse. */
+function bandSetupOf(setup: RunSetup): RunSetup {
   const s = setup.scenario;
-  // The band runs must not recurse, and report nothing but their summaries.
-  const bandSetup: RunSetup = { ...setup, scenario: { ...s, metrics: { ...s.metrics, uncertainty: false } } };
+  return { ...setup, scenario: { ...s, metrics: { ...s.metrics, uncertainty: false } } };
+}
+
+/**
+ * Re-runs at the latency band's edges, before the summary is written so summary.json carries their
+ * bounds: collected from `threads` where they ran there, else run here. They report nothing but
+ * their summaries. wall_s is what they added to the main run's wall time.
+ */
+function bandRuns(setup: RunSetup, hooks: RunHooks, latency: LatencyModel, passes: number, threads: BandThreads | undefined): { uncertainty: UncertaintySummary; wall_s: number } {
+  const bandStart = performance.now();
+  const bandSetup = bandSetupOf(setup);
   const override = hooks.latency;
   const onProgress = hooks.onProgress;
   let pass = 0;
@@ -291,8 +316,10 @@ function bandRuns(setup: RunSetup, hooks: RunHooks, latency: LatencyModel, passe
     const k = ++pass;
     const progress = onProgress && ((sim_s: number, done: number) => onProgress(sim_s, done, k, passes));
     // Without an override the band run builds its own models (each pool's at its own band's edge), so a step-time fault still names the profile.
+    const threaded = threads?.wait(band_edge, progress);
+    if (threaded !== undefined) return threaded;
     const bandHooks: RunHooks = override === undefined ? { efficiency: hooks.efficiency, band_edge } : { latency: scaledLatencyModel(override, time_scale) };
-    return runSimulation(bandSetup, { ...bandHooks, onProgress: progress }).summary;
+    return runSimulation(bandSetup, { ...bandHooks, band_threads: false, onProgress: progress }).summary;
   });
   return { uncertainty, wall_s: (performance.now() - bandStart) / 1000 };
 }

@@ -117,7 +117,7 @@ export interface SimulatorFigures {
   wall_s: number;
   events: number;
   events_per_s: number;
-  /** Wall time of the re-runs at the latency band's edges; null when there were none. */
+  /** Wall time the re-runs at the latency band's edges added after the main run (they may run beside it, in threads); null when there were none. */
   uncertainty_wall_s?: number | null;
 }
 

@@ -1,0 +1,152 @@
+/**
+ * The uncertainty band's two re-runs in worker threads, alongside the main run. They share nothing
+ * with it but the resolved setup (plain data, copied), and each is the same deterministic run it
+ * would be in this thread, so the bounds are the same numbers; on a machine with two cores or more
+ * the band then costs about the main run's wall time more, not twice it.
+ *
+ * `runSimulation` is synchronous, so this thread collects a result by blocking on a shared flag
+ * (Atomics.wait) and reading the worker's message with receiveMessageOnPort. While it waits it
+ * forwards the worker's progress. A worker that fails (a run error, a crash, or no sign of life for
+ * STALL_MS) is reported as failed: the caller re-runs that edge here, which raises the very error
+ * the run would have raised, or gives its result.
+ */
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import type { LatencyEfficiency } from '../latency/efficiency.js';
+import type { Summary } from '../metrics/summary.js';
+import type { RunSetup } from '../setup/resolve.js';
+
+export type BandEdge = 'low' | 'high';
+
+/** What bandWorker.ts is given. */
+export interface BandJob {
+  setup: RunSetup;
+  efficiency: Partial<LatencyEfficiency> | undefined;
+  band_edge: BandEdge;
+  /** BandState's buffer. */
+  state: SharedArrayBuffer;
+  port: MessagePort;
+}
+
+/** What bandWorker.ts answers: the run's summary, or that it failed (the caller re-runs the edge to raise the error). */
+export type BandReply = { summary: Summary } | { failed: string };
+
+/** A worker that shows no progress for this long is taken for dead (a progress tick comes every few thousand events). */
+const STALL_MS = 60_000;
+/** How often a waiting thread wakes to forward progress. */
+const POLL_MS = 100;
+
+/**
+ * The memory a worker and its parent share: [sim_s, requests done] as float64, then as int32 a
+ * done flag (0 running, 1 replied) and a heartbeat counter bumped on every progress tick.
+ */
+export class BandState {
+  readonly progress: Float64Array;
+  readonly flags: Int32Array;
+  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(24)) {
+    this.progress = new Float64Array(buffer, 0, 2);
+    this.flags = new Int32Array(buffer, 16, 2);
+  }
+
+  /** In the worker: a progress tick. */
+  tick(sim_s: number, done: number): void {
+    this.progress[0] = sim_s;
+    this.progress[1] = done;
+    Atomics.add(this.flags, 1, 1);
+  }
+
+  /** In the worker, after posting its reply: wakes the waiting thread. */
+  replied(): void {
+    Atomics.store(this.flags, 0, 1);
+    Atomics.notify(this.flags, 0);
+  }
+}
+
+const WORKER_URL = new URL('./bandWorker.js', import.meta.url);
+
+interface Running {
+  worker: Worker;
+  port: MessagePort;
+  state: BandState;
+}
+
+/**
+ * A main run shorter than this never starts the threads: a worker's start (loading the simulator,
+ * ~0.2–0.4 s of CPU) would cost more than it saves.
+ */
+export const BAND_THREADS_AFTER_MS = 150;
+
+/** The two band runs under way in worker threads, started once the main run has lasted `after_ms` (BAND_THREADS_AFTER_MS). */
+export class BandThreads {
+  private readonly runs = new Map<BandEdge, Running>();
+  private started = false;
+  private readonly since_ms = performance.now();
+
+  constructor(
+    private readonly setup: RunSetup,
+    private readonly efficiency: Partial<LatencyEfficiency> | undefined,
+    private readonly after_ms = BAND_THREADS_AFTER_MS,
+  ) {}
+
+  /** Called as the main run starts and every few thousand events of it: starts the threads once it has run `after_ms`. Whether they run changes no result. */
+  poll(): void {
+    if (!this.started && performance.now() - this.since_ms >= this.after_ms) this.start();
+  }
+
+  /**
+   * Starts both edges' runs, except where threads would not help or cannot start: a single core,
+   * or the TypeScript sources (tests from the sources, tsx), whose worker entry is not compiled;
+   * the caller then runs the edges itself.
+   */
+  private start(): void {
+    this.started = true;
+    if (availableParallelism() < 2 || !WORKER_URL.href.endsWith('.js') || !existsSync(fileURLToPath(WORKER_URL))) return;
+    for (const band_edge of ['low', 'high'] as const) {
+      const { port1, port2 } = new MessageChannel();
+      const state = new BandState();
+      const job: BandJob = { setup: this.setup, efficiency: this.efficiency, band_edge, state: state.buffer, port: port2 };
+      const worker = new Worker(WORKER_URL, { workerData: job, transferList: [port2], stdout: false, stderr: false });
+      // Its failures reach `wait` through the flag (or its absence); an unheard 'error' event would crash this thread.
+      worker.on('error', () => {});
+      worker.unref();
+      this.runs.set(band_edge, { worker, port: port1, state });
+    }
+  }
+
+  /**
+   * Blocks until the `edge` run replies; its summary, or undefined when it failed (see the file's
+   * comment) or never started. `progress` hears its progress meanwhile.
+   */
+  wait(edge: BandEdge, progress?: (sim_s: number, done: number) => void): Summary | undefined {
+    const run = this.runs.get(edge);
+    if (run === undefined) return undefined;
+    this.runs.delete(edge);
+    const { flags, progress: shown } = run.state;
+    let beat = Atomics.load(flags, 1);
+    let lastBeat_ms = performance.now();
+    while (Atomics.wait(flags, 0, 0, POLL_MS) === 'timed-out') {
+      const now_ms = performance.now();
+      if (Atomics.load(flags, 1) !== beat) {
+        beat = Atomics.load(flags, 1);
+        lastBeat_ms = now_ms;
+        progress?.(shown[0], shown[1]);
+      } else if (now_ms - lastBeat_ms > STALL_MS) break;
+    }
+    const reply = receiveMessageOnPort(run.port)?.message as BandReply | undefined;
+    close(run);
+    return reply !== undefined && 'summary' in reply ? reply.summary : undefined;
+  }
+
+  /** Stops the runs not waited for (the main run failed). */
+  stop(): void {
+    for (const run of this.runs.values()) close(run);
+    this.runs.clear();
+  }
+}
+
+function close(run: Running): void {
+  run.port.close();
+  void run.worker.terminate();
+}

@@ -1,0 +1,76 @@
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import type { Summary } from '../../sim/metrics/summary.js';
+import type { RunSetup } from '../../sim/setup/resolve.js';
+
+/*
+ * The uncertainty band's re-runs in worker threads (sim/cluster/bandThreads.ts). A worker runs the
+ * compiled simulator (dist/), which `npm test` builds just before (INFERSIM_TEST_DIST=1); from the
+ * sources alone the band runs stay in the calling thread, which the other tests cover.
+ */
+const DIST = process.env.INFERSIM_TEST_DIST === '1';
+const dist = (file: string): string => pathToFileURL(resolve('dist/sim', file)).href;
+type Lib = typeof import('../../sim/index.js');
+type Threads = typeof import('../../sim/cluster/bandThreads.js');
+
+/** A summary without its wall-clock figures, which differ from run to run. */
+const results = (s: Summary): string => JSON.stringify({ ...s, simulator: undefined });
+
+async function loaded(): Promise<{ lib: Lib; threads: Threads }> {
+  return { lib: (await import(dist('index.js'))) as Lib, threads: (await import(dist('cluster/bandThreads.js'))) as Threads };
+}
+
+/** The quickstart scenario, made short; its shipped profile states an error band, so the band runs apply. */
+function quickSetup(lib: Lib, requests = 120): RunSetup {
+  const { input } = lib.loadScenario('scenarios/quickstart.yaml');
+  input.workload.num_requests = requests;
+  delete input.output;
+  return lib.resolveScenario(input);
+}
+
+const bandSetup = (setup: RunSetup): RunSetup => ({ ...setup, scenario: { ...setup.scenario, metrics: { ...setup.scenario.metrics, uncertainty: false } } });
+
+describe.skipIf(!DIST)('band re-runs in worker threads (needs the build: run through npm test)', () => {
+  it('give the same summary, bounds included, as the band runs made in this thread', async () => {
+    const { lib } = await loaded();
+    const here = lib.runSimulation(quickSetup(lib), { band_threads: false }).summary;
+    const threaded = lib.runSimulation(quickSetup(lib), { band_threads: { after_ms: 0 } }).summary;
+    expect(here.uncertainty).not.toBeNull();
+    expect(results(threaded)).toBe(results(here));
+  });
+
+  it('a worker returns its edge run\'s own summary (the thread ran, and ran that edge)', async () => {
+    const { lib, threads } = await loaded();
+    const setup = bandSetup(quickSetup(lib));
+    const bands = new threads.BandThreads(setup, undefined, 0);
+    bands.poll();
+    const high = bands.wait('high');
+    const low = bands.wait('low');
+    expect(high).toBeDefined();
+    expect(low).toBeDefined();
+    expect(results(high as Summary)).toBe(results(lib.runSimulation(setup, { band_edge: 'high', band_threads: false }).summary));
+    expect(results(low as Summary)).toBe(results(lib.runSimulation(setup, { band_edge: 'low', band_threads: false }).summary));
+    // The slow edge's steps are longer: its requests take longer end to end.
+    expect((high as Summary).overall.e2e_s.mean as number).toBeGreaterThan((low as Summary).overall.e2e_s.mean as number);
+  });
+
+  it('a run that fails in its worker is reported as failed, for the caller to re-run here and raise its error', async () => {
+    const { lib, threads } = await loaded();
+    const setup = bandSetup(quickSetup(lib));
+    const broken: RunSetup = { ...setup, scenario: { ...setup.scenario, workload: { trace: '/nonexistent/trace.csv', format: 'azure' } as never } };
+    const bands = new threads.BandThreads(broken, undefined, 0);
+    bands.poll();
+    expect(bands.wait('low')).toBeUndefined();
+    bands.stop();
+  });
+
+  it('a main run shorter than after_ms never starts them: its edges are run here, with the same bounds', async () => {
+    const { lib, threads } = await loaded();
+    const bands = new threads.BandThreads(bandSetup(quickSetup(lib)), undefined, 60_000);
+    bands.poll();
+    expect(bands.wait('low')).toBeUndefined();
+    const late = lib.runSimulation(quickSetup(lib), { band_threads: { after_ms: 60_000 } }).summary;
+    expect(results(late)).toBe(results(lib.runSimulation(quickSetup(lib), { band_threads: false }).summary));
+  });
+});
