@@ -1,8 +1,8 @@
 /**
  * The uncertainty band's two re-runs in worker threads, alongside the main run. They share nothing
  * with it but the resolved setup (plain data, copied), and each is the same deterministic run it
- * would be in this thread, so the bounds are the same numbers; on a machine with two cores or more
- * the band then costs about the main run's wall time more, not twice it.
+ * would be in this thread, so the bounds are the same numbers; with a core for each run the band
+ * then adds about a worker's start to the wall time, not two more runs.
  *
  * `runSimulation` is synchronous, so this thread collects a result by blocking on a shared flag
  * (Atomics.wait) and reading the worker's message with receiveMessageOnPort. While it waits it
@@ -74,35 +74,55 @@ interface Running {
 
 /**
  * A main run shorter than this never starts the threads: a worker's start (loading the simulator,
- * ~0.2–0.4 s of CPU) would cost more than it saves.
+ * ~0.3 s of CPU) would cost more than it saves.
  */
 export const BAND_THREADS_AFTER_MS = 150;
 
-/** The two band runs under way in worker threads, started once the main run has lasted `after_ms` (BAND_THREADS_AFTER_MS). */
+/**
+ * Threads only with a core for each of the three runs and one to spare (the collector and the
+ * compiler run beside them). On the 2-vCPU development machine two runs at once each ran 35 %
+ * slower than one alone, and the threaded band cost 36–42 % more CPU for 5 % less wall time on the
+ * Azure trace and a 60 k-request run, and 38 % more wall time on a 1 s run (docs/performance.md).
+ */
+export const BAND_THREADS_MIN_CORES = 4;
+
+/** When the band's threads start: after the main run has lasted `after_ms`, on a machine with at least `min_cores` cores. */
+export interface BandThreadsPolicy {
+  after_ms: number;
+  min_cores: number;
+}
+
+/** The two band runs under way in worker threads, started as `BandThreadsPolicy` says. */
 export class BandThreads {
   private readonly runs = new Map<BandEdge, Running>();
   private started = false;
   private readonly since_ms = performance.now();
 
-  constructor(
+  private constructor(
     private readonly setup: RunSetup,
     private readonly efficiency: Partial<LatencyEfficiency> | undefined,
-    private readonly after_ms = BAND_THREADS_AFTER_MS,
+    private readonly after_ms: number,
   ) {}
+
+  /**
+   * The band's threads for a main run starting now, or undefined where they would not help or
+   * cannot start: fewer than `min_cores` cores, or the TypeScript sources (tests from the sources,
+   * tsx), whose worker entry is not compiled. The caller then runs the edges itself.
+   */
+  static for(setup: RunSetup, efficiency: Partial<LatencyEfficiency> | undefined, policy: Partial<BandThreadsPolicy> = {}): BandThreads | undefined {
+    const { after_ms, min_cores } = { after_ms: BAND_THREADS_AFTER_MS, min_cores: BAND_THREADS_MIN_CORES, ...policy };
+    if (availableParallelism() < min_cores || !WORKER_URL.href.endsWith('.js') || !existsSync(fileURLToPath(WORKER_URL))) return undefined;
+    return new BandThreads(setup, efficiency, after_ms);
+  }
 
   /** Called as the main run starts and every few thousand events of it: starts the threads once it has run `after_ms`. Whether they run changes no result. */
   poll(): void {
     if (!this.started && performance.now() - this.since_ms >= this.after_ms) this.start();
   }
 
-  /**
-   * Starts both edges' runs, except where threads would not help or cannot start: a single core,
-   * or the TypeScript sources (tests from the sources, tsx), whose worker entry is not compiled;
-   * the caller then runs the edges itself.
-   */
+  /** Starts both edges' runs. */
   private start(): void {
     this.started = true;
-    if (availableParallelism() < 2 || !WORKER_URL.href.endsWith('.js') || !existsSync(fileURLToPath(WORKER_URL))) return;
     for (const band_edge of ['low', 'high'] as const) {
       const { port1, port2 } = new MessageChannel();
       const state = new BandState();

@@ -24,7 +24,7 @@ import { Autoscaling, type ScaledPool } from './autoscaling.js';
 import { AUTOSCALERS } from '../autoscale/registry.js';
 import { ReplicaSteps } from './steps.js';
 import { runAtBandEdges, scaledLatencyModel, uncertaintySkipReason } from './uncertainty.js';
-import { BandThreads } from './bandThreads.js';
+import { BandThreads, type BandThreadsPolicy } from './bandThreads.js';
 import { pipelineSummary } from './pipeline.js';
 import { loraSummary } from './loraStep.js';
 
@@ -43,10 +43,10 @@ export interface RunHooks {
   band_edge?: 'low' | 'high';
   /**
    * Where the band's re-runs go: by default into worker threads once the main run has lasted
-   * BAND_THREADS_AFTER_MS (bandThreads.ts; `after_ms` sets that), where there are cores to spare;
-   * false: in this thread, one after the other. The results are the same.
+   * BAND_THREADS_AFTER_MS, on a machine with BAND_THREADS_MIN_CORES cores (bandThreads.ts; the
+   * object changes either); false: in this thread, one after the other. The results are the same.
    */
-  band_threads?: false | { after_ms: number };
+  band_threads?: false | Partial<BandThreadsPolicy>;
   /** Called once everything is set up and checked, just before the first event (the CLI prints its banner here). */
   onStart?: () => void;
   /** A request stream already built from the scenario's workload (the CLI builds it first, so input errors come before any output). */
@@ -261,7 +261,7 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
   const onProgress = hooks.onProgress;
   const totals = ctx.totals;
   // The band's re-runs may go on beside the main run, in threads started while it runs.
-  const threads = skipReason === null && hooks.latency === undefined && hooks.band_threads !== false ? new BandThreads(bandSetupOf(setup), hooks.efficiency, hooks.band_threads?.after_ms) : undefined;
+  const threads = skipReason === null && hooks.latency === undefined && hooks.band_threads !== false ? BandThreads.for(bandSetupOf(setup), hooks.efficiency, hooks.band_threads) : undefined;
   const ticker =
     onProgress === undefined && threads === undefined
       ? undefined

@@ -4,6 +4,12 @@
  * per-sequence buffers were half the simulator's memory and most of its page faults); its first
  * token brings its own (`forOutput`).
  */
+/** Bytes of a slab of token stamps (see `forOutput`): a few dozen typical requests' worth. */
+const SLAB_BYTES = 64 * 1024;
+let slab = new ArrayBuffer(SLAB_BYTES);
+/** Bytes of `slab` handed out; a multiple of 8, so every Float64Array view is aligned. */
+let slabUsed = 0;
+
 export class TokenTimes {
   private constructor(
     readonly times_s: Float64Array,
@@ -13,9 +19,21 @@ export class TokenTimes {
 
   /** Room for `output_tokens` stamps. */
   static forOutput(output_tokens: number): TokenTimes {
-    // One buffer for both: an ArrayBuffer's allocation costs more than its size.
-    const buffer = new ArrayBuffer(output_tokens * 12);
-    return new TokenTimes(new Float64Array(buffer, 0, output_tokens), new Int32Array(buffer, output_tokens * 8, output_tokens));
+    // Both arrays are views of a shared slab: an ArrayBuffer's allocation costs far more than
+    // its size (a backing store, external-memory accounting). A slab's bytes are never handed out
+    // twice, so a slab lives while any of its views does; a long request pins at most one slab.
+    const bytes = output_tokens * 12 + ((output_tokens * 12) & 4);
+    if (bytes > SLAB_BYTES >> 3) {
+      const own = new ArrayBuffer(bytes);
+      return new TokenTimes(new Float64Array(own, 0, output_tokens), new Int32Array(own, output_tokens * 8, output_tokens));
+    }
+    if (slabUsed + bytes > SLAB_BYTES) {
+      slab = new ArrayBuffer(SLAB_BYTES);
+      slabUsed = 0;
+    }
+    const at = slabUsed;
+    slabUsed += bytes;
+    return new TokenTimes(new Float64Array(slab, at, output_tokens), new Int32Array(slab, at + output_tokens * 8, output_tokens));
   }
 
   static readonly NONE = new TokenTimes(new Float64Array(0), new Int32Array(0));

@@ -35,7 +35,7 @@ describe.skipIf(!DIST)('band re-runs in worker threads (needs the build: run thr
   it('give the same summary, bounds included, as the band runs made in this thread', async () => {
     const { lib } = await loaded();
     const here = lib.runSimulation(quickSetup(lib), { band_threads: false }).summary;
-    const threaded = lib.runSimulation(quickSetup(lib), { band_threads: { after_ms: 0 } }).summary;
+    const threaded = lib.runSimulation(quickSetup(lib), { band_threads: { after_ms: 0, min_cores: 1 } }).summary;
     expect(here.uncertainty).not.toBeNull();
     expect(results(threaded)).toBe(results(here));
   });
@@ -43,10 +43,10 @@ describe.skipIf(!DIST)('band re-runs in worker threads (needs the build: run thr
   it('a worker returns its edge run\'s own summary (the thread ran, and ran that edge)', async () => {
     const { lib, threads } = await loaded();
     const setup = bandSetup(quickSetup(lib));
-    const bands = new threads.BandThreads(setup, undefined, 0);
-    bands.poll();
-    const high = bands.wait('high');
-    const low = bands.wait('low');
+    const bands = threads.BandThreads.for(setup, undefined, { after_ms: 0, min_cores: 1 });
+    bands!.poll();
+    const high = bands!.wait('high');
+    const low = bands!.wait('low');
     expect(high).toBeDefined();
     expect(low).toBeDefined();
     expect(results(high as Summary)).toBe(results(lib.runSimulation(setup, { band_edge: 'high', band_threads: false }).summary));
@@ -59,18 +59,19 @@ describe.skipIf(!DIST)('band re-runs in worker threads (needs the build: run thr
     const { lib, threads } = await loaded();
     const setup = bandSetup(quickSetup(lib));
     const broken: RunSetup = { ...setup, scenario: { ...setup.scenario, workload: { trace: '/nonexistent/trace.csv', format: 'azure' } as never } };
-    const bands = new threads.BandThreads(broken, undefined, 0);
-    bands.poll();
-    expect(bands.wait('low')).toBeUndefined();
-    bands.stop();
+    const bands = threads.BandThreads.for(broken, undefined, { after_ms: 0, min_cores: 1 });
+    bands!.poll();
+    expect(bands!.wait('low')).toBeUndefined();
+    bands!.stop();
   });
 
-  it('a main run shorter than after_ms never starts them: its edges are run here, with the same bounds', async () => {
+  it('too few cores, or a main run shorter than after_ms, starts none: the edges are run here, with the same bounds', async () => {
     const { lib, threads } = await loaded();
-    const bands = new threads.BandThreads(bandSetup(quickSetup(lib)), undefined, 60_000);
-    bands.poll();
-    expect(bands.wait('low')).toBeUndefined();
-    const late = lib.runSimulation(quickSetup(lib), { band_threads: { after_ms: 60_000 } }).summary;
+    expect(threads.BandThreads.for(bandSetup(quickSetup(lib)), undefined, { after_ms: 0, min_cores: 100_000 })).toBeUndefined();
+    const bands = threads.BandThreads.for(bandSetup(quickSetup(lib)), undefined, { after_ms: 60_000, min_cores: 1 });
+    bands!.poll();
+    expect(bands!.wait('low')).toBeUndefined();
+    const late = lib.runSimulation(quickSetup(lib), { band_threads: { after_ms: 60_000, min_cores: 1 } }).summary;
     expect(results(late)).toBe(results(lib.runSimulation(quickSetup(lib), { band_threads: false }).summary));
   });
 });

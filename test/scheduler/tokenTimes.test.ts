@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { TokenTimes } from '../../sim/scheduler/tokenTimes.js';
+
+/** The bytes [start, end) a typed array covers in its buffer. */
+const span = (a: Float64Array | Int32Array): [ArrayBufferLike, number, number] => [a.buffer, a.byteOffset, a.byteOffset + a.byteLength];
+
+describe('TokenTimes.forOutput: views of shared slabs', () => {
+  // Sizes that make 12-byte stamps end off an 8-byte boundary (odd counts) and on one (even).
+  const sizes = [1, 2, 3, 7, 160, 161, 999, 1000, 1, 5000, 33, 64, 65];
+
+  it('hands out zeroed, aligned, non-overlapping arrays of the asked length, and stamps land where asked', () => {
+    const made = [...sizes, ...sizes, ...sizes].map((n) => ({ n, t: TokenTimes.forOutput(n) }));
+    const spans: [ArrayBufferLike, number, number][] = [];
+    for (const { n, t } of made) {
+      expect(t.times_s.length).toBe(n);
+      expect(t.steps.length).toBe(n);
+      expect(t.times_s.byteOffset % 8).toBe(0);
+      expect([...t.times_s].every((x) => x === 0)).toBe(true);
+      expect([...t.steps].every((x) => x === 0)).toBe(true);
+      spans.push(span(t.times_s), span(t.steps));
+    }
+    for (let i = 0; i < spans.length; i++) {
+      for (let j = i + 1; j < spans.length; j++) {
+        const [a, b] = [spans[i], spans[j]];
+        const overlap = a[0] === b[0] && a[1] < b[2] && b[1] < a[2];
+        expect(overlap, `arrays ${i} and ${j} share bytes`).toBe(false);
+      }
+    }
+    // Writing every stamp of each, in turn, disturbs no other: each reads back its own.
+    made.forEach(({ n, t }, k) => {
+      for (let i = 0; i < n; i++) t.stamp(i, k + i / n, k * 10_000 + i);
+    });
+    made.forEach(({ n, t }, k) => {
+      for (let i = 0; i < n; i += Math.max(1, Math.floor(n / 7))) {
+        expect(t.times_s[i]).toBe(k + i / n);
+        expect(t.steps[i]).toBe(k * 10_000 + i);
+      }
+    });
+  });
+
+  it('a long output gets a buffer of its own, and short ones share one', () => {
+    const long = TokenTimes.forOutput(100_000);
+    expect(long.times_s.buffer.byteLength).toBe(100_000 * 12);
+    const a = TokenTimes.forOutput(10);
+    const b = TokenTimes.forOutput(10);
+    // Consecutive short ones come from one slab unless the first filled it.
+    expect(a.times_s.buffer === b.times_s.buffer || b.times_s.byteOffset === 0).toBe(true);
+  });
+});
