@@ -48,10 +48,16 @@ export class CacheKeys implements TokenIdentity {
   readonly prefix_tokens: number | undefined;
   readonly session: number | undefined;
   readonly shared_request: boolean | undefined;
-  /** Keys of blocks 0, 1, … computed so far: k ≥ 0 for content other holders may share, ~k for content only this holder can have. */
+  /**
+   * Keys of blocks 0, 1, … computed so far, up to the first private block: k ≥ 0 for content other
+   * holders may share. Private blocks' keys are functions of (id, sample, block) and are not
+   * stored (see `BlockKeys.keyAt`).
+   */
   readonly block_keys: number[] = [];
-  /** Two check lanes per block, interleaved. */
+  /** Two check lanes per block, interleaved (shared blocks only, as `block_keys`). */
   readonly block_checks: number[] = [];
+  /** The first token from which every token is this holder's own (`privateFromToken`); NaN until first asked. */
+  private_from_token = NaN;
   /** Blocks 0 … registered_blocks − 1 were offered to the cache (reset when the blocks are released). */
   registered_blocks = 0;
   /**
@@ -108,6 +114,18 @@ function privateFromToken(id: TokenIdentity): number {
   return from;
 }
 
+/**
+ * A private block's key and second check lane: only this holder has these tokens and only it
+ * looks them up, so (request, sample, block) identifies them exactly, with no hashing (the first
+ * check lane is the block's index).
+ */
+function privateKey(holder: TokenIdentity): number {
+  return holder.id & MAP_KEY_MASK;
+}
+function privateCheck(holder: TokenIdentity): number {
+  return holder.sample * 256 + Math.floor(holder.id / 2 ** 30);
+}
+
 export class BlockKeys {
   private readonly map = new Map<number, number>();
   /** Map key of each block's cache entry, −1 for none. */
@@ -143,17 +161,17 @@ export class BlockKeys {
 
   /** The cached block holding the holder's block j (`keys` its content keys), or −1. */
   lookup(holder: CacheKeys, j: number): number {
-    this.ensure(holder, j + 1);
-    const key = holder.block_keys[j];
+    const shared = this.ensure(holder, j + 1);
     let block: number | undefined;
-    if (key >= 0) block = this.map.get(key);
-    else {
-      block = holder.released_blocks[j];
-      if (block === undefined || this.privateOf[block] === 0 || this.keyOf[block] !== ~key) return NONE;
+    if (j < shared) {
+      block = this.map.get(holder.block_keys[j]);
+      if (block === undefined) return NONE;
+      const c = holder.block_checks;
+      return this.checkOf[2 * block] === c[2 * j] && this.checkOf[2 * block + 1] === c[2 * j + 1] ? block : NONE;
     }
-    if (block === undefined) return NONE;
-    const c = holder.block_checks;
-    return this.checkOf[2 * block] === c[2 * j] && this.checkOf[2 * block + 1] === c[2 * j + 1] ? block : NONE;
+    block = holder.released_blocks[j];
+    if (block === undefined || this.privateOf[block] === 0 || this.keyOf[block] !== privateKey(holder)) return NONE;
+    return this.checkOf[2 * block] === j && this.checkOf[2 * block + 1] === privateCheck(holder) ? block : NONE;
   }
 
   /** How many of the holder's first `max_blocks` blocks are cached, counted from block 0 up to the first miss (changes nothing). */
@@ -166,22 +184,24 @@ export class BlockKeys {
   /** Offers the holder's blocks (`blocks`, keyed by `holder`) below `full_blocks` (all full) to the cache. */
   register(holder: CacheKeys, blocks: readonly number[], full_blocks: number): void {
     if (full_blocks <= holder.registered_blocks) return;
-    this.ensure(holder, full_blocks);
+    const shared = this.ensure(holder, full_blocks);
     for (let j = holder.registered_blocks; j < full_blocks; j++) {
       const block = blocks[j];
-      let key = holder.block_keys[j];
       if (this.hasKey(block)) continue;
-      if (key >= 0) {
+      if (j < shared) {
+        const key = holder.block_keys[j];
         if (this.map.has(key)) continue;
         this.map.set(key, block);
         this.privateOf[block] = 0;
+        this.keyOf[block] = key;
+        this.checkOf[2 * block] = holder.block_checks[2 * j];
+        this.checkOf[2 * block + 1] = holder.block_checks[2 * j + 1];
       } else {
-        key = ~key;
         this.privateOf[block] = 1;
+        this.keyOf[block] = privateKey(holder);
+        this.checkOf[2 * block] = j;
+        this.checkOf[2 * block + 1] = privateCheck(holder);
       }
-      this.keyOf[block] = key;
-      this.checkOf[2 * block] = holder.block_checks[2 * j];
-      this.checkOf[2 * block + 1] = holder.block_checks[2 * j + 1];
     }
     holder.registered_blocks = full_blocks;
   }
@@ -201,21 +221,21 @@ export class BlockKeys {
     this.keyOf[block] = NONE;
   }
 
-  /** Computes keys up to block `count` − 1. */
-  private ensure(holder: CacheKeys, count: number): void {
+  /**
+   * Computes the shared blocks' keys up to block `count` − 1, and returns how many of the holder's
+   * blocks are shared (may hold content other holders have; Infinity within a session): from there
+   * on, blocks are private and keyed by `privateKey` and `privateCheck`.
+   */
+  private ensure(holder: CacheKeys, count: number): number {
     const keys = holder.block_keys;
     const checks = holder.block_checks;
     const B = this.block_size;
     const id: TokenIdentity = holder;
-    const privateFrom = privateFromToken(id);
-    for (let j = keys.length; j < count; j++) {
-      if (j * B >= privateFrom) {
-        // Only this holder has these tokens and only it looks them up: (request, sample, j)
-        // identifies them exactly, with no hashing.
-        keys.push(~(id.id & MAP_KEY_MASK));
-        checks.push(j, id.sample * 256 + Math.floor(id.id / 2 ** 30));
-        continue;
-      }
+    if (Number.isNaN(holder.private_from_token)) holder.private_from_token = privateFromToken(id);
+    // The first block with a token at or past privateFrom: every token from there on is the holder's own.
+    const shared = Math.ceil(holder.private_from_token / B);
+    const end = Math.min(count, shared);
+    for (let j = keys.length; j < end; j++) {
       if (j === 0) {
         this.l1 = 0x243f6a88;
         this.l2 = 0x85a308d3;
@@ -229,6 +249,7 @@ export class BlockKeys {
       keys.push(this.l1 & MAP_KEY_MASK);
       checks.push(this.l2, this.l3);
     }
+    return shared;
   }
 
 
