@@ -6,9 +6,10 @@
  *
  * `runSimulation` is synchronous, so this thread collects a result by blocking on a shared flag
  * (Atomics.wait) and reading the worker's message with receiveMessageOnPort. While it waits it
- * forwards the worker's progress. A worker that fails (a run error, a crash, or no sign of life for
- * STALL_MS) is reported as failed: the caller re-runs that edge here, which raises the very error
- * the run would have raised, or gives its result.
+ * forwards the worker's progress. A worker that fails (a run error, an uncaught one, or no sign of
+ * life for `stall_ms`: a worker out of memory dies without a word) is reported as failed: the
+ * caller re-runs that edge here, which raises the very error the run would have raised, or gives
+ * its result.
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -33,14 +34,18 @@ export interface BandJob {
 /** What bandWorker.ts answers: the run's summary, or that it failed (the caller re-runs the edge to raise the error). */
 export type BandReply = { summary: Summary } | { failed: string };
 
-/** A worker that shows no progress for this long is taken for dead (a progress tick comes every few thousand events). */
-const STALL_MS = 60_000;
+/**
+ * A worker that shows no sign of life for this long is taken for dead: it ticks when it has loaded,
+ * when its run is set up, and every few thousand events of it.
+ */
+export const BAND_THREADS_STALL_MS = 60_000;
 /** How often a waiting thread wakes to forward progress. */
 const POLL_MS = 100;
 
 /**
  * The memory a worker and its parent share: [sim_s, requests done] as float64, then as int32 a
- * done flag (0 running, 1 replied) and a heartbeat counter bumped on every progress tick.
+ * done flag (0 running, 1 replied, 2 died without a reply) and a heartbeat counter bumped on
+ * every tick.
  */
 export class BandState {
   readonly progress: Float64Array;
@@ -57,9 +62,15 @@ export class BandState {
     Atomics.add(this.flags, 1, 1);
   }
 
-  /** In the worker, after posting its reply: wakes the waiting thread. */
-  replied(): void {
-    Atomics.store(this.flags, 0, 1);
+  /** In the worker: a sign of life without progress (loaded, set up). */
+  alive(): void {
+    Atomics.add(this.flags, 1, 1);
+  }
+
+  /** In the worker, after posting its reply (`posted`) or as it dies without one: wakes the waiting thread. */
+  replied(posted = true): void {
+    if (Atomics.load(this.flags, 0) !== 0) return;
+    Atomics.store(this.flags, 0, posted ? 1 : 2);
     Atomics.notify(this.flags, 0);
   }
 }
@@ -86,10 +97,16 @@ export const BAND_THREADS_AFTER_MS = 150;
  */
 export const BAND_THREADS_MIN_CORES = 4;
 
-/** When the band's threads start: after the main run has lasted `after_ms`, on a machine with at least `min_cores` cores. */
+/**
+ * When the band's threads start: after the main run has lasted `after_ms`, on a machine with at
+ * least `min_cores` cores, unless INFERSIM_BAND_THREADS=0 (Node 20 counts a container's host
+ * cores, not its CPU quota: this keeps a small container's re-runs in one thread). `stall_ms`:
+ * BAND_THREADS_STALL_MS.
+ */
 export interface BandThreadsPolicy {
   after_ms: number;
   min_cores: number;
+  stall_ms: number;
 }
 
 /** The two band runs under way in worker threads, started as `BandThreadsPolicy` says. */
@@ -101,33 +118,40 @@ export class BandThreads {
   private constructor(
     private readonly setup: RunSetup,
     private readonly efficiency: Partial<LatencyEfficiency> | undefined,
-    private readonly after_ms: number,
+    private readonly policy: BandThreadsPolicy,
   ) {}
 
   /**
    * The band's threads for a main run starting now, or undefined where they would not help or
-   * cannot start: fewer than `min_cores` cores, or the TypeScript sources (tests from the sources,
-   * tsx), whose worker entry is not compiled. The caller then runs the edges itself.
+   * cannot start: fewer than `min_cores` cores, INFERSIM_BAND_THREADS=0, or the TypeScript sources
+   * (tests from the sources, tsx), whose worker entry is not compiled. The caller then runs the
+   * edges itself.
    */
   static for(setup: RunSetup, efficiency: Partial<LatencyEfficiency> | undefined, policy: Partial<BandThreadsPolicy> = {}): BandThreads | undefined {
-    const { after_ms, min_cores } = { after_ms: BAND_THREADS_AFTER_MS, min_cores: BAND_THREADS_MIN_CORES, ...policy };
-    if (availableParallelism() < min_cores || !WORKER_URL.href.endsWith('.js') || !existsSync(fileURLToPath(WORKER_URL))) return undefined;
-    return new BandThreads(setup, efficiency, after_ms);
+    const full = { after_ms: BAND_THREADS_AFTER_MS, min_cores: BAND_THREADS_MIN_CORES, stall_ms: BAND_THREADS_STALL_MS, ...policy };
+    if (process.env.INFERSIM_BAND_THREADS === '0' || availableParallelism() < full.min_cores || !existsSync(fileURLToPath(WORKER_URL))) return undefined;
+    return new BandThreads(setup, efficiency, full);
   }
 
   /** Called as the main run starts and every few thousand events of it: starts the threads once it has run `after_ms`. Whether they run changes no result. */
   poll(): void {
-    if (!this.started && performance.now() - this.since_ms >= this.after_ms) this.start();
+    if (!this.started && performance.now() - this.since_ms >= this.policy.after_ms) this.start();
   }
 
-  /** Starts both edges' runs. */
+  /** Starts both edges' runs; a thread that cannot start leaves its edge to the caller. */
   private start(): void {
     this.started = true;
     for (const band_edge of ['low', 'high'] as const) {
       const { port1, port2 } = new MessageChannel();
       const state = new BandState();
       const job: BandJob = { setup: this.setup, efficiency: this.efficiency, band_edge, state: state.buffer, port: port2 };
-      const worker = new Worker(WORKER_URL, { workerData: job, transferList: [port2], stdout: false, stderr: false });
+      let worker: Worker;
+      try {
+        worker = new Worker(WORKER_URL, { workerData: job, transferList: [port2], stdout: false, stderr: false });
+      } catch {
+        port1.close();
+        continue;
+      }
       // Its failures reach `wait` through the flag (or its absence); an unheard 'error' event would crash this thread.
       worker.on('error', () => {});
       worker.unref();
@@ -143,20 +167,23 @@ export class BandThreads {
     const run = this.runs.get(edge);
     if (run === undefined) return undefined;
     this.runs.delete(edge);
-    const { flags, progress: shown } = run.state;
-    let beat = Atomics.load(flags, 1);
-    let lastBeat_ms = performance.now();
-    while (Atomics.wait(flags, 0, 0, POLL_MS) === 'timed-out') {
-      const now_ms = performance.now();
-      if (Atomics.load(flags, 1) !== beat) {
-        beat = Atomics.load(flags, 1);
-        lastBeat_ms = now_ms;
-        progress?.(shown[0], shown[1]);
-      } else if (now_ms - lastBeat_ms > STALL_MS) break;
+    try {
+      const { flags, progress: shown } = run.state;
+      let beat = Atomics.load(flags, 1);
+      let lastBeat_ms = performance.now();
+      while (Atomics.wait(flags, 0, 0, POLL_MS) === 'timed-out') {
+        const now_ms = performance.now();
+        if (Atomics.load(flags, 1) !== beat) {
+          beat = Atomics.load(flags, 1);
+          lastBeat_ms = now_ms;
+          progress?.(shown[0], shown[1]);
+        } else if (now_ms - lastBeat_ms > this.policy.stall_ms) break;
+      }
+      const reply = receiveMessageOnPort(run.port)?.message as BandReply | undefined;
+      return reply !== undefined && 'summary' in reply ? reply.summary : undefined;
+    } finally {
+      close(run);
     }
-    const reply = receiveMessageOnPort(run.port)?.message as BandReply | undefined;
-    close(run);
-    return reply !== undefined && 'summary' in reply ? reply.summary : undefined;
   }
 
   /** Stops the runs not waited for (the main run failed). */

@@ -51,7 +51,7 @@ export class CacheKeys implements TokenIdentity {
   /**
    * Keys of blocks 0, 1, … computed so far, up to the first private block: k ≥ 0 for content other
    * holders may share. Private blocks' keys are functions of (id, sample, block) and are not
-   * stored (see `BlockKeys.keyAt`).
+   * stored (see `privateKey` and `privateCheck`).
    */
   readonly block_keys: number[] = [];
   /** Two check lanes per block, interleaved (shared blocks only, as `block_keys`). */

@@ -58,8 +58,9 @@ export function pointMetrics(s: Summary): PointMetrics {
   };
 }
 
+/** A sweep runs its points side by side (--jobs): a point's band re-runs stay in its own thread. */
 function simulateOnce(input: ScenarioInput, outDir?: string): Summary {
-  return runSimulation(resolveScenario(input), { outDir }).summary;
+  return runSimulation(resolveScenario(input), { outDir, band_threads: false }).summary;
 }
 
 /** Runs one point; an input error becomes a failed outcome, anything else a crashed one, never a throw. */
@@ -141,6 +142,6 @@ export function findMaxRate(
     else hi = mid;
   }
   let summary = low.summary;
-  if (outDir !== undefined) summary = runSimulation(resolveScenario({ ...input, workload: { ...input.workload, arrival: { ...arrival, rate_per_s: low.rate } } }), { outDir }).summary;
+  if (outDir !== undefined) summary = simulateOnce({ ...input, workload: { ...input.workload, arrival: { ...arrival, rate_per_s: low.rate } } }, outDir);
   return { result: { max_rate_per_s: low.rate, rate_runs: runs }, summary };
 }

@@ -33,9 +33,23 @@ const bandSetup = (setup: RunSetup): RunSetup => ({ ...setup, scenario: { ...set
 
 describe.skipIf(!DIST)('band re-runs in worker threads (needs the build: run through npm test)', () => {
   it('give the same summary, bounds included, as the band runs made in this thread', async () => {
-    const { lib } = await loaded();
+    const { lib, threads } = await loaded();
     const here = lib.runSimulation(quickSetup(lib), { band_threads: false }).summary;
-    const threaded = lib.runSimulation(quickSetup(lib), { band_threads: { after_ms: 0, min_cores: 1 } }).summary;
+    // Each edge's summary must come from its thread, not from the in-thread fallback.
+    const wait = threads.BandThreads.prototype.wait;
+    const answered: boolean[] = [];
+    threads.BandThreads.prototype.wait = function (this: Threads['BandThreads']['prototype'], ...args: Parameters<typeof wait>) {
+      const summary = wait.apply(this, args);
+      answered.push(summary !== undefined);
+      return summary;
+    };
+    let threaded: Summary;
+    try {
+      threaded = lib.runSimulation(quickSetup(lib), { band_threads: { after_ms: 0, min_cores: 1 } }).summary;
+    } finally {
+      threads.BandThreads.prototype.wait = wait;
+    }
+    expect(answered).toEqual([true, true]);
     expect(here.uncertainty).not.toBeNull();
     expect(results(threaded)).toBe(results(here));
   });
@@ -63,6 +77,27 @@ describe.skipIf(!DIST)('band re-runs in worker threads (needs the build: run thr
     bands!.poll();
     expect(bands!.wait('low')).toBeUndefined();
     bands!.stop();
+  });
+
+  it('a thread that cannot start (its job cannot be copied to it) leaves its edge to the caller, without an error', async () => {
+    const { lib, threads } = await loaded();
+    const unclonable = { ...bandSetup(quickSetup(lib)), extra: () => 1 } as unknown as RunSetup;
+    const bands = threads.BandThreads.for(unclonable, undefined, { after_ms: 0, min_cores: 1 });
+    expect(() => bands!.poll()).not.toThrow();
+    expect(bands!.wait('low')).toBeUndefined();
+    expect(bands!.wait('high')).toBeUndefined();
+  });
+
+  it('INFERSIM_BAND_THREADS=0 starts none', async () => {
+    const { lib, threads } = await loaded();
+    const before = process.env.INFERSIM_BAND_THREADS;
+    process.env.INFERSIM_BAND_THREADS = '0';
+    try {
+      expect(threads.BandThreads.for(bandSetup(quickSetup(lib)), undefined, { after_ms: 0, min_cores: 1 })).toBeUndefined();
+    } finally {
+      if (before === undefined) delete process.env.INFERSIM_BAND_THREADS;
+      else process.env.INFERSIM_BAND_THREADS = before;
+    }
   });
 
   it('too few cores, or a main run shorter than after_ms, starts none: the edges are run here, with the same bounds', async () => {

@@ -38,6 +38,21 @@ describe('TokenTimes.forOutput: views of shared slabs', () => {
     });
   });
 
+  it('past a slab\'s end, the next one starts: stamps stay apart across the boundary', () => {
+    // 200 outputs of 600 tokens (7.2 KB each) cross a 64 KiB slab about 20 times.
+    const made = Array.from({ length: 200 }, () => TokenTimes.forOutput(600));
+    expect(new Set(made.map((t) => t.times_s.buffer)).size).toBeGreaterThan(10);
+    made.forEach((t, k) => {
+      expect(t.times_s[599]).toBe(0);
+      expect(t.steps[599]).toBe(0);
+      t.stamp(0, k, k);
+      t.stamp(599, -(k + 1), -(k + 1));
+    });
+    made.forEach((t, k) => {
+      expect([t.times_s[0], t.steps[0], t.times_s[599], t.steps[599]]).toEqual([k, k, -(k + 1), -(k + 1)]);
+    });
+  });
+
   it('a long output gets a buffer of its own, and short ones share one', () => {
     const long = TokenTimes.forOutput(100_000);
     expect(long.times_s.buffer.byteLength).toBe(100_000 * 12);
