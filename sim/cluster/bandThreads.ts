@@ -15,6 +15,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { InfersimError } from '../errors.js';
 import type { LatencyEfficiency } from '../latency/efficiency.js';
 import type { Summary } from '../metrics/summary.js';
 import type { RunSetup } from '../setup/resolve.js';
@@ -99,9 +100,10 @@ export const BAND_THREADS_MIN_CORES = 4;
 
 /**
  * When the band's threads start: after the main run has lasted `after_ms`, on a machine with at
- * least `min_cores` cores, unless INFERSIM_BAND_THREADS=0 (Node 20 counts a container's host
- * cores, not its CPU quota: this keeps a small container's re-runs in one thread). `stall_ms`:
- * BAND_THREADS_STALL_MS.
+ * least `min_cores` cores. INFERSIM_BAND_THREADS=0 never starts them (Node 20 counts a
+ * container's host cores, not its CPU quota: this keeps a small container's re-runs in one
+ * thread); =1 starts them with the main run, whatever the cores (long runs on a small machine
+ * gain a little, for more CPU). `stall_ms`: BAND_THREADS_STALL_MS.
  */
 export interface BandThreadsPolicy {
   after_ms: number;
@@ -128,8 +130,10 @@ export class BandThreads {
    * edges itself.
    */
   static for(setup: RunSetup, efficiency: Partial<LatencyEfficiency> | undefined, policy: Partial<BandThreadsPolicy> = {}): BandThreads | undefined {
-    const full = { after_ms: BAND_THREADS_AFTER_MS, min_cores: BAND_THREADS_MIN_CORES, stall_ms: BAND_THREADS_STALL_MS, ...policy };
-    if (process.env.INFERSIM_BAND_THREADS === '0' || availableParallelism() < full.min_cores || !existsSync(fileURLToPath(WORKER_URL))) return undefined;
+    const forced = bandThreadsForced();
+    if (forced === false) return undefined;
+    const full = { after_ms: BAND_THREADS_AFTER_MS, min_cores: BAND_THREADS_MIN_CORES, stall_ms: BAND_THREADS_STALL_MS, ...policy, ...(forced && { after_ms: 0, min_cores: 1 }) };
+    if (availableParallelism() < full.min_cores || !existsSync(fileURLToPath(WORKER_URL))) return undefined;
     return new BandThreads(setup, efficiency, full);
   }
 
@@ -191,6 +195,14 @@ export class BandThreads {
     for (const run of this.runs.values()) close(run);
     this.runs.clear();
   }
+}
+
+/** INFERSIM_BAND_THREADS: '1' true, '0' false, unset undefined; anything else is refused. */
+function bandThreadsForced(): boolean | undefined {
+  const value = process.env.INFERSIM_BAND_THREADS;
+  if (value === undefined || value === '') return undefined;
+  if (value === '0' || value === '1') return value === '1';
+  throw new InfersimError(`INFERSIM_BAND_THREADS is ${JSON.stringify(value)}: use 1 (the band's re-runs in threads), 0 (in the main thread), or leave it unset (threads with 4 cores or more)`);
 }
 
 function close(run: Running): void {

@@ -261,9 +261,10 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
   const onProgress = hooks.onProgress;
   const totals = ctx.totals;
   // The band's re-runs may go on beside the main run, in threads started while it runs.
-  const threads = skipReason === null && hooks.latency === undefined && hooks.band_threads !== false ? BandThreads.for(bandSetupOf(setup), hooks.efficiency, hooks.band_threads) : undefined;
+  const threaded = skipReason === null && hooks.latency === undefined && hooks.band_threads !== false;
+  let threads: BandThreads | undefined;
   const ticker =
-    onProgress === undefined && threads === undefined
+    onProgress === undefined && !threaded
       ? undefined
       : {
           every_events: PROGRESS_EVERY_EVENTS,
@@ -273,6 +274,7 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
           },
         };
   try {
+    if (threaded) threads = BandThreads.for(bandSetupOf(setup), hooks.efficiency, hooks.band_threads || undefined);
     run.canary?.start(run.lifecycle);
     run.autoscaling?.start(run.lifecycle);
     run.sampler.start(run.lifecycle);

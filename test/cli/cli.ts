@@ -5,11 +5,11 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Runs the real CLI from the sources (not a possibly stale build). */
-export function infersim(args: string[], cwd = ROOT): { status: number | null; stdout: string; stderr: string } {
+export function infersim(args: string[], cwd = ROOT, env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [`${ROOT}/bin/infersim.js`, ...args], {
     cwd,
     encoding: 'utf8',
-    env: { ...process.env, INFERSIM_FROM_SOURCE: CLI_FROM_SOURCE },
+    env: { ...process.env, INFERSIM_FROM_SOURCE: CLI_FROM_SOURCE, ...env },
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -1,6 +1,9 @@
-import { resolve } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { infersim, ROOT } from '../cli/cli.js';
 import type { Summary } from '../../sim/metrics/summary.js';
 import type { RunSetup } from '../../sim/setup/resolve.js';
 
@@ -13,6 +16,9 @@ const DIST = process.env.INFERSIM_TEST_DIST === '1';
 const dist = (file: string): string => pathToFileURL(resolve('dist/sim', file)).href;
 type Lib = typeof import('../../sim/index.js');
 type Threads = typeof import('../../sim/cluster/bandThreads.js');
+
+const dir = mkdtempSync(join(tmpdir(), 'infersim-band-threads-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A summary without its wall-clock figures, which differ from run to run. */
 const results = (s: Summary): string => JSON.stringify({ ...s, simulator: undefined });
@@ -88,16 +94,38 @@ describe.skipIf(!DIST)('band re-runs in worker threads (needs the build: run thr
     expect(bands!.wait('high')).toBeUndefined();
   });
 
-  it('INFERSIM_BAND_THREADS=0 starts none', async () => {
+  it('INFERSIM_BAND_THREADS=0 starts none, =1 starts them whatever the cores, anything else is refused by name', async () => {
     const { lib, threads } = await loaded();
+    const setup = bandSetup(quickSetup(lib));
     const before = process.env.INFERSIM_BAND_THREADS;
-    process.env.INFERSIM_BAND_THREADS = '0';
     try {
-      expect(threads.BandThreads.for(bandSetup(quickSetup(lib)), undefined, { after_ms: 0, min_cores: 1 })).toBeUndefined();
+      process.env.INFERSIM_BAND_THREADS = '0';
+      expect(threads.BandThreads.for(setup, undefined, { after_ms: 0, min_cores: 1 })).toBeUndefined();
+      process.env.INFERSIM_BAND_THREADS = '1';
+      expect(threads.BandThreads.for(setup, undefined, { min_cores: 100_000 })).toBeDefined();
+      process.env.INFERSIM_BAND_THREADS = 'yes';
+      expect(() => threads.BandThreads.for(setup, undefined)).toThrow('INFERSIM_BAND_THREADS is "yes": use 1');
     } finally {
       if (before === undefined) delete process.env.INFERSIM_BAND_THREADS;
       else process.env.INFERSIM_BAND_THREADS = before;
     }
+  });
+
+  it('infersim run: threads inside the run\'s own worker give the summary.json of a run without them; a bad setting is one line and leaves no output', () => {
+    const runs = ['1', '0'].map((value) => {
+      const out = join(dir, `cli-${value}`);
+      const r = infersim(['run', 'scenarios/quickstart.yaml', '--out', out, '--quiet', '--set', 'workload.num_requests=80'], ROOT, { INFERSIM_BAND_THREADS: value });
+      expect(r.status, r.stderr).toBe(0);
+      const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Summary;
+      expect(summary.uncertainty).not.toBeNull();
+      return results({ ...summary, scenario: { ...(summary.scenario as object), output: undefined } } as Summary);
+    });
+    expect(runs[0]).toBe(runs[1]);
+    const bad = infersim(['run', 'scenarios/quickstart.yaml', '--out', join(dir, 'cli-bad'), '--quiet'], ROOT, { INFERSIM_BAND_THREADS: 'on' });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toContain('INFERSIM_BAND_THREADS is "on"');
+    expect(existsSync(join(dir, 'cli-bad'))).toBe(false);
   });
 
   it('too few cores, or a main run shorter than after_ms, starts none: the edges are run here, with the same bounds', async () => {
