@@ -317,9 +317,9 @@ function bandRuns(setup: RunSetup, hooks: RunHooks, latency: LatencyModel, passe
   const uncertainty = runAtBandEdges(latency.uncertainty as LatencyBand, (time_scale, band_edge) => {
     const k = ++pass;
     const progress = onProgress && ((sim_s: number, done: number) => onProgress(sim_s, done, k, passes));
-    // Without an override the band run builds its own models (each pool's at its own band's edge), so a step-time fault still names the profile.
     const threaded = threads?.wait(band_edge, progress);
     if (threaded !== undefined) return threaded;
+    // Without an override the band run builds its own models (each pool's at its own band's edge), so a step-time fault still names the profile.
     const bandHooks: RunHooks = override === undefined ? { efficiency: hooks.efficiency, band_edge } : { latency: scaledLatencyModel(override, time_scale) };
     return runSimulation(bandSetup, { ...bandHooks, band_threads: false, onProgress: progress }).summary;
   });
