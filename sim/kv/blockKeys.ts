@@ -174,10 +174,17 @@ export class BlockKeys {
     return this.checkOf[2 * block] === j && this.checkOf[2 * block + 1] === privateCheck(holder) ? block : NONE;
   }
 
-  /** How many of the holder's first `max_blocks` blocks are cached, counted from block 0 up to the first miss (changes nothing). */
-  cachedBlocks(holder: CacheKeys, max_blocks: number): number {
+  /**
+   * How many of the holder's first `max_blocks` blocks are cached, counted from block 0 up to the
+   * first miss (changes nothing); `into` receives the cached blocks' ids, in order.
+   */
+  cachedBlocks(holder: CacheKeys, max_blocks: number, into?: number[]): number {
     let j = 0;
-    while (j < max_blocks && this.lookup(holder, j) !== NONE) j++;
+    for (; j < max_blocks; j++) {
+      const block = this.lookup(holder, j);
+      if (block === NONE) break;
+      into?.push(block);
+    }
     return j;
   }
 

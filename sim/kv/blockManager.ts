@@ -1,5 +1,5 @@
 import { BlockKeys } from './blockKeys.js';
-import { swapRecordOf, type KvOwner, type KvState, type SwapRecord } from './kvState.js';
+import { swapRecordOf, swapSlots, type KvOwner, type KvState, type SwapRecord } from './kvState.js';
 import { clearKeepingStorage } from '../engine/arrays.js';
 import { FreeQueue } from './freeQueue.js';
 
@@ -94,13 +94,7 @@ export class BlockManager {
     clearKeepingStorage(this.hits);
     const kv = holder.kv;
     if (!this.prefix_caching || kv.block_count > 0) return 0;
-    const maxBlocks = Math.floor((known_tokens - 1) / this.block_size);
-    for (let j = 0; j < maxBlocks; j++) {
-      const block = this.keys.lookup(kv.keys, j);
-      if (block === NONE) break;
-      this.hits.push(block);
-    }
-    return this.hits.length * this.block_size;
+    return this.keys.cachedBlocks(kv.keys, Math.floor((known_tokens - 1) / this.block_size), this.hits) * this.block_size;
   }
 
   /**
@@ -110,11 +104,18 @@ export class BlockManager {
    * and enter the prefix cache (V0 takes a prompt's blocks at admission but computes it by chunks).
    */
   allocateSlots(holder: KvOwner, total_tokens: number, use_hits = false, written_tokens = total_tokens): boolean {
-    // Fast path, the common decode step: one token into a block the holder already has alone.
-    const B = this.block_size;
     const start = holder.computed_tokens;
     const kv = holder.kv;
-    if (!use_hits && total_tokens === start + 1 && written_tokens === total_tokens && total_tokens <= kv.block_count * B) {
+    const decode = !use_hits && total_tokens === start + 1 && written_tokens === total_tokens;
+    // Fastest path, most decode steps: within a last block it holds alone, known from its last step.
+    if (decode && total_tokens <= kv.lazy_until) {
+      this.unusedSlots -= kv.lazyWrite(total_tokens);
+      return true;
+    }
+    kv.settle(this.fill);
+    // Fast path: one token into a block the holder already has alone.
+    const B = this.block_size;
+    if (decode && total_tokens <= kv.block_count * B) {
       const j = Math.floor(start / B);
       const b = kv.blocks[j];
       if (this.refs[b] === 1 || start % B === 0) {
@@ -123,7 +124,9 @@ export class BlockManager {
           this.unusedSlots -= f - this.fill[b];
           this.fill[b] = f;
         }
-        if (this.prefix_caching && f === B) this.keys.register(kv.keys, kv.blocks, j + 1);
+        if (f === B && this.prefix_caching) this.keys.register(kv.keys, kv.blocks, j + 1);
+        // Its next tokens, up to the one that fills the block, can take the fastest path.
+        if (f < B && this.refs[b] === 1 && j === kv.block_count - 1) kv.enterLazy(b, j * B, this.fill[b], (j + 1) * B - 1);
         return true;
       }
     }
@@ -161,6 +164,7 @@ export class BlockManager {
    */
   reserve(holder: KvOwner, reserved_tokens: number, written_tokens: number): boolean {
     const kv = holder.kv;
+    kv.settle(this.fill);
     const needed = Math.max(0, this.blocksFor(reserved_tokens) - kv.block_count);
     if (needed > this.freeQueue.size) return false;
     const start = holder.computed_tokens;
@@ -194,6 +198,7 @@ export class BlockManager {
    */
   free(holder: KvOwner, will_return = false): void {
     const kv = holder.kv;
+    kv.settle(this.fill);
     const blocks = kv.blocks;
     if (will_return && this.prefix_caching) kv.keys.rememberReleased(blocks);
     for (let i = blocks.length - 1; i >= 0; i--) this.release(blocks[i]);
@@ -216,6 +221,7 @@ export class BlockManager {
    */
   rollback(holder: KvOwner, kept_tokens: number): number {
     const kv = holder.kv;
+    kv.settle(this.fill);
     const B = this.block_size;
     const keep = this.blocksFor(kept_tokens);
     const whole = Math.floor(kept_tokens / B);
@@ -248,6 +254,8 @@ export class BlockManager {
   /** `child` shares every block of `parent` (a sample forked after the prompt pass). */
   fork(parent: KvOwner, child: KvOwner): void {
     const from = parent.kv;
+    // Its last block becomes shared: no more writes to it without a copy.
+    from.settle(this.fill);
     const to = child.kv;
     for (const b of from.blocks) {
       if (this.refs[b] === 0) throw new Error(`fork of a free block ${b}`);
@@ -268,22 +276,14 @@ export class BlockManager {
     return Math.max(0, this.blocksFor(total_tokens) - kv.block_count) + this.needsCopy(kv, holder.computed_tokens, total_tokens);
   }
 
-  /** Distinct GPU blocks the holders hold together (shared ones once). */
-  distinctBlocks(holders: readonly KvOwner[]): number {
-    if (holders.length === 1) return holders[0].kv.block_count;
-    const seen = new Set<number>();
-    for (const h of holders) for (const b of h.kv.blocks) seen.add(b);
-    return seen.size;
-  }
-
   /**
    * Moves the blocks of `holders` (the running samples of one request, or one sequence) to the
    * CPU pool: each distinct block once, shared blocks staying shared. Returns the blocks moved,
    * or −1 (no change) when the pool lacks room.
    */
   swapOut(holders: readonly KvOwner[]): number {
-    const slotOf = new Map<number, number>();
-    for (const h of holders) for (const b of h.kv.blocks) if (!slotOf.has(b)) slotOf.set(b, slotOf.size);
+    for (const h of holders) h.kv.settle(this.fill);
+    const slotOf = swapSlots(holders);
     const distinct = slotOf.size;
     if (distinct > this.swap_free_blocks) return -1;
     const record: SwapRecord = { blocks: distinct, fill: new Array<number>(distinct) };

@@ -24,9 +24,44 @@ export class KvState {
   /** While swapped out: for each of its blocks, the slot in its group's CPU copy (else a shared empty list). */
   swap_slots: readonly number[] = NO_SLOTS;
   swap_record: SwapRecord | undefined = undefined;
+  /**
+   * The decode fast path's own bookkeeping (BlockManager.allocateSlots): while `lazy_until` > 0
+   * the holder's last block `lazy_block`, held by it alone, covers tokens from `lazy_base` and
+   * is filled to `lazy_fill`, a count the pool's `fill` table lags behind; tokens up to
+   * `lazy_until` (short of filling the block) are written here alone, so a decode step touches
+   * this object only. `settle` brings the table up to date before anything else reads it.
+   */
+  lazy_until = 0;
+  lazy_block = 0;
+  lazy_base = 0;
+  lazy_fill = 0;
 
   /** `keys`: the content keys of its blocks, for the prefix cache (they outlive the blocks). */
   constructor(readonly keys: CacheKeys) {}
+
+  /** Lets its decode steps up to token `until` skip the pool's tables: its last block `block` (from token `base`, filled to `fill`) is its alone. */
+  enterLazy(block: number, base: number, fill: number, until: number): void {
+    this.lazy_block = block;
+    this.lazy_base = base;
+    this.lazy_fill = fill;
+    this.lazy_until = until;
+  }
+
+  /** Fills its last block up to token `total_tokens` (≤ `lazy_until`); returns the slots newly filled. */
+  lazyWrite(total_tokens: number): number {
+    const f = total_tokens - this.lazy_base;
+    if (f <= this.lazy_fill) return 0;
+    const filled = f - this.lazy_fill;
+    this.lazy_fill = f;
+    return filled;
+  }
+
+  /** Writes the lazily kept fill of its last block into the pool's `fill` table and leaves the fast path. */
+  settle(fill: Int32Array): void {
+    if (this.lazy_until === 0) return;
+    fill[this.lazy_block] = this.lazy_fill;
+    this.lazy_until = 0;
+  }
 
   /** Holds GPU blocks or a CPU copy in some pool. */
   get holds_kv(): boolean {
@@ -59,4 +94,19 @@ export function swapRecordOf(holders: readonly KvOwner[], what: string): SwapRec
   if (record === undefined) throw new Error(`${what} of a holder that is not swapped out`);
   for (const h of holders) if (h.kv.swap_record !== record) throw new Error(`holders in one ${what} were not swapped out together`);
   return record;
+}
+
+/** Distinct GPU blocks the holders hold together (shared ones once). */
+export function distinctBlocks(holders: readonly KvOwner[]): number {
+  if (holders.length === 1) return holders[0].kv.block_count;
+  const seen = new Set<number>();
+  for (const h of holders) for (const b of h.kv.blocks) seen.add(b);
+  return seen.size;
+}
+
+/** A slot in the CPU copy for each distinct block of `holders`, in the order first met. */
+export function swapSlots(holders: readonly KvOwner[]): Map<number, number> {
+  const slotOf = new Map<number, number>();
+  for (const h of holders) for (const b of h.kv.blocks) if (!slotOf.has(b)) slotOf.set(b, slotOf.size);
+  return slotOf;
 }

@@ -1,6 +1,7 @@
 import { Deque } from '../engine/deque.js';
 import { fieldError, InfersimError } from '../errors.js';
 import type { BlockManager } from '../kv/blockManager.js';
+import { distinctBlocks } from '../kv/kvState.js';
 import { addRunning, addToPlan, cancelWaiting, dropFinished, noteAdmitted, releaseRunning, releaseWaiting, requeueForRecompute } from './commons.js';
 import { forkSamples } from './fork.js';
 import { emptyPlan, resetPlan, type ReplicaScheduler, type CapacityContext, type SchedulerFactory, type SchedulerLimits, type StepPlan } from './scheduler.js';
@@ -289,7 +290,7 @@ export class VllmV0Scheduler implements ReplicaScheduler {
     // A request whose prompt pass is unfinished has nothing worth swapping, and one that could
     // never come back (its blocks plus one per sample exceed the pool) would wait forever: both
     // are recomputed instead, sample by sample.
-    const returnable = this.kv.distinctBlocks(victim) + victim.length <= this.kv.total_blocks - this.watermark_blocks;
+    const returnable = distinctBlocks(victim) + victim.length <= this.kv.total_blocks - this.watermark_blocks;
     if (swap && returnable && !victim.some((m) => m.in_prefill)) {
       const moved = this.kv.swapOut(victim);
       if (moved >= 0) {
