@@ -108,7 +108,7 @@ export class BlockManager {
     const kv = holder.kv;
     const decode = !use_hits && total_tokens === start + 1 && written_tokens === total_tokens;
     // Fastest path, most decode steps: within a last block it holds alone, known from its last step.
-    if (decode && total_tokens <= kv.lazy_until) {
+    if (decode && total_tokens <= kv.lazy_until && total_tokens > kv.lazy_base) {
       this.unusedSlots -= kv.lazyWrite(total_tokens);
       return true;
     }

@@ -56,7 +56,11 @@ export class KvState {
     return filled;
   }
 
-  /** Writes the lazily kept fill of its last block into the pool's `fill` table and leaves the fast path. */
+  /**
+   * Writes the lazily kept fill of its last block into the pool's `fill` table and leaves the fast
+   * path. `fill` must be the table of the pool the holder's blocks are in: a holder moves to
+   * another pool only once free (`Sequence.moveTo` refuses one that holds KV), and free settles.
+   */
   settle(fill: Int32Array): void {
     if (this.lazy_until === 0) return;
     fill[this.lazy_block] = this.lazy_fill;

@@ -85,6 +85,22 @@ describe('lazily kept fill of the last block', () => {
     expect(kv.unused_slots).toBe(slack(50));
   });
 
+  it('a rollback or a reservation straight after lazy steps sees the true fill', () => {
+    const kv = new BlockManager(20, B);
+    const h = holder(1);
+    decodeTo(kv, h, 38);
+    kv.rollback(h, 35);
+    h.computed_tokens = 35;
+    expect(kv.unused_slots).toBe(slack(35));
+    decodeTo(kv, h, 37);
+    // Reserve room for 60 tokens (4 blocks), 2 more of them written now.
+    expect(kv.reserve(h, 60, 39)).toBe(true);
+    h.computed_tokens = 39;
+    expect(kv.unused_slots).toBe(64 - 39);
+    decodeTo(kv, h, 44);
+    expect(kv.unused_slots).toBe(64 - 44);
+  });
+
   it('random decodes, prefill chunks, verify steps, swaps and frees over many holders keep the hand count', () => {
     const rng = seedrandom('lazy-fill');
     const kv = new BlockManager(64, B, { swap_blocks: 64, prefix_caching: true });
