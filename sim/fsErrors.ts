@@ -126,9 +126,12 @@ function danglingLink(path: string): string | undefined {
 /**
  * mkdir -p without `mkdirSync(…, { recursive: true })`: Node's version loops forever where mkdir
  * fails with ENOENT under an existing folder (/proc, some FUSE mounts), and says nothing of which
- * component failed. Returns the first folder it created (undefined if `path` existed).
+ * component failed. Returns the first folder it created (undefined if `path` existed). A parent
+ * that another process makes meanwhile (two sweep workers starting their first points under one
+ * `runs/`) is taken as found, not created: it is not this call's to remove. `mkdir` is injectable
+ * so that the race can be tested.
  */
-export function makeFolders(path: string): string | undefined {
+export function makeFolders(path: string, mkdir: (dir: string) => void = mkdirSync): string | undefined {
   const missing: string[] = [];
   for (let p = path; ; p = dirname(p)) {
     try {
@@ -140,8 +143,17 @@ export function makeFolders(path: string): string | undefined {
     }
   }
   missing.reverse();
-  for (const dir of missing) mkdirSync(dir);
-  return missing[0];
+  let first: string | undefined;
+  for (const dir of missing) {
+    try {
+      mkdir(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || dir === path || !isFolder(dir)) throw err;
+      continue;
+    }
+    first ??= dir;
+  }
+  return first;
 }
 
 /** rm -rf that never throws: used while reporting another error, which matters more. */

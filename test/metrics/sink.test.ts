@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
@@ -250,6 +251,30 @@ describe('MetricsSink: file-system faults', () => {
     const dir = join(tmp(), 'a', 'b', 'c');
     expect(makeFolders(dir)).toBe(join(dir, '..', '..'));
     expect(makeFolders(dir)).toBeUndefined();
+  });
+
+  it('makeFolders: a parent another process makes meanwhile is found, not created (nor ours to remove)', () => {
+    const root = mkdtempSync(join(tmpdir(), 'infersim-race-'));
+    try {
+      const target = join(root, 'runs', '1.tmp-7');
+      // The other process wins the race for runs/ between the walk and the mkdir.
+      const racing = (d: string): void => {
+        if (d === join(root, 'runs')) {
+          mkdirSync(d);
+          throw Object.assign(new Error(`EEXIST: file already exists, mkdir '${d}'`), { code: 'EEXIST', path: d });
+        }
+        mkdirSync(d);
+      };
+      expect(makeFolders(target, racing)).toBe(target);
+      expect(statSync(target).isDirectory()).toBe(true);
+      // The folder asked for itself existing is still an error: it was just removed for this run.
+      const clash = (d: string): void => {
+        throw Object.assign(new Error(`EEXIST: file already exists, mkdir '${d}'`), { code: 'EEXIST', path: d });
+      };
+      expect(() => makeFolders(join(root, 'runs', '2.tmp-7'), clash)).toThrow(expect.objectContaining({ code: 'EEXIST' }));
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('recovers each moment of an interrupted publish: before, between and after its two renames', () => {
