@@ -2,6 +2,7 @@ import { bytesPerKvElement, bytesPerWeight } from '../model/derived.js';
 import { archShapes, windowedDecodeContext, windowedPrefill, type ArchShapes } from './archShapes.js';
 import type { BatchShape } from './batch.js';
 import { captureSizes, paddedGraphSize } from './cudaGraphs.js';
+import { CountMemo } from './countMemo.js';
 import { gemmExecution, type GemmExecution } from './dtypeRates.js';
 import { decodeAttentionEfficiency, type LatencyEfficiency } from './efficiency.js';
 import type { LatencyBand, LatencyModel, OperatorTime } from './model.js';
@@ -13,6 +14,7 @@ import {
   allReduceTime_s,
   beyondSeries,
   ELEMENTWISE_KERNELS_PER_LAYER,
+  gemmShapeOf,
   gemmTime_s,
   OP_INDEX as I,
   OPS,
@@ -37,6 +39,9 @@ export class RooflineLatencyModel implements LatencyModel {
   private readonly times = new Float64Array(OPS.length);
   /** 1 where this step's operator time came from a measured table. */
   private readonly measured = new Uint8Array(OPS.length);
+  /** The terms set by the step's token count alone, and the LM head's, set by the emitting sequences alone. */
+  private readonly tokenTerms = new CountMemo([I.qkv_proj, I.o_proj, I.mlp_up_gate, I.mlp_down, I.norms_rope_activation, I.tp_all_reduce]);
+  private readonly headTerms = new CountMemo([I.lm_head_sampler]);
   private readonly layers: number;
   private readonly captureSizes: number[];
   /** V0 replays graphs for pure-decode batches only. */
@@ -136,12 +141,8 @@ export class RooflineLatencyModel implements LatencyModel {
 
   /** A GEMM's weight shape with the profile's series over m for it (the bf16/fp16 twin's when its own dtype has none). */
   private gemmShape(tables: ProfileTables | undefined, dtype: GemmExecution['table_dtype'], n: number, k: number, role: GemmRole | undefined, lmHead: boolean): GemmShape {
-    if (!tables || dtype === undefined) return { n, k };
     const [wb, peak] = lmHead ? [this.lmHeadWeightBytes, this.lmHeadPeak] : [this.weightBytes, this.gemmPeak];
-    const roofline = (m: number, rn: number, rk: number): number => this.rooflineGemm(m, { n: rn, k: rk }, wb, peak);
-    const twin = twinDtype(dtype);
-    const found = tables.gemmSeries(dtype, n, k, role, roofline) ?? (twin ? tables.gemmSeries(twin, n, k, role, roofline) : undefined);
-    return found ? { n, k, series: found.series, measured: found.measured } : { n, k };
+    return gemmShapeOf(tables, dtype, n, k, role, (m, rn, rk) => this.rooflineGemm(m, { n: rn, k: rk }, wb, peak));
   }
 
   /** Attention lookups in the profile's tables of `dtype` (or its bf16/fp16 twin); none without a table dtype. */
@@ -261,18 +262,19 @@ export class RooflineLatencyModel implements LatencyModel {
     // A captured graph runs at its captured batch size: padding slots cost GEMM and elementwise time.
     const m = graphSize > 0 ? graphSize : tokens;
 
-    this.fillLayerGemms(m);
-    this.fillElementwise(m);
+    if (!this.tokenTerms.restore(m, t, this.measured)) {
+      this.fillLayerGemms(m);
+      this.fillElementwise(m);
+      if (this.cfg.tensor_parallel > 1) this.fillAllReduce(m);
+      this.tokenTerms.save(m, t, this.measured);
+    }
     if (batch.prefill_seqs > 0) this.fillPrefillAttention(batch);
     if (batch.decode_seqs > 0) this.fillDecodeAttention(batch);
-    if (this.cfg.tensor_parallel > 1) this.fillAllReduce(m);
-
-    if (batch.emitting_seqs > 0) {
+    const e = batch.emitting_seqs;
+    if (e > 0 && !this.headTerms.restore(e, t, this.measured)) {
       // Logits in fp32, written then read by the sampler.
-      const samplerBytes = batch.emitting_seqs * this.lmHead.n * 4 * 2;
-      t[I.lm_head_sampler] =
-        this.gemm(I.lm_head_sampler, batch.emitting_seqs, this.lmHead, this.lmHeadWeightBytes, this.lmHeadPeak) +
-        samplerBytes / (this.hbm * eff.elementwise_memory);
+      t[I.lm_head_sampler] = this.gemm(I.lm_head_sampler, e, this.lmHead, this.lmHeadWeightBytes, this.lmHeadPeak) + (e * this.lmHead.n * 4 * 2) / (this.hbm * eff.elementwise_memory);
+      this.headTerms.save(e, t, this.measured);
     }
 
     if (graphSize > 0) {

@@ -2,6 +2,8 @@ import type { GpuSpec } from '../hardware/gpu.js';
 import type { GemmExecution } from './dtypeRates.js';
 import type { LatencyEfficiency } from './efficiency.js';
 import type { LogSeries } from './profile/interpolate.js';
+import type { GemmRole } from './profile/schema.js';
+import type { ProfileTables } from './profile/tables.js';
 
 /*
  * The roofline's formulas and the operator slots, apart from the model that applies them per step:
@@ -86,3 +88,21 @@ export const OP_INDEX: Record<Op, number> = Object.fromEntries(OPS.map((name, i)
 
 /** Elementwise kernels per layer the profile's bandwidth curve is applied to: two fused add+norms, rotary, the activation, the KV-cache write. */
 export const ELEMENTWISE_KERNELS_PER_LAYER = 5;
+
+/**
+ * A GEMM's weight shape [n, k] with the profile's series over m for it (the bf16/fp16 twin's when
+ * its own dtype has none); `roofline` models the GEMM where a table must be extended.
+ */
+export function gemmShapeOf(
+  tables: ProfileTables | undefined,
+  dtype: GemmExecution['table_dtype'],
+  n: number,
+  k: number,
+  role: GemmRole | undefined,
+  roofline: (m: number, n: number, k: number) => number,
+): GemmShape {
+  if (!tables || dtype === undefined) return { n, k };
+  const twin = twinDtype(dtype);
+  const found = tables.gemmSeries(dtype, n, k, role, roofline) ?? (twin ? tables.gemmSeries(twin, n, k, role, roofline) : undefined);
+  return found ? { n, k, series: found.series, measured: found.measured } : { n, k };
+}

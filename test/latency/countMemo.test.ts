@@ -1,0 +1,92 @@
+import { join } from 'node:path';
+import seedrandom from 'seedrandom';
+import { describe, expect, it } from 'vitest';
+import { getGpu } from '../../sim/hardware/catalog.js';
+import { addDecode, addPrefillChunk, emptyBatch, type BatchShape } from '../../sim/latency/batch.js';
+import { buildLatencyModel } from '../../sim/latency/build.js';
+import { CountMemo } from '../../sim/latency/countMemo.js';
+import type { LatencyModel } from '../../sim/latency/model.js';
+import { getModel } from '../../sim/model/catalog.js';
+import { roofline } from './roofline.js';
+
+describe('CountMemo', () => {
+  it('restores exactly the slots it keeps, with their measured flags, and nothing before a save', () => {
+    const memo = new CountMemo([0, 2]);
+    const times = new Float64Array([1.5, 7, 2.25]);
+    const measured = new Uint8Array([1, 1, 0]);
+    expect(memo.restore(3, times, measured)).toBe(false);
+    memo.save(3, times, measured);
+    const t = new Float64Array([9, 9, 9]);
+    const m = new Uint8Array([0, 1, 1]);
+    expect(memo.restore(3, t, m)).toBe(true);
+    expect([...t]).toEqual([1.5, 9, 2.25]);
+    expect([...m]).toEqual([1, 1, 0]);
+    expect(memo.restore(2, t, m)).toBe(false);
+    expect(memo.restore(4, t, m)).toBe(false);
+  });
+
+  it('keeps earlier counts when it grows, and ignores counts above its limit', () => {
+    const memo = new CountMemo([0], 1000);
+    for (const n of [0, 1, 63, 64, 65, 500, 1000]) memo.save(n, new Float64Array([n + 0.5]), new Uint8Array([n % 2]));
+    memo.save(1001, new Float64Array([1]), new Uint8Array([0]));
+    for (const n of [0, 1, 63, 64, 65, 500, 1000]) {
+      const t = new Float64Array(1);
+      const m = new Uint8Array(1);
+      expect(memo.restore(n, t, m)).toBe(true);
+      expect(t[0]).toBe(n + 0.5);
+      expect(m[0]).toBe(n % 2);
+    }
+    expect(memo.restore(1001, new Float64Array(1), new Uint8Array(1))).toBe(false);
+    expect(memo.restore(2, new Float64Array(1), new Uint8Array(1))).toBe(false);
+  });
+});
+
+/** A seeded mix of prefill chunks and decodes whose token and emitting counts repeat, as a run's do. */
+function batches(seed: string, count: number): BatchShape[] {
+  const rng = seedrandom(seed);
+  const out: BatchShape[] = [];
+  for (let i = 0; i < count; i++) {
+    const b = emptyBatch();
+    const decodes = Math.floor(rng() * 40);
+    for (let d = 0; d < decodes; d++) addDecode(b, 1 + Math.floor(rng() * 3000));
+    if (rng() < 0.4 || decodes === 0) addPrefillChunk(b, 1 + Math.floor(rng() * 600), Math.floor(rng() * 200), rng() < 0.5);
+    out.push(b);
+  }
+  return out;
+}
+
+/**
+ * The memo must not change a single bit: a model that has seen many batches gives each one the
+ * same breakdown (times and measured/modelled sources) as a model that sees it first.
+ */
+function expectSameAsFresh(make: () => LatencyModel, seed: string): void {
+  const warm = make();
+  // A model computes a step once and may keep what it computed: each figure asked of a new one.
+  for (const b of batches(seed, 300)) {
+    expect(warm.iterationTime_s(b)).toBe(make().iterationTime_s(b));
+    expect(warm.breakdown(b)).toEqual(make().breakdown(b));
+  }
+}
+
+describe('roofline step times with the per-count memo', () => {
+  it('are those of a fresh model: dense, CUDA graphs (padded counts)', () => {
+    expectSameAsFresh(() => roofline(), 'graphs');
+  });
+  it('are those of a fresh model: V0 graphs (decode-only batches padded)', () => {
+    expectSameAsFresh(() => roofline({ graphs: 'v0' }), 'v0');
+  });
+  it('are those of a fresh model: eager, tensor-parallel (all-reduces)', () => {
+    expectSameAsFresh(() => roofline({ tensor_parallel: 2, cuda_graphs: false }), 'tp2');
+  });
+  it('are those of a fresh model: mixture of experts', () => {
+    expectSameAsFresh(() => roofline({ model: 'mixtral-8x7b', tensor_parallel: 2 }), 'moe');
+  });
+  it('are those of a fresh model: measured tables (sources included)', () => {
+    const profile = join(import.meta.dirname, '../../profiles/h100-sxm.measured.json');
+    const arch = getModel('llama-2-7b');
+    const gpu = getGpu('h100-sxm');
+    const make = () => buildLatencyModel({ arch, gpu, tensor_parallel: 1, weights: 'fp16', kv_cache: 'fp16', block_size: 16, cuda_graphs: true, max_num_seqs: 256, profile });
+    expect(make().breakdown(batches('probe', 1)[0]).some((op) => op.source === 'measured')).toBe(true);
+    expectSameAsFresh(make, 'measured');
+  });
+});
