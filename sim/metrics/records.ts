@@ -1,6 +1,6 @@
 import { ITERATION_COLUMNS, newRow, REQUEST_COLUMNS, type CLUSTER_COLUMNS, type RejectReason, type RequestStatus, type RowOf, type TOKEN_COLUMNS } from './columns.js';
 import type { GapPool } from './gapPool.js';
-import { quantilesInPlace } from './select.js';
+import { gapStats, type GapStats } from './gapStats.js';
 
 /** What the engine reports when a request leaves the system. */
 export interface RequestOutcome {
@@ -76,9 +76,7 @@ export function newIterationRecord(): IterationRecord {
   return newRow(ITERATION_COLUMNS);
 }
 
-let gapScratch = new Float64Array(1024);
-const ITL_PS = [0.5, 0.99];
-const itlQuantiles = [0, 0];
+const itl: GapStats = { mean_s: 0, p50_s: 0, p99_s: 0, max_s: 0 };
 
 /**
  * Fills `into` (by default a new row) with the requests.arrow row of an outcome; pools its
@@ -101,21 +99,11 @@ export function requestRow(o: RequestOutcome, gapsOut?: GapPool, into: RequestRo
   let itlMax: number | null = null;
   if (tokens >= 2) gapsOut?.add(times, o.token_steps, tokens);
   if (tokens >= 2 && perRequestItl) {
-    const gaps = tokens - 1;
-    if (gapScratch.length < gaps) gapScratch = new Float64Array(Math.max(gaps, gapScratch.length * 2));
-    let sum = 0;
-    let max = -Infinity;
-    for (let i = 0; i < gaps; i++) {
-      const g = times[i + 1] - times[i];
-      gapScratch[i] = g;
-      sum += g;
-      if (g > max) max = g;
-    }
-    quantilesInPlace(gapScratch, gaps, ITL_PS, itlQuantiles);
-    itlMean = sum / gaps;
-    itlP50 = itlQuantiles[0];
-    itlP99 = itlQuantiles[1];
-    itlMax = max;
+    const g = gapStats(times, tokens, itl);
+    itlMean = g.mean_s;
+    itlP50 = g.p50_s;
+    itlP99 = g.p99_s;
+    itlMax = g.max_s;
   }
   const row = into;
   row.request_id = o.request_id;

@@ -1,0 +1,61 @@
+import seedrandom from 'seedrandom';
+import { describe, expect, it } from 'vitest';
+import { gapStats, type GapStats } from '../../sim/metrics/gapStats.js';
+import { quantileSorted } from '../../sim/metrics/stats.js';
+
+/** Token times whose gaps repeat (steps of a few lengths), include zeros (tokens of one step) and rare long stalls. */
+function tokenTimes(rng: () => number, tokens: number): Float64Array {
+  const lengths = [0.011, 0.0125, 0.0125, 0.02, 0];
+  const times = new Float64Array(tokens);
+  times[0] = rng() * 10;
+  for (let i = 1; i < tokens; i++) {
+    const r = rng();
+    const gap = r < 0.02 ? 0.5 + rng() : r < 0.6 ? lengths[Math.floor(rng() * lengths.length)] : 0.01 + rng() * 0.01;
+    times[i] = times[i - 1] + gap;
+  }
+  return times;
+}
+
+/** The definition, by sorting: gaps of consecutive times, type-7 quantiles. */
+function reference(times: Float64Array): GapStats {
+  const gaps: number[] = [];
+  for (let i = 1; i < times.length; i++) gaps.push(times[i] - times[i - 1]);
+  const sum = gaps.reduce((a, b) => a + b, 0);
+  const sorted = [...gaps].sort((a, b) => a - b);
+  return { mean_s: sum / gaps.length, p50_s: quantileSorted(sorted, 0.5), p99_s: quantileSorted(sorted, 0.99), max_s: sorted[sorted.length - 1] };
+}
+
+describe('one request’s gap statistics', () => {
+  it('hand-computed: five gaps', () => {
+    // Gaps 1, 3, 2, 5, 4: median 3; p99 at h = 4 · 0.99 = 3.96, 4 + 0.96 · (5 − 4) = 4.96.
+    const g = gapStats([0, 1, 4, 6, 11, 15], 6, { mean_s: 0, p50_s: 0, p99_s: 0, max_s: 0 });
+    expect(g.mean_s).toBe(3);
+    expect(g.p50_s).toBe(3);
+    expect(g.p99_s).toBeCloseTo(4.96, 12);
+    expect(g.max_s).toBe(5);
+  });
+
+  it('one gap, and two', () => {
+    expect(gapStats([1, 3], 2, { mean_s: 0, p50_s: 0, p99_s: 0, max_s: 0 })).toEqual({ mean_s: 2, p50_s: 2, p99_s: 2, max_s: 2 });
+    const two = gapStats([0, 1, 4], 3, { mean_s: 0, p50_s: 0, p99_s: 0, max_s: 0 });
+    expect(two.p50_s).toBe(2);
+    expect(two.p99_s).toBe(1 + 0.99 * 2);
+  });
+
+  it('equals the sorted definition to the bit, for every length up to 4,000 tokens (both selection paths)', () => {
+    const rng = seedrandom('gap-stats');
+    const into: GapStats = { mean_s: 0, p50_s: 0, p99_s: 0, max_s: 0 };
+    const lengths = [...Array.from({ length: 80 }, (_, i) => i + 2), 150, 699, 700, 701, 3200, 3233, 3234, 3300, 4000];
+    for (const tokens of lengths) {
+      for (let trial = 0; trial < 5; trial++) {
+        const times = tokenTimes(rng, tokens);
+        expect(gapStats(times, tokens, into), `${tokens} tokens, trial ${trial}`).toEqual(reference(times));
+      }
+    }
+  });
+
+  it('reads only the first `tokens` times', () => {
+    const times = new Float64Array([0, 1, 2, 3, 100, 1000]);
+    expect(gapStats(times, 4, { mean_s: 0, p50_s: 0, p99_s: 0, max_s: 0 })).toEqual({ mean_s: 1, p50_s: 1, p99_s: 1, max_s: 1 });
+  });
+});
