@@ -1,6 +1,7 @@
 import { endianness } from 'node:os';
 import { quickselect } from 'simple-statistics';
 import type { SpilledValues } from './spill.js';
+import { weightedOrderStatistics } from './weightedSelect.js';
 
 /**
  * Type-7 quantiles of values[0..n) for the ascending probabilities `ps`, written to `out`.
@@ -55,6 +56,13 @@ const JOIN_BELOW = 1 << 16;
 /** A rank's bin of at most this many values is copied out and selected (a bin of 1 M copied out took ~50 MB at 2 M requests). */
 const COLLECT_MAX = 1 << 16;
 const LITTLE_ENDIAN = endianness() === 'LE';
+/**
+ * In-memory samples of at most this many entries (a weighted value is one) are selected by
+ * quickselect over copies of the entries (12 MB at most): over the ~250 k per-step entries of the
+ * Azure trace's 4 M gaps that took a third of the radix select's time. More, or spilled, take the
+ * radix select, whose memory does not grow with them.
+ */
+const SELECT_ENTRIES_MAX = 1 << 19;
 
 /** One wanted rank: the bits of its value found so far, and its rank among the values sharing them. */
 interface Target {
@@ -93,11 +101,18 @@ function sampleCount(s: Samples): number {
 
 /**
  * Type-7 quantiles, for the ascending probabilities `ps`, of every sample in `sources` (n ≥ 1 in
- * all, no NaN), written to `out`. The sources are left as they are.
+ * all, no NaN), written to `out`. The sources are left as they are. `entriesMax`: the most entries
+ * selected by quickselect over copies (tests pass 0 to take the radix select).
  */
-export function quantilesOfChunks(sources: readonly Samples[], ps: readonly number[], out: Float64Array | number[]): void {
+export function quantilesOfChunks(sources: readonly Samples[], ps: readonly number[], out: Float64Array | number[], entriesMax = SELECT_ENTRIES_MAX): void {
   let n = 0;
-  for (const c of sources) n += sampleCount(c);
+  let entries = 0;
+  let spilled = false;
+  for (const c of sources) {
+    n += sampleCount(c);
+    if ('spill' in c) spilled = true;
+    else entries += c instanceof Float64Array ? c.length : c.values.length;
+  }
   if (n === 0) throw new Error('quantilesOfChunks: no values');
   if (n < JOIN_BELOW || !LITTLE_ENDIAN) {
     quantilesInPlace(joinSamples(sources, n), n, ps, out);
@@ -112,7 +127,8 @@ export function quantilesOfChunks(sources: readonly Samples[], ps: readonly numb
     ranks.push(lo);
     if (h > lo) ranks.push(lo + 1);
   }
-  const values = orderStatistics(sources, [...new Set(ranks)], n);
+  const wanted = [...new Set(ranks)];
+  const values = spilled || entries > entriesMax ? orderStatistics(sources, wanted, n) : selectEntries(sources as readonly (Float64Array | WeightedValues)[], entries, wanted, n);
   for (let i = 0; i < ps.length; i++) {
     const h = last * ps[i];
     const lo = Math.floor(h);
@@ -120,6 +136,14 @@ export function quantilesOfChunks(sources: readonly Samples[], ps: readonly numb
     if (h > lo) q += (h - lo) * ((values.get(lo + 1) as number) - q);
     out[i] = q;
   }
+}
+
+/** The values at `ranks` by quickselect over the entries (weightedSelect.ts), or, should that give up, the radix select. */
+function selectEntries(sources: readonly (Float64Array | WeightedValues)[], entries: number, ranks: readonly number[], n: number): Map<number, number> {
+  const found = new Array<number>(ranks.length).fill(NaN);
+  const asEntries = sources.map((s) => (s instanceof Float64Array ? { values: s, weights: undefined } : s));
+  if (!weightedOrderStatistics(asEntries, entries, ranks, found)) return orderStatistics(sources, ranks, n);
+  return new Map(ranks.map((rank, i) => [rank, found[i]]));
 }
 
 /** Every sample as one array, weighted values repeated. */

@@ -31,7 +31,11 @@ function lcg(seed: number): () => number {
   };
 }
 
-describe('quantilesOfChunks', () => {
+// Both methods above the join threshold: quickselect over copied entries, and the radix select.
+describe.each([
+  ['entry quickselect', Infinity],
+  ['radix select', 0],
+])('quantilesOfChunks, %s', (_method, entriesMax) => {
   it('matches the sorted reference on small arbitrary sets, any chunking', () => {
     fc.assert(
       fc.property(
@@ -41,7 +45,7 @@ describe('quantilesOfChunks', () => {
           const chunks = chunked(Float64Array.from(xs), sizes);
           const before = chunks.map((c) => Array.from(c));
           const out = new Float64Array(PS.length);
-          quantilesOfChunks(chunks, PS, out);
+          quantilesOfChunks(chunks, PS, out, entriesMax);
           expect(Array.from(out)).toEqual(reference(chunks, PS));
           expect(chunks.map((c) => Array.from(c))).toEqual(before);
         },
@@ -62,7 +66,7 @@ describe('quantilesOfChunks', () => {
     for (const sizes of [[n], [1000, 65536, 7], [3]]) {
       const chunks = chunked(mixed, sizes);
       const out = new Float64Array(PS.length);
-      quantilesOfChunks(chunks, PS, out);
+      quantilesOfChunks(chunks, PS, out, entriesMax);
       expect(Array.from(out)).toEqual(reference(chunks, PS));
     }
   });
@@ -78,7 +82,7 @@ describe('quantilesOfChunks', () => {
     const chunks = chunked(values, [1 << 20]);
     const ps = [0.05, 0.1, 0.5, 0.85, 0.95, 0.999];
     const out = new Float64Array(ps.length);
-    quantilesOfChunks(chunks, ps, out);
+    quantilesOfChunks(chunks, ps, out, entriesMax);
     expect(Array.from(out)).toEqual(reference(chunks, ps));
   });
 
@@ -94,7 +98,7 @@ describe('quantilesOfChunks', () => {
         for (let k = 0; k < weights[i]; k++) expanded.push(v);
       });
       const out = new Float64Array(PS.length);
-      quantilesOfChunks([{ values: stepValues, weights }, plain], PS, out);
+      quantilesOfChunks([{ values: stepValues, weights }, plain], PS, out, entriesMax);
       expect(Array.from(out)).toEqual(reference([Float64Array.from(expanded)], PS));
     }
   });
@@ -104,7 +108,7 @@ describe('quantilesOfChunks', () => {
     const values = Float64Array.from({ length: 70_000 }, (_, i) => 1 + i * 1e-9);
     const sources = [{ values, weights: new Int32Array(values.length) }, values];
     const out = new Float64Array(PS.length);
-    quantilesOfChunks(sources, PS, out);
+    quantilesOfChunks(sources, PS, out, entriesMax);
     expect(Array.from(out)).toEqual(reference([values], PS));
   });
 
@@ -112,7 +116,7 @@ describe('quantilesOfChunks', () => {
     const values = Float64Array.of(0.5, 0.020001, 0.02, 0.3);
     const weights = Int32Array.of(3, 2_000_000, 5_000_000, 1);
     const out = new Float64Array(PS.length);
-    quantilesOfChunks([{ values, weights }], PS, out);
+    quantilesOfChunks([{ values, weights }], PS, out, entriesMax);
     const sorted = [0.02, 0.020001, 0.3, 0.5];
     const counts = [5_000_000, 2_000_000, 1, 3];
     const at = (rank: number) => {
@@ -134,17 +138,17 @@ describe('quantilesOfChunks', () => {
     const sources = [plain, { values: Float64Array.of(1 + 1e-8, 1, 1 + 3.5e-9), weights: Int32Array.of(0, 2, 40_000) }];
     const expanded = [...plain, 1, 1, ...Array.from({ length: 40_000 }, () => 1 + 3.5e-9)];
     const out = new Float64Array(PS.length);
-    quantilesOfChunks(sources, PS, out);
+    quantilesOfChunks(sources, PS, out, entriesMax);
     expect(Array.from(out)).toEqual(reference([Float64Array.from(expanded)], PS));
     // Weights 0 and 2 add up to the number of weighted values: not the same as two weights of 1.
     const tricky = [plain, { values: Float64Array.of(1 + 1e-8, 1), weights: Int32Array.of(0, 2) }];
-    quantilesOfChunks(tricky, PS, out);
+    quantilesOfChunks(tricky, PS, out, entriesMax);
     expect(Array.from(out)).toEqual(reference([Float64Array.from([...plain, 1, 1])], PS));
   });
 
   it('refuses an empty set and probabilities out of order', () => {
     expect(() => quantilesOfChunks([new Float64Array(0)], [0.5], [0])).toThrow(/no values/);
     const big = [new Float64Array(70_000).fill(1)];
-    expect(() => quantilesOfChunks(big, [0.9, 0.5], [0, 0])).toThrow(/ascend/);
+    expect(() => quantilesOfChunks(big, [0.9, 0.5], [0, 0], entriesMax)).toThrow(/ascend/);
   });
 });
