@@ -58,7 +58,7 @@ const COLLECT_MAX = 1 << 16;
 const LITTLE_ENDIAN = endianness() === 'LE';
 /**
  * In-memory samples of at most this many entries (a weighted value is one) are selected by
- * quickselect over copies of the entries (12 MB at most): over the ~250 k per-step entries of the
+ * quickselect over copies of the entries (16 bytes each, 8 MiB at most): over the ~250 k per-step entries of the
  * Azure trace's 4 M gaps that took a third of the radix select's time. More, or spilled, take the
  * radix select, whose memory does not grow with them.
  */

@@ -37,3 +37,30 @@ describe('a streamed trace read as a table', () => {
     expect(() => loadTrace({ path: file, format: 'azure-2024' }, { num_requests: 4 })).toThrow(/az24\.csv line 5: ContextTokens/);
   });
 });
+
+describe('a trace read again', () => {
+  const azure = (rows: string[]) => 'TIMESTAMP,ContextTokens,GeneratedTokens\n' + rows.join('\n') + '\n';
+  it('is the table already read while the file, the spec and the limits are the same (the band re-runs read it so)', () => {
+    const file = join(dir, 'again.csv');
+    writeFileSync(file, azure(['2023-11-16 18:15:46.6805900,374,44', '2023-11-16 18:15:50.9951690,396,109']));
+    const spec = { path: file, format: 'azure-2023' as const };
+    const first = loadTrace(spec);
+    expect(loadTrace({ ...spec })).toBe(first);
+    // Another limit or another spec is another table.
+    const one = loadTrace(spec, { num_requests: 1 });
+    expect(one).not.toBe(first);
+    expect(one.length).toBe(1);
+    expect(loadTrace({ ...spec, speedup: 2 }).arrival_s![1]).toBeCloseTo(first.arrival_s![1] / 2, 9);
+  });
+
+  it('is read afresh once the file changed', () => {
+    const file = join(dir, 'changed.csv');
+    writeFileSync(file, azure(['2023-11-16 18:15:46.6805900,374,44']));
+    const spec = { path: file, format: 'azure-2023' as const };
+    expect(loadTrace(spec).input_tokens[0]).toBe(374);
+    writeFileSync(file, azure(['2023-11-16 18:15:46.6805900,375,44', '2023-11-16 18:15:47.6805900,10,10']));
+    const again = loadTrace(spec);
+    expect(again.length).toBe(2);
+    expect(again.input_tokens[0]).toBe(375);
+  });
+});
