@@ -54,6 +54,11 @@ export class StepStamps {
     return step >= this.base - 1 && step < this.length && (step >= this.base || this.base > 0);
   }
 
+  /** The stamps held, stamps of steps base.. first; valid until the next push. */
+  kept(): Float64Array {
+    return this.stamps;
+  }
+
   at(step: number): number {
     if (!this.holds(step)) throw new Error(`step ${step} has no stamp (steps ${this.base}..${this.length - 1} held)`);
     return step === this.base - 1 ? this.beforeBase : this.stamps[step - this.base];
@@ -106,13 +111,19 @@ export class GapPool {
    */
   add(times: ArrayLike<number>, steps: ArrayLike<number> | undefined, tokens: number): void {
     const stamps = this.stamps;
+    // The stamps held, read in place for the check below (steps below `held` go through `at`).
+    const kept = stamps.kept();
+    const held = stamps.base + 1;
+    const end = stamps.length;
     for (let k = 1; k < tokens; k++) {
       const s = steps === undefined ? -1 : steps[k];
       if (s > 0 && (steps as ArrayLike<number>)[k - 1] === s - 1 && s >= this.base) {
         // The count stands for stamp[s] − stamp[s − 1]: only right if these are the very numbers.
-        if (times[k] !== stamps.at(s) || times[k - 1] !== stamps.at(s - 1)) {
-          throw new Error(`token times ${times[k - 1]}, ${times[k]} are not the stamps of steps ${s - 1}, ${s}`);
-        }
+        const same =
+          s >= held && s < end
+            ? times[k] === kept[s - held + 1] && times[k - 1] === kept[s - held]
+            : times[k] === stamps.at(s) && times[k - 1] === stamps.at(s - 1);
+        if (!same) throw new Error(`token times ${times[k - 1]}, ${times[k]} are not the stamps of steps ${s - 1}, ${s}`);
         const i = s - this.base;
         if (i >= this.counts.length) {
           const grown = new Int32Array(Math.max(i + 1, this.counts.length * 2));

@@ -2,6 +2,7 @@ import { quantileSorted } from 'simple-statistics';
 import { describe, expect, it } from 'vitest';
 import type { Stats } from '../../sim/metrics/stats.js';
 import type { RequestOutcome } from '../../sim/metrics/records.js';
+import { GapPool, StepStamps } from '../../sim/metrics/gapPool.js';
 import { run, scenario } from '../helpers.js';
 
 /** ITL stats the plain way: every gap of every measured finished request, as a value. */
@@ -65,5 +66,23 @@ describe('pooled ITL statistics (gaps counted per engine step)', () => {
       );
       expectSame(result.summary.overall.itl_s, reference(outcomes));
     }
+  });
+});
+
+describe('a pool’s check that counted gaps are the stamps’ own', () => {
+  it('counts consecutive steps whose times are their stamps, and refuses times that are not', () => {
+    const stamps = new StepStamps();
+    const t = [0.5, 0.52, 0.55, 0.61, 0.62];
+    t.forEach((time, s) => stamps.push(s, time));
+    const pool = new GapPool(stamps);
+    pool.add([0.52, 0.55, 0.61], [1, 2, 3], 3);
+    expect(pool.length).toBe(2);
+    const weighted = pool.samples()[0] as { values: Float64Array; weights: Int32Array };
+    expect([...weighted.values]).toEqual([0.55 - 0.52, 0.61 - 0.55]);
+    expect([...weighted.weights]).toEqual([1, 1]);
+    // A token time off its step's stamp (the later or the earlier of the pair), and a step not stamped yet.
+    expect(() => pool.add([0.52, 0.56], [1, 2], 2)).toThrow(/are not the stamps of steps 1, 2/);
+    expect(() => pool.add([0.51, 0.55], [1, 2], 2)).toThrow(/are not the stamps of steps 1, 2/);
+    expect(() => pool.add([0.62, 0.7], [4, 5], 2)).toThrow(/step 5 has no stamp/);
   });
 });
