@@ -10,7 +10,7 @@ export interface SwapRecord {
 }
 
 /**
- * What one holder (a sequence, or a bare holder in tests) has in a replica's KV pool: block ids
+ * What one holder (a sequence, which extends it, or a bare holder in tests) has in a replica's KV pool: block ids
  * that mean something only to that replica's `BlockManager`, and its swap state. It changes
  * together with the pool (allocation, free, swap, rollback) and nowhere else; a sequence handed
  * to another replica must leave it empty first (see `Sequence.moveTo`).
