@@ -107,7 +107,8 @@ export function countLostFinishedSequence(totals: RunTotals, seq: Sequence): voi
 export function finishedOutcome(seq: Sequence, forkSamples: boolean): RequestOutcome {
   const members = seq.group?.sequences;
   const merged = members === undefined ? undefined : latestTokens(members);
-  const times = merged === undefined ? seq.tokens.times_s : merged.times;
+  const own = merged === undefined ? seq.tokens : undefined;
+  const times = own !== undefined ? own.times_s : (merged as { times: Float64Array }).times;
   const finish_s = times[seq.output_tokens - 1];
   let cached = seq.acct.cached_tokens;
   let preemptions = seq.acct.preemptions;
@@ -125,7 +126,7 @@ export function finishedOutcome(seq: Sequence, forkSamples: boolean): RequestOut
   return {
     request_id: seq.id, replica: seq.replica, arrival_s: seq.arrival_s, input_tokens: seq.prompt_tokens,
     output_tokens: seq.output_tokens, cached_tokens: cached, first_scheduled_s: firstScheduled,
-    token_times_s: times, token_steps: merged === undefined ? seq.tokens.steps : merged.steps, preemptions, status: 'finished', finish_s,
+    token_times_s: times, token_steps: own !== undefined ? own.steps : (merged as { steps: Int32Array }).steps, preemptions, status: 'finished', finish_s,
     priority: seq.priority, samples: request.n ?? 1, sequences: sequencesOf(request),
     prompt_lookups: forkSamples ? 1 : sequencesOf(request),
     model: request.model, shadow: request.shadow, ...(seq.retries === 0 ? {} : { retries: seq.retries }),
@@ -143,11 +144,11 @@ function handoffOf(seq: Sequence): NonNullable<RequestOutcome['handoff']> {
  * its time, and the step that emitted it last (all samples run on one replica).
  */
 function latestTokens(members: readonly Sequence[]): { times: Float64Array; steps: Int32Array } {
-  const times = Float64Array.from(members[0].tokens.times_s);
-  const steps = Int32Array.from(members[0].tokens.steps);
+  const first = members[0].tokens;
+  const times = Float64Array.from(first.times_s);
+  const steps = Int32Array.from(first.steps);
   for (let m = 1; m < members.length; m++) {
-    const t = members[m].tokens.times_s;
-    const s = members[m].tokens.steps;
+    const { times_s: t, steps: s } = members[m].tokens;
     for (let k = 0; k < times.length; k++) {
       if (t[k] > times[k]) {
         times[k] = t[k];

@@ -24,7 +24,7 @@ export interface RequestOutcome {
    * The replica step that stamped each token (see MetricsSink.recordStepStamp; −1 where unknown):
    * lets the sink count a gap between consecutive steps instead of keeping its value.
    */
-  token_steps?: Int32Array | readonly number[];
+  token_steps?: Float64Array | Int32Array | readonly number[];
   preemptions: number;
   status: RequestStatus;
   /** When the request left: completion, rejection or time-out. */

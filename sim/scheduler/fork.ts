@@ -19,7 +19,8 @@ export function forkSamples(parent: Sequence, kv: BlockManager): Sequence[] {
     kv.fork(parent, child);
     child.coverWithoutCompute(parent.computed_tokens);
     child.prefill_end = parent.prefill_end;
-    child.stampToken(parent.tokens.times_s[0], parent.tokens.steps[0]);
+    const first = parent.tokens;
+    child.stampToken(first.times_s[0], first.steps[0]);
     group.sequences.push(child);
     group.remaining++;
     children.push(child);

@@ -2,7 +2,7 @@ import { CacheKeys } from '../kv/blockKeys.js';
 import { KvState } from '../kv/kvState.js';
 import type { Request } from '../workload/request.js';
 import { SeqAccounting } from './accounting.js';
-import { TokenTimes } from './tokenTimes.js';
+import { NO_STAMPS, stampsFor, TokenTimes } from './tokenTimes.js';
 
 /**
  * The samples of one request that run as several sequences; the request leaves when the last
@@ -71,8 +71,8 @@ export class Sequence extends KvState {
   enqueued_s = NaN;
   first_scheduled_s = NaN;
   readonly kv: KvState;
-  /** Shared and empty until the first token (see `TokenTimes`). */
-  tokens: TokenTimes = TokenTimes.NONE;
+  /** Its output tokens' times at [0, output_tokens), their steps after; shared and empty until the first token (tokenTimes.ts). */
+  token_stamps: Float64Array = NO_STAMPS;
   acct = new SeqAccounting();
 
   constructor(
@@ -94,8 +94,16 @@ export class Sequence extends KvState {
 
   /** Records the emission of the next output token at `time_s`, by the replica's step `step` (−1: unknown). */
   stampToken(time_s: number, step = -1): void {
-    if (this.generated_tokens === 0) this.tokens = TokenTimes.forOutput(this.output_tokens);
-    this.tokens.stamp(this.generated_tokens++, time_s, step);
+    if (this.generated_tokens === 0) this.token_stamps = stampsFor(this.output_tokens);
+    const k = this.generated_tokens++;
+    const stamps = this.token_stamps;
+    stamps[k] = time_s;
+    stamps[this.output_tokens + k] = step;
+  }
+
+  /** Its token times and steps as two arrays (made on each call: read it once, where it is not hot). */
+  get tokens(): TokenTimes {
+    return TokenTimes.of(this.token_stamps);
   }
 
   /** Prompt plus generated tokens: what the model has seen or must see. */
@@ -144,7 +152,7 @@ export class Sequence extends KvState {
     if (this.kv.holds_kv) throw new Error(`request ${this.id}: moved to replica ${replica} while holding KV on replica ${this.replica}`);
     this.keys.forgetReleased();
     this.keys.registered_blocks = 0;
-    this.tokens.steps.fill(-1, 0, this.generated_tokens);
+    forgetSteps(this);
     this.replica = replica;
   }
 }
@@ -163,11 +171,16 @@ export function continuation(prev: Sequence, replica: number): Sequence {
   seq.prefill_end = prev.prefill_end;
   seq.enqueued_s = prev.enqueued_s;
   seq.first_scheduled_s = prev.first_scheduled_s;
-  seq.tokens = prev.tokens;
-  seq.tokens.steps.fill(-1, 0, seq.generated_tokens);
+  seq.token_stamps = prev.token_stamps;
+  forgetSteps(seq);
   seq.acct = prev.acct;
   seq.kv_pending = true;
   return seq;
+}
+
+/** Its emitted tokens' steps become unknown (−1): they were another replica's. */
+function forgetSteps(seq: Sequence): void {
+  if (seq.generated_tokens > 0) seq.token_stamps.fill(-1, seq.output_tokens, seq.output_tokens + seq.generated_tokens);
 }
 
 /** The prefix-cache keys of a request's sample: what its blocks would be found under. */

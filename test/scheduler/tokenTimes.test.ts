@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { TokenTimes } from '../../sim/scheduler/tokenTimes.js';
 
 /** The bytes [start, end) a typed array covers in its buffer. */
-const span = (a: Float64Array | Int32Array): [ArrayBufferLike, number, number] => [a.buffer, a.byteOffset, a.byteOffset + a.byteLength];
+const span = (a: Float64Array): [ArrayBufferLike, number, number] => [a.buffer, a.byteOffset, a.byteOffset + a.byteLength];
 
 describe('TokenTimes.forOutput: views of shared slabs', () => {
-  // Sizes that make 12-byte stamps end off an 8-byte boundary (odd counts) and on one (even).
+  // Odd and even counts, short and long (past 512 tokens a stamp array has a buffer of its own).
   const sizes = [1, 2, 3, 7, 160, 161, 999, 1000, 1, 5000, 33, 64, 65];
 
   it('hands out zeroed, aligned, non-overlapping arrays of the asked length, and stamps land where asked', () => {
@@ -55,10 +55,28 @@ describe('TokenTimes.forOutput: views of shared slabs', () => {
 
   it('a long output gets a buffer of its own, and short ones share one', () => {
     const long = TokenTimes.forOutput(100_000);
-    expect(long.times_s.buffer.byteLength).toBe(100_000 * 12);
+    // 8 bytes of time and 8 of step per token, in a buffer of its own.
+    expect(long.times_s.buffer.byteLength).toBe(100_000 * 16);
     const a = TokenTimes.forOutput(10);
     const b = TokenTimes.forOutput(10);
     // Consecutive short ones come from one slab unless the first filled it.
     expect(a.times_s.buffer === b.times_s.buffer || b.times_s.byteOffset === 0).toBe(true);
+  });
+});
+
+describe('a sequence’s stamps', () => {
+  it('are one array of its own: times first, then steps; its tokens read them', async () => {
+    const { Sequence } = await import('../../sim/scheduler/sequence.js');
+    const seq = new Sequence({ id: 3, arrival_s: 0, input_tokens: 10, output_tokens: 4 }, 0);
+    expect(seq.tokens.times_s.length).toBe(0);
+    seq.stampToken(1.5, 7);
+    seq.stampToken(1.75, 8);
+    seq.stampToken(2, -1);
+    expect([...seq.token_stamps]).toEqual([1.5, 1.75, 2, 0, 7, 8, -1, 0]);
+    expect([...seq.tokens.times_s]).toEqual([1.5, 1.75, 2, 0]);
+    expect([...seq.tokens.steps]).toEqual([7, 8, -1, 0]);
+    // Handed to another replica, its steps become unknown; its times stay.
+    seq.moveTo(1);
+    expect([...seq.token_stamps]).toEqual([1.5, 1.75, 2, 0, -1, -1, -1, 0]);
   });
 });
