@@ -23,7 +23,8 @@ export class CountMemo {
 
   /** Copies count `n`'s kept times and flags into the step's arrays; false when it has none yet. */
   restore(n: number, times: Float64Array, measured: Uint8Array): boolean {
-    if (n >= this.known.length || this.known[n] === 0) return false;
+    // A count never saved (or not a count at all) reads as unknown.
+    if (!(n < this.known.length) || this.known[n] !== 1) return false;
     const ops = this.ops;
     const at = n * ops.length;
     for (let i = 0; i < ops.length; i++) {

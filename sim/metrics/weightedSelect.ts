@@ -83,6 +83,13 @@ function selectRanks(lo: number, hi: number, below: number, ranks: readonly numb
     while (split < to && ranks[split] < below + lessWeight) split++;
     let equalEnd = split;
     while (equalEnd < to && ranks[equalEnd] < below + lessWeight + equalWeight) out[equalEnd++] = pivot;
+    if (split === to) {
+      // Every rank left lies below the pivot: go on there, without recursion.
+      hi = lt - 1;
+      continue;
+    }
+    // Ranks on both sides: recurse into the lesser part (at most once per wanted rank down any
+    // path, so the depth stays below the number of ranks), loop on the greater.
     if (split > from && !selectRanks(lo, lt - 1, below, ranks, from, split, out)) return false;
     below += lessWeight + equalWeight;
     from = equalEnd;

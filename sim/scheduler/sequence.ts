@@ -24,7 +24,7 @@ export interface SampleGroup {
  *   the object the step already reads, not in one more object per sequence (6 % of a 50 k-request
  *   run at ~150 sequences per step went to that one load);
  * - `keys`: the content keys of those blocks, for the prefix cache (`kv.keys`);
- * - `tokens`: when each output token was emitted;
+ * - `token_stamps`: when each output token was emitted, and by which step (`tokens` reads them);
  * - `acct`: counters for the run totals and requests.arrow.
  * A sequence belongs to its request, not to a replica: `moveTo` hands it to another one.
  */

@@ -23,6 +23,8 @@ describe('CountMemo', () => {
     expect([...m]).toEqual([1, 1, 0]);
     expect(memo.restore(2, t, m)).toBe(false);
     expect(memo.restore(4, t, m)).toBe(false);
+    // Not a count: unknown, whatever the table's size.
+    for (const n of [3.5, -1, Number.NaN]) expect(memo.restore(n, t, m)).toBe(false);
   });
 
   it('keeps earlier counts when it grows, and ignores counts above its limit', () => {

@@ -39,17 +39,17 @@ describe('TokenTimes.forOutput: views of shared slabs', () => {
   });
 
   it('past a slab\'s end, the next one starts: stamps stay apart across the boundary', () => {
-    // 200 outputs of 600 tokens (7.2 KB each) cross a 64 KiB slab about 20 times.
-    const made = Array.from({ length: 200 }, () => TokenTimes.forOutput(600));
+    // 200 outputs of 400 tokens (6.4 KB each, under the 8 KiB of a buffer of its own) cross a 64 KiB slab about 20 times.
+    const made = Array.from({ length: 200 }, () => TokenTimes.forOutput(400));
     expect(new Set(made.map((t) => t.times_s.buffer)).size).toBeGreaterThan(10);
     made.forEach((t, k) => {
-      expect(t.times_s[599]).toBe(0);
-      expect(t.steps[599]).toBe(0);
+      expect(t.times_s[399]).toBe(0);
+      expect(t.steps[399]).toBe(0);
       t.stamp(0, k, k);
-      t.stamp(599, -(k + 1), -(k + 1));
+      t.stamp(399, -(k + 1), -(k + 1));
     });
     made.forEach((t, k) => {
-      expect([t.times_s[0], t.steps[0], t.times_s[599], t.steps[599]]).toEqual([k, k, -(k + 1), -(k + 1)]);
+      expect([t.times_s[0], t.steps[0], t.times_s[399], t.steps[399]]).toEqual([k, k, -(k + 1), -(k + 1)]);
     });
   });
 
@@ -65,6 +65,23 @@ describe('TokenTimes.forOutput: views of shared slabs', () => {
 });
 
 describe('a sequence’s stamps', () => {
+  it('of many sequences stamping in turn, across slab boundaries, each read back as its own', async () => {
+    const { Sequence } = await import('../../sim/scheduler/sequence.js');
+    // 120 sequences of 300 tokens (4.8 KB of stamps each) fill about nine 64 KiB slabs.
+    const seqs = Array.from({ length: 120 }, (_, id) => new Sequence({ id, arrival_s: 0, input_tokens: 5, output_tokens: 300 }, 0));
+    for (let step = 0; step < 300; step++) seqs.forEach((seq, id) => seq.stampToken(id + step / 1000, step));
+    expect(new Set(seqs.map((s) => s.token_stamps.buffer)).size).toBeGreaterThan(5);
+    seqs.forEach((seq, id) => {
+      const { times_s, steps } = seq.tokens;
+      expect(times_s.length).toBe(300);
+      for (let k = 0; k < 300; k += 37) {
+        expect(times_s[k]).toBe(id + k / 1000);
+        expect(steps[k]).toBe(k);
+      }
+      expect([times_s[299], steps[299]]).toEqual([id + 0.299, 299]);
+    });
+  });
+
   it('are one array of its own: times first, then steps; its tokens read them', async () => {
     const { Sequence } = await import('../../sim/scheduler/sequence.js');
     const seq = new Sequence({ id: 3, arrival_s: 0, input_tokens: 10, output_tokens: 4 }, 0);
