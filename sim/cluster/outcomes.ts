@@ -106,9 +106,8 @@ export function countLostFinishedSequence(totals: RunTotals, seq: Sequence): voi
  */
 export function finishedOutcome(seq: Sequence, forkSamples: boolean): RequestOutcome {
   const members = seq.group?.sequences;
-  const merged = members === undefined ? undefined : latestTokens(members);
-  const own = merged === undefined ? seq.tokens : undefined;
-  const times = own !== undefined ? own.times_s : (merged as { times: Float64Array }).times;
+  const tokens = members === undefined ? seq.tokens : latestTokens(members);
+  const times = tokens.times_s;
   const finish_s = times[seq.output_tokens - 1];
   let cached = seq.acct.cached_tokens;
   let preemptions = seq.acct.preemptions;
@@ -126,7 +125,7 @@ export function finishedOutcome(seq: Sequence, forkSamples: boolean): RequestOut
   return {
     request_id: seq.id, replica: seq.replica, arrival_s: seq.arrival_s, input_tokens: seq.prompt_tokens,
     output_tokens: seq.output_tokens, cached_tokens: cached, first_scheduled_s: firstScheduled,
-    token_times_s: times, token_steps: own !== undefined ? own.steps : (merged as { steps: Int32Array }).steps, preemptions, status: 'finished', finish_s,
+    token_times_s: times, token_steps: tokens.steps, preemptions, status: 'finished', finish_s,
     priority: seq.priority, samples: request.n ?? 1, sequences: sequencesOf(request),
     prompt_lookups: forkSamples ? 1 : sequencesOf(request),
     model: request.model, shadow: request.shadow, ...(seq.retries === 0 ? {} : { retries: seq.retries }),
@@ -143,7 +142,7 @@ function handoffOf(seq: Sequence): NonNullable<RequestOutcome['handoff']> {
  * Token k of a multi-sample request reaches the client when every sample has emitted its token k:
  * its time, and the step that emitted it last (all samples run on one replica).
  */
-function latestTokens(members: readonly Sequence[]): { times: Float64Array; steps: Int32Array } {
+function latestTokens(members: readonly Sequence[]): { times_s: Float64Array; steps: Int32Array } {
   const first = members[0].tokens;
   const times = Float64Array.from(first.times_s);
   const steps = Int32Array.from(first.steps);
@@ -156,5 +155,5 @@ function latestTokens(members: readonly Sequence[]): { times: Float64Array; step
       }
     }
   }
-  return { times, steps };
+  return { times_s: times, steps };
 }

@@ -111,17 +111,19 @@ export class GapPool {
    */
   add(times: ArrayLike<number>, steps: ArrayLike<number> | undefined, tokens: number): void {
     const stamps = this.stamps;
-    // The stamps held, read in place for the check below (steps below `held` go through `at`).
+    // The stamps held, read in place for the check below: steps from `inPlace` on have their own
+    // and their predecessor's stamp in `kept`; others (and steps not stamped) go through `at`.
     const kept = stamps.kept();
-    const held = stamps.base + 1;
+    const base = stamps.base;
+    const inPlace = base + 1;
     const end = stamps.length;
     for (let k = 1; k < tokens; k++) {
       const s = steps === undefined ? -1 : steps[k];
       if (s > 0 && (steps as ArrayLike<number>)[k - 1] === s - 1 && s >= this.base) {
         // The count stands for stamp[s] − stamp[s − 1]: only right if these are the very numbers.
         const same =
-          s >= held && s < end
-            ? times[k] === kept[s - held + 1] && times[k - 1] === kept[s - held]
+          s >= inPlace && s < end
+            ? times[k] === kept[s - base] && times[k - 1] === kept[s - base - 1]
             : times[k] === stamps.at(s) && times[k - 1] === stamps.at(s - 1);
         if (!same) throw new Error(`token times ${times[k - 1]}, ${times[k]} are not the stamps of steps ${s - 1}, ${s}`);
         const i = s - this.base;

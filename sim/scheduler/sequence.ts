@@ -70,7 +70,6 @@ export class Sequence extends KvState {
   /** When the engine handed it to the scheduler (arrival + frontend time). */
   enqueued_s = NaN;
   first_scheduled_s = NaN;
-  readonly kv: KvState;
   /** Its output tokens' times at [0, output_tokens), their steps after; shared and empty until the first token (tokenTimes.ts). */
   token_stamps: Float64Array = NO_STAMPS;
   acct = new SeqAccounting();
@@ -81,7 +80,6 @@ export class Sequence extends KvState {
     sample = 0,
   ) {
     super(cacheKeysFor(request, sample));
-    this.kv = this;
     this.id = request.id;
     this.arrival_s = request.arrival_s;
     this.prompt_tokens = request.input_tokens;
@@ -90,6 +88,11 @@ export class Sequence extends KvState {
     this.sample = sample;
     this.replica = replica;
     this.prefill_end = request.input_tokens;
+  }
+
+  /** Its KV state: itself (see the class comment). */
+  get kv(): KvState {
+    return this;
   }
 
   /** Records the emission of the next output token at `time_s`, by the replica's step `step` (−1: unknown). */

@@ -46,15 +46,4 @@ export class TokenTimes {
     const n = stamps.length >> 1;
     return new TokenTimes(stamps.subarray(0, n), stamps.subarray(n, 2 * n));
   }
-
-  /** Room for `output_tokens` stamps (`stampsFor`), as arrays. */
-  static forOutput(output_tokens: number): TokenTimes {
-    return TokenTimes.of(stampsFor(output_tokens));
-  }
-
-  /** Records token `index` at `time_s`, emitted by step `step`. */
-  stamp(index: number, time_s: number, step: number): void {
-    this.steps[index] = step;
-    this.times_s[index] = time_s;
-  }
 }

@@ -1,15 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { TokenTimes } from '../../sim/scheduler/tokenTimes.js';
+import { stampsFor, TokenTimes } from '../../sim/scheduler/tokenTimes.js';
+
+/** A new sequence's stamps (`stampsFor`), read as its times and steps. */
+const forOutput = (n: number): TokenTimes => TokenTimes.of(stampsFor(n));
+/** Stamps token `i`, as a sequence does, through the arrays read back. */
+function stamp(t: TokenTimes, i: number, time_s: number, step: number): void {
+  t.times_s[i] = time_s;
+  t.steps[i] = step;
+}
 
 /** The bytes [start, end) a typed array covers in its buffer. */
 const span = (a: Float64Array): [ArrayBufferLike, number, number] => [a.buffer, a.byteOffset, a.byteOffset + a.byteLength];
 
-describe('TokenTimes.forOutput: views of shared slabs', () => {
+describe('stampsFor: views of shared slabs', () => {
   // Odd and even counts, short and long (past 512 tokens a stamp array has a buffer of its own).
   const sizes = [1, 2, 3, 7, 160, 161, 999, 1000, 1, 5000, 33, 64, 65];
 
   it('hands out zeroed, aligned, non-overlapping arrays of the asked length, and stamps land where asked', () => {
-    const made = [...sizes, ...sizes, ...sizes].map((n) => ({ n, t: TokenTimes.forOutput(n) }));
+    const made = [...sizes, ...sizes, ...sizes].map((n) => ({ n, t: forOutput(n) }));
     const spans: [ArrayBufferLike, number, number][] = [];
     for (const { n, t } of made) {
       expect(t.times_s.length).toBe(n);
@@ -28,7 +36,7 @@ describe('TokenTimes.forOutput: views of shared slabs', () => {
     }
     // Writing every stamp of each, in turn, disturbs no other: each reads back its own.
     made.forEach(({ n, t }, k) => {
-      for (let i = 0; i < n; i++) t.stamp(i, k + i / n, k * 10_000 + i);
+      for (let i = 0; i < n; i++) stamp(t, i, k + i / n, k * 10_000 + i);
     });
     made.forEach(({ n, t }, k) => {
       for (let i = 0; i < n; i += Math.max(1, Math.floor(n / 7))) {
@@ -40,13 +48,13 @@ describe('TokenTimes.forOutput: views of shared slabs', () => {
 
   it('past a slab\'s end, the next one starts: stamps stay apart across the boundary', () => {
     // 200 outputs of 400 tokens (6.4 KB each, under the 8 KiB of a buffer of its own) cross a 64 KiB slab about 20 times.
-    const made = Array.from({ length: 200 }, () => TokenTimes.forOutput(400));
+    const made = Array.from({ length: 200 }, () => forOutput(400));
     expect(new Set(made.map((t) => t.times_s.buffer)).size).toBeGreaterThan(10);
     made.forEach((t, k) => {
       expect(t.times_s[399]).toBe(0);
       expect(t.steps[399]).toBe(0);
-      t.stamp(0, k, k);
-      t.stamp(399, -(k + 1), -(k + 1));
+      stamp(t, 0, k, k);
+      stamp(t, 399, -(k + 1), -(k + 1));
     });
     made.forEach((t, k) => {
       expect([t.times_s[0], t.steps[0], t.times_s[399], t.steps[399]]).toEqual([k, k, -(k + 1), -(k + 1)]);
@@ -54,11 +62,11 @@ describe('TokenTimes.forOutput: views of shared slabs', () => {
   });
 
   it('a long output gets a buffer of its own, and short ones share one', () => {
-    const long = TokenTimes.forOutput(100_000);
+    const long = forOutput(100_000);
     // 8 bytes of time and 8 of step per token, in a buffer of its own.
     expect(long.times_s.buffer.byteLength).toBe(100_000 * 16);
-    const a = TokenTimes.forOutput(10);
-    const b = TokenTimes.forOutput(10);
+    const a = forOutput(10);
+    const b = forOutput(10);
     // Consecutive short ones come from one slab unless the first filled it.
     expect(a.times_s.buffer === b.times_s.buffer || b.times_s.byteOffset === 0).toBe(true);
   });
