@@ -45,6 +45,8 @@ export function poolBuilder(
     max_batch_size: e.max_batch_size,
     batch_timeout_s: e.batch_timeout_ms / 1000,
     ...(e.lora === undefined ? {} : { max_loras: e.lora.max_loras }),
+    // Off with INFERSIM_DECODE_RUNS=0: the same outputs, every sequence stepped one step at a time (docs/lazy-decode.md).
+    decode_runs: setup.scenario.hardware.pipeline_parallel === 1 && process.env.INFERSIM_DECODE_RUNS !== '0',
   };
   const factory = SCHEDULERS[e.scheduler];
   const transfer: KvTransferCost = {

@@ -1,7 +1,7 @@
 import type { BlockManager } from '../kv/blockManager.js';
 import type { LatencyModel } from '../latency/model.js';
 import { applyStep } from '../scheduler/commons.js';
-import type { ReplicaScheduler, StepPlan } from '../scheduler/scheduler.js';
+import { planIsEmpty, type ReplicaScheduler, type StepPlan } from '../scheduler/scheduler.js';
 import { cacheKeysFor, type Sequence } from '../scheduler/sequence.js';
 import type { CacheKeys } from '../kv/blockKeys.js';
 import type { Request } from '../workload/request.js';
@@ -191,7 +191,7 @@ export class Replica implements ReplicaLoad {
     this.copiedSeen = this.kv.copied_blocks;
     this.lastEvicted = this.kv.evicted_blocks - this.evictedSeen;
     this.evictedSeen = this.kv.evicted_blocks;
-    if (plan.scheduled.length === 0) {
+    if (planIsEmpty(plan)) {
       this.carriedPreempted += plan.preempted;
       this.carriedSwapOut += plan.swap_out_blocks;
       return plan;

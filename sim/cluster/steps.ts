@@ -2,7 +2,7 @@ import { clearKeepingStorage } from '../engine/arrays.js';
 import { newIterationRecord, type IterationRecord } from '../metrics/records.js';
 import { MAX_TIME_S } from '../scenario/bounds.js';
 import type { Sequence } from '../scheduler/sequence.js';
-import type { StepPlan } from '../scheduler/scheduler.js';
+import { planIsEmpty, type StepPlan } from '../scheduler/scheduler.js';
 import { emitOutcome, type RunContext } from './context.js';
 import { SCHEDULE, STEP_END } from './events.js';
 import { stepTimeError } from './invariants.js';
@@ -66,7 +66,7 @@ export class ReplicaSteps {
   startStep(replica: Replica, now_s: number): void {
     const plan = replica.startStep(now_s);
     if (plan.kv_admitted.length > 0) (this.handOffs as HandOffs).admitted(replica, plan.kv_admitted, now_s);
-    if (plan.scheduled.length === 0) {
+    if (planIsEmpty(plan)) {
       this.idle(replica, plan, now_s);
       return;
     }

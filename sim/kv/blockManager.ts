@@ -15,13 +15,11 @@ export interface BlockManagerOptions {
 const NONE = -1;
 
 /**
- * The paged KV cache of one replica. Blocks have ids, reference counts and, once full and with
- * prefix caching on, a content key. Free blocks sit in one queue ordered by release time: a
- * request's blocks are released tail first, so the least recently used (and, within a request,
- * the deepest) blocks are reused first; reusing a block that still holds a cache entry evicts it
- * (vLLM V1's free-block queue and cached-block map, vllm/v1/core/block_pool.py). Allocation is
- * all-or-nothing. A block shared by several holders (a prefix hit, or samples forked copy-on-write)
- * is written only after copying when it is partly filled.
+ * The paged KV cache of one replica. Blocks have ids, reference counts and, once full and with prefix caching on, a content key.
+ * Free blocks sit in one queue ordered by release time: a request's blocks are released tail first, so the least recently used
+ * (and, within a request, the deepest) blocks are reused first; reusing a block that still holds a cache entry evicts it (vLLM
+ * V1's free-block queue and cached-block map, vllm/v1/core/block_pool.py). Allocation is all-or-nothing. A block shared by
+ * several holders (a prefix hit, or samples forked copy-on-write) is written only after copying when it is partly filled.
  */
 export class BlockManager {
   readonly prefix_caching: boolean;
@@ -82,14 +80,16 @@ export class BlockManager {
     return this.unusedSlots;
   }
 
+  /** `count` holders each wrote one slot of a last block whose fill they keep lazily (a step of decode runs; `KvState.lazyAdvance` catches each up). */
+  fillLazySlots(count: number): void {
+    this.unusedSlots -= count;
+  }
+
   blocksFor(tokens: number): number {
     return Math.ceil(tokens / this.block_size);
   }
 
-  /**
-   * Tokens of `holder`'s first `known_tokens` found in the cache: whole blocks, at most known − 1
-   * (the last token is always computed, for its logits); kept for the `allocateSlots` that follows.
-   */
+  /** Tokens of `holder`'s first `known_tokens` in the cache: whole blocks, at most known − 1 (the last is computed for its logits); kept for the next `allocateSlots`. */
   lookupPrefix(holder: KvOwner, known_tokens: number): number {
     clearKeepingStorage(this.hits);
     const kv = holder.kv;
@@ -98,10 +98,9 @@ export class BlockManager {
   }
 
   /**
-   * Grows `holder` to cover `total_tokens` slots, first taking the blocks found by the preceding
-   * `lookupPrefix` when `use_hits` is set; false (and no change) when the pool is short. Only the
-   * first `written_tokens` (default: all) are written by the coming step: they alone count as filled
-   * and enter the prefix cache (V0 takes a prompt's blocks at admission but computes it by chunks).
+   * Grows `holder` to cover `total_tokens` slots, first taking the blocks the last `lookupPrefix` found when `use_hits`; false
+   * (no change) when the pool is short. Only the first `written_tokens` (default: all) are written by the coming step: they alone
+   * count as filled and enter the prefix cache (V0 takes a prompt's blocks at admission but computes it by chunks).
    */
   allocateSlots(holder: KvOwner, total_tokens: number, use_hits = false, written_tokens = total_tokens): boolean {
     const start = holder.computed_tokens;
@@ -130,7 +129,18 @@ export class BlockManager {
         return true;
       }
     }
-    return this.allocateSlow(holder, total_tokens, use_hits, written_tokens);
+    if (!this.allocateSlow(holder, total_tokens, use_hits, written_tokens)) return false;
+    // A decode into a new (or copied) last block, now its alone: its next tokens there take the fastest path.
+    if (decode) this.lazyTail(kv, total_tokens);
+    return true;
+  }
+
+  /** After a decode wrote token `total_tokens`: if it landed in its last block, held alone and not full, its next ones there skip the pool's tables. */
+  private lazyTail(kv: KvState, total_tokens: number): void {
+    const j = kv.block_count - 1;
+    const b = kv.blocks[j];
+    const B = this.block_size;
+    if (total_tokens > j * B && this.refs[b] === 1 && this.fill[b] < B) kv.enterLazy(b, j * B, this.fill[b], (j + 1) * B - 1);
   }
 
   /** Everything but the one-token fast path, kept apart so that the fast path stays small enough to inline. */
@@ -157,11 +167,7 @@ export class BlockManager {
     return true;
   }
 
-  /**
-   * Takes blocks for `reserved_tokens` up front (Orca, request-level batching), of which only
-   * `written_tokens` are filled now; later growth within the reservation takes no blocks.
-   * No cache entries: these policies run without prefix caching.
-   */
+  /** Takes blocks for `reserved_tokens` up front (Orca, request-level batching: no prefix caching), filling only `written_tokens`; growth within them takes none. */
   reserve(holder: KvOwner, reserved_tokens: number, written_tokens: number): boolean {
     const kv = holder.kv;
     kv.settle(this.fill);
@@ -174,10 +180,9 @@ export class BlockManager {
   }
 
   /**
-   * Blocks for `holder`'s computed tokens, whose KV another replica computed and a transfer will
-   * fill, plus slots up to `reserve_tokens`; with `use_hits`, the preceding `lookupPrefix`'s cached
-   * blocks first (only the rest need come over). They enter the prefix cache once filled
-   * (`landed`), as vLLM caches remote blocks after their load. All or nothing; false when short.
+   * Blocks for `holder`'s computed tokens, whose KV another replica computed and a transfer will fill, plus slots up to
+   * `reserve_tokens`; with `use_hits`, the last `lookupPrefix`'s cached blocks first (only the rest need come over). They enter
+   * the prefix cache once filled (`landed`), as vLLM caches remote blocks after their load. All or nothing; false when short.
    */
   receive(holder: KvOwner, use_hits = false, reserve_tokens = holder.computed_tokens): boolean {
     if (holder.kv.holds_kv) throw new Error('receive of a holder that already holds KV');
@@ -192,9 +197,8 @@ export class BlockManager {
   }
 
   /**
-   * Releases every block of `holder`, tail first (so its deepest blocks are evicted first). With
-   * `will_return` (a recompute preemption), the holder remembers where its blocks were, so that
-   * its private content can be found again while it stays cached.
+   * Releases every block of `holder`, tail first (so its deepest blocks are evicted first). With `will_return` (a recompute
+   * preemption), the holder remembers where its blocks were, so that its private content can be found again while cached.
    */
   free(holder: KvOwner, will_return = false): void {
     const kv = holder.kv;
@@ -210,14 +214,12 @@ export class BlockManager {
   }
 
   /**
-   * Gives back the slots past `holder`'s first `kept_tokens` (the draft tokens a speculative step
-   * rejected) and returns the blocks released: blocks past the last kept one, tail first; the
-   * last kept block keeps only its kept slots. A token is known here by its position only, so a
-   * block holding a rejected draft would pass for the accepted token's: any cache entry on a block
-   * from the first partly kept one on is dropped, and only wholly kept blocks are offered to the
-   * cache. Kept slots the step left unwritten (drafts allocated with a shorter `written_tokens`)
-   * count as written from now on. The trimmed slots must be the holder's own (drafts follow the
-   * prompt; a block shared copy-on-write is never trimmed).
+   * Gives back the slots past `holder`'s first `kept_tokens` (the draft tokens a speculative step rejected) and returns the blocks
+   * released: blocks past the last kept one, tail first; the last kept block keeps only its kept slots. A token is known here by its
+   * position only, so a block holding a rejected draft would pass for the accepted token's: any cache entry on a block from the first
+   * partly kept one on is dropped, and only wholly kept blocks are offered to the cache. Kept slots the step left unwritten (drafts
+   * allocated with a shorter `written_tokens`) count as written from now on. The trimmed slots must be the holder's own (drafts follow
+   * the prompt; a block shared copy-on-write is never trimmed).
    */
   rollback(holder: KvOwner, kept_tokens: number): number {
     const kv = holder.kv;
@@ -267,9 +269,8 @@ export class BlockManager {
   }
 
   /**
-   * Blocks `holder` must take to grow to `total_tokens`: new blocks plus a copy when its first
-   * write lands in a partly filled block it shares. (Of several samples sharing that block, the
-   * last one to write needs no copy: this counts one for each, an upper bound.)
+   * Blocks `holder` must take to grow to `total_tokens`: new blocks plus a copy when its first write lands in a partly filled block
+   * it shares (of several samples sharing it, the last to write needs no copy: this counts one for each, an upper bound).
    */
   growthBlocks(holder: KvOwner, total_tokens: number): number {
     const kv = holder.kv;
@@ -277,9 +278,8 @@ export class BlockManager {
   }
 
   /**
-   * Moves the blocks of `holders` (the running samples of one request, or one sequence) to the
-   * CPU pool: each distinct block once, shared blocks staying shared. Returns the blocks moved,
-   * or −1 (no change) when the pool lacks room.
+   * Moves the blocks of `holders` (the running samples of one request, or one sequence) to the CPU pool: each distinct block once,
+   * shared blocks staying shared. Returns the blocks moved, or −1 (no change) when the pool lacks room.
    */
   swapOut(holders: readonly KvOwner[]): number {
     for (const h of holders) h.kv.settle(this.fill);

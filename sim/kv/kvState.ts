@@ -56,6 +56,13 @@ export class KvState {
     return filled;
   }
 
+  /** Fills `tokens` more slots of its lazily kept block, written by steps that did not call `lazyWrite` (scheduler/decodeRuns.ts; the pool counted them with `fillLazySlots`). */
+  lazyAdvance(tokens: number): void {
+    const f = this.lazy_fill + tokens;
+    if (this.lazy_until === 0 || this.lazy_base + f > this.lazy_until) throw new Error(`lazy KV fill advanced past its block (${tokens} tokens)`);
+    this.lazy_fill = f;
+  }
+
   /**
    * Writes the lazily kept fill of its last block into the pool's `fill` table and leaves the fast
    * path. `fill` must be the table of the pool the holder's blocks are in: a holder moves to

@@ -113,7 +113,7 @@ export function requeueForRecompute(kv: BlockManager, seq: Sequence, waiting: { 
  */
 export function applyStep(
   kv: BlockManager,
-  scheduler: { afterStep(): void },
+  scheduler: { afterStep(token_time_s: number, step: number): void },
   ran: readonly Sequence[],
   token_time_s: number,
   step: number,
@@ -135,7 +135,7 @@ export function applyStep(
       }
     }
   }
-  scheduler.afterStep();
+  scheduler.afterStep(token_time_s, step);
 }
 
 /**

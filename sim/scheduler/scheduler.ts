@@ -7,8 +7,10 @@ import { clearKeepingStorage } from '../engine/arrays.js';
 
 /** One engine step as a scheduler decided it. Arrays are reused between steps: copy to keep. */
 export interface StepPlan {
-  /** Sequences that run this step, each with `scheduled_tokens` set. */
+  /** Sequences that run this step, each with `scheduled_tokens` set (those in decode runs aside). */
   scheduled: Sequence[];
+  /** Sequences in decode runs (decodeRuns.ts) that also run this step, a token each: in `batch`, not in `scheduled`. */
+  lazy_decodes: number;
   batch: BatchShape;
   /** Sequences preempted while forming this step (recompute or swap). */
   preempted: number;
@@ -30,7 +32,7 @@ export interface StepPlan {
 }
 
 export function emptyPlan(batch: BatchShape = emptyBatch()): StepPlan {
-  return { scheduled: [], batch, preempted: 0, swap_in_blocks: 0, swap_out_blocks: 0, wake_at_s: NaN, kv_admitted: [], padding_seqs: 0 };
+  return { scheduled: [], lazy_decodes: 0, batch, preempted: 0, swap_in_blocks: 0, swap_out_blocks: 0, wake_at_s: NaN, kv_admitted: [], padding_seqs: 0 };
 }
 
 /** Clears a reused plan for the next step: every field, so no policy can leak a value into the next step. */
@@ -38,11 +40,17 @@ export function resetPlan(plan: StepPlan): void {
   clearKeepingStorage(plan.scheduled);
   clearKeepingStorage(plan.kv_admitted);
   resetBatch(plan.batch);
+  plan.lazy_decodes = 0;
   plan.preempted = 0;
   plan.swap_in_blocks = 0;
   plan.swap_out_blocks = 0;
   plan.wake_at_s = NaN;
   plan.padding_seqs = 0;
+}
+
+/** Nothing runs in the step: no sequence scheduled, none in a decode run. */
+export function planIsEmpty(plan: StepPlan): boolean {
+  return plan.scheduled.length === 0 && plan.lazy_decodes === 0;
 }
 
 export interface SchedulerLimits {
@@ -61,6 +69,11 @@ export interface SchedulerLimits {
   max_loras?: number;
   /** Speculative decoding (engine.speculative): proposals per step and the acceptance draws; absent: none. */
   speculation?: Speculation;
+  /**
+   * The policy may advance plain decodes in runs (decodeRuns.ts) where it supports them; only for a
+   * replica with one step in flight at a time. Absent: every sequence is stepped one step at a time.
+   */
+  decode_runs?: boolean;
 }
 
 /**
@@ -72,10 +85,11 @@ export interface ReplicaScheduler {
   /** Form the next step at time `now_s`; an empty `scheduled` means nothing can run now. */
   schedule(now_s: number): StepPlan;
   /**
-   * Called after every step is applied: drop finished sequences (generated = output; their blocks
-   * are already freed) from the running set, and start any samples forked from a finished prompt.
+   * Called after every step is applied (replica step `step`, its tokens stamped `token_time_s`):
+   * drop finished sequences (generated = output; their blocks are already freed) from the running
+   * set, and start any samples forked from a finished prompt.
    */
-  afterStep(): void;
+  afterStep(token_time_s: number, step: number): void;
   /** Withdraw a sequence that is waiting and was never scheduled (a time-out); false when it is not such. */
   cancelWaiting(seq: Sequence): boolean;
   /**

@@ -67,6 +67,14 @@ export class Sequence extends KvState {
   accepted_drafts = 0;
   /** In a step still in flight on a pipelined replica: a scheduling pass leaves it out until that step completes. */
   in_step = false;
+  /**
+   * In a decode run (decodeRuns.ts) from replica step `run_from` to `run_last` (−1: not in one):
+   * its counts and token stamps are those of the run's start until the run ends.
+   */
+  run_from = -1;
+  run_last = -1;
+  /** Its place in its scheduler's running list (ascending along the list, under FCFS). */
+  run_order = 0;
   /** When the engine handed it to the scheduler (arrival + frontend time). */
   enqueued_s = NaN;
   first_scheduled_s = NaN;
@@ -102,6 +110,22 @@ export class Sequence extends KvState {
     const stamps = this.token_stamps;
     stamps[k] = time_s;
     stamps[this.output_tokens + k] = step;
+  }
+
+  /**
+   * Records the emission of its next `n` tokens by the replica's steps `from` to `from + n − 1`, one
+   * each, at the times `times[step & mask]` (a decode run's end; its first token was stamped before).
+   */
+  stampRun(times: Float64Array, mask: number, from: number, n: number): void {
+    const k = this.generated_tokens;
+    const steps = this.output_tokens + k;
+    const stamps = this.token_stamps;
+    if (k === 0 || k + n > this.output_tokens) throw new Error(`request ${this.id}: a run of ${n} tokens after ${k} of ${this.output_tokens}`);
+    for (let i = 0; i < n; i++) {
+      stamps[k + i] = times[(from + i) & mask];
+      stamps[steps + i] = from + i;
+    }
+    this.generated_tokens = k + n;
   }
 
   /** Its token times and steps as two arrays (made on each call: read it once, where it is not hot). */

@@ -1,5 +1,6 @@
 import type { BlockManager } from '../kv/blockManager.js';
 import { addRunning, addToPlan, cancelWaiting, dropFinished, noteAdmitted, releaseRunning, releaseWaiting, requeueForRecompute } from './commons.js';
+import { RunningList } from './runningList.js';
 import { emptyPlan, resetPlan, type ReplicaScheduler, type SchedulerFactory, type SchedulerLimits, type StepPlan } from './scheduler.js';
 import type { Sequence } from './sequence.js';
 import type { Speculation } from './speculation.js';
@@ -16,10 +17,15 @@ import { waitQueue, type WaitQueue } from './waitQueue.js';
  * requests are admitted in queue order while the budget, `max_num_seqs` and KV blocks allow; a
  * waiting request that lacks blocks stops admission. With prefix caching, an admitted request
  * starts from its longest cached prefix and prefills only the rest.
+ *
+ * Under FCFS, without speculation, LoRA limits or pipelining, plain decodes go in decode runs
+ * (runningList.ts): a pass then visits only the other running sequences, in list order, when the
+ * whole list fits the budget and their blocks fit the pool, which is when visiting every sequence
+ * would decide the same; otherwise the runs end and the pass is the one above.
  */
 export class VllmV1Scheduler implements ReplicaScheduler {
   private readonly waiting: WaitQueue;
-  private running: Sequence[] = [];
+  private readonly running: Sequence[] = [];
   /** Admitted with blocks for KV in transfer (vLLM's WAITING_FOR_REMOTE_KVS), oldest first. */
   private readonly receiving: Sequence[] = [];
   /** Whose KV has landed: the next passes admit them before the waiting queue. */
@@ -27,12 +33,16 @@ export class VllmV1Scheduler implements ReplicaScheduler {
   private readonly plan: StepPlan = emptyPlan();
   /** Waiting requests a pass set aside (an adapter over max_loras), returned to the queue's front after it. */
   private readonly skipped: Sequence[] = [];
+  /** With decode runs: the running list's sequences outside runs (absent where this configuration cannot use runs). */
+  private readonly list: RunningList | undefined;
 
   constructor(
     private readonly kv: BlockManager,
     private readonly limits: SchedulerLimits,
   ) {
     this.waiting = waitQueue(limits.scheduling_policy);
+    const runs = limits.decode_runs === true && limits.scheduling_policy === 'fcfs' && limits.speculation === undefined && limits.max_loras === undefined;
+    this.list = runs ? new RunningList(kv, this.running) : undefined;
   }
 
   /** Sequences whose KV is in transfer or landed count as waiting, as vLLM counts them. */
@@ -54,7 +64,20 @@ export class VllmV1Scheduler implements ReplicaScheduler {
     const plan = this.plan;
     resetPlan(plan);
     let budget = this.limits.max_num_batched_tokens;
+    const list = this.list;
+    const fast = list !== undefined && list.beginPass(budget);
+    budget = fast ? list.scheduleEager(plan, budget) : this.scheduleRunning(plan, budget);
+    if (plan.preempted === 0) {
+      const adapters = this.limits.max_loras === undefined ? undefined : adaptersOf(this.running);
+      budget = this.admitReceived(plan, budget, adapters);
+      this.admitWaiting(plan, budget, now_s, adapters);
+    }
+    list?.endPass(plan, fast);
+    return plan;
+  }
 
+  /** V1's pass over the running list: each in turn takes its tokens and blocks, preempting the list's tail where short. */
+  private scheduleRunning(plan: StepPlan, budget: number): number {
     const running = this.running;
     let i = 0;
     while (i < running.length && budget > 0) {
@@ -85,13 +108,13 @@ export class VllmV1Scheduler implements ReplicaScheduler {
       budget -= n;
       i++;
     }
+    return budget;
+  }
 
-    if (plan.preempted === 0) {
-      const adapters = this.limits.max_loras === undefined ? undefined : adaptersOf(running);
-      budget = this.admitReceived(plan, budget, adapters);
-      this.admitWaiting(plan, budget, now_s, adapters);
-    }
-    return plan;
+  /** Admits `seq` to the running list: its end (FCFS), or its place by priority. */
+  private join(seq: Sequence): void {
+    addRunning(this.running, seq, this.limits.scheduling_policy);
+    this.list?.joined(seq);
   }
 
   /**
@@ -121,7 +144,7 @@ export class VllmV1Scheduler implements ReplicaScheduler {
       const n = Math.min(remaining, budget);
       if (!kv.allocateSlots(seq, hit + n, true)) break;
       this.waiting.pop();
-      addRunning(running, seq, this.limits.scheduling_policy);
+      this.join(seq);
       noteAdmitted(seq, now_s, hit);
       addToPlan(plan, seq, n);
       budget -= n;
@@ -171,7 +194,7 @@ export class VllmV1Scheduler implements ReplicaScheduler {
       }
       const n = seq.known_tokens - seq.computed_tokens;
       if (n > budget || !this.kv.allocateSlots(seq, seq.computed_tokens + n)) break;
-      addRunning(this.running, seq, this.limits.scheduling_policy);
+      this.join(seq);
       addToPlan(plan, seq, n);
       if (seq.request.adapter !== undefined) adapters?.add(seq.request.adapter);
       budget -= n;
@@ -203,11 +226,13 @@ export class VllmV1Scheduler implements ReplicaScheduler {
     return cancelWaiting(this.waiting, seq);
   }
 
-  afterStep(): void {
-    dropFinished(this.running);
+  afterStep(token_time_s: number, step: number): void {
+    if (this.list === undefined) dropFinished(this.running);
+    else this.list.stepApplied(this.plan.scheduled, token_time_s, step);
   }
 
   releaseAll(lost: Sequence[]): void {
+    this.list?.release();
     releaseRunning(this.kv, this.running, lost);
     releaseRunning(this.kv, this.received, lost);
     releaseRunning(this.kv, this.receiving, lost);

@@ -89,7 +89,7 @@ function toScenario(c: RawConfig) {
 
 // Half the draws unbiased: fast-check's bias towards extremes (one-token prompts, tiny lengths)
 // would otherwise rarely fill a pool enough to preempt.
-const arbitraryConfig = (names: readonly string[]) => fc.oneof(rawConfig(names), fc.noBias(rawConfig(names))).map(toScenario);
+export const arbitraryConfig = (names: readonly string[]) => fc.oneof(rawConfig(names), fc.noBias(rawConfig(names))).map(toScenario);
 
 function forksOf(name: string): boolean {
   return SCHEDULERS[name].samples === 'fork';

@@ -1,0 +1,188 @@
+import { clearKeepingStorage } from '../engine/arrays.js';
+import type { BlockManager } from '../kv/blockManager.js';
+import { addToPlan } from './commons.js';
+import { DecodeRuns } from './decodeRuns.js';
+import { planIsEmpty, type StepPlan } from './scheduler.js';
+import type { Sequence } from './sequence.js';
+
+/**
+ * V1's running list when plain decodes go in decode runs (decodeRuns.ts): the sequences not in a
+ * run (`eager`: prefills, and decodes whose next token needs a block, fills one or is the last),
+ * kept in list order beside the list itself, so that a pass visits them alone. Under FCFS a
+ * sequence joins the list at its end, so its `run_order` (a count of admissions) orders it.
+ */
+export class RunningList {
+  readonly runs: DecodeRuns;
+  private eager: Sequence[] = [];
+  private spare: Sequence[] = [];
+  private readonly ended: Sequence[] = [];
+  private readonly gone: Sequence[] = [];
+  /** The replica step the next pass forms (steps are numbered as the replica numbers them) and whether it is formed, in flight. */
+  private next_step = 0;
+  private formed = false;
+  private order = 0;
+
+  constructor(
+    private readonly kv: BlockManager,
+    /** The scheduler's running list, in order; this never reorders it. */
+    private readonly running: Sequence[],
+  ) {
+    this.runs = new DecodeRuns(kv);
+  }
+
+  /**
+   * Starts a pass: ends the runs due, then says whether every running sequence gets all it needs
+   * (`fitsWhole`), in which case `scheduleEager` forms the running part of the step; else every
+   * run has ended, and the caller's full pass over the list decides as V1 does.
+   */
+  beginPass(budget: number): boolean {
+    this.endDueRuns();
+    if (this.fitsWhole(budget)) return true;
+    this.endAllRuns();
+    return false;
+  }
+
+  /**
+   * Whether the runs' tokens and the others' remaining tokens fit the budget, and the others' new
+   * blocks fit the pool. Then V1's pass preempts nobody and, as runs take no blocks, allocates
+   * exactly what visiting the others alone, in list order, allocates.
+   */
+  private fitsWhole(budget: number): boolean {
+    const kv = this.kv;
+    let tokens = this.runs.count;
+    let bound = 0;
+    for (const seq of this.eager) {
+      const n = seq.known_tokens - seq.computed_tokens;
+      if (n <= 0) return false;
+      tokens += n;
+      // A holder has blocks for its computed tokens: n more take at most ⌈n/B⌉ blocks, plus a copy-on-write.
+      bound += Math.ceil(n / kv.block_size) + 1;
+    }
+    if (tokens > budget) return false;
+    if (bound <= kv.free_blocks) return true;
+    let blocks = 0;
+    for (const seq of this.eager) blocks += kv.growthBlocks(seq, seq.known_tokens);
+    return blocks <= kv.free_blocks;
+  }
+
+  /** The running part of a step that `beginPass` found fits whole: the others in list order, then the runs; returns the budget left. */
+  scheduleEager(plan: StepPlan, budget: number): number {
+    for (const seq of this.eager) {
+      const n = seq.known_tokens - seq.computed_tokens;
+      if (!this.kv.allocateSlots(seq, seq.known_tokens)) throw new Error(`request ${seq.id}: KV blocks short after the pass found them enough`);
+      addToPlan(plan, seq, n);
+      budget -= n;
+    }
+    const runs = this.runs;
+    if (runs.count > 0) {
+      runs.addToBatch(plan.batch);
+      plan.lazy_decodes = runs.count;
+    }
+    return budget - runs.count;
+  }
+
+  /** `seq` was just appended to the running list. */
+  joined(seq: Sequence): void {
+    seq.run_order = ++this.order;
+    this.eager.push(seq);
+  }
+
+  /** The pass formed `plan` (after a full pass when not `fast`: every running sequence is outside runs). */
+  endPass(plan: StepPlan, fast: boolean): void {
+    if (!fast) this.eager = this.running.slice();
+    if (planIsEmpty(plan)) return;
+    this.formed = true;
+    this.runs.advance();
+  }
+
+  /**
+   * Step `step`, which ran `scheduled` (besides the runs), was applied: the finished leave the list,
+   * the others that decoded may start runs.
+   */
+  stepApplied(scheduled: readonly Sequence[], token_time_s: number, step: number): void {
+    if (!this.formed || step !== this.next_step) throw new Error(`vllm scheduler: step ${step} applied, step ${this.next_step} was ${this.formed ? '' : 'not '}formed`);
+    const runs = this.runs;
+    runs.stepEnded(step, token_time_s);
+    this.next_step = step + 1;
+    this.formed = false;
+    const gone = this.gone;
+    clearKeepingStorage(gone);
+    // Only sequences stepped one by one can have finished: a run never holds a last token.
+    for (const seq of scheduled) {
+      if (hasLeft(seq)) gone.push(seq);
+      else runs.tryStart(seq, step);
+    }
+    if (gone.length > 0) removeInOrder(this.running, gone);
+    const eager = this.eager;
+    let kept = 0;
+    for (let i = 0; i < eager.length; i++) if (eager[i].run_from < 0 && !hasLeft(eager[i])) eager[kept++] = eager[i];
+    while (eager.length > kept) eager.pop();
+  }
+
+  /** The replica failed: every run ends where it stood (the step in flight, if any, lost). */
+  release(): void {
+    for (const seq of this.running) if (seq.run_from >= 0) this.runs.abandon(seq, this.next_step, this.formed);
+    this.runs.clear();
+    if (this.formed) this.next_step++;
+    this.formed = false;
+    this.eager.length = 0;
+  }
+
+  /** Ends the runs due before this pass's step; their sequences rejoin `eager` at their places. */
+  private endDueRuns(): void {
+    const ended = this.ended;
+    clearKeepingStorage(ended);
+    this.runs.takeDue(this.next_step, ended);
+    if (ended.length === 0) return;
+    sortByRunOrder(ended);
+    const eager = this.eager;
+    const merged = this.spare;
+    clearKeepingStorage(merged);
+    let i = 0;
+    let j = 0;
+    while (i < eager.length || j < ended.length) {
+      if (j === ended.length || (i < eager.length && eager[i].run_order < ended[j].run_order)) merged.push(eager[i++]);
+      else merged.push(ended[j++]);
+    }
+    this.spare = eager;
+    this.eager = merged;
+  }
+
+  /** Ends every run before this pass's step (`endPass` rebuilds `eager`). */
+  private endAllRuns(): void {
+    const runs = this.runs;
+    if (runs.count === 0) return;
+    for (const seq of this.running) if (seq.run_from >= 0) runs.finish(seq, this.next_step);
+    runs.clear();
+  }
+}
+
+/** It emitted its last token, or reached its hand-off: it leaves the running list (as `dropFinished` decides). */
+function hasLeft(seq: Sequence): boolean {
+  return seq.generated_tokens === seq.output_tokens || seq.generated_tokens === seq.handoff_at;
+}
+
+/** Removes `gone` from `list`, both in the same order, comparing identities only (no sequence is read). */
+function removeInOrder(list: Sequence[], gone: readonly Sequence[]): void {
+  let j = 0;
+  let kept = 0;
+  for (let i = 0; i < list.length; i++) {
+    if (j < gone.length && list[i] === gone[j]) j++;
+    else list[kept++] = list[i];
+  }
+  if (j !== gone.length) throw new Error(`vllm scheduler: ${gone.length - j} finished sequences not found in the running list`);
+  while (list.length > kept) list.pop();
+}
+
+/** Insertion sort by `run_order`: the lists are a few sequences long (Array.prototype.sort with a comparator cost more). */
+function sortByRunOrder(list: Sequence[]): void {
+  for (let i = 1; i < list.length; i++) {
+    const seq = list[i];
+    let j = i - 1;
+    while (j >= 0 && list[j].run_order > seq.run_order) {
+      list[j + 1] = list[j];
+      j--;
+    }
+    list[j + 1] = seq;
+  }
+}
