@@ -1,5 +1,6 @@
 import { clearKeepingStorage } from '../engine/arrays.js';
 import type { BlockManager } from '../kv/blockManager.js';
+import type { KvState } from '../kv/kvState.js';
 import type { BatchShape } from '../latency/batch.js';
 import type { Sequence } from './sequence.js';
 
@@ -10,16 +11,19 @@ const MASK = RING - 1;
 /**
  * Plain decodes advanced without touching each sequence on each step (docs/lazy-decode.md).
  *
- * A running sequence that has just decoded a token, whose next tokens land in its last KV block
- * (held alone, its fill kept lazily by its `KvState`) and are not its last, is in a *run*: for
- * each step until one of those stops holding, it would take one token of budget, write one KV
- * slot and emit one token stamped with the step's time, and nothing else. Such steps are
- * accounted here in aggregate (a count and a sum of context lengths for the batch shape, one
- * subtraction from the pool's unused slots), and the sequence is brought up to date (`finish`)
- * when its run ends or before anything else reads it: its computed and generated counts, its
- * token stamps (from the step times kept in a ring) and its KV fill, exactly as if it had been
- * stepped one step at a time. While in a run its `computed_tokens`, `generated_tokens` and token
- * stamps are those of the run's start.
+ * A running sequence that has just decoded a token, whose next token lands in its lazily kept
+ * last KV block and is not its last, is in a *run*: on each step until its last token it takes one
+ * token of budget, writes one KV slot and emits one token stamped with the step's time. Such steps
+ * are accounted here in aggregate (a count and a sum of context lengths for the batch shape, one
+ * subtraction from the pool's unused slots). Only two steps a block need the sequence itself, its
+ * *KV events* (`kvEvent`): the token that fills its block (the block enters the prefix cache) and
+ * the one that takes a new block. The scheduler runs them in list order among the other
+ * sequences' allocations, as a stepped decode would run them. The sequence is brought up to date
+ * (`finish`) when its run ends, before its last token or before anything else reads it: its
+ * computed and generated counts, its token stamps (from the step times kept in a ring) and its KV
+ * fill, exactly as if it had been stepped one step at a time. While in a run its
+ * `computed_tokens`, `generated_tokens` and token stamps are those of the run's start, and its
+ * lazily kept fill that of its last KV event (`run_kv_from`).
  */
 export class DecodeRuns {
   /** Sequences in a run. */
@@ -28,8 +32,10 @@ export class DecodeRuns {
   context_tokens = 0;
   /** The token time of each completed step, at step mod RING. */
   private readonly times = new Float64Array(RING);
-  /** At s mod RING: sequences whose run ends before step s (a sequence may be listed again after an earlier `finish`). */
+  /** At s mod RING: sequences with a KV event at step s or whose run ends before it (`run_next`; stale entries are skipped). */
   private readonly due: Sequence[][] = Array.from({ length: RING }, () => []);
+  /** The holder a KV event allocates for: the sequence with its computed tokens as they stand at the event. */
+  private readonly owner: { kv: KvState; computed_tokens: number } = { kv: undefined as unknown as KvState, computed_tokens: 0 };
 
   constructor(private readonly kv: BlockManager) {}
 
@@ -40,31 +46,88 @@ export class DecodeRuns {
 
   /**
    * Puts `seq`, which plain-decoded a token in step `step` (now applied) and keeps running, into a
-   * run from step + 1, when at least its next token qualifies; false when none does.
+   * run from step + 1, when its next token lands in its lazily kept block and is not its last.
    */
   tryStart(seq: Sequence, step: number): boolean {
     const c = seq.computed_tokens;
-    if (seq.lazy_until === 0 || seq.lazy_fill !== c - seq.lazy_base) return false;
-    if (seq.known_tokens - c !== 1 || seq.handoff_at >= 0 || seq.draft_tokens !== 0) return false;
-    // Steps whose token stays within the lazily kept block, and whose emitted token is not the last.
-    const span = Math.min(seq.lazy_until - c, seq.output_tokens - seq.generated_tokens - 1, RING - 1);
+    if (seq.lazy_until <= c || seq.lazy_fill !== c - seq.lazy_base) return false;
+    // Decoding: a prompt's last token, left alone by a chunk, is no decode (nor stamped as one).
+    if (seq.known_tokens - c !== 1 || seq.in_prefill || seq.handoff_at >= 0 || seq.draft_tokens !== 0) return false;
+    // Steps up to the one before its last token, within the step-time ring.
+    const span = Math.min(seq.output_tokens - seq.generated_tokens - 1, RING - 1);
     if (span <= 0) return false;
     seq.run_from = step + 1;
     seq.run_last = step + span;
-    this.due[(step + span + 1) & MASK].push(seq);
+    seq.run_kv_from = step + 1;
     this.count++;
     this.context_tokens += c + 1;
+    this.listNext(seq);
     return true;
   }
 
-  /** The step formed next has the runs in its batch: one decode token for each. */
-  addToBatch(batch: BatchShape): void {
+  /** Lists `seq` at its next KV event, or at its run's end if that comes first. */
+  private listNext(seq: Sequence): void {
+    // A run writes token t (1-based) at step run_from + t − 1 − computed_tokens; its next event
+    // is the token past its lazily kept range (the one that fills the block), or, with no lazy
+    // range (its block just filled), the next token (the one that takes a new block).
+    const event = seq.lazy_until > 0 ? seq.run_from + seq.lazy_until - seq.computed_tokens : seq.run_kv_from;
+    const next = Math.min(event, seq.run_last + 1);
+    seq.run_next = next;
+    this.due[next & MASK].push(seq);
+  }
+
+  /**
+   * The runs due at step `step` (the one being formed): those that end go to `ended` (now brought
+   * up to date), those with a KV event to `events` (still in their runs).
+   */
+  takeDue(step: number, ended: Sequence[], events: Sequence[]): void {
+    const list = this.due[step & MASK];
+    for (let i = 0; i < list.length; i++) {
+      const seq = list[i];
+      // Listed for a run that has ended since (and maybe one that started later).
+      if (seq.run_from < 0 || seq.run_next !== step) continue;
+      if (step === seq.run_last + 1) {
+        this.finish(seq, step);
+        ended.push(seq);
+      } else {
+        // Listed here twice (once for a run that ended early, once for the one after): taken once.
+        seq.run_next = -1;
+        events.push(seq);
+      }
+    }
+    clearKeepingStorage(list);
+  }
+
+  /** The KV blocks the KV event of `seq` at step `step` may take (a bound: see `kvEvent`). */
+  eventBlocks(seq: Sequence): number {
+    return seq.lazy_until > 0 ? 0 : 1;
+  }
+
+  /**
+   * The KV event of `seq` at step `step`: its slot for this step is allocated as a stepped decode's
+   * is (`BlockManager.allocateSlots`: filling the block registers it; the next token takes a new
+   * block and keeps it lazily), after the slots its run wrote since its last event are caught up.
+   * The caller has made sure the pool has the block.
+   */
+  kvEvent(seq: Sequence, step: number): void {
+    const written = step - seq.run_kv_from;
+    if (written > 0) seq.lazyAdvance(written);
+    const owner = this.owner;
+    owner.kv = seq;
+    owner.computed_tokens = seq.computed_tokens + (step - seq.run_from);
+    if (!this.kv.allocateSlots(owner, owner.computed_tokens + 1)) throw new Error(`request ${seq.id}: KV blocks short in a decode run's event at step ${step}`);
+    seq.run_kv_from = step + 1;
+    this.listNext(seq);
+  }
+
+  /** The step formed next has the runs in its batch, one decode token each; `events` of them had their slot allocated by `kvEvent`. */
+  addToBatch(batch: BatchShape, events: number): void {
     const n = this.count;
     batch.decode_seqs += n;
     batch.decode_tokens += n;
     batch.decode_context_tokens += this.context_tokens;
     batch.emitting_seqs += n;
-    this.kv.fillLazySlots(n);
+    this.kv.fillLazySlots(n - events);
   }
 
   /** The step formed with `addToBatch` is under way: in the next, each context is one token longer. */
@@ -72,24 +135,12 @@ export class DecodeRuns {
     this.context_tokens += this.count;
   }
 
-  /** Ends the runs due before step `step` (the one being formed), appending their sequences to `out`. */
-  takeDue(step: number, out: Sequence[]): void {
-    const list = this.due[step & MASK];
-    for (let i = 0; i < list.length; i++) {
-      const seq = list[i];
-      // Listed earlier for a run that ended sooner (and maybe one that ends later since).
-      if (seq.run_from < 0 || seq.run_last + 1 !== step) continue;
-      this.finish(seq, step);
-      out.push(seq);
-    }
-    clearKeepingStorage(list);
-  }
-
   /**
    * Ends the run of `seq` before step `step`: it was in every step from its start up to then,
-   * all completed. Brings its counts, token stamps and KV fill up to date.
+   * all completed, and wrote its slots lazily up to step `kv_through` (excluded). Brings its
+   * counts, token stamps and KV fill up to date.
    */
-  finish(seq: Sequence, step: number): void {
+  finish(seq: Sequence, step: number, kv_through = step): void {
     const from = seq.run_from;
     const n = step - from;
     if (!(n >= 0 && from + n <= seq.run_last + 1)) {
@@ -98,7 +149,8 @@ export class DecodeRuns {
     seq.run_from = -1;
     seq.stampRun(this.times, MASK, from, n);
     seq.computed_tokens += n;
-    seq.lazyAdvance(n);
+    const written = kv_through - seq.run_kv_from;
+    if (written > 0) seq.lazyAdvance(written);
     this.count--;
     this.context_tokens -= seq.computed_tokens + 1;
   }
@@ -109,10 +161,10 @@ export class DecodeRuns {
    * written), as the failure accounting expects.
    */
   abandon(seq: Sequence, step: number, in_flight: boolean): void {
-    this.finish(seq, step);
+    // The lost step wrote its slot: lazily, or in a KV event (then run_kv_from is past it already).
+    this.finish(seq, step, in_flight ? step + 1 : step);
     if (in_flight) {
       seq.scheduled_tokens = 1;
-      seq.lazyAdvance(1);
       // `advance` had counted its context in the step after the lost one.
       this.context_tokens -= 1;
     }

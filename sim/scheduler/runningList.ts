@@ -16,6 +16,8 @@ export class RunningList {
   private eager: Sequence[] = [];
   private spare: Sequence[] = [];
   private readonly ended: Sequence[] = [];
+  /** Sequences in runs with a KV event in the step being formed, in list order. */
+  private readonly events: Sequence[] = [];
   private readonly gone: Sequence[] = [];
   /** The replica step the next pass forms (steps are numbered as the replica numbers them) and whether it is formed, in flight. */
   private next_step = 0;
@@ -49,8 +51,11 @@ export class RunningList {
    */
   private fitsWhole(budget: number): boolean {
     const kv = this.kv;
-    let tokens = this.runs.count;
+    const runs = this.runs;
+    let tokens = runs.count;
     let bound = 0;
+    for (const seq of this.events) bound += runs.eventBlocks(seq);
+    const events = bound;
     for (const seq of this.eager) {
       const n = seq.known_tokens - seq.computed_tokens;
       if (n <= 0) return false;
@@ -60,22 +65,32 @@ export class RunningList {
     }
     if (tokens > budget) return false;
     if (bound <= kv.free_blocks) return true;
-    let blocks = 0;
+    let blocks = events;
     for (const seq of this.eager) blocks += kv.growthBlocks(seq, seq.known_tokens);
     return blocks <= kv.free_blocks;
   }
 
-  /** The running part of a step that `beginPass` found fits whole: the others in list order, then the runs; returns the budget left. */
+  /**
+   * The running part of a step that `beginPass` found fits whole: the others, and the KV events of
+   * sequences in runs, in list order (allocations take blocks in the order V1's pass would), then
+   * the runs' decodes together; returns the budget left.
+   */
   scheduleEager(plan: StepPlan, budget: number): number {
-    for (const seq of this.eager) {
+    const eager = this.eager;
+    const events = this.events;
+    const runs = this.runs;
+    let e = 0;
+    for (let i = 0; i < eager.length; i++) {
+      const seq = eager[i];
+      for (; e < events.length && events[e].run_order < seq.run_order; e++) runs.kvEvent(events[e], this.next_step);
       const n = seq.known_tokens - seq.computed_tokens;
       if (!this.kv.allocateSlots(seq, seq.known_tokens)) throw new Error(`request ${seq.id}: KV blocks short after the pass found them enough`);
       addToPlan(plan, seq, n);
       budget -= n;
     }
-    const runs = this.runs;
+    for (; e < events.length; e++) runs.kvEvent(events[e], this.next_step);
     if (runs.count > 0) {
-      runs.addToBatch(plan.batch);
+      runs.addToBatch(plan.batch, events.length);
       plan.lazy_decodes = runs.count;
     }
     return budget - runs.count;
@@ -123,16 +138,19 @@ export class RunningList {
   release(): void {
     for (const seq of this.running) if (seq.run_from >= 0) this.runs.abandon(seq, this.next_step, this.formed);
     this.runs.clear();
+    clearKeepingStorage(this.events);
     if (this.formed) this.next_step++;
     this.formed = false;
     this.eager.length = 0;
   }
 
-  /** Ends the runs due before this pass's step; their sequences rejoin `eager` at their places. */
+  /** Ends the runs due before this pass's step (their sequences rejoin `eager` at their places) and lists the KV events due in it. */
   private endDueRuns(): void {
     const ended = this.ended;
     clearKeepingStorage(ended);
-    this.runs.takeDue(this.next_step, ended);
+    clearKeepingStorage(this.events);
+    this.runs.takeDue(this.next_step, ended, this.events);
+    sortByRunOrder(this.events);
     if (ended.length === 0) return;
     sortByRunOrder(ended);
     const eager = this.eager;
@@ -154,6 +172,7 @@ export class RunningList {
     if (runs.count === 0) return;
     for (const seq of this.running) if (seq.run_from >= 0) runs.finish(seq, this.next_step);
     runs.clear();
+    clearKeepingStorage(this.events);
   }
 }
 

@@ -69,10 +69,13 @@ export class Sequence extends KvState {
   in_step = false;
   /**
    * In a decode run (decodeRuns.ts) from replica step `run_from` to `run_last` (−1: not in one):
-   * its counts and token stamps are those of the run's start until the run ends.
+   * its counts and token stamps are those of the run's start until the run ends, its lazily kept
+   * KV fill that of step `run_kv_from`; `run_next` is the step its run needs it next.
    */
   run_from = -1;
   run_last = -1;
+  run_kv_from = -1;
+  run_next = -1;
   /** Its place in its scheduler's running list (ascending along the list, under FCFS). */
   run_order = 0;
   /** When the engine handed it to the scheduler (arrival + frontend time). */

@@ -23,35 +23,40 @@ function v1(blocks: number, budget: number, decode_runs: boolean) {
 }
 
 describe('decode runs, stepped by hand', () => {
-  it('one sequence (prompt 10, 40 tokens, blocks of 16): a run covers tokens 12 to 15, then the block boundary is stepped', () => {
+  it('one sequence (prompt 10, 40 tokens, blocks of 16): one run from its second decode to the step before its last token', () => {
     const { kv, sched } = v1(100, 512, true);
     const seq = new Sequence({ id: 0, arrival_s: 0, input_tokens: 10, output_tokens: 40 }, 0);
     sched.enqueue(seq);
     const lazy: number[] = [];
     const contexts: number[] = [];
     const unused: number[] = [];
-    for (let step = 0; step < 10; step++) {
+    const finished: Sequence[] = [];
+    for (let step = 0; step < 40; step++) {
       const plan = sched.schedule(step);
       lazy.push(plan.lazy_decodes);
       contexts.push(plan.batch.decode_context_tokens);
       unused.push(kv.unused_slots);
-      applyStep(kv, sched, plan.scheduled, 100 + step, step, []);
+      applyStep(kv, sched, plan.scheduled, 100 + step, step, finished);
+      if (step === 9) {
+        // In a run from step 2: its counts are those of the run's start (after step 1).
+        expect([seq.computed_tokens, seq.generated_tokens]).toEqual([11, 2]);
+      }
     }
-    // Step 0: the prompt (10 tokens, token 1 emitted); step 1: the decode of token 11 (stepped,
-    // it enters the lazily kept block up to token 15); steps 2–5: tokens 12–15 in a run; step 6:
-    // token 16 fills the block (stepped); step 7: token 17 takes a new block, whose next tokens
-    // are kept lazily; steps 8 and 9: a new run.
-    expect(lazy).toEqual([0, 0, 1, 1, 1, 1, 0, 0, 1, 1]);
-    expect(contexts).toEqual([0, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
-    // One block of 16 slots, then a second one: unused slots fall by one a step either way.
-    expect(unused).toEqual([6, 5, 4, 3, 2, 1, 0, 15, 14, 13]);
-    // In a run from step 8, its counts are those of the run's start (after step 7).
-    expect(seq.computed_tokens).toBe(17);
-    expect(seq.generated_tokens).toBe(8);
-    // The run of steps 2–5 ended at step 6: its tokens are stamped as if stepped one by one (token k by step k).
+    // Step 0: the prompt (10 tokens, token 1 emitted); step 1: the decode of token 11 (stepped, it
+    // keeps its block's fill lazily); steps 2–38 in one run, across the blocks that tokens 16 and
+    // 32 fill and those that tokens 17 and 33 open; step 39: the last token, stepped.
+    expect(lazy).toEqual([0, 0, ...Array(37).fill(1), 0]);
+    expect(contexts).toEqual(Array.from({ length: 40 }, (_, step) => (step === 0 ? 0 : 10 + step)));
+    // Unused slots fall by one a step, and rise by 15 with each new block (16 slots, one written).
+    expect(unused.slice(0, 10)).toEqual([6, 5, 4, 3, 2, 1, 0, 15, 14, 13]);
+    expect(unused.slice(22, 26)).toEqual([0, 15, 14, 13]);
+    expect(unused[39]).toBe(15);
+    // Finished: its tokens are stamped as if stepped one by one (token k by step k), its blocks freed.
+    expect(finished).toEqual([seq]);
     const { times_s, steps } = seq.tokens;
-    expect(Array.from(times_s.slice(0, 8))).toEqual([100, 101, 102, 103, 104, 105, 106, 107]);
-    expect(Array.from(steps.slice(0, 8))).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(Array.from(times_s)).toEqual(Array.from({ length: 40 }, (_, k) => 100 + k));
+    expect(Array.from(steps)).toEqual(Array.from({ length: 40 }, (_, k) => k));
+    expect([seq.computed_tokens, kv.free_blocks, kv.unused_slots]).toEqual([49, 100, 0]);
   });
 
   it('a failure mid-run leaves the sequence as if it had been stepped one by one, its token in flight scheduled', () => {
@@ -116,11 +121,14 @@ describe('decode runs change no output (INFERSIM_DECODE_RUNS=0 against the defau
     expect(steps).toBeGreaterThan(100);
   });
 
-  it('on random valid V1 configurations (tight pools, budgets, prefix caching, samples, time-outs, sessions)', () => {
+  it('on random valid V1 configurations (tight pools, budgets, prefix caching, samples, time-outs, sessions, failures)', () => {
     let withRuns = 0;
     fc.assert(
-      fc.property(arbitraryConfig(['vllm']), (c) => {
-        if (sameBothWays(scenario({ seed: c.seed, cluster: c.cluster, engine: c.engine, workload: c.workload, output: { tokens: true } })) > 0) withRuns++;
+      fc.property(arbitraryConfig(['vllm']), fc.option(fc.double({ min: 0.01, max: 1, noNaN: true }), { nil: undefined }), (c, fault_s) => {
+        // Half the draws lose replica 0 for a second at fault_s, with runs (and their KV events) in flight.
+        const faults = fault_s === undefined ? {} : { cold_start: { storage: 'local_nvme' }, faults: [{ at_s: fault_s, replica: 0, down_s: 1 }] };
+        const input = scenario({ seed: c.seed, cluster: { ...c.cluster, max_retries: 1 }, engine: c.engine, workload: c.workload, output: { tokens: true }, ...faults });
+        if (sameBothWays(input) > 0) withRuns++;
       }),
       { numRuns: 80, seed: 22 },
     );
