@@ -48,21 +48,20 @@ export class DecodeRuns {
    * Puts `seq`, which plain-decoded a token in step `step` (now applied) and keeps running, into a
    * run from step + 1, when its next token lands in its lazily kept block and is not its last.
    */
-  tryStart(seq: Sequence, step: number): boolean {
+  tryStart(seq: Sequence, step: number): void {
     const c = seq.computed_tokens;
-    if (seq.lazy_until <= c || seq.lazy_fill !== c - seq.lazy_base) return false;
+    if (seq.lazy_until <= c || seq.lazy_fill !== c - seq.lazy_base) return;
     // Decoding: a prompt's last token, left alone by a chunk, is no decode (nor stamped as one).
-    if (seq.known_tokens - c !== 1 || seq.in_prefill || seq.handoff_at >= 0 || seq.draft_tokens !== 0) return false;
+    if (seq.known_tokens - c !== 1 || seq.in_prefill || seq.handoff_at >= 0 || seq.draft_tokens !== 0) return;
     // Steps up to the one before its last token, within the step-time ring.
     const span = Math.min(seq.output_tokens - seq.generated_tokens - 1, RING - 1);
-    if (span <= 0) return false;
+    if (span <= 0) return;
     seq.run_from = step + 1;
     seq.run_last = step + span;
     seq.run_kv_from = step + 1;
     this.count++;
     this.context_tokens += c + 1;
     this.listNext(seq);
-    return true;
   }
 
   /** Lists `seq` at its next KV event, or at its run's end if that comes first. */

@@ -47,17 +47,20 @@ export class RunningList {
   /**
    * Whether the runs' tokens and the others' remaining tokens fit the budget, and the others' new
    * blocks fit the pool. Then V1's pass preempts nobody and, as runs take no blocks, allocates
-   * exactly what visiting the others alone, in list order, allocates.
+   * exactly what visiting the others alone, in list order, allocates. The list's last sequence may
+   * take what budget is left, as V1 gives it (a prompt chunked over several steps, admitted last).
    */
   private fitsWhole(budget: number): boolean {
     const kv = this.kv;
     const runs = this.runs;
+    const eager = this.eager;
     let tokens = runs.count;
     let bound = 0;
     for (const seq of this.events) bound += runs.eventBlocks(seq);
     const events = bound;
-    for (const seq of this.eager) {
-      const n = seq.known_tokens - seq.computed_tokens;
+    for (let i = 0; i < eager.length; i++) {
+      const seq = eager[i];
+      const n = this.tokensFor(seq, budget - tokens);
       if (n <= 0) return false;
       tokens += n;
       // A holder has blocks for its computed tokens: n more take at most ⌈n/B⌉ blocks, plus a copy-on-write.
@@ -66,8 +69,23 @@ export class RunningList {
     if (tokens > budget) return false;
     if (bound <= kv.free_blocks) return true;
     let blocks = events;
-    for (const seq of this.eager) blocks += kv.growthBlocks(seq, seq.known_tokens);
+    tokens = runs.count;
+    for (const seq of eager) {
+      const n = this.tokensFor(seq, budget - tokens);
+      tokens += n;
+      blocks += kv.growthBlocks(seq, seq.computed_tokens + n);
+    }
     return blocks <= kv.free_blocks;
+  }
+
+  /**
+   * The tokens `seq` (outside runs) takes when `left` is the budget the sequences before it in the
+   * list leave: all it has to compute, but the list's last sequence takes no more than is left.
+   */
+  private tokensFor(seq: Sequence, left: number): number {
+    const n = seq.known_tokens - seq.computed_tokens;
+    const running = this.running;
+    return seq === running[running.length - 1] && left > 0 ? Math.min(n, left) : n;
   }
 
   /**
@@ -83,8 +101,9 @@ export class RunningList {
     for (let i = 0; i < eager.length; i++) {
       const seq = eager[i];
       for (; e < events.length && events[e].run_order < seq.run_order; e++) runs.kvEvent(events[e], this.next_step);
-      const n = seq.known_tokens - seq.computed_tokens;
-      if (!this.kv.allocateSlots(seq, seq.known_tokens)) throw new Error(`request ${seq.id}: KV blocks short after the pass found them enough`);
+      // Every run lies before the list's last sequence, the only one whose tokens the budget may cut.
+      const n = this.tokensFor(seq, budget - runs.count);
+      if (!this.kv.allocateSlots(seq, seq.computed_tokens + n)) throw new Error(`request ${seq.id}: KV blocks short after the pass found them enough`);
       addToPlan(plan, seq, n);
       budget -= n;
     }
@@ -104,7 +123,11 @@ export class RunningList {
 
   /** The pass formed `plan` (after a full pass when not `fast`: every running sequence is outside runs). */
   endPass(plan: StepPlan, fast: boolean): void {
-    if (!fast) this.eager = this.running.slice();
+    if (!fast) {
+      const eager = this.eager;
+      clearKeepingStorage(eager);
+      for (const seq of this.running) eager.push(seq);
+    }
     if (planIsEmpty(plan)) return;
     this.formed = true;
     this.runs.advance();

@@ -9,8 +9,8 @@ import { clearKeepingStorage } from '../engine/arrays.js';
 export interface StepPlan {
   /** Sequences that run this step, each with `scheduled_tokens` set (those in decode runs aside). */
   scheduled: Sequence[];
-  /** Sequences in decode runs (decodeRuns.ts) that also run this step, a token each: in `batch`, not in `scheduled`. */
-  lazy_decodes: number;
+  /** Sequences in decode runs (decodeRuns.ts) that also run this step, a token each: in `batch`, not in `scheduled` (absent: none). */
+  lazy_decodes?: number;
   batch: BatchShape;
   /** Sequences preempted while forming this step (recompute or swap). */
   preempted: number;
@@ -50,7 +50,7 @@ export function resetPlan(plan: StepPlan): void {
 
 /** Nothing runs in the step: no sequence scheduled, none in a decode run. */
 export function planIsEmpty(plan: StepPlan): boolean {
-  return plan.scheduled.length === 0 && plan.lazy_decodes === 0;
+  return plan.scheduled.length === 0 && (plan.lazy_decodes ?? 0) === 0;
 }
 
 export interface SchedulerLimits {

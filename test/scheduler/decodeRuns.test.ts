@@ -8,7 +8,9 @@ import { applyStep } from '../../sim/scheduler/commons.js';
 import { Sequence } from '../../sim/scheduler/sequence.js';
 import { VllmV1Scheduler } from '../../sim/scheduler/vllmV1.js';
 import type { ScenarioInput } from '../../sim/scenario/types.js';
-import { run, scenario, suiteDir } from '../helpers.js';
+import type { RequestOutcome } from '../../sim/metrics/records.js';
+import { simulate } from '../../sim/index.js';
+import { scenario, suiteDir } from '../helpers.js';
 import { arbitraryConfig } from './randomConfigs.js';
 
 /**
@@ -33,7 +35,7 @@ describe('decode runs, stepped by hand', () => {
     const finished: Sequence[] = [];
     for (let step = 0; step < 40; step++) {
       const plan = sched.schedule(step);
-      lazy.push(plan.lazy_decodes);
+      lazy.push(plan.lazy_decodes ?? 0);
       contexts.push(plan.batch.decode_context_tokens);
       unused.push(kv.unused_slots);
       applyStep(kv, sched, plan.scheduled, 100 + step, step, finished);
@@ -59,6 +61,45 @@ describe('decode runs, stepped by hand', () => {
     expect([seq.computed_tokens, kv.free_blocks, kv.unused_slots]).toEqual([49, 100, 0]);
   });
 
+  it("a prompt's last token, left alone by a 1-token chunk, is prefilled, not decoded in a run (found in review)", () => {
+    const shapes = [false, true].map((decode_runs) => {
+      const { kv, sched } = v1(100, 2, decode_runs);
+      for (const [id, prompt] of [[0, 1], [1, 3]]) sched.enqueue(new Sequence({ id, arrival_s: 0, input_tokens: prompt, output_tokens: 40 }, 0));
+      const seen: string[] = [];
+      for (let step = 0; step < 20; step++) {
+        const plan = sched.schedule(step);
+        seen.push(`${plan.batch.prefill_tokens}p/${plan.batch.decode_tokens}d`);
+        applyStep(kv, sched, plan.scheduled, step, step, []);
+      }
+      return seen;
+    });
+    // Budget 2: both prompts start (1 + 1 tokens); A decodes beside B's 1-token chunks, the second of which ends B's prompt.
+    expect(shapes[0].slice(0, 4)).toEqual(['2p/0d', '1p/1d', '1p/1d', '0p/2d']);
+    expect(shapes[1]).toEqual(shapes[0]);
+  });
+
+  it('a prompt admitted last is chunked by what budget the runs leave, and the runs go on', () => {
+    const traces = [false, true].map((decode_runs) => {
+      const { kv, sched } = v1(100, 8, decode_runs);
+      sched.enqueue(new Sequence({ id: 0, arrival_s: 0, input_tokens: 4, output_tokens: 40 }, 0));
+      const seen: string[] = [];
+      const lazy: number[] = [];
+      for (let step = 0; step < 12; step++) {
+        if (step === 3) sched.enqueue(new Sequence({ id: 1, arrival_s: 0, input_tokens: 40, output_tokens: 5 }, 0));
+        const plan = sched.schedule(step);
+        seen.push(`${plan.batch.prefill_tokens}p/${plan.batch.decode_tokens}d`);
+        lazy.push(plan.lazy_decodes ?? 0);
+        applyStep(kv, sched, plan.scheduled, step, step, []);
+      }
+      return { seen, lazy };
+    });
+    // Steps 3–8: A decodes (1 token) and B's 40-token prompt takes the other 7 of the budget, 5 more at step 8.
+    expect(traces[0].seen).toEqual(['4p/0d', '0p/1d', '0p/1d', '7p/1d', '7p/1d', '7p/1d', '7p/1d', '7p/1d', '5p/1d', '0p/2d', '0p/2d', '0p/2d']);
+    expect(traces[1].seen).toEqual(traces[0].seen);
+    // With runs, A stays in its run from step 2 through B's prompt; B joins one after its first decode (step 9).
+    expect(traces[1].lazy).toEqual([0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2]);
+  });
+
   it('a failure mid-run leaves the sequence as if it had been stepped one by one, its token in flight scheduled', () => {
     const states = [false, true].map((decode_runs) => {
       const { kv, sched } = v1(100, 512, decode_runs);
@@ -75,6 +116,13 @@ describe('decode runs, stepped by hand', () => {
   });
 });
 
+/** Runs a scenario writing every output file, tokens.arrow included, and keeping every outcome (token times copied). */
+function runWritingTokens(input: ScenarioInput, outDir: string) {
+  const outcomes: RequestOutcome[] = [];
+  const result = simulate(input, { outDir, writeTokens: true, onRequest: (o) => outcomes.push({ ...o, token_times_s: Array.from(o.token_times_s) }) });
+  return { result, outcomes };
+}
+
 describe('decode runs change no output (INFERSIM_DECODE_RUNS=0 against the default)', () => {
   const dir = suiteDir();
   afterEach(() => {
@@ -88,23 +136,34 @@ describe('decode runs change no output (INFERSIM_DECODE_RUNS=0 against the defau
     const out = [join(dir, `off-${count}`), join(dir, `on-${count}`)];
     count++;
     process.env.INFERSIM_DECODE_RUNS = '0';
-    const off = run(input, out[0]);
+    const off = runWritingTokens(input, out[0]);
     delete process.env.INFERSIM_DECODE_RUNS;
     const spy = vi.spyOn(DecodeRuns.prototype, 'addToBatch');
-    const on = run(input, out[1]);
+    const on = runWritingTokens(input, out[1]);
     const stepsWithRuns = spy.mock.calls.length;
     spy.mockRestore();
     expect(on.outcomes).toEqual(off.outcomes);
     expect(on.result.totals).toEqual(off.result.totals);
     const files = readdirSync(out[0]).filter((f) => f.endsWith('.arrow'));
-    expect(files).toContain('iterations.arrow');
+    expect(files).toEqual(expect.arrayContaining(['requests.arrow', 'iterations.arrow', 'tokens.arrow']));
     expect(readdirSync(out[1]).filter((f) => f.endsWith('.arrow'))).toEqual(files);
     for (const f of files) expect(readFileSync(join(out[1], f)).equals(readFileSync(join(out[0], f))), f).toBe(true);
     return stepsWithRuns;
   }
 
   it('on a steady load, where most decode tokens go in runs', () => {
-    const steps = sameBothWays(scenario({ workload: { arrival: { process: 'poisson', rate_per_s: 30 }, input_tokens: { dist: 'uniform', min: 50, max: 1500 }, output_tokens: { dist: 'uniform', min: 1, max: 400 }, num_requests: 300 }, output: { tokens: true } }));
+    const steps = sameBothWays(scenario({ workload: { arrival: { process: 'poisson', rate_per_s: 30 }, input_tokens: { dist: 'uniform', min: 50, max: 1500 }, output_tokens: { dist: 'uniform', min: 1, max: 400 }, num_requests: 300 } }));
+    expect(steps).toBeGreaterThan(1000);
+  });
+
+  it('with a small budget and prompts of a few tokens, where chunks of one token end prompts (found in review)', () => {
+    const steps = sameBothWays(
+      scenario({
+        seed: 42,
+        engine: { max_num_batched_tokens: 16, max_num_seqs: 16 },
+        workload: { arrival: { process: 'poisson', rate_per_s: 400 }, input_tokens: { dist: 'uniform', min: 1, max: 12 }, output_tokens: { dist: 'uniform', min: 2, max: 200 }, num_requests: 600 },
+      }),
+    );
     expect(steps).toBeGreaterThan(1000);
   });
 
@@ -115,7 +174,6 @@ describe('decode runs change no output (INFERSIM_DECODE_RUNS=0 against the defau
         cold_start: { storage: 'local_nvme' },
         faults: [{ at_s: 3, replica: 1, down_s: 5 }],
         workload: { arrival: { process: 'poisson', rate_per_s: 40 }, input_tokens: { dist: 'uniform', min: 50, max: 800 }, output_tokens: { dist: 'uniform', min: 50, max: 400 }, num_requests: 300 },
-        output: { tokens: true },
       }),
     );
     expect(steps).toBeGreaterThan(100);
@@ -127,7 +185,7 @@ describe('decode runs change no output (INFERSIM_DECODE_RUNS=0 against the defau
       fc.property(arbitraryConfig(['vllm']), fc.option(fc.double({ min: 0.01, max: 1, noNaN: true }), { nil: undefined }), (c, fault_s) => {
         // Half the draws lose replica 0 for a second at fault_s, with runs (and their KV events) in flight.
         const faults = fault_s === undefined ? {} : { cold_start: { storage: 'local_nvme' }, faults: [{ at_s: fault_s, replica: 0, down_s: 1 }] };
-        const input = scenario({ seed: c.seed, cluster: { ...c.cluster, max_retries: 1 }, engine: c.engine, workload: c.workload, output: { tokens: true }, ...faults });
+        const input = scenario({ seed: c.seed, cluster: { ...c.cluster, max_retries: 1 }, engine: c.engine, workload: c.workload, ...faults });
         if (sameBothWays(input) > 0) withRuns++;
       }),
       { numRuns: 80, seed: 22 },
