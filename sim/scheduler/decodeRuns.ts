@@ -97,7 +97,7 @@ export class DecodeRuns {
     clearKeepingStorage(list);
   }
 
-  /** The KV blocks the KV event of `seq` at step `step` may take (a bound: see `kvEvent`). */
+  /** The KV blocks the pending KV event of `seq` takes: one where its block just filled (the next token opens one), else none. */
   eventBlocks(seq: Sequence): number {
     return seq.lazy_until > 0 ? 0 : 1;
   }

@@ -7,9 +7,9 @@ import type { Sequence } from './sequence.js';
 
 /**
  * V1's running list when plain decodes go in decode runs (decodeRuns.ts): the sequences not in a
- * run (`eager`: prefills, and decodes whose next token needs a block, fills one or is the last),
- * kept in list order beside the list itself, so that a pass visits them alone. Under FCFS a
- * sequence joins the list at its end, so its `run_order` (a count of admissions) orders it.
+ * run (`eager`: prompts, first decodes, last tokens), kept in list order beside the list itself,
+ * so that a pass visits them, and the runs' KV events, alone. Under FCFS a sequence joins the list
+ * at its end, so its `run_order` (a count of admissions) orders it.
  */
 export class RunningList {
   readonly runs: DecodeRuns;
