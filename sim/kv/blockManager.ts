@@ -129,18 +129,18 @@ export class BlockManager {
         return true;
       }
     }
-    if (!this.allocateSlow(holder, total_tokens, use_hits, written_tokens)) return false;
-    // A decode into a new (or copied) last block, now its alone: its next tokens there take the fastest path.
-    if (decode) this.lazyTail(kv, total_tokens);
-    return true;
+    return decode ? this.decodeSlow(holder, total_tokens) : this.allocateSlow(holder, total_tokens, use_hits, written_tokens);
   }
 
-  /** After a decode wrote token `total_tokens`: if it landed in its last block, held alone and not full, its next ones there skip the pool's tables. */
-  private lazyTail(kv: KvState, total_tokens: number): void {
+  /** A decode into a new (or copied) last block: its next tokens there take the fastest path if it holds it alone (apart, to keep prompts' allocations inlined). */
+  private decodeSlow(holder: KvOwner, total_tokens: number): boolean {
+    if (!this.allocateSlow(holder, total_tokens, false, total_tokens)) return false;
+    const kv = holder.kv;
     const j = kv.block_count - 1;
     const b = kv.blocks[j];
     const B = this.block_size;
     if (total_tokens > j * B && this.refs[b] === 1 && this.fill[b] < B) kv.enterLazy(b, j * B, this.fill[b], (j + 1) * B - 1);
+    return true;
   }
 
   /** Everything but the one-token fast path, kept apart so that the fast path stays small enough to inline. */
