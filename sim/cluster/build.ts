@@ -47,6 +47,7 @@ export function poolBuilder(
     ...(e.lora === undefined ? {} : { max_loras: e.lora.max_loras }),
     // Off with INFERSIM_DECODE_RUNS=0: the same outputs, every sequence stepped one step at a time (docs/lazy-decode.md).
     decode_runs: setup.scenario.hardware.pipeline_parallel === 1 && process.env.INFERSIM_DECODE_RUNS !== '0',
+    decode_runs_from: decodeRunsFrom(process.env.INFERSIM_DECODE_RUNS_FROM),
   };
   const factory = SCHEDULERS[e.scheduler];
   const transfer: KvTransferCost = {
@@ -169,3 +170,11 @@ export function kvFigures(setup: RunSetup, swap_blocks: number): Record<string, 
   };
 }
 
+
+/** INFERSIM_DECODE_RUNS_FROM (for tests): the running sequences from which decode runs are kept; unset: the scheduler's default. */
+function decodeRunsFrom(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!(Number.isInteger(n) && n >= 1)) throw new Error(`INFERSIM_DECODE_RUNS_FROM is ${JSON.stringify(value)}: it must be an integer ≥ 1`);
+  return n;
+}

@@ -22,12 +22,15 @@ export class RunningList {
   /** The replica step the next pass forms (steps are numbered as the replica numbers them) and whether it is formed, in flight. */
   private next_step = 0;
   private formed = false;
+  /** Runs are kept while the list holds `from` sequences or more, dropped below half of that (see `beginPass`). */
+  private active = false;
   private order = 0;
 
   constructor(
     private readonly kv: BlockManager,
     /** The scheduler's running list, in order; this never reorders it. */
     private readonly running: Sequence[],
+    private readonly from: number,
   ) {
     this.runs = new DecodeRuns(kv);
   }
@@ -38,6 +41,16 @@ export class RunningList {
    * run has ended, and the caller's full pass over the list decides as V1 does.
    */
   beginPass(budget: number): boolean {
+    // A short list gains less from runs than their bookkeeping costs (the Mooncake and code
+    // scenarios, ~1–4 decodes a step, ran 3–8 % slower with them): below half of `from` they stop.
+    const n = this.running.length;
+    if (this.active ? 2 * n < this.from : n >= this.from) {
+      this.active = !this.active;
+      // The eager list is kept only while runs are: rebuilt when they start, every run ended when they stop.
+      if (this.active) this.refillEager();
+      else this.endAllRuns();
+    }
+    if (!this.active) return false;
     this.endDueRuns();
     if (this.fitsWhole(budget)) return true;
     this.endAllRuns();
@@ -118,16 +131,12 @@ export class RunningList {
   /** `seq` was just appended to the running list. */
   joined(seq: Sequence): void {
     seq.run_order = ++this.order;
-    this.eager.push(seq);
+    if (this.active) this.eager.push(seq);
   }
 
   /** The pass formed `plan` (after a full pass when not `fast`: every running sequence is outside runs). */
   endPass(plan: StepPlan, fast: boolean): void {
-    if (!fast) {
-      const eager = this.eager;
-      clearKeepingStorage(eager);
-      for (const seq of this.running) eager.push(seq);
-    }
+    if (!fast && this.active) this.refillEager();
     if (planIsEmpty(plan)) return;
     this.formed = true;
     this.runs.advance();
@@ -148,13 +157,21 @@ export class RunningList {
     // Only sequences stepped one by one can have finished: a run never holds a last token.
     for (const seq of scheduled) {
       if (hasLeft(seq)) gone.push(seq);
-      else runs.tryStart(seq, step);
+      else if (this.active) runs.tryStart(seq, step);
     }
     if (gone.length > 0) removeInOrder(this.running, gone);
+    if (!this.active) return;
     const eager = this.eager;
     let kept = 0;
     for (let i = 0; i < eager.length; i++) if (eager[i].run_from < 0 && !hasLeft(eager[i])) eager[kept++] = eager[i];
     while (eager.length > kept) eager.pop();
+  }
+
+  /** Every running sequence is outside runs (none started, or all ended): all are eager, in list order. */
+  private refillEager(): void {
+    const eager = this.eager;
+    clearKeepingStorage(eager);
+    for (const seq of this.running) eager.push(seq);
   }
 
   /** The replica failed: every run ends where it stood (the step in flight, if any, lost). */

@@ -74,6 +74,8 @@ export interface SchedulerLimits {
    * replica with one step in flight at a time. Absent: every sequence is stepped one step at a time.
    */
   decode_runs?: boolean;
+  /** With `decode_runs`: the running sequences from which runs are kept (they stop below half of it); absent: the policy's choice. */
+  decode_runs_from?: number;
 }
 
 /**

@@ -23,6 +23,9 @@ import { waitQueue, type WaitQueue } from './waitQueue.js';
  * whole list fits the budget and their blocks fit the pool, which is when visiting every sequence
  * would decide the same; otherwise the runs end and the pass is the one above.
  */
+/** Running sequences from which decode runs are kept (runningList.ts). */
+const DECODE_RUNS_FROM = 16;
+
 export class VllmV1Scheduler implements ReplicaScheduler {
   private readonly waiting: WaitQueue;
   private readonly running: Sequence[] = [];
@@ -42,7 +45,7 @@ export class VllmV1Scheduler implements ReplicaScheduler {
   ) {
     this.waiting = waitQueue(limits.scheduling_policy);
     const runs = limits.decode_runs === true && limits.scheduling_policy === 'fcfs' && limits.speculation === undefined && limits.max_loras === undefined;
-    this.list = runs ? new RunningList(kv, this.running) : undefined;
+    this.list = runs ? new RunningList(kv, this.running, limits.decode_runs_from ?? DECODE_RUNS_FROM) : undefined;
   }
 
   /** Sequences whose KV is in transfer or landed count as waiting, as vLLM counts them. */
