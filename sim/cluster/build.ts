@@ -170,7 +170,6 @@ export function kvFigures(setup: RunSetup, swap_blocks: number): Record<string, 
   };
 }
 
-
 /** INFERSIM_DECODE_RUNS_FROM (for tests): the running sequences from which decode runs are kept; unset: the scheduler's default. */
 function decodeRunsFrom(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
