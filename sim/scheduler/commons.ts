@@ -27,13 +27,18 @@ export function dropFinished(running: Sequence[], dropped?: (seq: Sequence) => v
   let forks = false;
   for (let i = 0; i < running.length; i++) {
     const seq = running[i];
-    if (seq.generated_tokens < seq.output_tokens && seq.generated_tokens !== seq.handoff_at) {
+    if (!hasLeft(seq)) {
       running[kept++] = seq;
       if (seq.pending_forks > 0 && seq.generated_tokens > 0) forks = true;
     } else if (dropped !== undefined) dropped(seq);
   }
   running.length = kept;
   return forks;
+}
+
+/** It emitted its last token, or reached its hand-off: it leaves its scheduler's running list. */
+export function hasLeft(seq: Sequence): boolean {
+  return seq.generated_tokens === seq.output_tokens || seq.generated_tokens === seq.handoff_at;
 }
 
 /**

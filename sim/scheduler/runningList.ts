@@ -1,6 +1,6 @@
 import { clearKeepingStorage } from '../engine/arrays.js';
 import type { BlockManager } from '../kv/blockManager.js';
-import { addToPlan } from './commons.js';
+import { addToPlan, hasLeft } from './commons.js';
 import { DecodeRuns } from './decodeRuns.js';
 import { planIsEmpty, type StepPlan } from './scheduler.js';
 import type { Sequence } from './sequence.js';
@@ -12,7 +12,7 @@ import type { Sequence } from './sequence.js';
  * at its end, so its `run_order` (a count of admissions) orders it.
  */
 export class RunningList {
-  readonly runs: DecodeRuns;
+  private readonly runs: DecodeRuns;
   private eager: Sequence[] = [];
   private spare: Sequence[] = [];
   private readonly ended: Sequence[] = [];
@@ -214,11 +214,6 @@ export class RunningList {
     runs.clear();
     clearKeepingStorage(this.events);
   }
-}
-
-/** It emitted its last token, or reached its hand-off: it leaves the running list (as `dropFinished` decides). */
-function hasLeft(seq: Sequence): boolean {
-  return seq.generated_tokens === seq.output_tokens || seq.generated_tokens === seq.handoff_at;
 }
 
 /** Removes `gone` from `list`, both in the same order, comparing identities only (no sequence is read). */
