@@ -128,15 +128,14 @@ function privateCheck(holder: TokenIdentity): number {
 
 export class BlockKeys {
   private readonly map = new Map<number, number>();
-  /** Map key of each block's cache entry, −1 for none. */
-  private readonly keyOf: Int32Array;
-  private readonly checkOf: Int32Array;
   /**
+   * Each block's cache entry, four numbers a block (one cache line for what a block's release or
+   * reuse reads): the map key (−1 for none), the two check lanes, and 1 for a private entry.
    * Blocks whose content only their holder can have (a single-sample request's own tokens) are
    * kept out of the map: only that holder, re-admitted after a preemption, can hit them, and it
    * knows where they are. Their entries cost no map operations.
    */
-  private readonly privateOf: Uint8Array;
+  private readonly entry: Int32Array;
   // Hash lanes of the block being keyed (fields, so computing a key allocates nothing).
   private l1 = 0;
   private l2 = 0;
@@ -146,9 +145,8 @@ export class BlockKeys {
     total_blocks: number,
     private readonly block_size: number,
   ) {
-    this.keyOf = new Int32Array(total_blocks).fill(NONE);
-    this.checkOf = new Int32Array(2 * total_blocks);
-    this.privateOf = new Uint8Array(total_blocks);
+    this.entry = new Int32Array(4 * total_blocks);
+    for (let b = 0; b < total_blocks; b++) this.entry[4 * b] = NONE;
   }
 
   get size(): number {
@@ -156,7 +154,7 @@ export class BlockKeys {
   }
 
   hasKey(block: number): boolean {
-    return this.keyOf[block] !== NONE;
+    return this.entry[4 * block] !== NONE;
   }
 
   /** The cached block holding the holder's block j (`keys` its content keys), or −1. */
@@ -167,11 +165,13 @@ export class BlockKeys {
       block = this.map.get(holder.block_keys[j]);
       if (block === undefined) return NONE;
       const c = holder.block_checks;
-      return this.checkOf[2 * block] === c[2 * j] && this.checkOf[2 * block + 1] === c[2 * j + 1] ? block : NONE;
+      return this.entry[4 * block + 1] === c[2 * j] && this.entry[4 * block + 2] === c[2 * j + 1] ? block : NONE;
     }
     block = holder.released_blocks[j];
-    if (block === undefined || this.privateOf[block] === 0 || this.keyOf[block] !== privateKey(holder)) return NONE;
-    return this.checkOf[2 * block] === j && this.checkOf[2 * block + 1] === privateCheck(holder) ? block : NONE;
+    if (block === undefined) return NONE;
+    const e = this.entry;
+    const at = 4 * block;
+    return e[at + 3] === 1 && e[at] === privateKey(holder) && e[at + 1] === j && e[at + 2] === privateCheck(holder) ? block : NONE;
   }
 
   /**
@@ -199,15 +199,9 @@ export class BlockKeys {
         const key = holder.block_keys[j];
         if (this.map.has(key)) continue;
         this.map.set(key, block);
-        this.privateOf[block] = 0;
-        this.keyOf[block] = key;
-        this.checkOf[2 * block] = holder.block_checks[2 * j];
-        this.checkOf[2 * block + 1] = holder.block_checks[2 * j + 1];
+        this.setEntry(block, key, holder.block_checks[2 * j], holder.block_checks[2 * j + 1], 0);
       } else {
-        this.privateOf[block] = 1;
-        this.keyOf[block] = privateKey(holder);
-        this.checkOf[2 * block] = j;
-        this.checkOf[2 * block + 1] = privateCheck(holder);
+        this.setEntry(block, privateKey(holder), j, privateCheck(holder), 1);
       }
     }
     holder.registered_blocks = full_blocks;
@@ -222,10 +216,24 @@ export class BlockKeys {
     child.registered_blocks = Math.min(parent.registered_blocks, full_blocks);
   }
 
+  /** True when `block`'s entry is a private one of `holder`'s (only `holder` could look it up). */
+  ownsPrivate(block: number, holder: CacheKeys): boolean {
+    const at = 4 * block;
+    return this.entry[at + 3] === 1 && this.entry[at] === privateKey(holder) && this.entry[at + 2] === privateCheck(holder);
+  }
+
   evict(block: number): void {
-    const key = this.keyOf[block];
-    if (this.privateOf[block] === 0 && this.map.get(key) === block) this.map.delete(key);
-    this.keyOf[block] = NONE;
+    const key = this.entry[4 * block];
+    if (this.entry[4 * block + 3] === 0 && this.map.get(key) === block) this.map.delete(key);
+    this.entry[4 * block] = NONE;
+  }
+
+  private setEntry(block: number, key: number, check1: number, check2: number, isPrivate: number): void {
+    const at = 4 * block;
+    this.entry[at] = key;
+    this.entry[at + 1] = check1;
+    this.entry[at + 2] = check2;
+    this.entry[at + 3] = isPrivate;
   }
 
   /**

@@ -1,4 +1,4 @@
-import { BlockKeys } from './blockKeys.js';
+import { BlockKeys, type CacheKeys } from './blockKeys.js';
 import { swapRecordOf, swapSlots, type KvOwner, type KvState, type SwapRecord } from './kvState.js';
 import { clearKeepingStorage } from '../engine/arrays.js';
 import { FreeQueue } from './freeQueue.js';
@@ -11,8 +11,6 @@ export interface BlockManagerOptions {
   /** Blocks in the CPU swap pool (0: no swapping). */
   swap_blocks?: number;
 }
-
-const NONE = -1;
 
 /**
  * The paged KV cache of one replica. Blocks have ids, reference counts and, once full and with prefix caching on, a content key.
@@ -30,11 +28,9 @@ export class BlockManager {
   private readonly freeQueue: FreeQueue;
   /** The prefix-cache index: read-only outside, where a router probes it as a gateway's cache index would. */
   readonly keys: BlockKeys;
-  private cachedFree = 0;
   private unusedSlots = 0;
   private swapUsed = 0;
-  /** Cumulative counters (the engine reports per-iteration differences). */
-  evicted_blocks = 0;
+  /** Cumulative counter (the engine reports per-iteration differences). */
   copied_blocks = 0;
   private readonly hits: number[] = [];
 
@@ -47,9 +43,8 @@ export class BlockManager {
     this.swap_total_blocks = options.swap_blocks ?? 0;
     this.refs = new Int32Array(total_blocks);
     this.fill = new Int32Array(total_blocks);
-    this.freeQueue = new FreeQueue(total_blocks);
     this.keys = new BlockKeys(total_blocks, block_size);
-    for (let b = 0; b < total_blocks; b++) this.freeQueue.push(b);
+    this.freeQueue = new FreeQueue(total_blocks, this.keys, this.fill);
   }
 
   /** Blocks an allocation can take: truly free plus cached-free (evictable). */
@@ -64,7 +59,12 @@ export class BlockManager {
 
   /** Free blocks that still hold a prefix-cache entry. */
   get cached_blocks(): number {
-    return this.cachedFree;
+    return this.freeQueue.cached;
+  }
+
+  /** Cache entries evicted by reuse, cumulative (the engine reports per-iteration differences). */
+  get evicted_blocks(): number {
+    return this.freeQueue.evicted;
   }
 
   get swapped_blocks(): number {
@@ -160,7 +160,7 @@ export class BlockManager {
     if (needed + cow + evictableHits > this.freeQueue.size) return false;
     for (let i = 0; i < hitCount; i++) this.take(hits![i], kv);
     if (cow === 1) this.copyLast(kv);
-    for (let i = 0; i < needed; i++) this.take(this.popFree(), kv);
+    for (let i = 0; i < needed; i++) this.takeFree(kv);
     this.setFill(kv, Math.max(start, hitCount * this.block_size), written_tokens);
     if (register && this.prefix_caching) this.keys.register(kv.keys, kv.blocks, Math.floor(written_tokens / this.block_size));
     if (hits !== undefined) clearKeepingStorage(hits);
@@ -174,7 +174,7 @@ export class BlockManager {
     const needed = Math.max(0, this.blocksFor(reserved_tokens) - kv.block_count);
     if (needed > this.freeQueue.size) return false;
     const start = holder.computed_tokens;
-    for (let i = 0; i < needed; i++) this.take(this.popFree(), kv);
+    for (let i = 0; i < needed; i++) this.takeFree(kv);
     this.setFill(kv, start, written_tokens);
     return true;
   }
@@ -204,8 +204,11 @@ export class BlockManager {
     const kv = holder.kv;
     kv.settle(this.fill);
     const blocks = kv.blocks;
+    // Its private cache entries stay findable only if it will look them up again (else it forgets them: their blocks are spares).
     if (will_return && this.prefix_caching) kv.keys.rememberReleased(blocks);
-    for (let i = blocks.length - 1; i >= 0; i--) this.release(blocks[i]);
+    else kv.keys.forgetReleased();
+    const owner = will_return ? undefined : kv.keys;
+    for (let i = blocks.length - 1; i >= 0; i--) this.release(blocks[i], owner);
     blocks.length = 0;
     kv.block_count = 0;
     this.keys.forget(kv.keys);
@@ -294,7 +297,9 @@ export class BlockManager {
       kv.swap_slots = blocks.map((b) => slotOf.get(b) as number);
       kv.swap_record = record;
       kv.swapped_blocks = kv.block_count;
-      for (let i = blocks.length - 1; i >= 0; i--) this.release(blocks[i]);
+      // Swapped in, it takes fresh blocks without a lookup: its private entries here are of no more use.
+      kv.keys.forgetReleased();
+      for (let i = blocks.length - 1; i >= 0; i--) this.release(blocks[i], kv.keys);
       blocks.length = 0;
       kv.block_count = 0;
       this.keys.forget(kv.keys);
@@ -309,7 +314,7 @@ export class BlockManager {
     if (record.blocks > this.freeQueue.size) return -1;
     const fresh: number[] = [];
     for (let k = 0; k < record.blocks; k++) {
-      const b = this.popFree();
+      const b = this.freeQueue.take();
       this.fill[b] = record.fill[k];
       fresh.push(b);
     }
@@ -341,7 +346,7 @@ export class BlockManager {
   private copyLast(holder: KvState): void {
     const i = holder.block_count - 1;
     const old = holder.blocks[i];
-    const copy = this.popFree();
+    const copy = this.freeQueue.take();
     this.refs[copy] = 1;
     this.fill[copy] = this.fill[old];
     this.unusedSlots += this.block_size - this.fill[copy];
@@ -363,38 +368,29 @@ export class BlockManager {
     }
   }
 
+  /** Takes the next free block for `holder`, which holds it alone and empty (`FreeQueue.take` left its fill 0). */
+  private takeFree(holder: KvState): void {
+    const b = this.freeQueue.take();
+    this.refs[b] = 1;
+    this.unusedSlots += this.block_size;
+    holder.blocks.push(b);
+    holder.block_count++;
+  }
+
   private take(block: number, holder: KvState): void {
     if (this.refs[block]++ === 0) {
-      if (this.freeQueue.has(block)) {
-        this.freeQueue.remove(block);
-        if (this.keys.hasKey(block)) this.cachedFree--;
-      }
+      if (this.freeQueue.has(block)) this.freeQueue.takeBack(block);
       this.unusedSlots += this.block_size - this.fill[block];
     }
     holder.blocks.push(block);
     holder.block_count++;
   }
 
-  private release(block: number): void {
+  /** Drops a reference; a block left unreferenced joins the free queue (see `FreeQueue.release` for `owner`). */
+  private release(block: number, owner?: CacheKeys): void {
     if (--this.refs[block] > 0) return;
     if (this.refs[block] < 0) throw new Error(`KV block ${block} released twice`);
     this.unusedSlots -= this.block_size - this.fill[block];
-    if (this.keys.hasKey(block)) this.cachedFree++;
-    else this.fill[block] = 0;
-    this.freeQueue.push(block);
-  }
-
-  /** Takes the least recently released block, evicting its cache entry if it has one. */
-  private popFree(): number {
-    const b = this.freeQueue.head;
-    if (b === NONE) throw new Error('KV pool exhausted after a successful capacity check');
-    this.freeQueue.remove(b);
-    if (this.keys.hasKey(b)) {
-      this.keys.evict(b);
-      this.cachedFree--;
-      this.evicted_blocks++;
-    }
-    this.fill[b] = 0;
-    return b;
+    this.freeQueue.release(block, owner);
   }
 }

@@ -1,47 +1,160 @@
-const NONE = -1;
-/** `prev` of a block that is not in the queue. */
-const OUT = -2;
+import type { BlockKeys, CacheKeys } from './blockKeys.js';
+
+/** A ring entry for a free block whose content nobody can find again (no cache entry, or a private one of a holder gone for good). */
+const SPARE = -1;
+/** The same, whose cache entry still counts as cached (and as evicted when its turn comes), as a findable one would. */
+const SPARE_CACHED = -2;
+/** A findable block taken back out of the queue (a prefix hit): skipped. */
+const GONE = -3;
 
 /**
- * The free blocks of one pool in release order, as a doubly linked list over typed arrays: O(1)
- * push at the back, pop at the front and removal from anywhere (a cached-free block taken back by
- * a prefix hit), with no allocation.
+ * The free blocks of one pool, in release order, with the prefix-cache counts that order decides
+ * (vLLM V1's free-block queue, vllm/v1/core/block_pool.py: the least recently released block is
+ * reused first, evicting its cache entry).
+ *
+ * A block whose content can still be found (a prefix-cache entry) keeps its place as itself. Any
+ * other free block is interchangeable with every other such block: its place holds an anonymous
+ * entry (and whether it counts as cached), the block itself goes onto a stack of spares, and an
+ * entry that reaches the front takes the spare released last. In plain LRU order a block came
+ * back only after every other free block had, so each reuse missed the CPU caches on every
+ * per-block table; spares reused last-in first-out keep the blocks a replica touches about as
+ * many as it holds. Nothing outside the pool sees block ids, so every count, hit and eviction is
+ * the same as with one queue of blocks.
+ *
+ * The order is a ring of entries: O(1) push at the back, pop at the front, and removal from
+ * anywhere (a block taken by a hit leaves a tombstone; a full ring is compacted in place).
  */
 export class FreeQueue {
-  private readonly prev: Int32Array;
-  private readonly next: Int32Array;
-  /** The least recently released block, or −1 when the queue is empty. */
-  head = NONE;
-  private tail = NONE;
+  private readonly ring: Int32Array;
+  private readonly mask: number;
+  private head = 0;
+  private tail = 0;
+  /** Ring entries from head to tail, tombstones included. */
+  private span = 0;
+  /** Ring index of each findable block in the queue, −1 for any other block. */
+  private readonly pos: Int32Array;
+  private readonly spares: Int32Array;
+  private spareCount = 0;
+  /** Free blocks: findable ones plus spares. */
   size = 0;
+  /** Free blocks that still count as holding a prefix-cache entry. */
+  cached = 0;
+  /** Cache entries evicted by reuse, cumulative. */
+  evicted = 0;
 
-  constructor(total_blocks: number) {
-    this.prev = new Int32Array(total_blocks);
-    this.next = new Int32Array(total_blocks);
+  /** Every block starts free and empty; `fill` is the pool's per-block fill, zeroed here for a block reused. */
+  constructor(
+    total_blocks: number,
+    private readonly keys: BlockKeys,
+    private readonly fill: Int32Array,
+  ) {
+    let capacity = 2;
+    while (capacity < 2 * total_blocks) capacity *= 2;
+    this.ring = new Int32Array(capacity);
+    this.mask = capacity - 1;
+    this.pos = new Int32Array(total_blocks).fill(-1);
+    this.spares = new Int32Array(total_blocks);
+    // Reversed, so that the first blocks taken are 0, 1, 2, …
+    for (let b = total_blocks - 1; b >= 0; b--) this.pushSpare(b, false);
   }
 
+  /** True for a findable block in the queue. */
   has(b: number): boolean {
-    return this.prev[b] !== OUT;
+    return this.pos[b] >= 0;
   }
 
-  push(b: number): void {
-    this.prev[b] = this.tail;
-    this.next[b] = NONE;
-    if (this.tail === NONE) this.head = b;
-    else this.next[this.tail] = b;
-    this.tail = b;
-    this.size++;
+  /**
+   * Queues a block no holder references any more. It stays findable if it has a cache entry that
+   * a holder other than `owner` (none: any holder) might look up; else it is a spare (its entry,
+   * `owner`'s own private one, dropped now but counted as cached until its turn).
+   */
+  release(b: number, owner?: CacheKeys): void {
+    if (!this.keys.hasKey(b)) {
+      this.fill[b] = 0;
+      this.pushSpare(b, false);
+      return;
+    }
+    this.cached++;
+    if (owner === undefined || !this.keys.ownsPrivate(b, owner)) {
+      this.pos[b] = this.append(b);
+      return;
+    }
+    this.keys.evict(b);
+    this.fill[b] = 0;
+    this.pushSpare(b, true);
   }
 
-  remove(b: number): void {
-    const p = this.prev[b];
-    const n = this.next[b];
-    if (p === NONE) this.head = n;
-    else this.next[p] = n;
-    if (n === NONE) this.tail = p;
-    else this.prev[n] = p;
-    this.prev[b] = OUT;
-    this.next[b] = OUT;
+  /** Takes a findable block back out of the queue (a prefix hit), wherever it is. */
+  takeBack(b: number): void {
+    this.ring[this.pos[b]] = GONE;
+    this.pos[b] = -1;
     this.size--;
+    if (this.keys.hasKey(b)) this.cached--;
+  }
+
+  /** Takes the least recently released block (its fill 0), evicting its cache entry if it has one. */
+  take(): number {
+    if (this.size === 0) throw new Error('KV pool exhausted after a successful capacity check');
+    let e = this.ring[this.head];
+    while (e === GONE) {
+      this.advance();
+      e = this.ring[this.head];
+    }
+    this.advance();
+    this.size--;
+    if (e < 0) {
+      if (e === SPARE_CACHED) this.countEviction();
+      if (this.spareCount === 0) throw new Error('KV free queue: a spare entry without a spare block');
+      return this.spares[--this.spareCount];
+    }
+    this.pos[e] = -1;
+    if (this.keys.hasKey(e)) {
+      this.keys.evict(e);
+      this.countEviction();
+    }
+    this.fill[e] = 0;
+    return e;
+  }
+
+  private countEviction(): void {
+    this.cached--;
+    this.evicted++;
+  }
+
+  private pushSpare(b: number, cached: boolean): void {
+    this.spares[this.spareCount++] = b;
+    this.append(cached ? SPARE_CACHED : SPARE);
+  }
+
+  private advance(): void {
+    this.head = (this.head + 1) & this.mask;
+    this.span--;
+  }
+
+  /** Writes `e` at the back; returns its ring index. */
+  private append(e: number): number {
+    if (this.span === this.ring.length) this.compact();
+    const at = this.tail;
+    this.ring[at] = e;
+    this.tail = (at + 1) & this.mask;
+    this.span++;
+    this.size++;
+    return at;
+  }
+
+  /** Drops the tombstones: a full ring holds at least half of them (no more entries than blocks are live). */
+  private compact(): void {
+    const ring = this.ring;
+    const mask = this.mask;
+    let w = this.head;
+    for (let k = 0, r = this.head; k < this.span; k++, r = (r + 1) & mask) {
+      const e = ring[r];
+      if (e === GONE) continue;
+      ring[w] = e;
+      if (e >= 0) this.pos[e] = w;
+      w = (w + 1) & mask;
+    }
+    this.tail = w;
+    this.span = this.size;
   }
 }

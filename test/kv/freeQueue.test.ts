@@ -1,0 +1,134 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { BlockKeys, CacheKeys } from '../../sim/kv/blockKeys.js';
+import { BlockManager } from '../../sim/kv/blockManager.js';
+import { FreeQueue } from '../../sim/kv/freeQueue.js';
+import { KvState } from '../../sim/kv/kvState.js';
+
+interface Holder {
+  readonly kv: KvState;
+  computed_tokens: number;
+}
+
+function holder(id: number, extra: { prefix_group?: number; prefix_tokens?: number } = {}): Holder {
+  return { kv: new KvState(new CacheKeys({ id, sample: 0, prompt_tokens: 1000, ...extra })), computed_tokens: 0 };
+}
+
+function admit(kv: BlockManager, h: Holder, known: number): number {
+  const hit = kv.lookupPrefix(h, known);
+  if (!kv.allocateSlots(h, known, true)) throw new Error('pool short');
+  h.computed_tokens = known;
+  return hit;
+}
+
+describe('FreeQueue: spares stand in for blocks nobody can find', () => {
+  it('counts a finished request\'s private blocks as cached until their turn, between findable ones (hand-computed)', () => {
+    const kv = new BlockManager(6, 4, { prefix_caching: true });
+    const a = holder(0); // every token its own: private entries
+    admit(kv, a, 8); // blocks 0, 1
+    kv.free(a);
+    expect([kv.cached_blocks, kv.free_blocks, kv.evicted_blocks]).toEqual([2, 6, 0]);
+    const s = holder(1, { prefix_group: 9, prefix_tokens: 8 }); // 8 shared tokens: two findable entries
+    admit(kv, s, 8);
+    kv.free(s);
+    // Queue, front first: 2 never-used, a's 2 (cached, nobody can find them), s's 2 (findable).
+    expect([kv.cached_blocks, kv.free_blocks]).toEqual([4, 6]);
+    admit(kv, holder(2), 12); // 3 blocks: the 2 never-used ones and one of a's, evicting it
+    expect([kv.cached_blocks, kv.evicted_blocks, kv.free_blocks]).toEqual([3, 1, 3]);
+    expect(kv.lookupPrefix(holder(3, { prefix_group: 9, prefix_tokens: 8 }), 9)).toBe(8);
+    admit(kv, holder(4), 8); // a's other block, then s's block 1 (released before its block 0)
+    expect([kv.cached_blocks, kv.evicted_blocks, kv.free_blocks]).toEqual([1, 3, 1]);
+    expect(kv.lookupPrefix(holder(5, { prefix_group: 9, prefix_tokens: 8 }), 9)).toBe(4);
+  });
+
+  it('keeps a preempted request\'s private blocks findable, and drops them once it finishes', () => {
+    const kv = new BlockManager(4, 4, { prefix_caching: true });
+    const a = holder(0);
+    admit(kv, a, 8);
+    kv.free(a, true);
+    a.computed_tokens = 0;
+    expect(admit(kv, a, 9)).toBe(8); // its two blocks back, and a third
+    kv.free(a);
+    a.computed_tokens = 0;
+    expect([kv.cached_blocks, kv.free_blocks]).toEqual([2, 4]);
+    expect(admit(kv, a, 9)).toBe(0);
+  });
+
+  it('compacts a ring full of blocks taken back and released again, keeping each block\'s place', () => {
+    const keys = new BlockKeys(4, 4);
+    const q = new FreeQueue(4, keys, new Int32Array(4));
+    const owner = new CacheKeys({ id: 0, sample: 0, prompt_tokens: 100 });
+    const blocks = [q.take(), q.take(), q.take(), q.take()];
+    expect(blocks).toEqual([0, 1, 2, 3]);
+    keys.register(owner, blocks, 4);
+    for (const b of blocks) q.release(b); // findable, in order 0 1 2 3
+    // Each round leaves a tombstone: the ring (8 entries for 4 blocks) fills and is compacted several times.
+    for (let round = 0; round < 9; round++) {
+      for (const b of [1, 2]) {
+        q.takeBack(b);
+        q.release(b);
+      }
+    }
+    q.takeBack(3); // found where compaction moved it
+    expect([q.size, q.cached]).toEqual([3, 3]);
+    expect([q.take(), q.take(), q.take()]).toEqual([0, 1, 2]);
+    expect([q.size, q.cached, q.evicted]).toEqual([0, 0, 3]);
+  });
+
+  // The queue against a model that keeps every entry: findable blocks by id, spares as markers.
+  it('pops in release order, skips blocks taken back, and hands out the spare released last (random walk)', () => {
+    const N = 7;
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(5), fc.nat(N - 1), fc.boolean()), { minLength: 1, maxLength: 400 }), (ops) => {
+        const keys = new BlockKeys(N, 4);
+        const fill = new Int32Array(N);
+        const q = new FreeQueue(N, keys, fill);
+        const owners = Array.from({ length: N }, (_, b) => new CacheKeys({ id: b, sample: 0, prompt_tokens: 100 }));
+        type Entry = number | 'spare' | 'spare-cached';
+        const model: Entry[] = Array.from({ length: N }, () => 'spare' as const);
+        const spares = Array.from({ length: N }, (_, b) => N - 1 - b);
+        const held: number[] = [];
+        let cached = 0;
+        let evicted = 0;
+        for (const [op, pick, flag] of ops) {
+          if (op <= 1 && q.size > 0) {
+            const e = model.shift() as Entry;
+            const expected = typeof e === 'number' ? e : (spares.pop() as number);
+            if (e === 'spare-cached' || typeof e === 'number') {
+              cached--;
+              evicted++;
+            }
+            const b = q.take();
+            expect(b).toBe(expected);
+            expect(keys.hasKey(b)).toBe(false);
+            held.push(b);
+          } else if (op === 2 && held.length > 0) {
+            const b = held.splice(pick % held.length, 1)[0];
+            // Keyed (taken back with its entry, or given its owner's private one now) or not; released by its owner
+            // (`flag`: a keyed block becomes a spare that counts as cached) or by anyone (it stays findable).
+            keys.forget(owners[b]);
+            if (flag || pick % 2 === 0) keys.register(owners[b], [b], 1);
+            const keyed = keys.hasKey(b);
+            if (keyed) cached++;
+            q.release(b, flag ? owners[b] : undefined);
+            if (keyed && !flag) model.push(b);
+            else {
+              model.push(keyed ? 'spare-cached' : 'spare');
+              spares.push(b);
+            }
+          } else {
+            const inQueue = model.filter((e): e is number => typeof e === 'number');
+            if (inQueue.length === 0) continue;
+            const b = inQueue[pick % inQueue.length];
+            q.takeBack(b);
+            model.splice(model.indexOf(b), 1);
+            cached--;
+            held.push(b);
+          }
+          expect([q.size, q.cached, q.evicted]).toEqual([model.length, cached, evicted]);
+        }
+      }),
+      { numRuns: 300, seed: 7 },
+    );
+  });
+});
