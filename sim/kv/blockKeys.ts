@@ -192,19 +192,28 @@ export class BlockKeys {
   register(holder: CacheKeys, blocks: readonly number[], full_blocks: number): void {
     if (full_blocks <= holder.registered_blocks) return;
     const shared = this.ensure(holder, full_blocks);
-    for (let j = holder.registered_blocks; j < full_blocks; j++) {
-      const block = blocks[j];
-      if (this.hasKey(block)) continue;
-      if (j < shared) {
-        const key = holder.block_keys[j];
-        if (this.map.has(key)) continue;
-        this.map.set(key, block);
-        this.setEntry(block, key, holder.block_checks[2 * j], holder.block_checks[2 * j + 1], 0);
-      } else {
-        this.setEntry(block, privateKey(holder), j, privateCheck(holder), 1);
-      }
-    }
+    for (let j = holder.registered_blocks; j < full_blocks; j++) this.enter(holder, j, blocks[j], shared);
     holder.registered_blocks = full_blocks;
+  }
+
+  /** Offers the holder's block j, `block`, just filled: without reading the block list when it is the next to register. */
+  registerFilled(holder: CacheKeys, blocks: readonly number[], j: number, block: number): void {
+    if (holder.registered_blocks !== j) return this.register(holder, blocks, j + 1);
+    this.enter(holder, j, block, this.ensure(holder, j + 1));
+    holder.registered_blocks = j + 1;
+  }
+
+  /** Gives `block`, the holder's block j, its cache entry (`shared`: how many of its blocks may be shared), unless it has one. */
+  private enter(holder: CacheKeys, j: number, block: number, shared: number): void {
+    if (this.hasKey(block)) return;
+    if (j < shared) {
+      const key = holder.block_keys[j];
+      if (this.map.has(key)) return;
+      this.map.set(key, block);
+      this.setEntry(block, key, holder.block_checks[2 * j], holder.block_checks[2 * j + 1], 0);
+    } else {
+      this.setEntry(block, privateKey(holder), j, privateCheck(holder), 1);
+    }
   }
 
   forget(holder: CacheKeys): void {

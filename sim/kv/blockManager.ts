@@ -111,6 +111,7 @@ export class BlockManager {
       this.unusedSlots -= kv.lazyWrite(total_tokens);
       return true;
     }
+    if (decode && total_tokens === kv.lazy_until + 1 && kv.lazy_until > 0) return this.fillLazyBlock(kv);
     kv.settle(this.fill);
     // Fast path: one token into a block the holder already has alone.
     const B = this.block_size;
@@ -130,6 +131,15 @@ export class BlockManager {
       }
     }
     return decode ? this.decodeSlow(holder, total_tokens) : this.allocateSlow(holder, total_tokens, use_hits, written_tokens);
+  }
+
+  /** The decode that fills its lazily kept last block, held alone: known without the block list or refs, which a long run let go cold. */
+  private fillLazyBlock(kv: KvState): boolean {
+    this.unusedSlots -= this.block_size - kv.lazy_fill;
+    kv.lazy_until = 0;
+    this.fill[kv.lazy_block] = this.block_size;
+    if (this.prefix_caching) this.keys.registerFilled(kv.keys, kv.blocks, kv.lazy_base / this.block_size, kv.lazy_block);
+    return true;
   }
 
   /** A decode into a new (or copied) last block: its next tokens there take the fastest path if it holds it alone (apart, to keep prompts' allocations inlined). */
@@ -171,12 +181,7 @@ export class BlockManager {
   reserve(holder: KvOwner, reserved_tokens: number, written_tokens: number): boolean {
     const kv = holder.kv;
     kv.settle(this.fill);
-    const needed = Math.max(0, this.blocksFor(reserved_tokens) - kv.block_count);
-    if (needed > this.freeQueue.size) return false;
-    const start = holder.computed_tokens;
-    for (let i = 0; i < needed; i++) this.takeFree(kv);
-    this.setFill(kv, start, written_tokens);
-    return true;
+    return this.grow(kv, undefined, Math.max(0, this.blocksFor(reserved_tokens) - kv.block_count), 0, holder.computed_tokens, written_tokens, false);
   }
 
   /**
@@ -197,14 +202,13 @@ export class BlockManager {
   }
 
   /**
-   * Releases every block of `holder`, tail first (so its deepest blocks are evicted first). With `will_return` (a recompute
-   * preemption), the holder remembers where its blocks were, so that its private content can be found again while cached.
+   * Releases every block of `holder`, tail first (its deepest blocks are evicted first). With `will_return` (a recompute preemption)
+   * the holder remembers where its blocks were, to find its private content again while cached; else it forgets, and they are spares.
    */
   free(holder: KvOwner, will_return = false): void {
     const kv = holder.kv;
     kv.settle(this.fill);
     const blocks = kv.blocks;
-    // Its private cache entries stay findable only if it will look them up again (else it forgets them: their blocks are spares).
     if (will_return && this.prefix_caching) kv.keys.rememberReleased(blocks);
     else kv.keys.forgetReleased();
     const owner = will_return ? undefined : kv.keys;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CacheKeys, type TokenIdentity } from '../../sim/kv/blockKeys.js';
+import { BlockKeys, CacheKeys, type TokenIdentity } from '../../sim/kv/blockKeys.js';
 import { BlockManager } from '../../sim/kv/blockManager.js';
 import { KvState } from '../../sim/kv/kvState.js';
 
@@ -292,5 +292,18 @@ describe('BlockManager copy-on-write and swap', () => {
     expect(kv.allocateSlots(parent, 40)).toBe(true);
     kv.free(parent);
     expect(kv.free_blocks).toBe(10);
+  });
+});
+
+describe('BlockKeys.registerFilled', () => {
+  it('registers the filled block alone when it is the next, and every earlier unregistered block otherwise', () => {
+    const keys = new BlockKeys(8, 4);
+    const next = new CacheKeys({ id: 1, sample: 0, prompt_tokens: 100 });
+    keys.register(next, [0, 1], 2);
+    keys.registerFilled(next, [0, 1, 2], 2, 2);
+    expect([next.registered_blocks, keys.hasKey(2), keys.hasKey(3)]).toEqual([3, true, false]);
+    const behind = new CacheKeys({ id: 2, sample: 0, prompt_tokens: 100 });
+    keys.registerFilled(behind, [5, 6, 7], 2, 7);
+    expect([behind.registered_blocks, keys.hasKey(5), keys.hasKey(6), keys.hasKey(7)]).toEqual([3, true, true, true]);
   });
 });
