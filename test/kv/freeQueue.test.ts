@@ -41,13 +41,15 @@ describe('FreeQueue: spares stand in for blocks nobody can find', () => {
     expect(kv.lookupPrefix(holder(5, { prefix_group: 9, prefix_tokens: 8 }), 9)).toBe(4);
   });
 
-  it('keeps a preempted request\'s private blocks findable, and drops them once it finishes', () => {
+  it('keeps a preempted request\'s private blocks findable; a plain free means it will not look them up here again', () => {
     const kv = new BlockManager(4, 4, { prefix_caching: true });
     const a = holder(0);
     admit(kv, a, 8);
     kv.free(a, true);
     a.computed_tokens = 0;
     expect(admit(kv, a, 9)).toBe(8); // its two blocks back, and a third
+    // A plain free (a finish, a move to another replica) forgets them: they still count as cached until reused, but are
+    // spares, and the holder itself no longer finds them (the queue before spares found them here: a contract of free).
     kv.free(a);
     a.computed_tokens = 0;
     expect([kv.cached_blocks, kv.free_blocks]).toEqual([2, 4]);
@@ -84,6 +86,8 @@ describe('FreeQueue: spares stand in for blocks nobody can find', () => {
         const fill = new Int32Array(N);
         const q = new FreeQueue(N, keys, fill);
         const owners = Array.from({ length: N }, (_, b) => new CacheKeys({ id: b, sample: 0, prompt_tokens: 100 }));
+        const shared = Array.from({ length: N }, (_, b) => new CacheKeys({ id: 100 + b, sample: 0, prompt_tokens: 100, prefix_group: b, prefix_tokens: 8 }));
+        const keyedBy: string[] = [];
         type Entry = number | 'spare' | 'spare-cached';
         const model: Entry[] = Array.from({ length: N }, () => 'spare' as const);
         const spares = Array.from({ length: N }, (_, b) => N - 1 - b);
@@ -100,23 +104,33 @@ describe('FreeQueue: spares stand in for blocks nobody can find', () => {
             }
             const b = q.take();
             expect(b).toBe(expected);
-            expect(keys.hasKey(b)).toBe(false);
+            expect([keys.hasKey(b), fill[b]]).toEqual([false, 0]);
             held.push(b);
           } else if (op === 2 && held.length > 0) {
             const b = held.splice(pick % held.length, 1)[0];
-            // Keyed (taken back with its entry, or given its owner's private one now) or not; released by its owner
-            // (`flag`: a keyed block becomes a spare that counts as cached) or by anyone (it stays findable).
-            keys.forget(owners[b]);
-            if (flag || pick % 2 === 0) keys.register(owners[b], [b], 1);
+            // Keyed now by its owner (private), by another holder (private), under a shared key, or not at all, unless it kept
+            // an entry (taken back by a hit); released by its owner (`flag`) or by anyone. Only an entry of the owner's own
+            // makes it a spare that counts as cached; any other stays findable.
+            const kind = (['none', 'own', 'other', 'shared'] as const)[pick % 4];
+            if (!keys.hasKey(b) && kind !== 'none') {
+              const by = kind === 'own' ? owners[b] : kind === 'other' ? owners[(b + 1) % N] : shared[b];
+              keys.forget(by);
+              keys.register(by, [b], 1);
+              if (keys.hasKey(b)) keyedBy[b] = kind;
+            }
             const keyed = keys.hasKey(b);
             if (keyed) cached++;
+            fill[b] = 4;
             q.release(b, flag ? owners[b] : undefined);
-            if (keyed && !flag) model.push(b);
-            else {
+            if (keyed && !(flag && keyedBy[b] === 'own')) {
+              model.push(b);
+              expect(fill[b]).toBe(4);
+            } else {
               model.push(keyed ? 'spare-cached' : 'spare');
               spares.push(b);
+              expect([fill[b], keys.hasKey(b)]).toEqual([0, false]);
             }
-          } else {
+                    } else {
             const inQueue = model.filter((e): e is number => typeof e === 'number');
             if (inQueue.length === 0) continue;
             const b = inQueue[pick % inQueue.length];
