@@ -131,8 +131,9 @@ export class Sequence extends KvState {
     this.generated_tokens = k + n;
   }
 
-  /** Its token times and steps as two arrays (made on each call: read it once, where it is not hot). */
+  /** Its token times and steps as two arrays (made on each call: read it once, where it is not hot). Not while in a decode run, whose stamps are written at its end. */
   get tokens(): TokenTimes {
+    if (this.run_from >= 0) throw new Error(`request ${this.id}: its token times read during a decode run (from step ${this.run_from}), before the run wrote them`);
     return TokenTimes.of(this.token_stamps);
   }
 

@@ -42,6 +42,8 @@ describe('decode runs, stepped by hand', () => {
       if (step === 9) {
         // In a run from step 2: its counts are those of the run's start (after step 1).
         expect([seq.computed_tokens, seq.generated_tokens]).toEqual([11, 2]);
+        // Its token times are written when the run ends: reading them now is refused, not answered stale.
+        expect(() => seq.tokens).toThrow(/during a decode run/);
       }
     }
     // Step 0: the prompt (10 tokens, token 1 emitted); step 1: the decode of token 11 (stepped, it
