@@ -7,6 +7,9 @@ import type { Speculation } from './speculation.js';
 import { FLASH_ATTENTION_BLOCKS, stepBudget, v1Defaults } from './traits.js';
 import { waitQueue, type WaitQueue } from './waitQueue.js';
 
+/** Running sequences from which decode runs are kept (runningList.ts). */
+const DECODE_RUNS_FROM = 16;
+
 /**
  * vLLM V1's scheduler (vllm/v1/core/sched/scheduler.py): one token budget per step shared by
  * decodes and prefill chunks. Running requests go first, in list order; a running request that
@@ -23,9 +26,6 @@ import { waitQueue, type WaitQueue } from './waitQueue.js';
  * whole list fits the budget and their blocks fit the pool, which is when visiting every sequence
  * would decide the same; otherwise the runs end and the pass is the one above.
  */
-/** Running sequences from which decode runs are kept (runningList.ts). */
-const DECODE_RUNS_FROM = 16;
-
 export class VllmV1Scheduler implements ReplicaScheduler {
   private readonly waiting: WaitQueue;
   private readonly running: Sequence[] = [];
