@@ -9,6 +9,12 @@ let entry;
 // INFERSIM_FROM_SOURCE=1 forces the sources (tests use it so a stale build cannot mask a change).
 if (existsSync(compiled) && process.env.INFERSIM_FROM_SOURCE !== '1') {
   entry = pathToFileURL(compiled).href;
+  // `infersim run`: its worker thread loads the simulator while this one loads the CLI and parses
+  // the command line (the command is the first argument that is not an option, as main.ts finds it).
+  if (process.argv.slice(2).find((a) => !a.startsWith('-')) === 'run') {
+    const { prestartRunThread } = await import(new URL('../dist/sim/cli/runThread.js', import.meta.url).href);
+    prestartRunThread();
+  }
 } else {
   const { register } = await import('tsx/esm/api');
   register();

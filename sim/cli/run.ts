@@ -3,9 +3,9 @@ import { getHeapStatistics } from 'node:v8';
 import type { Argv } from 'yargs';
 import { InfersimError } from '../errors.js';
 import { recoverPublish } from '../fsErrors.js';
-import { tsxApi } from '../sourceMode.js';
 import { numericOption } from './flags.js';
 import { oneLine } from './guarded.js';
+import { begin, takeRunThread } from './runThread.js';
 
 export interface RunArgs {
   scenario: string;
@@ -51,8 +51,9 @@ type Interrupt = keyof typeof EXIT_CODE;
  * previous output moved aside comes back) and exits 130 or 143 with one line saying so.
  */
 export async function runCommand(args: RunArgs): Promise<void> {
-  const { MessageChannel, Worker, receiveMessageOnPort } = await import('node:worker_threads');
-  const { port1, port2 } = new MessageChannel();
+  const { receiveMessageOnPort } = await import('node:worker_threads');
+  const thread = takeRunThread();
+  const { worker, port: port1, exited } = thread;
   let dir: string | undefined;
   let published = false;
   let ended: RunReply | undefined;
@@ -69,12 +70,7 @@ export async function runCommand(args: RunArgs): Promise<void> {
   const signalled = new Promise<Interrupt>((resolve) => (onSignal = resolve));
   // Kept until the process ends: a second Ctrl-C must not cut the clean-up short.
   for (const signal of Object.keys(EXIT_CODE) as Interrupt[]) process.on(signal, () => onSignal(signal));
-  // A worker's process.stderr is a pipe to this thread: it learns from here whether progress has a terminal.
-  const worker = startWorker(Worker, { args, port: port2, stderrIsTTY: process.stderr.isTTY === true }, [port2]);
-  const exited = new Promise<{ crash: unknown }>((done) => {
-    worker.once('error', (crash) => done({ crash }));
-    worker.once('exit', () => done({ crash: undefined }));
-  });
+  begin(thread, args);
   const first = await Promise.race([exited, signalled.then((signal) => ({ signal }))]);
   if ('signal' in first) {
     await worker.terminate();
@@ -126,18 +122,6 @@ function crashed(crash: unknown, dir: string | undefined): never {
   }
   if (dir !== undefined) process.stderr.write(`infersim: the run crashed${undone}\n`);
   throw crash;
-}
-
-type WorkerClass = typeof import('node:worker_threads').Worker;
-
-/** The worker thread: runWorker.js compiled; from the sources, runWorker.ts behind tsx's loader (a worker thread does not inherit it). */
-function startWorker(Worker: WorkerClass, workerData: unknown, transferList: readonly unknown[]): InstanceType<WorkerClass> {
-  const here = import.meta.url;
-  const options = { workerData, transferList: transferList as never[], stdout: false, stderr: false };
-  if (!here.endsWith('.ts')) return new Worker(new URL('./runWorker.js', here), options);
-  const entry = new URL('./runWorker.ts', here).href;
-  const code = `import(${JSON.stringify(tsxApi())}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(code, { ...options, eval: true });
 }
 
 function undoSafely(dir: string | undefined): string {

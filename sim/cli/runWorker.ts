@@ -68,16 +68,21 @@ function run(args: RunArgs, stderrIsTTY: boolean, tell: (message: RunReply) => v
   console.log(`wrote ${outDir}/{requests.arrow,iterations.arrow,events.arrow,cluster.arrow,summary.json${writeTokens ? ',tokens.arrow' : ''}}`);
 }
 
-const { args, port, stderrIsTTY } = workerData as { args: RunArgs; port: MessagePort; stderrIsTTY: boolean };
+const { port, stderrIsTTY } = workerData as { port: MessagePort; stderrIsTTY: boolean };
 const reply = (message: RunReply): void => port.postMessage(message);
-try {
-  run(args, stderrIsTTY, reply);
-  reply({ kind: 'done' });
-} catch (err) {
-  const line = oneLine(err);
-  if (line !== undefined) reply({ kind: 'failed', line });
-  else replyBug(err);
-}
+// Started before the command line was parsed (runThread.ts): the arguments come once it is.
+port.once('message', (args: RunArgs) => {
+  try {
+    run(args, stderrIsTTY, reply);
+    reply({ kind: 'done' });
+  } catch (err) {
+    const line = oneLine(err);
+    if (line !== undefined) reply({ kind: 'failed', line });
+    else replyBug(err);
+  }
+  port.close();
+  parentPort?.close();
+});
 
 /**
  * A bug crosses to the main thread with its stack. Structured cloning keeps an Error's name,
@@ -92,8 +97,6 @@ function replyBug(err: unknown): void {
     reply({ kind: 'bug', error: `${e.stack ?? `${e.name}: ${e.message}`}` });
   }
 }
-port.close();
-parentPort?.close();
 
 /** A pool's model, replicas, GPU and scheduler settings, in one line. */
 function poolBanner(p: ResolvedScenario): string {

@@ -171,3 +171,24 @@ describe('infersim run: bad input', () => {
     for (const name of ['requests.arrow', 'iterations.arrow', 'summary.json']) expect(existsSync(join(out, name))).toBe(true);
   });
 });
+
+describe('infersim run: the worker thread started before the command line is parsed', () => {
+  // bin/infersim.js starts run's thread ahead (from the build): a command line that never hands it
+  // the arguments must end as before, with nothing from the thread. A thread holding the process
+  // open would show as a kill (status null).
+  const HANG_MS = 60_000;
+
+  it('`run --help` prints the usage and exits 0', () => {
+    const r = infersim(['run', '--help'], ROOT, {}, HANG_MS);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/infersim run <scenario>/);
+  });
+
+  it('a flag yargs refuses exits 1 with one line', () => {
+    const r = infersim(['run', 'scenario.yaml', '--no-such-flag'], ROOT, {}, HANG_MS);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^infersim: error: Unknown argument/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+

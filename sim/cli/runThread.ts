@@ -1,0 +1,60 @@
+/**
+ * The worker thread that runs `infersim run` (runWorker.ts), started as early as the command is
+ * known: bin/infersim.js starts it before the CLI's own modules and yargs load, so the thread loads
+ * the simulator while this one parses the command line (on two cores that hides most of either's
+ * start-up). The thread waits for the parsed arguments (`begin`); until then it keeps the process
+ * alive only if the command takes it, so `infersim run --help` or a bad flag exits as before.
+ */
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { tsxApi } from '../sourceMode.js';
+
+export interface RunThread {
+  worker: Worker;
+  /** Replies come here (RunReply); `begin` sends the arguments through it. */
+  port: MessagePort;
+  /** How the thread ended: `crash` is its uncaught error (undefined after a normal exit). */
+  exited: Promise<{ crash: unknown }>;
+}
+
+let early: RunThread | undefined;
+
+/** Starts the thread ahead of the command line's parsing, not holding the process open. */
+export function prestartRunThread(): void {
+  early ??= startRunThread();
+  early.worker.unref();
+}
+
+/** The thread started ahead if any, else a new one; it holds the process open from now on. */
+export function takeRunThread(): RunThread {
+  const thread = early ?? startRunThread();
+  early = undefined;
+  thread.worker.ref();
+  return thread;
+}
+
+/** Lets the thread run the command with `args` (run.ts's RunArgs), once. */
+export function begin(thread: RunThread, args: object): void {
+  thread.port.postMessage(args);
+}
+
+function startRunThread(): RunThread {
+  const { port1, port2 } = new MessageChannel();
+  // A worker's process.stderr is a pipe to this thread: it learns from here whether progress has a terminal.
+  const workerData = { port: port2, stderrIsTTY: process.stderr.isTTY === true };
+  const options = { workerData, transferList: [port2], stdout: false, stderr: false };
+  const here = import.meta.url;
+  // Compiled: runWorker.js; from the sources, runWorker.ts behind tsx's loader (a worker thread does not inherit it).
+  let worker: Worker;
+  if (!here.endsWith('.ts')) worker = new Worker(new URL('./runWorker.js', here), options);
+  else {
+    const entry = new URL('./runWorker.ts', here).href;
+    const code = `import(${JSON.stringify(tsxApi())}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
+    worker = new Worker(code, { ...options, eval: true });
+  }
+  // Listened to from the start: a thread that fails while the command line is parsed is reported when the command takes it.
+  const exited = new Promise<{ crash: unknown }>((done) => {
+    worker.once('error', (crash) => done({ crash }));
+    worker.once('exit', () => done({ crash: undefined }));
+  });
+  return { worker, port: port1, exited };
+}
