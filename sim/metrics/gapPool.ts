@@ -90,8 +90,12 @@ export class StepStamps {
  * order, may differ in its last bits (only in a run with such a request).
  */
 export class GapPool {
-  /** counts[i]: gaps between tokens stamped at steps base + i − 1 and base + i. */
-  private counts = new Int32Array(1024);
+  /**
+   * The count of gaps between tokens stamped at steps base + i − 1 and base + i is the sum of
+   * deltas[0..i]: a request's stretch of consecutive steps adds one at its first gap's step and
+   * takes it back past its last, so pooling costs a pass over its steps, not an update per token.
+   */
+  private deltas = new Int32Array(1024);
   private base = 0;
   private readonly flushed: SpilledValues[] = [];
   private other: F64List;
@@ -110,48 +114,64 @@ export class GapPool {
    * is the step that stamped token k: then `times[k]` must be that step's stamp.
    */
   add(times: ArrayLike<number>, steps: ArrayLike<number> | undefined, tokens: number): void {
-    const stamps = this.stamps;
-    // The stamps held, read in place for the check below: steps from `inPlace` on have their own
-    // and their predecessor's stamp in `kept`; others (and steps not stamped) go through `at`.
-    const kept = stamps.kept();
-    const base = stamps.base;
-    const inPlace = base + 1;
-    const end = stamps.length;
-    for (let k = 1; k < tokens; k++) {
+    let k = 1;
+    while (k < tokens) {
       const s = steps === undefined ? -1 : steps[k];
       if (s > 0 && (steps as ArrayLike<number>)[k - 1] === s - 1 && s >= this.base) {
-        // The count stands for stamp[s] − stamp[s − 1]: only right if these are the very numbers.
-        const same =
-          s >= inPlace && s < end
-            ? times[k] === kept[s - base] && times[k - 1] === kept[s - base - 1]
-            : times[k] === stamps.at(s) && times[k - 1] === stamps.at(s - 1);
-        if (!same) throw new Error(`token times ${times[k - 1]}, ${times[k]} are not the stamps of steps ${s - 1}, ${s}`);
-        const i = s - this.base;
-        if (i >= this.counts.length) {
-          const grown = new Int32Array(Math.max(i + 1, this.counts.length * 2));
-          grown.set(this.counts);
-          this.counts = grown;
+        // Tokens k − 1 .. j − 1 come from consecutive steps s − 1, s, …: their gaps are counted at steps s .. s + j − k − 1.
+        let j = k + 1;
+        while (j < tokens && (steps as ArrayLike<number>)[j] === s + j - k) j++;
+        this.checkStamps(times, k - 1, j, s - 1);
+        const first = s - this.base;
+        const end = first + j - k;
+        if (end >= this.deltas.length) {
+          const grown = new Int32Array(Math.max(end + 1, this.deltas.length * 2));
+          grown.set(this.deltas);
+          this.deltas = grown;
         }
-        this.counts[i]++;
-      } else this.other.push(times[k] - times[k - 1]);
+        this.deltas[first]++;
+        this.deltas[end]--;
+        k = j;
+      } else {
+        this.other.push(times[k] - times[k - 1]);
+        k++;
+      }
     }
     if (tokens > 1) this.length += tokens - 1;
   }
 
+  /** Token times `from` .. `to` − 1 must be the stamps of steps `step`, `step` + 1, …: a count stands for their very gaps. */
+  private checkStamps(times: ArrayLike<number>, from: number, to: number, step: number): void {
+    const stamps = this.stamps;
+    // The stamps held, read in place; steps outside (base − 1, or not stamped) go through `at`.
+    const kept = stamps.kept();
+    const base = stamps.base;
+    const held = stamps.length;
+    for (let m = from, t = step; m < to; m++, t++) {
+      if (times[m] === (t >= base && t < held ? kept[t - base] : stamps.at(t))) continue;
+      const [a, b] = m > from ? [m - 1, t - 1] : [m, t];
+      throw new Error(`token times ${times[a]}, ${times[a + 1]} are not the stamps of steps ${b}, ${b + 1}`);
+    }
+  }
+
   /** Writes the counts of steps below `step` to the spill file, as (gap, count) pairs, and drops them. */
   flushBelow(step: number): void {
-    const n = Math.min(step - this.base, this.counts.length);
+    const n = Math.min(step - this.base, this.deltas.length);
     const { values, weights, used } = this.weighted(n);
     if (used > 0) this.flushed.push((this.stamps.spill as SpillFile).writeWeighted(values, weights, used));
-    this.counts.copyWithin(0, n);
-    this.counts.fill(0, this.counts.length - n);
+    // The dropped steps' deltas carry on into the first step kept.
+    let carried = 0;
+    for (let i = 0; i < n; i++) carried += this.deltas[i];
+    this.deltas.copyWithin(0, n);
+    this.deltas.fill(0, this.deltas.length - n);
+    this.deltas[0] += carried;
     this.base = step;
   }
 
   /** An independent pool holding the same gaps. */
   clone(): GapPool {
     const copy = new GapPool(this.stamps);
-    copy.counts = this.counts.slice();
+    copy.deltas = this.deltas.slice();
     copy.base = this.base;
     copy.flushed.push(...this.flushed);
     copy.other = this.other.clone();
@@ -161,22 +181,26 @@ export class GapPool {
 
   /** The pooled gaps for `summarize`: one weighted value per step that has any (spilled ones first), then the others. */
   samples(): Samples[] {
-    const { values, weights } = this.weighted(this.counts.length);
+    const { values, weights } = this.weighted(this.deltas.length);
     return [...this.flushed, { values, weights }, ...this.other.chunks()];
   }
 
-  /** The steps among counts[0..to) that have gaps, as (gap, count) pairs. */
+  /** The steps among the first `to` that have gaps, as (gap, count) pairs. */
   private weighted(to: number): { values: Float64Array; weights: Int32Array; used: number } {
-    const counts = this.counts;
+    const deltas = this.deltas;
     let used = 0;
-    for (let i = 0; i < to; i++) if (counts[i] > 0 && this.base + i > 0) used++;
+    for (let i = 0, count = 0; i < to; i++) {
+      count += deltas[i];
+      if (count > 0 && this.base + i > 0) used++;
+    }
     const values = new Float64Array(used);
     const weights = new Int32Array(used);
-    for (let i = 0, j = 0; i < to; i++) {
+    for (let i = 0, j = 0, count = 0; i < to; i++) {
+      count += deltas[i];
       const s = this.base + i;
-      if (counts[i] === 0 || s === 0) continue;
+      if (count === 0 || s === 0) continue;
       values[j] = this.stamps.at(s) - this.stamps.at(s - 1);
-      weights[j++] = counts[i];
+      weights[j++] = count;
     }
     return { values, weights, used };
   }

@@ -1,8 +1,13 @@
 import { quantileSorted } from 'simple-statistics';
+import fc from 'fast-check';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Stats } from '../../sim/metrics/stats.js';
 import type { RequestOutcome } from '../../sim/metrics/records.js';
 import { GapPool, StepStamps } from '../../sim/metrics/gapPool.js';
+import { inMemory } from '../../sim/metrics/select.js';
+import { SpillFile } from '../../sim/metrics/spill.js';
+import { tempDirs } from './helpers.js';
 import { run, scenario } from '../helpers.js';
 
 /** ITL stats the plain way: every gap of every measured finished request, as a value. */
@@ -84,5 +89,63 @@ describe('a pool’s check that counted gaps are the stamps’ own', () => {
     expect(() => pool.add([0.52, 0.56], [1, 2], 2)).toThrow(/are not the stamps of steps 1, 2/);
     expect(() => pool.add([0.51, 0.55], [1, 2], 2)).toThrow(/are not the stamps of steps 1, 2/);
     expect(() => pool.add([0.62, 0.7], [4, 5], 2)).toThrow(/step 5 has no stamp/);
+    // Inside a stretch of consecutive steps, the first time off its stamp is named with its predecessor.
+    expect(() => pool.add([0.5, 0.52, 0.55, 0.6, 0.62], [0, 1, 2, 3, 4], 5)).toThrow(/token times 0.55, 0.6 are not the stamps of steps 2, 3/);
+    expect(pool.length).toBe(2);
+  });
+});
+
+describe('a pool against every gap kept as a value', () => {
+  const tmp = tempDirs();
+
+  /** Every sample of `pool`, expanded by weight and sorted. */
+  function expanded(pool: GapPool): number[] {
+    const out: number[] = [];
+    for (const s of pool.samples()) {
+      const m = inMemory(s);
+      if (m instanceof Float64Array) out.push(...m);
+      else m.values.forEach((v, i) => out.push(...new Array<number>(m.weights[i]).fill(v)));
+    }
+    return out.sort((a, b) => a - b);
+  }
+
+  // A request: the step it starts at, then the steps between its tokens (1: the next step; more: skipped steps, after a preemption).
+  const request = fc.record({ start: fc.nat(3000), strides: fc.array(fc.oneof(fc.constant(1), fc.constant(1), fc.integer({ min: 2, max: 9 })), { maxLength: 300 }) });
+
+  it('holds the same gaps, with or without a window that spills the oldest steps', () => {
+    // Stamps are kept 1,024 at a time: past that the windowed pool flushes the oldest half, under requests still to come that span it.
+    fc.assert(
+      fc.property(fc.array(request, { minLength: 1, maxLength: 40 }), (requests) => {
+        const spill = new SpillFile(join(tmp(), 'samples.spill'));
+        const stamps = [new StepStamps(), new StepStamps(spill, 1024)];
+        const pools = stamps.map((st) => new GapPool(st));
+        const plain: number[] = [];
+        const byLast = new Map<number, number[][]>();
+        for (const r of requests) {
+          const steps = [r.start];
+          for (const d of r.strides) steps.push(steps[steps.length - 1] + d);
+          const last = steps[steps.length - 1];
+          byLast.set(last, [...(byLast.get(last) ?? []), steps]);
+        }
+        const stampOf = (s: number) => 0.25 + s * 0.01 + ((s * 7919) % 13) * 0.001;
+        const lastStep = Math.max(...byLast.keys());
+        for (let s = 0; s <= lastStep; s++) {
+          for (const st of stamps) st.push(s, stampOf(s));
+          // A request is recorded once its last token's step is stamped.
+          for (const steps of byLast.get(s) ?? []) {
+            const times = steps.map(stampOf);
+            for (let k = 1; k < times.length; k++) plain.push(times[k] - times[k - 1]);
+            for (const p of pools) p.add(times, steps, times.length);
+          }
+        }
+        plain.sort((a, b) => a - b);
+        for (const p of pools) {
+          expect(p.length).toBe(plain.length);
+          expect(expanded(p)).toEqual(plain);
+        }
+        spill.close();
+      }),
+      { numRuns: 100 },
+    );
   });
 });
