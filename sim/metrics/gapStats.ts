@@ -16,6 +16,9 @@ export interface GapStats {
 const TOP_MAX = 32;
 const top = new Float64Array(TOP_MAX);
 let scratch = new Float64Array(1024);
+/** `scratch`'s 32-bit words: a gap's high word (sign, exponent, 20 mantissa bits) is at 2i + HIGH_WORD. */
+let words = new Uint32Array(scratch.buffer);
+const HIGH_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
 const general = [0, 0];
 const GENERAL_PS = [0.5, 0.99];
 
@@ -27,7 +30,10 @@ const GENERAL_PS = [0.5, 0.99];
  */
 export function gapStats(times: ArrayLike<number>, tokens: number, into: GapStats): GapStats {
   const n = tokens - 1;
-  if (scratch.length < n) scratch = new Float64Array(Math.max(n, scratch.length * 2));
+  if (scratch.length < n) {
+    scratch = new Float64Array(Math.max(n, scratch.length * 2));
+    words = new Uint32Array(scratch.buffer);
+  }
   const last = n - 1;
   const h99 = last * 0.99;
   const lo99 = Math.floor(h99);
@@ -64,8 +70,58 @@ export function gapStats(times: ArrayLike<number>, tokens: number, into: GapStat
   // h99 > lo99 means lo99 + 1 ≤ last, so k ≥ 2.
   if (h99 > lo99) p99 += (h99 - lo99) * (top[k - 2] - p99);
   into.p99_s = p99;
-  into.p50_s = median(scratch, last);
+  into.p50_s = n >= BUCKETED_FROM ? bucketedMedian(last) : median(scratch, last);
   return into;
+}
+
+/** Gaps from which the median is selected through a histogram (below, quickselect is as fast). */
+const BUCKETED_FROM = 48;
+const BUCKETS = 256;
+const counts = new Int32Array(BUCKETS);
+let bucket = new Float64Array(256);
+
+/**
+ * Type-7 median of scratch[0..last], the same number as `median`. Quickselect on a
+ * request's ~160 gaps mispredicts most of its comparisons (it was ~8 % of a million-request run).
+ * Finite doubles without a sign bit order as their high 32-bit words, so a histogram of those
+ * words (shifted to fit BUCKETS) finds the bucket that holds the median's rank without a
+ * data-dependent branch; only that bucket's few values are selected. Anything else (a negative
+ * gap, −0, an infinity or NaN: times out of order) takes `median`.
+ */
+function bucketedMedian(last: number): number {
+  const values = scratch;
+  const n = last + 1;
+  let lowest = 0xffffffff;
+  let highest = 0;
+  for (let i = 0; i < n; i++) {
+    const w = words[2 * i + HIGH_WORD];
+    if (w < lowest) lowest = w;
+    if (w > highest) highest = w;
+  }
+  if (highest >= 0x7ff00000) return median(values, last);
+  const bits = 32 - Math.clz32(highest - lowest);
+  const shift = bits > 8 ? bits - 8 : 0;
+  counts.fill(0);
+  for (let i = 0; i < n; i++) counts[(words[2 * i + HIGH_WORD] - lowest) >>> shift]++;
+  const h = last * 0.5;
+  const lo = Math.floor(h);
+  let b = 0;
+  let below = 0;
+  while (below + counts[b] <= lo) below += counts[b++];
+  if (bucket.length < counts[b]) bucket = new Float64Array(Math.max(counts[b], bucket.length * 2));
+  let m = 0;
+  for (let i = 0; i < n; i++) if ((words[2 * i + HIGH_WORD] - lowest) >>> shift === b) bucket[m++] = values[i];
+  const r = lo - below;
+  if (m > 1) quickselect(bucket as unknown as number[], r, 0, m - 1);
+  let q = bucket[r];
+  if (h > lo) {
+    // The next rank: the least of the bucket's values past r, else the least of the later buckets'.
+    let next = Infinity;
+    for (let i = r + 1; i < m; i++) if (bucket[i] < next) next = bucket[i];
+    if (r + 1 === m) for (let i = 0; i < n; i++) if ((words[2 * i + HIGH_WORD] - lowest) >>> shift > b && values[i] < next) next = values[i];
+    q += (h - lo) * (next - q);
+  }
+  return q;
 }
 
 /** Type-7 median of values[0..last], which it reorders. */

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import seedrandom from 'seedrandom';
 import { describe, expect, it } from 'vitest';
 import { gapStats, type GapStats } from '../../sim/metrics/gapStats.js';
@@ -52,6 +53,37 @@ describe('one request’s gap statistics', () => {
         expect(gapStats(times, tokens, into), `${tokens} tokens, trial ${trial}`).toEqual(reference(times));
       }
     }
+  });
+
+  it('equals it for gaps that share their high bits, span many orders of magnitude, are all equal, or run backwards', () => {
+    // From 48 gaps the median is selected through a histogram of the gaps' high 32 bits.
+    const into: GapStats = { mean_s: 0, p50_s: 0, p99_s: 0, max_s: 0 };
+    const gap = fc.oneof(
+      fc.constantFrom(0, 0.0125, 0.02),
+      // Differ only in the low mantissa bits: one bucket.
+      fc.integer({ min: 0, max: 1000 }).map((i) => 0.015 + i * 2 ** -50),
+      fc.double({ min: 1e-9, max: 1e3, noNaN: true }),
+      // Spread thinly over one range: most buckets hold a value or none.
+      fc.integer({ min: 1, max: 100_000 }).map((i) => i * 1e-6),
+      // Times out of order (a negative gap) take the plain selection.
+      fc.constant(-0.01),
+    );
+    fc.assert(
+      fc.property(fc.array(gap, { minLength: 1, maxLength: 400, size: 'max' }), fc.boolean(), (gaps, equal) => {
+        const times = new Float64Array(gaps.length + 1);
+        for (let i = 0; i < gaps.length; i++) times[i + 1] = (equal ? 0.25 : gaps[i]) + times[i];
+        expect(gapStats(times, times.length, into)).toEqual(reference(times));
+      }),
+      { numRuns: 600 },
+    );
+    // Even gaps whose lower middle rank ends its bucket: the upper one is the least of a later bucket.
+    const spread = Float64Array.from({ length: 51 }, (_, i) => (i * (i + 1)) / 200);
+    expect(gapStats(spread, spread.length, into).p50_s).toBeCloseTo(0.255, 12);
+    expect(gapStats(spread, spread.length, into)).toEqual(reference(spread));
+    // A gap of −0 (a time of −0 after one of +0) has its sign bit set: plain selection too.
+    const times = Float64Array.from({ length: 60 }, (_, i) => 0.01 * i);
+    times[1] = -0;
+    expect(gapStats(times, times.length, into)).toEqual(reference(times));
   });
 
   it('reads only the first `tokens` times', () => {
