@@ -32,7 +32,8 @@ export function dropFinished(running: Sequence[], dropped?: (seq: Sequence) => v
       if (seq.pending_forks > 0 && seq.generated_tokens > 0) forks = true;
     } else if (dropped !== undefined) dropped(seq);
   }
-  running.length = kept;
+  // Not `length = kept`: a runtime call at every step even when nothing finished, and it lets go of the storage.
+  while (running.length > kept) running.pop();
   return forks;
 }
 

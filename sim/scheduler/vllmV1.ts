@@ -1,3 +1,4 @@
+import { clearKeepingStorage } from '../engine/arrays.js';
 import type { BlockManager } from '../kv/blockManager.js';
 import { addRunning, addToPlan, cancelWaiting, dropFinished, noteAdmitted, releaseRunning, releaseWaiting, requeueForRecompute } from './commons.js';
 import { RunningList } from './runningList.js';
@@ -154,7 +155,8 @@ export class VllmV1Scheduler implements ReplicaScheduler {
       if (seq.request.adapter !== undefined) adapters?.add(seq.request.adapter);
     }
     for (let k = skipped.length - 1; k >= 0; k--) this.waiting.pushFront(skipped[k]);
-    skipped.length = 0;
+    // Almost always empty (LoRA only): `length = 0` is a runtime call even then, ~1.5 % of a run at one pass a step.
+    clearKeepingStorage(skipped);
   }
 
   /** Whether `seq` may join the running requests without their distinct adapters passing max_loras (no LoRA: always). */
