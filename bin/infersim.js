@@ -11,9 +11,10 @@ if (existsSync(compiled) && process.env.INFERSIM_FROM_SOURCE !== '1') {
   entry = pathToFileURL(compiled).href;
   // `infersim run`: its worker thread loads the simulator while this one loads the CLI and parses
   // the command line (the command is the first argument that is not an option, as main.ts finds it).
+  // A build older than the early start (no runThread.js) runs as it did: its run command starts its own thread.
   if (process.argv.slice(2).find((a) => !a.startsWith('-')) === 'run') {
-    const { prestartRunThread } = await import(new URL('../dist/sim/cli/runThread.js', import.meta.url).href);
-    prestartRunThread();
+    const early = new URL('../dist/sim/cli/runThread.js', import.meta.url);
+    if (existsSync(early)) (await import(early.href)).prestartRunThread();
   }
 } else {
   const { register } = await import('tsx/esm/api');

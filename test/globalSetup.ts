@@ -11,8 +11,9 @@ import { join } from 'node:path';
 export default function setup(): () => void {
   const previous = process.env.TMPDIR;
   const root = mkdtempSync(join(tmpdir(), 'infersim-test-'));
-  // Open to other users as /tmp is: test/hostile runs the CLI as `nobody` on folders in here.
-  chmodSync(root, 0o755);
+  // Open to every user as /tmp is (sticky, world-writable): test/hostile runs the CLI as `nobody`,
+  // whose tsx (in source mode) makes its cache folder here.
+  chmodSync(root, 0o1777);
   process.env.TMPDIR = root;
   return () => {
     rmSync(root, { recursive: true, force: true });
