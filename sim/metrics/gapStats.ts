@@ -76,17 +76,18 @@ export function gapStats(times: ArrayLike<number>, tokens: number, into: GapStat
 
 /** Gaps from which the median is selected through a histogram (below, quickselect is as fast). */
 const BUCKETED_FROM = 48;
-const BUCKETS = 256;
-const counts = new Int32Array(BUCKETS);
+/** log2 of the histogram's buckets. */
+const BUCKET_BITS = 8;
+const counts = new Int32Array(1 << BUCKET_BITS);
 let bucket = new Float64Array(256);
 
 /**
  * Type-7 median of scratch[0..last], the same number as `median`. Quickselect on a
- * request's ~160 gaps mispredicts most of its comparisons (it was ~8 % of a million-request run).
+ * request's ~160 gaps mispredicts most of its comparisons (it was ~8 % of the scale bench's run).
  * Finite doubles without a sign bit order as their high 32-bit words, so a histogram of those
- * words (shifted to fit BUCKETS) finds the bucket that holds the median's rank without a
- * data-dependent branch; only that bucket's few values are selected. Anything else (a negative
- * gap, −0, an infinity or NaN: times out of order) takes `median`.
+ * words (shifted to fit the buckets) finds the bucket that holds the median's rank without a
+ * data-dependent branch; only that bucket's few values are selected. Anything else (a negative gap
+ * or −0, from times out of order; an infinity; NaN) takes `median`.
  */
 function bucketedMedian(last: number): number {
   const values = scratch;
@@ -100,7 +101,7 @@ function bucketedMedian(last: number): number {
   }
   if (highest >= 0x7ff00000) return median(values, last);
   const bits = 32 - Math.clz32(highest - lowest);
-  const shift = bits > 8 ? bits - 8 : 0;
+  const shift = bits > BUCKET_BITS ? bits - BUCKET_BITS : 0;
   counts.fill(0);
   for (let i = 0; i < n; i++) counts[(words[2 * i + HIGH_WORD] - lowest) >>> shift]++;
   const h = last * 0.5;
