@@ -191,4 +191,3 @@ describe('infersim run: the worker thread started before the command line is par
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
-
