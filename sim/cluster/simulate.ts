@@ -23,8 +23,8 @@ import { ClusterSampler } from './sampler.js';
 import { Autoscaling, type ScaledPool } from './autoscaling.js';
 import { AUTOSCALERS } from '../autoscale/registry.js';
 import { ReplicaSteps } from './steps.js';
-import { runAtBandEdges, scaledLatencyModel, uncertaintySkipReason } from './uncertainty.js';
-import { BandThreads, type BandThreadsPolicy } from './bandThreads.js';
+import { bandTimeScales, runAtBandEdges, scaledLatencyModel, uncertaintySkipReason } from './uncertainty.js';
+import { BAND_EDGES, BandThreads, type BandEdge, type BandThreadsPolicy } from './bandThreads.js';
 import { pipelineSummary } from './pipeline.js';
 import { loraSummary } from './loraStep.js';
 
@@ -313,16 +313,29 @@ function bandRuns(setup: RunSetup, hooks: RunHooks, latency: LatencyModel, passe
   const bandSetup = bandSetupOf(setup);
   const override = hooks.latency;
   const onProgress = hooks.onProgress;
-  let pass = 0;
-  const uncertainty = runAtBandEdges(latency.uncertainty as LatencyBand, (time_scale, band_edge) => {
-    const k = ++pass;
-    const progress = onProgress && ((sim_s: number, done: number) => onProgress(sim_s, done, k, passes));
-    const threaded = threads?.wait(band_edge, progress);
-    if (threaded !== undefined) return threaded;
+  // Passes are numbered in the order this thread runs or waits for them, so a progress display only moves forward.
+  let passes_begun = 0;
+  const progressOf = (): ((sim_s: number, done: number) => void) | undefined => {
+    const pass = ++passes_begun;
+    return onProgress && ((sim_s: number, done: number) => onProgress(sim_s, done, pass, passes));
+  };
+  const band = latency.uncertainty as LatencyBand;
+  const scales = bandTimeScales(band);
+  const here = (band_edge: BandEdge, progress = progressOf()): Summary => {
     // Without an override the band run builds its own models (each pool's at its own band's edge), so a step-time fault still names the profile.
-    const bandHooks: RunHooks = override === undefined ? { efficiency: hooks.efficiency, band_edge } : { latency: scaledLatencyModel(override, time_scale) };
+    const bandHooks: RunHooks = override === undefined ? { efficiency: hooks.efficiency, band_edge } : { latency: scaledLatencyModel(override, scales[band_edge]) };
     return runSimulation(bandSetup, { ...bandHooks, band_threads: false, onProgress: progress }).summary;
-  });
+  };
+  const summaries = new Map<BandEdge, Summary>();
+  // First the edges no worker has taken, run here while the workers run theirs; then the workers' replies.
+  for (const edge of threads?.hereOrder() ?? BAND_EDGES) if (threads === undefined || threads.claim(edge)) summaries.set(edge, here(edge));
+  for (const edge of BAND_EDGES) {
+    if (summaries.has(edge)) continue;
+    const progress = progressOf();
+    summaries.set(edge, threads?.wait(edge, progress) ?? here(edge, progress));
+  }
+  threads?.stop();
+  const uncertainty = runAtBandEdges(band, (_, band_edge) => summaries.get(band_edge) as Summary);
   return { uncertainty, wall_s: (performance.now() - bandStart) / 1000 };
 }
 

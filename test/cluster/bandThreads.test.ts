@@ -35,6 +35,13 @@ function quickSetup(lib: Lib, requests = 120): RunSetup {
   return lib.resolveScenario(input);
 }
 
+const SLEEP = new Int32Array(new SharedArrayBuffer(4));
+/** Blocks (as runSimulation's caller would) until a worker has claimed `edge`, or 30 s have passed: a wait before that claims the edge here. */
+function untilClaimed(bands: { holder(edge: 'low' | 'high'): string }, edge: 'low' | 'high'): void {
+  const since = Date.now();
+  while (bands.holder(edge) === 'nobody' && Date.now() - since < 30_000) Atomics.wait(SLEEP, 0, 0, 5);
+}
+
 const bandSetup = (setup: RunSetup): RunSetup => ({ ...setup, scenario: { ...setup.scenario, metrics: { ...setup.scenario.metrics, uncertainty: false } } });
 
 describe.skipIf(!DIST)('band re-runs in worker threads (needs the build: run through npm test)', () => {
@@ -43,7 +50,13 @@ describe.skipIf(!DIST)('band re-runs in worker threads (needs the build: run thr
     const here = lib.runSimulation(quickSetup(lib), { band_threads: false }).summary;
     // Each edge's summary must come from its thread, not from the in-thread fallback.
     const wait = threads.BandThreads.prototype.wait;
+    const claim = threads.BandThreads.prototype.claim;
     const answered: boolean[] = [];
+    // This thread claims no edge before the workers have claimed theirs.
+    threads.BandThreads.prototype.claim = function (this: Threads['BandThreads']['prototype'], edge: 'low' | 'high') {
+      untilClaimed(this, edge);
+      return claim.call(this, edge);
+    };
     threads.BandThreads.prototype.wait = function (this: Threads['BandThreads']['prototype'], ...args: Parameters<typeof wait>) {
       const summary = wait.apply(this, args);
       answered.push(summary !== undefined);
@@ -51,20 +64,72 @@ describe.skipIf(!DIST)('band re-runs in worker threads (needs the build: run thr
     };
     let threaded: Summary;
     try {
-      threaded = lib.runSimulation(quickSetup(lib), { band_threads: { after_ms: 0, min_cores: 1 } }).summary;
+      threaded = lib.runSimulation(quickSetup(lib), { band_threads: { after_ms: 0, min_cores: 1, workers: 2 } }).summary;
     } finally {
       threads.BandThreads.prototype.wait = wait;
+      threads.BandThreads.prototype.claim = claim;
     }
     expect(answered).toEqual([true, true]);
     expect(here.uncertainty).not.toBeNull();
     expect(results(threaded)).toBe(results(here));
   });
 
+  it('one worker and this thread share the edges (each claimed once), with the same summary', async () => {
+    const { lib, threads } = await loaded();
+    const here = lib.runSimulation(quickSetup(lib), { band_threads: false }).summary;
+    const claim = threads.BandThreads.prototype.claim;
+    const wait = threads.BandThreads.prototype.wait;
+    const taken: string[] = [];
+    threads.BandThreads.prototype.claim = function (this: Threads['BandThreads']['prototype'], edge: 'low' | 'high') {
+      untilClaimed(this, 'low');
+      const mine = claim.call(this, edge);
+      if (mine) taken.push(`here:${edge}`);
+      return mine;
+    };
+    threads.BandThreads.prototype.wait = function (this: Threads['BandThreads']['prototype'], ...args: Parameters<typeof wait>) {
+      const summary = wait.apply(this, args);
+      if (summary !== undefined) taken.push(`worker:${args[0]}`);
+      return summary;
+    };
+    let shared: Summary;
+    try {
+      shared = lib.runSimulation(quickSetup(lib, 600), { band_threads: { after_ms: 0, min_cores: 1, workers: 1 } }).summary;
+    } finally {
+      threads.BandThreads.prototype.claim = claim;
+      threads.BandThreads.prototype.wait = wait;
+    }
+    // The worker starts from the low edge and this thread from the high one (once the worker holds the low one).
+    expect(taken).toEqual(['here:high', 'worker:low']);
+    expect(results(shared)).toBe(results(lib.runSimulation(quickSetup(lib, 600), { band_threads: false }).summary));
+    expect(here.uncertainty).not.toBeNull();
+  });
+
+  it('an edge this thread claims first is never run by a worker, and waiting for an unclaimed edge claims it', async () => {
+    const { lib, threads } = await loaded();
+    const setup = bandSetup(quickSetup(lib));
+    const bands = threads.BandThreads.for(setup, undefined, { after_ms: 0, min_cores: 1, workers: 2 });
+    expect(bands!.claim('low')).toBe(true);
+    expect(bands!.claim('low')).toBe(true);
+    bands!.poll();
+    untilClaimed(bands!, 'high');
+    expect(bands!.holder('low')).toBe('here');
+    const high = bands!.wait('high');
+    expect(bands!.wait('low')).toBeUndefined();
+    expect(results(high as Summary)).toBe(results(lib.runSimulation(setup, { band_edge: 'high', band_threads: false }).summary));
+    bands!.stop();
+    const idle = threads.BandThreads.for(setup, undefined, { after_ms: 60_000, min_cores: 1 });
+    idle!.poll();
+    expect(idle!.wait('high')).toBeUndefined();
+    expect(idle!.claim('high')).toBe(true);
+  });
+
   it('a worker returns its edge run\'s own summary (the thread ran, and ran that edge)', async () => {
     const { lib, threads } = await loaded();
     const setup = bandSetup(quickSetup(lib));
-    const bands = threads.BandThreads.for(setup, undefined, { after_ms: 0, min_cores: 1 });
+    const bands = threads.BandThreads.for(setup, undefined, { after_ms: 0, min_cores: 1, workers: 2 });
     bands!.poll();
+    untilClaimed(bands!, 'high');
+    untilClaimed(bands!, 'low');
     const high = bands!.wait('high');
     const low = bands!.wait('low');
     expect(high).toBeDefined();
@@ -79,8 +144,10 @@ describe.skipIf(!DIST)('band re-runs in worker threads (needs the build: run thr
     const { lib, threads } = await loaded();
     const setup = bandSetup(quickSetup(lib));
     const broken: RunSetup = { ...setup, scenario: { ...setup.scenario, workload: { trace: '/nonexistent/trace.csv', format: 'azure' } as never } };
-    const bands = threads.BandThreads.for(broken, undefined, { after_ms: 0, min_cores: 1 });
+    const bands = threads.BandThreads.for(broken, undefined, { after_ms: 0, min_cores: 1, workers: 2 });
     bands!.poll();
+    untilClaimed(bands!, 'low');
+    expect(bands!.holder('low')).toBe('worker');
     expect(bands!.wait('low')).toBeUndefined();
     bands!.stop();
   });
