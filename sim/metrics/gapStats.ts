@@ -1,5 +1,6 @@
 import { quickselect } from 'simple-statistics';
 import { quantilesInPlace } from './select.js';
+import { HIGH_WORD } from './weightedSelect.js';
 
 /** One request's inter-token gap statistics (requests.arrow's itl_* columns). */
 export interface GapStats {
@@ -18,7 +19,6 @@ const top = new Float64Array(TOP_MAX);
 let scratch = new Float64Array(1024);
 /** `scratch`'s 32-bit words: a gap's high word (sign, exponent, 20 mantissa bits) is at 2i + HIGH_WORD. */
 let words = new Uint32Array(scratch.buffer);
-const HIGH_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
 const general = [0, 0];
 const GENERAL_PS = [0.5, 0.99];
 

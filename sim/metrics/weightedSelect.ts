@@ -9,6 +9,17 @@
 /** Ranges of at most this many entries are sorted by insertion and walked. */
 const SMALL = 16;
 
+/** A Float64Array's element i has its high 32-bit word (sign, exponent, 20 mantissa bits) at word 2i + HIGH_WORD. */
+export const HIGH_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
+/** Entries from which each rank is first narrowed to one bucket of a histogram (below, copying them all is as fast). */
+const BUCKETED_FROM = 4096;
+/** log2 of that histogram's buckets. */
+const BUCKET_BITS = 12;
+const bucketWeight = new Float64Array(1 << BUCKET_BITS);
+const bucketEntries = new Int32Array(1 << BUCKET_BITS);
+/** A bucket's segment of the scratch arrays while it is gathered; −1 for buckets that hold no wanted rank. */
+const segmentOf = new Int32Array(1 << BUCKET_BITS).fill(-1);
+
 let values = new Float64Array(0);
 let weights = new Float64Array(0);
 /** Entry visits left before the selection gives up (bad pivots on adversarial data). */
@@ -27,6 +38,10 @@ export function weightedOrderStatistics(
   out: number[],
   workFactor = 64,
 ): boolean {
+  if (entries >= BUCKETED_FROM) {
+    const done = bucketedOrderStatistics(sources, ranks, out, workFactor);
+    if (done !== undefined) return done;
+  }
   if (values.length < entries) {
     values = new Float64Array(entries);
     weights = new Float64Array(entries);
@@ -45,6 +60,98 @@ export function weightedOrderStatistics(
   }
   budget = workFactor * m;
   return selectRanks(0, m - 1, 0, ranks, 0, ranks.length, out);
+}
+
+type Sources = readonly { values: Float64Array; weights: Int32Array | undefined }[];
+
+const highWords = (v: Float64Array): Uint32Array => new Uint32Array(v.buffer, v.byteOffset, 2 * v.length);
+
+/**
+ * `weightedOrderStatistics` without copying every entry. Finite doubles without a sign bit order
+ * as their high 32-bit words, so a weighted histogram of those words (shifted to fit its buckets)
+ * tells which bucket holds each wanted rank and how many samples lie below it, in branch-free
+ * passes; only those buckets' entries are copied and partitioned. The same numbers: a rank's value
+ * is unique. Undefined when a value is negative, −0, infinite or NaN, whose words do not order them.
+ */
+function bucketedOrderStatistics(sources: Sources, ranks: readonly number[], out: number[], workFactor: number): boolean | undefined {
+  let lowest = 0xffffffff;
+  let highest = 0;
+  for (const s of sources) {
+    const words = highWords(s.values);
+    // Entries of weight 0 too: they are gathered with the others, and stand for no sample there.
+    for (let i = 0; i < s.values.length; i++) {
+      const h = words[2 * i + HIGH_WORD];
+      if (h < lowest) lowest = h;
+      if (h > highest) highest = h;
+    }
+  }
+  if (highest >= 0x7ff00000 || highest < lowest) return undefined;
+  const bits = 32 - Math.clz32(highest - lowest);
+  const shift = bits > BUCKET_BITS ? bits - BUCKET_BITS : 0;
+  const buckets = ((highest - lowest) >>> shift) + 1;
+  bucketWeight.fill(0, 0, buckets);
+  bucketEntries.fill(0, 0, buckets);
+  for (const s of sources) {
+    const words = highWords(s.values);
+    const w = s.weights;
+    for (let i = 0; i < s.values.length; i++) {
+      const b = (words[2 * i + HIGH_WORD] - lowest) >>> shift;
+      bucketWeight[b] += w === undefined ? 1 : w[i];
+      bucketEntries[b]++;
+    }
+  }
+  const segments = rankSegments(ranks, buckets);
+  const m = gather(sources, segments, lowest, shift);
+  budget = workFactor * m;
+  let ok = true;
+  for (const g of segments) {
+    segmentOf[g.bucket] = -1;
+    if (ok) ok = selectRanks(g.start, g.start + bucketEntries[g.bucket] - 1, g.below, ranks, g.from, g.to, out);
+  }
+  return ok;
+}
+
+/** The buckets that hold wanted ranks: each with the samples below it, its ranks [from, to) and its place in the scratch arrays. */
+function rankSegments(ranks: readonly number[], buckets: number): { bucket: number; below: number; from: number; to: number; start: number }[] {
+  const segments = [];
+  let b = 0;
+  let below = 0;
+  let start = 0;
+  for (let k = 0; k < ranks.length; ) {
+    while (b < buckets && below + bucketWeight[b] <= ranks[k]) below += bucketWeight[b++];
+    if (b === buckets) throw new Error(`weightedOrderStatistics: rank ${ranks[k]} lies beyond the ${below} samples`);
+    const from = k;
+    while (k < ranks.length && ranks[k] < below + bucketWeight[b]) k++;
+    segmentOf[b] = segments.length;
+    segments.push({ bucket: b, below, from, to: k, start });
+    start += bucketEntries[b];
+    below += bucketWeight[b++];
+  }
+  return segments;
+}
+
+/** Copies the entries of the wanted buckets into the scratch arrays, each bucket's at its segment's start; returns how many. */
+function gather(sources: Sources, segments: readonly { bucket: number; start: number }[], lowest: number, shift: number): number {
+  const last = segments[segments.length - 1];
+  const m = last.start + bucketEntries[last.bucket];
+  if (values.length < m) {
+    values = new Float64Array(m);
+    weights = new Float64Array(m);
+  }
+  const at = segments.map((g) => g.start);
+  for (const s of sources) {
+    const v = s.values;
+    const words = highWords(v);
+    const w = s.weights;
+    for (let i = 0; i < v.length; i++) {
+      const seg = segmentOf[(words[2 * i + HIGH_WORD] - lowest) >>> shift];
+      if (seg < 0) continue;
+      const j = at[seg]++;
+      values[j] = v[i];
+      weights[j] = w === undefined ? 1 : w[i];
+    }
+  }
+  return m;
 }
 
 /**

@@ -75,4 +75,61 @@ describe('weighted order statistics by quickselect over entries', () => {
     expect(out).toEqual([2, 3, 4]);
     expect([...values]).toEqual([3, 1, 2, 9]);
   });
+
+  describe('from 4,096 entries, narrowed through a histogram of the values\' high words', () => {
+    const many = (n: number, value: (i: number) => number, weight: (i: number) => number) => ({
+      values: Array.from({ length: n }, (_, i) => value(i)),
+      weights: Array.from({ length: n }, (_, i) => weight(i)),
+    });
+
+    it('hand-computed: neighbouring ranks in different buckets, and a rank inside a bucket of equal values', () => {
+      // 3,000 entries of 1.0 (weight 1) and 2,000 of 3.0 (weight 2): ranks 0..2,999 are 1, 3,000..6,999 are 3.
+      const { values, weights } = many(5000, (i) => (i % 5 < 3 ? 1 : 3), (i) => (i % 5 < 3 ? 1 : 2));
+      expect(select(values, weights, [0, 2999, 3000, 5000, 6999]).out).toEqual([1, 1, 3, 3, 3]);
+    });
+
+    it('matches the expanded definition on values over many magnitudes, clusters of equal values, weights of 0 and two sources', () => {
+      const value = fc.oneof(
+        fc.integer({ min: 0, max: 40 }).map((v) => v / 8),
+        fc.double({ min: 0, max: 1e9, noNaN: true, noDefaultInfinity: true }),
+        fc.double({ min: 0.0125, max: 0.0135, noNaN: true }),
+      );
+      fc.assert(
+        fc.property(
+          fc.array(fc.tuple(value, fc.integer({ min: 0, max: 3 })), { minLength: 4096, maxLength: 6000 }),
+          fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 8 }),
+          (entries, fractions) => {
+            const values = entries.map(([v]) => v);
+            const weights = entries.map(([, w], i) => (i < 1000 ? 1 : w));
+            const total = weights.reduce((a, b) => a + b, 0);
+            const ranks = [...new Set(fractions.flatMap((f) => [Math.floor(f * (total - 1)), Math.min(total - 1, Math.floor(f * (total - 1)) + 1)]))].sort((a, b) => a - b);
+            const out = ranks.map(() => NaN);
+            // The first 1,000 entries as a source without weights (each weighs 1), the rest weighted.
+            const sources = [
+              { values: Float64Array.from(values.slice(0, 1000)), weights: undefined },
+              { values: Float64Array.from(values.slice(1000)), weights: Int32Array.from(weights.slice(1000)) },
+            ];
+            expect(weightedOrderStatistics(sources, values.length, ranks, out)).toBe(true);
+            expect(out).toEqual(reference(values, weights, ranks));
+          },
+        ),
+        { numRuns: 40 },
+      );
+    });
+
+    it('a negative value, −0 or an infinity takes the plain selection, with the same numbers', () => {
+      for (const odd of [-2.5, -0, Infinity]) {
+        const { values, weights } = many(5000, (i) => (i === 17 ? odd : ((i * 7919) % 5000) / 16), (i) => 1 + (i % 2));
+        const total = weights.reduce((a, b) => a + b, 0);
+        const ranks = [0, 1, Math.floor(total / 2), total - 1];
+        expect(select(values, weights, ranks).out, String(odd)).toEqual(reference(values, weights, ranks));
+      }
+    });
+
+    it('gives up, saying so, once its partitions pass the work bound', () => {
+      const { values, weights } = many(5000, (i) => (i * 7919) % 5000, () => 1);
+      expect(select(values, weights, [2500], 0).ok).toBe(false);
+      expect(select(values, weights, [2500]).out).toEqual([2500]);
+    });
+  });
 });
