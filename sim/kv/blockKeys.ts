@@ -61,6 +61,12 @@ export class CacheKeys implements TokenIdentity {
   /** Blocks 0 … registered_blocks − 1 were offered to the cache (reset when the blocks are released). */
   registered_blocks = 0;
   /**
+   * Whether its private blocks' cache entries are written (`BlockKeys.writePrivate`, from its first
+   * recompute preemption or fork on): until then none of the blocks it holds has one, and releasing
+   * them reads none.
+   */
+  private_entries = false;
+  /**
    * The blocks this holder released when preempted: where its private content may still be
    * cached. Shared and empty until a preemption stores some (`rememberReleased`).
    */
@@ -203,17 +209,39 @@ export class BlockKeys {
     holder.registered_blocks = j + 1;
   }
 
-  /** Gives `block`, the holder's block j, its cache entry (`shared`: how many of its blocks may be shared), unless it has one. */
+  /**
+   * Gives `block`, the holder's block j, its cache entry (`shared`: how many of its blocks may be
+   * shared), unless it has one. A private block's entry is written only once the holder has
+   * `private_entries`: only the holder could look it up, and only after releasing it to find it
+   * again (a recompute preemption), which writes its entries then (`writePrivate`). Until then
+   * nothing reads them: a registered private block that its holder releases for good leaves the
+   * cache as its entry would have (BlockManager's `releaseForGood`). A decode fills a block every
+   * `block_size` steps, and writing each entry, then reading and clearing it at release, cost two
+   * cold cache lines a block.
+   */
   private enter(holder: CacheKeys, j: number, block: number, shared: number): void {
-    if (this.hasKey(block)) return;
-    if (j < shared) {
-      const key = holder.block_keys[j];
-      if (this.map.has(key)) return;
-      this.map.set(key, block);
-      this.setEntry(block, key, holder.block_checks[2 * j], holder.block_checks[2 * j + 1], 0);
-    } else {
-      this.setEntry(block, privateKey(holder), j, privateCheck(holder), 1);
+    if (j >= shared) {
+      if (holder.private_entries && !this.hasKey(block)) this.setEntry(block, privateKey(holder), j, privateCheck(holder), 1);
+      return;
     }
+    if (this.hasKey(block)) return;
+    const key = holder.block_keys[j];
+    if (this.map.has(key)) return;
+    this.map.set(key, block);
+    this.setEntry(block, key, holder.block_checks[2 * j], holder.block_checks[2 * j + 1], 0);
+  }
+
+  /** The index of the holder's first private block (only it can hold its content; `ensure`'s `shared`). */
+  privateFrom(holder: CacheKeys): number {
+    if (Number.isNaN(holder.private_from_token)) holder.private_from_token = privateFromToken(holder);
+    return Math.ceil(holder.private_from_token / this.block_size);
+  }
+
+  /** Writes the entries of the holder's registered private blocks (`blocks`), which `enter` left unwritten, and every later one's. */
+  writePrivate(holder: CacheKeys, blocks: readonly number[]): void {
+    holder.private_entries = true;
+    const to = Math.min(holder.registered_blocks, blocks.length);
+    for (let j = this.privateFrom(holder); j < to; j++) this.setEntry(blocks[j], privateKey(holder), j, privateCheck(holder), 1);
   }
 
   forget(holder: CacheKeys): void {
@@ -255,9 +283,8 @@ export class BlockKeys {
     const checks = holder.block_checks;
     const B = this.block_size;
     const id: TokenIdentity = holder;
-    if (Number.isNaN(holder.private_from_token)) holder.private_from_token = privateFromToken(id);
     // The first block with a token at or past privateFrom: every token from there on is the holder's own.
-    const shared = Math.ceil(holder.private_from_token / B);
+    const shared = this.privateFrom(holder);
     const end = Math.min(count, shared);
     for (let j = keys.length; j < end; j++) {
       if (j === 0) {

@@ -1,7 +1,6 @@
-import { BlockKeys, type CacheKeys } from './blockKeys.js';
 import { swapRecordOf, swapSlots, type KvOwner, type KvState, type SwapRecord } from './kvState.js';
 import { clearKeepingStorage } from '../engine/arrays.js';
-import { FreeQueue } from './freeQueue.js';
+import { BlockPool } from './blockPool.js';
 
 export type { KvOwner, SwapRecord } from './kvState.js';
 
@@ -19,52 +18,16 @@ export interface BlockManagerOptions {
  * V1's free-block queue and cached-block map, vllm/v1/core/block_pool.py). Allocation is all-or-nothing. A block shared by
  * several holders (a prefix hit, or samples forked copy-on-write) is written only after copying when it is partly filled.
  */
-export class BlockManager {
-  readonly prefix_caching: boolean;
+export class BlockManager extends BlockPool {
   readonly swap_total_blocks: number;
-  private readonly refs: Int32Array;
-  /** Token slots filled in each block (for internal fragmentation). */
-  private readonly fill: Int32Array;
-  private readonly freeQueue: FreeQueue;
-  /** The prefix-cache index: read-only outside, where a router probes it as a gateway's cache index would. */
-  readonly keys: BlockKeys;
-  private unusedSlots = 0;
   private swapUsed = 0;
   /** Cumulative counter (the engine reports per-iteration differences). */
   copied_blocks = 0;
   private readonly hits: number[] = [];
 
-  constructor(
-    readonly total_blocks: number,
-    readonly block_size: number,
-    options: BlockManagerOptions = {},
-  ) {
-    this.prefix_caching = options.prefix_caching ?? false;
+  constructor(total_blocks: number, block_size: number, options: BlockManagerOptions = {}) {
+    super(total_blocks, block_size, options.prefix_caching ?? false);
     this.swap_total_blocks = options.swap_blocks ?? 0;
-    this.refs = new Int32Array(total_blocks);
-    this.fill = new Int32Array(total_blocks);
-    this.keys = new BlockKeys(total_blocks, block_size);
-    this.freeQueue = new FreeQueue(total_blocks, this.keys, this.fill);
-  }
-
-  /** Blocks an allocation can take: truly free plus cached-free (evictable). */
-  get free_blocks(): number {
-    return this.freeQueue.size;
-  }
-
-  /** Blocks referenced by at least one holder. */
-  get used_blocks(): number {
-    return this.total_blocks - this.freeQueue.size;
-  }
-
-  /** Free blocks that still hold a prefix-cache entry. */
-  get cached_blocks(): number {
-    return this.freeQueue.cached;
-  }
-
-  /** Cache entries evicted by reuse, cumulative (the engine reports per-iteration differences). */
-  get evicted_blocks(): number {
-    return this.freeQueue.evicted;
   }
 
   get swapped_blocks(): number {
@@ -73,20 +36,6 @@ export class BlockManager {
 
   get swap_free_blocks(): number {
     return this.swap_total_blocks - this.swapUsed;
-  }
-
-  /** Token slots in referenced blocks that hold no token. */
-  get unused_slots(): number {
-    return this.unusedSlots;
-  }
-
-  /** `count` holders each wrote one slot of a last block whose fill they keep lazily (a step of decode runs; `KvState.lazyAdvance` catches each up). */
-  fillLazySlots(count: number): void {
-    this.unusedSlots -= count;
-  }
-
-  blocksFor(tokens: number): number {
-    return Math.ceil(tokens / this.block_size);
   }
 
   /** Tokens of `holder`'s first `known_tokens` in the cache: whole blocks, at most known − 1 (the last is computed for its logits); kept for the next `allocateSlots`. */
@@ -209,10 +158,14 @@ export class BlockManager {
     const kv = holder.kv;
     kv.settle(this.fill);
     const blocks = kv.blocks;
-    if (will_return && this.prefix_caching) kv.keys.rememberReleased(blocks);
-    else kv.keys.forgetReleased();
-    const owner = will_return ? undefined : kv.keys;
-    for (let i = blocks.length - 1; i >= 0; i--) this.release(blocks[i], owner);
+    if (will_return && this.prefix_caching) {
+      kv.keys.rememberReleased(blocks);
+      this.keys.writePrivate(kv.keys, blocks);
+      for (let i = blocks.length - 1; i >= 0; i--) this.release(blocks[i]);
+    } else {
+      kv.keys.forgetReleased();
+      this.releaseForGood(kv);
+    }
     blocks.length = 0;
     kv.block_count = 0;
     this.keys.forget(kv.keys);
@@ -272,6 +225,11 @@ export class BlockManager {
       to.blocks.push(b);
     }
     to.block_count = from.block_count;
+    // A shared block is released by whichever holder lets it go last: its entry must be there for either to read.
+    if (this.prefix_caching) {
+      this.keys.writePrivate(from.keys, from.blocks);
+      to.keys.private_entries = true;
+    }
     this.keys.inherit(from.keys, to.keys, Math.floor(parent.computed_tokens / this.block_size));
   }
 
@@ -303,7 +261,7 @@ export class BlockManager {
       kv.swapped_blocks = kv.block_count;
       // Swapped in, it takes fresh blocks without a lookup: its private entries here are of no more use.
       kv.keys.forgetReleased();
-      for (let i = blocks.length - 1; i >= 0; i--) this.release(blocks[i], kv.keys);
+      this.releaseForGood(kv);
       blocks.length = 0;
       kv.block_count = 0;
       this.keys.forget(kv.keys);
@@ -359,42 +317,4 @@ export class BlockManager {
     this.copied_blocks++;
   }
 
-  /** Sets the fill of the holder's blocks covering tokens [from, to). */
-  private setFill(holder: KvState, from: number, to: number): void {
-    const B = this.block_size;
-    for (let j = Math.floor(from / B); j * B < to; j++) {
-      const b = holder.blocks[j];
-      const f = Math.min(B, to - j * B);
-      if (f > this.fill[b]) {
-        this.unusedSlots -= f - this.fill[b];
-        this.fill[b] = f;
-      }
-    }
-  }
-
-  /** Takes the next free block for `holder`, which holds it alone and empty (`FreeQueue.take` left its fill 0). */
-  private takeFree(holder: KvState): void {
-    const b = this.freeQueue.take();
-    this.refs[b] = 1;
-    this.unusedSlots += this.block_size;
-    holder.blocks.push(b);
-    holder.block_count++;
-  }
-
-  private take(block: number, holder: KvState): void {
-    if (this.refs[block]++ === 0) {
-      if (this.freeQueue.has(block)) this.freeQueue.takeBack(block);
-      this.unusedSlots += this.block_size - this.fill[block];
-    }
-    holder.blocks.push(block);
-    holder.block_count++;
-  }
-
-  /** Drops a reference; a block left unreferenced joins the free queue (see `FreeQueue.release` for `owner`). */
-  private release(block: number, owner?: CacheKeys): void {
-    if (--this.refs[block] > 0) return;
-    if (this.refs[block] < 0) throw new Error(`KV block ${block} released twice`);
-    this.unusedSlots -= this.block_size - this.fill[block];
-    this.freeQueue.release(block, owner);
-  }
 }

@@ -84,6 +84,16 @@ export class FreeQueue {
     this.pushSpare(b, true);
   }
 
+  /**
+   * Queues a block whose holder drops the private cache entry it would have (not written:
+   * `BlockKeys.enter`) for good: as `release` with that holder as `owner`, without an entry to read.
+   */
+  releaseOwnPrivate(b: number): void {
+    this.cached++;
+    this.fill[b] = 0;
+    this.pushSpare(b, true);
+  }
+
   /** Takes a findable block back out of the queue (a prefix hit), wherever it is. */
   takeBack(b: number): void {
     this.ring[this.pos[b]] = GONE;

@@ -196,6 +196,26 @@ describe('BlockManager prefix cache', () => {
 });
 
 describe('BlockManager copy-on-write and swap', () => {
+  it('a block registered as its parent\'s private content and shared by a fork stays findable when the child lets it go last', () => {
+    const kv = new BlockManager(8, 4, { prefix_caching: true });
+    // The parent's 8 tokens are its own (blocks 0 and 1, both full and registered); the child shares them.
+    const parent = holder({ id: 1 });
+    kv.allocateSlots(parent, 8);
+    parent.computed_tokens = 8;
+    const child = holder({ id: 1, sample: 1, prompt_tokens: 4 });
+    kv.fork(parent, child);
+    child.computed_tokens = 8;
+    kv.free(parent);
+    expect([kv.used_blocks, kv.cached_blocks]).toEqual([2, 0]);
+    // Both blocks hold the parent's private entries, which are not the child's: they stay in the cache, findable.
+    kv.free(child);
+    expect([kv.used_blocks, kv.cached_blocks, kv.free_blocks]).toEqual([0, 2, 8]);
+    // Six blocks never used come first; the next two takes evict the two cached ones.
+    const other = holder({ id: 9 });
+    expect(kv.allocateSlots(other, 32)).toBe(true);
+    expect([kv.cached_blocks, kv.evicted_blocks]).toEqual([0, 2]);
+  });
+
   it('a forked sample shares every block and copies the partly filled last one on its first write', () => {
     const kv = new BlockManager(100, 16);
     const parent = holder();
@@ -298,12 +318,26 @@ describe('BlockManager copy-on-write and swap', () => {
 describe('BlockKeys.registerFilled', () => {
   it('registers the filled block alone when it is the next, and every earlier unregistered block otherwise', () => {
     const keys = new BlockKeys(8, 4);
-    const next = new CacheKeys({ id: 1, sample: 0, prompt_tokens: 100 });
+    // A system prompt over all 100 tokens: every block may be shared, so every entry is written.
+    const shared = (id: number) => new CacheKeys({ id, sample: 0, prompt_tokens: 100, prefix_group: 7 + id, prefix_tokens: 100 });
+    const next = shared(1);
     keys.register(next, [0, 1], 2);
     keys.registerFilled(next, [0, 1, 2], 2, 2);
     expect([next.registered_blocks, keys.hasKey(2), keys.hasKey(3)]).toEqual([3, true, false]);
-    const behind = new CacheKeys({ id: 2, sample: 0, prompt_tokens: 100 });
+    const behind = shared(2);
     keys.registerFilled(behind, [5, 6, 7], 2, 7);
     expect([behind.registered_blocks, keys.hasKey(5), keys.hasKey(6), keys.hasKey(7)]).toEqual([3, true, true, true]);
+  });
+
+  it('registers a private block without writing its entry until its holder may look it up again (writePrivate), then writes every later one', () => {
+    const keys = new BlockKeys(8, 4);
+    // Tokens 0–7 are a system prompt (blocks 0 and 1 shared); from block 2 on, the request's own.
+    const holder = new CacheKeys({ id: 3, sample: 0, prompt_tokens: 20, prefix_group: 1, prefix_tokens: 8 });
+    keys.register(holder, [4, 5, 6], 3);
+    expect([holder.registered_blocks, keys.hasKey(4), keys.hasKey(5), keys.hasKey(6)]).toEqual([3, true, true, false]);
+    keys.writePrivate(holder, [4, 5, 6]);
+    expect([holder.private_entries, keys.hasKey(6), keys.ownsPrivate(6, holder)]).toEqual([true, true, true]);
+    keys.registerFilled(holder, [4, 5, 6, 7], 3, 7);
+    expect([holder.registered_blocks, keys.ownsPrivate(7, holder)]).toEqual([4, true]);
   });
 });

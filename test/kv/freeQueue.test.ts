@@ -63,6 +63,7 @@ describe('FreeQueue: spares stand in for blocks nobody can find', () => {
     const blocks = [q.take(), q.take(), q.take(), q.take()];
     expect(blocks).toEqual([0, 1, 2, 3]);
     keys.register(owner, blocks, 4);
+    keys.writePrivate(owner, blocks); // as a recompute preemption does
     for (const b of blocks) q.release(b); // findable, in order 0 1 2 3
     // Each round leaves a tombstone: the ring (8 entries for 4 blocks) fills and is compacted several times.
     for (let round = 0; round < 9; round++) {

@@ -1,0 +1,123 @@
+import { BlockKeys, type CacheKeys } from './blockKeys.js';
+import type { KvState } from './kvState.js';
+import { FreeQueue } from './freeQueue.js';
+
+/**
+ * The per-block tables of one replica's paged KV cache (reference counts, fills, content keys, the
+ * free queue) and the moves of single blocks between holders and the queue; BlockManager builds
+ * the allocation, release, fork, swap and rollback policies on them.
+ */
+export abstract class BlockPool {
+  protected readonly refs: Int32Array;
+  /** Token slots filled in each block (for internal fragmentation). */
+  protected readonly fill: Int32Array;
+  protected readonly freeQueue: FreeQueue;
+  /** The prefix-cache index: read-only outside, where a router probes it as a gateway's cache index would. */
+  readonly keys: BlockKeys;
+  protected unusedSlots = 0;
+
+  constructor(
+    readonly total_blocks: number,
+    readonly block_size: number,
+    readonly prefix_caching: boolean,
+  ) {
+    this.refs = new Int32Array(total_blocks);
+    this.fill = new Int32Array(total_blocks);
+    this.keys = new BlockKeys(total_blocks, block_size);
+    this.freeQueue = new FreeQueue(total_blocks, this.keys, this.fill);
+  }
+
+  /** Blocks an allocation can take: truly free plus cached-free (evictable). */
+  get free_blocks(): number {
+    return this.freeQueue.size;
+  }
+
+  /** Blocks referenced by at least one holder. */
+  get used_blocks(): number {
+    return this.total_blocks - this.freeQueue.size;
+  }
+
+  /** Free blocks that still hold a prefix-cache entry. */
+  get cached_blocks(): number {
+    return this.freeQueue.cached;
+  }
+
+  /** Cache entries evicted by reuse, cumulative (the engine reports per-iteration differences). */
+  get evicted_blocks(): number {
+    return this.freeQueue.evicted;
+  }
+
+  /** Token slots in referenced blocks that hold no token. */
+  get unused_slots(): number {
+    return this.unusedSlots;
+  }
+
+  /** `count` holders each wrote one slot of a last block whose fill they keep lazily (a step of decode runs; `KvState.lazyAdvance` catches each up). */
+  fillLazySlots(count: number): void {
+    this.unusedSlots -= count;
+  }
+
+  blocksFor(tokens: number): number {
+    return Math.ceil(tokens / this.block_size);
+  }
+
+  /** Sets the fill of the holder's blocks covering tokens [from, to). */
+  protected setFill(holder: KvState, from: number, to: number): void {
+    const B = this.block_size;
+    for (let j = Math.floor(from / B); j * B < to; j++) {
+      const b = holder.blocks[j];
+      const f = Math.min(B, to - j * B);
+      if (f > this.fill[b]) {
+        this.unusedSlots -= f - this.fill[b];
+        this.fill[b] = f;
+      }
+    }
+  }
+
+  /** Takes the next free block for `holder`, which holds it alone and empty (`FreeQueue.take` left its fill 0). */
+  protected takeFree(holder: KvState): void {
+    const b = this.freeQueue.take();
+    this.refs[b] = 1;
+    this.unusedSlots += this.block_size;
+    holder.blocks.push(b);
+    holder.block_count++;
+  }
+
+  protected take(block: number, holder: KvState): void {
+    if (this.refs[block]++ === 0) {
+      if (this.freeQueue.has(block)) this.freeQueue.takeBack(block);
+      this.unusedSlots += this.block_size - this.fill[block];
+    }
+    holder.blocks.push(block);
+    holder.block_count++;
+  }
+
+  /**
+   * Releases every block of `kv`, tail first, by a holder that will not look them up again: its
+   * registered private blocks, whose entries (written or not, `BlockKeys.enter`) it alone could
+   * find, join the queue as spares still counted as cached; the others as `release` says.
+   */
+  protected releaseForGood(kv: KvState): void {
+    const blocks = kv.blocks;
+    const owner = kv.keys;
+    // Entries written (or no prefix caching): every block as `release` says.
+    const own = this.prefix_caching && !owner.private_entries ? Math.min(owner.registered_blocks, blocks.length) : 0;
+    const from = own > 0 ? this.keys.privateFrom(owner) : 0;
+    for (let i = blocks.length - 1; i >= 0; i--) {
+      const b = blocks[i];
+      if (i < from || i >= own) this.release(b, owner);
+      else if (--this.refs[b] === 0) {
+        this.unusedSlots -= this.block_size - this.fill[b];
+        this.freeQueue.releaseOwnPrivate(b);
+      } else if (this.refs[b] < 0) throw new Error(`KV block ${b} released twice`);
+    }
+  }
+
+  /** Drops a reference; a block left unreferenced joins the free queue (see `FreeQueue.release` for `owner`). */
+  protected release(block: number, owner?: CacheKeys): void {
+    if (--this.refs[block] > 0) return;
+    if (this.refs[block] < 0) throw new Error(`KV block ${block} released twice`);
+    this.unusedSlots -= this.block_size - this.fill[block];
+    this.freeQueue.release(block, owner);
+  }
+}
