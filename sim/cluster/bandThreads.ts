@@ -5,9 +5,11 @@
  *
  * Edges are claimed, not assigned: a worker takes the first edge of its order that nobody has
  * taken, runs it, and goes on to the next; the main thread, its own run done, takes what is left
- * (`claim`) and waits for the rest (`wait`). On two cores one worker runs the low edge while the
- * main run goes on, and the main thread then runs the high one beside it; with four or more, two
- * workers start from opposite edges.
+ * (`claim`) and waits for the rest (`wait`). With one worker (three cores, or two with threads
+ * forced on) it runs the low edge while the main run goes on, and the main thread then runs the
+ * high one beside it, so two runs go on at a time; with four cores or more, two workers start from
+ * opposite edges. Claiming rather than assigning means no edge waits on a worker that is late,
+ * slow to load, or never started: the main thread takes it.
  *
  * `runSimulation` is synchronous, so this thread collects a result by blocking on a shared flag
  * (Atomics.wait) and reading the worker's message with receiveMessageOnPort. While it waits it

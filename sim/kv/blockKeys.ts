@@ -237,8 +237,14 @@ export class BlockKeys {
     return Math.ceil(holder.private_from_token / this.block_size);
   }
 
-  /** Writes the entries of the holder's registered private blocks (`blocks`), which `enter` left unwritten, and every later one's. */
+  /**
+   * Writes the entries of the holder's registered private blocks (`blocks`), which `enter` left
+   * unwritten, and every later one's. Once written they stay so: a holder that writes them (or
+   * inherits blocks by a fork) registers its next ones with their entries, and any other entry on
+   * a block it holds was there before it (a forked parent's), which it must not take over.
+   */
   writePrivate(holder: CacheKeys, blocks: readonly number[]): void {
+    if (holder.private_entries) return;
     holder.private_entries = true;
     const to = Math.min(holder.registered_blocks, blocks.length);
     for (let j = this.privateFrom(holder); j < to; j++) this.setEntry(blocks[j], privateKey(holder), j, privateCheck(holder), 1);
@@ -302,7 +308,6 @@ export class BlockKeys {
     }
     return shared;
   }
-
 
   /** Mixes the identities of tokens [start, end) into the lanes, one run of same-source tokens at a time. */
   private mixTokens(id: TokenIdentity, start: number, end: number): void {

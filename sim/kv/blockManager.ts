@@ -316,5 +316,4 @@ export class BlockManager extends BlockPool {
     this.release(old);
     this.copied_blocks++;
   }
-
 }

@@ -100,7 +100,7 @@ export abstract class BlockPool {
   protected releaseForGood(kv: KvState): void {
     const blocks = kv.blocks;
     const owner = kv.keys;
-    // Entries written (or no prefix caching): every block as `release` says.
+    // A holder whose entries are written has them to read, and without prefix caching there are none: `release` decides.
     const own = this.prefix_caching && !owner.private_entries ? Math.min(owner.registered_blocks, blocks.length) : 0;
     const from = own > 0 ? this.keys.privateFrom(owner) : 0;
     for (let i = blocks.length - 1; i >= 0; i--) {

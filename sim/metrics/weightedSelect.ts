@@ -29,7 +29,9 @@ let budget = 0;
  * The values at the 0-based sample ranks `ranks` (ascending, each below the samples' total) of the
  * `entries` entries of `sources`, written to `out` in the same order. A source without weights
  * weighs 1 per value; no NaN. False, with `out` incomplete, when the partitions visited more than
- * `workFactor` × entries (quickselect's quadratic worst case): the caller then selects otherwise.
+ * `workFactor` × the entries they were given (all of them, or from 4,096 entries those of the
+ * buckets holding wanted ranks): quickselect's quadratic worst case; the caller then selects
+ * otherwise.
  */
 export function weightedOrderStatistics(
   sources: readonly { values: Float64Array; weights: Int32Array | undefined }[],
@@ -74,6 +76,7 @@ const highWords = (v: Float64Array): Uint32Array => new Uint32Array(v.buffer, v.
  * is unique. Undefined when a value is negative, −0, infinite or NaN, whose words do not order them.
  */
 function bucketedOrderStatistics(sources: Sources, ranks: readonly number[], out: number[], workFactor: number): boolean | undefined {
+  if (ranks.length === 0) return true;
   let lowest = 0xffffffff;
   let highest = 0;
   for (const s of sources) {
@@ -101,14 +104,20 @@ function bucketedOrderStatistics(sources: Sources, ranks: readonly number[], out
     }
   }
   const segments = rankSegments(ranks, buckets);
-  const m = gather(sources, segments, lowest, shift);
-  budget = workFactor * m;
-  let ok = true;
-  for (const g of segments) {
-    segmentOf[g.bucket] = -1;
-    if (ok) ok = selectRanks(g.start, g.start + bucketEntries[g.bucket] - 1, g.below, ranks, g.from, g.to, out);
+  // The bucket-to-segment table is module state: left set by a throw, it would misplace the next call's entries.
+  try {
+    for (let k = 0; k < segments.length; k++) segmentOf[segments[k].bucket] = k;
+    const m = gather(sources, segments, lowest, shift);
+    budget = workFactor * m;
+    let ok = true;
+    for (let k = 0; k < segments.length && ok; k++) {
+      const g = segments[k];
+      ok = selectRanks(g.start, g.start + bucketEntries[g.bucket] - 1, g.below, ranks, g.from, g.to, out);
+    }
+    return ok;
+  } finally {
+    for (const g of segments) segmentOf[g.bucket] = -1;
   }
-  return ok;
 }
 
 /** The buckets that hold wanted ranks: each with the samples below it, its ranks [from, to) and its place in the scratch arrays. */
@@ -122,7 +131,6 @@ function rankSegments(ranks: readonly number[], buckets: number): { bucket: numb
     if (b === buckets) throw new Error(`weightedOrderStatistics: rank ${ranks[k]} lies beyond the ${below} samples`);
     const from = k;
     while (k < ranks.length && ranks[k] < below + bucketWeight[b]) k++;
-    segmentOf[b] = segments.length;
     segments.push({ bucket: b, below, from, to: k, start });
     start += bucketEntries[b];
     below += bucketWeight[b++];

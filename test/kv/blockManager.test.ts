@@ -196,6 +196,25 @@ describe('BlockManager prefix cache', () => {
 });
 
 describe('BlockManager copy-on-write and swap', () => {
+  it('a forked child preempted to come back finds only what it could find before: its parent\'s private block stays the parent\'s', () => {
+    const kv = new BlockManager(8, 4, { prefix_caching: true });
+    // Block 0 holds the shared prompt (4 tokens); block 1 (tokens 4–7) is the parent's own, full and registered.
+    const parent = holder({ id: 1, prompt_tokens: 4, shared_request: true });
+    kv.allocateSlots(parent, 8);
+    parent.computed_tokens = 8;
+    const child = holder({ id: 1, sample: 1, prompt_tokens: 4, shared_request: true });
+    kv.fork(parent, child);
+    child.computed_tokens = 8;
+    kv.free(child, true);
+    child.computed_tokens = 0;
+    // The prompt block is found; block 1 carries the parent's entry, not the child's: no hit there.
+    expect(kv.lookupPrefix(child, 9)).toBe(4);
+    expect(kv.allocateSlots(child, 9, true)).toBe(true);
+    expect([kv.free_blocks, kv.used_blocks]).toEqual([4, 4]);
+    kv.free(parent);
+    expect(kv.cached_blocks).toBe(1);
+  });
+
   it('a block registered as its parent\'s private content and shared by a fork stays findable when the child lets it go last', () => {
     const kv = new BlockManager(8, 4, { prefix_caching: true });
     // The parent's 8 tokens are its own (blocks 0 and 1, both full and registered); the child shares them.

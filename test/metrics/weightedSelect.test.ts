@@ -126,6 +126,14 @@ describe('weighted order statistics by quickselect over entries', () => {
       }
     });
 
+    it('a rank beyond the samples is refused without spoiling the next selection; no ranks is no work', () => {
+      const values = Array.from({ length: 5000 }, (_, i) => 1 + i);
+      const ones = values.map(() => 1);
+      expect(() => select(values, ones, [100, 4000, 99999])).toThrow('rank 99999 lies beyond the 5000 samples');
+      expect(select(values, ones, [2500, 2501]).out).toEqual([2501, 2502]);
+      expect(select(values, ones, []).ok).toBe(true);
+    });
+
     it('gives up, saying so, once its partitions pass the work bound', () => {
       const { values, weights } = many(5000, (i) => (i * 7919) % 5000, () => 1);
       expect(select(values, weights, [2500], 0).ok).toBe(false);
