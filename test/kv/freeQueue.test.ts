@@ -117,6 +117,11 @@ describe('FreeQueue: spares stand in for blocks nobody can find', () => {
               const by = kind === 'own' ? owners[b] : kind === 'other' ? owners[(b + 1) % N] : shared[b];
               keys.forget(by);
               keys.register(by, [b], 1);
+              // A private entry is written only for a holder that may look it up again (BlockKeys.enter): write it as a preemption would.
+              if (kind !== 'shared') {
+                by.private_entries = false;
+                keys.writePrivate(by, [b]);
+              }
               if (keys.hasKey(b)) keyedBy[b] = kind;
             }
             const keyed = keys.hasKey(b);
