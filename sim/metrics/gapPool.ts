@@ -119,9 +119,7 @@ export class GapPool {
       const s = steps === undefined ? -1 : steps[k];
       if (s > 0 && (steps as ArrayLike<number>)[k - 1] === s - 1 && s >= this.base) {
         // Tokens k − 1 .. j − 1 come from consecutive steps s − 1, s, …: their gaps are counted at steps s .. s + j − k − 1.
-        let j = k + 1;
-        while (j < tokens && (steps as ArrayLike<number>)[j] === s + j - k) j++;
-        this.checkStamps(times, k - 1, j, s - 1);
+        const j = this.stretchEnd(times, steps as ArrayLike<number>, k, tokens, s);
         const first = s - this.base;
         const end = first + j - k;
         if (end >= this.deltas.length) {
@@ -140,18 +138,27 @@ export class GapPool {
     if (tokens > 1) this.length += tokens - 1;
   }
 
-  /** Token times `from` .. `to` − 1 must be the stamps of steps `step`, `step` + 1, …: a count stands for their very gaps. */
-  private checkStamps(times: ArrayLike<number>, from: number, to: number, step: number): void {
+  /**
+   * The end (exclusive) of the stretch of tokens from k − 1 stamped by consecutive steps from
+   * s − 1; each token's time must be its step's stamp, so that a count stands for their very gaps.
+   * One pass both finds the stretch and checks it.
+   */
+  private stretchEnd(times: ArrayLike<number>, steps: ArrayLike<number>, k: number, tokens: number, s: number): number {
     const stamps = this.stamps;
     // The stamps held, read in place; steps outside (base − 1, or not stamped) go through `at`.
     const kept = stamps.kept();
     const base = stamps.base;
     const held = stamps.length;
-    for (let m = from, t = step; m < to; m++, t++) {
-      if (times[m] === (t >= base && t < held ? kept[t - base] : stamps.at(t))) continue;
-      const [a, b] = m > from ? [m - 1, t - 1] : [m, t];
-      throw new Error(`token times ${times[a]}, ${times[a + 1]} are not the stamps of steps ${b}, ${b + 1}`);
+    if (times[k - 1] !== stamps.at(s - 1)) this.mismatch(times, k - 1, s - 1);
+    let j = k;
+    for (let t = s; j < tokens && steps[j] === t; j++, t++) {
+      if (times[j] !== (t >= base && t < held ? kept[t - base] : stamps.at(t))) this.mismatch(times, j - 1, t - 1);
     }
+    return j;
+  }
+
+  private mismatch(times: ArrayLike<number>, token: number, step: number): never {
+    throw new Error(`token times ${times[token]}, ${times[token + 1]} are not the stamps of steps ${step}, ${step + 1}`);
   }
 
   /** Writes the counts of steps below `step` to the spill file, as (gap, count) pairs, and drops them. */
