@@ -43,11 +43,13 @@ export function gapStats(times: ArrayLike<number>, tokens: number, into: GapStat
   if (keepTop) top.fill(-Infinity, 0, k);
   let sum = 0;
   let max = -Infinity;
+  let min = Infinity;
   for (let i = 0; i < n; i++) {
     const g = times[i + 1] - times[i];
     scratch[i] = g;
     sum += g;
     if (g > max) max = g;
+    if (g < min) min = g;
     if (keepTop && g > top[k - 1]) {
       // Kept descending: top[0] is the largest so far, top[k − 1] the k-th largest.
       let j = k - 1;
@@ -70,7 +72,10 @@ export function gapStats(times: ArrayLike<number>, tokens: number, into: GapStat
   // h99 > lo99 means lo99 + 1 ≤ last, so k ≥ 2.
   if (h99 > lo99) p99 += (h99 - lo99) * (top[k - 2] - p99);
   into.p99_s = p99;
-  into.p50_s = n >= BUCKETED_FROM ? bucketedMedian(last) : median(scratch, last);
+  // Positive finite gaps (a NaN makes the sum NaN) order as their high words: the least and
+  // greatest words are those of `min` and `max`, and the median need not scan for them.
+  const ordered = min > 0 && max < Infinity && sum === sum;
+  into.p50_s = n < BUCKETED_FROM ? median(scratch, last) : ordered ? bucketedMedian(last, highWord(min), highWord(max)) : scannedMedian(last);
   return into;
 }
 
@@ -89,17 +94,29 @@ let bucket = new Float64Array(256);
  * data-dependent branch; only that bucket's few values are selected. Anything else (a negative gap
  * or −0, from times out of order; an infinity; NaN) takes `median`.
  */
-function bucketedMedian(last: number): number {
-  const values = scratch;
-  const n = last + 1;
+function scannedMedian(last: number): number {
   let lowest = 0xffffffff;
   let highest = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i <= last; i++) {
     const w = words[2 * i + HIGH_WORD];
     if (w < lowest) lowest = w;
     if (w > highest) highest = w;
   }
-  if (highest >= 0x7ff00000) return median(values, last);
+  return highest >= 0x7ff00000 ? median(scratch, last) : bucketedMedian(last, lowest, highest);
+}
+
+const one = new Float64Array(1);
+const oneWords = new Uint32Array(one.buffer);
+
+function highWord(x: number): number {
+  one[0] = x;
+  return oneWords[HIGH_WORD];
+}
+
+/** As `scannedMedian`, given the least and greatest of the gaps' high words (finite, no sign bit). */
+function bucketedMedian(last: number, lowest: number, highest: number): number {
+  const values = scratch;
+  const n = last + 1;
   const bits = 32 - Math.clz32(highest - lowest);
   const shift = bits > BUCKET_BITS ? bits - BUCKET_BITS : 0;
   counts.fill(0);
