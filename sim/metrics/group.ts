@@ -2,7 +2,7 @@ import type { RequestOutcome, RequestRow } from './records.js';
 import { F64List } from './f64list.js';
 import { GapPool, StepStamps } from './gapPool.js';
 import type { SpillFile } from './spill.js';
-import { summarize, type Stats } from './stats.js';
+import { summarize, summarizeSame, type Stats } from './stats.js';
 
 export interface SloTargets {
   ttft_ms?: number;
@@ -45,6 +45,8 @@ export class GroupAccumulator {
   cached_tokens = 0;
   measured = 0;
   slo_met = 0;
+  /** Rows of mirrored copies (traffic.shadow) among `requests`. */
+  mirrored = 0;
   readonly ttft_s: F64List;
   readonly tpot_s: F64List;
   readonly e2e_s: F64List;
@@ -70,6 +72,7 @@ export class GroupAccumulator {
 
   add(o: RequestOutcome, row: RequestRow, measured: boolean, slo: SloTargets): void {
     this.requests++;
+    if (o.shadow === true) this.mirrored++;
     this.preemptions += o.preemptions;
     if (o.status === 'finished') {
       this.finished++;
@@ -152,10 +155,15 @@ export function summarizeUnion(groups: readonly GroupAccumulator[], makespan_s: 
 
 /**
  * A priority class: its own TTFT/TPOT/E2E/queueing samples and the ITL gaps gathered for it from
- * the replicas' pools.
+ * the replicas' pools. `same`: statistics of the same requests' samples (the run's overall
+ * figures when every client request is in the one class), whose order statistics it reuses.
  */
-export function summarizeClass(g: GroupAccumulator, itl_s: Stats, makespan_s: number | null, window_s: number | null): GroupSummary {
-  const latency = METRICS.map((m) => (m === 'itl_s' ? itl_s : summarize(g[m].samples())));
+export function summarizeClass(g: GroupAccumulator, itl_s: Stats, makespan_s: number | null, window_s: number | null, same?: GroupSummary): GroupSummary {
+  const latency = METRICS.map((m) => {
+    if (m === 'itl_s') return itl_s;
+    const sources = g[m].samples();
+    return (same !== undefined ? summarizeSame(sources, same[m]) : null) ?? summarize(sources);
+  });
   return summarizeGroups([g], latency, makespan_s, window_s);
 }
 

@@ -2,7 +2,7 @@ import { GapPool } from './gapPool.js';
 import { GroupAccumulator, summarizeClass, type GroupSummary, type SloTargets } from './group.js';
 import type { RequestOutcome, RequestRow } from './records.js';
 import type { SpillFile } from './spill.js';
-import { summarize, type Stats } from './stats.js';
+import { summarize } from './stats.js';
 
 interface PriorityClass {
   readonly acc: GroupAccumulator;
@@ -45,18 +45,20 @@ export class PriorityClasses {
     pool.add(o.token_times_s, o.token_steps, o.token_times_s.length);
   }
 
-  /** One summary per class, by priority ascending. `overallItl` stands in for a lone class's ITL. */
-  summarize(
-    overallItl: Stats,
-    makespan_s: number | null,
-    window_s: number | null,
-  ): (GroupSummary & { priority: number })[] {
+  /**
+   * One summary per class, by priority ascending. `overall`: the run's overall figures; a lone
+   * class's ITL is theirs, and so are its other order statistics when `overallClientOnly` (the
+   * overall figures' groups hold no mirrored copy): then every request they cover is the class's.
+   */
+  summarize(overall: GroupSummary, overallClientOnly: boolean, makespan_s: number | null, window_s: number | null): (GroupSummary & { priority: number })[] {
+    const lone = this.classes.size < 2;
     return [...this.classes.keys()]
       .sort((a, b) => a - b)
       .map((priority) => {
         const pools = (this.classes.get(priority) as PriorityClass).gaps;
-        const itl = this.classes.size < 2 ? overallItl : summarize(pools.flatMap((p) => p?.samples() ?? []));
-        return { priority, ...summarizeClass((this.classes.get(priority) as PriorityClass).acc, itl, makespan_s, window_s) };
+        const itl = lone ? overall.itl_s : summarize(pools.flatMap((p) => p?.samples() ?? []));
+        const same = lone && overallClientOnly ? overall : undefined;
+        return { priority, ...summarizeClass((this.classes.get(priority) as PriorityClass).acc, itl, makespan_s, window_s, same) };
       });
   }
 }

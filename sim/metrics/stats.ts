@@ -37,6 +37,26 @@ const SUMMARY_PS = [0.5, 0.9, 0.95, 0.99];
  * the caller.
  */
 export function summarize(sources: readonly Samples[]): Stats {
+  const { n, sum, max } = moments(sources);
+  if (n === 0) return { count: 0, mean: null, p50: null, p90: null, p95: null, p99: null, max: null };
+  const q = [0, 0, 0, 0];
+  quantilesOfChunks(sources, SUMMARY_PS, q);
+  return { count: n, mean: sum / n, p50: q[0], p90: q[1], p95: q[2], p99: q[3], max };
+}
+
+/**
+ * `sources`' stats where `same` holds the statistics of the very same multiset of values, taken in
+ * another order: the order statistics and maximum are `same`'s, and only the mean, summed in
+ * `sources`' order as `summarize` sums it, is computed. Null when the counts differ.
+ */
+export function summarizeSame(sources: readonly Samples[], same: Stats): Stats | null {
+  const { n, sum } = moments(sources);
+  if (n !== same.count) return null;
+  return n === 0 ? same : { ...same, mean: sum / n };
+}
+
+/** Count, sum (in order) and maximum of the samples in `sources`. */
+function moments(sources: readonly Samples[]): { n: number; sum: number; max: number } {
   let n = 0;
   let sum = 0;
   let max = -Infinity;
@@ -61,8 +81,5 @@ export function summarize(sources: readonly Samples[]): Stats {
       if (v > max) max = v;
     }
   }
-  if (n === 0) return { count: 0, mean: null, p50: null, p90: null, p95: null, p99: null, max: null };
-  const q = [0, 0, 0, 0];
-  quantilesOfChunks(sources, SUMMARY_PS, q);
-  return { count: n, mean: sum / n, p50: q[0], p90: q[1], p95: q[2], p99: q[3], max };
+  return { n, sum, max };
 }

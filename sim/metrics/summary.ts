@@ -290,7 +290,7 @@ export function buildSummary(run: RunRecords, ctx: FinishContext): Summary {
   const end_s = makespan_s === null ? null : span.first_arrival_s + makespan_s;
   const window_s = end_s !== null && Number.isFinite(span.first_measured_arrival_s) ? end_s - span.first_measured_arrival_s : null;
   const { overall, per_replica } = summarizeRun(run.replicas, run.overall, makespan_s, window_s);
-  const per_priority = run.priorities.summarize(overall.itl_s, makespan_s, window_s);
+  const per_priority = run.priorities.summarize(overall, run.overall.every((g) => g.mirrored === 0), makespan_s, window_s);
   const gpu = makespan_s === null ? null : run.lifetimes.gpuHours(ctx.gpus, makespan_s, span.first_arrival_s);
   const partial = run.lifetimes.anyPartial;
   const pooled = run.pools === undefined ? undefined : { ...run.pools, gpu_hours: gpu === null ? null : gpu.perReplica, fleet: ctx.fleet };

@@ -3,7 +3,7 @@ import { quantileSorted as ssQuantileSorted } from 'simple-statistics';
 import { describe, expect, it } from 'vitest';
 import { F64List } from '../../sim/metrics/f64list.js';
 import { quantilesInPlace } from '../../sim/metrics/select.js';
-import { quantileSorted, summarize } from '../../sim/metrics/stats.js';
+import { quantileSorted, summarize, summarizeSame } from '../../sim/metrics/stats.js';
 
 const PS = [0, 0.01, 0.5, 0.9, 0.95, 0.99, 1];
 
@@ -124,5 +124,31 @@ describe('F64List', () => {
     expect(chunks.map((c) => c.length)).toEqual([2, 4, 4, 1]);
     expect(chunks.flatMap((c) => Array.from(c as Float64Array))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(l.samples()).toEqual(chunks);
+  });
+});
+
+describe('summarizeSame', () => {
+  const list = (values: number[]) => {
+    const l = new F64List(2);
+    for (const v of values) l.push(v);
+    return l.samples();
+  };
+
+  it('takes the order statistics and maximum given and sums the mean in its own order', () => {
+    // 0.1 + 0.2 + 0.3 in this order is 0.6000000000000001; 0.3 + 0.2 + 0.1 is 0.6.
+    const same = summarize(list([0.3, 0.2, 0.1]));
+    expect(same.mean).toBe(0.6 / 3);
+    const s = summarizeSame(list([0.1, 0.2, 0.3]), same);
+    expect(s).toEqual({ ...same, mean: (0.1 + 0.2 + 0.3) / 3 });
+    expect(s?.mean).not.toBe(same.mean);
+    expect(s).toEqual(summarize(list([0.1, 0.2, 0.3])));
+  });
+
+  it('counts weighted values and declines a different count', () => {
+    const same = summarize([{ values: new Float64Array([2, 4]), weights: new Int32Array([3, 1]) }]);
+    expect(summarizeSame(list([4, 2, 2, 2]), same)).toEqual({ ...same, mean: 10 / 4 });
+    expect(summarizeSame(list([4, 2, 2]), same)).toBeNull();
+    const none = summarize([]);
+    expect(summarizeSame([], none)).toBe(none);
   });
 });

@@ -287,6 +287,26 @@ describe('per-priority summaries', () => {
     expect(formatSummaryTable(s)).not.toMatch(/per priority/);
     expect(run([]).per_priority).toEqual([]);
   });
+
+  it('reuse the overall percentiles for a lone class only when both cover the same requests', () => {
+    const pools = [
+      { name: 'a', model: 'm', gpu: 'g', usd_per_gpu_hour: 1, shadow: false },
+      { name: 's', model: 'm', gpu: 'g', usd_per_gpu_hour: 1, shadow: true },
+    ];
+    // A client request on the shadow pool's replica is its class's but not overall's; a mirrored
+    // copy on the client pool's replica is overall's but not the class's: two TTFTs each.
+    const outcomes = [timed(0, 0, 0.1, 0.01, 0), timed(1, 1, 0.2, 0.01, 1), { ...timed(2, 2, 0.4, 0.01, 0), shadow: true }];
+    const s = run(outcomes, { replicas: 2, pools, replica_pools: [0, 1] });
+    expect([s.overall.ttft_s.count, s.overall.ttft_s.p50]).toEqual([2, expect.closeTo(0.25, 12)]);
+    expect(s.per_priority).toHaveLength(1);
+    expect(s.per_priority[0].ttft_s).toMatchObject({ count: 2, p50: expect.closeTo(0.15, 12), max: expect.closeTo(0.2, 12) });
+    // Without such rows the lone class's figures are overall's, the mean summed in the class's order.
+    const plain = run([timed(0, 0, 0.3, 0.01, 1), timed(1, 1, 0.2, 0.01, 0), timed(2, 2, 0.1, 0.01, 0)], { replicas: 2 });
+    // TTFT = (arrival + ttft) − arrival, summed in recording order.
+    const ttfts = [0 + 0.3 - 0, 1 + 0.2 - 1, 2 + 0.1 - 2];
+    expect(plain.per_priority[0].ttft_s).toEqual({ ...plain.overall.ttft_s, mean: (ttfts[0] + ttfts[1] + ttfts[2]) / 3 });
+    expect(plain.overall.ttft_s.mean).toBe((ttfts[1] + ttfts[2] + ttfts[0]) / 3);
+  });
 });
 
 describe('KV figures from iterations', () => {
