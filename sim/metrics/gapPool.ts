@@ -194,21 +194,50 @@ export class GapPool {
 
   /** The steps among the first `to` that have gaps, as (gap, count) pairs. */
   private weighted(to: number): { values: Float64Array; weights: Int32Array; used: number } {
+    // Step 0 has no gap before it.
+    const first = this.base === 0 ? 1 : 0;
+    // In chunks: see weightedSelect.ts's CHUNK (a summary runs this once per pool, mostly before it is compiled).
+    const walk = { count: 0, used: 0 };
+    for (let c = 0; c < to; c += CHUNK) countSteps(this.deltas, c, Math.min(to, c + CHUNK), first, walk);
+    const used = walk.used;
+    const out = { values: new Float64Array(used), weights: new Int32Array(used), used };
+    walk.count = 0;
+    walk.used = 0;
+    for (let c = 0; c < to; c += CHUNK) this.fillSteps(c, Math.min(to, c + CHUNK), first, walk, out);
+    return out;
+  }
+
+  /** The (gap, count) pairs of steps base + from .. base + to − 1, after `walk.used` pairs. */
+  private fillSteps(from: number, to: number, first: number, walk: { count: number; used: number }, out: { values: Float64Array; weights: Int32Array }): void {
     const deltas = this.deltas;
-    let used = 0;
-    for (let i = 0, count = 0; i < to; i++) {
+    const { values, weights } = out;
+    const stamps = this.stamps;
+    // The stamps held, read in place.
+    const kept = stamps.kept();
+    const held = stamps.length - stamps.base;
+    const offset = this.base - stamps.base;
+    let { count, used: j } = walk;
+    for (let i = from; i < to; i++) {
       count += deltas[i];
-      if (count > 0 && this.base + i > 0) used++;
-    }
-    const values = new Float64Array(used);
-    const weights = new Int32Array(used);
-    for (let i = 0, j = 0, count = 0; i < to; i++) {
-      count += deltas[i];
-      const s = this.base + i;
-      if (count === 0 || s === 0) continue;
-      values[j] = this.stamps.at(s) - this.stamps.at(s - 1);
+      if (count === 0 || i < first) continue;
+      const k = i + offset;
+      values[j] = k >= 1 && k < held ? kept[k] - kept[k - 1] : stamps.at(this.base + i) - stamps.at(this.base + i - 1);
       weights[j++] = count;
     }
-    return { values, weights, used };
+    walk.count = count;
+    walk.used = j;
   }
+}
+
+const CHUNK = 8192;
+
+/** Counts the steps of deltas[from..to) with gaps (a running count above 0, from index `first`), carrying the count in `walk`. */
+function countSteps(deltas: Int32Array, from: number, to: number, first: number, walk: { count: number; used: number }): void {
+  let { count, used } = walk;
+  for (let i = from; i < to; i++) {
+    count += deltas[i];
+    if (count > 0 && i >= first) used++;
+  }
+  walk.count = count;
+  walk.used = used;
 }

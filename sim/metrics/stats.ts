@@ -57,29 +57,41 @@ export function summarizeSame(sources: readonly Samples[], same: Stats): Stats |
 
 /** Count, sum (in order) and maximum of the samples in `sources`. */
 function moments(sources: readonly Samples[]): { n: number; sum: number; max: number } {
-  let n = 0;
-  let sum = 0;
-  let max = -Infinity;
+  const acc = { n: 0, sum: 0, max: -Infinity };
   for (const source of sources) {
     const s = inMemory(source);
-    if (s instanceof Float64Array) {
-      n += s.length;
-      for (let i = 0; i < s.length; i++) {
-        const v = s[i];
-        sum += v;
-        if (v > max) max = v;
-      }
-      continue;
-    }
-    const { values, weights } = s;
-    for (let i = 0; i < values.length; i++) {
-      const w = weights[i];
-      if (w === 0) continue;
-      const v = values[i];
-      n += w;
-      sum += v * w;
-      if (v > max) max = v;
-    }
+    // In chunks: see weightedSelect.ts's CHUNK (a summary runs this a few times a run, mostly before it is compiled).
+    if (s instanceof Float64Array) for (let c = 0; c < s.length; c += CHUNK) addValues(s, c, Math.min(s.length, c + CHUNK), acc);
+    else for (let c = 0; c < s.values.length; c += CHUNK) addWeighted(s.values, s.weights, c, Math.min(s.values.length, c + CHUNK), acc);
   }
-  return { n, sum, max };
+  return acc;
+}
+
+const CHUNK = 8192;
+
+function addValues(values: Float64Array, from: number, to: number, acc: { n: number; sum: number; max: number }): void {
+  let { sum, max } = acc;
+  for (let i = from; i < to; i++) {
+    const v = values[i];
+    sum += v;
+    if (v > max) max = v;
+  }
+  acc.n += to - from;
+  acc.sum = sum;
+  acc.max = max;
+}
+
+function addWeighted(values: Float64Array, weights: Int32Array, from: number, to: number, acc: { n: number; sum: number; max: number }): void {
+  let { n, sum, max } = acc;
+  for (let i = from; i < to; i++) {
+    const w = weights[i];
+    if (w === 0) continue;
+    const v = values[i];
+    n += w;
+    sum += v * w;
+    if (v > max) max = v;
+  }
+  acc.n = n;
+  acc.sum = sum;
+  acc.max = max;
 }
