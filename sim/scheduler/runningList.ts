@@ -42,7 +42,7 @@ export class RunningList {
    */
   beginPass(budget: number): boolean {
     // A short list gains less from runs than their bookkeeping costs (the code-completion
-    // scenario, ~3 decodes a step, ran 8 % slower with them): below half of `from` they stop.
+    // scenario, ~3 decodes a step, once ran 8 % slower with them always on): below half of `from` they stop.
     const n = this.running.length;
     if (this.active ? 2 * n < this.from : n >= this.from) {
       this.active = !this.active;
