@@ -1,6 +1,7 @@
 import { F64List } from './f64list.js';
 import type { Samples } from './select.js';
 import type { SpilledValues, SpillFile } from './spill.js';
+import { PASS_CHUNK } from './weightedSelect.js';
 
 /**
  * With a spill file, the steps a replica's stamps keep in memory (3 MB with its counts); half of
@@ -196,14 +197,14 @@ export class GapPool {
   private weighted(to: number): { values: Float64Array; weights: Int32Array; used: number } {
     // Step 0 has no gap before it.
     const first = this.base === 0 ? 1 : 0;
-    // In chunks: see weightedSelect.ts's CHUNK (a summary runs this once per pool, mostly before it is compiled).
+    // In chunks: see weightedSelect.ts's PASS_CHUNK (a summary runs this once per pool, mostly before it is compiled).
     const walk = { count: 0, used: 0 };
-    for (let c = 0; c < to; c += CHUNK) countSteps(this.deltas, c, Math.min(to, c + CHUNK), first, walk);
+    for (let c = 0; c < to; c += PASS_CHUNK) countSteps(this.deltas, c, Math.min(to, c + PASS_CHUNK), first, walk);
     const used = walk.used;
     const out = { values: new Float64Array(used), weights: new Int32Array(used), used };
     walk.count = 0;
     walk.used = 0;
-    for (let c = 0; c < to; c += CHUNK) this.fillSteps(c, Math.min(to, c + CHUNK), first, walk, out);
+    for (let c = 0; c < to; c += PASS_CHUNK) this.fillSteps(c, Math.min(to, c + PASS_CHUNK), first, walk, out);
     return out;
   }
 
@@ -229,7 +230,6 @@ export class GapPool {
   }
 }
 
-const CHUNK = 8192;
 
 /** Counts the steps of deltas[from..to) with gaps (a running count above 0, from index `first`), carrying the count in `walk`. */
 function countSteps(deltas: Int32Array, from: number, to: number, first: number, walk: { count: number; used: number }): void {

@@ -1,4 +1,5 @@
 import { inMemory, quantilesOfChunks, type Samples } from './select.js';
+import { PASS_CHUNK } from './weightedSelect.js';
 
 /**
  * Percentile definition (used everywhere in infersim): linear interpolation between closest
@@ -60,14 +61,13 @@ function moments(sources: readonly Samples[]): { n: number; sum: number; max: nu
   const acc = { n: 0, sum: 0, max: -Infinity };
   for (const source of sources) {
     const s = inMemory(source);
-    // In chunks: see weightedSelect.ts's CHUNK (a summary runs this a few times a run, mostly before it is compiled).
-    if (s instanceof Float64Array) for (let c = 0; c < s.length; c += CHUNK) addValues(s, c, Math.min(s.length, c + CHUNK), acc);
-    else for (let c = 0; c < s.values.length; c += CHUNK) addWeighted(s.values, s.weights, c, Math.min(s.values.length, c + CHUNK), acc);
+    // In chunks: see weightedSelect.ts's PASS_CHUNK (a summary runs this a few times a run, mostly before it is compiled).
+    if (s instanceof Float64Array) for (let c = 0; c < s.length; c += PASS_CHUNK) addValues(s, c, Math.min(s.length, c + PASS_CHUNK), acc);
+    else for (let c = 0; c < s.values.length; c += PASS_CHUNK) addWeighted(s.values, s.weights, c, Math.min(s.values.length, c + PASS_CHUNK), acc);
   }
   return acc;
 }
 
-const CHUNK = 8192;
 
 function addValues(values: Float64Array, from: number, to: number, acc: { n: number; sum: number; max: number }): void {
   let { sum, max } = acc;

@@ -80,7 +80,7 @@ function bucketedOrderStatistics(sources: Sources, ranks: readonly number[], out
   range.lowest = 0xffffffff;
   range.highest = 0;
   // Entries of weight 0 too: they are gathered with the others, and stand for no sample there.
-  for (const s of sources) for (let c = 0; c < s.values.length; c += CHUNK) wordRange(highWords(s.values), c, Math.min(s.values.length, c + CHUNK));
+  for (const s of sources) for (let c = 0; c < s.values.length; c += PASS_CHUNK) wordRange(highWords(s.values), c, Math.min(s.values.length, c + PASS_CHUNK));
   const { lowest, highest } = range;
   if (highest >= 0x7ff00000 || highest < lowest) return undefined;
   const bits = 32 - Math.clz32(highest - lowest);
@@ -90,7 +90,7 @@ function bucketedOrderStatistics(sources: Sources, ranks: readonly number[], out
   bucketEntries.fill(0, 0, buckets);
   for (const s of sources) {
     const n = s.values.length;
-    for (let c = 0; c < n; c += CHUNK) histogram(highWords(s.values), s.weights, c, Math.min(n, c + CHUNK), lowest, shift);
+    for (let c = 0; c < n; c += PASS_CHUNK) histogram(highWords(s.values), s.weights, c, Math.min(n, c + PASS_CHUNK), lowest, shift);
   }
   const segments = rankSegments(ranks, buckets);
   // The bucket-to-segment table is module state: left set by a throw, it would misplace the next call's entries.
@@ -138,7 +138,7 @@ function gather(sources: Sources, segments: readonly { bucket: number; start: nu
   const at = Int32Array.from(segments, (g) => g.start);
   for (const s of sources) {
     const n = s.values.length;
-    for (let c = 0; c < n; c += CHUNK) gatherChunk(s.values, s.weights, c, Math.min(n, c + CHUNK), lowest, shift, at);
+    for (let c = 0; c < n; c += PASS_CHUNK) gatherChunk(s.values, s.weights, c, Math.min(n, c + PASS_CHUNK), lowest, shift, at);
   }
   return m;
 }
@@ -149,7 +149,8 @@ function gather(sources: Sources, segments: readonly { bucket: number; start: nu
  * its exit, so the next run's summary starts cold again: short calls of one loop each are compiled
  * whole after a few calls and stay so (the Azure trace's band runs spent ~30 ms a summary before).
  */
-const CHUNK = 8192;
+export const PASS_CHUNK = 8192;
+
 const range = { lowest: 0, highest: 0 };
 
 function wordRange(words: Uint32Array, from: number, to: number): void {
