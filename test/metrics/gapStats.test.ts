@@ -84,6 +84,19 @@ describe('one request’s gap statistics', () => {
     const times = Float64Array.from({ length: 60 }, (_, i) => 0.01 * i);
     times[1] = -0;
     expect(gapStats(times, times.length, into)).toEqual(reference(times));
+    // A gap of +0 before one of −0: the least gap kept is +0, which does not bound the −0's word.
+    const zeros = new Float64Array(62);
+    zeros[2] = -0;
+    for (let i = 2; i < 61; i++) zeros[i + 1] = zeros[i] + 0.001 * (1 + (((i - 2) * 37) % 59));
+    expect(gapStats(zeros, zeros.length, into)).toEqual(reference(zeros));
+  });
+
+  it('NaN times from the 12th on: the mean and the median are NaN (no bucket of the high words holds a NaN)', () => {
+    // 59 distinct gaps; a NaN one makes every later time NaN, so 49 of the gaps are NaN.
+    const times = new Float64Array(60);
+    for (let i = 0; i < 59; i++) times[i + 1] = times[i] + (i === 10 ? NaN : 0.001 * (1 + ((i * 37) % 59)));
+    const g = gapStats(times, times.length, { mean_s: 0, p50_s: 0, p99_s: 0, max_s: 0 });
+    expect([g.mean_s, g.p50_s]).toEqual([NaN, NaN]);
   });
 
   it('reads only the first `tokens` times', () => {

@@ -117,6 +117,21 @@ describe('weighted order statistics by quickselect over entries', () => {
       );
     });
 
+    it('matches the expanded definition on sources longer than a pass chunk (PASS_CHUNK = 8,192 entries)', () => {
+      // 20,000 distinct values in a scrambled order (one source), and 9,000 with ties (a second): every pass runs over several chunks.
+      const values = Array.from({ length: 29_000 }, (_, i) => (i < 20_000 ? ((i * 7919) % 20_000) / 64 + 0.01 : ((i * 31) % 500) / 8));
+      const weights = values.map((_, i) => i % 7);
+      const total = weights.reduce((a, b) => a + b, 0);
+      const ranks = Array.from({ length: 2_000 }, (_, k) => Math.floor((k * (total - 1)) / 1_999));
+      const out = ranks.map(() => NaN);
+      const sources = [
+        { values: Float64Array.from(values.slice(0, 20_000)), weights: Int32Array.from(weights.slice(0, 20_000)) },
+        { values: Float64Array.from(values.slice(20_000)), weights: Int32Array.from(weights.slice(20_000)) },
+      ];
+      expect(weightedOrderStatistics(sources, values.length, ranks, out)).toBe(true);
+      expect(out).toEqual(reference(values, weights, ranks));
+    });
+
     it('a negative value, −0 or an infinity takes the plain selection, with the same numbers', () => {
       for (const odd of [-2.5, -0, Infinity]) {
         const { values, weights } = many(5000, (i) => (i === 17 ? odd : ((i * 7919) % 5000) / 16), (i) => 1 + (i % 2));
