@@ -2,6 +2,7 @@ import { clearKeepingStorage } from '../engine/arrays.js';
 import { newIterationRecord, type IterationRecord } from '../metrics/records.js';
 import { MAX_TIME_S } from '../scenario/bounds.js';
 import type { Sequence } from '../scheduler/sequence.js';
+import { giveBackStamps } from '../scheduler/tokenTimes.js';
 import { planIsEmpty, type StepPlan } from '../scheduler/scheduler.js';
 import { emitOutcome, type RunContext } from './context.js';
 import { SCHEDULE, STEP_END } from './events.js';
@@ -176,6 +177,10 @@ export class ReplicaSteps {
       ctx.observe?.(replica.index, times.length > 0 ? times[0] - outcome.arrival_s : null, outcome.finish_s - outcome.arrival_s);
       // Nobody waits for a mirrored copy: its end releases no client's next request.
       if (seq.request.shadow !== true) this.requestLeft(seq.id, outcome.finish_s);
+      // Recorded: nobody reads its token stamps again, unless a hook keeps the outcome (and its views).
+      if (ctx.onRequest !== undefined) continue;
+      if (group === undefined) giveBackStamps(seq);
+      else for (const member of group.sequences) giveBackStamps(member);
     }
     if (!this.stopIfDrained(replica)) this.requestSchedule(replica, now_s);
     return true;

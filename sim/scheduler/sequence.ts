@@ -2,7 +2,7 @@ import { CacheKeys } from '../kv/blockKeys.js';
 import { KvState } from '../kv/kvState.js';
 import type { Request } from '../workload/request.js';
 import { SeqAccounting } from './accounting.js';
-import { NO_STAMPS, stampsFor, TokenTimes } from './tokenTimes.js';
+import { NO_STAMPS, takeStamps, TokenTimes, type StampSlab } from './tokenTimes.js';
 
 /**
  * The samples of one request that run as several sequences; the request leaves when the last
@@ -83,6 +83,8 @@ export class Sequence extends KvState {
   first_scheduled_s = NaN;
   /** Its output tokens' times at [0, output_tokens), their steps after; shared and empty until the first token (tokenTimes.ts). */
   token_stamps: Float64Array = NO_STAMPS;
+  /** The slab `token_stamps` views, given back when its request's outcome is recorded (tokenTimes.ts). */
+  stamps_slab: StampSlab | undefined = undefined;
   acct = new SeqAccounting();
 
   constructor(
@@ -108,7 +110,7 @@ export class Sequence extends KvState {
 
   /** Records the emission of the next output token at `time_s`, by the replica's step `step` (−1: unknown). */
   stampToken(time_s: number, step = -1): void {
-    if (this.generated_tokens === 0) this.token_stamps = stampsFor(this.output_tokens);
+    if (this.generated_tokens === 0) takeStamps(this, this.output_tokens);
     const k = this.generated_tokens++;
     const stamps = this.token_stamps;
     stamps[k] = time_s;
@@ -203,6 +205,9 @@ export function continuation(prev: Sequence, replica: number): Sequence {
   seq.enqueued_s = prev.enqueued_s;
   seq.first_scheduled_s = prev.first_scheduled_s;
   seq.token_stamps = prev.token_stamps;
+  // The continuation holds the view now: the source's holder is dropped once the KV has moved.
+  seq.stamps_slab = prev.stamps_slab;
+  prev.stamps_slab = undefined;
   forgetSteps(seq);
   seq.acct = prev.acct;
   seq.kv_pending = true;

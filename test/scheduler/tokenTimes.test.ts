@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { stampsFor, TokenTimes } from '../../sim/scheduler/tokenTimes.js';
+import { giveBackStamps, NO_STAMPS, stampsFor, takeStamps, TokenTimes, type StampHolder } from '../../sim/scheduler/tokenTimes.js';
 
 /** A new sequence's stamps (`stampsFor`), read as its times and steps. */
 const forOutput = (n: number): TokenTimes => TokenTimes.of(stampsFor(n));
@@ -103,5 +103,86 @@ describe('a sequence’s stamps', () => {
     // Handed to another replica, its steps become unknown; its times stay.
     seq.moveTo(1);
     expect([...seq.token_stamps]).toEqual([1.5, 1.75, 2, 0, -1, -1, -1, 0]);
+  });
+});
+
+describe('slabs given back', () => {
+  const holder = (): StampHolder => ({ token_stamps: NO_STAMPS, stamps_slab: undefined });
+  /** Holders of 400-token stamps (6,400 bytes: ten to a 64 KiB slab), each stamped all over. */
+  function take(count: number): StampHolder[] {
+    return Array.from({ length: count }, (_, k) => {
+      const h = holder();
+      takeStamps(h, 400);
+      h.token_stamps.fill(k + 1);
+      return h;
+    });
+  }
+
+  it('a full slab whose views are all given back is reused, its views zeroed; one with a view still held is not', () => {
+    // Start on a fresh slab: take until one begins (within a slab's ten).
+    let start = take(1)[0];
+    const was = start.stamps_slab;
+    for (let k = 0; k < 11 && start.stamps_slab === was; k++) start = take(1)[0];
+    expect(start.stamps_slab).not.toBe(was);
+    const first = [start, ...take(9)];
+    const a = first[0].stamps_slab;
+    expect(first.every((h) => h.stamps_slab === a)).toBe(true);
+    const second = take(10); // the first retires slab a; they fill slab b
+    const b = second[0].stamps_slab;
+    expect(b).not.toBe(a);
+    for (const h of first) giveBackStamps(h);
+    expect([first[0].token_stamps, first[0].stamps_slab]).toEqual([NO_STAMPS, undefined]);
+    // Slab b is full: the next take retires it and reuses a, zeroed.
+    const h = holder();
+    takeStamps(h, 400);
+    expect(h.stamps_slab).toBe(a);
+    expect(h.token_stamps.buffer).toBe(a?.buffer);
+    expect(h.token_stamps.every((x) => x === 0)).toBe(true);
+    // Slab b still has its views held: never handed out again while they are, and they keep their stamps.
+    for (const g of second.slice(1)) giveBackStamps(g);
+    const more = take(40);
+    expect(more.some((g) => g.stamps_slab === b)).toBe(false);
+    expect(second[0].token_stamps.every((x) => x === 1)).toBe(true);
+    // Its last view given back, b is reused in turn.
+    giveBackStamps(second[0]);
+    const later = take(30);
+    expect(later.some((g) => g.stamps_slab === b)).toBe(true);
+  });
+
+  it('a long output has an array of its own, given back to nobody; a stamps array without a holder is never reused', () => {
+    const long = holder();
+    takeStamps(long, 10_000);
+    expect([long.token_stamps.length, long.stamps_slab]).toEqual([20_000, undefined]);
+    giveBackStamps(long);
+    expect(long.token_stamps.length).toBe(20_000);
+    const kept = stampsFor(400);
+    kept.fill(9);
+    for (const h of take(50)) giveBackStamps(h);
+    take(50);
+    expect(kept.every((x) => x === 9)).toBe(true);
+  });
+
+  it('a KV hand-off’s continuation takes over its source’s view', async () => {
+    const { Sequence, continuation } = await import('../../sim/scheduler/sequence.js');
+    const prev = new Sequence({ id: 1, arrival_s: 0, input_tokens: 10, output_tokens: 20 }, 0);
+    prev.stampToken(1.5, 3);
+    const slab = prev.stamps_slab;
+    expect(slab).toBeDefined();
+    const next = continuation(prev, 1);
+    expect([next.stamps_slab, prev.stamps_slab]).toEqual([slab, undefined]);
+    expect(next.tokens.times_s[0]).toBe(1.5);
+  });
+});
+
+describe('a run’s token stamps', () => {
+  it('stay as they were in the outcomes a hook keeps: a run with one reuses no slab', async () => {
+    const { simulate } = await import('../../sim/index.js');
+    const { scenario } = await import('../helpers.js');
+    const kept: { times: Float64Array | readonly number[]; copy: number[] }[] = [];
+    simulate(scenario(), {
+      onRequest: (o) => kept.push({ times: o.token_times_s, copy: Array.from(o.token_times_s) }),
+    });
+    expect(kept.length).toBe(200);
+    for (const { times, copy } of kept) expect(Array.from(times)).toEqual(copy);
   });
 });
