@@ -1,6 +1,6 @@
 /**
  * When each output token of a sequence was emitted, by index, and by which replica step.
- * A sequence keeps them in one array of its own (`stampsFor`): the times of its n output tokens at
+ * A sequence keeps them in one array of its own (`takeStamps`): the times of its n output tokens at
  * [0, n), the steps (−1 where unknown) at [n, 2n). Stamping a token then writes through the one
  * view the sequence holds, the hottest store of a decode step. A queued sequence holds the shared
  * empty `NO_STAMPS` (under a burst every request waits at once, and per-sequence buffers were half
