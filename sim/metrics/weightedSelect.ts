@@ -80,7 +80,10 @@ function bucketedOrderStatistics(sources: Sources, ranks: readonly number[], out
   range.lowest = 0xffffffff;
   range.highest = 0;
   // Entries of weight 0 too: they are gathered with the others, and stand for no sample there.
-  for (const s of sources) for (let c = 0; c < s.values.length; c += PASS_CHUNK) wordRange(highWords(s.values), c, Math.min(s.values.length, c + PASS_CHUNK));
+  for (const s of sources) {
+    const words = highWords(s.values);
+    for (let c = 0; c < s.values.length; c += PASS_CHUNK) wordRange(words, c, Math.min(s.values.length, c + PASS_CHUNK));
+  }
   const { lowest, highest } = range;
   if (highest >= 0x7ff00000 || highest < lowest) return undefined;
   const bits = 32 - Math.clz32(highest - lowest);
@@ -89,8 +92,8 @@ function bucketedOrderStatistics(sources: Sources, ranks: readonly number[], out
   bucketWeight.fill(0, 0, buckets);
   bucketEntries.fill(0, 0, buckets);
   for (const s of sources) {
-    const n = s.values.length;
-    for (let c = 0; c < n; c += PASS_CHUNK) histogram(highWords(s.values), s.weights, c, Math.min(n, c + PASS_CHUNK), lowest, shift);
+    const words = highWords(s.values);
+    for (let c = 0; c < s.values.length; c += PASS_CHUNK) histogram(words, s.weights, c, Math.min(s.values.length, c + PASS_CHUNK), lowest, shift);
   }
   const segments = rankSegments(ranks, buckets);
   // The bucket-to-segment table is module state: left set by a throw, it would misplace the next call's entries.
@@ -137,8 +140,8 @@ function gather(sources: Sources, segments: readonly { bucket: number; start: nu
   }
   const at = Int32Array.from(segments, (g) => g.start);
   for (const s of sources) {
-    const n = s.values.length;
-    for (let c = 0; c < n; c += PASS_CHUNK) gatherChunk(s.values, s.weights, c, Math.min(n, c + PASS_CHUNK), lowest, shift, at);
+    const words = highWords(s.values);
+    for (let c = 0; c < s.values.length; c += PASS_CHUNK) gatherChunk(s.values, words, s.weights, c, Math.min(s.values.length, c + PASS_CHUNK), lowest, shift, at);
   }
   return m;
 }
@@ -173,8 +176,7 @@ function histogram(words: Uint32Array, w: Int32Array | undefined, from: number, 
   }
 }
 
-function gatherChunk(v: Float64Array, w: Int32Array | undefined, from: number, to: number, lowest: number, shift: number, at: Int32Array): void {
-  const words = highWords(v);
+function gatherChunk(v: Float64Array, words: Uint32Array, w: Int32Array | undefined, from: number, to: number, lowest: number, shift: number, at: Int32Array): void {
   for (let i = from; i < to; i++) {
     const seg = segmentOf[(words[2 * i + HIGH_WORD] - lowest) >>> shift];
     if (seg < 0) continue;

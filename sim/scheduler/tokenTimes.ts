@@ -87,13 +87,6 @@ function spare(s: StampSlab): void {
   spares.push(s);
 }
 
-/** Room for `output_tokens` stamps with no holder to give it back (tests): never reused. */
-export function stampsFor(output_tokens: number): Float64Array {
-  const holder: StampHolder = { token_stamps: NO_STAMPS, stamps_slab: undefined };
-  takeStamps(holder, output_tokens);
-  return holder.token_stamps;
-}
-
 /** A sequence's stamps read as two arrays: times and steps, each of its n output tokens. */
 export class TokenTimes {
   private constructor(
@@ -102,7 +95,7 @@ export class TokenTimes {
     readonly steps: Float64Array,
   ) {}
 
-  /** The times and steps in `stamps` (of `stampsFor(n)`, or `NO_STAMPS`). */
+  /** The times and steps in `stamps` (of `takeStamps`, or `NO_STAMPS`). */
   static of(stamps: Float64Array): TokenTimes {
     const n = stamps.length >> 1;
     return new TokenTimes(stamps.subarray(0, n), stamps.subarray(n, 2 * n));

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { giveBackStamps, NO_STAMPS, stampsFor, takeStamps, TokenTimes, type StampHolder } from '../../sim/scheduler/tokenTimes.js';
+import { giveBackStamps, NO_STAMPS, takeStamps, TokenTimes, type StampHolder } from '../../sim/scheduler/tokenTimes.js';
+
+/** Room for `output_tokens` stamps held by nobody who gives it back: its slab is never reused. */
+function stampsFor(output_tokens: number): Float64Array {
+  const holder: StampHolder = { token_stamps: NO_STAMPS, stamps_slab: undefined };
+  takeStamps(holder, output_tokens);
+  return holder.token_stamps;
+}
 
 /** A new sequence's stamps (`stampsFor`), read as its times and steps. */
 const forOutput = (n: number): TokenTimes => TokenTimes.of(stampsFor(n));
