@@ -32,8 +32,15 @@ export interface AdmissionLimits {
  * requests that wait too long.
  */
 export class Gateway {
-  /** Requests pulled from the stream whose arrival event is queued, by id. */
-  private readonly pending = new Map<number, Request>();
+  /**
+   * Requests pulled from the stream whose arrival event is queued, in slots: an arrival event's
+   * target is its request's slot. A Map keyed by request id cost ~0.6 µs a request in the
+   * scale scenario, most of it in `delete`; a slot is taken and freed in a few nanoseconds.
+   */
+  private readonly pending: (Request | undefined)[] = [];
+  /** Slots of `pending` free for the next pulled request. */
+  private readonly freeSlots: number[] = [];
+  private pendingCount = 0;
   /** Requests that arrived at or after the warm-up (what the latency figures cover). */
   measured = 0;
   last_arrival_s = 0;
@@ -66,7 +73,7 @@ export class Gateway {
 
   /** Drawn requests whose arrival has not happened yet (0 at a clean end). */
   get undelivered(): number {
-    return this.pending.size;
+    return this.pendingCount;
   }
 
   /** Requests that arrived and wait for a replica of their pool (none at a clean end). */
@@ -78,8 +85,10 @@ export class Gateway {
     const request = this.stream.next();
     if (request === undefined) return;
     this.ctx.totals.drawn++;
-    this.pending.set(request.id, request);
-    this.ctx.loop.schedule(request.arrival_s + this.limits.frontIn_s, ARRIVAL, request.id);
+    const slot = this.freeSlots.length > 0 ? (this.freeSlots.pop() as number) : this.pending.length;
+    this.pending[slot] = request;
+    this.pendingCount++;
+    this.ctx.loop.schedule(request.arrival_s + this.limits.frontIn_s, ARRIVAL, slot);
   }
 
   /** A request left at `finish_s`: closed-loop clients and sessions may now send their next ones. */
@@ -88,9 +97,11 @@ export class Gateway {
     for (let i = 0; i < released; i++) this.pullArrival();
   };
 
-  readonly onArrival = (target: number, now_s: number): boolean => {
-    const request = this.pending.get(target) as Request;
-    this.pending.delete(target);
+  readonly onArrival = (slot: number, now_s: number): boolean => {
+    const request = this.pending[slot] as Request;
+    this.pending[slot] = undefined;
+    this.freeSlots.push(slot);
+    this.pendingCount--;
     // Queue the next arrival first: if it is at this same instant, scheduling must wait for it.
     this.pullArrival();
     this.arrive(request, now_s);
