@@ -25,11 +25,14 @@ export class CountMemo {
   restore(n: number, times: Float64Array, measured: Uint8Array): boolean {
     // A count never saved (or not a count at all) reads as unknown.
     if (!(n < this.known.length) || this.known[n] !== 1) return false;
+    // Once a step: the kept arrays read through locals, as a field may be replaced by `grow`.
     const ops = this.ops;
+    const keptTimes = this.times;
+    const keptMeasured = this.measured;
     const at = n * ops.length;
     for (let i = 0; i < ops.length; i++) {
-      times[ops[i]] = this.times[at + i];
-      measured[ops[i]] = this.measured[at + i];
+      times[ops[i]] = keptTimes[at + i];
+      measured[ops[i]] = keptMeasured[at + i];
     }
     return true;
   }

@@ -1,7 +1,7 @@
 import { bytesPerKvElement, bytesPerWeight } from '../model/derived.js';
 import { archShapes, windowedDecodeContext, windowedPrefill, type ArchShapes } from './archShapes.js';
 import type { BatchShape } from './batch.js';
-import { captureSizes, paddedGraphSize } from './cudaGraphs.js';
+import { captureSizes, GraphSizes } from './cudaGraphs.js';
 import { CountMemo } from './countMemo.js';
 import { gemmExecution, type GemmExecution } from './dtypeRates.js';
 import { decodeAttentionEfficiency, type LatencyEfficiency } from './efficiency.js';
@@ -43,7 +43,7 @@ export class RooflineLatencyModel implements LatencyModel {
   private readonly tokenTerms = new CountMemo([I.qkv_proj, I.o_proj, I.mlp_up_gate, I.mlp_down, I.norms_rope_activation, I.tp_all_reduce]);
   private readonly headTerms = new CountMemo([I.lm_head_sampler]);
   private readonly layers: number;
-  private readonly captureSizes: number[];
+  private readonly graphSizes: GraphSizes;
   /** V0 replays graphs for pure-decode batches only. */
   private readonly decodeOnlyGraphs: boolean;
   // Per-GPU GEMM shapes of one layer.
@@ -90,7 +90,7 @@ export class RooflineLatencyModel implements LatencyModel {
     this.uncertainty = cfg.uncertainty;
     this.layers = arch.num_hidden_layers;
     this.decodeOnlyGraphs = cfg.graphs === 'v0';
-    this.captureSizes = captureSizes(cfg.cuda_graphs, cfg.graphs ?? 'v1', cfg.max_num_seqs);
+    this.graphSizes = new GraphSizes(captureSizes(cfg.cuda_graphs, cfg.graphs ?? 'v1', cfg.max_num_seqs));
     const h = arch.hidden_size;
     const s = (this.shapes = archShapes(arch, tp, bytesPerKvElement(cfg.kv_cache)));
     this.headsPerGpu = s.headsPerGpu;
@@ -258,7 +258,7 @@ export class RooflineLatencyModel implements LatencyModel {
     // A loop: TypedArray.fill's call cost more than clearing eleven slots, once a step.
     for (let i = 0; i < t.length; i++) t[i] = this.measured[i] = 0;
     if (tokens === 0) return;
-    const graphSize = this.decodeOnlyGraphs && batch.prefill_seqs > 0 ? 0 : paddedGraphSize(this.captureSizes, tokens);
+    const graphSize = this.decodeOnlyGraphs && batch.prefill_seqs > 0 ? 0 : this.graphSizes.padded(tokens);
     // A captured graph runs at its captured batch size: padding slots cost GEMM and elementwise time.
     const m = graphSize > 0 ? graphSize : tokens;
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { addDecode, addPrefillChunk, emptyBatch } from '../../sim/latency/batch.js';
 import { DEFAULT_EFFICIENCY } from '../../sim/latency/efficiency.js';
-import { v0CudaGraphCaptureSizes } from '../../sim/latency/cudaGraphs.js';
+import { cudaGraphCaptureSizes, GraphSizes, paddedGraphSize, v0CudaGraphCaptureSizes } from '../../sim/latency/cudaGraphs.js';
 import { opTime, roofline } from './roofline.js';
 
 describe('CUDA graphs by engine generation', () => {
@@ -38,5 +38,20 @@ describe('CUDA graphs by engine generation', () => {
   it('V0 and V1 replay the same graph for a pure-decode batch', () => {
     expect(opTime(model('v0'), 'launch_overhead', decodes())).toBe(DEFAULT_EFFICIENCY.graph_replay_s);
     expect(model('v0').iterationTime_s(decodes())).toBe(model('v1').iterationTime_s(decodes()));
+  });
+});
+
+describe('padded graph sizes from a table', () => {
+  it('pads each count to the smallest captured size holding it, by hand: 3 → 4, 9 → 16, 512 → 512, 513 → none', () => {
+    const sizes = new GraphSizes(cudaGraphCaptureSizes(512));
+    expect([1, 3, 4, 5, 9, 512, 513, 10_000].map((t) => sizes.padded(t))).toEqual([1, 4, 4, 8, 16, 512, 0, 0]);
+  });
+
+  it('answers as the search does for every count, fractions, none captured and one size', () => {
+    for (const captured of [cudaGraphCaptureSizes(512), v0CudaGraphCaptureSizes(100), [], [8]]) {
+      const sizes = new GraphSizes(captured);
+      for (let t = 0; t <= 600; t++) expect(sizes.padded(t)).toBe(paddedGraphSize(captured, t));
+      for (const t of [0.5, 7.5, 255.25, 1e9]) expect(sizes.padded(t)).toBe(paddedGraphSize(captured, t));
+    }
   });
 });

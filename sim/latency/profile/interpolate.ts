@@ -6,6 +6,9 @@
 export class LogSeries {
   readonly logX: Float64Array;
   readonly logY: Float64Array;
+  /** The sampled range's ends, exp of the first and last logX: read on every table lookup of a step. */
+  readonly minX: number;
+  readonly maxX: number;
 
   /** `points` need not be sorted; duplicate x keep the median-free first value (callers dedupe). */
   constructor(points: readonly (readonly [number, number])[]) {
@@ -14,14 +17,9 @@ export class LogSeries {
     for (const [x, y] of sorted) if (unique.length === 0 || unique[unique.length - 1][0] !== x) unique.push([x, y]);
     this.logX = Float64Array.from(unique, ([x]) => Math.log(x));
     this.logY = Float64Array.from(unique, ([, y]) => Math.log(y));
-  }
-
-  get minX(): number {
-    return Math.exp(this.logX[0]);
-  }
-
-  get maxX(): number {
-    return Math.exp(this.logX[this.logX.length - 1]);
+    // NaN for an empty series, as the getters these replace gave.
+    this.minX = Math.exp(this.logX[0]);
+    this.maxX = Math.exp(this.logX[this.logX.length - 1]);
   }
 
   /** y at x, or NaN outside the sampled range (the caller decides how to extrapolate). */

@@ -59,29 +59,60 @@ function clamp(v: number, lo: number, hi: number): number {
  */
 class LogGrid {
   private readonly outer: number[];
+  /** Per integer outer value (a decode's sequence count): what it alone decides, worked out once. */
+  private readonly brackets: (OuterBracket | undefined)[] = [];
+  /** Whether the lookup under way stayed inside the measured data. */
+  private measured = true;
+
   constructor(private readonly series: Map<number, LogSeries>) {
     this.outer = [...series.keys()].sort((a, b) => a - b);
   }
 
   lookup(outerValue: number, innerValue: number, roofline: (outer: number, inner: number) => number): TimedLookup {
-    const o = this.outer;
-    const oc = clamp(outerValue, o[0], o[o.length - 1]);
-    let measured = oc === outerValue;
-    const br = bracket(o, oc)!;
-    const rowTime = (rowOuter: number): number => {
-      const row = this.series.get(rowOuter)!;
-      const ic = clamp(innerValue, row.minX, row.maxX);
-      if (ic !== innerValue) measured = false;
-      const t = row.at(ic);
-      return ic === innerValue ? t : (t * roofline(rowOuter, innerValue)) / roofline(rowOuter, ic);
-    };
-    const lo = rowTime(br[0]);
-    const hi = br[1] === br[0] ? lo : rowTime(br[1]);
-    const w = logWeight(br, oc);
+    const b = Number.isInteger(outerValue) && outerValue >= 0 && outerValue < OUTER_MEMO ? (this.brackets[outerValue] ??= this.bracketOf(outerValue)) : this.bracketOf(outerValue);
+    const oc = b.clamped;
+    this.measured = oc === outerValue;
+    const lo = this.rowTime(b.lo, b.loOuter, innerValue, roofline);
+    const hi = b.single ? lo : this.rowTime(b.hi, b.hiOuter, innerValue, roofline);
+    const w = b.w;
     const atClamped = Math.exp((1 - w) * Math.log(lo) + w * Math.log(hi));
     const time_s = oc === outerValue ? atClamped : (atClamped * roofline(outerValue, innerValue)) / roofline(oc, innerValue);
-    return { time_s, measured };
+    return { time_s, measured: this.measured };
   }
+
+  /** The rows bracketing `outerValue` (clamped to the grid) and the upper row's weight. */
+  private bracketOf(outerValue: number): OuterBracket {
+    const o = this.outer;
+    const oc = clamp(outerValue, o[0], o[o.length - 1]);
+    const br = bracket(o, oc)!;
+    const row = (outer: number): LogSeries => this.series.get(outer)!;
+    return { clamped: oc, lo: row(br[0]), loOuter: br[0], hi: row(br[1]), hiOuter: br[1], single: br[1] === br[0], w: logWeight(br, oc) };
+  }
+
+  /** One row's time at `innerValue`: beyond its measured range, the clamped point's scaled by the roofline's ratio. */
+  private rowTime(row: LogSeries, rowOuter: number, innerValue: number, roofline: (outer: number, inner: number) => number): number {
+    const ic = clamp(innerValue, row.minX, row.maxX);
+    if (ic !== innerValue) this.measured = false;
+    const t = row.at(ic);
+    return ic === innerValue ? t : (t * roofline(rowOuter, innerValue)) / roofline(rowOuter, ic);
+  }
+}
+
+/** Integer outer values below this are kept (`LogGrid.brackets`). */
+const OUTER_MEMO = 1 << 16;
+
+/** What a lookup's outer value alone decides. */
+interface OuterBracket {
+  /** The outer value clamped to the grid's range. */
+  clamped: number;
+  lo: LogSeries;
+  loOuter: number;
+  hi: LogSeries;
+  hiOuter: number;
+  /** The clamped value is a row of the grid: `hi` is `lo`. */
+  single: boolean;
+  /** The weight of `hi` in log space. */
+  w: number;
 }
 
 /** One grid from rows, keyed by an outer and an inner coordinate each row defines. */
