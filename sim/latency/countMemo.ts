@@ -37,6 +37,16 @@ export class CountMemo {
     return true;
   }
 
+  /** Whether count `n` has kept times. */
+  has(n: number): boolean {
+    return n < this.known.length && this.known[n] === 1;
+  }
+
+  /** Count `n`'s kept time of the `k`-th op of the list this memo was made with (after `has(n)`). */
+  keptTime(n: number, k: number): number {
+    return this.times[n * this.ops.length + k];
+  }
+
   /** Keeps count `n`'s times and flags, just computed into the step's arrays. */
   save(n: number, times: Float64Array, measured: Uint8Array): void {
     if (!(Number.isInteger(n) && n >= 0 && n <= this.limit)) return;

@@ -1,5 +1,6 @@
 import { bytesPerKvElement, bytesPerWeight } from '../model/derived.js';
 import { archShapes, windowedDecodeContext, windowedPrefill, type ArchShapes } from './archShapes.js';
+import { attentionLookups, type AttentionShape, type DecodeLookup, type PrefillLookup } from './attentionLookups.js';
 import type { BatchShape } from './batch.js';
 import { captureSizes, GraphSizes } from './cudaGraphs.js';
 import { CountMemo } from './countMemo.js';
@@ -8,7 +9,7 @@ import { decodeAttentionEfficiency, type LatencyEfficiency } from './efficiency.
 import type { LatencyBand, LatencyModel, OperatorTime } from './model.js';
 import type { LogSeries } from './profile/interpolate.js';
 import type { GemmRole } from './profile/schema.js';
-import type { ProfileTables, TimedLookup } from './profile/tables.js';
+import type { ProfileTables } from './profile/tables.js';
 import {
   allReduceLink,
   allReduceTime_s,
@@ -18,15 +19,15 @@ import {
   gemmTime_s,
   OP_INDEX as I,
   OPS,
-  twinDtype,
   type GemmShape,
 } from './rooflineTerms.js';
 
 import { describe, type RooflineConfig } from './rooflineConfig.js';
 export type { RooflineConfig } from './rooflineConfig.js';
 
-type PrefillLookup = (q: number, context: number, pairs: number) => TimedLookup;
-type DecodeLookup = (seqs: number, context: number) => TimedLookup;
+
+/** The terms set by a step's token count alone, in OPS order with attention left out (decodeStepTotal adds them in this order). */
+const TOKEN_TERMS = [I.qkv_proj, I.o_proj, I.mlp_up_gate, I.mlp_down, I.norms_rope_activation, I.tp_all_reduce];
 
 /**
  * Iteration time as the sum of per-operator times: each operator is looked up in the profile's
@@ -40,7 +41,7 @@ export class RooflineLatencyModel implements LatencyModel {
   /** 1 where this step's operator time came from a measured table. */
   private readonly measured = new Uint8Array(OPS.length);
   /** The terms set by the step's token count alone, and the LM head's, set by the emitting sequences alone. */
-  private readonly tokenTerms = new CountMemo([I.qkv_proj, I.o_proj, I.mlp_up_gate, I.mlp_down, I.norms_rope_activation, I.tp_all_reduce]);
+  private readonly tokenTerms = new CountMemo(TOKEN_TERMS);
   private readonly headTerms = new CountMemo([I.lm_head_sampler]);
   private readonly layers: number;
   private readonly graphSizes: GraphSizes;
@@ -129,7 +130,10 @@ export class RooflineLatencyModel implements LatencyModel {
     const link = allReduceLink(gpu, tp, eff);
     this.allReduceBandwidth = link.bandwidth_bytes_per_s;
     this.allReduceLatency = link.latency_s;
-    const attention = tables && s.attentionTablesApply ? this.attentionTables(tables, lmExec.table_dtype, kvHeadsPerGpu, kvBytes) : {};
+    const attentionShape: AttentionShape = { heads: this.headsPerGpu, kvHeads: kvHeadsPerGpu, headDim: arch.head_dim, blockSize: cfg.block_size, kvBytes,
+      kvBytesPerTokenPerLayer: s.kvBytesPerTokenPerLayer, decodeAttentionBandwidth: this.decodeAttentionBandwidth, attentionKernelFloor_s: eff.attention_kernel_floor_s,
+      prefillRoofline: (pairs: number, context: number) => this.prefillRoofline(pairs, context) };
+    const attention = tables && s.attentionTablesApply ? attentionLookups(tables, lmExec.table_dtype, attentionShape) : {};
     this.prefillTable = attention.prefill;
     this.decodeTable = attention.decode;
     this.elementwiseTable = tables?.elementwiseSeries();
@@ -145,38 +149,36 @@ export class RooflineLatencyModel implements LatencyModel {
     return gemmShapeOf(tables, dtype, n, k, role, (m, rn, rk) => this.rooflineGemm(m, { n: rn, k: rk }, wb, peak));
   }
 
-  /** Attention lookups in the profile's tables of `dtype` (or its bf16/fp16 twin); none without a table dtype. */
-  private attentionTables(tables: ProfileTables, dtype: GemmExecution['table_dtype'], kvHeads: number, kvBytes: number): { prefill?: PrefillLookup; decode?: DecodeLookup } {
-    if (!dtype) return {};
-    const eff = this.cfg.efficiency;
-    const d = this.cfg.arch.head_dim;
-    const heads = this.headsPerGpu;
-    const prefillRoofline = (q: number, context: number): number => this.prefillRoofline(q * (context - q + (q + 1) / 2), context);
-    // Tables are measured with a 16-bit cache; the roofline here reads that cache too.
-    const kv16 = this.kvBytesPerTokenPerLayer * (2 / kvBytes);
-    const decodeRoofline = (seqs: number, context: number): number =>
-      (seqs * context * kv16) / this.decodeAttentionBandwidth + eff.attention_kernel_floor_s;
-    const prefill =
-      tables.prefillAttention(dtype, heads, kvHeads, d, prefillRoofline) ?? tables.prefillAttention(twinDtype(dtype)!, heads, kvHeads, d, prefillRoofline);
-    const decode =
-      tables.decodeAttention(dtype, heads, kvHeads, d, this.cfg.block_size, decodeRoofline) ??
-      tables.decodeAttention(twinDtype(dtype)!, heads, kvHeads, d, this.cfg.block_size, decodeRoofline);
-    // An fp8 cache reads half the bytes of the 16-bit cache the table was measured with.
-    const kvScale = kvBytes / 2;
-    if (!decode || kvScale === 1) return { prefill, decode };
-    return {
-      prefill,
-      decode: (seqs, context) => {
-        const r = decode(seqs, context);
-        return { time_s: r.time_s * kvScale, measured: r.measured };
-      },
-    };
-  }
-
   iterationTime_s(batch: BatchShape): number {
+    const decode = this.decodeStepTotal(batch);
+    if (decode >= 0) return decode;
     this.fill(batch);
     let total = 0;
     for (let i = 0; i < OPS.length; i++) total += this.times[i];
+    return total;
+  }
+
+  /**
+   * A pure-decode step replayed from a CUDA graph whose count-set terms are kept (most steps): the same sum, term by term in OPS
+   * order, as `fill` and the loop above (the terms `fill` leaves 0 add nothing), without the per-operator arrays; −1 for other steps.
+   */
+  private decodeStepTotal(batch: BatchShape): number {
+    const tokens = batch.decode_tokens;
+    if (batch.prefill_seqs !== 0 || batch.prefill_tokens !== 0 || batch.decode_seqs === 0 || !(tokens > 0)) return -1;
+    const m = this.graphSizes.padded(tokens);
+    const e = batch.emitting_seqs;
+    const terms = this.tokenTerms;
+    if (!(m > 0) || !terms.has(m) || !(e > 0) || !this.headTerms.has(e)) return -1;
+    const eff = this.cfg.efficiency;
+    const scale = this.cfg.time_scale ?? 1;
+    let total = 0;
+    total += terms.keptTime(m, 0) * scale;
+    total += this.decodeAttention(batch) * scale;
+    // o_proj, mlp_up_gate, mlp_down, norms_rope_activation, tp_all_reduce: OPS's order, and tokenTerms'.
+    for (let k = 1; k < TOKEN_TERMS.length; k++) total += terms.keptTime(m, k) * scale;
+    total += this.headTerms.keptTime(e, 0) * scale;
+    total += eff.graph_replay_s * scale;
+    total += (eff.cpu_step_s + eff.cpu_per_seq_s * batch.decode_seqs) * scale;
     return total;
   }
 
@@ -269,7 +271,7 @@ export class RooflineLatencyModel implements LatencyModel {
       this.tokenTerms.save(m, t, this.measured);
     }
     if (batch.prefill_seqs > 0) this.fillPrefillAttention(batch);
-    if (batch.decode_seqs > 0) this.fillDecodeAttention(batch);
+    if (batch.decode_seqs > 0) this.times[I.attention_decode] = this.decodeAttention(batch);
     const e = batch.emitting_seqs;
     if (e > 0 && !this.headTerms.restore(e, t, this.measured)) {
       // Logits in fp32, written then read by the sampler.
@@ -364,12 +366,10 @@ export class RooflineLatencyModel implements LatencyModel {
     return looked.time_s;
   }
 
-  private fillDecodeAttention(batch: BatchShape): void {
-    const full = this.decodeLayer(batch.decode_seqs, batch.decode_context_tokens);
-    this.times[I.attention_decode] = this.shapes.fullLayers * full;
-    if (this.shapes.windowedLayers > 0) {
-      this.times[I.attention_decode] += this.shapes.windowedLayers * this.decodeLayer(batch.decode_seqs, windowedDecodeContext(batch, this.shapes));
-    }
+  private decodeAttention(batch: BatchShape): number {
+    let time_s = this.shapes.fullLayers * this.decodeLayer(batch.decode_seqs, batch.decode_context_tokens);
+    if (this.shapes.windowedLayers > 0) time_s += this.shapes.windowedLayers * this.decodeLayer(batch.decode_seqs, windowedDecodeContext(batch, this.shapes));
+    return time_s;
   }
 
   /** One layer's decode attention over `context` KV tokens in all (a windowed layer: those inside its window). */

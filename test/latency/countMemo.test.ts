@@ -92,3 +92,51 @@ describe('roofline step times with the per-count memo', () => {
     expectSameAsFresh(make, 'measured');
   });
 });
+
+/** Pure-decode batches (most of a run's steps), their counts repeating so the memo holds them. */
+function decodeBatches(seed: string, count: number): BatchShape[] {
+  const rng = seedrandom(seed);
+  return Array.from({ length: count }, () => {
+    const b = emptyBatch();
+    const decodes = 1 + Math.floor(rng() * 40);
+    for (let d = 0; d < decodes; d++) addDecode(b, 1 + Math.floor(rng() * 9000));
+    return b;
+  });
+}
+
+/**
+ * A warm model times a pure-decode step without filling its per-operator arrays: the total must be
+ * the sum of the breakdown in OPS order to the bit (the breakdown always fills them), and a fresh
+ * model's.
+ */
+function expectDecodeSums(make: () => LatencyModel, seed: string): void {
+  const warm = make();
+  const steps = decodeBatches(seed, 400);
+  for (const b of steps) warm.iterationTime_s(b);
+  for (const b of steps) {
+    const t = warm.iterationTime_s(b);
+    let sum = 0;
+    for (const op of make().breakdown(b)) sum += op.time_s;
+    expect(t).toBe(sum);
+    expect(t).toBe(make().iterationTime_s(b));
+  }
+}
+
+describe('pure-decode step times from the kept terms', () => {
+  it('sum as the breakdown does: dense, CUDA graphs', () => expectDecodeSums(() => roofline(), 'dense'));
+  it('sum as the breakdown does: tensor-parallel with graphs (all-reduce terms)', () => expectDecodeSums(() => roofline({ tensor_parallel: 4 }), 'tp4'));
+  it('sum as the breakdown does: mixture of experts', () => expectDecodeSums(() => roofline({ model: 'mixtral-8x7b', tensor_parallel: 2 }), 'moe'));
+  it('sum as the breakdown does: sliding-window layers', () => expectDecodeSums(() => roofline({ model: 'gemma-2-9b' }), 'window'));
+  it('sum as the breakdown does: times scaled to a band edge, up and down', () => {
+    expectDecodeSums(() => roofline({ time_scale: 1.1 }), 'high');
+    expectDecodeSums(() => roofline({ time_scale: 0.85 }), 'low');
+  });
+  it('sum as the breakdown does: measured tables, fp8 cache', () => {
+    const profile = join(import.meta.dirname, '../../profiles/h100-sxm.measured.json');
+    const arch = getModel('llama-2-7b');
+    const gpu = getGpu('h100-sxm');
+    for (const kv_cache of ['fp16', 'fp8'] as const) {
+      expectDecodeSums(() => buildLatencyModel({ arch, gpu, tensor_parallel: 1, weights: 'fp16', kv_cache, block_size: 16, cuda_graphs: true, max_num_seqs: 256, profile }), kv_cache);
+    }
+  });
+});
