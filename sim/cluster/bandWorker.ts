@@ -28,6 +28,7 @@ try {
         efficiency: job.efficiency,
         band_edge: edge,
         band_threads: false,
+        iterations: false,
         onStart: () => state.alive(edge),
         onProgress: (sim_s, done) => state.tick(edge, sim_s, done),
       }).summary;

@@ -42,6 +42,11 @@ export interface RunHooks {
   /** The uncertainty band's re-runs: each pool's step times scaled to this edge of its own model's band (a pool without one unscaled). */
   band_edge?: 'low' | 'high';
   /**
+   * false: no per-step records, so the summary's KV and batch figures are empty (a band re-run,
+   * whose summary feeds only the latency and throughput bounds). Ignored with `outDir`.
+   */
+  iterations?: false;
+  /**
    * Where the band's re-runs go: by default into worker threads once the main run has lasted
    * BAND_THREADS_AFTER_MS, on a machine with BAND_THREADS_MIN_CORES cores (bandThreads.ts; the
    * object changes either); false: in this thread, one after the other. The results are the same.
@@ -137,7 +142,7 @@ function buildRun(setup: RunSetup, hooks: RunHooks): Run {
   const lifecycle = new ReplicaLifecycle(ctx, builders.map((b) => b.build), setup.pools.map((p) => ({ name: p.name, gpus: gpusOf(p.setup) })), active);
   // The gateway is built after the step handlers it schedules through, which report departures back to it.
   let gateway: Gateway | undefined;
-  const steps = new ReplicaSteps(ctx, (id, finish_s) => (gateway as Gateway).requestLeft(id, finish_s), lifecycle.stopIfDrained);
+  const steps = new ReplicaSteps(ctx, (id, finish_s) => (gateway as Gateway).requestLeft(id, finish_s), lifecycle.stopIfDrained, hooks.iterations !== false || hooks.outDir !== undefined);
   // A pool whose autoscaler may bring a replica holds requests while it has none ready.
   const autoscaled = setup.pools.map((p) => (p.setup.scenario.autoscale?.max_replicas ?? 0) > 0);
   const limits = { frontIn_s: e.frontend_input_ms / 1000, timeout_s, warmup_s: s.metrics.warmup_s, autoscaled, max_retries: s.cluster.max_retries };
@@ -324,7 +329,7 @@ function bandRuns(setup: RunSetup, hooks: RunHooks, latency: LatencyModel, passe
   const here = (band_edge: BandEdge, progress = progressOf()): Summary => {
     // Without an override the band run builds its own models (each pool's at its own band's edge), so a step-time fault still names the profile.
     const bandHooks: RunHooks = override === undefined ? { efficiency: hooks.efficiency, band_edge } : { latency: scaledLatencyModel(override, scales[band_edge]) };
-    return runSimulation(bandSetup, { ...bandHooks, band_threads: false, onProgress: progress }).summary;
+    return runSimulation(bandSetup, { ...bandHooks, band_threads: false, iterations: false, onProgress: progress }).summary;
   };
   const summaries = new Map<BandEdge, Summary>();
   // First the edges no worker has taken, run here while the workers run theirs; then the workers' replies.

@@ -34,6 +34,8 @@ export class ReplicaSteps {
     private readonly requestLeft: (id: number, finish_s: number) => void,
     /** Stops a draining replica that has no work left; true when it did. */
     private readonly stopIfDrained: (replica: Replica) => boolean,
+    /** False: steps are not recorded (a band re-run, which writes no iterations.arrow and reports only latency bounds). */
+    private readonly recordsSteps = true,
   ) {}
 
   /**
@@ -80,7 +82,7 @@ export class ReplicaSteps {
     // Pipelined steps overlap: busy time is their union (they end in the order they start).
     replica.busy_s += replica.pipeline === undefined ? step_s : end_s - Math.max(now_s, replica.last_step_end_s);
     replica.last_step_end_s = end_s;
-    this.recordIteration(replica, plan, now_s, end_s);
+    if (this.recordsSteps) this.recordIteration(replica, plan, now_s, end_s);
     this.ctx.loop.schedule(end_s, STEP_END, replica.index);
     // The next micro-batch may form once the host has handed this one to the first stage.
     if (replica.pipeline !== undefined) this.ctx.loop.schedule(replica.host_free_s, SCHEDULE, replica.index);

@@ -9,7 +9,7 @@ import { formatSummaryTable } from '../../sim/metrics/table.js';
 import type { Bounds, Summary } from '../../sim/metrics/summary.js';
 import type { ScenarioInput } from '../../sim/scenario/types.js';
 import { infersim } from '../cli/cli.js';
-import { scenario } from '../helpers.js';
+import { arrowRows, scenario } from '../helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'infersim-uncertainty-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -183,6 +183,19 @@ describe('uncertainty bounds under load', () => {
     expect(summary.uncertainty!.ttft_s.p99).toEqual({ low: o.ttft_s.p99, high: o.ttft_s.p99 });
     expect(summary.uncertainty!.e2e_s.mean).toEqual({ low: o.e2e_s.mean, high: o.e2e_s.mean });
     expect(summary.uncertainty!.throughput.requests_per_s).toEqual({ low: o.throughput.requests_per_s, high: o.throughput.requests_per_s });
+  });
+
+  it('a band re-run keeps no step records: same latency and throughput figures, no KV figures; an output folder keeps them', () => {
+    const input = loaded(7);
+    input.metrics = { uncertainty: false };
+    const full = simulate(input).summary;
+    const lean = simulate(input, { iterations: false }).summary;
+    for (const key of ['ttft_s', 'tpot_s', 'itl_s', 'e2e_s', 'throughput'] as const) expect(lean.overall[key], key).toEqual(full.overall[key]);
+    expect(full.kv?.source).toBe('iterations');
+    expect(lean.kv?.source).toBeUndefined();
+    const written = simulate(input, { iterations: false, outDir: join(dir, 'lean') }).summary;
+    expect(written.kv?.source).toBe('iterations');
+    expect(arrowRows(join(dir, 'lean'), 'iterations.arrow').length).toBe(simulate(input).totals.steps);
   });
 
   it('is deterministic: summary.json is byte-identical apart from wall times', () => {
