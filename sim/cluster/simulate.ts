@@ -42,8 +42,8 @@ export interface RunHooks {
   /** The uncertainty band's re-runs: each pool's step times scaled to this edge of its own model's band (a pool without one unscaled). */
   band_edge?: 'low' | 'high';
   /**
-   * false: no per-step records, so the summary's KV and batch figures are empty (a band re-run,
-   * whose summary feeds only the latency and throughput bounds). Ignored with `outDir`.
+   * false: no per-step records, so the summary's KV figures measured from the iterations are
+   * missing (a band re-run, whose summary feeds only the latency and throughput bounds). Ignored with `outDir`.
    */
   iterations?: false;
   /**

@@ -18,7 +18,7 @@ export interface HandOffs {
 }
 
 /**
- * The replica step lifecycle: a scheduling pass forms and times a step (recording the iteration),
+ * The replica step lifecycle: a scheduling pass forms and times a step (recording the iteration, unless the run keeps no step records),
  * its end applies it and turns finished sequences into request outcomes.
  */
 export class ReplicaSteps {

@@ -25,7 +25,7 @@ export class CountMemo {
   restore(n: number, times: Float64Array, measured: Uint8Array): boolean {
     // A count never saved (or not a count at all) reads as unknown.
     if (!(n < this.known.length) || this.known[n] !== 1) return false;
-    // Once a step: the kept arrays read through locals, as a field may be replaced by `grow`.
+    // Once a step: the kept arrays read once, not at every slot.
     const ops = this.ops;
     const keptTimes = this.times;
     const keptMeasured = this.measured;

@@ -46,7 +46,7 @@ export class GraphSizes {
   }
 
   padded(tokens: number): number {
-    return tokens < this.table.length && Number.isInteger(tokens) ? this.table[tokens] : paddedGraphSize(this.sizes, tokens);
+    return tokens >= 0 && tokens < this.table.length && Number.isInteger(tokens) ? this.table[tokens] : paddedGraphSize(this.sizes, tokens);
   }
 }
 

@@ -19,15 +19,12 @@ import {
   gemmTime_s,
   OP_INDEX as I,
   OPS,
+  TOKEN_TERMS,
   type GemmShape,
 } from './rooflineTerms.js';
 
 import { describe, type RooflineConfig } from './rooflineConfig.js';
 export type { RooflineConfig } from './rooflineConfig.js';
-
-
-/** The terms set by a step's token count alone, in OPS order with attention left out (decodeStepTotal adds them in this order). */
-const TOKEN_TERMS = [I.qkv_proj, I.o_proj, I.mlp_up_gate, I.mlp_down, I.norms_rope_activation, I.tp_all_reduce];
 
 /**
  * Iteration time as the sum of per-operator times: each operator is looked up in the profile's
@@ -130,9 +127,10 @@ export class RooflineLatencyModel implements LatencyModel {
     const link = allReduceLink(gpu, tp, eff);
     this.allReduceBandwidth = link.bandwidth_bytes_per_s;
     this.allReduceLatency = link.latency_s;
-    const attentionShape: AttentionShape = { heads: this.headsPerGpu, kvHeads: kvHeadsPerGpu, headDim: arch.head_dim, blockSize: cfg.block_size, kvBytes,
-      kvBytesPerTokenPerLayer: s.kvBytesPerTokenPerLayer, decodeAttentionBandwidth: this.decodeAttentionBandwidth, attentionKernelFloor_s: eff.attention_kernel_floor_s,
-      prefillRoofline: (pairs: number, context: number) => this.prefillRoofline(pairs, context) };
+    const attentionShape: AttentionShape = {
+      heads: this.headsPerGpu, kvHeads: kvHeadsPerGpu, headDim: arch.head_dim, blockSize: cfg.block_size, kvBytes, kvBytesPerTokenPerLayer: s.kvBytesPerTokenPerLayer,
+      decodeAttentionBandwidth: this.decodeAttentionBandwidth, attentionKernelFloor_s: eff.attention_kernel_floor_s, prefillRoofline: (pairs, context) => this.prefillRoofline(pairs, context),
+    };
     const attention = tables && s.attentionTablesApply ? attentionLookups(tables, lmExec.table_dtype, attentionShape) : {};
     this.prefillTable = attention.prefill;
     this.decodeTable = attention.decode;
@@ -164,13 +162,14 @@ export class RooflineLatencyModel implements LatencyModel {
    */
   private decodeStepTotal(batch: BatchShape): number {
     const tokens = batch.decode_tokens;
-    if (batch.prefill_seqs !== 0 || batch.prefill_tokens !== 0 || batch.decode_seqs === 0 || !(tokens > 0)) return -1;
+    if (batch.prefill_seqs !== 0 || batch.prefill_tokens !== 0 || !(batch.decode_seqs > 0) || !(tokens > 0)) return -1;
     const m = this.graphSizes.padded(tokens);
     const e = batch.emitting_seqs;
     const terms = this.tokenTerms;
-    if (!(m > 0) || !terms.has(m) || !(e > 0) || !this.headTerms.has(e)) return -1;
-    const eff = this.cfg.efficiency;
+    // An infinite scale: `fill` multiplies the zero terms too (NaN), which this sum skips.
     const scale = this.cfg.time_scale ?? 1;
+    if (!(m > 0) || !terms.has(m) || !(e > 0) || !this.headTerms.has(e) || !(scale < Infinity)) return -1;
+    const eff = this.cfg.efficiency;
     let total = 0;
     total += terms.keptTime(m, 0) * scale;
     total += this.decodeAttention(batch) * scale;

@@ -86,6 +86,9 @@ type Op = (typeof OPS)[number];
 /** Each slot's index in OPS (the per-step time and measured arrays are indexed by it). */
 export const OP_INDEX: Record<Op, number> = Object.fromEntries(OPS.map((name, i) => [name, i])) as Record<Op, number>;
 
+/** The slots a step's token count alone sets, in OPS order (attention left out): RooflineLatencyModel's decode fast path adds them in this order. */
+export const TOKEN_TERMS: readonly number[] = ['qkv_proj', 'o_proj', 'mlp_up_gate', 'mlp_down', 'norms_rope_activation', 'tp_all_reduce'].map((op) => OP_INDEX[op as Op]);
+
 /** Elementwise kernels per layer the profile's bandwidth curve is applied to: two fused add+norms, rotary, the activation, the KV-cache write. */
 export const ELEMENTWISE_KERNELS_PER_LAYER = 5;
 

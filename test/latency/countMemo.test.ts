@@ -93,13 +93,20 @@ describe('roofline step times with the per-count memo', () => {
   });
 });
 
-/** Pure-decode batches (most of a run's steps), their counts repeating so the memo holds them. */
+/**
+ * Pure-decode batches (most of a run's steps), their counts repeating so the memo holds them; a
+ * fifth carry speculative drafts (more tokens than sequences) and a fifth fewer emitting sequences
+ * than decoding ones: shapes the fast path must time exactly as `fill` does.
+ */
 function decodeBatches(seed: string, count: number): BatchShape[] {
   const rng = seedrandom(seed);
   return Array.from({ length: count }, () => {
     const b = emptyBatch();
     const decodes = 1 + Math.floor(rng() * 40);
     for (let d = 0; d < decodes; d++) addDecode(b, 1 + Math.floor(rng() * 9000));
+    const u = rng();
+    if (u < 0.2) b.decode_tokens += 1 + Math.floor(rng() * 3 * decodes);
+    else if (u < 0.4) b.emitting_seqs = Math.max(1, b.emitting_seqs - Math.floor(rng() * decodes));
     return b;
   });
 }
@@ -124,6 +131,10 @@ function expectDecodeSums(make: () => LatencyModel, seed: string): void {
 
 describe('pure-decode step times from the kept terms', () => {
   it('sum as the breakdown does: dense, CUDA graphs', () => expectDecodeSums(() => roofline(), 'dense'));
+  it('sum as the breakdown does: V0 graphs, and eager steps (no graph: the arrays are filled)', () => {
+    expectDecodeSums(() => roofline({ graphs: 'v0' }), 'v0');
+    expectDecodeSums(() => roofline({ cuda_graphs: false, tensor_parallel: 2 }), 'eager');
+  });
   it('sum as the breakdown does: tensor-parallel with graphs (all-reduce terms)', () => expectDecodeSums(() => roofline({ tensor_parallel: 4 }), 'tp4'));
   it('sum as the breakdown does: mixture of experts', () => expectDecodeSums(() => roofline({ model: 'mixtral-8x7b', tensor_parallel: 2 }), 'moe'));
   it('sum as the breakdown does: sliding-window layers', () => expectDecodeSums(() => roofline({ model: 'gemma-2-9b' }), 'window'));
