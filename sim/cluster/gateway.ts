@@ -40,7 +40,6 @@ export class Gateway {
   private readonly pending: (Request | undefined)[] = [];
   /** Slots of `pending` free for the next pulled request. */
   private readonly freeSlots: number[] = [];
-  private pendingCount = 0;
   /** Requests that arrived at or after the warm-up (what the latency figures cover). */
   measured = 0;
   last_arrival_s = 0;
@@ -73,7 +72,7 @@ export class Gateway {
 
   /** Drawn requests whose arrival has not happened yet (0 at a clean end). */
   get undelivered(): number {
-    return this.pendingCount;
+    return this.pending.length - this.freeSlots.length;
   }
 
   /** Requests that arrived and wait for a replica of their pool (none at a clean end). */
@@ -87,7 +86,6 @@ export class Gateway {
     this.ctx.totals.drawn++;
     const slot = this.freeSlots.length > 0 ? (this.freeSlots.pop() as number) : this.pending.length;
     this.pending[slot] = request;
-    this.pendingCount++;
     this.ctx.loop.schedule(request.arrival_s + this.limits.frontIn_s, ARRIVAL, slot);
   }
 
@@ -101,7 +99,6 @@ export class Gateway {
     const request = this.pending[slot] as Request;
     this.pending[slot] = undefined;
     this.freeSlots.push(slot);
-    this.pendingCount--;
     // Queue the next arrival first: if it is at this same instant, scheduling must wait for it.
     this.pullArrival();
     this.arrive(request, now_s);

@@ -23,8 +23,7 @@ export class CountMemo {
 
   /** Copies count `n`'s kept times and flags into the step's arrays; false when it has none yet. */
   restore(n: number, times: Float64Array, measured: Uint8Array): boolean {
-    // A count never saved (or not a count at all) reads as unknown.
-    if (!(n < this.known.length) || this.known[n] !== 1) return false;
+    if (!this.has(n)) return false;
     // Once a step: the kept arrays read once, not at every slot.
     const ops = this.ops;
     const keptTimes = this.times;
@@ -37,7 +36,7 @@ export class CountMemo {
     return true;
   }
 
-  /** Whether count `n` has kept times. */
+  /** Whether count `n` has kept times (a count never saved, or not a count at all, has none). */
   has(n: number): boolean {
     return n < this.known.length && this.known[n] === 1;
   }

@@ -87,7 +87,7 @@ type Op = (typeof OPS)[number];
 export const OP_INDEX: Record<Op, number> = Object.fromEntries(OPS.map((name, i) => [name, i])) as Record<Op, number>;
 
 /** The slots a step's token count alone sets, in OPS order (attention left out): RooflineLatencyModel's decode fast path adds them in this order. */
-export const TOKEN_TERMS: readonly number[] = ['qkv_proj', 'o_proj', 'mlp_up_gate', 'mlp_down', 'norms_rope_activation', 'tp_all_reduce'].map((op) => OP_INDEX[op as Op]);
+export const TOKEN_TERMS: readonly number[] = (['qkv_proj', 'o_proj', 'mlp_up_gate', 'mlp_down', 'norms_rope_activation', 'tp_all_reduce'] as const).map((op) => OP_INDEX[op]);
 
 /** Elementwise kernels per layer the profile's bandwidth curve is applied to: two fused add+norms, rotary, the activation, the KV-cache write. */
 export const ELEMENTWISE_KERNELS_PER_LAYER = 5;

@@ -188,14 +188,15 @@ describe('uncertainty bounds under load', () => {
   it('a band re-run keeps no step records: same latency and throughput figures, no KV figures; an output folder keeps them', () => {
     const input = loaded(7);
     input.metrics = { uncertainty: false };
-    const full = simulate(input).summary;
+    const fullRun = simulate(input);
+    const full = fullRun.summary;
     const lean = simulate(input, { iterations: false }).summary;
     for (const key of ['ttft_s', 'tpot_s', 'itl_s', 'e2e_s', 'throughput'] as const) expect(lean.overall[key], key).toEqual(full.overall[key]);
     expect(full.kv?.source).toBe('iterations');
     expect(lean.kv?.source).toBeUndefined();
     const written = simulate(input, { iterations: false, outDir: join(dir, 'lean') }).summary;
     expect(written.kv?.source).toBe('iterations');
-    expect(arrowRows(join(dir, 'lean'), 'iterations.arrow').length).toBe(simulate(input).totals.steps);
+    expect(arrowRows(join(dir, 'lean'), 'iterations.arrow').length).toBe(fullRun.totals.steps);
   });
 
   it('is deterministic: summary.json is byte-identical apart from wall times', () => {
