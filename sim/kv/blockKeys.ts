@@ -1,11 +1,12 @@
+import { KeyTable } from './keyTable.js';
+
 /**
  * Content keys of full KV blocks, for prefix caching. The simulator never sees token ids, so a
  * token is identified by where it came from (see `TokenIdentity`); a block's key chains the
  * previous block's key with the identities of its tokens, so equal keys mean equal prefixes.
  *
- * A key is three 32-bit hash lanes. The map is keyed by 30 bits of the first (small integers are
- * V8's fastest map keys) and the other two lanes are checked per block, so a false hit needs a
- * 94-bit collision. A collision of the 30-bit map key alone merely leaves the second block
+ * A key is three 32-bit hash lanes. The index (keyTable.ts) is keyed by 30 bits of the first and
+ * the other two lanes are checked per block, so a false hit needs a 94-bit collision. A collision of the 30-bit map key alone merely leaves the second block
  * uncached (about n²/2³¹ blocks for n cached blocks: under one in a cache of 30 000).
  */
 
@@ -133,7 +134,8 @@ function privateCheck(holder: TokenIdentity): number {
 }
 
 export class BlockKeys {
-  private readonly map = new Map<number, number>();
+  /** Content key → block, for shared blocks' entries. */
+  private readonly map = new KeyTable();
   /**
    * Each block's cache entry, four numbers a block (one cache line for what a block's release or
    * reuse reads): the map key (−1 for none), the two check lanes, and 1 for a private entry.
@@ -169,7 +171,7 @@ export class BlockKeys {
     let block: number | undefined;
     if (j < shared) {
       block = this.map.get(holder.block_keys[j]);
-      if (block === undefined) return NONE;
+      if (block === NONE) return NONE;
       const c = holder.block_checks;
       return this.entry[4 * block + 1] === c[2 * j] && this.entry[4 * block + 2] === c[2 * j + 1] ? block : NONE;
     }
@@ -226,8 +228,7 @@ export class BlockKeys {
     }
     if (this.hasKey(block)) return;
     const key = holder.block_keys[j];
-    if (this.map.has(key)) return;
-    this.map.set(key, block);
+    if (!this.map.addIfAbsent(key, block)) return;
     this.setEntry(block, key, holder.block_checks[2 * j], holder.block_checks[2 * j + 1], 0);
   }
 
@@ -267,7 +268,7 @@ export class BlockKeys {
 
   evict(block: number): void {
     const key = this.entry[4 * block];
-    if (this.entry[4 * block + 3] === 0 && this.map.get(key) === block) this.map.delete(key);
+    if (this.entry[4 * block + 3] === 0 && key !== NONE) this.map.deleteIfValue(key, block);
     this.entry[4 * block] = NONE;
   }
 
