@@ -1,3 +1,4 @@
+import { clearKeepingStorage } from '../engine/arrays.js';
 import { loraStepOverhead_s } from '../latency/loraCost.js';
 import type { LoraSummary } from '../metrics/summary.js';
 import type { Sequence } from '../scheduler/sequence.js';
@@ -28,7 +29,7 @@ export class LoraStep {
    */
   time_s(scheduled: readonly Sequence[]): number {
     const distinct = this.distinct;
-    distinct.length = 0;
+    clearKeepingStorage(distinct);
     let tokens = 0;
     for (const seq of scheduled) {
       const adapter = seq.request.adapter;

@@ -41,6 +41,8 @@ export class VllmV1Scheduler implements ReplicaScheduler {
   private readonly plan: StepPlan = emptyPlan();
   /** Waiting requests a pass set aside (an adapter over max_loras), returned to the queue's front after it. */
   private readonly skipped: Sequence[] = [];
+  /** The running requests' distinct adapters, gathered for a pass that may admit (LoRA only). */
+  private readonly adapters = new Set<number>();
   /** With decode runs: the running list's sequences outside runs (absent where this configuration cannot use runs). */
   private readonly list: RunningList | undefined;
 
@@ -76,7 +78,9 @@ export class VllmV1Scheduler implements ReplicaScheduler {
     const fast = list !== undefined && list.beginPass(budget);
     budget = fast ? list.scheduleEager(plan, budget) : this.scheduleRunning(plan, budget);
     if (plan.preempted === 0) {
-      const adapters = this.limits.max_loras === undefined ? undefined : adaptersOf(this.running);
+      // Only admissions read the running requests' adapters: with nothing to admit, not gathered.
+      const admitting = this.waiting.size > 0 || this.received.length > 0;
+      const adapters = this.limits.max_loras === undefined || !admitting ? undefined : adaptersOf(this.running, this.adapters);
       budget = this.admitReceived(plan, budget, adapters);
       this.admitWaiting(plan, budget, now_s, adapters);
     }
@@ -255,9 +259,9 @@ export class VllmV1Scheduler implements ReplicaScheduler {
   }
 }
 
-/** The distinct LoRA adapters of the running requests (those in a step in flight included, so no step can exceed max_loras). */
-function adaptersOf(running: readonly Sequence[]): Set<number> {
-  const adapters = new Set<number>();
+/** The distinct LoRA adapters of the running requests (those in a step in flight included, so no step can exceed max_loras), into `adapters`. */
+function adaptersOf(running: readonly Sequence[], adapters: Set<number>): Set<number> {
+  adapters.clear();
   for (const seq of running) if (seq.request.adapter !== undefined) adapters.add(seq.request.adapter);
   return adapters;
 }

@@ -54,6 +54,21 @@ describe('AdapterCache: GPU slots and CPU cache, least recently used first out',
     expect(cache.activate([0])).toEqual({ cpu_loads: 0, disk_loads: 1 });
   });
 
+  it('a step using a GPU-resident adapter also renews it in CPU memory', () => {
+    const cache = new AdapterCache(2, 3);
+    cache.activate([0]);
+    cache.activate([1]);
+    cache.activate([0]); // a GPU hit: 0 is now the most recent in both caches
+    expect(cache.cpuResident()).toEqual([1, 0]);
+    expect(cache.activate([2])).toEqual({ cpu_loads: 0, disk_loads: 1 }); // GPU full: 1, its oldest, leaves
+    expect(cache.gpuResident()).toEqual([0, 2]);
+    expect(cache.cpuResident()).toEqual([1, 0, 2]);
+    // CPU full: 1 (not 0, renewed by its hit) leaves CPU memory; GPU full: 0, now its oldest, leaves.
+    expect(cache.activate([3])).toEqual({ cpu_loads: 0, disk_loads: 1 });
+    expect(cache.cpuResident()).toEqual([0, 2, 3]);
+    expect(cache.gpuResident()).toEqual([2, 3]);
+  });
+
   it('a step with no adapter changes nothing', () => {
     const cache = new AdapterCache(2, 2);
     cache.activate([5]);
