@@ -123,6 +123,35 @@ export interface GroupSummary {
 }
 
 const METRICS = ['ttft_s', 'tpot_s', 'itl_s', 'e2e_s', 'queueing_delay_s'] as const;
+type Metric = (typeof METRICS)[number];
+
+/**
+ * Latency statistics already computed, by metric and by the list of groups whose samples they
+ * cover (in order), for the figures of a summary that cover the very same groups: the overall
+ * figures with one busy replica are that replica's, a lone pool's are the overall ones, a model
+ * served by one pool has that pool's. `summarize` reads the samples without reordering them, so
+ * the same groups in the same order give the same numbers to the bit, mean included.
+ */
+export class LatencyMemo {
+  /** By the first group covered (undefined: none), so that a run of thousands of replicas looks up a handful each. */
+  private readonly done = new Map<GroupAccumulator | undefined, { metric: Metric; groups: readonly GroupAccumulator[]; stats: Stats }[]>();
+
+  /** The statistics of `metric` over the samples of `groups` that hold any, in order. */
+  of(metric: Metric, groups: readonly GroupAccumulator[]): Stats {
+    const busy = groups.filter((g) => g[metric].length > 0);
+    let known = this.done.get(busy[0]);
+    if (known === undefined) this.done.set(busy[0], (known = []));
+    const same = known.find((d) => d.metric === metric && sameGroups(d.groups, busy));
+    if (same !== undefined) return same.stats;
+    const stats = summarize(busy.flatMap((g) => g[metric].samples()));
+    known.push({ metric, groups: busy, stats });
+    return stats;
+  }
+}
+
+function sameGroups(a: readonly GroupAccumulator[], b: readonly GroupAccumulator[]): boolean {
+  return a.length === b.length && a.every((g, i) => g === b[i]);
+}
 
 /**
  * Summaries overall and per replica. Statistics read each list's chunks where they lie: the
@@ -135,21 +164,15 @@ export function summarizeRun(
   overall: readonly GroupAccumulator[],
   makespan_s: number | null,
   window_s: number | null,
+  memo = new LatencyMemo(),
 ): { overall: GroupSummary; per_replica: GroupSummary[] } {
-  const perReplica = replicas.map((g) => METRICS.map((m) => summarize(g[m].samples())));
-  const overallLatency = METRICS.map((m, k) => {
-    const busy = overall.filter((g) => g[m].length > 0);
-    // One busy replica: its statistics are the whole's, already computed.
-    const only = busy.length === 1 ? replicas.indexOf(busy[0]) : -1;
-    return only >= 0 ? perReplica[only][k] : summarize(busy.flatMap((g) => g[m].samples()));
-  });
-  const per_replica = replicas.map((g, r) => summarizeGroups([g], perReplica[r], makespan_s, window_s));
-  return { overall: summarizeGroups(overall, overallLatency, makespan_s, window_s), per_replica };
+  const per_replica = replicas.map((g) => summarizeUnion([g], makespan_s, window_s, memo));
+  return { overall: summarizeUnion(overall, makespan_s, window_s, memo), per_replica };
 }
 
 /** Several groups as one (a pool's replicas, a model's pools): counts summed, latency statistics over their pooled samples. */
-export function summarizeUnion(groups: readonly GroupAccumulator[], makespan_s: number | null, window_s: number | null): GroupSummary {
-  const latency = METRICS.map((m) => summarize(groups.filter((g) => g[m].length > 0).flatMap((g) => g[m].samples())));
+export function summarizeUnion(groups: readonly GroupAccumulator[], makespan_s: number | null, window_s: number | null, memo = new LatencyMemo()): GroupSummary {
+  const latency = METRICS.map((m) => memo.of(m, groups));
   return summarizeGroups(groups, latency, makespan_s, window_s);
 }
 

@@ -1,4 +1,4 @@
-import { summarizeUnion, type GroupAccumulator, type GroupSummary } from './group.js';
+import { LatencyMemo, summarizeUnion, type GroupAccumulator, type GroupSummary } from './group.js';
 
 /** A pool as the metrics see it: what names its rows and prices its GPU-hours. */
 export interface PoolInfo {
@@ -55,7 +55,7 @@ export interface PoolRecords {
   fleet?: readonly { peak_replicas: number; mean_replicas: number | null }[];
 }
 
-export function poolSummaries(r: PoolRecords, makespan_s: number | null, window_s: number | null): PoolSummary[] {
+export function poolSummaries(r: PoolRecords, makespan_s: number | null, window_s: number | null, memo = new LatencyMemo()): PoolSummary[] {
   return r.pools.map((p, k) => {
     const members = r.replica_pools.flatMap((pool, i) => (pool === k ? [i] : []));
     const gpu_hours = r.gpu_hours === null ? null : members.reduce((acc, i) => acc + (r.gpu_hours as readonly number[])[i], 0);
@@ -73,16 +73,16 @@ export function poolSummaries(r: PoolRecords, makespan_s: number | null, window_
       latency: p.latency ?? null,
       peak_replicas: r.fleet?.[k].peak_replicas ?? null,
       mean_replicas: r.fleet?.[k].mean_replicas ?? null,
-      ...summarizeUnion([...members.map((i) => r.replicas[i]), r.pool_unrouted[k]], makespan_s, window_s),
+      ...summarizeUnion([...members.map((i) => r.replicas[i]), r.pool_unrouted[k]], makespan_s, window_s, memo),
     };
   });
 }
 
-export function modelSummaries(r: PoolRecords, makespan_s: number | null, window_s: number | null): ModelSummary[] {
+export function modelSummaries(r: PoolRecords, makespan_s: number | null, window_s: number | null, memo = new LatencyMemo()): ModelSummary[] {
   return r.models.map((model, m) => {
     const pools = r.pools.flatMap((p, k) => (p.model === model && !p.shadow ? [k] : []));
     const groups = r.replica_pools.flatMap((pool, i) => (pools.includes(pool) ? [r.replicas[i]] : []));
     const rejected = [...pools.map((k) => r.pool_unrouted[k]), r.unrouted[m]];
-    return { model, pools: pools.map((k) => r.pools[k].name), ...summarizeUnion([...groups, ...rejected], makespan_s, window_s) };
+    return { model, pools: pools.map((k) => r.pools[k].name), ...summarizeUnion([...groups, ...rejected], makespan_s, window_s, memo) };
   });
 }

@@ -1,5 +1,5 @@
 import type { LatencyBand } from '../latency/model.js';
-import { rate, summarizeRun, type GroupAccumulator, type GroupSummary, type SloTargets } from './group.js';
+import { LatencyMemo, rate, summarizeRun, type GroupAccumulator, type GroupSummary, type SloTargets } from './group.js';
 import type { ReplicaLifetimes } from './lifetimes.js';
 import type { PriorityClasses } from './priority.js';
 import { modelSummaries, poolSummaries, type ModelSummary, type PoolRecords, type PoolSummary } from './pools.js';
@@ -289,12 +289,14 @@ export function buildSummary(run: RunRecords, ctx: FinishContext): Summary {
   const makespan_s = ctx.makespan_s ?? (any ? span.last_finish_s - span.first_arrival_s : null);
   const end_s = makespan_s === null ? null : span.first_arrival_s + makespan_s;
   const window_s = end_s !== null && Number.isFinite(span.first_measured_arrival_s) ? end_s - span.first_measured_arrival_s : null;
-  const { overall, per_replica } = summarizeRun(run.replicas, run.overall, makespan_s, window_s);
+  // Figures over the same groups (a lone pool's and the overall ones) share their statistics.
+  const memo = new LatencyMemo();
+  const { overall, per_replica } = summarizeRun(run.replicas, run.overall, makespan_s, window_s, memo);
   const per_priority = run.priorities.summarize(overall, run.overall.every((g) => g.mirrored === 0), makespan_s, window_s);
   const gpu = makespan_s === null ? null : run.lifetimes.gpuHours(ctx.gpus, makespan_s, span.first_arrival_s);
   const partial = run.lifetimes.anyPartial;
   const pooled = run.pools === undefined ? undefined : { ...run.pools, gpu_hours: gpu === null ? null : gpu.perReplica, fleet: ctx.fleet };
-  const pools = pooled === undefined ? undefined : poolSummaries(pooled, makespan_s, window_s);
+  const pools = pooled === undefined ? undefined : poolSummaries(pooled, makespan_s, window_s, memo);
   return {
     makespan_s,
     warmup_s: run.warmup_s,
@@ -310,7 +312,7 @@ export function buildSummary(run: RunRecords, ctx: FinishContext): Summary {
     // Utilization measured from the iterations, plus the engine's capacity figures.
     kv: run.kv === null && ctx.kv === undefined ? null : { ...(run.kv ?? {}), ...(ctx.kv ?? {}) },
     cost: costFigures(ctx, gpu, partial, overall, pools),
-    ...(pooled === undefined ? {} : { pools, models: modelSummaries(pooled, makespan_s, window_s) }),
+    ...(pooled === undefined ? {} : { pools, models: modelSummaries(pooled, makespan_s, window_s, memo) }),
     ...(ctx.faults === undefined ? {} : { faults: ctx.faults }),
     ...(ctx.disaggregation === undefined ? {} : { disaggregation: ctx.disaggregation }),
     ...(ctx.speculative === undefined ? {} : { speculative: ctx.speculative }),
