@@ -177,3 +177,26 @@ describe('KV pressure with steps in flight', () => {
     expect(observed.result.totals.finished).toBe(300);
   });
 });
+
+describe('a pipelined replica failing with steps in flight', () => {
+  it('resends their requests to the other pipelined replica, where they finish', () => {
+    // Both replicas run two micro-batches at a time; the failure falls under load, with steps in
+    // flight on replica 0.
+    const observed = run(
+      scenario({
+        seed: 13,
+        hardware: { gpu: 'h100-sxm', pipeline_parallel: 2 },
+        engine: { scheduler: 'vllm', max_model_len: 4096 },
+        cluster: { replicas: 2, router: 'least-outstanding', max_retries: 2 },
+        faults: [{ at_s: 4, replica: 0, down_s: 1000 }],
+        metrics: { uncertainty: false },
+        workload: { arrival: { process: 'poisson', rate_per_s: 30 }, input_tokens: { dist: 'uniform', min: 100, max: 1500 }, output_tokens: { dist: 'uniform', min: 50, max: 400 }, num_requests: 400 },
+      }),
+    );
+    expectInvariants(observed);
+    const resent = observed.outcomes.filter((o) => (o.retries ?? 0) > 0);
+    expect(resent.length).toBeGreaterThan(0);
+    expect(resent.every((o) => o.status === 'finished' && o.replica === 1)).toBe(true);
+    expect(observed.result.totals.finished).toBe(400);
+  });
+});
