@@ -35,8 +35,9 @@ export class AdapterCache implements AdapterResidency {
   /** CPU cache's adapters → when each was last used. */
   private readonly cpu = new Map<number, number>();
   private tick = 0;
-  /** The step's adapters, and those not in a GPU slot: kept across steps, refilled by each. */
+  /** The step's adapters: kept across steps, refilled by each. */
   private readonly held = new Set<number>();
+  /** The step's adapters not in a GPU slot: kept across steps, refilled by each. */
   private readonly missing: number[] = [];
 
   constructor(

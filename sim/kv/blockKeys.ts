@@ -6,8 +6,9 @@ import { KeyTable } from './keyTable.js';
  * previous block's key with the identities of its tokens, so equal keys mean equal prefixes.
  *
  * A key is three 32-bit hash lanes. The index (keyTable.ts) is keyed by 30 bits of the first and
- * the other two lanes are checked per block, so a false hit needs a 94-bit collision. A collision of the 30-bit map key alone merely leaves the second block
- * uncached (about n²/2³¹ blocks for n cached blocks: under one in a cache of 30 000).
+ * the other two lanes are checked per block, so a false hit needs a 94-bit collision. A collision
+ * of the 30-bit index key alone merely leaves the second block uncached (about n²/2³¹ blocks for n
+ * cached blocks: under one in a cache of 30 000).
  */
 
 /**

@@ -11,6 +11,7 @@ const EMPTY = -1;
 /** Grown (doubled) when more than this share of slots would be taken: probes stay short. */
 const MAX_LOAD = 0.5;
 const MIN_SLOTS = 1024;
+const MAX_BITS = 28;
 
 export class KeyTable {
   /** Slot i's key at 2i (EMPTY when free) and its value at 2i + 1: a probe reads one cache line. */
@@ -18,12 +19,16 @@ export class KeyTable {
   /** log2 of the slots. */
   private bits: number;
   private mask: number;
+  private count = 0;
+
   /** Entries held. */
-  size = 0;
+  get size(): number {
+    return this.count;
+  }
 
   constructor(expected_entries = 0) {
     let bits = Math.log2(MIN_SLOTS);
-    while ((1 << bits) * MAX_LOAD < expected_entries && bits < 30) bits++;
+    while ((1 << bits) * MAX_LOAD < expected_entries && bits < MAX_BITS) bits++;
     this.bits = bits;
     this.mask = (1 << bits) - 1;
     this.slots = new Int32Array(2 << bits).fill(EMPTY);
@@ -42,7 +47,7 @@ export class KeyTable {
 
   /** Stores `value` under `key` unless the key is present; true when it stored it. */
   addIfAbsent(key: number, value: number): boolean {
-    if (!(key >= 0 && key <= 0x7fffffff && (key | 0) === key)) throw new Error(`key table: key ${key} is not a non-negative int32`);
+    if (!(key >= 0 && (key | 0) === key && value >= 0 && (value | 0) === value)) throw new Error(`key table: key ${key} or value ${value} is not a non-negative int32`);
     const slots = this.slots;
     const mask = this.mask;
     let i = this.home(key);
@@ -51,13 +56,13 @@ export class KeyTable {
       if (k === key) return false;
       if (k === EMPTY) break;
     }
-    if (this.size + 1 > (mask + 1) * MAX_LOAD) {
+    if (this.count + 1 > (mask + 1) * MAX_LOAD) {
       this.grow();
       return this.addIfAbsent(key, value);
     }
     slots[2 * i] = key;
     slots[2 * i + 1] = value;
-    this.size++;
+    this.count++;
     return true;
   }
 
@@ -95,7 +100,7 @@ export class KeyTable {
       }
     }
     slots[2 * hole] = EMPTY;
-    this.size--;
+    this.count--;
   }
 
   /** Fibonacci hashing: the product's top bits, so keys that differ only in high bits still spread. */
@@ -104,11 +109,13 @@ export class KeyTable {
   }
 
   private grow(): void {
+    // 2^28 slots hold 2^27 entries at a load of one half: beyond any pool (at most 2^24 blocks a replica).
+    if (this.bits >= MAX_BITS) throw new Error(`key table: more than ${(1 << this.bits) * MAX_LOAD} entries`);
     const old = this.slots;
     this.bits++;
     this.mask = (1 << this.bits) - 1;
     this.slots = new Int32Array(2 << this.bits).fill(EMPTY);
-    this.size = 0;
+    this.count = 0;
     for (let i = 0; i < old.length; i += 2) if (old[i] !== EMPTY) this.addIfAbsent(old[i], old[i + 1]);
   }
 }

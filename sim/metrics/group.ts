@@ -130,7 +130,8 @@ type Metric = (typeof METRICS)[number];
  * cover (in order), for the figures of a summary that cover the very same groups: the overall
  * figures with one busy replica are that replica's, a lone pool's are the overall ones, a model
  * served by one pool has that pool's. `summarize` reads the samples without reordering them, so
- * the same groups in the same order give the same numbers to the bit, mean included.
+ * the same groups in the same order give the same numbers to the bit, mean included. Sections of
+ * a summary may thus hold the same Stats object: nothing may edit one in place.
  */
 export class LatencyMemo {
   /** By the first group covered (undefined: none), so that a run of thousands of replicas looks up a handful each. */

@@ -94,7 +94,7 @@ describe('prefix-cache content keys', () => {
     }
   });
 
-  it('key a multi-sample request up to its prompt: its samples share every block the prompt fills', () => {
+  it('keys a multi-sample request up to its prompt: its samples share every block the prompt fills', () => {
     const id: TokenIdentity = { id: 77, sample: 0, prompt_tokens: 600, shared_request: true, hash_ids: [5, 6] };
     const parent = simulatorKeys(id, 60);
     const child = simulatorKeys({ ...id, sample: 2 }, 60);

@@ -68,8 +68,12 @@ describe('KeyTable (the prefix-cache index)', () => {
     }
   });
 
-  it('refuses a key that is not a non-negative int32', () => {
+  it('refuses a key or value that is not a non-negative int32 (−1 means absent)', () => {
     const table = new KeyTable();
-    for (const bad of [-1, 2 ** 31, 1.5, Number.NaN]) expect(() => table.addIfAbsent(bad, 0)).toThrow(/not a non-negative int32/);
+    for (const bad of [-1, 2 ** 31, 1.5, Number.NaN]) {
+      expect(() => table.addIfAbsent(bad, 0)).toThrow(/not a non-negative int32/);
+      expect(() => table.addIfAbsent(0, bad)).toThrow(/not a non-negative int32/);
+    }
+    expect(table.size).toBe(0);
   });
 });
