@@ -161,7 +161,9 @@ export class BlockKeys {
   private readonly map = new KeyTable();
   /**
    * Each block's cache entry, four numbers a block (one cache line for what a block's release or
-   * reuse reads): the map key (−1 for none), the two check lanes, and 1 for a private entry.
+   * reuse reads): the map key plus one (0 for none: a new table needs no pass to mark every
+   * block empty, which for a large pool was a sixth of a deployment plan), the two check lanes,
+   * and 1 for a private entry.
    * Blocks whose content only their holder can have (a single-sample request's own tokens) are
    * kept out of the map: only that holder, re-admitted after a preemption, can hit them, and it
    * knows where they are. Their entries cost no map operations.
@@ -177,7 +179,6 @@ export class BlockKeys {
     private readonly block_size: number,
   ) {
     this.entry = new Int32Array(4 * total_blocks);
-    for (let b = 0; b < total_blocks; b++) this.entry[4 * b] = NONE;
   }
 
   get size(): number {
@@ -185,7 +186,7 @@ export class BlockKeys {
   }
 
   hasKey(block: number): boolean {
-    return this.entry[4 * block] !== NONE;
+    return this.entry[4 * block] !== 0;
   }
 
   /** The cached block holding the holder's block j (`keys` its content keys), or −1. */
@@ -202,7 +203,7 @@ export class BlockKeys {
     if (block === undefined) return NONE;
     const e = this.entry;
     const at = 4 * block;
-    return e[at + 3] === 1 && e[at] === privateKey(holder) && e[at + 1] === j && e[at + 2] === privateCheck(holder) ? block : NONE;
+    return e[at + 3] === 1 && e[at] === privateKey(holder) + 1 && e[at + 1] === j && e[at + 2] === privateCheck(holder) ? block : NONE;
   }
 
   /**
@@ -286,18 +287,18 @@ export class BlockKeys {
   /** True when `block`'s entry is a private one of `holder`'s (only `holder` could look it up). */
   ownsPrivate(block: number, holder: CacheKeys): boolean {
     const at = 4 * block;
-    return this.entry[at + 3] === 1 && this.entry[at] === privateKey(holder) && this.entry[at + 2] === privateCheck(holder);
+    return this.entry[at + 3] === 1 && this.entry[at] === privateKey(holder) + 1 && this.entry[at + 2] === privateCheck(holder);
   }
 
   evict(block: number): void {
-    const key = this.entry[4 * block];
+    const key = this.entry[4 * block] - 1;
     if (this.entry[4 * block + 3] === 0 && key !== NONE) this.map.deleteIfValue(key, block);
-    this.entry[4 * block] = NONE;
+    this.entry[4 * block] = 0;
   }
 
   private setEntry(block: number, key: number, check1: number, check2: number, isPrivate: number): void {
     const at = 4 * block;
-    this.entry[at] = key;
+    this.entry[at] = key + 1;
     this.entry[at + 1] = check1;
     this.entry[at + 2] = check2;
     this.entry[at + 3] = isPrivate;

@@ -78,6 +78,26 @@ describe('FreeQueue: spares stand in for blocks nobody can find', () => {
     expect([q.size, q.cached, q.evicted]).toEqual([0, 0, 3]);
   });
 
+  it('compacts a ring that fills while the never-used blocks are still untaken, and hands those out first', () => {
+    const keys = new BlockKeys(4, 4);
+    const q = new FreeQueue(4, keys, new Int32Array(4));
+    const shared = new CacheKeys({ id: 9, sample: 0, prompt_tokens: 100, prefix_group: 1, prefix_tokens: 8 });
+    expect(q.take()).toBe(0);
+    keys.register(shared, [0], 1); // findable by anyone
+    q.release(0);
+    // Each round leaves a tombstone behind block 0: the 8-entry ring fills, with blocks 1–3 never
+    // taken, and is compacted (and then again) with them still at its front.
+    for (let round = 0; round < 10; round++) {
+      q.takeBack(0);
+      q.release(0);
+    }
+    expect([q.size, q.cached]).toEqual([4, 1]);
+    expect([q.take(), q.take(), q.take()]).toEqual([1, 2, 3]);
+    expect([q.size, q.cached, q.evicted]).toEqual([1, 1, 0]);
+    expect(q.take()).toBe(0);
+    expect([q.size, q.cached, q.evicted, keys.hasKey(0)]).toEqual([0, 0, 1, false]);
+  });
+
   // The queue against a model that keeps every entry: findable blocks by id, spares as markers.
   it('pops in release order, skips blocks taken back, and hands out the spare released last (random walk)', () => {
     const N = 7;
