@@ -24,8 +24,8 @@ const MIN_RING = 64;
  * the same as with one queue of blocks.
  *
  * The order is the pool's initial entries, then a ring: O(1) push at the back, pop at the front,
- * and removal from anywhere (a block taken by a hit leaves a tombstone; a full ring is compacted,
- * or doubled when at most half of it is tombstones).
+ * and removal from anywhere (a block taken by a hit leaves a tombstone; a full ring is compacted
+ * when at least half of it is tombstones, else doubled).
  *
  * At the start every block is a spare: `initial` anonymous entries come before the ring, and the
  * stack holds blocks total_blocks − 1 … 0 (0 on top). Neither is written out (`fresh` marks the
