@@ -6,8 +6,6 @@ const SPARE = -1;
 const SPARE_CACHED = -2;
 /** A findable block taken back out of the queue (a prefix hit): skipped. */
 const GONE = -3;
-/** Entries the ring and the spare stack start with (they double as a run needs). */
-const MIN_RING = 64;
 
 /**
  * The free blocks of one pool, in release order, with the prefix-cache counts that order decides
@@ -23,33 +21,22 @@ const MIN_RING = 64;
  * many as it holds. Nothing outside the pool sees block ids, so every count, hit and eviction is
  * the same as with one queue of blocks.
  *
- * The order is the pool's initial entries, then a ring: O(1) push at the back, pop at the front,
- * and removal from anywhere (a block taken by a hit leaves a tombstone; a full ring is compacted
- * when at least half of it is tombstones, else doubled).
- *
- * At the start every block is a spare: `initial` anonymous entries come before the ring, and the
- * stack holds blocks total_blocks − 1 … 0 (0 on top). Neither is written out (`fresh` marks the
- * top of the initial stack), and the ring and stack grow only as a run uses them: a pool of a few
- * hundred thousand blocks (a small model over eight GPUs) took ~5 ms to set up, per replica and
- * per run, a sixth of a deployment plan's time.
+ * The order is a ring of entries: O(1) push at the back, pop at the front, and removal from
+ * anywhere (a block taken by a hit leaves a tombstone; a full ring is compacted in place).
  */
 export class FreeQueue {
-  private ring = new Int32Array(MIN_RING);
-  private mask = MIN_RING - 1;
+  private readonly ring: Int32Array;
+  private readonly mask: number;
   private head = 0;
   private tail = 0;
   /** Ring entries from head to tail, tombstones included. */
   private span = 0;
-  /** Initial anonymous entries not yet taken: they come before the ring's. */
-  private initial: number;
-  /** Ring index plus one of each findable block in the queue, 0 for any other block (a new table needs no pass). */
-  private readonly pos1: Int32Array;
-  /** Spares pushed since the start, above the initial ones (fresh … total_blocks − 1, `fresh` on top). */
-  private spares = new Int32Array(MIN_RING);
+  /** Ring index of each findable block in the queue, −1 for any other block. */
+  private readonly pos: Int32Array;
+  private readonly spares: Int32Array;
   private spareCount = 0;
-  private fresh = 0;
   /** Free blocks: findable ones plus spares. */
-  size: number;
+  size = 0;
   /** Free blocks that still count as holding a prefix-cache entry. */
   cached = 0;
   /** Cache entries evicted by reuse, cumulative. */
@@ -57,19 +44,23 @@ export class FreeQueue {
 
   /** Every block starts free and empty; `fill` is the pool's per-block fill, zeroed here for a block reused. */
   constructor(
-    private readonly total_blocks: number,
+    total_blocks: number,
     private readonly keys: BlockKeys,
     private readonly fill: Int32Array,
   ) {
-    this.pos1 = new Int32Array(total_blocks);
-    // Every block a spare, as if pushed from the last to the first: blocks 0, 1, 2, … are taken first.
-    this.initial = total_blocks;
-    this.size = total_blocks;
+    let capacity = 2;
+    while (capacity < 2 * total_blocks) capacity *= 2;
+    this.ring = new Int32Array(capacity);
+    this.mask = capacity - 1;
+    this.pos = new Int32Array(total_blocks).fill(-1);
+    this.spares = new Int32Array(total_blocks);
+    // Reversed, so that the first blocks taken are 0, 1, 2, …
+    for (let b = total_blocks - 1; b >= 0; b--) this.pushSpare(b, false);
   }
 
   /** True for a findable block in the queue. */
   has(b: number): boolean {
-    return this.pos1[b] !== 0;
+    return this.pos[b] >= 0;
   }
 
   /**
@@ -85,7 +76,7 @@ export class FreeQueue {
     }
     this.cached++;
     if (owner === undefined || !this.keys.ownsPrivate(b, owner)) {
-      this.pos1[b] = this.append(b) + 1;
+      this.pos[b] = this.append(b);
       return;
     }
     this.keys.evict(b);
@@ -105,8 +96,8 @@ export class FreeQueue {
 
   /** Takes a findable block back out of the queue (a prefix hit), wherever it is. */
   takeBack(b: number): void {
-    this.ring[this.pos1[b] - 1] = GONE;
-    this.pos1[b] = 0;
+    this.ring[this.pos[b]] = GONE;
+    this.pos[b] = -1;
     this.size--;
     if (this.keys.hasKey(b)) this.cached--;
   }
@@ -114,12 +105,6 @@ export class FreeQueue {
   /** Takes the least recently released block (its fill 0), evicting its cache entry if it has one. */
   take(): number {
     if (this.size === 0) throw new Error('KV pool exhausted after a successful capacity check');
-    if (this.initial > 0) {
-      // An initial anonymous entry (an uncached spare): the spare on top of the stack.
-      this.initial--;
-      this.size--;
-      return this.popSpare();
-    }
     let e = this.ring[this.head];
     while (e === GONE) {
       this.advance();
@@ -129,9 +114,10 @@ export class FreeQueue {
     this.size--;
     if (e < 0) {
       if (e === SPARE_CACHED) this.countEviction();
-      return this.popSpare();
+      if (this.spareCount === 0) throw new Error('KV free queue: a spare entry without a spare block');
+      return this.spares[--this.spareCount];
     }
-    this.pos1[e] = 0;
+    this.pos[e] = -1;
     if (this.keys.hasKey(e)) {
       this.keys.evict(e);
       this.countEviction();
@@ -140,23 +126,12 @@ export class FreeQueue {
     return e;
   }
 
-  private popSpare(): number {
-    if (this.spareCount > 0) return this.spares[--this.spareCount];
-    if (this.fresh === this.total_blocks) throw new Error('KV free queue: a spare entry without a spare block');
-    return this.fresh++;
-  }
-
   private countEviction(): void {
     this.cached--;
     this.evicted++;
   }
 
   private pushSpare(b: number, cached: boolean): void {
-    if (this.spareCount === this.spares.length) {
-      const grown = new Int32Array(Math.min(2 * this.spares.length, Math.max(this.total_blocks, MIN_RING)));
-      grown.set(this.spares);
-      this.spares = grown;
-    }
     this.spares[this.spareCount++] = b;
     this.append(cached ? SPARE_CACHED : SPARE);
   }
@@ -168,7 +143,7 @@ export class FreeQueue {
 
   /** Writes `e` at the back; returns its ring index. */
   private append(e: number): number {
-    if (this.span === this.ring.length) this.makeRoom();
+    if (this.span === this.ring.length) this.compact();
     const at = this.tail;
     this.ring[at] = e;
     this.tail = (at + 1) & this.mask;
@@ -177,31 +152,19 @@ export class FreeQueue {
     return at;
   }
 
-  /**
-   * The ring is full: its entries, tombstones dropped and order kept, go to the front of a ring
-   * twice as large where they are more than half of it, else back into this one.
-   */
-  private makeRoom(): void {
-    const old = this.ring;
-    const oldMask = this.mask;
-    const entries = this.size - this.initial;
-    const ring = 2 * entries > old.length ? new Int32Array(2 * old.length) : old;
-    // In place, entry w is written only once entry w (or a later one) has been read.
-    let w = ring === old ? this.head : 0;
-    const mask = ring.length - 1;
-    for (let k = 0, r = this.head; k < this.span; k++, r = (r + 1) & oldMask) {
-      const e = old[r];
+  /** Drops the tombstones: a full ring holds at least half of them (no more entries than blocks are live). */
+  private compact(): void {
+    const ring = this.ring;
+    const mask = this.mask;
+    let w = this.head;
+    for (let k = 0, r = this.head; k < this.span; k++, r = (r + 1) & mask) {
+      const e = ring[r];
       if (e === GONE) continue;
       ring[w] = e;
-      if (e >= 0) this.pos1[e] = w + 1;
+      if (e >= 0) this.pos[e] = w;
       w = (w + 1) & mask;
     }
-    if (ring !== old) {
-      this.ring = ring;
-      this.mask = mask;
-      this.head = 0;
-    }
     this.tail = w;
-    this.span = entries;
+    this.span = this.size;
   }
 }

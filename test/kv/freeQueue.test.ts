@@ -65,7 +65,7 @@ describe('FreeQueue: spares stand in for blocks nobody can find', () => {
     keys.register(owner, blocks, 4);
     keys.writePrivate(owner, blocks); // as a recompute preemption does
     for (const b of blocks) q.release(b); // findable, in order 0 1 2 3
-    // Each round leaves two tombstones: the ring (64 entries to start) fills and is compacted several times.
+    // Each round leaves two tombstones: the ring (8 entries for 4 blocks) fills and is compacted many times.
     for (let round = 0; round < 100; round++) {
       for (const b of [1, 2]) {
         q.takeBack(b);
@@ -85,8 +85,8 @@ describe('FreeQueue: spares stand in for blocks nobody can find', () => {
     expect(q.take()).toBe(0);
     keys.register(shared, [0], 1); // findable by anyone
     q.release(0);
-    // Each round leaves a tombstone behind block 0: the ring (64 entries to start) fills and is
-    // compacted, more than once, while blocks 1–3, never taken, still wait ahead of it.
+    // Each round leaves a tombstone behind block 0: the ring (8 entries for 4 blocks) fills and is
+    // compacted, many times, while blocks 1–3, never taken, still wait ahead of it.
     for (let round = 0; round < 200; round++) {
       q.takeBack(0);
       q.release(0);
@@ -98,15 +98,15 @@ describe('FreeQueue: spares stand in for blocks nobody can find', () => {
     expect([q.size, q.cached, q.evicted, keys.hasKey(0)]).toEqual([0, 0, 1, false]);
   });
 
-  it('grows its ring past the size it starts with, keeping the order and each block\'s place', () => {
+  it('keeps the order and each block\'s place over many releases, take-backs and compactions (200 blocks)', () => {
     const N = 200;
     const keys = new BlockKeys(N, 4);
     const q = new FreeQueue(N, keys, new Int32Array(N));
     const blocks = Array.from({ length: N }, () => q.take());
     expect(blocks).toEqual(Array.from({ length: N }, (_, b) => b));
-    // Each block findable under its own shared key, released in order: 200 live entries outgrow the
-    // ring. Block 0 is taken back and released again first, so that the tombstone it leaves shifts
-    // every entry when the ring grows (each block's place must follow).
+    // Each block findable under its own shared key, released in order. Block 0 is taken back and
+    // released again first, so that the tombstone it leaves shifts every entry when the ring is
+    // compacted (each block's place must follow).
     for (const b of blocks) {
       keys.register(new CacheKeys({ id: 1000 + b, sample: 0, prompt_tokens: 100, prefix_group: b, prefix_tokens: 8 }), [b], 1);
       q.release(b);
