@@ -49,6 +49,7 @@ export function run(input: ScenarioInput, outDir?: string): Observed {
 export function expectInvariants({ result, outcomes }: Observed): void {
   const t = result.totals;
   expect(t.kv_blocks_used_at_end.every((b) => b === 0)).toBe(true);
+  expect(t.kv_slots_unused_at_end.every((slots) => slots === 0)).toBe(true);
   expect(t.finished + t.rejected + t.timed_out + t.failed).toBe(t.requests);
   expect(outcomes.length).toBe(t.requests);
   // A mirrored copy (traffic.shadow) shares its original's id: each id leaves once as a client request and at most once as a copy.

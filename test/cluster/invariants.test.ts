@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { checkInvariants, newTotals } from '../../sim/cluster/invariants.js';
 import { runSimulation } from '../../sim/cluster/simulate.js';
 import { resolveScenario } from '../../sim/setup/resolve.js';
 import { createRequestStream, type WorkloadStream } from '../../sim/workload/index.js';
@@ -57,5 +58,11 @@ describe('run invariants', () => {
       exhausted: () => yielded >= 3,
     }));
     expect(messageOf(stream)).toBe('invariant broken: the workload promised 5 requests and yielded 3, of which 3 arrived (0 never did)');
+  });
+
+  it('a replica whose pool counts unused slots with no block held (its fill accounting drifted)', () => {
+    const totals = { ...newTotals(), end_s: 1, kv_blocks_used_at_end: [0, 0], kv_slots_unused_at_end: [0, 5] };
+    expect(() => checkInvariants(totals, 0, undefined)).toThrow('invariant broken: replica 1 holds no KV blocks but counts 5 unused slots');
+    expect(() => checkInvariants({ ...totals, kv_slots_unused_at_end: [0, 0] }, 0, undefined)).not.toThrow();
   });
 });
