@@ -107,7 +107,8 @@ export abstract class BlockPool {
       const b = blocks[i];
       if (i < from || i >= own) this.release(b, owner);
       // A registered block is full (rollback unregisters what it trims), so it leaves no unused
-      // slots: its fill, a cold line by now, is not read (0.974 of the scale scenario's time).
+      // slots: its fill, a cold line by now, is not read (1–2 % of the scale scenario's time;
+      // the run's end checks that the pool's unused slots come back to 0).
       else if (--this.refs[b] === 0) this.freeQueue.releaseOwnPrivate(b);
       else if (this.refs[b] < 0) throw new Error(`KV block ${b} released twice`);
     }
