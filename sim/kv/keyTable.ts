@@ -36,27 +36,17 @@ export class KeyTable {
 
   /** The value under `key`, or −1. */
   get(key: number): number {
-    const slots = this.slots;
-    const mask = this.mask;
-    for (let i = this.home(key); ; i = (i + 1) & mask) {
-      const k = slots[2 * i];
-      if (k === EMPTY) return EMPTY;
-      if (k === key) return slots[2 * i + 1];
-    }
+    const i = this.slotOf(key);
+    return this.slots[2 * i] === EMPTY ? EMPTY : this.slots[2 * i + 1];
   }
 
   /** Stores `value` under `key` unless the key is present; true when it stored it. */
   addIfAbsent(key: number, value: number): boolean {
     if (!(key >= 0 && (key | 0) === key && value >= 0 && (value | 0) === value)) throw new Error(`key table: key ${key} or value ${value} is not a non-negative int32`);
+    const i = this.slotOf(key);
     const slots = this.slots;
-    const mask = this.mask;
-    let i = this.home(key);
-    for (; ; i = (i + 1) & mask) {
-      const k = slots[2 * i];
-      if (k === key) return false;
-      if (k === EMPTY) break;
-    }
-    if (this.count + 1 > (mask + 1) * MAX_LOAD) {
+    if (slots[2 * i] === key) return false;
+    if (this.count + 1 > (this.mask + 1) * MAX_LOAD) {
       this.grow();
       return this.addIfAbsent(key, value);
     }
@@ -68,17 +58,19 @@ export class KeyTable {
 
   /** Removes `key` if it maps to `value`; true when it did. */
   deleteIfValue(key: number, value: number): boolean {
+    const i = this.slotOf(key);
+    if (this.slots[2 * i] !== key || this.slots[2 * i + 1] !== value) return false;
+    this.removeAt(i);
+    return true;
+  }
+
+  /** The slot holding `key`, else the empty slot that ends its probe run (where it would go). */
+  private slotOf(key: number): number {
     const slots = this.slots;
     const mask = this.mask;
     let i = this.home(key);
-    for (; ; i = (i + 1) & mask) {
-      const k = slots[2 * i];
-      if (k === EMPTY) return false;
-      if (k === key) break;
-    }
-    if (slots[2 * i + 1] !== value) return false;
-    this.removeAt(i);
-    return true;
+    for (let k = slots[2 * i]; k !== key && k !== EMPTY; k = slots[2 * i]) i = (i + 1) & mask;
+    return i;
   }
 
   /**
