@@ -126,6 +126,51 @@ export class BlockManager extends BlockPool {
     return true;
   }
 
+  /**
+   * Takes `count` free blocks for decode runs that reach a block boundary in the step being formed,
+   * onto `owed`, where they wait for their holders (`claimRun`). Every allocation of a step takes
+   * its blocks from the queue's front, so which holder gets which block changes only the blocks'
+   * names, which nothing outside the pool sees. The caller has made sure the pool has them.
+   */
+  takeOwed(count: number, owed: number[]): void {
+    for (let i = 0; i < count; i++) {
+      const b = this.freeQueue.take();
+      this.refs[b] = 1;
+      this.unusedSlots += this.block_size;
+      owed.push(b);
+    }
+  }
+
+  /**
+   * Brings `holder`, in a decode run since it held `from_tokens` slots (its last block kept lazily,
+   * private), up to `to_tokens` slots written one a step: the lazily kept block filled, then the
+   * blocks the run's boundaries took (`takeOwed`) from `owed`, registered when full, the last one
+   * kept lazily; as a stepped decode would have left it. The pool counted every slot as written
+   * (`fillLazySlots`) and every block as taken already.
+   */
+  claimRun(holder: KvState, from_tokens: number, to_tokens: number, owed: number[]): void {
+    const B = this.block_size;
+    const filled_to = holder.lazy_until + 1;
+    if (to_tokens < filled_to) {
+      holder.lazyAdvance(to_tokens - from_tokens);
+      return;
+    }
+    this.fill[holder.lazy_block] = B;
+    holder.lazy_until = 0;
+    let base = filled_to;
+    let b = -1;
+    for (; base < to_tokens; base += B) {
+      b = owed.pop() as number;
+      if (b === undefined) throw new Error(`decode run: no block owed for slot ${base}`);
+      holder.blocks.push(b);
+      holder.block_count++;
+      this.fill[b] = Math.min(B, to_tokens - base);
+    }
+    if (this.prefix_caching) this.keys.register(holder.keys, holder.blocks, Math.floor(to_tokens / B));
+    const f = to_tokens - (base - B);
+    if (b >= 0 && f < B) holder.enterLazy(b, base - B, f, base - 1);
+  }
+
   /** Takes blocks for `reserved_tokens` up front (Orca, request-level batching: no prefix caching), filling only `written_tokens`; growth within them takes none. */
   reserve(holder: KvOwner, reserved_tokens: number, written_tokens: number): boolean {
     const kv = holder.kv;

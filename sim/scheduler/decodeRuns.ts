@@ -15,10 +15,14 @@ const MASK = RING - 1;
  * last KV block and is not its last, is in a *run*: on each step until its last token it takes one
  * token of budget, writes one KV slot and emits one token stamped with the step's time. Such steps
  * are accounted here in aggregate (a count and a sum of context lengths for the batch shape, one
- * subtraction from the pool's unused slots). Only two steps a block need the sequence itself, its
- * *KV events* (`kvEvent`): the token that fills its block (the block enters the prefix cache) and
- * the one that takes a new block. The scheduler runs them in list order among the other
- * sequences' allocations, as a stepped decode would run them. The sequence is brought up to date
+ * subtraction from the pool's unused slots). Where its blocks are private (no other holder can
+ * find them), a run touches no sequence until it ends: the steps whose tokens open a block are
+ * counted when it starts (`takes`), each such step takes that many blocks from the pool at once,
+ * and the run claims its blocks, fills and registers them when it ends (`BlockManager.claimRun`).
+ * Otherwise two steps a block need the sequence itself, its *KV events* (`kvEvent`): the token that
+ * fills its block (the block enters the prefix cache, where others may find it) and the one that
+ * takes a new block. The scheduler runs them in list order among the other sequences'
+ * allocations, as a stepped decode would run them. The sequence is brought up to date
  * (`finish`) when its run ends, before its last token or before anything else reads it: its
  * computed and generated counts, its token stamps (from the step times kept in a ring) and its KV
  * fill, exactly as if it had been stepped one step at a time. While in a run its
@@ -36,6 +40,10 @@ export class DecodeRuns {
   private readonly due: Sequence[][] = Array.from({ length: RING }, () => []);
   /** The holder a KV event allocates for: the sequence with its computed tokens as they stand at the event. */
   private readonly owner: { kv: KvState; computed_tokens: number } = { kv: undefined as unknown as KvState, computed_tokens: 0 };
+  /** At s mod RING: blocks that runs without KV events (`run_take_from` ≥ 0) take in step s, one per run at a block boundary. */
+  private readonly takes = new Int32Array(RING);
+  /** Blocks such runs took and have not claimed yet (`BlockManager.claimRun`, when each run ends). */
+  private readonly owed: number[] = [];
 
   constructor(private readonly kv: BlockManager) {}
 
@@ -59,9 +67,44 @@ export class DecodeRuns {
     seq.run_from = step + 1;
     seq.run_last = step + span;
     seq.run_kv_from = step + 1;
+    seq.run_take_from = -1;
     this.count++;
     this.context_tokens += c + 1;
+    if (this.withoutEvents(seq)) this.countTakes(seq);
     this.listNext(seq);
+  }
+
+  /**
+   * Whether the run of `seq` can do without KV events: its lazily kept block and every later one
+   * private (no index entry another holder could find, `BlockKeys.privateFrom`), so that filling
+   * them and registering them can wait for the run's end unseen. Its blocks are then taken by
+   * count per step (`takes`) and claimed when the run ends.
+   */
+  private withoutEvents(seq: Sequence): boolean {
+    const kv = this.kv;
+    return !kv.prefix_caching || seq.lazy_base / kv.block_size >= kv.keys.privateFrom(seq.keys);
+  }
+
+  /** Counts, at each step of the run of `seq` whose token opens a block, the block it takes then. */
+  private countTakes(seq: Sequence): void {
+    // Slot c (0-based) is written at step run_from + c − computed; the slot past the lazily kept
+    // range fills its block, the next one opens a block, and so every block_size slots.
+    const first = seq.run_from + seq.lazy_until + 1 - seq.computed_tokens;
+    seq.run_take_from = first;
+    for (let s = first; s <= seq.run_last; s += this.kv.block_size) this.takes[s & MASK]++;
+  }
+
+  /** Blocks the runs without KV events take in step `step`. */
+  takesAt(step: number): number {
+    return this.takes[step & MASK];
+  }
+
+  /** The step `step` is being formed with the runs: they take their blocks for it (`takesAt`). */
+  takeBlocks(step: number): void {
+    const n = this.takes[step & MASK];
+    if (n === 0) return;
+    this.takes[step & MASK] = 0;
+    this.kv.takeOwed(n, this.owed);
   }
 
   /** Lists `seq` at its next KV event, or at its run's end if that comes first. */
@@ -69,7 +112,7 @@ export class DecodeRuns {
     // A run writes token t (1-based) at step run_from + t − 1 − computed_tokens; its next event
     // is the token past its lazily kept range (the one that fills the block), or, with no lazy
     // range (its block just filled), the next token (the one that takes a new block).
-    const event = seq.lazy_until > 0 ? seq.run_from + seq.lazy_until - seq.computed_tokens : seq.run_kv_from;
+    const event = seq.run_take_from >= 0 ? Infinity : seq.lazy_until > 0 ? seq.run_from + seq.lazy_until - seq.computed_tokens : seq.run_kv_from;
     const next = Math.min(event, seq.run_last + 1);
     seq.run_next = next;
     this.due[next & MASK].push(seq);
@@ -147,11 +190,29 @@ export class DecodeRuns {
     }
     seq.run_from = -1;
     seq.stampRun(this.times, MASK, from, n);
+    const c = seq.computed_tokens;
     seq.computed_tokens += n;
-    const written = kv_through - seq.run_kv_from;
-    if (written > 0) seq.lazyAdvance(written);
+    if (seq.run_take_from >= 0) this.claim(seq, from, c, kv_through);
+    else {
+      const written = kv_through - seq.run_kv_from;
+      if (written > 0) seq.lazyAdvance(written);
+    }
     this.count--;
     this.context_tokens -= seq.computed_tokens + 1;
+  }
+
+  /**
+   * A run without KV events (from step `from`, when `seq` held `computed` slots) wrote its slots up
+   * to step `kv_through` (excluded): it claims the blocks its boundaries before then took, and the
+   * boundaries from then on take none.
+   */
+  private claim(seq: Sequence, from: number, computed: number, kv_through: number): void {
+    const B = this.kv.block_size;
+    let s = seq.run_take_from;
+    while (s < kv_through) s += B;
+    for (; s <= seq.run_last; s += B) this.takes[s & MASK]--;
+    seq.run_take_from = -1;
+    this.kv.claimRun(seq, computed, computed + (kv_through - from), this.owed);
   }
 
   /**
@@ -171,8 +232,8 @@ export class DecodeRuns {
 
   /** After every run ended (`finish` on each): nothing is left to account. */
   clear(): void {
-    if (this.count !== 0 || this.context_tokens !== 0) {
-      throw new Error(`decode runs left ${this.count} sequences and ${this.context_tokens} context tokens after all ended`);
+    if (this.count !== 0 || this.context_tokens !== 0 || this.owed.length !== 0) {
+      throw new Error(`decode runs left ${this.count} sequences, ${this.context_tokens} context tokens and ${this.owed.length} blocks unclaimed after all ended`);
     }
   }
 }

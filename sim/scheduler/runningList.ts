@@ -68,7 +68,7 @@ export class RunningList {
     const runs = this.runs;
     const eager = this.eager;
     let tokens = runs.count;
-    let bound = 0;
+    let bound = runs.takesAt(this.next_step);
     for (const seq of this.events) bound += runs.eventBlocks(seq);
     const events = bound;
     for (let i = 0; i < eager.length; i++) {
@@ -111,6 +111,8 @@ export class RunningList {
     const events = this.events;
     const runs = this.runs;
     let e = 0;
+    // Every allocation takes from the free queue's front: the runs' blocks may go first.
+    runs.takeBlocks(this.next_step);
     for (let i = 0; i < eager.length; i++) {
       const seq = eager[i];
       for (; e < events.length && events[e].run_order < seq.run_order; e++) runs.kvEvent(events[e], this.next_step);

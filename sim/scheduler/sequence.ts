@@ -76,6 +76,8 @@ export class Sequence extends KvState {
   run_last = -1;
   run_kv_from = -1;
   run_next = -1;
+  /** In a run without KV events (decodeRuns.ts): the first step whose token opens a block; −1 otherwise. */
+  run_take_from = -1;
   /** Its place in its scheduler's running list (ascending along the list, under FCFS). */
   run_order = 0;
   /** When the engine handed it to the scheduler (arrival + frontend time). */

@@ -118,6 +118,66 @@ describe('decode runs, stepped by hand', () => {
   });
 });
 
+describe('runs whose blocks are private take them by count, claim them at their end', () => {
+  /**
+   * A session turn B (its decode blocks are shared content: KV events) ahead of a private sequence
+   * A (its runs take blocks by count) in a pool too small for both: A, last in the list, is
+   * preempted mid-run and comes back to its own cached blocks. Per step: free blocks, cached
+   * blocks, unused slots.
+   */
+  function trace(decode_runs: boolean, blocks: number) {
+    const kv = new BlockManager(blocks, 16, { prefix_caching: true });
+    const limits = { max_num_batched_tokens: 512, max_num_seqs: 64, enable_chunked_prefill: true, preemption: 'recompute' as const, scheduling_policy: 'fcfs' as const, max_model_len: 1 << 20, orca_reservation: 'max' as const, max_batch_size: 64, batch_timeout_s: 0, decode_runs, decode_runs_from: 1 };
+    const sched = new VllmV1Scheduler(kv, limits);
+    const b = new Sequence({ id: 1, arrival_s: 0, input_tokens: 20, output_tokens: 60, session: 7 }, 0);
+    const a = new Sequence({ id: 0, arrival_s: 0, input_tokens: 10, output_tokens: 60 }, 0);
+    sched.enqueue(b);
+    sched.enqueue(a);
+    const seen: string[] = [];
+    const finished: Sequence[] = [];
+    for (let step = 0; finished.length < 2 && step < 400; step++) {
+      const plan = sched.schedule(step);
+      seen.push(`${kv.free_blocks}/${kv.cached_blocks}/${kv.unused_slots}`);
+      applyStep(kv, sched, plan.scheduled, step, step, finished);
+    }
+    return { seen, finished: finished.map((s) => s.id), a: Array.from(a.tokens.steps), b: Array.from(b.tokens.steps), preempted: a.acct.preemptions };
+  }
+
+  it('a preemption mid-run: every step counts its pool as stepped decodes do, and the victim finds its own blocks again', () => {
+    const on = trace(true, 8);
+    const off = trace(false, 8);
+    expect(on).toEqual(off);
+    // B needs 5 blocks (80 tokens) and A 5 (70): 8 run short, so A is preempted at least once, and both finish.
+    expect(on.preempted).toBeGreaterThan(0);
+    expect(on.finished).toEqual([1, 0]);
+    expect(on.seen.at(-1)).toMatch(/^\d+\/\d+\/\d+$/);
+  });
+
+  it('a failure after its run crossed two block boundaries leaves it as if stepped one by one', () => {
+    const states = [false, true].map((decode_runs) => {
+      const kv = new BlockManager(100, 16, { prefix_caching: true });
+      const { sched } = { sched: new VllmV1Scheduler(kv, { max_num_batched_tokens: 512, max_num_seqs: 64, enable_chunked_prefill: true, preemption: 'recompute', scheduling_policy: 'fcfs', max_model_len: 1 << 20, orca_reservation: 'max', max_batch_size: 64, batch_timeout_s: 0, decode_runs, decode_runs_from: 1 }) };
+      const seq = new Sequence({ id: 0, arrival_s: 0, input_tokens: 10, output_tokens: 60 }, 0);
+      sched.enqueue(seq);
+      const free: number[] = [];
+      for (let step = 0; step < 30; step++) {
+        applyStep(kv, sched, sched.schedule(step).scheduled, step, step, []);
+        free.push(kv.free_blocks);
+      }
+      // Step 30 writes slot 39; formed, never applied.
+      sched.schedule(30);
+      const unused = kv.unused_slots;
+      sched.releaseAll([]);
+      return { free, computed: seq.computed_tokens, scheduled: seq.scheduled_tokens, unused, after: [kv.free_blocks, kv.cached_blocks, kv.unused_slots], steps: Array.from(seq.tokens.steps) };
+    });
+    expect(states[1]).toEqual(states[0]);
+    // Blocks opened by slots 16 and 32 (steps 7 and 23): 99, then 98, then 97 free.
+    expect([states[1].free[6], states[1].free[7], states[1].free[22], states[1].free[23]]).toEqual([99, 98, 98, 97]);
+    // 40 slots written in 3 blocks (48 slots): 8 unused; its 2 full private blocks stay cached after it leaves.
+    expect(states[1]).toMatchObject({ computed: 39, scheduled: 1, unused: 8, after: [100, 2, 0] });
+  });
+});
+
 /** Runs a scenario writing every output file, tokens.arrow included, and keeping every outcome (token times copied). */
 function runWritingTokens(input: ScenarioInput, outDir: string) {
   const outcomes: RequestOutcome[] = [];
