@@ -60,7 +60,7 @@ export class VllmV1Scheduler implements ReplicaScheduler {
     return this.waiting.size + this.receiving.length + this.received.length;
   }
   get running_count(): number {
-    return this.running.length;
+    return this.list === undefined ? this.running.length : this.list.live;
   }
   get swapped_count(): number {
     return 0;
@@ -137,9 +137,8 @@ export class VllmV1Scheduler implements ReplicaScheduler {
    */
   private admitWaiting(plan: StepPlan, budget: number, now_s: number, adapters: Set<number> | undefined): void {
     const kv = this.kv;
-    const running = this.running;
     const skipped = this.skipped;
-    while (this.waiting.size > 0 && budget > 0 && running.length < this.limits.max_num_seqs) {
+    while (this.waiting.size > 0 && budget > 0 && this.running_count < this.limits.max_num_seqs) {
       const seq = this.waiting.peek() as Sequence;
       if (seq.kv_pending) {
         if (!this.receiveBlocks(seq)) break;
@@ -199,7 +198,7 @@ export class VllmV1Scheduler implements ReplicaScheduler {
     const received = this.received;
     let kept = 0;
     let k = 0;
-    for (; k < received.length && budget > 0 && this.running.length < this.limits.max_num_seqs; k++) {
+    for (; k < received.length && budget > 0 && this.running_count < this.limits.max_num_seqs; k++) {
       const seq = received[k];
       if (!this.adapterFits(seq, adapters)) {
         received[kept++] = seq;
