@@ -201,8 +201,10 @@ export class RunningList {
     const running = this.running;
     const pending = this.pending;
     while (running.length > 0 && pending.length > 0) {
-      const k = pending.lastIndexOf(running[running.length - 1]);
-      if (k < 0) return;
+      const last = running[running.length - 1];
+      const k = pending.lastIndexOf(last);
+      // Its order as listed then, too: the same sequence listed again later would be a live entry.
+      if (k < 0 || this.pendingOrder[k] !== last.run_order) return;
       running.pop();
       pending[k] = pending[pending.length - 1];
       pending.pop();
