@@ -25,8 +25,6 @@ export class RunningList {
    * walks the list. Removing each at once moved half the list a finish (5 % of the scale scenario).
    */
   private readonly pending: Sequence[] = [];
-  /** Each pending sequence's `run_order` as it stood in this list (the list's order). */
-  private readonly pendingOrder: number[] = [];
   /** The replica step the next pass forms (steps are numbered as the replica numbers them) and whether it is formed, in flight. */
   private next_step = 0;
   private formed = false;
@@ -188,10 +186,8 @@ export class RunningList {
       removeInOrder(this.running, gone);
       return;
     }
-    for (const seq of gone) {
-      this.pending.push(seq);
-      this.pendingOrder.push(seq.run_order);
-    }
+    // A finished sequence never joins a list again (a hand-off continues as a new one), so its run_order stays its place here.
+    for (const seq of gone) this.pending.push(seq);
     this.dropTail();
     if (this.pending.length >= PENDING_MAX) this.compact();
   }
@@ -201,15 +197,11 @@ export class RunningList {
     const running = this.running;
     const pending = this.pending;
     while (running.length > 0 && pending.length > 0) {
-      const last = running[running.length - 1];
-      const k = pending.lastIndexOf(last);
-      // Its order as listed then, too: the same sequence listed again later would be a live entry.
-      if (k < 0 || this.pendingOrder[k] !== last.run_order) return;
+      const k = pending.lastIndexOf(running[running.length - 1]);
+      if (k < 0) return;
       running.pop();
       pending[k] = pending[pending.length - 1];
       pending.pop();
-      this.pendingOrder[k] = this.pendingOrder[this.pendingOrder.length - 1];
-      this.pendingOrder.pop();
     }
   }
 
@@ -217,10 +209,9 @@ export class RunningList {
   private compact(): void {
     const pending = this.pending;
     if (pending.length === 0) return;
-    sortByKeys(pending, this.pendingOrder);
+    sortByRunOrder(pending);
     removeInOrder(this.running, pending);
     clearKeepingStorage(pending);
-    clearKeepingStorage(this.pendingOrder);
   }
 
   /** Every running sequence is outside runs (none started, or all ended): all are eager, in list order. */
@@ -295,23 +286,7 @@ function removeInOrder(list: Sequence[], gone: readonly Sequence[]): void {
 /** Pending finished sequences removed in one pass over the running list. */
 const PENDING_MAX = 32;
 
-/** Insertion sort of `list` by `keys` (kept beside it, sorted with it): a few dozen entries at most. */
-function sortByKeys(list: Sequence[], keys: number[]): void {
-  for (let i = 1; i < list.length; i++) {
-    const seq = list[i];
-    const key = keys[i];
-    let j = i - 1;
-    while (j >= 0 && keys[j] > key) {
-      list[j + 1] = list[j];
-      keys[j + 1] = keys[j];
-      j--;
-    }
-    list[j + 1] = seq;
-    keys[j + 1] = key;
-  }
-}
-
-/** Insertion sort by `run_order`: the lists are a few sequences long (Array.prototype.sort with a comparator cost more). */
+/** Insertion sort by `run_order`: the lists hold a few dozen sequences at most (Array.prototype.sort with a comparator cost more). */
 function sortByRunOrder(list: Sequence[]): void {
   for (let i = 1; i < list.length; i++) {
     const seq = list[i];
