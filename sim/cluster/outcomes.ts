@@ -125,7 +125,8 @@ export function finishedOutcome(seq: Sequence, forkSamples: boolean): RequestOut
   return {
     request_id: seq.id, replica: seq.replica, arrival_s: seq.arrival_s, input_tokens: seq.prompt_tokens,
     output_tokens: seq.output_tokens, cached_tokens: cached, first_scheduled_s: firstScheduled,
-    token_times_s: times, token_steps: tokens.steps, preemptions, status: 'finished', finish_s,
+    token_times_s: times, token_steps: tokens.steps, token_stretch_step: members === undefined ? seq.stretch_step : -1,
+    preemptions, status: 'finished', finish_s,
     priority: seq.priority, samples: request.n ?? 1, sequences: sequencesOf(request),
     prompt_lookups: forkSamples ? 1 : sequencesOf(request),
     model: request.model, shadow: request.shadow, ...(seq.retries === 0 ? {} : { retries: seq.retries }),

@@ -60,6 +60,14 @@ export class StepStamps {
     return this.stamps;
   }
 
+  /**
+   * Where step `step`'s stamp lies in `kept()` when the stamps of steps step .. step + n − 1 are all
+   * held; −1 otherwise.
+   */
+  stretchAt(step: number, n: number): number {
+    return step >= this.base && step + n <= this.length ? step - this.base : -1;
+  }
+
   at(step: number): number {
     if (!this.holds(step)) throw new Error(`step ${step} has no stamp (steps ${this.base}..${this.length - 1} held)`);
     return step === this.base - 1 ? this.beforeBase : this.stamps[step - this.base];
@@ -122,14 +130,7 @@ export class GapPool {
         // Tokens k − 1 .. j − 1 come from consecutive steps s − 1, s, …: their gaps are counted at steps s .. s + j − k − 1.
         const j = this.stretchEnd(times, steps as ArrayLike<number>, k, tokens, s);
         const first = s - this.base;
-        const end = first + j - k;
-        if (end >= this.deltas.length) {
-          const grown = new Int32Array(Math.max(end + 1, this.deltas.length * 2));
-          grown.set(this.deltas);
-          this.deltas = grown;
-        }
-        this.deltas[first]++;
-        this.deltas[end]--;
+        this.countStretch(first, first + j - k);
         k = j;
       } else {
         this.other.push(times[k] - times[k - 1]);
@@ -137,6 +138,31 @@ export class GapPool {
       }
     }
     if (tokens > 1) this.length += tokens - 1;
+  }
+
+  /**
+   * Pools the gaps of a request whose token k was stamped by step `step` + k, every k < `tokens`
+   * (its times are those steps' stamps, as `add` would check): a count at each step, in O(1).
+   * Returns false, pooling nothing, where its first gap's step is below the counts kept (`add` then).
+   */
+  addStretch(step: number, tokens: number): boolean {
+    const first = step + 1 - this.base;
+    if (first < 0) return false;
+    if (tokens < 2) return true;
+    this.countStretch(first, first + tokens - 1);
+    this.length += tokens - 1;
+    return true;
+  }
+
+  /** One more gap at each of the steps base + first .. base + end − 1. */
+  private countStretch(first: number, end: number): void {
+    if (end >= this.deltas.length) {
+      const grown = new Int32Array(Math.max(end + 1, this.deltas.length * 2));
+      grown.set(this.deltas);
+      this.deltas = grown;
+    }
+    this.deltas[first]++;
+    this.deltas[end]--;
   }
 
   /**

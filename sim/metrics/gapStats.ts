@@ -23,12 +23,12 @@ const general = [0, 0];
 const GENERAL_PS = [0.5, 0.99];
 
 /**
- * Mean, type-7 p50 and p99 (stats.ts) and maximum of the gaps between consecutive times[0..tokens),
+ * Mean, type-7 p50 and p99 (stats.ts) and maximum of the gaps between consecutive times[from..from + tokens),
  * tokens ≥ 2, written to `into`. Selecting both percentiles with quickselect was ~5 % of a run that
  * writes requests.arrow; here the pass that forms the gaps also keeps the few largest, which hold
  * the p99 ranks, so only the median is selected. The same numbers as `quantilesInPlace`.
  */
-export function gapStats(times: ArrayLike<number>, tokens: number, into: GapStats): GapStats {
+export function gapStats(times: ArrayLike<number>, tokens: number, into: GapStats, from = 0): GapStats {
   const n = tokens - 1;
   if (scratch.length < n) {
     scratch = new Float64Array(Math.max(n, scratch.length * 2));
@@ -50,7 +50,7 @@ export function gapStats(times: ArrayLike<number>, tokens: number, into: GapStat
   // The k-th largest gap so far (top[k − 1]); without `keepTop` no gap passes it.
   let kth = keepTop ? -Infinity : Infinity;
   for (let i = 0; i < n; i++) {
-    const g = times[i + 1] - times[i];
+    const g = times[from + i + 1] - times[from + i];
     gaps[i] = g;
     sum += g;
     if (g > max) max = g;

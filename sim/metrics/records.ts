@@ -1,5 +1,5 @@
 import { ITERATION_COLUMNS, newRow, REQUEST_COLUMNS, type CLUSTER_COLUMNS, type RejectReason, type RequestStatus, type RowOf, type TOKEN_COLUMNS } from './columns.js';
-import type { GapPool } from './gapPool.js';
+import type { GapPool, StepStamps } from './gapPool.js';
 import { gapStats, type GapStats } from './gapStats.js';
 
 /** What the engine reports when a request leaves the system. */
@@ -25,6 +25,12 @@ export interface RequestOutcome {
    * lets the sink count a gap between consecutive steps instead of keeping its value.
    */
   token_steps?: Float64Array | Int32Array | readonly number[];
+  /**
+   * When ≥ 0, token k was stamped by the replica's step token_stretch_step + k, every k: its times
+   * are those steps' stamps, which the sink reads from its own copy (hot, shared by the requests of
+   * those steps) instead of `token_times_s` (cold by the request's end). Absent or −1: unknown.
+   */
+  token_stretch_step?: number;
   preemptions: number;
   status: RequestStatus;
   /** When the request left: completion, rejection or time-out. */
@@ -85,11 +91,15 @@ const itl: GapStats = { mean_s: 0, p50_s: 0, p99_s: 0, max_s: 0 };
  * writes no requests.arrow (a band re-run, a sweep point) has no reader for them, and selecting
  * each request's percentiles was ~4 % of its time.
  */
-export function requestRow(o: RequestOutcome, gapsOut?: GapPool, into: RequestRow = newRow(REQUEST_COLUMNS), perRequestItl = true): RequestRow {
-  const times = o.token_times_s;
-  const tokens = times.length;
+export function requestRow(o: RequestOutcome, gapsOut?: GapPool, into: RequestRow = newRow(REQUEST_COLUMNS), perRequestItl = true, stamps?: StepStamps): RequestRow {
+  const tokens = o.token_times_s.length;
+  const stretch = o.token_stretch_step ?? -1;
+  // A stretch's times are read from its replica's step stamps, at `at` (see token_stretch_step).
+  const at = stretch >= 0 && stamps !== undefined ? stretchTimes(o, stamps, stretch, tokens) : -1;
+  const times = at >= 0 ? (stamps as StepStamps).kept() : o.token_times_s;
+  const from = at >= 0 ? at : 0;
   const finished = o.status === 'finished';
-  const firstToken = tokens > 0 ? times[0] : null;
+  const firstToken = tokens > 0 ? times[from] : null;
   const ttft = firstToken === null ? null : firstToken - o.arrival_s;
   const e2e = finished ? o.finish_s - o.arrival_s : null;
   const tpot = finished && ttft !== null && o.output_tokens > 1 ? ((e2e as number) - ttft) / (o.output_tokens - 1) : null;
@@ -97,9 +107,9 @@ export function requestRow(o: RequestOutcome, gapsOut?: GapPool, into: RequestRo
   let itlP50: number | null = null;
   let itlP99: number | null = null;
   let itlMax: number | null = null;
-  if (tokens >= 2) gapsOut?.add(times, o.token_steps, tokens);
+  if (tokens >= 2 && gapsOut !== undefined && !(stretch >= 0 && gapsOut.addStretch(stretch, tokens))) gapsOut.add(o.token_times_s, o.token_steps, tokens);
   if (tokens >= 2 && perRequestItl) {
-    const g = gapStats(times, tokens, itl);
+    const g = gapStats(times, tokens, itl, from);
     itlMean = g.mean_s;
     itlP50 = g.p50_s;
     itlP99 = g.p99_s;
@@ -137,4 +147,20 @@ export function requestRow(o: RequestOutcome, gapsOut?: GapPool, into: RequestRo
   row.kv_wait_s = h === undefined ? null : h.kv_wait_s;
   row.kv_transfer_s = h === undefined ? null : h.kv_transfer_s;
   return row;
+}
+
+/**
+ * Where the times of a request stamped by steps `step` .. `step` + tokens − 1 lie in the replica's
+ * kept stamps (−1: not all held). Its own first and last times must be those stamps: a cheap check
+ * that the steps it names are the ones that stamped it.
+ */
+function stretchTimes(o: RequestOutcome, stamps: StepStamps, step: number, tokens: number): number {
+  const at = stamps.stretchAt(step, tokens);
+  if (at < 0 || tokens === 0) return -1;
+  const kept = stamps.kept();
+  const own = o.token_times_s;
+  if (kept[at] !== own[0] || kept[at + tokens - 1] !== own[tokens - 1]) {
+    throw new Error(`request ${o.request_id}: token times ${own[0]} .. ${own[tokens - 1]} are not the stamps of steps ${step} .. ${step + tokens - 1}`);
+  }
+  return at;
 }

@@ -201,7 +201,7 @@ export class MetricsSink {
     const pool = group.pooledGaps(o, measured);
     const client = o.shadow !== true;
     if (client) this.priorities.prepare(o.priority);
-    const row = requestRow(o, pool, this.requestScratch, this.writeRequest !== undefined);
+    const row = requestRow(o, pool, this.requestScratch, this.writeRequest !== undefined, o.replica >= 0 ? this.stamps[o.replica] : undefined);
     row.pool = o.replica >= 0 ? this.pools[this.replicaPools[o.replica]].name : (o.pool ?? '');
     row.model = model;
     group.add(o, row, measured, this.slo);

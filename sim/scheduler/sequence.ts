@@ -78,6 +78,12 @@ export class Sequence extends KvState {
   run_next = -1;
   /** In a run without KV events (decodeRuns.ts): the first step whose token opens a block; −1 otherwise. */
   run_take_from = -1;
+  /**
+   * While ≥ 0: token k was stamped by its replica's step stretch_step + k, for every token so far,
+   * so its times are those steps' stamps (what the metrics read instead of its own, cold, stamps).
+   * −1: no token yet, or one came from another step (a preemption, a hand-off, several at once).
+   */
+  stretch_step = -1;
   /** Its place in its scheduler's running list (ascending along the list, under FCFS). */
   run_order = 0;
   /** When the engine handed it to the scheduler (arrival + frontend time). */
@@ -112,8 +118,11 @@ export class Sequence extends KvState {
 
   /** Records the emission of the next output token at `time_s`, by the replica's step `step` (−1: unknown). */
   stampToken(time_s: number, step = -1): void {
-    if (this.generated_tokens === 0) takeStamps(this, this.output_tokens);
     const k = this.generated_tokens++;
+    if (k === 0) {
+      takeStamps(this, this.output_tokens);
+      this.stretch_step = step;
+    } else if (step !== this.stretch_step + k) this.stretch_step = -1;
     const stamps = this.token_stamps;
     stamps[k] = time_s;
     stamps[this.output_tokens + k] = step;
@@ -128,6 +137,7 @@ export class Sequence extends KvState {
     const steps = this.output_tokens + k;
     const stamps = this.token_stamps;
     if (k === 0 || k + n > this.output_tokens) throw new Error(`request ${this.id}: a run of ${n} tokens after ${k} of ${this.output_tokens}`);
+    if (from !== this.stretch_step + k) this.stretch_step = -1;
     for (let i = 0; i < n; i++) {
       stamps[k + i] = times[(from + i) & mask];
       stamps[steps + i] = from + i;
@@ -218,6 +228,7 @@ export function continuation(prev: Sequence, replica: number): Sequence {
 
 /** Its emitted tokens' steps become unknown (−1): they were another replica's. */
 function forgetSteps(seq: Sequence): void {
+  seq.stretch_step = -1;
   if (seq.generated_tokens > 0) seq.token_stamps.fill(-1, seq.output_tokens, seq.output_tokens + seq.generated_tokens);
 }
 

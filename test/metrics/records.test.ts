@@ -100,6 +100,36 @@ describe('requestRow', () => {
     expect(lean.length).toBe(3);
   });
 
+  it('reads a stretch of consecutive steps from the replica\'s stamps: the same row and pooled gaps as from its own times', () => {
+    const stamps = new StepStamps();
+    const times = [1, 1.3, 1.4, 1.6, 2.0, 2.05];
+    times.forEach((t, s) => stamps.push(s, t));
+    // Tokens at steps 1..4, given with their steps (checked, pooled per step) and as a stretch.
+    const own = [1.3, 1.4, 1.6, 2.0];
+    const [general, stretched] = [new GapPool(stamps), new GapPool(stamps)];
+    const a = { ...requestRow(outcome({ token_times_s: own, token_steps: [1, 2, 3, 4] }), general) };
+    const b = { ...requestRow(outcome({ token_times_s: own, token_stretch_step: 1 }), stretched, undefined, true, stamps) };
+    expect(b).toEqual(a);
+    // Gaps 0.1, 0.2, 0.4 (in that order): p50 0.2, max 0.4, each counted once at steps 2, 3, 4.
+    expect(b.itl_p50_s).toBeCloseTo(0.2, 12);
+    expect(b.itl_max_s).toBeCloseTo(0.4, 12);
+    expect(stretched.samples()).toEqual(general.samples());
+    expect(stretched.samples()[0]).toMatchObject({ weights: Int32Array.of(1, 1, 1) });
+    expect(stretched.length).toBe(3);
+  });
+
+  it('takes a request\'s own times where the stretch\'s stamps are gone, and refuses a stretch whose stamps are not its times', () => {
+    const stamps = new StepStamps();
+    [1, 1.3, 1.4, 1.6].forEach((t, s) => stamps.push(s, t));
+    // Steps 2..4: step 4 is not stamped yet, so the row comes from its own times.
+    const beyond = requestRow(outcome({ token_times_s: [1.4, 1.6, 1.9], token_stretch_step: 2 }), undefined, undefined, true, stamps);
+    expect(beyond.itl_max_s).toBeCloseTo(0.3, 12);
+    expect(beyond.first_token_s).toBe(1.4);
+    expect(() => requestRow(outcome({ token_times_s: [1.3, 1.45], token_stretch_step: 1 }), undefined, undefined, true, stamps)).toThrow(
+      /not the stamps of steps 1 \.\. 2/,
+    );
+  });
+
   it('refuses token steps whose stamps are not the token times', () => {
     const stamps = new StepStamps();
     [1, 1.3].forEach((t, s) => stamps.push(s, t));

@@ -113,6 +113,51 @@ describe('a sequence’s stamps', () => {
   });
 });
 
+describe('a sequence’s stretch of consecutive steps', () => {
+  const newSeq = async (output_tokens = 8) => {
+    const { Sequence } = await import('../../sim/scheduler/sequence.js');
+    return new Sequence({ id: 3, arrival_s: 0, input_tokens: 10, output_tokens }, 0);
+  };
+
+  it('names the step of its first token while each next token comes from the next step, by itself or in a run', async () => {
+    const seq = await newSeq();
+    expect(seq.stretch_step).toBe(-1);
+    seq.stampToken(1.5, 7);
+    seq.stampToken(1.75, 8);
+    expect(seq.stretch_step).toBe(7);
+    // A run's tokens 2..4 come from steps 9..11, their times at ring slots (step & 15).
+    const ring = new Float64Array(16);
+    [9, 10, 11].forEach((s) => (ring[s & 15] = s / 4));
+    seq.stampRun(ring, 15, 9, 3);
+    expect(seq.stretch_step).toBe(7);
+    expect([...seq.tokens.steps].slice(0, 5)).toEqual([7, 8, 9, 10, 11]);
+  });
+
+  it('ends at a skipped step, a repeated step, an unknown step, a run that does not follow, or a move; and never comes back', async () => {
+    const cases: [string, (seq: Awaited<ReturnType<typeof newSeq>>) => void][] = [
+      ['skipped step', (q) => q.stampToken(2, 10)],
+      ['two tokens of one step (accepted drafts)', (q) => q.stampToken(2, 8)],
+      ['unknown step', (q) => q.stampToken(2, -1)],
+      ['run from a later step', (q) => q.stampRun(new Float64Array(16), 15, 10, 2)],
+      ['move to another replica', (q) => q.moveTo(1)],
+    ];
+    for (const [what, breakIt] of cases) {
+      const seq = await newSeq();
+      seq.stampToken(1.5, 7);
+      seq.stampToken(1.75, 8);
+      breakIt(seq);
+      expect(seq.stretch_step, what).toBe(-1);
+      // A later token that would have followed the stretch does not restore it.
+      seq.stampToken(3, 7 + seq.generated_tokens);
+      expect(seq.stretch_step, what).toBe(-1);
+    }
+    const unknownFirst = await newSeq();
+    unknownFirst.stampToken(1, -1);
+    unknownFirst.stampToken(2, 0);
+    expect(unknownFirst.stretch_step).toBe(-1);
+  });
+});
+
 describe('slabs given back', () => {
   const holder = (): StampHolder => ({ token_stamps: NO_STAMPS, stamps_slab: undefined });
   /** Holders of 400-token stamps (6,400 bytes: ten to a 64 KiB slab), each stamped all over. */
