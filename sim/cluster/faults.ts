@@ -139,6 +139,8 @@ export class Faults {
     const waiting = this.ctx.waitingLeaders;
     for (const seq of lost) {
       countLostSequence(this.ctx.totals, seq);
+      // Nothing reads a lost sequence's token times: its resend starts afresh.
+      seq.dropStamps();
       const known = requests.get(seq.request);
       if (known !== undefined) {
         known.started ||= !Number.isNaN(seq.first_scheduled_s);
@@ -146,7 +148,11 @@ export class Faults {
       }
       requests.set(seq.request, { retries: seq.retries, started: !Number.isNaN(seq.first_scheduled_s) || seq.group?.started === true });
       // Samples that finished are computed again by the resend.
-      for (const m of seq.group?.sequences ?? []) if (m.finished) countLostFinishedSequence(this.ctx.totals, m);
+      for (const m of seq.group?.sequences ?? []) {
+        if (!m.finished) continue;
+        countLostFinishedSequence(this.ctx.totals, m);
+        m.dropStamps();
+      }
       // Its resend (if any) waits afresh under the same key; the lost leader must not be timed out.
       waiting?.delete(waitKey(seq.request));
     }

@@ -50,6 +50,8 @@ export interface RunTotals {
   kv_blocks_used_at_end: number[];
   /** Empty token slots in held blocks on each replica after the run: with no block held, 0 (the pool's fill accounting drifted otherwise). */
   kv_slots_unused_at_end: number[];
+  /** Sequences still reading their token times from each replica's step stamps after the run (must all be 0, else they can never slide). */
+  stamp_pins_at_end: number[];
   end_s: number;
 }
 
@@ -58,7 +60,7 @@ export function newTotals(): RunTotals {
     drawn: 0, requests: 0, mirrored: 0, mirrored_left: 0, finished: 0, rejected: 0, timed_out: 0, failed: 0, lost_sequences: 0, sequences_finished: 0, steps: 0, events: 0,
     prefill_tokens: 0, decode_tokens: 0, prompt_tokens_finished: 0, output_tokens_finished: 0, prompt_shared_tokens: 0,
     reused_tokens: 0, recomputed_tokens: 0, discarded_tokens: 0, verify_steps: 0, drafted_tokens: 0, accepted_drafts: 0, rejected_draft_tokens: 0, preemptions: 0, swap_in_blocks: 0, swap_out_blocks: 0,
-    evicted_blocks: 0, kv_blocks_used_at_end: [], kv_slots_unused_at_end: [], end_s: 0,
+    evicted_blocks: 0, kv_blocks_used_at_end: [], kv_slots_unused_at_end: [], stamp_pins_at_end: [], end_s: 0,
   };
 }
 
@@ -78,6 +80,8 @@ export function checkInvariants(t: RunTotals, undelivered: number, expected: num
   if (leaked >= 0) throw new Error(`invariant broken: replica ${leaked} still holds ${t.kv_blocks_used_at_end[leaked]} KV blocks`);
   const drifted = t.kv_slots_unused_at_end.findIndex((slots) => slots !== 0);
   if (drifted >= 0) throw new Error(`invariant broken: replica ${drifted} holds no KV blocks but counts ${t.kv_slots_unused_at_end[drifted]} unused slots`);
+  const pinned = t.stamp_pins_at_end.findIndex((pins) => pins !== 0);
+  if (pinned >= 0) throw new Error(`invariant broken: ${t.stamp_pins_at_end[pinned]} sequences still read replica ${pinned}'s step stamps`);
   if (undelivered > 0 || t.requests !== t.drawn + t.mirrored || (expected !== undefined && t.drawn !== expected)) {
     throw new Error(
       `invariant broken: the workload ${expected === undefined ? '' : `promised ${expected} requests and `}yielded ${t.drawn}, ` +

@@ -102,12 +102,20 @@ export function countLostFinishedSequence(totals: RunTotals, seq: Sequence): voi
 
 /**
  * The outcome of a request whose last sequence just finished: one sequence's own figures, or,
- * for several samples, their merged token stream and summed counters.
+ * for several samples, their merged token stream and summed counters. `kept`: the outcome outlives
+ * this step (a hook keeps it), so its token times must be the sequence's own, not a view of its
+ * replica's step stamps.
  */
-export function finishedOutcome(seq: Sequence, forkSamples: boolean): RequestOutcome {
+export function finishedOutcome(seq: Sequence, forkSamples: boolean, kept = false): RequestOutcome {
   const members = seq.group?.sequences;
-  const tokens = members === undefined ? seq.tokens : latestTokens(members);
-  const times = tokens.times_s;
+  // A lone sequence's stretch is read from its replica's stamps, unless the outcome is kept past this step.
+  let times = members === undefined && !kept ? seq.stretchTimes() : undefined;
+  let steps: Float64Array | Int32Array | undefined;
+  if (times === undefined) {
+    const tokens = members === undefined ? seq.tokens : latestTokens(members);
+    times = tokens.times_s;
+    steps = tokens.steps;
+  }
   const finish_s = times[seq.output_tokens - 1];
   let cached = seq.acct.cached_tokens;
   let preemptions = seq.acct.preemptions;
@@ -125,7 +133,7 @@ export function finishedOutcome(seq: Sequence, forkSamples: boolean): RequestOut
   return {
     request_id: seq.id, replica: seq.replica, arrival_s: seq.arrival_s, input_tokens: seq.prompt_tokens,
     output_tokens: seq.output_tokens, cached_tokens: cached, first_scheduled_s: firstScheduled,
-    token_times_s: times, token_steps: tokens.steps, token_stretch_step: members === undefined ? seq.stretch_step : -1,
+    token_times_s: times, token_steps: steps, token_stretch_step: members === undefined ? seq.stretch_step : -1,
     preemptions, status: 'finished', finish_s,
     priority: seq.priority, samples: request.n ?? 1, sequences: sequencesOf(request),
     prompt_lookups: forkSamples ? 1 : sequencesOf(request),

@@ -1,3 +1,4 @@
+import type { StepStamps } from '../metrics/stepStamps.js';
 import type { BlockManager } from '../kv/blockManager.js';
 import type { LatencyModel } from '../latency/model.js';
 import { applyStep } from '../scheduler/commons.js';
@@ -310,7 +311,7 @@ export class Replica implements ReplicaLoad {
    * Applies the step that just ended: advances each sequence, stamps emitted tokens with
    * `token_time_s` and appends the sequences that finished (blocks already freed) to `finished`.
    */
-  completeStep(token_time_s: number, finished: Sequence[]): void {
+  completeStep(token_time_s: number, finished: Sequence[], history?: StepStamps): void {
     if (this.stepsInFlight === 0) throw new Error(`replica ${this.index}: a step completed with none in flight`);
     const step = this.oldest_step_in_flight;
     const inFlight = this.inFlight;
@@ -319,7 +320,7 @@ export class Replica implements ReplicaLoad {
     if (this.stepStarts !== undefined) this.completed_step_start_s = this.stepStarts.popFront() as number;
     if (this.laterSteps !== undefined) for (const seq of inFlight) seq.in_step = false;
     if (this.stepsInFlight > 0) this.inFlight = (this.laterSteps as Deque<readonly Sequence[]>).popFront() as readonly Sequence[];
-    applyStep(this.kv, this.scheduler, inFlight, token_time_s, step, finished);
+    applyStep(this.kv, this.scheduler, inFlight, token_time_s, step, finished, history);
   }
 }
 

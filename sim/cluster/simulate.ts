@@ -233,6 +233,7 @@ function closeRun(run: Run, setup: RunSetup): void {
     totals.evicted_blocks += r.kv.evicted_blocks;
     totals.kv_blocks_used_at_end.push(r.kv.used_blocks + r.kv.swapped_blocks);
     totals.kv_slots_unused_at_end.push(r.kv.unused_slots);
+    totals.stamp_pins_at_end.push(ctx.sink.stepStampPins(r.index));
     const sched = r.scheduler;
     if (sched.waiting_count + sched.running_count + sched.swapped_count > 0) {
       throw new Error(

@@ -2,7 +2,6 @@ import { clearKeepingStorage } from '../engine/arrays.js';
 import { newIterationRecord, type IterationRecord } from '../metrics/records.js';
 import { MAX_TIME_S } from '../scenario/bounds.js';
 import type { Sequence } from '../scheduler/sequence.js';
-import { giveBackStamps } from '../scheduler/tokenTimes.js';
 import { planIsEmpty, type StepPlan } from '../scheduler/scheduler.js';
 import { emitOutcome, type RunContext } from './context.js';
 import { SCHEDULE, STEP_END } from './events.js';
@@ -159,8 +158,9 @@ export class ReplicaSteps {
     clearKeepingStorage(finished);
     const stamp_s = now_s + replica.limits.frontOut_s;
     // Before any request of this step is recorded: its pooled gaps refer to this stamp.
-    ctx.sink.recordStepStamp(replica.index, replica.oldest_step_in_flight, stamp_s);
-    replica.completeStep(stamp_s, finished);
+    // Its tokens' times may be read from these stamps (Sequence.stampToken).
+    const history = ctx.sink.recordStepStamp(replica.index, replica.oldest_step_in_flight, stamp_s);
+    replica.completeStep(stamp_s, finished, history);
     for (const seq of finished) {
       if (seq.generated_tokens < seq.output_tokens) {
         (this.handOffs as HandOffs).handOff(replica, seq, now_s, now_s - replica.completed_step_start_s);
@@ -173,7 +173,8 @@ export class ReplicaSteps {
       replica.outstanding--;
       replica.outstanding_tokens -= requestTokens(seq.request);
       ctx.totals.finished++;
-      const outcome = finishedOutcome(seq, replica.limits.forkSamples);
+      // A hook keeps the outcome: its token times are then the sequence's own, not a view of the replica's stamps.
+      const outcome = finishedOutcome(seq, replica.limits.forkSamples, ctx.onRequest !== undefined);
       emitOutcome(ctx, outcome);
       const times = outcome.token_times_s;
       ctx.observe?.(replica.index, times.length > 0 ? times[0] - outcome.arrival_s : null, outcome.finish_s - outcome.arrival_s);
@@ -181,8 +182,8 @@ export class ReplicaSteps {
       if (seq.request.shadow !== true) this.requestLeft(seq.id, outcome.finish_s);
       // Recorded: nobody reads its token stamps again, unless a hook keeps the outcome (and its views).
       if (ctx.onRequest !== undefined) continue;
-      if (group === undefined) giveBackStamps(seq);
-      else for (const member of group.sequences) giveBackStamps(member);
+      if (group === undefined) seq.dropStamps();
+      else for (const member of group.sequences) member.dropStamps();
     }
     if (!this.stopIfDrained(replica)) this.requestSchedule(replica, now_s);
     return true;

@@ -1,6 +1,7 @@
 import type { RequestOutcome, RequestRow } from './records.js';
 import { F64List } from './f64list.js';
-import { GapPool, StepStamps } from './gapPool.js';
+import { GapPool } from './gapPool.js';
+import { StepStamps } from './stepStamps.js';
 import type { SpillFile } from './spill.js';
 import { summarize, summarizeSame, type Stats } from './stats.js';
 

@@ -1,5 +1,6 @@
 import { ITERATION_COLUMNS, newRow, REQUEST_COLUMNS, type CLUSTER_COLUMNS, type RejectReason, type RequestStatus, type RowOf, type TOKEN_COLUMNS } from './columns.js';
-import type { GapPool, StepStamps } from './gapPool.js';
+import type { GapPool } from './gapPool.js';
+import type { StepStamps } from './stepStamps.js';
 import { gapStats, type GapStats } from './gapStats.js';
 
 /** What the engine reports when a request leaves the system. */

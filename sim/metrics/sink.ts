@@ -5,7 +5,8 @@ import { ArrowFileWriter } from './arrowFile.js';
 import { CLUSTER_COLUMNS, ITERATION_COLUMNS, newRow, REQUEST_COLUMNS, TOKEN_COLUMNS, withDictionaries } from './columns.js';
 import type { PoolInfo, PoolRecords } from './pools.js';
 import { EventLog } from './events.js';
-import { GapPool, StepStamps } from './gapPool.js';
+import { GapPool } from './gapPool.js';
+import { StepStamps } from './stepStamps.js';
 import { GroupAccumulator, type SloTargets } from './group.js';
 import { IterationFigures } from './iterationFigures.js';
 import { ReplicaLifetimes } from './lifetimes.js';
@@ -231,8 +232,15 @@ export class MetricsSink {
    * the step completes, before recording any request it finishes: token gaps between consecutive
    * steps are pooled as counts against these stamps.
    */
-  recordStepStamp(replica: number, step: number, stamp_s: number): void {
-    this.stamps[replica].push(step, stamp_s);
+  recordStepStamp(replica: number, step: number, stamp_s: number): StepStamps {
+    const stamps = this.stamps[replica];
+    stamps.push(step, stamp_s);
+    return stamps;
+  }
+
+  /** Sequences reading their token times from replica `replica`'s step stamps (Sequence.stampToken). */
+  stepStampPins(replica: number): number {
+    return this.stamps[replica].pinned;
   }
 
   /**

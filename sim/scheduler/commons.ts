@@ -1,3 +1,4 @@
+import type { StepStamps } from '../metrics/stepStamps.js';
 import type { BlockManager } from '../kv/blockManager.js';
 import { addDecode, addPrefillChunk, addVerify } from '../latency/batch.js';
 import type { SchedulingPolicy } from '../scenario/types.js';
@@ -124,14 +125,15 @@ export function applyStep(
   token_time_s: number,
   step: number,
   finished: Sequence[],
+  history?: StepStamps,
 ): void {
   for (let i = 0; i < ran.length; i++) {
     const seq = ran[i];
     seq.computed_tokens += seq.scheduled_tokens;
     seq.scheduled_tokens = 0;
-    if (seq.draft_tokens !== 0) settleDrafts(kv, seq, token_time_s, step, finished);
+    if (seq.draft_tokens !== 0) settleDrafts(kv, seq, token_time_s, step, finished, history);
     else if (seq.computed_tokens === seq.known_tokens) {
-      seq.stampToken(token_time_s, step);
+      seq.stampToken(token_time_s, step, history);
       if (seq.generated_tokens === seq.output_tokens) {
         kv.free(seq);
         finished.push(seq);
@@ -149,7 +151,7 @@ export function applyStep(
  * output length), and the slots of rejected drafts go back to the pool. After it, as after a plain
  * decode, the last emitted token is the one whose KV is not computed yet.
  */
-function settleDrafts(kv: BlockManager, seq: Sequence, token_time_s: number, step: number, finished: Sequence[]): void {
+function settleDrafts(kv: BlockManager, seq: Sequence, token_time_s: number, step: number, finished: Sequence[], history: StepStamps | undefined): void {
   const drafts = seq.draft_tokens;
   const accepted = seq.accepted_drafts;
   if (!(accepted >= 0 && accepted <= drafts)) throw new Error(`request ${seq.id}: ${accepted} of ${drafts} draft tokens accepted`);
@@ -159,7 +161,7 @@ function settleDrafts(kv: BlockManager, seq: Sequence, token_time_s: number, ste
   seq.acct.noteVerified(drafts, accepted);
   if (seq.computed_tokens < seq.known_tokens) throw new Error(`request ${seq.id}: draft tokens scheduled before its prompt pass ends`);
   const emitted = Math.min(seq.computed_tokens - seq.known_tokens + 1, seq.output_tokens - seq.generated_tokens);
-  for (let k = 0; k < emitted; k++) seq.stampToken(token_time_s, step);
+  for (let k = 0; k < emitted; k++) seq.stampToken(token_time_s, step, history);
   if (seq.generated_tokens === seq.output_tokens) {
     seq.computed_tokens = seq.known_tokens - 1;
     kv.free(seq);

@@ -2,7 +2,8 @@ import { CacheKeys } from '../kv/blockKeys.js';
 import { KvState } from '../kv/kvState.js';
 import type { Request } from '../workload/request.js';
 import { SeqAccounting } from './accounting.js';
-import { NO_STAMPS, takeStamps, TokenTimes, type StampSlab } from './tokenTimes.js';
+import type { StepStamps } from '../metrics/stepStamps.js';
+import { giveBackStamps, NO_STAMPS, takeStamps, TokenTimes, type StampSlab } from './tokenTimes.js';
 
 /**
  * The samples of one request that run as several sequences; the request leaves when the last
@@ -84,6 +85,8 @@ export class Sequence extends KvState {
    * −1: no token yet, or one came from another step (a preemption, a hand-off, several at once).
    */
   stretch_step = -1;
+  /** The step stamps its stretch's times are read from (pinned there), while it writes none of its own. */
+  stamp_history: StepStamps | undefined = undefined;
   /** Its place in its scheduler's running list (ascending along the list, under FCFS). */
   run_order = 0;
   /** When the engine handed it to the scheduler (arrival + frontend time). */
@@ -116,13 +119,28 @@ export class Sequence extends KvState {
     return this;
   }
 
-  /** Records the emission of the next output token at `time_s`, by the replica's step `step` (−1: unknown). */
-  stampToken(time_s: number, step = -1): void {
+  /**
+   * Records the emission of the next output token at `time_s`, by the replica's step `step` (−1:
+   * unknown). `history`: the replica's step stamps, if it keeps them. A first token whose time is
+   * its step's stamp there pins it: while each next token comes from the next step, its times are
+   * those stamps, and it writes none of its own (`ownStamps` writes them when it needs them).
+   */
+  stampToken(time_s: number, step = -1, history?: StepStamps): void {
     const k = this.generated_tokens++;
     if (k === 0) {
-      takeStamps(this, this.output_tokens);
       this.stretch_step = step;
-    } else if (step !== this.stretch_step + k) this.stretch_step = -1;
+      if (history !== undefined && step >= 0 && history.pin(step, time_s)) {
+        this.stamp_history = history;
+        return;
+      }
+      takeStamps(this, this.output_tokens);
+    } else if (step !== this.stretch_step + k) {
+      if (this.stamp_history !== undefined) this.ownStamps(k);
+      this.stretch_step = -1;
+    } else if (this.stamp_history !== undefined) {
+      if (this.stamp_history.at(step) !== time_s) throw this.notStamp(step, time_s);
+      return;
+    }
     const stamps = this.token_stamps;
     stamps[k] = time_s;
     stamps[this.output_tokens + k] = step;
@@ -134,10 +152,19 @@ export class Sequence extends KvState {
    */
   stampRun(times: Float64Array, mask: number, from: number, n: number): void {
     const k = this.generated_tokens;
+    if (k === 0 || k + n > this.output_tokens) throw new Error(`request ${this.id}: a run of ${n} tokens after ${k} of ${this.output_tokens}`);
+    if (from !== this.stretch_step + k) {
+      if (this.stamp_history !== undefined) this.ownStamps(k);
+      this.stretch_step = -1;
+    } else if (this.stamp_history !== undefined) {
+      // The run's stamps are the replica's: its last token's time checks that they name the same steps.
+      const last = from + n - 1;
+      if (this.stamp_history.at(last) !== times[last & mask]) throw this.notStamp(last, times[last & mask]);
+      this.generated_tokens = k + n;
+      return;
+    }
     const steps = this.output_tokens + k;
     const stamps = this.token_stamps;
-    if (k === 0 || k + n > this.output_tokens) throw new Error(`request ${this.id}: a run of ${n} tokens after ${k} of ${this.output_tokens}`);
-    if (from !== this.stretch_step + k) this.stretch_step = -1;
     for (let i = 0; i < n; i++) {
       stamps[k + i] = times[(from + i) & mask];
       stamps[steps + i] = from + i;
@@ -145,9 +172,57 @@ export class Sequence extends KvState {
     this.generated_tokens = k + n;
   }
 
+  /**
+   * Writes the times and steps of its first `k` tokens, a stretch read from its replica's step
+   * stamps, into stamps of its own, and unpins them (its stretch, if unbroken, goes on).
+   */
+  private ownStamps(k: number): void {
+    const history = this.stamp_history as StepStamps;
+    const first = this.stretch_step;
+    takeStamps(this, this.output_tokens);
+    const stamps = this.token_stamps;
+    const kept = history.kept();
+    const at = history.stretchAt(first, k);
+    if (at < 0) throw new Error(`request ${this.id}: the stamps of its steps ${first}..${first + k - 1} are gone`);
+    for (let i = 0; i < k; i++) {
+      stamps[i] = kept[at + i];
+      stamps[this.output_tokens + i] = first + i;
+    }
+    history.unpin(first);
+    this.stamp_history = undefined;
+  }
+
+  private notStamp(step: number, time_s: number): Error {
+    return new Error(`request ${this.id}: token time ${time_s} is not the stamp of its replica's step ${step}`);
+  }
+
+  /**
+   * The times of its tokens as a view of its replica's step stamps, valid until the next step is
+   * stamped (undefined: it has times of its own). Read once, then `dropStamps`.
+   */
+  stretchTimes(): Float64Array | undefined {
+    const history = this.stamp_history;
+    return history === undefined ? undefined : history.view(this.stretch_step, this.generated_tokens);
+  }
+
+  /** Writes the stamps it reads from its replica's into its own (before they travel, or are kept past the next step). */
+  keepStamps(): void {
+    if (this.stamp_history !== undefined) this.ownStamps(this.generated_tokens);
+  }
+
+  /** Nothing reads its stamps again: its view is given back, its pin released. */
+  dropStamps(): void {
+    if (this.stamp_history !== undefined) {
+      this.stamp_history.unpin(this.stretch_step);
+      this.stamp_history = undefined;
+    }
+    giveBackStamps(this);
+  }
+
   /** Its token times and steps as two arrays (made on each call: read it once, where it is not hot). Not while in a decode run, whose stamps are written at its end. */
   get tokens(): TokenTimes {
     if (this.run_from >= 0) throw new Error(`request ${this.id}: its token times read during a decode run (from step ${this.run_from}), before the run wrote them`);
+    this.keepStamps();
     return TokenTimes.of(this.token_stamps);
   }
 
@@ -197,6 +272,7 @@ export class Sequence extends KvState {
     if (this.kv.holds_kv) throw new Error(`request ${this.id}: moved to replica ${replica} while holding KV on replica ${this.replica}`);
     this.keys.forgetReleased();
     this.keys.registered_blocks = 0;
+    this.keepStamps();
     forgetSteps(this);
     this.replica = replica;
   }
@@ -209,6 +285,8 @@ export class Sequence extends KvState {
  * transfer completes. Its earlier tokens' steps were the source replica's: unknown here (see moveTo).
  */
 export function continuation(prev: Sequence, replica: number): Sequence {
+  // Its stamps travel: the source's step stamps are not the destination's.
+  prev.keepStamps();
   const seq = new Sequence(prev.request, replica, prev.sample);
   seq.retries = prev.retries;
   seq.computed_tokens = prev.computed_tokens;

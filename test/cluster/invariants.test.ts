@@ -65,4 +65,10 @@ describe('run invariants', () => {
     expect(() => checkInvariants(totals, 0, undefined)).toThrow('invariant broken: replica 1 holds no KV blocks but counts 5 unused slots');
     expect(() => checkInvariants({ ...totals, kv_slots_unused_at_end: [0, 0] }, 0, undefined)).not.toThrow();
   });
+
+  it('a replica whose step stamps a sequence still reads (it would keep them from ever sliding)', () => {
+    const totals = { ...newTotals(), end_s: 1, stamp_pins_at_end: [0, 0, 2] };
+    expect(() => checkInvariants(totals, 0, undefined)).toThrow("invariant broken: 2 sequences still read replica 2's step stamps");
+    expect(() => checkInvariants({ ...totals, stamp_pins_at_end: [0, 0, 0] }, 0, undefined)).not.toThrow();
+  });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { GapPool, StepStamps } from '../../sim/metrics/gapPool.js';
+import { GapPool } from '../../sim/metrics/gapPool.js';
+import { StepStamps } from '../../sim/metrics/stepStamps.js';
 import { ITERATION_COLUMNS, REQUEST_COLUMNS } from '../../sim/metrics/columns.js';
 import { requestRow } from '../../sim/metrics/records.js';
 import { outcome } from './helpers.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BlockManager } from '../../sim/kv/blockManager.js';
-import { GapPool, StepStamps } from '../../sim/metrics/gapPool.js';
+import { GapPool } from '../../sim/metrics/gapPool.js';
+import { StepStamps } from '../../sim/metrics/stepStamps.js';
 import { applyStep, handOff } from '../../sim/scheduler/commons.js';
 import { Sequence } from '../../sim/scheduler/sequence.js';
 

@@ -158,6 +158,69 @@ describe('a sequence’s stretch of consecutive steps', () => {
   });
 });
 
+describe('a sequence reading its stretch from its replica’s step stamps', () => {
+  const stampOf = (s: number) => 2 + s / 8;
+  async function setUp(steps = 20) {
+    const { Sequence } = await import('../../sim/scheduler/sequence.js');
+    const { StepStamps } = await import('../../sim/metrics/stepStamps.js');
+    const history = new StepStamps();
+    for (let s = 0; s < steps; s++) history.push(s, stampOf(s));
+    const seq = new Sequence({ id: 5, arrival_s: 0, input_tokens: 10, output_tokens: 8 }, 0);
+    return { seq, history, NO_STAMPS };
+  }
+
+  it('writes no stamps of its own while each token comes from the next step; its times are a view of the stamps', async () => {
+    const { seq, history } = await setUp();
+    seq.stampToken(stampOf(4), 4, history);
+    seq.stampToken(stampOf(5), 5, history);
+    // A run's tokens from steps 6..8, their times in a ring of 16.
+    const ring = new Float64Array(16);
+    for (const s of [6, 7, 8]) ring[s & 15] = stampOf(s);
+    seq.stampRun(ring, 15, 6, 3);
+    expect(seq.token_stamps).toBe(NO_STAMPS);
+    expect(seq.stamps_slab).toBeUndefined();
+    expect(history.pinned).toBe(1);
+    expect(Array.from(seq.stretchTimes() as Float64Array)).toEqual([4, 5, 6, 7, 8].map(stampOf));
+    seq.dropStamps();
+    expect(history.pinned).toBe(0);
+    expect(seq.stretchTimes()).toBeUndefined();
+  });
+
+  it('copies the stretch into stamps of its own where it breaks, is read, or moves, and lets go of the pin', async () => {
+    const cases: [string, (q: Awaited<ReturnType<typeof setUp>>['seq'], h: Awaited<ReturnType<typeof setUp>>['history']) => void, number][] = [
+      ['a skipped step', (q, h) => q.stampToken(stampOf(9), 9, h), 6],
+      ['its tokens read', (q) => void q.tokens, 6],
+      ['a move to another replica', (q) => q.moveTo(1), -1],
+    ];
+    for (const [what, act, stretch] of cases) {
+      const { seq, history } = await setUp();
+      seq.stampToken(stampOf(6), 6, history);
+      seq.stampToken(stampOf(7), 7, history);
+      act(seq, history);
+      expect(history.pinned, what).toBe(0);
+      expect(seq.stamps_slab, what).toBeDefined();
+      const { times_s, steps } = seq.tokens;
+      const n = seq.generated_tokens;
+      expect(Array.from(times_s).slice(0, n), what).toEqual([stampOf(6), stampOf(7), ...(n === 3 ? [stampOf(9)] : [])]);
+      expect(Array.from(steps).slice(0, n), what).toEqual(stretch === -1 ? [-1, -1] : [6, 7, ...(n === 3 ? [9] : [])]);
+      // Read or moved, a stretch that did not break goes on as one (a moved one's steps are unknown).
+      expect(seq.stretch_step, what).toBe(n === 3 ? -1 : stretch);
+    }
+  });
+
+  it('writes its own stamps from a first token that is not its step’s stamp, and refuses a later one that is not', async () => {
+    const { seq, history } = await setUp();
+    seq.stampToken(stampOf(3) + 1, 3, history);
+    expect(history.pinned).toBe(0);
+    expect(seq.tokens.times_s[0]).toBe(stampOf(3) + 1);
+    const { seq: other } = await setUp();
+    other.stampToken(stampOf(3), 3, history);
+    expect(() => other.stampToken(stampOf(4) + 1, 4, history)).toThrow(/token time .* is not the stamp of its replica's step 4/);
+    const ring = new Float64Array(16).fill(1);
+    expect(() => other.stampRun(ring, 15, 5, 2)).toThrow(/is not the stamp of its replica's step 6/);
+  });
+});
+
 describe('slabs given back', () => {
   const holder = (): StampHolder => ({ token_stamps: NO_STAMPS, stamps_slab: undefined });
   /** Holders of 400-token stamps (6,400 bytes: ten to a 64 KiB slab), each stamped all over. */

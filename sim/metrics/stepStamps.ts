@@ -1,0 +1,143 @@
+import type { SpillFile } from './spill.js';
+
+/**
+ * With a spill file, the steps a replica's stamps keep in memory (3 MB with its counts); half of
+ * them go at a time, so a request's gaps are counted per step unless it spans 128 k of its
+ * replica's steps.
+ */
+export const STEP_WINDOW = 1 << 18;
+
+/** Steps per page of pins (see `pin`). */
+const PIN_PAGE = 4096;
+
+/** What must hear of stamps before they go: a gap pool flushes its counts for those steps. */
+export interface StampSubscriber {
+  flushBelow(step: number): void;
+}
+
+/**
+ * When each engine step of one replica stamped its tokens (step end + frontend output latency),
+ * by step index. A token emitted at step s carries exactly this number as its time.
+ *
+ * Given a spill file, only the last STEP_WINDOW steps are kept: before the oldest half goes, every
+ * GapPool pooling against these stamps writes its counts for those steps to the file, so memory
+ * does not grow with the run's steps. A sequence whose token times are these stamps (a stretch of
+ * consecutive steps, Sequence.stretch_step) pins its first step: no step from there on goes
+ * until it unpins (the window grows instead, should a pin hold half of it).
+ */
+export class StepStamps {
+  private stamps = new Float64Array(1024);
+  /** Steps below `base` are gone; stamps[i] is step base + i's. */
+  base = 0;
+  /** Steps stamped. */
+  length = 0;
+  /** The stamp of step base − 1 (the gap at step `base` needs it). */
+  private beforeBase = NaN;
+  private readonly subscribers: StampSubscriber[] = [];
+  /** Pins per page of PIN_PAGE steps (pages without pins are deleted). */
+  private readonly pins = new Map<number, number>();
+
+  /** `window`: steps kept with a spill file (tests pass a small one). */
+  constructor(
+    readonly spill?: SpillFile,
+    private readonly window = STEP_WINDOW,
+  ) {
+    if (!(Number.isInteger(window) && window >= 2)) throw new Error(`step window ${window} is not an integer ≥ 2`);
+  }
+
+  /** Records step `step`'s stamp; steps come in order, each once. */
+  push(step: number, stamp_s: number): void {
+    if (step !== this.length) throw new Error(`step ${step} stamped out of order (next expected: ${this.length})`);
+    if (this.length - this.base === this.stamps.length) this.makeRoom();
+    this.stamps[this.length++ - this.base] = stamp_s;
+  }
+
+  private makeRoom(): void {
+    const capacity = this.stamps.length;
+    if (this.spill !== undefined && capacity >= this.window) {
+      // Half the window goes, less what a pin holds; a pin that holds more than half of that grows it.
+      const drop = Math.min(capacity >> 1, this.pinnedFrom() - this.base);
+      if (drop >= capacity >> 2) return this.slide(drop);
+    }
+    const grown = new Float64Array(capacity * 2);
+    grown.set(this.stamps);
+    this.stamps = grown;
+  }
+
+  /** Whether step `step`'s stamp is still held (base − 1 included, for the gap at `base`). */
+  private holds(step: number): boolean {
+    return step >= this.base - 1 && step < this.length && (step >= this.base || this.base > 0);
+  }
+
+  /** The stamps held, stamps of steps base.. first; valid until the next push. */
+  kept(): Float64Array {
+    return this.stamps;
+  }
+
+  /**
+   * Where step `step`'s stamp lies in `kept()` when the stamps of steps step .. step + n − 1 are all
+   * held; −1 otherwise.
+   */
+  stretchAt(step: number, n: number): number {
+    return step >= this.base && step + n <= this.length ? step - this.base : -1;
+  }
+
+  at(step: number): number {
+    if (!this.holds(step)) throw new Error(`step ${step} has no stamp (steps ${this.base}..${this.length - 1} held)`);
+    return step === this.base - 1 ? this.beforeBase : this.stamps[step - this.base];
+  }
+
+  /** The stamps of steps step .. step + n − 1, as a view valid until the next push (they must be held). */
+  view(step: number, n: number): Float64Array {
+    const at = this.stretchAt(step, n);
+    if (at < 0) throw new Error(`steps ${step}..${step + n - 1} have no stamps (steps ${this.base}..${this.length - 1} held)`);
+    return this.stamps.subarray(at, at + n);
+  }
+
+  /**
+   * Keeps step `step`'s stamp and every later one until `unpin(step)`, if it has `stamp_s` (a token
+   * of that step): returns false, pinning nothing, otherwise.
+   */
+  pin(step: number, stamp_s: number): boolean {
+    const at = this.stretchAt(step, 1);
+    if (at < 0 || this.stamps[at] !== stamp_s) return false;
+    const page = Math.floor(step / PIN_PAGE);
+    this.pins.set(page, (this.pins.get(page) ?? 0) + 1);
+    return true;
+  }
+
+  unpin(step: number): void {
+    const page = Math.floor(step / PIN_PAGE);
+    const n = this.pins.get(page);
+    if (n === undefined) throw new Error(`step ${step}: unpinned but not pinned`);
+    if (n === 1) this.pins.delete(page);
+    else this.pins.set(page, n - 1);
+  }
+
+  /** Pins held (0 once every sequence reading these stamps has let go). */
+  get pinned(): number {
+    let n = 0;
+    for (const c of this.pins.values()) n += c;
+    return n;
+  }
+
+  /** The first step a pin holds (the start of its page; Infinity without pins). */
+  private pinnedFrom(): number {
+    let page = Infinity;
+    for (const p of this.pins.keys()) if (p < page) page = p;
+    return page * PIN_PAGE;
+  }
+
+  /** A pool that counts gaps against these stamps: it flushes its counts before stamps go. */
+  subscribe(pool: StampSubscriber): void {
+    this.subscribers.push(pool);
+  }
+
+  private slide(drop: number): void {
+    const newBase = this.base + drop;
+    for (const pool of this.subscribers) pool.flushBelow(newBase);
+    this.beforeBase = this.stamps[drop - 1];
+    this.stamps.copyWithin(0, drop, this.length - this.base);
+    this.base = newBase;
+  }
+}
