@@ -134,7 +134,7 @@ export function poolInfo(p: PoolSetup, latency: LatencyModel, swap_blocks: numbe
   };
 }
 
-export function newSink(setup: RunSetup, out: { dir?: string; tokens?: boolean }, stream: WorkloadStream, pools: PoolInfo[]): MetricsSink {
+export function newSink(setup: RunSetup, out: { dir?: string; tokens?: boolean; step_window?: number }, stream: WorkloadStream, pools: PoolInfo[]): MetricsSink {
   const s = setup.scenario;
   const replica_pools = setup.pools.flatMap((p, i) => new Array<number>(p.setup.scenario.cluster.replicas).fill(i));
   return new MetricsSink({
@@ -152,6 +152,7 @@ export function newSink(setup: RunSetup, out: { dir?: string; tokens?: boolean }
     extra_models: stream.info.models,
     // Per-pool figures matter once there are pools, models or an autoscaled fleet.
     detailed: s.pools !== undefined || s.workload.models !== undefined || s.workload.trace?.columns?.model !== undefined || s.autoscale !== undefined,
+    stepWindow: out.step_window,
   });
 }
 

@@ -34,6 +34,8 @@ export interface RunHooks {
   /** Directory for the Arrow files and summary.json; undefined writes nothing. */
   outDir?: string;
   writeTokens?: boolean;
+  /** Steps each replica's step stamps keep once a run with `outDir` spills (default STEP_WINDOW; tests pass a small one). */
+  step_window?: number;
   /** Override the latency model (tests, measured profiles). */
   latency?: LatencyModel;
   efficiency?: Partial<LatencyEfficiency>;
@@ -56,10 +58,7 @@ export interface RunHooks {
   onStart?: () => void;
   /** A request stream already built from the scenario's workload (the CLI builds it first, so input errors come before any output). */
   stream?: WorkloadStream;
-  /**
-   * Called every few thousand events of each pass over the workload: the main run is pass 0 of
-   * `passes`, the latency band's re-runs (if any) passes 1 and 2. For progress displays.
-   */
+  /** For progress displays, every few thousand events of each pass: the main run is pass 0 of `passes`, the band's re-runs 1 and 2. */
   onProgress?: (sim_s: number, requests_done: number, pass: number, passes: number) => void;
   /** Given the run's controls before the first event: to add or drain replicas while it runs (tests, what-if scripts). */
   control?: (control: RunControl) => void;
@@ -108,7 +107,7 @@ function buildRun(setup: RunSetup, hooks: RunHooks): Run {
   const traffic = new Traffic(setup, cluster);
   // Built before the sink, which may create the output folder: a bad input leaves no output behind.
   const stream = hooks.stream ?? createRequestStream(s.workload, s.seed);
-  const sink = newSink(setup, { dir: hooks.outDir, tokens: hooks.writeTokens }, stream, setup.pools.map((p, i) => poolInfo(p, latencies[i], builders[i].swap_blocks)));
+  const sink = newSink(setup, { dir: hooks.outDir, tokens: hooks.writeTokens, step_window: hooks.step_window }, stream, setup.pools.map((p, i) => poolInfo(p, latencies[i], builders[i].swap_blocks)));
   const timeout_s = s.workload.timeout_s;
   const observers = traffic.routers().filter((r) => r.observe !== undefined);
   const canaryRule = s.traffic?.canary;

@@ -7,9 +7,6 @@ import type { SpillFile } from './spill.js';
  */
 export const STEP_WINDOW = 1 << 18;
 
-/** Steps per page of pins (see `pin`). */
-const PIN_PAGE = 4096;
-
 /** What must hear of stamps before they go: a gap pool flushes its counts for those steps. */
 export interface StampSubscriber {
   flushBelow(step: number): void;
@@ -34,8 +31,10 @@ export class StepStamps {
   /** The stamp of step base − 1 (the gap at step `base` needs it). */
   private beforeBase = NaN;
   private readonly subscribers: StampSubscriber[] = [];
-  /** Pins per page of PIN_PAGE steps (pages without pins are deleted). */
+  /** Pins per page of `pinPage` steps (pages without pins are deleted). */
   private readonly pins = new Map<number, number>();
+  /** Steps per page of pins: 1/64 of the window (4,096 steps by default), so that a pin holds little of it. */
+  private readonly pinPage: number;
 
   /** `window`: steps kept with a spill file (tests pass a small one). */
   constructor(
@@ -43,6 +42,7 @@ export class StepStamps {
     private readonly window = STEP_WINDOW,
   ) {
     if (!(Number.isInteger(window) && window >= 2)) throw new Error(`step window ${window} is not an integer ≥ 2`);
+    this.pinPage = Math.max(1, window >> 6);
   }
 
   /** Records step `step`'s stamp; steps come in order, each once. */
@@ -101,13 +101,13 @@ export class StepStamps {
   pin(step: number, stamp_s: number): boolean {
     const at = this.stretchAt(step, 1);
     if (at < 0 || this.stamps[at] !== stamp_s) return false;
-    const page = Math.floor(step / PIN_PAGE);
+    const page = Math.floor(step / this.pinPage);
     this.pins.set(page, (this.pins.get(page) ?? 0) + 1);
     return true;
   }
 
   unpin(step: number): void {
-    const page = Math.floor(step / PIN_PAGE);
+    const page = Math.floor(step / this.pinPage);
     const n = this.pins.get(page);
     if (n === undefined) throw new Error(`step ${step}: unpinned but not pinned`);
     if (n === 1) this.pins.delete(page);
@@ -125,7 +125,7 @@ export class StepStamps {
   private pinnedFrom(): number {
     let page = Infinity;
     for (const p of this.pins.keys()) if (p < page) page = p;
-    return page * PIN_PAGE;
+    return page * this.pinPage;
   }
 
   /** A pool that counts gaps against these stamps: it flushes its counts before stamps go. */

@@ -12,9 +12,9 @@ function pushTo(stamps: StepStamps, end: number): void {
 }
 
 describe('step stamps that slide, and the pins that hold them', () => {
+  // A window of 1,024 steps: pins count by pages of 1,024 / 64 = 16 steps; the buffer starts at 1,024.
   it('slide by half the buffer once it is full: steps below the base are gone', () => {
-    const stamps = sliding(8);
-    // The buffer starts at 1,024 steps; full at step 1,024, it drops 512.
+    const stamps = sliding(1024);
     pushTo(stamps, 1025);
     expect(stamps.base).toBe(512);
     expect(stamps.at(600)).toBe(stampOf(600));
@@ -22,39 +22,37 @@ describe('step stamps that slide, and the pins that hold them', () => {
   });
 
   it('keep a pinned step and every later one: the buffer grows instead, and slides again once unpinned', () => {
-    const stamps = sliding(8);
-    pushTo(stamps, 5001);
-    // Slides of 512 every 512 steps: base 4,096 since step 4,608. Step 5,000 is on the pin page 4,096..8,191.
-    expect(stamps.pin(5000, stampOf(5000))).toBe(true);
+    const stamps = sliding(1024);
+    pushTo(stamps, 1100);
+    // Base 512. Step 1,090 is on the page 1,088..1,103.
+    expect(stamps.pin(1090, stampOf(1090))).toBe(true);
     expect(stamps.pinned).toBe(1);
-    const base = stamps.base;
-    pushTo(stamps, 20_000);
-    // The pin's page starts at the base: nothing more could go, so the buffer doubled at each fill (1,024 → 16,384).
-    expect(stamps.base).toBe(base);
-    expect(stamps.kept().length).toBe(16_384);
-    expect(Array.from(stamps.view(5000, 3))).toEqual([stampOf(5000), stampOf(5001), stampOf(5002)]);
-    stamps.unpin(5000);
+    // Full at 1,536: 512 may go (to 1,024, below the page). Full at 2,048: only 64 may, under a
+    // quarter of the buffer, so it doubles; and again at 3,072 and 5,120.
+    pushTo(stamps, 9000);
+    expect(stamps.base).toBe(1024);
+    expect(stamps.kept().length).toBe(8192);
+    expect(Array.from(stamps.view(1090, 3))).toEqual([stampOf(1090), stampOf(1091), stampOf(1092)]);
+    stamps.unpin(1090);
     expect(stamps.pinned).toBe(0);
-    pushTo(stamps, base + 16_385);
-    // Full again with no pin: half of it goes.
-    expect(stamps.base).toBe(base + 8192);
-    expect(() => stamps.view(5000, 1)).toThrow(/steps 5000\.\.5000 have no stamps/);
+    // Full again at 1,024 + 8,192 with no pin: half of it goes.
+    pushTo(stamps, 9217);
+    expect(stamps.base).toBe(5120);
+    expect(() => stamps.view(1090, 1)).toThrow(/steps 1090\.\.1090 have no stamps/);
   });
 
-  it('slide up to a pin\'s page when it holds less than half of what would go', () => {
-    const stamps = sliding(8);
-    pushTo(stamps, 1025);
-    // Base 512; a pin at step 1,024 is on page 0 (steps 0..4,095): it holds everything from 0.
-    expect(stamps.pin(1024, stampOf(1024))).toBe(true);
-    pushTo(stamps, 4200);
-    expect(stamps.base).toBe(512);
-    stamps.unpin(1024);
-    // Step 4,100 is on page 4,096..8,191; the buffer (4,096 after two doublings) is full at 512 + 4,096 = 4,608.
-    expect(stamps.pin(4100, stampOf(4100))).toBe(true);
-    pushTo(stamps, 4609);
-    // Half would be 2,048 steps, to 2,560; the pin allows 4,096 − 512 = 3,584 of them: 2,048 go.
-    expect(stamps.base).toBe(2560);
-    stamps.unpin(4100);
+  it('slide up to a pin\'s page when that is at least a quarter of the buffer', () => {
+    const stamps = sliding(1024);
+    pushTo(stamps, 1501);
+    // Base 512; step 1,500 is on the page 1,488..1,503.
+    expect(stamps.pin(1500, stampOf(1500))).toBe(true);
+    pushTo(stamps, 1537);
+    expect(stamps.base).toBe(1024);
+    // Full at 2,048: half would be 512 steps; the pin lets 464 go (to its page), over a quarter.
+    pushTo(stamps, 2049);
+    expect(stamps.base).toBe(1488);
+    expect(stamps.at(1488)).toBe(stampOf(1488));
+    stamps.unpin(1500);
   });
 
   it('pin only a held step whose stamp is the token\'s time, and refuse to unpin what is not pinned', () => {
