@@ -80,6 +80,13 @@ describe('one request’s gap statistics', () => {
     const spread = Float64Array.from({ length: 51 }, (_, i) => (i * (i + 1)) / 200);
     expect(gapStats(spread, spread.length, into).p50_s).toBeCloseTo(0.255, 12);
     expect(gapStats(spread, spread.length, into)).toEqual(reference(spread));
+    // 24 gaps near 1 s and 24 near 1,000 s, interleaved: the lower middle rank (23) is the greatest
+    // of the first bucket, the buckets after it are empty up to the large gaps' (the histogram
+    // spans 1 .. 1,023 in 256 buckets). p50 = (1 + 23e-6 + 1000) / 2.
+    const gulf = new Float64Array(49);
+    for (let i = 0; i < 48; i++) gulf[i + 1] = gulf[i] + (i % 2 === 0 ? 1 + (i >> 1) * 1e-6 : 1000 + (i >> 1));
+    expect(gapStats(gulf, gulf.length, into).p50_s).toBeCloseTo((1 + 23e-6 + 1000) / 2, 9);
+    expect(gapStats(gulf, gulf.length, into)).toEqual(reference(gulf));
     // A gap of −0 (a time of −0 after one of +0) has its sign bit set: plain selection too.
     const times = Float64Array.from({ length: 60 }, (_, i) => 0.01 * i);
     times[1] = -0;
