@@ -58,6 +58,14 @@ export class GapPool {
   }
 
   /**
+   * Pools a request's gaps: by `addStretch` when its token k was stamped by step `stretch` + k
+   * (stretch ≥ 0) and the counts reach back that far, else by `add`.
+   */
+  addTokens(times: ArrayLike<number>, steps: ArrayLike<number> | undefined, tokens: number, stretch: number): void {
+    if (!(stretch >= 0 && this.addStretch(stretch, tokens))) this.add(times, steps, tokens);
+  }
+
+  /**
    * Pools the gaps of a request whose token k was stamped by step `step` + k, every k < `tokens`
    * (its times are those steps' stamps, as `add` would check): a count at each step, in O(1).
    * Returns false, pooling nothing, where its first gap's step is below the counts kept (`add` then).

@@ -42,9 +42,7 @@ export class PriorityClasses {
     c.acc.add(o, row, measured, slo);
     if (!pooled || this.classes.size < 2) return;
     const pool = (c.gaps[o.replica] ??= new GapPool(this.replicaPools[o.replica].stamps));
-    const tokens = o.token_times_s.length;
-    const stretch = o.token_stretch_step ?? -1;
-    if (!(stretch >= 0 && pool.addStretch(stretch, tokens))) pool.add(o.token_times_s, o.token_steps, tokens);
+    pool.addTokens(o.token_times_s, o.token_steps, o.token_times_s.length, o.token_stretch_step ?? -1);
   }
 
   /**

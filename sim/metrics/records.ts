@@ -108,7 +108,7 @@ export function requestRow(o: RequestOutcome, gapsOut?: GapPool, into: RequestRo
   let itlP50: number | null = null;
   let itlP99: number | null = null;
   let itlMax: number | null = null;
-  if (tokens >= 2 && gapsOut !== undefined && !(stretch >= 0 && gapsOut.addStretch(stretch, tokens))) gapsOut.add(o.token_times_s, o.token_steps, tokens);
+  if (tokens >= 2) gapsOut?.addTokens(o.token_times_s, o.token_steps, tokens, stretch);
   if (tokens >= 2 && perRequestItl) {
     const g = gapStats(times, tokens, itl, from);
     itlMean = g.mean_s;

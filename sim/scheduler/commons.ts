@@ -116,7 +116,8 @@ export function requeueForRecompute(kv: BlockManager, seq: Sequence, waiting: { 
  * by replica step `step` (several, with accepted draft tokens); one that emitted its last token
  * frees its blocks and is appended to `finished`, as is one that reached its hand-off (holding its
  * blocks: the caller sends them and frees them). Then the scheduler drops the finished ones
- * (and forks samples from finished prompt passes).
+ * (and forks samples from finished prompt passes). `history`: the replica's step stamps, which a
+ * sequence's token times may be read from instead of written (Sequence.stampToken).
  */
 export function applyStep(
   kv: BlockManager,

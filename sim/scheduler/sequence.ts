@@ -26,6 +26,7 @@ export interface SampleGroup {
  *   run at ~150 sequences per step went to that one load);
  * - `keys`: the content keys of those blocks, for the prefix cache (`kv.keys`);
  * - `token_stamps`: when each output token was emitted, and by which step (`tokens` reads them);
+ *   none while its tokens come from consecutive steps, whose times its replica keeps (`stamp_history`);
  * - `acct`: counters for the run totals and requests.arrow.
  * A sequence belongs to its request, not to a replica: `moveTo` hands it to another one.
  */
@@ -92,7 +93,7 @@ export class Sequence extends KvState {
   /** When the engine handed it to the scheduler (arrival + frontend time). */
   enqueued_s = NaN;
   first_scheduled_s = NaN;
-  /** Its output tokens' times at [0, output_tokens), their steps after; shared and empty until the first token (tokenTimes.ts). */
+  /** Its output tokens' times at [0, output_tokens), their steps after; shared and empty until the first token, or while they are read from `stamp_history` (tokenTimes.ts). */
   token_stamps: Float64Array = NO_STAMPS;
   /** The slab `token_stamps` views, given back when its request's outcome is recorded (tokenTimes.ts). */
   stamps_slab: StampSlab | undefined = undefined;
