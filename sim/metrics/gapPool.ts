@@ -70,7 +70,7 @@ export class GapPool {
    * (its times are those steps' stamps, as `add` would check): a count at each step, in O(1).
    * Returns false, pooling nothing, where its first gap's step is below the counts kept (`add` then).
    */
-  addStretch(step: number, tokens: number): boolean {
+  private addStretch(step: number, tokens: number): boolean {
     const first = step + 1 - this.base;
     if (first < 0) return false;
     if (tokens < 2) return true;

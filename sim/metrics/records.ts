@@ -96,7 +96,7 @@ export function requestRow(o: RequestOutcome, gapsOut?: GapPool, into: RequestRo
   const tokens = o.token_times_s.length;
   const stretch = o.token_stretch_step ?? -1;
   // A stretch's times are read from its replica's step stamps, at `at` (see token_stretch_step).
-  const at = stretch >= 0 && stamps !== undefined ? stretchTimes(o, stamps, stretch, tokens) : -1;
+  const at = stretch >= 0 && stamps !== undefined ? heldStretchAt(o, stamps, stretch, tokens) : -1;
   const times = at >= 0 ? (stamps as StepStamps).kept() : o.token_times_s;
   const from = at >= 0 ? at : 0;
   const finished = o.status === 'finished';
@@ -155,7 +155,7 @@ export function requestRow(o: RequestOutcome, gapsOut?: GapPool, into: RequestRo
  * kept stamps (−1: not all held). Its own first and last times must be those stamps: a cheap check
  * that the steps it names are the ones that stamped it.
  */
-function stretchTimes(o: RequestOutcome, stamps: StepStamps, step: number, tokens: number): number {
+function heldStretchAt(o: RequestOutcome, stamps: StepStamps, step: number, tokens: number): number {
   const at = stamps.stretchAt(step, tokens);
   if (at < 0 || tokens === 0) return -1;
   const kept = stamps.kept();

@@ -166,7 +166,7 @@ describe('a sequence reading its stretch from its replica’s step stamps', () =
     const history = new StepStamps();
     for (let s = 0; s < steps; s++) history.push(s, stampOf(s));
     const seq = new Sequence({ id: 5, arrival_s: 0, input_tokens: 10, output_tokens: 8 }, 0);
-    return { seq, history, NO_STAMPS };
+    return { seq, history };
   }
 
   it('writes no stamps of its own while each token comes from the next step; its times are a view of the stamps', async () => {
