@@ -2,7 +2,9 @@ import { BlockManager } from '../kv/blockManager.js';
 import type { LatencyEfficiency } from '../latency/efficiency.js';
 import type { LatencyModel } from '../latency/model.js';
 import type { PoolInfo } from '../metrics/pools.js';
-import { MetricsSink } from '../metrics/sink.js';
+import type { RunSink } from '../metrics/runSink.js';
+import { MetricsSink, type MetricsSinkOptions } from '../metrics/sink.js';
+import { SinkThread, sinkThreadWanted } from '../metrics/sinkThread.js';
 import { SCHEDULERS } from '../scheduler/registry.js';
 import type { SchedulerLimits } from '../scheduler/scheduler.js';
 import { latencyModelFor } from '../setup/latency.js';
@@ -134,10 +136,17 @@ export function poolInfo(p: PoolSetup, latency: LatencyModel, swap_blocks: numbe
   };
 }
 
-export function newSink(setup: RunSetup, out: { dir?: string; tokens?: boolean; step_window?: number }, stream: WorkloadStream, pools: PoolInfo[]): MetricsSink {
+/** The run's sink: in a thread of its own when the run writes outputs and `sinkThreadWanted` (the same outputs either way). */
+export function newSink(setup: RunSetup, out: { dir?: string; tokens?: boolean; step_window?: number }, stream: WorkloadStream, pools: PoolInfo[]): RunSink {
+  const opts = sinkOptions(setup, out, stream, pools);
+  const expected = stream.info.max_requests ?? setup.scenario.workload.num_requests ?? Infinity;
+  return opts.dir !== undefined && sinkThreadWanted(expected) ? new SinkThread(opts) : new MetricsSink(opts);
+}
+
+function sinkOptions(setup: RunSetup, out: { dir?: string; tokens?: boolean; step_window?: number }, stream: WorkloadStream, pools: PoolInfo[]): MetricsSinkOptions {
   const s = setup.scenario;
   const replica_pools = setup.pools.flatMap((p, i) => new Array<number>(p.setup.scenario.cluster.replicas).fill(i));
-  return new MetricsSink({
+  return {
     dir: out.dir,
     writeTokens: out.tokens ?? false,
     replicas: replica_pools.length,
@@ -153,7 +162,7 @@ export function newSink(setup: RunSetup, out: { dir?: string; tokens?: boolean; 
     // Per-pool figures matter once there are pools, models or an autoscaled fleet.
     detailed: s.pools !== undefined || s.workload.models !== undefined || s.workload.trace?.columns?.model !== undefined || s.autoscale !== undefined,
     stepWindow: out.step_window,
-  });
+  };
 }
 
 /** A pool's KV capacity as summary.json gives it. */

@@ -1,6 +1,6 @@
 import type { EventLoop } from '../engine/loop.js';
 import type { RequestOutcome } from '../metrics/records.js';
-import type { MetricsSink } from '../metrics/sink.js';
+import type { RunSink } from '../metrics/runSink.js';
 import type { Sequence } from '../scheduler/sequence.js';
 import type { Cluster } from './cluster.js';
 import type { RunTotals } from './invariants.js';
@@ -9,7 +9,7 @@ import type { RunTotals } from './invariants.js';
 export interface RunContext {
   readonly loop: EventLoop;
   readonly cluster: Cluster;
-  readonly sink: MetricsSink;
+  readonly sink: RunSink;
   readonly totals: RunTotals;
   /** The gateway's answer time for a request rejected before reaching a replica (the first pool's frontend output latency), s. */
   readonly frontOut_s: number;

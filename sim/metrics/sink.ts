@@ -14,6 +14,7 @@ import { assertReplaceable, FIELD, publish, SPILL_FILE, TEMPORARY_FILES } from '
 import { PriorityClasses } from './priority.js';
 import { requestRow, type ClusterRow, type IterationRecord, type RequestOutcome, type RequestRow, type TokenRow } from './records.js';
 import { rowWriter, type RowWriter } from './rowWriter.js';
+import type { RunSink } from './runSink.js';
 import { SpillFile } from './spill.js';
 import { buildSummary, summaryJson, type FinishContext, type Summary } from './summary.js';
 
@@ -56,7 +57,7 @@ const DEFAULT_POOLS: readonly PoolInfo[] = [{ name: 'default', model: '', gpu: '
  * Rows are written in the order they are recorded (requests: in the order they leave).
  * Memory: one Arrow batch per file, plus per-request latency scalars and the pooled ITL gaps.
  */
-export class MetricsSink {
+export class MetricsSink implements RunSink {
   private readonly dir: string | undefined;
   private readonly tmpDir: string | undefined;
   private readonly requests: ArrowFileWriter | undefined;
@@ -236,6 +237,15 @@ export class MetricsSink {
     const stamps = this.stamps[replica];
     stamps.push(step, stamp_s);
     return stamps;
+  }
+
+  /** `recordStepStamp` as a copy of these stamps in the run's thread made room (sinkThread.ts). */
+  recordStepStampAs(replica: number, step: number, stamp_s: number, room: number): void {
+    this.stamps[replica].pushAs(step, stamp_s, room);
+  }
+
+  stampsOf(replica: number): StepStamps {
+    return this.stamps[replica];
   }
 
   /** Sequences reading their token times from replica `replica`'s step stamps (Sequence.stampToken). */

@@ -36,10 +36,21 @@ export class StepStamps {
   /** Steps per page of pins: 1/64 of the window (4,096 steps by default), so that a pin holds little of it. */
   private readonly pinPage: number;
 
-  /** `window`: steps kept with a spill file (tests pass a small one). */
+  /**
+   * How the last push made room: 0 none, −1 grew, else the steps it dropped. A copy of these stamps
+   * in another thread (sinkThread.ts) makes room as this one did (`pushAs`), pins or not.
+   */
+  room = 0;
+
+  /**
+   * `window`: steps kept with a spill file (tests pass a small one). `windowed`: whether the
+   * window slides (by default, with a spill file); a copy in the run's thread that spills nothing
+   * itself slides as its sink thread's would.
+   */
   constructor(
     readonly spill?: SpillFile,
     private readonly window = STEP_WINDOW,
+    private readonly windowed = spill !== undefined,
   ) {
     if (!(Number.isInteger(window) && window >= 2)) throw new Error(`step window ${window} is not an integer ≥ 2`);
     this.pinPage = Math.max(1, window >> 6);
@@ -48,18 +59,37 @@ export class StepStamps {
   /** Records step `step`'s stamp; steps come in order, each once. */
   push(step: number, stamp_s: number): void {
     if (step !== this.length) throw new Error(`step ${step} stamped out of order (next expected: ${this.length})`);
+    this.room = 0;
     if (this.length - this.base === this.stamps.length) this.makeRoom();
+    this.stamps[this.length++ - this.base] = stamp_s;
+  }
+
+  /** `push`, making room as `room` says (another copy's `room` after the same push) instead of by its own pins. */
+  pushAs(step: number, stamp_s: number, room: number): void {
+    if (step !== this.length) throw new Error(`step ${step} stamped out of order (next expected: ${this.length})`);
+    const full = this.length - this.base === this.stamps.length;
+    if (full !== (room !== 0) || room < -1) throw new Error(`step ${step}: room ${room} made in a copy of stamps that is ${full ? '' : 'not '}full`);
+    if (room > 0) this.slide(room);
+    else if (room === -1) this.grow();
     this.stamps[this.length++ - this.base] = stamp_s;
   }
 
   private makeRoom(): void {
     const capacity = this.stamps.length;
-    if (this.spill !== undefined && capacity >= this.window) {
+    if (this.windowed && capacity >= this.window) {
       // Half the window goes, less what a pin holds; a pin that holds more than half of that grows it.
       const drop = Math.min(capacity >> 1, this.pinnedFrom() - this.base);
-      if (drop >= capacity >> 2) return this.slide(drop);
+      if (drop >= capacity >> 2) {
+        this.room = drop;
+        return this.slide(drop);
+      }
     }
-    const grown = new Float64Array(capacity * 2);
+    this.room = -1;
+    this.grow();
+  }
+
+  private grow(): void {
+    const grown = new Float64Array(this.stamps.length * 2);
     grown.set(this.stamps);
     this.stamps = grown;
   }
