@@ -68,3 +68,31 @@ describe('step stamps that slide, and the pins that hold them', () => {
     expect(stamps.pinned).toBe(1);
   });
 });
+
+describe('a copy of step stamps in another thread (pushAs)', () => {
+  it('makes room as the original did, pins or not: the same steps held after every push', () => {
+    const original = new StepStamps(undefined, 1024, true);
+    // The copy has no pins of its own; without `room` it would slide where the original grew.
+    const copy = sliding(1024);
+    const rooms = new Set<number>();
+    for (let s = 0; s < 6000; s++) {
+      if (s === 1100) expect(original.pin(1090, stampOf(1090))).toBe(true);
+      if (s === 4000) original.unpin(1090);
+      original.push(s, stampOf(s));
+      copy.pushAs(s, stampOf(s), original.room);
+      rooms.add(Math.sign(original.room));
+      expect([copy.base, copy.length, copy.kept().length]).toEqual([original.base, original.length, original.kept().length]);
+    }
+    // It grew (−1), slid (1) and, most pushes, did neither (0).
+    expect([...rooms].sort()).toEqual([-1, 0, 1]);
+    expect(Array.from(copy.view(5000, 2))).toEqual([stampOf(5000), stampOf(5001)]);
+  });
+
+  it('refuses room that does not fit its own state', () => {
+    const copy = sliding(1024);
+    expect(() => copy.pushAs(0, 1, 5)).toThrow('step 0: room 5 made in a copy of stamps that is not full');
+    pushTo(copy, 1024);
+    expect(() => copy.pushAs(1024, 2, 0)).toThrow('step 1024: room 0 made in a copy of stamps that is full');
+    expect(() => copy.pushAs(7, 2, 0)).toThrow('step 7 stamped out of order (next expected: 1024)');
+  });
+});
