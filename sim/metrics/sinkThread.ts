@@ -43,9 +43,11 @@ export interface SinkFinish {
 }
 
 /** What the sink thread answers: the summary, or the error it met (a record's, or the outputs'). */
-export type SinkReply = { summary: Summary } | { error: { name: string; message: string } };
+export type SinkReply = { summary: Summary } | { error: { name: string; message: string; stack?: string } };
 
 const WORKER_URL = new URL('./sinkWorker.js', import.meta.url);
+/** An iteration row has no dictionary column. */
+const NO_IDS: readonly number[] = [];
 
 /**
  * The requests from which a run hands its sink to a thread by default. The thread's start (loading
@@ -156,7 +158,7 @@ export class SinkThread implements RunSink {
     if (this.state !== 'open') this.assertOpen();
     const at = this.ring.reserve(1 + ITERATION_CODEC.words);
     this.ring.data[at] = TAG.ITERATION;
-    ITERATION_CODEC.encode(it, this.ring.data, at + 1, this.clusterIds);
+    ITERATION_CODEC.encode(it, this.ring.data, at + 1, NO_IDS);
     this.ring.commit(at + 1 + ITERATION_CODEC.words);
   }
 
@@ -222,8 +224,12 @@ export class SinkThread implements RunSink {
     this.state = 'aborted';
     this.close();
     if (reply !== undefined && 'error' in reply) {
-      const { name, message } = reply.error;
-      throw name === 'InfersimError' || name === 'FileSystemError' ? new InfersimError(message) : new Error(message);
+      const { name, message, stack } = reply.error;
+      if (name === 'InfersimError') throw new InfersimError(message);
+      // A defect: its stack is the sink thread's, where it happened.
+      const err = new Error(message);
+      if (stack !== undefined) err.stack = `${stack}\n    (in the sink thread; raised here by SinkThread)`;
+      throw err;
     }
     throw new Error('sink thread: stopped without a word (out of memory?)');
   }

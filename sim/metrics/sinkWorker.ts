@@ -28,7 +28,7 @@ try {
 } catch (err) {
   sink?.abort();
   const e = err instanceof Error ? err : new Error(String(err));
-  const reply: SinkReply = { error: { name: e.name, message: e.message } };
+  const reply: SinkReply = { error: { name: e.name, message: e.message, stack: e.stack } };
   job.port.postMessage(reply);
   ring.setState(STATE_OF.failed);
 } finally {
