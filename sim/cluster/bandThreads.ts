@@ -23,6 +23,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { InfersimError } from '../errors.js';
+import { workerExecArgv } from '../workerArgs.js';
 import type { LatencyEfficiency } from '../latency/efficiency.js';
 import type { Summary } from '../metrics/summary.js';
 import type { RunSetup } from '../setup/resolve.js';
@@ -203,7 +204,7 @@ export class BandThreads {
       const job: BandJob = { setup: this.setup, efficiency: this.efficiency, edges, state: this.state.buffer, port: port2 };
       let worker: Worker;
       try {
-        worker = new Worker(WORKER_URL, { workerData: job, transferList: [port2], stdout: false, stderr: false });
+        worker = new Worker(WORKER_URL, { workerData: job, transferList: [port2], stdout: false, stderr: false, execArgv: workerExecArgv() });
       } catch {
         port1.close();
         continue;

@@ -30,6 +30,8 @@ export const STATE_OF = { starting: 0, ready: 1, failed: 2, done: 3 } as const;
 const POLL_MS = 50;
 /** A writer that finds no room for this long, the reader not moving, gives up: the sink thread died without a word (out of memory). */
 export const STALL_MS = 120_000;
+/** The same for a sink thread that has not started reading: it failed to start (its module did not load), far sooner. */
+export const START_MS = 20_000;
 
 /** A ring of `words` words (tests use small ones). */
 export function newRingBuffer(words = RING_WORDS): SharedArrayBuffer {
@@ -98,10 +100,24 @@ export class RingWriter extends RingView {
         }
       } else if (r - this.w > words) return this.w;
       if (r !== lastRead) [lastRead, since_ms] = [r, performance.now()];
-      else if (performance.now() - since_ms > STALL_MS) throw new Error(`sink thread: no progress for ${STALL_MS / 1000} s (it may have run out of memory)`);
+      else if (performance.now() - since_ms > (this.state === STATE_OF.starting ? START_MS : STALL_MS)) this.stalled();
       this.publish();
       Atomics.wait(this.header, READ, r, POLL_MS);
     }
+  }
+
+  /** Blocks until the reader has ended (done or failed); a reader that has not started within START_MS has failed to. */
+  awaitEnd(): void {
+    const since_ms = performance.now();
+    for (let s = this.state; s < STATE_OF.failed; s = this.state) {
+      if (s === STATE_OF.starting && performance.now() - since_ms > START_MS) this.stalled();
+      this.waitState(s, POLL_MS);
+    }
+  }
+
+  private stalled(): never {
+    if (this.state === STATE_OF.starting) throw new Error(`sink thread: not started after ${START_MS / 1000} s (its worker failed to load)`);
+    throw new Error(`sink thread: no progress for ${STALL_MS / 1000} s (it may have run out of memory)`);
   }
 
   /** The record written from the last `reserve` ends at `end`. */

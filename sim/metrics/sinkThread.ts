@@ -18,6 +18,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { InfersimError } from '../errors.js';
+import { workerExecArgv } from '../workerArgs.js';
 import { CLUSTER_COLUMNS, newRow, withDictionaries } from './columns.js';
 import { EventLog, type RunEvent } from './events.js';
 import { assertReplaceable } from './outputDir.js';
@@ -97,7 +98,7 @@ export class SinkThread implements RunSink {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     const job: SinkJob = { opts, ring: buffer, port: port2 };
-    this.worker = new Worker(WORKER_URL, { workerData: job, transferList: [port2], stdout: false, stderr: false });
+    this.worker = new Worker(WORKER_URL, { workerData: job, transferList: [port2], stdout: false, stderr: false, execArgv: workerExecArgv() });
     // Its failures come through the ring's state and the port; an unheard 'error' event would crash this thread.
     this.worker.on('error', () => {});
     this.worker.unref();
@@ -181,7 +182,7 @@ export class SinkThread implements RunSink {
       const message: SinkFinish = { ctx, events: this.events.events };
       this.port.postMessage(message);
       this.send(TAG.FINISH);
-      for (let s = this.ring.state; s < STATE_OF.failed; s = this.ring.state) this.ring.waitState(s, 1000);
+      this.ring.awaitEnd();
       if (this.ring.state === STATE_OF.failed) this.failed();
       const reply = this.reply();
       if (reply === undefined || !('summary' in reply)) throw new Error('sink thread: done without a summary');

@@ -6,9 +6,7 @@
  */
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { ClusterRow, IterationRecord } from './records.js';
-import { newIterationRecord } from './records.js';
-import { MetricsSink } from './sink.js';
-import { CLUSTER_CODEC, ITERATION_CODEC, readOutcome } from './sinkCodec.js';
+import type { MetricsSink } from './sink.js';
 import { RingReader, STATE_OF, TAG } from './sinkRing.js';
 import type { SinkFinish, SinkJob, SinkReply } from './sinkThread.js';
 
@@ -19,9 +17,11 @@ process.on('exit', () => {
 });
 let sink: MetricsSink | undefined;
 try {
+  // Imported here, not above: a failure to load the sink is answered like any other.
+  const [{ MetricsSink }, codec, { newIterationRecord }] = await Promise.all([import('./sink.js'), import('./sinkCodec.js'), import('./records.js')]);
   sink = new MetricsSink(job.opts);
   ring.setState(STATE_OF.ready);
-  const reply = serve(sink);
+  const reply = serve(sink, codec, newIterationRecord());
   if (reply !== undefined) job.port.postMessage(reply);
   ring.release();
   ring.setState(STATE_OF.done);
@@ -36,11 +36,11 @@ try {
 }
 
 /** Feeds `sink` until FINISH (its summary) or ABORT (undefined). */
-function serve(sink: MetricsSink): SinkReply | undefined {
+function serve(sink: MetricsSink, codec: typeof import('./sinkCodec.js'), it: IterationRecord): SinkReply | undefined {
+  const { CLUSTER_CODEC, ITERATION_CODEC, readOutcome } = codec;
   const d = ring.data;
   const str = (id: number): string => ring.string(id);
   const stampsOf = (replica: number) => sink.stampsOf(replica);
-  const it: IterationRecord = newIterationRecord();
   for (;;) {
     const at = ring.next();
     const tag = d[at];

@@ -151,3 +151,13 @@ describe('records through the ring', () => {
     expect(ITERATION_CODEC.words).toBe(Object.keys(iteration({})).length);
   });
 });
+
+describe('the Node options a worker starts with', () => {
+  it('are the process\'s, less code to evaluate and its type (a worker given -e runs that code, not its file; given --input-type it does not start)', async () => {
+    const { workerExecArgv } = await import('../../sim/workerArgs.js');
+    expect(workerExecArgv(['--enable-source-maps', '-e', 'run()', '--input-type=module'])).toEqual(['--enable-source-maps']);
+    expect(workerExecArgv(['--input-type', 'module', '--conditions=x'])).toEqual(['--conditions=x']);
+    expect(workerExecArgv(['--eval=run()', '-p', '1', '--print', '2', '-pe', '3', '--max-old-space-size=900'])).toEqual(['--max-old-space-size=900']);
+    expect(workerExecArgv([])).toEqual([]);
+  });
+});

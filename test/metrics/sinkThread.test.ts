@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -141,6 +142,15 @@ describe.skipIf(!DIST)('a sink in a thread of its own (needs the build: run thro
     expect(() => new threads.SinkThread(options(file))).toThrow(/exists and is not a folder/);
     expect(threads.SinkThread.started).toBe(started);
     rmSync(file);
+  });
+
+  it('a library called from `node -e` gets its sink thread working (a worker must not run the caller\'s code again)', () => {
+    const out = join(tmp(), 'eval');
+    const code = `const lib = await import(${JSON.stringify(dist('index.js'))}); const r = lib.simulate(${JSON.stringify(scenario({ metrics: { uncertainty: false }, workload: { arrival: { process: 'poisson', rate_per_s: 10 }, input_tokens: { dist: 'fixed', value: 100 }, output_tokens: { dist: 'fixed', value: 20 }, num_requests: 30 } }))}, { outDir: ${JSON.stringify(out)} }); console.log(r.summary.overall.requests.total);`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', env: { ...process.env, INFERSIM_SINK_THREAD: '1' }, timeout: 60_000 });
+    expect(child.stderr).toBe('');
+    expect(child.stdout.trim()).toBe('30');
+    expect(existsSync(join(out, 'requests.arrow'))).toBe(true);
   });
 
   it('runs of fewer requests than SINK_THREAD_FROM_REQUESTS keep their sink, unless forced', async () => {
