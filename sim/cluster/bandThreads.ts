@@ -23,7 +23,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { InfersimError } from '../errors.js';
-import { workerExecArgv } from '../workerArgs.js';
+import { workerExecArgv } from '../engine/workerArgs.js';
 import type { LatencyEfficiency } from '../latency/efficiency.js';
 import type { Summary } from '../metrics/summary.js';
 import type { RunSetup } from '../setup/resolve.js';

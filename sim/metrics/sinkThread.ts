@@ -18,7 +18,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { InfersimError } from '../errors.js';
-import { workerExecArgv } from '../workerArgs.js';
+import { workerExecArgv } from '../engine/workerArgs.js';
 import { CLUSTER_COLUMNS, newRow, withDictionaries } from './columns.js';
 import { EventLog, type RunEvent } from './events.js';
 import { assertReplaceable } from './outputDir.js';

@@ -154,7 +154,7 @@ describe('records through the ring', () => {
 
 describe('the Node options a worker starts with', () => {
   it('are the process\'s, less code to evaluate and its type (a worker given -e runs that code, not its file; given --input-type it does not start)', async () => {
-    const { workerExecArgv } = await import('../../sim/workerArgs.js');
+    const { workerExecArgv } = await import('../../sim/engine/workerArgs.js');
     expect(workerExecArgv(['--enable-source-maps', '-e', 'run()', '--input-type=module'])).toEqual(['--enable-source-maps']);
     expect(workerExecArgv(['--input-type', 'module', '--conditions=x'])).toEqual(['--conditions=x']);
     expect(workerExecArgv(['--eval=run()', '-p', '1', '--print', '2', '-pe', '3', '--max-old-space-size=900'])).toEqual(['--max-old-space-size=900']);
