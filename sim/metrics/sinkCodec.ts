@@ -54,13 +54,54 @@ export const ITERATION_CODEC = rowCodec<IterationRecord>(ITERATION_COLUMNS);
 export const CLUSTER_CODEC = rowCodec<ClusterRow>(CLUSTER_COLUMNS);
 
 /** Optional fields present (bits of a request record's flag word). */
-const HAS = { LOOKUPS: 1, MODEL: 2, POOL: 4, SHADOW: 8, REJECT: 16, RETRIES: 32, HANDOFF: 64, STEPS: 128 } as const;
+const HAS = { LOOKUPS: 1, MODEL: 2, POOL: 4, SHADOW: 8, REJECT: 16, RETRIES: 32, HANDOFF: 64, STEPS: 128, LONG: 256 } as const;
 /** Words before a request's token times. */
 const HEAD = 28;
 
 /**
+ * Where a request's times and steps too long for one record (over half the ring: ~500 k tokens
+ * with their steps) are gathered from LONG records before its REQUEST record.
+ */
+export class LongValues {
+  times = new Float64Array(0);
+  steps = new Float64Array(0);
+
+  /** Takes the LONG record at `at`; returns where it ends. */
+  read(d: Float64Array, at: number): number {
+    const [kind, offset, count] = [d[at + 1], d[at + 2], d[at + 3]];
+    let into = kind === 0 ? this.times : this.steps;
+    if (into.length < offset + count) {
+      const grown = new Float64Array(Math.max(offset + count, 2 * into.length));
+      grown.set(into);
+      into = grown;
+      if (kind === 0) this.times = grown;
+      else this.steps = grown;
+    }
+    into.set(d.subarray(at + 4, at + 4 + count), offset);
+    return at + 4 + count;
+  }
+}
+
+/** Sends `values[0..n)` as LONG records of `kind` (0 times, 1 steps), each within the ring's limit. */
+function writeLong(ring: RingWriter, kind: number, values: ArrayLike<number>, n: number): void {
+  const chunk = ring.record_max_words - 4;
+  for (let offset = 0; offset < n; offset += chunk) {
+    const count = Math.min(chunk, n - offset);
+    const at = ring.reserve(4 + count);
+    const d = ring.data;
+    d[at] = TAG.LONG;
+    d[at + 1] = kind;
+    d[at + 2] = offset;
+    d[at + 3] = count;
+    for (let i = 0; i < count; i++) d[at + 4 + i] = values[offset + i];
+    ring.commit(at + 4 + count);
+  }
+}
+
+/**
  * Sends `o`. A request whose tokens are a stretch of its replica's steps (token_stretch_step ≥ 0)
- * sends no times: the sink thread's copy of the stamps has them.
+ * sends no times: the sink thread's copy of the stamps has them. Times too long for one record go
+ * ahead of it (LongValues).
  */
 export function writeOutcome(ring: RingWriter, o: RequestOutcome): void {
   const status = ring.string(o.status);
@@ -73,7 +114,13 @@ export function writeOutcome(ring: RingWriter, o: RequestOutcome): void {
   const steps = o.token_steps;
   const sent = stretch >= 0 ? 0 : n;
   const stepWords = steps === undefined ? 0 : steps.length;
-  const at = ring.reserve(HEAD + sent + stepWords);
+  const long = HEAD + sent + stepWords > ring.record_max_words;
+  if (long) {
+    writeLong(ring, 0, times, sent);
+    if (steps !== undefined) writeLong(ring, 1, steps, stepWords);
+  }
+  const inline = long ? 0 : sent + stepWords;
+  const at = ring.reserve(HEAD + inline);
   const d = ring.data;
   const h = o.handoff;
   let flags = 0;
@@ -85,6 +132,7 @@ export function writeOutcome(ring: RingWriter, o: RequestOutcome): void {
   if (o.retries !== undefined) flags |= HAS.RETRIES;
   if (h !== undefined) flags |= HAS.HANDOFF;
   if (steps !== undefined) flags |= HAS.STEPS;
+  if (long) flags |= HAS.LONG;
   d[at] = TAG.REQUEST;
   d[at + 1] = flags;
   d[at + 2] = o.request_id;
@@ -113,24 +161,31 @@ export function writeOutcome(ring: RingWriter, o: RequestOutcome): void {
   d[at + 25] = stretch;
   d[at + 26] = n;
   d[at + 27] = stepWords;
-  for (let i = 0; i < sent; i++) d[at + HEAD + i] = times[i];
-  for (let i = 0; i < stepWords; i++) d[at + HEAD + sent + i] = steps![i];
-  ring.commit(at + HEAD + sent + stepWords);
+  if (!long) {
+    for (let i = 0; i < sent; i++) d[at + HEAD + i] = times[i];
+    for (let i = 0; i < stepWords; i++) d[at + HEAD + sent + i] = steps![i];
+  }
+  ring.commit(at + HEAD + inline);
 }
 
 /**
  * The request at `at` (a REQUEST record), as `writeOutcome` was given it: its times are a view of
- * the ring (or of `stamps`, a stretch), valid until the reader moves on. Returns where it ends.
+ * the ring (or of `stamps`, a stretch, or of `long`), valid until the reader moves on. Returns
+ * where it ends.
  */
-export function readOutcome(ring: RingReader, at: number, stampsOf: (replica: number) => StepStamps): { o: RequestOutcome; end: number } {
+export function readOutcome(ring: RingReader, at: number, stampsOf: (replica: number) => StepStamps, long?: LongValues): { o: RequestOutcome; end: number } {
   const d = ring.data;
   const flags = d[at + 1];
   const replica = d[at + 3];
   const stretch = d[at + 25];
   const n = d[at + 26];
-  const sent = stretch >= 0 ? 0 : n;
-  const times = stretch >= 0 ? stampsOf(replica).view(stretch, n) : d.subarray(at + HEAD, at + HEAD + n);
   const stepWords = d[at + 27];
+  const inLong = (flags & HAS.LONG) !== 0;
+  if (inLong && long === undefined) throw new Error('sink thread: a long request without its LongValues');
+  const sent = stretch >= 0 || inLong ? 0 : n;
+  const times = stretch >= 0 ? stampsOf(replica).view(stretch, n) : inLong ? long!.times.subarray(0, n) : d.subarray(at + HEAD, at + HEAD + n);
+  const stepsAt = at + HEAD + sent;
+  const stepValues = flags & HAS.STEPS ? (inLong ? long!.steps.subarray(0, stepWords) : d.subarray(stepsAt, stepsAt + stepWords)) : undefined;
   const o: RequestOutcome = {
     request_id: d[at + 2],
     replica,
@@ -140,7 +195,7 @@ export function readOutcome(ring: RingReader, at: number, stampsOf: (replica: nu
     cached_tokens: d[at + 7],
     first_scheduled_s: d[at + 8],
     token_times_s: times,
-    token_steps: flags & HAS.STEPS ? d.subarray(at + HEAD + sent, at + HEAD + sent + stepWords) : undefined,
+    token_steps: stepValues,
     token_stretch_step: stretch,
     preemptions: d[at + 9],
     status: ring.string(d[at + 10]) as RequestOutcome['status'],
@@ -156,5 +211,5 @@ export function readOutcome(ring: RingReader, at: number, stampsOf: (replica: nu
     retries: flags & HAS.RETRIES ? d[at + 20] : undefined,
     handoff: flags & HAS.HANDOFF ? { prefill_replica: d[at + 21], kv_transfer_tokens: d[at + 22], kv_wait_s: d[at + 23], kv_transfer_s: d[at + 24] } : undefined,
   };
-  return { o, end: at + HEAD + sent + stepWords };
+  return { o, end: at + HEAD + (inLong ? 0 : sent + stepWords) };
 }

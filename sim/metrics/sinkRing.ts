@@ -15,7 +15,7 @@ export const RING_WORDS = 1 << 21;
 const PUBLISH_WORDS = 1 << 13;
 
 /** Record tags (the first word of each). */
-export const TAG = { WRAP: 1, STRING: 2, STAMP: 3, REQUEST: 4, ITERATION: 5, CLUSTER: 6, ADD_REPLICA: 7, RETIRE_REPLICA: 8, FINISH: 9, ABORT: 10 } as const;
+export const TAG = { WRAP: 1, STRING: 2, STAMP: 3, REQUEST: 4, ITERATION: 5, CLUSTER: 6, ADD_REPLICA: 7, RETIRE_REPLICA: 8, FINISH: 9, ABORT: 10, LONG: 11 } as const;
 
 /** Int32 header slots. */
 const WRITE = 0;

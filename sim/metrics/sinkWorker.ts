@@ -38,6 +38,7 @@ try {
 /** Feeds `sink` until FINISH (its summary) or ABORT (undefined). */
 function serve(sink: MetricsSink, codec: typeof import('./sinkCodec.js'), it: IterationRecord): SinkReply | undefined {
   const { CLUSTER_CODEC, ITERATION_CODEC, readOutcome } = codec;
+  const long = new codec.LongValues();
   const d = ring.data;
   const str = (id: number): string => ring.string(id);
   const stampsOf = (replica: number) => sink.stampsOf(replica);
@@ -45,9 +46,11 @@ function serve(sink: MetricsSink, codec: typeof import('./sinkCodec.js'), it: It
     const at = ring.next();
     const tag = d[at];
     if (tag === TAG.REQUEST) {
-      const { o, end } = readOutcome(ring, at, stampsOf);
+      const { o, end } = readOutcome(ring, at, stampsOf, long);
       sink.recordRequest(o);
       ring.done(end);
+    } else if (tag === TAG.LONG) {
+      ring.done(long.read(d, at));
     } else if (tag === TAG.STAMP) {
       sink.recordStepStampAs(d[at + 1], d[at + 2], d[at + 3], d[at + 4]);
       ring.done(at + 5);

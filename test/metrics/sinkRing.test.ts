@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CLUSTER_COLUMNS } from '../../sim/metrics/columns.js';
 import type { ClusterRow, RequestOutcome } from '../../sim/metrics/records.js';
-import { CLUSTER_CODEC, ITERATION_CODEC, readOutcome, writeOutcome } from '../../sim/metrics/sinkCodec.js';
+import { CLUSTER_CODEC, ITERATION_CODEC, LongValues, readOutcome, writeOutcome } from '../../sim/metrics/sinkCodec.js';
 import { newRingBuffer, RingReader, RingWriter, TAG } from '../../sim/metrics/sinkRing.js';
 import { StepStamps } from '../../sim/metrics/stepStamps.js';
 import { newRow } from '../../sim/metrics/columns.js';
@@ -124,6 +124,27 @@ describe('records through the ring', () => {
     for (const k of ['prompt_lookups', 'model', 'pool', 'shadow', 'reject_reason', 'retries', 'handoff', 'token_steps'] as const) expect(back[k], k).toBeUndefined();
     expect(back.status).toBe('rejected');
     expect(back.token_times_s.length).toBe(0);
+  });
+
+  it('times too long for one record go ahead of it in pieces, and come back whole', () => {
+    // A ring of 2,048 words takes records of up to 1,024: 1,500 times go in two pieces; 300 times
+    // and 300 steps (600 words with the head) in one piece each, in a ring of 1,024.
+    for (const [words, n, withSteps] of [[2048, 1500, false], [1024, 300, true]] as const) {
+      const { w, r } = pair(words);
+      const times = Array.from({ length: n }, (_, i) => 1 + i / 16);
+      const o = outcome({ token_times_s: times, ...(withSteps && { token_steps: times.map((_, i) => 2 * i) }) });
+      writeOutcome(w, o);
+      w.publish();
+      const long = new LongValues();
+      let pieces = 0;
+      let at = r.next();
+      for (; r.data[at] === TAG.LONG; at = r.next(), pieces++) r.done(long.read(r.data, at));
+      expect(pieces).toBe(2);
+      const back = readOutcome(r, at, () => new StepStamps(), long).o;
+      expect([...back.token_times_s]).toEqual(times);
+      if (withSteps) expect([...back.token_steps!]).toEqual(o.token_steps);
+      expect(() => readOutcome(r, at, () => new StepStamps())).toThrow('sink thread: a long request without its LongValues');
+    }
   });
 
   it('a stretch of steps sends no times: they are read from the stamps on the other side', () => {
