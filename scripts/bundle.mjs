@@ -62,8 +62,12 @@ const warm = spawnSync(process.execPath, [join(root, 'bin/infersim.js'), 'run', 
   encoding: 'utf8',
 });
 rmSync(tmp, { recursive: true, force: true });
-if (warm.status !== 0 || !existsSync(join(out, 'runWorker.cache'))) {
-  console.warn(`scripts/bundle.mjs: no code cache (the run thread compiles at each start): ${warm.stderr.trim() || `exit ${warm.status}`}`);
+if (warm.status !== 0) {
+  // A bundle that cannot run the quickstart must not run anything: `infersim run` falls back to the modules.
+  rmSync(out, { recursive: true, force: true });
+  console.warn(`scripts/bundle.mjs: the bundled run thread failed the quickstart, so it was removed (infersim run uses dist/sim's modules): ${warm.stderr.trim() || `exit ${warm.status}`}`);
+} else if (!existsSync(join(out, 'runWorker.cache'))) {
+  console.warn('scripts/bundle.mjs: no code cache was written (the bundled run thread compiles at each start)');
 }
 
 function LOADER() {

@@ -9,7 +9,7 @@
  * STRING record the first time, and then their number.
  */
 
-/** Words of the ring: 16 MiB, far more than a record (a request's times are at most ~1 M words). */
+/** Words of the ring: 16 MiB. A record takes at most half (a request's times beyond that go in pieces: sinkCodec.ts's LongValues). */
 export const RING_WORDS = 1 << 21;
 /** Words between publications (fewer in a small ring). */
 const PUBLISH_WORDS = 1 << 13;
