@@ -51,14 +51,14 @@ if (meta.length > 0) {
   console.error(`scripts/bundle.mjs: ${meta.length} module(s) read import.meta, which a CommonJS bundle lacks:\n${meta.map((w) => `  ${w.location?.file}: ${w.text}`).join('\n')}`);
   process.exit(1);
 }
-writeFileSync(join(out, 'runWorker-load.cjs'), LOADER());
+writeFileSync(join(out, 'runWorker-load.cjs'), loaderSource());
 // Which build of runWorker.js this bundle holds: tsc rewrites every file, so a later `tsc` alone leaves a stale bundle the loader's caller refuses.
 writeFileSync(join(out, 'stamp.json'), JSON.stringify({ runWorker_mtime_ms: statSync(entry).mtimeMs }));
 
 // The code cache: V8 compiles lazily, so the cache is written after a run has compiled what runs use.
 const tmp = mkdtempSync(join(tmpdir(), 'infersim-bundle-'));
 const warm = spawnSync(process.execPath, [join(root, 'bin/infersim.js'), 'run', join(root, 'scenarios/quickstart.yaml'), '--set', 'workload.num_requests=200', '--out', join(tmp, 'out'), '--quiet'], {
-  env: { ...process.env, INFERSIM_PRODUCE_CACHE: '1', INFERSIM_FROM_SOURCE: '0' },
+  env: { ...process.env, INFERSIM_PRODUCE_CACHE: '1', INFERSIM_FROM_SOURCE: '0', INFERSIM_BUNDLE: '1' },
   encoding: 'utf8',
 });
 rmSync(tmp, { recursive: true, force: true });
@@ -70,7 +70,7 @@ if (warm.status !== 0) {
   console.warn('scripts/bundle.mjs: no code cache was written (the bundled run thread compiles at each start)');
 }
 
-function LOADER() {
+function loaderSource() {
   return `'use strict';
 // Written by scripts/bundle.mjs. The run thread's body (runWorker.cjs) compiled with V8's code
 // cache (runWorker.cache) when there is one that matches this Node (else compiled as usual).
