@@ -100,3 +100,22 @@ export function suiteDir(): string {
 export function arrowRows(dir: string, file: string): Record<string, any>[] {
   return tableFromIPC(readFileSync(join(dir, file))).toArray().map((r) => r.toJSON());
 }
+
+/**
+ * Two replicas with a small KV pool under outputs of 100–900 tokens: sequences are preempted,
+ * breaking their stretches of consecutive steps, and resume later; with a small step window
+ * (RunHooks.step_window) their replica's stamps slide under the sequences still reading them.
+ */
+export function preemptingLongOutputs(num_requests: number): ScenarioInput {
+  return scenario({
+    cluster: { replicas: 2 },
+    engine: { num_gpu_blocks_override: 600, max_model_len: 4096 },
+    metrics: { uncertainty: false },
+    workload: {
+      arrival: { process: 'poisson', rate_per_s: 30 },
+      input_tokens: { dist: 'uniform', min: 50, max: 1000 },
+      output_tokens: { dist: 'uniform', min: 100, max: 900 },
+      num_requests,
+    },
+  });
+}

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { simulate } from '../../sim/index.js';
 import type { Summary } from '../../sim/metrics/summary.js';
-import { scenario } from '../helpers.js';
+import { preemptingLongOutputs } from '../helpers.js';
 import { tempDirs } from '../metrics/helpers.js';
 
 const tmp = tempDirs();
@@ -17,18 +17,7 @@ const tmp = tempDirs();
  */
 describe('a run whose step stamps slide under the sequences reading them', () => {
   it('writes the files and summary of a run that keeps every step, preemptions and tokens.arrow included', () => {
-    const input = scenario({
-      cluster: { replicas: 2 },
-      // A small pool: sequences are preempted, breaking their stretches, and resume later.
-      engine: { num_gpu_blocks_override: 600, max_model_len: 4096 },
-      metrics: { uncertainty: false },
-      workload: {
-        arrival: { process: 'poisson', rate_per_s: 30 },
-        input_tokens: { dist: 'uniform', min: 50, max: 1000 },
-        output_tokens: { dist: 'uniform', min: 100, max: 900 },
-        num_requests: 600,
-      },
-    });
+    const input = preemptingLongOutputs(600);
     const [whole, sliding] = [join(tmp(), 'whole'), join(tmp(), 'sliding')];
     const a = simulate(input, { outDir: whole, writeTokens: true });
     simulate(input, { outDir: sliding, writeTokens: true, step_window: 256 });

@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { MetricsSinkOptions } from '../../sim/metrics/sink.js';
 import type { ScenarioInput } from '../../sim/scenario/types.js';
-import { scenario } from '../helpers.js';
+import { preemptingLongOutputs, scenario } from '../helpers.js';
 import { outcome, tempDirs } from './helpers.js';
 
 /*
@@ -88,17 +88,7 @@ describe.skipIf(!DIST)('a sink in a thread of its own (needs the build: run thro
 
   it('a small step window that slides under pinned sequences: the thread\'s copy slides as the run\'s did', async () => {
     // As test/cluster/stepWindow.test.ts: preemptions, outputs up to 900 tokens, a window of 256 steps.
-    const input = scenario({
-      cluster: { replicas: 2 },
-      engine: { num_gpu_blocks_override: 600, max_model_len: 4096 },
-      metrics: { uncertainty: false },
-      workload: {
-        arrival: { process: 'poisson', rate_per_s: 30 },
-        input_tokens: { dist: 'uniform', min: 50, max: 1000 },
-        output_tokens: { dist: 'uniform', min: 100, max: 900 },
-        num_requests: 300,
-      },
-    });
+    const input = preemptingLongOutputs(300);
     // Here the ITL mean is compared to the last digit too: both sides drop the same steps at the same points.
     await sameBothWays(input, { writeTokens: true, step_window: 256 });
   });
