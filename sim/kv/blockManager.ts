@@ -1,4 +1,4 @@
-import { swapRecordOf, swapSlots, type KvOwner, type KvState, type SwapRecord } from './kvState.js';
+import { COUNTED_BLOCK, swapRecordOf, swapSlots, type KvOwner, type KvState, type SwapRecord } from './kvState.js';
 import { clearKeepingStorage } from '../engine/arrays.js';
 import { BlockPool } from './blockPool.js';
 
@@ -66,6 +66,7 @@ export class BlockManager extends BlockPool {
     const B = this.block_size;
     if (decode && total_tokens <= kv.block_count * B) {
       const j = Math.floor(start / B);
+      if (j >= kv.blocks.length) return this.decodeCounted(kv, j, total_tokens);
       const b = kv.blocks[j];
       if (this.refs[b] === 1 || start % B === 0) {
         const f = total_tokens - j * B;
@@ -82,11 +83,25 @@ export class BlockManager extends BlockPool {
     return decode ? this.decodeSlow(holder, total_tokens) : this.allocateSlow(holder, total_tokens, use_hits, written_tokens);
   }
 
+  /** One token into counted block `j` (its own, private): as the named fast path, with the holder's count for its fill. */
+  private decodeCounted(kv: KvState, j: number, total_tokens: number): boolean {
+    const B = this.block_size;
+    if (total_tokens > kv.counted_written) {
+      this.unusedSlots -= total_tokens - kv.counted_written;
+      kv.counted_written = total_tokens;
+    }
+    const f = total_tokens - j * B;
+    if (f === B && this.prefix_caching) this.keys.register(kv.keys, kv.blocks, j + 1);
+    if (f < B && j === kv.block_count - 1) kv.enterLazy(COUNTED_BLOCK, j * B, Math.min(B, kv.counted_written - j * B), (j + 1) * B - 1);
+    return true;
+  }
+
   /** The decode that fills its lazily kept last block, held alone: known without the block list or refs, which a long run let go cold. */
   private fillLazyBlock(kv: KvState): boolean {
     this.unusedSlots -= this.block_size - kv.lazy_fill;
     kv.lazy_until = 0;
-    this.fill[kv.lazy_block] = this.block_size;
+    if (kv.lazy_block === COUNTED_BLOCK) kv.counted_written = kv.lazy_base + this.block_size;
+    else this.fill[kv.lazy_block] = this.block_size;
     if (this.prefix_caching) this.keys.registerFilled(kv.keys, kv.blocks, kv.lazy_base / this.block_size, kv.lazy_block);
     return true;
   }
@@ -96,8 +111,13 @@ export class BlockManager extends BlockPool {
     if (!this.allocateSlow(holder, total_tokens, false, total_tokens)) return false;
     const kv = holder.kv;
     const j = kv.block_count - 1;
-    const b = kv.blocks[j];
     const B = this.block_size;
+    if (j >= kv.blocks.length) {
+      const f = Math.min(B, kv.counted_written - j * B);
+      if (total_tokens > j * B && f < B) kv.enterLazy(COUNTED_BLOCK, j * B, f, (j + 1) * B - 1);
+      return true;
+    }
+    const b = kv.blocks[j];
     if (total_tokens > j * B && this.refs[b] === 1 && this.fill[b] < B) kv.enterLazy(b, j * B, this.fill[b], (j + 1) * B - 1);
     return true;
   }
@@ -117,9 +137,14 @@ export class BlockManager extends BlockPool {
     let evictableHits = 0;
     for (let i = 0; i < hitCount; i++) if (this.refs[hits![i]] === 0) evictableHits++;
     if (needed + cow + evictableHits > this.freeQueue.size) return false;
-    for (let i = 0; i < hitCount; i++) this.take(hits![i], kv);
-    if (cow === 1) this.copyLast(kv);
-    for (let i = 0; i < needed; i++) this.takeFree(kv);
+    if (needed > 0 && hitCount === 0 && cow === 0 && register && this.countable(kv, kv.block_count)) this.takeCounted(kv, needed);
+    else {
+      // Named blocks go before counted ones: a holder taking named blocks names those it counts.
+      if (kv.counted_blocks > 0 && needed + cow + hitCount > 0) this.nameCounted(kv);
+      for (let i = 0; i < hitCount; i++) this.take(hits![i], kv);
+      if (cow === 1) this.copyLast(kv);
+      for (let i = 0; i < needed; i++) this.takeFree(kv);
+    }
     this.setFill(kv, Math.max(start, hitCount * this.block_size), written_tokens);
     if (register && this.prefix_caching) this.keys.register(kv.keys, kv.blocks, Math.floor(written_tokens / this.block_size));
     if (hits !== undefined) clearKeepingStorage(hits);
@@ -127,48 +152,53 @@ export class BlockManager extends BlockPool {
   }
 
   /**
-   * Takes `count` free blocks for decode runs that reach a block boundary in the step being formed,
-   * onto `owed`, where they wait for their holders (`claimRun`). Every allocation of a step takes
-   * its blocks from the queue's front, so which holder gets which block changes only the blocks'
-   * names, which nothing outside the pool sees. The caller has made sure the pool has them.
+   * Takes `count` free blocks for decode runs that reach a block boundary in the step being formed;
+   * they wait, unnamed, for their holders (`claimRun`). Every allocation of a step takes its blocks
+   * from the queue's front, so which holder gets which block changes only the blocks' names, which
+   * nothing outside the pool sees. The caller has made sure the pool has them.
    */
-  takeOwed(count: number, owed: number[]): void {
-    for (let i = 0; i < count; i++) {
-      const b = this.freeQueue.take();
-      this.refs[b] = 1;
-      this.unusedSlots += this.block_size;
-      owed.push(b);
-    }
+  takeOwed(count: number): void {
+    this.freeQueue.takeCounted(count);
+    this.unusedSlots += count * this.block_size;
   }
 
   /**
    * Brings `holder`, in a decode run since it held `from_tokens` slots (its last block kept lazily,
    * private), up to `to_tokens` slots written one a step: the lazily kept block filled, then the
-   * blocks the run's boundaries took (`takeOwed`) from `owed`, registered when full, the last one
-   * kept lazily; as a stepped decode would have left it. The pool counted every slot as written
-   * (`fillLazySlots`) and every block as taken already.
+   * blocks the run's boundaries took (`takeOwed`), counted (or named, see `countable`), registered
+   * when full, the last one kept lazily; as a stepped decode would have left it. The pool counted
+   * every slot as written (`fillLazySlots`) and every block as taken already. Returns the blocks claimed.
    */
-  claimRun(holder: KvState, from_tokens: number, to_tokens: number, owed: number[]): void {
+  claimRun(holder: KvState, from_tokens: number, to_tokens: number): number {
     const B = this.block_size;
     const filled_to = holder.lazy_until + 1;
     if (to_tokens < filled_to) {
       holder.lazyAdvance(to_tokens - from_tokens);
-      return;
+      return 0;
     }
-    this.fill[holder.lazy_block] = B;
+    if (holder.lazy_block === COUNTED_BLOCK) holder.counted_written = filled_to;
+    else this.fill[holder.lazy_block] = B;
     holder.lazy_until = 0;
-    let base = filled_to;
-    let b = -1;
-    for (; base < to_tokens; base += B) {
-      b = owed.pop() as number;
-      if (b === undefined) throw new Error(`decode run: no block owed for slot ${base}`);
-      holder.blocks.push(b);
-      holder.block_count++;
-      this.fill[b] = Math.min(B, to_tokens - base);
+    const claimed = Math.ceil((to_tokens - filled_to) / B);
+    const last_base = filled_to + (claimed - 1) * B;
+    if (claimed > 0 && this.countable(holder, holder.block_count)) {
+      if (holder.counted_blocks === 0) holder.counted_written = holder.block_count * B;
+      holder.block_count += claimed;
+      holder.counted_written = to_tokens;
+    } else {
+      if (holder.counted_blocks > 0) this.nameCounted(holder);
+      for (let base = filled_to; base < to_tokens; base += B) {
+        const b = this.freeQueue.nameCounted();
+        this.refs[b] = 1;
+        holder.blocks.push(b);
+        holder.block_count++;
+        this.fill[b] = Math.min(B, to_tokens - base);
+      }
     }
     if (this.prefix_caching) this.keys.register(holder.keys, holder.blocks, Math.floor(to_tokens / B));
-    const f = to_tokens - (base - B);
-    if (b >= 0 && f < B) holder.enterLazy(b, base - B, f, base - 1);
+    const f = to_tokens - last_base;
+    if (claimed > 0 && f < B) holder.enterLazy(holder.counted_blocks > 0 ? COUNTED_BLOCK : holder.blocks[holder.block_count - 1], last_base, f, last_base + B - 1);
+    return claimed;
   }
 
   /** Takes blocks for `reserved_tokens` up front (Orca, request-level batching: no prefix caching), filling only `written_tokens`; growth within them takes none. */
@@ -204,6 +234,8 @@ export class BlockManager extends BlockPool {
     kv.settle(this.fill);
     const blocks = kv.blocks;
     if (will_return && this.prefix_caching) {
+      // It will look its private blocks up where they were: they need ids.
+      this.nameCounted(kv);
       kv.keys.rememberReleased(blocks);
       this.keys.writePrivate(kv.keys, blocks);
       for (let i = blocks.length - 1; i >= 0; i--) this.release(blocks[i]);
@@ -228,7 +260,7 @@ export class BlockManager extends BlockPool {
    */
   rollback(holder: KvOwner, kept_tokens: number): number {
     const kv = holder.kv;
-    kv.settle(this.fill);
+    this.nameCounted(kv);
     const B = this.block_size;
     const keep = this.blocksFor(kept_tokens);
     const whole = Math.floor(kept_tokens / B);
@@ -261,8 +293,8 @@ export class BlockManager extends BlockPool {
   /** `child` shares every block of `parent` (a sample forked after the prompt pass). */
   fork(parent: KvOwner, child: KvOwner): void {
     const from = parent.kv;
-    // Its last block becomes shared: no more writes to it without a copy.
-    from.settle(this.fill);
+    // Its last block becomes shared: no more writes to it without a copy (settled, as it is named).
+    this.nameCounted(from);
     const to = child.kv;
     for (const b of from.blocks) {
       if (this.refs[b] === 0) throw new Error(`fork of a free block ${b}`);
@@ -292,7 +324,7 @@ export class BlockManager extends BlockPool {
    * shared blocks staying shared. Returns the blocks moved, or −1 (no change) when the pool lacks room.
    */
   swapOut(holders: readonly KvOwner[]): number {
-    for (const h of holders) h.kv.settle(this.fill);
+    for (const h of holders) this.nameCounted(h.kv);
     const slotOf = swapSlots(holders);
     const distinct = slotOf.size;
     if (distinct > this.swap_free_blocks) return -1;
@@ -344,7 +376,8 @@ export class BlockManager extends BlockPool {
 
   /** 1 when the next write (at token `start`) lands in a partly filled block that another holder shares. */
   private needsCopy(kv: KvState, start: number, total_tokens: number): number {
-    if (start % this.block_size === 0 || total_tokens <= start || kv.block_count === 0) return 0;
+    // Counted blocks are held alone.
+    if (start % this.block_size === 0 || total_tokens <= start || kv.block_count === 0 || kv.counted_blocks > 0) return 0;
     const last = kv.blocks[kv.block_count - 1];
     return this.refs[last] > 1 ? 1 : 0;
   }

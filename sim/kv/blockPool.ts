@@ -64,13 +64,47 @@ export abstract class BlockPool {
   /** Sets the fill of the holder's blocks covering tokens [from, to). */
   protected setFill(holder: KvState, from: number, to: number): void {
     const B = this.block_size;
-    for (let j = Math.floor(from / B); j * B < to; j++) {
+    const named = holder.blocks.length;
+    for (let j = Math.floor(from / B); j * B < to && j < named; j++) {
       const b = holder.blocks[j];
       const f = Math.min(B, to - j * B);
       if (f > this.fill[b]) {
         this.unusedSlots -= f - this.fill[b];
         this.fill[b] = f;
       }
+    }
+    if (named < holder.block_count && to > holder.counted_written) {
+      this.unusedSlots -= to - holder.counted_written;
+      holder.counted_written = to;
+    }
+  }
+
+  /**
+   * Whether `holder`'s block `j` (and every later one) may be counted rather than named: it would
+   * be its own alone and private, with no cache entry written for it (`BlockKeys.enter`), so that
+   * nothing but its holder's counts need know it.
+   */
+  protected countable(holder: KvState, j: number): boolean {
+    return !this.prefix_caching || (!holder.keys.private_entries && j >= this.keys.privateFrom(holder.keys));
+  }
+
+  /** `holder` takes `count` free blocks as counted ones (after any it has: see `countable`). */
+  protected takeCounted(holder: KvState, count: number): void {
+    this.freeQueue.takeCounted(count);
+    this.unusedSlots += count * this.block_size;
+    if (holder.counted_blocks === 0) holder.counted_written = holder.block_count * this.block_size;
+    holder.block_count += count;
+  }
+
+  /** Gives each of `holder`'s counted blocks an id, for whatever needs them named (it is settled first). */
+  protected nameCounted(holder: KvState): void {
+    holder.settle(this.fill);
+    const B = this.block_size;
+    for (let j = holder.blocks.length; j < holder.block_count; j++) {
+      const b = this.freeQueue.nameCounted();
+      this.refs[b] = 1;
+      this.fill[b] = Math.max(0, Math.min(B, holder.counted_written - j * B));
+      holder.blocks.push(b);
     }
   }
 
@@ -100,6 +134,7 @@ export abstract class BlockPool {
   protected releaseForGood(kv: KvState): void {
     const blocks = kv.blocks;
     const owner = kv.keys;
+    if (kv.counted_blocks > 0) this.releaseCounted(kv);
     // A holder whose entries are written has them to read, and without prefix caching there are none: `release` decides.
     const own = this.prefix_caching && !owner.private_entries ? Math.min(owner.registered_blocks, blocks.length) : 0;
     const from = own > 0 ? this.keys.privateFrom(owner) : 0;
@@ -112,6 +147,21 @@ export abstract class BlockPool {
       else if (--this.refs[b] === 0) this.freeQueue.releaseOwnPrivate(b);
       else if (this.refs[b] < 0) throw new Error(`KV block ${b} released twice`);
     }
+  }
+
+  /**
+   * Releases `kv`'s counted blocks (settled), tail first, as the loop above would have released
+   * them named: the registered ones (a prefix) as private spares still counted as cached, the
+   * others as plain spares.
+   */
+  private releaseCounted(kv: KvState): void {
+    const B = this.block_size;
+    const named = kv.blocks.length;
+    const counted = kv.counted_blocks;
+    const registered = this.prefix_caching ? Math.min(Math.max(0, kv.keys.registered_blocks - named), counted) : 0;
+    this.unusedSlots -= counted * B - (kv.counted_written - named * B);
+    this.freeQueue.releaseCounted(counted - registered, registered);
+    kv.block_count = named;
   }
 
   /** Drops a reference; a block left unreferenced joins the free queue (see `FreeQueue.release` for `owner`). */

@@ -104,6 +104,50 @@ export class FreeQueue {
 
   /** Takes the least recently released block (its fill 0), evicting its cache entry if it has one. */
   take(): number {
+    const e = this.popFront();
+    if (e >= 0) return e;
+    if (this.spareCount === 0) throw new Error('KV free queue: a spare entry without a spare block');
+    return this.spares[--this.spareCount];
+  }
+
+  /**
+   * Takes the `count` least recently released blocks, as `take` does, for holders that count them
+   * rather than name them (BlockPool's counted blocks): their ids join, or stay among, the spares,
+   * whose ids are then those of the spare entries and of every counted block held (`nameCounted`).
+   * One pass with the ring's state in locals: most entries are spares' marks, read in order.
+   */
+  takeCounted(count: number): void {
+    if (count > this.size) throw new Error('KV pool exhausted after a successful capacity check');
+    const ring = this.ring;
+    const mask = this.mask;
+    let head = this.head;
+    let evictions = 0;
+    let read = 0;
+    for (let taken = 0; taken < count; head = (head + 1) & mask) {
+      const e = ring[head];
+      read++;
+      if (e === GONE) continue;
+      taken++;
+      if (e === SPARE_CACHED) evictions++;
+      else if (e >= 0) {
+        this.pos[e] = -1;
+        if (this.keys.hasKey(e)) {
+          this.keys.evict(e);
+          evictions++;
+        }
+        this.fill[e] = 0;
+        this.spares[this.spareCount++] = e;
+      }
+    }
+    this.span -= read;
+    this.head = head;
+    this.size -= count;
+    this.cached -= evictions;
+    this.evicted += evictions;
+  }
+
+  /** Pops the front entry: a spare's mark (counted as evicted if cached), or a findable block, its entry evicted and its fill 0. */
+  private popFront(): number {
     if (this.size === 0) throw new Error('KV pool exhausted after a successful capacity check');
     let e = this.ring[this.head];
     while (e === GONE) {
@@ -114,8 +158,7 @@ export class FreeQueue {
     this.size--;
     if (e < 0) {
       if (e === SPARE_CACHED) this.countEviction();
-      if (this.spareCount === 0) throw new Error('KV free queue: a spare entry without a spare block');
-      return this.spares[--this.spareCount];
+      return e;
     }
     this.pos[e] = -1;
     if (this.keys.hasKey(e)) {
@@ -124,6 +167,36 @@ export class FreeQueue {
     }
     this.fill[e] = 0;
     return e;
+  }
+
+  /** An id for a counted block its holder must name: a spare's (none of them is named; its fill is 0). */
+  nameCounted(): number {
+    if (this.spareCount === 0) throw new Error('KV free queue: a counted block without a spare id');
+    return this.spares[--this.spareCount];
+  }
+
+  /**
+   * Queues counted blocks a holder releases, tail first: `spare` whose content nobody can find,
+   * then `cached` private ones counted as cached (`releaseOwnPrivate`); their ids are spares already.
+   */
+  releaseCounted(spare: number, cached: number): void {
+    if (this.span + spare + cached > this.ring.length) this.compact();
+    this.appendRun(SPARE, spare);
+    this.appendRun(SPARE_CACHED, cached);
+    this.cached += cached;
+  }
+
+  /** Writes `count` entries `e` at the back (the ring has room). */
+  private appendRun(e: number, count: number): void {
+    const end = this.tail + count;
+    if (end <= this.ring.length) this.ring.fill(e, this.tail, end);
+    else {
+      this.ring.fill(e, this.tail);
+      this.ring.fill(e, 0, end - this.ring.length);
+    }
+    this.tail = end & this.mask;
+    this.span += count;
+    this.size += count;
   }
 
   private countEviction(): void {

@@ -1,5 +1,8 @@
 import type { CacheKeys } from './blockKeys.js';
 
+/** `lazy_block` of a lazily kept last block that is one of its holder's counted blocks (no id). */
+export const COUNTED_BLOCK = -1;
+
 /** The swap slots of a holder that is not swapped out (shared: never written). */
 export const NO_SLOTS: readonly number[] = [];
 
@@ -16,9 +19,16 @@ export interface SwapRecord {
  * to another replica must leave it empty first (see `Sequence.moveTo`).
  */
 export class KvState {
-  /** GPU block ids in token order; `block_count` is their count. */
+  /** GPU block ids in token order: the first `blocks.length` of its `block_count` blocks (the rest are counted, see `counted_written`). */
   readonly blocks: number[] = [];
   block_count = 0;
+  /**
+   * Blocks past `blocks.length` are *counted*: held by this holder alone, private (no cache entry
+   * anyone could find), and named by no id, so that taking, filling and releasing them touches no
+   * per-block table (BlockPool). Their fill is a prefix: token slots below `counted_written`
+   * (counted from the holder's first token) are written. Kept while the holder has counted blocks.
+   */
+  counted_written = 0;
   /** Blocks held in the CPU swap pool while swapped out (its own count; shared ones are stored once). */
   swapped_blocks = 0;
   /** While swapped out: for each of its blocks, the slot in its group's CPU copy (else a shared empty list). */
@@ -70,8 +80,14 @@ export class KvState {
    */
   settle(fill: Int32Array): void {
     if (this.lazy_until === 0) return;
-    fill[this.lazy_block] = this.lazy_fill;
+    if (this.lazy_block === COUNTED_BLOCK) this.counted_written = this.lazy_base + this.lazy_fill;
+    else fill[this.lazy_block] = this.lazy_fill;
     this.lazy_until = 0;
+  }
+
+  /** Its blocks past those with ids (BlockPool's counted blocks). */
+  get counted_blocks(): number {
+    return this.block_count - this.blocks.length;
   }
 
   /** Holds GPU blocks or a CPU copy in some pool. */
@@ -111,13 +127,19 @@ export function swapRecordOf(holders: readonly KvOwner[], what: string): SwapRec
 export function distinctBlocks(holders: readonly KvOwner[]): number {
   if (holders.length === 1) return holders[0].kv.block_count;
   const seen = new Set<number>();
-  for (const h of holders) for (const b of h.kv.blocks) seen.add(b);
-  return seen.size;
+  // Counted blocks are held alone: each is distinct.
+  let counted = 0;
+  for (const h of holders) {
+    for (const b of h.kv.blocks) seen.add(b);
+    counted += h.kv.counted_blocks;
+  }
+  return seen.size + counted;
 }
 
-/** A slot in the CPU copy for each distinct block of `holders`, in the order first met. */
+/** A slot in the CPU copy for each distinct block of `holders`, in the order first met (their blocks all have ids). */
 export function swapSlots(holders: readonly KvOwner[]): Map<number, number> {
   const slotOf = new Map<number, number>();
+  if (holders.some((h) => h.kv.counted_blocks > 0)) throw new Error('swap slots of a holder with counted KV blocks');
   for (const h of holders) for (const b of h.kv.blocks) if (!slotOf.has(b)) slotOf.set(b, slotOf.size);
   return slotOf;
 }

@@ -43,7 +43,7 @@ export class DecodeRuns {
   /** At s mod RING: blocks that runs without KV events (`run_take_from` ≥ 0) take in step s, one per run at a block boundary. */
   private readonly takes = new Int32Array(RING);
   /** Blocks such runs took and have not claimed yet (`BlockManager.claimRun`, when each run ends). */
-  private readonly owed: number[] = [];
+  private owed = 0;
 
   constructor(private readonly kv: BlockManager) {}
 
@@ -104,7 +104,8 @@ export class DecodeRuns {
     const n = this.takes[step & MASK];
     if (n === 0) return;
     this.takes[step & MASK] = 0;
-    this.kv.takeOwed(n, this.owed);
+    this.kv.takeOwed(n);
+    this.owed += n;
   }
 
   /** Lists `seq` at its next KV event, or at its run's end if that comes first. */
@@ -212,7 +213,8 @@ export class DecodeRuns {
     while (s < kv_through) s += B;
     for (; s <= seq.run_last; s += B) this.takes[s & MASK]--;
     seq.run_take_from = -1;
-    this.kv.claimRun(seq, computed, computed + (kv_through - from), this.owed);
+    this.owed -= this.kv.claimRun(seq, computed, computed + (kv_through - from));
+    if (this.owed < 0) throw new Error(`request ${seq.id}: its decode run claimed more KV blocks than the runs took`);
   }
 
   /**
@@ -232,8 +234,8 @@ export class DecodeRuns {
 
   /** After every run ended (`finish` on each): nothing is left to account. */
   clear(): void {
-    if (this.count !== 0 || this.context_tokens !== 0 || this.owed.length !== 0) {
-      throw new Error(`decode runs left ${this.count} sequences, ${this.context_tokens} context tokens and ${this.owed.length} blocks unclaimed after all ended`);
+    if (this.count !== 0 || this.context_tokens !== 0 || this.owed !== 0) {
+      throw new Error(`decode runs left ${this.count} sequences, ${this.context_tokens} context tokens and ${this.owed} blocks unclaimed after all ended`);
     }
   }
 }
