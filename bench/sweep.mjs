@@ -1,8 +1,9 @@
 // `npm run bench:sweep`: the same sweep (8 points, a burst of requests on Llama-3.1-8B / H100)
 // with --jobs 1 and --jobs 2, alternating, 3 times each, in fresh processes from the compiled
 // build; prints each time, the medians and the speed-up. Whole-process wall time (start, the
-// workers' start, every point, sweep.arrow, exit). Two sizes by default: 20,000 requests a point
-// (~0.35 s each, so the CLI's and the workers' start are a sixth of the run) and 100,000 (~1.7 s).
+// workers' start, every point, sweep.arrow, exit). Two sizes by default: 100,000 requests a point
+// (~0.5 s each, so the CLI's and the workers' start still weigh) and 300,000 (~2 s each, the
+// points of a second or more that --jobs is judged on).
 // BENCH_REQUESTS (a comma-separated list) and BENCH_REPEATS change the sizes and the number of runs;
 // the machine's load average is printed, since other work skews the figures.
 import { spawnSync } from 'node:child_process';
@@ -13,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'infersim-bench-sweep-'));
-const sizes = (process.env.BENCH_REQUESTS ?? '20000,100000').split(',').map(Number);
+const sizes = (process.env.BENCH_REQUESTS ?? '100000,300000').split(',').map(Number);
 if (!sizes.every((n) => Number.isSafeInteger(n) && n > 0)) throw new Error(`BENCH_REQUESTS: expected positive integers separated by commas, got ${process.env.BENCH_REQUESTS}`);
 const repeats = Number(process.env.BENCH_REPEATS ?? 3);
 const grid = ['--grid', 'engine.max_num_seqs=32,64,128,256', '--grid', 'engine.block_size=16,32'];
