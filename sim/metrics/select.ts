@@ -115,14 +115,15 @@ function sampleCount(s: Samples): number {
 /**
  * Type-7 quantiles, for the ascending probabilities `ps`, of every sample in `sources` (n ≥ 1 in
  * all, no NaN), written to `out`. The sources are left as they are. `entriesMax`: the most entries
- * selected by quickselect over copies (tests pass 0 to take the radix select).
+ * selected by quickselect over copies (tests pass 0 to take the radix select). `samples`: their
+ * number, where the caller has counted them already (counting weighted ones is a pass of its own).
  */
-export function quantilesOfChunks(sources: readonly Samples[], ps: readonly number[], out: Float64Array | number[], entriesMax = SELECT_ENTRIES_MAX): void {
-  let n = 0;
+export function quantilesOfChunks(sources: readonly Samples[], ps: readonly number[], out: Float64Array | number[], entriesMax = SELECT_ENTRIES_MAX, samples?: number): void {
+  let n = samples ?? 0;
   let entries = 0;
   let spilled = false;
   for (const c of sources) {
-    n += sampleCount(c);
+    if (samples === undefined) n += sampleCount(c);
     if ('spill' in c) spilled = true;
     else entries += c instanceof Float64Array ? c.length : c.values.length;
   }

@@ -41,7 +41,7 @@ export function summarize(sources: readonly Samples[]): Stats {
   const { n, sum, max } = moments(sources);
   if (n === 0) return { count: 0, mean: null, p50: null, p90: null, p95: null, p99: null, max: null };
   const q = [0, 0, 0, 0];
-  quantilesOfChunks(sources, SUMMARY_PS, q);
+  quantilesOfChunks(sources, SUMMARY_PS, q, undefined, n);
   return { count: n, mean: sum / n, p50: q[0], p90: q[1], p95: q[2], p99: q[3], max };
 }
 
