@@ -22,14 +22,18 @@ const GONE = -3;
  * the same as with one queue of blocks.
  *
  * The order is a ring of entries: O(1) push at the back, pop at the front, and removal from
- * anywhere (a block taken by a hit leaves a tombstone; a full ring is compacted in place).
+ * anywhere (a block taken by a hit leaves a tombstone; a full ring is compacted in place). Spares'
+ * marks are run-length coded: one entry stands for `runs[i]` consecutive marks of its kind, so a
+ * request's private blocks go in and out as one or two entries.
  */
 export class FreeQueue {
   private readonly ring: Int32Array;
+  /** For a spare's mark at ring index i: how many consecutive marks of its kind it stands for (≥ 1). */
+  private readonly runs: Int32Array;
   private readonly mask: number;
   private head = 0;
   private tail = 0;
-  /** Ring entries from head to tail, tombstones included. */
+  /** Ring entries from head to tail, tombstones included (a run of marks is one). */
   private span = 0;
   /** Ring index of each findable block in the queue, −1 for any other block. */
   private readonly pos: Int32Array;
@@ -51,6 +55,7 @@ export class FreeQueue {
     let capacity = 2;
     while (capacity < 2 * total_blocks) capacity *= 2;
     this.ring = new Int32Array(capacity);
+    this.runs = new Int32Array(capacity);
     this.mask = capacity - 1;
     this.pos = new Int32Array(total_blocks).fill(-1);
     this.spares = new Int32Array(total_blocks);
@@ -119,25 +124,32 @@ export class FreeQueue {
   takeCounted(count: number): void {
     if (count > this.size) throw new Error('KV pool exhausted after a successful capacity check');
     const ring = this.ring;
+    const runs = this.runs;
     const mask = this.mask;
     let head = this.head;
     let evictions = 0;
     let read = 0;
-    for (let taken = 0; taken < count; head = (head + 1) & mask) {
+    for (let left = count; left > 0; head = (head + 1) & mask) {
       const e = ring[head];
+      if (e < 0 && e !== GONE) {
+        const k = Math.min(left, runs[head]);
+        left -= k;
+        if (e === SPARE_CACHED) evictions += k;
+        // A run taken in part stays at the front with the rest.
+        if ((runs[head] -= k) > 0) break;
+        read++;
+        continue;
+      }
       read++;
       if (e === GONE) continue;
-      taken++;
-      if (e === SPARE_CACHED) evictions++;
-      else if (e >= 0) {
-        this.pos[e] = -1;
-        if (this.keys.hasKey(e)) {
-          this.keys.evict(e);
-          evictions++;
-        }
-        this.fill[e] = 0;
-        this.spares[this.spareCount++] = e;
+      left--;
+      this.pos[e] = -1;
+      if (this.keys.hasKey(e)) {
+        this.keys.evict(e);
+        evictions++;
       }
+      this.fill[e] = 0;
+      this.spares[this.spareCount++] = e;
     }
     this.span -= read;
     this.head = head;
@@ -146,7 +158,7 @@ export class FreeQueue {
     this.evicted += evictions;
   }
 
-  /** Pops the front entry: a spare's mark (counted as evicted if cached), or a findable block, its entry evicted and its fill 0. */
+  /** Pops the front block: a spare's mark (counted as evicted if cached), or a findable block, its entry evicted and its fill 0. */
   private popFront(): number {
     if (this.size === 0) throw new Error('KV pool exhausted after a successful capacity check');
     let e = this.ring[this.head];
@@ -154,12 +166,13 @@ export class FreeQueue {
       this.advance();
       e = this.ring[this.head];
     }
-    this.advance();
     this.size--;
     if (e < 0) {
+      if (--this.runs[this.head] === 0) this.advance();
       if (e === SPARE_CACHED) this.countEviction();
       return e;
     }
+    this.advance();
     this.pos[e] = -1;
     if (this.keys.hasKey(e)) {
       this.keys.evict(e);
@@ -180,22 +193,24 @@ export class FreeQueue {
    * then `cached` private ones counted as cached (`releaseOwnPrivate`); their ids are spares already.
    */
   releaseCounted(spare: number, cached: number): void {
-    if (this.span + spare + cached > this.ring.length) this.compact();
     this.appendRun(SPARE, spare);
     this.appendRun(SPARE_CACHED, cached);
     this.cached += cached;
   }
 
-  /** Writes `count` entries `e` at the back (the ring has room). */
-  private appendRun(e: number, count: number): void {
-    const end = this.tail + count;
-    if (end <= this.ring.length) this.ring.fill(e, this.tail, end);
+  /** Writes `count` marks `mark` at the back: onto the last entry when it is a run of the same kind. */
+  private appendRun(mark: number, count: number): void {
+    if (count === 0) return;
+    const last = (this.tail - 1) & this.mask;
+    if (this.span > 0 && this.ring[last] === mark) this.runs[last] += count;
     else {
-      this.ring.fill(e, this.tail);
-      this.ring.fill(e, 0, end - this.ring.length);
+      if (this.span === this.ring.length) this.compact();
+      const at = this.tail;
+      this.ring[at] = mark;
+      this.runs[at] = count;
+      this.tail = (at + 1) & this.mask;
+      this.span++;
     }
-    this.tail = end & this.mask;
-    this.span += count;
     this.size += count;
   }
 
@@ -206,7 +221,7 @@ export class FreeQueue {
 
   private pushSpare(b: number, cached: boolean): void {
     this.spares[this.spareCount++] = b;
-    this.append(cached ? SPARE_CACHED : SPARE);
+    this.appendRun(cached ? SPARE_CACHED : SPARE, 1);
   }
 
   private advance(): void {
@@ -225,19 +240,23 @@ export class FreeQueue {
     return at;
   }
 
-  /** Drops the tombstones: a full ring holds at least half of them (no more entries than blocks are live). */
+  /** Drops the tombstones: a full ring holds at least half of them (no more live entries than free blocks). */
   private compact(): void {
     const ring = this.ring;
+    const runs = this.runs;
     const mask = this.mask;
     let w = this.head;
+    let kept = 0;
     for (let k = 0, r = this.head; k < this.span; k++, r = (r + 1) & mask) {
       const e = ring[r];
       if (e === GONE) continue;
       ring[w] = e;
       if (e >= 0) this.pos[e] = w;
+      else runs[w] = runs[r];
       w = (w + 1) & mask;
+      kept++;
     }
     this.tail = w;
-    this.span = this.size;
+    this.span = kept;
   }
 }

@@ -198,4 +198,84 @@ describe('FreeQueue: spares stand in for blocks nobody can find', () => {
       { numRuns: 300, seed: 7 },
     );
   });
+
+  // Counted blocks (BlockPool) take and release spares' marks without ids, which the queue keeps in
+  // runs: against a model that keeps every mark, and the ids of spares and counted blocks together.
+  it('takes and releases counted blocks in order with named ones, marks run-length coded (random walk)', () => {
+    const N = 9;
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(6), fc.nat(N - 1)), { minLength: 1, maxLength: 400 }), (ops) => {
+        const keys = new BlockKeys(N, 4);
+        const fill = new Int32Array(N);
+        const q = new FreeQueue(N, keys, fill);
+        const shared = Array.from({ length: N }, (_, b) => new CacheKeys({ id: 100 + b, sample: 0, prompt_tokens: 100, prefix_group: b, prefix_tokens: 8 }));
+        type Entry = number | 'spare' | 'spare-cached';
+        const model: Entry[] = Array.from({ length: N }, () => 'spare' as const);
+        const ids = Array.from({ length: N }, (_, b) => N - 1 - b);
+        const held: number[] = [];
+        let counted = 0;
+        let cached = 0;
+        let evicted = 0;
+        const pop = (): Entry => {
+          const e = model.shift() as Entry;
+          if (e !== 'spare') {
+            cached--;
+            evicted++;
+          }
+          return e;
+        };
+        for (const [op, pick] of ops) {
+          if (op === 0 && q.size > 0) {
+            const e = pop();
+            const b = q.take();
+            expect(b).toBe(typeof e === 'number' ? e : ids.pop());
+            held.push(b);
+          } else if (op === 1 && q.size > 0) {
+            const k = 1 + (pick % Math.min(3, q.size));
+            for (let i = 0; i < k; i++) {
+              const e = pop();
+              if (typeof e === 'number') ids.push(e);
+            }
+            q.takeCounted(k);
+            counted += k;
+          } else if (op === 2 && counted > 0) {
+            const spare = pick % (counted + 1);
+            const cachedSpares = Math.min(counted - spare, pick % 2);
+            q.releaseCounted(spare, cachedSpares);
+            for (let i = 0; i < spare; i++) model.push('spare');
+            for (let i = 0; i < cachedSpares; i++) model.push('spare-cached');
+            cached += cachedSpares;
+            counted -= spare + cachedSpares;
+          } else if (op === 3 && counted > 0) {
+            const b = q.nameCounted();
+            expect(b).toBe(ids.pop());
+            counted--;
+            held.push(b);
+          } else if (op === 4 && held.length > 0) {
+            // Released findable (under a shared key) or as a plain spare.
+            const b = held.splice(pick % held.length, 1)[0];
+            if (pick % 2 === 0) {
+              keys.forget(shared[b]);
+              keys.register(shared[b], [b], 1);
+            }
+            const keyed = keys.hasKey(b);
+            if (keyed) cached++;
+            q.release(b);
+            model.push(keyed ? b : 'spare');
+            if (!keyed) ids.push(b);
+          } else if (op >= 5) {
+            const inQueue = model.filter((e): e is number => typeof e === 'number');
+            if (inQueue.length === 0) continue;
+            const b = inQueue[pick % inQueue.length];
+            q.takeBack(b);
+            model.splice(model.indexOf(b), 1);
+            cached--;
+            held.push(b);
+          }
+          expect([q.size, q.cached, q.evicted]).toEqual([model.length, cached, evicted]);
+        }
+      }),
+      { numRuns: 300, seed: 11 },
+    );
+  });
 });
