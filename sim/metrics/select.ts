@@ -1,7 +1,9 @@
 import { endianness } from 'node:os';
 import { quickselect } from 'simple-statistics';
-import type { SpilledValues } from './spill.js';
+import { countTopDigits, DIGIT_BINS, inMemory, scanGroups, valueOfKey, type Group as ScanGroup, type Samples, type WeightedValues } from './radixScan.js';
 import { weightedOrderStatistics } from './weightedSelect.js';
+
+export { inMemory, type Samples } from './radixScan.js';
 
 /**
  * Type-7 quantiles of values[0..n) for the ascending probabilities `ps`, written to `out`.
@@ -50,7 +52,6 @@ export function quantilesInPlace(values: Float64Array, n: number, ps: readonly n
  * the memory a summary takes does not grow with the samples (they may lie in a spill file).
  */
 
-const DIGIT_BINS = 1 << 16;
 /** Below this many values in all, join them and select in place: cheaper than the passes. */
 const JOIN_BELOW = 1 << 16;
 /** A rank's bin of at most this many values is copied out and selected (a bin of 1 M copied out took ~50 MB at 2 M requests). */
@@ -88,20 +89,8 @@ interface Target {
   done: boolean;
 }
 
-/** Values that each stand for `weights[i]` equal samples (inter-token gaps counted per engine step). */
-interface WeightedValues {
-  readonly values: Float64Array;
-  readonly weights: Int32Array;
-}
+type Group = ScanGroup<Target>;
 
-/** Samples: plain values (one sample each), weighted ones, or plain values written to a spill file. */
-export type Samples = Float64Array | WeightedValues | SpilledValues;
-
-/** The samples' values where they can be read: a spilled segment is read into its file's buffer, valid until the next read. */
-export function inMemory(s: Samples): Float64Array | WeightedValues {
-  if (!('spill' in s)) return s;
-  return s.weighted ? s.spill.readWeighted(s) : s.spill.read(s);
-}
 
 /** The number of samples in `s`. */
 function sampleCount(s: Samples): number {
@@ -176,19 +165,6 @@ function joinSamples(sources: readonly Samples[], n: number): Float64Array {
   return joined;
 }
 
-interface Source {
-  values: Float64Array;
-  /** Undefined: every value weighs 1. */
-  weights: Int32Array | undefined;
-  words: Uint32Array;
-}
-
-/** `s` as words to scan; a spilled segment is read now, so use it before the next source. */
-function asWeighted(sample: Samples): Source {
-  const s = inMemory(sample);
-  const values = s instanceof Float64Array ? s : s.values;
-  return { values, weights: s instanceof Float64Array ? undefined : s.weights, words: new Uint32Array(values.buffer, values.byteOffset, values.length * 2) };
-}
 
 /** The values at the given 0-based ranks (ascending order) of the n samples in `sources`. */
 function orderStatistics(sources: readonly Samples[], ranks: readonly number[], n: number): Map<number, number> {
@@ -289,88 +265,4 @@ function resolveCollected(g: Group): void {
       else w++;
     }
   }
-}
-
-interface Group {
-  digits: number[];
-  members: Target[];
-  /** Sample counts of the next digit; undefined when the bin is small enough to copy out. */
-  histogram: Float64Array | undefined;
-  /** The copied-out values and their weights. */
-  values: Float64Array;
-  weights: Float64Array;
-  /** Entries copied into values and weights so far. */
-  collected: number;
-}
-
-/** High 32 bits of the sortable key of the float64 whose high word is `hi`. */
-function keyHigh(hi: number): number {
-  return (hi >>> 31 === 1 ? ~hi : hi | 0x80000000) >>> 0;
-}
-
-/** Low 32 bits of the sortable key of the float64 with high word `hi` and low word `lo`. */
-function keyLow(hi: number, lo: number): number {
-  return (hi >>> 31 === 1 ? ~lo : lo) >>> 0;
-}
-
-/** Level 0: the top 16 bits of every value. */
-function countTopDigits(sources: readonly Samples[], histogram: Float64Array): void {
-  for (const source of sources) {
-    const { words: w, weights } = asWeighted(source);
-    if (weights === undefined) for (let i = 1, len = w.length; i < len; i += 2) histogram[keyHigh(w[i]) >>> 16]++;
-    else for (let i = 0, len = weights.length; i < len; i++) histogram[keyHigh(w[2 * i + 1]) >>> 16] += weights[i];
-  }
-}
-
-/**
- * Levels 1–3: for each value whose known digits match a group's, count its next digit there (or
- * copy it out). Level 1 matches 16 bits through a table; levels 2 and 3 compare with each group.
- */
-function scanGroups(sources: readonly Samples[], groups: readonly Group[], level: number): void {
-  const slotOfTop = level === 1 ? new Int16Array(DIGIT_BINS).fill(-1) : undefined;
-  if (slotOfTop !== undefined) groups.forEach((g, i) => (slotOfTop[g.digits[0]] = i));
-  const wantHi = groups.map((g) => (level === 1 ? 0 : ((g.digits[0] << 16) | g.digits[1]) >>> 0));
-  const wantLoTop = groups.map((g) => (level === 3 ? g.digits[2] : -1));
-  for (const source of sources) {
-    const { values, weights, words: w } = asWeighted(source);
-    for (let i = 0, len = values.length; i < len; i++) {
-      // A value that stands for no sample is in no bin (the copied-out room counts samples).
-      if (weights !== undefined && weights[i] === 0) continue;
-      const hi = w[2 * i + 1];
-      const keyHi = keyHigh(hi);
-      let slot = -1;
-      if (slotOfTop !== undefined) slot = slotOfTop[keyHi >>> 16];
-      else {
-        for (let g = 0; g < groups.length; g++) {
-          if (keyHi !== wantHi[g]) continue;
-          if (level === 3 && keyLow(hi, w[2 * i]) >>> 16 !== wantLoTop[g]) continue;
-          slot = g;
-          break;
-        }
-      }
-      if (slot < 0) continue;
-      const g = groups[slot];
-      const weight = weights === undefined ? 1 : weights[i];
-      const hist = g.histogram;
-      if (hist === undefined) {
-        g.values[g.collected] = values[i];
-        g.weights[g.collected++] = weight;
-      } else if (level === 1) hist[keyHi & 0xffff] += weight;
-      else if (level === 2) hist[keyLow(hi, w[2 * i]) >>> 16] += weight;
-      else hist[keyLow(hi, w[2 * i]) & 0xffff] += weight;
-    }
-  }
-}
-
-const scratchWords = new Uint32Array(2);
-const scratchValue = new Float64Array(scratchWords.buffer);
-
-/** The float64 whose sortable key has these four 16-bit digits. */
-function valueOfKey(digits: readonly number[]): number {
-  const keyHi = ((digits[0] << 16) | digits[1]) >>> 0;
-  const keyLo = ((digits[2] << 16) | digits[3]) >>> 0;
-  const negative = keyHi >>> 31 === 0;
-  scratchWords[1] = negative ? ~keyHi : keyHi & 0x7fffffff;
-  scratchWords[0] = negative ? ~keyLo : keyLo;
-  return scratchValue[0];
 }
