@@ -186,6 +186,7 @@ export class BlockManager extends BlockPool {
       holder.block_count += claimed;
       holder.counted_written = to_tokens;
     } else {
+      // Named blocks never follow counted ones (a holder with counted blocks stays countable until it names them).
       if (holder.counted_blocks > 0) this.nameCounted(holder);
       for (let base = filled_to; base < to_tokens; base += B) {
         const b = this.freeQueue.nameCounted();

@@ -21,6 +21,16 @@ function admit(kv: BlockManager, h: Holder, known: number): number {
   return hit;
 }
 
+/** A hit: takes a findable block (as `pick` chooses) out of the queue and its model, which keeps every entry; undefined when none is queued. */
+function takeBackFindable(q: FreeQueue, model: (number | string)[], pick: number): number | undefined {
+  const inQueue = model.filter((e): e is number => typeof e === 'number');
+  if (inQueue.length === 0) return undefined;
+  const b = inQueue[pick % inQueue.length];
+  q.takeBack(b);
+  model.splice(model.indexOf(b), 1);
+  return b;
+}
+
 describe('FreeQueue: spares stand in for blocks nobody can find', () => {
   it('counts a finished request\'s private blocks as cached until their turn, between findable ones (hand-computed)', () => {
     const kv = new BlockManager(6, 4, { prefix_caching: true });
@@ -183,12 +193,9 @@ describe('FreeQueue: spares stand in for blocks nobody can find', () => {
               spares.push(b);
               expect([fill[b], keys.hasKey(b)]).toEqual([0, false]);
             }
-                    } else {
-            const inQueue = model.filter((e): e is number => typeof e === 'number');
-            if (inQueue.length === 0) continue;
-            const b = inQueue[pick % inQueue.length];
-            q.takeBack(b);
-            model.splice(model.indexOf(b), 1);
+          } else {
+            const b = takeBackFindable(q, model, pick);
+            if (b === undefined) continue;
             cached--;
             held.push(b);
           }
@@ -264,11 +271,8 @@ describe('FreeQueue: spares stand in for blocks nobody can find', () => {
             model.push(keyed ? b : 'spare');
             if (!keyed) ids.push(b);
           } else if (op >= 5) {
-            const inQueue = model.filter((e): e is number => typeof e === 'number');
-            if (inQueue.length === 0) continue;
-            const b = inQueue[pick % inQueue.length];
-            q.takeBack(b);
-            model.splice(model.indexOf(b), 1);
+            const b = takeBackFindable(q, model, pick);
+            if (b === undefined) continue;
             cached--;
             held.push(b);
           }
