@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { getHeapStatistics } from 'node:v8';
+import { receiveMessageOnPort } from 'node:worker_threads';
 import type { Argv } from 'yargs';
 import { InfersimError } from '../errors.js';
 import { recoverPublish } from '../fsErrors.js';
@@ -51,7 +52,8 @@ type Interrupt = keyof typeof EXIT_CODE;
  * previous output moved aside comes back) and exits 130 or 143 with one line saying so.
  */
 export async function runCommand(args: RunArgs): Promise<void> {
-  const { receiveMessageOnPort } = await import('node:worker_threads');
+  // Nothing is awaited before `begin`: yargs renders and caches the command's help (~20–30 ms) once
+  // the handler returns its promise, and the run thread, already loaded, would wait for that.
   const thread = takeRunThread();
   const { worker, port: port1, exited } = thread;
   let dir: string | undefined;
