@@ -1,7 +1,7 @@
 // Part of `npm run bench`: a million requests (8 H100 replicas of Llama-3.1-8B, Poisson near
 // saturation, every output file written) in a fresh process, through the compiled library: wall
 // time, events per second and peak RSS. BENCH_SCALE_REQUESTS lists the sizes, e.g.
-// BENCH_SCALE_REQUESTS=1000000,10000000 for the 10 M case (about 40–55 s and 310 MiB on a 2-core
+// BENCH_SCALE_REQUESTS=1000000,10000000 for the 10 M case (about 31–40 s and 230 MiB on a 2-core
 // machine; not run by default). One run per size: a run this long varies by a few per cent, and
 // the figures are read for the trend with the request count (time linear, memory flat).
 import { spawnSync } from 'node:child_process';

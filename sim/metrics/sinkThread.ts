@@ -60,6 +60,15 @@ const NO_IDS: readonly number[] = [];
 export const SINK_THREAD_FROM_REQUESTS = 100_000;
 
 /**
+ * The sink thread's young generation, capped (V8 splits it into two semi-spaces and a large-object space, 8 MiB each). V8
+ * grows a semi-space with the share of objects that survive, from 8 to 16 MiB over the first
+ * millions of requests, so the thread's heap grew by 16 MiB between 1 M and 3 M requests with no
+ * more live data. With the cap its heap is the same at 1 M and 10 M; the 3 M-request run took the
+ * same time (docs/performance.md, seventeenth session).
+ */
+export const SINK_YOUNG_GENERATION_MB = 24;
+
+/**
  * Whether a run writing outputs, of `expected_requests` (Infinity: unknown, as a streamed trace's),
  * hands its sink to a thread: INFERSIM_SINK_THREAD=0 never, =1 always; by default from
  * SINK_THREAD_FROM_REQUESTS requests with two cores or more. Only from the compiled library (the
@@ -98,7 +107,8 @@ export class SinkThread implements RunSink {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     const job: SinkJob = { opts, ring: buffer, port: port2 };
-    this.worker = new Worker(WORKER_URL, { workerData: job, transferList: [port2], stdout: false, stderr: false, execArgv: workerExecArgv() });
+    const resourceLimits = { maxYoungGenerationSizeMb: SINK_YOUNG_GENERATION_MB };
+    this.worker = new Worker(WORKER_URL, { workerData: job, transferList: [port2], stdout: false, stderr: false, execArgv: workerExecArgv(), resourceLimits });
     // Its failures come through the ring's state and the port; an unheard 'error' event would crash this thread.
     this.worker.on('error', () => {});
     this.worker.unref();

@@ -1,11 +1,13 @@
 import type { SpillFile } from './spill.js';
 
 /**
- * With a spill file, the steps a replica's stamps keep in memory (3 MB with its counts); half of
- * them go at a time, so a request's gaps are counted per step unless it spans 128 k of its
- * replica's steps.
+ * With a spill file, the steps a replica's stamps keep in memory (~0.75 MB with its counts); half
+ * of them go at a time, so a request's gaps are counted per step unless it spans 32 k of its
+ * replica's steps. 2^16 rather than 2^18: the window is full by ~500 k requests on the scale
+ * scenario (8 replicas), so a run's memory stops growing there rather than at ~2 M; 3 M requests
+ * took 0.937 of the time with it (docs/performance.md, seventeenth session).
  */
-export const STEP_WINDOW = 1 << 18;
+export const STEP_WINDOW = 1 << 16;
 
 /** What must hear of stamps before they go: a gap pool flushes its counts for those steps. */
 export interface StampSubscriber {
