@@ -1,11 +1,47 @@
 import YAML from 'yaml';
 import { fieldError, formatValue, InfersimError, shownText } from '../errors.js';
-import { nestedTooDeep, TOO_DEEP } from './read.js';
+import { MAX_DEPTH, nestedTooDeep, TOO_DEEP } from './read.js';
 
 export interface Override {
   /** Key path, e.g. ["engine", "max_num_seqs"]. */
   key: string[];
   value: unknown;
+}
+
+/**
+ * Flow nesting past which a value is refused before the YAML parser sees it. The parser recurses
+ * per level (its stack overflowed past ~700–1,000 levels here) and that overflow was caught as the
+ * refusal, but a second parse of such a value in the same process (the run thread reads the
+ * scenario once ahead of the parsed command line, then again) overflowed inside V8's
+ * regular-expression compiler, which aborts the process. Twice MAX_DEPTH: values nested up to it
+ * are parsed and refused by `nestedTooDeep`, as before.
+ */
+const PARSE_DEPTH_GUARD = 2 * MAX_DEPTH;
+
+/** Whether `[` and `{` outside quoted strings nest deeper than `limit` somewhere in `text`. */
+function flowDepthOver(text: string, limit: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"' || c === "'") i = quotedEnd(text, i);
+    else if (c === '[' || c === '{') {
+      if (++depth > limit) return true;
+    } else if (c === ']' || c === '}') depth--;
+  }
+  return false;
+}
+
+/** Where the quoted string opening at `start` ends: an unescaped " for double quotes, a ' not doubled for single ones. */
+function quotedEnd(text: string, start: number): number {
+  const quote = text[start];
+  for (let i = start + 1; i < text.length; i++) {
+    if (quote === '"' && text[i] === '\\') i++;
+    else if (text[i] === quote) {
+      if (quote === "'" && text[i + 1] === "'") i++;
+      else return i;
+    }
+  }
+  return text.length;
 }
 
 /** Parses one `--set key.path=value`; the value is YAML so `8`, `true`, `[1,2]`, `{a: b}` keep their types. */
@@ -20,6 +56,7 @@ export function parseSet(raw: string): Override {
   }
   const text = raw.slice(eq + 1);
   let value: unknown;
+  if (flowDepthOver(text, PARSE_DEPTH_GUARD)) throw new InfersimError(`--set ${shownText(keyText)}: value is not valid YAML (${TOO_DEEP}), got ${formatValue(text)}`);
   try {
     // As scenario files are read (read.ts): YAML 1.1 tags such as !!timestamp stay strings.
     value = YAML.parse(text, { resolveKnownTags: false, logLevel: 'error' });

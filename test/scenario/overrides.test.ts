@@ -19,6 +19,21 @@ describe('parseSet', () => {
   it('trims spaces around the key', () => {
     expect(parseSet(' engine.block_size = 32').key).toEqual(['engine', 'block_size']);
   });
+
+  it('refuses a value nested past 200 levels before parsing it, as often as it is asked (a second overflow aborted the process)', () => {
+    const deep = (levels: number) => `a.b=${'['.repeat(levels)}${']'.repeat(levels)}`;
+    for (let i = 0; i < 3; i++) expect(() => parseSet(deep(5_000))).toThrow(/--set a\.b: value is not valid YAML \(nested deeper than 100 levels\)/);
+    expect(() => parseSet(deep(201))).toThrow(/value is not valid YAML \(nested deeper than 100 levels\)/);
+    // Up to 200 levels the parser reads it and the depth check refuses it, with its own message.
+    expect(() => parseSet(deep(200))).toThrow(/--set a\.b: value is nested deeper than 100 levels/);
+    expect(parseSet(deep(100)).value).toEqual(JSON.parse(`${'['.repeat(99)}[]${']'.repeat(99)}`));
+  });
+
+  it('does not count brackets inside quoted strings as nesting', () => {
+    expect(parseSet(`a.b="${'['.repeat(300)}\\"{"`).value).toBe(`${'['.repeat(300)}"{`);
+    expect(parseSet(`a.b='it''s ${'{'.repeat(300)}'`).value).toBe(`it's ${'{'.repeat(300)}`);
+    expect(parseSet(`a.b=[${'"[",'.repeat(300)} x]`).value).toEqual([...new Array(300).fill('['), 'x']);
+  });
 });
 
 describe('applyOverrides', () => {
