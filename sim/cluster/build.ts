@@ -5,6 +5,7 @@ import type { PoolInfo } from '../metrics/pools.js';
 import type { RunSink } from '../metrics/runSink.js';
 import { MetricsSink, type MetricsSinkOptions } from '../metrics/sink.js';
 import { SinkThread, sinkThreadWanted } from '../metrics/sinkThread.js';
+import { stepWindowFor } from '../metrics/stepStamps.js';
 import { SCHEDULERS } from '../scheduler/registry.js';
 import type { SchedulerLimits } from '../scheduler/scheduler.js';
 import { latencyModelFor } from '../setup/latency.js';
@@ -161,7 +162,7 @@ function sinkOptions(setup: RunSetup, out: { dir?: string; tokens?: boolean; ste
     extra_models: stream.info.models,
     // Per-pool figures matter once there are pools, models or an autoscaled fleet.
     detailed: s.pools !== undefined || s.workload.models !== undefined || s.workload.trace?.columns?.model !== undefined || s.autoscale !== undefined,
-    stepWindow: out.step_window,
+    stepWindow: out.step_window ?? stepWindowFor(replica_pools.length),
   };
 }
 

@@ -34,7 +34,7 @@ export interface RunHooks {
   /** Directory for the Arrow files and summary.json; undefined writes nothing. */
   outDir?: string;
   writeTokens?: boolean;
-  /** Steps each replica's step stamps keep once a run with `outDir` spills (default STEP_WINDOW; tests pass a small one). */
+  /** Steps each replica's step stamps keep once a run with `outDir` spills (default stepWindowFor(the replicas); tests pass a small one). */
   step_window?: number;
   /** Override the latency model (tests, measured profiles). */
   latency?: LatencyModel;

@@ -1,13 +1,30 @@
 import type { SpillFile } from './spill.js';
 
 /**
- * With a spill file, the steps a replica's stamps keep in memory (~0.75 MB with its counts); half
- * of them go at a time, so a request's gaps are counted per step unless it spans 32 k of its
- * replica's steps. 2^16 rather than 2^18: the window is full by ~500 k requests on the scale
- * scenario (8 replicas), so a run's memory stops growing there rather than at ~2 M; 3 M requests
- * took 0.937 of the time with it (docs/performance.md, seventeenth session).
+ * With a spill file, the most steps a replica's stamps keep in memory (3 MB with its counts); half
+ * of them go at a time, so a request's gaps are counted per step unless it spans half its
+ * replica's window.
  */
-export const STEP_WINDOW = 1 << 16;
+export const STEP_WINDOW = 1 << 18;
+
+/** The steps a run's stamps keep across its replicas (`stepWindowFor`). */
+export const RUN_STEP_WINDOW = 1 << 19;
+/** The least a replica's window shrinks to, however many replicas share the run's (8 k steps per request before its gaps become plain values). */
+export const MIN_STEP_WINDOW = 1 << 14;
+
+/**
+ * A replica's window in a run of `replicas`: STEP_WINDOW for up to two replicas, halved until
+ * the run's windows fit RUN_STEP_WINDOW steps, not below MIN_STEP_WINDOW. A run's memory stops
+ * growing once its windows are full: with 2^18 steps a replica on the 8-replica scale scenario
+ * that was at ~2 M requests; with 2^16 it is at ~500 k. One window of 2^16 for every run cost the
+ * Azure trace (one replica, 249 k steps, which never fills 2^18) 6 % in slides and spilled counts
+ * (docs/performance.md, seventeenth session).
+ */
+export function stepWindowFor(replicas: number): number {
+  let window = STEP_WINDOW;
+  while (window > MIN_STEP_WINDOW && window * replicas > RUN_STEP_WINDOW) window >>= 1;
+  return window;
+}
 
 /** What must hear of stamps before they go: a gap pool flushes its counts for those steps. */
 export interface StampSubscriber {

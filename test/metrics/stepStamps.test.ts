@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SpillFile } from '../../sim/metrics/spill.js';
-import { StepStamps } from '../../sim/metrics/stepStamps.js';
+import { MIN_STEP_WINDOW, RUN_STEP_WINDOW, STEP_WINDOW, StepStamps, stepWindowFor } from '../../sim/metrics/stepStamps.js';
 
 /** Stamps that slide once they hold `window` steps, as with a spill file (no pool subscribes, so none is written). */
 const sliding = (window: number) => new StepStamps({} as SpillFile, window);
@@ -94,5 +94,23 @@ describe('a copy of step stamps in another thread (pushAs)', () => {
     pushTo(copy, 1024);
     expect(() => copy.pushAs(1024, 2, 0)).toThrow('step 1024: room 0 made in a copy of stamps that is full');
     expect(() => copy.pushAs(7, 2, 0)).toThrow('step 7 stamped out of order (next expected: 1024)');
+  });
+});
+
+describe('stepWindowFor', () => {
+  it('gives one or two replicas the whole window and halves it until the run fits 2^19 steps', () => {
+    // By hand: 2^18 · 2 = 2^19 fits; 3 · 2^18 does not, 3 · 2^17 does; 8 · 2^16 = 2^19; 32 · 2^14 = 2^19.
+    expect([1, 2, 3, 4, 5, 8, 9, 16, 32].map(stepWindowFor)).toEqual([2 ** 18, 2 ** 18, 2 ** 17, 2 ** 17, 2 ** 16, 2 ** 16, 2 ** 15, 2 ** 15, 2 ** 14]);
+  });
+
+  it('never goes below its floor, and is the largest power of two that fits above it', () => {
+    expect(stepWindowFor(33)).toBe(2 ** 14);
+    expect(stepWindowFor(1000)).toBe(MIN_STEP_WINDOW);
+    for (let replicas = 1; replicas <= 300; replicas++) {
+      const w = stepWindowFor(replicas);
+      expect(Number.isInteger(Math.log2(w)) && w <= STEP_WINDOW && w >= MIN_STEP_WINDOW).toBe(true);
+      if (w > MIN_STEP_WINDOW) expect(w * replicas).toBeLessThanOrEqual(RUN_STEP_WINDOW);
+      if (w < STEP_WINDOW) expect(2 * w * replicas).toBeGreaterThan(RUN_STEP_WINDOW);
+    }
   });
 });
