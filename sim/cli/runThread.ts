@@ -21,7 +21,8 @@ let early: RunThread | undefined;
 
 /** Starts the thread ahead of the command line's parsing, not holding the process open. */
 export function prestartRunThread(): void {
-  early ??= startRunThread();
+  // The raw arguments, for the thread to read the scenario's files while they are parsed here (runPrepare.ts).
+  early ??= startRunThread(process.argv.slice(2));
   early.worker.unref();
 }
 
@@ -38,10 +39,10 @@ export function begin(thread: RunThread, args: object): void {
   thread.port.postMessage(args);
 }
 
-function startRunThread(): RunThread {
+function startRunThread(argv?: string[]): RunThread {
   const { port1, port2 } = new MessageChannel();
   // A worker's process.stderr is a pipe to this thread: it learns from here whether progress has a terminal.
-  const workerData = { port: port2, stderrIsTTY: process.stderr.isTTY === true };
+  const workerData = { port: port2, stderrIsTTY: process.stderr.isTTY === true, argv };
   const options = { workerData, transferList: [port2], stdout: false, stderr: false };
   const here = import.meta.url;
   // Compiled: the bundle of runWorker.js, or runWorker.js; from the sources, runWorker.ts behind tsx's loader (a worker thread does not inherit it).

@@ -15,6 +15,7 @@ import { resolveScenario, type ResolvedScenario } from '../setup/resolve.js';
 import { createRequestStream } from '../workload/index.js';
 import { integerFlag } from './flags.js';
 import { oneLine } from './guarded.js';
+import { prepareRun } from './runPrepare.js';
 import { createRunProgress } from './runProgress.js';
 import type { RunArgs, RunReply } from './run.js';
 
@@ -68,8 +69,10 @@ function run(args: RunArgs, stderrIsTTY: boolean, tell: (message: RunReply) => v
   console.log(`wrote ${outDir}/{requests.arrow,iterations.arrow,events.arrow,cluster.arrow,summary.json${writeTokens ? ',tokens.arrow' : ''}}`);
 }
 
-const { port, stderrIsTTY } = workerData as { port: MessagePort; stderrIsTTY: boolean };
+const { port, stderrIsTTY, argv } = workerData as { port: MessagePort; stderrIsTTY: boolean; argv?: string[] };
 const reply = (message: RunReply): void => port.postMessage(message);
+// Started before the command line was parsed: the scenario's files are read meanwhile.
+if (argv !== undefined) prepareRun(argv);
 // Started before the command line was parsed (runThread.ts): the arguments come once it is.
 port.once('message', (args: RunArgs) => {
   try {
