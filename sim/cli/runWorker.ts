@@ -71,9 +71,9 @@ function run(args: RunArgs, stderrIsTTY: boolean, tell: (message: RunReply) => v
 
 const { port, stderrIsTTY, argv } = workerData as { port: MessagePort; stderrIsTTY: boolean; argv?: string[] };
 const reply = (message: RunReply): void => port.postMessage(message);
-// Started before the command line was parsed: the scenario's files are read meanwhile.
+// Started before the command line was parsed (runThread.ts): the scenario's files are read
+// meanwhile, and the parsed arguments come once it is.
 if (argv !== undefined) prepareRun(argv);
-// Started before the command line was parsed (runThread.ts): the arguments come once it is.
 port.once('message', (args: RunArgs) => {
   try {
     run(args, stderrIsTTY, reply);

@@ -60,11 +60,12 @@ const NO_IDS: readonly number[] = [];
 export const SINK_THREAD_FROM_REQUESTS = 100_000;
 
 /**
- * The sink thread's young generation, capped (V8 splits it into two semi-spaces and a large-object space, 8 MiB each). V8
- * grows a semi-space with the share of objects that survive, from 8 to 16 MiB over the first
- * millions of requests, so the thread's heap grew by 16 MiB between 1 M and 3 M requests with no
- * more live data. With the cap its heap is the same at 1 M and 10 M; the 3 M-request run took the
- * same time (docs/performance.md, seventeenth session).
+ * The sink thread's young generation, capped: V8 splits it into two semi-spaces and a
+ * large-object space, 8 MiB each. Uncapped, V8 grew a semi-space from 8 to 16 MiB as more of
+ * what the thread allocates survived, over the first millions of requests: its heap grew by
+ * 16 MiB between 1 M and 3 M requests with no more live data. With the cap its heap is the same
+ * at 1 M and 10 M, and the 3 M- and 10 M-request runs took no longer (docs/performance.md,
+ * seventeenth session).
  */
 export const SINK_YOUNG_GENERATION_MB = 24;
 
