@@ -20,7 +20,10 @@ export function rawRunArgs(argv: readonly string[]): { scenario: string; set: st
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    const [name, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    // `--name=value` carries its value inline.
+    const eq = a.startsWith('--') ? a.indexOf('=') : -1;
+    const name = eq > 0 ? a.slice(0, eq) : a;
+    const inline = eq > 0 ? a.slice(eq + 1) : undefined;
     if (name === '--set' || name === '--seed' || name === '--out') {
       const value = inline ?? argv[++i];
       if (value === undefined || (inline === undefined && value.startsWith('-'))) return undefined;
