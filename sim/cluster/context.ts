@@ -26,6 +26,39 @@ export interface RunContext {
   readonly onRequest: ((outcome: RequestOutcome) => void) | undefined;
 }
 
+/**
+ * A run's context as a class instance rather than an object literal: V8 types a literal's
+ * object-valued fields by the class of their first values only until the literal is evaluated a
+ * second time. The band's re-runs build the second context, and that threw away the main run's
+ * optimised handlers, which the re-runs share (the plan in scheduler.ts is built the same way).
+ */
+class Context implements RunContext {
+  readonly loop: EventLoop;
+  readonly cluster: Cluster;
+  readonly sink: RunSink;
+  readonly totals: RunTotals;
+  readonly frontOut_s: number;
+  readonly waitingLeaders: Map<number, Sequence> | undefined;
+  readonly observe: RunContext['observe'];
+  readonly watch: RunContext['watch'];
+  readonly onRequest: RunContext['onRequest'];
+  constructor(fields: RunContext) {
+    this.loop = fields.loop;
+    this.cluster = fields.cluster;
+    this.sink = fields.sink;
+    this.totals = fields.totals;
+    this.frontOut_s = fields.frontOut_s;
+    this.waitingLeaders = fields.waitingLeaders;
+    this.observe = fields.observe;
+    this.watch = fields.watch;
+    this.onRequest = fields.onRequest;
+  }
+}
+
+export function runContext(fields: RunContext): RunContext {
+  return new Context(fields);
+}
+
 export function emitOutcome(ctx: RunContext, outcome: RequestOutcome): void {
   if (outcome.shadow === true) ctx.totals.mirrored_left++;
   ctx.sink.recordRequest(outcome);

@@ -10,6 +10,7 @@ import type { Traffic, RouteGroup } from './traffic.js';
 import type { RejectReason } from '../metrics/columns.js';
 import type { ReplicaSteps } from './steps.js';
 import { HeldRequests } from './hold.js';
+import { DOUBLE_ZERO } from '../engine/doubles.js';
 
 const NOT_RESENT = { retries: 0, started: false } as const;
 
@@ -42,7 +43,7 @@ export class Gateway {
   private readonly freeSlots: number[] = [];
   /** Requests that arrived at or after the warm-up (what the latency figures cover). */
   measured = 0;
-  last_arrival_s = 0;
+  last_arrival_s = DOUBLE_ZERO;
   private rejectionInstant_s = -1;
   private rejectionsAtInstant = 0;
   private readonly held: HeldRequests;
@@ -95,7 +96,7 @@ export class Gateway {
     for (let i = 0; i < released; i++) this.pullArrival();
   };
 
-  readonly onArrival = (slot: number, now_s: number): boolean => {
+  onArrival(slot: number, now_s: number): boolean {
     const request = this.pending[slot] as Request;
     this.pending[slot] = undefined;
     this.freeSlots.push(slot);
@@ -103,7 +104,7 @@ export class Gateway {
     this.pullArrival();
     this.arrive(request, now_s);
     return true;
-  };
+  }
 
   private arrive(request: Request, now_s: number): void {
     const totals = this.ctx.totals;

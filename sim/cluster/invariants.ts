@@ -2,6 +2,7 @@ import { fieldError } from '../errors.js';
 import type { BatchShape } from '../latency/batch.js';
 import type { LatencyModel } from '../latency/model.js';
 import { MAX_TIME_S, shown } from '../scenario/bounds.js';
+import { DOUBLE_ZERO } from '../engine/doubles.js';
 
 /** Totals for conservation checks: every token accounted for. */
 export interface RunTotals {
@@ -60,7 +61,7 @@ export function newTotals(): RunTotals {
     drawn: 0, requests: 0, mirrored: 0, mirrored_left: 0, finished: 0, rejected: 0, timed_out: 0, failed: 0, lost_sequences: 0, sequences_finished: 0, steps: 0, events: 0,
     prefill_tokens: 0, decode_tokens: 0, prompt_tokens_finished: 0, output_tokens_finished: 0, prompt_shared_tokens: 0,
     reused_tokens: 0, recomputed_tokens: 0, discarded_tokens: 0, verify_steps: 0, drafted_tokens: 0, accepted_drafts: 0, rejected_draft_tokens: 0, preemptions: 0, swap_in_blocks: 0, swap_out_blocks: 0,
-    evicted_blocks: 0, kv_blocks_used_at_end: [], kv_slots_unused_at_end: [], stamp_pins_at_end: [], end_s: 0,
+    evicted_blocks: 0, kv_blocks_used_at_end: [], kv_slots_unused_at_end: [], stamp_pins_at_end: [], end_s: DOUBLE_ZERO,
   };
 }
 

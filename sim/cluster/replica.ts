@@ -12,6 +12,7 @@ import type { DraftTime } from './drafter.js';
 import { stageTimes, type PipelineStages } from './pipeline.js';
 import type { StageLink } from '../setup/pipeline.js';
 import type { LoraStep } from './loraStep.js';
+import { DOUBLE_ZERO } from '../engine/doubles.js';
 
 /** Token counts a replica has processed, for conservation checks. */
 export interface ReplicaCounters {
@@ -65,12 +66,12 @@ export class Replica implements ReplicaLoad {
   pool = 'default';
   pool_index = 0;
   /** Time spent stepping, summed over its steps as they start, and when the latest one ends (gpu busy figures), s. */
-  busy_s = 0;
-  last_step_end_s = 0;
+  busy_s = DOUBLE_ZERO;
+  last_step_end_s = DOUBLE_ZERO;
   /** ∫ outstanding dt and ∫ waiting dt up to `accrued_s`: the autoscaler averages load over its interval. */
-  outstanding_area = 0;
-  waiting_area = 0;
-  private accrued_s = 0;
+  outstanding_area = DOUBLE_ZERO;
+  waiting_area = DOUBLE_ZERO;
+  private accrued_s = DOUBLE_ZERO;
   /** Its pool's engine settings; set when the replica is built. */
   limits: ReplicaLimits = NO_LIMITS;
   /** No further step may start until one in flight completes. */
@@ -89,7 +90,7 @@ export class Replica implements ReplicaLoad {
   /** When each step in flight started, oldest first (only with several stages). */
   private stepStarts: Deque<number> | undefined;
   /** When the step that completed last had started, s (a hand-off times that step's prefill). */
-  completed_step_start_s = 0;
+  completed_step_start_s = DOUBLE_ZERO;
   private stepsInFlight = 0;
   readonly counters: ReplicaCounters = { steps: 0, prefill_tokens: 0, decode_tokens: 0, preemptions: 0, swap_in_blocks: 0, swap_out_blocks: 0, draft_s: 0 };
   /** Pipeline parallelism: the stages a step passes through and the link between them (absent: one stage). */
@@ -122,7 +123,7 @@ export class Replica implements ReplicaLoad {
     }
     if (max_steps_in_flight > 1) {
       this.laterSteps = new Deque(max_steps_in_flight);
-      this.stepStarts = new Deque(max_steps_in_flight);
+      this.stepStarts = new Deque(max_steps_in_flight, true);
     }
   }
 

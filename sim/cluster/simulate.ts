@@ -8,7 +8,7 @@ import type { SpeculativeSummary, Summary, UncertaintySummary } from '../metrics
 import type { PoolSetup, RunSetup } from '../setup/resolve.js';
 import { createRequestStream, type WorkloadStream } from '../workload/index.js';
 import { Cluster } from './cluster.js';
-import type { RunContext } from './context.js';
+import { runContext, type RunContext } from './context.js';
 import { ARRIVAL, CONTROL, EVENT_KINDS, KV_TRANSFER_DONE, REPLICA_FAILED, REPLICA_READY, SCHEDULE, STEP_END, TIMEOUT } from './events.js';
 import { Disaggregation } from './disagg.js';
 import { bytesPerKvElement, kvBytesPerToken } from '../model/derived.js';
@@ -125,7 +125,7 @@ function buildRun(setup: RunSetup, hooks: RunHooks): Run {
     () => sink.newClusterRow(),
   );
   const watchers = [canary?.watch, autoscaling?.watch, sampler.watch].filter((w) => w !== undefined);
-  const ctx: RunContext = {
+  const ctx = runContext({
     loop: new EventLoop(EVENT_KINDS),
     cluster,
     sink,
@@ -135,7 +135,7 @@ function buildRun(setup: RunSetup, hooks: RunHooks): Run {
     observe: observers.length === 0 ? undefined : (replica, ttft_s, e2e_s) => observers.forEach((r) => r.observe?.(replica, ttft_s, e2e_s)),
     watch: watchers.length === 0 ? undefined : watchers.length === 1 ? watchers[0] : (o) => watchers.forEach((w) => w(o)),
     onRequest: hooks.onRequest,
-  };
+  });
   const totals = ctx.totals;
   const active = (): boolean => !stream.exhausted() || totals.requests + (gateway as Gateway).undelivered > totals.finished + totals.rejected + totals.timed_out + totals.failed;
   const lifecycle = new ReplicaLifecycle(ctx, builders.map((b) => b.build), setup.pools.map((p) => ({ name: p.name, gpus: gpusOf(p.setup) })), active);
@@ -148,12 +148,12 @@ function buildRun(setup: RunSetup, hooks: RunHooks): Run {
   gateway = new Gateway(ctx, stream, traffic, limits, steps, lifecycle.stopIfDrained);
   lifecycle.ready.push((replica, now_s) => (gateway as Gateway).release(replica.pool_index, now_s));
   const loop = ctx.loop;
-  loop.on(STEP_END, steps.onStepEnd);
+  loop.on(STEP_END, steps.onStepEnd, steps);
   loop.on(REPLICA_READY, lifecycle.onReady);
-  loop.on(ARRIVAL, gateway.onArrival);
+  loop.on(ARRIVAL, gateway.onArrival, gateway);
   loop.on(TIMEOUT, gateway.onTimeout);
   loop.on(CONTROL, lifecycle.onControl);
-  loop.on(SCHEDULE, steps.onSchedule);
+  loop.on(SCHEDULE, steps.onSchedule, steps);
   const faults = faultsOf(setup, ctx, gateway, lifecycle);
   if (faults !== undefined) loop.on(REPLICA_FAILED, faults.onFailure);
   const disagg = disaggregationOf(setup, ctx, traffic, steps);

@@ -1,4 +1,4 @@
-import { clearKeepingStorage } from '../engine/arrays.js';
+import { clearKeepingStorage, objectList } from '../engine/arrays.js';
 import { newIterationRecord, type IterationRecord } from '../metrics/records.js';
 import { MAX_TIME_S } from '../scenario/bounds.js';
 import type { Sequence } from '../scheduler/sequence.js';
@@ -21,7 +21,7 @@ export interface HandOffs {
  * its end applies it and turns finished sequences into request outcomes.
  */
 export class ReplicaSteps {
-  private readonly finished: Sequence[] = [];
+  private readonly finished: Sequence[] = objectList();
   /** Set when the run has prefill and decode pools. */
   handOffs: HandOffs | undefined;
   /** Filled for every step and handed to the sink, which keeps nothing of it: no allocation per step. */
@@ -54,7 +54,7 @@ export class ReplicaSteps {
   }
 
   /** The scheduling pass queued for `target` at this instant (or its batching timer). */
-  readonly onSchedule = (target: number, now_s: number): boolean => {
+  onSchedule(target: number, now_s: number): boolean {
     const replica = this.ctx.cluster.replicas[target];
     // A pass queued before the replica stopped (or failed) has nothing left to schedule.
     if (replica.state === 'stopped' || replica.state === 'failed') return false;
@@ -63,7 +63,7 @@ export class ReplicaSteps {
     replica.releaseHost(now_s);
     if (!replica.busy) this.startStep(replica, now_s);
     return true;
-  };
+  }
 
   startStep(replica: Replica, now_s: number): void {
     const plan = replica.startStep(now_s);
@@ -149,7 +149,7 @@ export class ReplicaSteps {
   }
 
   /** The oldest step in flight on `target` ended at `now_s`. */
-  readonly onStepEnd = (target: number, now_s: number): boolean => {
+  onStepEnd(target: number, now_s: number): boolean {
     const ctx = this.ctx;
     const replica = ctx.cluster.replicas[target];
     // A step the replica's failure cut short: its work was counted as lost then.
@@ -187,5 +187,5 @@ export class ReplicaSteps {
     }
     if (!this.stopIfDrained(replica)) this.requestSchedule(replica, now_s);
     return true;
-  };
+  }
 }

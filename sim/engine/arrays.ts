@@ -9,3 +9,17 @@
 export function clearKeepingStorage<T>(list: T[]): void {
   while (list.length > 0) list.pop();
 }
+
+const PLACEHOLDER = {};
+
+/**
+ * An empty array that V8 already holds as one of objects. A literal `[]` starts as an array of
+ * small integers and changes kind at its first object, after the code that fills it may have been
+ * optimised for the other kind: each run's (and each band re-run's) new lists then discarded the
+ * step code the runs share. For lists of objects made once per run or per replica.
+ */
+export function objectList<T extends object>(): T[] {
+  const list: object[] = [PLACEHOLDER];
+  list.pop();
+  return list as T[];
+}

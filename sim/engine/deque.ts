@@ -1,11 +1,22 @@
+const OBJECT = {};
+
 /** Ring-buffer double-ended queue: O(1) push/pop at both ends (waiting queues take preempted requests at the front). */
 export class Deque<T> {
   private items: (T | undefined)[];
   private head = 0;
   private length = 0;
 
-  constructor(initialCapacity = 64) {
+  /**
+   * `numbers`: a queue of numbers. Otherwise its storage starts as one of objects, so that V8 does
+   * not change its kind at the first item, after the code that fills it has been optimised for the
+   * other kind (engine/arrays.ts's objectList).
+   */
+  constructor(initialCapacity = 64, numbers = false) {
     this.items = new Array(initialCapacity);
+    if (!numbers && initialCapacity > 0) {
+      this.items[0] = OBJECT as T;
+      this.items[0] = undefined;
+    }
   }
 
   get size(): number {

@@ -1,4 +1,5 @@
 import { EventQueue } from './eventQueue.js';
+import { DOUBLE_ZERO } from './doubles.js';
 
 /**
  * Handles one event of its kind at `now_s`. Returns false when the event turned out stale (say, a
@@ -27,26 +28,35 @@ export interface LoopTicker {
 export class EventLoop {
   private readonly queue = new EventQueue();
   private readonly handlers: (EventHandler | undefined)[];
+  /** The object each handler is a method of (`this` in its call), or undefined. */
+  private readonly owners: (object | undefined)[];
   private readonly priorities: number[];
   private readonly names: string[];
   /** Time of the event being handled (or last handled). */
-  now_s = 0;
+  now_s = DOUBLE_ZERO;
   /** Events handled and counted (stale ones are not). */
   events = 0;
   /** Time of the last counted event: when the simulated work ended. */
-  last_event_s = 0;
+  last_event_s = DOUBLE_ZERO;
 
   constructor(kinds: readonly EventKindSpec[]) {
     this.handlers = kinds.map(() => undefined);
+    this.owners = kinds.map(() => undefined);
     this.priorities = kinds.map((k) => k.priority);
     this.names = kinds.map((k) => k.name);
   }
 
-  /** Gives `kind` (an index into the table) its handler; a kind has at most one. */
-  on(kind: number, handler: EventHandler): void {
+  /**
+   * Gives `kind` (an index into the table) its handler; a kind has at most one. `owner`: the object
+   * `handler` is a method of, called as its `this`. A method is one function to V8 whichever run's
+   * object owns it, where a handler made per run (an arrow function bound to its object) is a new
+   * call target each run: the band's first re-run then discarded the optimised loop.
+   */
+  on<O extends object>(kind: number, handler: (this: O, target: number, now_s: number) => boolean, owner?: O): void {
     if (this.priorities[kind] === undefined) throw new Error(`event kind ${kind} is not in the event table`);
     if (this.handlers[kind] !== undefined) throw new Error(`event kind ${this.names[kind]} already has a handler`);
-    this.handlers[kind] = handler;
+    this.handlers[kind] = handler as EventHandler;
+    this.owners[kind] = owner;
   }
 
   /** Queues an event of `kind` for `target` (a replica index, a request id: the handler's business). */
@@ -64,6 +74,7 @@ export class EventLoop {
   run(ticker?: LoopTicker): void {
     const queue = this.queue;
     const handlers = this.handlers as EventHandler[];
+    const owners = this.owners;
     const every = ticker === undefined ? 0 : ticker.every_events;
     while (queue.size > 0) {
       const t = queue.pop();
@@ -73,7 +84,8 @@ export class EventLoop {
       }
       this.now_s = t;
       // Stale events are bookkeeping (events are never withdrawn from the queue), not simulation: not counted.
-      if (!handlers[queue.poppedKind](queue.poppedTarget, t)) continue;
+      const kind = queue.poppedKind;
+      if (!handlers[kind].call(owners[kind], queue.poppedTarget, t)) continue;
       this.last_event_s = t;
       this.events++;
       if (every > 0 && this.events % every === 0) (ticker as LoopTicker).tick(t, this.events);

@@ -1,3 +1,5 @@
+import { DOUBLE_ZERO } from '../engine/doubles.js';
+
 /**
  * The shape of one engine iteration as the latency model needs it: aggregates over the
  * scheduled sequences, so timing a step costs O(1) whatever the batch size.
@@ -25,7 +27,7 @@ export function emptyBatch(): BatchShape {
     decode_seqs: 0,
     prefill_tokens: 0,
     decode_tokens: 0,
-    prefill_attention_pairs: 0,
+    prefill_attention_pairs: DOUBLE_ZERO,
     prefill_context_tokens: 0,
     decode_context_tokens: 0,
     emitting_seqs: 0,

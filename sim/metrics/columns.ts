@@ -1,4 +1,5 @@
 import type { ColumnSpec } from './arrowFile.js';
+import { DOUBLE_ZERO } from '../engine/doubles.js';
 
 /**
  * The output contract of the Arrow files, written once: one table per file, in column order.
@@ -170,7 +171,8 @@ export function checkGeneratable(c: ColumnDef): void {
 export function newRow<T extends readonly ColumnDef[]>(table: T): RowOf<T> {
   const fields = table.map((c) => {
     checkGeneratable(c);
-    return `${c.name}: ${c.kind === 'dict' ? JSON.stringify(c.values[0] ?? '') : c.kind === 'bool' ? 'false' : '0'}`;
+    return `${c.name}: ${c.kind === 'dict' ? JSON.stringify(c.values[0] ?? '') : c.kind === 'bool' ? 'false' : c.kind === 'f64' ? 'z' : '0'}`;
   });
-  return new Function(`return { ${fields.join(', ')} };`)() as RowOf<T>;
+  // f64 fields start as doubles (engine/doubles.ts).
+  return new Function('z', `return { ${fields.join(', ')} };`)(DOUBLE_ZERO) as RowOf<T>;
 }

@@ -1,5 +1,6 @@
 import type { IterationRecord } from './records.js';
 import type { KvFromIterations } from './summary.js';
+import { DOUBLE_ZERO } from '../engine/doubles.js';
 
 /**
  * summary.json's KV figures, accumulated from the iterations as they are recorded (the file is
@@ -8,17 +9,17 @@ import type { KvFromIterations } from './summary.js';
 export class IterationFigures {
   private count = 0;
   /** Σ duration of every iteration, and of those with a KV pool / holding a block. */
-  private busy_s = 0;
-  private kvBusy_s = 0;
-  private fragBusy_s = 0;
+  private busy_s = DOUBLE_ZERO;
+  private kvBusy_s = DOUBLE_ZERO;
+  private fragBusy_s = DOUBLE_ZERO;
   /** Duration-weighted sums (value × duration) and maxima. */
-  private kvWeighted = 0;
+  private kvWeighted = DOUBLE_ZERO;
   private kvMax = -Infinity;
-  private cachedWeighted = 0;
+  private cachedWeighted = DOUBLE_ZERO;
   private cachedMax = -Infinity;
-  private swappedWeighted = 0;
+  private swappedWeighted = DOUBLE_ZERO;
   private swappedMax = -Infinity;
-  private fragWeighted = 0;
+  private fragWeighted = DOUBLE_ZERO;
   private fragMax = -Infinity;
   private swapIn = 0;
   private swapOut = 0;

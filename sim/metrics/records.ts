@@ -2,6 +2,7 @@ import { ITERATION_COLUMNS, newRow, REQUEST_COLUMNS, type CLUSTER_COLUMNS, type 
 import type { GapPool } from './gapPool.js';
 import type { StepStamps } from './stepStamps.js';
 import { gapStats, type GapStats } from './gapStats.js';
+import { DOUBLE_ZERO } from '../engine/doubles.js';
 
 /** What the engine reports when a request leaves the system. */
 export interface RequestOutcome {
@@ -83,7 +84,7 @@ export function newIterationRecord(): IterationRecord {
   return newRow(ITERATION_COLUMNS);
 }
 
-const itl: GapStats = { mean_s: 0, p50_s: 0, p99_s: 0, max_s: 0 };
+const itl: GapStats = { mean_s: DOUBLE_ZERO, p50_s: DOUBLE_ZERO, p99_s: DOUBLE_ZERO, max_s: DOUBLE_ZERO };
 
 /**
  * Fills `into` (by default a new row) with the requests.arrow row of an outcome; pools its

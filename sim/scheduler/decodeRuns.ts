@@ -1,4 +1,4 @@
-import { clearKeepingStorage } from '../engine/arrays.js';
+import { clearKeepingStorage, objectList } from '../engine/arrays.js';
 import type { BlockManager } from '../kv/blockManager.js';
 import type { KvState } from '../kv/kvState.js';
 import type { BatchShape } from '../latency/batch.js';
@@ -37,7 +37,7 @@ export class DecodeRuns {
   /** The token time of each completed step, at step mod RING. */
   private readonly times = new Float64Array(RING);
   /** At s mod RING: sequences with a KV event at step s or whose run ends before it (`run_next`; stale entries are skipped). */
-  private readonly due: Sequence[][] = Array.from({ length: RING }, () => []);
+  private readonly due: Sequence[][] = Array.from({ length: RING }, () => objectList<Sequence>());
   /** The holder a KV event allocates for: the sequence with its computed tokens as they stand at the event. */
   private readonly owner: { kv: KvState; computed_tokens: number } = { kv: undefined as unknown as KvState, computed_tokens: 0 };
   /** At s mod RING: blocks that runs without KV events (`run_take_from` ≥ 0) take in step s, one per run at a block boundary. */

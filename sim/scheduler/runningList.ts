@@ -1,4 +1,4 @@
-import { clearKeepingStorage } from '../engine/arrays.js';
+import { clearKeepingStorage, objectList } from '../engine/arrays.js';
 import type { BlockManager } from '../kv/blockManager.js';
 import { addToPlan, hasLeft } from './commons.js';
 import { DecodeRuns } from './decodeRuns.js';
@@ -13,18 +13,18 @@ import type { Sequence } from './sequence.js';
  */
 export class RunningList {
   private readonly runs: DecodeRuns;
-  private eager: Sequence[] = [];
-  private spare: Sequence[] = [];
-  private readonly ended: Sequence[] = [];
+  private eager: Sequence[] = objectList();
+  private spare: Sequence[] = objectList();
+  private readonly ended: Sequence[] = objectList();
   /** Sequences in runs with a KV event in the step being formed, in list order. */
-  private readonly events: Sequence[] = [];
-  private readonly gone: Sequence[] = [];
+  private readonly events: Sequence[] = objectList();
+  private readonly gone: Sequence[] = objectList();
   /**
    * While runs are kept: finished sequences still in the running list, past its last live one
    * never (`dropTail`), removed together (`compact`) once PENDING_MAX gather or before anything
    * walks the list. Removing each at once moved half the list a finish (5 % of the scale scenario).
    */
-  private readonly pending: Sequence[] = [];
+  private readonly pending: Sequence[] = objectList();
   /** The replica step the next pass forms (steps are numbered as the replica numbers them) and whether it is formed, in flight. */
   private next_step = 0;
   private formed = false;

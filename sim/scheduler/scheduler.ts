@@ -3,7 +3,7 @@ import { emptyBatch, resetBatch, type BatchShape } from '../latency/batch.js';
 import type { EngineUsage, OrcaReservation, PreemptionMode, SchedulingPolicy, WorkloadSpec } from '../scenario/types.js';
 import type { Sequence } from './sequence.js';
 import type { Speculation } from './speculation.js';
-import { clearKeepingStorage } from '../engine/arrays.js';
+import { clearKeepingStorage, objectList } from '../engine/arrays.js';
 
 /** One engine step as a scheduler decided it. Arrays are reused between steps: copy to keep. */
 export interface StepPlan {
@@ -31,8 +31,26 @@ export interface StepPlan {
   padding_seqs: number;
 }
 
+/**
+ * A class rather than an object literal: V8 types a literal's object-valued field by the class of
+ * its first value only until the literal is evaluated a second time, and a band re-run's scheduler
+ * makes the second plan, which then threw away the optimised step code the main run had warmed
+ * (engine/doubles.ts has the numeric side of the same cost).
+ */
+class PlanRecord implements StepPlan {
+  scheduled: Sequence[] = objectList();
+  lazy_decodes = 0;
+  preempted = 0;
+  swap_in_blocks = 0;
+  swap_out_blocks = 0;
+  wake_at_s = NaN;
+  kv_admitted: Sequence[] = objectList();
+  padding_seqs = 0;
+  constructor(public batch: BatchShape) {}
+}
+
 export function emptyPlan(batch: BatchShape = emptyBatch()): StepPlan {
-  return { scheduled: [], lazy_decodes: 0, batch, preempted: 0, swap_in_blocks: 0, swap_out_blocks: 0, wake_at_s: NaN, kv_admitted: [], padding_seqs: 0 };
+  return new PlanRecord(batch);
 }
 
 /** Clears a reused plan for the next step: every field, so no policy can leak a value into the next step. */

@@ -1,4 +1,4 @@
-import { clearKeepingStorage } from '../engine/arrays.js';
+import { clearKeepingStorage, objectList } from '../engine/arrays.js';
 import type { BlockManager } from '../kv/blockManager.js';
 import { addRunning, addToPlan, cancelWaiting, dropFinished, noteAdmitted, releaseRunning, releaseWaiting, requeueForRecompute } from './commons.js';
 import { RunningList } from './runningList.js';
@@ -33,14 +33,14 @@ const DECODE_RUNS_FROM = 4;
  */
 export class VllmV1Scheduler implements ReplicaScheduler {
   private readonly waiting: WaitQueue;
-  private readonly running: Sequence[] = [];
+  private readonly running: Sequence[] = objectList();
   /** Admitted with blocks for KV in transfer (vLLM's WAITING_FOR_REMOTE_KVS), oldest first. */
-  private readonly receiving: Sequence[] = [];
+  private readonly receiving: Sequence[] = objectList();
   /** Whose KV has landed: the next passes admit them before the waiting queue. */
-  private readonly received: Sequence[] = [];
+  private readonly received: Sequence[] = objectList();
   private readonly plan: StepPlan = emptyPlan();
   /** Waiting requests a pass set aside (an adapter over max_loras), returned to the queue's front after it. */
-  private readonly skipped: Sequence[] = [];
+  private readonly skipped: Sequence[] = objectList();
   /** The running requests' distinct adapters, gathered for a pass that may admit (LoRA only). */
   private readonly adapters = new Set<number>();
   /** With decode runs: the running list's sequences outside runs (absent where this configuration cannot use runs). */

@@ -1,6 +1,7 @@
 import { Deque } from '../engine/deque.js';
 import type { SchedulingPolicy } from '../scenario/types.js';
 import type { Sequence } from './sequence.js';
+import { objectList } from '../engine/arrays.js';
 
 /** The waiting queue of a scheduler: FCFS, or by (priority, arrival) as vLLM's `priority` policy orders it. */
 export interface WaitQueue {
@@ -46,7 +47,7 @@ class FcfsQueue implements WaitQueue {
 
 /** Binary heap on `servedBefore`. */
 class PriorityQueue implements WaitQueue {
-  private readonly heap: Sequence[] = [];
+  private readonly heap: Sequence[] = objectList();
   get size(): number {
     return this.heap.length;
   }

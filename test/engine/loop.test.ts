@@ -92,4 +92,29 @@ describe('EventLoop', () => {
     endless.schedule(Infinity, 0, 0);
     expect(() => endless.run()).toThrow(/event time Infinity s/);
   });
+
+  it("calls a method handler with its owner as `this`, and counts a stale method's event as not counted", () => {
+    class Counter {
+      seen: string[] = [];
+      constructor(readonly name: string) {}
+      handle(target: number, now_s: number): boolean {
+        this.seen.push(`${this.name}:${target}@${now_s}`);
+        return target !== 9;
+      }
+    }
+    const loop = new EventLoop(KINDS);
+    const a = new Counter('a');
+    const b = new Counter('b');
+    // One method, two owners: each kind's events reach its own owner.
+    loop.on(0, Counter.prototype.handle, a);
+    loop.on(1, Counter.prototype.handle, b);
+    loop.schedule(1, 0, 1);
+    loop.schedule(1, 1, 2);
+    loop.schedule(2, 0, 9);
+    loop.run();
+    expect(a.seen).toEqual(['a:1@1', 'a:9@2']);
+    expect(b.seen).toEqual(['b:2@1']);
+    expect(loop.events).toBe(2);
+    expect(loop.last_event_s).toBe(1);
+  });
 });
