@@ -111,6 +111,7 @@ export async function main(argv: string[]): Promise<void> {
       y = y.command(spec.usage, spec.describe, (c) => c, () => undefined);
     }
   }
+  skipHelpCache(y);
   await y
     .demandCommand(1, 'give a command, e.g. infersim run scenarios/quickstart.yaml')
     .strict()
@@ -123,4 +124,18 @@ export async function main(argv: string[]): Promise<void> {
       process.exit(1);
     })
     .parseAsync();
+}
+
+/**
+ * yargs renders the chosen command's whole help once its handler has started (~30 ms), to show it
+ * should the handler fail. It never shows it here (`.fail` prints one line instead), and during
+ * those milliseconds `infersim run`'s thread is starting its simulation on the other core. yargs
+ * has no option for this: the cache is replaced through its internal methods where they exist as
+ * in yargs 17–18, and left alone otherwise.
+ */
+function skipHelpCache(y: Argv): void {
+  type Usage = { cacheHelpMessage?: () => void };
+  const internal = (y as unknown as { getInternalMethods?: () => { getUsageInstance?: () => Usage | undefined } }).getInternalMethods?.();
+  const usage = internal?.getUsageInstance?.();
+  if (typeof usage?.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => undefined;
 }
