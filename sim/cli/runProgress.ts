@@ -14,6 +14,8 @@ export interface RunProgress {
   tick(sim_s: number, requests_done: number, pass?: number, passes?: number): void;
   /** Clears the line (if one was drawn), so the summary starts on a clean line. */
   end(): void;
+  /** False where nothing is ever drawn (not a terminal): the run then need not tick it. */
+  readonly shown: boolean;
 }
 
 export interface RunProgressOptions {
@@ -30,7 +32,7 @@ export interface RunProgressOptions {
   now_s?: () => number;
 }
 
-const NONE: RunProgress = { tick() {}, end() {} };
+const NONE: RunProgress = { tick() {}, end() {}, shown: false };
 
 export function createRunProgress(opts: RunProgressOptions = {}): RunProgress {
   const stream = opts.stream ?? process.stderr;
@@ -52,6 +54,7 @@ export function createRunProgress(opts: RunProgressOptions = {}): RunProgress {
     end() {
       if (drawn) stream.write('\r\x1b[K');
     },
+    shown: true,
   };
 }
 

@@ -51,7 +51,7 @@ function run(args: RunArgs, stderrIsTTY: boolean, tell: (message: RunReply) => v
   });
   let result: RunResult;
   try {
-    result = runSimulation(setup, { outDir, writeTokens, stream, onStart: printBanner, onProgress: progress.tick });
+    result = runSimulation(setup, { outDir, writeTokens, stream, onStart: printBanner, onProgress: progress.shown ? progress.tick : undefined });
   } finally {
     progress.end();
   }

@@ -117,12 +117,12 @@ export class Disaggregation {
   }
 
   /** KV_TRANSFER_DONE: a transfer may have started moving or completed (stale when a later change rescheduled). */
-  readonly onTransferEvent = (target: number, now_s: number): boolean => {
+  onTransferEvent(target: number, now_s: number): boolean {
     if (target !== this.version) return false;
     for (const seq of this.links.advance(now_s)) this.land(seq, now_s);
     this.wake(now_s);
     return true;
-  };
+  }
 
   private land(seq: Sequence, now_s: number): void {
     const h = this.pending.get(seq) as HandOff;

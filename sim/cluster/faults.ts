@@ -82,7 +82,7 @@ export class Faults {
   }
 
   /** Stale once no request is left to serve (a failure after the run ends does not happen), or when its replica is gone. */
-  readonly onFailure = (target: number, now_s: number): boolean => {
+  onFailure(target: number, now_s: number): boolean {
     if (!this.lifecycle.running) return false;
     const plan = this.plans[target];
     if ('replica' in plan) {
@@ -101,7 +101,7 @@ export class Faults {
     }
     this.fail(replica, plan.down_s, now_s);
     return true;
-  };
+  }
 
   private fail(replica: Replica, down_s: number, now_s: number): void {
     const held = replica.outstanding;

@@ -8,7 +8,7 @@ import { earlyOutcome, requestTokens, sequencesOf } from './outcomes.js';
 import type { Replica } from './replica.js';
 import type { Traffic, RouteGroup } from './traffic.js';
 import type { RejectReason } from '../metrics/columns.js';
-import type { ReplicaSteps } from './steps.js';
+import type { Drains, ReplicaSteps } from './steps.js';
 import { HeldRequests } from './hold.js';
 import { DOUBLE_ZERO } from '../engine/doubles.js';
 
@@ -65,7 +65,7 @@ export class Gateway {
     private readonly limits: AdmissionLimits,
     private readonly steps: ReplicaSteps,
     /** Stops a draining replica that has no work left (its last request may leave by timing out). */
-    private readonly stopIfDrained: (replica: Replica) => boolean,
+    private readonly drains: Drains,
   ) {
     this.held = new HeldRequests(traffic.poolGroups.length);
     this.arrivals = traffic.poolGroups.map(() => 0);
@@ -91,10 +91,10 @@ export class Gateway {
   }
 
   /** A request left at `finish_s`: closed-loop clients and sessions may now send their next ones. */
-  readonly requestLeft = (id: number, finish_s: number): void => {
+  requestLeft(id: number, finish_s: number): void {
     const released = this.stream.onFinished(id, finish_s);
     for (let i = 0; i < released; i++) this.pullArrival();
-  };
+  }
 
   onArrival(slot: number, now_s: number): boolean {
     const request = this.pending[slot] as Request;
@@ -263,7 +263,7 @@ export class Gateway {
   }
 
   /** False for a stale time-out (the request was scheduled in time). */
-  readonly onTimeout = (target: number, now_s: number): boolean => {
+  onTimeout(target: number, now_s: number): boolean {
     const held = this.held.size === 0 ? undefined : this.held.drop(target);
     if (held !== undefined) {
       this.leaveEarly(held.request, -1, 'timed_out', now_s, undefined, this.traffic.poolGroups[held.pool].pool_name);
@@ -284,9 +284,9 @@ export class Gateway {
     replica.outstanding_tokens -= requestTokens(leader.request);
     replica.waiting--;
     this.leaveEarly(leader.request, leader.replica, 'timed_out', now_s, undefined, undefined, undefined, leader.retries);
-    this.stopIfDrained(replica);
+    this.drains.stopIfDrained(replica);
     return true;
-  };
+  }
 
   /** A request that leaves without a token: rejected at arrival, timed out while waiting, or failed. */
   private leaveEarly(

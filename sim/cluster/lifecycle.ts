@@ -59,10 +59,10 @@ export class ReplicaLifecycle implements RunControl {
     this.ctx.loop.schedule(time_s, CONTROL, this.actions.length - 1);
   }
 
-  readonly onControl = (target: number, now_s: number): boolean => {
+  onControl(target: number, now_s: number): boolean {
     this.actions[target](now_s);
     return true;
-  };
+  }
 
   addReplica(startup_s = 0, pool?: string): number {
     if (!(startup_s >= 0 && startup_s < Infinity)) throw new InfersimError(`run control: startup_s must be finite and ≥ 0, got ${startup_s}`);
@@ -81,14 +81,14 @@ export class ReplicaLifecycle implements RunControl {
    * False for a replica stopped before it was ready (the event is stale), and for one ready only
    * after the last request left: it is ready, but that is no simulated work (the run's end stays).
    */
-  readonly onReady = (target: number, now_s: number): boolean => {
+  onReady(target: number, now_s: number): boolean {
     const replica = this.ctx.cluster.replicas[target];
     if (replica.state !== 'starting') return false;
     this.ctx.cluster.setState(replica, 'ready');
     if (!this.active()) return false;
     for (const listener of this.ready) listener(replica, now_s);
     return true;
-  };
+  }
 
   /** Told when a replica becomes ready (the gateway sends it the requests held for its pool; fault recovery is timed). */
   readonly ready: ((replica: Replica, now_s: number) => void)[] = [];
@@ -115,11 +115,11 @@ export class ReplicaLifecycle implements RunControl {
    * A draining replica stops when its last request has left (finished or timed out) and no step
    * is in flight. Returns whether it stopped.
    */
-  readonly stopIfDrained = (replica: Replica): boolean => {
+  stopIfDrained(replica: Replica): boolean {
     if (replica.state !== 'draining' || replica.outstanding > 0 || replica.steps_in_flight > 0) return false;
     this.stop(replica);
     return true;
-  };
+  }
 
   state(index: number): ReplicaState {
     return this.replica(index).state;

@@ -9,6 +9,7 @@ import type { PoolSetup, RunSetup } from '../setup/resolve.js';
 import { createRequestStream, type WorkloadStream } from '../workload/index.js';
 import { Cluster } from './cluster.js';
 import { runContext, type RunContext } from './context.js';
+import { RunTicker } from './ticker.js';
 import { ARRIVAL, CONTROL, EVENT_KINDS, KV_TRANSFER_DONE, REPLICA_FAILED, REPLICA_READY, SCHEDULE, STEP_END, TIMEOUT } from './events.js';
 import { Disaggregation } from './disagg.js';
 import { bytesPerKvElement, kvBytesPerToken } from '../model/derived.js';
@@ -54,6 +55,8 @@ export interface RunHooks {
    * object changes either); false: in this thread, one after the other. The results are the same.
    */
   band_threads?: false | Partial<BandThreadsPolicy>;
+  /** The pass this run reports to onProgress as, of how many (a band re-run: 1 or 2 of 3); default pass 0 of its own passes. */
+  progress_pass?: { pass: number; passes: number };
   /** Called once everything is set up and checked, just before the first event (the CLI prints its banner here). */
   onStart?: () => void;
   /** A request stream already built from the scenario's workload (the CLI builds it first, so input errors come before any output). */
@@ -141,23 +144,24 @@ function buildRun(setup: RunSetup, hooks: RunHooks): Run {
   const lifecycle = new ReplicaLifecycle(ctx, builders.map((b) => b.build), setup.pools.map((p) => ({ name: p.name, gpus: gpusOf(p.setup) })), active);
   // The gateway is built after the step handlers it schedules through, which report departures back to it.
   let gateway: Gateway | undefined;
-  const steps = new ReplicaSteps(ctx, (id, finish_s) => (gateway as Gateway).requestLeft(id, finish_s), lifecycle.stopIfDrained, hooks.iterations !== false || hooks.outDir !== undefined);
+  const steps = new ReplicaSteps(ctx, lifecycle, hooks.iterations !== false || hooks.outDir !== undefined);
   // A pool whose autoscaler may bring a replica holds requests while it has none ready.
   const autoscaled = setup.pools.map((p) => (p.setup.scenario.autoscale?.max_replicas ?? 0) > 0);
   const limits = { frontIn_s: e.frontend_input_ms / 1000, timeout_s, warmup_s: s.metrics.warmup_s, autoscaled, max_retries: s.cluster.max_retries };
-  gateway = new Gateway(ctx, stream, traffic, limits, steps, lifecycle.stopIfDrained);
+  gateway = new Gateway(ctx, stream, traffic, limits, steps, lifecycle);
+  steps.exit = gateway;
   lifecycle.ready.push((replica, now_s) => (gateway as Gateway).release(replica.pool_index, now_s));
   const loop = ctx.loop;
   loop.on(STEP_END, steps.onStepEnd, steps);
-  loop.on(REPLICA_READY, lifecycle.onReady);
+  loop.on(REPLICA_READY, lifecycle.onReady, lifecycle);
   loop.on(ARRIVAL, gateway.onArrival, gateway);
-  loop.on(TIMEOUT, gateway.onTimeout);
-  loop.on(CONTROL, lifecycle.onControl);
+  loop.on(TIMEOUT, gateway.onTimeout, gateway);
+  loop.on(CONTROL, lifecycle.onControl, lifecycle);
   loop.on(SCHEDULE, steps.onSchedule, steps);
   const faults = faultsOf(setup, ctx, gateway, lifecycle);
-  if (faults !== undefined) loop.on(REPLICA_FAILED, faults.onFailure);
+  if (faults !== undefined) loop.on(REPLICA_FAILED, faults.onFailure, faults);
   const disagg = disaggregationOf(setup, ctx, traffic, steps);
-  if (disagg !== undefined) loop.on(KV_TRANSFER_DONE, disagg.onTransferEvent);
+  if (disagg !== undefined) loop.on(KV_TRANSFER_DONE, disagg.onTransferEvent, disagg);
   return { ctx, gateway, lifecycle, stream, latency: latencies[0], latencies, swap_blocks: builders[0].swap_blocks, traffic, canary, autoscaling, sampler, faults, disagg };
 }
 
@@ -269,18 +273,9 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
   // The band's re-runs may go on beside the main run, in threads started while it runs.
   const threaded = skipReason === null && hooks.latency === undefined && hooks.band_threads !== false;
   let threads: BandThreads | undefined;
-  const ticker =
-    onProgress === undefined && !threaded
-      ? undefined
-      : {
-          every_events: PROGRESS_EVERY_EVENTS,
-          tick: (now_s: number) => {
-            threads?.poll();
-            onProgress?.(now_s, totals.finished + totals.rejected + totals.timed_out + totals.failed - totals.mirrored_left, 0, passes);
-          },
-        };
   try {
     if (threaded) threads = BandThreads.for(bandSetupOf(setup), hooks.efficiency, hooks.band_threads || undefined);
+    const ticker = onProgress === undefined && !threaded ? undefined : new RunTicker(PROGRESS_EVERY_EVENTS, totals, threads, onProgress, hooks.progress_pass ?? { pass: 0, passes });
     run.canary?.start(run.lifecycle);
     run.autoscaling?.start(run.lifecycle);
     run.sampler.start(run.lifecycle);
@@ -321,24 +316,22 @@ function bandRuns(setup: RunSetup, hooks: RunHooks, latency: LatencyModel, passe
   const onProgress = hooks.onProgress;
   // Passes are numbered in the order this thread runs or waits for them, so a progress display only moves forward.
   let passes_begun = 0;
-  const progressOf = (): ((sim_s: number, done: number) => void) | undefined => {
-    const pass = ++passes_begun;
-    return onProgress && ((sim_s: number, done: number) => onProgress(sim_s, done, pass, passes));
-  };
   const band = latency.uncertainty as LatencyBand;
   const scales = bandTimeScales(band);
-  const here = (band_edge: BandEdge, progress = progressOf()): Summary => {
+  // The run reports its progress as its pass through `onProgress` itself: a function made per pass would be a new call target in the loop's tick every run.
+  const here = (band_edge: BandEdge, pass = ++passes_begun): Summary => {
     // Without an override the band run builds its own models (each pool's at its own band's edge), so a step-time fault still names the profile.
     const bandHooks: RunHooks = override === undefined ? { efficiency: hooks.efficiency, band_edge } : { latency: scaledLatencyModel(override, scales[band_edge]) };
-    return runSimulation(bandSetup, { ...bandHooks, band_threads: false, iterations: false, onProgress: progress }).summary;
+    return runSimulation(bandSetup, { ...bandHooks, band_threads: false, iterations: false, onProgress, progress_pass: { pass, passes } }).summary;
   };
   const summaries = new Map<BandEdge, Summary>();
   // First the edges no worker has taken, run here while the workers run theirs; then the workers' replies.
   for (const edge of threads?.hereOrder() ?? BAND_EDGES) if (threads === undefined || threads.claim(edge)) summaries.set(edge, here(edge));
   for (const edge of BAND_EDGES) {
     if (summaries.has(edge)) continue;
-    const progress = progressOf();
-    summaries.set(edge, threads?.wait(edge, progress) ?? here(edge, progress));
+    const pass = ++passes_begun;
+    const progress = onProgress && ((sim_s: number, done: number) => onProgress(sim_s, done, pass, passes));
+    summaries.set(edge, threads?.wait(edge, progress) ?? here(edge, pass));
   }
   threads?.stop();
   const uncertainty = runAtBandEdges(band, (_, band_edge) => summaries.get(band_edge) as Summary);

@@ -10,6 +10,16 @@ import { countFinishedSequence, finishedOutcome, requestTokens } from './outcome
 import type { Replica } from './replica.js';
 import { waitKey } from '../workload/request.js';
 
+/** Stops a draining replica that has no work left; true when it did (the replica lifecycle). */
+export interface Drains {
+  stopIfDrained(replica: Replica): boolean;
+}
+
+/** Told that a request left the system at `finish_s` (the gateway: closed-loop clients may send their next one). */
+export interface RequestExit {
+  requestLeft(id: number, finish_s: number): void;
+}
+
 /** Disaggregated serving's side of a step: sequences leaving a prefill replica, and those a decode replica gave blocks to. */
 export interface HandOffs {
   handOff(from: Replica, seq: Sequence, now_s: number, step_s: number): void;
@@ -24,15 +34,15 @@ export class ReplicaSteps {
   private readonly finished: Sequence[] = objectList();
   /** Set when the run has prefill and decode pools. */
   handOffs: HandOffs | undefined;
+  /** Where finished requests go: set once the gateway, which takes this object, exists. */
+  exit: RequestExit | undefined;
   /** Filled for every step and handed to the sink, which keeps nothing of it: no allocation per step. */
   private readonly iteration: IterationRecord = newIterationRecord();
 
   constructor(
     private readonly ctx: RunContext,
-    /** A request left the system at `finish_s` (closed-loop clients may send their next one). */
-    private readonly requestLeft: (id: number, finish_s: number) => void,
-    /** Stops a draining replica that has no work left; true when it did. */
-    private readonly stopIfDrained: (replica: Replica) => boolean,
+    /** Objects, not functions made per run: their methods are one call target to V8 whichever run calls them. */
+    private readonly drains: Drains,
     /** False: steps are not recorded (a band re-run, which writes no iterations.arrow and reports only latency bounds). */
     private readonly recordsSteps = true,
   ) {}
@@ -179,13 +189,13 @@ export class ReplicaSteps {
       const times = outcome.token_times_s;
       ctx.observe?.(replica.index, times.length > 0 ? times[0] - outcome.arrival_s : null, outcome.finish_s - outcome.arrival_s);
       // Nobody waits for a mirrored copy: its end releases no client's next request.
-      if (seq.request.shadow !== true) this.requestLeft(seq.id, outcome.finish_s);
+      if (seq.request.shadow !== true) (this.exit as RequestExit).requestLeft(seq.id, outcome.finish_s);
       // Recorded: nobody reads its token stamps again, unless a hook keeps the outcome (and its views).
       if (ctx.onRequest !== undefined) continue;
       if (group === undefined) seq.dropStamps();
       else for (const member of group.sequences) member.dropStamps();
     }
-    if (!this.stopIfDrained(replica)) this.requestSchedule(replica, now_s);
+    if (!this.drains.stopIfDrained(replica)) this.requestSchedule(replica, now_s);
     return true;
   }
 }

@@ -65,6 +65,32 @@ const close = (b: Bounds, low: number, high: number): void => {
   expect(b.high).toBeCloseTo(high, 12);
 };
 
+describe('progress through the band re-runs', () => {
+  it('reports the main run as pass 0 of 3 and the re-runs as passes 1 and 2, each from its own start', () => {
+    // 3,000 requests of 5 steps: ~18,000 events a run, several ticks of 4,096 events each.
+    const many = 3000;
+    const ticks: { sim_s: number; done: number; pass: number; passes: number }[] = [];
+    simulate(light({ workload: { arrival: { process: 'constant', rate_per_s: 1 }, input_tokens: { dist: 'fixed', value: 100 }, output_tokens: { dist: 'fixed', value: OUT }, num_requests: many } }), {
+      latency: constantModel(),
+      band_threads: false,
+      onProgress: (sim_s, done, pass, passes) => ticks.push({ sim_s, done, pass, passes }),
+    });
+    expect(new Set(ticks.map((t) => t.passes))).toEqual(new Set([3]));
+    const passes = ticks.map((t) => t.pass);
+    expect(new Set(passes)).toEqual(new Set([0, 1, 2]));
+    expect(passes).toEqual([...passes].sort((a, b) => a - b));
+    for (const pass of [0, 1, 2]) {
+      const own = ticks.filter((t) => t.pass === pass);
+      // Each pass counts from its own start: done and the clock only grow within it, and stay within the run.
+      for (let k = 1; k < own.length; k++) {
+        expect(own[k].done).toBeGreaterThanOrEqual(own[k - 1].done);
+        expect(own[k].sim_s).toBeGreaterThan(own[k - 1].sim_s);
+      }
+      expect(own[own.length - 1].done).toBeLessThanOrEqual(many);
+    }
+  });
+});
+
 describe('uncertainty bounds: light load, constant step time T, band ±10 %', () => {
   const model = constantModel();
   const { summary, totals } = simulate(light(), { latency: model });
