@@ -51,13 +51,6 @@ const CLUSTER_BATCH_ROWS = 1024;
 const DEFAULT_POOLS: readonly PoolInfo[] = [{ name: 'default', model: '', gpu: '', usd_per_gpu_hour: NaN, shadow: false }];
 
 /**
- * Receives every record of a run, streams them to Arrow files in `<dir>.tmp-<pid>` and on
- * `finish` publishes that folder as `<dir>` (replacing a previous output folder). Call `abort`
- * on error: it removes the temporary folder, so no half-written output remains.
- * Rows are written in the order they are recorded (requests: in the order they leave).
- * Memory: one Arrow batch per file, plus per-request latency scalars and the pooled ITL gaps.
- */
-/**
  * Reused for every request and token of every sink in this thread: nothing keeps them past the call
  * that fills them. Module-wide rather than a field per sink: each sink's own rows came with a new
  * hidden class for V8, and the band's re-runs, whose sinks are the second and third, discarded the
@@ -66,6 +59,13 @@ const DEFAULT_POOLS: readonly PoolInfo[] = [{ name: 'default', model: '', gpu: '
 const REQUEST_SCRATCH: RequestRow = newRow(REQUEST_COLUMNS);
 const TOKEN_SCRATCH: TokenRow = newRow(TOKEN_COLUMNS);
 
+/**
+ * Receives every record of a run, streams them to Arrow files in `<dir>.tmp-<pid>` and on
+ * `finish` publishes that folder as `<dir>` (replacing a previous output folder). Call `abort`
+ * on error: it removes the temporary folder, so no half-written output remains.
+ * Rows are written in the order they are recorded (requests: in the order they leave).
+ * Memory: one Arrow batch per file, plus per-request latency scalars and the pooled ITL gaps.
+ */
 export class MetricsSink implements RunSink {
   private readonly dir: string | undefined;
   private readonly tmpDir: string | undefined;
