@@ -49,10 +49,10 @@ export class Autoscaling {
   }
 
   /** Finished requests' TTFTs, by pool, for the ttft_p90_s metric. */
-  readonly watch = (o: RequestOutcome): void => {
+  watch(o: RequestOutcome): void {
     if (o.replica < 0 || o.status !== 'finished' || o.token_times_s.length === 0) return;
     this.ttfts.get(this.cluster.replicas[o.replica].pool_index)?.push(o.token_times_s[0] - o.arrival_s);
-  };
+  }
 
   private tick(pool: ScaledPool, now_s: number, control: RunControl): void {
     const members = this.cluster.replicas.filter((r) => r.pool_index === pool.index);

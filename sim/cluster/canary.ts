@@ -80,13 +80,13 @@ export class CanaryRollout {
   }
 
   /** Every request as it leaves: the baseline's and the canary's (mirrored copies aside) fill the interval's windows. */
-  readonly watch = (o: RequestOutcome): void => {
+  watch(o: RequestOutcome): void {
     if (this.done || o.shadow === true) return;
     // A request its pool could not take (no replica ready) is that pool's error too.
     const pool = o.replica >= 0 ? this.cluster.replicas[o.replica].pool : o.pool;
     if (pool === this.rule.canary) this.canaryWindow.add(o, this.rule.metric);
     else if (pool === this.rule.baseline) this.baselineWindow.add(o, this.rule.metric);
-  };
+  }
 
   private judge(now_s: number): void {
     const r = this.rule;

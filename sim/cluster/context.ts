@@ -5,6 +5,11 @@ import type { Sequence } from '../scheduler/sequence.js';
 import type { Cluster } from './cluster.js';
 import type { RunTotals } from './invariants.js';
 
+/** Told of every request as it leaves. An object whose method is called: one call target to V8 whichever run's it is. */
+export interface RequestWatcher {
+  watch(outcome: RequestOutcome): void;
+}
+
 /** What the handlers of one run share. Only handlers change it; policies see narrow views of it. */
 export interface RunContext {
   readonly loop: EventLoop;
@@ -20,8 +25,8 @@ export interface RunContext {
    * it (routers that learn from them); undefined when no router does.
    */
   readonly observe: ((replica: number, ttft_s: number | null, e2e_s: number) => void) | undefined;
-  /** Told of every request as it leaves, before `onRequest` (the canary's monitor). */
-  readonly watch: ((outcome: RequestOutcome) => void) | undefined;
+  /** Told of every request as it leaves, before `onRequest` (the canary's monitor, the autoscaler, the cluster sampler). */
+  readonly watchers: readonly RequestWatcher[];
   /** Every request as it leaves (finished, rejected, timed out). */
   readonly onRequest: ((outcome: RequestOutcome) => void) | undefined;
 }
@@ -40,7 +45,7 @@ class Context implements RunContext {
   readonly frontOut_s: number;
   readonly waitingLeaders: Map<number, Sequence> | undefined;
   readonly observe: RunContext['observe'];
-  readonly watch: RunContext['watch'];
+  readonly watchers: readonly RequestWatcher[];
   readonly onRequest: RunContext['onRequest'];
   constructor(fields: RunContext) {
     this.loop = fields.loop;
@@ -50,7 +55,7 @@ class Context implements RunContext {
     this.frontOut_s = fields.frontOut_s;
     this.waitingLeaders = fields.waitingLeaders;
     this.observe = fields.observe;
-    this.watch = fields.watch;
+    this.watchers = fields.watchers;
     this.onRequest = fields.onRequest;
   }
 }
@@ -62,6 +67,7 @@ export function runContext(fields: RunContext): RunContext {
 export function emitOutcome(ctx: RunContext, outcome: RequestOutcome): void {
   if (outcome.shadow === true) ctx.totals.mirrored_left++;
   ctx.sink.recordRequest(outcome);
-  ctx.watch?.(outcome);
+  const watchers = ctx.watchers;
+  for (let i = 0; i < watchers.length; i++) watchers[i].watch(outcome);
   ctx.onRequest?.(outcome);
 }

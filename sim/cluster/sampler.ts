@@ -59,9 +59,9 @@ export class ClusterSampler {
   }
 
   /** Every request as it leaves: a finished one is its pool's completion. */
-  readonly watch = (o: RequestOutcome): void => {
+  watch(o: RequestOutcome): void {
     if (o.status === 'finished' && o.replica >= 0) this.completed[this.cluster.replicas[o.replica].pool_index]++;
-  };
+  }
 
   /** Per pool, over the samples: the most replicas held, and the time-weighted mean (null before any sample). */
   fleet(): { peak_replicas: number; mean_replicas: number | null }[] {

@@ -127,7 +127,6 @@ function buildRun(setup: RunSetup, hooks: RunHooks): Run {
     (row) => sink.recordClusterRow(row),
     () => sink.newClusterRow(),
   );
-  const watchers = [canary?.watch, autoscaling?.watch, sampler.watch].filter((w) => w !== undefined);
   const ctx = runContext({
     loop: new EventLoop(EVENT_KINDS),
     cluster,
@@ -136,7 +135,7 @@ function buildRun(setup: RunSetup, hooks: RunHooks): Run {
     frontOut_s: e.frontend_output_ms / 1000,
     waitingLeaders: timeout_s === undefined ? undefined : new Map(),
     observe: observers.length === 0 ? undefined : (replica, ttft_s, e2e_s) => observers.forEach((r) => r.observe?.(replica, ttft_s, e2e_s)),
-    watch: watchers.length === 0 ? undefined : watchers.length === 1 ? watchers[0] : (o) => watchers.forEach((w) => w(o)),
+    watchers: [canary, autoscaling, sampler].filter((w) => w !== undefined),
     onRequest: hooks.onRequest,
   });
   const totals = ctx.totals;
