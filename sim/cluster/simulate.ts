@@ -8,7 +8,7 @@ import type { SpeculativeSummary, Summary, UncertaintySummary } from '../metrics
 import type { PoolSetup, RunSetup } from '../setup/resolve.js';
 import { createRequestStream, type WorkloadStream } from '../workload/index.js';
 import { Cluster } from './cluster.js';
-import { runContext, type RunContext } from './context.js';
+import { RunContext } from './context.js';
 import { RunTicker } from './ticker.js';
 import { ARRIVAL, CONTROL, EVENT_KINDS, KV_TRANSFER_DONE, REPLICA_FAILED, REPLICA_READY, SCHEDULE, STEP_END, TIMEOUT } from './events.js';
 import { Disaggregation } from './disagg.js';
@@ -127,7 +127,7 @@ function buildRun(setup: RunSetup, hooks: RunHooks): Run {
     (row) => sink.recordClusterRow(row),
     () => sink.newClusterRow(),
   );
-  const ctx = runContext({
+  const ctx = new RunContext({
     loop: new EventLoop(EVENT_KINDS),
     cluster,
     sink,

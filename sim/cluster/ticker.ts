@@ -14,12 +14,13 @@ export class RunTicker implements LoopTicker {
     private readonly totals: RunTotals,
     private readonly threads: BandThreads | undefined,
     private readonly onProgress: ((sim_s: number, requests_done: number, pass: number, passes: number) => void) | undefined,
-    private readonly pass: { pass: number; passes: number },
+    /** The pass these ticks report, of how many. */
+    private readonly progress: { pass: number; passes: number },
   ) {}
 
   tick(now_s: number): void {
     this.threads?.poll();
     const t = this.totals;
-    this.onProgress?.(now_s, t.finished + t.rejected + t.timed_out + t.failed - t.mirrored_left, this.pass.pass, this.pass.passes);
+    this.onProgress?.(now_s, t.finished + t.rejected + t.timed_out + t.failed - t.mirrored_left, this.progress.pass, this.progress.passes);
   }
 }
