@@ -28,11 +28,28 @@ const ownUrl = {
   setup(build) {
     build.onLoad({ filter: /[\\/]dist[\\/]sim[\\/].*\.js$/ }, (args) => {
       const rel = relative(out, args.path).split('\\').join('/');
-      const text = readFileSync(args.path, 'utf8').replaceAll('import.meta.url', `__infersimUrl(${JSON.stringify(rel)})`);
+      let text = readFileSync(args.path, 'utf8');
+      if (args.path.endsWith(join('io', 'arrowLib.js'))) text = bundledArrow(text);
+      text = text.replaceAll('import.meta.url', `__infersimUrl(${JSON.stringify(rel)})`);
       return { contents: text, loader: 'js' };
     });
   },
 };
+
+/**
+ * apache-arrow goes into the bundle, so that the code cache holds it too: arrowLib.ts's
+ * createRequire call, which esbuild cannot follow, becomes a plain require, which esbuild bundles
+ * and still runs on first use. `infersim run` on the Azure trace took 0.94–0.99 of the time of
+ * loading the package at run time (docs/performance.md, nineteenth session).
+ */
+function bundledArrow(text) {
+  const call = "createRequire(import.meta.url)('apache-arrow/Arrow.esnext.min')";
+  if (!text.includes(call)) {
+    console.error(`scripts/bundle.mjs: dist/sim/io/arrowLib.js no longer holds ${call}: update bundledArrow to how it loads apache-arrow now`);
+    process.exit(1);
+  }
+  return text.replace(call, "require('apache-arrow/Arrow.esnext.min')");
+}
 const result = await esbuild.build({
   entryPoints: [entry],
   bundle: true,
