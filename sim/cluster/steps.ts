@@ -1,6 +1,6 @@
 import { clearKeepingStorage, objectList } from '../engine/arrays.js';
-import { newIterationRecord, type IterationRecord } from '../metrics/records.js';
 import { DOUBLE_ZERO } from '../engine/doubles.js';
+import { newIterationRecord, type IterationRecord } from '../metrics/records.js';
 import { MAX_TIME_S } from '../scenario/bounds.js';
 import type { Sequence } from '../scheduler/sequence.js';
 import { planIsEmpty, type StepPlan } from '../scheduler/scheduler.js';

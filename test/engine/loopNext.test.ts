@@ -5,18 +5,25 @@ import { EventLoop, type EventKindSpec, type LoopTicker } from '../../sim/engine
 const STEP = 0;
 const AUX = 1;
 const ARRIVAL = 2;
-// A step end and an aux event share a priority: between the two, only the push order decides.
+const FIRST = 3;
+// A step end and an aux event share a priority: between the two, only the push order decides. A
+// `first` event at the same instant runs before both.
 const KINDS: EventKindSpec[] = [
-  { name: 'step', priority: 0 },
-  { name: 'aux', priority: 0 },
-  { name: 'arrival', priority: 1 },
+  { name: 'step', priority: 1 },
+  { name: 'aux', priority: 1 },
+  { name: 'arrival', priority: 2 },
+  { name: 'first', priority: 0 },
 ];
 
 interface Script {
   /** Per replica, the durations of its steps, one after another from time 0. */
   steps: number[][];
-  /** Per replica and step: whether that step's end also schedules an aux event at its own end time, after it. */
-  aux: boolean[][];
+  /**
+   * Per replica and step: whether that step's end also schedules an aux event (or a `first` one),
+   * after it, at its own end time (offset 0), a unit before it (−1: the end is then not next) or
+   * after it (1); null: none.
+   */
+  aux: ({ offset: number; first: boolean } | null)[][];
   arrivals: number[];
 }
 
@@ -38,7 +45,8 @@ function play(script: Script, chained: boolean): { log: string[]; ticks: string[
     const end_s = now_s + script.steps[r][k];
     if (chained) pending = { end_s, sequence: loop.reserve() };
     else loop.schedule(end_s, STEP, r);
-    if (script.aux[r][k]) loop.schedule(end_s, AUX, r);
+    const aux = script.aux[r][k];
+    if (aux !== null) loop.schedule(Math.max(now_s, end_s + aux.offset), aux.first ? FIRST : AUX, r);
     return true;
   };
   loop.on(STEP, (r, now_s) => {
@@ -56,6 +64,10 @@ function play(script: Script, chained: boolean): { log: string[]; ticks: string[
   });
   loop.on(AUX, (r, now_s) => {
     log.push(`aux:${r}@${now_s}`);
+    return true;
+  });
+  loop.on(FIRST, (r, now_s) => {
+    log.push(`first:${r}@${now_s}`);
     return true;
   });
   loop.on(ARRIVAL, (i, now_s) => {
@@ -78,7 +90,7 @@ describe('EventLoop.next', () => {
       .chain((steps) =>
         fc.record({
           steps: fc.constant(steps),
-          aux: fc.tuple(...steps.map((s) => fc.array(fc.boolean(), { minLength: s.length, maxLength: s.length }))),
+          aux: fc.tuple(...steps.map((s) => fc.array(fc.option(fc.record({ offset: fc.integer({ min: -1, max: 1 }), first: fc.boolean() })), { minLength: s.length, maxLength: s.length }))),
           arrivals: fc.array(fc.integer({ min: 0, max: 30 }), { maxLength: 10 }),
         }),
       );
