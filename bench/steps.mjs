@@ -1,7 +1,8 @@
 // node bench/steps.mjs [runs] [requests] (after npm run build): what one engine step costs when
 // almost every step is the same, in one process, warm. 16 sequences at a time (max_num_seqs 16)
-// each decode 2,000 tokens of a 16-token prompt: nearly every step is the decode runs alone
-// (docs/lazy-decode.md), with nothing queued before it ends. The workload needs no shared data.
+// each decode 2,000 tokens of a 16-token prompt while the other requests wait their turn: nearly
+// every step is the decode runs alone (docs/lazy-decode.md) plus a look at the waiting queue, and
+// nothing is queued before it ends. The workload needs no shared data.
 // Prints each run's time and the median ns per step of the runs after the first three (warm-up).
 const lib = await import('../dist/sim/index.js');
 
