@@ -99,7 +99,8 @@ export class ReplicaSteps {
     replica.busy_s += replica.pipeline === undefined ? step_s : end_s - Math.max(now_s, replica.last_step_end_s);
     replica.last_step_end_s = end_s;
     if (this.recordsSteps) this.recordIteration(replica, plan, now_s, end_s);
-    if (replica.index === this.chainFor && !this.chained) {
+    // Chained only if it comes next as things stand: with many replicas another's end usually does.
+    if (replica.index === this.chainFor && !this.chained && end_s < this.ctx.loop.peekTime()) {
       this.chained = true;
       this.chainedEnd_s = end_s;
       this.chainedSequence = this.ctx.loop.reserve();
