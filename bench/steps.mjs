@@ -8,6 +8,10 @@ const lib = await import('../dist/sim/index.js');
 
 const runs = Number(process.argv[2] ?? 12);
 const requests = Number(process.argv[3] ?? 2400);
+if (!(Number.isInteger(runs) && runs >= 4 && Number.isInteger(requests) && requests >= 1)) {
+  console.error(`usage: node bench/steps.mjs [runs ≥ 4, default 12] [requests ≥ 1, default 2400]; got ${process.argv.slice(2).join(' ')}`);
+  process.exit(2);
+}
 const setup = lib.resolveScenario({
   seed: 1,
   model: 'llama-2-7b',
