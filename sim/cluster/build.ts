@@ -51,6 +51,8 @@ export function poolBuilder(
     // Off with INFERSIM_DECODE_RUNS=0: the same outputs, every sequence stepped one step at a time (docs/lazy-decode.md).
     decode_runs: setup.scenario.hardware.pipeline_parallel === 1 && process.env.INFERSIM_DECODE_RUNS !== '0',
     decode_runs_from: decodeRunsFrom(process.env.INFERSIM_DECODE_RUNS_FROM),
+    // Off with INFERSIM_DECODE_RUN_STEPS=0: the same outputs, every step formed by the scheduler's general pass.
+    decode_run_steps: process.env.INFERSIM_DECODE_RUN_STEPS !== '0',
   };
   const factory = SCHEDULERS[e.scheduler];
   const transfer: KvTransferCost = {

@@ -182,7 +182,42 @@ export class Replica implements ReplicaLoad {
 
   /** Forms the next step at `now_s`; an empty `scheduled` means nothing can run now. */
   startStep(now_s: number): StepPlan {
-    const plan = this.scheduler.schedule(now_s);
+    return this.formed(this.scheduler.schedule(now_s), now_s);
+  }
+
+  /**
+   * Whether the step after the one in flight holds the same decode runs alone
+   * (ReplicaScheduler.runsStepNext), on a replica whose step time is then the latency model's for
+   * the batch alone (one step in flight, no LoRA, no drafts) and where nothing was carried from a
+   * step that only preempted.
+   */
+  runsStepNext(): boolean {
+    const s = this.scheduler;
+    return (
+      s.runsStepNext !== undefined &&
+      this.state !== 'failed' &&
+      this.max_steps_in_flight === 1 &&
+      this.lora === undefined &&
+      this.draftTime === undefined &&
+      !this.schedulePending &&
+      this.carriedPreempted + this.carriedSwapOut === 0 &&
+      s.runsStepNext()
+    );
+  }
+
+  /**
+   * `completeStep` (its tokens stamped `token_time_s`), then `startStep` at `now_s`, where
+   * `runsStepNext` said so: the step in flight, the runs alone, finishes nobody and was nobody
+   * else's, so applying it is the scheduler's alone.
+   */
+  runsStep(token_time_s: number, now_s: number): StepPlan {
+    const plan = (this.scheduler.runsStep as (t: number, step: number) => StepPlan)(token_time_s, this.oldest_step_in_flight);
+    this.stepsInFlight--;
+    return this.formed(plan, now_s);
+  }
+
+  /** The bookkeeping of a step the scheduler formed at `now_s`. */
+  private formed(plan: StepPlan, now_s: number): StepPlan {
     this.counters.preemptions += plan.preempted;
     this.counters.swap_in_blocks += plan.swap_in_blocks;
     this.counters.swap_out_blocks += plan.swap_out_blocks;

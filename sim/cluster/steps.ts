@@ -90,6 +90,11 @@ export class ReplicaSteps {
       return;
     }
     this.leaveQueue(replica, plan, now_s);
+    this.timeStep(replica, plan, now_s);
+  }
+
+  /** The step `plan`, formed at `now_s`, runs: its time, its record, and its end, chained or queued. */
+  private timeStep(replica: Replica, plan: StepPlan, now_s: number): void {
     const step_s = replica.stepDuration_s(plan, now_s);
     const end_s = now_s + step_s;
     if (!(step_s > 0 && step_s <= MAX_TIME_S)) {
@@ -178,24 +183,49 @@ export class ReplicaSteps {
    */
   onStepEnd(target: number, now_s: number): boolean {
     const loop = this.ctx.loop;
+    const replica = this.ctx.cluster.replicas[target];
     this.chainFor = target;
-    let handled = this.endStep(target, now_s);
-    while (this.chained) {
+    let handled = true;
+    for (let end_s = now_s; ; ) {
+      if (replica.runsStepNext()) this.runsSteps(replica, end_s);
+      else handled = this.endStep(replica, end_s);
+      if (!this.chained) break;
       this.chained = false;
-      const end_s = this.chainedEnd_s;
+      end_s = this.chainedEnd_s;
       if (!loop.next(end_s)) {
         loop.schedule(end_s, STEP_END, target, this.chainedSequence);
         break;
       }
-      handled = this.endStep(target, end_s);
     }
     this.chainFor = -1;
     return handled;
   }
 
-  private endStep(target: number, now_s: number): boolean {
+  /**
+   * `endStep` at `now_s` for a step of decode runs alone whose next step is one too
+   * (Replica.runsStepNext), and so on while the next ends before everything queued. No sequence
+   * finishes in such a step (a run never holds a last token), so nobody leaves, the replica keeps
+   * work (no drain stops it), and the next step is formed without the scheduler's pass: nobody is
+   * admitted or leaves the queue. On the Azure trace ~80 % of the steps are such, in stretches of
+   * ~8 steps between an arrival, a prompt chunk or a run's end.
+   */
+  private runsSteps(replica: Replica, now_s: number): void {
+    const loop = this.ctx.loop;
+    const sink = this.ctx.sink;
+    const front_s = replica.limits.frontOut_s;
+    for (;;) {
+      const stamp_s = now_s + front_s;
+      sink.recordStepStamp(replica.index, replica.oldest_step_in_flight, stamp_s);
+      this.timeStep(replica, replica.runsStep(stamp_s, now_s), now_s);
+      if (!this.chained || !replica.runsStepNext()) return;
+      now_s = this.chainedEnd_s;
+      if (!loop.next(now_s)) return;
+      this.chained = false;
+    }
+  }
+
+  private endStep(replica: Replica, now_s: number): boolean {
     const ctx = this.ctx;
-    const replica = ctx.cluster.replicas[target];
     // A step the replica's failure cut short: its work was counted as lost then.
     if (replica.state === 'failed') return false;
     const finished = this.finished;

@@ -94,6 +94,15 @@ export class DecodeRuns {
     for (let s = first; s <= seq.run_last; s += this.kv.block_size) this.takes[s & MASK]++;
   }
 
+  /**
+   * Whether step `step` holds the runs as they stand and nothing of theirs to do: none ends or has
+   * a KV event in it (nothing listed there, not even a stale entry), their tokens fit `budget`, and
+   * the blocks its boundaries take fit `free_blocks`.
+   */
+  quietAt(step: number, budget: number, free_blocks: number): boolean {
+    return this.count > 0 && this.count <= budget && this.due[step & MASK].length === 0 && this.takes[step & MASK] <= free_blocks;
+  }
+
   /** Blocks the runs without KV events take in step `step`. */
   takesAt(step: number): number {
     return this.takes[step & MASK];

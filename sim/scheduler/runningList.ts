@@ -136,6 +136,34 @@ export class RunningList {
     return budget - runs.count;
   }
 
+  /**
+   * Whether the pass after the step in flight (`plan`), once it is applied, forms the runs alone
+   * as `formRuns` does: `plan` holds nothing but runs, so nothing finishes or leaves the list, the
+   * runs stay kept (`beginPass`), none is due in the next step, and `fitsWhole` holds (no sequence
+   * outside the runs, their tokens within `budget`, the blocks they take free). The caller knows
+   * nobody waits to be admitted.
+   */
+  runsStepNext(plan: StepPlan, budget: number): boolean {
+    return this.active && this.formed && this.eager.length === 0 && plan.scheduled.length === 0 && plan.preempted === 0 && 2 * this.live >= this.from && this.runs.quietAt(this.next_step + 1, budget, this.kv.free_blocks);
+  }
+
+  /**
+   * Step `step`, the runs alone, ended (its tokens stamped `token_time_s`) and `runsStepNext` had
+   * foreseen the next: what `stepApplied`, then `beginPass`, `scheduleEager` and `endPass` do when
+   * nothing finished, nothing is due and nobody is outside the runs. The caller has reset `plan`.
+   */
+  runsStep(plan: StepPlan, token_time_s: number, step: number): void {
+    if (!this.formed || step !== this.next_step) throw new Error(`vllm scheduler: step ${step} applied, step ${this.next_step} was ${this.formed ? '' : 'not '}formed`);
+    const runs = this.runs;
+    runs.stepEnded(step, token_time_s);
+    this.next_step = step + 1;
+    clearKeepingStorage(this.events);
+    runs.takeBlocks(this.next_step);
+    runs.addToBatch(plan.batch, 0);
+    plan.lazy_decodes = runs.count;
+    runs.advance();
+  }
+
   /** Running sequences, finished ones still listed (`pending`) left out. */
   get live(): number {
     return this.running.length - this.pending.length;

@@ -94,6 +94,11 @@ export interface SchedulerLimits {
   decode_runs?: boolean;
   /** With `decode_runs`: the running sequences from which runs are kept (they stop below half of it); absent: the policy's choice. */
   decode_runs_from?: number;
+  /**
+   * With `decode_runs`: a step of the runs alone may be formed without the general pass
+   * (`runsStepNext`, `scheduleRunsStep`). False: every step takes the pass, with the same outputs.
+   */
+  decode_run_steps?: boolean;
 }
 
 /**
@@ -125,6 +130,18 @@ export interface ReplicaScheduler {
    * it may be scheduled from the next pass on.
    */
   kvArrived?(seq: Sequence): void;
+  /**
+   * Optional, for a policy that keeps decode runs (decodeRuns.ts). Whether the pass after the step
+   * in flight, once that step is applied, would form the same runs and nothing else: the step in
+   * flight holds the runs alone, and in the next one none of them ends or has a KV event, nobody
+   * waits, and the blocks their boundaries take are free. Reads only.
+   */
+  runsStepNext?(): boolean;
+  /**
+   * When `runsStepNext` said so: `afterStep` for the step in flight, replica step `step` (its
+   * tokens stamped `token_time_s`), then the step `schedule` would form next, without its pass.
+   */
+  runsStep?(token_time_s: number, step: number): StepPlan;
   readonly waiting_count: number;
   readonly running_count: number;
   readonly swapped_count: number;

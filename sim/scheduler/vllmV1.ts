@@ -45,6 +45,8 @@ export class VllmV1Scheduler implements ReplicaScheduler {
   private readonly adapters = new Set<number>();
   /** With decode runs: the running list's sequences outside runs (absent where this configuration cannot use runs). */
   private readonly list: RunningList | undefined;
+  /** With runs: a step of the runs alone may skip the pass (SchedulerLimits.decode_run_steps). */
+  private readonly runSteps: boolean;
 
   constructor(
     private readonly kv: BlockManager,
@@ -53,6 +55,7 @@ export class VllmV1Scheduler implements ReplicaScheduler {
     this.waiting = waitQueue(limits.scheduling_policy);
     const runs = limits.decode_runs === true && limits.scheduling_policy === 'fcfs' && limits.speculation === undefined && limits.max_loras === undefined;
     this.list = runs ? new RunningList(kv, this.running, limits.decode_runs_from ?? DECODE_RUNS_FROM) : undefined;
+    this.runSteps = runs && limits.decode_run_steps !== false;
   }
 
   /** Sequences whose KV is in transfer or landed count as waiting, as vLLM counts them. */
@@ -85,6 +88,19 @@ export class VllmV1Scheduler implements ReplicaScheduler {
       this.admitWaiting(plan, budget, now_s, adapters);
     }
     list?.endPass(plan, fast);
+    return plan;
+  }
+
+  runsStepNext(): boolean {
+    const list = this.list;
+    return list !== undefined && this.runSteps && this.waiting.size === 0 && this.received.length === 0 && list.runsStepNext(this.plan, this.limits.max_num_batched_tokens);
+  }
+
+  /** With nobody waiting or received, `afterStep` and `schedule` come down to the running list's (RunningList.runsStep). */
+  runsStep(token_time_s: number, step: number): StepPlan {
+    const plan = this.plan;
+    resetPlan(plan);
+    (this.list as RunningList).runsStep(plan, token_time_s, step);
     return plan;
   }
 
