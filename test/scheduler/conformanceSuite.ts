@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { RunTotals } from '../../sim/cluster/simulate.js';
 import { InfersimError } from '../../sim/errors.js';
 import type { ScenarioInput } from '../../sim/scenario/types.js';
+import { BlockManager } from '../../sim/kv/blockManager.js';
 import { SCHEDULERS } from '../../sim/scheduler/registry.js';
 import type { ResolvedScenario } from '../../sim/setup/resolve.js';
 import { expectInvariants, run, scenario, type Observed } from '../helpers.js';
@@ -259,6 +260,12 @@ function twice(name: string, input: ScenarioInput): () => Checked {
   };
 }
 
+/** Whether the policy's scheduler, with decode runs allowed, offers steps of the runs alone (`runsStepNext`). */
+function offersRunsSteps(name: string): boolean {
+  const limits = { max_num_seqs: 16, max_num_batched_tokens: 512, enable_chunked_prefill: true, preemption: 'recompute' as const, scheduling_policy: 'fcfs' as const, max_model_len: 4096, orca_reservation: 'max' as const, max_batch_size: 16, batch_timeout_s: 0, decode_runs: true };
+  return typeof SCHEDULERS[name].create(new BlockManager(64, 16), limits).runsStepNext === 'function';
+}
+
 /** Runs `input` to the end; a scenario the engine cannot serve must be refused as an input error, never crash the engine. */
 function servedOrRefused(input: ScenarioInput): 'served' | 'refused' {
   try {
@@ -314,6 +321,20 @@ function workloadCases(name: string): void {
       // Regression: V0 once counted only the admitted request's own samples, not those its
       // running leaders would still fork, so forks overshot max_num_seqs.
       expect(v.seats).toEqual([]);
+    });
+
+    // A policy that forms steps of decode runs alone without its pass (ReplicaScheduler.runsStepNext) must form the steps its pass would.
+    if (offersRunsSteps(name)) it('writes the same files with every step formed by its full pass (INFERSIM_DECODE_RUN_STEPS=0)', () => {
+      const out = join(dir, `${name}-${runs++}`);
+      process.env.INFERSIM_DECODE_RUN_STEPS = '0';
+      try {
+        run(input, out);
+      } finally {
+        delete process.env.INFERSIM_DECODE_RUN_STEPS;
+      }
+      const { files } = result();
+      expect(readFileSync(join(out, 'requests.arrow')).equals(files.requests[0])).toBe(true);
+      expect(readFileSync(join(out, 'iterations.arrow')).equals(files.iterations[0])).toBe(true);
     });
 
     it('serves requests causally: scheduled after arrival, tokens after scheduling and in order', () => {
