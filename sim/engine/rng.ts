@@ -1,4 +1,5 @@
-import seedrandom from 'seedrandom';
+// The generator alone: the package's index loads node:crypto, ~4 ms of every run thread's start (xor4096.d.ts).
+import xor4096 from 'seedrandom/lib/xor4096.js';
 
 /** A uniform [0, 1) source with 53-bit resolution. */
 export type Uniform = () => number;
@@ -9,6 +10,6 @@ export type Uniform = () => number;
  * here) and has a long period; `.double()` gives 53 bits.
  */
 export function rngStream(seed: number, purpose: string): Uniform {
-  const generator = seedrandom.xor4096(`${seed}:${purpose}`);
+  const generator = xor4096(`${seed}:${purpose}`);
   return () => generator.double();
 }
