@@ -138,7 +138,7 @@ export class RunningList {
 
   /**
    * Whether the pass after the step in flight (`plan`), once it is applied, forms the runs alone
-   * as `formRuns` does: `plan` holds nothing but runs, so nothing finishes or leaves the list, the
+   * (`runsStep` then forms that step): `plan` holds nothing but runs, so nothing finishes or leaves the list, the
    * runs stay kept (`beginPass`), none is due in the next step, and `fitsWhole` holds (no sequence
    * outside the runs, their tokens within `budget`, the blocks they take free). The caller knows
    * nobody waits to be admitted.

@@ -96,7 +96,7 @@ export interface SchedulerLimits {
   decode_runs_from?: number;
   /**
    * With `decode_runs`: a step of the runs alone may be formed without the general pass
-   * (`runsStepNext`, `scheduleRunsStep`). False: every step takes the pass, with the same outputs.
+   * (`ReplicaScheduler.runsStepNext`, `runsStep`). False: every step takes the pass, with the same outputs.
    */
   decode_run_steps?: boolean;
 }
