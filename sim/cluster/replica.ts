@@ -193,15 +193,16 @@ export class Replica implements ReplicaLoad {
    */
   runsStepNext(): boolean {
     const s = this.scheduler;
+    // The scheduler's answer first: under load somebody waits at most steps, and that ends it at once.
     return (
       s.runsStepNext !== undefined &&
+      s.runsStepNext() &&
       this.state !== 'failed' &&
       this.max_steps_in_flight === 1 &&
       this.lora === undefined &&
       this.draftTime === undefined &&
       !this.schedulePending &&
-      this.carriedPreempted + this.carriedSwapOut === 0 &&
-      s.runsStepNext()
+      this.carriedPreempted + this.carriedSwapOut === 0
     );
   }
 
