@@ -1,4 +1,3 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -8,10 +7,9 @@ import { applyStep } from '../../sim/scheduler/commons.js';
 import { Sequence } from '../../sim/scheduler/sequence.js';
 import { VllmV1Scheduler } from '../../sim/scheduler/vllmV1.js';
 import type { ScenarioInput } from '../../sim/scenario/types.js';
-import type { RequestOutcome } from '../../sim/metrics/records.js';
-import { simulate } from '../../sim/index.js';
 import { scenario, suiteDir } from '../helpers.js';
 import { arbitraryConfig } from './randomConfigs.js';
+import { expectSameRuns, runWritingTokens } from './sameOutputs.js';
 
 /**
  * Decode runs (sim/scheduler/decodeRuns.ts) change how V1 steps plain decodes, never what it
@@ -176,12 +174,6 @@ describe('runs whose blocks are private take them by count, claim them at their 
   });
 });
 
-/** Runs a scenario writing every output file, tokens.arrow included, and keeping every outcome (token times copied). */
-function runWritingTokens(input: ScenarioInput, outDir: string) {
-  const outcomes: RequestOutcome[] = [];
-  const result = simulate(input, { outDir, writeTokens: true, onRequest: (o) => outcomes.push({ ...o, token_times_s: Array.from(o.token_times_s) }) });
-  return { result, outcomes };
-}
 
 describe('decode runs change no output (INFERSIM_DECODE_RUNS=0 against the default)', () => {
   const dir = suiteDir();
@@ -205,12 +197,7 @@ describe('decode runs change no output (INFERSIM_DECODE_RUNS=0 against the defau
     delete process.env.INFERSIM_DECODE_RUNS_FROM;
     const stepsWithRuns = spy.mock.calls.length;
     spy.mockRestore();
-    expect(on.outcomes).toEqual(off.outcomes);
-    expect(on.result.totals).toEqual(off.result.totals);
-    const files = readdirSync(out[0]).filter((f) => f.endsWith('.arrow'));
-    expect(files).toEqual(expect.arrayContaining(['requests.arrow', 'iterations.arrow', 'tokens.arrow']));
-    expect(readdirSync(out[1]).filter((f) => f.endsWith('.arrow'))).toEqual(files);
-    for (const f of files) expect(readFileSync(join(out[1], f)).equals(readFileSync(join(out[0], f))), f).toBe(true);
+    expectSameRuns(off, on, [out[0], out[1]]);
     return stepsWithRuns;
   }
 

@@ -1,4 +1,3 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -9,10 +8,9 @@ import { planIsEmpty, type StepPlan } from '../../sim/scheduler/scheduler.js';
 import { Sequence } from '../../sim/scheduler/sequence.js';
 import { VllmV1Scheduler } from '../../sim/scheduler/vllmV1.js';
 import type { ScenarioInput } from '../../sim/scenario/types.js';
-import type { RequestOutcome } from '../../sim/metrics/records.js';
-import { simulate } from '../../sim/index.js';
 import { scenario, suiteDir } from '../helpers.js';
 import { arbitraryConfig } from './randomConfigs.js';
+import { expectSameRuns, runWritingTokens } from './sameOutputs.js';
 
 /**
  * A step of decode runs alone, formed without V1's pass (`runsStepNext`, `runsStep`), must be the
@@ -125,12 +123,7 @@ describe('steps of runs alone change no output (INFERSIM_DECODE_RUN_STEPS=0 agai
     const on = runWritingTokens(input, out[1]);
     const fast = spy.mock.calls.length;
     spy.mockRestore();
-    expect(on.outcomes).toEqual(off.outcomes);
-    expect(on.result.totals).toEqual(off.result.totals);
-    const files = readdirSync(out[0]).filter((f) => f.endsWith('.arrow'));
-    expect(files).toEqual(expect.arrayContaining(['requests.arrow', 'iterations.arrow', 'tokens.arrow']));
-    expect(readdirSync(out[1]).filter((f) => f.endsWith('.arrow'))).toEqual(files);
-    for (const f of files) expect(readFileSync(join(out[1], f)).equals(readFileSync(join(out[0], f))), f).toBe(true);
+    expectSameRuns(off, on, [out[0], out[1]]);
     return fast;
   }
 
@@ -165,9 +158,3 @@ describe('steps of runs alone change no output (INFERSIM_DECODE_RUN_STEPS=0 agai
   });
 });
 
-/** Runs a scenario writing every output file, tokens.arrow included, and keeping every outcome (token times copied). */
-function runWritingTokens(input: ScenarioInput, outDir: string) {
-  const outcomes: RequestOutcome[] = [];
-  const result = simulate(input, { outDir, writeTokens: true, onRequest: (o) => outcomes.push({ ...o, token_times_s: Array.from(o.token_times_s) }) });
-  return { result, outcomes };
-}
