@@ -1,3 +1,4 @@
+import { DOUBLE_ZERO } from '../engine/doubles.js';
 import { bytesPerKvElement, bytesPerWeight } from '../model/derived.js';
 import { archShapes, windowedDecodeContext, windowedPrefill, type ArchShapes } from './archShapes.js';
 import { attentionLookups, type AttentionShape, type DecodeLookup, type PrefillLookup } from './attentionLookups.js';
@@ -76,6 +77,8 @@ export class RooflineLatencyModel implements LatencyModel {
   private readonly elementwiseTable?: LogSeries;
   private readonly allReduceTable?: LogSeries;
   private readonly cpuMeasured: boolean;
+  /** The step-time multiplier (a band re-run's edge, else 1), a double from the start: a small integer 1 deoptimised `fill` at the band's re-runs. */
+  private readonly timeScale: number;
   readonly description: string;
   readonly uncertainty?: LatencyBand;
 
@@ -86,6 +89,7 @@ export class RooflineLatencyModel implements LatencyModel {
   constructor(private readonly cfg: RooflineConfig) {
     const { arch, gpu, tensor_parallel: tp, efficiency: eff, tables } = cfg;
     this.uncertainty = cfg.uncertainty;
+    this.timeScale = DOUBLE_ZERO + (cfg.time_scale ?? 1);
     this.layers = arch.num_hidden_layers;
     this.decodeOnlyGraphs = cfg.graphs === 'v0';
     this.graphSizes = new GraphSizes(captureSizes(cfg.cuda_graphs, cfg.graphs ?? 'v1', cfg.max_num_seqs));
@@ -167,7 +171,7 @@ export class RooflineLatencyModel implements LatencyModel {
     const e = batch.emitting_seqs;
     const terms = this.tokenTerms;
     // An infinite scale: `fill` multiplies the zero terms too (NaN), which this sum skips.
-    const scale = this.cfg.time_scale ?? 1;
+    const scale = this.timeScale;
     if (!(m > 0) || !terms.has(m) || !(e > 0) || !this.headTerms.has(e) || !(scale < Infinity)) return -1;
     const eff = this.cfg.efficiency;
     let total = 0;
@@ -184,11 +188,8 @@ export class RooflineLatencyModel implements LatencyModel {
   breakdown(batch: BatchShape): OperatorTime[] {
     this.fill(batch);
     const measuredSource = this.cfg.tables?.measured ?? false;
-    return OPS.map((name, i) => ({
-      name,
-      time_s: this.times[i],
-      source: measuredSource && this.measured[i] === 1 ? ('measured' as const) : ('modelled' as const),
-    }));
+    const source = (i: number): OperatorTime['source'] => (measuredSource && this.measured[i] === 1 ? 'measured' : 'modelled');
+    return OPS.map((name, i) => ({ name, time_s: this.times[i], source: source(i) }));
   }
 
   /** Modelled prefill attention of one layer: causal query-key pairs at the attention peak, or the KV read, plus a kernel floor. */
@@ -199,8 +200,7 @@ export class RooflineLatencyModel implements LatencyModel {
     return Math.max(flops / this.attentionPeak, bytes / (this.hbm * eff.gemm_memory)) + eff.attention_kernel_floor_s;
   }
 
-  // Arrow properties, made once: the step loop passes them to beyondSeries without allocating.
-  /** Modelled time of one elementwise kernel moving `bytes`. */
+  /** Modelled time of one elementwise kernel moving `bytes` (an arrow property, made once: the step loop passes it to beyondSeries without allocating). */
   private readonly elementwiseKernel = (bytes: number): number =>
     this.cfg.efficiency.elementwise_kernel_floor_s + bytes / (this.hbm * this.cfg.efficiency.elementwise_memory);
   /** Modelled time of one TP all-reduce of `bytes` per GPU. */
@@ -290,8 +290,9 @@ export class RooflineLatencyModel implements LatencyModel {
     }
     t[I.cpu_overhead] = eff.cpu_step_s + eff.cpu_per_seq_s * seqs;
     if (this.cpuMeasured) this.measured[I.cpu_overhead] = 1;
-    const scale = this.cfg.time_scale ?? 1;
-    if (scale !== 1) for (let i = 0; i < OPS.length; i++) t[i] *= scale;
+    const scale = this.timeScale;
+    // ×1 leaves every double as it was; a loop the main run never entered deoptimised this at the first band re-run.
+    for (let i = 0; i < OPS.length; i++) t[i] *= scale;
   }
 
   /** The per-layer projection and MLP GEMMs, times the layers, for `m` tokens (padded to the graph size). */
