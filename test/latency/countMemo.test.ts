@@ -142,6 +142,18 @@ describe('pure-decode step times from the kept terms', () => {
     expectDecodeSums(() => roofline({ time_scale: 1.1 }), 'high');
     expectDecodeSums(() => roofline({ time_scale: 0.85 }), 'low');
   });
+  it('a band edge scales every operator of a mixed step by its factor, and a factor of 1 changes no bit', () => {
+    const rng = seedrandom('scaled');
+    const [plain, one, low] = [roofline(), roofline({ time_scale: 1 }), roofline({ time_scale: 0.85 })];
+    for (let i = 0; i < 200; i++) {
+      const b = emptyBatch();
+      addPrefillChunk(b, 1 + Math.floor(rng() * 2048), Math.floor(rng() * 4096), rng() < 0.5);
+      for (let d = Math.floor(rng() * 30); d > 0; d--) addDecode(b, 1 + Math.floor(rng() * 4000));
+      expect(one.iterationTime_s(b)).toBe(plain.iterationTime_s(b));
+      const base = plain.breakdown(b);
+      low.breakdown(b).forEach((op, k) => expect(op.time_s).toBe(base[k].time_s * 0.85));
+    }
+  });
   it('sum as the breakdown does: measured tables, fp8 cache', () => {
     const profile = join(import.meta.dirname, '../../profiles/h100-sxm.measured.json');
     const arch = getModel('llama-2-7b');
