@@ -119,16 +119,10 @@ export class ArrowFileWriter {
     if (spec.kind === 'bool') return this.boolData(buffer as Uint8Array, i, length);
     if (spec.kind !== 'f64') return makeData({ type: type as Int32, length, nullCount: 0, data: buffer.subarray(0, length) as Int32Array });
     const values = buffer as Float64Array;
-    let nullCount = 0;
-    for (let r = 0; r < length; r++) if (values[r] !== values[r]) nullCount++;
+    const nullCount = nanCount(values, length);
     if (nullCount === 0) return makeData({ type: type as Float64, length, nullCount: 0, data: values.subarray(0, length) });
     const bitmap = (this.validity[i] as Uint8Array).subarray(0, (length + 7) >> 3);
-    bitmap.fill(0);
-    for (let r = 0; r < length; r++) {
-      if (values[r] === values[r]) bitmap[r >> 3] |= 1 << (r & 7);
-      // NaN payloads vary by how they were produced; a fixed 0 under the null keeps files byte-identical.
-      else values[r] = 0;
-    }
+    nullsToBitmap(values, bitmap, length);
     return makeData({ type: type as Float64, length, nullCount, nullBitmap: bitmap, data: values.subarray(0, length) });
   }
 
@@ -138,6 +132,27 @@ export class ArrowFileWriter {
     packed.fill(0);
     for (let r = 0; r < length; r++) if (bytes[r] !== 0) packed[r >> 3] |= 1 << (r & 7);
     return this.arrow.makeData({ type: this.schema.fields[i].type as Bool, length, nullCount: 0, data: packed });
+  }
+}
+
+// The passes over a batch's values are functions of their own: inside columnData, whose branches
+// differ from column to column, V8 optimised them on the stack and threw that code away at each
+// column kind or null it had not met yet (~20 deoptimisations a run).
+
+/** How many of values[0..length) are NaN (null). */
+function nanCount(values: Float64Array, length: number): number {
+  let n = 0;
+  for (let r = 0; r < length; r++) if (values[r] !== values[r]) n++;
+  return n;
+}
+
+/** The validity bitmap of values[0..length): a bit per non-NaN value; each NaN becomes 0. */
+function nullsToBitmap(values: Float64Array, bitmap: Uint8Array, length: number): void {
+  bitmap.fill(0);
+  for (let r = 0; r < length; r++) {
+    if (values[r] === values[r]) bitmap[r >> 3] |= 1 << (r & 7);
+    // NaN payloads vary by how they were produced; a fixed 0 under the null keeps files byte-identical.
+    else values[r] = 0;
   }
 }
 
