@@ -274,7 +274,8 @@ export function runSimulation(setup: RunSetup, hooks: RunHooks = {}): RunResult 
   let threads: BandThreads | undefined;
   try {
     if (threaded) threads = BandThreads.for(bandSetupOf(setup), hooks.efficiency, hooks.band_threads || undefined);
-    const ticker = onProgress === undefined && !threaded ? undefined : new RunTicker(PROGRESS_EVERY_EVENTS, totals, threads, onProgress, hooks.progress_pass ?? { pass: 0, passes });
+    // Without a display or band threads to poll, a tick would do nothing: no ticker, and the loop's counting skips its branch.
+    const ticker = onProgress === undefined && threads === undefined ? undefined : new RunTicker(PROGRESS_EVERY_EVENTS, totals, threads, onProgress, hooks.progress_pass ?? { pass: 0, passes });
     run.canary?.start(run.lifecycle);
     run.autoscaling?.start(run.lifecycle);
     run.sampler.start(run.lifecycle);
