@@ -15,11 +15,16 @@ if (existsSync(compiled) && process.env.INFERSIM_FROM_SOURCE !== '1') {
   if (process.argv.slice(2).find((a) => !a.startsWith('-')) === 'run') {
     const early = new URL('../dist/sim/cli/runThread.js', import.meta.url);
     if (existsSync(early)) (await import(early.href)).prestartRunThread();
+    // A plain `run` line runs without yargs (runPlain.ts); INFERSIM_PLAIN_RUN=0 sends every line through it.
+    const plain = new URL('../dist/sim/cli/runPlain.js', import.meta.url);
+    if (process.env.INFERSIM_PLAIN_RUN !== '0' && existsSync(plain) && (await (await import(plain.href)).runPlain(process.argv.slice(2)))) entry = undefined;
   }
 } else {
   const { register } = await import('tsx/esm/api');
   register();
   entry = new URL('../sim/cli/main.ts', import.meta.url).href;
 }
-const { main } = await import(entry);
-await main(process.argv);
+if (entry !== undefined) {
+  const { main } = await import(entry);
+  await main(process.argv);
+}
