@@ -15,7 +15,7 @@ if (existsSync(compiled) && process.env.INFERSIM_FROM_SOURCE !== '1') {
   if (process.argv.slice(2).find((a) => !a.startsWith('-')) === 'run') {
     const early = new URL('../dist/sim/cli/runThread.js', import.meta.url);
     if (existsSync(early)) (await import(early.href)).prestartRunThread();
-    // A plain `run` line runs without yargs (runPlain.ts); INFERSIM_PLAIN_RUN=0 sends every line through it.
+    // A plain `run` line runs without yargs (runPlain.ts); INFERSIM_PLAIN_RUN=0 sends every line through yargs.
     const plain = new URL('../dist/sim/cli/runPlain.js', import.meta.url);
     if (process.env.INFERSIM_PLAIN_RUN !== '0' && existsSync(plain) && (await (await import(plain.href)).runPlain(process.argv.slice(2)))) entry = undefined;
   }
