@@ -4,7 +4,7 @@
  */
 import { writeSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { runSimulation, type RunResult } from '../cluster/simulate.js';
 import { describeKvCapacity } from '../kv/capacity.js';
@@ -71,10 +71,8 @@ function run(args: RunArgs, stderrIsTTY: boolean, tell: (message: RunReply) => v
 
 const { port, stderrIsTTY, argv } = workerData as { port: MessagePort; stderrIsTTY: boolean; argv?: string[] };
 const reply = (message: RunReply): void => port.postMessage(message);
-// Started before the command line was parsed (runThread.ts): the scenario's files are read
-// meanwhile, and the parsed arguments come once it is.
-if (argv !== undefined) prepareRun(argv);
-port.once('message', (args: RunArgs) => {
+/** Runs the command with its parsed arguments, once. */
+function start(args: RunArgs): void {
   try {
     run(args, stderrIsTTY, reply);
     reply({ kind: 'done' });
@@ -85,7 +83,18 @@ port.once('message', (args: RunArgs) => {
   }
   port.close();
   parentPort?.close();
-});
+}
+
+// Started before the command line was parsed (runThread.ts): the scenario's files are read
+// meanwhile, and the parsed arguments come once it is. A plain line (runPlain.ts) is parsed before
+// this thread has even loaded: its arguments are here already, and reading ahead would only do
+// twice what the run does.
+const early = receiveMessageOnPort(port);
+if (early !== undefined) start(early.message as RunArgs);
+else {
+  if (argv !== undefined) prepareRun(argv);
+  port.once('message', start);
+}
 
 /**
  * A bug crosses to the main thread with its stack. Structured cloning keeps an Error's name,
