@@ -1,8 +1,14 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import seedrandom from 'seedrandom';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import yargs from 'yargs';
 import { runCommandBuilder, type RunArgs } from '../../sim/cli/run.js';
 import { plainRunArgs } from '../../sim/cli/runPlain.js';
+import { infersim, ROOT } from './cli.js';
+
+const DIST = process.env.INFERSIM_TEST_DIST === '1';
 
 const FIELDS = ['scenario', 'set', 'out', 'seed', 'quiet', 'tokens', 'report'] as const;
 
@@ -78,5 +84,35 @@ describe('plainRunArgs: `infersim run` lines read without yargs', () => {
     }
     // Not a vacuous pass: a good share of the lines are plain.
     expect(read).toBeGreaterThan(150);
+  });
+});
+
+describe('infersim run from a plain line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'infersim-plain-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.skipIf(!DIST)('prints and writes what the same line through yargs does (needs the build: run through npm test; the sources always use yargs)', () => {
+    const line = (out: string) => ['run', 'scenarios/quickstart.yaml', '--set', 'workload.num_requests=120', '--seed', '3', '--out', join(dir, out)];
+    expect(plainRunArgs(line('plain'))).toBeDefined();
+    const plain = infersim(line('plain'));
+    const viaYargs = infersim(line('yargs'), ROOT, { INFERSIM_PLAIN_RUN: '0' });
+    expect(plain.status, plain.stderr).toBe(0);
+    expect(viaYargs.status, viaYargs.stderr).toBe(0);
+    // Wall times and the folder's name aside, the same lines.
+    const lines = (stdout: string, out: string) => stdout.split(join(dir, out)).join('DIR').replace(/[\d.]+ s/g, 'T s');
+    expect(lines(plain.stdout, 'plain')).toBe(lines(viaYargs.stdout, 'yargs'));
+    for (const f of ['requests.arrow', 'iterations.arrow', 'cluster.arrow', 'events.arrow']) {
+      expect(readFileSync(join(dir, 'plain', f)).equals(readFileSync(join(dir, 'yargs', f))), f).toBe(true);
+    }
+    const summary = (out: string) => {
+      const s = JSON.parse(readFileSync(join(dir, out, 'summary.json'), 'utf8'));
+      return { ...s, simulator: undefined, scenario: { ...s.scenario, output: undefined } };
+    };
+    expect(summary('plain')).toEqual(summary('yargs'));
+    // A bad value is the run's error either way: one line, exit 1.
+    const bad = ['run', 'scenarios/quickstart.yaml', '--seed', 'x', '--out', join(dir, 'bad')];
+    const [a, b] = [infersim(bad), infersim(bad, ROOT, { INFERSIM_PLAIN_RUN: '0' })];
+    expect([a.status, a.stderr]).toEqual([1, 'infersim: error: --seed: must be an integer ≥ 0, got "x"\n']);
+    expect([b.status, b.stderr]).toEqual([a.status, a.stderr]);
   });
 });
