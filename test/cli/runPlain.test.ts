@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import seedrandom from 'seedrandom';
@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import yargs from 'yargs';
 import { runCommandBuilder, type RunArgs } from '../../sim/cli/run.js';
 import { plainRunArgs } from '../../sim/cli/runPlain.js';
-import { infersim, ROOT } from './cli.js';
+import { expectSameRunFolders, infersim, ROOT } from './cli.js';
 
 const DIST = process.env.INFERSIM_TEST_DIST === '1';
 
@@ -101,14 +101,7 @@ describe('infersim run from a plain line', () => {
     // Wall times and the folder's name aside, the same lines.
     const lines = (stdout: string, out: string) => stdout.split(join(dir, out)).join('DIR').replace(/[\d.]+ s/g, 'T s');
     expect(lines(plain.stdout, 'plain')).toBe(lines(viaYargs.stdout, 'yargs'));
-    for (const f of ['requests.arrow', 'iterations.arrow', 'cluster.arrow', 'events.arrow']) {
-      expect(readFileSync(join(dir, 'plain', f)).equals(readFileSync(join(dir, 'yargs', f))), f).toBe(true);
-    }
-    const summary = (out: string) => {
-      const s = JSON.parse(readFileSync(join(dir, out, 'summary.json'), 'utf8'));
-      return { ...s, simulator: undefined, scenario: { ...s.scenario, output: undefined } };
-    };
-    expect(summary('plain')).toEqual(summary('yargs'));
+    expectSameRunFolders(join(dir, 'plain'), join(dir, 'yargs'));
     // A bad value is the run's error either way: one line, exit 1.
     const bad = ['run', 'scenarios/quickstart.yaml', '--seed', 'x', '--out', join(dir, 'bad')];
     const [a, b] = [infersim(bad), infersim(bad, ROOT, { INFERSIM_PLAIN_RUN: '0' })];
