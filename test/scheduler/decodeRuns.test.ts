@@ -9,7 +9,7 @@ import { VllmV1Scheduler } from '../../sim/scheduler/vllmV1.js';
 import type { ScenarioInput } from '../../sim/scenario/types.js';
 import { scenario, suiteDir } from '../helpers.js';
 import { arbitraryConfig } from './randomConfigs.js';
-import { expectSameRuns, runWritingTokens } from './sameOutputs.js';
+import { sameOffAndOn } from './sameOutputs.js';
 
 /**
  * Decode runs (sim/scheduler/decodeRuns.ts) change how V1 steps plain decodes, never what it
@@ -186,19 +186,9 @@ describe('decode runs change no output (INFERSIM_DECODE_RUNS=0 against the defau
 
   /** Runs `input` with runs off and on; every file written and every outcome must agree. Returns the steps that had runs. */
   function sameBothWays(input: ScenarioInput, from?: number): number {
-    const out = [join(dir, `off-${count}`), join(dir, `on-${count}`)];
+    const out = [join(dir, `off-${count}`), join(dir, `on-${count}`)] as const;
     count++;
-    process.env.INFERSIM_DECODE_RUNS = '0';
-    const off = runWritingTokens(input, out[0]);
-    delete process.env.INFERSIM_DECODE_RUNS;
-    if (from !== undefined) process.env.INFERSIM_DECODE_RUNS_FROM = String(from);
-    const spy = vi.spyOn(DecodeRuns.prototype, 'addToBatch');
-    const on = runWritingTokens(input, out[1]);
-    delete process.env.INFERSIM_DECODE_RUNS_FROM;
-    const stepsWithRuns = spy.mock.calls.length;
-    spy.mockRestore();
-    expectSameRuns(off, on, [out[0], out[1]]);
-    return stepsWithRuns;
+    return sameOffAndOn(input, out, 'INFERSIM_DECODE_RUNS', DecodeRuns.prototype, 'addToBatch', from === undefined ? {} : { INFERSIM_DECODE_RUNS_FROM: String(from) });
   }
 
   it('on a steady load, where most decode tokens go in runs', () => {

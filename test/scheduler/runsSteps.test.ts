@@ -10,7 +10,7 @@ import { VllmV1Scheduler } from '../../sim/scheduler/vllmV1.js';
 import type { ScenarioInput } from '../../sim/scenario/types.js';
 import { scenario, suiteDir } from '../helpers.js';
 import { arbitraryConfig } from './randomConfigs.js';
-import { expectSameRuns, runWritingTokens } from './sameOutputs.js';
+import { sameOffAndOn } from './sameOutputs.js';
 
 /**
  * A step of decode runs alone, formed without V1's pass (`runsStepNext`, `runsStep`), must be the
@@ -114,17 +114,9 @@ describe('steps of runs alone change no output (INFERSIM_DECODE_RUN_STEPS=0 agai
 
   /** Runs `input` with such steps off and on; every file written and every outcome must agree. Returns the steps formed without the pass. */
   function sameBothWays(input: ScenarioInput): number {
-    const out = [join(dir, `off-${count}`), join(dir, `on-${count}`)];
+    const out = [join(dir, `off-${count}`), join(dir, `on-${count}`)] as const;
     count++;
-    process.env.INFERSIM_DECODE_RUN_STEPS = '0';
-    const off = runWritingTokens(input, out[0]);
-    delete process.env.INFERSIM_DECODE_RUN_STEPS;
-    const spy = vi.spyOn(RunningList.prototype, 'runsStep');
-    const on = runWritingTokens(input, out[1]);
-    const fast = spy.mock.calls.length;
-    spy.mockRestore();
-    expectSameRuns(off, on, [out[0], out[1]]);
-    return fast;
+    return sameOffAndOn(input, out, 'INFERSIM_DECODE_RUN_STEPS', RunningList.prototype, 'runsStep');
   }
 
   it('on a steady load', () => {

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
 import type { RequestOutcome } from '../../sim/metrics/records.js';
 import type { ScenarioInput } from '../../sim/scenario/types.js';
 import { simulate } from '../../sim/index.js';
@@ -27,4 +27,30 @@ export function expectSameRuns(off: Written, on: Written, dirs: readonly [string
   expect(files).toEqual(expect.arrayContaining(['requests.arrow', 'iterations.arrow', 'tokens.arrow']));
   expect(readdirSync(dirs[1]).filter((f) => f.endsWith('.arrow'))).toEqual(files);
   for (const f of files) expect(readFileSync(join(dirs[1], f)).equals(readFileSync(join(dirs[0], f))), f).toBe(true);
+}
+
+/**
+ * Runs `input` with the fast path that `offVariable`=0 turns off, then with it on (and `onEnv` set),
+ * into `dirs`; requires the same outputs (`expectSameRuns`) and returns how often `proto[method]`
+ * ran in the second run, so that a test can require that the fast path was taken.
+ */
+export function sameOffAndOn<T extends object>(input: ScenarioInput, dirs: readonly [string, string], offVariable: string, proto: T, method: keyof T & string, onEnv: Record<string, string> = {}): number {
+  process.env[offVariable] = '0';
+  let off: Written;
+  try {
+    off = runWritingTokens(input, dirs[0]);
+  } finally {
+    delete process.env[offVariable];
+  }
+  Object.assign(process.env, onEnv);
+  const spy = vi.spyOn(proto, method as never);
+  try {
+    const on = runWritingTokens(input, dirs[1]);
+    const calls = spy.mock.calls.length;
+    expectSameRuns(off, on, dirs);
+    return calls;
+  } finally {
+    spy.mockRestore();
+    for (const name of Object.keys(onEnv)) delete process.env[name];
+  }
 }
